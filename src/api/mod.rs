@@ -1,0 +1,17 @@
+//! The wire types of the Mandate API: every request and response body, shared
+//! by the server, the SDK client and the console so the sides cannot drift.
+
+mod activity;
+mod auth;
+mod error;
+mod runs;
+
+pub use activity::{Bucket, Dimension, Distribution, Topic};
+pub use auth::{Role, WhoAmI};
+pub use error::{ErrorBody, ErrorDetail, ErrorType};
+pub use runs::{
+    CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,
+};
+
+/// Every route lives under this prefix.
+pub const API_PREFIX: &str = "/api/v1";

@@ -1,0 +1,115 @@
+//! The command line: `mandate serve`, `mandate token …`.
+
+use crate::api::Role;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mandate",
+    version,
+    about = "Incident console and API for fleets of autonomous agents",
+    long_about = "Mandate shows on-call engineers what their agents and people did, what broke, \
+                  who is affected and what to do next, and records every human intervention.",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Mandate API server
+    Serve(ServeArgs),
+    /// Create, list and revoke API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "MANDATE_LISTEN", default_value = "127.0.0.1:7400")]
+    pub listen: SocketAddr,
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite under $XDG_DATA_HOME/mandate]
+    #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// API tokens file [default: $XDG_CONFIG_HOME/mandate/tokens.toml]
+    #[arg(long, env = "MANDATE_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
+    #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its SHA-256 digest is stored
+    Create {
+        /// Principal name (interventions are attributed to it)
+        #[arg(long)]
+        name: String,
+        /// What the token may do
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Tokens file [default: $XDG_CONFIG_HOME/mandate/tokens.toml]
+        #[arg(long, env = "MANDATE_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+    },
+    /// List token names and roles (never the tokens)
+    List {
+        #[arg(long, env = "MANDATE_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+    },
+    /// Revoke a token by name (a running server picks it up on SIGHUP)
+    Revoke {
+        #[arg(long)]
+        name: String,
+        #[arg(long, env = "MANDATE_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw).ok_or_else(|| format!("unknown role {raw:?}; one of: {}", Role::allowed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_to_loopback_7400() {
+        let cli = Cli::try_parse_from(["mandate", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.listen.to_string(), "127.0.0.1:7400");
+    }
+
+    #[test]
+    fn an_unknown_role_is_refused_with_the_allowed_ones() {
+        let err = Cli::try_parse_from([
+            "mandate", "token", "create", "--name", "x", "--role", "root",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("viewer, responder, admin, agent"), "{err}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Mandate: an incident console and API for fleets of autonomous agents.
+//!
+//! - [`attribution`]: the run-attribution contract, shared by every layer.
+//! - [`api`]: the wire types of the HTTP API.
+//! - [`sdk`]: the Rust client agents use to create runs.
+//! - [`server`] and [`store`]: `mandate serve` and its database.
+//! - [`auth`]: API tokens.
+
+pub mod api;
+pub mod attribution;
+pub mod auth;
+pub mod cli;
+pub mod sdk;
+pub mod server;
+pub mod store;
+mod wire_enum;

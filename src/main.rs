@@ -1,0 +1,90 @@
+use clap::Parser;
+use mandate::auth::{TokensFile, default_tokens_path};
+use mandate::cli::{Cli, Command, LogFormat, ServeArgs, TokenCommand};
+use mandate::server::{ServeOptions, serve};
+use mandate::store::default_sqlite_url;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => run_serve(args),
+        Command::Token(command) => run_token(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("MANDATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run_serve(args: ServeArgs) -> Result<(), String> {
+    init_logging(args.log_format);
+    let options = ServeOptions {
+        listen: args.listen,
+        database_url: args.database_url.unwrap_or_else(default_sqlite_url),
+        tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(serve(options)).map_err(|e| e.to_string())
+}
+
+fn run_token(command: TokenCommand) -> Result<(), String> {
+    match command {
+        TokenCommand::Create {
+            name,
+            role,
+            tokens_file,
+        } => {
+            let path = tokens_file.unwrap_or_else(default_tokens_path);
+            let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
+            let token = file.create(&name, role).map_err(|e| e.to_string())?;
+            file.save(&path).map_err(|e| e.to_string())?;
+            eprintln!(
+                "Created {role} token {name:?} in {}. It is shown once; store it now:",
+                path.display()
+            );
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::List { tokens_file } => {
+            let path = tokens_file.unwrap_or_else(default_tokens_path);
+            let file = TokensFile::load(&path).map_err(|e| e.to_string())?;
+            if file.tokens.is_empty() {
+                eprintln!("no tokens in {}", path.display());
+            }
+            for record in &file.tokens {
+                println!(
+                    "{:<24} {:<10} created {}",
+                    record.name,
+                    record.role,
+                    record.created_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { name, tokens_file } => {
+            let path = tokens_file.unwrap_or_else(default_tokens_path);
+            let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
+            file.revoke(&name).map_err(|e| e.to_string())?;
+            file.save(&path).map_err(|e| e.to_string())?;
+            eprintln!("Revoked {name:?}. A running server applies this on SIGHUP or restart.");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Who is calling, and whether their role may do what they ask. Every route
+//! states its permission through [`Caller::require`]; the grants live in one
+//! table, [`Permission::granted_to`].
+
+use super::{ApiError, AppState};
+use crate::api::Role;
+use crate::auth::Principal;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Incidents, activity, agents, audit, attribution figures.
+    ReadOperations,
+    /// Single runs and run listings (agents may read what they wrote).
+    ReadRuns,
+    /// Create and complete runs, post events.
+    WriteRuns,
+    /// Human interventions on incidents and agents.
+    Intervene,
+    /// The service catalog and other configuration.
+    Administer,
+}
+
+impl Permission {
+    pub fn granted_to(self, role: Role) -> bool {
+        use Permission::*;
+        match role {
+            Role::Viewer => matches!(self, ReadOperations | ReadRuns),
+            Role::Responder => matches!(self, ReadOperations | ReadRuns | Intervene),
+            Role::Admin => true,
+            Role::Agent => matches!(self, ReadRuns | WriteRuns),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Permission::ReadOperations => "read operational data",
+            Permission::ReadRuns => "read runs",
+            Permission::WriteRuns => "create or complete runs",
+            Permission::Intervene => "intervene",
+            Permission::Administer => "administer Mandate",
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if permission.granted_to(self.0.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "the {} role of {:?} may not {}",
+                self.0.role,
+                self.0.name,
+                permission.describe()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthenticated("missing Authorization: Bearer <token> header")
+        })?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::unauthenticated("the Authorization header is not valid text"))?;
+        let token = match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                token.trim()
+            }
+            _ => {
+                return Err(ApiError::unauthenticated(
+                    "the Authorization header must be: Bearer <token>",
+                ));
+            }
+        };
+        let principal = state.tokens().authenticate(token).cloned().ok_or_else(|| {
+            ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)")
+        })?;
+        tracing::Span::current().record("principal", principal.name.as_str());
+        Ok(Caller(principal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grant_table() {
+        use Permission::*;
+        let table = |role| {
+            [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer].map(|p| p.granted_to(role))
+        };
+        assert_eq!(table(Role::Viewer), [true, true, false, false, false]);
+        assert_eq!(table(Role::Responder), [true, true, false, true, false]);
+        assert_eq!(table(Role::Admin), [true, true, true, true, true]);
+        assert_eq!(table(Role::Agent), [false, true, true, false, false]);
+    }
+}

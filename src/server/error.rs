@@ -1,0 +1,132 @@
+use crate::api::{ErrorBody, ErrorDetail, ErrorType};
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error response: a status and the JSON body every client can parse.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        error_type: ErrorType,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody::new(error_type, code, message),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.body = self.body.with_field(field);
+        self
+    }
+
+    /// 400 for a request that cannot be used as sent.
+    pub fn invalid_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequest,
+            code,
+            message,
+        )
+    }
+
+    /// 400 listing every violation; the first one is on top.
+    pub fn violations(details: Vec<ErrorDetail>) -> Self {
+        let first = details.first().cloned().expect("at least one violation");
+        let body = ErrorBody {
+            error_type: first.error_type,
+            code: first.code,
+            message: first.message,
+            field: first.field,
+            errors: details,
+        };
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body,
+        }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::Authentication,
+            "UNAUTHENTICATED",
+            message,
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::Authorization,
+            "FORBIDDEN",
+            message,
+        )
+    }
+
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorType::NotFound, code, message)
+    }
+
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ErrorType::Conflict, code, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::Internal,
+            "INTERNAL",
+            "internal error; the server log has the details",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorType::Unavailable,
+                    "DATABASE_UNAVAILABLE",
+                    "the database is unavailable; retry shortly",
+                )
+            }
+            StoreError::Refused(message) => {
+                ApiError::invalid_request("REFUSED_BY_DATABASE", message)
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,237 @@
+//! `mandate serve`: the Mandate API over HTTP.
+
+pub mod auth;
+mod error;
+mod request;
+mod request_log;
+pub mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use request::MAX_BODY_BYTES;
+pub use state::AppState;
+
+use crate::auth::{TokenTable, TokensFile};
+use crate::store::{Store, StoreError};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Mandate API",
+        description = "Run attribution, incidents and human interventions for fleets of autonomous agents."
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("A token from `mandate token create`"))
+            .build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every route, registered together with its OpenAPI description, so the
+/// document cannot omit a route the server serves.
+fn api_routes() -> OpenApiRouter<AppState> {
+    use routes::{activity, runs, system};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::whoami))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(runs::create_run, runs::list_runs))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::complete_run))
+        .routes(routes!(activity::live_by_dimension))
+        .routes(routes!(activity::completed_by_dimension))
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+pub(crate) fn openapi_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (router, _) = api_routes().split_for_parts();
+    router
+        .route_layer(axum::middleware::from_fn(request_log::log_request))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            ApiError::internal().into_response()
+        }))
+        .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::not_found(
+        "ROUTE_NOT_FOUND",
+        "no such route; GET /api/v1/openapi.json lists them all",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        crate::api::ErrorType::InvalidRequest,
+        "METHOD_NOT_ALLOWED",
+        "this route does not accept that method; GET /api/v1/openapi.json lists them all",
+    )
+}
+
+/// A server running in the background, for tests, benchmarks and the demo.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes requests in flight, closes the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.state.store().close().await;
+    }
+}
+
+/// Starts serving `store` on `listen` (port 0 picks a free one).
+pub async fn start(
+    store: Store,
+    tokens: TokenTable,
+    listen: SocketAddr,
+) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(store, tokens);
+    let app = router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Options of `mandate serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub tokens_file: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tokens(#[from] crate::auth::TokensFileError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Runs until SIGINT or SIGTERM; SIGHUP reloads the tokens file.
+pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
+    let tokens = TokensFile::load(&options.tokens_file)?.table();
+    if tokens.is_empty() {
+        tracing::warn!(
+            tokens_file = %options.tokens_file.display(),
+            "no API tokens: every request but /healthz will get 401; create one with `mandate token create --name NAME --role admin`"
+        );
+    }
+    let store = Store::connect(&options.database_url).await?;
+    tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
+    let server = start(store, tokens, options.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    tracing::info!(addr = %server.addr, tokens = server.state.tokens().len(), "serving the Mandate API");
+    wait_for_shutdown(&server.state, &options.tokens_file).await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => match TokensFile::load(tokens_file) {
+                Ok(file) => {
+                    state.replace_tokens(file.table());
+                    tracing::info!(tokens = file.tokens.len(), "tokens file reloaded");
+                }
+                Err(e) => tracing::error!(error = %e, "tokens file not reloaded; the previous tokens stay in force"),
+            },
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_shutdown(_state: &AppState, _tokens_file: &std::path::Path) {
+    let _ = tokio::signal::ctrl_c().await;
+}

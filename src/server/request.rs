@@ -1,0 +1,349 @@
+//! Strict reading of request bodies and query strings: every problem becomes
+//! a 4xx naming what was wrong, never a 5xx, a panic or a silent default.
+
+use super::ApiError;
+use crate::api::{ErrorDetail, ErrorType};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// Largest request body accepted (bigger ones get 413).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A JSON object body, sent as `application/json`.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorType::InvalidRequest,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!(
+                    "Content-Type must be application/json, not {:?}",
+                    content_type
+                ),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorType::InvalidRequest,
+                    "BODY_TOO_LARGE",
+                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ApiError::invalid_request(
+                    "BODY_UNREADABLE",
+                    format!("request body could not be read: {rejection}"),
+                )
+            }
+        })?;
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(JsonObject(map)),
+            Ok(other) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorType::SchemaValidation,
+                "BODY_NOT_OBJECT",
+                format!(
+                    "request body must be a JSON object, not {}",
+                    json_kind(&other)
+                ),
+            )),
+            Err(e) => Err(ApiError::invalid_request(
+                "MALFORMED_JSON",
+                format!(
+                    "malformed JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )),
+        }
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn schema_error(field: &str, code: &str, message: String) -> ErrorDetail {
+    ErrorDetail {
+        error_type: ErrorType::SchemaValidation,
+        code: code.to_owned(),
+        message,
+        field: Some(field.to_owned()),
+    }
+}
+
+/// Takes fields out of a JSON object one by one, collecting every schema
+/// violation; what is left at the end is an unknown field.
+pub struct Fields {
+    map: Map<String, Value>,
+    pub errors: Vec<ErrorDetail>,
+}
+
+impl Fields {
+    pub fn new(map: Map<String, Value>) -> Self {
+        Fields {
+            map,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A string or null/absent. Non-strings and over-long strings are violations.
+    pub fn optional_string(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.chars().count() > max_chars => {
+                self.errors.push(schema_error(
+                    name,
+                    "FIELD_TOO_LONG",
+                    format!("{name} must be at most {max_chars} characters"),
+                ));
+                None
+            }
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                let message = format!("{name} must be a string, not {}", json_kind(&other));
+                self.errors
+                    .push(schema_error(name, "FIELD_INVALID_TYPE", message));
+                None
+            }
+        }
+    }
+
+    /// A non-blank string.
+    pub fn required_string(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        let present = self.map.contains_key(name) && !self.map[name].is_null();
+        let value = self.optional_string(name, max_chars);
+        match value {
+            Some(s) if !s.trim().is_empty() => Some(s),
+            Some(_) => {
+                self.errors.push(schema_error(
+                    name,
+                    "FIELD_MISSING",
+                    format!("{name} is required and cannot be blank"),
+                ));
+                None
+            }
+            None if !present => {
+                self.errors.push(schema_error(
+                    name,
+                    "FIELD_MISSING",
+                    format!("{name} is required"),
+                ));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// One of a closed set of strings, any case.
+    pub fn required_enum<T>(
+        &mut self,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+        allowed: &str,
+    ) -> Option<T> {
+        let raw = self.required_string(name, 64)?;
+        let value = parse(&raw);
+        if value.is_none() {
+            self.errors.push(schema_error(
+                name,
+                "FIELD_INVALID_VALUE",
+                format!("{name} must be one of: {allowed}"),
+            ));
+        }
+        value
+    }
+
+    /// An RFC 3339 timestamp, or null/absent.
+    pub fn optional_timestamp(&mut self, name: &str) -> Option<DateTime<Utc>> {
+        let raw = self.optional_string(name, 64)?;
+        match DateTime::parse_from_rfc3339(&raw) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(e) => {
+                let message = format!(
+                    "{name} must be an RFC 3339 timestamp such as 2026-01-18T09:30:00Z: {e}"
+                );
+                self.errors
+                    .push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                None
+            }
+        }
+    }
+
+    /// Records every field nobody asked for as a violation.
+    pub fn reject_unknown(&mut self) {
+        let mut unknown: Vec<String> = self.map.keys().cloned().collect();
+        unknown.sort();
+        for name in unknown {
+            self.errors.push(schema_error(
+                &name,
+                "FIELD_UNKNOWN",
+                format!("{name} is not a field of this request"),
+            ));
+        }
+        self.map.clear();
+    }
+}
+
+/// A query string read strictly: unknown, repeated or malformed parameters
+/// are rejected instead of ignored.
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub fn parse(raw: Option<&str>) -> Result<Query, ApiError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if pairs.iter().any(|(k, _)| *k == key) {
+                return Err(ApiError::invalid_request(
+                    "DUPLICATE_PARAMETER",
+                    format!("query parameter {key:?} is given more than once"),
+                )
+                .with_field(key.into_owned()));
+            }
+            pairs.push((key.into_owned(), value.into_owned()));
+        }
+        Ok(Query { pairs })
+    }
+
+    pub fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.pairs.iter().position(|(k, _)| k == name)?;
+        Some(self.pairs.remove(i).1)
+    }
+
+    /// A whole number within `range`, or `default` when absent.
+    pub fn take_number(
+        &mut self,
+        name: &str,
+        range: std::ops::RangeInclusive<u32>,
+        default: u32,
+    ) -> Result<u32, ApiError> {
+        match self.take(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid_request(
+                        "INVALID_PARAMETER",
+                        format!(
+                            "{name} must be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    )
+                    .with_field(name)
+                }),
+        }
+    }
+
+    /// Fails on any parameter not taken yet; `allowed` is quoted in the error.
+    pub fn finish(self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.pairs.into_iter().next() {
+            None => Ok(()),
+            Some((key, _)) => Err(ApiError::invalid_request(
+                "UNKNOWN_PARAMETER",
+                format!(
+                    "unknown query parameter {key:?}; this endpoint accepts: {}",
+                    allowed.join(", ")
+                ),
+            )
+            .with_field(key)),
+        }
+    }
+
+    /// Fails with `TOPIC_SCOPE_VIOLATION` if the caller tries to pick the topic.
+    pub fn forbid_topic_override(&mut self) -> Result<(), ApiError> {
+        if let Some(state) = self.take("state") {
+            return Err(ApiError::invalid_request(
+                "TOPIC_SCOPE_VIOLATION",
+                format!("the topic is bound by the endpoint's path; the query parameter state={state:?} is not accepted"),
+            )
+            .with_field("state"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+
+    #[test]
+    fn fields_collect_every_violation() {
+        let map = serde_json::json!({"goal": 7, "source": "sdk", "extra": true, "blank": "  "});
+        let mut fields = Fields::new(map.as_object().unwrap().clone());
+        assert_eq!(fields.required_string("goal", 10), None);
+        assert_eq!(fields.required_string("missing", 10), None);
+        assert_eq!(fields.required_string("blank", 10), None);
+        fields.reject_unknown();
+        let codes: Vec<_> = fields
+            .errors
+            .iter()
+            .map(|e| (e.code.as_str(), e.field.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("FIELD_INVALID_TYPE", "goal".into()),
+                ("FIELD_MISSING", "missing".into()),
+                ("FIELD_MISSING", "blank".into()),
+                ("FIELD_UNKNOWN", "extra".into()),
+                ("FIELD_UNKNOWN", "source".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn queries_reject_duplicates_and_leftovers() {
+        assert!(Query::parse(Some("dim=a&dim=b")).is_err());
+        let mut q = Query::parse(Some("dim=agent_id&x=1")).unwrap();
+        assert_eq!(q.take("dim").as_deref(), Some("agent_id"));
+        let err = q.finish(&["dim"]).unwrap_err();
+        assert_eq!(err.body.code, "UNKNOWN_PARAMETER");
+        assert_eq!(err.body.field.as_deref(), Some("x"));
+    }
+}

@@ -1,0 +1,31 @@
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// One structured line per request: method, route template (never the raw
+/// path or headers, so neither tokens nor hostile strings reach the log),
+/// principal, status and latency.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let span = tracing::info_span!("request", method = %request.method(), route, principal = tracing::field::Empty);
+    let started = Instant::now();
+    async move {
+        let response = next.run(request).await;
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request");
+        }
+        response
+    }
+    .instrument(span)
+    .await
+}

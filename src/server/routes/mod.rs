@@ -1,0 +1,6 @@
+//! The HTTP routes, one file per resource. Each handler extracts, calls the
+//! store or a plain function, and maps errors; nothing else.
+
+pub mod activity;
+pub mod runs;
+pub mod system;

@@ -1,0 +1,240 @@
+use crate::api::{
+    CompleteRunRequest, CreateRunRequest, ErrorBody, RiskLevel, Run, RunPage, RunSource, RunState,
+    RunStatus,
+};
+use crate::attribution::{
+    ActorType, AttributionContext, EnforcementMode, log_violations, validate,
+};
+use crate::server::auth::{Caller, Permission};
+use crate::server::request::{Fields, JsonObject, Query};
+use crate::server::{ApiError, AppState};
+use crate::store::{CompleteOutcome, NewRun, RunCursor, RunFilter};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+const MAX_ID_CHARS: usize = 256;
+const MAX_GOAL_CHARS: usize = 4096;
+
+/// Reads a create-run body: attribution first (the contract's gate, always
+/// hard at the API), then every other field. All problems are listed.
+pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
+    let mut fields = Fields::new(body);
+    let ctx = AttributionContext {
+        agent_id: fields.optional_string("agent_id", MAX_ID_CHARS),
+        actor_type: fields.optional_string("actor_type", 64),
+        actor_id: fields.optional_string("actor_id", MAX_ID_CHARS),
+        origin_system_id: fields.optional_string("origin_system_id", MAX_ID_CHARS),
+        origin_ts: fields.optional_timestamp("origin_ts"),
+        origin_ip: fields.optional_string("origin_ip", 64),
+    };
+    let attribution_well_typed = fields.errors.is_empty();
+    let goal = fields.required_string("goal", MAX_GOAL_CHARS);
+    let source = fields.required_enum("source", RunSource::parse, &RunSource::allowed());
+    let provider_type = fields.required_string("provider_type", 64);
+    let risk_level = fields.required_enum("risk_level", RiskLevel::parse, &RiskLevel::allowed());
+    fields.reject_unknown();
+
+    if attribution_well_typed {
+        let violations = validate(&ctx);
+        if !violations.is_empty() {
+            log_violations(&ctx, &violations, EnforcementMode::Hard);
+            let mut details: Vec<_> = violations.iter().map(Into::into).collect();
+            details.append(&mut fields.errors);
+            return Err(ApiError::violations(details));
+        }
+    }
+    if !fields.errors.is_empty() {
+        return Err(ApiError::violations(fields.errors));
+    }
+    let (Some(goal), Some(source), Some(provider_type), Some(risk_level)) =
+        (goal, source, provider_type, risk_level)
+    else {
+        unreachable!("a missing required field is recorded as a violation");
+    };
+    let actor_type = ctx
+        .actor_type
+        .as_deref()
+        .and_then(ActorType::parse)
+        .expect("validated");
+    Ok(NewRun {
+        run_id: uuid::Uuid::now_v7().to_string(),
+        goal,
+        agent_id: ctx.agent_id.expect("validated"),
+        actor_type,
+        // A blank actor_id on a machine actor is stored as NULL, never as "".
+        actor_id: if actor_type == ActorType::Human {
+            ctx.actor_id
+        } else {
+            None
+        },
+        origin_system_id: ctx.origin_system_id.expect("validated"),
+        source,
+        provider_type,
+        risk_level,
+        origin_ts: ctx.origin_ts,
+        origin_ip: ctx.origin_ip,
+        created_at: Utc::now(),
+    })
+}
+
+/// Create a run. Attribution is enforced hard: a violation is a 400 carrying
+/// the contract's error for the first one and an `errors` list of all.
+#[utoipa::path(
+    post, path = "/api/v1/runs", tag = "runs",
+    request_body = CreateRunRequest,
+    responses(
+        (status = 201, description = "Created", body = Run),
+        (status = 400, description = "Attribution or schema violation", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WriteRuns)?;
+    let new_run = parse_create_run(body)?;
+    let run = state.store().insert_run(&new_run).await?;
+    let location = format!("/api/v1/runs/{}", run.run_id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(run),
+    ))
+}
+
+/// Complete a LIVE run with its final status.
+#[utoipa::path(
+    post, path = "/api/v1/runs/{run_id}/complete", tag = "runs",
+    params(("run_id" = String, Path, description = "The run to complete")),
+    request_body = CompleteRunRequest,
+    responses(
+        (status = 200, body = Run),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The run is already completed", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn complete_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(run_id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Run>, ApiError> {
+    caller.require(Permission::WriteRuns)?;
+    let mut fields = Fields::new(body);
+    let final_statuses = "succeeded, failed, cancelled";
+    let status = fields.required_enum(
+        "status",
+        |s| RunStatus::parse(s).filter(|s| *s != RunStatus::Running),
+        final_statuses,
+    );
+    fields.reject_unknown();
+    let Some(status) = status.filter(|_| fields.errors.is_empty()) else {
+        return Err(ApiError::violations(fields.errors));
+    };
+    match state
+        .store()
+        .complete_run(&run_id, status, Utc::now())
+        .await?
+    {
+        CompleteOutcome::Completed(run) => Ok(Json(run)),
+        CompleteOutcome::NotFound => Err(run_not_found(&run_id)),
+        CompleteOutcome::AlreadyCompleted(run) => Err(ApiError::conflict(
+            "RUN_ALREADY_COMPLETED",
+            format!(
+                "run {} already completed with status {}",
+                run.run_id, run.status
+            ),
+        )),
+    }
+}
+
+fn run_not_found(run_id: &str) -> ApiError {
+    ApiError::not_found("RUN_NOT_FOUND", format!("no run with id {run_id:?}")).with_field("run_id")
+}
+
+/// One run.
+#[utoipa::path(
+    get, path = "/api/v1/runs/{run_id}", tag = "runs",
+    params(("run_id" = String, Path)),
+    responses((status = 200, body = Run), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(run_id): Path<String>,
+) -> Result<Json<Run>, ApiError> {
+    caller.require(Permission::ReadRuns)?;
+    state
+        .store()
+        .get_run(&run_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| run_not_found(&run_id))
+}
+
+/// Runs, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/runs", tag = "runs",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("agent_id" = Option<String>, Query),
+        ("state" = Option<RunState>, Query),
+    ),
+    responses((status = 200, body = RunPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RunPage>, ApiError> {
+    caller.require(Permission::ReadRuns)?;
+    let mut query = Query::parse(raw.as_deref())?;
+    let limit = query.take_number("limit", 1..=500, 50)?;
+    let cursor = match query.take("cursor") {
+        None => None,
+        Some(raw) => Some(RunCursor::decode(&raw).ok_or_else(|| {
+            ApiError::invalid_request(
+                "INVALID_CURSOR",
+                "cursor is not a next_cursor this server returned",
+            )
+            .with_field("cursor")
+        })?),
+    };
+    let agent_id = query.take("agent_id");
+    let run_state = match query.take("state") {
+        None => None,
+        Some(raw) => Some(RunState::parse(&raw).ok_or_else(|| {
+            ApiError::invalid_request(
+                "INVALID_PARAMETER",
+                format!("state must be one of: {}", RunState::allowed()),
+            )
+            .with_field("state")
+        })?),
+    };
+    query.finish(&["limit", "cursor", "agent_id", "state"])?;
+    let filter = RunFilter {
+        agent_id,
+        state: run_state,
+    };
+    let (runs, next) = state
+        .store()
+        .list_runs(&filter, cursor.as_ref(), limit)
+        .await?;
+    Ok(Json(RunPage {
+        runs,
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}

@@ -1,0 +1,27 @@
+//! Persistence: one code path over SQLite (the embedded default) and
+//! PostgreSQL (real deployments), through sqlx's `Any` driver.
+//!
+//! SQL here is written once, in the dialect both databases share: `$N`
+//! placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds.
+
+mod connect;
+mod error;
+mod migrate;
+mod runs;
+
+pub use connect::{Backend, Store, default_sqlite_url, redact};
+pub use error::StoreError;
+pub use runs::{CompleteOutcome, NewRun, RunCursor, RunFilter};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+/// Times are stored as milliseconds since the Unix epoch, in both databases.
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}

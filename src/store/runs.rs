@@ -1,0 +1,215 @@
+use super::{Store, StoreError, from_millis, to_millis};
+use crate::api::{Bucket, Dimension, RiskLevel, Run, RunSource, RunState, RunStatus, Topic};
+use crate::attribution::ActorType;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A run that passed validation, ready to insert.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub run_id: String,
+    pub goal: String,
+    pub agent_id: String,
+    pub actor_type: ActorType,
+    pub actor_id: Option<String>,
+    pub origin_system_id: String,
+    pub source: RunSource,
+    pub provider_type: String,
+    pub risk_level: RiskLevel,
+    pub origin_ts: Option<DateTime<Utc>>,
+    pub origin_ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which runs `list_runs` returns.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub agent_id: Option<String>,
+    pub state: Option<RunState>,
+}
+
+/// Position after the last run of a page: runs are listed newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunCursor {
+    pub created_at_ms: i64,
+    pub run_id: String,
+}
+
+impl RunCursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_at_ms, self.run_id)
+    }
+
+    pub fn decode(raw: &str) -> Option<RunCursor> {
+        let (ms, id) = raw.split_once('.')?;
+        Some(RunCursor {
+            created_at_ms: ms.parse().ok()?,
+            run_id: id.to_owned(),
+        })
+        .filter(|c| !c.run_id.is_empty())
+    }
+}
+
+const RUN_COLUMNS: &str = "run_id, goal, agent_id, actor_type, actor_id, origin_system_id, source, state, status, \
+     provider_type, risk_level, origin_ts, origin_ip, created_at, completed_at";
+
+fn decode<T>(row: &AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    let raw: String = row.try_get(column)?;
+    parse(&raw)
+        .ok_or_else(|| StoreError::Refused(format!("runs.{column} holds an unknown value {raw:?}")))
+}
+
+fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+    Ok(Run {
+        run_id: row.try_get("run_id")?,
+        goal: row.try_get("goal")?,
+        agent_id: row.try_get("agent_id")?,
+        actor_type: decode(row, "actor_type", ActorType::parse)?,
+        actor_id: row.try_get("actor_id")?,
+        origin_system_id: row.try_get("origin_system_id")?,
+        source: decode(row, "source", RunSource::parse)?,
+        state: decode(row, "state", RunState::parse)?,
+        status: decode(row, "status", RunStatus::parse)?,
+        provider_type: row.try_get("provider_type")?,
+        risk_level: decode(row, "risk_level", RiskLevel::parse)?,
+        origin_ts: row.try_get::<Option<i64>, _>("origin_ts")?.map(from_millis),
+        origin_ip: row.try_get("origin_ip")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        completed_at: row
+            .try_get::<Option<i64>, _>("completed_at")?
+            .map(from_millis),
+    })
+}
+
+/// Why a run could not be completed.
+#[derive(Debug)]
+pub enum CompleteOutcome {
+    Completed(Run),
+    NotFound,
+    AlreadyCompleted(Run),
+}
+
+impl Store {
+    pub async fn insert_run(&self, run: &NewRun) -> Result<Run, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'LIVE', 'running', $8, $9, $10, $11, $12, NULL) \
+             RETURNING {RUN_COLUMNS}"
+        ));
+        let row = sqlx::query(sql)
+            .bind(&run.run_id)
+            .bind(&run.goal)
+            .bind(&run.agent_id)
+            .bind(run.actor_type.as_str())
+            .bind(run.actor_id.as_deref())
+            .bind(&run.origin_system_id)
+            .bind(run.source.as_str())
+            .bind(&run.provider_type)
+            .bind(run.risk_level.as_str())
+            .bind(run.origin_ts.map(to_millis))
+            .bind(run.origin_ip.as_deref())
+            .bind(to_millis(run.created_at))
+            .fetch_one(&self.write)
+            .await?;
+        run_from_row(&row)
+    }
+
+    pub async fn get_run(&self, run_id: &str) -> Result<Option<Run>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1"));
+        let row = sqlx::query(sql)
+            .bind(run_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    /// Moves a LIVE run to COMPLETED with its final status.
+    pub async fn complete_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        at: DateTime<Utc>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE runs SET state = 'COMPLETED', status = $1, completed_at = $2 \
+             WHERE run_id = $3 AND state = 'LIVE' RETURNING {RUN_COLUMNS}"
+        ));
+        let row = sqlx::query(sql)
+            .bind(status.as_str())
+            .bind(to_millis(at))
+            .bind(run_id)
+            .fetch_optional(&self.write)
+            .await?;
+        match row {
+            Some(row) => Ok(CompleteOutcome::Completed(run_from_row(&row)?)),
+            None => Ok(match self.get_run(run_id).await? {
+                Some(run) => CompleteOutcome::AlreadyCompleted(run),
+                None => CompleteOutcome::NotFound,
+            }),
+        }
+    }
+
+    /// Newest first, `limit` at most, after `cursor` when given.
+    pub async fn list_runs(
+        &self,
+        filter: &RunFilter,
+        cursor: Option<&RunCursor>,
+        limit: u32,
+    ) -> Result<(Vec<Run>, Option<RunCursor>), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM runs \
+             WHERE (CAST($1 AS TEXT) IS NULL OR agent_id = $1) \
+               AND (CAST($2 AS TEXT) IS NULL OR state = $2) \
+               AND (CAST($3 AS BIGINT) IS NULL OR created_at < $3 OR (created_at = $3 AND run_id < $4)) \
+             ORDER BY created_at DESC, run_id DESC LIMIT $5"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(filter.agent_id.as_deref())
+            .bind(filter.state.map(RunState::as_str))
+            .bind(cursor.map(|c| c.created_at_ms))
+            .bind(cursor.map(|c| c.run_id.as_str()).unwrap_or(""))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        let mut runs = rows
+            .iter()
+            .map(run_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if runs.len() > limit as usize {
+            runs.truncate(limit as usize);
+            runs.last().map(|r| RunCursor {
+                created_at_ms: to_millis(r.created_at),
+                run_id: r.run_id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok((runs, next))
+    }
+
+    /// Run counts in one topic cut by one dimension, largest first. Reads the
+    /// counts kept beside `v_runs_o2`, so the cost does not grow with the runs.
+    pub async fn distribution(
+        &self,
+        topic: Topic,
+        dim: Dimension,
+    ) -> Result<Vec<Bucket>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT value, run_count FROM runs_o2_counts \
+             WHERE state = $1 AND dim = $2 AND run_count > 0 \
+             ORDER BY run_count DESC, value ASC",
+        )
+        .bind(topic.as_str())
+        .bind(dim.as_str())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Bucket {
+                    value: row.try_get("value")?,
+                    count: row.try_get("run_count")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,173 @@
+//! Test harness: real servers on loopback over a real SQLite file or the
+//! throwaway PostgreSQL cluster that `tests/run` starts.
+#![allow(dead_code)]
+
+use mandate::api::Role;
+use mandate::auth::TokenTable;
+use mandate::server::{self, RunningServer};
+use mandate::store::Store;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const ADMIN: &str = "mdt_test_admin";
+pub const RESPONDER: &str = "mdt_test_responder";
+pub const VIEWER: &str = "mdt_test_viewer";
+pub const AGENT: &str = "mdt_test_agent";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Keeps whatever backs a store alive for the test's duration.
+pub struct StoreGuard {
+    pub store: Store,
+    _dir: Option<TempDir>,
+}
+
+pub async fn sqlite_store() -> StoreGuard {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("mandate.db").display());
+    StoreGuard {
+        store: Store::connect(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
+}
+
+/// A fresh database in the test cluster, so tests never see each other's rows.
+pub async fn postgres_store() -> StoreGuard {
+    let admin_url = std::env::var("MANDATE_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!("MANDATE_TEST_PG_URL is not set: run the suite with `tests/run`, which starts a throwaway PostgreSQL")
+    });
+    sqlx::any::install_default_drivers();
+    let name = format!("mandate_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("connect to the test cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    StoreGuard {
+        store: Store::connect(&url).await.unwrap(),
+        _dir: None,
+    }
+}
+
+pub async fn store(db: Db) -> StoreGuard {
+    match db {
+        Db::Sqlite => sqlite_store().await,
+        Db::Postgres => postgres_store().await,
+    }
+}
+
+pub fn tokens() -> TokenTable {
+    TokenTable::default()
+        .with_token(ADMIN, "root-admin", Role::Admin)
+        .with_token(RESPONDER, "alice", Role::Responder)
+        .with_token(VIEWER, "victor", Role::Viewer)
+        .with_token(AGENT, "fleet", Role::Agent)
+}
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub http: reqwest::Client,
+    _guard: StoreGuard,
+}
+
+pub async fn start(db: Db) -> TestServer {
+    let guard = store(db).await;
+    let server = server::start(
+        guard.store.clone(),
+        tokens(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    TestServer {
+        server,
+        http: reqwest::Client::new(),
+        _guard: guard,
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Answer {
+        self.send(self.http.get(self.url(path)).bearer_auth(token))
+            .await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> Answer {
+        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body))
+            .await
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+/// A valid create-run body to vary from.
+pub fn run_body() -> Value {
+    serde_json::json!({
+        "goal": "rotate the payments-db credentials",
+        "agent_id": "agent-deployer",
+        "actor_type": "SYSTEM",
+        "origin_system_id": "deploy-pipeline",
+        "source": "SDK",
+        "provider_type": "anthropic",
+        "risk_level": "high",
+    })
+}
+
+/// Generates `sqlite` and `postgres` tests from one `async fn(Db)` scenario.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$scenario($crate::common::Db::Sqlite).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$scenario($crate::common::Db::Postgres).await;
+                }
+            }
+        )+
+    };
+}
