@@ -89,7 +89,7 @@ pub async fn start(db: Db) -> TestServer {
     .unwrap();
     TestServer {
         server,
-        http: reqwest::Client::new(),
+        http: mandate::sdk::http_client_builder().build().unwrap(),
         _guard: guard,
     }
 }

@@ -1,0 +1,240 @@
+//! The real `mandate` binary: token management, `serve`, logs, signals.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mandate");
+
+fn mandate(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("MANDATE_TOKENS_FILE")
+        .output()
+        .unwrap()
+}
+
+fn create_token(tokens: &str, name: &str, role: &str) -> String {
+    let out = mandate(&[
+        "token",
+        "create",
+        "--name",
+        name,
+        "--role",
+        role,
+        "--tokens-file",
+        tokens,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "stdout is the token alone, for scripts"
+    );
+    stdout.trim().to_owned()
+}
+
+struct Served {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+fn serve(dir: &std::path::Path, tokens: &str) -> Served {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--tokens-file",
+            tokens,
+        ])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.join("db/mandate.db").display()))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let lines = log.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let addr = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned));
+            if let Some(addr) = addr {
+                let _ = tx.send(addr);
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server reports its address");
+    Served { child, addr, log }
+}
+
+fn signal(child: &Child, name: &str) {
+    assert!(
+        Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn help_is_complete() {
+    let out = mandate(&["--help"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["serve", "token", "Usage: mandate"] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+    let serve = String::from_utf8(mandate(&["serve", "--help"]).stdout).unwrap();
+    for needle in [
+        "--listen",
+        "MANDATE_LISTEN",
+        "127.0.0.1:7400",
+        "--database-url",
+        "MANDATE_DATABASE_URL",
+        "--tokens-file",
+        "MANDATE_TOKENS_FILE",
+    ] {
+        assert!(serve.contains(needle), "{needle} in:\n{serve}");
+    }
+}
+
+#[test]
+fn a_bad_database_url_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "mysql://root:hunter2@db/x",
+            "--tokens-file",
+        ])
+        .arg(&tokens)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("unsupported database URL") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let agent = create_token(tokens, "fleet", "agent");
+    let viewer = create_token(tokens, "victor", "viewer");
+    assert!(!std::fs::read_to_string(tokens).unwrap().contains(&agent));
+    let dup = mandate(&[
+        "token",
+        "create",
+        "--name",
+        "fleet",
+        "--role",
+        "admin",
+        "--tokens-file",
+        tokens,
+    ]);
+    assert!(!dup.status.success());
+
+    let mut served = serve(dir.path(), tokens);
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let base = format!("http://{}", served.addr);
+    let run = json!({"goal": "g", "agent_id": "legacy-unknown", "actor_type": "SYSTEM", "origin_system_id": "o",
+                     "source": "SDK", "provider_type": "p", "risk_level": "low"});
+    let rejected = http
+        .post(format!("{base}/api/v1/runs"))
+        .bearer_auth(&agent)
+        .json(&run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), 400);
+    let whoami: Value = http
+        .get(format!("{base}/api/v1/whoami"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whoami, json!({"name": "victor", "role": "viewer"}));
+
+    // Revoke the viewer; SIGHUP makes the running server forget it.
+    assert!(
+        mandate(&[
+            "token",
+            "revoke",
+            "--name",
+            "victor",
+            "--tokens-file",
+            tokens
+        ])
+        .status
+        .success()
+    );
+    signal(&served.child, "HUP");
+    let mut status = 0;
+    for _ in 0..50 {
+        status = http
+            .get(format!("{base}/api/v1/whoami"))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 401, "a revoked token stops working after SIGHUP");
+
+    signal(&served.child, "TERM");
+    let exit = served.child.wait().unwrap();
+    assert!(exit.success(), "SIGTERM is a clean shutdown: {exit:?}");
+    let log = served.log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("attribution_validation_failed"),
+        "the rejection is logged:\n{log}"
+    );
+    assert!(
+        log.contains("\"principal\":\"fleet\""),
+        "requests are attributed in the log:\n{log}"
+    );
+    for secret in [&agent, &viewer] {
+        assert!(!log.contains(secret.as_str()), "a token reached the log");
+    }
+    let list =
+        String::from_utf8(mandate(&["token", "list", "--tokens-file", tokens]).stdout).unwrap();
+    assert!(
+        list.contains("fleet") && !list.contains("victor") && !list.contains(&agent),
+        "{list}"
+    );
+}

@@ -1,0 +1,85 @@
+//! The OpenAPI document is generated from the code and lists every route.
+
+mod common;
+
+use common::{ADMIN, Db, start};
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+#[tokio::test]
+async fn the_document_lists_every_route_the_router_serves() {
+    let t = start(Db::Sqlite).await;
+    let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await.body;
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3.1"),
+        "OpenAPI 3.1: {}",
+        spec["openapi"]
+    );
+    let paths = spec["paths"].as_object().unwrap();
+    let documented: Vec<String> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|m| METHODS.contains(&m.as_str()))
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .collect();
+    let mut expected = vec![
+        "GET /healthz",
+        "GET /api/v1/whoami",
+        "GET /api/v1/openapi.json",
+        "GET /api/v1/runs",
+        "POST /api/v1/runs",
+        "GET /api/v1/runs/{run_id}",
+        "POST /api/v1/runs/{run_id}/complete",
+        "GET /api/v1/activity/runs/live/by-dimension",
+        "GET /api/v1/activity/runs/completed/by-dimension",
+    ];
+    let mut documented_sorted = documented.clone();
+    documented_sorted.sort();
+    expected.sort();
+    assert_eq!(documented_sorted, expected);
+
+    // Every documented (method, path) is served, and every other method on a
+    // documented path is refused: the router serves exactly the document.
+    for (path, item) in paths {
+        let concrete = path.replace("{run_id}", "some-run");
+        for method in METHODS {
+            let request = t
+                .http
+                .request(method.to_uppercase().parse().unwrap(), t.url(&concrete))
+                .bearer_auth(ADMIN)
+                .header("content-type", "application/json")
+                .body("{}");
+            let answer = t.send(request).await;
+            if item.get(method).is_some() {
+                assert_ne!(
+                    answer.body["code"], "ROUTE_NOT_FOUND",
+                    "{method} {path} is documented but not served"
+                );
+                assert_ne!(
+                    answer.status, 405,
+                    "{method} {path} is documented but not served"
+                );
+            } else {
+                assert_eq!(
+                    answer.status, 405,
+                    "{method} {path} is served but not documented"
+                );
+            }
+        }
+    }
+    // Every schema the document references exists.
+    let text = serde_json::to_string(&spec).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "dangling schema reference {name}"
+        );
+    }
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    t.stop().await;
+}
