@@ -97,19 +97,15 @@ mod tests {
     #[test]
     fn serve_defaults_to_loopback_7400() {
         let cli = Cli::try_parse_from(["mandate", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command else {
-            panic!("serve")
-        };
+        let Command::Serve(args) = cli.command else { panic!("serve") };
         assert_eq!(args.listen.to_string(), "127.0.0.1:7400");
     }
 
     #[test]
     fn an_unknown_role_is_refused_with_the_allowed_ones() {
-        let err = Cli::try_parse_from([
-            "mandate", "token", "create", "--name", "x", "--role", "root",
-        ])
-        .unwrap_err()
-        .to_string();
+        let err = Cli::try_parse_from(["mandate", "token", "create", "--name", "x", "--role", "root"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("viewer, responder, admin, agent"), "{err}");
     }
 }

@@ -23,9 +23,7 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("MANDATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -39,26 +37,18 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         database_url: args.database_url.unwrap_or_else(default_sqlite_url),
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
     };
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(options)).map_err(|e| e.to_string())
 }
 
 fn run_token(command: TokenCommand) -> Result<(), String> {
     match command {
-        TokenCommand::Create {
-            name,
-            role,
-            tokens_file,
-        } => {
+        TokenCommand::Create { name, role, tokens_file } => {
             let path = tokens_file.unwrap_or_else(default_tokens_path);
             let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
             let token = file.create(&name, role).map_err(|e| e.to_string())?;
             file.save(&path).map_err(|e| e.to_string())?;
-            eprintln!(
-                "Created {role} token {name:?} in {}. It is shown once; store it now:",
-                path.display()
-            );
+            eprintln!("Created {role} token {name:?} in {}. It is shown once; store it now:", path.display());
             println!("{token}");
             Ok(())
         }

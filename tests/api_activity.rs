@@ -15,9 +15,7 @@ async fn the_topic_is_bound_by_the_path(db: Db) {
     let t = start(db).await;
     for base in [LIVE, COMPLETED] {
         for state in ["COMPLETED", "LIVE", "live"] {
-            let a = t
-                .get(VIEWER, &format!("{base}?dim=agent_id&state={state}"))
-                .await;
+            let a = t.get(VIEWER, &format!("{base}?dim=agent_id&state={state}")).await;
             assert_eq!(
                 (a.status, a.body["code"].as_str()),
                 (400, Some("TOPIC_SCOPE_VIOLATION")),
@@ -25,31 +23,17 @@ async fn the_topic_is_bound_by_the_path(db: Db) {
             );
             assert_eq!(a.body["field"], "state");
         }
-        let stray = t
-            .get(VIEWER, &format!("{base}?dim=agent_id&topic=LIVE"))
-            .await;
-        assert_eq!(
-            (stray.status, stray.body["code"].as_str()),
-            (400, Some("UNKNOWN_PARAMETER"))
-        );
+        let stray = t.get(VIEWER, &format!("{base}?dim=agent_id&topic=LIVE")).await;
+        assert_eq!((stray.status, stray.body["code"].as_str()), (400, Some("UNKNOWN_PARAMETER")));
         let unknown = t.get(VIEWER, &format!("{base}?dim=region")).await;
-        assert_eq!(
-            (unknown.status, unknown.body["code"].as_str()),
-            (400, Some("UNKNOWN_DIMENSION"))
-        );
+        assert_eq!((unknown.status, unknown.body["code"].as_str()), (400, Some("UNKNOWN_DIMENSION")));
         assert!(
-            unknown.body["message"]
-                .as_str()
-                .unwrap()
-                .contains("agent_id, provider_type, source, risk_level, status"),
+            unknown.body["message"].as_str().unwrap().contains("agent_id, provider_type, source, risk_level, status"),
             "{:?}",
             unknown.body
         );
         let missing = t.get(VIEWER, base).await;
-        assert_eq!(
-            (missing.status, missing.body["code"].as_str()),
-            (400, Some("DIMENSION_REQUIRED"))
-        );
+        assert_eq!((missing.status, missing.body["code"].as_str()), (400, Some("DIMENSION_REQUIRED")));
     }
     t.stop().await;
 }
@@ -72,16 +56,8 @@ async fn distributions_count_each_topic(db: Db) {
         let run = t.post(AGENT, "/api/v1/runs", &body).await;
         assert_eq!(run.status, 201);
         if let Some(status) = outcome {
-            let path = format!(
-                "/api/v1/runs/{}/complete",
-                run.body["run_id"].as_str().unwrap()
-            );
-            assert_eq!(
-                t.post(AGENT, &path, &json!({ "status": status }))
-                    .await
-                    .status,
-                200
-            );
+            let path = format!("/api/v1/runs/{}/complete", run.body["run_id"].as_str().unwrap());
+            assert_eq!(t.post(AGENT, &path, &json!({ "status": status })).await.status, 200);
         }
     }
     let live = t.get(VIEWER, &format!("{LIVE}?dim=agent_id")).await;
@@ -89,10 +65,7 @@ async fn distributions_count_each_topic(db: Db) {
     assert_eq!(live.body["topic"], "LIVE");
     assert_eq!(live.body["dim"], "agent_id");
     assert_eq!(live.body["total"], 2);
-    assert_eq!(
-        live.body["buckets"],
-        json!([{"value": "agent-a", "count": 2}])
-    );
+    assert_eq!(live.body["buckets"], json!([{"value": "agent-a", "count": 2}]));
     assert!(live.body["generated_at"].is_string());
 
     let completed = t.get(VIEWER, &format!("{COMPLETED}?dim=status")).await;
@@ -107,28 +80,15 @@ async fn distributions_count_each_topic(db: Db) {
     // Every dimension of both topics matches the view.
     let pool = t.server.state.store().pool().clone();
     for (path, topic) in [(LIVE, "LIVE"), (COMPLETED, "COMPLETED")] {
-        for dim in [
-            "agent_id",
-            "provider_type",
-            "source",
-            "risk_level",
-            "status",
-        ] {
+        for dim in ["agent_id", "provider_type", "source", "risk_level", "status"] {
             let answer = t.get(VIEWER, &format!("{path}?dim={dim}")).await;
             let from_api: BTreeMap<String, i64> = answer.body["buckets"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|b| {
-                    (
-                        b["value"].as_str().unwrap().to_owned(),
-                        b["count"].as_i64().unwrap(),
-                    )
-                })
+                .map(|b| (b["value"].as_str().unwrap().to_owned(), b["count"].as_i64().unwrap()))
                 .collect();
-            let sql = format!(
-                "SELECT {dim} AS v, COUNT(*) AS n FROM v_runs_o2 WHERE state = $1 GROUP BY {dim}"
-            );
+            let sql = format!("SELECT {dim} AS v, COUNT(*) AS n FROM v_runs_o2 WHERE state = $1 GROUP BY {dim}");
             let from_view: BTreeMap<String, i64> = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(topic)
                 .fetch_all(&pool)
@@ -138,16 +98,10 @@ async fn distributions_count_each_topic(db: Db) {
                 .map(|r| (r.get::<String, _>("v"), r.get::<i64, _>("n")))
                 .collect();
             assert_eq!(from_api, from_view, "{topic} by {dim}");
-            assert_eq!(
-                answer.body["total"],
-                Value::from(from_view.values().sum::<i64>())
-            );
+            assert_eq!(answer.body["total"], Value::from(from_view.values().sum::<i64>()));
         }
     }
     t.stop().await;
 }
 
-on_both_databases!(
-    the_topic_is_bound_by_the_path,
-    distributions_count_each_topic
-);
+on_both_databases!(the_topic_is_bound_by_the_path, distributions_count_each_topic);

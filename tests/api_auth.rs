@@ -15,17 +15,11 @@ async fn tokens_are_required(db: Db) {
         ("POST", "/api/v1/runs/x/complete"),
         ("GET", "/api/v1/whoami"),
         ("GET", "/api/v1/activity/runs/live/by-dimension?dim=source"),
-        (
-            "GET",
-            "/api/v1/activity/runs/completed/by-dimension?dim=source",
-        ),
+        ("GET", "/api/v1/activity/runs/completed/by-dimension?dim=source"),
     ];
     for (method, path) in routes {
         let request = |auth: Option<&str>| {
-            let mut r = t
-                .http
-                .request(method.parse().unwrap(), t.url(path))
-                .json(&run_body());
+            let mut r = t.http.request(method.parse().unwrap(), t.url(path)).json(&run_body());
             if let Some(value) = auth {
                 r = r.header("authorization", value);
             }
@@ -45,10 +39,7 @@ async fn tokens_are_required(db: Db) {
         }
     }
     let health = t.send(t.http.get(t.url("/healthz"))).await;
-    assert_eq!(
-        (health.status, health.body["status"].as_str()),
-        (200, Some("ok"))
-    );
+    assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
     let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await;
     assert_eq!(spec.status, 200);
     t.stop().await;
@@ -68,50 +59,19 @@ async fn roles_are_enforced(db: Db) {
     for token in [VIEWER, RESPONDER, ADMIN, AGENT] {
         let (reads, writes) = expect(token);
         let create = t.post(token, "/api/v1/runs", &run_body()).await;
-        assert_eq!(
-            create.status,
-            if writes { 201 } else { 403 },
-            "{token} create"
-        );
+        assert_eq!(create.status, if writes { 201 } else { 403 }, "{token} create");
         if !writes {
             assert_eq!(create.body["error_type"], "authorization");
             assert_eq!(create.body["code"], "FORBIDDEN");
         }
-        let activity = t
-            .get(token, "/api/v1/activity/runs/live/by-dimension?dim=source")
-            .await;
-        assert_eq!(
-            activity.status,
-            if reads == "read" { 200 } else { 403 },
-            "{token} activity"
-        );
-        assert_eq!(
-            t.get(token, &format!("/api/v1/runs/{run_id}")).await.status,
-            200,
-            "{token} reads runs"
-        );
-        assert_eq!(
-            t.get(token, "/api/v1/runs").await.status,
-            200,
-            "{token} lists runs"
-        );
+        let activity = t.get(token, "/api/v1/activity/runs/live/by-dimension?dim=source").await;
+        assert_eq!(activity.status, if reads == "read" { 200 } else { 403 }, "{token} activity");
+        assert_eq!(t.get(token, &format!("/api/v1/runs/{run_id}")).await.status, 200, "{token} reads runs");
+        assert_eq!(t.get(token, "/api/v1/runs").await.status, 200, "{token} lists runs");
     }
-    let complete = t
-        .post(
-            VIEWER,
-            &format!("/api/v1/runs/{run_id}/complete"),
-            &json!({"status": "failed"}),
-        )
-        .await;
+    let complete = t.post(VIEWER, &format!("/api/v1/runs/{run_id}/complete"), &json!({"status": "failed"})).await;
     assert_eq!(complete.status, 403);
-    assert!(
-        complete.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("viewer"),
-        "{:?}",
-        complete.body
-    );
+    assert!(complete.body["message"].as_str().unwrap().contains("viewer"), "{:?}", complete.body);
     t.stop().await;
 }
 
@@ -129,8 +89,4 @@ async fn whoami_names_the_principal(db: Db) {
     t.stop().await;
 }
 
-on_both_databases!(
-    tokens_are_required,
-    roles_are_enforced,
-    whoami_names_the_principal
-);
+on_both_databases!(tokens_are_required, roles_are_enforced, whoami_names_the_principal);

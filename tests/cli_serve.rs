@@ -10,35 +10,14 @@ use std::time::Duration;
 const BIN: &str = env!("CARGO_BIN_EXE_mandate");
 
 fn mandate(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("MANDATE_TOKENS_FILE")
-        .output()
-        .unwrap()
+    Command::new(BIN).args(args).env_remove("MANDATE_TOKENS_FILE").output().unwrap()
 }
 
 fn create_token(tokens: &str, name: &str, role: &str) -> String {
-    let out = mandate(&[
-        "token",
-        "create",
-        "--name",
-        name,
-        "--role",
-        role,
-        "--tokens-file",
-        tokens,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = mandate(&["token", "create", "--name", name, "--role", role, "--tokens-file", tokens]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        stdout.lines().count(),
-        1,
-        "stdout is the token alone, for scripts"
-    );
+    assert_eq!(stdout.lines().count(), 1, "stdout is the token alone, for scripts");
     stdout.trim().to_owned()
 }
 
@@ -50,15 +29,7 @@ struct Served {
 
 fn serve(dir: &std::path::Path, tokens: &str) -> Served {
     let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--tokens-file",
-            tokens,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--tokens-file", tokens])
         .arg("--database-url")
         .arg(format!("sqlite://{}", dir.join("db/mandate.db").display()))
         .stderr(Stdio::piped())
@@ -71,29 +42,20 @@ fn serve(dir: &std::path::Path, tokens: &str) -> Served {
     let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let addr = serde_json::from_str::<Value>(&line)
-                .ok()
-                .and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned));
+            let addr =
+                serde_json::from_str::<Value>(&line).ok().and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned));
             if let Some(addr) = addr {
                 let _ = tx.send(addr);
             }
             lines.lock().unwrap().push(line);
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the server reports its address");
+    let addr = rx.recv_timeout(Duration::from_secs(20)).expect("the server reports its address");
     Served { child, addr, log }
 }
 
 fn signal(child: &Child, name: &str) {
-    assert!(
-        Command::new("kill")
-            .args([&format!("-{name}"), &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap().success());
 }
 
 #[test]
@@ -122,23 +84,13 @@ fn a_bad_database_url_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens.toml");
     let out = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            "mysql://root:hunter2@db/x",
-            "--tokens-file",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "mysql://root:hunter2@db/x", "--tokens-file"])
         .arg(&tokens)
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("unsupported database URL") && !stderr.contains("hunter2"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unsupported database URL") && !stderr.contains("hunter2"), "{stderr}");
 }
 
 #[tokio::test]
@@ -149,16 +101,7 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
     let agent = create_token(tokens, "fleet", "agent");
     let viewer = create_token(tokens, "victor", "viewer");
     assert!(!std::fs::read_to_string(tokens).unwrap().contains(&agent));
-    let dup = mandate(&[
-        "token",
-        "create",
-        "--name",
-        "fleet",
-        "--role",
-        "admin",
-        "--tokens-file",
-        tokens,
-    ]);
+    let dup = mandate(&["token", "create", "--name", "fleet", "--role", "admin", "--tokens-file", tokens]);
     assert!(!dup.status.success());
 
     let mut served = serve(dir.path(), tokens);
@@ -166,49 +109,18 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
     let base = format!("http://{}", served.addr);
     let run = json!({"goal": "g", "agent_id": "legacy-unknown", "actor_type": "SYSTEM", "origin_system_id": "o",
                      "source": "SDK", "provider_type": "p", "risk_level": "low"});
-    let rejected = http
-        .post(format!("{base}/api/v1/runs"))
-        .bearer_auth(&agent)
-        .json(&run)
-        .send()
-        .await
-        .unwrap();
+    let rejected = http.post(format!("{base}/api/v1/runs")).bearer_auth(&agent).json(&run).send().await.unwrap();
     assert_eq!(rejected.status(), 400);
-    let whoami: Value = http
-        .get(format!("{base}/api/v1/whoami"))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let whoami: Value =
+        http.get(format!("{base}/api/v1/whoami")).bearer_auth(&viewer).send().await.unwrap().json().await.unwrap();
     assert_eq!(whoami, json!({"name": "victor", "role": "viewer"}));
 
     // Revoke the viewer; SIGHUP makes the running server forget it.
-    assert!(
-        mandate(&[
-            "token",
-            "revoke",
-            "--name",
-            "victor",
-            "--tokens-file",
-            tokens
-        ])
-        .status
-        .success()
-    );
+    assert!(mandate(&["token", "revoke", "--name", "victor", "--tokens-file", tokens]).status.success());
     signal(&served.child, "HUP");
     let mut status = 0;
     for _ in 0..50 {
-        status = http
-            .get(format!("{base}/api/v1/whoami"))
-            .bearer_auth(&viewer)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        status = http.get(format!("{base}/api/v1/whoami")).bearer_auth(&viewer).send().await.unwrap().status().as_u16();
         if status == 401 {
             break;
         }
@@ -220,21 +132,11 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
     let exit = served.child.wait().unwrap();
     assert!(exit.success(), "SIGTERM is a clean shutdown: {exit:?}");
     let log = served.log.lock().unwrap().join("\n");
-    assert!(
-        log.contains("attribution_validation_failed"),
-        "the rejection is logged:\n{log}"
-    );
-    assert!(
-        log.contains("\"principal\":\"fleet\""),
-        "requests are attributed in the log:\n{log}"
-    );
+    assert!(log.contains("attribution_validation_failed"), "the rejection is logged:\n{log}");
+    assert!(log.contains("\"principal\":\"fleet\""), "requests are attributed in the log:\n{log}");
     for secret in [&agent, &viewer] {
         assert!(!log.contains(secret.as_str()), "a token reached the log");
     }
-    let list =
-        String::from_utf8(mandate(&["token", "list", "--tokens-file", tokens]).stdout).unwrap();
-    assert!(
-        list.contains("fleet") && !list.contains("victor") && !list.contains(&agent),
-        "{list}"
-    );
+    let list = String::from_utf8(mandate(&["token", "list", "--tokens-file", tokens]).stdout).unwrap();
+    assert!(list.contains("fleet") && !list.contains("victor") && !list.contains(&agent), "{list}");
 }

@@ -35,95 +35,32 @@ async fn matrix(db: Db) {
     let guard = store(db).await;
     let s = &guard.store;
     // 3 valid patterns.
-    insert(s, "v1", "agent-a", "SYSTEM", None, "cron")
-        .await
-        .unwrap();
-    insert(s, "v2", "agent-a", "HUMAN", Some("user-12345"), "console")
-        .await
-        .unwrap();
-    insert(s, "v3", "agent-a", "SERVICE", None, "payments")
-        .await
-        .unwrap();
+    insert(s, "v1", "agent-a", "SYSTEM", None, "cron").await.unwrap();
+    insert(s, "v2", "agent-a", "HUMAN", Some("user-12345"), "console").await.unwrap();
+    insert(s, "v3", "agent-a", "SERVICE", None, "payments").await.unwrap();
     // 8 invalid patterns, each refused by the constraint or trigger the seed names.
     let cases: [(&str, &str, Option<&str>, &str, &str); 8] = [
         ("agent-a", "BOT", None, "cron", "chk_runs_actor_type_valid"),
-        (
-            "agent-a",
-            "AGENT",
-            None,
-            "cron",
-            "chk_runs_actor_type_valid",
-        ),
-        (
-            "agent-a",
-            "HUMAN",
-            None,
-            "cron",
-            "chk_runs_actor_id_human_required",
-        ),
-        (
-            "agent-a",
-            "HUMAN",
-            Some(""),
-            "cron",
-            "chk_runs_actor_id_human_required",
-        ),
-        (
-            "agent-a",
-            "SYSTEM",
-            Some("user-12345"),
-            "cron",
-            "chk_runs_actor_id_nonhuman_null",
-        ),
-        (
-            "agent-a",
-            "SERVICE",
-            Some("user-12345"),
-            "cron",
-            "chk_runs_actor_id_nonhuman_null",
-        ),
-        (
-            "legacy-unknown",
-            "SYSTEM",
-            None,
-            "cron",
-            "trg_runs_agent_id_not_legacy",
-        ),
-        (
-            "agent-a",
-            "SYSTEM",
-            None,
-            "legacy-migration",
-            "trg_runs_origin_system_not_legacy",
-        ),
+        ("agent-a", "AGENT", None, "cron", "chk_runs_actor_type_valid"),
+        ("agent-a", "HUMAN", None, "cron", "chk_runs_actor_id_human_required"),
+        ("agent-a", "HUMAN", Some(""), "cron", "chk_runs_actor_id_human_required"),
+        ("agent-a", "SYSTEM", Some("user-12345"), "cron", "chk_runs_actor_id_nonhuman_null"),
+        ("agent-a", "SERVICE", Some("user-12345"), "cron", "chk_runs_actor_id_nonhuman_null"),
+        ("legacy-unknown", "SYSTEM", None, "cron", "trg_runs_agent_id_not_legacy"),
+        ("agent-a", "SYSTEM", None, "legacy-migration", "trg_runs_origin_system_not_legacy"),
     ];
     for (i, (agent, actor_type, actor_id, origin, constraint)) in cases.into_iter().enumerate() {
-        let err = insert(s, &format!("bad{i}"), agent, actor_type, actor_id, origin)
-            .await
-            .unwrap_err();
-        assert!(
-            err.contains(constraint),
-            "{db:?} case {i}: expected {constraint}, got: {err}"
-        );
+        let err = insert(s, &format!("bad{i}"), agent, actor_type, actor_id, origin).await.unwrap_err();
+        assert!(err.contains(constraint), "{db:?} case {i}: expected {constraint}, got: {err}");
     }
-    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM runs")
-        .fetch_one(s.pool())
-        .await
-        .unwrap()
-        .get("n");
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM runs").fetch_one(s.pool()).await.unwrap().get("n");
     assert_eq!(count, 3, "only the three valid rows are stored");
 }
 
 /// NOT NULL holds for every attribution column.
 async fn attribution_columns_are_not_null(db: Db) {
     let guard = store(db).await;
-    for column in [
-        "agent_id",
-        "actor_type",
-        "origin_system_id",
-        "source",
-        "state",
-    ] {
+    for column in ["agent_id", "actor_type", "origin_system_id", "source", "state"] {
         let mut values = vec![
             ("run_id", "'n1'"),
             ("goal", "'g'"),
@@ -137,26 +74,12 @@ async fn attribution_columns_are_not_null(db: Db) {
             ("risk_level", "'low'"),
             ("created_at", "1"),
         ];
-        values
-            .iter_mut()
-            .filter(|(c, _)| *c == column)
-            .for_each(|v| v.1 = "NULL");
+        values.iter_mut().filter(|(c, _)| *c == column).for_each(|v| v.1 = "NULL");
         let columns: Vec<_> = values.iter().map(|v| v.0).collect();
         let literals: Vec<_> = values.iter().map(|v| v.1).collect();
-        let sql = format!(
-            "INSERT INTO runs ({}) VALUES ({})",
-            columns.join(", "),
-            literals.join(", ")
-        );
-        let err = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(guard.store.pool())
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.to_lowercase().contains("null"),
-            "{db:?} {column}: {err}"
-        );
+        let sql = format!("INSERT INTO runs ({}) VALUES ({})", columns.join(", "), literals.join(", "));
+        let err = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(guard.store.pool()).await.unwrap_err().to_string();
+        assert!(err.to_lowercase().contains("null"), "{db:?} {column}: {err}");
     }
 }
 
@@ -164,68 +87,43 @@ async fn attribution_columns_are_not_null(db: Db) {
 async fn attribution_is_immutable(db: Db) {
     let guard = store(db).await;
     let s = &guard.store;
-    insert(s, "r1", "agent-a", "SYSTEM", None, "cron")
-        .await
-        .unwrap();
+    insert(s, "r1", "agent-a", "SYSTEM", None, "cron").await.unwrap();
     for update in [
         "UPDATE runs SET agent_id = 'someone-else' WHERE run_id = 'r1'",
         "UPDATE runs SET actor_type = 'SERVICE' WHERE run_id = 'r1'",
         "UPDATE runs SET origin_system_id = 'elsewhere' WHERE run_id = 'r1'",
         "UPDATE runs SET source = 'API' WHERE run_id = 'r1'",
     ] {
-        let err = sqlx::query(update)
-            .execute(s.pool())
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("trg_runs_attribution_immutable"),
-            "{db:?} {update}: {err}"
-        );
+        let err = sqlx::query(update).execute(s.pool()).await.unwrap_err().to_string();
+        assert!(err.contains("trg_runs_attribution_immutable"), "{db:?} {update}: {err}");
     }
     sqlx::query("UPDATE runs SET state = 'COMPLETED', status = 'failed', completed_at = 2 WHERE run_id = 'r1'")
         .execute(s.pool())
         .await
         .unwrap();
-    let err = sqlx::query("UPDATE runs SET state = 'LIVE', status = 'running', completed_at = NULL WHERE run_id = 'r1'")
-        .execute(s.pool())
-        .await
-        .unwrap_err()
-        .to_string();
+    let err =
+        sqlx::query("UPDATE runs SET state = 'LIVE', status = 'running', completed_at = NULL WHERE run_id = 'r1'")
+            .execute(s.pool())
+            .await
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("trg_runs_completion_final"), "{db:?}: {err}");
 }
 
-on_both_databases!(
-    matrix,
-    attribution_columns_are_not_null,
-    attribution_is_immutable
-);
+on_both_databases!(matrix, attribution_columns_are_not_null, attribution_is_immutable);
 
 #[tokio::test]
 async fn the_view_projects_every_declared_dimension() {
     for db in [Db::Sqlite, Db::Postgres] {
         let guard = store(db).await;
-        insert(
-            &guard.store,
-            "r1",
-            "agent-a",
-            "HUMAN",
-            Some("u1"),
-            "console",
+        insert(&guard.store, "r1", "agent-a", "HUMAN", Some("u1"), "console").await.unwrap();
+        let row = sqlx::query(
+            "SELECT agent_id, actor_id, actor_type, state, provider_type, risk_level, source, status FROM v_runs_o2",
         )
+        .fetch_one(guard.store.pool())
         .await
         .unwrap();
-        let row = sqlx::query("SELECT agent_id, actor_id, actor_type, state, provider_type, risk_level, source, status FROM v_runs_o2")
-            .fetch_one(guard.store.pool())
-            .await
-            .unwrap();
         let got: Vec<String> = (0..8).map(|i| row.get::<String, _>(i)).collect();
-        assert_eq!(
-            got,
-            [
-                "agent-a", "u1", "HUMAN", "LIVE", "internal", "low", "SDK", "running"
-            ],
-            "{db:?}"
-        );
+        assert_eq!(got, ["agent-a", "u1", "HUMAN", "LIVE", "internal", "low", "SDK", "running"], "{db:?}");
     }
 }

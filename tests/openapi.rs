@@ -9,11 +9,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 async fn the_document_lists_every_route_the_router_serves() {
     let t = start(Db::Sqlite).await;
     let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await.body;
-    assert!(
-        spec["openapi"].as_str().unwrap().starts_with("3.1"),
-        "OpenAPI 3.1: {}",
-        spec["openapi"]
-    );
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"), "OpenAPI 3.1: {}", spec["openapi"]);
     let paths = spec["paths"].as_object().unwrap();
     let documented: Vec<String> = paths
         .iter()
@@ -54,19 +50,10 @@ async fn the_document_lists_every_route_the_router_serves() {
                 .body("{}");
             let answer = t.send(request).await;
             if item.get(method).is_some() {
-                assert_ne!(
-                    answer.body["code"], "ROUTE_NOT_FOUND",
-                    "{method} {path} is documented but not served"
-                );
-                assert_ne!(
-                    answer.status, 405,
-                    "{method} {path} is documented but not served"
-                );
+                assert_ne!(answer.body["code"], "ROUTE_NOT_FOUND", "{method} {path} is documented but not served");
+                assert_ne!(answer.status, 405, "{method} {path} is documented but not served");
             } else {
-                assert_eq!(
-                    answer.status, 405,
-                    "{method} {path} is served but not documented"
-                );
+                assert_eq!(answer.status, 405, "{method} {path} is served but not documented");
             }
         }
     }
@@ -75,10 +62,7 @@ async fn the_document_lists_every_route_the_router_serves() {
     let schemas = spec["components"]["schemas"].as_object().unwrap();
     for reference in text.split("\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
-        assert!(
-            schemas.contains_key(name),
-            "dangling schema reference {name}"
-        );
+        assert!(schemas.contains_key(name), "dangling schema reference {name}");
     }
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
     t.stop().await;

@@ -51,13 +51,7 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(error_type: ErrorType, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ErrorBody {
-            error_type,
-            code: code.into(),
-            message: message.into(),
-            field: None,
-            errors: Vec::new(),
-        }
+        ErrorBody { error_type, code: code.into(), message: message.into(), field: None, errors: Vec::new() }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -68,10 +62,7 @@ impl ErrorBody {
     /// The contract's rejection: the first violation on top, all of them listed.
     pub fn attribution(errors: &[AttributionError]) -> Self {
         let details: Vec<ErrorDetail> = errors.iter().map(ErrorDetail::from).collect();
-        let first = details
-            .first()
-            .cloned()
-            .expect("an attribution rejection has at least one violation");
+        let first = details.first().cloned().expect("an attribution rejection has at least one violation");
         ErrorBody {
             error_type: first.error_type,
             code: first.code,

@@ -9,9 +9,7 @@ mod runs;
 pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
 pub use error::{ErrorBody, ErrorDetail, ErrorType};
-pub use runs::{
-    CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,
-};
+pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 
 /// Every route lives under this prefix.
 pub const API_PREFIX: &str = "/api/v1";

@@ -23,12 +23,7 @@ pub struct AttributionContext {
 }
 
 impl AttributionContext {
-    pub fn new(
-        agent_id: &str,
-        actor_type: &str,
-        origin_system_id: &str,
-        actor_id: Option<&str>,
-    ) -> Self {
+    pub fn new(agent_id: &str, actor_type: &str, origin_system_id: &str, actor_id: Option<&str>) -> Self {
         AttributionContext {
             agent_id: Some(agent_id.to_owned()),
             actor_type: Some(actor_type.to_owned()),

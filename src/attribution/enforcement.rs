@@ -55,10 +55,7 @@ pub struct Enforcer {
 }
 
 impl Enforcer {
-    pub const HARD: Enforcer = Enforcer {
-        mode: EnforcementMode::Hard,
-        allow_legacy_override: false,
-    };
+    pub const HARD: Enforcer = Enforcer { mode: EnforcementMode::Hard, allow_legacy_override: false };
 
     /// Reads [`ENFORCEMENT_ENV`] and [`ALLOW_LEGACY_ENV`].
     pub fn from_env() -> Enforcer {
@@ -73,28 +70,18 @@ impl Enforcer {
         let parsed = match mode {
             None => EnforcementMode::Hard,
             Some(raw) => EnforcementMode::parse(raw).unwrap_or_else(|| {
-                tracing::warn!(
-                    value = raw,
-                    variable = ENFORCEMENT_ENV,
-                    "unknown enforcement mode; enforcing hard"
-                );
+                tracing::warn!(value = raw, variable = ENFORCEMENT_ENV, "unknown enforcement mode; enforcing hard");
                 EnforcementMode::Hard
             }),
         };
         let allow = allow_legacy.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        Enforcer {
-            mode: parsed,
-            allow_legacy_override: allow,
-        }
+        Enforcer { mode: parsed, allow_legacy_override: allow }
     }
 
     /// Validates `ctx`. `Ok` carries the violations that were tolerated (shadow
     /// mode, or soft mode with the override); `Err` is the first violation,
     /// which is what a rejection reports.
-    pub fn enforce(
-        &self,
-        ctx: &AttributionContext,
-    ) -> Result<Vec<AttributionError>, AttributionError> {
+    pub fn enforce(&self, ctx: &AttributionContext) -> Result<Vec<AttributionError>, AttributionError> {
         let errors = validate(ctx);
         if errors.is_empty() {
             return Ok(errors);
@@ -112,27 +99,17 @@ impl Enforcer {
                 );
                 Ok(errors)
             }
-            EnforcementMode::Soft | EnforcementMode::Hard => {
-                Err(errors.into_iter().next().expect("non-empty"))
-            }
+            EnforcementMode::Soft | EnforcementMode::Hard => Err(errors.into_iter().next().expect("non-empty")),
         }
     }
 }
 
 fn join_codes(errors: &[AttributionError]) -> String {
-    errors
-        .iter()
-        .map(|e| e.code.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    errors.iter().map(|e| e.code.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// Logs a violation with the fields the contract names.
-pub fn log_violations(
-    ctx: &AttributionContext,
-    errors: &[AttributionError],
-    mode: EnforcementMode,
-) {
+pub fn log_violations(ctx: &AttributionContext, errors: &[AttributionError], mode: EnforcementMode) {
     tracing::warn!(
         target: "mandate::attribution",
         enforcement_mode = mode.as_str(),
@@ -177,10 +154,7 @@ mod tests {
             .finish();
         let out = tracing::subscriber::with_default(subscriber, f);
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-        let lines = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         (out, lines)
     }
 
@@ -201,10 +175,7 @@ mod tests {
         assert_eq!(fields["actor_type"], "HUMAN");
         assert_eq!(fields["origin_system_id"], "payments");
         assert_eq!(fields["has_actor_id"], false);
-        assert_eq!(
-            fields["error_codes"],
-            "ATTR_AGENT_MISSING,ATTR_ACTOR_ID_REQUIRED"
-        );
+        assert_eq!(fields["error_codes"], "ATTR_AGENT_MISSING,ATTR_ACTOR_ID_REQUIRED");
         assert_eq!(fields["error_count"], 2);
     }
 
@@ -224,18 +195,9 @@ mod tests {
         let lenient = Enforcer::from_vars(Some("SOFT"), Some("TRUE"));
         let (result, logs) = with_logs(|| lenient.enforce(&bad()));
         assert_eq!(result.unwrap().len(), 2);
-        let events: Vec<_> = logs
-            .iter()
-            .map(|l| l["fields"]["message"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(
-            events,
-            ["attribution_validation_failed", "attribution_override_used"]
-        );
-        assert_eq!(
-            logs[1]["fields"]["errors"],
-            "ATTR_AGENT_MISSING,ATTR_ACTOR_ID_REQUIRED"
-        );
+        let events: Vec<_> = logs.iter().map(|l| l["fields"]["message"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(events, ["attribution_validation_failed", "attribution_override_used"]);
+        assert_eq!(logs[1]["fields"]["errors"], "ATTR_AGENT_MISSING,ATTR_ACTOR_ID_REQUIRED");
     }
 
     #[test]
@@ -247,17 +209,13 @@ mod tests {
     #[test]
     fn default_and_unknown_modes_are_hard() {
         assert_eq!(Enforcer::from_vars(None, None), Enforcer::HARD);
-        assert_eq!(
-            Enforcer::from_vars(Some("sofft"), Some("true")).mode,
-            EnforcementMode::Hard
-        );
+        assert_eq!(Enforcer::from_vars(Some("sofft"), Some("true")).mode, EnforcementMode::Hard);
         assert!(!Enforcer::from_vars(Some("soft"), Some("yes")).allow_legacy_override);
     }
 
     #[test]
     fn valid_attribution_logs_nothing() {
-        let (result, logs) =
-            with_logs(|| Enforcer::HARD.enforce(&AttributionContext::system("a", "o")));
+        let (result, logs) = with_logs(|| Enforcer::HARD.enforce(&AttributionContext::system("a", "o")));
         assert!(result.unwrap().is_empty());
         assert!(logs.is_empty());
     }

@@ -24,16 +24,8 @@ pub struct AttributionError {
 impl AttributionError {
     pub const ERROR_TYPE: &'static str = "attribution_validation";
 
-    pub fn new(
-        code: AttributionErrorCode,
-        message: impl Into<String>,
-        field: &'static str,
-    ) -> Self {
-        AttributionError {
-            code,
-            message: message.into(),
-            field,
-        }
+    pub fn new(code: AttributionErrorCode, message: impl Into<String>, field: &'static str) -> Self {
+        AttributionError { code, message: message.into(), field }
     }
 
     /// The contract's wire shape: `{error_type, code, message, field}`.
@@ -67,20 +59,14 @@ mod tests {
                 "field": "actor_id",
             })
         );
-        assert_eq!(
-            e.to_string(),
-            "[ATTR_ACTOR_ID_REQUIRED] actor_id is required when actor_type is HUMAN"
-        );
+        assert_eq!(e.to_string(), "[ATTR_ACTOR_ID_REQUIRED] actor_id is required when actor_type is HUMAN");
     }
 
     #[test]
     fn codes_round_trip_through_their_canonical_names() {
         for &code in AttributionErrorCode::ALL {
             assert_eq!(AttributionErrorCode::parse(code.as_str()), Some(code));
-            assert_eq!(
-                serde_json::to_value(code).unwrap(),
-                serde_json::json!(code.as_str())
-            );
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
         }
     }
 }

@@ -12,8 +12,6 @@ mod validate;
 
 pub use actor_type::ActorType;
 pub use context::AttributionContext;
-pub use enforcement::{
-    ALLOW_LEGACY_ENV, ENFORCEMENT_ENV, EnforcementMode, Enforcer, log_violations,
-};
+pub use enforcement::{ALLOW_LEGACY_ENV, ENFORCEMENT_ENV, EnforcementMode, Enforcer, log_violations};
 pub use error::{AttributionError, AttributionErrorCode};
 pub use validate::{LEGACY_AGENT_ID, LEGACY_ORIGIN_SYSTEM_ID, validate};

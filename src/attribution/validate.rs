@@ -21,11 +21,7 @@ pub fn validate(ctx: &AttributionContext) -> Vec<AttributionError> {
 
     // Rule 1: agent_id required, and never the legacy sentinel.
     if is_blank(agent_id) {
-        errors.push(AttributionError::new(
-            Code::AgentMissing,
-            "agent_id is required and cannot be empty",
-            "agent_id",
-        ));
+        errors.push(AttributionError::new(Code::AgentMissing, "agent_id is required and cannot be empty", "agent_id"));
     }
     if agent_id == Some(LEGACY_AGENT_ID) {
         errors.push(AttributionError::new(
@@ -93,44 +89,22 @@ mod tests {
     use super::*;
 
     fn codes(ctx: &AttributionContext) -> Vec<(&'static str, &'static str)> {
-        validate(ctx)
-            .iter()
-            .map(|e| (e.code.as_str(), e.field))
-            .collect()
+        validate(ctx).iter().map(|e| (e.code.as_str(), e.field)).collect()
     }
 
     #[test]
     fn the_three_valid_patterns_pass() {
         assert!(validate(&AttributionContext::system("agent-report", "cron-1")).is_empty());
-        assert!(
-            validate(&AttributionContext::human(
-                "agent-analyst",
-                "user_12345",
-                "console"
-            ))
-            .is_empty()
-        );
-        assert!(
-            validate(&AttributionContext::service(
-                "agent-validator",
-                "payments-v2"
-            ))
-            .is_empty()
-        );
+        assert!(validate(&AttributionContext::human("agent-analyst", "user_12345", "console")).is_empty());
+        assert!(validate(&AttributionContext::service("agent-validator", "payments-v2")).is_empty());
     }
 
     #[test]
     fn rule_1_agent_id_missing_blank_or_legacy() {
         for agent in [None, Some(""), Some("   ")] {
-            let ctx = AttributionContext {
-                agent_id: agent.map(str::to_owned),
-                ..AttributionContext::system("x", "cron")
-            };
-            assert_eq!(
-                codes(&ctx),
-                [("ATTR_AGENT_MISSING", "agent_id")],
-                "{agent:?}"
-            );
+            let ctx =
+                AttributionContext { agent_id: agent.map(str::to_owned), ..AttributionContext::system("x", "cron") };
+            assert_eq!(codes(&ctx), [("ATTR_AGENT_MISSING", "agent_id")], "{agent:?}");
         }
         let legacy = validate(&AttributionContext::system("legacy-unknown", "cron"));
         assert_eq!(legacy.len(), 1);
@@ -140,39 +114,24 @@ mod tests {
 
     #[test]
     fn rule_2_actor_type_missing_or_outside_the_set() {
-        let missing = AttributionContext {
-            actor_type: None,
-            ..AttributionContext::system("a", "o")
-        };
+        let missing = AttributionContext { actor_type: None, ..AttributionContext::system("a", "o") };
         assert_eq!(codes(&missing), [("ATTR_ACTOR_TYPE_MISSING", "actor_type")]);
-        let blank = AttributionContext {
-            actor_type: Some(" ".into()),
-            ..AttributionContext::system("a", "o")
-        };
+        let blank = AttributionContext { actor_type: Some(" ".into()), ..AttributionContext::system("a", "o") };
         assert_eq!(codes(&blank), [("ATTR_ACTOR_TYPE_MISSING", "actor_type")]);
         for bad in ["BOT", "AGENT", "robot"] {
             let ctx = AttributionContext::new("a", bad, "o", None);
             let errors = validate(&ctx);
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].code, Code::ActorTypeInvalid);
-            assert_eq!(
-                errors[0].message,
-                "actor_type must be one of: HUMAN, SERVICE, SYSTEM"
-            );
+            assert_eq!(errors[0].message, "actor_type must be one of: HUMAN, SERVICE, SYSTEM");
         }
         assert!(validate(&AttributionContext::new("a", "system", "o", None)).is_empty());
     }
 
     #[test]
     fn rule_3_origin_system_missing_blank_or_legacy() {
-        let missing = AttributionContext {
-            origin_system_id: None,
-            ..AttributionContext::system("a", "o")
-        };
-        assert_eq!(
-            codes(&missing),
-            [("ATTR_ORIGIN_SYSTEM_MISSING", "origin_system_id")]
-        );
+        let missing = AttributionContext { origin_system_id: None, ..AttributionContext::system("a", "o") };
+        assert_eq!(codes(&missing), [("ATTR_ORIGIN_SYSTEM_MISSING", "origin_system_id")]);
         let legacy = validate(&AttributionContext::system("a", "legacy-migration"));
         assert_eq!(legacy.len(), 1);
         assert_eq!(legacy[0].code, Code::OriginSystemMissing);
@@ -183,38 +142,18 @@ mod tests {
     fn rule_4_human_needs_an_actor_id() {
         for actor in [None, Some(""), Some("  ")] {
             let ctx = AttributionContext::new("a", "HUMAN", "o", actor);
-            assert_eq!(
-                codes(&ctx),
-                [("ATTR_ACTOR_ID_REQUIRED", "actor_id")],
-                "{actor:?}"
-            );
+            assert_eq!(codes(&ctx), [("ATTR_ACTOR_ID_REQUIRED", "actor_id")], "{actor:?}");
         }
         assert!(validate(&AttributionContext::new("a", "human", "o", Some("u1"))).is_empty());
     }
 
     #[test]
     fn rule_5_machines_must_not_carry_an_actor_id() {
-        let sys = validate(&AttributionContext::new(
-            "a",
-            "SYSTEM",
-            "o",
-            Some("user-12345"),
-        ));
+        let sys = validate(&AttributionContext::new("a", "SYSTEM", "o", Some("user-12345")));
         assert_eq!(sys[0].code, Code::ActorIdForbidden);
-        assert_eq!(
-            sys[0].message,
-            "actor_id must be null when actor_type is SYSTEM"
-        );
-        let svc = validate(&AttributionContext::new(
-            "a",
-            "service",
-            "o",
-            Some("user-12345"),
-        ));
-        assert_eq!(
-            svc[0].message,
-            "actor_id must be null when actor_type is SERVICE"
-        );
+        assert_eq!(sys[0].message, "actor_id must be null when actor_type is SYSTEM");
+        let svc = validate(&AttributionContext::new("a", "service", "o", Some("user-12345")));
+        assert_eq!(svc[0].message, "actor_id must be null when actor_type is SERVICE");
         // Blank is treated as absent, as the contract says.
         assert!(validate(&AttributionContext::new("a", "SYSTEM", "o", Some(" "))).is_empty());
         // An invalid actor type reports only the type, not a second actor_id error.
@@ -226,12 +165,8 @@ mod tests {
 
     #[test]
     fn all_violations_are_collected_in_rule_order() {
-        let ctx = AttributionContext {
-            actor_id: None,
-            origin_ts: None,
-            origin_ip: None,
-            ..AttributionContext::default()
-        };
+        let ctx =
+            AttributionContext { actor_id: None, origin_ts: None, origin_ip: None, ..AttributionContext::default() };
         assert_eq!(
             codes(&ctx),
             [

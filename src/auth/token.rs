@@ -38,13 +38,7 @@ impl TokenTable {
 
     /// Adds a plaintext token: for tests and the in-process demo.
     pub fn with_token(mut self, token: &str, name: &str, role: Role) -> Self {
-        self.insert(
-            token_digest(token),
-            Principal {
-                name: name.to_owned(),
-                role,
-            },
-        );
+        self.insert(token_digest(token), Principal { name: name.to_owned(), role });
         self
     }
 

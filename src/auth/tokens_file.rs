@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// `$XDG_CONFIG_HOME/mandate/tokens.toml`
 pub fn default_tokens_path() -> PathBuf {
-    dirs::config_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("mandate")
-        .join("tokens.toml")
+    dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("mandate").join("tokens.toml")
 }
 
 /// One token as stored: its name, role and digest, never the token itself.
@@ -34,15 +31,9 @@ pub struct TokensFile {
 #[derive(Debug, thiserror::Error)]
 pub enum TokensFileError {
     #[error("cannot read tokens file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write tokens file {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("tokens file {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("a token named {0:?} already exists; revoke it first or choose another name")]
@@ -54,10 +45,7 @@ pub enum TokensFileError {
 }
 
 fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
 }
 
 impl TokensFile {
@@ -67,34 +55,21 @@ impl TokensFile {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokensFile::default()),
             Err(source) => {
-                return Err(TokensFileError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
+                return Err(TokensFileError::Read { path: path.to_owned(), source });
             }
         };
-        let invalid = |message: String| TokensFileError::Invalid {
-            path: path.to_owned(),
-            message,
-        };
+        let invalid = |message: String| TokensFileError::Invalid { path: path.to_owned(), message };
         let file: TokensFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         for (i, record) in file.tokens.iter().enumerate() {
             if !valid_name(&record.name) {
-                return Err(invalid(format!(
-                    "tokens[{i}].name {:?} is not a valid name",
-                    record.name
-                )));
+                return Err(invalid(format!("tokens[{i}].name {:?} is not a valid name", record.name)));
             }
-            let digest_ok =
-                record.sha256.len() == 64 && record.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            let digest_ok = record.sha256.len() == 64 && record.sha256.bytes().all(|b| b.is_ascii_hexdigit());
             if !digest_ok {
                 return Err(invalid(format!("tokens[{i}].sha256 must be 64 hex digits")));
             }
             if file.tokens[..i].iter().any(|r| r.name == record.name) {
-                return Err(invalid(format!(
-                    "tokens[{i}].name {:?} appears twice",
-                    record.name
-                )));
+                return Err(invalid(format!("tokens[{i}].name {:?} appears twice", record.name)));
             }
         }
         Ok(file)
@@ -102,10 +77,7 @@ impl TokensFile {
 
     /// Writes atomically (temporary file, then rename), readable by the owner only.
     pub fn save(&self, path: &Path) -> Result<(), TokensFileError> {
-        let write_err = |source| TokensFileError::Write {
-            path: path.to_owned(),
-            source,
-        };
+        let write_err = |source| TokensFileError::Write { path: path.to_owned(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(write_err)?;
         }
@@ -156,13 +128,7 @@ impl TokensFile {
         for record in &self.tokens {
             let mut digest = [0u8; 32];
             if hex::decode_to_slice(&record.sha256, &mut digest).is_ok() {
-                table.insert(
-                    digest,
-                    Principal {
-                        name: record.name.clone(),
-                        role: record.role,
-                    },
-                );
+                table.insert(digest, Principal { name: record.name.clone(), role: record.role });
             }
         }
         table
@@ -181,63 +147,45 @@ mod tests {
         let token = file.create("alice", Role::Responder).unwrap();
         file.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            !text.contains(&token),
-            "the plaintext token must never be written"
-        );
+        assert!(!text.contains(&token), "the plaintext token must never be written");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let loaded = TokensFile::load(&path).unwrap();
         let principal = loaded.table().authenticate(&token).cloned().unwrap();
-        assert_eq!(
-            principal,
-            Principal {
-                name: "alice".into(),
-                role: Role::Responder
-            }
-        );
+        assert_eq!(principal, Principal { name: "alice".into(), role: Role::Responder });
     }
 
     #[test]
     fn names_are_unique_and_revocable() {
         let mut file = TokensFile::default();
         file.create("bob", Role::Viewer).unwrap();
-        assert!(matches!(
-            file.create("bob", Role::Admin),
-            Err(TokensFileError::DuplicateName(_))
-        ));
-        assert!(matches!(
-            file.create("bad name", Role::Admin),
-            Err(TokensFileError::BadName(_))
-        ));
+        assert!(matches!(file.create("bob", Role::Admin), Err(TokensFileError::DuplicateName(_))));
+        assert!(matches!(file.create("bad name", Role::Admin), Err(TokensFileError::BadName(_))));
         file.revoke("bob").unwrap();
-        assert!(matches!(
-            file.revoke("bob"),
-            Err(TokensFileError::UnknownName(_))
-        ));
+        assert!(matches!(file.revoke("bob"), Err(TokensFileError::UnknownName(_))));
     }
 
     #[test]
     fn a_broken_file_is_an_error_naming_the_file_and_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.toml");
-        std::fs::write(&path, "[[tokens]]\nname = \"x\"\nrole = \"root\"\nsha256 = \"00\"\ncreated_at = \"2026-01-01T00:00:00Z\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[[tokens]]\nname = \"x\"\nrole = \"root\"\nsha256 = \"00\"\ncreated_at = \"2026-01-01T00:00:00Z\"\n",
+        )
+        .unwrap();
         let err = TokensFile::load(&path).unwrap_err().to_string();
         assert!(err.contains("tokens.toml") && err.contains("root"), "{err}");
-        std::fs::write(&path, "[[tokens]]\nname = \"x\"\nrole = \"admin\"\nsha256 = \"00\"\ncreated_at = \"2026-01-01T00:00:00Z\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[[tokens]]\nname = \"x\"\nrole = \"admin\"\nsha256 = \"00\"\ncreated_at = \"2026-01-01T00:00:00Z\"\n",
+        )
+        .unwrap();
         let err = TokensFile::load(&path).unwrap_err().to_string();
         assert!(err.contains("tokens[0].sha256"), "{err}");
-        assert!(
-            TokensFile::load(&dir.path().join("absent.toml"))
-                .unwrap()
-                .tokens
-                .is_empty()
-        );
+        assert!(TokensFile::load(&dir.path().join("absent.toml")).unwrap().tokens.is_empty());
     }
 }

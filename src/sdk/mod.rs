@@ -5,8 +5,8 @@
 //! (hard by default). An invalid run in hard mode never leaves the process.
 
 use crate::api::{
-    CompleteRunRequest, CreateRunRequest, Dimension, Distribution, ErrorBody, RiskLevel, Run,
-    RunPage, RunSource, RunStatus, Topic, WhoAmI,
+    CompleteRunRequest, CreateRunRequest, Dimension, Distribution, ErrorBody, RiskLevel, Run, RunPage, RunSource,
+    RunStatus, Topic, WhoAmI,
 };
 use crate::attribution::{AttributionContext, AttributionError, Enforcer};
 use chrono::Utc;
@@ -40,11 +40,7 @@ pub struct RunOptions {
 impl RunOptions {
     /// A run created through the SDK (`source = SDK`).
     pub fn new(provider_type: &str, risk_level: RiskLevel) -> Self {
-        RunOptions {
-            source: RunSource::Sdk,
-            provider_type: provider_type.to_owned(),
-            risk_level,
-        }
+        RunOptions { source: RunSource::Sdk, provider_type: provider_type.to_owned(), risk_level }
     }
 }
 
@@ -79,9 +75,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// `base_url` is the server's root, e.g. `http://127.0.0.1:7400`.
     pub fn new(base_url: &str, token: &str) -> Result<Client, SdkError> {
-        let http = http_client_builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
+        let http = http_client_builder().timeout(Duration::from_secs(30)).build()?;
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -103,17 +97,9 @@ impl Client {
     /// Creates a run. Attribution is validated first; in hard mode (and soft
     /// mode without the override) a violation returns
     /// [`SdkError::Attribution`] and nothing is sent.
-    pub async fn create_run(
-        &self,
-        goal: &str,
-        ctx: AttributionContext,
-        options: RunOptions,
-    ) -> Result<Run, SdkError> {
+    pub async fn create_run(&self, goal: &str, ctx: AttributionContext, options: RunOptions) -> Result<Run, SdkError> {
         let origin_ts = ctx.origin_ts.unwrap_or_else(Utc::now);
-        let ctx = AttributionContext {
-            origin_ts: Some(origin_ts),
-            ..ctx
-        };
+        let ctx = AttributionContext { origin_ts: Some(origin_ts), ..ctx };
         self.enforcer.enforce(&ctx)?;
         let request = CreateRunRequest {
             goal: goal.to_owned(),
@@ -138,12 +124,7 @@ impl Client {
         origin_system_id: &str,
         options: RunOptions,
     ) -> Result<Run, SdkError> {
-        self.create_run(
-            goal,
-            AttributionContext::system(agent_id, origin_system_id),
-            options,
-        )
-        .await
+        self.create_run(goal, AttributionContext::system(agent_id, origin_system_id), options).await
     }
 
     /// A HUMAN run: `actor_id` names the person.
@@ -155,12 +136,7 @@ impl Client {
         origin_system_id: &str,
         options: RunOptions,
     ) -> Result<Run, SdkError> {
-        self.create_run(
-            goal,
-            AttributionContext::human(agent_id, actor_id, origin_system_id),
-            options,
-        )
-        .await
+        self.create_run(goal, AttributionContext::human(agent_id, actor_id, origin_system_id), options).await
     }
 
     /// A SERVICE run: service-to-service.
@@ -171,20 +147,11 @@ impl Client {
         origin_system_id: &str,
         options: RunOptions,
     ) -> Result<Run, SdkError> {
-        self.create_run(
-            goal,
-            AttributionContext::service(agent_id, origin_system_id),
-            options,
-        )
-        .await
+        self.create_run(goal, AttributionContext::service(agent_id, origin_system_id), options).await
     }
 
     pub async fn complete_run(&self, run_id: &str, status: RunStatus) -> Result<Run, SdkError> {
-        self.post(
-            &format!("/api/v1/runs/{run_id}/complete"),
-            &CompleteRunRequest { status },
-        )
-        .await
+        self.post(&format!("/api/v1/runs/{run_id}/complete"), &CompleteRunRequest { status }).await
     }
 
     pub async fn get_run(&self, run_id: &str) -> Result<Run, SdkError> {
@@ -200,17 +167,8 @@ impl Client {
         self.get(&path).await
     }
 
-    pub async fn distribution(
-        &self,
-        topic: Topic,
-        dim: Dimension,
-    ) -> Result<Distribution, SdkError> {
-        self.get(&format!(
-            "/api/v1/activity/runs/{}/by-dimension?dim={}",
-            topic.path_segment(),
-            dim
-        ))
-        .await
+    pub async fn distribution(&self, topic: Topic, dim: Dimension) -> Result<Distribution, SdkError> {
+        self.get(&format!("/api/v1/activity/runs/{}/by-dimension?dim={}", topic.path_segment(), dim)).await
     }
 
     pub async fn whoami(&self) -> Result<WhoAmI, SdkError> {
@@ -218,27 +176,13 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
+        let response = self.http.get(format!("{}{path}", self.base_url)).bearer_auth(&self.token).send().await?;
         read(response).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, SdkError> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await?;
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, SdkError> {
+        let response =
+            self.http.post(format!("{}{path}", self.base_url)).bearer_auth(&self.token).json(body).send().await?;
         read(response).await
     }
 }
@@ -256,8 +200,5 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, Sdk
             text.chars().take(200).collect::<String>(),
         )
     });
-    Err(SdkError::Api {
-        status: status.as_u16(),
-        body,
-    })
+    Err(SdkError::Api { status: status.as_u16(), body })
 }

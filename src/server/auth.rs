@@ -68,31 +68,24 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthenticated("missing Authorization: Bearer <token> header")
-        })?;
-        let value = header
-            .to_str()
-            .map_err(|_| ApiError::unauthenticated("the Authorization header is not valid text"))?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer <token> header"))?;
+        let value =
+            header.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not valid text"))?;
         let token = match value.split_once(' ') {
-            Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-            {
-                token.trim()
-            }
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
             _ => {
-                return Err(ApiError::unauthenticated(
-                    "the Authorization header must be: Bearer <token>",
-                ));
+                return Err(ApiError::unauthenticated("the Authorization header must be: Bearer <token>"));
             }
         };
-        let principal = state.tokens().authenticate(token).cloned().ok_or_else(|| {
-            ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)")
-        })?;
+        let principal = state
+            .tokens()
+            .authenticate(token)
+            .cloned()
+            .ok_or_else(|| ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)"))?;
         tracing::Span::current().record("principal", principal.name.as_str());
         Ok(Caller(principal))
     }
@@ -105,9 +98,7 @@ mod tests {
     #[test]
     fn the_grant_table() {
         use Permission::*;
-        let table = |role| {
-            [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer].map(|p| p.granted_to(role))
-        };
+        let table = |role| [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer].map(|p| p.granted_to(role));
         assert_eq!(table(Role::Viewer), [true, true, false, false, false]);
         assert_eq!(table(Role::Responder), [true, true, false, true, false]);
         assert_eq!(table(Role::Admin), [true, true, true, true, true]);

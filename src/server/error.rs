@@ -12,16 +12,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        error_type: ErrorType,
-        code: &str,
-        message: impl Into<String>,
-    ) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody::new(error_type, code, message),
-        }
+    pub fn new(status: StatusCode, error_type: ErrorType, code: &str, message: impl Into<String>) -> Self {
+        ApiError { status, body: ErrorBody::new(error_type, code, message) }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -31,12 +23,7 @@ impl ApiError {
 
     /// 400 for a request that cannot be used as sent.
     pub fn invalid_request(code: &str, message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorType::InvalidRequest,
-            code,
-            message,
-        )
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, code, message)
     }
 
     /// 400 listing every violation; the first one is on top.
@@ -49,28 +36,15 @@ impl ApiError {
             field: first.field,
             errors: details,
         };
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            body,
-        }
+        ApiError { status: StatusCode::BAD_REQUEST, body }
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorType::Authentication,
-            "UNAUTHENTICATED",
-            message,
-        )
+        Self::new(StatusCode::UNAUTHORIZED, ErrorType::Authentication, "UNAUTHENTICATED", message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            ErrorType::Authorization,
-            "FORBIDDEN",
-            message,
-        )
+        Self::new(StatusCode::FORBIDDEN, ErrorType::Authorization, "FORBIDDEN", message)
     }
 
     pub fn not_found(code: &str, message: impl Into<String>) -> Self {
@@ -103,9 +77,7 @@ impl From<StoreError> for ApiError {
                     "the database is unavailable; retry shortly",
                 )
             }
-            StoreError::Refused(message) => {
-                ApiError::invalid_request("REFUSED_BY_DATABASE", message)
-            }
+            StoreError::Refused(message) => ApiError::invalid_request("REFUSED_BY_DATABASE", message),
             other => {
                 tracing::error!(error = %other, "database error");
                 ApiError::internal()

@@ -74,11 +74,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub(crate) fn openapi_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| {
-        openapi()
-            .to_pretty_json()
-            .expect("the OpenAPI document serialises")
-    })
+    TEXT.get_or_init(|| openapi().to_pretty_json().expect("the OpenAPI document serialises"))
 }
 
 /// The whole HTTP application.
@@ -97,10 +93,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn route_not_found() -> ApiError {
-    ApiError::not_found(
-        "ROUTE_NOT_FOUND",
-        "no such route; GET /api/v1/openapi.json lists them all",
-    )
+    ApiError::not_found("ROUTE_NOT_FOUND", "no such route; GET /api/v1/openapi.json lists them all")
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -136,11 +129,7 @@ impl RunningServer {
 }
 
 /// Starts serving `store` on `listen` (port 0 picks a free one).
-pub async fn start(
-    store: Store,
-    tokens: TokenTable,
-    listen: SocketAddr,
-) -> std::io::Result<RunningServer> {
+pub async fn start(store: Store, tokens: TokenTable, listen: SocketAddr) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let state = AppState::new(store, tokens);
@@ -153,12 +142,7 @@ pub async fn start(
             })
             .await
     });
-    Ok(RunningServer {
-        addr,
-        state,
-        shutdown: Some(tx),
-        task,
-    })
+    Ok(RunningServer { addr, state, shutdown: Some(tx), task })
 }
 
 /// Options of `mandate serve`.
@@ -176,10 +160,7 @@ pub enum ServeError {
     #[error(transparent)]
     Tokens(#[from] crate::auth::TokensFileError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: SocketAddr, source: std::io::Error },
 }
 
 /// Runs until SIGINT or SIGTERM; SIGHUP reloads the tokens file.
@@ -195,10 +176,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
     let server = start(store, tokens, options.listen)
         .await
-        .map_err(|source| ServeError::Listen {
-            addr: options.listen,
-            source,
-        })?;
+        .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
     tracing::info!(addr = %server.addr, tokens = server.state.tokens().len(), "serving the Mandate API");
     wait_for_shutdown(&server.state, &options.tokens_file).await;
     tracing::info!("shutting down");
@@ -209,10 +187,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
 #[cfg(unix)]
 async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

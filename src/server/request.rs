@@ -19,20 +19,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !is_json(content_type) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorType::InvalidRequest,
                 "UNSUPPORTED_MEDIA_TYPE",
-                format!(
-                    "Content-Type must be application/json, not {:?}",
-                    content_type
-                ),
+                format!("Content-Type must be application/json, not {:?}", content_type),
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
@@ -44,10 +37,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                     format!("request body is larger than {MAX_BODY_BYTES} bytes"),
                 )
             } else {
-                ApiError::invalid_request(
-                    "BODY_UNREADABLE",
-                    format!("request body could not be read: {rejection}"),
-                )
+                ApiError::invalid_request("BODY_UNREADABLE", format!("request body could not be read: {rejection}"))
             }
         })?;
         match serde_json::from_slice::<Value>(&bytes) {
@@ -56,32 +46,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 StatusCode::BAD_REQUEST,
                 ErrorType::SchemaValidation,
                 "BODY_NOT_OBJECT",
-                format!(
-                    "request body must be a JSON object, not {}",
-                    json_kind(&other)
-                ),
+                format!("request body must be a JSON object, not {}", json_kind(&other)),
             )),
             Err(e) => Err(ApiError::invalid_request(
                 "MALFORMED_JSON",
-                format!(
-                    "malformed JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
+                format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
             )),
         }
     }
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -113,10 +90,7 @@ pub struct Fields {
 
 impl Fields {
     pub fn new(map: Map<String, Value>) -> Self {
-        Fields {
-            map,
-            errors: Vec::new(),
-        }
+        Fields { map, errors: Vec::new() }
     }
 
     /// A string or null/absent. Non-strings and over-long strings are violations.
@@ -134,8 +108,7 @@ impl Fields {
             Some(Value::String(s)) => Some(s),
             Some(other) => {
                 let message = format!("{name} must be a string, not {}", json_kind(&other));
-                self.errors
-                    .push(schema_error(name, "FIELD_INVALID_TYPE", message));
+                self.errors.push(schema_error(name, "FIELD_INVALID_TYPE", message));
                 None
             }
         }
@@ -156,11 +129,7 @@ impl Fields {
                 None
             }
             None if !present => {
-                self.errors.push(schema_error(
-                    name,
-                    "FIELD_MISSING",
-                    format!("{name} is required"),
-                ));
+                self.errors.push(schema_error(name, "FIELD_MISSING", format!("{name} is required")));
                 None
             }
             None => None,
@@ -168,20 +137,11 @@ impl Fields {
     }
 
     /// One of a closed set of strings, any case.
-    pub fn required_enum<T>(
-        &mut self,
-        name: &str,
-        parse: fn(&str) -> Option<T>,
-        allowed: &str,
-    ) -> Option<T> {
+    pub fn required_enum<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, allowed: &str) -> Option<T> {
         let raw = self.required_string(name, 64)?;
         let value = parse(&raw);
         if value.is_none() {
-            self.errors.push(schema_error(
-                name,
-                "FIELD_INVALID_VALUE",
-                format!("{name} must be one of: {allowed}"),
-            ));
+            self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", format!("{name} must be one of: {allowed}")));
         }
         value
     }
@@ -192,11 +152,8 @@ impl Fields {
         match DateTime::parse_from_rfc3339(&raw) {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(e) => {
-                let message = format!(
-                    "{name} must be an RFC 3339 timestamp such as 2026-01-18T09:30:00Z: {e}"
-                );
-                self.errors
-                    .push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                let message = format!("{name} must be an RFC 3339 timestamp such as 2026-01-18T09:30:00Z: {e}");
+                self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
                 None
             }
         }
@@ -207,11 +164,7 @@ impl Fields {
         let mut unknown: Vec<String> = self.map.keys().cloned().collect();
         unknown.sort();
         for name in unknown {
-            self.errors.push(schema_error(
-                &name,
-                "FIELD_UNKNOWN",
-                format!("{name} is not a field of this request"),
-            ));
+            self.errors.push(schema_error(&name, "FIELD_UNKNOWN", format!("{name} is not a field of this request")));
         }
         self.map.clear();
     }
@@ -253,21 +206,13 @@ impl Query {
     ) -> Result<u32, ApiError> {
         match self.take(name) {
             None => Ok(default),
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| {
-                    ApiError::invalid_request(
-                        "INVALID_PARAMETER",
-                        format!(
-                            "{name} must be a whole number from {} to {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    )
-                    .with_field(name)
-                }),
+            Some(raw) => raw.parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                ApiError::invalid_request(
+                    "INVALID_PARAMETER",
+                    format!("{name} must be a whole number from {} to {}", range.start(), range.end()),
+                )
+                .with_field(name)
+            }),
         }
     }
 
@@ -277,10 +222,7 @@ impl Query {
             None => Ok(()),
             Some((key, _)) => Err(ApiError::invalid_request(
                 "UNKNOWN_PARAMETER",
-                format!(
-                    "unknown query parameter {key:?}; this endpoint accepts: {}",
-                    allowed.join(", ")
-                ),
+                format!("unknown query parameter {key:?}; this endpoint accepts: {}", allowed.join(", ")),
             )
             .with_field(key)),
         }
@@ -291,7 +233,9 @@ impl Query {
         if let Some(state) = self.take("state") {
             return Err(ApiError::invalid_request(
                 "TOPIC_SCOPE_VIOLATION",
-                format!("the topic is bound by the endpoint's path; the query parameter state={state:?} is not accepted"),
+                format!(
+                    "the topic is bound by the endpoint's path; the query parameter state={state:?} is not accepted"
+                ),
             )
             .with_field("state"));
         }
@@ -320,11 +264,7 @@ mod tests {
         assert_eq!(fields.required_string("missing", 10), None);
         assert_eq!(fields.required_string("blank", 10), None);
         fields.reject_unknown();
-        let codes: Vec<_> = fields
-            .errors
-            .iter()
-            .map(|e| (e.code.as_str(), e.field.clone().unwrap()))
-            .collect();
+        let codes: Vec<_> = fields.errors.iter().map(|e| (e.code.as_str(), e.field.clone().unwrap())).collect();
         assert_eq!(
             codes,
             [

@@ -8,11 +8,7 @@ use tracing::Instrument;
 /// path or headers, so neither tokens nor hostile strings reach the log),
 /// principal, status and latency.
 pub async fn log_request(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let span = tracing::info_span!("request", method = %request.method(), route, principal = tracing::field::Empty);
     let started = Instant::now();
     async move {

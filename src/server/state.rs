@@ -14,10 +14,7 @@ struct Inner {
 
 impl AppState {
     pub fn new(store: Store, tokens: TokenTable) -> Self {
-        AppState(Arc::new(Inner {
-            store,
-            tokens: RwLock::new(Arc::new(tokens)),
-        }))
+        AppState(Arc::new(Inner { store, tokens: RwLock::new(Arc::new(tokens)) }))
     }
 
     pub fn store(&self) -> &Store {
@@ -25,18 +22,10 @@ impl AppState {
     }
 
     pub fn tokens(&self) -> Arc<TokenTable> {
-        self.0
-            .tokens
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.0.tokens.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub fn replace_tokens(&self, tokens: TokenTable) {
-        *self
-            .0
-            .tokens
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(tokens);
+        *self.0.tokens.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(tokens);
     }
 }

@@ -1,3 +1,4 @@
+use super::run_writer::RunWriter;
 use super::{StoreError, migrate};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -34,14 +35,37 @@ impl Backend {
 pub struct Store {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
+    pub(crate) run_writer: RunWriter,
     backend: Backend,
+}
+
+// WAL: readers never block the writer. NORMAL: a commit survives a killed
+// process; only an OS crash or power loss can lose the last commits.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// Copies the WAL back into the database twice a second from a reader
+/// connection, so that the single writer never pays for a checkpoint while
+/// requests wait on it. Ends when the pool closes.
+fn spawn_checkpointer(pool: AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !pool.is_closed() {
+            tick.tick().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+            }
+        }
+    });
 }
 
 /// Where the embedded database lives by default: `$XDG_DATA_HOME/mandate/mandate.db`.
 pub fn default_sqlite_url() -> String {
-    let dir = dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("mandate");
+    let dir = dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("mandate");
     format!("sqlite://{}", dir.join("mandate.db").display())
 }
 
@@ -70,24 +94,22 @@ impl Store {
         Ok(store)
     }
 
+    fn from_pools(read: AnyPool, write: AnyPool, backend: Backend) -> Store {
+        let run_writer = RunWriter::spawn(write.clone());
+        Store { read, write, run_writer, backend }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     async fn connect_sqlite(url: &str) -> Result<Store, StoreError> {
-        let path = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:");
+        let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
         let path = path.split('?').next().unwrap_or(path);
-        let parent = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty());
+        let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(parent) = parent.filter(|_| path != ":memory:") {
             std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Config(format!(
-                    "cannot create the database directory {}: {e}",
-                    parent.display()
-                ))
+                StoreError::Config(format!("cannot create the database directory {}: {e}", parent.display()))
             })?;
         }
         let url = if url.contains("mode=") {
@@ -97,24 +119,33 @@ impl Store {
         } else {
             format!("{url}?mode=rwc")
         };
-        let options = || {
-            AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5)).after_connect(|conn, _meta| {
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    // WAL: readers never block the writer. NORMAL: a commit survives
-                    // a killed process; only an OS crash can lose the last commits.
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-                        .await?;
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    // Checkpoints (and their fsync) are the background task's
+                    // job; this limit is only a safety net.
+                    conn.execute("PRAGMA wal_autocheckpoint = 20000;").await?;
                     Ok(())
                 })
             })
-        };
-        let write = options().max_connections(1).connect(&url).await?;
-        let read = options().max_connections(4).connect(&url).await?;
-        Ok(Store {
-            read,
-            write,
-            backend: Backend::Sqlite,
-        })
+            .connect(&url)
+            .await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        spawn_checkpointer(read.clone());
+        Ok(Store::from_pools(read, write, Backend::Sqlite))
     }
 
     async fn connect_postgres(url: &str) -> Result<Store, StoreError> {
@@ -124,11 +155,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(3))
             .connect(url)
             .await?;
-        Ok(Store {
-            read: pool.clone(),
-            write: pool,
-            backend: Backend::Postgres,
-        })
+        Ok(Store::from_pools(pool.clone(), pool, Backend::Postgres))
     }
 
     /// Waits until the pools have closed their connections.
@@ -156,32 +183,15 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://mandate:s3cret@db:5432/mandate"),
-            "postgres://mandate:***@db:5432/mandate"
-        );
-        assert_eq!(
-            redact("sqlite:///var/lib/mandate.db"),
-            "sqlite:///var/lib/mandate.db"
-        );
+        assert_eq!(redact("postgres://mandate:s3cret@db:5432/mandate"), "postgres://mandate:***@db:5432/mandate");
+        assert_eq!(redact("sqlite:///var/lib/mandate.db"), "sqlite:///var/lib/mandate.db");
     }
 
     #[test]
     fn only_sqlite_and_postgres_urls_are_accepted() {
-        assert_eq!(
-            Backend::from_url("sqlite:///tmp/x.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert_eq!(
-            Backend::from_url("postgresql://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        let err = Backend::from_url("mysql://u:pw@h/db")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("mysql://u:***@h/db") && !err.contains("pw"),
-            "{err}"
-        );
+        assert_eq!(Backend::from_url("sqlite:///tmp/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        let err = Backend::from_url("mysql://u:pw@h/db").unwrap_err().to_string();
+        assert!(err.contains("mysql://u:***@h/db") && !err.contains("pw"), "{err}");
     }
 }

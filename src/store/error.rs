@@ -18,13 +18,10 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
-            sqlx::Error::Database(ref db) if is_refusal(db.as_ref()) => {
-                StoreError::Refused(db.message().to_owned())
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                StoreError::Unavailable(e)
             }
+            sqlx::Error::Database(ref db) if is_refusal(db.as_ref()) => StoreError::Refused(db.message().to_owned()),
             other => StoreError::Other(other),
         }
     }

@@ -4,10 +4,8 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// Numbered SQL files, one set per database, embedded in the binary.
-const SQLITE: &[(i64, &str, &str)] =
-    &[(1, "runs", include_str!("migrations/sqlite/0001_runs.sql"))];
-const POSTGRES: &[(i64, &str, &str)] =
-    &[(1, "runs", include_str!("migrations/postgres/0001_runs.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[(1, "runs", include_str!("migrations/sqlite/0001_runs.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[(1, "runs", include_str!("migrations/postgres/0001_runs.sql"))];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     let files = match backend {
@@ -17,13 +15,7 @@ pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
     let migrations = files
         .iter()
         .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
+            Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
         })
         .collect();
     Migrator::with_migrations(migrations).run(pool).await?;

@@ -7,6 +7,7 @@
 mod connect;
 mod error;
 mod migrate;
+mod run_writer;
 mod runs;
 
 pub use connect::{Backend, Store, default_sqlite_url, redact};
@@ -21,7 +22,5 @@ pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }

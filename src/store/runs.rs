@@ -43,24 +43,19 @@ impl RunCursor {
 
     pub fn decode(raw: &str) -> Option<RunCursor> {
         let (ms, id) = raw.split_once('.')?;
-        Some(RunCursor {
-            created_at_ms: ms.parse().ok()?,
-            run_id: id.to_owned(),
-        })
-        .filter(|c| !c.run_id.is_empty())
+        Some(RunCursor { created_at_ms: ms.parse().ok()?, run_id: id.to_owned() }).filter(|c| !c.run_id.is_empty())
     }
 }
 
-const RUN_COLUMNS: &str = "run_id, goal, agent_id, actor_type, actor_id, origin_system_id, source, state, status, \
+pub(super) const RUN_COLUMNS: &str = "run_id, goal, agent_id, actor_type, actor_id, origin_system_id, source, state, status, \
      provider_type, risk_level, origin_ts, origin_ip, created_at, completed_at";
 
 fn decode<T>(row: &AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
     let raw: String = row.try_get(column)?;
-    parse(&raw)
-        .ok_or_else(|| StoreError::Refused(format!("runs.{column} holds an unknown value {raw:?}")))
+    parse(&raw).ok_or_else(|| StoreError::Refused(format!("runs.{column} holds an unknown value {raw:?}")))
 }
 
-fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+pub(super) fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
     Ok(Run {
         run_id: row.try_get("run_id")?,
         goal: row.try_get("goal")?,
@@ -76,9 +71,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
         origin_ts: row.try_get::<Option<i64>, _>("origin_ts")?.map(from_millis),
         origin_ip: row.try_get("origin_ip")?,
         created_at: from_millis(row.try_get("created_at")?),
-        completed_at: row
-            .try_get::<Option<i64>, _>("completed_at")?
-            .map(from_millis),
+        completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(from_millis),
     })
 }
 
@@ -91,35 +84,14 @@ pub enum CompleteOutcome {
 }
 
 impl Store {
-    pub async fn insert_run(&self, run: &NewRun) -> Result<Run, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO runs ({RUN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'LIVE', 'running', $8, $9, $10, $11, $12, NULL) \
-             RETURNING {RUN_COLUMNS}"
-        ));
-        let row = sqlx::query(sql)
-            .bind(&run.run_id)
-            .bind(&run.goal)
-            .bind(&run.agent_id)
-            .bind(run.actor_type.as_str())
-            .bind(run.actor_id.as_deref())
-            .bind(&run.origin_system_id)
-            .bind(run.source.as_str())
-            .bind(&run.provider_type)
-            .bind(run.risk_level.as_str())
-            .bind(run.origin_ts.map(to_millis))
-            .bind(run.origin_ip.as_deref())
-            .bind(to_millis(run.created_at))
-            .fetch_one(&self.write)
-            .await?;
-        run_from_row(&row)
+    /// Inserts a validated run. Concurrent inserts share one commit.
+    pub async fn insert_run(&self, run: NewRun) -> Result<Run, StoreError> {
+        self.run_writer.insert(run).await
     }
 
     pub async fn get_run(&self, run_id: &str) -> Result<Option<Run>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1"));
-        let row = sqlx::query(sql)
-            .bind(run_id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(sql).bind(run_id).fetch_optional(&self.read).await?;
         row.as_ref().map(run_from_row).transpose()
     }
 
@@ -134,12 +106,8 @@ impl Store {
             "UPDATE runs SET state = 'COMPLETED', status = $1, completed_at = $2 \
              WHERE run_id = $3 AND state = 'LIVE' RETURNING {RUN_COLUMNS}"
         ));
-        let row = sqlx::query(sql)
-            .bind(status.as_str())
-            .bind(to_millis(at))
-            .bind(run_id)
-            .fetch_optional(&self.write)
-            .await?;
+        let row =
+            sqlx::query(sql).bind(status.as_str()).bind(to_millis(at)).bind(run_id).fetch_optional(&self.write).await?;
         match row {
             Some(row) => Ok(CompleteOutcome::Completed(run_from_row(&row)?)),
             None => Ok(match self.get_run(run_id).await? {
@@ -171,16 +139,10 @@ impl Store {
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.read)
             .await?;
-        let mut runs = rows
-            .iter()
-            .map(run_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut runs = rows.iter().map(run_from_row).collect::<Result<Vec<_>, _>>()?;
         let next = if runs.len() > limit as usize {
             runs.truncate(limit as usize);
-            runs.last().map(|r| RunCursor {
-                created_at_ms: to_millis(r.created_at),
-                run_id: r.run_id.clone(),
-            })
+            runs.last().map(|r| RunCursor { created_at_ms: to_millis(r.created_at), run_id: r.run_id.clone() })
         } else {
             None
         };
@@ -189,11 +151,7 @@ impl Store {
 
     /// Run counts in one topic cut by one dimension, largest first. Reads the
     /// counts kept beside `v_runs_o2`, so the cost does not grow with the runs.
-    pub async fn distribution(
-        &self,
-        topic: Topic,
-        dim: Dimension,
-    ) -> Result<Vec<Bucket>, StoreError> {
+    pub async fn distribution(&self, topic: Topic, dim: Dimension) -> Result<Vec<Bucket>, StoreError> {
         let rows = sqlx::query(
             "SELECT value, run_count FROM runs_o2_counts \
              WHERE state = $1 AND dim = $2 AND run_count > 0 \
@@ -203,13 +161,6 @@ impl Store {
         .bind(dim.as_str())
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Bucket {
-                    value: row.try_get("value")?,
-                    count: row.try_get("run_count")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| Ok(Bucket { value: row.try_get("value")?, count: row.try_get("run_count")? })).collect()
     }
 }

@@ -29,10 +29,7 @@ pub struct StoreGuard {
 pub async fn sqlite_store() -> StoreGuard {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("mandate.db").display());
-    StoreGuard {
-        store: Store::connect(&url).await.unwrap(),
-        _dir: Some(dir),
-    }
+    StoreGuard { store: Store::connect(&url).await.unwrap(), _dir: Some(dir) }
 }
 
 /// A fresh database in the test cluster, so tests never see each other's rows.
@@ -42,19 +39,11 @@ pub async fn postgres_store() -> StoreGuard {
     });
     sqlx::any::install_default_drivers();
     let name = format!("mandate_t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .expect("connect to the test cluster");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the test cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
     admin.close().await;
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    StoreGuard {
-        store: Store::connect(&url).await.unwrap(),
-        _dir: None,
-    }
+    StoreGuard { store: Store::connect(&url).await.unwrap(), _dir: None }
 }
 
 pub async fn store(db: Db) -> StoreGuard {
@@ -80,18 +69,8 @@ pub struct TestServer {
 
 pub async fn start(db: Db) -> TestServer {
     let guard = store(db).await;
-    let server = server::start(
-        guard.store.clone(),
-        tokens(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    TestServer {
-        server,
-        http: mandate::sdk::http_client_builder().build().unwrap(),
-        _guard: guard,
-    }
+    let server = server::start(guard.store.clone(), tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    TestServer { server, http: mandate::sdk::http_client_builder().build().unwrap(), _guard: guard }
 }
 
 /// A response, read whole.
@@ -112,26 +91,17 @@ impl TestServer {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Answer { status, headers, body }
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Answer {
-        self.send(self.http.get(self.url(path)).bearer_auth(token))
-            .await
+        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
     }
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> Answer {
-        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body))
-            .await
+        self.send(self.http.post(self.url(path)).bearer_auth(token).json(body)).await
     }
 
     pub async fn stop(self) {

@@ -21,30 +21,18 @@ async fn distribution(
     let allowed = Dimension::allowed();
     let dim = match query.take("dim") {
         None => {
-            return Err(ApiError::invalid_request(
-                "DIMENSION_REQUIRED",
-                format!("dim is required; one of: {allowed}"),
-            )
-            .with_field("dim"));
+            return Err(ApiError::invalid_request("DIMENSION_REQUIRED", format!("dim is required; one of: {allowed}"))
+                .with_field("dim"));
         }
         Some(raw) => Dimension::parse(&raw).ok_or_else(|| {
-            ApiError::invalid_request(
-                "UNKNOWN_DIMENSION",
-                format!("unknown dim {raw:?}; allowed: {allowed}"),
-            )
-            .with_field("dim")
+            ApiError::invalid_request("UNKNOWN_DIMENSION", format!("unknown dim {raw:?}; allowed: {allowed}"))
+                .with_field("dim")
         })?,
     };
     query.finish(&["dim"])?;
     let buckets = state.store().distribution(topic, dim).await?;
     let total = buckets.iter().map(|b| b.count).sum();
-    Ok(Json(Distribution {
-        topic,
-        dim,
-        buckets,
-        total,
-        generated_at: Utc::now(),
-    }))
+    Ok(Json(Distribution { topic, dim, buckets, total, generated_at: Utc::now() }))
 }
 
 /// LIVE-O5: LIVE runs by dimension.

@@ -1,10 +1,7 @@
 use crate::api::{
-    CompleteRunRequest, CreateRunRequest, ErrorBody, RiskLevel, Run, RunPage, RunSource, RunState,
-    RunStatus,
+    CompleteRunRequest, CreateRunRequest, ErrorBody, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,
 };
-use crate::attribution::{
-    ActorType, AttributionContext, EnforcementMode, log_violations, validate,
-};
+use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_violations, validate};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonObject, Query};
 use crate::server::{ApiError, AppState};
@@ -50,27 +47,18 @@ pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
     if !fields.errors.is_empty() {
         return Err(ApiError::violations(fields.errors));
     }
-    let (Some(goal), Some(source), Some(provider_type), Some(risk_level)) =
-        (goal, source, provider_type, risk_level)
+    let (Some(goal), Some(source), Some(provider_type), Some(risk_level)) = (goal, source, provider_type, risk_level)
     else {
         unreachable!("a missing required field is recorded as a violation");
     };
-    let actor_type = ctx
-        .actor_type
-        .as_deref()
-        .and_then(ActorType::parse)
-        .expect("validated");
+    let actor_type = ctx.actor_type.as_deref().and_then(ActorType::parse).expect("validated");
     Ok(NewRun {
         run_id: uuid::Uuid::now_v7().to_string(),
         goal,
         agent_id: ctx.agent_id.expect("validated"),
         actor_type,
         // A blank actor_id on a machine actor is stored as NULL, never as "".
-        actor_id: if actor_type == ActorType::Human {
-            ctx.actor_id
-        } else {
-            None
-        },
+        actor_id: if actor_type == ActorType::Human { ctx.actor_id } else { None },
         origin_system_id: ctx.origin_system_id.expect("validated"),
         source,
         provider_type,
@@ -101,13 +89,9 @@ pub async fn create_run(
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(Permission::WriteRuns)?;
     let new_run = parse_create_run(body)?;
-    let run = state.store().insert_run(&new_run).await?;
+    let run = state.store().insert_run(new_run).await?;
     let location = format!("/api/v1/runs/{}", run.run_id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(run),
-    ))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)))
 }
 
 /// Complete a LIVE run with its final status.
@@ -132,28 +116,18 @@ pub async fn complete_run(
     caller.require(Permission::WriteRuns)?;
     let mut fields = Fields::new(body);
     let final_statuses = "succeeded, failed, cancelled";
-    let status = fields.required_enum(
-        "status",
-        |s| RunStatus::parse(s).filter(|s| *s != RunStatus::Running),
-        final_statuses,
-    );
+    let status =
+        fields.required_enum("status", |s| RunStatus::parse(s).filter(|s| *s != RunStatus::Running), final_statuses);
     fields.reject_unknown();
     let Some(status) = status.filter(|_| fields.errors.is_empty()) else {
         return Err(ApiError::violations(fields.errors));
     };
-    match state
-        .store()
-        .complete_run(&run_id, status, Utc::now())
-        .await?
-    {
+    match state.store().complete_run(&run_id, status, Utc::now()).await? {
         CompleteOutcome::Completed(run) => Ok(Json(run)),
         CompleteOutcome::NotFound => Err(run_not_found(&run_id)),
         CompleteOutcome::AlreadyCompleted(run) => Err(ApiError::conflict(
             "RUN_ALREADY_COMPLETED",
-            format!(
-                "run {} already completed with status {}",
-                run.run_id, run.status
-            ),
+            format!("run {} already completed with status {}", run.run_id, run.status),
         )),
     }
 }
@@ -175,12 +149,7 @@ pub async fn get_run(
     Path(run_id): Path<String>,
 ) -> Result<Json<Run>, ApiError> {
     caller.require(Permission::ReadRuns)?;
-    state
-        .store()
-        .get_run(&run_id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| run_not_found(&run_id))
+    state.store().get_run(&run_id).await?.map(Json).ok_or_else(|| run_not_found(&run_id))
 }
 
 /// Runs, newest first, a page at a time.
@@ -206,35 +175,20 @@ pub async fn list_runs(
     let cursor = match query.take("cursor") {
         None => None,
         Some(raw) => Some(RunCursor::decode(&raw).ok_or_else(|| {
-            ApiError::invalid_request(
-                "INVALID_CURSOR",
-                "cursor is not a next_cursor this server returned",
-            )
-            .with_field("cursor")
+            ApiError::invalid_request("INVALID_CURSOR", "cursor is not a next_cursor this server returned")
+                .with_field("cursor")
         })?),
     };
     let agent_id = query.take("agent_id");
     let run_state = match query.take("state") {
         None => None,
         Some(raw) => Some(RunState::parse(&raw).ok_or_else(|| {
-            ApiError::invalid_request(
-                "INVALID_PARAMETER",
-                format!("state must be one of: {}", RunState::allowed()),
-            )
-            .with_field("state")
+            ApiError::invalid_request("INVALID_PARAMETER", format!("state must be one of: {}", RunState::allowed()))
+                .with_field("state")
         })?),
     };
     query.finish(&["limit", "cursor", "agent_id", "state"])?;
-    let filter = RunFilter {
-        agent_id,
-        state: run_state,
-    };
-    let (runs, next) = state
-        .store()
-        .list_runs(&filter, cursor.as_ref(), limit)
-        .await?;
-    Ok(Json(RunPage {
-        runs,
-        next_cursor: next.map(|c| c.encode()),
-    }))
+    let filter = RunFilter { agent_id, state: run_state };
+    let (runs, next) = state.store().list_runs(&filter, cursor.as_ref(), limit).await?;
+    Ok(Json(RunPage { runs, next_cursor: next.map(|c| c.encode()) }))
 }

@@ -24,17 +24,11 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
     security(("bearer" = []))
 )]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
-    Json(WhoAmI {
-        name: caller.0.name,
-        role: caller.0.role,
-    })
+    Json(WhoAmI { name: caller.0.name, role: caller.0.role })
 }
 
 /// This document: OpenAPI 3.1, generated from the code. Needs no token.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn openapi_json() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        crate::server::openapi_text(),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], crate::server::openapi_text())
 }
