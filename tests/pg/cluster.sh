@@ -40,6 +40,7 @@ start() {
     if [ "$(id -u)" -eq 0 ]; then chown "$DB_USER" "$dir"; fi
     as_db_user "$initdb" -D "$dir/data" -U mandate -A trust -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2
+        rm -rf "$dir"
         echo "cluster.sh: initdb failed" >&2
         exit 1
     }
@@ -55,6 +56,7 @@ start() {
         fi
     done
     cat "$dir/server.log" >&2 || true
+    rm -rf "$dir"
     echo "cluster.sh: PostgreSQL did not start" >&2
     exit 1
 }
