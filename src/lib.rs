@@ -9,7 +9,9 @@
 pub mod api;
 pub mod attribution;
 pub mod auth;
+pub mod catalog;
 pub mod cli;
+pub mod incident;
 pub mod sdk;
 pub mod server;
 pub mod store;

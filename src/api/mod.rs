@@ -4,11 +4,20 @@
 mod activity;
 mod auth;
 mod error;
+mod events;
+mod incidents;
 mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
 pub use error::{ErrorBody, ErrorDetail, ErrorType};
+pub use events::{Event, EventFlag, IngestReport, Outcome, RejectedEvent};
+pub use incidents::{
+    AffectedBecause, AffectedService, Band, BlastRadius, Candidate, CausalAnalysis, Contribution, ContributionRole,
+    Evidence, IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, InterventionKind, MatchLevel,
+    PatternMatch, PreviousOccurrence, Risk, SequenceGap, Severity, Signature, StatusCounts, Suggestion, SuggestionKind,
+    TimelineEntry, Verdict,
+};
 pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 
 /// Every route lives under this prefix.

@@ -1,0 +1,92 @@
+use crate::attribution::ActorType;
+use crate::wire_enum::wire_enum;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+wire_enum! {
+    pub enum Outcome {
+        Ok = "ok",
+        Error = "error",
+    }
+}
+
+wire_enum! {
+    /// What was missing from an event that was kept anyway (seed 13.4).
+    pub enum EventFlag {
+        /// No attribution at all: logged, but cannot be attributed.
+        ActorUnknown = "actor_unknown",
+        /// No action type: routed on the resource only.
+        ActionTypeUnknown = "action_type_unknown",
+        /// No resource: cannot determine an owner; routed to the fallback.
+        ResourceUnknown = "resource_unknown",
+    }
+}
+
+/// One action at tool-call granularity, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Event {
+    /// Made by the client; a replay of the same id is a no-op.
+    pub event_id: String,
+    pub agent_id: Option<String>,
+    pub actor_type: Option<ActorType>,
+    pub actor_id: Option<String>,
+    pub origin_system_id: Option<String>,
+    pub run_id: Option<String>,
+    /// The call this one was made from (nested tool calls are attributed to
+    /// the initiating actor, seed 3.5).
+    pub parent_event_id: Option<String>,
+    /// deploy, config_change, db_write, migration, tool_call, approval, …
+    pub action_type: Option<String>,
+    pub tool: Option<String>,
+    pub resource: Option<String>,
+    /// Resources the action declares it touches.
+    pub scope: Vec<String>,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub trace_id: Option<String>,
+    /// Per-agent sequence number; a gap means events may be missing.
+    pub seq: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    /// Free metadata, e.g. `version`, `config_key`, `rollback_command`.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub flags: Vec<EventFlag>,
+    pub incident_id: Option<i64>,
+}
+
+impl Event {
+    pub fn is_error(&self) -> bool {
+        self.outcome == Outcome::Error
+    }
+
+    /// Resources the event names: its resource and its declared scope.
+    pub fn touched(&self) -> impl Iterator<Item = &str> {
+        self.resource.iter().chain(&self.scope).map(String::as_str)
+    }
+
+    pub fn metadata_str(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).and_then(|v| v.as_str())
+    }
+}
+
+/// Answer to `POST /api/v1/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    /// Newly stored.
+    pub accepted: usize,
+    /// Already stored under the same event_id: no-ops.
+    pub duplicates: usize,
+    /// Refused, by position in the batch.
+    pub rejected: Vec<RejectedEvent>,
+    /// Incidents opened or updated by this batch.
+    pub incidents: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RejectedEvent {
+    pub index: usize,
+    pub event_id: Option<String>,
+    pub error: super::ErrorBody,
+}

@@ -1,0 +1,169 @@
+//! Repeat incidents (seed 10.1–10.6): a signature of five features, matched
+//! against past incidents as exact, similar (≥ 80 %) or possible (≥ 50 %);
+//! on the third exact or similar occurrence, a rule to consider.
+
+use crate::api::{CausalAnalysis, Event, MatchLevel, PatternMatch, PreviousOccurrence, Signature, Verdict};
+use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+
+#[derive(Debug, Clone)]
+pub struct PastIncident {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub signature: Signature,
+}
+
+/// `payments-service` → `payments-*`; names without a dash stay as they are.
+fn resource_pattern(resource: &str) -> String {
+    match resource.split_once('-') {
+        Some((head, _)) if !head.is_empty() => format!("{head}-*"),
+        _ => resource.to_owned(),
+    }
+}
+
+/// Digits vary between replicas of one agent: `worker-7` → `worker-*`.
+fn actor_pattern(agent: &str) -> String {
+    let trimmed = agent.trim_end_matches(|c: char| c.is_ascii_digit());
+    if trimmed.len() < agent.len() { format!("{trimmed}*") } else { agent.to_owned() }
+}
+
+fn time_pattern(at: DateTime<Utc>) -> &'static str {
+    let weekday = !matches!(at.weekday(), Weekday::Sat | Weekday::Sun);
+    if weekday && (9..18).contains(&at.hour()) { "business_hours" } else { "after_hours" }
+}
+
+pub fn signature(incident_events: &[Event], analysis: &CausalAnalysis) -> Signature {
+    let first = incident_events.iter().filter(|e| e.is_error()).min_by_key(|e| e.occurred_at);
+    let top = analysis.candidates.iter().find(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);
+    Signature {
+        action_type: top.and_then(|c| c.action_type.clone()),
+        resource_pattern: first.and_then(|e| e.resource.as_deref()).map(resource_pattern),
+        failure_mode: first.and_then(|e| e.error_code.clone()),
+        actor_pattern: top.and_then(|c| c.agent_id.as_deref()).map(actor_pattern),
+        time_pattern: first.map(|e| time_pattern(e.occurred_at).to_owned()),
+    }
+}
+
+fn features(s: &Signature) -> [&Option<String>; 5] {
+    [&s.action_type, &s.resource_pattern, &s.failure_mode, &s.actor_pattern, &s.time_pattern]
+}
+
+fn level(current: &Signature, past: &Signature) -> Option<MatchLevel> {
+    let pairs = features(current).into_iter().zip(features(past));
+    let considered = pairs.clone().filter(|(a, b)| a.is_some() || b.is_some()).count();
+    if considered == 0 {
+        return None;
+    }
+    let same = pairs.filter(|(a, b)| a.is_some() && a == b).count();
+    match same * 100 / considered {
+        100 => Some(MatchLevel::Exact),
+        80.. => Some(MatchLevel::Similar),
+        50.. => Some(MatchLevel::Possible),
+        _ => None,
+    }
+}
+
+/// Matches `current` (started at `started_at`) against earlier incidents.
+pub fn match_pattern(current: &Signature, started_at: DateTime<Utc>, past: &[PastIncident]) -> Option<PatternMatch> {
+    let mut previous: Vec<PreviousOccurrence> = past
+        .iter()
+        .filter(|p| p.started_at < started_at)
+        .filter_map(|p| {
+            level(current, &p.signature).map(|level| PreviousOccurrence {
+                incident_id: p.id,
+                started_at: p.started_at,
+                level,
+            })
+        })
+        .collect();
+    previous.sort_by_key(|p| std::cmp::Reverse(p.started_at));
+    let best = previous.iter().map(|p| p.level).min()?;
+    let repeats = previous.iter().filter(|p| p.level != MatchLevel::Possible).count();
+    let occurrence = repeats + 1;
+    let suggested_rule = (occurrence >= 3).then(|| {
+        let mut rule = format!(
+            "- name: \"Gate {} on {} (occurrence {occurrence})\"\n  match:\n",
+            current.action_type.as_deref().unwrap_or("actions"),
+            current.resource_pattern.as_deref().unwrap_or("this resource")
+        );
+        if let Some(a) = &current.action_type {
+            rule.push_str(&format!("    action_type: \"{a}\"\n"));
+        }
+        if let Some(r) = &current.resource_pattern {
+            rule.push_str(&format!("    resource: \"{r}\"\n"));
+        }
+        if current.time_pattern.as_deref() == Some("after_hours") {
+            rule.push_str("    time.business_hours: false\n");
+        }
+        rule.push_str("  decision: gated_execute\n  status: suggested\n");
+        rule
+    });
+    Some(PatternMatch { level: best, signature: current.clone(), previous, occurrence, suggested_rule })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::grouping::tests::at;
+
+    fn sig(action: &str, resource: &str, failure: &str, actor: &str, time: &str) -> Signature {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Signature {
+            action_type: some(action),
+            resource_pattern: some(resource),
+            failure_mode: some(failure),
+            actor_pattern: some(actor),
+            time_pattern: some(time),
+        }
+    }
+
+    #[test]
+    fn features_are_normalised() {
+        assert_eq!(resource_pattern("payments-service"), "payments-*");
+        assert_eq!(resource_pattern("redis"), "redis");
+        assert_eq!(actor_pattern("worker-17"), "worker-*");
+        assert_eq!(actor_pattern("deployer"), "deployer");
+        assert_eq!(time_pattern(at(0)), "business_hours", "a Monday at 14:00 UTC");
+        assert_eq!(time_pattern(at(60 * 9)), "after_hours");
+    }
+
+    /// Seed 10.4 and 10.6: exact, similar, possible; the third occurrence suggests a rule.
+    #[test]
+    fn repeat_incidents_are_recognised_and_the_third_suggests_a_rule() {
+        let current = sig("deploy", "payments-*", "TIMEOUT", "deployer", "after_hours");
+        let past = [
+            PastIncident { id: 15, started_at: at(-20_000), signature: current.clone() },
+            PastIncident {
+                id: 23,
+                started_at: at(-10_000),
+                signature: sig("deploy", "payments-*", "TIMEOUT", "deployer", "business_hours"),
+            },
+            PastIncident {
+                id: 30,
+                started_at: at(-5_000),
+                signature: sig("deploy", "payments-*", "TIMEOUT", "other", "business_hours"),
+            },
+            PastIncident {
+                id: 31,
+                started_at: at(-4_000),
+                signature: sig("db_write", "users-*", "OOM", "other", "business_hours"),
+            },
+            PastIncident { id: 99, started_at: at(10), signature: current.clone() },
+        ];
+        let m = match_pattern(&current, at(0), &past).unwrap();
+        assert_eq!(m.level, MatchLevel::Exact);
+        let previous: Vec<_> = m.previous.iter().map(|p| (p.incident_id, p.level)).collect();
+        assert_eq!(previous, [(30, MatchLevel::Possible), (23, MatchLevel::Similar), (15, MatchLevel::Exact)]);
+        assert_eq!(m.occurrence, 3);
+        let rule = m.suggested_rule.unwrap();
+        assert!(
+            rule.contains("action_type: \"deploy\"")
+                && rule.contains("resource: \"payments-*\"")
+                && rule.contains("business_hours: false"),
+            "{rule}"
+        );
+
+        let second = match_pattern(&current, at(0), &past[..1]).unwrap();
+        assert_eq!((second.occurrence, second.suggested_rule), (2, None));
+        assert!(match_pattern(&current, at(0), &past[3..4]).is_none(), "under 50 % is no match");
+    }
+}

@@ -1,0 +1,414 @@
+//! Root-cause candidates (seed 3.4–3.9, 11.1–11.2): actions in the correlation
+//! window on the failing resources or their dependencies, each with a
+//! confidence, its band and the evidence behind it.
+//!
+//! Scoring, out of 100:
+//! - time before the first error: ≤ 5 min 45, ≤ 2 h 40, ≤ 6 h 30, else 20;
+//! - touched a failing resource +25, or one of its dependencies +15;
+//! - carries a failing event's trace id +25;
+//! - an error message names its resource, config key, version or tool +20;
+//! - the same action preceded a confirmed cause before +10.
+//!
+//! Time and a dependency hop alone are one signal: capped at 69 (Suspected).
+//! Machines never claim more than 90 (Likely): only a human confirms (100).
+//! Actions that modified one resource within 5 s of each other are both held
+//! at Suspected: the system does not guess which one it was.
+
+use crate::api::{Band, Candidate, CausalAnalysis, Contribution, ContributionRole, Event, Evidence, Verdict};
+use crate::catalog::Catalog;
+use chrono::Duration;
+use std::collections::{BTreeSet, HashMap};
+
+/// How far back actions are considered (seed 3.6).
+pub const CORRELATION_WINDOW: Duration = Duration::hours(24);
+const CONCURRENCY: Duration = Duration::seconds(5);
+const MACHINE_CEILING: u8 = 90;
+const SINGLE_SIGNAL_CEILING: u8 = 69;
+
+pub struct AnalysisInput<'a> {
+    /// The incident's own events (its errors and recoveries).
+    pub incident_events: &'a [Event],
+    /// Other events that may be related: the correlation window's actions.
+    pub actions: &'a [Event],
+    pub catalog: &'a Catalog,
+    /// Human verdicts: event id, verdict, who.
+    pub verdicts: &'a [(String, Verdict, String)],
+    /// Causes humans confirmed in past incidents: incident, action type, resource.
+    pub past_causes: &'a [(i64, String, String)],
+}
+
+/// The event a nested call was made from, up to the initiating one (seed 3.5).
+fn root_of<'e>(event: &'e Event, by_id: &HashMap<&str, &'e Event>) -> &'e Event {
+    let mut current = event;
+    let mut hops = 0;
+    while let Some(parent) = current.parent_event_id.as_deref().and_then(|p| by_id.get(p)) {
+        current = parent;
+        hops += 1;
+        if hops > 64 {
+            break; // a cycle in client-made ids; stop rather than loop
+        }
+    }
+    current
+}
+
+fn time_score(minutes_before: i64) -> u8 {
+    match minutes_before {
+        ..=5 => 45,
+        6..=120 => 40,
+        121..=360 => 30,
+        _ => 20,
+    }
+}
+
+struct Scored {
+    root: Event,
+    touched: BTreeSet<String>,
+    score: u8,
+    evidence: Vec<Evidence>,
+}
+
+pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
+    let errors: Vec<&Event> = input.incident_events.iter().filter(|e| e.is_error()).collect();
+    let (Some(first), Some(last)) =
+        (errors.iter().map(|e| e.occurred_at).min(), errors.iter().map(|e| e.occurred_at).max())
+    else {
+        return CausalAnalysis { undetermined: true, ..CausalAnalysis::default() };
+    };
+    let failed: BTreeSet<&str> = errors.iter().filter_map(|e| e.resource.as_deref()).collect();
+    let mut dependency_of: HashMap<&str, &str> = HashMap::new();
+    for &r in &failed {
+        for dep in input.catalog.get(r).map(|s| s.depends_on.as_slice()).unwrap_or_default() {
+            dependency_of.entry(dep.as_str()).or_insert(r);
+        }
+    }
+    let traces: BTreeSet<&str> = errors.iter().filter_map(|e| e.trace_id.as_deref()).collect();
+    let messages: Vec<String> =
+        errors.iter().filter_map(|e| e.error_message.as_deref()).map(str::to_lowercase).collect();
+    let own: BTreeSet<&str> = input.incident_events.iter().map(|e| e.event_id.as_str()).collect();
+
+    // Fold nested calls into the actor that initiated them.
+    let by_id: HashMap<&str, &Event> = input.actions.iter().map(|e| (e.event_id.as_str(), e)).collect();
+    let mut roots: Vec<(Event, BTreeSet<String>)> = Vec::new();
+    let mut root_index: HashMap<String, usize> = HashMap::new();
+    for action in input.actions.iter().filter(|a| !own.contains(a.event_id.as_str()) && !a.is_error()) {
+        if action.occurred_at < first - CORRELATION_WINDOW || action.occurred_at > last {
+            continue;
+        }
+        let root = root_of(action, &by_id);
+        let i = *root_index.entry(root.event_id.clone()).or_insert_with(|| {
+            roots.push((root.clone(), root.touched().map(str::to_owned).collect()));
+            roots.len() - 1
+        });
+        roots[i].1.extend(action.touched().map(str::to_owned));
+    }
+
+    let mut approvals = Vec::new();
+    let mut scored: Vec<Scored> = Vec::new();
+    for (root, touched) in roots {
+        if root.action_type.as_deref() == Some("approval") {
+            approvals.push(root);
+            continue;
+        }
+        let mut evidence = Vec::new();
+        let mut corroborated = false;
+        let minutes_before = (first - root.occurred_at).num_minutes().max(0);
+        let mut score = time_score(minutes_before);
+        evidence.push(Evidence::TimeProximity { minutes_before });
+        let same = touched.iter().find(|r| failed.contains(r.as_str()));
+        let hop = touched.iter().find_map(|r| dependency_of.get(r.as_str()).map(|of| (r, of)));
+        let trace = root.trace_id.as_deref().filter(|t| traces.contains(t));
+        if let Some(resource) = same {
+            score += 25;
+            corroborated = true;
+            evidence.push(Evidence::SameResource { resource: resource.clone() });
+        } else if let Some((resource, of)) = hop {
+            score += 15;
+            evidence.push(Evidence::DependencyHop { resource: resource.clone(), dependency_of: (*of).to_owned() });
+        }
+        if let Some(trace_id) = trace {
+            score += 25;
+            corroborated = true;
+            evidence.push(Evidence::TraceMatch { trace_id: trace_id.to_owned() });
+        }
+        if same.is_none() && hop.is_none() && trace.is_none() {
+            continue; // not on an affected resource or its dependencies
+        }
+        let names = [root.metadata_str("config_key"), root.metadata_str("version"), root.tool.as_deref()]
+            .into_iter()
+            .flatten()
+            .chain(touched.iter().map(String::as_str).filter(|r| !failed.contains(r)))
+            .filter(|n| n.len() >= 3);
+        if let Some(named) = names.into_iter().find(|n| messages.iter().any(|m| m.contains(&n.to_lowercase()))) {
+            score += 20;
+            corroborated = true;
+            evidence.push(Evidence::ErrorMentions { text: named.to_owned() });
+        }
+        let past = input.past_causes.iter().find(|(_, action_type, resource)| {
+            root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(resource)
+        });
+        if let Some((incident_id, _, _)) = past {
+            score += 10;
+            corroborated = true;
+            evidence.push(Evidence::PastPattern { incident_id: *incident_id });
+        }
+        if minutes_before > 30 {
+            evidence.push(Evidence::DelayedEffect { minutes: minutes_before });
+        }
+        let ceiling = if corroborated { MACHINE_CEILING } else { SINGLE_SIGNAL_CEILING };
+        scored.push(Scored { root, touched, score: score.min(ceiling), evidence });
+    }
+
+    // Concurrent modifications: both suspected, neither preferred.
+    let mut concurrent = Vec::new();
+    for i in 0..scored.len() {
+        for j in i + 1..scored.len() {
+            let gap = (scored[i].root.occurred_at - scored[j].root.occurred_at).abs();
+            if gap <= CONCURRENCY && !scored[i].touched.is_disjoint(&scored[j].touched) {
+                let (a, b) = (scored[i].root.event_id.clone(), scored[j].root.event_id.clone());
+                scored[i].evidence.push(Evidence::ConcurrentModification { other_event_id: b.clone() });
+                scored[j].evidence.push(Evidence::ConcurrentModification { other_event_id: a.clone() });
+                concurrent.push((a, b));
+            }
+        }
+    }
+    let concurrent_ids: BTreeSet<&String> = concurrent.iter().flat_map(|(a, b)| [a, b]).collect();
+
+    let verdicts: HashMap<&str, (Verdict, &str)> =
+        input.verdicts.iter().map(|(id, v, by)| (id.as_str(), (*v, by.as_str()))).collect();
+    let mut candidates: Vec<Candidate> = scored
+        .iter()
+        .map(|s| {
+            let mut confidence = s.score;
+            if concurrent_ids.contains(&s.root.event_id) {
+                confidence = confidence.clamp(40, SINGLE_SIGNAL_CEILING);
+            }
+            let verdict = verdicts.get(s.root.event_id.as_str()).copied();
+            match verdict {
+                Some((Verdict::Confirmed, _)) => confidence = 100,
+                Some((Verdict::Rejected, _)) => confidence = 0,
+                _ => {}
+            }
+            Candidate {
+                event_id: s.root.event_id.clone(),
+                agent_id: s.root.agent_id.clone(),
+                actor_type: s.root.actor_type,
+                actor_id: s.root.actor_id.clone(),
+                action_type: s.root.action_type.clone(),
+                tool: s.root.tool.clone(),
+                resource: s.root.resource.clone(),
+                occurred_at: s.root.occurred_at,
+                confidence,
+                band: Band::of(confidence),
+                evidence: s.evidence.clone(),
+                verdict: verdict.map(|v| v.0),
+                verdict_by: verdict.map(|v| v.1.to_owned()),
+            }
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        let rejected = |c: &Candidate| c.verdict == Some(Verdict::Rejected);
+        rejected(a)
+            .cmp(&rejected(b))
+            .then(b.confidence.cmp(&a.confidence))
+            .then(b.occurred_at.cmp(&a.occurred_at))
+            .then(a.event_id.cmp(&b.event_id))
+    });
+    let undetermined = !candidates.iter().any(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);
+    let contributing = contributions(&errors, &candidates, &approvals);
+    CausalAnalysis { candidates, undetermined, contributing, concurrent_modifications: concurrent }
+}
+
+/// The multi-actor chain (seed 3.4): the failing action is the direct cause,
+/// candidates are likely or suspected by their band, approvals are context.
+fn contributions(errors: &[&Event], candidates: &[Candidate], approvals: &[Event]) -> Vec<Contribution> {
+    let mut chain = Vec::new();
+    if let Some(direct) = errors.iter().min_by_key(|e| e.occurred_at) {
+        chain.push(Contribution {
+            event_id: direct.event_id.clone(),
+            role: ContributionRole::Confirmed,
+            agent_id: direct.agent_id.clone(),
+            actor_type: direct.actor_type,
+            actor_id: direct.actor_id.clone(),
+            action_type: direct.action_type.clone(),
+            resource: direct.resource.clone(),
+            occurred_at: direct.occurred_at,
+            note: format!(
+                "direct cause: {} on {}",
+                direct.error_code.as_deref().unwrap_or("error"),
+                direct.resource.as_deref().unwrap_or("an unknown resource")
+            ),
+        });
+    }
+    for c in candidates.iter().filter(|c| c.verdict != Some(Verdict::Rejected)) {
+        let role = match (c.verdict, c.band) {
+            (Some(Verdict::Confirmed), _) => ContributionRole::Confirmed,
+            (_, Band::Likely) => ContributionRole::Likely,
+            (_, Band::Suspected) => ContributionRole::Suspected,
+            _ => continue,
+        };
+        chain.push(Contribution {
+            event_id: c.event_id.clone(),
+            role,
+            agent_id: c.agent_id.clone(),
+            actor_type: c.actor_type,
+            actor_id: c.actor_id.clone(),
+            action_type: c.action_type.clone(),
+            resource: c.resource.clone(),
+            occurred_at: c.occurred_at,
+            note: format!("{} {}%", c.band, c.confidence),
+        });
+    }
+    for a in approvals {
+        chain.push(Contribution {
+            event_id: a.event_id.clone(),
+            role: ContributionRole::Context,
+            agent_id: a.agent_id.clone(),
+            actor_type: a.actor_type,
+            actor_id: a.actor_id.clone(),
+            action_type: a.action_type.clone(),
+            resource: a.resource.clone(),
+            occurred_at: a.occurred_at,
+            note: "an approval enabled the action; it is context, not a cause".to_owned(),
+        });
+    }
+    chain.sort_by_key(|c| c.occurred_at);
+    chain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Outcome;
+    use crate::attribution::ActorType;
+    use crate::incident::blast_radius::tests::seed_catalog;
+    use crate::incident::grouping::tests::event;
+
+    fn action(id: &str, minutes: i64, agent: &str, action_type: &str, resource: &str) -> Event {
+        let mut e = event(id, minutes, resource, Outcome::Ok);
+        e.agent_id = Some(agent.into());
+        e.action_type = Some(action_type.into());
+        e
+    }
+
+    fn run(incident: &[Event], actions: &[Event], verdicts: &[(String, Verdict, String)]) -> CausalAnalysis {
+        let catalog = seed_catalog();
+        analyze(&AnalysisInput { incident_events: incident, actions, catalog: &catalog, verdicts, past_causes: &[] })
+    }
+
+    fn failure(minutes: i64, resource: &str, message: &str) -> Event {
+        let mut e = event("err", minutes, resource, Outcome::Error);
+        e.agent_id = Some("payments-runtime".into());
+        e.error_message = Some(message.into());
+        e
+    }
+
+    /// Seed 3.4: human approves → deployer deploys → config-gen updates
+    /// config → the system fails processing it.
+    #[test]
+    fn the_deploy_chain_of_seed_3_4() {
+        let mut approval = action("approve", -10, "change-portal", "approval", "payments-service");
+        approval.actor_type = Some(ActorType::Human);
+        approval.actor_id = Some("alice".into());
+        let deploy = action("deploy", -9, "deployer", "deploy", "payments-service");
+        let mut config = action("config", -5, "config-gen", "config_change", "payments-service");
+        config.metadata.insert("config_key".into(), "pool_size".into());
+        let incident = [failure(0, "payments-service", "invalid pool_size in generated config")];
+        let a = run(&incident, &[approval, deploy, config], &[]);
+
+        let ranked: Vec<_> = a.candidates.iter().map(|c| (c.event_id.as_str(), c.band, c.confidence)).collect();
+        assert_eq!(ranked, [("config", Band::Likely, 90), ("deploy", Band::Suspected, 65)]);
+        assert!(a.candidates[0].evidence.contains(&Evidence::ErrorMentions { text: "pool_size".into() }));
+        let chain: Vec<_> = a.contributing.iter().map(|c| (c.event_id.as_str(), c.role)).collect();
+        assert_eq!(
+            chain,
+            [
+                ("approve", ContributionRole::Context),
+                ("deploy", ContributionRole::Suspected),
+                ("config", ContributionRole::Likely),
+                ("err", ContributionRole::Confirmed),
+            ]
+        );
+        assert!(!a.undetermined);
+    }
+
+    /// Seed 3.7: time (and a dependency) alone is suspected at most.
+    #[test]
+    fn time_alone_never_rises_above_suspected() {
+        let incident = [failure(0, "user-service", "timeout")];
+        for minutes in [-1, -30, -120, -600] {
+            let deploy = action("d", minutes, "deployer", "deploy", "payments-service");
+            let a = run(&incident, &[deploy], &[]);
+            let c = &a.candidates[0];
+            assert!(c.confidence <= 69 && c.band != Band::Likely, "{minutes} min: {c:?}");
+            assert!(c.evidence.contains(&Evidence::DependencyHop {
+                resource: "payments-service".into(),
+                dependency_of: "user-service".into()
+            }));
+        }
+        let unrelated = action("u", -1, "deployer", "deploy", "notifications");
+        assert!(run(&incident, &[unrelated], &[]).candidates.is_empty(), "unrelated resources are not candidates");
+    }
+
+    #[test]
+    fn only_a_human_confirms_and_rejections_sink() {
+        let incident = [failure(0, "payments-service", "boom")];
+        let actions = [
+            action("a", -3, "deployer", "deploy", "payments-service"),
+            action("b", -60, "config-gen", "config_change", "payments-service"),
+        ];
+        let before = run(&incident, &actions, &[]);
+        assert!(before.candidates.iter().all(|c| c.band != Band::Confirmed));
+        let verdicts = [
+            ("b".to_owned(), Verdict::Confirmed, "alice".to_owned()),
+            ("a".to_owned(), Verdict::Rejected, "alice".to_owned()),
+        ];
+        let after = run(&incident, &actions, &verdicts);
+        assert_eq!(after.candidates[0].event_id, "b");
+        assert_eq!((after.candidates[0].band, after.candidates[0].confidence), (Band::Confirmed, 100));
+        assert_eq!(after.candidates[0].verdict_by.as_deref(), Some("alice"));
+        assert_eq!((after.candidates[1].event_id.as_str(), after.candidates[1].confidence), ("a", 0));
+    }
+
+    /// Seed 3.9: two agents write one resource within seconds — both suspected.
+    #[test]
+    fn concurrent_writes_are_both_suspected() {
+        let incident = [failure(0, "user-db", "constraint violation on user-db")];
+        let mut first = action("w1", -2, "sync-agent", "db_write", "user-db");
+        let mut second = action("w2", -2, "cleanup-agent", "db_write", "user-db");
+        first.occurred_at += Duration::seconds(1);
+        second.occurred_at += Duration::seconds(4);
+        let a = run(&incident, &[first, second], &[]);
+        assert_eq!(a.concurrent_modifications.len(), 1);
+        for c in &a.candidates {
+            assert_eq!(c.band, Band::Suspected, "{c:?}");
+            assert!(c.evidence.iter().any(|e| matches!(e, Evidence::ConcurrentModification { .. })));
+        }
+    }
+
+    #[test]
+    fn nested_calls_are_attributed_to_the_initiating_actor() {
+        let incident = [failure(0, "payments-service", "pull failed")];
+        let deploy = action("deploy", -4, "deployer", "deploy", "payments-service");
+        let mut nested = action("k8s-apply", -4, "kubernetes", "tool_call", "registry");
+        nested.parent_event_id = Some("deploy".into());
+        let a = run(&incident, &[deploy, nested], &[]);
+        assert_eq!(a.candidates.len(), 1);
+        assert_eq!(
+            (a.candidates[0].event_id.as_str(), a.candidates[0].agent_id.as_deref()),
+            ("deploy", Some("deployer"))
+        );
+    }
+
+    #[test]
+    fn a_trace_match_corroborates_and_nothing_is_undetermined_only_when_weak() {
+        let mut incident = failure(0, "api-gateway", "bad gateway");
+        incident.trace_id = Some("t-9".into());
+        let mut call = action("call", -1, "router-agent", "tool_call", "api-gateway");
+        call.trace_id = Some("t-9".into());
+        let a = run(&[incident.clone()], &[call], &[]);
+        assert_eq!(a.candidates[0].confidence, 90);
+        let weak = action("weak", -900, "deployer", "deploy", "user-service");
+        let b = run(&[incident], &[weak], &[]);
+        assert!(b.undetermined, "{:?}", b.candidates);
+    }
+}
