@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// API tokens file [default: $XDG_CONFIG_HOME/mandate/tokens.toml]
     #[arg(long, env = "MANDATE_TOKENS_FILE")]
     pub tokens_file: Option<PathBuf>,
+    /// Service catalog (TOML): owners, dependencies, sensitivity
+    #[arg(long, env = "MANDATE_CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// Errors closer than this many minutes to an incident's latest error join it
+    #[arg(long, env = "MANDATE_INCIDENT_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub incident_window_minutes: u32,
     /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
     #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -8,9 +8,11 @@
 
 pub mod api;
 pub mod attribution;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
+pub mod desk;
 pub mod incident;
 pub mod sdk;
 pub mod server;

@@ -1,6 +1,7 @@
 use clap::Parser;
 use mandate::auth::{TokensFile, default_tokens_path};
 use mandate::cli::{Cli, Command, LogFormat, ServeArgs, TokenCommand};
+use mandate::incident::GroupingConfig;
 use mandate::server::{ServeOptions, serve};
 use mandate::store::default_sqlite_url;
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         listen: args.listen,
         database_url: args.database_url.unwrap_or_else(default_sqlite_url),
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
+        catalog: args.catalog,
+        grouping: GroupingConfig { window: chrono::Duration::minutes(i64::from(args.incident_window_minutes)) },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(options)).map_err(|e| e.to_string())

@@ -31,6 +31,18 @@ async fn the_document_lists_every_route_the_router_serves() {
         "POST /api/v1/runs/{run_id}/complete",
         "GET /api/v1/activity/runs/live/by-dimension",
         "GET /api/v1/activity/runs/completed/by-dimension",
+        "POST /api/v1/events",
+        "GET /api/v1/incidents",
+        "GET /api/v1/incidents/{id}",
+        "GET /api/v1/interventions",
+        "POST /api/v1/incidents/{id}/interventions",
+        "POST /api/v1/agents/{agent_id}/interventions",
+        "POST /api/v1/incidents/{id}/verdicts",
+        "GET /api/v1/agents",
+        "GET /api/v1/audit",
+        "GET /api/v1/catalog",
+        "PUT /api/v1/catalog",
+        "GET /api/v1/attribution/stats",
     ];
     let mut documented_sorted = documented.clone();
     documented_sorted.sort();
@@ -40,7 +52,7 @@ async fn the_document_lists_every_route_the_router_serves() {
     // Every documented (method, path) is served, and every other method on a
     // documented path is refused: the router serves exactly the document.
     for (path, item) in paths {
-        let concrete = path.replace("{run_id}", "some-run");
+        let concrete = path.replace("{run_id}", "some-run").replace("{id}", "1").replace("{agent_id}", "some-agent");
         for method in METHODS {
             let request = t
                 .http

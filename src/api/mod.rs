@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod events;
 mod incidents;
+mod interventions;
 mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
@@ -18,6 +19,7 @@ pub use incidents::{
     PatternMatch, PreviousOccurrence, Risk, SequenceGap, Severity, Signature, StatusCounts, Suggestion, SuggestionKind,
     TimelineEntry, Verdict,
 };
+pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
 pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 
 /// Every route lives under this prefix.

@@ -42,7 +42,6 @@ enum Key {
 
 #[derive(Debug, Clone)]
 struct Group {
-    incident: i64,
     first_at: DateTime<Utc>,
     last_at: DateTime<Utc>,
 }
@@ -50,7 +49,7 @@ struct Group {
 /// The grouping state: which keys point at which open incident. Feed it
 /// events in the order they are stored; it is rebuilt after a restart by
 /// replaying the last window's events.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Grouper {
     config: GroupingConfig,
     groups: HashMap<i64, Group>,
@@ -74,11 +73,6 @@ impl Grouper {
     /// Places one event; `next_id` makes a new incident's id when one opens.
     pub fn place(&mut self, event: &Event, mut next_id: impl FnMut() -> i64) -> Placement {
         let at = event.occurred_at;
-        let trace = event.trace_id.clone().map(Key::Trace);
-        let resource_error = match (&event.resource, &event.error_code) {
-            (Some(r), code) => Some(Key::ResourceError(r.clone(), code.clone().unwrap_or_default())),
-            (None, _) => None,
-        };
         if !event.is_error() {
             if let Some(agent) = &event.agent_id {
                 self.failing_agents.remove(agent);
@@ -89,31 +83,59 @@ impl Grouper {
                 None => Placement::None,
             };
         }
-        let actor = event.agent_id.as_ref().and_then(|a| self.failing_agents.get(a).map(|_| Key::Actor(a.clone())));
+        let trace = event.trace_id.clone().map(Key::Trace);
+        let resource_error = event
+            .resource
+            .as_ref()
+            .map(|r| Key::ResourceError(r.clone(), event.error_code.clone().unwrap_or_default()));
+        let actor =
+            event.agent_id.as_ref().filter(|a| self.failing_agents.contains_key(*a)).map(|a| Key::Actor(a.clone()));
         let existing = [&trace, &resource_error, &actor].into_iter().flatten().find_map(|key| self.live(key, at));
-        let (incident, placement) = match existing {
-            Some(id) => (id, Placement::Joined(id)),
+        match existing {
+            Some(id) => {
+                self.register(event, id);
+                Placement::Joined(id)
+            }
             None => {
                 let id = next_id();
-                self.groups.insert(id, Group { incident: id, first_at: at, last_at: at });
-                (id, Placement::Opened(id))
+                self.register(event, id);
+                Placement::Opened(id)
             }
-        };
-        let group = self.groups.get_mut(&incident).expect("group exists");
+        }
+    }
+
+    /// Registers an error event already stored under `incident`, to rebuild
+    /// the state after a restart; successes only clear an agent's failing run.
+    pub fn restore(&mut self, event: &Event, incident: Option<i64>) {
+        match (event.is_error(), incident) {
+            (true, Some(id)) => self.register(event, id),
+            (false, _) => {
+                if let Some(agent) = &event.agent_id {
+                    self.failing_agents.remove(agent);
+                }
+            }
+            (true, None) => {}
+        }
+    }
+
+    fn register(&mut self, event: &Event, incident: i64) {
+        let at = event.occurred_at;
+        let group = self.groups.entry(incident).or_insert(Group { first_at: at, last_at: at });
         group.last_at = group.last_at.max(at);
         group.first_at = group.first_at.min(at);
-        let mut keys: Vec<Key> = [trace, resource_error].into_iter().flatten().collect();
+        let mut keys: Vec<Key> = Vec::new();
+        keys.extend(event.trace_id.clone().map(Key::Trace));
         if let Some(r) = &event.resource {
+            keys.push(Key::ResourceError(r.clone(), event.error_code.clone().unwrap_or_default()));
             keys.push(Key::Resource(r.clone()));
         }
         if let Some(agent) = &event.agent_id {
             keys.push(Key::Actor(agent.clone()));
-            self.failing_agents.insert(agent.clone(), group.incident);
+            self.failing_agents.insert(agent.clone(), incident);
         }
         for key in keys {
             self.keys.insert(key, incident);
         }
-        placement
     }
 
     /// Forgets incidents whose window has passed, so memory stays bounded.

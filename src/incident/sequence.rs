@@ -12,7 +12,7 @@ struct Seen {
 
 /// The highest sequence number seen per agent. A jump opens a gap; a late
 /// event inside a gap is not a new gap.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SequenceTracker {
     latest: HashMap<String, Seen>,
 }

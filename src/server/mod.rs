@@ -2,16 +2,20 @@
 
 pub mod auth;
 mod error;
+mod etag;
 mod request;
 mod request_log;
 pub mod routes;
 mod state;
 
 pub use error::ApiError;
-pub use request::MAX_BODY_BYTES;
+pub use request::{MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use state::AppState;
 
 use crate::auth::{TokenTable, TokensFile};
+use crate::catalog::Catalog;
+use crate::desk::{Desk, DeskConfig};
+use crate::incident::GroupingConfig;
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,7 +23,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -55,7 +59,7 @@ impl utoipa::Modify for BearerAuth {
 /// Every route, registered together with its OpenAPI description, so the
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{activity, runs, system};
+    use routes::{activity, events, incidents, interventions, operations, runs, system};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::whoami))
@@ -65,6 +69,17 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::complete_run))
         .routes(routes!(activity::live_by_dimension))
         .routes(routes!(activity::completed_by_dimension))
+        .routes(routes!(events::post_events))
+        .routes(routes!(incidents::list_incidents))
+        .routes(routes!(incidents::get_incident))
+        .routes(routes!(interventions::intervention_catalog))
+        .routes(routes!(interventions::intervene_incident))
+        .routes(routes!(interventions::intervene_agent))
+        .routes(routes!(interventions::record_verdict))
+        .routes(routes!(operations::list_agents))
+        .routes(routes!(operations::audit))
+        .routes(routes!(operations::get_catalog, operations::put_catalog))
+        .routes(routes!(operations::attribution_stats))
 }
 
 /// The OpenAPI document of every route.
@@ -82,9 +97,10 @@ pub fn router(state: AppState) -> Router {
     let (router, _) = api_routes().split_for_parts();
     router
         .route_layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn(etag::etag))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES + 1))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
@@ -128,11 +144,18 @@ impl RunningServer {
     }
 }
 
-/// Starts serving `store` on `listen` (port 0 picks a free one).
+/// Starts serving `store` on `listen` (port 0 picks a free one), with the
+/// catalog stored in it and the default grouping window.
 pub async fn start(store: Store, tokens: TokenTable, listen: SocketAddr) -> std::io::Result<RunningServer> {
+    let desk = Desk::open(store, None, DeskConfig::default()).await.map_err(std::io::Error::other)?;
+    start_desk(desk, tokens, listen).await
+}
+
+/// Starts serving an opened desk.
+pub async fn start_desk(desk: Arc<Desk>, tokens: TokenTable, listen: SocketAddr) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, tokens);
+    let state = AppState::new(desk, tokens);
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -151,6 +174,9 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub database_url: String,
     pub tokens_file: PathBuf,
+    /// A TOML service catalog; replaces the stored one when it differs.
+    pub catalog: Option<PathBuf>,
+    pub grouping: GroupingConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +185,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tokens(#[from] crate::auth::TokensFileError),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -172,9 +200,12 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             "no API tokens: every request but /healthz will get 401; create one with `mandate token create --name NAME --role admin`"
         );
     }
+    let catalog = options.catalog.as_deref().map(Catalog::load).transpose()?;
     let store = Store::connect(&options.database_url).await?;
     tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
-    let server = start(store, tokens, options.listen)
+    let desk = Desk::open(store, catalog, DeskConfig { grouping: options.grouping }).await?;
+    tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
+    let server = start_desk(desk, tokens, options.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
     tracing::info!(addr = %server.addr, tokens = server.state.tokens().len(), "serving the Mandate API");

@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 /// Largest request body accepted (bigger ones get 413).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Event batches may be larger: up to 1,000 events.
+pub const MAX_BATCH_BODY_BYTES: usize = 16 << 20;
 
 /// A JSON object body, sent as `application/json`.
 pub struct JsonObject(pub Map<String, Value>);
@@ -19,27 +21,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !is_json(content_type) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorType::InvalidRequest,
-                "UNSUPPORTED_MEDIA_TYPE",
-                format!("Content-Type must be application/json, not {:?}", content_type),
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    ErrorType::InvalidRequest,
-                    "BODY_TOO_LARGE",
-                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-                )
-            } else {
-                ApiError::invalid_request("BODY_UNREADABLE", format!("request body could not be read: {rejection}"))
-            }
-        })?;
+        let bytes = read_body(req, state, MAX_BODY_BYTES).await?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
             Ok(other) => Err(ApiError::new(
@@ -48,12 +30,65 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "BODY_NOT_OBJECT",
                 format!("request body must be a JSON object, not {}", json_kind(&other)),
             )),
-            Err(e) => Err(ApiError::invalid_request(
-                "MALFORMED_JSON",
-                format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
-            )),
+            Err(e) => Err(malformed(e)),
         }
     }
+}
+
+/// Any JSON body up to [`MAX_BATCH_BODY_BYTES`]: for event batches.
+pub struct JsonDocument(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonDocument {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state, MAX_BATCH_BODY_BYTES).await?;
+        serde_json::from_slice::<Value>(&bytes).map(JsonDocument).map_err(malformed)
+    }
+}
+
+fn malformed(e: serde_json::Error) -> ApiError {
+    ApiError::invalid_request(
+        "MALFORMED_JSON",
+        format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+    )
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorType::InvalidRequest,
+        "BODY_TOO_LARGE",
+        format!("request body is larger than {limit} bytes"),
+    )
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Bytes, ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !is_json(content_type) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::InvalidRequest,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("Content-Type must be application/json, not {:?}", content_type),
+        ));
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorType::InvalidRequest,
+                "BODY_TOO_LARGE",
+                format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            ApiError::invalid_request("BODY_UNREADABLE", format!("request body could not be read: {rejection}"))
+        }
+    })?;
+    if bytes.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -144,6 +179,68 @@ impl Fields {
             self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", format!("{name} must be one of: {allowed}")));
         }
         value
+    }
+
+    /// A boolean, or `default` when null/absent.
+    pub fn optional_bool(&mut self, name: &str, default: bool) -> bool {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => default,
+            Some(Value::Bool(b)) => b,
+            Some(other) => {
+                let message = format!("{name} must be true or false, not {}", json_kind(&other));
+                self.errors.push(schema_error(name, "FIELD_INVALID_TYPE", message));
+                default
+            }
+        }
+    }
+
+    /// A whole number, or null/absent.
+    pub fn optional_integer(&mut self, name: &str) -> Option<i64> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|n| n >= 0) => n.as_i64(),
+            Some(other) => {
+                let message = format!("{name} must be a whole number of 0 or more, not {other}");
+                self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                None
+            }
+        }
+    }
+
+    /// A list of strings, at most `max_items`, or empty when null/absent.
+    pub fn string_list(&mut self, name: &str, max_items: usize, max_chars: usize) -> Vec<String> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(items)) if items.len() <= max_items => {
+                let strings: Option<Vec<String>> = items
+                    .into_iter()
+                    .map(|v| v.as_str().filter(|s| s.chars().count() <= max_chars).map(str::to_owned))
+                    .collect();
+                strings.unwrap_or_else(|| {
+                    let message = format!("{name} must hold strings of at most {max_chars} characters");
+                    self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                    vec![]
+                })
+            }
+            Some(_) => {
+                let message = format!("{name} must be a list of at most {max_items} strings");
+                self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                vec![]
+            }
+        }
+    }
+
+    /// A JSON object of at most `max_bytes` once encoded, or empty.
+    pub fn object(&mut self, name: &str, max_bytes: usize) -> Map<String, Value> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) if Value::Object(m.clone()).to_string().len() <= max_bytes => m,
+            Some(_) => {
+                let message = format!("{name} must be a JSON object of at most {max_bytes} bytes");
+                self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                Map::new()
+            }
+        }
     }
 
     /// An RFC 3339 timestamp, or null/absent.

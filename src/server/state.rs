@@ -1,24 +1,30 @@
 use crate::auth::TokenTable;
+use crate::desk::Desk;
 use crate::store::Store;
 use std::sync::{Arc, RwLock};
 
-/// What every handler shares: the store and the token table.
+/// What every handler shares: the desk (and through it the store) and the
+/// token table.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    store: Store,
+    desk: Arc<Desk>,
     // Replaced whole on reload (SIGHUP); readers clone the Arc and never wait.
     tokens: RwLock<Arc<TokenTable>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, tokens: TokenTable) -> Self {
-        AppState(Arc::new(Inner { store, tokens: RwLock::new(Arc::new(tokens)) }))
+    pub fn new(desk: Arc<Desk>, tokens: TokenTable) -> Self {
+        AppState(Arc::new(Inner { desk, tokens: RwLock::new(Arc::new(tokens)) }))
+    }
+
+    pub fn desk(&self) -> &Arc<Desk> {
+        &self.0.desk
     }
 
     pub fn store(&self) -> &Store {
-        &self.0.store
+        self.0.desk.store()
     }
 
     pub fn tokens(&self) -> Arc<TokenTable> {

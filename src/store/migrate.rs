@@ -4,8 +4,14 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// Numbered SQL files, one set per database, embedded in the binary.
-const SQLITE: &[(i64, &str, &str)] = &[(1, "runs", include_str!("migrations/sqlite/0001_runs.sql"))];
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "runs", include_str!("migrations/postgres/0001_runs.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "runs", include_str!("migrations/sqlite/0001_runs.sql")),
+    (2, "incidents", include_str!("migrations/sqlite/0002_incidents.sql")),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
+    (2, "incidents", include_str!("migrations/postgres/0002_incidents.sql")),
+];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     let files = match backend {

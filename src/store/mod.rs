@@ -4,14 +4,22 @@
 //! SQL here is written once, in the dialect both databases share: `$N`
 //! placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds.
 
+mod agents;
+mod audit;
 mod connect;
 mod error;
+mod events;
+mod incidents;
 mod migrate;
+mod records;
 mod run_writer;
 mod runs;
 
+pub use agents::{AgentControl, AgentSighting, AgentSummary};
 pub use connect::{Backend, Store, default_sqlite_url, redact};
 pub use error::StoreError;
+pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
+pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use runs::{CompleteOutcome, NewRun, RunCursor, RunFilter};
 
 use chrono::{DateTime, TimeZone, Utc};

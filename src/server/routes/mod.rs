@@ -2,5 +2,9 @@
 //! store or a plain function, and maps errors; nothing else.
 
 pub mod activity;
+pub mod events;
+pub mod incidents;
+pub mod interventions;
+pub mod operations;
 pub mod runs;
 pub mod system;

@@ -5,10 +5,10 @@ use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_vio
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonObject, Query};
 use crate::server::{ApiError, AppState};
-use crate::store::{CompleteOutcome, NewRun, RunCursor, RunFilter};
+use crate::store::{CompleteOutcome, NewRun, Rejection, RunCursor, RunFilter};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde_json::{Map, Value};
@@ -16,9 +16,28 @@ use serde_json::{Map, Value};
 const MAX_ID_CHARS: usize = 256;
 const MAX_GOAL_CHARS: usize = 4096;
 
+/// Header an SDK sends when its soft-mode legacy override let a violation
+/// through, so that override use is counted where it matters: at the API.
+pub const OVERRIDE_HEADER: &str = "mandate-attribution-override";
+
+pub fn override_claimed(headers: &HeaderMap) -> bool {
+    headers.get(OVERRIDE_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
 /// Reads a create-run body: attribution first (the contract's gate, always
 /// hard at the API), then every other field. All problems are listed.
 pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
+    parse_create_run_with(body).map_err(|r| r.error)
+}
+
+/// A refused run, with its attribution when that was the reason.
+struct RunRejection {
+    error: ApiError,
+    attribution: Option<AttributionContext>,
+}
+
+/// As [`parse_create_run`], also returning the attribution of a rejected run.
+fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, Box<RunRejection>> {
     let mut fields = Fields::new(body);
     let ctx = AttributionContext {
         agent_id: fields.optional_string("agent_id", MAX_ID_CHARS),
@@ -41,11 +60,11 @@ pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
             log_violations(&ctx, &violations, EnforcementMode::Hard);
             let mut details: Vec<_> = violations.iter().map(Into::into).collect();
             details.append(&mut fields.errors);
-            return Err(ApiError::violations(details));
+            return Err(Box::new(RunRejection { error: ApiError::violations(details), attribution: Some(ctx) }));
         }
     }
     if !fields.errors.is_empty() {
-        return Err(ApiError::violations(fields.errors));
+        return Err(Box::new(RunRejection { error: ApiError::violations(fields.errors), attribution: None }));
     }
     let (Some(goal), Some(source), Some(provider_type), Some(risk_level)) = (goal, source, provider_type, risk_level)
     else {
@@ -78,6 +97,7 @@ pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
         (status = 201, description = "Created", body = Run),
         (status = 400, description = "Attribution or schema violation", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "The agent is paused (AGENT_PAUSED)", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -85,10 +105,34 @@ pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
 pub async fn create_run(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(Permission::WriteRuns)?;
-    let new_run = parse_create_run(body)?;
+    let new_run = match parse_create_run_with(body).map_err(|r| *r) {
+        Ok(run) => run,
+        Err(RunRejection { error, attribution: Some(ctx) }) => {
+            let codes =
+                error.body.errors.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect();
+            let rejection = Rejection {
+                subject: "run",
+                agent_id: ctx.agent_id,
+                origin_system_id: ctx.origin_system_id,
+                codes,
+                override_claimed: override_claimed(&headers),
+            };
+            state.store().record_rejections(&[rejection]).await?;
+            return Err(error);
+        }
+        Err(RunRejection { error, attribution: None }) => return Err(error),
+    };
+    if state.desk().agent_control(&new_run.agent_id).paused {
+        return Err(ApiError::conflict(
+            "AGENT_PAUSED",
+            format!("agent {:?} is paused by an intervention; resume it to create runs", new_run.agent_id),
+        )
+        .with_field("agent_id"));
+    }
     let run = state.store().insert_run(new_run).await?;
     let location = format!("/api/v1/runs/{}", run.run_id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)))

@@ -1,0 +1,112 @@
+use super::{IncidentSummary, InterventionKind, Severity, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// One entry of `GET /api/v1/interventions` (seed 4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InterventionSpec {
+    pub kind: InterventionKind,
+    pub reversible: bool,
+    /// "yes", "opt-in" or "never": whether automation may ever do it.
+    pub auto_allowed: String,
+    pub description: String,
+    /// Irreversible interventions need `"confirm": true`.
+    pub requires_confirmation: bool,
+    /// … and a reason.
+    pub requires_reason: bool,
+    /// "incident", "agent" or both: which routes accept it.
+    pub targets: Vec<String>,
+}
+
+impl InterventionKind {
+    pub fn spec(self) -> InterventionSpec {
+        use InterventionKind::*;
+        let (auto, description, targets): (&str, &str, &[&str]) = match self {
+            Acknowledge => ("yes", "I saw this: the incident is acknowledged and you are a responder", &["incident"]),
+            FlagForReview => ("yes", "Queue for later review", &["incident", "agent"]),
+            PauseAgent => ("opt-in", "Stop the agent: its new runs are refused until resumed", &["incident", "agent"]),
+            ResumeAgent => ("opt-in", "Let a paused agent run again", &["incident", "agent"]),
+            Escalate => ("opt-in", "Notify the next tier of the escalation path", &["incident"]),
+            CreateIncident => ("opt-in", "Open a formal incident record", &["incident", "agent"]),
+            TriggerRollback => {
+                ("never", "Record a rollback request with its command; a human executes it", &["incident"])
+            }
+            DisableTool => {
+                ("never", "Remove a tool from the agent: its events using it are refused", &["incident", "agent"])
+            }
+            UpdateRule => ("never", "Record a change to routing rules", &["incident"]),
+        };
+        InterventionSpec {
+            kind: self,
+            reversible: self.reversible(),
+            auto_allowed: auto.to_owned(),
+            description: description.to_owned(),
+            requires_confirmation: !self.reversible(),
+            requires_reason: !self.reversible(),
+            targets: targets.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+}
+
+/// `POST /api/v1/incidents/{id}/interventions` and `…/agents/{agent_id}/interventions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InterventionBody {
+    pub kind: InterventionKind,
+    /// HUMAN attribution of the operator: actor_id must be the caller's principal.
+    pub actor_type: String,
+    pub actor_id: String,
+    /// The software acting for the operator, e.g. "mandate-console".
+    pub agent_id: String,
+    pub origin_system_id: String,
+    /// Required (true) for irreversible interventions.
+    #[serde(default)]
+    pub confirm: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// On an incident: the agent to pause, resume or restrict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+/// An agent's state after an intervention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgentState {
+    pub agent_id: String,
+    pub paused: bool,
+    pub disabled_tools: Vec<String>,
+}
+
+/// What an intervention did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InterventionResult {
+    pub kind: InterventionKind,
+    pub message: String,
+    pub incident: Option<IncidentSummary>,
+    pub agent: Option<AgentState>,
+    /// The audit-log entry that records it.
+    pub audit_seq: i64,
+}
+
+/// `POST /api/v1/incidents/{id}/verdicts`: a human's word on a candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VerdictBody {
+    pub event_id: String,
+    pub verdict: Verdict,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub agent_id: String,
+    pub origin_system_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

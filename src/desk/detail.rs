@@ -1,0 +1,149 @@
+use super::Desk;
+use crate::api::{Band, Event, IncidentDetail, TimelineEntry, Verdict};
+use crate::incident::{
+    AnalysisInput, CORRELATION_WINDOW, SuggestionInput, analyze, blast_radius, escalation_path, match_pattern,
+    signature, suggest, top3,
+};
+use crate::store::StoreError;
+use chrono::{Duration, Utc};
+use std::collections::{BTreeSet, HashMap};
+
+impl Desk {
+    /// Everything about one incident, computed from what is stored now.
+    pub async fn incident_detail(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {
+        let Some(record) = self.store.get_incident(id).await? else { return Ok(None) };
+        let store = &self.store;
+        let catalog = self.catalog();
+        let events = store.incident_events(id).await?;
+        let errors: Vec<&Event> = events.iter().filter(|e| e.is_error()).collect();
+        let first = errors.iter().map(|e| e.occurred_at).min().unwrap_or(record.summary.started_at);
+        let last = record.last_error_at.max(first);
+
+        let mut failed: Vec<String> = errors.iter().filter_map(|e| e.resource.clone()).collect();
+        failed.sort();
+        failed.dedup();
+        let mut scope: BTreeSet<String> = events.iter().flat_map(|e| e.scope.iter().cloned()).collect();
+        let mut related_resources: BTreeSet<String> = failed.iter().cloned().collect();
+        for r in &failed {
+            if let Some(s) = catalog.get(r) {
+                related_resources.extend(s.depends_on.iter().cloned());
+            }
+        }
+        related_resources.extend(scope.iter().cloned());
+        let related_resources: Vec<String> = related_resources.into_iter().collect();
+        let traces: Vec<String> =
+            events.iter().filter_map(|e| e.trace_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let related = store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces).await?;
+        let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
+
+        let verdicts = store.verdicts(id).await?;
+        let past_causes = store.past_causes(id).await?;
+        let analysis = analyze(&AnalysisInput {
+            incident_events: &events,
+            actions: &actions,
+            catalog: &catalog,
+            verdicts: &verdicts,
+            past_causes: &past_causes,
+        });
+
+        // An action that is likely (or confirmed) to be the cause brings its
+        // declared scope into the lower bound of the blast radius.
+        let by_id: HashMap<&str, &Event> = actions.iter().map(|e| (e.event_id.as_str(), e)).collect();
+        for c in analysis.candidates.iter().filter(|c| matches!(c.band, Band::Likely | Band::Confirmed)) {
+            if let Some(e) = by_id.get(c.event_id.as_str()) {
+                scope.extend(e.touched().map(str::to_owned));
+            }
+        }
+        let scope: Vec<String> = scope.into_iter().collect();
+        let radius = blast_radius(&catalog, &scope, &failed);
+
+        let history = store.change_history(&related_resources).await?;
+        let starts = store.incident_starts(&failed, id).await?;
+        let mut still_active: Vec<String> = actions
+            .iter()
+            .chain(events.iter())
+            .filter(|e| e.occurred_at >= first)
+            .filter_map(|e| e.agent_id.clone())
+            .collect();
+        still_active.sort();
+        still_active.dedup();
+        let controls = self.controls_snapshot();
+        let paused: Vec<String> = controls.iter().filter(|(_, c)| c.paused).map(|(a, _)| a.clone()).collect();
+        let disabled: Vec<(String, String)> =
+            controls.iter().flat_map(|(a, c)| c.disabled_tools.iter().map(move |t| (a.clone(), t.clone()))).collect();
+        let mut tool_incidents = Vec::new();
+        for tool in
+            analysis.candidates.iter().filter_map(|c| c.tool.clone()).collect::<BTreeSet<_>>().into_iter().take(5)
+        {
+            let n = store.tool_incident_count(&tool).await?;
+            tool_incidents.push((tool, n.max(1)));
+        }
+        let suggestions = suggest(&SuggestionInput {
+            analysis: &analysis,
+            radius: &radius,
+            catalog: &catalog,
+            incident_events: &events,
+            history: &history,
+            incident_starts: &starts,
+            still_active: &still_active,
+            paused_agents: &paused,
+            disabled_tools: &disabled,
+            tool_incidents: &tool_incidents,
+            responders: &record.summary.responders,
+            now: Utc::now(),
+        });
+        let top = top3(&suggestions);
+
+        let current = signature(&events, &analysis);
+        let past = store.past_signatures(record.summary.started_at).await?;
+        let pattern = match_pattern(&current, record.summary.started_at, &past);
+        if record.signature.as_ref() != Some(&current) {
+            store.set_signature(id, &current).await?;
+        }
+
+        // The timeline: the incident's events, the actions related to it, and
+        // the gaps in the sequence numbers of every agent involved.
+        let candidates: BTreeSet<&str> = analysis
+            .candidates
+            .iter()
+            .filter(|c| c.verdict != Some(Verdict::Rejected))
+            .map(|c| c.event_id.as_str())
+            .chain(analysis.contributing.iter().map(|c| c.event_id.as_str()))
+            .collect();
+        let mut timeline: Vec<(chrono::DateTime<Utc>, TimelineEntry)> = events
+            .iter()
+            .map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e.clone()), related: false }))
+            .chain(
+                actions
+                    .iter()
+                    .filter(|e| candidates.contains(e.event_id.as_str()))
+                    .map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e.clone()), related: true })),
+            )
+            .collect();
+        let agents: Vec<String> = events
+            .iter()
+            .chain(actions.iter())
+            .filter_map(|e| e.agent_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let span_start = timeline.iter().map(|(t, _)| *t).min().unwrap_or(first) - Duration::minutes(1);
+        for gap in store.gaps(&agents, span_start, last.max(record.summary.updated_at)).await? {
+            timeline.push((gap.after, TimelineEntry::Gap { gap }));
+        }
+        timeline.sort_by_key(|(t, _)| *t);
+
+        let primary = errors.iter().min_by_key(|e| e.occurred_at).and_then(|e| e.resource.as_deref());
+        Ok(Some(IncidentDetail {
+            escalation_path: escalation_path(&catalog, primary),
+            summary: record.summary,
+            timeline: timeline.into_iter().map(|(_, e)| e).collect(),
+            blast_radius: radius,
+            analysis,
+            suggestions,
+            top3: top,
+            pattern,
+        }))
+    }
+}

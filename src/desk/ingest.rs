@@ -1,0 +1,179 @@
+use super::{Desk, DeskState};
+use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, RejectedEvent, Severity};
+use crate::incident::{Placement, blast_radius, severity};
+use crate::store::{AgentSighting, IncidentRecord, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Shorter than this and recovered by itself: a flash incident (seed 7.4).
+const FLASH: Duration = Duration::minutes(2);
+
+fn title_for(e: &Event) -> String {
+    match (&e.error_code, &e.resource, &e.agent_id) {
+        (Some(code), Some(resource), _) => format!("{code} on {resource}"),
+        (None, Some(resource), _) => format!("errors on {resource}"),
+        (Some(code), None, Some(agent)) => format!("{code} from {agent}"),
+        (None, None, Some(agent)) => format!("errors from {agent}"),
+        (Some(code), None, None) => code.clone(),
+        (None, None, None) => "errors from an unknown source".to_owned(),
+    }
+}
+
+fn new_record(id: i64, e: &Event, now: DateTime<Utc>) -> IncidentRecord {
+    IncidentRecord {
+        summary: crate::api::IncidentSummary {
+            id,
+            title: title_for(e),
+            severity: Severity::Medium,
+            status: IncidentStatus::Open,
+            started_at: e.occurred_at,
+            updated_at: now,
+            resolved_at: None,
+            duration_seconds: 0,
+            resources: e.resource.iter().cloned().collect(),
+            responders: vec![],
+            coordinator: None,
+            escalation_level: 0,
+            auto_recovered: false,
+            flagged_for_review: false,
+            event_count: 0,
+            version: 0,
+        },
+        last_error_at: e.occurred_at,
+        created_by: None,
+        signature: None,
+    }
+}
+
+impl Desk {
+    /// Stores a batch of validated events: duplicates are no-ops, events for a
+    /// disabled tool are refused, the rest are grouped into incidents, all in
+    /// one transaction.
+    pub async fn ingest(&self, events: Vec<Event>) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![] };
+        let controls = self.controls_snapshot();
+        let mut state = self.state.lock().await;
+        let mut tx = self.store.write.begin().await?;
+        let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let stored = self.store.existing_event_ids(&mut tx, &ids).await?;
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut fresh: Vec<Event> = Vec::new();
+        for (index, event) in events.into_iter().enumerate() {
+            if stored.contains(&event.event_id) || !seen.insert(event.event_id.clone()) {
+                report.duplicates += 1;
+                continue;
+            }
+            let disabled = match (&event.agent_id, &event.tool) {
+                (Some(agent), Some(tool)) => controls.get(agent).is_some_and(|c| c.disabled_tools.contains(tool)),
+                _ => false,
+            };
+            if disabled {
+                let message = format!(
+                    "tool {:?} is disabled for agent {:?} by an intervention",
+                    event.tool.as_deref().unwrap_or_default(),
+                    event.agent_id.as_deref().unwrap_or_default()
+                );
+                report.rejected.push(RejectedEvent {
+                    index,
+                    event_id: Some(event.event_id.clone()),
+                    error: ErrorBody::new(ErrorType::Conflict, "TOOL_DISABLED", message).with_field("tool"),
+                });
+                continue;
+            }
+            fresh.push(event);
+        }
+        fresh.sort_by_key(|e| e.occurred_at);
+
+        // Work on a copy: if the transaction fails, the desk is as it was.
+        let mut next: DeskState = state.clone();
+        let now = Utc::now();
+        next.grouper.expire(now);
+        let mut touched: BTreeMap<i64, IncidentRecord> = BTreeMap::new();
+        let mut gaps = Vec::new();
+        let mut agents_seen: BTreeMap<String, AgentSighting> = BTreeMap::new();
+        for event in &mut fresh {
+            if let Some(agent) = &event.agent_id {
+                let seen = agents_seen
+                    .entry(agent.clone())
+                    .or_insert(AgentSighting { last_seen: event.occurred_at, latest_seq: None });
+                seen.last_seen = seen.last_seen.max(event.occurred_at);
+                if let Some(seq) = event.seq {
+                    gaps.extend(next.sequences.observe(agent, seq, event.occurred_at));
+                    if seen.latest_seq.is_none_or(|(s, _)| seq > s) {
+                        seen.latest_seq = Some((seq, event.occurred_at));
+                    }
+                }
+            }
+            let DeskState { grouper, next_incident, .. } = &mut next;
+            let placement = grouper.place(event, || {
+                let id = *next_incident;
+                *next_incident += 1;
+                id
+            });
+            let id = match placement {
+                Placement::None => continue,
+                Placement::Opened(id) | Placement::Joined(id) | Placement::Recovered(id) => id,
+            };
+            event.incident_id = Some(id);
+            let record = match touched.entry(id) {
+                Entry::Occupied(slot) => slot.into_mut(),
+                Entry::Vacant(slot) => {
+                    let stored = match placement {
+                        Placement::Opened(_) => None,
+                        _ => self.store.get_incident_in(&mut tx, id).await?,
+                    };
+                    slot.insert(stored.unwrap_or_else(|| new_record(id, event, now)))
+                }
+            };
+            let summary = &mut record.summary;
+            summary.event_count += 1;
+            if let Some(resource) = event.resource.as_ref().filter(|r| !summary.resources.contains(r)) {
+                summary.resources.push(resource.clone());
+            }
+            if event.is_error() {
+                record.last_error_at = record.last_error_at.max(event.occurred_at);
+                summary.started_at = summary.started_at.min(event.occurred_at);
+                if summary.auto_recovered {
+                    // Errors came back: no longer a flash incident.
+                    summary.auto_recovered = false;
+                    summary.status = IncidentStatus::Open;
+                    summary.resolved_at = None;
+                }
+            } else if summary.status == IncidentStatus::Open && event.occurred_at - summary.started_at < FLASH {
+                summary.auto_recovered = true;
+                summary.status = IncidentStatus::Resolved;
+                summary.resolved_at = Some(event.occurred_at);
+            }
+        }
+
+        let catalog = self.catalog();
+        next.version += 1;
+        for record in touched.values_mut() {
+            let radius = blast_radius(&catalog, &[], &record.summary.resources);
+            record.summary.severity = severity(&catalog, &radius);
+            record.summary.updated_at = now;
+            record.summary.version = next.version;
+            self.store.save_incident(&mut tx, record).await?;
+        }
+        self.store.insert_events(&mut tx, &fresh).await?;
+        for gap in &gaps {
+            self.store.insert_gap(&mut tx, gap).await?;
+        }
+        self.store.touch_agents(&mut tx, &agents_seen).await?;
+        tx.commit().await?;
+
+        report.accepted = fresh.len();
+        report.incidents = touched.keys().copied().collect();
+        if !touched.is_empty() {
+            *state = next;
+            self.publish(state.version);
+            self.mark_dirty(report.incidents.iter().copied());
+        } else {
+            // Nothing the feed shows changed: keep the version, keep the rest.
+            next.version = state.version;
+            *state = next;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,338 @@
+use super::Desk;
+use crate::api::{
+    AgentState, IncidentStatus, IncidentSummary, InterventionKind, InterventionResult, Severity, Verdict,
+};
+use crate::store::{AgentControl, IncidentRecord, InterventionRecord, StoreError};
+use chrono::Utc;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterventionTarget {
+    Incident(i64),
+    Agent(String),
+}
+
+/// A validated intervention by an authenticated human.
+#[derive(Debug, Clone)]
+pub struct InterventionRequest {
+    pub kind: InterventionKind,
+    pub target: InterventionTarget,
+    /// The principal, already checked against the attribution's actor_id.
+    pub actor_id: String,
+    pub attribution: serde_json::Value,
+    pub reason: Option<String>,
+    pub target_agent: Option<String>,
+    pub tool: Option<String>,
+    pub command: Option<String>,
+    pub resource: Option<String>,
+    pub rule: Option<String>,
+    pub title: Option<String>,
+    pub severity: Option<Severity>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerdictRequest {
+    pub incident_id: i64,
+    pub event_id: String,
+    pub verdict: Verdict,
+    pub actor_id: String,
+    pub attribution: serde_json::Value,
+    pub reason: Option<String>,
+}
+
+pub type InterventionOutcome = InterventionResult;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InterventionError {
+    #[error("{1}")]
+    NotFound(&'static str, String),
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("{2}")]
+    Invalid(&'static str, &'static str, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn agent_state(agent: &str, control: &AgentControl) -> AgentState {
+    AgentState {
+        agent_id: agent.to_owned(),
+        paused: control.paused,
+        disabled_tools: control.disabled_tools.iter().cloned().collect(),
+    }
+}
+
+impl Desk {
+    pub async fn intervene(&self, request: InterventionRequest) -> Result<InterventionOutcome, InterventionError> {
+        use InterventionError::*;
+        use InterventionKind::*;
+        let kind = request.kind;
+        let mut state = self.state.lock().await;
+        let now = Utc::now();
+        let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
+        let mut incident: Option<IncidentRecord> = match &request.target {
+            InterventionTarget::Incident(id) => Some(
+                self.store
+                    .get_incident_in(&mut tx, *id)
+                    .await?
+                    .ok_or_else(|| NotFound("INCIDENT_NOT_FOUND", format!("no incident #{id}")))?,
+            ),
+            InterventionTarget::Agent(_) => None,
+        };
+        let agent = match (&request.target, &request.target_agent) {
+            (InterventionTarget::Agent(a), _) => Some(a.clone()),
+            (_, Some(a)) => Some(a.clone()),
+            _ => None,
+        };
+        let needs_incident = matches!(kind, Acknowledge | Escalate | TriggerRollback | UpdateRule);
+        if needs_incident && incident.is_none() {
+            return Err(Invalid(
+                "INTERVENTION_NOT_APPLICABLE",
+                "kind",
+                format!("{kind} applies to an incident, not an agent"),
+            ));
+        }
+        let needs_agent = matches!(kind, PauseAgent | ResumeAgent | DisableTool);
+        if needs_agent && agent.is_none() {
+            return Err(Invalid("FIELD_MISSING", "target_agent", format!("{kind} on an incident needs target_agent")));
+        }
+        let mut control = agent.as_deref().map(|a| self.agent_control(a));
+        let mut details = serde_json::json!({ "reason": request.reason, "attribution": request.attribution });
+        let mut changed_incident = false;
+        let mut created: Option<IncidentRecord> = None;
+        let message = match kind {
+            Acknowledge => {
+                let record = incident.as_mut().expect("checked");
+                if record.summary.status == IncidentStatus::Resolved {
+                    return Err(Conflict(
+                        "INCIDENT_RESOLVED",
+                        format!("incident #{} is already resolved", record.summary.id),
+                    ));
+                }
+                record.summary.status = IncidentStatus::Acknowledged;
+                add_responder(&mut record.summary, &request.actor_id);
+                changed_incident = true;
+                format!("incident #{} acknowledged by {}", record.summary.id, request.actor_id)
+            }
+            FlagForReview => match incident.as_mut() {
+                Some(record) => {
+                    record.summary.flagged_for_review = true;
+                    changed_incident = true;
+                    format!("incident #{} queued for review", record.summary.id)
+                }
+                None => format!("agent {} queued for review", agent.as_deref().unwrap_or_default()),
+            },
+            PauseAgent => {
+                let c = control.as_mut().expect("checked");
+                let was = c.paused;
+                c.paused = true;
+                if was {
+                    format!("agent {} was already paused", agent.as_deref().unwrap_or_default())
+                } else {
+                    format!(
+                        "agent {} paused: its new runs are refused until resumed",
+                        agent.as_deref().unwrap_or_default()
+                    )
+                }
+            }
+            ResumeAgent => {
+                let c = control.as_mut().expect("checked");
+                c.paused = false;
+                format!("agent {} resumed", agent.as_deref().unwrap_or_default())
+            }
+            DisableTool => {
+                let tool = request
+                    .tool
+                    .clone()
+                    .ok_or_else(|| Invalid("FIELD_MISSING", "tool", "disable_tool needs tool".into()))?;
+                if self.catalog().is_critical_tool(&tool) {
+                    return Err(Conflict(
+                        "TOOL_CRITICAL",
+                        format!("{tool} is marked critical in the catalog and cannot be disabled"),
+                    ));
+                }
+                control.as_mut().expect("checked").disabled_tools.insert(tool.clone());
+                details["tool"] = tool.clone().into();
+                format!("tool {tool} disabled for agent {}", agent.as_deref().unwrap_or_default())
+            }
+            Escalate => {
+                let record = incident.as_mut().expect("checked");
+                let top = crate::incident::escalation_path(
+                    &self.catalog(),
+                    record.summary.resources.first().map(String::as_str),
+                )
+                .len()
+                .max(1) as i64
+                    - 1;
+                if record.summary.escalation_level >= top.max(3) {
+                    return Err(Conflict(
+                        "ESCALATION_AT_TOP",
+                        format!("incident #{} is at the last escalation level", record.summary.id),
+                    ));
+                }
+                record.summary.escalation_level += 1;
+                add_responder(&mut record.summary, &request.actor_id);
+                changed_incident = true;
+                details["level"] = record.summary.escalation_level.into();
+                format!("incident #{} escalated to level {}", record.summary.id, record.summary.escalation_level)
+            }
+            CreateIncident => {
+                let id = state.next_incident;
+                let title = request.title.clone().unwrap_or_else(|| match (&agent, &incident) {
+                    (Some(a), _) => format!("reported: agent {a}"),
+                    (None, Some(i)) => format!("follow-up of incident #{}", i.summary.id),
+                    _ => "reported incident".to_owned(),
+                });
+                let record = IncidentRecord {
+                    summary: IncidentSummary {
+                        id,
+                        title,
+                        severity: request.severity.unwrap_or(Severity::High),
+                        status: IncidentStatus::Open,
+                        started_at: now,
+                        updated_at: now,
+                        resolved_at: None,
+                        duration_seconds: 0,
+                        resources: request.resource.iter().cloned().collect(),
+                        responders: vec![request.actor_id.clone()],
+                        coordinator: Some(request.actor_id.clone()),
+                        escalation_level: 0,
+                        auto_recovered: false,
+                        flagged_for_review: false,
+                        event_count: 0,
+                        version: 0,
+                    },
+                    last_error_at: now,
+                    created_by: Some(request.actor_id.clone()),
+                    signature: None,
+                };
+                details["created_incident"] = id.into();
+                created = Some(record);
+                format!("incident #{id} created")
+            }
+            TriggerRollback => {
+                let record = incident.as_mut().expect("checked");
+                let command = request.command.clone().ok_or_else(|| {
+                    Invalid(
+                        "FIELD_MISSING",
+                        "command",
+                        "trigger_rollback records the command a human runs: command is required".into(),
+                    )
+                })?;
+                details["command"] = command.clone().into();
+                details["resource"] = request.resource.clone().into();
+                add_responder(&mut record.summary, &request.actor_id);
+                changed_incident = true;
+                format!(
+                    "rollback requested for incident #{}: run `{command}` (Mandate does not execute it)",
+                    record.summary.id
+                )
+            }
+            UpdateRule => {
+                let rule = request
+                    .rule
+                    .clone()
+                    .ok_or_else(|| Invalid("FIELD_MISSING", "rule", "update_rule needs rule".into()))?;
+                details["rule"] = rule.into();
+                "rule change recorded for review and rollout".to_owned()
+            }
+        };
+
+        let target = match (&request.target, &agent) {
+            (InterventionTarget::Incident(id), _) => format!("incident:{id}"),
+            (InterventionTarget::Agent(a), _) => format!("agent:{a}"),
+        };
+        if let (Some(a), Some(c)) = (&agent, &control) {
+            details["agent"] = a.clone().into();
+            self.store.set_agent_control(&mut tx, a, c, &request.actor_id, now).await?;
+        }
+        let version = state.version + 1;
+        if let Some(record) = incident.as_mut().filter(|_| changed_incident) {
+            record.summary.updated_at = now;
+            record.summary.version = version;
+            self.store.save_incident(&mut tx, record).await?;
+        }
+        if let Some(record) = created.as_mut() {
+            record.summary.version = version;
+            self.store.save_incident(&mut tx, record).await?;
+        }
+        let incident_id = incident.as_ref().map(|r| r.summary.id);
+        let record = InterventionRecord {
+            kind: kind.as_str(),
+            incident_id,
+            agent_id: agent.as_deref(),
+            actor_id: &request.actor_id,
+            reason: request.reason.as_deref(),
+            details: &details,
+            at: now,
+        };
+        self.store.record_intervention(&mut tx, &record).await?;
+        let entry = self.store.append_audit(&mut tx, now, &request.actor_id, kind.as_str(), &target, details).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+
+        if let (Some(a), Some(c)) = (&agent, &control) {
+            self.controls.write().unwrap_or_else(|p| p.into_inner()).insert(a.clone(), c.clone());
+        }
+        if let Some(record) = &created {
+            state.next_incident = record.summary.id + 1;
+        }
+        state.version = version;
+        self.publish(version);
+        let shown = created.or(incident).map(|r| r.summary);
+        Ok(InterventionResult {
+            kind,
+            message,
+            incident: shown,
+            agent: agent.as_deref().zip(control.as_ref()).map(|(a, c)| agent_state(a, c)),
+            audit_seq: entry.seq,
+        })
+    }
+
+    /// Records a human's confirmation, rejection or investigation flag.
+    pub async fn record_verdict(&self, request: VerdictRequest) -> Result<i64, InterventionError> {
+        let mut state = self.state.lock().await;
+        let now = Utc::now();
+        let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
+        let mut record = self.store.get_incident_in(&mut tx, request.incident_id).await?.ok_or_else(|| {
+            InterventionError::NotFound("INCIDENT_NOT_FOUND", format!("no incident #{}", request.incident_id))
+        })?;
+        self.store
+            .save_verdict(&mut tx, request.incident_id, &request.event_id, request.verdict, &request.actor_id, now)
+            .await?;
+        let version = state.version + 1;
+        add_responder(&mut record.summary, &request.actor_id);
+        record.summary.updated_at = now;
+        record.summary.version = version;
+        self.store.save_incident(&mut tx, &record).await?;
+        let details = serde_json::json!({
+            "event_id": request.event_id, "verdict": request.verdict.as_str(),
+            "reason": request.reason, "attribution": request.attribution,
+        });
+        let entry = self
+            .store
+            .append_audit(
+                &mut tx,
+                now,
+                &request.actor_id,
+                "verdict",
+                &format!("incident:{}", request.incident_id),
+                details,
+            )
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        state.version = version;
+        self.publish(version);
+        self.mark_dirty([request.incident_id]);
+        Ok(entry.seq)
+    }
+}
+
+fn add_responder(summary: &mut IncidentSummary, who: &str) {
+    if !summary.responders.iter().any(|r| r == who) {
+        summary.responders.push(who.to_owned());
+    }
+    // The first responder coordinates (seed 6.7); the responder list is the
+    // record of who answered.
+    if summary.coordinator.is_none() {
+        summary.coordinator = Some(who.to_owned());
+    }
+}

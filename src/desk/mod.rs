@@ -1,0 +1,163 @@
+//! The incident desk: the one place where incidents change. Event ingest,
+//! interventions, verdicts and catalog replacements pass through it one at a
+//! time, so grouping state, sequence tracking and the change-feed version stay
+//! consistent with what is committed. Reads (incident detail) do not queue here.
+
+mod detail;
+mod ingest;
+mod interventions;
+
+pub use interventions::{
+    InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
+};
+
+use crate::catalog::{Catalog, CatalogDocument};
+use crate::incident::{Grouper, GroupingConfig, SequenceTracker};
+use crate::store::{AgentControl, Store, StoreError};
+use chrono::Utc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{Mutex, watch};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeskConfig {
+    pub grouping: GroupingConfig,
+}
+
+#[derive(Debug, Clone)]
+struct DeskState {
+    grouper: Grouper,
+    sequences: SequenceTracker,
+    next_incident: i64,
+    version: i64,
+}
+
+pub struct Desk {
+    store: Store,
+    state: Mutex<DeskState>,
+    catalog: RwLock<Arc<Catalog>>,
+    controls: RwLock<HashMap<String, AgentControl>>,
+    versions: watch::Sender<i64>,
+    /// Incidents changed since their signature was last computed.
+    dirty: StdMutex<BTreeSet<i64>>,
+}
+
+impl Desk {
+    /// Restores the desk from the store. A catalog given from a file replaces
+    /// the stored one when it differs (recorded in the audit log).
+    pub async fn open(
+        store: Store,
+        file_catalog: Option<Catalog>,
+        config: DeskConfig,
+    ) -> Result<Arc<Desk>, StoreError> {
+        let (max_id, version) = store.incident_high_water().await?;
+        let mut grouper = Grouper::new(config.grouping);
+        let now = Utc::now();
+        for event in store.recent_events(now - config.grouping.window).await? {
+            grouper.restore(&event, event.incident_id);
+        }
+        let mut sequences = SequenceTracker::default();
+        let mut controls = HashMap::new();
+        for (agent, control, seq) in store.agent_states().await? {
+            if let Some((s, at)) = seq {
+                sequences.restore(&agent, s, at);
+            }
+            controls.insert(agent, control);
+        }
+        let stored = store.latest_catalog().await?;
+        let catalog = match (file_catalog, stored) {
+            (Some(file), Some((_, doc))) if &doc == file.document() => file,
+            (Some(file), _) => {
+                let mut tx = store.write.begin().await?;
+                store.save_catalog(&mut tx, file.document(), "mandate serve --catalog", now).await?;
+                let details = serde_json::json!({ "services": file.len(), "source": "file" });
+                store
+                    .append_audit(&mut tx, now, "mandate serve --catalog", "catalog_replaced", "catalog", details)
+                    .await?;
+                tx.commit().await?;
+                file
+            }
+            (None, Some((_, doc))) => Catalog::new(doc, "stored catalog").unwrap_or_default(),
+            (None, None) => Catalog::default(),
+        };
+        let (versions, _) = watch::channel(version);
+        let desk = Arc::new(Desk {
+            store,
+            state: Mutex::new(DeskState { grouper, sequences, next_incident: max_id + 1, version }),
+            catalog: RwLock::new(Arc::new(catalog)),
+            controls: RwLock::new(controls),
+            versions,
+            dirty: StdMutex::new(BTreeSet::new()),
+        });
+        spawn_signature_refresher(Arc::downgrade(&desk));
+        Ok(desk)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The change-feed version: it moves whenever an incident changes.
+    pub fn version(&self) -> i64 {
+        *self.versions.borrow()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.versions.subscribe()
+    }
+
+    pub fn agent_control(&self, agent_id: &str) -> AgentControl {
+        self.controls.read().unwrap_or_else(|p| p.into_inner()).get(agent_id).cloned().unwrap_or_default()
+    }
+
+    fn controls_snapshot(&self) -> HashMap<String, AgentControl> {
+        self.controls.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn publish(&self, version: i64) {
+        self.versions.send_replace(version);
+    }
+
+    fn mark_dirty(&self, ids: impl IntoIterator<Item = i64>) {
+        self.dirty.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
+    }
+
+    /// Replaces the catalog (admin), recorded in the audit log.
+    pub async fn replace_catalog(&self, document: CatalogDocument, by: &str) -> Result<i64, StoreError> {
+        let catalog = Catalog::new(document, "request").map_err(|e| StoreError::Refused(e.to_string()))?;
+        let mut state = self.state.lock().await;
+        let now = Utc::now();
+        let mut tx = self.store.write.begin().await?;
+        let version = self.store.save_catalog(&mut tx, catalog.document(), by, now).await?;
+        let details = serde_json::json!({ "services": catalog.len(), "catalog_version": version });
+        self.store.append_audit(&mut tx, now, by, "catalog_replaced", "catalog", details).await?;
+        tx.commit().await?;
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
+        state.version += 1;
+        self.publish(state.version);
+        Ok(version)
+    }
+}
+
+/// Keeps pattern signatures of changed incidents current, every 2 s at most,
+/// off the ingest path.
+fn spawn_signature_refresher(desk: std::sync::Weak<Desk>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let Some(desk) = desk.upgrade() else { return };
+            let ids: Vec<i64> =
+                std::mem::take(&mut *desk.dirty.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect();
+            for id in ids {
+                if let Err(e) = desk.incident_detail(id).await {
+                    tracing::warn!(incident = id, error = %e, "incident analysis failed");
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,202 @@
+//! `POST /api/v1/events`: one event or a batch of up to 1,000.
+
+use crate::api::{ErrorBody, ErrorDetail, Event, EventFlag, IngestReport, Outcome, RejectedEvent};
+use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_violations, validate};
+use crate::server::auth::{Caller, Permission};
+use crate::server::request::{Fields, JsonDocument};
+use crate::server::routes::runs::override_claimed;
+use crate::server::{ApiError, AppState};
+use crate::store::Rejection;
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+pub const MAX_BATCH: usize = 1000;
+
+/// Why an event was refused, and its attribution when that was the reason.
+#[derive(Debug)]
+pub struct EventRejection {
+    pub details: Vec<ErrorDetail>,
+    pub attribution: Option<AttributionContext>,
+}
+
+/// One event, read strictly. With no attribution at all it is kept and
+/// flagged "actor unknown" (seed 13.4); with attribution, the contract applies.
+pub fn parse_event(body: Map<String, Value>, received_at: DateTime<Utc>) -> Result<Event, Box<EventRejection>> {
+    let mut f = Fields::new(body);
+    let event_id = f.required_string("event_id", 128);
+    let ctx = AttributionContext {
+        agent_id: f.optional_string("agent_id", 256),
+        actor_type: f.optional_string("actor_type", 64),
+        actor_id: f.optional_string("actor_id", 256),
+        origin_system_id: f.optional_string("origin_system_id", 256),
+        origin_ts: None,
+        origin_ip: None,
+    };
+    let run_id = f.optional_string("run_id", 128);
+    let parent_event_id = f.optional_string("parent_event_id", 128);
+    let action_type = f.optional_string("action_type", 64);
+    let tool = f.optional_string("tool", 128);
+    let resource = f.optional_string("resource", 256);
+    let scope = f.string_list("scope", 50, 256);
+    let outcome = f.required_enum("outcome", Outcome::parse, &Outcome::allowed());
+    let error_code = f.optional_string("error_code", 128);
+    let error_message = f.optional_string("error_message", 4096);
+    let trace_id = f.optional_string("trace_id", 128);
+    let seq = f.optional_integer("seq");
+    let occurred_at = f.optional_timestamp("occurred_at");
+    if occurred_at.is_none() && !f.errors.iter().any(|e| e.field.as_deref() == Some("occurred_at")) {
+        f.errors.push(ErrorDetail {
+            error_type: crate::api::ErrorType::SchemaValidation,
+            code: "FIELD_MISSING".into(),
+            message: "occurred_at is required (RFC 3339)".into(),
+            field: Some("occurred_at".into()),
+        });
+    }
+    let metadata = f.object("metadata", 16 * 1024);
+    f.reject_unknown();
+
+    let has_attribution =
+        ctx.agent_id.is_some() || ctx.actor_type.is_some() || ctx.actor_id.is_some() || ctx.origin_system_id.is_some();
+    let mut flags = Vec::new();
+    if has_attribution {
+        let violations = validate(&ctx);
+        if !violations.is_empty() {
+            log_violations(&ctx, &violations, EnforcementMode::Hard);
+            let mut details: Vec<ErrorDetail> = violations.iter().map(Into::into).collect();
+            details.append(&mut f.errors);
+            return Err(Box::new(EventRejection { details, attribution: Some(ctx) }));
+        }
+    } else {
+        flags.push(EventFlag::ActorUnknown);
+    }
+    if !f.errors.is_empty() {
+        return Err(Box::new(EventRejection { details: f.errors, attribution: None }));
+    }
+    if action_type.is_none() {
+        flags.push(EventFlag::ActionTypeUnknown);
+    }
+    if resource.is_none() {
+        flags.push(EventFlag::ResourceUnknown);
+    }
+    let actor_type = ctx.actor_type.as_deref().and_then(ActorType::parse);
+    Ok(Event {
+        event_id: event_id.expect("validated"),
+        agent_id: ctx.agent_id,
+        actor_type,
+        actor_id: if actor_type == Some(ActorType::Human) { ctx.actor_id } else { None },
+        origin_system_id: ctx.origin_system_id,
+        run_id,
+        parent_event_id,
+        action_type,
+        tool,
+        resource,
+        scope,
+        outcome: outcome.expect("validated"),
+        error_code,
+        error_message,
+        trace_id,
+        seq,
+        occurred_at: occurred_at.expect("validated"),
+        received_at,
+        metadata,
+        flags,
+        incident_id: None,
+    })
+}
+
+/// Store events. A replayed event_id is a no-op that answers success. In a
+/// batch, each refused event is listed by position and the rest are stored;
+/// a single event that is refused gets the error as the response.
+#[utoipa::path(
+    post, path = "/api/v1/events", tag = "events",
+    request_body(content = Object, description = "One event object, or an array of up to 1,000"),
+    responses(
+        (status = 200, body = IngestReport),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "The event's tool is disabled for its agent", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonDocument(body): JsonDocument,
+) -> Result<Json<IngestReport>, ApiError> {
+    caller.require(Permission::WriteRuns)?;
+    let (items, single) = match body {
+        Value::Object(map) => (vec![Value::Object(map)], true),
+        Value::Array(items) if items.is_empty() => {
+            return Err(ApiError::invalid_request("BATCH_EMPTY", "the batch holds no events"));
+        }
+        Value::Array(items) if items.len() > MAX_BATCH => {
+            return Err(ApiError::invalid_request(
+                "BATCH_TOO_LARGE",
+                format!("a batch holds at most {MAX_BATCH} events, not {}", items.len()),
+            ));
+        }
+        Value::Array(items) => (items, false),
+        _ => {
+            return Err(ApiError::invalid_request(
+                "BODY_NOT_EVENTS",
+                "the body must be an event object or an array of them",
+            ));
+        }
+    };
+    let now = Utc::now();
+    let override_claimed = override_claimed(&headers);
+    let mut events = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    let mut rejections = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let Value::Object(map) = item else {
+            let error = ErrorBody::new(
+                crate::api::ErrorType::SchemaValidation,
+                "EVENT_NOT_OBJECT",
+                format!("events[{index}] is not an object"),
+            );
+            rejected.push(RejectedEvent { index, event_id: None, error });
+            continue;
+        };
+        let event_id = map.get("event_id").and_then(Value::as_str).map(|s| s.chars().take(128).collect());
+        match parse_event(map, now) {
+            Ok(event) => events.push((index, event)),
+            Err(rejection) => {
+                let EventRejection { details, attribution } = *rejection;
+                if let Some(ctx) = attribution {
+                    rejections.push(Rejection {
+                        subject: "event",
+                        agent_id: ctx.agent_id,
+                        origin_system_id: ctx.origin_system_id,
+                        codes: details.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect(),
+                        override_claimed,
+                    });
+                }
+                let error = ApiError::violations(details).body;
+                rejected.push(RejectedEvent { index, event_id, error });
+            }
+        }
+    }
+    if !rejections.is_empty() {
+        state.store().record_rejections(&rejections).await?;
+    }
+    if single && let Some(first) = rejected.pop() {
+        return Err(ApiError { status: axum::http::StatusCode::BAD_REQUEST, body: first.error });
+    }
+    let positions: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
+    let mut report = state.desk().ingest(events.into_iter().map(|(_, e)| e).collect()).await?;
+    // The desk numbers refusals within what it was given; report batch positions.
+    for r in &mut report.rejected {
+        r.index = positions[r.index];
+    }
+    if single && let Some(first) = report.rejected.pop() {
+        return Err(ApiError { status: axum::http::StatusCode::CONFLICT, body: first.error });
+    }
+    report.rejected.extend(rejected);
+    report.rejected.sort_by_key(|r| r.index);
+    Ok(Json(report))
+}

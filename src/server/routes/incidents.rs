@@ -1,0 +1,113 @@
+//! Incidents: the list (with the long-poll change feed) and the detail.
+
+use crate::api::{ErrorBody, IncidentDetail, IncidentPage, IncidentStatus};
+use crate::server::auth::{Caller, Permission};
+use crate::server::request::Query;
+use crate::server::{ApiError, AppState};
+use crate::store::decode_incident_cursor;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+/// The longest a long poll may wait.
+pub const MAX_WAIT_SECONDS: u32 = 30;
+
+/// Incidents, newest first. With `since=VERSION&wait=SECONDS` it answers as
+/// soon as anything newer than VERSION exists, or 304 at the deadline.
+#[utoipa::path(
+    get, path = "/api/v1/incidents", tag = "incidents",
+    params(
+        ("status" = Option<IncidentStatus>, Query),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("since" = Option<i64>, Query, description = "the version the caller has"),
+        ("wait" = Option<u32>, Query, description = "seconds to wait for a change after `since`, at most 30"),
+    ),
+    responses(
+        (status = 200, body = IncidentPage),
+        (status = 304, description = "Nothing newer than `since` within `wait`, or the ETag matched"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::ReadOperations)?;
+    let mut query = Query::parse(raw.as_deref())?;
+    let status = match query.take("status") {
+        None => None,
+        Some(raw) => Some(IncidentStatus::parse(&raw).ok_or_else(|| {
+            ApiError::invalid_request(
+                "INVALID_PARAMETER",
+                format!("status must be one of: {}", IncidentStatus::allowed()),
+            )
+            .with_field("status")
+        })?),
+    };
+    let limit = query.take_number("limit", 1..=500, 100)?;
+    let cursor = match query.take("cursor") {
+        None => None,
+        Some(raw) => Some(decode_incident_cursor(&raw).ok_or_else(|| {
+            ApiError::invalid_request("INVALID_CURSOR", "cursor is not a next_cursor this server returned")
+                .with_field("cursor")
+        })?),
+    };
+    let since = match query.take("since") {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            ApiError::invalid_request("INVALID_PARAMETER", "since must be a version number").with_field("since")
+        })?),
+    };
+    let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
+    query.finish(&["status", "limit", "cursor", "since", "wait"])?;
+
+    if let Some(since) = since {
+        let desk = state.desk();
+        let mut changes = desk.subscribe();
+        if desk.version() <= since {
+            let newer = changes.wait_for(|v| *v > since);
+            match tokio::time::timeout(Duration::from_secs(u64::from(wait)), newer).await {
+                Ok(Ok(_)) => {}
+                _ => return Ok(StatusCode::NOT_MODIFIED.into_response()),
+            }
+        }
+    }
+    let version = state.desk().version();
+    let (incidents, next_cursor) = state.store().list_incidents(status, cursor, limit).await?;
+    let counts = state.store().status_counts().await?;
+    Ok(Json(IncidentPage { incidents, version, counts, next_cursor }).into_response())
+}
+
+/// Everything about one incident: timeline with gaps, blast radius, causal
+/// analysis, suggestions, top 3, pattern.
+#[utoipa::path(
+    get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = IncidentDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    caller.require(Permission::ReadOperations)?;
+    let id = parse_incident_id(&id)?;
+    state.desk().incident_detail(id).await?.map(Json).ok_or_else(|| incident_not_found(id))
+}
+
+pub fn parse_incident_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::invalid_request("INVALID_PARAMETER", format!("incident id must be a positive number, not {raw:?}"))
+            .with_field("id")
+    })
+}
+
+pub fn incident_not_found(id: i64) -> ApiError {
+    ApiError::not_found("INCIDENT_NOT_FOUND", format!("no incident #{id}")).with_field("id")
+}

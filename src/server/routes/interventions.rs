@@ -1,0 +1,343 @@
+//! Human interventions (seed 4.1) on incidents and agents, and verdicts on
+//! root-cause candidates. Each carries HUMAN attribution for the caller,
+//! irreversible ones need confirmation, and an Idempotency-Key makes a retry
+//! answer the first result instead of acting twice.
+
+use crate::api::{
+    ErrorBody, InterventionBody, InterventionKind, InterventionResult, InterventionSpec, Severity, Verdict, VerdictBody,
+};
+use crate::attribution::{ActorType, AttributionContext, validate};
+use crate::desk::{InterventionError, InterventionRequest, InterventionTarget, VerdictRequest};
+use crate::server::auth::{Caller, Permission};
+use crate::server::request::{Fields, JsonObject};
+use crate::server::routes::incidents::parse_incident_id;
+use crate::server::{ApiError, AppState};
+use crate::store::IdempotencyClaim;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// The enumerated interventions with their flags.
+#[utoipa::path(
+    get, path = "/api/v1/interventions", tag = "interventions",
+    responses((status = 200, body = [InterventionSpec]), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn intervention_catalog(_caller: Caller) -> Json<Vec<InterventionSpec>> {
+    Json(InterventionKind::ALL.iter().map(|k| k.spec()).collect())
+}
+
+impl From<InterventionError> for ApiError {
+    fn from(e: InterventionError) -> Self {
+        match e {
+            InterventionError::NotFound(code, m) => ApiError::not_found(code, m),
+            InterventionError::Conflict(code, m) => ApiError::conflict(code, m),
+            InterventionError::Invalid(code, field, m) => {
+                let status = if code == "INTERVENTION_NOT_APPLICABLE" {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                ApiError::new(status, crate::api::ErrorType::SchemaValidation, code, m).with_field(field)
+            }
+            InterventionError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Reads and checks the operator's HUMAN attribution: valid per the contract,
+/// HUMAN, and naming the caller (no acting as someone else).
+fn human_attribution(fields: &mut Fields, caller: &Caller) -> Result<Value, ApiError> {
+    let ctx = AttributionContext {
+        agent_id: fields.optional_string("agent_id", 256),
+        actor_type: fields.optional_string("actor_type", 64),
+        actor_id: fields.optional_string("actor_id", 256),
+        origin_system_id: fields.optional_string("origin_system_id", 256),
+        origin_ts: None,
+        origin_ip: None,
+    };
+    let violations = validate(&ctx);
+    if !violations.is_empty() {
+        return Err(ApiError::violations(violations.iter().map(Into::into).collect()));
+    }
+    if ctx.actor_type.as_deref().and_then(ActorType::parse) != Some(ActorType::Human) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            crate::api::ErrorType::SchemaValidation,
+            "HUMAN_ATTRIBUTION_REQUIRED",
+            "interventions are made by people: actor_type must be HUMAN",
+        )
+        .with_field("actor_type"));
+    }
+    let actor_id = ctx.actor_id.clone().unwrap_or_default();
+    if actor_id != caller.0.name {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            crate::api::ErrorType::Authorization,
+            "ACTOR_MISMATCH",
+            format!(
+                "actor_id {:?} is not the caller {:?}: interventions cannot be made in someone else's name",
+                actor_id, caller.0.name
+            ),
+        )
+        .with_field("actor_id"));
+    }
+    Ok(serde_json::json!({
+        "agent_id": ctx.agent_id, "actor_type": "HUMAN", "actor_id": actor_id, "origin_system_id": ctx.origin_system_id,
+    }))
+}
+
+fn parse_intervention(
+    body: Map<String, Value>,
+    caller: &Caller,
+    target: InterventionTarget,
+) -> Result<InterventionRequest, ApiError> {
+    let mut f = Fields::new(body);
+    let attribution = human_attribution(&mut f, caller)?;
+    let kind = f.required_enum("kind", InterventionKind::parse, &InterventionKind::allowed());
+    let confirm = f.optional_bool("confirm", false);
+    let reason = f.optional_string("reason", 2000).filter(|r| !r.trim().is_empty());
+    let target_agent = f.optional_string("target_agent", 256);
+    let tool = f.optional_string("tool", 128);
+    let command = f.optional_string("command", 2000);
+    let resource = f.optional_string("resource", 256);
+    let rule = f.optional_string("rule", 8000);
+    let title = f.optional_string("title", 300);
+    let severity = f.optional_string("severity", 16);
+    f.reject_unknown();
+    let severity = match severity {
+        None => None,
+        Some(raw) => Some(Severity::parse(&raw).ok_or_else(|| {
+            ApiError::invalid_request(
+                "FIELD_INVALID_VALUE",
+                format!("severity must be one of: {}", Severity::allowed()),
+            )
+            .with_field("severity")
+        })?),
+    };
+    if !f.errors.is_empty() {
+        return Err(ApiError::violations(f.errors));
+    }
+    let kind = kind.expect("validated");
+    if !kind.reversible() && !confirm {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            crate::api::ErrorType::SchemaValidation,
+            "CONFIRMATION_REQUIRED",
+            format!("{kind} cannot be undone: send \"confirm\": true once the operator has confirmed"),
+        )
+        .with_field("confirm"));
+    }
+    if kind.spec().requires_reason && reason.is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            crate::api::ErrorType::SchemaValidation,
+            "FIELD_MISSING",
+            format!("{kind} needs a reason"),
+        )
+        .with_field("reason"));
+    }
+    if let InterventionTarget::Agent(_) = &target
+        && !kind.spec().targets.iter().any(|t| t == "agent")
+    {
+        return Err(InterventionError::Invalid(
+            "INTERVENTION_NOT_APPLICABLE",
+            "kind",
+            format!("{kind} applies to an incident, not an agent"),
+        )
+        .into());
+    }
+    Ok(InterventionRequest {
+        kind,
+        target,
+        actor_id: caller.0.name.clone(),
+        attribution,
+        reason,
+        target_agent,
+        tool,
+        command,
+        resource,
+        rule,
+        title,
+        severity,
+    })
+}
+
+/// Runs `act` at most once per (caller, Idempotency-Key): a replay answers
+/// the stored response, the same key with another body is 422, a duplicate
+/// while the first is in flight is 409.
+async fn once<T: serde::Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    route: &str,
+    body: &Map<String, Value>,
+    act: impl Future<Output = Result<(StatusCode, T), ApiError>>,
+) -> Result<Response, ApiError> {
+    let key = match headers.get(IDEMPOTENCY_HEADER) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 128)
+                .ok_or_else(|| {
+                    ApiError::invalid_request(
+                        "INVALID_IDEMPOTENCY_KEY",
+                        "Idempotency-Key must be 1 to 128 visible characters",
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
+    let Some(key) = key else {
+        let (status, value) = act.await?;
+        return Ok((status, Json(value)).into_response());
+    };
+    let fingerprint = hex::encode(Sha256::digest(format!("{route}\n{}", Value::Object(body.clone())).as_bytes()));
+    let principal = caller.0.name.as_str();
+    match state.store().claim_idempotency(principal, &key, &fingerprint).await? {
+        IdempotencyClaim::Replay { status, body } => {
+            let mut response = Response::new(Body::from(body));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+        IdempotencyClaim::InFlight => Err(ApiError::conflict(
+            "IDEMPOTENCY_IN_FLIGHT",
+            "a request with this Idempotency-Key is still being processed",
+        )),
+        IdempotencyClaim::Mismatch => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            crate::api::ErrorType::InvalidRequest,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used for a different request",
+        )),
+        IdempotencyClaim::Claimed => match act.await {
+            Ok((status, value)) => {
+                let text = serde_json::to_string(&value).unwrap_or_default();
+                state.store().finish_idempotency(principal, &key, status.as_u16(), &text).await?;
+                let mut response = (status, text).into_response();
+                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Ok(response)
+            }
+            Err(e) if e.status.is_server_error() => {
+                // Nothing was done: let a retry try again.
+                let _ = state.store().release_idempotency(principal, &key).await;
+                Err(e)
+            }
+            Err(e) => {
+                let text = serde_json::to_string(&e.body).unwrap_or_default();
+                state.store().finish_idempotency(principal, &key, e.status.as_u16(), &text).await?;
+                Err(e)
+            }
+        },
+    }
+}
+
+/// Intervene on an incident.
+#[utoipa::path(
+    post, path = "/api/v1/incidents/{id}/interventions", tag = "interventions",
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Reused on retry: the intervention happens once")),
+    request_body = InterventionBody,
+    responses(
+        (status = 200, body = InterventionResult),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "A viewer, or actor_id is not the caller", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, description = "Confirmation missing, not applicable, or Idempotency-Key reused", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn intervene_incident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Intervene)?;
+    let id = parse_incident_id(&id)?;
+    let route = format!("incident:{id}");
+    once(&state, &caller, &headers, &route, &body.clone(), async {
+        let request = parse_intervention(body, &caller, InterventionTarget::Incident(id))?;
+        Ok((StatusCode::OK, state.desk().intervene(request).await?))
+    })
+    .await
+}
+
+/// Intervene on an agent.
+#[utoipa::path(
+    post, path = "/api/v1/agents/{agent_id}/interventions", tag = "interventions",
+    params(("agent_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Reused on retry: the intervention happens once")),
+    request_body = InterventionBody,
+    responses(
+        (status = 200, body = InterventionResult),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn intervene_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(agent_id): Path<String>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Intervene)?;
+    let route = format!("agent:{agent_id}");
+    once(&state, &caller, &headers, &route, &body.clone(), async {
+        let request = parse_intervention(body, &caller, InterventionTarget::Agent(agent_id.clone()))?;
+        Ok((StatusCode::OK, state.desk().intervene(request).await?))
+    })
+    .await
+}
+
+/// Confirm a root-cause candidate, mark it unrelated, or flag it for investigation.
+#[utoipa::path(
+    post, path = "/api/v1/incidents/{id}/verdicts", tag = "interventions",
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = VerdictBody,
+    responses(
+        (status = 200, description = "Recorded; the audit entry's sequence number"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn record_verdict(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Intervene)?;
+    let id = parse_incident_id(&id)?;
+    let route = format!("verdict:{id}");
+    once(&state, &caller, &headers, &route, &body.clone(), async {
+        let mut f = Fields::new(body);
+        let attribution = human_attribution(&mut f, &caller)?;
+        let event_id = f.required_string("event_id", 128);
+        let verdict = f.required_enum("verdict", Verdict::parse, &Verdict::allowed());
+        let reason = f.optional_string("reason", 2000);
+        f.reject_unknown();
+        let (Some(event_id), Some(verdict)) = (event_id, verdict) else {
+            return Err(ApiError::violations(f.errors));
+        };
+        if !f.errors.is_empty() {
+            return Err(ApiError::violations(f.errors));
+        }
+        let request =
+            VerdictRequest { incident_id: id, event_id, verdict, actor_id: caller.0.name.clone(), attribution, reason };
+        let seq = state.desk().record_verdict(request).await?;
+        Ok((StatusCode::OK, serde_json::json!({ "recorded": verdict.as_str(), "audit_seq": seq })))
+    })
+    .await
+}

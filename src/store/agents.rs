@@ -1,0 +1,174 @@
+use super::events::{json_list, list};
+use super::{Store, StoreError, from_millis, to_millis};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Row, Transaction};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `GET /api/v1/agents`: one agent as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgentSummary {
+    pub agent_id: String,
+    /// active | paused
+    pub status: String,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_by: Option<String>,
+    pub last_seen: DateTime<Utc>,
+    pub live_runs: i64,
+    /// Share of failed runs and error events over the last 24 hours, 0 to 1.
+    pub failure_rate: f64,
+    pub disabled_tools: Vec<String>,
+}
+
+/// When an agent was last seen, and its latest sequence number with its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentSighting {
+    pub last_seen: DateTime<Utc>,
+    pub latest_seq: Option<(i64, DateTime<Utc>)>,
+}
+
+/// What interventions have done to an agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentControl {
+    pub paused: bool,
+    pub disabled_tools: BTreeSet<String>,
+}
+
+impl Store {
+    /// Records that agents were seen (and their latest sequence numbers).
+    pub(crate) async fn touch_agents(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        seen: &BTreeMap<String, AgentSighting>,
+    ) -> Result<(), StoreError> {
+        for (agent, AgentSighting { last_seen: at, latest_seq: seq }) in seen {
+            sqlx::query(
+                "INSERT INTO agents (agent_id, last_seen, last_seq, last_seq_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (agent_id) DO UPDATE SET \
+                 last_seen = CASE WHEN agents.last_seen > $2 THEN agents.last_seen ELSE $2 END, \
+                 last_seq = CASE WHEN $3 IS NULL OR (agents.last_seq IS NOT NULL AND agents.last_seq > $3) THEN agents.last_seq ELSE $3 END, \
+                 last_seq_at = CASE WHEN $3 IS NULL OR (agents.last_seq IS NOT NULL AND agents.last_seq > $3) THEN agents.last_seq_at ELSE $4 END",
+            )
+            .bind(agent.clone())
+            .bind(to_millis(*at))
+            .bind(seq.map(|s| s.0))
+            .bind(seq.map(|s| to_millis(s.1)))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn set_agent_control(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        agent: &str,
+        control: &AgentControl,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tools: Vec<&String> = control.disabled_tools.iter().collect();
+        sqlx::query(
+            "INSERT INTO agents (agent_id, status, paused_at, paused_by, disabled_tools, last_seen) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (agent_id) DO UPDATE SET status = $2, paused_at = $3, paused_by = $4, disabled_tools = $5",
+        )
+        .bind(agent.to_owned())
+        .bind(if control.paused { "paused" } else { "active" })
+        .bind(control.paused.then(|| to_millis(at)))
+        .bind(control.paused.then(|| by.to_owned()))
+        .bind(serde_json::to_string(&tools).unwrap_or_default())
+        .bind(to_millis(at))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Every agent's controls and latest sequence number, to restore state at start.
+    pub(crate) async fn agent_states(
+        &self,
+    ) -> Result<Vec<(String, AgentControl, Option<(i64, DateTime<Utc>)>)>, StoreError> {
+        let rows = sqlx::query("SELECT agent_id, status, disabled_tools, last_seq, last_seq_at FROM agents")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let control = AgentControl {
+                    paused: r.try_get::<String, _>("status")? == "paused",
+                    disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?).into_iter().collect(),
+                };
+                let seq = match (r.try_get::<Option<i64>, _>("last_seq")?, r.try_get::<Option<i64>, _>("last_seq_at")?)
+                {
+                    (Some(s), Some(at)) => Some((s, from_millis(at))),
+                    _ => None,
+                };
+                Ok((r.try_get("agent_id")?, control, seq))
+            })
+            .collect()
+    }
+
+    pub async fn list_agents(&self, now: DateTime<Utc>) -> Result<Vec<AgentSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agent_id, status, paused_at, paused_by, disabled_tools, last_seen FROM agents ORDER BY agent_id LIMIT 5000",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut agents: Vec<AgentSummary> = rows
+            .iter()
+            .map(|r| {
+                Ok(AgentSummary {
+                    agent_id: r.try_get("agent_id")?,
+                    status: r.try_get("status")?,
+                    paused_at: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis),
+                    paused_by: r.try_get("paused_by")?,
+                    last_seen: from_millis(r.try_get("last_seen")?),
+                    live_runs: 0,
+                    failure_rate: 0.0,
+                    disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let live: BTreeMap<String, i64> = sqlx::query(
+            "SELECT value, run_count FROM runs_o2_counts WHERE state = 'LIVE' AND dim = 'agent_id' AND run_count > 0",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+        let since = to_millis(now - Duration::hours(24));
+        let mut outcomes: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for sql in [
+            "SELECT agent_id, CAST(SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS BIGINT), COUNT(*) FROM events \
+             WHERE occurred_at >= $1 AND agent_id IS NOT NULL GROUP BY agent_id",
+            "SELECT agent_id, CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT), COUNT(*) FROM runs \
+             WHERE state = 'COMPLETED' AND completed_at >= $1 GROUP BY agent_id",
+        ] {
+            for r in sqlx::query(sql).bind(since).fetch_all(&self.read).await? {
+                let entry = outcomes.entry(r.try_get(0)?).or_default();
+                entry.0 += r.try_get::<i64, _>(1)?;
+                entry.1 += r.try_get::<i64, _>(2)?;
+            }
+        }
+        for agent in &mut agents {
+            agent.live_runs = live.get(&agent.agent_id).copied().unwrap_or(0);
+            if let Some((failed, total)) = outcomes.get(&agent.agent_id).filter(|(_, t)| *t > 0) {
+                agent.failure_rate = *failed as f64 / *total as f64;
+            }
+        }
+        Ok(agents)
+    }
+
+    /// Whether each of `agents` is known and paused.
+    pub async fn paused_agents(&self, agents: &[String]) -> Result<BTreeSet<String>, StoreError> {
+        if agents.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let sql =
+            format!("SELECT agent_id FROM agents WHERE status = 'paused' AND agent_id IN ({})", list(1, agents.len()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in agents {
+            q = q.bind(a.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}

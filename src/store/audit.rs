@@ -1,0 +1,90 @@
+use super::{Backend, Store, StoreError, from_millis, to_millis};
+use crate::audit::{AuditEntry, GENESIS, entry_hash};
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        seq: row.try_get("seq")?,
+        at: from_millis(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        details: serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or(serde_json::Value::Null),
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+impl Store {
+    /// Appends to the chain inside the caller's transaction, so the entry and
+    /// the change it records commit together or not at all.
+    pub(crate) async fn append_audit(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Result<AuditEntry, StoreError> {
+        if self.backend() == Backend::Postgres {
+            // Appends are serialised so the chain never forks.
+            sqlx::query("LOCK TABLE audit_log IN EXCLUSIVE MODE").execute(&mut **tx).await?;
+        }
+        let last =
+            sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+        let (seq, prev_hash) = match last {
+            Some(row) => (row.try_get::<i64, _>("seq")? + 1, row.try_get::<String, _>("hash")?),
+            None => (1, GENESIS.to_owned()),
+        };
+        let at = crate::store::from_millis(to_millis(at));
+        let hash = entry_hash(&prev_hash, seq, to_millis(at), actor, action, target, &details);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(to_millis(at))
+        .bind(actor.to_owned())
+        .bind(action.to_owned())
+        .bind(target.to_owned())
+        .bind(details.to_string())
+        .bind(prev_hash.clone())
+        .bind(hash.clone())
+        .execute(&mut **tx)
+        .await?;
+        Ok(AuditEntry {
+            seq,
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            details,
+            prev_hash,
+            hash,
+        })
+    }
+
+    /// Newest first, `limit` entries before `before_seq`.
+    pub async fn audit_page(&self, before_seq: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit_log \
+             WHERE (CAST($1 AS BIGINT) IS NULL OR seq < $1) ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(before_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// The whole chain, oldest first, for verification.
+    pub async fn audit_chain(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows =
+            sqlx::query("SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit_log ORDER BY seq")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+}

@@ -1,0 +1,260 @@
+use super::{Store, StoreError, from_millis, to_millis};
+use crate::api::{Event, EventFlag, Outcome, SequenceGap};
+use crate::attribution::ActorType;
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row, Transaction};
+use std::collections::BTreeSet;
+
+pub(super) const EVENT_COLUMNS: &str = "event_id, agent_id, actor_type, actor_id, origin_system_id, run_id, parent_event_id, \
+     action_type, tool, resource, scope, outcome, error_code, error_message, trace_id, seq, occurred_at, received_at, \
+     metadata, flags, incident_id";
+
+pub(super) fn json_list(raw: &str) -> Vec<String> {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+pub(super) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
+    let flags: Vec<String> = json_list(&row.try_get::<String, _>("flags")?);
+    Ok(Event {
+        event_id: row.try_get("event_id")?,
+        agent_id: row.try_get("agent_id")?,
+        actor_type: row.try_get::<Option<String>, _>("actor_type")?.as_deref().and_then(ActorType::parse),
+        actor_id: row.try_get("actor_id")?,
+        origin_system_id: row.try_get("origin_system_id")?,
+        run_id: row.try_get("run_id")?,
+        parent_event_id: row.try_get("parent_event_id")?,
+        action_type: row.try_get("action_type")?,
+        tool: row.try_get("tool")?,
+        resource: row.try_get("resource")?,
+        scope: json_list(&row.try_get::<String, _>("scope")?),
+        outcome: Outcome::parse(&row.try_get::<String, _>("outcome")?).unwrap_or(Outcome::Error),
+        error_code: row.try_get("error_code")?,
+        error_message: row.try_get("error_message")?,
+        trace_id: row.try_get("trace_id")?,
+        seq: row.try_get("seq")?,
+        occurred_at: from_millis(row.try_get("occurred_at")?),
+        received_at: from_millis(row.try_get("received_at")?),
+        metadata: serde_json::from_str(&row.try_get::<String, _>("metadata")?).unwrap_or_default(),
+        flags: flags.iter().filter_map(|f| EventFlag::parse(f)).collect(),
+        incident_id: row.try_get("incident_id")?,
+    })
+}
+
+/// Builds `($1, …, $n), (…)` for `rows` rows of `width` parameters.
+pub(super) fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `$start, $start+1, …` for an `IN (…)` list.
+pub(super) fn list(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Store {
+    /// Which of `ids` are stored already.
+    pub(crate) async fn existing_event_ids(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[&str],
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut found = BTreeSet::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT event_id FROM events WHERE event_id IN ({})", list(1, chunk.len()));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                found.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn insert_events(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        const WIDTH: usize = 21;
+        for chunk in events.chunks(200) {
+            let sql = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", placeholders(chunk.len(), WIDTH));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.event_id.clone())
+                    .bind(e.agent_id.clone())
+                    .bind(e.actor_type.map(|t| t.as_str()))
+                    .bind(e.actor_id.clone())
+                    .bind(e.origin_system_id.clone())
+                    .bind(e.run_id.clone())
+                    .bind(e.parent_event_id.clone())
+                    .bind(e.action_type.clone())
+                    .bind(e.tool.clone())
+                    .bind(e.resource.clone())
+                    .bind(serde_json::to_string(&e.scope).unwrap_or_else(|_| "[]".into()))
+                    .bind(e.outcome.as_str())
+                    .bind(e.error_code.clone())
+                    .bind(e.error_message.clone())
+                    .bind(e.trace_id.clone())
+                    .bind(e.seq)
+                    .bind(to_millis(e.occurred_at))
+                    .bind(to_millis(e.received_at))
+                    .bind(serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".into()))
+                    .bind(serde_json::to_string(&e.flags).unwrap_or_else(|_| "[]".into()))
+                    .bind(e.incident_id);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn insert_gap(&self, tx: &mut Transaction<'_, Any>, gap: &SequenceGap) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sequence_gaps (agent_id, first_missing, last_missing, after_ts, before_ts) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (agent_id, first_missing) DO NOTHING",
+        )
+        .bind(gap.agent_id.clone())
+        .bind(gap.first_missing)
+        .bind(gap.last_missing)
+        .bind(to_millis(gap.after))
+        .bind(to_millis(gap.before))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn incident_events(&self, incident_id: i64) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 ORDER BY occurred_at, event_id LIMIT 10000"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(incident_id).fetch_all(&self.read).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Events in `[from, to]` on `resources` or carrying one of `traces`, with
+    /// the calls nested under them: the candidates for a root cause.
+    pub async fn related_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        resources: &[String],
+        traces: &[String],
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut found: Vec<Event> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (column, values) in [("resource", resources), ("trace_id", traces)] {
+            for chunk in values.chunks(200).filter(|c| !c.is_empty()) {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE {column} IN ({}) AND occurred_at >= $1 AND occurred_at <= $2 \
+                     ORDER BY occurred_at DESC LIMIT 2000",
+                    list(3, chunk.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
+                for v in chunk {
+                    q = q.bind(v.clone());
+                }
+                for row in q.fetch_all(&self.read).await? {
+                    let e = event_from_row(&row)?;
+                    if seen.insert(e.event_id.clone()) {
+                        found.push(e);
+                    }
+                }
+            }
+        }
+        let parents: Vec<String> = found.iter().map(|e| e.event_id.clone()).collect();
+        for chunk in parents.chunks(200) {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE parent_event_id IN ({}) LIMIT 2000",
+                list(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                q = q.bind(v.clone());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let e = event_from_row(&row)?;
+                if seen.insert(e.event_id.clone()) {
+                    found.push(e);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Deploys and migrations on `resources`, newest first.
+    pub async fn change_history(&self, resources: &[String]) -> Result<Vec<Event>, StoreError> {
+        if resources.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE resource IN ({}) \
+             AND action_type IN ('deploy', 'config_change', 'migration', 'db_migration', 'schema_migration') \
+             ORDER BY occurred_at DESC LIMIT 500",
+            list(1, resources.len().min(200))
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in resources.iter().take(200) {
+            q = q.bind(r.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(event_from_row).collect()
+    }
+
+    /// In how many incidents a tool appears.
+    pub async fn tool_incident_count(&self, tool: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT incident_id) AS n FROM events WHERE tool = $1 AND incident_id IS NOT NULL",
+        )
+        .bind(tool)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Gaps of `agents` that overlap `[from, to]`.
+    pub async fn gaps(
+        &self,
+        agents: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<SequenceGap>, StoreError> {
+        if agents.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT agent_id, first_missing, last_missing, after_ts, before_ts FROM sequence_gaps \
+             WHERE agent_id IN ({}) AND before_ts >= $1 AND after_ts <= $2 ORDER BY after_ts",
+            list(3, agents.len().min(200))
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
+        for a in agents.iter().take(200) {
+            q = q.bind(a.clone());
+        }
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(SequenceGap {
+                    agent_id: r.try_get("agent_id")?,
+                    first_missing: r.try_get("first_missing")?,
+                    last_missing: r.try_get("last_missing")?,
+                    after: from_millis(r.try_get("after_ts")?),
+                    before: from_millis(r.try_get("before_ts")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Error events since `since`, oldest first: to rebuild grouping after a restart.
+    pub(crate) async fn recent_events(&self, since: DateTime<Utc>) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE occurred_at >= $1 ORDER BY occurred_at, event_id LIMIT 200000"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(since)).fetch_all(&self.read).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+}

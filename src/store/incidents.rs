@@ -1,0 +1,281 @@
+use super::events::{json_list, list};
+use super::{Store, StoreError, from_millis, to_millis};
+use crate::api::{IncidentStatus, IncidentSummary, Severity, Signature, StatusCounts, Verdict};
+use crate::incident::PastIncident;
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// An incident as stored: its summary and what only the server needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub summary: IncidentSummary,
+    pub last_error_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub signature: Option<Signature>,
+}
+
+const INCIDENT_COLUMNS: &str = "id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
+     responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version";
+
+fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
+    let started_at = from_millis(row.try_get("started_at")?);
+    let updated_at = from_millis(row.try_get("updated_at")?);
+    let resolved_at = row.try_get::<Option<i64>, _>("resolved_at")?.map(from_millis);
+    let end = resolved_at.unwrap_or(updated_at);
+    let summary = IncidentSummary {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        severity: Severity::parse(&row.try_get::<String, _>("severity")?).unwrap_or(Severity::Medium),
+        status: IncidentStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(IncidentStatus::Open),
+        started_at,
+        updated_at,
+        resolved_at,
+        duration_seconds: (end - started_at).num_seconds().max(0),
+        resources: json_list(&row.try_get::<String, _>("resources")?),
+        responders: json_list(&row.try_get::<String, _>("responders")?),
+        coordinator: row.try_get("coordinator")?,
+        escalation_level: row.try_get("escalation_level")?,
+        auto_recovered: row.try_get::<i64, _>("auto_recovered")? != 0,
+        flagged_for_review: row.try_get::<i64, _>("flagged_for_review")? != 0,
+        event_count: row.try_get("event_count")?,
+        version: row.try_get("version")?,
+    };
+    Ok(IncidentRecord {
+        summary,
+        last_error_at: from_millis(row.try_get("last_error_at")?),
+        created_by: row.try_get("created_by")?,
+        signature: row.try_get::<Option<String>, _>("signature")?.and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+/// Position after the last incident of a page: newest first.
+pub fn encode_incident_cursor(s: &IncidentSummary) -> String {
+    format!("{}.{}", s.started_at.timestamp_millis(), s.id)
+}
+
+pub fn decode_incident_cursor(raw: &str) -> Option<(i64, i64)> {
+    let (ms, id) = raw.split_once('.')?;
+    Some((ms.parse().ok()?, id.parse().ok()?))
+}
+
+impl Store {
+    pub async fn get_incident(&self, id: i64) -> Result<Option<IncidentRecord>, StoreError> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    pub(crate) async fn get_incident_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: i64,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    pub(crate) async fn save_incident(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        r: &IncidentRecord,
+    ) -> Result<(), StoreError> {
+        let s = &r.summary;
+        sqlx::query(
+            "INSERT INTO incidents (id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
+             responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ON CONFLICT (id) DO UPDATE SET title = $2, severity = $3, status = $4, updated_at = $6, last_error_at = $7, \
+             resolved_at = $8, resources = $9, responders = $10, coordinator = $11, escalation_level = $12, auto_recovered = $13, \
+             flagged_for_review = $14, event_count = $15, signature = $17, version = $18",
+        )
+        .bind(s.id)
+        .bind(s.title.clone())
+        .bind(s.severity.as_str())
+        .bind(s.status.as_str())
+        .bind(to_millis(s.started_at))
+        .bind(to_millis(s.updated_at))
+        .bind(to_millis(r.last_error_at))
+        .bind(s.resolved_at.map(to_millis))
+        .bind(serde_json::to_string(&s.resources).unwrap_or_default())
+        .bind(serde_json::to_string(&s.responders).unwrap_or_default())
+        .bind(s.coordinator.clone())
+        .bind(s.escalation_level)
+        .bind(i64::from(s.auto_recovered))
+        .bind(i64::from(s.flagged_for_review))
+        .bind(s.event_count)
+        .bind(r.created_by.clone())
+        .bind(r.signature.as_ref().and_then(|sig| serde_json::to_string(sig).ok()))
+        .bind(s.version)
+        .execute(&mut **tx)
+        .await?;
+        for resource in &s.resources {
+            sqlx::query(
+                "INSERT INTO incident_resources (incident_id, resource) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(s.id)
+            .bind(resource.clone())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Newest first, optionally one status, after `cursor`.
+    pub async fn list_incidents(
+        &self,
+        status: Option<IncidentStatus>,
+        cursor: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<(Vec<IncidentSummary>, Option<String>), StoreError> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) \
+             AND (CAST($2 AS BIGINT) IS NULL OR started_at < $2 OR (started_at = $2 AND id < $3)) \
+             ORDER BY started_at DESC, id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status.map(|s| s.as_str()))
+            .bind(cursor.map(|c| c.0))
+            .bind(cursor.map_or(0, |c| c.1))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        let mut list: Vec<IncidentSummary> =
+            rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect::<Result<_, _>>()?;
+        let next = if list.len() > limit as usize {
+            list.truncate(limit as usize);
+            list.last().map(encode_incident_cursor)
+        } else {
+            None
+        };
+        Ok((list, next))
+    }
+
+    pub async fn status_counts(&self) -> Result<StatusCounts, StoreError> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status").fetch_all(&self.read).await?;
+        let mut counts = StatusCounts::default();
+        for row in rows {
+            let n: i64 = row.try_get("n")?;
+            match IncidentStatus::parse(&row.try_get::<String, _>("status")?) {
+                Some(IncidentStatus::Open) => counts.open = n,
+                Some(IncidentStatus::Acknowledged) => counts.acknowledged = n,
+                Some(IncidentStatus::Resolved) => counts.resolved = n,
+                None => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The highest incident id and change version stored.
+    pub(crate) async fn incident_high_water(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id, COALESCE(MAX(version), 0) AS version FROM incidents")
+            .fetch_one(&self.read)
+            .await?;
+        Ok((row.try_get("id")?, row.try_get("version")?))
+    }
+
+    /// When other incidents on `resources` started.
+    pub async fn incident_starts(
+        &self,
+        resources: &[String],
+        except: i64,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        if resources.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT r.resource, i.started_at FROM incident_resources r JOIN incidents i ON i.id = r.incident_id \
+             WHERE r.resource IN ({}) AND r.incident_id <> $1 ORDER BY i.started_at DESC LIMIT 1000",
+            list(2, resources.len().min(200))
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(except);
+        for r in resources.iter().take(200) {
+            q = q.bind(r.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(|r| Ok((r.try_get(0)?, from_millis(r.try_get(1)?)))).collect()
+    }
+
+    /// Earlier incidents with a known signature, for pattern matching.
+    pub async fn past_signatures(&self, before: DateTime<Utc>) -> Result<Vec<PastIncident>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, started_at, signature FROM incidents WHERE signature IS NOT NULL AND started_at < $1 \
+             ORDER BY started_at DESC LIMIT 2000",
+        )
+        .bind(to_millis(before))
+        .fetch_all(&self.read)
+        .await?;
+        let mut past = Vec::new();
+        for row in rows {
+            let raw: String = row.try_get("signature")?;
+            if let Ok(signature) = serde_json::from_str(&raw) {
+                past.push(PastIncident {
+                    id: row.try_get("id")?,
+                    started_at: from_millis(row.try_get("started_at")?),
+                    signature,
+                });
+            }
+        }
+        Ok(past)
+    }
+
+    /// Stores an incident's signature without touching its change version.
+    pub async fn set_signature(&self, id: i64, signature: &Signature) -> Result<(), StoreError> {
+        sqlx::query("UPDATE incidents SET signature = $1 WHERE id = $2")
+            .bind(serde_json::to_string(signature).unwrap_or_default())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn verdicts(&self, incident_id: i64) -> Result<Vec<(String, Verdict, String)>, StoreError> {
+        let rows = sqlx::query("SELECT event_id, verdict, actor_id FROM candidate_verdicts WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .filter_map(|r| {
+                let verdict = Verdict::parse(&r.try_get::<String, _>("verdict").ok()?)?;
+                Some(Ok((r.try_get("event_id").ok()?, verdict, r.try_get("actor_id").ok()?)))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn save_verdict(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+        event_id: &str,
+        verdict: Verdict,
+        actor_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO candidate_verdicts (incident_id, event_id, verdict, actor_id, at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (incident_id, event_id) DO UPDATE SET verdict = $3, actor_id = $4, at = $5",
+        )
+        .bind(incident_id)
+        .bind(event_id.to_owned())
+        .bind(verdict.as_str())
+        .bind(actor_id.to_owned())
+        .bind(to_millis(at))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Causes humans confirmed in other incidents: (incident, action type, resource).
+    pub async fn past_causes(&self, except: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.incident_id, e.action_type, e.resource FROM candidate_verdicts v JOIN events e ON e.event_id = v.event_id \
+             WHERE v.verdict = 'confirmed' AND v.incident_id <> $1 AND e.action_type IS NOT NULL AND e.resource IS NOT NULL \
+             ORDER BY v.at DESC LIMIT 500",
+        )
+        .bind(except)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+}

@@ -1,0 +1,216 @@
+//! Small records: idempotency keys, catalog versions, interventions and
+//! attribution rejections.
+
+use super::{Store, StoreError, to_millis};
+use crate::catalog::CatalogDocument;
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+
+/// What a request with an `Idempotency-Key` finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// First use: go ahead, then call `finish_idempotency`.
+    Claimed,
+    /// Done before with the same request: answer the same.
+    Replay { status: u16, body: String },
+    /// The same key is being processed right now.
+    InFlight,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// One intervention as recorded beside its audit entry.
+#[derive(Debug, Clone, Copy)]
+pub struct InterventionRecord<'a> {
+    pub kind: &'a str,
+    pub incident_id: Option<i64>,
+    pub agent_id: Option<&'a str>,
+    pub actor_id: &'a str,
+    pub reason: Option<&'a str>,
+    pub details: &'a serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+/// One row of the attribution figures' inputs.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub subject: &'static str,
+    pub agent_id: Option<String>,
+    pub origin_system_id: Option<String>,
+    pub codes: Vec<String>,
+    pub override_claimed: bool,
+}
+
+impl Store {
+    pub async fn claim_idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (principal, idem_key, request_hash, state, created_at) VALUES ($1, $2, $3, 'in_flight', $4) \
+             ON CONFLICT (principal, idem_key) DO NOTHING",
+        )
+        .bind(principal.to_owned())
+        .bind(key.to_owned())
+        .bind(request_hash.to_owned())
+        .bind(to_millis(Utc::now()))
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, state, status, body FROM idempotency_keys WHERE principal = $1 AND idem_key = $2",
+        )
+        .bind(principal.to_owned())
+        .bind(key.to_owned())
+        .fetch_one(&self.read)
+        .await?;
+        if row.try_get::<String, _>("request_hash")? != request_hash {
+            return Ok(IdempotencyClaim::Mismatch);
+        }
+        match row.try_get::<String, _>("state")?.as_str() {
+            "done" => Ok(IdempotencyClaim::Replay {
+                status: row.try_get::<Option<i64>, _>("status")?.unwrap_or(200) as u16,
+                body: row.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
+            }),
+            _ => Ok(IdempotencyClaim::InFlight),
+        }
+    }
+
+    pub async fn finish_idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET state = 'done', status = $1, body = $2 WHERE principal = $3 AND idem_key = $4",
+        )
+        .bind(i64::from(status))
+        .bind(body.to_owned())
+        .bind(principal.to_owned())
+        .bind(key.to_owned())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Lets a retry proceed after a failure that changed nothing.
+    pub async fn release_idempotency(&self, principal: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE principal = $1 AND idem_key = $2 AND state = 'in_flight'")
+            .bind(principal.to_owned())
+            .bind(key.to_owned())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn latest_catalog(&self) -> Result<Option<(i64, CatalogDocument)>, StoreError> {
+        let row = sqlx::query("SELECT version, document FROM catalog_versions ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let raw: String = r.try_get("document")?;
+                let doc = serde_json::from_str(&raw)
+                    .map_err(|e| StoreError::Refused(format!("stored catalog is unreadable: {e}")))?;
+                Ok(Some((r.try_get("version")?, doc)))
+            }
+        }
+    }
+
+    pub(crate) async fn save_catalog(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        doc: &CatalogDocument,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM catalog_versions").fetch_one(&mut **tx).await?;
+        let version = row.try_get::<i64, _>("v")? + 1;
+        sqlx::query("INSERT INTO catalog_versions (version, document, updated_at, updated_by) VALUES ($1, $2, $3, $4)")
+            .bind(version)
+            .bind(serde_json::to_string(doc).unwrap_or_default())
+            .bind(to_millis(at))
+            .bind(by.to_owned())
+            .execute(&mut **tx)
+            .await?;
+        Ok(version)
+    }
+
+    pub(crate) async fn record_intervention(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        record: &InterventionRecord<'_>,
+    ) -> Result<(), StoreError> {
+        let InterventionRecord { kind, incident_id, agent_id, actor_id, reason, details, at } = *record;
+        sqlx::query(
+            "INSERT INTO interventions (kind, incident_id, agent_id, actor_id, reason, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(kind.to_owned())
+        .bind(incident_id)
+        .bind(agent_id.map(str::to_owned))
+        .bind(actor_id.to_owned())
+        .bind(reason.map(str::to_owned))
+        .bind(details.to_string())
+        .bind(to_millis(at))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn record_rejections(&self, rejections: &[Rejection]) -> Result<(), StoreError> {
+        let now = to_millis(Utc::now());
+        for r in rejections {
+            sqlx::query(
+                "INSERT INTO attribution_rejections (at, subject, agent_id, origin_system_id, codes, override_claimed) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(now)
+            .bind(r.subject)
+            .bind(r.agent_id.clone())
+            .bind(r.origin_system_id.clone())
+            .bind(r.codes.join(","))
+            .bind(i64::from(r.override_claimed))
+            .execute(&self.write)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Rejections since `since`: (subject, codes, origin, override claimed).
+    pub async fn rejections_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String, Option<String>, bool)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT subject, codes, origin_system_id, override_claimed FROM attribution_rejections WHERE at >= $1",
+        )
+        .bind(to_millis(since))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get::<i64, _>(3)? != 0))).collect()
+    }
+
+    /// Runs accepted since `since`, and runs carrying a legacy sentinel (must be 0).
+    pub async fn run_acceptance(&self, since: DateTime<Utc>) -> Result<(i64, i64), StoreError> {
+        let accepted: i64 = sqlx::query("SELECT COUNT(*) FROM runs WHERE created_at >= $1")
+            .bind(to_millis(since))
+            .fetch_one(&self.read)
+            .await?
+            .try_get(0)?;
+        let legacy: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM runs WHERE agent_id = 'legacy-unknown' OR origin_system_id = 'legacy-migration'",
+        )
+        .fetch_one(&self.read)
+        .await?
+        .try_get(0)?;
+        Ok((accepted, legacy))
+    }
+}
