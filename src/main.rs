@@ -1,6 +1,6 @@
 use clap::Parser;
 use mandate::auth::{TokensFile, default_tokens_path};
-use mandate::cli::{Cli, Command, LogFormat, ServeArgs, TokenCommand};
+use mandate::cli::{AuditCommand, Cli, Command, LogFormat, ServeArgs, TokenCommand};
 use mandate::incident::GroupingConfig;
 use mandate::server::{ServeOptions, serve};
 use mandate::store::default_sqlite_url;
@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => run_serve(args),
         Command::Token(command) => run_token(command),
+        Command::Audit(AuditCommand::Verify { database_url }) => run_audit_verify(database_url),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,4 +81,26 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
+    let url = database_url.unwrap_or_else(default_sqlite_url);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let store = mandate::store::Store::connect(&url).await.map_err(|e| e.to_string())?;
+        let chain = store.audit_chain().await.map_err(|e| e.to_string())?;
+        let status = mandate::audit::verify(&chain);
+        store.close().await;
+        match status.first_broken_seq {
+            None => {
+                println!("audit log intact: {} entries verified", status.entries_checked);
+                Ok(())
+            }
+            Some(seq) => Err(format!(
+                "audit log broken at entry {seq}: {} ({} entries verified before it)",
+                status.problem.unwrap_or_default(),
+                status.entries_checked
+            )),
+        }
+    })
 }

@@ -82,6 +82,16 @@ pub struct Answer {
 }
 
 impl TestServer {
+    /// A server the test started itself (its store lives elsewhere).
+    pub fn wrap(server: RunningServer) -> TestServer {
+        let store = server.state.store().clone();
+        TestServer {
+            server,
+            http: mandate::sdk::http_client_builder().build().unwrap(),
+            _guard: StoreGuard { store, _dir: None },
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.url())
     }
@@ -140,4 +150,49 @@ macro_rules! on_both_databases {
             }
         )+
     };
+}
+
+/// An event body `minutes` from now (negative: in the past).
+pub fn event_body(id: &str, minutes: f64, agent: &str, action: &str, resource: &str, outcome: &str) -> Value {
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds((minutes * 60_000.0) as i64);
+    serde_json::json!({
+        "event_id": id,
+        "agent_id": agent,
+        "actor_type": "SYSTEM",
+        "origin_system_id": "test-fleet",
+        "action_type": action,
+        "resource": resource,
+        "outcome": outcome,
+        "occurred_at": at.to_rfc3339(),
+    })
+}
+
+/// The seed's services, as a catalog document for `PUT /api/v1/catalog`.
+pub fn seed_catalog() -> Value {
+    serde_json::json!({
+        "service": [
+            {"name": "payments-db", "kind": "datastore", "owner": "@dana", "team": "data", "sensitivity": "critical"},
+            {"name": "payments-service", "owner": "@alice", "team": "payments", "on_call": "@payments-oncall",
+             "escalation": ["@payments-lead", "@vp-engineering"], "sensitivity": "critical", "depends_on": ["payments-db"]},
+            {"name": "user-db", "kind": "datastore", "owner": "@dana"},
+            {"name": "user-service", "owner": "@umar", "team": "users", "depends_on": ["payments-service", "user-db"]},
+            {"name": "billing-service", "owner": "@bea", "team": "billing", "depends_on": ["payments-db"]},
+            {"name": "api-gateway", "owner": "@gus", "depends_on": ["user-service"]},
+            {"name": "notifications", "owner": "@nina", "depends_on": ["api-gateway"]},
+        ],
+        "critical_tools": ["kubectl"],
+    })
+}
+
+/// HUMAN attribution for the responder token's principal, "alice".
+pub fn as_alice(mut body: Value) -> Value {
+    for (k, v) in [
+        ("actor_type", "HUMAN"),
+        ("actor_id", "alice"),
+        ("agent_id", "mandate-console"),
+        ("origin_system_id", "console@test"),
+    ] {
+        body[k] = v.into();
+    }
+    body
 }
