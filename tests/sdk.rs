@@ -127,5 +127,8 @@ async fn shadow_and_soft_override_send_and_the_api_still_rejects() {
             other => panic!("{enforcer:?}: the API is always hard, got {other:?}"),
         }
     }
+    // The soft-mode override is counted by the API; shadow mode is not an override.
+    let stats = t.get(common::ADMIN, "/api/v1/attribution/stats").await.body;
+    assert_eq!((stats["runs_rejected"].as_i64(), stats["override_use"].as_i64()), (Some(2), Some(1)));
     t.stop().await;
 }

@@ -202,8 +202,11 @@ pub struct Contribution {
 /// Seed 3.7, 3.4, 3.9, 11: ranked candidates and the chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CausalAnalysis {
-    /// Ranked by confidence; rejected candidates are at the end with confidence 0.
+    /// Ranked by confidence; rejected candidates are at the end with
+    /// confidence 0. The best 50, and every candidate a human has judged.
     pub candidates: Vec<Candidate>,
+    /// How many actions were scored.
+    pub considered: usize,
     /// No candidate reaches 40 %: the cause is not known.
     pub undetermined: bool,
     pub contributing: Vec<Contribution>,

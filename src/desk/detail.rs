@@ -33,12 +33,21 @@ impl Desk {
         let related_resources: Vec<String> = related_resources.into_iter().collect();
         let traces: Vec<String> =
             events.iter().filter_map(|e| e.trace_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-        let related = store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces).await?;
+        // Everything below depends only on the incident's own events: fetch it
+        // side by side on the read pool.
+        let (related, verdicts, past_causes, history, starts, past) = tokio::join!(
+            store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces),
+            store.verdicts(id),
+            store.past_causes(id),
+            store.change_history(&related_resources),
+            store.incident_starts(&failed, id),
+            store.past_signatures(record.summary.started_at),
+        );
+        let (related, verdicts, past_causes, history, starts, past) =
+            (related?, verdicts?, past_causes?, history?, starts?, past?);
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
 
-        let verdicts = store.verdicts(id).await?;
-        let past_causes = store.past_causes(id).await?;
         let analysis = analyze(&AnalysisInput {
             incident_events: &events,
             actions: &actions,
@@ -58,8 +67,6 @@ impl Desk {
         let scope: Vec<String> = scope.into_iter().collect();
         let radius = blast_radius(&catalog, &scope, &failed);
 
-        let history = store.change_history(&related_resources).await?;
-        let starts = store.incident_starts(&failed, id).await?;
         let mut still_active: Vec<String> = actions
             .iter()
             .chain(events.iter())
@@ -96,7 +103,6 @@ impl Desk {
         let top = top3(&suggestions);
 
         let current = signature(&events, &analysis);
-        let past = store.past_signatures(record.summary.started_at).await?;
         let pattern = match_pattern(&current, record.summary.started_at, &past);
         if record.signature.as_ref() != Some(&current) {
             store.set_signature(id, &current).await?;

@@ -24,6 +24,8 @@ pub const CORRELATION_WINDOW: Duration = Duration::hours(24);
 const CONCURRENCY: Duration = Duration::seconds(5);
 const MACHINE_CEILING: u8 = 90;
 const SINGLE_SIGNAL_CEILING: u8 = 69;
+/// Candidates listed, best first (all of them are scored).
+pub const MAX_CANDIDATES: usize = 50;
 
 pub struct AnalysisInput<'a> {
     /// The incident's own events (its errors and recoveries).
@@ -158,12 +160,16 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
         scored.push(Scored { root, touched, score: score.min(ceiling), evidence });
     }
 
-    // Concurrent modifications: both suspected, neither preferred.
+    // Concurrent modifications: both suspected, neither preferred. A sweep
+    // in time order compares only actions within 5 s of each other.
+    scored.sort_by_key(|s| s.root.occurred_at);
     let mut concurrent = Vec::new();
     for i in 0..scored.len() {
         for j in i + 1..scored.len() {
-            let gap = (scored[i].root.occurred_at - scored[j].root.occurred_at).abs();
-            if gap <= CONCURRENCY && !scored[i].touched.is_disjoint(&scored[j].touched) {
+            if scored[j].root.occurred_at - scored[i].root.occurred_at > CONCURRENCY {
+                break;
+            }
+            if !scored[i].touched.is_disjoint(&scored[j].touched) {
                 let (a, b) = (scored[i].root.event_id.clone(), scored[j].root.event_id.clone());
                 scored[i].evidence.push(Evidence::ConcurrentModification { other_event_id: b.clone() });
                 scored[j].evidence.push(Evidence::ConcurrentModification { other_event_id: a.clone() });
@@ -214,8 +220,18 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
             .then(a.event_id.cmp(&b.event_id))
     });
     let undetermined = !candidates.iter().any(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);
+    let considered = candidates.len();
+    // A responder reads the top of the list: keep the best, and every one a
+    // human has judged.
+    let mut kept = 0;
+    candidates.retain(|c| {
+        kept += 1;
+        kept <= MAX_CANDIDATES || c.verdict.is_some()
+    });
+    let listed: BTreeSet<&str> = candidates.iter().map(|c| c.event_id.as_str()).collect();
+    concurrent.retain(|(a, b)| listed.contains(a.as_str()) && listed.contains(b.as_str()));
     let contributing = contributions(&errors, &candidates, &approvals);
-    CausalAnalysis { candidates, undetermined, contributing, concurrent_modifications: concurrent }
+    CausalAnalysis { candidates, considered, undetermined, contributing, concurrent_modifications: concurrent }
 }
 
 /// The multi-actor chain (seed 3.4): the failing action is the direct cause,

@@ -100,7 +100,10 @@ impl Client {
     pub async fn create_run(&self, goal: &str, ctx: AttributionContext, options: RunOptions) -> Result<Run, SdkError> {
         let origin_ts = ctx.origin_ts.unwrap_or_else(Utc::now);
         let ctx = AttributionContext { origin_ts: Some(origin_ts), ..ctx };
-        self.enforcer.enforce(&ctx)?;
+        let tolerated = self.enforcer.enforce(&ctx)?;
+        // Tell the API when the soft-mode override let a violation through,
+        // so override use is counted (seed 000 section 6).
+        let override_used = !tolerated.is_empty() && self.enforcer.mode == crate::attribution::EnforcementMode::Soft;
         let request = CreateRunRequest {
             goal: goal.to_owned(),
             agent_id: ctx.agent_id,
@@ -113,7 +116,12 @@ impl Client {
             origin_ts: ctx.origin_ts,
             origin_ip: ctx.origin_ip,
         };
-        self.post("/api/v1/runs", &request).await
+        let mut builder =
+            self.http.post(format!("{}/api/v1/runs", self.base_url)).bearer_auth(&self.token).json(&request);
+        if override_used {
+            builder = builder.header(crate::server::routes::runs::OVERRIDE_HEADER, "true");
+        }
+        read(builder.send().await?).await
     }
 
     /// A SYSTEM run: automation, cron, scheduler.

@@ -1,4 +1,4 @@
-use super::events::{json_list, list};
+use super::events::{json_list, list, placeholders};
 use super::{Store, StoreError, from_millis, to_millis};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -41,20 +41,27 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         seen: &BTreeMap<String, AgentSighting>,
     ) -> Result<(), StoreError> {
-        for (agent, AgentSighting { last_seen: at, latest_seq: seq }) in seen {
-            sqlx::query(
-                "INSERT INTO agents (agent_id, last_seen, last_seq, last_seq_at) VALUES ($1, $2, $3, $4) \
+        let sightings: Vec<(&String, &AgentSighting)> = seen.iter().collect();
+        for chunk in sightings.chunks(200) {
+            let sql = format!(
+                "INSERT INTO agents (agent_id, last_seen, last_seq, last_seq_at) VALUES {} \
                  ON CONFLICT (agent_id) DO UPDATE SET \
-                 last_seen = CASE WHEN agents.last_seen > $2 THEN agents.last_seen ELSE $2 END, \
-                 last_seq = CASE WHEN $3 IS NULL OR (agents.last_seq IS NOT NULL AND agents.last_seq > $3) THEN agents.last_seq ELSE $3 END, \
-                 last_seq_at = CASE WHEN $3 IS NULL OR (agents.last_seq IS NOT NULL AND agents.last_seq > $3) THEN agents.last_seq_at ELSE $4 END",
-            )
-            .bind(agent.clone())
-            .bind(to_millis(*at))
-            .bind(seq.map(|s| s.0))
-            .bind(seq.map(|s| to_millis(s.1)))
-            .execute(&mut **tx)
-            .await?;
+                 last_seen = CASE WHEN agents.last_seen > excluded.last_seen THEN agents.last_seen ELSE excluded.last_seen END, \
+                 last_seq = CASE WHEN excluded.last_seq IS NULL OR (agents.last_seq IS NOT NULL AND agents.last_seq > excluded.last_seq) \
+                            THEN agents.last_seq ELSE excluded.last_seq END, \
+                 last_seq_at = CASE WHEN excluded.last_seq IS NULL OR (agents.last_seq IS NOT NULL AND agents.last_seq > excluded.last_seq) \
+                            THEN agents.last_seq_at ELSE excluded.last_seq_at END",
+                placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (agent, sighting) in chunk {
+                q = q
+                    .bind((*agent).clone())
+                    .bind(to_millis(sighting.last_seen))
+                    .bind(sighting.latest_seq.map(|s| s.0))
+                    .bind(sighting.latest_seq.map(|s| to_millis(s.1)));
+            }
+            q.execute(&mut **tx).await?;
         }
         Ok(())
     }

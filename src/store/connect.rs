@@ -12,6 +12,17 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Rows per INSERT in bulk writes. SQLite runs in-process: a cached
+    /// one-row statement per row is fastest (measured 19,000 vs 8,400 events/s
+    /// with 100-row statements). PostgreSQL pays a round trip per statement,
+    /// so rows are sent together.
+    pub fn rows_per_insert(self) -> usize {
+        match self {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 100,
+        }
+    }
+
     pub fn from_url(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)

@@ -2,6 +2,7 @@ use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{Event, EventFlag, Outcome, SequenceGap};
 use crate::attribution::ActorType;
 use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 use std::collections::BTreeSet;
@@ -81,7 +82,7 @@ impl Store {
         events: &[Event],
     ) -> Result<(), StoreError> {
         const WIDTH: usize = 21;
-        for chunk in events.chunks(200) {
+        for chunk in events.chunks(self.backend().rows_per_insert()) {
             let sql = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", placeholders(chunk.len(), WIDTH));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
@@ -136,8 +137,9 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Events in `[from, to]` on `resources` or carrying one of `traces`, with
-    /// the calls nested under them: the candidates for a root cause.
+    /// Successful actions in `[from, to]` on `resources` or carrying one of
+    /// `traces`, with the calls nested under them: the candidates for a root
+    /// cause. The per-resource queries run side by side on the read pool.
     pub async fn related_events(
         &self,
         from: DateTime<Utc>,
@@ -145,42 +147,58 @@ impl Store {
         resources: &[String],
         traces: &[String],
     ) -> Result<Vec<Event>, StoreError> {
+        let query = |column: &'static str, values: Vec<String>| async move {
+            if values.is_empty() {
+                return Ok::<_, StoreError>(vec![]);
+            }
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE {column} IN ({}) AND outcome = 'ok' \
+                 AND occurred_at >= $1 AND occurred_at <= $2 ORDER BY occurred_at DESC LIMIT 2000",
+                list(3, values.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
+            for v in values {
+                q = q.bind(v);
+            }
+            q.fetch_all(&self.read).await?.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()
+        };
+        let nested = async {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE parent_event_id IS NOT NULL AND occurred_at >= $1 AND occurred_at <= $2 \
+                 ORDER BY occurred_at DESC LIMIT 5000"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(to_millis(from))
+                .bind(to_millis(to))
+                .fetch_all(&self.read)
+                .await?;
+            rows.iter().map(event_from_row).collect::<Result<Vec<_>, StoreError>>()
+        };
+        let by_resource = join_all(resources.chunks(200).map(|c| query("resource", c.to_vec())));
+        let by_trace = join_all(traces.chunks(200).map(|c| query("trace_id", c.to_vec())));
+        let (by_resource, by_trace, nested) = tokio::join!(by_resource, by_trace, nested);
         let mut found: Vec<Event> = Vec::new();
         let mut seen = BTreeSet::new();
-        for (column, values) in [("resource", resources), ("trace_id", traces)] {
-            for chunk in values.chunks(200).filter(|c| !c.is_empty()) {
-                let sql = format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE {column} IN ({}) AND occurred_at >= $1 AND occurred_at <= $2 \
-                     ORDER BY occurred_at DESC LIMIT 2000",
-                    list(3, chunk.len())
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
-                for v in chunk {
-                    q = q.bind(v.clone());
-                }
-                for row in q.fetch_all(&self.read).await? {
-                    let e = event_from_row(&row)?;
-                    if seen.insert(e.event_id.clone()) {
-                        found.push(e);
-                    }
-                }
-            }
-        }
-        let parents: Vec<String> = found.iter().map(|e| e.event_id.clone()).collect();
-        for chunk in parents.chunks(200) {
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE parent_event_id IN ({}) LIMIT 2000",
-                list(1, chunk.len())
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for v in chunk {
-                q = q.bind(v.clone());
-            }
-            for row in q.fetch_all(&self.read).await? {
-                let e = event_from_row(&row)?;
+        for batch in by_resource.into_iter().chain(by_trace) {
+            for e in batch? {
                 if seen.insert(e.event_id.clone()) {
                     found.push(e);
                 }
+            }
+        }
+        // Calls nested (at any depth) under what was found.
+        let mut nested = nested?;
+        loop {
+            let before = found.len();
+            nested.retain(|e| {
+                let under = e.parent_event_id.as_ref().is_some_and(|p| seen.contains(p));
+                if under && seen.insert(e.event_id.clone()) {
+                    found.push(e.clone());
+                }
+                !under
+            });
+            if found.len() == before {
+                break;
             }
         }
         Ok(found)

@@ -1,7 +1,8 @@
 //! Group commit for new runs: inserts that arrive while the database is busy
-//! are written together, as one multi-row INSERT in one transaction, so a
-//! burst of runs costs one commit instead of one each.
+//! are written together, as one multi-row INSERT, so a burst of runs costs
+//! one commit instead of one each. Callers are answered after the commit.
 
+use super::events::placeholders;
 use super::runs::{RUN_COLUMNS, run_from_row};
 use super::{NewRun, StoreError, to_millis};
 use crate::api::Run;
@@ -9,7 +10,7 @@ use sqlx::AnyPool;
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
-/// At most this many runs go into one statement (12 parameters each).
+/// At most this many runs share one commit.
 const MAX_BATCH: usize = 256;
 
 struct Pending {
@@ -46,58 +47,49 @@ impl RunWriter {
 async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match insert_many(&pool, &batch).await {
-            Ok(mut stored) => {
-                for pending in batch.drain(..) {
-                    let result = stored.remove(&pending.run.run_id).ok_or_else(|| {
-                        StoreError::Config(format!("run {} was not returned by its INSERT", pending.run.run_id))
-                    });
-                    let _ = pending.reply.send(result);
-                }
-            }
-            // One bad row must not fail its neighbours: retry them one by one,
-            // so each caller gets its own answer.
-            Err(_) if batch.len() > 1 => {
-                for pending in batch.drain(..) {
-                    let result = insert_many(&pool, std::slice::from_ref(&pending))
-                        .await
-                        .map(|mut stored| stored.remove(&pending.run.run_id).expect("the one row inserted"));
-                    let _ = pending.reply.send(result);
-                }
-            }
-            Err(e) => {
-                if let Some(pending) = batch.pop() {
-                    let _ = pending.reply.send(Err(e));
-                }
-            }
+        let results = write(&pool, &batch).await;
+        for (pending, result) in batch.drain(..).zip(results) {
+            let _ = pending.reply.send(result);
         }
     }
 }
 
-async fn insert_many(pool: &AnyPool, batch: &[Pending]) -> Result<HashMap<String, Run>, StoreError> {
-    let mut sql = format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES ");
-    for i in 0..batch.len() {
-        let p = i * 12;
-        if i > 0 {
-            sql.push_str(", ");
+/// One multi-row INSERT: atomic on its own, one commit for the whole batch.
+/// If the database refuses any row, every row is retried alone so each
+/// caller gets its own answer and one bad row never fails its neighbours.
+async fn write(pool: &AnyPool, batch: &[Pending]) -> Vec<Result<Run, StoreError>> {
+    match insert(pool, batch).await {
+        Ok(mut stored) => batch
+            .iter()
+            .map(|p| {
+                stored
+                    .remove(&p.run.run_id)
+                    .ok_or_else(|| StoreError::Config(format!("run {} was not returned by its INSERT", p.run.run_id)))
+            })
+            .collect(),
+        Err(e) if batch.len() == 1 => vec![Err(e)],
+        Err(_) => {
+            let mut results = Vec::with_capacity(batch.len());
+            for pending in batch {
+                let one = insert(pool, std::slice::from_ref(pending)).await;
+                results.push(one.map(|mut stored| stored.remove(&pending.run.run_id).expect("the row inserted")));
+            }
+            results
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'LIVE', 'running', ${}, ${}, ${}, ${}, ${}, NULL)",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8,
-            p + 9,
-            p + 10,
-            p + 11,
-            p + 12
-        ));
     }
-    sql.push_str(&format!(" RETURNING {RUN_COLUMNS}"));
+}
+
+async fn insert(pool: &AnyPool, batch: &[Pending]) -> Result<HashMap<String, Run>, StoreError> {
+    // The literal state and status sit in the VALUES after the 7th parameter.
+    let rows: Vec<String> = placeholders(batch.len(), 12)
+        .split("), (")
+        .map(|row| {
+            let row = row.trim_start_matches('(').trim_end_matches(')');
+            let params: Vec<&str> = row.split(", ").collect();
+            format!("({}, 'LIVE', 'running', {}, NULL)", params[..7].join(", "), params[7..].join(", "))
+        })
+        .collect();
+    let sql = format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES {} RETURNING {RUN_COLUMNS}", rows.join(", "));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for Pending { run, .. } in batch {
         query = query

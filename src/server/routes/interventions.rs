@@ -169,6 +169,12 @@ fn parse_intervention(
     })
 }
 
+/// What makes two requests "the same" for an Idempotency-Key: the target
+/// and the body.
+pub fn request_fingerprint(route: &str, body: &Map<String, Value>) -> String {
+    hex::encode(Sha256::digest(format!("{route}\n{}", Value::Object(body.clone())).as_bytes()))
+}
+
 /// Runs `act` at most once per (caller, Idempotency-Key): a replay answers
 /// the stored response, the same key with another body is 422, a duplicate
 /// while the first is in flight is 409.
@@ -199,7 +205,7 @@ async fn once<T: serde::Serialize>(
         let (status, value) = act.await?;
         return Ok((status, Json(value)).into_response());
     };
-    let fingerprint = hex::encode(Sha256::digest(format!("{route}\n{}", Value::Object(body.clone())).as_bytes()));
+    let fingerprint = request_fingerprint(route, body);
     let principal = caller.0.name.as_str();
     match state.store().claim_idempotency(principal, &key, &fingerprint).await? {
         IdempotencyClaim::Replay { status, body } => {

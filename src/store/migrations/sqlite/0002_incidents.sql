@@ -23,11 +23,13 @@ CREATE TABLE events (
     incident_id      INTEGER
 );
 CREATE INDEX ix_events_occurred ON events (occurred_at);
-CREATE INDEX ix_events_incident ON events (incident_id, occurred_at);
 CREATE INDEX ix_events_resource ON events (resource, occurred_at);
-CREATE INDEX ix_events_agent ON events (agent_id, occurred_at);
-CREATE INDEX ix_events_trace ON events (trace_id);
-CREATE INDEX ix_events_parent ON events (parent_event_id);
+-- Most events belong to no incident, carry no trace and have no parent:
+-- partial indexes keep ingest from paying for what is usually absent.
+CREATE INDEX ix_events_incident ON events (incident_id, occurred_at) WHERE incident_id IS NOT NULL;
+CREATE INDEX ix_events_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX ix_events_nested ON events (occurred_at) WHERE parent_event_id IS NOT NULL;
+CREATE INDEX ix_events_tool ON events (tool, incident_id) WHERE tool IS NOT NULL AND incident_id IS NOT NULL;
 
 CREATE TABLE sequence_gaps (
     agent_id      TEXT    NOT NULL,

@@ -1,0 +1,347 @@
+//! Benchmarks of the incident side of the API on loopback, SQLite in a
+//! temporary file.
+//!
+//!   cargo bench --bench incidents                # all
+//!   cargo bench --bench incidents -- ingest      # POST /api/v1/events, batches of 100
+//!   cargo bench --bench incidents -- detail      # GET /api/v1/incidents/{id}, 1,000-service catalog
+//!   cargo bench --bench incidents -- longpoll    # event-to-waiter latency; 1,000 idle waiters
+//!
+//! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (4), BENCH_BATCHES per client (800),
+//! BENCH_ACTIONS in the incident's window (2000),
+//! BENCH_WAITERS (1000).
+
+use mandate::api::Role;
+use mandate::auth::TokenTable;
+use mandate::server::{self, RunningServer};
+use mandate::store::Store;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "mdt_bench";
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// CPU time this process has used (user + system), from /proc.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+async fn start(dir: &std::path::Path) -> RunningServer {
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let store = Store::connect(&url).await.expect("store");
+    let tokens = TokenTable::default().with_token(TOKEN, "bench", Role::Admin);
+    server::start(store, tokens, "127.0.0.1:0".parse().unwrap()).await.expect("server")
+}
+
+fn event(id: String, agent: &str, resource: &str, error: bool, at: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut e = json!({
+        "event_id": id, "agent_id": agent, "actor_type": "SERVICE", "origin_system_id": "bench",
+        "action_type": "tool_call", "tool": "http", "resource": resource,
+        "outcome": if error { "error" } else { "ok" }, "occurred_at": at.to_rfc3339(),
+    });
+    if error {
+        e["error_code"] = "TIMEOUT".into();
+        e["error_message"] = "upstream timeout".into();
+    }
+    e
+}
+
+async fn bench_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let url = format!("{}/api/v1/events", server.url());
+    let clients = env_number("BENCH_CLIENTS", 4);
+    let seconds = env_number("BENCH_SECONDS", 15);
+    // Bodies are built before the clock starts, so the measurement is the
+    // server's, not the load generator's JSON encoding on the same two cores.
+    let per_client = env_number("BENCH_BATCHES", 800);
+    let now = chrono::Utc::now();
+    let bodies: Vec<Vec<bytes::Bytes>> = (0..clients)
+        .map(|c| {
+            (0..per_client)
+                .map(|b| {
+                    let batch: Vec<Value> = (0..100)
+                        .map(|i| {
+                            let n = b * 100 + i;
+                            // 1 in 50 events is an error, spread over 200 resources.
+                            event(
+                                format!("c{c}-{n}"),
+                                &format!("agent-{}", n % 40),
+                                &format!("svc-{}", n % 200),
+                                n % 50 == 0,
+                                now,
+                            )
+                        })
+                        .collect();
+                    bytes::Bytes::from(serde_json::to_vec(&batch).unwrap())
+                })
+                .collect()
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|batches| {
+            let (url, acknowledged) = (url.clone(), acknowledged.clone());
+            tokio::spawn(async move {
+                let http = mandate::sdk::http_client_builder().build().unwrap();
+                let mut latencies = Vec::new();
+                for body in batches {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let sent = Instant::now();
+                    let response = http
+                        .post(&url)
+                        .bearer_auth(TOKEN)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .expect("request");
+                    assert_eq!(response.status(), 200);
+                    let report: Value = response.json().await.unwrap();
+                    latencies.push(sent.elapsed());
+                    acknowledged.fetch_add(report["accepted"].as_u64().unwrap(), Ordering::Relaxed);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let events = acknowledged.load(Ordering::Relaxed);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(server.state.store().pool()).await.unwrap();
+    println!(
+        "POST /api/v1/events, {clients} clients, batches of 100, SQLite: {events} events in {:.1} s = {:.0} events/s; \
+         batch latency p50 {:.1} ms, p99 {:.1} ms; resident {:.0} MiB; stored {stored} (acknowledged {events})",
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64(),
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99)),
+        resident_mib(),
+    );
+    assert_eq!(stored as u64, events, "every acknowledged event is stored");
+    server.stop().await;
+}
+
+/// A catalog of `n` services in layers: each depends on two in the layer below.
+fn big_catalog(n: usize) -> Value {
+    let services: Vec<Value> = (0..n)
+        .map(|i| {
+            let layer = i / 50;
+            let deps: Vec<String> = if layer == 0 { vec![] } else { vec![format!("svc-{}", i - 50), format!("svc-{}", (i - 50) / 2 * 2 % (layer * 50))] };
+            let mut deps = deps;
+            deps.dedup();
+            let sensitivity = ["low", "medium", "high", "critical"][i % 4];
+            json!({
+                "name": format!("svc-{i}"), "kind": if layer == 0 { "datastore" } else { "service" },
+                "owner": format!("@owner-{}", i % 97), "team": format!("team-{}", i % 23), "on_call": format!("@oncall-{}", i % 23),
+                "sensitivity": sensitivity, "depends_on": deps,
+            })
+        })
+        .collect();
+    json!({ "service": services })
+}
+
+async fn bench_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let base = server.url();
+    let put =
+        http.put(format!("{base}/api/v1/catalog")).bearer_auth(TOKEN).json(&big_catalog(1000)).send().await.unwrap();
+    assert_eq!(put.status(), 200);
+    // 2,000 actions over the last day on the failing services and their
+    // dependencies, then errors on three services that share dependencies.
+    let now = chrono::Utc::now();
+    let actions = env_number("BENCH_ACTIONS", 2000) as usize;
+    let mut events: Vec<Value> = (0..actions)
+        .map(|i| {
+            let mut e = event(
+                format!("a{i}"),
+                &format!("agent-{}", i % 12),
+                &format!("svc-{}", [100, 50, 0, 101, 51][i % 5]),
+                false,
+                now - chrono::Duration::seconds(40 * i as i64 + 60),
+            );
+            let action = ["deploy", "config_change", "db_write", "tool_call"][i % 4];
+            e["action_type"] = action.into();
+            e["metadata"] = json!({"version": format!("v1.{}", i % 30)});
+            e
+        })
+        .collect();
+    for (i, svc) in [100, 101, 150].iter().enumerate() {
+        events.push(event(
+            format!("err{i}"),
+            "runtime",
+            &format!("svc-{svc}"),
+            true,
+            now - chrono::Duration::seconds(10 - i as i64),
+        ));
+    }
+    for chunk in events.chunks(500) {
+        let r = http.post(format!("{base}/api/v1/events")).bearer_auth(TOKEN).json(&chunk).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let page: Value =
+        http.get(format!("{base}/api/v1/incidents")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+    let id = page["incidents"][0]["id"].as_i64().unwrap();
+    let url = format!("{base}/api/v1/incidents/{id}");
+    let mut latencies = Vec::new();
+    let mut detail = Value::Null;
+    for _ in 0..200 {
+        let sent = Instant::now();
+        detail = http.get(&url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "GET /api/v1/incidents/{{id}}, 1,000-service catalog, {actions} actions in the window: p50 {:.1} ms, p99 {:.1} ms \
+         ({} candidates, {}/{}/{} services definitely/likely/possibly affected, {} suggestions)",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        detail["analysis"]["candidates"].as_array().map_or(0, Vec::len),
+        detail["blast_radius"]["definitely"].as_array().map_or(0, Vec::len),
+        detail["blast_radius"]["likely"].as_array().map_or(0, Vec::len),
+        detail["blast_radius"]["possibly"].as_array().map_or(0, Vec::len),
+        detail["suggestions"].as_array().map_or(0, Vec::len),
+    );
+    server.stop().await;
+}
+
+async fn bench_longpoll() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let base = server.url();
+    let http = mandate::sdk::http_client_builder().pool_max_idle_per_host(2000).build().unwrap();
+    let version = |v: &Value| v["version"].as_i64().unwrap();
+
+    // Event to a waiting client, 200 times.
+    let mut latencies = Vec::new();
+    for i in 0..200 {
+        let page: Value = http
+            .get(format!("{base}/api/v1/incidents?limit=1"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let since = version(&page);
+        let waiter = {
+            let (http, url) = (http.clone(), format!("{base}/api/v1/incidents?since={since}&wait=30&limit=1"));
+            tokio::spawn(async move {
+                let r = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
+                let _ = r.bytes().await;
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let sent = Instant::now();
+        let e = event(format!("lp{i}"), "agent-lp", &format!("svc-{i}"), true, chrono::Utc::now());
+        http.post(format!("{base}/api/v1/events")).bearer_auth(TOKEN).json(&e).send().await.unwrap();
+        latencies.push(waiter.await.unwrap() - sent);
+    }
+    latencies.sort();
+    println!(
+        "event to waiting client (POST /api/v1/events → long poll answered), 200 events: p50 {:.1} ms, p99 {:.1} ms",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99))
+    );
+
+    // Many idle waiters: CPU while nothing happens, then the fan-out of one event.
+    let waiters = env_number("BENCH_WAITERS", 1000);
+    let page: Value = http
+        .get(format!("{base}/api/v1/incidents?limit=1"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let since = version(&page);
+    let tasks: Vec<_> = (0..waiters)
+        .map(|_| {
+            let (http, url) = (http.clone(), format!("{base}/api/v1/incidents?since={since}&wait=30&limit=1"));
+            tokio::spawn(async move {
+                let r = http.get(url).bearer_auth(TOKEN).send().await.unwrap();
+                let status = r.status().as_u16();
+                let _ = r.bytes().await;
+                (status, Instant::now())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await; // all connected and waiting
+    let (cpu_before, idle_started) = (cpu_time(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle_cpu = (cpu_time() - cpu_before).as_secs_f64() / idle_started.elapsed().as_secs_f64() * 100.0;
+    let sent = Instant::now();
+    let e = event("fanout".into(), "agent-lp", "svc-fanout", true, chrono::Utc::now());
+    http.post(format!("{base}/api/v1/events")).bearer_auth(TOKEN).json(&e).send().await.unwrap();
+    let mut answered = Vec::new();
+    for t in tasks {
+        let (status, at) = t.await.unwrap();
+        assert_eq!(status, 200);
+        answered.push(at - sent);
+    }
+    answered.sort();
+    println!(
+        "{waiters} waiting clients: idle CPU {idle_cpu:.2} % of one core over 10 s (server and clients in one process); \
+         one event reached all of them in {:.1} ms (p50 {:.1} ms, p99 {:.1} ms)",
+        ms(*answered.last().unwrap()),
+        ms(percentile(&answered, 0.5)),
+        ms(percentile(&answered, 0.99)),
+    );
+    server.stop().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
+    if wants("ingest") {
+        bench_ingest().await;
+    }
+    if wants("detail") {
+        bench_detail().await;
+    }
+    if wants("longpoll") {
+        bench_longpoll().await;
+    }
+}
