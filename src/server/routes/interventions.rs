@@ -268,11 +268,24 @@ pub async fn intervene_incident(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::Intervene)?;
     let id = parse_incident_id(&id)?;
-    let route = format!("incident:{id}");
+    intervene(state, caller, headers, body, InterventionTarget::Incident(id)).await
+}
+
+async fn intervene(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Map<String, Value>,
+    target: InterventionTarget,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Intervene)?;
+    let route = match &target {
+        InterventionTarget::Incident(id) => format!("incident:{id}"),
+        InterventionTarget::Agent(agent) => format!("agent:{agent}"),
+    };
     once(&state, &caller, &headers, &route, &body.clone(), async {
-        let request = parse_intervention(body, &caller, InterventionTarget::Incident(id))?;
+        let request = parse_intervention(body, &caller, target)?;
         Ok((StatusCode::OK, state.desk().intervene(request).await?))
     })
     .await
@@ -297,13 +310,7 @@ pub async fn intervene_agent(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::Intervene)?;
-    let route = format!("agent:{agent_id}");
-    once(&state, &caller, &headers, &route, &body.clone(), async {
-        let request = parse_intervention(body, &caller, InterventionTarget::Agent(agent_id.clone()))?;
-        Ok((StatusCode::OK, state.desk().intervene(request).await?))
-    })
-    .await
+    intervene(state, caller, headers, body, InterventionTarget::Agent(agent_id)).await
 }
 
 /// Confirm a root-cause candidate, mark it unrelated, or flag it for investigation.
