@@ -421,6 +421,10 @@ async fn the_change_feed(db: Db) {
     assert_eq!(body["incidents"].as_array().unwrap().len(), 2);
     assert!(posted.elapsed() < Duration::from_secs(5), "answered on the change, not at the deadline");
     assert_eq!(t.get(VIEWER, "/api/v1/incidents?wait=31&since=0").await.status, 400);
+    let started = Instant::now();
+    let ahead = t.get(VIEWER, "/api/v1/incidents?since=999999&wait=20").await;
+    assert_eq!(ahead.status, 200, "a client ahead of the server (its history was reset) is answered at once");
+    assert!(started.elapsed() < Duration::from_secs(5));
     t.stop().await;
 }
 

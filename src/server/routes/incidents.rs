@@ -15,7 +15,7 @@ use std::time::Duration;
 pub const MAX_WAIT_SECONDS: u32 = 30;
 
 /// Incidents, newest first. With `since=VERSION&wait=SECONDS` it answers as
-/// soon as anything newer than VERSION exists, or 304 at the deadline.
+/// soon as the version differs from VERSION, or 304 at the deadline.
 #[utoipa::path(
     get, path = "/api/v1/incidents", tag = "incidents",
     params(
@@ -69,8 +69,10 @@ pub async fn list_incidents(
     if let Some(since) = since {
         let desk = state.desk();
         let mut changes = desk.subscribe();
-        if desk.version() <= since {
-            let newer = changes.wait_for(|v| *v > since);
+        // Any other version answers at once: newer, or older when the
+        // server's history was reset under the client.
+        if desk.version() == since {
+            let newer = changes.wait_for(|v| *v != since);
             match tokio::time::timeout(Duration::from_secs(u64::from(wait)), newer).await {
                 Ok(Ok(_)) => {}
                 _ => return Ok(StatusCode::NOT_MODIFIED.into_response()),
