@@ -249,6 +249,25 @@ async fn flash_incidents_auto_recover(db: Db) {
     let incident = &page["incidents"][0];
     assert_eq!((incident["auto_recovered"].as_bool(), incident["status"].as_str()), (Some(true), Some("resolved")));
     assert_eq!(page["counts"]["resolved"], 1);
+    // A longer incident resolves on recovery too, but is no flash; errors
+    // within the window open it again.
+    let e2 = error(event_body("e2", -30.0, "notifier", "tool_call", "billing-service", "error"), "HTTP_500", "x");
+    let ok2 = event_body("ok2", -28.0, "notifier", "tool_call", "billing-service", "ok");
+    t.post(AGENT, "/api/v1/events", &json!([e2, ok2])).await;
+    let list = t.get(VIEWER, "/api/v1/incidents").await.body;
+    let long = list["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["resources"] == json!(["billing-service"]))
+        .unwrap()
+        .clone();
+    assert_eq!((long["auto_recovered"].as_bool(), long["status"].as_str()), (Some(false), Some("resolved")));
+    assert_eq!(long["duration_seconds"], 120);
+    let e3 = error(event_body("e3", -20.0, "notifier", "tool_call", "billing-service", "error"), "HTTP_500", "x");
+    t.post(AGENT, "/api/v1/events", &e3).await;
+    let reopened = t.get(VIEWER, &format!("/api/v1/incidents/{}", long["id"])).await.body;
+    assert_eq!(reopened["status"], "open");
     t.stop().await;
 }
 

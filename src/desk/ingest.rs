@@ -6,6 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How late an event may arrive and still join its incident; grouping state
+/// older than this (past its window) is forgotten.
+const LATE_EVENTS: Duration = Duration::hours(1);
+
 /// Shorter than this and recovered by itself: a flash incident (seed 7.4).
 const FLASH: Duration = Duration::minutes(2);
 
@@ -88,7 +92,10 @@ impl Desk {
         // Work on a copy: if the transaction fails, the desk is as it was.
         let mut next: DeskState = state.clone();
         let now = Utc::now();
-        next.grouper.expire(now);
+        next.grouper.expire(next.watermark - LATE_EVENTS);
+        if let Some(newest) = fresh.last() {
+            next.watermark = next.watermark.max(newest.occurred_at).min(now);
+        }
         let mut touched: BTreeMap<i64, IncidentRecord> = BTreeMap::new();
         let mut gaps = Vec::new();
         let mut agents_seen: BTreeMap<String, AgentSighting> = BTreeMap::new();
@@ -134,14 +141,16 @@ impl Desk {
             if event.is_error() {
                 record.last_error_at = record.last_error_at.max(event.occurred_at);
                 summary.started_at = summary.started_at.min(event.occurred_at);
-                if summary.auto_recovered {
-                    // Errors came back: no longer a flash incident.
+                if summary.status == IncidentStatus::Resolved {
+                    // Errors came back within the window: open again.
                     summary.auto_recovered = false;
                     summary.status = IncidentStatus::Open;
                     summary.resolved_at = None;
                 }
-            } else if summary.status == IncidentStatus::Open && event.occurred_at - summary.started_at < FLASH {
-                summary.auto_recovered = true;
+            } else if summary.status != IncidentStatus::Resolved && event.occurred_at >= record.last_error_at {
+                // The failing resource works again: resolved. Under two minutes
+                // from the first error, it was a flash incident (seed 7.4).
+                summary.auto_recovered = event.occurred_at - summary.started_at < FLASH;
                 summary.status = IncidentStatus::Resolved;
                 summary.resolved_at = Some(event.occurred_at);
             }

@@ -28,6 +28,9 @@ pub struct DeskConfig {
 #[derive(Debug, Clone)]
 struct DeskState {
     grouper: Grouper,
+    /// The newest event time seen, never ahead of the clock: grouping state
+    /// expires against it, so late events still find their incident.
+    watermark: chrono::DateTime<Utc>,
     sequences: SequenceTracker,
     next_incident: i64,
     version: i64,
@@ -84,7 +87,7 @@ impl Desk {
         let (versions, _) = watch::channel(version);
         let desk = Arc::new(Desk {
             store,
-            state: Mutex::new(DeskState { grouper, sequences, next_incident: max_id + 1, version }),
+            state: Mutex::new(DeskState { grouper, watermark: now, sequences, next_incident: max_id + 1, version }),
             catalog: RwLock::new(Arc::new(catalog)),
             controls: RwLock::new(controls),
             versions,
