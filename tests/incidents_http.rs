@@ -401,6 +401,13 @@ async fn interventions_take_effect_exactly_once(db: Db) {
     let agents = t.get(VIEWER, "/api/v1/agents").await.body;
     let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "agent-deployer").unwrap();
     assert_eq!((deployer["status"].as_str(), deployer["live_runs"].as_i64()), (Some("active"), Some(1)));
+    let erring = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "deployer").unwrap();
+    assert_eq!(erring["failure_rate"], 1.0, "its one event was an error");
+    let run_id = t.post(AGENT, "/api/v1/runs", &run_body()).await.body["run_id"].as_str().unwrap().to_owned();
+    t.post(AGENT, &format!("/api/v1/runs/{run_id}/complete"), &json!({"status": "failed"})).await;
+    let agents = t.get(VIEWER, "/api/v1/agents").await.body;
+    let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "agent-deployer").unwrap();
+    assert_eq!(deployer["failure_rate"], 1.0, "its one completed run failed");
     let audit = t.get(VIEWER, "/api/v1/audit").await.body;
     assert_eq!(audit["chain"]["verified"], true);
     assert!(audit["entries"].as_array().unwrap().len() >= 10);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// How late an event may arrive and still join its incident; grouping state
 /// older than this (past its window) is forgotten.
-const LATE_EVENTS: Duration = Duration::hours(1);
+pub(super) const LATE_EVENTS: Duration = Duration::hours(1);
 
 /// Shorter than this and recovered by itself: a flash incident (seed 7.4).
 const FLASH: Duration = Duration::minutes(2);
@@ -101,10 +101,15 @@ impl Desk {
         let mut agents_seen: BTreeMap<String, AgentSighting> = BTreeMap::new();
         for event in &mut fresh {
             if let Some(agent) = &event.agent_id {
-                let seen = agents_seen
-                    .entry(agent.clone())
-                    .or_insert(AgentSighting { last_seen: event.occurred_at, latest_seq: None });
+                let seen = agents_seen.entry(agent.clone()).or_insert(AgentSighting {
+                    last_seen: event.occurred_at,
+                    latest_seq: None,
+                    events: 0,
+                    errors: 0,
+                });
                 seen.last_seen = seen.last_seen.max(event.occurred_at);
+                seen.events += 1;
+                seen.errors += i64::from(event.is_error());
                 if let Some(seq) = event.seq {
                     gaps.extend(next.sequences.observe(agent, seq, event.occurred_at));
                     if seen.latest_seq.is_none_or(|(s, _)| seq > s) {

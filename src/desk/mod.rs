@@ -57,7 +57,7 @@ impl Desk {
         let (max_id, version) = store.incident_high_water().await?;
         let mut grouper = Grouper::new(config.grouping);
         let now = Utc::now();
-        for event in store.recent_events(now - config.grouping.window).await? {
+        for event in store.recent_errors(now - config.grouping.window - ingest::LATE_EVENTS).await? {
             grouper.restore(&event, event.incident_id);
         }
         let mut sequences = SequenceTracker::default();

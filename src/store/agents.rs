@@ -25,6 +25,9 @@ pub struct AgentSummary {
 pub struct AgentSighting {
     pub last_seen: DateTime<Utc>,
     pub latest_seq: Option<(i64, DateTime<Utc>)>,
+    /// Events and errors in this batch, counted into the current hour.
+    pub events: i64,
+    pub errors: i64,
 }
 
 /// What interventions have done to an agent.
@@ -60,6 +63,17 @@ impl Store {
                     .bind(to_millis(sighting.last_seen))
                     .bind(sighting.latest_seq.map(|s| s.0))
                     .bind(sighting.latest_seq.map(|s| to_millis(s.1)));
+            }
+            q.execute(&mut **tx).await?;
+            let sql = format!(
+                "INSERT INTO agent_hourly (agent_id, hour, events, errors) VALUES {} ON CONFLICT (agent_id, hour) DO UPDATE SET \
+                 events = agent_hourly.events + excluded.events, errors = agent_hourly.errors + excluded.errors",
+                placeholders(chunk.len(), 4)
+            );
+            let hour = Utc::now().timestamp_millis() / 3_600_000;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (agent, sighting) in chunk {
+                q = q.bind((*agent).clone()).bind(hour).bind(sighting.events).bind(sighting.errors);
             }
             q.execute(&mut **tx).await?;
         }
@@ -142,19 +156,19 @@ impl Store {
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<_, StoreError>>()?;
-        let since = to_millis(now - Duration::hours(24));
+        // Failed runs and error events over the last 24 hours, from the
+        // hourly counters kept as they are written.
+        let since_hour = (now - Duration::hours(24)).timestamp_millis() / 3_600_000;
         let mut outcomes: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for sql in [
-            "SELECT agent_id, CAST(SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END) AS BIGINT), COUNT(*) FROM events \
-             WHERE occurred_at >= $1 AND agent_id IS NOT NULL GROUP BY agent_id",
-            "SELECT agent_id, CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT), COUNT(*) FROM runs \
-             WHERE state = 'COMPLETED' AND completed_at >= $1 GROUP BY agent_id",
-        ] {
-            for r in sqlx::query(sql).bind(since).fetch_all(&self.read).await? {
-                let entry = outcomes.entry(r.try_get(0)?).or_default();
-                entry.0 += r.try_get::<i64, _>(1)?;
-                entry.1 += r.try_get::<i64, _>(2)?;
-            }
+        let rows = sqlx::query(
+            "SELECT agent_id, CAST(SUM(errors + runs_failed) AS BIGINT), CAST(SUM(events + runs_done) AS BIGINT) \
+             FROM agent_hourly WHERE hour > $1 GROUP BY agent_id",
+        )
+        .bind(since_hour)
+        .fetch_all(&self.read)
+        .await?;
+        for r in rows {
+            outcomes.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
         }
         for agent in &mut agents {
             agent.live_runs = live.get(&agent.agent_id).copied().unwrap_or(0);

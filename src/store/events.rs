@@ -268,9 +268,10 @@ impl Store {
     }
 
     /// Error events since `since`, oldest first: to rebuild grouping after a restart.
-    pub(crate) async fn recent_events(&self, since: DateTime<Utc>) -> Result<Vec<Event>, StoreError> {
+    pub(crate) async fn recent_errors(&self, since: DateTime<Utc>) -> Result<Vec<Event>, StoreError> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE occurred_at >= $1 ORDER BY occurred_at, event_id LIMIT 200000"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE outcome = 'error' AND occurred_at >= $1 \
+             ORDER BY occurred_at, event_id LIMIT 200000"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(since)).fetch_all(&self.read).await?;
         rows.iter().map(event_from_row).collect()

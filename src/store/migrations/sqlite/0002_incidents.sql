@@ -30,6 +30,10 @@ CREATE INDEX ix_events_incident ON events (incident_id, occurred_at) WHERE incid
 CREATE INDEX ix_events_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX ix_events_nested ON events (occurred_at) WHERE parent_event_id IS NOT NULL;
 CREATE INDEX ix_events_tool ON events (tool, incident_id) WHERE tool IS NOT NULL AND incident_id IS NOT NULL;
+-- Errors rebuild the grouping state at start; changes feed rollback suggestions.
+CREATE INDEX ix_events_errors ON events (occurred_at) WHERE outcome = 'error';
+CREATE INDEX ix_events_changes ON events (resource, occurred_at)
+    WHERE action_type IN ('deploy', 'config_change', 'migration', 'db_migration', 'schema_migration');
 
 CREATE TABLE sequence_gaps (
     agent_id      TEXT    NOT NULL,
@@ -88,6 +92,29 @@ CREATE TABLE agents (
     last_seq       INTEGER,
     last_seq_at    INTEGER
 );
+
+
+-- Per-agent outcomes by hour, so failure rates never scan a day of rows.
+CREATE TABLE agent_hourly (
+    agent_id    TEXT    NOT NULL,
+    hour        INTEGER  NOT NULL,
+    events      INTEGER  NOT NULL DEFAULT 0,
+    errors      INTEGER  NOT NULL DEFAULT 0,
+    runs_done   INTEGER  NOT NULL DEFAULT 0,
+    runs_failed INTEGER  NOT NULL DEFAULT 0,
+    PRIMARY KEY (agent_id, hour)
+);
+
+CREATE TRIGGER trg_runs_agent_hourly
+AFTER UPDATE OF state ON runs
+FOR EACH ROW WHEN OLD.state = 'LIVE' AND NEW.state = 'COMPLETED'
+BEGIN
+    INSERT INTO agent_hourly (agent_id, hour, runs_done, runs_failed)
+    VALUES (NEW.agent_id, NEW.completed_at / 3600000, 1, CASE WHEN NEW.status = 'failed' THEN 1 ELSE 0 END)
+    ON CONFLICT (agent_id, hour) DO UPDATE SET
+        runs_done = runs_done + 1,
+        runs_failed = runs_failed + CASE WHEN NEW.status = 'failed' THEN 1 ELSE 0 END;
+END;
 
 CREATE TABLE interventions (
     id          INTEGER NOT NULL PRIMARY KEY,
