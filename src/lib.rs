@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
+pub mod console;
 pub mod desk;
 pub mod incident;
 pub mod sdk;

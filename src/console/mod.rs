@@ -1,0 +1,4 @@
+//! `mandate` (or `mandate console`): the terminal incident console.
+
+pub mod sanitize;
+pub mod theme;

@@ -1,0 +1,105 @@
+//! Terminal safety: strings from the API are cleaned once, where they enter
+//! the console, so escape sequences, C0 and C1 controls, DEL and bidi
+//! overrides in an agent name or an error message never reach the terminal.
+
+use serde_json::Value;
+
+/// Shown where a dangerous character was: visible, harmless.
+pub const REPLACEMENT: char = '\u{FFFD}';
+
+fn dangerous(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1F}'            // C0 controls, ESC among them
+        | '\u{7F}'                    // DEL
+        | '\u{80}'..='\u{9F}'         // C1 controls (CSI, OSC, …)
+        | '\u{200E}' | '\u{200F}'     // left-to-right and right-to-left marks
+        | '\u{202A}'..='\u{202E}'     // bidi embeddings and overrides
+        | '\u{2066}'..='\u{2069}'     // bidi isolates
+        | '\u{061C}'                  // Arabic letter mark
+    )
+}
+
+/// A copy of `s` safe to draw: tabs become spaces, every other control or
+/// bidi character becomes [`REPLACEMENT`].
+pub fn clean(s: &str) -> String {
+    if !s.chars().any(dangerous) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c == '\t' {
+                ' '
+            } else if dangerous(c) {
+                REPLACEMENT
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Cleans every string and object key in a JSON document, in place.
+pub fn clean_json(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if s.chars().any(dangerous) {
+                *s = clean(s);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(clean_json),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.chars().any(dangerous)) {
+                let entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+                for (k, v) in entries {
+                    map.insert(clean(&k), v);
+                }
+            }
+            map.values_mut().for_each(clean_json);
+        }
+        _ => {}
+    }
+}
+
+/// Parses an API answer into `T` with every string cleaned.
+pub fn decode_clean<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    let mut value: Value = serde_json::from_slice(bytes)?;
+    clean_json(&mut value);
+    serde_json::from_value(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_strings_lose_every_control_and_bidi_character() {
+        let hostile = [
+            "\u{1b}[2J\u{1b}]0;pwned\u{7}agent", // clear screen, set title, BEL
+            "\u{9b}31mred via C1 CSI",           // C1 CSI
+            "rm -rf \u{202E}fdp.exe",            // right-to-left override
+            "isolate\u{2066}x\u{2069}",          // bidi isolates
+            "del\u{7f}ete\r\nnew line\u{0}nul",
+        ];
+        for s in hostile {
+            let out = clean(s);
+            assert!(!out.chars().any(dangerous), "{out:?}");
+            assert!(!out.contains('\u{1b}') && !out.contains('\n'));
+        }
+        assert_eq!(clean("\u{1b}[31mred"), "\u{FFFD}[31mred", "what was there stays visible");
+        assert_eq!(clean("tab\there"), "tab here");
+        assert_eq!(clean("plain ascii, ünïcødé and 日本語"), "plain ascii, ünïcødé and 日本語");
+    }
+
+    #[test]
+    fn every_string_of_a_document_is_cleaned() {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            name: String,
+            nested: Vec<std::collections::BTreeMap<String, String>>,
+        }
+        let doc: Doc = decode_clean(br#"{"name": "a\u001b[1mb", "nested": [{"k\u009b": "v\u202e"}]}"#).unwrap();
+        assert_eq!(doc.name, "a\u{FFFD}[1mb");
+        let (k, v) = doc.nested[0].iter().next().unwrap();
+        assert_eq!((k.as_str(), v.as_str()), ("k\u{FFFD}", "v\u{FFFD}"));
+    }
+}
