@@ -41,11 +41,7 @@ pub fn clean(s: &str) -> String {
 /// Cleans every string and object key in a JSON document, in place.
 pub fn clean_json(value: &mut Value) {
     match value {
-        Value::String(s) => {
-            if s.chars().any(dangerous) {
-                *s = clean(s);
-            }
-        }
+        Value::String(s) if s.chars().any(dangerous) => *s = clean(s),
         Value::Array(items) => items.iter_mut().for_each(clean_json),
         Value::Object(map) => {
             if map.keys().any(|k| k.chars().any(dangerous)) {
