@@ -1,4 +1,5 @@
 //! `mandate` (or `mandate console`): the terminal incident console.
 
+pub mod keymap;
 pub mod sanitize;
 pub mod theme;

@@ -1,0 +1,410 @@
+//! Keybindings as data: one table (mode → key → action, with a description)
+//! drives dispatch, the help overlay and the hint bar, so they cannot disagree.
+//! Users override keys per mode in the config file:
+//!
+//! ```toml
+//! [keys.incidents]
+//! "a" = "acknowledge"
+//! "ctrl-r" = "refresh"
+//! ```
+
+use crate::wire_enum::wire_enum;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+
+wire_enum! {
+    /// Where a binding applies. Global bindings apply everywhere unless the
+    /// current mode binds the same key.
+    pub enum Mode {
+        Global = "global",
+        Incidents = "incidents",
+        Incident = "incident",
+        Help = "help",
+    }
+}
+
+wire_enum! {
+    /// Everything a key can ask for.
+    pub enum KeyAction {
+        Quit = "quit",
+        Help = "help",
+        Command = "command",
+        Filter = "filter",
+        Up = "up",
+        Down = "down",
+        PageUp = "page_up",
+        PageDown = "page_down",
+        Top = "top",
+        Bottom = "bottom",
+        Open = "open",
+        Deeper = "deeper",
+        Shallower = "shallower",
+        ToList = "to_list",
+        SortNext = "sort",
+        Refresh = "refresh",
+        Close = "close",
+    }
+}
+
+/// The defaults: (mode, key, action, what it does).
+pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
+    (Mode::Global, "ctrl-c", KeyAction::Quit, "quit"),
+    (Mode::Global, "?", KeyAction::Help, "help"),
+    (Mode::Global, ":", KeyAction::Command, "command"),
+    (Mode::Global, "ctrl-r", KeyAction::Refresh, "refresh now"),
+    (Mode::Global, "up", KeyAction::Up, "up"),
+    (Mode::Global, "k", KeyAction::Up, "up"),
+    (Mode::Global, "down", KeyAction::Down, "down"),
+    (Mode::Global, "j", KeyAction::Down, "down"),
+    (Mode::Global, "pgup", KeyAction::PageUp, "page up"),
+    (Mode::Global, "ctrl-b", KeyAction::PageUp, "page up"),
+    (Mode::Global, "pgdown", KeyAction::PageDown, "page down"),
+    (Mode::Global, "ctrl-f", KeyAction::PageDown, "page down"),
+    (Mode::Global, "home", KeyAction::Top, "first"),
+    (Mode::Global, "g", KeyAction::Top, "first"),
+    (Mode::Global, "end", KeyAction::Bottom, "last"),
+    (Mode::Global, "G", KeyAction::Bottom, "last"),
+    (Mode::Incidents, "q", KeyAction::Quit, "quit"),
+    (Mode::Incidents, "enter", KeyAction::Open, "open incident"),
+    (Mode::Incidents, "/", KeyAction::Filter, "filter (! inverts)"),
+    (Mode::Incidents, "s", KeyAction::SortNext, "next sort"),
+    (Mode::Incident, "enter", KeyAction::Deeper, "more detail"),
+    (Mode::Incident, "+", KeyAction::Deeper, "more detail"),
+    (Mode::Incident, "backspace", KeyAction::Shallower, "less detail"),
+    (Mode::Incident, "-", KeyAction::Shallower, "less detail"),
+    (Mode::Incident, "esc", KeyAction::ToList, "back to the list"),
+    (Mode::Incident, "q", KeyAction::ToList, "back to the list"),
+    (Mode::Help, "esc", KeyAction::Close, "close help"),
+    (Mode::Help, "q", KeyAction::Close, "close help"),
+    (Mode::Help, "?", KeyAction::Close, "close help"),
+];
+
+/// A key as written in the table: `j`, `G`, `?`, `enter`, `ctrl-c`, `shift-tab`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyCodeSpec,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+/// The subset of key codes a binding can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCodeSpec {
+    Char(char),
+    Enter,
+    Esc,
+    Backspace,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Delete,
+    F(u8),
+}
+
+impl Key {
+    /// Parses a spelling; several spellings can name one key (`return` and
+    /// `enter`), which is how clashes are found.
+    pub fn parse(raw: &str) -> Option<Key> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = raw;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
+                ctrl = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("m-")) {
+                alt = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" | "cr" => KeyCodeSpec::Enter,
+            "esc" | "escape" => KeyCodeSpec::Esc,
+            "backspace" | "bs" => KeyCodeSpec::Backspace,
+            "tab" => KeyCodeSpec::Tab,
+            "shift-tab" | "backtab" => KeyCodeSpec::BackTab,
+            "up" => KeyCodeSpec::Up,
+            "down" => KeyCodeSpec::Down,
+            "left" => KeyCodeSpec::Left,
+            "right" => KeyCodeSpec::Right,
+            "pgup" | "pageup" | "page_up" => KeyCodeSpec::PageUp,
+            "pgdown" | "pagedown" | "page_down" => KeyCodeSpec::PageDown,
+            "home" => KeyCodeSpec::Home,
+            "end" => KeyCodeSpec::End,
+            "delete" | "del" => KeyCodeSpec::Delete,
+            "space" => KeyCodeSpec::Char(' '),
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
+                KeyCodeSpec::F(f[1..].parse().ok()?)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                KeyCodeSpec::Char(if ctrl { c.to_ascii_lowercase() } else { c })
+            }
+        };
+        Some(Key { code, ctrl, alt })
+    }
+
+    pub fn from_event(event: &KeyEvent) -> Option<Key> {
+        let code = match event.code {
+            KeyCode::Char(c) => KeyCodeSpec::Char(if event.modifiers.contains(KeyModifiers::CONTROL) {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }),
+            KeyCode::Enter => KeyCodeSpec::Enter,
+            KeyCode::Esc => KeyCodeSpec::Esc,
+            KeyCode::Backspace => KeyCodeSpec::Backspace,
+            KeyCode::Tab => KeyCodeSpec::Tab,
+            KeyCode::BackTab => KeyCodeSpec::BackTab,
+            KeyCode::Up => KeyCodeSpec::Up,
+            KeyCode::Down => KeyCodeSpec::Down,
+            KeyCode::Left => KeyCodeSpec::Left,
+            KeyCode::Right => KeyCodeSpec::Right,
+            KeyCode::PageUp => KeyCodeSpec::PageUp,
+            KeyCode::PageDown => KeyCodeSpec::PageDown,
+            KeyCode::Home => KeyCodeSpec::Home,
+            KeyCode::End => KeyCodeSpec::End,
+            KeyCode::Delete => KeyCodeSpec::Delete,
+            KeyCode::F(n) => KeyCodeSpec::F(n),
+            _ => return None,
+        };
+        Some(Key {
+            code,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+            alt: event.modifiers.contains(KeyModifiers::ALT),
+        })
+    }
+
+    /// How the key is shown in help and the hint bar.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCodeSpec::Char(' ') => "space".to_owned(),
+            KeyCodeSpec::Char(c) => c.to_string(),
+            KeyCodeSpec::Enter => "enter".into(),
+            KeyCodeSpec::Esc => "esc".into(),
+            KeyCodeSpec::Backspace => "bksp".into(),
+            KeyCodeSpec::Tab => "tab".into(),
+            KeyCodeSpec::BackTab => "s-tab".into(),
+            KeyCodeSpec::Up => "↑".into(),
+            KeyCodeSpec::Down => "↓".into(),
+            KeyCodeSpec::Left => "←".into(),
+            KeyCodeSpec::Right => "→".into(),
+            KeyCodeSpec::PageUp => "pgup".into(),
+            KeyCodeSpec::PageDown => "pgdn".into(),
+            KeyCodeSpec::Home => "home".into(),
+            KeyCodeSpec::End => "end".into(),
+            KeyCodeSpec::Delete => "del".into(),
+            KeyCodeSpec::F(n) => format!("F{n}"),
+        };
+        match (self.ctrl, self.alt) {
+            (true, _) => format!("^{base}"),
+            (_, true) => format!("M-{base}"),
+            _ => base,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub mode: Mode,
+    pub key: Key,
+    pub action: KeyAction,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("keymap in {source_name}: {message}")]
+pub struct KeymapError {
+    pub source_name: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+/// Actions that must always keep a key, or the console could not be left.
+const ESSENTIAL: [(Mode, KeyAction); 2] = [(Mode::Global, KeyAction::Quit), (Mode::Global, KeyAction::Help)];
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = DEFAULTS
+            .iter()
+            .map(|&(mode, key, action, description)| Binding {
+                mode,
+                key: Key::parse(key).expect("default keys parse"),
+                action,
+                description: description.to_owned(),
+            })
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// Applies `[keys.MODE]` tables from the config file at `source_name`.
+    pub fn with_overrides(overrides: &toml::Table, source_name: &str) -> Result<Keymap, KeymapError> {
+        let err = |message: String| KeymapError { source_name: source_name.to_owned(), message };
+        let mut keymap = Keymap::default();
+        for (mode_name, table) in overrides {
+            let mode = Mode::parse(mode_name)
+                .ok_or_else(|| err(format!("[keys.{mode_name}]: unknown mode; modes: {}", Mode::allowed())))?;
+            let table = table
+                .as_table()
+                .ok_or_else(|| err(format!("[keys.{mode_name}] must be a table of \"key\" = \"action\"")))?;
+            let mut seen: BTreeMap<Key, (String, KeyAction)> = BTreeMap::new();
+            for (spelling, action) in table {
+                let key = Key::parse(spelling).ok_or_else(|| {
+                    err(format!(
+                        "keys.{mode_name}.{spelling:?}: not a key; write a character, enter, esc, ctrl-x, alt-x, f1, …"
+                    ))
+                })?;
+                let action_name =
+                    action.as_str().ok_or_else(|| err(format!("keys.{mode_name}.{spelling:?} must name an action")))?;
+                let action = KeyAction::parse(action_name).ok_or_else(|| {
+                    err(format!(
+                        "keys.{mode_name}.{spelling:?}: unknown action {action_name:?}; actions: {}",
+                        KeyAction::allowed()
+                    ))
+                })?;
+                if let Some((other, other_action)) = seen.get(&key).filter(|(_, a)| *a != action) {
+                    return Err(err(format!(
+                        "keys.{mode_name}: {spelling:?} and {other:?} are the same key, bound to both {action} and {other_action}"
+                    )));
+                }
+                seen.insert(key, (spelling.clone(), action));
+                keymap.bindings.retain(|b| !(b.mode == mode && b.key == key));
+                keymap.bindings.push(Binding { mode, key, action, description: action.as_str().replace('_', " ") });
+            }
+        }
+        for (mode, action) in ESSENTIAL {
+            if !keymap.bindings.iter().any(|b| b.mode == mode && b.action == action) {
+                return Err(err(format!("{action} has no key left in [keys.{mode}]; bind one")));
+            }
+        }
+        Ok(keymap)
+    }
+
+    /// The action for a key press in `mode`: the mode's own binding first,
+    /// then the global one.
+    pub fn lookup(&self, mode: Mode, event: &KeyEvent) -> Option<KeyAction> {
+        let key = Key::from_event(event)?;
+        let find = |m: Mode| self.bindings.iter().find(|b| b.mode == m && b.key == key).map(|b| b.action);
+        find(mode).or_else(|| find(Mode::Global))
+    }
+
+    /// Bindings that apply in `mode`, its own first: for help and the hint bar.
+    pub fn bindings_for(&self, mode: Mode) -> Vec<&Binding> {
+        let own: Vec<&Binding> = self.bindings.iter().filter(|b| b.mode == mode).collect();
+        let global = self.bindings.iter().filter(|b| b.mode == Mode::Global && !own.iter().any(|o| o.key == b.key));
+        own.iter().copied().chain(global).collect()
+    }
+
+    /// "key action" pairs for the hint bar, one per action, in table order.
+    pub fn hints(&self, mode: Mode) -> Vec<(String, String)> {
+        let mut seen = Vec::new();
+        let mut hints = Vec::new();
+        for b in self.bindings_for(mode) {
+            if !seen.contains(&b.action) {
+                seen.push(b.action);
+                hints.push((b.key.label(), b.description.clone()));
+            }
+        }
+        hints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    fn overrides(text: &str) -> Result<Keymap, KeymapError> {
+        let doc: toml::Table = toml::from_str(text).unwrap();
+        Keymap::with_overrides(doc["keys"].as_table().unwrap(), "/home/u/.config/mandate/config.toml")
+    }
+
+    #[test]
+    fn defaults_dispatch_mode_first_then_global() {
+        let k = Keymap::default();
+        assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(KeyAction::Down));
+        assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(KeyAction::Quit));
+        assert_eq!(k.lookup(Mode::Incident, &press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(KeyAction::ToList));
+        assert_eq!(k.lookup(Mode::Help, &press(KeyCode::Char('?'), KeyModifiers::NONE)), Some(KeyAction::Close));
+        assert_eq!(k.lookup(Mode::Incident, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(KeyAction::Quit));
+        assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(KeyAction::Bottom));
+        assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('z'), KeyModifiers::NONE)), None);
+    }
+
+    #[test]
+    fn the_default_table_has_no_clash() {
+        let k = Keymap::default();
+        for (i, a) in k.bindings.iter().enumerate() {
+            for b in &k.bindings[i + 1..] {
+                assert!(!(a.mode == b.mode && a.key == b.key), "{a:?} and {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_replace_and_add() {
+        let k = overrides("[keys.incidents]\n\"x\" = \"open\"\n\"enter\" = \"filter\"\n").unwrap();
+        assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('x'), KeyModifiers::NONE)), Some(KeyAction::Open));
+        assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Enter, KeyModifiers::NONE)), Some(KeyAction::Filter));
+        assert!(k.hints(Mode::Incidents).contains(&("x".to_owned(), "open".to_owned())));
+    }
+
+    #[test]
+    fn each_bad_keymap_gets_an_exact_error() {
+        let file = "keymap in /home/u/.config/mandate/config.toml: ";
+        let cases = [
+            (
+                "[keys.incidents]\n\"enter\" = \"open\"\n\"return\" = \"filter\"\n",
+                "keys.incidents: \"return\" and \"enter\" are the same key, bound to both filter and open",
+            ),
+            (
+                "[keys.incidents]\n\"x\" = \"explode\"\n",
+                "keys.incidents.\"x\": unknown action \"explode\"; actions: quit, help,",
+            ),
+            (
+                "[keys.lobby]\n\"x\" = \"quit\"\n",
+                "[keys.lobby]: unknown mode; modes: global, incidents, incident, help",
+            ),
+            ("[keys.incidents]\n\"ctrl-\" = \"quit\"\n", "keys.incidents.\"ctrl-\": not a key"),
+            (
+                "[keys.global]\n\"ctrl-c\" = \"help\"\n\"?\" = \"refresh\"\n",
+                "quit has no key left in [keys.global]; bind one",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = overrides(text).unwrap_err().to_string();
+            assert!(err.starts_with(file) && err.contains(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn keys_have_one_meaning_across_spellings() {
+        assert_eq!(Key::parse("Ctrl-C"), Key::parse("c-c"));
+        assert_eq!(Key::parse("return"), Key::parse("enter"));
+        assert_ne!(Key::parse("g"), Key::parse("G"));
+        assert_eq!(Key::parse("ctrl-c").unwrap().label(), "^c");
+    }
+}
