@@ -1,5 +1,6 @@
 //! `mandate` (or `mandate console`): the terminal incident console.
 
+pub mod config;
 pub mod keymap;
 pub mod sanitize;
 pub mod theme;
