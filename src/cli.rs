@@ -11,16 +11,21 @@ use std::path::PathBuf;
     version,
     about = "Incident console and API for fleets of autonomous agents",
     long_about = "Mandate shows on-call engineers what their agents and people did, what broke, \
-                  who is affected and what to do next, and records every human intervention.",
-    arg_required_else_help = true
+                  who is affected and what to do next, and records every human intervention. \
+                  Without a subcommand, `mandate` opens the incident console.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub console: crate::console::config::ConsoleArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the incident console (the default)
+    Console(crate::console::config::ConsoleArgs),
     /// Run the Mandate API server
     Serve(ServeArgs),
     /// Create, list and revoke API tokens
@@ -116,8 +121,16 @@ mod tests {
     #[test]
     fn serve_defaults_to_loopback_7400() {
         let cli = Cli::try_parse_from(["mandate", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
         assert_eq!(args.listen.to_string(), "127.0.0.1:7400");
+    }
+
+    #[test]
+    fn no_subcommand_is_the_console() {
+        let cli = Cli::try_parse_from(["mandate", "--api-url", "http://x", "--readonly"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.console.api_url.as_deref(), Some("http://x"));
+        assert!(cli.console.readonly);
     }
 
     #[test]

@@ -10,9 +10,11 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => run_serve(args),
-        Command::Token(command) => run_token(command),
-        Command::Audit(AuditCommand::Verify { database_url }) => run_audit_verify(database_url),
+        None => return console_exit(mandate::console::main(cli.console)),
+        Some(Command::Console(args)) => return console_exit(mandate::console::main(args)),
+        Some(Command::Serve(args)) => run_serve(args),
+        Some(Command::Token(command)) => run_token(command),
+        Some(Command::Audit(AuditCommand::Verify { database_url })) => run_audit_verify(database_url),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -21,6 +23,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn console_exit(result: Result<ExitCode, String>) -> ExitCode {
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        ExitCode::FAILURE
+    })
 }
 
 fn init_logging(format: LogFormat) {

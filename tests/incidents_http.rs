@@ -451,7 +451,18 @@ async fn the_change_feed(db: Db) {
     let ahead = t.get(VIEWER, "/api/v1/incidents?since=999999&wait=20").await;
     assert_eq!(ahead.status, 200, "a client ahead of the server (its history was reset) is answered at once");
     assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Shutting down ends waiting long polls at once (a restart is not held up).
+    let version = t.get(VIEWER, "/api/v1/incidents").await.body["version"].as_i64().unwrap();
+    let url = t.url(&format!("/api/v1/incidents?since={version}&wait=30"));
+    let http = t.http.clone();
+    let waiter =
+        tokio::spawn(async move { http.get(url).bearer_auth(VIEWER).send().await.map(|r| r.status().as_u16()) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = Instant::now();
     t.stop().await;
+    assert!(stopping.elapsed() < Duration::from_secs(5), "stop took {:?}", stopping.elapsed());
+    assert_eq!(waiter.await.unwrap().unwrap(), 503);
 }
 
 on_both_databases!(

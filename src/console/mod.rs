@@ -3,6 +3,57 @@
 pub mod app;
 pub mod config;
 pub mod keymap;
+pub mod poller;
 pub mod sanitize;
+pub mod terminal;
 pub mod theme;
 pub mod view;
+
+use config::{ConsoleArgs, ConsoleConfig};
+
+/// What to tell someone who started the console with nothing to connect to.
+pub const NOT_CONFIGURED: &str = "mandate: no API configured.
+
+Connect to a Mandate server with any of:
+  mandate --api-url https://mandate.internal --token-file ~/.config/mandate/token
+  MANDATE_API_URL=https://mandate.internal MANDATE_TOKEN=… mandate
+  api_url and token_command in ~/.config/mandate/config.toml
+
+Or see the whole product on this machine (once available): mandate demo
+Run your own server: mandate serve (then: mandate token create --name you --role responder)";
+
+/// Starts the console; returns the process exit code.
+pub fn main(args: ConsoleArgs) -> Result<std::process::ExitCode, String> {
+    let config = ConsoleConfig::resolve(&args, &|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let (Some(api_url), Some(token)) = (config.api_url.clone(), config.token.clone()) else {
+        eprintln!("{NOT_CONFIGURED}");
+        return Ok(std::process::ExitCode::from(2));
+    };
+    init_file_logging();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    match runtime.block_on(terminal::run(config, api_url, token)) {
+        Ok(terminal::Exit::Quit) => Ok(std::process::ExitCode::SUCCESS),
+        Ok(terminal::Exit::Signal) => Ok(std::process::ExitCode::from(130)),
+        Err(e) => {
+            let _ = ratatui::try_restore();
+            Err(format!("terminal error: {e}"))
+        }
+    }
+}
+
+/// Logs go to `$XDG_STATE_HOME/mandate/console.log`, never to the screen.
+fn init_file_logging() {
+    let Some(dir) = dirs::state_dir().or_else(dirs::cache_dir) else { return };
+    let dir = dir.join("mandate");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("console.log")) else { return };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MANDATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}

@@ -94,8 +94,14 @@ fn status_bar(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         Connection::Offline { reason, .. } => (format!(" OFFLINE: {reason} "), K::Offline),
     };
     spans.push(Span::styled(label, theme.style(key)));
-    if let Some(age_s) = app.data_age() {
-        spans.push(Span::styled(format!(" data {age_s}s old"), theme.style(K::Muted)));
+    // Live data is current: say when it last changed (no per-second redraw).
+    // Otherwise say how old it is.
+    match (&app.connection, app.data_at, app.data_age()) {
+        (Connection::Live, Some(at), _) => {
+            spans.push(Span::styled(format!(" as of {}", at.format("%H:%M:%S")), theme.style(K::Muted)))
+        }
+        (_, _, Some(age_s)) => spans.push(Span::styled(format!(" data {age_s}s old"), theme.style(K::Muted))),
+        _ => {}
     }
     if let Some(who) = &app.operator {
         spans.push(Span::styled(format!("  {} ({})", who.name, who.role), theme.style(K::Text)));

@@ -136,6 +136,7 @@ impl RunningServer {
 
     /// Stops accepting, finishes requests in flight, closes the database.
     pub async fn stop(mut self) {
+        self.state.begin_closing();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -10,13 +10,16 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     desk: Arc<Desk>,
+    /// Set when the server starts shutting down: long polls end at once.
+    closing: tokio::sync::watch::Sender<bool>,
     // Replaced whole on reload (SIGHUP); readers clone the Arc and never wait.
     tokens: RwLock<Arc<TokenTable>>,
 }
 
 impl AppState {
     pub fn new(desk: Arc<Desk>, tokens: TokenTable) -> Self {
-        AppState(Arc::new(Inner { desk, tokens: RwLock::new(Arc::new(tokens)) }))
+        let (closing, _) = tokio::sync::watch::channel(false);
+        AppState(Arc::new(Inner { desk, closing, tokens: RwLock::new(Arc::new(tokens)) }))
     }
 
     pub fn desk(&self) -> &Arc<Desk> {
@@ -25,6 +28,14 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         self.0.desk.store()
+    }
+
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.closing.subscribe()
+    }
+
+    pub fn begin_closing(&self) {
+        self.0.closing.send_replace(true);
     }
 
     pub fn tokens(&self) -> Arc<TokenTable> {

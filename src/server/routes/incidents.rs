@@ -72,10 +72,25 @@ pub async fn list_incidents(
         // Any other version answers at once: newer, or older when the
         // server's history was reset under the client.
         if desk.version() == since {
+            let mut closing = state.closing();
             let newer = changes.wait_for(|v| *v != since);
-            match tokio::time::timeout(Duration::from_secs(u64::from(wait)), newer).await {
-                Ok(Ok(_)) => {}
-                _ => return Ok(StatusCode::NOT_MODIFIED.into_response()),
+            let deadline = tokio::time::sleep(Duration::from_secs(u64::from(wait)));
+            tokio::select! {
+                changed = newer => {
+                    if changed.is_err() {
+                        return Ok(StatusCode::NOT_MODIFIED.into_response());
+                    }
+                }
+                _ = deadline => return Ok(StatusCode::NOT_MODIFIED.into_response()),
+                // A server shutting down does not hold its waiters.
+                _ = closing.wait_for(|c| *c) => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        crate::api::ErrorType::Unavailable,
+                        "SHUTTING_DOWN",
+                        "the server is shutting down; retry shortly",
+                    ));
+                }
             }
         }
     }

@@ -1,0 +1,104 @@
+//! The event loop: one `select!` over key presses, poller results, a 1 s
+//! tick and signals. The UI task owns the state; a frame is drawn only when
+//! something visible changed, wrapped in synchronized output; the terminal
+//! is restored on every way out, panics included (ratatui's hook).
+
+use super::app::{Action, App, Effect, update};
+use super::config::ConsoleConfig;
+use super::poller::{Poller, Request};
+use super::theme::Theme;
+use super::view::render;
+use chrono::Utc;
+use futures_util::StreamExt;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use std::io::Write;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Why the console stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    /// SIGTERM or SIGHUP, or the terminal went away.
+    Signal,
+}
+
+pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::Secret) -> std::io::Result<Exit> {
+    let host = api_url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned();
+    let mut app = App::new(&host, config.environment.clone(), config.readonly, Utc::now());
+    let mut theme = config.theme.clone();
+    let keymap = config.keymap.clone();
+    let (actions_tx, mut actions) = mpsc::channel::<Action>(64);
+    let requests = Poller::spawn(&api_url, token, actions_tx);
+
+    let mut terminal = ratatui::try_init()?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    #[cfg(unix)]
+    let (mut term, mut hup) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?)
+    };
+    let mut dirty = true;
+    let exit = loop {
+        if dirty {
+            let mut stdout = std::io::stdout();
+            execute!(stdout, BeginSynchronizedUpdate)?;
+            terminal.draw(|f| render(&app, &theme, &keymap, f))?;
+            execute!(stdout, EndSynchronizedUpdate)?;
+            stdout.flush()?;
+            dirty = false;
+        }
+        #[cfg(unix)]
+        let signalled = async {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        let action = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
+                Some(Ok(Event::Resize(..))) => Action::Resize,
+                Some(Ok(_)) => continue,
+                // The terminal is gone: leave at once rather than spin.
+                Some(Err(_)) | None => break Exit::Signal,
+            },
+            Some(action) = actions.recv() => action,
+            _ = tick.tick() => Action::Tick(Utc::now()),
+            _ = signalled => break Exit::Signal,
+        };
+        let (changed, effects) = update(&mut app, action, &keymap);
+        dirty |= changed;
+        let mut quit = false;
+        for effect in effects {
+            match effect {
+                Effect::Quit => quit = true,
+                Effect::Watch(id) => {
+                    let _ = requests.send(Request::Watch(id));
+                }
+                Effect::Refresh => {
+                    let _ = requests.send(Request::Refresh);
+                }
+                Effect::SetTheme(name) => {
+                    let themes_dir = config.config_path.parent().map(|d| d.join("themes"));
+                    match Theme::load(&name, themes_dir.as_deref()) {
+                        Ok(t) => theme = t,
+                        Err(e) => app.message = Some(e.to_string()),
+                    }
+                    dirty = true;
+                }
+            }
+        }
+        if quit {
+            break Exit::Quit;
+        }
+    };
+    ratatui::try_restore()?;
+    Ok(exit)
+}
