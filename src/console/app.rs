@@ -105,6 +105,9 @@ pub struct App {
     pub loaded_once: bool,
     /// First line shown of the incident view.
     pub scroll: u16,
+    /// The list's rows (indices into `incidents`), filtered and sorted:
+    /// computed when data, filter or sort change, never while drawing.
+    order: Vec<usize>,
 }
 
 fn severity_rank(s: &IncidentSummary) -> u8 {
@@ -147,6 +150,7 @@ impl App {
             message: None,
             loaded_once: false,
             scroll: 0,
+            order: Vec::new(),
         }
     }
 
@@ -164,55 +168,72 @@ impl App {
 
     /// The rows the list shows, in order: filtered (`!` inverts), then sorted.
     pub fn visible(&self) -> Vec<&IncidentSummary> {
+        self.order.iter().map(|&i| &self.incidents[i]).collect()
+    }
+
+    /// How many rows the list shows.
+    pub fn row_count(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Rows `skip..skip + take` of the list, for drawing only what fits.
+    pub fn rows(&self, skip: usize, take: usize) -> impl Iterator<Item = &IncidentSummary> {
+        self.order.iter().skip(skip).take(take).map(|&i| &self.incidents[i])
+    }
+
+    /// Position of the selected incident in the list.
+    pub fn selected_row(&self) -> Option<usize> {
+        let id = self.selected?;
+        self.order.iter().position(|&i| self.incidents[i].id == id)
+    }
+
+    fn reorder(&mut self) {
         let (inverse, needle) = match self.filter.strip_prefix('!') {
             Some(rest) => (true, rest.to_lowercase()),
             None => (false, self.filter.to_lowercase()),
         };
-        let mut rows: Vec<&IncidentSummary> = self
-            .incidents
-            .iter()
-            .filter(|i| {
+        let incidents = &self.incidents;
+        let mut order: Vec<usize> = (0..incidents.len())
+            .filter(|&n| {
                 if needle.is_empty() {
                     return true;
                 }
+                let i = &incidents[n];
                 let hay = format!("{} #{} {} {} {}", i.title, i.id, i.status, i.severity, i.resources.join(" "))
                     .to_lowercase();
                 hay.contains(&needle) != inverse
             })
             .collect();
         match self.sort {
-            SortKey::Severity => {
-                rows.sort_by_key(|i| (severity_rank(i), status_rank(i), std::cmp::Reverse(i.started_at), i.id))
-            }
-            SortKey::Newest => rows.sort_by_key(|i| (std::cmp::Reverse(i.started_at), i.id)),
-            SortKey::Status => {
-                rows.sort_by_key(|i| (status_rank(i), severity_rank(i), std::cmp::Reverse(i.started_at)))
-            }
+            SortKey::Severity => order.sort_by_key(|&n| {
+                let i = &incidents[n];
+                (severity_rank(i), status_rank(i), std::cmp::Reverse(i.started_at), i.id)
+            }),
+            SortKey::Newest => order.sort_by_key(|&n| (std::cmp::Reverse(incidents[n].started_at), incidents[n].id)),
+            SortKey::Status => order.sort_by_key(|&n| {
+                let i = &incidents[n];
+                (status_rank(i), severity_rank(i), std::cmp::Reverse(i.started_at))
+            }),
         }
-        rows
-    }
-
-    fn selected_index(&self, rows: &[&IncidentSummary]) -> Option<usize> {
-        self.selected.and_then(|id| rows.iter().position(|i| i.id == id))
+        self.order = order;
     }
 
     fn move_selection(&mut self, delta: isize) {
-        let rows = self.visible();
-        if rows.is_empty() {
+        if self.order.is_empty() {
             self.selected = None;
             return;
         }
-        let current = self.selected_index(&rows).map_or(0, |i| i as isize);
-        let next = (current + delta).clamp(0, rows.len() as isize - 1) as usize;
-        self.selected = Some(rows[next].id);
+        let current = self.selected_row().map_or(0, |i| i as isize);
+        let next = (current + delta).clamp(0, self.order.len() as isize - 1) as usize;
+        self.selected = Some(self.incidents[self.order[next]].id);
     }
 
-    /// The selection stays on the same incident across refreshes; if that
-    /// incident is gone, the first row is selected.
+    /// Recomputes the rows; the selection stays on the same incident across
+    /// refreshes, and moves to the first row if that incident is gone.
     fn keep_selection(&mut self) {
-        let rows = self.visible();
-        if self.selected_index(&rows).is_none() {
-            self.selected = rows.first().map(|i| i.id);
+        self.reorder();
+        if self.selected_row().is_none() {
+            self.selected = self.order.first().map(|&i| self.incidents[i].id);
         }
     }
 
@@ -338,6 +359,7 @@ fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) 
                 SortKey::Newest => SortKey::Status,
                 SortKey::Status => SortKey::Severity,
             };
+            app.keep_selection();
             vec![]
         }
         (Screen::Incidents, KeyAction::Open) => match app.selected {

@@ -114,7 +114,7 @@ fn status_bar(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let rows = app.visible();
+    let count = app.row_count();
     let c = &app.counts;
     let mut title = format!(
         " Incidents: {} open · {} acknowledged · {} resolved — sort: {} ",
@@ -124,7 +124,7 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         app.sort.label()
     );
     if !app.filter.is_empty() {
-        title.push_str(&format!("— filter: {} ({} shown) ", app.filter, rows.len()));
+        title.push_str(&format!("— filter: {} ({count} shown) ", app.filter));
     }
     let block = Block::default()
         .borders(Borders::TOP)
@@ -132,7 +132,7 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         .border_style(theme.style(K::Border));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if rows.is_empty() {
+    if count == 0 {
         let text = match (&app.connection, app.incidents.is_empty()) {
             (Connection::Connecting, _) => "connecting…",
             (_, true) => "no incidents",
@@ -142,14 +142,12 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     let height = inner.height.saturating_sub(1) as usize;
-    let selected = app.selected.and_then(|id| rows.iter().position(|i| i.id == id)).unwrap_or(0);
+    let selected = app.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
-    let visible: Vec<Row> = rows
-        .iter()
+    let visible: Vec<Row> = app
+        .rows(offset, height)
         .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(n, i)| incident_row(app, theme, i, n == selected))
+        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected))
         .collect();
     let widths = [
         Constraint::Length(2),
