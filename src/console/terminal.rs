@@ -10,6 +10,9 @@ use super::theme::Theme;
 use super::view::render;
 use chrono::Utc;
 use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -43,13 +46,28 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
         (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?)
     };
     let mut dirty = true;
+    // Frames are first drawn off screen; the terminal is written only when
+    // the new frame differs from the one it shows.
+    let size = terminal.size()?;
+    let mut canvas = off_screen(size.width, size.height);
+    let mut shown: Option<Buffer> = None;
     let exit = loop {
         if dirty {
-            let mut stdout = std::io::stdout();
-            execute!(stdout, BeginSynchronizedUpdate)?;
-            terminal.draw(|f| render(&app, &theme, &keymap, f))?;
-            execute!(stdout, EndSynchronizedUpdate)?;
-            stdout.flush()?;
+            let size = terminal.size()?;
+            if canvas.backend().buffer().area.as_size() != size {
+                canvas = off_screen(size.width, size.height);
+                shown = None;
+            }
+            let Ok(_) = canvas.draw(|f| render(&app, &theme, &keymap, f));
+            let frame = canvas.backend().buffer().clone();
+            if shown.as_ref() != Some(&frame) {
+                let mut stdout = std::io::stdout();
+                execute!(stdout, BeginSynchronizedUpdate)?;
+                terminal.draw(|f| render(&app, &theme, &keymap, f))?;
+                execute!(stdout, EndSynchronizedUpdate)?;
+                stdout.flush()?;
+                shown = Some(frame);
+            }
             dirty = false;
         }
         #[cfg(unix)]
@@ -73,6 +91,9 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
             _ = tick.tick() => Action::Tick(Utc::now()),
             _ = signalled => break Exit::Signal,
         };
+        if matches!(action, Action::Resize) {
+            shown = None;
+        }
         let (changed, effects) = update(&mut app, action, &keymap);
         dirty |= changed;
         let mut quit = false;
@@ -101,4 +122,12 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     };
     ratatui::try_restore()?;
     Ok(exit)
+}
+
+/// An in-memory terminal to draw a frame before deciding to show it.
+fn off_screen(width: u16, height: u16) -> Terminal<TestBackend> {
+    match Terminal::new(TestBackend::new(width, height)) {
+        Ok(terminal) => terminal,
+        Err(never) => match never {},
+    }
 }
