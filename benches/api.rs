@@ -6,6 +6,10 @@
 //!
 //! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (16), BENCH_RUNS (1000000).
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{env_number, percentile};
+
 use mandate::api::Role;
 use mandate::auth::TokenTable;
 use mandate::server;
@@ -14,15 +18,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "mdt_bench";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
 
 fn report(name: &str, mut latencies: Vec<Duration>, elapsed: Duration) {
     latencies.sort();

@@ -4,6 +4,10 @@
 //!
 //! A frame must cost the same for 100 incidents or 10,000: only visible rows are built.
 
+#[path = "support/mod.rs"]
+mod support;
+use support::resident_mib;
+
 use chrono::{Duration, Utc};
 use mandate::api::{IncidentPage, IncidentStatus, IncidentSummary, Severity, StatusCounts};
 use mandate::console::app::{Action, App, update};
@@ -37,16 +41,6 @@ fn page(n: usize) -> IncidentPage {
         })
         .collect();
     IncidentPage { incidents, version: 1, counts: StatusCounts::default(), next_cursor: None }
-}
-
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 fn main() {

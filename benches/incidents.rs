@@ -10,6 +10,10 @@
 //! BENCH_ACTIONS in the incident's window (2000),
 //! BENCH_WAITERS (1000).
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{env_number, ms, percentile, resident_mib};
+
 use mandate::api::Role;
 use mandate::auth::TokenTable;
 use mandate::server::{self, RunningServer};
@@ -21,18 +25,6 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "mdt_bench";
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 /// CPU time this process has used (user + system), from /proc.
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -40,16 +32,6 @@ fn cpu_time() -> Duration {
     let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
         + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
     Duration::from_millis(ticks * 10)
-}
-
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 async fn start(dir: &std::path::Path) -> RunningServer {

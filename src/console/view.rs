@@ -126,10 +126,7 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if !app.filter.is_empty() {
         title.push_str(&format!("— filter: {} ({count} shown) ", app.filter));
     }
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(Span::styled(title, theme.style(K::Title)))
-        .border_style(theme.style(K::Border));
+    let block = titled(theme, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if count == 0 {
@@ -164,6 +161,14 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Table::new(visible, widths).header(header).column_spacing(1), inner);
 }
 
+/// A screen's frame: a top rule carrying its title.
+fn titled(theme: &Theme, title: String) -> Block<'static> {
+    Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(title, theme.style(K::Title)))
+        .border_style(theme.style(K::Border))
+}
+
 fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool) -> Row<'a> {
     let marker = if selected {
         "▶"
@@ -192,10 +197,7 @@ fn incident(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64, le
         Some(s) => format!(" #{id} {} — level {level} of 3 ", s.title),
         None => format!(" #{id} — level {level} of 3 "),
     };
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(Span::styled(title, theme.style(K::Title)))
-        .border_style(theme.style(K::Border));
+    let block = titled(theme, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines = match (&app.detail, summary) {
