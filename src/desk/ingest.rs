@@ -162,7 +162,10 @@ impl Desk {
         }
 
         let catalog = self.catalog();
-        next.version += 1;
+        // The change feed moves only when an incident changed.
+        if !touched.is_empty() {
+            next.version += 1;
+        }
         for record in touched.values_mut() {
             let radius = blast_radius(&catalog, &[], &record.summary.resources);
             record.summary.severity = severity(&catalog, &radius);
@@ -179,14 +182,11 @@ impl Desk {
 
         report.accepted = fresh.len();
         report.incidents = touched.keys().copied().collect();
-        if !touched.is_empty() {
-            *state = next;
+        let changed = !touched.is_empty();
+        *state = next;
+        if changed {
             self.publish(state.version);
             self.mark_dirty(report.incidents.iter().copied());
-        } else {
-            // Nothing the feed shows changed: keep the version, keep the rest.
-            next.version = state.version;
-            *state = next;
         }
         Ok(report)
     }

@@ -80,16 +80,8 @@ async fn write(pool: &AnyPool, batch: &[Pending]) -> Vec<Result<Run, StoreError>
 }
 
 async fn insert(pool: &AnyPool, batch: &[Pending]) -> Result<HashMap<String, Run>, StoreError> {
-    // The literal state and status sit in the VALUES after the 7th parameter.
-    let rows: Vec<String> = placeholders(batch.len(), 12)
-        .split("), (")
-        .map(|row| {
-            let row = row.trim_start_matches('(').trim_end_matches(')');
-            let params: Vec<&str> = row.split(", ").collect();
-            format!("({}, 'LIVE', 'running', {}, NULL)", params[..7].join(", "), params[7..].join(", "))
-        })
-        .collect();
-    let sql = format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES {} RETURNING {RUN_COLUMNS}", rows.join(", "));
+    let sql =
+        format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES {} RETURNING {RUN_COLUMNS}", placeholders(batch.len(), 15));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for Pending { run, .. } in batch {
         query = query
@@ -100,11 +92,14 @@ async fn insert(pool: &AnyPool, batch: &[Pending]) -> Result<HashMap<String, Run
             .bind(run.actor_id.clone())
             .bind(run.origin_system_id.clone())
             .bind(run.source.as_str())
+            .bind("LIVE")
+            .bind("running")
             .bind(run.provider_type.clone())
             .bind(run.risk_level.as_str())
             .bind(run.origin_ts.map(to_millis))
             .bind(run.origin_ip.clone())
-            .bind(to_millis(run.created_at));
+            .bind(to_millis(run.created_at))
+            .bind(None::<i64>);
     }
     let rows = query.fetch_all(pool).await?;
     rows.iter().map(|row| run_from_row(row).map(|run| (run.run_id.clone(), run))).collect()
