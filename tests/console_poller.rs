@@ -5,7 +5,7 @@
 mod common;
 
 use common::{AGENT, Db, RESPONDER, event_body, start};
-use mandate::console::app::Action;
+use mandate::console::app::{Action, Watch};
 use mandate::console::config::Secret;
 use mandate::console::poller::{Poller, Request};
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ async fn a_new_incident_reaches_the_console_and_a_dead_api_is_reported() {
     assert_eq!(page.incidents[0].title, "TIMEOUT on payments-service");
 
     // Watching the incident brings its detail, cleaned of hostile characters.
-    requests.send(Request::Watch(Some(page.incidents[0].id))).unwrap();
+    requests.send(Request::Watch(Watch::Incident(page.incidents[0].id))).unwrap();
     let detail = next(&mut actions, "the detail", |a| matches!(a, Action::Detail(_))).await;
     let Action::Detail(detail) = detail else { unreachable!() };
     let mentions: Vec<String> = detail

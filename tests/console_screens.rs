@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use mandate::api::{
     IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, Role, Severity, StatusCounts, WhoAmI,
 };
-use mandate::console::app::{Action, App, Connection, Effect, Screen, update};
+use mandate::console::app::{Action, App, Connection, Effect, Screen, Watch, update};
 use mandate::console::keymap::Keymap;
 use mandate::console::sanitize::decode_clean;
 use mandate::console::theme::{StyleKey, Theme};
@@ -109,7 +109,7 @@ fn incident_list_at_80x24_and_160x48() {
 #[test]
 fn incident_levels_one_to_three() {
     let mut app = app();
-    assert_eq!(key(&mut app, KeyCode::Enter), [Effect::Watch(Some(12))]);
+    assert_eq!(key(&mut app, KeyCode::Enter), [Effect::Watch(Watch::Incident(12))]);
     update(&mut app, Action::Detail(Box::new(detail())), &Keymap::default());
     let dark = Theme::builtin("dark").unwrap();
     insta::assert_snapshot!("incident_level1_80x24", draw(&app, &dark, 80, 24).backend());
@@ -120,7 +120,7 @@ fn incident_levels_one_to_three() {
     assert_eq!(app.screen(), Screen::Incident { id: 12, level: 3 });
     key(&mut app, KeyCode::Backspace);
     assert_eq!(app.screen(), Screen::Incident { id: 12, level: 2 });
-    assert_eq!(key(&mut app, KeyCode::Esc), [Effect::Watch(None)]);
+    assert_eq!(key(&mut app, KeyCode::Esc), [Effect::Watch(Watch::Nothing)]);
     assert_eq!(app.screen(), Screen::Incidents);
 }
 
@@ -256,4 +256,395 @@ fn hostile_strings_from_the_api_never_reach_the_buffer() {
             cell.symbol()
         );
     }
+}
+
+// ---- Triage screens (issue 5) -------------------------------------------
+
+use mandate::api::{
+    AgentSummary, AttributionStats, AuditEntry, AuditPage, Bucket, ChainStatus, CountBy, Dimension, Distribution,
+    MatchLevel, PatternMatch, PreviousOccurrence, Signature, Topic,
+};
+use mandate::catalog::OwnershipFlag;
+use mandate::console::keymap::Mode;
+
+fn rich_detail() -> IncidentDetail {
+    let mut d = detail();
+    d.blast_radius.likely[1].ownership =
+        vec![OwnershipFlag::OrphanedOwner { owner: "@bea".into(), route_to: Some("@billing-oncall".into()) }];
+    d.blast_radius.possibly[0].ownership = vec![OwnershipFlag::External {
+        name: "GatewayCo".into(),
+        contact: "support@gatewayco.example".into(),
+        channel: "email".into(),
+        sla: "4h".into(),
+        escalation: None,
+    }];
+    d.pattern = Some(PatternMatch {
+        level: MatchLevel::Exact,
+        signature: Signature::default(),
+        previous: vec![
+            PreviousOccurrence { incident_id: 3, started_at: now() - Duration::days(9), level: MatchLevel::Exact },
+            PreviousOccurrence { incident_id: 7, started_at: now() - Duration::days(2), level: MatchLevel::Exact },
+        ],
+        occurrence: 3,
+        suggested_rule: Some("require approval for config changes to payments-service pool_size".into()),
+    });
+    d
+}
+
+/// The app with incident #12 open on `screen_key` ('b' or 'c').
+fn triage(screen_key: char) -> App {
+    let mut app = app();
+    key(&mut app, KeyCode::Enter);
+    update(&mut app, Action::Detail(Box::new(rich_detail())), &Keymap::default());
+    key(&mut app, KeyCode::Char(screen_key));
+    app
+}
+
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer.cell((x, y)).unwrap().symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn blast_radius_tree_opens_and_closes() {
+    let mut app = triage('b');
+    assert_eq!(app.screen(), Screen::BlastRadius { id: 12 });
+    let dark = Theme::builtin("dark").unwrap();
+    insta::assert_snapshot!("blast_radius_80x24", draw(&app, &dark, 80, 24).backend());
+    // Down to payments-service, open it: owner, team, on-call and why.
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.tree_selected, ["definitely", "payments-service"]);
+    key(&mut app, KeyCode::Char('l'));
+    let shown = text(&draw(&app, &dark, 80, 24));
+    assert!(shown.contains("owner @alice, team payments, on-call @payments-oncall"), "{shown}");
+    assert!(shown.contains("why: failed"), "{shown}");
+    // Open the possibly band: the external vendor shows with its SLA.
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    assert_eq!(app.tree_selected, ["possibly"]);
+    key(&mut app, KeyCode::Right);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Right);
+    insta::assert_snapshot!("blast_radius_160x48", draw(&app, &dark, 160, 48).backend());
+    let shown = text(&draw(&app, &dark, 160, 48));
+    assert!(shown.contains("[EXTERNAL]") && shown.contains("SLA 4h"), "{shown}");
+    assert!(shown.contains("[ORPHANED]"), "{shown}");
+    // h closes the node, then goes to its parent.
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.tree_selected, ["possibly", "api-gateway"]);
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.tree_selected, ["possibly"]);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), Screen::Incident { id: 12, level: 1 });
+}
+
+#[test]
+fn root_causes_rank_and_judge_from_the_servers_answer() {
+    let mut app = triage('c');
+    let dark = Theme::builtin("dark").unwrap();
+    insta::assert_snapshot!("root_causes_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("root_causes_160x48", draw(&app, &dark, 160, 48).backend());
+    let shown = text(&draw(&app, &dark, 160, 48));
+    assert!(shown.contains("EXACT match, occurrence 3") && shown.contains("previously #7"), "{shown}");
+    assert!(shown.contains("Option A (alternative)"), "{shown}");
+    let first = app.selected_candidate().unwrap().event_id.clone();
+    key(&mut app, KeyCode::Char('j'));
+    let second = app.selected_candidate().unwrap().event_id.clone();
+    assert_ne!(first, second);
+    // Unrelated goes at once; the list changes only when the server says so.
+    let effects = key(&mut app, KeyCode::Char('X'));
+    let [Effect::Send(intent)] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!(intent.path, "/api/v1/incidents/12/verdicts");
+    assert_eq!(intent.body["verdict"], "rejected");
+    assert_eq!(intent.body["event_id"], second.as_str());
+    assert_eq!(intent.body["actor_type"], "HUMAN");
+    assert_eq!(intent.body["actor_id"], "alice");
+    assert!(app.selected_candidate().unwrap().verdict.is_none(), "not optimistic");
+    // Confirming asks first.
+    assert!(key(&mut app, KeyCode::Char('C')).is_empty());
+    assert!(app.dialog.is_some());
+}
+
+fn distribution(topic: Topic, dim: Dimension, buckets: &[(&str, i64)]) -> Distribution {
+    Distribution {
+        topic,
+        dim,
+        buckets: buckets.iter().map(|(v, c)| Bucket { value: (*v).into(), count: *c }).collect(),
+        total: buckets.iter().map(|(_, c)| c).sum(),
+        generated_at: now(),
+    }
+}
+
+#[test]
+fn activity_panels_side_by_side_and_stacked() {
+    let mut app = app();
+    let keymap = Keymap::default();
+    key(&mut app, KeyCode::Char(':'));
+    for c in "activity".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(key(&mut app, KeyCode::Enter), [Effect::Watch(Watch::Activity(Dimension::ProviderType))]);
+    let live = distribution(Topic::Live, Dimension::ProviderType, &[("anthropic", 41), ("openai", 17), ("local", 2)]);
+    let done = distribution(Topic::Completed, Dimension::ProviderType, &[("anthropic", 1200), ("openai", 311)]);
+    update(&mut app, Action::Distribution(Box::new(live)), &keymap);
+    update(&mut app, Action::Distribution(Box::new(done)), &keymap);
+    let dark = Theme::builtin("dark").unwrap();
+    insta::assert_snapshot!("activity_160x48", draw(&app, &dark, 160, 48).backend());
+    insta::assert_snapshot!("activity_80x24", draw(&app, &dark, 80, 24).backend());
+    let shown = text(&draw(&app, &dark, 160, 48));
+    assert!(shown.contains("LIVE-O5 LIVE runs by provider_type — total 60"), "{shown}");
+    assert!(shown.contains("COMP-O5 COMPLETED runs by provider_type — total 1511"), "{shown}");
+    assert!(shown.contains(" 2   3.3%"), "counts exactly as given, with their share: {shown}");
+    // Another dimension: the old bars go, and a late answer for the old one is ignored.
+    assert_eq!(key(&mut app, KeyCode::Char('2')), [Effect::Watch(Watch::Activity(Dimension::AgentId))]);
+    assert!(app.live.is_none() && app.completed.is_none());
+    let late = distribution(Topic::Live, Dimension::ProviderType, &[("anthropic", 1)]);
+    update(&mut app, Action::Distribution(Box::new(late)), &keymap);
+    assert!(app.live.is_none());
+    assert_eq!(key(&mut app, KeyCode::Char('h')), [Effect::Watch(Watch::Activity(Dimension::ProviderType))]);
+}
+
+fn agents() -> Vec<AgentSummary> {
+    vec![
+        AgentSummary {
+            agent_id: "deployer".into(),
+            status: "paused".into(),
+            paused_at: Some(now() - Duration::minutes(3)),
+            paused_by: Some("alice".into()),
+            last_seen: now() - Duration::minutes(4),
+            live_runs: 0,
+            failure_rate: 0.25,
+            disabled_tools: vec!["kubectl_apply".into()],
+        },
+        AgentSummary {
+            agent_id: "config-gen".into(),
+            status: "active".into(),
+            paused_at: None,
+            paused_by: None,
+            last_seen: now(),
+            live_runs: 3,
+            failure_rate: 0.01,
+            disabled_tools: vec![],
+        },
+    ]
+}
+
+fn audit_page(verified: bool) -> AuditPage {
+    let entry = |seq: i64, action: &str, target: &str| AuditEntry {
+        seq,
+        at: now() - Duration::minutes(10 - seq),
+        actor: "alice".into(),
+        action: action.into(),
+        target: target.into(),
+        details: serde_json::json!({"reason": "stop the bad deploys"}),
+        prev_hash: "0".repeat(64),
+        hash: format!("{seq:064}"),
+    };
+    AuditPage {
+        entries: vec![entry(2, "pause_agent", "agent:deployer"), entry(1, "acknowledge", "incident:12")],
+        chain: ChainStatus {
+            verified,
+            entries_checked: 2,
+            first_broken_seq: if verified { None } else { Some(2) },
+            problem: if verified { None } else { Some("hash does not match its contents".into()) },
+        },
+        next_before: None,
+    }
+}
+
+fn stats() -> AttributionStats {
+    AttributionStats {
+        window_days: 7,
+        runs_accepted: 9_870,
+        runs_rejected: 130,
+        events_rejected: 12,
+        validation_success_rate: Some(0.987),
+        violations_by_code: vec![
+            CountBy { key: "ATTR_AGENT_MISSING".into(), count: 100 },
+            CountBy { key: "ATTR_ACTOR_ID_REQUIRED".into(), count: 30 },
+        ],
+        violations_by_origin_system: vec![CountBy { key: "legacy-billing".into(), count: 130 }],
+        override_use: 4,
+        legacy_bucket: 0,
+    }
+}
+
+fn command(app: &mut App, line: &str) -> Vec<Effect> {
+    key(app, KeyCode::Char(':'));
+    for c in line.chars() {
+        key(app, KeyCode::Char(c));
+    }
+    key(app, KeyCode::Enter)
+}
+
+#[test]
+fn agents_audit_and_attribution_screens() {
+    let mut app = app();
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    assert_eq!(command(&mut app, "agents"), [Effect::Watch(Watch::Agents)]);
+    update(&mut app, Action::Agents(agents()), &keymap);
+    insta::assert_snapshot!("agents_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("agents_160x48", draw(&app, &dark, 160, 48).backend());
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_agent().unwrap().agent_id, "config-gen");
+
+    assert_eq!(command(&mut app, "audit"), [Effect::Watch(Watch::Audit)]);
+    update(&mut app, Action::Audit(Box::new(audit_page(true))), &keymap);
+    insta::assert_snapshot!("audit_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("audit_160x48", draw(&app, &dark, 160, 48).backend());
+    update(&mut app, Action::Audit(Box::new(audit_page(false))), &keymap);
+    let shown = text(&draw(&app, &dark, 120, 24));
+    assert!(shown.contains("CHAIN BROKEN at entry #2"), "{shown}");
+
+    assert_eq!(command(&mut app, "attribution"), [Effect::Watch(Watch::Attribution)]);
+    update(&mut app, Action::Attribution(Box::new(stats())), &keymap);
+    insta::assert_snapshot!("attribution_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("attribution_160x48", draw(&app, &dark, 160, 48).backend());
+    let shown = text(&draw(&app, &dark, 120, 24));
+    assert!(shown.contains("98.70% of 10000 run attempts"), "{shown}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), Screen::Incidents);
+}
+
+#[test]
+fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
+    let mut app = app();
+    let keymap = Keymap::default();
+    command(&mut app, "agents");
+    update(&mut app, Action::Agents(agents()), &keymap);
+    key(&mut app, KeyCode::Char('j'));
+    assert!(key(&mut app, KeyCode::Char('p')).is_empty(), "pausing asks first");
+    let dark = Theme::builtin("dark").unwrap();
+    insta::assert_snapshot!("dialog_pause_80x24", draw(&app, &dark, 80, 24).backend());
+    let shown = text(&draw(&app, &dark, 80, 24));
+    assert!(shown.contains("This will:") && shown.contains("pause agent config-gen"), "{shown}");
+    // Enter takes the default: No.
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.dialog.is_none());
+    assert!(app.message.as_deref().unwrap().contains("nothing sent"));
+    // Any other key leaves it open; y sends, once.
+    key(&mut app, KeyCode::Char('p'));
+    assert!(key(&mut app, KeyCode::Char('x')).is_empty());
+    assert!(app.dialog.is_some());
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Send(intent)] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!(intent.path, "/api/v1/agents/config-gen/interventions");
+    assert_eq!(intent.body["kind"], "pause_agent");
+    assert_eq!(intent.body["actor_type"], "HUMAN");
+    key(&mut app, KeyCode::Char('p'));
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty(), "the same intent is not sent twice while pending");
+    assert!(app.message.as_deref().unwrap().starts_with("already sending"));
+    update(
+        &mut app,
+        Action::Sent { key: intent.key.clone(), outcome: Err("AGENT_UNKNOWN no such agent".into()) },
+        &keymap,
+    );
+    assert_eq!(app.message.as_deref(), Some("✗ pause agent config-gen failed: AGENT_UNKNOWN no such agent"));
+
+    // An irreversible one needs its fields: y with an empty reason is refused.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Enter);
+    update(&mut app, Action::Detail(Box::new(rich_detail())), &keymap);
+    assert!(key(&mut app, KeyCode::Char('R')).is_empty());
+    let dialog = app.dialog.as_ref().unwrap();
+    assert_eq!(dialog.fields[dialog.focus].label(), "command", "the empty required field has the focus");
+    for c in "kubectl rollout undo deploy/payments".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty());
+    assert_eq!(app.dialog.as_ref().unwrap().problem.as_deref(), Some("reason is required"));
+    for c in "bad pool size".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Send(intent)] = &effects[..] else { panic!("{effects:?}") };
+    assert_eq!(intent.body["kind"], "trigger_rollback");
+    assert_eq!(intent.body["confirm"], true);
+    assert_eq!(intent.body["command"], "kubectl rollout undo deploy/payments");
+    assert_eq!(intent.body["reason"], "bad pool size");
+    assert_eq!(intent.body["resource"], "payments-service");
+}
+
+/// Every intervention key of every screen, for an app on `screen`.
+fn intervention_keys(keymap: &Keymap, mode: Mode) -> Vec<ratatui::crossterm::event::KeyEvent> {
+    keymap.bindings_for(mode).iter().filter(|b| b.action.is_intervention()).map(|b| b.key.event()).collect()
+}
+
+#[test]
+fn read_only_blocks_every_intervention_key_on_every_screen() {
+    let keymap = Keymap::default();
+    let screens: [(&str, Mode); 8] = [
+        ("incidents", Mode::Incidents),
+        ("incident", Mode::Incident),
+        ("b", Mode::BlastRadius),
+        ("c", Mode::RootCauses),
+        ("activity", Mode::Activity),
+        ("agents", Mode::Agents),
+        ("audit", Mode::Audit),
+        ("attribution", Mode::Attribution),
+    ];
+    let open = |how: &str, readonly: bool, role: Role| {
+        let mut app = App::new("h", None, readonly, now());
+        update(&mut app, Action::Incidents(Box::new(page()), now()), &keymap);
+        update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role }), &keymap);
+        update(&mut app, Action::Agents(agents()), &keymap);
+        match how {
+            "incidents" => {}
+            "incident" | "b" | "c" => {
+                key(&mut app, KeyCode::Enter);
+                update(&mut app, Action::Detail(Box::new(rich_detail())), &keymap);
+                if how != "incident" {
+                    key(&mut app, KeyCode::Char(how.chars().next().unwrap()));
+                }
+            }
+            other => {
+                command(&mut app, other);
+            }
+        }
+        app
+    };
+    let mut checked = 0;
+    for (how, mode) in screens {
+        for press in intervention_keys(&keymap, mode) {
+            for (readonly, role) in [(true, Role::Responder), (false, Role::Viewer)] {
+                let mut app = open(how, readonly, role);
+                assert_eq!(app.mode(), mode);
+                let (_, effects) = update(&mut app, Action::Key(press), &keymap);
+                assert!(effects.is_empty(), "{how} {press:?}: {effects:?}");
+                assert!(app.dialog.is_none(), "{how} {press:?}: no dialog either");
+                let message = app.message.clone().unwrap_or_default();
+                assert!(message.contains("read-only"), "{how} {press:?}: {message}");
+                checked += 1;
+            }
+            // The same key does act for a responder: the test could fail.
+            let mut app = open(how, false, Role::Responder);
+            let (_, effects) = update(&mut app, Action::Key(press), &keymap);
+            let acted = !effects.is_empty() || app.dialog.is_some();
+            let message = app.message.clone().unwrap_or_default();
+            assert!(acted || !message.contains("read-only"), "{how} {press:?}: {message}");
+        }
+    }
+    assert!(checked >= 40, "{checked} keys checked");
+}
+
+#[test]
+fn y_copies_the_incident_with_osc52() {
+    let mut app = app();
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Copy(text)] = &effects[..] else { panic!("{effects:?}") };
+    assert!(text.starts_with("Incident #12 [CRITICAL OPEN] CONFIG_INVALID on payments-service"), "{text}");
+    let seq = mandate::console::clipboard::osc52(text);
+    assert!(seq.starts_with("\u{1b}]52;c;") && seq.ends_with('\u{7}'));
 }

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod incidents;
 mod interventions;
+mod operations;
 mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
@@ -20,6 +21,7 @@ pub use incidents::{
     TimelineEntry, Verdict,
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
+pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};
 pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 
 /// Every route lives under this prefix.

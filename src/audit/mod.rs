@@ -2,28 +2,11 @@
 //! entry's canonical encoding, so changing or removing any row breaks the
 //! chain from that row on, and `verify` names the first broken row.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use crate::api::{AuditEntry, ChainStatus};
 use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    /// The principal who acted.
-    pub actor: String,
-    /// What was done: an intervention kind, `verdict`, `catalog_replaced`, …
-    pub action: String,
-    /// What it was done to: `incident:12`, `agent:deployer`, `catalog`.
-    pub target: String,
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-    pub prev_hash: String,
-    pub hash: String,
-}
 
 /// SHA-256 over a canonical JSON array of the entry's fields. serde_json
 /// sorts object keys, so equal details always encode to equal bytes.
@@ -38,16 +21,6 @@ pub fn entry_hash(
 ) -> String {
     let canonical = serde_json::json!([seq, at_ms, actor, action, target, details, prev_hash]).to_string();
     hex::encode(Sha256::digest(canonical.as_bytes()))
-}
-
-/// The state of the chain after checking it from the first entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ChainStatus {
-    pub verified: bool,
-    pub entries_checked: i64,
-    /// The first entry whose hash or link does not hold.
-    pub first_broken_seq: Option<i64>,
-    pub problem: Option<String>,
 }
 
 /// Checks entries given in `seq` order.
@@ -80,6 +53,7 @@ pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> ChainSta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     fn chain(n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_owned();

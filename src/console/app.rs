@@ -2,8 +2,13 @@
 //! plain code: every key press and every API answer is an [`Action`], and
 //! what must happen outside (fetch, quit) comes back as [`Effect`]s.
 
+use super::blast;
+use super::intent::{self, Dialog, DialogOutcome, Intent, Plan};
 use super::keymap::{KeyAction, Keymap, Mode};
-use crate::api::{IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, StatusCounts, WhoAmI};
+use crate::api::{
+    AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
+    IncidentStatus, IncidentSummary, StatusCounts, Topic, WhoAmI,
+};
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeSet;
@@ -18,18 +23,44 @@ pub enum Action {
     Incidents(Box<IncidentPage>, DateTime<Utc>),
     Detail(Box<IncidentDetail>),
     Whoami(WhoAmI),
+    Distribution(Box<Distribution>),
+    Agents(Vec<AgentSummary>),
+    Audit(Box<AuditPage>),
+    Attribution(Box<AttributionStats>),
+    /// The server's answer to an intent: its message, or its error.
+    Sent {
+        key: String,
+        outcome: Result<String, String>,
+    },
+    /// A screen's data could not be fetched; the feed may still be live.
+    FetchFailed(String),
     /// The API could not be reached; the reason is shown.
     Offline(String),
+}
+
+/// What the poller fetches besides the incident feed: the screen's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    Nothing,
+    Incident(i64),
+    Activity(Dimension),
+    Agents,
+    Audit,
+    Attribution,
 }
 
 /// What the outside world must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Quit,
-    /// Fetch and keep fetching this incident's detail (None: stop).
-    Watch(Option<i64>),
+    /// Fetch and keep fetching what this screen shows.
+    Watch(Watch),
     Refresh,
     SetTheme(String),
+    /// Send an intervention or verdict (retries reuse its Idempotency-Key).
+    Send(Intent),
+    /// Put text on the clipboard with OSC 52.
+    Copy(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +71,16 @@ pub enum Screen {
         id: i64,
         level: u8,
     },
+    BlastRadius {
+        id: i64,
+    },
+    RootCauses {
+        id: i64,
+    },
+    Activity,
+    Agents,
+    Audit,
+    Attribution,
     Help,
 }
 
@@ -78,6 +119,10 @@ pub enum Input {
     Command(String),
 }
 
+/// The seed's dimension buttons, in its order: provider, agent, source, risk, status.
+pub const DIMENSIONS: [Dimension; 5] =
+    [Dimension::ProviderType, Dimension::AgentId, Dimension::Source, Dimension::RiskLevel, Dimension::Status];
+
 /// The `:` commands, for completion.
 pub const COMMANDS: &[&str] = &["incidents", "activity", "agents", "audit", "attribution", "theme", "q", "quit"];
 
@@ -103,8 +148,23 @@ pub struct App {
     pub new_ids: BTreeSet<i64>,
     pub message: Option<String>,
     pub loaded_once: bool,
-    /// First line shown of the incident view.
+    /// First line shown of the incident view and the text screens.
     pub scroll: u16,
+    /// The blast-radius tree: open nodes and the selected one.
+    pub tree_open: BTreeSet<Vec<String>>,
+    pub tree_selected: Vec<String>,
+    /// The selected root-cause candidate (its event id).
+    pub cause_selected: Option<String>,
+    pub dimension: Dimension,
+    pub live: Option<Distribution>,
+    pub completed: Option<Distribution>,
+    pub agents: Vec<AgentSummary>,
+    pub agent_selected: Option<String>,
+    pub audit: Option<AuditPage>,
+    pub attribution: Option<AttributionStats>,
+    pub dialog: Option<Dialog>,
+    /// Intents sent and not yet answered: (Idempotency-Key, label).
+    pub pending: Vec<(String, String)>,
     /// The list's rows (indices into `incidents`), filtered and sorted:
     /// computed when data, filter or sort change, never while drawing.
     order: Vec<usize>,
@@ -150,6 +210,18 @@ impl App {
             message: None,
             loaded_once: false,
             scroll: 0,
+            tree_open: BTreeSet::new(),
+            tree_selected: Vec::new(),
+            cause_selected: None,
+            dimension: Dimension::ProviderType,
+            live: None,
+            completed: None,
+            agents: Vec::new(),
+            agent_selected: None,
+            audit: None,
+            attribution: None,
+            dialog: None,
+            pending: Vec::new(),
             order: Vec::new(),
         }
     }
@@ -158,12 +230,80 @@ impl App {
         *self.screens.last().expect("there is always a screen")
     }
 
+    /// The screen under the help overlay, if it is open.
+    pub fn base_screen(&self) -> Screen {
+        self.screens.iter().rev().find(|s| **s != Screen::Help).copied().unwrap_or(Screen::Incidents)
+    }
+
     pub fn mode(&self) -> Mode {
-        match self.screen() {
+        Self::mode_of(self.screen())
+    }
+
+    /// The mode of the screen under the help overlay: whose keys help lists.
+    pub fn base_mode(&self) -> Mode {
+        Self::mode_of(self.base_screen())
+    }
+
+    fn mode_of(screen: Screen) -> Mode {
+        match screen {
             Screen::Incidents => Mode::Incidents,
             Screen::Incident { .. } => Mode::Incident,
+            Screen::BlastRadius { .. } => Mode::BlastRadius,
+            Screen::RootCauses { .. } => Mode::RootCauses,
+            Screen::Activity => Mode::Activity,
+            Screen::Agents => Mode::Agents,
+            Screen::Audit => Mode::Audit,
+            Screen::Attribution => Mode::Attribution,
             Screen::Help => Mode::Help,
         }
+    }
+
+    /// What the poller should fetch for the screen shown.
+    pub fn watch(&self) -> Watch {
+        match self.base_screen() {
+            Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => Watch::Incident(id),
+            Screen::Activity => Watch::Activity(self.dimension),
+            Screen::Agents => Watch::Agents,
+            Screen::Audit => Watch::Audit,
+            Screen::Attribution => Watch::Attribution,
+            Screen::Incidents | Screen::Help => Watch::Nothing,
+        }
+    }
+
+    /// The incident the operator is looking at: the open one, or the
+    /// list's selection.
+    pub fn focused_incident(&self) -> Option<i64> {
+        match self.base_screen() {
+            Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => Some(id),
+            Screen::Incidents => self.selected,
+            _ => None,
+        }
+    }
+
+    /// The detail of the focused incident, once it has arrived.
+    pub fn focused_detail(&self) -> Option<&IncidentDetail> {
+        let id = self.focused_incident()?;
+        self.detail.as_ref().filter(|d| d.summary.id == id)
+    }
+
+    pub fn selected_candidate(&self) -> Option<&Candidate> {
+        let candidates = &self.focused_detail()?.analysis.candidates;
+        self.cause_selected
+            .as_ref()
+            .and_then(|e| candidates.iter().find(|c| &c.event_id == e))
+            .or_else(|| candidates.first())
+    }
+
+    pub fn selected_agent(&self) -> Option<&AgentSummary> {
+        self.agent_selected
+            .as_ref()
+            .and_then(|a| self.agents.iter().find(|x| &x.agent_id == a))
+            .or_else(|| self.agents.first())
+    }
+
+    /// The blast-radius tree of the focused incident.
+    pub fn blast_nodes(&self) -> Vec<blast::Node> {
+        self.focused_detail().map(|d| blast::nodes(&d.blast_radius)).unwrap_or_default()
     }
 
     /// The rows the list shows, in order: filtered (`!` inverts), then sorted.
@@ -247,7 +387,14 @@ impl App {
 /// effects to carry out.
 pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effect>) {
     match action {
-        Action::Key(key) => on_key(app, key, keymap),
+        Action::Key(key) => {
+            let watched = app.watch();
+            let (changed, mut effects) = on_key(app, key, keymap);
+            if app.watch() != watched {
+                effects.push(Effect::Watch(app.watch()));
+            }
+            (changed, effects)
+        }
         Action::Resize => (true, vec![]),
         Action::Tick(now) => {
             let before = (app.data_age().map(|a| a / 5), minute_of(app.now));
@@ -276,7 +423,7 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         Action::Detail(detail) => {
-            let shown = matches!(app.screen(), Screen::Incident { id, .. } if id == detail.summary.id);
+            let shown = app.base_screen() != Screen::Incidents && app.focused_incident() == Some(detail.summary.id);
             if shown {
                 app.detail = Some(*detail);
             }
@@ -284,6 +431,46 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
         }
         Action::Whoami(who) => {
             app.operator = Some(who);
+            (true, vec![])
+        }
+        Action::Distribution(d) => {
+            if d.dim != app.dimension {
+                return (false, vec![]);
+            }
+            match d.topic {
+                Topic::Live => app.live = Some(*d),
+                Topic::Completed => app.completed = Some(*d),
+            }
+            (app.base_screen() == Screen::Activity, vec![])
+        }
+        Action::Agents(agents) => {
+            app.agents = agents;
+            if app.selected_agent().map(|a| &a.agent_id) != app.agent_selected.as_ref() {
+                app.agent_selected = app.agents.first().map(|a| a.agent_id.clone());
+            }
+            (app.base_screen() == Screen::Agents, vec![])
+        }
+        Action::Audit(page) => {
+            app.audit = Some(*page);
+            (app.base_screen() == Screen::Audit, vec![])
+        }
+        Action::Attribution(stats) => {
+            app.attribution = Some(*stats);
+            (app.base_screen() == Screen::Attribution, vec![])
+        }
+        Action::Sent { key, outcome } => {
+            let label = match app.pending.iter().position(|(k, _)| *k == key) {
+                Some(n) => app.pending.remove(n).1,
+                None => "intervention".to_owned(),
+            };
+            app.message = Some(match outcome {
+                Ok(message) => format!("✓ {label}: {message}"),
+                Err(error) => format!("✗ {label} failed: {error}"),
+            });
+            (true, vec![])
+        }
+        Action::FetchFailed(reason) => {
+            app.message = Some(reason);
             (true, vec![])
         }
         Action::Offline(reason) => {
@@ -303,56 +490,108 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
 }
 
 fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) {
+    if let Some(mut dialog) = app.dialog.take() {
+        return match dialog.on_key(key) {
+            DialogOutcome::Open => {
+                app.dialog = Some(dialog);
+                (true, vec![])
+            }
+            DialogOutcome::Cancelled => {
+                app.message = Some(format!("cancelled: {} (nothing sent)", dialog.plan.label()));
+                (true, vec![])
+            }
+            DialogOutcome::Confirmed(plan) => (true, send(app, *plan)),
+        };
+    }
     if let Some(input) = app.input.take() {
         return on_input(app, input, key);
     }
     let Some(action) = keymap.lookup(app.mode(), &key) else { return (false, vec![]) };
     app.message = None;
-    let page = 10;
-    let effects = match (app.screen(), action) {
-        (_, KeyAction::Quit) => vec![Effect::Quit],
-        (Screen::Help, KeyAction::Close) => {
-            app.screens.pop();
+    if action.is_intervention() {
+        return (true, act(app, action));
+    }
+    let effects = match navigate(app, action) {
+        Some(effects) => effects,
+        None => return (false, vec![]),
+    };
+    (true, effects)
+}
+
+/// Every intervention key comes through here: read-only is refused first,
+/// then the target is worked out, then the dialog opens or the intent goes.
+fn act(app: &mut App, action: KeyAction) -> Vec<Effect> {
+    if let Some(why) = intent::readonly_reason(app) {
+        app.message = Some(format!("{why}: {} not sent", action.as_str().replace('_', " ")));
+        return vec![];
+    }
+    match intent::plan(app, action) {
+        Err(why) => {
+            app.message = Some(why);
             vec![]
         }
-        (Screen::Help, _) => vec![],
+        Ok(plan) if plan.needs_confirmation() => {
+            app.dialog = Some(Dialog::new(plan));
+            vec![]
+        }
+        Ok(plan) => send(app, plan),
+    }
+}
+
+fn send(app: &mut App, plan: Plan) -> Vec<Effect> {
+    let label = plan.label();
+    if app.pending.iter().any(|(_, l)| *l == label) {
+        app.message = Some(format!("already sending: {label}"));
+        return vec![];
+    }
+    let Some(operator) = app.operator.clone() else {
+        app.message = Some("not yet known who you are (waiting for the server)".to_owned());
+        return vec![];
+    };
+    match intent::intent(&plan, &operator) {
+        Ok(intent) => {
+            app.pending.push((intent.key.clone(), label.clone()));
+            app.message = Some(format!("sending: {label}…"));
+            vec![Effect::Send(intent)]
+        }
+        Err(why) => {
+            app.message = Some(why);
+            vec![]
+        }
+    }
+}
+
+/// Moving about: screens, selection, scrolling. None: the key does nothing here.
+fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
+    let page = 10;
+    let none = Some(vec![]);
+    match (app.screen(), action) {
+        (_, KeyAction::Quit) => Some(vec![Effect::Quit]),
+        (Screen::Help, KeyAction::Close) => {
+            app.screens.pop();
+            none
+        }
+        (Screen::Help, _) => None,
         (_, KeyAction::Help) => {
             app.screens.push(Screen::Help);
-            vec![]
+            none
         }
         (_, KeyAction::Command) => {
             app.input = Some(Input::Command(String::new()));
-            vec![]
+            none
         }
-        (_, KeyAction::Refresh) => vec![Effect::Refresh],
+        (_, KeyAction::Refresh) => Some(vec![Effect::Refresh]),
+        (_, KeyAction::Copy) => Some(copy(app)),
         (Screen::Incidents, KeyAction::Filter) => {
             app.input = Some(Input::Filter(app.filter.clone()));
-            vec![]
+            none
         }
-        (Screen::Incidents, KeyAction::Up) => {
-            app.move_selection(-1);
-            vec![]
-        }
-        (Screen::Incidents, KeyAction::Down) => {
-            app.move_selection(1);
-            vec![]
-        }
-        (Screen::Incidents, KeyAction::PageUp) => {
-            app.move_selection(-page);
-            vec![]
-        }
-        (Screen::Incidents, KeyAction::PageDown) => {
-            app.move_selection(page);
-            vec![]
-        }
-        (Screen::Incidents, KeyAction::Top) => {
-            app.move_selection(isize::MIN / 2);
-            vec![]
-        }
-        (Screen::Incidents, KeyAction::Bottom) => {
-            app.move_selection(isize::MAX / 2);
-            vec![]
-        }
+        (Screen::Incidents, KeyAction::Up) => move_list(app, -1),
+        (Screen::Incidents, KeyAction::Down) => move_list(app, 1),
+        (Screen::Incidents, KeyAction::PageUp) => move_list(app, -page),
+        (Screen::Incidents, KeyAction::PageDown) => move_list(app, page),
+        (Screen::Incidents, KeyAction::Top) => move_list(app, isize::MIN / 2),
+        (Screen::Incidents, KeyAction::Bottom) => move_list(app, isize::MAX / 2),
         (Screen::Incidents, KeyAction::SortNext) => {
             app.sort = match app.sort {
                 SortKey::Severity => SortKey::Newest,
@@ -360,54 +599,199 @@ fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) 
                 SortKey::Status => SortKey::Severity,
             };
             app.keep_selection();
-            vec![]
+            none
         }
-        (Screen::Incidents, KeyAction::Open) => match app.selected {
-            Some(id) => {
-                app.new_ids.remove(&id);
-                app.detail = None;
-                app.scroll = 0;
-                app.screens.push(Screen::Incident { id, level: 1 });
-                vec![Effect::Watch(Some(id))]
-            }
-            None => vec![],
-        },
-        (Screen::Incident { .. }, KeyAction::Up) => {
-            app.scroll = app.scroll.saturating_sub(1);
-            vec![]
-        }
-        (Screen::Incident { .. }, KeyAction::Down) => {
-            app.scroll = app.scroll.saturating_add(1);
-            vec![]
-        }
-        (Screen::Incident { .. }, KeyAction::PageUp) => {
-            app.scroll = app.scroll.saturating_sub(page as u16);
-            vec![]
-        }
-        (Screen::Incident { .. }, KeyAction::PageDown) => {
-            app.scroll = app.scroll.saturating_add(page as u16);
-            vec![]
-        }
-        (Screen::Incident { .. }, KeyAction::Top) => {
+        (Screen::Incidents, KeyAction::Open) => {
+            let id = app.selected?;
+            app.new_ids.remove(&id);
+            app.detail = None;
             app.scroll = 0;
-            vec![]
+            app.screens.push(Screen::Incident { id, level: 1 });
+            none
         }
         (Screen::Incident { id, level }, KeyAction::Deeper) => {
             *app.screens.last_mut().expect("screen") = Screen::Incident { id, level: (level + 1).min(3) };
-            vec![]
+            none
         }
         (Screen::Incident { id, level }, KeyAction::Shallower) if level > 1 => {
             *app.screens.last_mut().expect("screen") = Screen::Incident { id, level: level - 1 };
-            vec![]
+            none
         }
         (Screen::Incident { .. }, KeyAction::Shallower | KeyAction::ToList) => {
-            app.screens.truncate(1);
-            app.detail = None;
-            vec![Effect::Watch(None)]
+            to_list(app);
+            none
         }
-        _ => return (false, vec![]),
+        (Screen::Incident { id, .. } | Screen::RootCauses { id }, KeyAction::BlastRadius) => {
+            app.tree_open = [vec![blast::BANDS[0].to_owned()], vec![blast::BANDS[1].to_owned()]].into();
+            app.tree_selected = vec![blast::BANDS[0].to_owned()];
+            replace_view(app, Screen::BlastRadius { id });
+            none
+        }
+        (Screen::Incident { id, .. } | Screen::BlastRadius { id }, KeyAction::RootCauses) => {
+            app.cause_selected = None;
+            replace_view(app, Screen::RootCauses { id });
+            none
+        }
+        (Screen::BlastRadius { .. }, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
+            let paths = blast::visible_paths(&app.blast_nodes(), &app.tree_open);
+            let at = paths.iter().position(|p| *p == app.tree_selected).unwrap_or(0) as isize;
+            let to = match action {
+                KeyAction::Up => at - 1,
+                KeyAction::Down => at + 1,
+                KeyAction::Top => 0,
+                _ => paths.len() as isize - 1,
+            };
+            app.tree_selected = paths.get(to.clamp(0, paths.len().max(1) as isize - 1) as usize)?.clone();
+            none
+        }
+        (Screen::BlastRadius { .. }, KeyAction::Expand) => {
+            if blast::has_children(&app.blast_nodes(), &app.tree_selected) {
+                app.tree_open.insert(app.tree_selected.clone());
+            }
+            none
+        }
+        (Screen::BlastRadius { .. }, KeyAction::Collapse) => {
+            if !app.tree_open.remove(&app.tree_selected) && app.tree_selected.len() > 1 {
+                app.tree_selected.pop();
+            }
+            none
+        }
+        (Screen::RootCauses { .. }, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
+            let ids: Vec<String> =
+                app.focused_detail()?.analysis.candidates.iter().map(|c| c.event_id.clone()).collect();
+            let at = app.selected_candidate().and_then(|c| ids.iter().position(|e| *e == c.event_id)).unwrap_or(0);
+            app.cause_selected = ids.get(step(at, ids.len(), action)).cloned();
+            none
+        }
+        (Screen::Agents, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
+            let at = app.selected_agent().and_then(|s| app.agents.iter().position(|a| a.agent_id == s.agent_id));
+            let next = step(at.unwrap_or(0), app.agents.len(), action);
+            app.agent_selected = app.agents.get(next).map(|a| a.agent_id.clone());
+            none
+        }
+        (Screen::Activity, KeyAction::NextDimension | KeyAction::PreviousDimension) => {
+            let all = DIMENSIONS;
+            let at = all.iter().position(|d| *d == app.dimension).unwrap_or(0);
+            let delta = if action == KeyAction::NextDimension { 1 } else { all.len() - 1 };
+            set_dimension(app, all[(at + delta) % all.len()]);
+            none
+        }
+        (Screen::Activity, KeyAction::DimensionProvider) => set_dimension(app, Dimension::ProviderType),
+        (Screen::Activity, KeyAction::DimensionAgent) => set_dimension(app, Dimension::AgentId),
+        (Screen::Activity, KeyAction::DimensionSource) => set_dimension(app, Dimension::Source),
+        (Screen::Activity, KeyAction::DimensionRisk) => set_dimension(app, Dimension::RiskLevel),
+        (Screen::Activity, KeyAction::DimensionStatus) => set_dimension(app, Dimension::Status),
+        (
+            Screen::Incident { .. } | Screen::Audit | Screen::Attribution | Screen::Activity,
+            KeyAction::Up | KeyAction::Down | KeyAction::PageUp | KeyAction::PageDown | KeyAction::Top,
+        ) => {
+            app.scroll = match action {
+                KeyAction::Up => app.scroll.saturating_sub(1),
+                KeyAction::Down => app.scroll.saturating_add(1),
+                KeyAction::PageUp => app.scroll.saturating_sub(page as u16),
+                KeyAction::PageDown => app.scroll.saturating_add(page as u16),
+                _ => 0,
+            };
+            none
+        }
+        (_, KeyAction::Back) => {
+            if app.screens.len() > 1 {
+                app.screens.pop();
+            }
+            app.scroll = 0;
+            if app.screen() == Screen::Incidents {
+                app.detail = None;
+            }
+            none
+        }
+        _ => None,
+    }
+}
+
+fn step(at: usize, len: usize, action: KeyAction) -> usize {
+    let last = len.saturating_sub(1);
+    match action {
+        KeyAction::Up => at.saturating_sub(1),
+        KeyAction::Down => (at + 1).min(last),
+        KeyAction::Top => 0,
+        _ => last,
+    }
+}
+
+fn move_list(app: &mut App, delta: isize) -> Option<Vec<Effect>> {
+    app.move_selection(delta);
+    Some(vec![])
+}
+
+fn set_dimension(app: &mut App, dimension: Dimension) -> Option<Vec<Effect>> {
+    if app.dimension != dimension {
+        app.dimension = dimension;
+        // Never show one dimension's bars under another's name.
+        app.live = None;
+        app.completed = None;
+    }
+    Some(vec![])
+}
+
+/// Blast radius and root causes replace each other above the incident, so
+/// Back always returns to the incident.
+fn replace_view(app: &mut App, screen: Screen) {
+    if matches!(app.screen(), Screen::BlastRadius { .. } | Screen::RootCauses { .. }) {
+        app.screens.pop();
+    }
+    app.screens.push(screen);
+}
+
+fn to_list(app: &mut App) {
+    app.screens.truncate(1);
+    app.detail = None;
+    app.scroll = 0;
+}
+
+/// A screen reached by a `:` command sits directly above the list.
+fn open_screen(app: &mut App, screen: Screen) {
+    app.screens.truncate(1);
+    app.detail = None;
+    app.scroll = 0;
+    app.screens.push(screen);
+}
+
+/// The focused incident in a few lines, for a chat or a ticket.
+fn copy(app: &mut App) -> Vec<Effect> {
+    let Some(id) = app.focused_incident() else {
+        app.message = Some("no incident selected to copy".to_owned());
+        return vec![];
     };
-    (true, effects)
+    let Some(s) = app.incidents.iter().find(|i| i.id == id).or(app.focused_detail().map(|d| &d.summary)) else {
+        app.message = Some(format!("incident #{id} is not loaded yet"));
+        return vec![];
+    };
+    let mut text = format!(
+        "Incident #{} [{} {}] {}\nStarted {} UTC · resources: {} · responders: {}",
+        s.id,
+        s.severity.as_str().to_uppercase(),
+        s.status.as_str().to_uppercase(),
+        s.title,
+        s.started_at.format("%Y-%m-%d %H:%M:%S"),
+        if s.resources.is_empty() { "unknown".to_owned() } else { s.resources.join(", ") },
+        if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") },
+    );
+    if let Some(d) = app.focused_detail() {
+        match d.analysis.candidates.first() {
+            Some(c) if !d.analysis.undetermined => text.push_str(&format!(
+                "\nTop cause: {} {} on {} by {} ({} {}%)",
+                c.action_type.as_deref().unwrap_or("action"),
+                c.event_id,
+                c.resource.as_deref().unwrap_or("?"),
+                c.agent_id.as_deref().unwrap_or("unknown actor"),
+                c.band,
+                c.confidence
+            )),
+            _ => text.push_str("\nCause: UNDETERMINED"),
+        }
+    }
+    app.message = Some(format!("copied incident #{id} to the clipboard (OSC 52)"));
+    vec![Effect::Copy(text)]
 }
 
 fn on_input(app: &mut App, input: Input, key: KeyEvent) -> (bool, Vec<Effect>) {
@@ -455,17 +839,28 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
     match (words.next(), words.next()) {
         (Some("q" | "quit"), _) => vec![Effect::Quit],
         (Some("incidents"), _) => {
-            app.screens.truncate(1);
-            app.detail = None;
-            vec![Effect::Watch(None)]
+            to_list(app);
+            vec![]
         }
         (Some("theme"), Some(name)) => vec![Effect::SetTheme(name.to_owned())],
         (Some("theme"), None) => {
             app.message = Some(format!("usage: :theme NAME ({})", super::theme::Theme::names().join(", ")));
             vec![]
         }
-        (Some(screen @ ("activity" | "agents" | "audit" | "attribution")), _) => {
-            app.message = Some(format!(":{screen} is not in this version of the console yet"));
+        (Some("activity"), _) => {
+            open_screen(app, Screen::Activity);
+            vec![]
+        }
+        (Some("agents"), _) => {
+            open_screen(app, Screen::Agents);
+            vec![]
+        }
+        (Some("audit"), _) => {
+            open_screen(app, Screen::Audit);
+            vec![]
+        }
+        (Some("attribution"), _) => {
+            open_screen(app, Screen::Attribution);
             vec![]
         }
         (Some(other), _) => {

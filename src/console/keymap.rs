@@ -19,6 +19,12 @@ wire_enum! {
         Global = "global",
         Incidents = "incidents",
         Incident = "incident",
+        BlastRadius = "blast_radius",
+        RootCauses = "root_causes",
+        Activity = "activity",
+        Agents = "agents",
+        Audit = "audit",
+        Attribution = "attribution",
         Help = "help",
     }
 }
@@ -43,15 +49,69 @@ wire_enum! {
         SortNext = "sort",
         Refresh = "refresh",
         Close = "close",
+        /// Leave a view for the one it was opened from.
+        Back = "back",
+        BlastRadius = "blast_radius",
+        RootCauses = "root_causes",
+        /// Open the selected tree node.
+        Expand = "expand",
+        /// Close the selected tree node, or go to its parent.
+        Collapse = "collapse",
+        NextDimension = "next_dimension",
+        PreviousDimension = "previous_dimension",
+        DimensionProvider = "dimension_provider",
+        DimensionAgent = "dimension_agent",
+        DimensionSource = "dimension_source",
+        DimensionRisk = "dimension_risk",
+        DimensionStatus = "dimension_status",
+        /// OSC 52: the selected incident's summary to the clipboard.
+        Copy = "copy",
+        Acknowledge = "acknowledge",
+        FlagForReview = "flag_for_review",
+        PauseAgent = "pause_agent",
+        ResumeAgent = "resume_agent",
+        Escalate = "escalate",
+        CreateIncident = "create_incident",
+        TriggerRollback = "trigger_rollback",
+        DisableTool = "disable_tool",
+        UpdateRule = "update_rule",
+        ConfirmCause = "confirm_cause",
+        MarkUnrelated = "mark_unrelated",
+        Investigate = "investigate",
     }
 }
 
-/// The defaults: (mode, key, action, what it does).
+impl KeyAction {
+    /// Whether the key asks the server to change something: every such key
+    /// is refused in one place when the console is read-only.
+    pub fn is_intervention(self) -> bool {
+        use KeyAction::*;
+        matches!(
+            self,
+            Acknowledge
+                | FlagForReview
+                | PauseAgent
+                | ResumeAgent
+                | Escalate
+                | CreateIncident
+                | TriggerRollback
+                | DisableTool
+                | UpdateRule
+                | ConfirmCause
+                | MarkUnrelated
+                | Investigate
+        )
+    }
+}
+
+/// The defaults: (mode, key, action, what it does). Within a mode, the
+/// order is the hint bar's: what matters most at 3 a.m. comes first.
 pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Global, "ctrl-c", KeyAction::Quit, "quit"),
     (Mode::Global, "?", KeyAction::Help, "help"),
     (Mode::Global, ":", KeyAction::Command, "command"),
     (Mode::Global, "ctrl-r", KeyAction::Refresh, "refresh now"),
+    (Mode::Global, "y", KeyAction::Copy, "copy incident summary"),
     (Mode::Global, "up", KeyAction::Up, "up"),
     (Mode::Global, "k", KeyAction::Up, "up"),
     (Mode::Global, "down", KeyAction::Down, "down"),
@@ -64,16 +124,72 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Global, "g", KeyAction::Top, "first"),
     (Mode::Global, "end", KeyAction::Bottom, "last"),
     (Mode::Global, "G", KeyAction::Bottom, "last"),
-    (Mode::Incidents, "q", KeyAction::Quit, "quit"),
     (Mode::Incidents, "enter", KeyAction::Open, "open incident"),
+    (Mode::Incidents, "a", KeyAction::Acknowledge, "acknowledge"),
     (Mode::Incidents, "/", KeyAction::Filter, "filter (! inverts)"),
     (Mode::Incidents, "s", KeyAction::SortNext, "next sort"),
+    (Mode::Incidents, "e", KeyAction::Escalate, "escalate"),
+    (Mode::Incidents, "f", KeyAction::FlagForReview, "flag for review"),
+    (Mode::Incidents, "q", KeyAction::Quit, "quit"),
     (Mode::Incident, "enter", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "+", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "backspace", KeyAction::Shallower, "less detail"),
     (Mode::Incident, "-", KeyAction::Shallower, "less detail"),
+    (Mode::Incident, "a", KeyAction::Acknowledge, "acknowledge"),
+    (Mode::Incident, "b", KeyAction::BlastRadius, "blast radius"),
+    (Mode::Incident, "c", KeyAction::RootCauses, "root causes"),
+    (Mode::Incident, "p", KeyAction::PauseAgent, "pause suspected agent"),
+    (Mode::Incident, "R", KeyAction::TriggerRollback, "request rollback"),
+    (Mode::Incident, "T", KeyAction::DisableTool, "disable tool"),
+    (Mode::Incident, "e", KeyAction::Escalate, "escalate"),
+    (Mode::Incident, "u", KeyAction::ResumeAgent, "resume agent"),
+    (Mode::Incident, "f", KeyAction::FlagForReview, "flag for review"),
+    (Mode::Incident, "N", KeyAction::CreateIncident, "new formal incident"),
+    (Mode::Incident, "W", KeyAction::UpdateRule, "propose rule"),
     (Mode::Incident, "esc", KeyAction::ToList, "back to the list"),
     (Mode::Incident, "q", KeyAction::ToList, "back to the list"),
+    (Mode::BlastRadius, "right", KeyAction::Expand, "open"),
+    (Mode::BlastRadius, "l", KeyAction::Expand, "open"),
+    (Mode::BlastRadius, "left", KeyAction::Collapse, "close"),
+    (Mode::BlastRadius, "h", KeyAction::Collapse, "close"),
+    (Mode::BlastRadius, "a", KeyAction::Acknowledge, "acknowledge"),
+    (Mode::BlastRadius, "e", KeyAction::Escalate, "escalate"),
+    (Mode::BlastRadius, "c", KeyAction::RootCauses, "root causes"),
+    (Mode::BlastRadius, "esc", KeyAction::Back, "back"),
+    (Mode::BlastRadius, "q", KeyAction::Back, "back"),
+    (Mode::RootCauses, "C", KeyAction::ConfirmCause, "confirm cause"),
+    (Mode::RootCauses, "X", KeyAction::MarkUnrelated, "mark unrelated"),
+    (Mode::RootCauses, "i", KeyAction::Investigate, "investigate"),
+    (Mode::RootCauses, "p", KeyAction::PauseAgent, "pause its agent"),
+    (Mode::RootCauses, "T", KeyAction::DisableTool, "disable its tool"),
+    (Mode::RootCauses, "R", KeyAction::TriggerRollback, "request rollback"),
+    (Mode::RootCauses, "a", KeyAction::Acknowledge, "acknowledge"),
+    (Mode::RootCauses, "b", KeyAction::BlastRadius, "blast radius"),
+    (Mode::RootCauses, "esc", KeyAction::Back, "back"),
+    (Mode::RootCauses, "q", KeyAction::Back, "back"),
+    (Mode::Activity, "right", KeyAction::NextDimension, "next dimension"),
+    (Mode::Activity, "l", KeyAction::NextDimension, "next dimension"),
+    (Mode::Activity, "tab", KeyAction::NextDimension, "next dimension"),
+    (Mode::Activity, "left", KeyAction::PreviousDimension, "previous dimension"),
+    (Mode::Activity, "h", KeyAction::PreviousDimension, "previous dimension"),
+    (Mode::Activity, "1", KeyAction::DimensionProvider, "by provider"),
+    (Mode::Activity, "2", KeyAction::DimensionAgent, "by agent"),
+    (Mode::Activity, "3", KeyAction::DimensionSource, "by source"),
+    (Mode::Activity, "4", KeyAction::DimensionRisk, "by risk"),
+    (Mode::Activity, "5", KeyAction::DimensionStatus, "by status"),
+    (Mode::Activity, "esc", KeyAction::Back, "back"),
+    (Mode::Activity, "q", KeyAction::Back, "back"),
+    (Mode::Agents, "p", KeyAction::PauseAgent, "pause agent"),
+    (Mode::Agents, "u", KeyAction::ResumeAgent, "resume agent"),
+    (Mode::Agents, "T", KeyAction::DisableTool, "disable a tool"),
+    (Mode::Agents, "f", KeyAction::FlagForReview, "flag for review"),
+    (Mode::Agents, "N", KeyAction::CreateIncident, "new formal incident"),
+    (Mode::Agents, "esc", KeyAction::Back, "back"),
+    (Mode::Agents, "q", KeyAction::Back, "back"),
+    (Mode::Audit, "esc", KeyAction::Back, "back"),
+    (Mode::Audit, "q", KeyAction::Back, "back"),
+    (Mode::Attribution, "esc", KeyAction::Back, "back"),
+    (Mode::Attribution, "q", KeyAction::Back, "back"),
     (Mode::Help, "esc", KeyAction::Close, "close help"),
     (Mode::Help, "q", KeyAction::Close, "close help"),
     (Mode::Help, "?", KeyAction::Close, "close help"),
@@ -187,6 +303,36 @@ impl Key {
             ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
             alt: event.modifiers.contains(KeyModifiers::ALT),
         })
+    }
+
+    /// The key press this key stands for.
+    pub fn event(&self) -> KeyEvent {
+        let code = match self.code {
+            KeyCodeSpec::Char(c) => KeyCode::Char(c),
+            KeyCodeSpec::Enter => KeyCode::Enter,
+            KeyCodeSpec::Esc => KeyCode::Esc,
+            KeyCodeSpec::Backspace => KeyCode::Backspace,
+            KeyCodeSpec::Tab => KeyCode::Tab,
+            KeyCodeSpec::BackTab => KeyCode::BackTab,
+            KeyCodeSpec::Up => KeyCode::Up,
+            KeyCodeSpec::Down => KeyCode::Down,
+            KeyCodeSpec::Left => KeyCode::Left,
+            KeyCodeSpec::Right => KeyCode::Right,
+            KeyCodeSpec::PageUp => KeyCode::PageUp,
+            KeyCodeSpec::PageDown => KeyCode::PageDown,
+            KeyCodeSpec::Home => KeyCode::Home,
+            KeyCodeSpec::End => KeyCode::End,
+            KeyCodeSpec::Delete => KeyCode::Delete,
+            KeyCodeSpec::F(n) => KeyCode::F(n),
+        };
+        let mut modifiers = KeyModifiers::NONE;
+        if self.ctrl {
+            modifiers |= KeyModifiers::CONTROL;
+        }
+        if self.alt {
+            modifiers |= KeyModifiers::ALT;
+        }
+        KeyEvent::new(code, modifiers)
     }
 
     /// How the key is shown in help and the hint bar.
@@ -386,7 +532,7 @@ mod tests {
             ),
             (
                 "[keys.lobby]\n\"x\" = \"quit\"\n",
-                "[keys.lobby]: unknown mode; modes: global, incidents, incident, help",
+                "[keys.lobby]: unknown mode; modes: global, incidents, incident, blast_radius,",
             ),
             ("[keys.incidents]\n\"ctrl-\" = \"quit\"\n", "keys.incidents.\"ctrl-\": not a key"),
             (

@@ -1,7 +1,10 @@
 //! `mandate` (or `mandate console`): the terminal incident console.
 
 pub mod app;
+pub mod blast;
+pub mod clipboard;
 pub mod config;
+pub mod intent;
 pub mod keymap;
 pub mod poller;
 pub mod sanitize;

@@ -106,6 +106,14 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
                 Effect::Refresh => {
                     let _ = requests.send(Request::Refresh);
                 }
+                Effect::Send(intent) => {
+                    let _ = requests.send(Request::Send(intent));
+                }
+                Effect::Copy(text) => {
+                    let mut stdout = std::io::stdout();
+                    stdout.write_all(super::clipboard::osc52(&text).as_bytes())?;
+                    stdout.flush()?;
+                }
                 Effect::SetTheme(name) => {
                     let themes_dir = config.config_path.parent().map(|d| d.join("themes"));
                     match Theme::load(&name, themes_dir.as_deref()) {

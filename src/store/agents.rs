@@ -1,24 +1,9 @@
 use super::events::{json_list, list, placeholders};
 use super::{Store, StoreError, from_millis, to_millis};
+pub use crate::api::AgentSummary;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// `GET /api/v1/agents`: one agent as the console shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentSummary {
-    pub agent_id: String,
-    /// active | paused
-    pub status: String,
-    pub paused_at: Option<DateTime<Utc>>,
-    pub paused_by: Option<String>,
-    pub last_seen: DateTime<Utc>,
-    pub live_runs: i64,
-    /// Share of failed runs and error events over the last 24 hours, 0 to 1.
-    pub failure_rate: f64,
-    pub disabled_tools: Vec<String>,
-}
 
 /// When an agent was last seen, and its latest sequence number with its time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

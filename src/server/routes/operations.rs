@@ -1,7 +1,7 @@
 //! Agents, the audit log, the service catalog and the attribution figures.
 
-use crate::api::ErrorBody;
-use crate::audit::{AuditEntry, ChainStatus, verify};
+use crate::api::{AttributionStats, AuditPage, CountBy, ErrorBody};
+use crate::audit::verify;
 use crate::catalog::CatalogDocument;
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{JsonObject, Query};
@@ -10,7 +10,6 @@ use crate::store::AgentSummary;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use chrono::{Duration, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Agents: status, last seen, live runs, failure rate, disabled tools.
@@ -22,16 +21,6 @@ use std::collections::BTreeMap;
 pub async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AgentSummary>>, ApiError> {
     caller.require(Permission::ReadOperations)?;
     Ok(Json(state.store().list_agents(Utc::now()).await?))
-}
-
-/// `GET /api/v1/audit`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    /// Newest first.
-    pub entries: Vec<AuditEntry>,
-    /// The whole chain, checked from its first entry.
-    pub chain: ChainStatus,
-    pub next_before: Option<i64>,
 }
 
 /// The audit log, newest first, with the chain's verification state.
@@ -105,29 +94,6 @@ pub async fn put_catalog(
         other => other.into(),
     })?;
     Ok(Json(state.desk().catalog().document().clone()))
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CountBy {
-    pub key: String,
-    pub count: i64,
-}
-
-/// Seed 000 section 6, over the last 7 days.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AttributionStats {
-    pub window_days: i64,
-    pub runs_accepted: i64,
-    pub runs_rejected: i64,
-    pub events_rejected: i64,
-    /// Accepted runs over all run attempts; null when there were none.
-    pub validation_success_rate: Option<f64>,
-    pub violations_by_code: Vec<CountBy>,
-    pub violations_by_origin_system: Vec<CountBy>,
-    /// Requests whose SDK let a violation through with the soft-mode override.
-    pub override_use: i64,
-    /// Stored runs carrying a legacy sentinel. Must stay 0.
-    pub legacy_bucket: i64,
 }
 
 fn ranked(map: BTreeMap<String, i64>) -> Vec<CountBy> {

@@ -12,6 +12,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
+mod activity;
+mod dialog;
+mod operations;
+mod triage;
+
 pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let area = frame.area();
     if area.height < 3 || area.width < 10 {
@@ -21,12 +26,21 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let [top, main, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status_bar(app, theme, frame, top);
-    match app.screens.iter().rev().find(|s| **s != Screen::Help).copied().unwrap_or(Screen::Incidents) {
+    match app.base_screen() {
         Screen::Incident { id, level } => incident(app, theme, frame, main, id, level),
-        _ => incidents(app, theme, frame, main),
+        Screen::BlastRadius { id } => triage::blast_radius(app, theme, frame, main, id),
+        Screen::RootCauses { id } => triage::root_causes(app, theme, frame, main, id),
+        Screen::Activity => activity::activity(app, theme, frame, main),
+        Screen::Agents => operations::agents(app, theme, frame, main),
+        Screen::Audit => operations::audit(app, theme, frame, main),
+        Screen::Attribution => operations::attribution(app, theme, frame, main),
+        Screen::Incidents | Screen::Help => incidents(app, theme, frame, main),
     }
     if app.screen() == Screen::Help {
         help(app, theme, keymap, frame, main);
+    }
+    if let Some(d) = &app.dialog {
+        dialog::dialog(d, theme, frame, main);
     }
     bottom_line(app, theme, keymap, frame, bottom);
 }
@@ -374,11 +388,7 @@ fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'stati
 }
 
 fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
-    let mode =
-        app.screens.iter().rev().find(|s| **s != Screen::Help).map_or(super::keymap::Mode::Incidents, |s| match s {
-            Screen::Incident { .. } => super::keymap::Mode::Incident,
-            _ => super::keymap::Mode::Incidents,
-        });
+    let mode = app.base_mode();
     let lines: Vec<Line> = keymap
         .bindings_for(mode)
         .iter()

@@ -1,0 +1,459 @@
+//! Interventions from the console. A key becomes a [`Plan`] (what, on which
+//! target, inferred from what is on screen); the ones that matter go through
+//! a [`Dialog`] that previews the effect and defaults to No; a confirmed plan
+//! becomes an [`Intent`]: HUMAN attribution for the operator, validated
+//! before any network call, and one Idempotency-Key that every retry reuses.
+
+use super::app::App;
+use super::keymap::KeyAction;
+use crate::api::{InterventionKind, Verdict, WhoAmI};
+use crate::attribution::{AttributionContext, validate};
+use serde_json::{Value, json};
+
+/// Who acts for the operator, in every intervention's attribution.
+pub const CONSOLE_AGENT_ID: &str = "mandate-console";
+pub const CONSOLE_ORIGIN: &str = "mandate-console";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Incident(i64),
+    Agent(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum What {
+    Intervention(InterventionKind),
+    Verdict(Verdict),
+}
+
+/// What the operator asked for, before it is confirmed and sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub what: What,
+    pub target: Target,
+    pub target_agent: Option<String>,
+    pub event_id: Option<String>,
+    pub tool: Option<String>,
+    pub command: Option<String>,
+    pub resource: Option<String>,
+    pub rule: Option<String>,
+    pub title: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Plan {
+    fn new(what: What, target: Target) -> Plan {
+        Plan {
+            what,
+            target,
+            target_agent: None,
+            event_id: None,
+            tool: None,
+            command: None,
+            resource: None,
+            rule: None,
+            title: None,
+            reason: None,
+        }
+    }
+
+    /// The agent this plan acts on, if any.
+    pub fn agent(&self) -> Option<&str> {
+        match &self.target {
+            Target::Agent(a) => Some(a),
+            Target::Incident(_) => self.target_agent.as_deref(),
+        }
+    }
+
+    /// A short name for messages: "pause agent deployer".
+    pub fn label(&self) -> String {
+        let on = match &self.target {
+            Target::Incident(id) => format!("incident #{id}"),
+            Target::Agent(a) => format!("agent {a}"),
+        };
+        match self.what {
+            What::Intervention(InterventionKind::PauseAgent) => format!("pause agent {}", self.agent().unwrap_or("?")),
+            What::Intervention(InterventionKind::ResumeAgent) => {
+                format!("resume agent {}", self.agent().unwrap_or("?"))
+            }
+            What::Intervention(InterventionKind::DisableTool) => format!(
+                "disable tool {} for agent {}",
+                self.tool.as_deref().unwrap_or("?"),
+                self.agent().unwrap_or("?")
+            ),
+            What::Intervention(kind) => format!("{} {on}", kind.as_str().replace('_', " ")),
+            What::Verdict(v) => {
+                format!("mark {} {} on {on}", self.event_id.as_deref().unwrap_or("?"), verdict_word(v))
+            }
+        }
+    }
+
+    /// Whether the operator confirms in a dialog first: everything that
+    /// cannot be undone, stops an agent or pages people, or settles a cause.
+    pub fn needs_confirmation(&self) -> bool {
+        match self.what {
+            What::Intervention(kind) => {
+                !kind.reversible() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
+            }
+            What::Verdict(v) => v == Verdict::Confirmed,
+        }
+    }
+
+    /// "This will: …": the preview shown in the dialog.
+    pub fn effects(&self) -> Vec<String> {
+        let agent = self.agent().unwrap_or("?");
+        let on = match &self.target {
+            Target::Incident(id) => format!("incident #{id}"),
+            Target::Agent(a) => format!("agent {a}"),
+        };
+        let mut lines = match self.what {
+            What::Intervention(kind) => match kind {
+                InterventionKind::Acknowledge => vec![format!("mark {on} acknowledged, with you as a responder")],
+                InterventionKind::FlagForReview => vec![format!("queue {on} for later review")],
+                InterventionKind::PauseAgent => vec![
+                    format!("pause agent {agent}: every new run it starts is refused (409 AGENT_PAUSED)"),
+                    "runs already in flight are not stopped".to_owned(),
+                    "undo with resume (u)".to_owned(),
+                ],
+                InterventionKind::ResumeAgent => vec![format!("let agent {agent} start runs again")],
+                InterventionKind::Escalate => {
+                    vec![format!("raise {on} to the next escalation level and notify that tier")]
+                }
+                InterventionKind::CreateIncident => vec![
+                    format!("open a new formal incident record ({})", self.title.as_deref().unwrap_or("untitled")),
+                    "this cannot be undone".to_owned(),
+                ],
+                InterventionKind::TriggerRollback => vec![
+                    format!("record a rollback request on {on}"),
+                    format!("for a human to run: {}", self.command.as_deref().unwrap_or("(no command)")),
+                    "Mandate does not execute it; the request cannot be withdrawn".to_owned(),
+                ],
+                InterventionKind::DisableTool => vec![
+                    format!(
+                        "remove tool {} from agent {agent}: its events using it are refused",
+                        self.tool.as_deref().unwrap_or("?")
+                    ),
+                    "this cannot be undone from the console".to_owned(),
+                ],
+                InterventionKind::UpdateRule => vec![
+                    format!("record a routing-rule change: {}", self.rule.as_deref().unwrap_or("?")),
+                    "it goes to review and rollout; it cannot be withdrawn".to_owned(),
+                ],
+            },
+            What::Verdict(v) => vec![format!(
+                "record that {} is {} for {on}; the ranking is recomputed by the server",
+                self.event_id.as_deref().unwrap_or("?"),
+                verdict_word(v)
+            )],
+        };
+        lines.push("record it in the audit log under your name".to_owned());
+        lines
+    }
+
+    /// What the dialog lets the operator type, prefilled from the plan.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut fields = Vec::new();
+        if let What::Intervention(kind) = self.what {
+            match kind {
+                InterventionKind::DisableTool => fields.push(Field::new(FieldName::Tool, self.tool.clone(), true)),
+                InterventionKind::TriggerRollback => {
+                    fields.push(Field::new(FieldName::Command, self.command.clone(), true))
+                }
+                InterventionKind::UpdateRule => fields.push(Field::new(FieldName::Rule, self.rule.clone(), true)),
+                InterventionKind::CreateIncident => {
+                    fields.push(Field::new(FieldName::Title, self.title.clone(), false))
+                }
+                _ => {}
+            }
+            fields.push(Field::new(FieldName::Reason, None, !kind.reversible()));
+        } else {
+            fields.push(Field::new(FieldName::Reason, None, false));
+        }
+        fields
+    }
+
+    fn set(&mut self, name: FieldName, value: &str) {
+        let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        match name {
+            FieldName::Reason => self.reason = value,
+            FieldName::Tool => self.tool = value,
+            FieldName::Command => self.command = value,
+            FieldName::Rule => self.rule = value,
+            FieldName::Title => self.title = value,
+        }
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Confirmed => "the confirmed cause",
+        Verdict::Rejected => "unrelated",
+        Verdict::Investigate => "under investigation",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldName {
+    Reason,
+    Tool,
+    Command,
+    Rule,
+    Title,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: FieldName,
+    pub value: String,
+    pub required: bool,
+}
+
+impl Field {
+    fn new(name: FieldName, value: Option<String>, required: bool) -> Field {
+        Field { name, value: value.unwrap_or_default(), required }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self.name {
+            FieldName::Reason => "reason",
+            FieldName::Tool => "tool",
+            FieldName::Command => "command",
+            FieldName::Rule => "rule",
+            FieldName::Title => "title",
+        }
+    }
+}
+
+/// The confirmation dialog: the preview, the fields, and the buttons.
+/// Focus starts on the first required field, or on the buttons where No is
+/// the default; only an explicit `y` on the buttons sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    pub plan: Plan,
+    pub fields: Vec<Field>,
+    /// An index into `fields`; `fields.len()` is the buttons.
+    pub focus: usize,
+    /// Why the last `y` was refused (a required field is empty).
+    pub problem: Option<String>,
+}
+
+/// What a key did to the dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogOutcome {
+    Open,
+    Cancelled,
+    Confirmed(Box<Plan>),
+}
+
+impl Dialog {
+    pub fn new(plan: Plan) -> Dialog {
+        let fields = plan.fields();
+        let focus = fields.iter().position(|f| f.required && f.value.is_empty()).unwrap_or(fields.len());
+        Dialog { plan, fields, focus, problem: None }
+    }
+
+    pub fn on_buttons(&self) -> bool {
+        self.focus >= self.fields.len()
+    }
+
+    pub fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> DialogOutcome {
+        use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return DialogOutcome::Cancelled,
+            KeyCode::Char('c') if ctrl => return DialogOutcome::Cancelled,
+            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1).min(self.fields.len()),
+            KeyCode::BackTab | KeyCode::Up => self.focus = self.focus.saturating_sub(1),
+            KeyCode::Enter if !self.on_buttons() => self.focus += 1,
+            // On the buttons, Enter takes the default: No.
+            KeyCode::Enter => return DialogOutcome::Cancelled,
+            KeyCode::Char('y' | 'Y') if self.on_buttons() && !ctrl => {
+                if let Some(missing) = self.fields.iter().find(|f| f.required && f.value.trim().is_empty()) {
+                    self.problem = Some(format!("{} is required", missing.label()));
+                    self.focus = self.fields.iter().position(|f| f.name == missing.name).unwrap_or(0);
+                    return DialogOutcome::Open;
+                }
+                let mut plan = self.plan.clone();
+                for f in &self.fields {
+                    plan.set(f.name, &f.value);
+                }
+                return DialogOutcome::Confirmed(Box::new(plan));
+            }
+            KeyCode::Char('n' | 'N' | 'q') if self.on_buttons() => return DialogOutcome::Cancelled,
+            KeyCode::Backspace if !self.on_buttons() => {
+                self.fields[self.focus].value.pop();
+            }
+            KeyCode::Char(c) if !self.on_buttons() && !ctrl && !c.is_control() => {
+                let field = &mut self.fields[self.focus];
+                if field.value.chars().count() < 500 {
+                    field.value.push(c);
+                }
+            }
+            _ => {}
+        }
+        DialogOutcome::Open
+    }
+}
+
+/// A request ready for the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// Sent as Idempotency-Key, the same on every retry.
+    pub key: String,
+    pub label: String,
+    pub path: String,
+    pub body: Value,
+}
+
+/// Why no intervention may be sent from this console, if so. The one place
+/// read-only is decided.
+pub fn readonly_reason(app: &App) -> Option<String> {
+    use crate::api::Role;
+    if app.readonly {
+        return Some("read-only (--readonly)".to_owned());
+    }
+    match &app.operator {
+        Some(who) if matches!(who.role, Role::Responder | Role::Admin) => None,
+        Some(who) => Some(format!("read-only: {} is a {} and may not intervene", who.name, who.role)),
+        None => Some("not yet known who you are (waiting for the server)".to_owned()),
+    }
+}
+
+/// The operator's HUMAN attribution, checked against the contract before
+/// anything is sent.
+pub fn attribution(operator: &WhoAmI) -> Result<Value, String> {
+    let ctx = AttributionContext::human(CONSOLE_AGENT_ID, &operator.name, CONSOLE_ORIGIN);
+    if let Some(v) = validate(&ctx).first() {
+        return Err(format!("cannot attribute this to {:?}: {v}", operator.name));
+    }
+    Ok(json!({
+        "actor_type": "HUMAN",
+        "actor_id": operator.name,
+        "agent_id": CONSOLE_AGENT_ID,
+        "origin_system_id": CONSOLE_ORIGIN,
+    }))
+}
+
+/// A confirmed plan as a request, with a fresh Idempotency-Key.
+pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
+    let mut body = attribution(operator)?;
+    let path = match (&plan.what, &plan.target) {
+        (What::Verdict(_), Target::Incident(id)) => format!("/api/v1/incidents/{id}/verdicts"),
+        (What::Verdict(_), Target::Agent(_)) => return Err("a verdict is given on an incident".to_owned()),
+        (What::Intervention(_), Target::Incident(id)) => format!("/api/v1/incidents/{id}/interventions"),
+        (What::Intervention(_), Target::Agent(a)) => {
+            let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
+            format!("/api/v1/agents/{segment}/interventions")
+        }
+    };
+    let fields = body.as_object_mut().expect("an object");
+    match plan.what {
+        What::Verdict(v) => {
+            fields.insert("verdict".into(), v.as_str().into());
+            fields.insert("event_id".into(), plan.event_id.clone().unwrap_or_default().into());
+        }
+        What::Intervention(kind) => {
+            fields.insert("kind".into(), kind.as_str().into());
+            if !kind.reversible() {
+                fields.insert("confirm".into(), true.into());
+            }
+            for (name, value) in [
+                ("target_agent", plan.target_agent.as_ref().filter(|_| matches!(plan.target, Target::Incident(_)))),
+                ("tool", plan.tool.as_ref()),
+                ("command", plan.command.as_ref()),
+                ("resource", plan.resource.as_ref()),
+                ("rule", plan.rule.as_ref()),
+                ("title", plan.title.as_ref()),
+            ] {
+                if let Some(v) = value {
+                    fields.insert(name.into(), v.clone().into());
+                }
+            }
+        }
+    }
+    if let Some(r) = &plan.reason {
+        fields.insert("reason".into(), r.clone().into());
+    }
+    Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
+}
+
+/// The plan for an intervention key on the current screen: its target is
+/// what the operator is looking at. An error says what is missing.
+pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
+    use super::app::Screen;
+    use InterventionKind as K;
+    let kind = match action {
+        KeyAction::ConfirmCause | KeyAction::MarkUnrelated | KeyAction::Investigate => {
+            let verdict = match action {
+                KeyAction::ConfirmCause => Verdict::Confirmed,
+                KeyAction::MarkUnrelated => Verdict::Rejected,
+                _ => Verdict::Investigate,
+            };
+            let Screen::RootCauses { id } = app.screen() else {
+                return Err("open the root causes (c) to judge a candidate".to_owned());
+            };
+            let candidate = app.selected_candidate().ok_or("no candidate selected")?;
+            let mut plan = Plan::new(What::Verdict(verdict), Target::Incident(id));
+            plan.event_id = Some(candidate.event_id.clone());
+            return Ok(plan);
+        }
+        KeyAction::Acknowledge => K::Acknowledge,
+        KeyAction::FlagForReview => K::FlagForReview,
+        KeyAction::PauseAgent => K::PauseAgent,
+        KeyAction::ResumeAgent => K::ResumeAgent,
+        KeyAction::Escalate => K::Escalate,
+        KeyAction::CreateIncident => K::CreateIncident,
+        KeyAction::TriggerRollback => K::TriggerRollback,
+        KeyAction::DisableTool => K::DisableTool,
+        KeyAction::UpdateRule => K::UpdateRule,
+        other => return Err(format!("{other} is not an intervention")),
+    };
+    if let Screen::Agents = app.screen() {
+        let agent = app.selected_agent().ok_or("no agent selected")?;
+        let mut plan = Plan::new(What::Intervention(kind), Target::Agent(agent.agent_id.clone()));
+        if kind == K::CreateIncident {
+            plan.title = Some(format!("agent {} misbehaving", agent.agent_id));
+        }
+        return Ok(plan);
+    }
+    let id = app.focused_incident().ok_or("no incident selected")?;
+    let mut plan = Plan::new(What::Intervention(kind), Target::Incident(id));
+    let detail = app.detail.as_ref().filter(|d| d.summary.id == id);
+    let on_candidate = matches!(app.screen(), Screen::RootCauses { .. });
+    let candidate = if on_candidate {
+        app.selected_candidate()
+    } else {
+        detail.and_then(|d| d.analysis.candidates.iter().find(|c| c.confidence > 0))
+    };
+    let suggestion = |k: K| detail.and_then(|d| d.suggestions.iter().find(|s| s.intervention == Some(k)));
+    match kind {
+        K::PauseAgent | K::ResumeAgent | K::DisableTool => {
+            let from_suggestion = suggestion(kind).filter(|_| !on_candidate);
+            let agent = from_suggestion
+                .and_then(|s| s.agent_id.clone())
+                .or_else(|| candidate.and_then(|c| c.agent_id.clone()))
+                .or_else(|| suggestion(K::PauseAgent).and_then(|s| s.agent_id.clone()));
+            plan.target_agent =
+                Some(agent.ok_or("no agent to act on: no root-cause candidate names one (see the agents screen)")?);
+            if kind == K::DisableTool {
+                plan.tool =
+                    from_suggestion.and_then(|s| s.tool.clone()).or_else(|| candidate.and_then(|c| c.tool.clone()));
+            }
+        }
+        K::TriggerRollback => {
+            let s = suggestion(K::TriggerRollback);
+            plan.command = s.and_then(|s| s.command.clone());
+            plan.resource = s.and_then(|s| s.resource.clone()).or_else(|| candidate.and_then(|c| c.resource.clone()));
+        }
+        K::UpdateRule => {
+            plan.rule = detail
+                .and_then(|d| d.pattern.as_ref().and_then(|p| p.suggested_rule.clone()))
+                .or_else(|| suggestion(K::UpdateRule).and_then(|s| s.command.clone()));
+        }
+        K::CreateIncident => {
+            plan.title = Some(format!("follow-up of incident #{id}"));
+        }
+        _ => {}
+    }
+    Ok(plan)
+}

@@ -1,0 +1,85 @@
+//! LIVE-O5 and COMP-O5: runs by dimension, each panel from its own topic's
+//! endpoint, with the server's buckets and total as given (seed 003: panels
+//! never filter or infer). Side by side when wide, stacked when narrow.
+
+use super::titled;
+use crate::api::{Dimension, Distribution};
+use crate::console::app::App;
+use crate::console::theme::{StyleKey as K, Theme};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+/// The seed's dimension buttons, in its order, with their keys.
+pub const BUTTONS: [(Dimension, &str, &str); 5] = [
+    (Dimension::ProviderType, "1", "Provider"),
+    (Dimension::AgentId, "2", "Agent"),
+    (Dimension::Source, "3", "Source"),
+    (Dimension::RiskLevel, "4", "Risk"),
+    (Dimension::Status, "5", "Status"),
+];
+
+pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = titled(theme, " Activity — runs by dimension ".to_owned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [buttons, panels] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let mut spans = vec![Span::styled("By: ", theme.style(K::Muted))];
+    for (dim, key, label) in BUTTONS {
+        if dim == app.dimension {
+            spans.push(Span::styled(format!("[{key} {label}]"), theme.style(K::Selection)));
+        } else {
+            spans.push(Span::styled(format!(" {key} {label} "), theme.style(K::Text)));
+        }
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), buttons);
+    let [live, completed] = if panels.width >= 100 {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels)
+    } else {
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels)
+    };
+    panel(app, theme, frame, live, "LIVE-O5", "LIVE", app.live.as_ref());
+    panel(app, theme, frame, completed, "COMP-O5", "COMPLETED", app.completed.as_ref());
+}
+
+fn panel(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: &str, topic: &str, data: Option<&Distribution>) {
+    let total = data.map(|d| format!(" — total {}", d.total)).unwrap_or_default();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(K::Border))
+        .title(Span::styled(format!(" {id} {topic} runs by {}{total} ", app.dimension), theme.style(K::Title)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(d) = data else {
+        frame.render_widget(Paragraph::new(Span::styled("loading…", theme.style(K::Muted))), inner);
+        return;
+    };
+    if d.buckets.is_empty() {
+        frame.render_widget(Paragraph::new(Span::styled(format!("no {topic} runs"), theme.style(K::Muted))), inner);
+        return;
+    }
+    let label_width = d.buckets.iter().map(|b| b.value.chars().count()).max().unwrap_or(0).clamp(4, 24);
+    let count_width = d.buckets.iter().map(|b| b.count.to_string().len()).max().unwrap_or(1);
+    // "label  ████  count  100.0%"
+    let bar_width = (inner.width as usize).saturating_sub(label_width + count_width + 12).max(1);
+    let max = d.buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+    let lines: Vec<Line> = d
+        .buckets
+        .iter()
+        .map(|b| {
+            let filled = ((b.count as f64 / max as f64) * bar_width as f64).round() as usize;
+            let filled = if b.count > 0 { filled.max(1) } else { 0 };
+            let pct = if d.total > 0 { b.count as f64 * 100.0 / d.total as f64 } else { 0.0 };
+            let label: String = b.value.chars().take(label_width).collect();
+            Line::from(vec![
+                Span::styled(format!("{label:<label_width$} "), theme.style(K::Text)),
+                Span::styled("█".repeat(filled), theme.style(K::Accent)),
+                Span::styled("░".repeat(bar_width - filled.min(bar_width)), theme.style(K::Muted)),
+                Span::styled(format!(" {:>count_width$} {pct:>5.1}%", b.count), theme.style(K::Text)),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).scroll((app.scroll, 0)), inner);
+}

@@ -1,0 +1,174 @@
+//! Agents, the audit log and the attribution figures.
+
+use super::{age, heading, titled};
+use crate::api::CountBy;
+use crate::console::app::App;
+use crate::console::theme::{StyleKey as K, Theme};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+fn muted(theme: &Theme, frame: &mut Frame, area: Rect, text: &str) {
+    frame.render_widget(Paragraph::new(Span::styled(text.to_owned(), theme.style(K::Muted))), area);
+}
+
+pub fn agents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let paused = app.agents.iter().filter(|a| a.status == "paused").count();
+    let block = titled(theme, format!(" Agents: {} · {paused} paused ", app.agents.len()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if app.agents.is_empty() {
+        return muted(theme, frame, inner, "no agent has reported yet");
+    }
+    let selected = app.selected_agent().map(|a| a.agent_id.clone());
+    let height = inner.height.saturating_sub(1) as usize;
+    let at = app.agents.iter().position(|a| Some(&a.agent_id) == selected.as_ref()).unwrap_or(0);
+    let offset = at.saturating_sub(height.saturating_sub(1));
+    let rows: Vec<Row> = app
+        .agents
+        .iter()
+        .skip(offset)
+        .take(height)
+        .map(|a| {
+            let is_selected = Some(&a.agent_id) == selected.as_ref();
+            let status = if a.status == "paused" {
+                let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+                Span::styled(format!("PAUSED{by}"), theme.style(K::Warning))
+            } else {
+                Span::styled("ACTIVE", theme.style(K::Success))
+            };
+            let failure = format!("{:.1}%", a.failure_rate * 100.0);
+            let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
+            let row = Row::new(vec![
+                Cell::from(if is_selected { "▶" } else { " " }),
+                Cell::from(a.agent_id.clone()),
+                Cell::from(status),
+                Cell::from(age(a.last_seen, app.now)),
+                Cell::from(a.live_runs.to_string()),
+                Cell::from(Span::styled(failure, failure_style)),
+                Cell::from(a.disabled_tools.join(", ")),
+            ]);
+            if is_selected { row.style(theme.style(K::Selection)) } else { row }
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Fill(2),
+        Constraint::Length(16),
+        Constraint::Length(9),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    let header = Row::new(["", "AGENT", "STATUS", "LAST SEEN", "LIVE", "FAILURE", "DISABLED TOOLS"])
+        .style(theme.style(K::Header));
+    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+}
+
+pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = titled(theme, " Audit log — newest first ".to_owned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(page) = &app.audit else { return muted(theme, frame, inner, "loading…") };
+    let [chain, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let c = &page.chain;
+    let line = if c.verified {
+        Line::from(Span::styled(
+            format!("✓ chain verified: {} entries, each linked to the one before", c.entries_checked),
+            theme.style(K::Success),
+        ))
+    } else {
+        Line::from(Span::styled(
+            format!(
+                "✗ CHAIN BROKEN at entry #{}: {} — the log was altered",
+                c.first_broken_seq.map_or("?".to_owned(), |s| s.to_string()),
+                c.problem.as_deref().unwrap_or("unknown problem")
+            ),
+            theme.style(K::Error),
+        ))
+    };
+    frame.render_widget(Paragraph::new(line), chain);
+    if page.entries.is_empty() {
+        return muted(theme, frame, table, "no intervention yet");
+    }
+    let height = table.height.saturating_sub(1) as usize;
+    let rows: Vec<Row> = page
+        .entries
+        .iter()
+        .skip(app.scroll as usize)
+        .take(height)
+        .map(|e| {
+            let reason = e.details.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+            Row::new(vec![
+                Cell::from(format!("#{}", e.seq)),
+                Cell::from(e.at.format("%m-%d %H:%M:%S").to_string()),
+                Cell::from(e.actor.clone()),
+                Cell::from(Span::styled(e.action.clone(), theme.style(K::Accent))),
+                Cell::from(e.target.clone()),
+                Cell::from(reason.to_owned()),
+                Cell::from(Span::styled(e.hash.chars().take(8).collect::<String>(), theme.style(K::Muted))),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Length(14),
+        Constraint::Fill(1),
+        Constraint::Length(16),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+        Constraint::Length(8),
+    ];
+    let header =
+        Row::new(["SEQ", "AT (UTC)", "ACTOR", "ACTION", "TARGET", "REASON", "HASH"]).style(theme.style(K::Header));
+    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table);
+}
+
+pub fn attribution(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = titled(theme, " Attribution compliance (seed 000 §6) ".to_owned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(s) = &app.attribution else { return muted(theme, frame, inner, "loading…") };
+    let attempts = s.runs_accepted + s.runs_rejected;
+    let rate = match s.validation_success_rate {
+        Some(r) => format!("{:.2}% of {attempts} run attempts", r * 100.0),
+        None => "no run attempts yet".to_owned(),
+    };
+    let legacy_style = if s.legacy_bucket > 0 { theme.style(K::Error) } else { theme.style(K::Success) };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("Validation success rate ", theme.style(K::Header)),
+            Span::raw(format!("{rate} (last {} days)", s.window_days)),
+        ]),
+        Line::from(format!(
+            "Runs accepted {} · runs rejected {} · events rejected {}",
+            s.runs_accepted, s.runs_rejected, s.events_rejected
+        )),
+        Line::from(format!("Soft-mode override use {}", s.override_use)),
+        Line::from(Span::styled(
+            format!(
+                "Legacy bucket {}{}",
+                s.legacy_bucket,
+                if s.legacy_bucket > 0 { " — must be 0: runs carry a legacy sentinel" } else { " (as it must be)" }
+            ),
+            legacy_style,
+        )),
+        Line::from(""),
+    ];
+    counts(theme, &mut lines, "Violations by code", &s.violations_by_code);
+    lines.push(Line::from(""));
+    counts(theme, &mut lines, "Violations by origin system", &s.violations_by_origin_system);
+    frame.render_widget(Paragraph::new(lines).scroll((app.scroll, 0)), inner);
+}
+
+fn counts(theme: &Theme, lines: &mut Vec<Line<'static>>, title: &str, rows: &[CountBy]) {
+    lines.push(heading(theme, title));
+    if rows.is_empty() {
+        lines.push(Line::from(Span::styled("  none", theme.style(K::Muted))));
+    }
+    let width = rows.iter().map(|r| r.key.chars().count()).max().unwrap_or(0).min(40);
+    for r in rows {
+        lines.push(Line::from(format!("  {:<width$}  {}", r.key, r.count)));
+    }
+}

@@ -1,0 +1,228 @@
+//! The screens an on-call engineer decides with: the blast-radius tree and
+//! the ranked root causes with the chain, patterns and suggested actions.
+
+use super::{age, band, evidence_text, heading, titled};
+use crate::api::{IncidentDetail, MatchLevel};
+use crate::console::app::App;
+use crate::console::blast::{self, Node};
+use crate::console::theme::{StyleKey as K, Theme};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use tui_tree_widget::{Tree, TreeItem, TreeState};
+
+fn loading(theme: &Theme, frame: &mut Frame, area: Rect) {
+    frame.render_widget(Paragraph::new(Span::styled("loading the incident…", theme.style(K::Muted))), area);
+}
+
+fn item(node: &Node, theme: &Theme) -> TreeItem<'static, String> {
+    let text = Line::from(node.text.iter().map(|(t, k)| Span::styled(t.clone(), theme.style(*k))).collect::<Vec<_>>());
+    if node.children.is_empty() {
+        return TreeItem::new_leaf(node.id.clone(), text);
+    }
+    let children = node.children.iter().map(|c| item(c, theme)).collect();
+    // Identifiers are unique among siblings by construction; a duplicate
+    // from odd data still shows, as a leaf.
+    TreeItem::new(node.id.clone(), text.clone(), children).unwrap_or_else(|_| TreeItem::new_leaf(node.id.clone(), text))
+}
+
+pub fn blast_radius(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64) {
+    let Some(d) = app.focused_detail() else {
+        let block = titled(theme, format!(" #{id} Blast radius "));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        return loading(theme, frame, inner);
+    };
+    let br = &d.blast_radius;
+    let total = br.definitely.len() + br.likely.len() + br.possibly.len();
+    let block = titled(theme, format!(" #{id} Blast radius — {total} services "));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [notify, tree_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let owners = if br.owners_to_notify.is_empty() { "none found".to_owned() } else { br.owners_to_notify.join(", ") };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("Owners to notify: ", theme.style(K::Header)),
+            Span::styled(owners, theme.style(K::Accent)),
+        ])),
+        notify,
+    );
+    let items: Vec<TreeItem<String>> = blast::nodes(br).iter().map(|n| item(n, theme)).collect();
+    let mut state = TreeState::default();
+    for path in &app.tree_open {
+        state.open(path.clone());
+    }
+    state.select(app.tree_selected.clone());
+    if let Ok(tree) = Tree::new(&items) {
+        let tree = tree
+            .highlight_style(theme.style(K::Selection))
+            .highlight_symbol("▶ ")
+            .node_closed_symbol("+ ")
+            .node_open_symbol("- ")
+            .node_no_children_symbol("  ");
+        frame.render_stateful_widget(tree, tree_area, &mut state);
+    }
+}
+
+pub fn root_causes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64) {
+    let Some(d) = app.focused_detail() else {
+        let block = titled(theme, format!(" #{id} Root causes "));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        return loading(theme, frame, inner);
+    };
+    let a = &d.analysis;
+    let block = titled(
+        theme,
+        format!(" #{id} Root causes — {} candidates of {} actions considered ", a.candidates.len(), a.considered),
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (candidates, selected_line) = candidate_lines(app, theme, d);
+    let rest = chain_lines(theme, d);
+    if inner.width >= 120 {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
+        show(frame, left, candidates, selected_line);
+        frame.render_widget(Paragraph::new(rest).wrap(Wrap { trim: false }).scroll((app.scroll, 0)), right);
+    } else {
+        let mut all = candidates;
+        all.push(Line::from(""));
+        all.extend(rest);
+        show(frame, inner, all, selected_line);
+    }
+}
+
+/// Draws lines scrolled so that `keep` is visible.
+fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep: usize) {
+    let height = area.height.max(1) as usize;
+    let top = keep.saturating_sub(height.saturating_sub(3)).min(u16::MAX as usize) as u16;
+    frame.render_widget(Paragraph::new(lines).scroll((top, 0)), area);
+}
+
+/// The ranked candidates with their evidence; and the line of the selected one.
+fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'static>>, usize) {
+    let a = &d.analysis;
+    let mut lines = Vec::new();
+    if a.undetermined {
+        lines.push(Line::from(Span::styled(
+            "UNDETERMINED: no candidate reaches 40 % — the cause is not known",
+            theme.style(K::Warning),
+        )));
+    }
+    if a.candidates.is_empty() {
+        lines.push(Line::from(Span::styled("no action before the first error to consider", theme.style(K::Muted))));
+    }
+    let selected = app.selected_candidate().map(|c| c.event_id.clone());
+    let mut selected_line = 0;
+    for c in &a.candidates {
+        let is_selected = selected.as_ref() == Some(&c.event_id);
+        if is_selected {
+            selected_line = lines.len();
+        }
+        let who = match (&c.agent_id, &c.actor_type, &c.actor_id) {
+            (Some(agent), Some(t), Some(actor)) => format!("{agent} ({t} {actor})"),
+            (Some(agent), Some(t), None) => format!("{agent} ({t})"),
+            (Some(agent), None, _) => agent.clone(),
+            (None, ..) => "unknown actor".to_owned(),
+        };
+        let mut spans = vec![
+            Span::styled(if is_selected { "▶ " } else { "  " }, theme.style(K::Text)),
+            Span::styled(format!("[{} {:>3}%]", c.band.as_str().to_uppercase(), c.confidence), band(theme, c.band)),
+            Span::raw(format!(
+                " {} on {} by {who}, {} ago",
+                c.action_type.as_deref().unwrap_or("action"),
+                c.resource.as_deref().unwrap_or("?"),
+                age(c.occurred_at, app.now)
+            )),
+        ];
+        if let Some(v) = c.verdict {
+            let by = c.verdict_by.as_deref().unwrap_or("?");
+            spans.push(Span::styled(format!("  {} by {by}", v.as_str().to_uppercase()), theme.style(K::Accent)));
+        }
+        let line = Line::from(spans);
+        lines.push(if is_selected { line.style(theme.style(K::Selection)) } else { line });
+        let tool = c.tool.as_deref().map(|t| format!(" · tool {t}")).unwrap_or_default();
+        lines.push(Line::from(Span::styled(format!("      {}{tool}", c.event_id), theme.style(K::Muted))));
+        for e in &c.evidence {
+            lines.push(Line::from(Span::styled(format!("      · {}", evidence_text(e)), theme.style(K::Muted))));
+        }
+    }
+    (lines, selected_line)
+}
+
+/// The multi-actor chain, concurrent modifications, the pattern and the
+/// suggested actions.
+fn chain_lines(theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
+    let a = &d.analysis;
+    let mut lines = Vec::new();
+    if !a.contributing.is_empty() {
+        lines.push(heading(theme, "Contributing actions"));
+        for c in &a.contributing {
+            let who = c.actor_id.as_deref().or(c.agent_id.as_deref()).unwrap_or("unknown actor");
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<9} ", c.role.as_str().to_uppercase()), theme.style(K::Accent)),
+                Span::raw(format!(
+                    "{} {} by {who}: {}",
+                    c.occurred_at.format("%H:%M:%S"),
+                    c.action_type.as_deref().unwrap_or("action"),
+                    c.note
+                )),
+            ]));
+        }
+        lines.push(Line::from(""));
+    }
+    for (x, y) in &a.concurrent_modifications {
+        lines.push(Line::from(Span::styled(
+            format!("⚠ CONCURRENT MODIFICATION: {x} and {y} changed the same resource within 5 s"),
+            theme.style(K::Warning),
+        )));
+    }
+    if let Some(p) = &d.pattern {
+        lines.push(heading(theme, "Pattern"));
+        let level = match p.level {
+            MatchLevel::Exact => "EXACT match",
+            MatchLevel::Similar => "SIMILAR (80 % of features)",
+            MatchLevel::Possible => "POSSIBLE (50 % of features)",
+        };
+        lines.push(Line::from(format!("  {level}, occurrence {}", p.occurrence)));
+        for prev in &p.previous {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  previously #{} on {} ({})",
+                    prev.incident_id,
+                    prev.started_at.format("%Y-%m-%d %H:%M"),
+                    prev.level
+                ),
+                theme.style(K::Muted),
+            )));
+        }
+        if let Some(rule) = &p.suggested_rule {
+            lines.push(Line::from(Span::styled(format!("  rule to consider (W): {rule}"), theme.style(K::Accent))));
+        }
+        lines.push(Line::from(""));
+    }
+    lines.push(heading(theme, "Suggested actions"));
+    if d.suggestions.is_empty() {
+        lines.push(Line::from(Span::styled("  none yet", theme.style(K::Muted))));
+    }
+    for s in &d.suggestions {
+        let alt = s.alternative.as_deref().map(|a| format!("Option {a} (alternative): ")).unwrap_or_default();
+        let key = s.intervention.map(|i| format!(" [{i}]")).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {}: ", s.kind.as_str().to_uppercase()), theme.style(K::Accent)),
+            Span::raw(format!("{alt}{}{key}", s.title)),
+        ]));
+        lines.push(Line::from(Span::styled(
+            format!("    risk {}, confidence {}% — {}", s.risk, s.confidence, s.reason),
+            theme.style(K::Muted),
+        )));
+        if let Some(cmd) = &s.command {
+            lines.push(Line::from(Span::styled(format!("    $ {cmd}"), theme.style(K::Text))));
+        }
+        for w in &s.warnings {
+            lines.push(Line::from(Span::styled(format!("    ! {w}"), theme.style(K::Warning))));
+        }
+    }
+    lines
+}

@@ -1,0 +1,207 @@
+//! Every intervention, performed from the console's state machine (keys,
+//! dialog, intent) and sent by the console's HTTP side to a real server on
+//! loopback: the server's state and its audit log change, exactly once,
+//! even when the request is sent again (a retry on a flaky link).
+
+mod common;
+
+use common::{AGENT, Db, RESPONDER, event_body, start};
+use mandate::api::{AgentSummary, AuditPage, IncidentDetail, IncidentPage, Role, WhoAmI};
+use mandate::console::app::{Action, App, Effect, update};
+use mandate::console::config::Secret;
+use mandate::console::intent::Intent;
+use mandate::console::keymap::Keymap;
+use mandate::console::poller::Http;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::Value;
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    update(app, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &Keymap::default()).1
+}
+
+/// Presses `key`; answers a dialog by filling empty fields with `fill` and
+/// pressing y. Returns the one intent sent.
+fn intend(app: &mut App, key: char, fill: &str) -> Intent {
+    let mut effects = press(app, KeyCode::Char(key));
+    if let Some(dialog) = &app.dialog {
+        assert!(effects.is_empty(), "nothing leaves before the dialog is answered");
+        let mut focus = dialog.focus;
+        while let Some(d) = app.dialog.as_ref().filter(|d| !d.on_buttons()) {
+            if d.fields[d.focus].value.is_empty() {
+                for c in fill.chars() {
+                    press(app, KeyCode::Char(c));
+                }
+            }
+            press(app, KeyCode::Tab);
+            focus += 1;
+            assert!(focus < 10);
+        }
+        effects = press(app, KeyCode::Char('y'));
+    }
+    match &effects[..] {
+        [Effect::Send(intent)] => intent.clone(),
+        other => panic!("{key}: {other:?}, message {:?}", app.message),
+    }
+}
+
+struct Console {
+    t: common::TestServer,
+    http: Http,
+    app: App,
+    incident: i64,
+}
+
+impl Console {
+    async fn detail(&self, id: i64) -> IncidentDetail {
+        serde_json::from_value(self.t.get(RESPONDER, &format!("/api/v1/incidents/{id}")).await.body).unwrap()
+    }
+
+    async fn audit(&self) -> AuditPage {
+        serde_json::from_value(self.t.get(RESPONDER, "/api/v1/audit?limit=500").await.body).unwrap()
+    }
+
+    async fn agent(&self, id: &str) -> AgentSummary {
+        let agents: Vec<AgentSummary> =
+            serde_json::from_value(self.t.get(RESPONDER, "/api/v1/agents").await.body).unwrap();
+        agents.into_iter().find(|a| a.agent_id == id).unwrap()
+    }
+
+    /// Refreshes the console's view of the incident, as the poller would.
+    async fn refresh(&mut self) {
+        let detail = self.detail(self.incident).await;
+        update(&mut self.app, Action::Detail(Box::new(detail)), &Keymap::default());
+    }
+
+    /// Sends the intent twice with its one Idempotency-Key: the server acts
+    /// once, records one audit entry, and answers the retry the same way.
+    async fn send_twice(&mut self, intent: &Intent) -> String {
+        let before = self.audit().await;
+        let first = self.http.send(intent).await.unwrap_or_else(|e| panic!("{}: {e}", intent.label));
+        let again = self.http.send(intent).await.unwrap();
+        assert_eq!(first, again, "{}: the retry gets the first answer", intent.label);
+        let after = self.audit().await;
+        assert_eq!(after.entries.len(), before.entries.len() + 1, "{}: exactly one audit entry", intent.label);
+        assert!(after.chain.verified);
+        let newest = &after.entries[0];
+        assert_eq!(newest.actor, "alice");
+        assert_eq!(newest.details["attribution"]["actor_type"], "HUMAN");
+        assert_eq!(newest.details["attribution"]["agent_id"], "mandate-console");
+        update(&mut self.app, Action::Sent { key: intent.key.clone(), outcome: Ok(first.clone()) }, &Keymap::default());
+        assert!(self.app.message.as_deref().unwrap().starts_with('✓'), "{:?}", self.app.message);
+        self.refresh().await;
+        newest.action.clone()
+    }
+}
+
+async fn console(db: Db) -> Console {
+    let t = start(db).await;
+    let mut deploy = event_body("deploy-1", -5.0, "deployer", "deploy", "payments-service", "ok");
+    deploy["tool"] = "helm".into();
+    let mut error = event_body("err-1", 0.0, "runtime", "tool_call", "payments-service", "error");
+    error["error_code"] = "CONFIG_INVALID".into();
+    for e in [deploy, error] {
+        let answer = t.post(AGENT, "/api/v1/events", &e).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    }
+    let page: IncidentPage = serde_json::from_value(t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
+    let incident = page.incidents[0].id;
+    let keymap = Keymap::default();
+    let mut app = App::new("loopback", None, false, chrono::Utc::now());
+    update(&mut app, Action::Incidents(Box::new(page), chrono::Utc::now()), &keymap);
+    let who: WhoAmI = serde_json::from_value(t.get(RESPONDER, "/api/v1/whoami").await.body).unwrap();
+    assert_eq!(who.role, Role::Responder);
+    update(&mut app, Action::Whoami(who), &keymap);
+    let http = Http::new(&t.server.url(), Secret::new(RESPONDER));
+    let mut c = Console { t, http, app, incident };
+    press(&mut c.app, KeyCode::Enter);
+    c.refresh().await;
+    c
+}
+
+async fn every_intervention_once(db: Db) {
+    let mut c = console(db).await;
+    let id = c.incident;
+    let candidates = &c.detail(id).await.analysis.candidates;
+    assert_eq!(candidates[0].agent_id.as_deref(), Some("deployer"), "the deploy is the suspect");
+
+    let intent = intend(&mut c.app, 'a', "");
+    assert_eq!(c.send_twice(&intent).await, "acknowledge");
+    assert_eq!(c.detail(id).await.summary.status.as_str(), "acknowledged");
+
+    let intent = intend(&mut c.app, 'f', "");
+    assert_eq!(c.send_twice(&intent).await, "flag_for_review");
+    assert!(c.detail(id).await.summary.flagged_for_review);
+
+    let intent = intend(&mut c.app, 'e', "");
+    assert_eq!(c.send_twice(&intent).await, "escalate");
+    assert_eq!(c.detail(id).await.summary.escalation_level, 1);
+
+    let intent = intend(&mut c.app, 'p', "");
+    assert_eq!(intent.body["target_agent"], "deployer");
+    assert_eq!(c.send_twice(&intent).await, "pause_agent");
+    assert_eq!(c.agent("deployer").await.status, "paused");
+
+    let intent = intend(&mut c.app, 'u', "");
+    assert_eq!(c.send_twice(&intent).await, "resume_agent");
+    assert_eq!(c.agent("deployer").await.status, "active");
+
+    let intent = intend(&mut c.app, 'T', "the deploy broke payments");
+    assert_eq!(intent.body["tool"], "helm", "the suspect's tool, prefilled");
+    assert_eq!(c.send_twice(&intent).await, "disable_tool");
+    assert_eq!(c.agent("deployer").await.disabled_tools, ["helm"]);
+
+    let intent = intend(&mut c.app, 'R', "helm rollback payments-service");
+    assert_eq!(c.send_twice(&intent).await, "trigger_rollback");
+    assert_eq!(c.audit().await.entries[0].details["command"].as_str().map(|s| !s.is_empty()), Some(true));
+
+    let intent = intend(&mut c.app, 'W', "require approval for payments deploys");
+    assert_eq!(c.send_twice(&intent).await, "update_rule");
+
+    let before: IncidentPage = serde_json::from_value(c.t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
+    let intent = intend(&mut c.app, 'N', "needs a formal record");
+    assert_eq!(c.send_twice(&intent).await, "create_incident");
+    let after: IncidentPage = serde_json::from_value(c.t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
+    assert_eq!(after.incidents.len(), before.incidents.len() + 1);
+
+    // Verdicts from the root-cause screen; the ranking comes from the server.
+    press(&mut c.app, KeyCode::Char('c'));
+    let event = c.app.selected_candidate().unwrap().event_id.clone();
+    for (key, verdict) in [('i', "investigate"), ('X', "rejected"), ('C', "confirmed")] {
+        let intent = intend(&mut c.app, key, "");
+        assert_eq!(intent.body["event_id"], event.as_str());
+        assert_eq!(c.send_twice(&intent).await, "verdict");
+        let judged = c.detail(id).await.analysis.candidates.into_iter().find(|x| x.event_id == event).unwrap();
+        assert_eq!(judged.verdict.map(|v| v.as_str()), Some(verdict));
+        let shown = c.app.selected_candidate().unwrap();
+        assert_eq!(shown.verdict.map(|v| v.as_str()), Some(verdict), "the screen shows the server's state");
+    }
+    let confirmed = c.app.selected_candidate().unwrap();
+    assert_eq!(confirmed.confidence, 100, "a human confirmation is certain");
+
+    // A refusal shows the server's code and text.
+    press(&mut c.app, KeyCode::Esc);
+    press(&mut c.app, KeyCode::Esc);
+    let mut intent = intend(&mut c.app, 'a', "");
+    intent.path = "/api/v1/incidents/999999/interventions".into();
+    let error = c.http.send(&intent).await.unwrap_err();
+    assert!(error.starts_with("INCIDENT_NOT_FOUND"), "{error}");
+    let body: Value = intent.body.clone();
+    assert_eq!(body["actor_id"], "alice");
+}
+
+on_both_databases!(every_intervention_once);
+
+#[tokio::test]
+async fn a_dead_api_fails_visibly_and_is_not_sent_twice() {
+    let mut c = console(Db::Sqlite).await;
+    let intent = intend(&mut c.app, 'a', "");
+    let url = c.t.server.url();
+    c.t.stop().await;
+    let http = Http::new(&url, Secret::new(RESPONDER));
+    let error = http.send(&intent).await.unwrap_err();
+    assert!(error.contains("gave up after 4 tries"), "{error}");
+    assert!(error.contains("cannot connect"), "{error}");
+    update(&mut c.app, Action::Sent { key: intent.key.clone(), outcome: Err(error) }, &Keymap::default());
+    assert!(c.app.message.as_deref().unwrap().starts_with("✗ acknowledge incident"), "{:?}", c.app.message);
+    assert!(c.app.pending.is_empty(), "the operator may try again: a new intent, a new key");
+}
