@@ -1,4 +1,5 @@
-//! The command line: `mandate serve`, `mandate token …`.
+//! The command line: the console, `serve`, `demo`, `sim`, `token`, `audit`,
+//! `completions` and `man`.
 
 use crate::api::Role;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -28,12 +29,20 @@ pub enum Command {
     Console(crate::console::config::ConsoleArgs),
     /// Run the Mandate API server
     Serve(ServeArgs),
+    /// Server, simulated agent fleet and console in one command
+    Demo(crate::demo::DemoArgs),
+    /// Drive a server with a simulated agent fleet and the seed's scenarios
+    Sim(crate::sim::SimArgs),
     /// Create, list and revoke API tokens
     #[command(subcommand)]
     Token(TokenCommand),
     /// Check the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) generated from this command line
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

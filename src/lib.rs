@@ -5,6 +5,8 @@
 //! - [`sdk`]: the Rust client agents use to create runs.
 //! - [`server`] and [`store`]: `mandate serve` and its database.
 //! - [`auth`]: API tokens.
+//! - [`console`]: the terminal incident console.
+//! - [`sim`] and [`demo`]: the simulated fleet and `mandate demo`.
 
 pub mod api;
 pub mod attribution;
@@ -13,9 +15,11 @@ pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod console;
+pub mod demo;
 pub mod desk;
 pub mod incident;
 pub mod sdk;
 pub mod server;
+pub mod sim;
 pub mod store;
 mod wire_enum;

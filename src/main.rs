@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use mandate::auth::{TokensFile, default_tokens_path};
 use mandate::cli::{AuditCommand, Cli, Command, LogFormat, ServeArgs, TokenCommand};
 use mandate::incident::GroupingConfig;
@@ -15,6 +15,18 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => run_serve(args),
         Some(Command::Token(command)) => run_token(command),
         Some(Command::Audit(AuditCommand::Verify { database_url })) => run_audit_verify(database_url),
+        Some(Command::Demo(args)) => return console_exit(mandate::demo::main(args)),
+        Some(Command::Sim(args)) => {
+            init_logging(LogFormat::Text);
+            mandate::sim::main(args)
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "mandate", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man) => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| format!("cannot write the man page: {e}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

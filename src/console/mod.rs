@@ -22,7 +22,7 @@ Connect to a Mandate server with any of:
   MANDATE_API_URL=https://mandate.internal MANDATE_TOKEN=… mandate
   api_url and token_command in ~/.config/mandate/config.toml
 
-Or see the whole product on this machine (once available): mandate demo
+Or see the whole product on this machine: mandate demo
 Run your own server: mandate serve (then: mandate token create --name you --role responder)";
 
 /// Starts the console; returns the process exit code.
@@ -45,7 +45,7 @@ pub fn main(args: ConsoleArgs) -> Result<std::process::ExitCode, String> {
 }
 
 /// Logs go to `$XDG_STATE_HOME/mandate/console.log`, never to the screen.
-fn init_file_logging() {
+pub fn init_file_logging() {
     let Some(dir) = dirs::state_dir().or_else(dirs::cache_dir) else { return };
     let dir = dir.join("mandate");
     if std::fs::create_dir_all(&dir).is_err() {

@@ -1,0 +1,153 @@
+//! `mandate demo`: the whole product on this machine in one command. The API
+//! server starts in-process on a free loopback port with SQLite in a
+//! temporary directory and a built-in catalog, the simulator plays the
+//! seed's bad day against it, and the console opens signed in as a demo
+//! responder. Quitting stops all three and removes the directory.
+
+use crate::api::Role;
+use crate::auth::{TokenTable, generate_token};
+use crate::catalog::Catalog;
+use crate::console::config::{ConsoleArgs, ConsoleConfig, Secret};
+use crate::desk::{Desk, DeskConfig};
+use crate::sim::SimArgs;
+use crate::store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::sync::watch;
+
+/// The demo company's service catalog.
+pub const CATALOG: &str = include_str!("catalog.toml");
+
+/// The demo operator, as the status bar and the audit log show them.
+pub const RESPONDER: &str = "demo-responder";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the demo's database in this directory (default: a temporary one, removed on exit)
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Seed of the simulated day
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Time compression of the simulation
+    #[arg(long, default_value_t = 4.0)]
+    pub speed: f64,
+    /// Background runs started per second
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Console theme (dark, light, high-contrast, solarized-dark, mono, or a file's name)
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Open the console read-only
+    #[arg(long)]
+    pub readonly: bool,
+    /// Console config file for keys and theme [default: $XDG_CONFIG_HOME/mandate/config.toml]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+pub fn catalog() -> Catalog {
+    Catalog::from_toml(CATALOG, "(built-in demo catalog)").expect("the demo catalog is valid")
+}
+
+/// A running demo: the server and the simulator, stopped on drop of the
+/// returned guard's `stop`.
+pub struct Demo {
+    pub server: crate::server::RunningServer,
+    pub responder_token: String,
+    stop_sim: watch::Sender<bool>,
+    sim: tokio::task::JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Demo {
+    /// Starts the server and the simulator.
+    pub async fn start(args: &DemoArgs) -> Result<Demo, String> {
+        let (dir, path) = match &args.data_dir {
+            Some(p) => {
+                std::fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+                (None, p.clone())
+            }
+            None => {
+                let d = tempfile::Builder::new()
+                    .prefix("mandate-demo-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+                let p = d.path().to_owned();
+                (Some(d), p)
+            }
+        };
+        let url = format!("sqlite://{}", path.join("demo.db").display());
+        let store = Store::connect(&url).await.map_err(|e| format!("demo database: {e}"))?;
+        let desk = Desk::open(store, Some(catalog()), DeskConfig::default())
+            .await
+            .map_err(|e| format!("demo database: {e}"))?;
+        let responder_token = generate_token();
+        let fleet_token = generate_token();
+        let tokens = TokenTable::default().with_token(&responder_token, RESPONDER, Role::Responder).with_token(
+            &fleet_token,
+            "demo-fleet",
+            Role::Agent,
+        );
+        let server = crate::server::start_desk(desk, tokens, "127.0.0.1:0".parse().expect("an address"))
+            .await
+            .map_err(|e| format!("cannot start the demo server: {e}"))?;
+        let sim_args = SimArgs {
+            api: server.url(),
+            token: fleet_token,
+            seed: args.seed,
+            speed: args.speed,
+            rate: args.rate,
+            rounds: None,
+        };
+        let (stop_sim, stopped) = watch::channel(false);
+        let sim = tokio::spawn(async move {
+            if let Err(e) = crate::sim::run(sim_args, stopped).await {
+                tracing::error!(error = %e, "the demo simulator stopped");
+            }
+        });
+        Ok(Demo { server, responder_token, stop_sim, sim, _dir: dir })
+    }
+
+    /// Stops the simulator, then the server; the temporary directory goes.
+    pub async fn stop(self) {
+        let _ = self.stop_sim.send(true);
+        let _ = self.sim.await;
+        self.server.stop().await;
+    }
+}
+
+/// `mandate demo`: returns the process exit code.
+pub fn main(args: DemoArgs) -> Result<ExitCode, String> {
+    let console_args = ConsoleArgs {
+        theme: args.theme.clone(),
+        readonly: args.readonly,
+        config: args.config.clone(),
+        ..ConsoleArgs::default()
+    };
+    // The demo connects to its own server, whatever the environment says.
+    let env = |name: &str| match name {
+        "MANDATE_API_URL" | "MANDATE_TOKEN" => None,
+        other => std::env::var(other).ok(),
+    };
+    let mut config = ConsoleConfig::resolve(&console_args, &env).map_err(|e| e.to_string())?;
+    config.environment = Some("demo".to_owned());
+    crate::console::init_file_logging();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let demo = Demo::start(&args).await?;
+        let url = demo.server.url();
+        config.api_url = Some(url.clone());
+        let token = Secret::new(demo.responder_token.clone());
+        let outcome = crate::console::terminal::run(config, url, token).await;
+        demo.stop().await;
+        match outcome {
+            Ok(crate::console::terminal::Exit::Quit) => Ok(ExitCode::SUCCESS),
+            Ok(crate::console::terminal::Exit::Signal) => Ok(ExitCode::from(130)),
+            Err(e) => {
+                let _ = ratatui::try_restore();
+                Err(format!("terminal error: {e}"))
+            }
+        }
+    })
+}

@@ -1,0 +1,277 @@
+//! `mandate sim`: a simulated agent fleet against any Mandate server. It
+//! creates runs through the Rust SDK (SYSTEM, HUMAN and SERVICE attribution)
+//! with tool-call events, and replays the seed's scenarios on a loop.
+//! `--seed` makes a run reproducible; `--speed` compresses time.
+
+pub mod fleet;
+pub mod scenarios;
+
+use crate::api::RunStatus;
+use crate::sdk::{Client, RunOptions, SdkError};
+use chrono::Utc;
+use fleet::{Acting, FLEET};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use scenarios::{Scenario, Step};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// The Mandate API to drive
+    #[arg(long, env = "MANDATE_API_URL", default_value = "http://127.0.0.1:7400")]
+    pub api: String,
+    /// A token with the agent role (mandate token create --role agent)
+    #[arg(long, env = "MANDATE_SIM_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Seed for the random choices: the same seed replays the same day
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Time compression: 10 plays ten times faster
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    pub speed: f64,
+    /// Background runs started per second (at speed 1; speed multiplies it)
+    #[arg(long, default_value_t = 2.0, value_parser = positive)]
+    pub rate: f64,
+    /// Stop after this many rounds of the scenarios [default: until interrupted]
+    #[arg(long)]
+    pub rounds: Option<u64>,
+}
+
+fn positive(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
+        _ => Err(format!("{raw:?} is not a number above 0 and at most 1000")),
+    }
+}
+
+/// What the simulator did, for its last line and for tests.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub runs_created: AtomicU64,
+    pub runs_refused: AtomicU64,
+    pub runs_completed: AtomicU64,
+    pub events_accepted: AtomicU64,
+    pub events_refused: AtomicU64,
+    pub legacy_refused: AtomicU64,
+    pub rounds: AtomicU64,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        write!(
+            f,
+            "{} rounds; runs: {} created, {} completed, {} refused; events: {} accepted, {} refused; legacy sentinel refused {} times",
+            n(&self.rounds),
+            n(&self.runs_created),
+            n(&self.runs_completed),
+            n(&self.runs_refused),
+            n(&self.events_accepted),
+            n(&self.events_refused),
+            n(&self.legacy_refused)
+        )
+    }
+}
+
+struct Sim {
+    args: SimArgs,
+    sdk: Client,
+    http: reqwest::Client,
+    report: Arc<Report>,
+}
+
+/// Seconds of the simulation as real time.
+fn scaled(args: &SimArgs, seconds: f64) -> Duration {
+    Duration::from_secs_f64((seconds / args.speed).max(0.0))
+}
+
+/// Runs until `stop` turns true or the rounds are done.
+pub async fn run(args: SimArgs, mut stop: watch::Receiver<bool>) -> Result<Arc<Report>, SdkError> {
+    let sdk = Client::new(&args.api, &args.token)?;
+    let http = crate::sdk::http_client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| SdkError::Config(format!("HTTP client: {e}")))?;
+    // Fail early and clearly on a wrong URL or token.
+    let who = sdk.whoami().await?;
+    tracing::info!(api = %args.api, principal = %who.name, role = %who.role, seed = args.seed, speed = args.speed, "simulator started");
+    let sim = Arc::new(Sim { args, sdk, http, report: Arc::new(Report::default()) });
+    let background = tokio::spawn(background(sim.clone(), stop.clone()));
+    let mut rng = StdRng::seed_from_u64(sim.args.seed);
+    let mut round = 0u64;
+    'rounds: loop {
+        for scenario in Scenario::ALL {
+            // The pattern reaches its third occurrence in the first round.
+            if scenario == Scenario::RepeatPattern && round > 0 {
+                continue;
+            }
+            // Dated so that no event lies in the future: the last ones happen now.
+            let at = Utc::now() - chrono::Duration::minutes(2);
+            let steps = scenarios::script(scenario, sim.args.seed, round, at, &mut rng);
+            tracing::info!(scenario = scenario.name(), round, "scenario");
+            for step in steps {
+                if *stop.borrow() {
+                    break 'rounds;
+                }
+                match step {
+                    Step::Pause(d) => {
+                        if sleep_or_stop(scaled(&sim.args, d.num_milliseconds() as f64 / 1000.0), &mut stop).await {
+                            break 'rounds;
+                        }
+                    }
+                    Step::Event(body) => sim.post_event(&body).await,
+                    Step::RawRun(body) => sim.post_raw_run(&body).await,
+                }
+            }
+            if sleep_or_stop(scaled(&sim.args, 3.0), &mut stop).await {
+                break 'rounds;
+            }
+        }
+        round += 1;
+        sim.report.rounds.store(round, Ordering::Relaxed);
+        if sim.args.rounds.is_some_and(|r| round >= r) {
+            break;
+        }
+        // Wider than the incident window, so the next round opens new incidents.
+        if sleep_or_stop(scaled(&sim.args, 20.0 * 60.0), &mut stop).await {
+            break;
+        }
+    }
+    background.abort();
+    let _ = background.await;
+    tracing::info!(report = %sim.report, "simulator stopped");
+    Ok(sim.report.clone())
+}
+
+/// Sleeps; true if asked to stop meanwhile.
+async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        changed = stop.changed() => changed.is_err() || *stop.borrow(),
+    }
+}
+
+/// The fleet's everyday work: runs through the SDK with a tool call each,
+/// completed a little later. Bounded: at most 200 runs live at once.
+async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
+    let live = Arc::new(Semaphore::new(200));
+    let mut rng = StdRng::seed_from_u64(sim.args.seed.wrapping_add(0x5eed));
+    let mut n = 0u64;
+    loop {
+        let wait = scaled(&sim.args, 1.0 / sim.args.rate);
+        if sleep_or_stop(wait, &mut stop).await {
+            return;
+        }
+        let Ok(permit) = live.clone().try_acquire_owned() else { continue };
+        let agent = FLEET[rng.random_range(0..FLEET.len())];
+        let roll: f64 = rng.random();
+        let status = match roll {
+            r if r < 0.9 => RunStatus::Succeeded,
+            r if r < 0.98 => RunStatus::Failed,
+            _ => RunStatus::Cancelled,
+        };
+        let lasts = scaled(&sim.args, rng.random_range(2.0..30.0));
+        n += 1;
+        let event_id = format!("sim{}-bg-{n}-{}", sim.args.seed, Utc::now().timestamp_millis());
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let options = RunOptions::new(agent.provider, agent.risk);
+            let created = match agent.acting {
+                Acting::System => sim.sdk.create_system_run(agent.goal, agent.id, agent.origin, options).await,
+                Acting::Human(who) => sim.sdk.create_human_run(agent.goal, agent.id, who, agent.origin, options).await,
+                Acting::Service => sim.sdk.create_service_run(agent.goal, agent.id, agent.origin, options).await,
+            };
+            let run = match created {
+                Ok(run) => run,
+                Err(e) => {
+                    // A paused agent is refused: that is the intervention working.
+                    sim.report.runs_refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(agent = agent.id, error = %e, "run refused");
+                    return;
+                }
+            };
+            sim.report.runs_created.fetch_add(1, Ordering::Relaxed);
+            let mut event = serde_json::json!({
+                "event_id": event_id,
+                "agent_id": agent.id,
+                "actor_type": match agent.acting { Acting::System => "SYSTEM", Acting::Human(_) => "HUMAN", Acting::Service => "SERVICE" },
+                "origin_system_id": agent.origin,
+                "run_id": run.run_id,
+                "action_type": "tool_call",
+                "tool": agent.tool,
+                "resource": agent.resource,
+                "outcome": "ok",
+                "occurred_at": Utc::now().to_rfc3339(),
+            });
+            if let Acting::Human(who) = agent.acting {
+                event["actor_id"] = who.into();
+            }
+            sim.post_event(&event).await;
+            tokio::time::sleep(lasts).await;
+            if sim.sdk.complete_run(&run.run_id, status).await.is_ok() {
+                sim.report.runs_completed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+}
+
+impl Sim {
+    async fn post_event(&self, body: &serde_json::Value) {
+        let sent = self
+            .http
+            .post(format!("{}/api/v1/events", self.args.api.trim_end_matches('/')))
+            .bearer_auth(&self.args.token)
+            .json(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                self.report.events_accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(r) => {
+                // A disabled tool or a paused agent: refused, as it should be.
+                self.report.events_refused.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(status = r.status().as_u16(), event = %body["event_id"], "event refused");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot post an event"),
+        }
+    }
+
+    /// A service that does not use the SDK posts its run directly.
+    async fn post_raw_run(&self, body: &serde_json::Value) {
+        let sent = self
+            .http
+            .post(format!("{}/api/v1/runs", self.args.api.trim_end_matches('/')))
+            .bearer_auth(&self.args.token)
+            .json(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => {
+                self.report.legacy_refused.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(r) => tracing::warn!(status = r.status().as_u16(), "a legacy run was not refused"),
+            Err(e) => tracing::warn!(error = %e, "cannot post a run"),
+        }
+    }
+}
+
+/// `mandate sim`: runs until Ctrl-C (or the rounds are done), then prints
+/// what it did.
+pub fn main(args: SimArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(true);
+        });
+        let report = run(args, rx).await.map_err(|e| e.to_string())?;
+        println!("{report}");
+        Ok(())
+    })
+}

@@ -1,0 +1,106 @@
+//! The simulator against a real server with the demo catalog: one round of
+//! the seed's scenarios, fast, and what the server made of each.
+
+mod common;
+
+use common::{ADMIN, AGENT, Db, RESPONDER, TestServer, store, tokens};
+use mandate::api::{ContributionRole, Evidence, IncidentDetail, IncidentPage, IncidentSummary, RunPage, TimelineEntry};
+use mandate::desk::{Desk, DeskConfig};
+use mandate::sim::SimArgs;
+use std::collections::BTreeSet;
+
+async fn detail(t: &TestServer, incidents: &[IncidentSummary], title: &str) -> Vec<IncidentDetail> {
+    let mut found = Vec::new();
+    for i in incidents.iter().filter(|i| i.title == title) {
+        found
+            .push(serde_json::from_value(t.get(RESPONDER, &format!("/api/v1/incidents/{}", i.id)).await.body).unwrap());
+    }
+    assert!(!found.is_empty(), "no incident {title:?} in {:?}", incidents.iter().map(|i| &i.title).collect::<Vec<_>>());
+    found
+}
+
+async fn one_round_of_the_seeds_bad_day(db: Db) {
+    let guard = store(db).await;
+    let desk = Desk::open(guard.store.clone(), Some(mandate::demo::catalog()), DeskConfig::default()).await.unwrap();
+    let server = mandate::server::start_desk(desk, tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let args = SimArgs { api: server.url(), token: AGENT.into(), seed: 42, speed: 200.0, rate: 2.0, rounds: Some(1) };
+    let t = TestServer::wrap(server);
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let report = mandate::sim::run(args, stopped).await.unwrap();
+    assert!(report.to_string().starts_with("1 rounds"), "{report}");
+
+    let page: IncidentPage =
+        serde_json::from_value(t.get(RESPONDER, "/api/v1/incidents?limit=500").await.body).unwrap();
+    let incidents = page.incidents;
+
+    // 3.4: the approval is context; the config change leads, the deploy follows.
+    let bad = &detail(&t, &incidents, "CONFIG_INVALID on payments-service").await[0];
+    let roles: Vec<ContributionRole> = bad.analysis.contributing.iter().map(|c| c.role).collect();
+    assert!(roles.contains(&ContributionRole::Context), "{roles:?}");
+    assert_eq!(bad.analysis.candidates[0].agent_id.as_deref(), Some("config-gen"));
+    assert!(bad.blast_radius.owners_to_notify.contains(&"@alice".to_owned()));
+
+    // 3.6: 45 minutes between change and impact.
+    let delayed = &detail(&t, &incidents, "RETRY_EXHAUSTED on billing-service").await[0];
+    assert!(
+        delayed.analysis.candidates[0].evidence.iter().any(|e| matches!(e, Evidence::DelayedEffect { .. })),
+        "{:?}",
+        delayed.analysis.candidates[0]
+    );
+
+    // 3.9: two writers within seconds.
+    let conflict = &detail(&t, &incidents, "CONFIG_CONFLICT on notifications").await[0];
+    assert_eq!(conflict.analysis.concurrent_modifications.len(), 1);
+
+    // 10.3: one incident on user-db with symptoms from three services.
+    let pool = &detail(&t, &incidents, "DB_POOL_EXHAUSTED on user-db").await[0];
+    let reporters: BTreeSet<String> = pool
+        .timeline
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEntry::Event { event, .. } if event.is_error() => event.agent_id.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reporters.len(), 3, "{reporters:?}");
+    assert!(pool.blast_radius.likely.iter().chain(&pool.blast_radius.definitely).count() >= 3);
+
+    // 7.4: it recovered by itself.
+    let flash = &detail(&t, &incidents, "HTTP_503 on search-service").await[0];
+    assert!(flash.summary.auto_recovered);
+
+    // 10.6: the third occurrence suggests a rule (signatures are computed
+    // in the background, every 2 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let repeats = detail(&t, &incidents, "CACHE_STAMPEDE on cache-cluster").await;
+        assert_eq!(repeats.len(), 3);
+        let third = repeats.iter().find_map(|d| d.pattern.as_ref().filter(|p| p.occurrence == 3));
+        if let Some(p) = third {
+            assert!(p.suggested_rule.is_some(), "{p:?}");
+            break;
+        }
+        let patterns: Vec<_> = repeats.iter().map(|d| &d.pattern).collect();
+        assert!(std::time::Instant::now() < deadline, "no third occurrence: {patterns:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // 13.3: a gap in report-generator's sequence.
+    let gap = &detail(&t, &incidents, "EXPORT_FAILED on reports-db").await[0];
+    assert!(gap.timeline.iter().any(|e| matches!(e, TimelineEntry::Gap { .. })), "{:?}", gap.timeline);
+
+    // Seed 000: the legacy sentinel was refused and counted, never stored.
+    let stats = t.get(ADMIN, "/api/v1/attribution/stats").await.body;
+    assert!(stats["runs_rejected"].as_i64().unwrap() >= 1, "{stats}");
+    assert_eq!(stats["legacy_bucket"], 0);
+
+    // The fleet: a dozen agents, runs in all three attributions.
+    let agents = t.get(RESPONDER, "/api/v1/agents").await.body;
+    assert!(agents.as_array().unwrap().len() >= 12, "{agents}");
+    let runs: RunPage = serde_json::from_value(t.get(RESPONDER, "/api/v1/runs?limit=500").await.body).unwrap();
+    let kinds: BTreeSet<String> = runs.runs.iter().map(|r| r.actor_type.as_str().to_owned()).collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    t.stop().await;
+}
+
+on_both_databases!(one_round_of_the_seeds_bad_day);
