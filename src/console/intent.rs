@@ -42,7 +42,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn new(what: What, target: Target) -> Plan {
+    pub fn new(what: What, target: Target) -> Plan {
         Plan {
             what,
             target,

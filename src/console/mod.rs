@@ -8,6 +8,7 @@ pub mod intent;
 pub mod keymap;
 pub mod poller;
 pub mod sanitize;
+pub mod screenshot;
 pub mod terminal;
 pub mod theme;
 pub mod view;
