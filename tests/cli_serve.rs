@@ -140,3 +140,34 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
     let list = String::from_utf8(mandate(&["token", "list", "--tokens-file", tokens]).stdout).unwrap();
     assert!(list.contains("fleet") && !list.contains("victor") && !list.contains(&agent), "{list}");
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = mandate(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for sub in ["serve", "demo", "sim", "token"] {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let out = mandate(&["completions", "tcsh"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'tcsh'"));
+    let out = mandate(&["man"]);
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH mandate"), "{}", &page[..200.min(page.len())]);
+    assert!(page.contains("demo") && page.contains("Incident console"), "the subcommands and the about text");
+}
+
+#[test]
+fn sim_refuses_a_bad_speed_and_a_dead_api_clearly() {
+    let out = mandate(&["sim", "--token", "x", "--speed", "0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a number above 0"), "{out:?}");
+    let out = mandate(&["sim", "--api", "http://127.0.0.1:9", "--token", "x", "--rounds", "1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach the Mandate API"), "{err}");
+}

@@ -475,6 +475,33 @@ impl Keymap {
     }
 }
 
+/// The default keymap as a Markdown table, for the README (a test keeps
+/// the two the same).
+pub fn markdown() -> String {
+    let mut out = String::from("| where | keys | does |\n|---|---|---|\n");
+    for mode in Mode::ALL {
+        let rows: Vec<&(Mode, &str, KeyAction, &str)> = DEFAULTS.iter().filter(|b| b.0 == *mode).collect();
+        let mut seen: Vec<KeyAction> = Vec::new();
+        for &&(_, _, action, description) in &rows {
+            if seen.contains(&action) {
+                continue;
+            }
+            seen.push(action);
+            let keys: Vec<String> = rows
+                .iter()
+                .filter(|b| b.2 == action)
+                .map(|b| format!("`{}`", Key::parse(b.1).expect("default keys parse").label()))
+                .collect();
+            let place = match mode {
+                Mode::Global => "everywhere".to_owned(),
+                other => other.as_str().replace('_', " "),
+            };
+            out.push_str(&format!("| {place} | {} | {description} |\n", keys.join(" ")));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
