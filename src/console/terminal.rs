@@ -24,8 +24,9 @@ use tokio::sync::mpsc;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Exit {
     Quit,
-    /// SIGTERM or SIGHUP, or the terminal went away.
-    Signal,
+    /// SIGTERM or SIGHUP, or the terminal went away: the conventional
+    /// exit status, 128 + the signal's number.
+    Signal(u8),
 }
 
 pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::Secret) -> std::io::Result<Exit> {
@@ -73,23 +74,23 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
         #[cfg(unix)]
         let signalled = async {
             tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
+                _ = term.recv() => 143u8,
+                _ = hup.recv() => 129u8,
             }
         };
         #[cfg(not(unix))]
-        let signalled = std::future::pending::<()>();
+        let signalled = std::future::pending::<u8>();
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
                 Some(Ok(Event::Resize(..))) => Action::Resize,
                 Some(Ok(_)) => continue,
                 // The terminal is gone: leave at once rather than spin.
-                Some(Err(_)) | None => break Exit::Signal,
+                Some(Err(_)) | None => break Exit::Signal(129),
             },
             Some(action) = actions.recv() => action,
             _ = tick.tick() => Action::Tick(Utc::now()),
-            _ = signalled => break Exit::Signal,
+            status = signalled => break Exit::Signal(status),
         };
         if matches!(action, Action::Resize) {
             shown = None;

@@ -143,7 +143,7 @@ pub fn main(args: DemoArgs) -> Result<ExitCode, String> {
         demo.stop().await;
         match outcome {
             Ok(crate::console::terminal::Exit::Quit) => Ok(ExitCode::SUCCESS),
-            Ok(crate::console::terminal::Exit::Signal) => Ok(ExitCode::from(130)),
+            Ok(crate::console::terminal::Exit::Signal(status)) => Ok(ExitCode::from(status)),
             Err(e) => {
                 let _ = ratatui::try_restore();
                 Err(format!("terminal error: {e}"))
