@@ -113,9 +113,12 @@ fn incident_levels_one_to_three() {
     update(&mut app, Action::Detail(Box::new(detail())), &Keymap::default());
     let dark = Theme::builtin("dark").unwrap();
     insta::assert_snapshot!("incident_level1_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("incident_level1_160x48", draw(&app, &dark, 160, 48).backend());
     key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("incident_level2_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("incident_level2_160x48", draw(&app, &dark, 160, 48).backend());
     key(&mut app, KeyCode::Char('+'));
+    insta::assert_snapshot!("incident_level3_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("incident_level3_160x48", draw(&app, &dark, 160, 48).backend());
     assert_eq!(app.screen(), Screen::Incident { id: 12, level: 3 });
     key(&mut app, KeyCode::Backspace);
@@ -130,6 +133,16 @@ fn help_and_command_line() {
     key(&mut app, KeyCode::Char('?'));
     let dark = Theme::builtin("dark").unwrap();
     insta::assert_snapshot!("help_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("help_160x48", draw(&app, &dark, 160, 48).backend());
+    key(&mut app, KeyCode::Esc);
+    // The incident screen has more keys than 24 rows: help takes two columns.
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('?'));
+    let shown = format!("{:?}", draw(&app, &dark, 80, 24).backend());
+    for needle in ["more detail", "propose rule", "back to the list", "copy incident summary", "last"] {
+        assert!(shown.contains(needle), "{needle}: {shown}");
+    }
+    key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char(':'));
     for c in "them".chars() {
@@ -525,6 +538,7 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     assert!(key(&mut app, KeyCode::Char('p')).is_empty(), "pausing asks first");
     let dark = Theme::builtin("dark").unwrap();
     insta::assert_snapshot!("dialog_pause_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("dialog_pause_160x48", draw(&app, &dark, 160, 48).backend());
     let shown = text(&draw(&app, &dark, 80, 24));
     assert!(shown.contains("This will:") && shown.contains("pause agent config-gen"), "{shown}");
     // Enter takes the default: No.

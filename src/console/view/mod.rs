@@ -387,27 +387,46 @@ fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'stati
     }
 }
 
+/// The keys of the screen under the overlay, one line per action with all
+/// its keys; in two columns when one would not fit the height.
 fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
     let mode = app.base_mode();
-    let lines: Vec<Line> = keymap
-        .bindings_for(mode)
+    let bindings = keymap.bindings_for(mode);
+    let mut actions = Vec::new();
+    for b in &bindings {
+        if !actions.contains(&b.action) {
+            actions.push(b.action);
+        }
+    }
+    let lines: Vec<Line> = actions
         .iter()
-        .map(|b| {
+        .map(|action| {
+            let keys: Vec<String> = bindings.iter().filter(|b| b.action == *action).map(|b| b.key.label()).collect();
+            let description = bindings.iter().find(|b| b.action == *action).map(|b| b.description.clone());
             Line::from(vec![
-                Span::styled(format!("{:>8}  ", b.key.label()), theme.style(K::KeyHint)),
-                Span::raw(b.description.clone()),
+                Span::styled(format!("{:>10}  ", keys.join(" ")), theme.style(K::KeyHint)),
+                Span::raw(description.unwrap_or_default()),
             ])
         })
         .collect();
-    let width = area.width.min(48);
-    let height = area.height.min(lines.len() as u16 + 2);
+    let columns = if lines.len() as u16 + 2 > area.height && area.width >= 76 { 2 } else { 1 };
+    let per_column = lines.len().div_ceil(columns);
+    let width = area.width.min(46 * columns as u16 + 2);
+    let height = area.height.min(per_column as u16 + 2);
     let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(" Keys (esc closes) ", theme.style(K::Title)))
         .border_style(theme.style(K::Border));
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let halves = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    for (n, chunk) in lines.chunks(per_column.max(1)).enumerate() {
+        if let Some(rect) = halves.get(n) {
+            frame.render_widget(Paragraph::new(chunk.to_vec()), *rect);
+        }
+    }
 }
 
 fn bottom_line(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
