@@ -377,6 +377,14 @@ impl App {
         }
     }
 
+    /// Whether interventions are off: `--readonly`, or a principal whose
+    /// role may not intervene (viewer, agent). The status bar and the
+    /// intervention gate both read it.
+    pub fn is_readonly(&self) -> bool {
+        use crate::api::Role;
+        self.readonly || self.operator.as_ref().is_some_and(|w| !matches!(w.role, Role::Responder | Role::Admin))
+    }
+
     /// How old the data on screen is, in seconds.
     pub fn data_age(&self) -> Option<i64> {
         self.data_at.map(|t| (self.now - t).num_seconds().max(0))
@@ -750,9 +758,7 @@ fn to_list(app: &mut App) {
 
 /// A screen reached by a `:` command sits directly above the list.
 fn open_screen(app: &mut App, screen: Screen) {
-    app.screens.truncate(1);
-    app.detail = None;
-    app.scroll = 0;
+    to_list(app);
     app.screens.push(screen);
 }
 

@@ -65,12 +65,17 @@ impl Plan {
         }
     }
 
-    /// A short name for messages: "pause agent deployer".
-    pub fn label(&self) -> String {
-        let on = match &self.target {
+    /// What the plan acts on: "incident #12" or "agent deployer".
+    fn target_name(&self) -> String {
+        match &self.target {
             Target::Incident(id) => format!("incident #{id}"),
             Target::Agent(a) => format!("agent {a}"),
-        };
+        }
+    }
+
+    /// A short name for messages: "pause agent deployer".
+    pub fn label(&self) -> String {
+        let on = self.target_name();
         match self.what {
             What::Intervention(InterventionKind::PauseAgent) => format!("pause agent {}", self.agent().unwrap_or("?")),
             What::Intervention(InterventionKind::ResumeAgent) => {
@@ -102,10 +107,7 @@ impl Plan {
     /// "This will: …": the preview shown in the dialog.
     pub fn effects(&self) -> Vec<String> {
         let agent = self.agent().unwrap_or("?");
-        let on = match &self.target {
-            Target::Incident(id) => format!("incident #{id}"),
-            Target::Agent(a) => format!("agent {a}"),
-        };
+        let on = self.target_name();
         let mut lines = match self.what {
             What::Intervention(kind) => match kind {
                 InterventionKind::Acknowledge => vec![format!("mark {on} acknowledged, with you as a responder")],
@@ -308,13 +310,14 @@ pub struct Intent {
 /// Why no intervention may be sent from this console, if so. The one place
 /// read-only is decided.
 pub fn readonly_reason(app: &App) -> Option<String> {
-    use crate::api::Role;
     if app.readonly {
         return Some("read-only (--readonly)".to_owned());
     }
     match &app.operator {
-        Some(who) if matches!(who.role, Role::Responder | Role::Admin) => None,
-        Some(who) => Some(format!("read-only: {} is a {} and may not intervene", who.name, who.role)),
+        Some(who) if app.is_readonly() => {
+            Some(format!("read-only: {} is a {} and may not intervene", who.name, who.role))
+        }
+        Some(_) => None,
         None => Some("not yet known who you are (waiting for the server)".to_owned()),
     }
 }

@@ -461,42 +461,55 @@ impl Keymap {
         own.iter().copied().chain(global).collect()
     }
 
+    /// Each action that applies in `mode` with all its keys, in table
+    /// order: for the help overlay.
+    pub fn actions(&self, mode: Mode) -> Vec<ActionKeys> {
+        by_action(self.bindings_for(mode))
+    }
+
     /// "key action" pairs for the hint bar, one per action, in table order.
     pub fn hints(&self, mode: Mode) -> Vec<(String, String)> {
-        let mut seen = Vec::new();
-        let mut hints = Vec::new();
-        for b in self.bindings_for(mode) {
-            if !seen.contains(&b.action) {
-                seen.push(b.action);
-                hints.push((b.key.label(), b.description.clone()));
+        self.actions(mode).into_iter().map(|a| (a.keys[0].label(), a.description)).collect()
+    }
+}
+
+/// One action and every key bound to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionKeys {
+    pub action: KeyAction,
+    /// Never empty.
+    pub keys: Vec<Key>,
+    /// The first binding's description.
+    pub description: String,
+}
+
+/// Groups bindings by action, keeping the order of each action's first key.
+fn by_action<'a>(bindings: impl IntoIterator<Item = &'a Binding>) -> Vec<ActionKeys> {
+    let mut grouped: Vec<ActionKeys> = Vec::new();
+    for b in bindings {
+        match grouped.iter_mut().find(|a| a.action == b.action) {
+            Some(a) => a.keys.push(b.key),
+            None => {
+                grouped.push(ActionKeys { action: b.action, keys: vec![b.key], description: b.description.clone() })
             }
         }
-        hints
     }
+    grouped
 }
 
 /// The default keymap as a Markdown table, for the README (a test keeps
 /// the two the same).
 pub fn markdown() -> String {
+    let keymap = Keymap::default();
     let mut out = String::from("| where | keys | does |\n|---|---|---|\n");
     for mode in Mode::ALL {
-        let rows: Vec<&(Mode, &str, KeyAction, &str)> = DEFAULTS.iter().filter(|b| b.0 == *mode).collect();
-        let mut seen: Vec<KeyAction> = Vec::new();
-        for &&(_, _, action, description) in &rows {
-            if seen.contains(&action) {
-                continue;
-            }
-            seen.push(action);
-            let keys: Vec<String> = rows
-                .iter()
-                .filter(|b| b.2 == action)
-                .map(|b| format!("`{}`", Key::parse(b.1).expect("default keys parse").label()))
-                .collect();
-            let place = match mode {
-                Mode::Global => "everywhere".to_owned(),
-                other => other.as_str().replace('_', " "),
-            };
-            out.push_str(&format!("| {place} | {} | {description} |\n", keys.join(" ")));
+        let place = match mode {
+            Mode::Global => "everywhere".to_owned(),
+            other => other.as_str().replace('_', " "),
+        };
+        for a in by_action(keymap.bindings.iter().filter(|b| b.mode == *mode)) {
+            let keys: Vec<String> = a.keys.iter().map(|k| format!("`{}`", k.label())).collect();
+            out.push_str(&format!("| {place} | {} | {} |\n", keys.join(" "), a.description));
         }
     }
     out

@@ -35,14 +35,7 @@ pub fn main(args: ConsoleArgs) -> Result<std::process::ExitCode, String> {
     };
     init_file_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    match runtime.block_on(terminal::run(config, api_url, token)) {
-        Ok(terminal::Exit::Quit) => Ok(std::process::ExitCode::SUCCESS),
-        Ok(terminal::Exit::Signal(status)) => Ok(std::process::ExitCode::from(status)),
-        Err(e) => {
-            let _ = ratatui::try_restore();
-            Err(format!("terminal error: {e}"))
-        }
-    }
+    terminal::exit_code(runtime.block_on(terminal::run(config, api_url, token)))
 }
 
 /// Logs go to `$XDG_STATE_HOME/mandate/console.log`, never to the screen.

@@ -133,6 +133,19 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     Ok(exit)
 }
 
+/// The process exit code for how the console ended; on an error the
+/// terminal is restored before the message is printed.
+pub fn exit_code(outcome: std::io::Result<Exit>) -> Result<std::process::ExitCode, String> {
+    match outcome {
+        Ok(Exit::Quit) => Ok(std::process::ExitCode::SUCCESS),
+        Ok(Exit::Signal(status)) => Ok(std::process::ExitCode::from(status)),
+        Err(e) => {
+            let _ = ratatui::try_restore();
+            Err(format!("terminal error: {e}"))
+        }
+    }
+}
+
 /// An in-memory terminal to draw a frame before deciding to show it.
 fn off_screen(width: u16, height: u16) -> Terminal<TestBackend> {
     match Terminal::new(TestBackend::new(width, height)) {

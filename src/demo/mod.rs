@@ -141,13 +141,6 @@ pub fn main(args: DemoArgs) -> Result<ExitCode, String> {
         let token = Secret::new(demo.responder_token.clone());
         let outcome = crate::console::terminal::run(config, url, token).await;
         demo.stop().await;
-        match outcome {
-            Ok(crate::console::terminal::Exit::Quit) => Ok(ExitCode::SUCCESS),
-            Ok(crate::console::terminal::Exit::Signal(status)) => Ok(ExitCode::from(status)),
-            Err(e) => {
-                let _ = ratatui::try_restore();
-                Err(format!("terminal error: {e}"))
-            }
-        }
+        crate::console::terminal::exit_code(outcome)
     })
 }

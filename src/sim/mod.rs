@@ -220,15 +220,13 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
 }
 
 impl Sim {
+    async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Result<reqwest::Response> {
+        let url = format!("{}{path}", self.args.api.trim_end_matches('/'));
+        self.http.post(url).bearer_auth(&self.args.token).json(body).send().await
+    }
+
     async fn post_event(&self, body: &serde_json::Value) {
-        let sent = self
-            .http
-            .post(format!("{}/api/v1/events", self.args.api.trim_end_matches('/')))
-            .bearer_auth(&self.args.token)
-            .json(body)
-            .send()
-            .await;
-        match sent {
+        match self.post("/api/v1/events", body).await {
             Ok(r) if r.status().is_success() => {
                 self.report.events_accepted.fetch_add(1, Ordering::Relaxed);
             }
@@ -243,14 +241,7 @@ impl Sim {
 
     /// A service that does not use the SDK posts its run directly.
     async fn post_raw_run(&self, body: &serde_json::Value) {
-        let sent = self
-            .http
-            .post(format!("{}/api/v1/runs", self.args.api.trim_end_matches('/')))
-            .bearer_auth(&self.args.token)
-            .json(body)
-            .send()
-            .await;
-        match sent {
+        match self.post("/api/v1/runs", body).await {
             Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => {
                 self.report.legacy_refused.fetch_add(1, Ordering::Relaxed);
             }

@@ -4,21 +4,23 @@
 
 use super::titled;
 use crate::api::{Dimension, Distribution};
-use crate::console::app::App;
+use crate::console::app::{App, DIMENSIONS};
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// The seed's dimension buttons, in its order, with their keys.
-pub const BUTTONS: [(Dimension, &str, &str); 5] = [
-    (Dimension::ProviderType, "1", "Provider"),
-    (Dimension::AgentId, "2", "Agent"),
-    (Dimension::Source, "3", "Source"),
-    (Dimension::RiskLevel, "4", "Risk"),
-    (Dimension::Status, "5", "Status"),
-];
+/// The seed's button label for a dimension.
+fn label(d: Dimension) -> &'static str {
+    match d {
+        Dimension::ProviderType => "Provider",
+        Dimension::AgentId => "Agent",
+        Dimension::Source => "Source",
+        Dimension::RiskLevel => "Risk",
+        Dimension::Status => "Status",
+    }
+}
 
 pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = titled(theme, " Activity — runs by dimension ".to_owned());
@@ -26,8 +28,9 @@ pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let [buttons, panels] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let mut spans = vec![Span::styled("By: ", theme.style(K::Muted))];
-    for (dim, key, label) in BUTTONS {
-        if dim == app.dimension {
+    for (n, dim) in DIMENSIONS.iter().enumerate() {
+        let (key, label) = (n + 1, label(*dim));
+        if *dim == app.dimension {
             spans.push(Span::styled(format!("[{key} {label}]"), theme.style(K::Selection)));
         } else {
             spans.push(Span::styled(format!(" {key} {label} "), theme.style(K::Text)));

@@ -120,7 +120,7 @@ fn status_bar(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let Some(who) = &app.operator {
         spans.push(Span::styled(format!("  {} ({})", who.name, who.role), theme.style(K::Text)));
     }
-    if app.readonly || app.operator.as_ref().is_some_and(|w| w.role == crate::api::Role::Viewer) {
+    if app.is_readonly() {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(" READ-ONLY ", theme.style(K::Readonly)));
     }
@@ -390,22 +390,14 @@ fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'stati
 /// The keys of the screen under the overlay, one line per action with all
 /// its keys; in two columns when one would not fit the height.
 fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
-    let mode = app.base_mode();
-    let bindings = keymap.bindings_for(mode);
-    let mut actions = Vec::new();
-    for b in &bindings {
-        if !actions.contains(&b.action) {
-            actions.push(b.action);
-        }
-    }
-    let lines: Vec<Line> = actions
-        .iter()
-        .map(|action| {
-            let keys: Vec<String> = bindings.iter().filter(|b| b.action == *action).map(|b| b.key.label()).collect();
-            let description = bindings.iter().find(|b| b.action == *action).map(|b| b.description.clone());
+    let lines: Vec<Line> = keymap
+        .actions(app.base_mode())
+        .into_iter()
+        .map(|a| {
+            let keys: Vec<String> = a.keys.iter().map(|k| k.label()).collect();
             Line::from(vec![
                 Span::styled(format!("{:>10}  ", keys.join(" ")), theme.style(K::KeyHint)),
-                Span::raw(description.unwrap_or_default()),
+                Span::raw(a.description),
             ])
         })
         .collect();
