@@ -6,9 +6,15 @@
 //!   cargo bench --bench incidents -- detail      # GET /api/v1/incidents/{id}, 1,000-service catalog
 //!   cargo bench --bench incidents -- longpoll    # event-to-waiter latency; 1,000 idle waiters
 //!
-//! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (4), BENCH_BATCHES per client (800),
-//! BENCH_ACTIONS in the incident's window (2000),
-//! BENCH_WAITERS (1000).
+//! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (4), BENCH_RATE events/s offered
+//! (0: flat out), BENCH_DB (sqlite; postgres with MANDATE_TEST_PG_URL),
+//! BENCH_ACTIONS in the incident's window (2000), BENCH_WAITERS (1000).
+//!
+//! The 60 s load at 10,000 events/s, on each database:
+//!
+//!   BENCH_SECONDS=60 BENCH_RATE=10000 cargo bench --bench incidents -- ingest
+//!   tests/pg/cluster.sh start > /tmp/pg.env && . /tmp/pg.env &&
+//!     BENCH_DB=postgres BENCH_SECONDS=60 BENCH_RATE=10000 cargo bench --bench incidents -- ingest
 
 #[path = "support/mod.rs"]
 mod support;
@@ -54,52 +60,87 @@ fn event(id: String, agent: &str, resource: &str, error: bool, at: chrono::DateT
     e
 }
 
+/// The database under the ingest benchmark: SQLite in a temporary file, or
+/// with `BENCH_DB=postgres` a fresh database in the cluster at
+/// `MANDATE_TEST_PG_URL` (`tests/pg/cluster.sh start` prints one).
+async fn ingest_store(dir: &std::path::Path) -> (Store, &'static str) {
+    if std::env::var("BENCH_DB").as_deref() != Ok("postgres") {
+        let url = format!("sqlite://{}", dir.join("bench.db").display());
+        return (Store::connect(&url).await.expect("store"), "SQLite");
+    }
+    let admin_url = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
+    sqlx::any::install_default_drivers();
+    let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    (Store::connect(&url).await.expect("store"), "PostgreSQL")
+}
+
+/// One batch of 100 events as JSON text: 1 in 50 is an error, spread over
+/// 200 resources. Written by hand, so the load generator costs little of
+/// the two cores the server also runs on.
+fn ingest_batch(client: u64, batch: u64, at: &str) -> String {
+    let mut body = String::with_capacity(100 * 280);
+    body.push('[');
+    for i in 0..100 {
+        let n = batch * 100 + i;
+        if i > 0 {
+            body.push(',');
+        }
+        let error = if n.is_multiple_of(50) {
+            r#","outcome":"error","error_code":"TIMEOUT","error_message":"upstream timeout""#
+        } else {
+            r#","outcome":"ok""#
+        };
+        body.push_str(&format!(
+            r#"{{"event_id":"c{client}-{n}","agent_id":"agent-{}","actor_type":"SERVICE","origin_system_id":"bench","action_type":"tool_call","tool":"http","resource":"svc-{}","occurred_at":"{at}"{error}}}"#,
+            n % 40,
+            n % 200
+        ));
+    }
+    body.push(']');
+    body
+}
+
+/// `BENCH_RATE` events/s in all (0: as fast as the server goes) from
+/// `BENCH_CLIENTS` clients for `BENCH_SECONDS`; then every acknowledged
+/// event must be in the store.
 async fn bench_ingest() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
+    let (store, db) = ingest_store(dir.path()).await;
+    let tokens = TokenTable::default().with_token(TOKEN, "bench", Role::Admin);
+    let server = server::start(store, tokens, "127.0.0.1:0".parse().unwrap()).await.expect("server");
     let url = format!("{}/api/v1/events", server.url());
     let clients = env_number("BENCH_CLIENTS", 4);
     let seconds = env_number("BENCH_SECONDS", 15);
-    // Bodies are built before the clock starts, so the measurement is the
-    // server's, not the load generator's JSON encoding on the same two cores.
-    let per_client = env_number("BENCH_BATCHES", 800);
-    let now = chrono::Utc::now();
-    let bodies: Vec<Vec<bytes::Bytes>> = (0..clients)
-        .map(|c| {
-            (0..per_client)
-                .map(|b| {
-                    let batch: Vec<Value> = (0..100)
-                        .map(|i| {
-                            let n = b * 100 + i;
-                            // 1 in 50 events is an error, spread over 200 resources.
-                            event(
-                                format!("c{c}-{n}"),
-                                &format!("agent-{}", n % 40),
-                                &format!("svc-{}", n % 200),
-                                n % 50 == 0,
-                                now,
-                            )
-                        })
-                        .collect();
-                    bytes::Bytes::from(serde_json::to_vec(&batch).unwrap())
-                })
-                .collect()
-        })
-        .collect();
+    let rate = env_number("BENCH_RATE", 0);
+    // Each client sends a batch every `every`, or back to back.
+    let every = (rate > 0).then(|| Duration::from_secs_f64(100.0 * clients as f64 / rate as f64));
+    let at = chrono::Utc::now().to_rfc3339();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let acknowledged = Arc::new(AtomicU64::new(0));
+    let rss_before = resident_mib();
     let started = Instant::now();
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|batches| {
-            let (url, acknowledged) = (url.clone(), acknowledged.clone());
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let (url, acknowledged, at) = (url.clone(), acknowledged.clone(), at.clone());
             tokio::spawn(async move {
                 let http = mandate::sdk::http_client_builder().build().unwrap();
                 let mut latencies = Vec::new();
-                for body in batches {
+                let mut ticks = every.map(|e| {
+                    let mut t = tokio::time::interval(e);
+                    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                    t
+                });
+                for batch in 0.. {
+                    if let Some(t) = &mut ticks {
+                        t.tick().await;
+                    }
                     if Instant::now() >= deadline {
                         break;
                     }
+                    let body = ingest_batch(client, batch, &at);
                     let sent = Instant::now();
                     let response = http
                         .post(&url)
@@ -118,8 +159,13 @@ async fn bench_ingest() {
             })
         })
         .collect();
+    let mut peak = 0.0f64;
     let mut all = Vec::new();
     for t in tasks {
+        while !t.is_finished() {
+            peak = peak.max(resident_mib());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
         all.extend(t.await.unwrap());
     }
     let elapsed = started.elapsed();
@@ -127,14 +173,15 @@ async fn bench_ingest() {
     let events = acknowledged.load(Ordering::Relaxed);
     let stored: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(server.state.store().pool()).await.unwrap();
+    let offered = if rate > 0 { format!("offered {rate} events/s") } else { "flat out".to_owned() };
     println!(
-        "POST /api/v1/events, {clients} clients, batches of 100, SQLite: {events} events in {:.1} s = {:.0} events/s; \
-         batch latency p50 {:.1} ms, p99 {:.1} ms; resident {:.0} MiB; stored {stored} (acknowledged {events})",
+        "POST /api/v1/events, {clients} clients, batches of 100, {offered}, {db}: {events} events in {:.1} s = {:.0} events/s; \
+         batch latency p50 {:.1} ms, p99 {:.1} ms; resident {rss_before:.0} MiB before, {peak:.0} MiB at peak \
+         (server and load generator); stored {stored} (acknowledged {events})",
         elapsed.as_secs_f64(),
         events as f64 / elapsed.as_secs_f64(),
         ms(percentile(&all, 0.5)),
         ms(percentile(&all, 0.99)),
-        resident_mib(),
     );
     assert_eq!(stored as u64, events, "every acknowledged event is stored");
     server.stop().await;

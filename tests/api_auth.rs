@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, RESPONDER, VIEWER, run_body, start};
-use serde_json::json;
+use common::{ADMIN, AGENT, Db, RESPONDER, VIEWER, as_alice, event_body, run_body, start};
+use serde_json::{Value, json};
 
 async fn tokens_are_required(db: Db) {
     let t = start(db).await;
@@ -89,4 +89,115 @@ async fn whoami_names_the_principal(db: Db) {
     t.stop().await;
 }
 
-on_both_databases!(tokens_are_required, roles_are_enforced, whoami_names_the_principal);
+/// Every mutating route in the OpenAPI document: no token 401, a viewer
+/// 403, and where the body carries attribution, a person claiming someone
+/// else's actor_id 403 (ACTOR_MISMATCH) while their own is accepted.
+async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
+    let t = start(db).await;
+    let run = t.post(AGENT, "/api/v1/runs", &run_body()).await;
+    let run_id = run.body["run_id"].as_str().unwrap().to_owned();
+    let mut failing = event_body("boom", -1.0, "agent-deployer", "deploy", "payments-service", "error");
+    failing["error_code"] = "E".into();
+    t.post(AGENT, "/api/v1/events", &failing).await;
+    let incident = t.get(VIEWER, "/api/v1/incidents").await.body["incidents"][0]["id"].as_i64().unwrap();
+
+    // Who may do each route, and a body carrying a person's attribution
+    // (None: the body names no actor). A route missing here fails the test.
+    let human = |mut body: Value, as_who: &str| {
+        body["actor_type"] = "HUMAN".into();
+        body["actor_id"] = as_who.into();
+        body
+    };
+    let table = |as_who: &str| -> Vec<(&'static str, &'static str, &'static str, Option<Value>)> {
+        let mut event = event_body(&format!("human-{as_who}"), 0.0, "agent-deployer", "tool_call", "svc", "ok");
+        event = human(event, as_who);
+        vec![
+            ("POST", "/api/v1/runs", ADMIN, Some(human(run_body(), as_who))),
+            ("POST", "/api/v1/runs/{run_id}/complete", ADMIN, None),
+            ("POST", "/api/v1/events", ADMIN, Some(event)),
+            (
+                "POST",
+                "/api/v1/incidents/{id}/interventions",
+                RESPONDER,
+                Some(human(as_alice(json!({"kind": "escalate", "reason": "r"})), as_who)),
+            ),
+            (
+                "POST",
+                "/api/v1/agents/{agent_id}/interventions",
+                RESPONDER,
+                Some(human(as_alice(json!({"kind": "pause_agent", "reason": "r"})), as_who)),
+            ),
+            (
+                "POST",
+                "/api/v1/incidents/{id}/verdicts",
+                RESPONDER,
+                Some(human(as_alice(json!({"event_id": "boom", "verdict": "investigate"})), as_who)),
+            ),
+            ("PUT", "/api/v1/catalog", ADMIN, None),
+        ]
+    };
+    let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await.body;
+    let mut mutating: Vec<String> = vec![];
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                mutating.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let mut listed: Vec<String> = table("x").iter().map(|(m, p, _, _)| format!("{m} {p}")).collect();
+    mutating.sort();
+    listed.sort();
+    assert_eq!(mutating, listed, "every mutating route of the document is in this matrix");
+
+    let names = [(ADMIN, "root-admin"), (RESPONDER, "alice")];
+    let name_of = |token: &str| names.iter().find(|(t, _)| *t == token).unwrap().1;
+    let concrete = |path: &str| {
+        path.replace("{run_id}", &run_id).replace("{id}", &incident.to_string()).replace("{agent_id}", "agent-deployer")
+    };
+    // One Idempotency-Key per request: the server remembers refusals too.
+    let send = |method: &str, path: &str, token: Option<&str>, body: &Value, key: &str| {
+        let key = format!("{key} {path}");
+        let mut r =
+            t.http.request(method.parse().unwrap(), t.url(&concrete(path))).header("idempotency-key", &key).json(body);
+        if let Some(token) = token {
+            r = r.bearer_auth(token);
+        }
+        r
+    };
+    for (method, path, allowed, body) in table("mallory") {
+        let body = body.unwrap_or_else(|| json!({"status": "failed", "service": []}));
+        let none = t.send(send(method, path, None, &body, "k-none")).await;
+        assert_eq!(none.status, 401, "{method} {path} without a token: {:?}", none.body);
+        let viewer = t.send(send(method, path, Some(VIEWER), &body, "k-viewer")).await;
+        assert_eq!(viewer.status, 403, "{method} {path} as a viewer: {:?}", viewer.body);
+        assert_eq!(viewer.body["error_type"], "authorization");
+        if body.get("actor_id").is_some() {
+            let spoof = t.send(send(method, path, Some(allowed), &body, "k-spoof")).await;
+            assert_eq!(
+                (spoof.status, spoof.body["code"].as_str()),
+                (403, Some("ACTOR_MISMATCH")),
+                "{method} {path} claiming mallory: {:?}",
+                spoof.body
+            );
+        }
+    }
+    // Agents are integrations acting for the people they name.
+    let for_a_person = human(run_body(), "mallory");
+    assert_eq!(t.post(AGENT, "/api/v1/runs", &for_a_person).await.status, 201);
+    // Positive control: the same bodies in the caller's own name are accepted.
+    for (method, path, allowed, body) in table("self") {
+        let Some(body) = body else { continue };
+        let own = human(body, name_of(allowed));
+        let answer = t.send(send(method, path, Some(allowed), &own, "k-own")).await;
+        assert!((200..300).contains(&answer.status), "{method} {path} in one's own name: {:?}", answer.body);
+    }
+    t.stop().await;
+}
+
+on_both_databases!(
+    tokens_are_required,
+    roles_are_enforced,
+    whoami_names_the_principal,
+    every_mutating_route_refuses_the_wrong_caller
+);

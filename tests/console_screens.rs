@@ -190,6 +190,31 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
 }
 
 #[test]
+fn changes_merge_into_the_list_without_moving_the_selection() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected, Some(11));
+    // #12 is acknowledged and #14 appears: only those two come.
+    let mut acked = page().incidents[0].clone();
+    acked.status = IncidentStatus::Acknowledged;
+    let fresh = summary(14, "OOM on search-service", Severity::Critical, IncidentStatus::Open, 2, &["search-service"]);
+    let changes = IncidentPage {
+        incidents: vec![acked, fresh],
+        version: 9,
+        counts: StatusCounts { open: 2, acknowledged: 2, resolved: 1 },
+        next_cursor: None,
+    };
+    let (redraw, _) = update(&mut app, Action::IncidentChanges(Box::new(changes), now()), &Keymap::default());
+    assert!(redraw);
+    let ids: Vec<i64> = app.incidents.iter().map(|i| i.id).collect();
+    assert_eq!(ids, [14, 12, 11, 10, 9], "merged and kept newest first, none doubled");
+    assert_eq!(app.incidents[1].status, IncidentStatus::Acknowledged);
+    assert_eq!((app.version, app.counts.acknowledged), (9, 2));
+    assert_eq!(app.selected, Some(11), "the selection stays on its incident");
+    assert!(app.new_ids.contains(&14) && !app.new_ids.contains(&12), "only the new one is marked new");
+}
+
+#[test]
 fn offline_keeps_the_data_and_says_so() {
     let mut app = app();
     let keymap = Keymap::default();

@@ -465,6 +465,65 @@ async fn the_change_feed(db: Db) {
     assert_eq!(waiter.await.unwrap().unwrap(), 503);
 }
 
+/// `changed_after`: only what changed, oldest change first, in pages that
+/// never split one version; it rides the long poll.
+async fn the_changes_only_feed(db: Db) {
+    let t = start(db).await;
+    let v0 = t.get(VIEWER, "/api/v1/incidents").await.body["version"].as_i64().unwrap();
+    let fail =
+        |id: &str, resource: &str| error(event_body(id, -1.0, resource, "tool_call", resource, "error"), "E", "x");
+    // One batch: three incidents in one version. Then two batches of one.
+    t.post(AGENT, "/api/v1/events", &json!([fail("b0", "r0"), fail("b1", "r1"), fail("b2", "r2")])).await;
+    t.post(AGENT, "/api/v1/events", &fail("b3", "r3")).await;
+    t.post(AGENT, "/api/v1/events", &fail("b4", "r4")).await;
+    let titles = |a: &common::Answer| -> Vec<String> {
+        a.body["incidents"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_owned()).collect()
+    };
+
+    // A page of 2 cannot split the three-incident version: it holds all three.
+    let first = t.get(VIEWER, &format!("/api/v1/incidents?changed_after={v0}&limit=2")).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(titles(&first), ["E on r0", "E on r1", "E on r2"]);
+    let v1 = first.body["version"].as_i64().unwrap();
+    let second = t.get(VIEWER, &format!("/api/v1/incidents?changed_after={v1}&limit=1")).await;
+    assert_eq!(titles(&second), ["E on r3"]);
+    let v2 = second.body["version"].as_i64().unwrap();
+    let third = t.get(VIEWER, &format!("/api/v1/incidents?changed_after={v2}&limit=1")).await;
+    assert_eq!(titles(&third), ["E on r4"]);
+    let v3 = third.body["version"].as_i64().unwrap();
+    assert_eq!(third.body["counts"]["open"], 5, "counts are always the whole store's");
+    let none = t.get(VIEWER, &format!("/api/v1/incidents?changed_after={v3}")).await;
+    assert_eq!((titles(&none).len(), none.body["version"].as_i64().unwrap()), (0, v3));
+
+    // A change to one incident: the long poll brings only that one.
+    let url = t.url(&format!("/api/v1/incidents?since={v3}&wait=20&changed_after={v3}"));
+    let http = t.http.clone();
+    let waiter =
+        tokio::spawn(async move { http.get(url).bearer_auth(VIEWER).send().await.unwrap().json::<Value>().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r3 = second.body["incidents"][0]["id"].as_i64().unwrap();
+    let ack = t
+        .send(
+            t.http
+                .post(t.url(&format!("/api/v1/incidents/{r3}/interventions")))
+                .bearer_auth(RESPONDER)
+                .header("idempotency-key", "ack-r3")
+                .json(&as_alice(json!({"kind": "acknowledge"}))),
+        )
+        .await;
+    assert_eq!(ack.status, 200, "{:?}", ack.body);
+    let changed = waiter.await.unwrap().unwrap();
+    let list = changed["incidents"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0]["title"].as_str(), list[0]["status"].as_str()), (Some("E on r3"), Some("acknowledged")));
+
+    for bad in ["changed_after=x", "changed_after=1&cursor=1.1", "changed_after=1&status=open"] {
+        let refused = t.get(VIEWER, &format!("/api/v1/incidents?{bad}")).await;
+        assert_eq!((refused.status, refused.body["field"].as_str()), (400, Some("changed_after")), "{bad}");
+    }
+    t.stop().await;
+}
+
 on_both_databases!(
     the_fifteen_minute_window_and_replays,
     sequence_gaps_are_marked,
@@ -476,4 +535,5 @@ on_both_databases!(
     repeat_incidents_reach_a_suggested_rule,
     interventions_take_effect_exactly_once,
     the_change_feed,
+    the_changes_only_feed,
 );

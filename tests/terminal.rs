@@ -30,7 +30,9 @@ impl Tmux {
         }
         // A shell stays behind the program: its status is printed, and the
         // terminal state it left can be read while the pane is alive.
-        command.push_str(&format!(" {BIN} {args}; echo EXIT=$?; sleep 60"));
+        command.push_str(&format!(
+            " {BIN} {args}; echo EXIT=$?; stty -a | grep -q -w -e -icanon && echo RAW=on || echo RAW=off; sleep 60"
+        ));
         t.run(&["respawn-pane", "-k", "-t", "s", &format!("sh -c '{command}'")]);
         t
     }
@@ -86,8 +88,9 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).lines().next().expect("the program runs").trim().to_owned()
     }
 
-    /// Alternate screen left, cursor shown.
+    /// Alternate screen left, cursor shown, raw mode off.
     fn assert_restored(&self) {
+        assert!(self.wait_for("RAW=").contains("RAW=off"), "raw mode was turned off");
         assert_eq!(self.format("#{alternate_on}"), "0", "the alternate screen was left");
         assert_eq!(self.format("#{cursor_flag}"), "1", "the cursor is shown");
     }
@@ -180,4 +183,12 @@ fn signals_restore_the_terminal_with_the_conventional_status() {
         assert_eq!(t.exit_status(), status, "SIG{signal}");
         t.assert_restored();
     }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_says_why() {
+    let t = Tmux::start("panic", (80, 24), &[("MANDATE_DEBUG_PANIC", "1"), ("RUST_BACKTRACE", "0")], "demo --speed 50");
+    assert_eq!(t.exit_status(), 101, "a panic's status");
+    t.assert_restored();
+    assert!(t.screen().contains("panicking after the first frame"), "the message is readable after the restore");
 }

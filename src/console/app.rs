@@ -11,7 +11,10 @@ use crate::api::{
 };
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// The most incidents the console holds: the newest, by start.
+pub const MAX_INCIDENTS: usize = 50_000;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -20,7 +23,10 @@ pub enum Action {
     Resize,
     /// Once a second: ages and staleness may need redrawing.
     Tick(DateTime<Utc>),
+    /// The whole incident list.
     Incidents(Box<IncidentPage>, DateTime<Utc>),
+    /// Only the incidents that changed since the list the console has.
+    IncidentChanges(Box<IncidentPage>, DateTime<Utc>),
     Detail(Box<IncidentDetail>),
     Whoami(WhoAmI),
     Distribution(Box<Distribution>),
@@ -370,6 +376,17 @@ impl App {
 
     /// Recomputes the rows; the selection stays on the same incident across
     /// refreshes, and moves to the first row if that incident is gone.
+    /// A list or its changes arrived: the console is live at `version`.
+    fn received(&mut self, version: i64, counts: StatusCounts, at: DateTime<Utc>) {
+        self.loaded_once = true;
+        self.counts = counts;
+        self.version = version;
+        self.connection = Connection::Live;
+        self.data_at = Some(at);
+        self.now = at;
+        self.keep_selection();
+    }
+
     fn keep_selection(&mut self) {
         self.reorder();
         if self.selected_row().is_none() {
@@ -413,21 +430,32 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (before.1 != after.1 || (stale && before.0 != after.0), vec![])
         }
         Action::Incidents(page, at) => {
+            let page = *page;
             if app.loaded_once {
-                for i in &page.incidents {
-                    if !app.incidents.iter().any(|old| old.id == i.id) {
-                        app.new_ids.insert(i.id);
-                    }
+                let known: HashSet<i64> = app.incidents.iter().map(|i| i.id).collect();
+                app.new_ids.extend(page.incidents.iter().map(|i| i.id).filter(|id| !known.contains(id)));
+            }
+            app.incidents = page.incidents;
+            app.received(page.version, page.counts, at);
+            (true, vec![])
+        }
+        Action::IncidentChanges(page, at) => {
+            let page = *page;
+            let at_row: HashMap<i64, usize> = app.incidents.iter().enumerate().map(|(row, i)| (i.id, row)).collect();
+            let mut fresh = vec![];
+            for changed in page.incidents {
+                match at_row.get(&changed.id) {
+                    Some(&row) => app.incidents[row] = changed,
+                    None => fresh.push(changed),
                 }
             }
-            app.loaded_once = true;
-            app.incidents = page.incidents;
-            app.counts = page.counts;
-            app.version = page.version;
-            app.connection = Connection::Live;
-            app.data_at = Some(at);
-            app.now = at;
-            app.keep_selection();
+            if !fresh.is_empty() {
+                app.new_ids.extend(fresh.iter().map(|i| i.id));
+                app.incidents.extend(fresh);
+                app.incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+                app.incidents.truncate(MAX_INCIDENTS);
+            }
+            app.received(page.version, page.counts, at);
             (true, vec![])
         }
         Action::Detail(detail) => {

@@ -1,13 +1,14 @@
 //! The network side of the console, on tasks of its own: it owns the HTTP
 //! client and only ever sends [`Action`]s; the UI never waits on it.
 //!
-//! - the feed long-polls the incident list (`since`/`wait`);
+//! - the feed loads the incident list by cursor, then long-polls only its
+//!   changes (`since`/`wait`/`changed_after`);
 //! - the watcher fetches what the screen shows (with ETags) when the feed
 //!   moves, when the screen changes, and every few seconds for run data;
 //! - each intent is sent on a task of its own, retried with the same
 //!   Idempotency-Key, so a flaky link never acts twice.
 
-use super::app::{Action, Watch};
+use super::app::{Action, MAX_INCIDENTS, Watch};
 use super::config::Secret;
 use super::intent::Intent;
 use super::sanitize::decode_clean;
@@ -36,16 +37,21 @@ pub enum Request {
 const WAIT_SECONDS: u64 = 25;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// While the API cannot be reached at all, it is probed at least this
+/// often, so the console is live again within 2 s of its return. A server
+/// that answers with errors is given the full [`BACKOFF_CAP`].
+const RECONNECT_CAP: Duration = Duration::from_millis(1500);
 /// Run data (activity, agents, audit, attribution) has no change feed.
 const SCREEN_PERIOD: Duration = Duration::from_secs(5);
 /// Tries of one intent before it is reported as failed.
 const SEND_TRIES: u32 = 4;
 
-/// Full jitter: a random wait up to `base · 2^attempt`, capped.
-pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let ceiling = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(BACKOFF_CAP);
+/// Full jitter: a random wait up to `base · 2^attempt`, capped at `cap`;
+/// never shorter than the server's Retry-After.
+pub fn backoff(attempt: u32, retry_after: Option<Duration>, cap: Duration) -> Duration {
+    let ceiling = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(cap);
     let jitter = Duration::from_millis(rand::rng().random_range(0..=ceiling.as_millis() as u64));
-    jitter.max(retry_after.unwrap_or_default()).min(BACKOFF_CAP.max(retry_after.unwrap_or_default()))
+    jitter.max(retry_after.unwrap_or_default()).min(cap.max(retry_after.unwrap_or_default()))
 }
 
 #[derive(Debug)]
@@ -57,6 +63,14 @@ enum Failure {
 }
 
 impl Failure {
+    /// How long to wait before the `attempt`-th retry.
+    fn pause(&self, attempt: u32) -> Duration {
+        match self {
+            Failure::Network(_) => backoff(attempt, None, RECONNECT_CAP),
+            Failure::Answer(_, retry_after) => backoff(attempt, *retry_after, BACKOFF_CAP),
+        }
+    }
+
     fn reason(&self) -> &str {
         match self {
             Failure::Network(r) | Failure::Answer(r, _) => r,
@@ -215,9 +229,72 @@ async fn dispatch(
     }
 }
 
-/// Long-polls the incident list; publishes each new version to the watcher.
+/// Incidents per request; the server's largest page.
+const PAGE: u32 = 500;
+
+/// What one turn of the feed brought.
+enum Feed {
+    /// The whole list, page after page.
+    Full(IncidentPage),
+    /// Only the incidents that changed since the version the console has.
+    Changes(IncidentPage),
+    /// Nothing changed while the long poll waited.
+    Unchanged,
+}
+
+/// Loads the whole list by cursor (newest first), at most [`MAX_INCIDENTS`].
+/// The version is the first page's, so a change made while paging is
+/// fetched again by the next long poll.
+async fn load_all(http: &Http) -> Result<Feed, Failure> {
+    let mut all: Option<IncidentPage> = None;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            None => format!("/api/v1/incidents?limit={PAGE}"),
+            Some(c) => format!("/api/v1/incidents?limit={PAGE}&cursor={}", encode(c)),
+        };
+        let page = decode_page(http.get(&path, None, Duration::from_secs(10)).await?)?;
+        cursor = page.next_cursor.clone();
+        match &mut all {
+            None => all = Some(page),
+            Some(all) => {
+                all.incidents.extend(page.incidents);
+                all.counts = page.counts;
+            }
+        }
+        let held = all.as_ref().map_or(0, |a| a.incidents.len());
+        if cursor.is_none() || held >= MAX_INCIDENTS {
+            let mut all = all.expect("one page at least");
+            all.incidents.truncate(MAX_INCIDENTS);
+            all.next_cursor = None;
+            return Ok(Feed::Full(all));
+        }
+    }
+}
+
+/// Long-polls for the incidents changed after `since`.
+async fn changes(http: &Http, since: i64) -> Result<Feed, Failure> {
+    let path = format!("/api/v1/incidents?limit={PAGE}&since={since}&wait={WAIT_SECONDS}&changed_after={since}");
+    let answer = http.get(&path, None, Duration::from_secs(WAIT_SECONDS + 10)).await?;
+    if answer.0 == StatusCode::NOT_MODIFIED {
+        return Ok(Feed::Unchanged);
+    }
+    decode_page(answer).map(Feed::Changes)
+}
+
+fn decode_page((_, _, body): (StatusCode, Option<String>, Vec<u8>)) -> Result<IncidentPage, Failure> {
+    decode_clean::<IncidentPage>(&body).map_err(|e| Failure::Answer(format!("unreadable answer: {e}"), None))
+}
+
+fn encode(raw: &str) -> String {
+    form_urlencoded::byte_serialize(raw.as_bytes()).collect()
+}
+
+/// Loads the incident list once, then long-polls its changes; publishes
+/// each new version to the watcher.
 async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Sender<i64>, refresh: Arc<Notify>) {
     let mut attempt = 0u32;
+    // None: the next turn loads the whole list.
     let mut since: Option<i64> = None;
     let mut who_known = false;
     loop {
@@ -228,45 +305,50 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
             who_known = true;
             let _ = actions.send(Action::Whoami(who)).await;
         }
-        let path = match since {
-            None => "/api/v1/incidents?limit=500".to_owned(),
-            Some(v) => format!("/api/v1/incidents?limit=500&since={v}&wait={WAIT_SECONDS}"),
+        let turn = async {
+            match since {
+                None => load_all(&http).await,
+                Some(v) => changes(&http, v).await,
+            }
         };
         let outcome = tokio::select! {
-            outcome = http.get(&path, None, Duration::from_secs(WAIT_SECONDS + 10)) => outcome,
+            outcome = turn => outcome,
             _ = refresh.notified() => {
                 since = None;
                 continue;
             }
         };
-        let failure = match outcome {
-            Ok((StatusCode::NOT_MODIFIED, _, _)) => continue,
-            Ok((_, _, body)) => match decode_clean::<IncidentPage>(&body) {
-                Ok(page) => {
-                    attempt = 0;
-                    since = Some(page.version);
-                    version.send_replace(page.version);
-                    if actions.send(Action::Incidents(Box::new(page), Utc::now())).await.is_err() {
-                        return; // the UI is gone
-                    }
-                    continue;
-                }
-                Err(e) => Failure::Answer(format!("unreadable answer: {e}"), None),
-            },
+        let action = match outcome {
+            Ok(Feed::Unchanged) => continue,
+            Ok(Feed::Full(page)) => {
+                since = Some(page.version);
+                Action::Incidents(Box::new(page), Utc::now())
+            }
+            // The server's history is older than ours (restored or reset):
+            // start again from the whole list.
+            Ok(Feed::Changes(page)) if since.is_some_and(|v| page.version < v) => {
+                since = None;
+                continue;
+            }
+            Ok(Feed::Changes(page)) => {
+                since = Some(page.version);
+                Action::IncidentChanges(Box::new(page), Utc::now())
+            }
             Err(failure) => {
                 since = None;
-                failure
+                if actions.send(Action::Offline(failure.reason().to_owned())).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(failure.pause(attempt)).await;
+                attempt = attempt.saturating_add(1);
+                continue;
             }
         };
-        let retry_after = match &failure {
-            Failure::Answer(_, r) => *r,
-            Failure::Network(_) => None,
-        };
-        if actions.send(Action::Offline(failure.reason().to_owned())).await.is_err() {
-            return;
+        attempt = 0;
+        version.send_replace(since.unwrap_or_default());
+        if actions.send(action).await.is_err() {
+            return; // the UI is gone
         }
-        tokio::time::sleep(backoff(attempt, retry_after)).await;
-        attempt = attempt.saturating_add(1);
     }
 }
 
@@ -376,12 +458,21 @@ mod tests {
     #[test]
     fn backoff_is_jittered_capped_and_honours_retry_after() {
         for attempt in 0..40 {
-            let d = backoff(attempt, None);
+            let d = backoff(attempt, None, BACKOFF_CAP);
             assert!(d <= BACKOFF_CAP, "{attempt}: {d:?}");
             assert!(d <= BACKOFF_BASE * 2u32.pow(attempt.min(16)), "{attempt}: {d:?}");
         }
-        assert!(backoff(0, Some(Duration::from_secs(7))) >= Duration::from_secs(7));
-        let spread: std::collections::BTreeSet<_> = (0..50).map(|_| backoff(10, None)).collect();
+        assert!(backoff(0, Some(Duration::from_secs(7)), BACKOFF_CAP) >= Duration::from_secs(7));
+        let spread: std::collections::BTreeSet<_> = (0..50).map(|_| backoff(10, None, BACKOFF_CAP)).collect();
         assert!(spread.len() > 10, "full jitter spreads retries");
+    }
+
+    #[test]
+    fn an_unreachable_api_is_probed_often_enough_to_be_live_within_2_s_of_its_return() {
+        let down = Failure::Network("connection refused".into());
+        let erring = Failure::Answer("the API answered 503".into(), None);
+        let longest = (0..1000).map(|attempt| down.pause(attempt % 40)).max().unwrap();
+        assert!(longest <= RECONNECT_CAP && RECONNECT_CAP < Duration::from_secs(2), "{longest:?}");
+        assert!((0..1000).map(|_| erring.pause(20)).max().unwrap() > RECONNECT_CAP, "errors back off further");
     }
 }

@@ -52,6 +52,8 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     let size = terminal.size()?;
     let mut canvas = off_screen(size.width, size.height);
     let mut shown: Option<Buffer> = None;
+    // For the test that proves a panic leaves the terminal as it was found.
+    let forced_panic = std::env::var_os("MANDATE_DEBUG_PANIC").is_some_and(|v| !v.is_empty());
     let exit = loop {
         if dirty {
             let size = terminal.size()?;
@@ -70,6 +72,9 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
                 shown = Some(frame);
             }
             dirty = false;
+            if forced_panic {
+                panic!("MANDATE_DEBUG_PANIC is set: panicking after the first frame");
+            }
         }
         #[cfg(unix)]
         let signalled = async {

@@ -4,10 +4,11 @@
 
 use super::{ApiError, AppState};
 use crate::api::Role;
+use crate::attribution::ActorType;
 use crate::auth::Principal;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,32 @@ impl Caller {
                 permission.describe()
             )))
         }
+    }
+
+    /// People act only in their own name: HUMAN attribution from a person's
+    /// token (viewer, responder, admin) must carry that person's actor_id.
+    /// Agent tokens belong to integrations that act for the people they
+    /// name; their origin_system_id says which.
+    pub fn may_claim(&self, actor_type: Option<&str>, actor_id: Option<&str>) -> Result<(), ApiError> {
+        let human = actor_type.and_then(ActorType::parse) == Some(ActorType::Human);
+        if self.0.role == Role::Agent || !human {
+            return Ok(());
+        }
+        self.is(actor_id.unwrap_or_default())
+    }
+
+    /// `actor_id` is the caller, or 403 ACTOR_MISMATCH.
+    pub fn is(&self, actor_id: &str) -> Result<(), ApiError> {
+        if actor_id == self.0.name {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            crate::api::ErrorType::Authorization,
+            "ACTOR_MISMATCH",
+            format!("actor_id {actor_id:?} is not the caller {:?}: no one acts in someone else's name", self.0.name),
+        )
+        .with_field("actor_id"))
     }
 }
 

@@ -152,6 +152,38 @@ impl Store {
         Ok((list, next))
     }
 
+    /// Incidents changed after `version`, oldest change first, and the
+    /// version the caller has everything up to. A page never splits one
+    /// version's changes, so asking again from that version loses nothing.
+    pub async fn incidents_changed_after(
+        &self,
+        version: i64,
+        limit: u32,
+    ) -> Result<(Vec<IncidentSummary>, Option<i64>), StoreError> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE version > $1 ORDER BY version, id LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(version)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.read)
+            .await?;
+        let mut list: Vec<IncidentSummary> =
+            rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect::<Result<_, _>>()?;
+        if list.len() <= limit as usize {
+            return Ok((list, None));
+        }
+        let cut = list[limit as usize].version;
+        list.retain(|i| i.version < cut);
+        if list.is_empty() {
+            // More than a page changed in one version: that version whole.
+            let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE version = $1 ORDER BY id");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cut).fetch_all(&self.read).await?;
+            list = rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect::<Result<_, _>>()?;
+            return Ok((list, Some(cut)));
+        }
+        let upto = list.last().map(|i| i.version);
+        Ok((list, upto))
+    }
+
     pub async fn status_counts(&self) -> Result<StatusCounts, StoreError> {
         let rows =
             sqlx::query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status").fetch_all(&self.read).await?;

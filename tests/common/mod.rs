@@ -23,13 +23,15 @@ pub enum Db {
 /// Keeps whatever backs a store alive for the test's duration.
 pub struct StoreGuard {
     pub store: Store,
+    /// The database's URL, to connect again (after a restart).
+    pub url: String,
     _dir: Option<TempDir>,
 }
 
 pub async fn sqlite_store() -> StoreGuard {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("mandate.db").display());
-    StoreGuard { store: Store::connect(&url).await.unwrap(), _dir: Some(dir) }
+    StoreGuard { store: Store::connect(&url).await.unwrap(), url, _dir: Some(dir) }
 }
 
 /// A fresh database in the test cluster, so tests never see each other's rows.
@@ -43,7 +45,7 @@ pub async fn postgres_store() -> StoreGuard {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
     admin.close().await;
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    StoreGuard { store: Store::connect(&url).await.unwrap(), _dir: None }
+    StoreGuard { store: Store::connect(&url).await.unwrap(), url, _dir: None }
 }
 
 pub async fn store(db: Db) -> StoreGuard {
@@ -88,7 +90,7 @@ impl TestServer {
         TestServer {
             server,
             http: mandate::sdk::http_client_builder().build().unwrap(),
-            _guard: StoreGuard { store, _dir: None },
+            _guard: StoreGuard { store, url: String::new(), _dir: None },
         }
     }
 

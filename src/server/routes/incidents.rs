@@ -24,6 +24,7 @@ pub const MAX_WAIT_SECONDS: u32 = 30;
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("since" = Option<i64>, Query, description = "the version the caller has"),
         ("wait" = Option<u32>, Query, description = "seconds to wait for a change after `since`, at most 30"),
+        ("changed_after" = Option<i64>, Query, description = "only incidents changed after this version, oldest change first; `version` then says how far the page reaches"),
     ),
     responses(
         (status = 200, body = IncidentPage),
@@ -64,7 +65,21 @@ pub async fn list_incidents(
         })?),
     };
     let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
-    query.finish(&["status", "limit", "cursor", "since", "wait"])?;
+    let changed_after = match query.take("changed_after") {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            ApiError::invalid_request("INVALID_PARAMETER", "changed_after must be a version number")
+                .with_field("changed_after")
+        })?),
+    };
+    query.finish(&["status", "limit", "cursor", "since", "wait", "changed_after"])?;
+    if changed_after.is_some() && (status.is_some() || cursor.is_some()) {
+        return Err(ApiError::invalid_request(
+            "INVALID_PARAMETER",
+            "changed_after pages by version: it takes neither status nor cursor",
+        )
+        .with_field("changed_after"));
+    }
 
     if let Some(since) = since {
         let desk = state.desk();
@@ -94,8 +109,18 @@ pub async fn list_incidents(
             }
         }
     }
+    // Read before the query: whatever the page holds is at least this new.
     let version = state.desk().version();
-    let (incidents, next_cursor) = state.store().list_incidents(status, cursor, limit).await?;
+    let (incidents, version, next_cursor) = match changed_after {
+        Some(after) => {
+            let (changed, upto) = state.store().incidents_changed_after(after, limit).await?;
+            (changed, upto.unwrap_or(version), None)
+        }
+        None => {
+            let (list, next) = state.store().list_incidents(status, cursor, limit).await?;
+            (list, version, next)
+        }
+    };
     let counts = state.store().status_counts().await?;
     Ok(Json(IncidentPage { incidents, version, counts, next_cursor }).into_response())
 }

@@ -76,18 +76,7 @@ fn human_attribution(fields: &mut Fields, caller: &Caller) -> Result<Value, ApiE
         .with_field("actor_type"));
     }
     let actor_id = ctx.actor_id.clone().unwrap_or_default();
-    if actor_id != caller.0.name {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            crate::api::ErrorType::Authorization,
-            "ACTOR_MISMATCH",
-            format!(
-                "actor_id {:?} is not the caller {:?}: interventions cannot be made in someone else's name",
-                actor_id, caller.0.name
-            ),
-        )
-        .with_field("actor_id"));
-    }
+    caller.is(&actor_id)?;
     Ok(serde_json::json!({
         "agent_id": ctx.agent_id, "actor_type": "HUMAN", "actor_id": actor_id, "origin_system_id": ctx.origin_system_id,
     }))

@@ -109,6 +109,8 @@ pub async fn create_run(
     JsonObject(body): JsonObject,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(Permission::WriteRuns)?;
+    let claim = |key: &str| body.get(key).and_then(serde_json::Value::as_str);
+    caller.may_claim(claim("actor_type"), claim("actor_id"))?;
     let new_run = match parse_create_run_with(body).map_err(|r| *r) {
         Ok(run) => run,
         Err(RunRejection { error, attribution: Some(ctx) }) => {
