@@ -687,3 +687,125 @@ fn y_copies_the_incident_with_osc52() {
     let seq = mandate::console::clipboard::osc52(text);
     assert!(seq.starts_with("\u{1b}]52;c;") && seq.ends_with('\u{7}'));
 }
+
+// ---- Hostile strings in every field (issue 7) ---------------------------
+
+const HOSTILE: &str = "\u{1b}[2J\u{1b}]52;c;cHduZWQ=\u{7}\u{9b}31m\u{202e}evil\u{2066}\u{0}\r\n漢字🚨e\u{301}";
+
+/// `value` with every string the type accepts as free text replaced by an
+/// attack and 3,000 more characters, decoded as the console decodes.
+fn hostile_everywhere<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+    fn strings(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(_) => out.push(at),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| strings(v, format!("{at}/{i}"), out))
+            }
+            serde_json::Value::Object(fields) => fields
+                .iter()
+                .for_each(|(k, v)| strings(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out)),
+            _ => {}
+        }
+    }
+    let mut doc = serde_json::to_value(value).unwrap();
+    let mut pointers = vec![];
+    strings(&doc, String::new(), &mut pointers);
+    let attack = format!("{HOSTILE}{}", "W".repeat(3000));
+    let mut replaced = 0;
+    for pointer in pointers {
+        let old = std::mem::replace(doc.pointer_mut(&pointer).unwrap(), attack.clone().into());
+        // Enums and timestamps refuse it: those are not free text.
+        if serde_json::from_value::<T>(doc.clone()).is_err() {
+            *doc.pointer_mut(&pointer).unwrap() = old;
+        } else {
+            replaced += 1;
+        }
+    }
+    assert!(replaced > 0);
+    decode_clean(&serde_json::to_vec(&doc).unwrap()).unwrap()
+}
+
+/// Every screen, from the same data, plain or hostile.
+fn every_screen(hostile: bool) -> Vec<(String, App)> {
+    let keymap = Keymap::default();
+    let pick = |v: IncidentPage| if hostile { hostile_everywhere(&v) } else { v };
+    let mut app = App::new("mandate.internal:7400", Some("prod".into()), false, now());
+    let mut list = pick(page());
+    for (plain, attacked) in page().incidents.iter().zip(list.incidents.iter_mut()) {
+        // The list is sorted by these; the attack is in the text.
+        (attacked.id, attacked.started_at) = (plain.id, plain.started_at);
+    }
+    update(&mut app, Action::Incidents(Box::new(list), now()), &keymap);
+    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }), &keymap);
+    let detail = if hostile { hostile_everywhere(&rich_detail()) } else { rich_detail() };
+    let mut screens = vec![("incidents".to_owned(), app.clone())];
+    key(&mut app, KeyCode::Enter);
+    let mut detail = detail;
+    detail.summary.id = app.focused_incident().unwrap();
+    update(&mut app, Action::Detail(Box::new(detail)), &keymap);
+    for level in 1..=3 {
+        screens.push((format!("level {level}"), app.clone()));
+        key(&mut app, KeyCode::Char('+'));
+    }
+    for (name, k) in [("blast radius", 'b'), ("root causes", 'c')] {
+        let mut triage = app.clone();
+        key(&mut triage, KeyCode::Char(k));
+        screens.push((name.to_owned(), triage));
+    }
+    command(&mut app, "activity");
+    for topic in [Topic::Live, Topic::Completed] {
+        let d = distribution(topic, Dimension::ProviderType, &[("anthropic", 41), ("openai", 17)]);
+        let d = if hostile { hostile_everywhere(&d) } else { d };
+        update(&mut app, Action::Distribution(Box::new(d)), &keymap);
+    }
+    screens.push(("activity".to_owned(), app.clone()));
+    command(&mut app, "agents");
+    let a = if hostile { hostile_everywhere(&agents()) } else { agents() };
+    update(&mut app, Action::Agents(a), &keymap);
+    screens.push(("agents".to_owned(), app.clone()));
+    command(&mut app, "audit");
+    let a = if hostile { hostile_everywhere(&audit_page(true)) } else { audit_page(true) };
+    update(&mut app, Action::Audit(Box::new(a)), &keymap);
+    screens.push(("audit".to_owned(), app.clone()));
+    command(&mut app, "attribution");
+    let s = if hostile { hostile_everywhere(&stats()) } else { stats() };
+    update(&mut app, Action::Attribution(Box::new(s)), &keymap);
+    screens.push(("attribution".to_owned(), app.clone()));
+    key(&mut app, KeyCode::Char('?'));
+    screens.push(("help".to_owned(), app));
+    screens
+}
+
+#[test]
+fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() {
+    let dark = Theme::builtin("dark").unwrap();
+    let plain = every_screen(false);
+    let hostile = every_screen(true);
+    assert_eq!(plain.len(), 11);
+    for ((name, plain), (_, hostile)) in plain.iter().zip(&hostile) {
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let attacked = draw(hostile, &dark, w, h);
+            let buffer = attacked.backend().buffer();
+            for cell in buffer.content() {
+                assert_eq!(
+                    mandate::console::sanitize::clean(cell.symbol()),
+                    cell.symbol(),
+                    "{name} at {w}x{h}: a dangerous character reached the screen"
+                );
+            }
+            // The frame holds: status and hint rows, and the outer borders, are
+            // where they are with harmless data.
+            let reference = draw(plain, &dark, w, h);
+            let row = |b: &ratatui::buffer::Buffer, y: u16| -> String { (0..w).map(|x| b[(x, y)].symbol()).collect() };
+            let edges = |b: &ratatui::buffer::Buffer| -> Vec<String> {
+                (0..h).map(|y| format!("{}{}", b[(0, y)].symbol(), b[(w - 1, y)].symbol())).collect()
+            };
+            let expected = reference.backend().buffer();
+            assert_eq!(row(buffer, h - 1), row(expected, h - 1), "{name} at {w}x{h}: the hint row moved");
+            assert_eq!(row(buffer, 0), row(expected, 0), "{name} at {w}x{h}: the status row moved");
+            let is_border = |s: &String| s.chars().all(|c| "│┌┐└┘├┤─╭╮╰╯".contains(c));
+            let borders = |e: Vec<String>| -> Vec<bool> { e.iter().map(is_border).collect() };
+            assert_eq!(borders(edges(buffer)), borders(edges(expected)), "{name} at {w}x{h}: the borders moved");
+        }
+    }
+}

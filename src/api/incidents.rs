@@ -168,6 +168,7 @@ pub struct Candidate {
     pub resource: Option<String>,
     pub occurred_at: DateTime<Utc>,
     /// 0 to 100.
+    #[schema(maximum = 100)]
     pub confidence: u8,
     pub band: Band,
     pub evidence: Vec<Evidence>,
@@ -241,6 +242,8 @@ pub struct Suggestion {
     pub title: String,
     pub reason: String,
     pub risk: Risk,
+    /// 0 to 100.
+    #[schema(maximum = 100)]
     pub confidence: u8,
     /// What a human would run.
     pub command: Option<String>,

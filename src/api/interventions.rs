@@ -1,4 +1,5 @@
 use super::{IncidentSummary, InterventionKind, Severity, Verdict};
+use crate::attribution::ActorType;
 use serde::{Deserialize, Serialize};
 
 /// One entry of `GET /api/v1/interventions` (seed 4.1).
@@ -52,6 +53,7 @@ impl InterventionKind {
 pub struct InterventionBody {
     pub kind: InterventionKind,
     /// HUMAN attribution of the operator: actor_id must be the caller's principal.
+    #[schema(value_type = ActorType)]
     pub actor_type: String,
     pub actor_id: String,
     /// The software acting for the operator, e.g. "mandate-console".
@@ -103,6 +105,8 @@ pub struct InterventionResult {
 pub struct VerdictBody {
     pub event_id: String,
     pub verdict: Verdict,
+    /// HUMAN: verdicts are given by people.
+    #[schema(value_type = ActorType)]
     pub actor_type: String,
     pub actor_id: String,
     pub agent_id: String,

@@ -45,12 +45,17 @@ wire_enum! {
 pub struct CreateRunRequest {
     /// What the run is for. Required, non-blank.
     pub goal: String,
+    /// Required, non-blank.
+    #[schema(required = true, value_type = String)]
     pub agent_id: Option<String>,
-    /// HUMAN | SYSTEM | SERVICE (any case; stored upper-case).
+    /// HUMAN | SYSTEM | SERVICE (any case; stored upper-case). Required.
+    #[schema(required = true, value_type = ActorType)]
     pub actor_type: Option<String>,
     /// Required for HUMAN, null (or blank, stored as null) otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_id: Option<String>,
+    /// Required, non-blank: the system that attests the actor.
+    #[schema(required = true, value_type = String)]
     pub origin_system_id: Option<String>,
     pub source: RunSource,
     /// The model or tool provider (for example `anthropic`, `openai`, `internal`).

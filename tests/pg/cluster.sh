@@ -3,6 +3,7 @@
 #
 #   eval "$(tests/pg/cluster.sh start)"   # exports MANDATE_TEST_PG_URL, MANDATE_TEST_PG_DIR
 #   tests/pg/cluster.sh stop "$MANDATE_TEST_PG_DIR"
+#   tests/pg/cluster.sh down DIR | up DIR   # stop and start again on the same port (fault tests)
 #
 # PostgreSQL refuses to run as root, so as root the cluster runs as the
 # unprivileged user `postgres` (or `nobody`). Fails loudly if it cannot start.
@@ -50,6 +51,7 @@ start() {
         if as_db_user "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
             start >/dev/null 2>&1; then
+            echo "$port" >"$dir/port"
             echo "export MANDATE_TEST_PG_URL=postgres://mandate@127.0.0.1:$port/postgres"
             echo "export MANDATE_TEST_PG_DIR=$dir"
             return 0
@@ -68,8 +70,26 @@ stop() {
     rm -rf "$dir"
 }
 
+# The server process only: the data stays, `up` starts it on the same port.
+down() {
+    local dir=${1:?usage: cluster.sh down DIR}
+    DB_USER=$(stat -c %U "$dir")
+    as_db_user "$(find_bin pg_ctl)" -D "$dir/data" -m fast -w stop >/dev/null
+}
+
+up() {
+    local dir=${1:?usage: cluster.sh up DIR} port
+    DB_USER=$(stat -c %U "$dir")
+    port=$(cat "$dir/port")
+    as_db_user "$(find_bin pg_ctl)" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        start >/dev/null
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop "${2:-}" ;;
-    *) echo "usage: cluster.sh start | stop DIR" >&2; exit 2 ;;
+    down) down "${2:-}" ;;
+    up) up "${2:-}" ;;
+    *) echo "usage: cluster.sh start | stop DIR | down DIR | up DIR" >&2; exit 2 ;;
 esac
