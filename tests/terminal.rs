@@ -192,3 +192,25 @@ fn a_panic_restores_the_terminal_and_says_why() {
     t.assert_restored();
     assert!(t.screen().contains("panicking after the first frame"), "the message is readable after the restore");
 }
+
+#[test]
+fn the_console_leaves_when_its_terminal_goes_away() {
+    let t = Tmux::start("gone", (80, 24), &[], "demo --speed 50");
+    t.wait_for("CONFIG_INVALID");
+    let pid = t.program_pid();
+    let gone = Instant::now();
+    t.run(&["kill-server"]);
+    let stat = format!("/proc/{pid}/stat");
+    // Exited (or a zombie awaiting its reaper), not spinning on a dead terminal.
+    let exited =
+        || std::fs::read_to_string(&stat).map_or(true, |s| s.rsplit(')').next().unwrap().trim_start().starts_with('Z'));
+    while !exited() {
+        assert!(
+            gone.elapsed() < Duration::from_secs(5),
+            "still running {:?} after its terminal went away",
+            gone.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("left {:?} after the terminal went away", gone.elapsed());
+}
