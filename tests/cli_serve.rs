@@ -1,61 +1,18 @@
 //! The real `mandate` binary: token management, `serve`, logs, signals.
 
-use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mandate");
+use common::{BIN, Served, create_token, serve_binary, signal};
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::Duration;
 
 fn mandate(args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(args).env_remove("MANDATE_TOKENS_FILE").output().unwrap()
 }
 
-fn create_token(tokens: &str, name: &str, role: &str) -> String {
-    let out = mandate(&["token", "create", "--name", name, "--role", role, "--tokens-file", tokens]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "stdout is the token alone, for scripts");
-    stdout.trim().to_owned()
-}
-
-struct Served {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
 fn serve(dir: &std::path::Path, tokens: &str) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--tokens-file", tokens])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.join("db/mandate.db").display()))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = mpsc::channel();
-    let lines = log.clone();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let addr =
-                serde_json::from_str::<Value>(&line).ok().and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned));
-            if let Some(addr) = addr {
-                let _ = tx.send(addr);
-            }
-            lines.lock().unwrap().push(line);
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(20)).expect("the server reports its address");
-    Served { child, addr, log }
-}
-
-fn signal(child: &Child, name: &str) {
-    assert!(Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap().success());
+    serve_binary(&format!("sqlite://{}", dir.join("db/mandate.db").display()), tokens, "127.0.0.1:0")
 }
 
 #[test]

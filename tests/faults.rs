@@ -5,51 +5,16 @@
 
 mod common;
 
-use common::{Db, tokens};
+use common::{Db, create_token, serve_binary, signal, tokens};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mandate");
 const CLIENTS: usize = 4;
 const BATCHES: usize = 40;
 const PER_BATCH: usize = 50;
-
-/// `mandate serve` on `listen`; its address once it is accepting.
-fn serve(database_url: &str, tokens_file: &str, listen: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", listen, "--log-format", "json", "--tokens-file", tokens_file])
-        .args(["--database-url", database_url])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            let addr =
-                serde_json::from_str::<Value>(&line).ok().and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned));
-            if let Some(addr) = addr {
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the server reports its address");
-    (child, addr)
-}
-
-fn token(tokens_file: &str, name: &str, role: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["token", "create", "--name", name, "--role", role, "--tokens-file", tokens_file])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// Batch `b` of client `c`: one error per batch, on the client's own resource.
 fn batch(c: usize, b: usize) -> Value {
@@ -82,13 +47,14 @@ async fn post(http: &reqwest::Client, base: &str, token: &str, body: &Value) -> 
 async fn killed_during_ingest(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let tokens_file = dir.path().join("tokens.toml").display().to_string();
-    let agent = token(&tokens_file, "fleet", "agent");
-    let viewer = token(&tokens_file, "victor", "viewer");
+    let agent = create_token(&tokens_file, "fleet", "agent");
+    let viewer = create_token(&tokens_file, "victor", "viewer");
     let url = match db {
         Db::Sqlite => format!("sqlite://{}", dir.path().join("mandate.db").display()),
         Db::Postgres => common::postgres_store().await.url.clone(),
     };
-    let (mut server, addr) = serve(&url, &tokens_file, "127.0.0.1:0");
+    let first = serve_binary(&url, &tokens_file, "127.0.0.1:0");
+    let (mut server, addr) = (first.child, first.addr);
     let base = format!("http://{addr}");
 
     // Four clients post their batches; the server is killed once a quarter
@@ -126,7 +92,7 @@ async fn killed_during_ingest(db: Db) {
 
     // Restarted on the same address and database, every batch is sent
     // again: the acknowledged ones must all come back as duplicates.
-    let (mut server, _) = serve(&url, &tokens_file, &addr);
+    let mut server = serve_binary(&url, &tokens_file, &addr).child;
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let (mut fresh, mut replayed) = (0, 0);
     for (c, acked) in acked.iter().enumerate() {
@@ -160,17 +126,13 @@ async fn killed_during_ingest(db: Db) {
         page["incidents"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
     titles.sort();
     assert_eq!(titles, ["E on svc-0", "E on svc-1", "E on svc-2", "E on svc-3"]);
-    signal_term(&server);
+    signal(&server, "TERM");
     server.wait().unwrap();
 
     let store = mandate::store::Store::connect(&url).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(store.pool()).await.unwrap();
     assert_eq!(stored as usize, CLIENTS * BATCHES * PER_BATCH, "every event once");
     store.close().await;
-}
-
-fn signal_term(child: &Child) {
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
 }
 
 on_both_databases!(killed_during_ingest);

@@ -374,8 +374,6 @@ impl App {
         self.selected = Some(self.incidents[self.order[next]].id);
     }
 
-    /// Recomputes the rows; the selection stays on the same incident across
-    /// refreshes, and moves to the first row if that incident is gone.
     /// A list or its changes arrived: the console is live at `version`.
     fn received(&mut self, version: i64, counts: StatusCounts, at: DateTime<Utc>) {
         self.loaded_once = true;
@@ -387,6 +385,8 @@ impl App {
         self.keep_selection();
     }
 
+    /// Recomputes the rows; the selection stays on the same incident across
+    /// refreshes, and moves to the first row if that incident is gone.
     fn keep_selection(&mut self) {
         self.reorder();
         if self.selected_row().is_none() {

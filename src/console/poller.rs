@@ -246,30 +246,19 @@ enum Feed {
 /// The version is the first page's, so a change made while paging is
 /// fetched again by the next long poll.
 async fn load_all(http: &Http) -> Result<Feed, Failure> {
-    let mut all: Option<IncidentPage> = None;
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            None => format!("/api/v1/incidents?limit={PAGE}"),
-            Some(c) => format!("/api/v1/incidents?limit={PAGE}&cursor={}", encode(c)),
-        };
-        let page = decode_page(http.get(&path, None, Duration::from_secs(10)).await?)?;
-        cursor = page.next_cursor.clone();
-        match &mut all {
-            None => all = Some(page),
-            Some(all) => {
-                all.incidents.extend(page.incidents);
-                all.counts = page.counts;
-            }
-        }
-        let held = all.as_ref().map_or(0, |a| a.incidents.len());
-        if cursor.is_none() || held >= MAX_INCIDENTS {
-            let mut all = all.expect("one page at least");
-            all.incidents.truncate(MAX_INCIDENTS);
-            all.next_cursor = None;
-            return Ok(Feed::Full(all));
-        }
+    let get = |path: String| async move { decode_page(http.get(&path, None, Duration::from_secs(10)).await?) };
+    let mut all = get(format!("/api/v1/incidents?limit={PAGE}")).await?;
+    while all.incidents.len() < MAX_INCIDENTS
+        && let Some(cursor) = all.next_cursor.take()
+    {
+        let page = get(format!("/api/v1/incidents?limit={PAGE}&cursor={}", encode(&cursor))).await?;
+        all.incidents.extend(page.incidents);
+        all.counts = page.counts;
+        all.next_cursor = page.next_cursor;
     }
+    all.incidents.truncate(MAX_INCIDENTS);
+    all.next_cursor = None;
+    Ok(Feed::Full(all))
 }
 
 /// Long-polls for the incidents changed after `since`.
@@ -318,22 +307,16 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
                 continue;
             }
         };
-        let action = match outcome {
+        let (page_version, action) = match outcome {
             Ok(Feed::Unchanged) => continue,
-            Ok(Feed::Full(page)) => {
-                since = Some(page.version);
-                Action::Incidents(Box::new(page), Utc::now())
-            }
+            Ok(Feed::Full(page)) => (page.version, Action::Incidents(Box::new(page), Utc::now())),
             // The server's history is older than ours (restored or reset):
             // start again from the whole list.
             Ok(Feed::Changes(page)) if since.is_some_and(|v| page.version < v) => {
                 since = None;
                 continue;
             }
-            Ok(Feed::Changes(page)) => {
-                since = Some(page.version);
-                Action::IncidentChanges(Box::new(page), Utc::now())
-            }
+            Ok(Feed::Changes(page)) => (page.version, Action::IncidentChanges(Box::new(page), Utc::now())),
             Err(failure) => {
                 since = None;
                 if actions.send(Action::Offline(failure.reason().to_owned())).await.is_err() {
@@ -345,7 +328,8 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
             }
         };
         attempt = 0;
-        version.send_replace(since.unwrap_or_default());
+        since = Some(page_version);
+        version.send_replace(page_version);
         if actions.send(action).await.is_err() {
             return; // the UI is gone
         }

@@ -313,6 +313,18 @@ impl Query {
         }
     }
 
+    /// A change-feed version (`since`, `changed_after`), if given.
+    pub fn take_version(&mut self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.take(name)
+            .map(|raw| {
+                raw.parse::<i64>().map_err(|_| {
+                    ApiError::invalid_request("INVALID_PARAMETER", format!("{name} must be a version number"))
+                        .with_field(name)
+                })
+            })
+            .transpose()
+    }
+
     /// Fails on any parameter not taken yet; `allowed` is quoted in the error.
     pub fn finish(self, allowed: &[&str]) -> Result<(), ApiError> {
         match self.pairs.into_iter().next() {

@@ -49,6 +49,10 @@ fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
     })
 }
 
+fn summaries(rows: &[AnyRow]) -> Result<Vec<IncidentSummary>, StoreError> {
+    rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect()
+}
+
 /// Position after the last incident of a page: newest first.
 pub fn encode_incident_cursor(s: &IncidentSummary) -> String {
     format!("{}.{}", s.started_at.timestamp_millis(), s.id)
@@ -141,8 +145,7 @@ impl Store {
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.read)
             .await?;
-        let mut list: Vec<IncidentSummary> =
-            rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect::<Result<_, _>>()?;
+        let mut list = summaries(&rows)?;
         let next = if list.len() > limit as usize {
             list.truncate(limit as usize);
             list.last().map(encode_incident_cursor)
@@ -166,8 +169,7 @@ impl Store {
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.read)
             .await?;
-        let mut list: Vec<IncidentSummary> =
-            rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect::<Result<_, _>>()?;
+        let mut list = summaries(&rows)?;
         if list.len() <= limit as usize {
             return Ok((list, None));
         }
@@ -177,7 +179,7 @@ impl Store {
             // More than a page changed in one version: that version whole.
             let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE version = $1 ORDER BY id");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cut).fetch_all(&self.read).await?;
-            list = rows.iter().map(|r| incident_from_row(r).map(|i| i.summary)).collect::<Result<_, _>>()?;
+            list = summaries(&rows)?;
             return Ok((list, Some(cut)));
         }
         let upto = list.last().map(|i| i.version);

@@ -198,3 +198,60 @@ pub fn as_alice(mut body: Value) -> Value {
     }
     body
 }
+
+/// The real `mandate` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_mandate");
+
+/// `mandate token create`: the token, alone on stdout.
+pub fn create_token(tokens_file: &str, name: &str, role: &str) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["token", "create", "--name", name, "--role", role, "--tokens-file", tokens_file])
+        .env_remove("MANDATE_TOKENS_FILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "stdout is the token alone, for scripts");
+    stdout.trim().to_owned()
+}
+
+/// A `mandate serve` process: its address once it accepts, and its JSON log.
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// Starts `mandate serve` on `listen` and waits until it reports its address.
+pub fn serve_binary(database_url: &str, tokens_file: &str, listen: &str) -> Served {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--listen", listen, "--log-format", "json", "--tokens-file", tokens_file])
+        .args(["--database-url", database_url])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lines = log.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let addr =
+                serde_json::from_str::<Value>(&line).ok().and_then(|v| v["fields"]["addr"].as_str().map(str::to_owned));
+            if let Some(addr) = addr {
+                let _ = tx.send(addr);
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the server reports its address");
+    Served { child, addr, log }
+}
+
+/// Sends signal `name` (TERM, HUP, …) to a child process.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status();
+    assert!(sent.unwrap().success(), "kill -{name}");
+}

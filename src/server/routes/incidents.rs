@@ -58,20 +58,9 @@ pub async fn list_incidents(
                 .with_field("cursor")
         })?),
     };
-    let since = match query.take("since") {
-        None => None,
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::invalid_request("INVALID_PARAMETER", "since must be a version number").with_field("since")
-        })?),
-    };
+    let since = query.take_version("since")?;
     let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
-    let changed_after = match query.take("changed_after") {
-        None => None,
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::invalid_request("INVALID_PARAMETER", "changed_after must be a version number")
-                .with_field("changed_after")
-        })?),
-    };
+    let changed_after = query.take_version("changed_after")?;
     query.finish(&["status", "limit", "cursor", "since", "wait", "changed_after"])?;
     if changed_after.is_some() && (status.is_some() || cursor.is_some()) {
         return Err(ApiError::invalid_request(
