@@ -54,6 +54,7 @@ impl Desk {
         file_catalog: Option<Catalog>,
         config: DeskConfig,
     ) -> Result<Arc<Desk>, StoreError> {
+        store.claim_sole_server().await?;
         let (max_id, version) = store.incident_high_water().await?;
         let mut grouper = Grouper::new(config.grouping);
         let now = Utc::now();

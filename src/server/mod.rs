@@ -202,7 +202,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         );
     }
     let catalog = options.catalog.as_deref().map(Catalog::load).transpose()?;
-    let store = Store::connect(&options.database_url).await?;
+    let store = Store::connect_to_serve(&options.database_url).await?;
     tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
     let desk = Desk::open(store, catalog, DeskConfig { grouping: options.grouping }).await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");

@@ -1,4 +1,5 @@
 use super::run_writer::RunWriter;
+use super::sole_server::{self, ServerClaim};
 use super::{StoreError, migrate};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -48,6 +49,9 @@ pub struct Store {
     pub(crate) write: AnyPool,
     pub(crate) run_writer: RunWriter,
     backend: Backend,
+    url: std::sync::Arc<str>,
+    /// This process's claim to serve the database, once taken; released by `close`.
+    claim: std::sync::Arc<std::sync::Mutex<Option<ServerClaim>>>,
 }
 
 // WAL: readers never block the writer. NORMAL: a commit survives a killed
@@ -80,6 +84,13 @@ pub fn default_sqlite_url() -> String {
     format!("sqlite://{}", dir.join("mandate.db").display())
 }
 
+/// The database file of a SQLite URL; `None` for an in-memory database.
+pub(super) fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    (path != ":memory:" && !path.is_empty() && !url.contains("mode=memory")).then(|| PathBuf::from(path))
+}
+
 /// The URL without its password, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -95,19 +106,34 @@ pub fn redact(url: &str) -> String {
 impl Store {
     /// Connects and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        migrate::run(&store.write, store.backend).await?;
+        Ok(store)
+    }
+
+    /// Connects to serve the database: claims it first (see
+    /// `claim_sole_server`), so that a server refused beside another never
+    /// migrates the schema under it, then brings the schema up to date.
+    pub async fn connect_to_serve(url: &str) -> Result<Store, StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        store.claim_sole_server().await?;
+        migrate::run(&store.write, store.backend).await?;
+        Ok(store)
+    }
+
+    async fn connect_unmigrated(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url)?;
-        let store = match backend {
+        let mut store = match Backend::from_url(url)? {
             Backend::Sqlite => Self::connect_sqlite(url).await?,
             Backend::Postgres => Self::connect_postgres(url).await?,
         };
-        migrate::run(&store.write, backend).await?;
+        store.url = url.into();
         Ok(store)
     }
 
     fn from_pools(read: AnyPool, write: AnyPool, backend: Backend) -> Store {
         let run_writer = RunWriter::spawn(write.clone());
-        Store { read, write, run_writer, backend }
+        Store { read, write, run_writer, backend, url: "".into(), claim: Default::default() }
     }
 
     pub fn backend(&self) -> Backend {
@@ -115,10 +141,8 @@ impl Store {
     }
 
     async fn connect_sqlite(url: &str) -> Result<Store, StoreError> {
-        let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-        let path = path.split('?').next().unwrap_or(path);
-        let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
-        if let Some(parent) = parent.filter(|_| path != ":memory:") {
+        let path = sqlite_path(url);
+        if let Some(parent) = path.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Config(format!("cannot create the database directory {}: {e}", parent.display()))
             })?;
@@ -169,8 +193,22 @@ impl Store {
         Ok(Store::from_pools(pool.clone(), pool, Backend::Postgres))
     }
 
-    /// Waits until the pools have closed their connections.
+    /// Claims the database for this process to serve, or says which server
+    /// already does (see `sole_server`). Held until `close`.
+    /// Claiming twice is a no-op.
+    pub async fn claim_sole_server(&self) -> Result<(), StoreError> {
+        if self.claim.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Ok(());
+        }
+        let claim = sole_server::claim(&self.url, self.backend).await?;
+        *self.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
+        Ok(())
+    }
+
+    /// Waits until the pools have closed their connections, and lets go of
+    /// the claim to serve the database.
     pub async fn close(&self) {
+        self.claim.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.write.close().await;
         self.read.close().await;
     }

@@ -14,6 +14,7 @@ mod migrate;
 mod records;
 mod run_writer;
 mod runs;
+mod sole_server;
 
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
 pub use connect::{Backend, Store, default_sqlite_url, redact};

@@ -1,0 +1,244 @@
+//! One serving process per database, until replicas share one safely.
+//!
+//! The incident desk keeps incident ids, grouping, sequence tracking and the
+//! change-feed version in memory; a second server on the same database would
+//! hand out the same incident ids and lose counts. So a server claims its
+//! database before it serves and refuses to start when another holds it:
+//!
+//! - SQLite: an exclusive `flock` on `<database>.lock` beside the file, which
+//!   also names the holder's pid. The kernel drops it when the process dies.
+//! - PostgreSQL: a session-level advisory lock on a connection of its own,
+//!   whose `application_name` names the holder. PostgreSQL drops it when the
+//!   connection ends; if the connection is lost, the server takes it again.
+
+use super::connect::sqlite_path;
+use super::{Backend, StoreError};
+use sqlx::{AnyConnection, Connection, Executor, Row};
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The advisory lock key: "MAND" in ASCII. Advisory locks are scoped to one
+/// database, so servers of other databases on the same cluster never meet.
+const ADVISORY_KEY: i64 = 0x4D41_4E44;
+
+/// How long a server waits for a claim before refusing: covers a predecessor
+/// that was killed a moment ago and whose connection is still closing.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(2);
+
+/// How often the PostgreSQL claim's connection is checked.
+const KEEPER_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Held while this process serves the database; dropping it releases it.
+#[derive(Debug)]
+pub struct ServerClaim {
+    _hold: Hold,
+}
+
+#[derive(Debug)]
+enum Hold {
+    /// `:memory:` databases are private to their process.
+    Private,
+    File {
+        _lock: File,
+    },
+    /// Dropping the sender stops the keeper, which closes the connection.
+    Advisory {
+        _keeper: oneshot::Sender<()>,
+    },
+}
+
+/// Who this process is, as another server's refusal will name it.
+fn holder_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown host".to_owned());
+    format!("mandate serve on {host}, pid {}", std::process::id())
+}
+
+/// Claims the database at `url` for this process, or says who holds it.
+pub async fn claim(url: &str, backend: Backend) -> Result<ServerClaim, StoreError> {
+    let hold = match backend {
+        Backend::Sqlite => match sqlite_path(url) {
+            None => Hold::Private,
+            Some(path) => Hold::File { _lock: claim_file(&path)? },
+        },
+        Backend::Postgres => Hold::Advisory { _keeper: claim_advisory(url).await? },
+    };
+    Ok(ServerClaim { _hold: hold })
+}
+
+fn lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+fn claim_file(database: &Path) -> Result<File, StoreError> {
+    let path = lock_path(database);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::Config(format!("cannot open the lock file {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let record = |file: &mut File| -> std::io::Result<()> {
+                file.set_len(0)?;
+                file.rewind()?;
+                writeln!(file, "{}", holder_name())
+            };
+            // The holder's name is a courtesy for the next refusal; the lock
+            // itself is what protects the data.
+            if let Err(e) = record(&mut file) {
+                tracing::warn!(lock_file = %path.display(), error = %e, "cannot record this server in the lock file");
+            }
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let holder = if holder.is_empty() { "another mandate server" } else { holder };
+            Err(StoreError::Config(format!(
+                "the database {} is already served by {holder} (it holds {}). Two servers on one SQLite file \
+                 would hand out the same incident ids and lose counts, so this one does not start. Stop the \
+                 other server, or give this one its own --database-url.",
+                database.display(),
+                path.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Config(format!("cannot lock {}: {e}", path.display()))),
+    }
+}
+
+async fn claim_advisory(url: &str) -> Result<oneshot::Sender<()>, StoreError> {
+    let me = holder_name();
+    let deadline = tokio::time::Instant::now() + CLAIM_PATIENCE;
+    let conn = loop {
+        let mut conn = connect_named(url, &me).await?;
+        if try_advisory(&mut conn).await? {
+            break conn;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let holder = advisory_holder(&mut conn).await.unwrap_or(None);
+            let _ = conn.close().await;
+            let holder = holder.unwrap_or_else(|| "another mandate server".to_owned());
+            return Err(StoreError::Config(format!(
+                "this PostgreSQL database is already served by {holder}. Servers do not yet share one \
+                 database safely (they would hand out the same incident ids and lose counts), so this one \
+                 does not start. Stop the other server, or point this one at its own database."
+            )));
+        }
+        let _ = conn.close().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (stop, stopped) = oneshot::channel();
+    tokio::spawn(keep_advisory(url.to_owned(), me, conn, stopped));
+    Ok(stop)
+}
+
+async fn connect_named(url: &str, me: &str) -> Result<AnyConnection, StoreError> {
+    let mut conn = AnyConnection::connect(url).await?;
+    // PostgreSQL's application_name holds at most 63 bytes.
+    let name: String = me.chars().take(63).collect();
+    sqlx::query("SELECT set_config('application_name', $1, false)").bind(name).execute(&mut conn).await?;
+    Ok(conn)
+}
+
+async fn try_advisory(conn: &mut AnyConnection) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT pg_try_advisory_lock($1)").bind(ADVISORY_KEY).fetch_one(&mut *conn).await?;
+    Ok(row.try_get::<bool, _>(0)?)
+}
+
+/// The `application_name` of the session holding the claim, if visible.
+async fn advisory_holder(conn: &mut AnyConnection) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT a.application_name, CAST(a.backend_start AS TEXT) FROM pg_locks l \
+         JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .bind(ADVISORY_KEY)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.and_then(|row| {
+        let name: String = row.try_get(0).ok()?;
+        let since: Option<String> = row.try_get(1).ok();
+        let name = if name.is_empty() { "another client".to_owned() } else { name };
+        Some(match since {
+            Some(since) => format!("{name} (connected since {})", since.split('.').next().unwrap_or(&since)),
+            None => name,
+        })
+    }))
+}
+
+/// Holds the claim's connection; when it is lost (a database restart), takes
+/// the claim again on a new one.
+async fn keep_advisory(url: String, me: String, mut conn: AnyConnection, mut stopped: oneshot::Receiver<()>) {
+    let mut held = true;
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            _ = tokio::time::sleep(KEEPER_INTERVAL) => {}
+        }
+        if held && conn.execute("SELECT 1").await.is_ok() {
+            continue;
+        }
+        if held {
+            tracing::warn!("lost the connection that holds this server's database claim; taking it again");
+            held = false;
+        }
+        let Ok(mut fresh) = connect_named(&url, &me).await else { continue };
+        match try_advisory(&mut fresh).await {
+            Ok(true) => {
+                tracing::info!("database claim taken again");
+                conn = fresh;
+                held = true;
+            }
+            Ok(false) => {
+                let holder = advisory_holder(&mut fresh).await.ok().flatten().unwrap_or_default();
+                tracing::error!(
+                    holder = %holder,
+                    "another server took this database while the connection was lost; stop one of them"
+                );
+                let _ = fresh.close().await;
+            }
+            Err(_) => {
+                let _ = fresh.close().await;
+            }
+        }
+    }
+    let _ = conn.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_databases_need_no_claim() {
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://file?mode=memory"), None);
+        assert_eq!(sqlite_path("sqlite:///var/lib/m.db?mode=rwc"), Some(PathBuf::from("/var/lib/m.db")));
+    }
+
+    #[tokio::test]
+    async fn a_second_claim_on_one_file_is_refused_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("m.db").display());
+        let first = claim(&url, Backend::Sqlite).await.unwrap();
+        let refused = claim(&url, Backend::Sqlite).await.unwrap_err().to_string();
+        assert!(refused.contains(&format!("pid {}", std::process::id())), "{refused}");
+        assert!(refused.contains("m.db.lock") && refused.contains("does not start"), "{refused}");
+        drop(first);
+        claim(&url, Backend::Sqlite).await.expect("free again once the holder lets go");
+    }
+}

@@ -1,0 +1,78 @@
+//! A second real `mandate serve` on a database another server already serves
+//! refuses to start and names the holder, on SQLite and PostgreSQL: two
+//! servers on one database would hand out the same incident ids. Once the
+//! first is gone, even by SIGKILL, the database can be served again.
+
+mod common;
+
+use common::{BIN, Db, create_token, serve_binary, signal};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A database URL for the test, and what keeps it alive.
+async fn database(db: Db) -> (String, common::StoreGuard) {
+    let guard = common::store(db).await;
+    guard.store.close().await;
+    (guard.url.clone(), guard)
+}
+
+/// Runs a second `mandate serve` until it exits (15 s at most, then it is
+/// killed: it started): its exit status, stderr and how long it took.
+fn second_server(url: &str, tokens: &str) -> (Option<std::process::ExitStatus>, String, Duration) {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens-file", tokens, "--database-url", url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status, stderr, started.elapsed())
+}
+
+async fn a_second_server_is_refused(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let admin = create_token(tokens, "root", "admin");
+    let (url, _guard) = database(db).await;
+
+    let mut first = serve_binary(&url, tokens, "127.0.0.1:0");
+    let (status, stderr, took) = second_server(&url, tokens);
+    assert!(status.is_some_and(|s| !s.success()), "the second server must not start:\n{stderr}");
+    assert!(
+        stderr.contains("already served by mandate serve on") && stderr.contains(&format!("pid {}", first.child.id())),
+        "the refusal names the server holding the database:\n{stderr}"
+    );
+    assert!(stderr.contains("does not start"), "and says what it did:\n{stderr}");
+    println!("{db:?}: refused in {took:?}");
+
+    // The first server is untouched by the attempt.
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let answer = http.get(format!("http://{}/api/v1/incidents", first.addr)).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+
+    // Killed without a chance to clean up, it leaves the database free.
+    signal(&first.child, "KILL");
+    first.child.wait().unwrap();
+    let mut next = serve_binary(&url, tokens, "127.0.0.1:0");
+    let answer = http.get(format!("http://{}/api/v1/incidents", next.addr)).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    signal(&next.child, "TERM");
+    assert!(next.child.wait().unwrap().success());
+}
+
+on_both_databases!(a_second_server_is_refused);
