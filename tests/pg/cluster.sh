@@ -9,14 +9,14 @@
 # unprivileged user `postgres` (or `nobody`). Fails loudly if it cannot start.
 set -euo pipefail
 
+# shellcheck source=locate.sh
+. "$(dirname "$0")/locate.sh"
+
 find_bin() {
-    if command -v "$1" >/dev/null 2>&1; then command -v "$1"; return; fi
-    local candidate
-    for candidate in /usr/lib/postgresql/*/bin/"$1" /usr/local/pgsql/bin/"$1"; do
-        if [ -x "$candidate" ]; then echo "$candidate"; return; fi
-    done
-    echo "cluster.sh: $1 not found; install PostgreSQL (Debian: apt-get install postgresql)" >&2
-    exit 1
+    find_pg_bin "$1" || {
+        echo "cluster.sh: $1 not found; run tests/prerequisites, which names or installs what is missing" >&2
+        exit 1
+    }
 }
 
 as_db_user() {
