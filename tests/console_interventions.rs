@@ -19,24 +19,29 @@ fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
     update(app, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)), &Keymap::default()).1
 }
 
-/// Presses `key`; answers a dialog by filling empty fields with `fill` and
-/// pressing y. Returns the one intent sent.
+/// Presses `key`; answers a dialog by filling empty fields with `fill`,
+/// moving to the buttons and confirming as the dialog asks (y, or Ctrl-Y for
+/// what cannot be undone), once the guard time has passed. Returns the one
+/// intent sent.
 fn intend(app: &mut App, key: char, fill: &str) -> Intent {
     let mut effects = press(app, KeyCode::Char(key));
-    if let Some(dialog) = &app.dialog {
+    if app.dialog().is_some() {
         assert!(effects.is_empty(), "nothing leaves before the dialog is answered");
-        let mut focus = dialog.focus;
-        while let Some(d) = app.dialog.as_ref().filter(|d| !d.on_buttons()) {
+        let mut moves = 0;
+        while let Some(d) = app.dialog().filter(|d| !d.on_buttons()) {
             if d.fields[d.focus].value.is_empty() {
                 for c in fill.chars() {
                     press(app, KeyCode::Char(c));
                 }
             }
             press(app, KeyCode::Tab);
-            focus += 1;
-            assert!(focus < 10);
+            moves += 1;
+            assert!(moves < 10);
         }
-        effects = press(app, KeyCode::Char('y'));
+        let dialog = app.dialog_mut().unwrap();
+        dialog.opened_at -= mandate::console::intent::CONFIRM_GUARD;
+        let modifiers = if dialog.irreversible() { KeyModifiers::CONTROL } else { KeyModifiers::NONE };
+        effects = update(app, Action::Key(KeyEvent::new(KeyCode::Char('y'), modifiers)), &Keymap::default()).1;
     }
     match &effects[..] {
         [Effect::Send(intent)] => intent.clone(),

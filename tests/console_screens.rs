@@ -139,7 +139,7 @@ fn help_and_command_line() {
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Char('?'));
     let shown = format!("{:?}", draw(&app, &dark, 80, 24).backend());
-    for needle in ["more detail", "propose rule", "back to the list", "copy incident summary", "last"] {
+    for needle in ["more detail", "propose rule", "back", "copy incident summary", "last"] {
         assert!(shown.contains(needle), "{needle}: {shown}");
     }
     key(&mut app, KeyCode::Esc);
@@ -222,7 +222,7 @@ fn offline_keeps_the_data_and_says_so() {
     update(&mut app, Action::Tick(now() + Duration::seconds(42)), &keymap);
     assert!(matches!(app.connection, Connection::Offline { .. }));
     let text = format!("{:?}", draw(&app, &Theme::builtin("dark").unwrap(), 120, 10).backend());
-    assert!(text.contains("STALE 42s: connection refused") && text.contains("data 42s old"), "{text}");
+    assert!(text.contains("STALE 42s connection refused") && text.contains("data 42s old"), "{text}");
     assert!(text.contains("CONFIG_INVALID on payments-service"), "the last data stays visible");
 }
 
@@ -408,7 +408,7 @@ fn root_causes_rank_and_judge_from_the_servers_answer() {
     assert!(app.selected_candidate().unwrap().verdict.is_none(), "not optimistic");
     // Confirming asks first.
     assert!(key(&mut app, KeyCode::Char('C')).is_empty());
-    assert!(app.dialog.is_some());
+    assert!(app.dialog().is_some());
 }
 
 fn distribution(topic: Topic, dim: Dimension, buckets: &[(&str, i64)]) -> Distribution {
@@ -566,20 +566,36 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     insta::assert_snapshot!("dialog_pause_160x48", draw(&app, &dark, 160, 48).backend());
     let shown = text(&draw(&app, &dark, 80, 24));
     assert!(shown.contains("This will:") && shown.contains("pause agent config-gen"), "{shown}");
-    // Enter takes the default: No.
+    // Focus starts in the reason field: typed words go there, not to the buttons.
+    assert!(!app.dialog().unwrap().on_buttons());
+    for c in "paging dba".chars() {
+        assert!(key(&mut app, KeyCode::Char(c)).is_empty(), "{c} is text");
+    }
+    assert_eq!(app.dialog().unwrap().fields[0].value, "paging dba");
+    let shown = text(&draw(&app, &dark, 80, 24));
+    assert!(shown.contains("give the reason: paging dba"), "the preview follows the typing:\n{shown}");
+    // Enter moves to the buttons; there Enter takes the default: No.
     assert!(key(&mut app, KeyCode::Enter).is_empty());
-    assert!(app.dialog.is_none());
+    assert!(app.dialog().unwrap().on_buttons());
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.dialog().is_none());
     assert!(app.message.as_deref().unwrap().contains("nothing sent"));
-    // Any other key leaves it open; y sends, once.
+    // On the buttons, y right after opening is refused: keys already on
+    // their way must not answer a question nobody has read.
     key(&mut app, KeyCode::Char('p'));
-    assert!(key(&mut app, KeyCode::Char('x')).is_empty());
-    assert!(app.dialog.is_some());
+    key(&mut app, KeyCode::BackTab);
+    assert!(app.dialog().unwrap().on_buttons(), "shift-tab wraps to the buttons");
+    assert!(key(&mut app, KeyCode::Char('y')).is_empty());
+    assert!(app.dialog().unwrap().problem.as_deref().unwrap().contains("read it first"));
+    app.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
     let effects = key(&mut app, KeyCode::Char('y'));
     let [Effect::Send(intent)] = &effects[..] else { panic!("{effects:?}") };
     assert_eq!(intent.path, "/api/v1/agents/config-gen/interventions");
     assert_eq!(intent.body["kind"], "pause_agent");
     assert_eq!(intent.body["actor_type"], "HUMAN");
     key(&mut app, KeyCode::Char('p'));
+    key(&mut app, KeyCode::Tab);
+    app.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
     assert!(key(&mut app, KeyCode::Char('y')).is_empty(), "the same intent is not sent twice while pending");
     assert!(app.message.as_deref().unwrap().starts_with("already sending"));
     update(
@@ -589,25 +605,31 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     );
     assert_eq!(app.message.as_deref(), Some("✗ pause agent config-gen failed: AGENT_UNKNOWN no such agent"));
 
-    // An irreversible one needs its fields: y with an empty reason is refused.
+    // An irreversible one needs its fields and Ctrl-Y: y alone is refused.
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Enter);
     update(&mut app, Action::Detail(Box::new(rich_detail())), &keymap);
     assert!(key(&mut app, KeyCode::Char('R')).is_empty());
-    let dialog = app.dialog.as_ref().unwrap();
-    assert_eq!(dialog.fields[dialog.focus].label(), "command", "the empty required field has the focus");
+    let dialog = app.dialog().unwrap();
+    assert_eq!(dialog.fields[dialog.focus].label(), "command", "the first field has the focus");
     for c in "kubectl rollout undo deploy/payments".chars() {
         key(&mut app, KeyCode::Char(c));
     }
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
+    app.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
     assert!(key(&mut app, KeyCode::Char('y')).is_empty());
-    assert_eq!(app.dialog.as_ref().unwrap().problem.as_deref(), Some("reason is required"));
+    assert_eq!(app.dialog().unwrap().problem.as_deref(), Some("this cannot be undone: press Ctrl-Y to confirm"));
+    let ctrl_y = |app: &mut App| {
+        update(app, Action::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL)), &Keymap::default()).1
+    };
+    assert!(ctrl_y(&mut app).is_empty());
+    assert_eq!(app.dialog().unwrap().problem.as_deref(), Some("reason is required"));
     for c in "bad pool size".chars() {
         key(&mut app, KeyCode::Char(c));
     }
     key(&mut app, KeyCode::Tab);
-    let effects = key(&mut app, KeyCode::Char('y'));
+    let effects = ctrl_y(&mut app);
     let [Effect::Send(intent)] = &effects[..] else { panic!("{effects:?}") };
     assert_eq!(intent.body["kind"], "trigger_rollback");
     assert_eq!(intent.body["confirm"], true);
@@ -662,7 +684,7 @@ fn read_only_blocks_every_intervention_key_on_every_screen() {
                 assert_eq!(app.mode(), mode);
                 let (_, effects) = update(&mut app, Action::Key(press), &keymap);
                 assert!(effects.is_empty(), "{how} {press:?}: {effects:?}");
-                assert!(app.dialog.is_none(), "{how} {press:?}: no dialog either");
+                assert!(app.dialog().is_none(), "{how} {press:?}: no dialog either");
                 let message = app.message.clone().unwrap_or_default();
                 assert!(message.contains("read-only"), "{how} {press:?}: {message}");
                 checked += 1;
@@ -670,7 +692,7 @@ fn read_only_blocks_every_intervention_key_on_every_screen() {
             // The same key does act for a responder: the test could fail.
             let mut app = open(how, false, Role::Responder);
             let (_, effects) = update(&mut app, Action::Key(press), &keymap);
-            let acted = !effects.is_empty() || app.dialog.is_some();
+            let acted = !effects.is_empty() || app.dialog().is_some();
             let message = app.message.clone().unwrap_or_default();
             assert!(acted || !message.contains("read-only"), "{how} {press:?}: {message}");
         }
@@ -806,6 +828,246 @@ fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() 
             let is_border = |s: &String| s.chars().all(|c| "│┌┐└┘├┤─╭╮╰╯".contains(c));
             let borders = |e: Vec<String>| -> Vec<bool> { e.iter().map(is_border).collect() };
             assert_eq!(borders(edges(buffer)), borders(edges(expected)), "{name} at {w}x{h}: the borders moved");
+        }
+    }
+}
+
+// ---- Deliberate actions and honest state (issue 12) ----------------------
+
+/// A runbook with every letter, upper and lower case, digits and line breaks:
+/// typed as keys it would trigger every binding there is.
+const RUNBOOK: &str = "1. deploy: kubectl rollout undo deploy/payments -n prod\n\
+    2. verify pool_size=20; page the DBA if QPS > 5k (JIRA-4711)\n\
+    3. BCFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz y y Y q q\n";
+
+/// The same text as a terminal without bracketed paste delivers it: a run
+/// of key presses, as the event loop sees them together.
+fn burst(text: &str) -> Vec<ratatui::crossterm::event::Event> {
+    use ratatui::crossterm::event::Event;
+    text.chars()
+        .map(|c| match c {
+            '\n' => Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            c => Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        })
+        .collect()
+}
+
+/// Every screen, each with every dialog its keys open, for a responder.
+fn every_screen_and_dialog() -> Vec<(String, App)> {
+    let keymap = Keymap::default();
+    let mut out = Vec::new();
+    for how in ["incidents", "incident", "b", "c", "activity", "agents", "audit", "attribution"] {
+        let mut app = app();
+        update(&mut app, Action::Agents(agents()), &keymap);
+        match how {
+            "incidents" => {}
+            "incident" | "b" | "c" => {
+                key(&mut app, KeyCode::Enter);
+                update(&mut app, Action::Detail(Box::new(rich_detail())), &keymap);
+                if how != "incident" {
+                    key(&mut app, KeyCode::Char(how.chars().next().unwrap()));
+                }
+            }
+            other => {
+                command(&mut app, other);
+            }
+        }
+        for press in intervention_keys(&keymap, app.mode()) {
+            let mut with_dialog = app.clone();
+            update(&mut with_dialog, Action::Key(press), &keymap);
+            if with_dialog.dialog().is_some() {
+                out.push((format!("{how} + dialog of {press:?}"), with_dialog.clone()));
+                // The same dialog with the focus on its buttons.
+                update(&mut with_dialog, Action::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::NONE)), &keymap);
+                with_dialog.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
+                out.push((format!("{how} + dialog of {press:?} on its buttons"), with_dialog));
+            }
+        }
+        out.push((how.to_owned(), app));
+    }
+    out
+}
+
+#[test]
+fn a_pasted_runbook_acts_on_nothing_on_any_screen_or_in_any_dialog() {
+    let keymap = Keymap::default();
+    let cases = every_screen_and_dialog();
+    assert!(cases.len() > 30, "{} cases", cases.len());
+    for (name, start) in cases {
+        for (how, actions) in [
+            ("bracketed", vec![Action::Paste(RUNBOOK.to_owned())]),
+            ("unbracketed", mandate::console::paste::actions(burst(RUNBOOK))),
+        ] {
+            let mut app = start.clone();
+            for action in actions {
+                let (_, effects) = update(&mut app, action, &keymap);
+                let acted: Vec<&Effect> =
+                    effects.iter().filter(|e| matches!(e, Effect::Send(_) | Effect::Quit | Effect::Copy(_))).collect();
+                assert!(acted.is_empty(), "{name}, {how} paste: {acted:?}");
+            }
+            assert_eq!(app.screens, start.screens, "{name}, {how} paste: the screen did not change");
+            assert_eq!(app.dialog().is_some(), start.dialog().is_some(), "{name}, {how}: the dialog stays as it was");
+            match app.dialog() {
+                Some(d) if !d.on_buttons() => {
+                    let field = &d.fields[d.focus];
+                    assert!(
+                        field.value.contains("kubectl rollout undo"),
+                        "{name}, {how}: the text went into the field"
+                    );
+                }
+                Some(d) => assert!(d.problem.as_deref().unwrap_or("").contains("pasted text ignored"), "{name}"),
+                None => {
+                    let message = app.message.clone().unwrap_or_default();
+                    assert!(message.starts_with("ignored pasted text"), "{name}, {how}: {message}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_reason_typed_into_the_escalate_dialog_stays_text() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('e'));
+    assert!(app.dialog().is_some(), "escalating asks first");
+    for c in "paging dba".chars() {
+        assert!(key(&mut app, KeyCode::Char(c)).is_empty(), "{c:?} acts on nothing");
+    }
+    let dialog = app.dialog().expect("the dialog is still open: n did not cancel it");
+    assert_eq!(dialog.fields[dialog.focus].value, "paging dba");
+    assert_eq!(
+        app.incidents.iter().find(|i| i.id == 12).unwrap().status,
+        IncidentStatus::Open,
+        "a did not acknowledge"
+    );
+}
+
+#[test]
+fn a_run_of_q_never_quits_without_a_prompt() {
+    let mut app = app();
+    for _ in 0..5 {
+        assert!(!key(&mut app, KeyCode::Char('q')).contains(&Effect::Quit));
+    }
+    let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), 80, 24));
+    assert!(shown.contains("Quit mandate?"), "{shown}");
+    assert_eq!(key(&mut app, KeyCode::Char('y')), [Effect::Quit]);
+    // q on a sub-screen goes back; Ctrl-C leaves at once.
+    let mut app = triage('c');
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(app.screen(), Screen::Incident { id: 12, level: 1 });
+    let interrupt =
+        update(&mut app, Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), &Keymap::default());
+    assert_eq!(interrupt.1, [Effect::Quit]);
+}
+
+#[test]
+fn esc_goes_back_where_you_came_from_and_an_incident_opens_by_number() {
+    let mut app = app();
+    command(&mut app, "agents");
+    assert_eq!(command(&mut app, "11"), [Effect::Watch(Watch::Incident(11))]);
+    assert_eq!(app.screen(), Screen::Incident { id: 11, level: 1 });
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), Screen::Agents, "back to the agents, where it was opened from");
+    command(&mut app, "#9");
+    assert_eq!(app.screen(), Screen::Incident { id: 9, level: 1 });
+}
+
+#[test]
+fn the_filter_clears_with_ctrl_u_and_esc_cancels_it() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('/'));
+    for c in "user".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.row_count(), 1);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('/'));
+    update(&mut app, Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)), &Keymap::default());
+    assert_eq!(app.row_count(), 4, "Ctrl-U cleared it");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter, "user", "Esc put back the filter that was set");
+    assert_eq!(app.row_count(), 1);
+}
+
+#[test]
+fn the_connection_state_is_never_cut_from_the_status_bar() {
+    let keymap = Keymap::default();
+    let host = "mandate-api.payments.eu-west-1.prod.internal.example.com:7400";
+    let states =
+        [(Action::Offline("cannot connect".into()), "OFFLINE"), (Action::Unauthorized("401".into()), "UNAUTHORIZED")];
+    for width in [80u16, 120, 200] {
+        for readonly in [false, true] {
+            let mut live = App::new(host, Some("prod".into()), readonly, now());
+            update(&mut live, Action::Incidents(Box::new(page()), now()), &keymap);
+            let who = WhoAmI { name: "a-very-long-operator-name@payments.example.com".into(), role: Role::Responder };
+            update(&mut live, Action::Whoami(who), &keymap);
+            let mut cases = vec![(live.clone(), "LIVE")];
+            for (action, word) in states.clone() {
+                let mut app = live.clone();
+                update(&mut app, action, &keymap);
+                cases.push((app, if word == "OFFLINE" { "STALE" } else { word }));
+                let mut fresh = App::new(host, Some("prod".into()), readonly, now());
+                update(&mut fresh, states.iter().find(|s| s.1 == word).unwrap().0.clone(), &keymap);
+                cases.push((fresh, word));
+            }
+            for (app, word) in cases {
+                let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), width, 24));
+                let bar = shown.lines().next().unwrap();
+                assert!(bar.contains(&format!(" {word} ")), "{width}: {word} whole in {bar:?}");
+                assert!(bar.contains(" PROD "), "{width}: {bar:?}");
+                assert_eq!(bar.contains(" READ-ONLY "), readonly, "{width}: {bar:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn before_the_first_answer_every_screen_says_why_it_has_no_data() {
+    let keymap = Keymap::default();
+    for (action, expected) in [
+        (None, "connecting to mandate.internal:7400"),
+        (Some(Action::Offline("cannot connect".into())), "OFFLINE — "),
+        (Some(Action::Unauthorized("401".into())), "UNAUTHORIZED — "),
+    ] {
+        for screen in ["incidents", "agents", "audit", "attribution", "activity"] {
+            let mut app = App::new("mandate.internal:7400", None, false, now());
+            if let Some(a) = action.clone() {
+                update(&mut app, a, &keymap);
+            }
+            if screen != "incidents" {
+                command(&mut app, screen);
+            }
+            let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), 80, 24));
+            assert!(shown.contains(expected), "{screen} {expected}:\n{shown}");
+            for lie in ["no incidents", "0 open", "no agent has reported yet", "no intervention yet", "no run attempts"]
+            {
+                assert!(!shown.contains(lie), "{screen}: {lie:?} while nothing is known:\n{shown}");
+            }
+        }
+    }
+    let mut app = App::new("h", None, false, now());
+    update(&mut app, Action::Unauthorized("401".into()), &keymap);
+    let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), 80, 24));
+    assert!(shown.contains("--token") && shown.contains("MANDATE_TOKEN"), "what to check:\n{shown}");
+}
+
+#[test]
+fn the_hint_bar_shows_whole_hints_and_says_when_there_are_more() {
+    let keymap = Keymap::default();
+    for width in [80u16, 120, 200] {
+        for app in [app(), triage('b'), triage('c')] {
+            let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), width, 24));
+            let bar = shown.lines().last().unwrap().trim_end();
+            let hints = keymap.hints(app.mode());
+            let mut rest = bar.trim_start();
+            for (key, what) in &hints {
+                let whole = format!("{key} {what}");
+                match rest.strip_prefix(whole.as_str()) {
+                    Some(after) => rest = after.trim_start(),
+                    None => break,
+                }
+            }
+            assert!(rest.is_empty() || rest == "? more", "{width}: a cut hint in {bar:?} (left {rest:?})");
         }
     }
 }

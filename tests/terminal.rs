@@ -3,10 +3,11 @@
 //! writes no colour; every way out leaves the terminal as it was found,
 //! with the right exit status.
 
+mod common;
+
+use common::BIN;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mandate");
 
 /// A tmux server of the test's own, with one pane that outlives its program.
 struct Tmux {
@@ -125,11 +126,18 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.wait_for("Root causes");
     t.keys(&["C"]);
     t.wait_for("Confirm:");
+    // Focus starts in the reason field; Tab to the buttons, then y once
+    // the dialog has been up long enough to be read.
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
     t.keys(&["y"]);
     t.wait_for("✓ mark");
     t.keys(&["p"]);
     t.wait_for("Confirm: pause agent");
     t.wait_for("No ]");
+    t.text("bad deploys");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
     t.keys(&["y"]);
     t.wait_for("✓ pause agent");
     t.keys(&[":"]);
@@ -138,9 +146,98 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.wait_for("chain verified");
     let audit = t.wait_for("pause_agent");
     assert!(audit.contains("acknowledge") && audit.contains("verdict"), "{audit}");
+    // q leaves the audit screen, then asks before quitting.
     t.keys(&["q", "q"]);
+    t.wait_for("Quit mandate?");
+    t.keys(&["y"]);
     assert_eq!(t.exit_status(), 0);
     t.assert_restored();
+}
+
+/// Longer than the dialog's guard time.
+const GUARD: Duration = Duration::from_millis(700);
+
+const RUNBOOK: &str = "1. deploy: kubectl rollout undo deploy/payments -n prod\n\
+    2. verify pool_size=20; page the DBA if QPS > 5k (JIRA-4711)\n\
+    3. BCFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz y Y q\n";
+
+#[test]
+fn a_pasted_runbook_acts_on_nothing_bracketed_or_not() {
+    let t = Tmux::start("paste", (80, 24), &[], "demo --speed 50 --seed 1");
+    t.wait_for("CONFIG_INVALID");
+    t.run(&["set-buffer", "-b", "runbook", RUNBOOK]);
+    // On the list: bracketed (the terminal marks it), then as raw keys.
+    for bracketed in [true, false] {
+        let mut paste = vec!["paste-buffer", "-b", "runbook", "-t", "s"];
+        if bracketed {
+            paste.push("-p");
+        }
+        t.run(&["send-keys", "-t", "s", "Escape"]);
+        std::thread::sleep(Duration::from_millis(150));
+        t.run(&paste);
+        let shown = t.wait_for("ignored pasted text");
+        assert!(!shown.contains("Confirm:") && !shown.contains("Quit mandate?"), "{shown}");
+        // In the escalate dialog the text goes into the reason; nothing is sent.
+        t.keys(&["e"]);
+        t.wait_for("Confirm: escalate");
+        t.run(&paste);
+        let shown = t.wait_for("kubectl rollout");
+        assert!(shown.contains("Confirm: escalate"), "the dialog is still up:\n{shown}");
+        t.keys(&["Escape"]);
+        t.wait_for("nothing sent");
+    }
+    t.keys(&[":"]);
+    t.text("audit");
+    t.keys(&["Enter"]);
+    let audit = t.wait_for("chain verified");
+    for action in ["escalate", "acknowledge", "flag_for_review", "pause_agent", "trigger_rollback"] {
+        assert!(!audit.contains(action), "{action} recorded by a paste:\n{audit}");
+    }
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+}
+
+#[test]
+fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
+    let host = "mandate-api.payments.eu-west-1.prod.internal.example.com:7400";
+    let t = Tmux::start(
+        "offline",
+        (80, 24),
+        &[("MANDATE_TOKEN", "mdt_whatever"), ("MANDATE_API_URL", &format!("http://{host}"))],
+        "",
+    );
+    let shown = t.wait_for("OFFLINE — incidents not known");
+    let bar = shown.lines().next().unwrap();
+    assert!(bar.contains(" OFFLINE "), "the chip is whole at 80 columns: {bar:?}");
+    assert!(!shown.contains("no incidents") && !shown.contains("0 open"), "{shown}");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+
+    // A real server that does not know the token.
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    common::create_token(tokens, "alice", "responder");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let mut served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let t = Tmux::start(
+        "unauthorized",
+        (80, 24),
+        &[("MANDATE_TOKEN", "mdt_not_a_token_of_this_server"), ("MANDATE_API_URL", &format!("http://{}", served.addr))],
+        "",
+    );
+    let shown = t.wait_for("UNAUTHORIZED — ");
+    assert!(shown.lines().next().unwrap().contains(" UNAUTHORIZED "), "{shown}");
+    assert!(shown.contains("MANDATE_TOKEN") && !shown.contains("no incidents"), "{shown}");
+    // It says so and stops asking: no retry every 1.5 s.
+    let refused = || served.log.lock().unwrap().iter().filter(|l| l.contains("\"status\":401")).count();
+    let before = refused();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(refused(), before, "no more requests after the 401");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    common::signal(&served.child, "TERM");
+    served.child.wait().unwrap();
 }
 
 #[test]

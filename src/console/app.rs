@@ -3,8 +3,9 @@
 //! what must happen outside (fetch, quit) comes back as [`Effect`]s.
 
 use super::blast;
-use super::intent::{self, Dialog, DialogOutcome, Intent, Plan};
+use super::intent::{self, Dialog, Intent, Plan};
 use super::keymap::{KeyAction, Keymap, Mode};
+pub use super::overlay::{Input, Overlay};
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
     IncidentStatus, IncidentSummary, StatusCounts, Topic, WhoAmI,
@@ -20,6 +21,9 @@ pub const MAX_INCIDENTS: usize = 50_000;
 #[derive(Debug, Clone)]
 pub enum Action {
     Key(KeyEvent),
+    /// Text the terminal marked as pasted, or keys that arrived in a burst:
+    /// never taken as commands.
+    Paste(String),
     Resize,
     /// Once a second: ages and staleness may need redrawing.
     Tick(DateTime<Utc>),
@@ -42,6 +46,8 @@ pub enum Action {
     FetchFailed(String),
     /// The API could not be reached; the reason is shown.
     Offline(String),
+    /// The API refused the token (401): retrying will not help.
+    Unauthorized(String),
 }
 
 /// What the poller fetches besides the incident feed: the screen's data.
@@ -87,7 +93,6 @@ pub enum Screen {
     Agents,
     Audit,
     Attribution,
-    Help,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,12 +122,10 @@ pub enum Connection {
         reason: String,
         since: DateTime<Utc>,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    Filter(String),
-    Command(String),
+    /// The server refused the token: nothing can be known until it changes.
+    Unauthorized {
+        reason: String,
+    },
 }
 
 /// The seed's dimension buttons, in its order: provider, agent, source, risk, status.
@@ -140,7 +143,10 @@ pub struct App {
     pub version: i64,
     pub selected: Option<i64>,
     pub filter: String,
-    pub input: Option<Input>,
+    /// The filter as it was when editing began, for Esc to restore.
+    pub filter_before_edit: Option<String>,
+    /// Help, a text line, a dialog or the quit prompt, over the screen.
+    pub overlay: Option<Overlay>,
     pub sort: SortKey,
     pub detail: Option<IncidentDetail>,
     pub connection: Connection,
@@ -164,11 +170,11 @@ pub struct App {
     pub dimension: Dimension,
     pub live: Option<Distribution>,
     pub completed: Option<Distribution>,
-    pub agents: Vec<AgentSummary>,
+    /// None until the first answer: "no agents" and "not known" differ.
+    pub agents: Option<Vec<AgentSummary>>,
     pub agent_selected: Option<String>,
     pub audit: Option<AuditPage>,
     pub attribution: Option<AttributionStats>,
-    pub dialog: Option<Dialog>,
     /// Intents sent and not yet answered: (Idempotency-Key, label).
     pub pending: Vec<(String, String)>,
     /// The list's rows (indices into `incidents`), filtered and sorted:
@@ -202,7 +208,8 @@ impl App {
             version: 0,
             selected: None,
             filter: String::new(),
-            input: None,
+            filter_before_edit: None,
+            overlay: None,
             sort: SortKey::Severity,
             detail: None,
             connection: Connection::Connecting,
@@ -222,13 +229,27 @@ impl App {
             dimension: Dimension::ProviderType,
             live: None,
             completed: None,
-            agents: Vec::new(),
+            agents: None,
             agent_selected: None,
             audit: None,
             attribution: None,
-            dialog: None,
             pending: Vec::new(),
             order: Vec::new(),
+        }
+    }
+
+    /// The confirmation dialog, when one is up.
+    pub fn dialog(&self) -> Option<&Dialog> {
+        match &self.overlay {
+            Some(Overlay::Dialog(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn dialog_mut(&mut self) -> Option<&mut Dialog> {
+        match &mut self.overlay {
+            Some(Overlay::Dialog(d)) => Some(d),
+            _ => None,
         }
     }
 
@@ -236,22 +257,9 @@ impl App {
         *self.screens.last().expect("there is always a screen")
     }
 
-    /// The screen under the help overlay, if it is open.
-    pub fn base_screen(&self) -> Screen {
-        self.screens.iter().rev().find(|s| **s != Screen::Help).copied().unwrap_or(Screen::Incidents)
-    }
-
+    /// The mode of the screen: whose keys apply, and whose keys help lists.
     pub fn mode(&self) -> Mode {
-        Self::mode_of(self.screen())
-    }
-
-    /// The mode of the screen under the help overlay: whose keys help lists.
-    pub fn base_mode(&self) -> Mode {
-        Self::mode_of(self.base_screen())
-    }
-
-    fn mode_of(screen: Screen) -> Mode {
-        match screen {
+        match self.screen() {
             Screen::Incidents => Mode::Incidents,
             Screen::Incident { .. } => Mode::Incident,
             Screen::BlastRadius { .. } => Mode::BlastRadius,
@@ -260,26 +268,25 @@ impl App {
             Screen::Agents => Mode::Agents,
             Screen::Audit => Mode::Audit,
             Screen::Attribution => Mode::Attribution,
-            Screen::Help => Mode::Help,
         }
     }
 
     /// What the poller should fetch for the screen shown.
     pub fn watch(&self) -> Watch {
-        match self.base_screen() {
+        match self.screen() {
             Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => Watch::Incident(id),
             Screen::Activity => Watch::Activity(self.dimension),
             Screen::Agents => Watch::Agents,
             Screen::Audit => Watch::Audit,
             Screen::Attribution => Watch::Attribution,
-            Screen::Incidents | Screen::Help => Watch::Nothing,
+            Screen::Incidents => Watch::Nothing,
         }
     }
 
     /// The incident the operator is looking at: the open one, or the
     /// list's selection.
     pub fn focused_incident(&self) -> Option<i64> {
-        match self.base_screen() {
+        match self.screen() {
             Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => Some(id),
             Screen::Incidents => self.selected,
             _ => None,
@@ -301,10 +308,8 @@ impl App {
     }
 
     pub fn selected_agent(&self) -> Option<&AgentSummary> {
-        self.agent_selected
-            .as_ref()
-            .and_then(|a| self.agents.iter().find(|x| &x.agent_id == a))
-            .or_else(|| self.agents.first())
+        let agents = self.agents.as_deref().unwrap_or_default();
+        self.agent_selected.as_ref().and_then(|a| agents.iter().find(|x| &x.agent_id == a)).or_else(|| agents.first())
     }
 
     /// The blast-radius tree of the focused incident.
@@ -385,6 +390,12 @@ impl App {
         self.keep_selection();
     }
 
+    /// Sets the list's filter and recomputes its rows.
+    pub fn set_filter(&mut self, filter: String) {
+        self.filter = filter;
+        self.keep_selection();
+    }
+
     /// Recomputes the rows; the selection stays on the same incident across
     /// refreshes, and moves to the first row if that incident is gone.
     fn keep_selection(&mut self) {
@@ -419,6 +430,10 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 effects.push(Effect::Watch(app.watch()));
             }
             (changed, effects)
+        }
+        Action::Paste(text) => {
+            super::overlay::on_paste(app, &text);
+            (true, vec![])
         }
         Action::Resize => (true, vec![]),
         Action::Tick(now) => {
@@ -459,7 +474,7 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         Action::Detail(detail) => {
-            let shown = app.base_screen() != Screen::Incidents && app.focused_incident() == Some(detail.summary.id);
+            let shown = app.screen() != Screen::Incidents && app.focused_incident() == Some(detail.summary.id);
             if shown {
                 app.detail = Some(*detail);
             }
@@ -477,22 +492,22 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 Topic::Live => app.live = Some(*d),
                 Topic::Completed => app.completed = Some(*d),
             }
-            (app.base_screen() == Screen::Activity, vec![])
+            (app.screen() == Screen::Activity, vec![])
         }
         Action::Agents(agents) => {
-            app.agents = agents;
+            app.agents = Some(agents);
             if app.selected_agent().map(|a| &a.agent_id) != app.agent_selected.as_ref() {
-                app.agent_selected = app.agents.first().map(|a| a.agent_id.clone());
+                app.agent_selected = app.selected_agent().map(|a| a.agent_id.clone());
             }
-            (app.base_screen() == Screen::Agents, vec![])
+            (app.screen() == Screen::Agents, vec![])
         }
         Action::Audit(page) => {
             app.audit = Some(*page);
-            (app.base_screen() == Screen::Audit, vec![])
+            (app.screen() == Screen::Audit, vec![])
         }
         Action::Attribution(stats) => {
             app.attribution = Some(*stats);
-            (app.base_screen() == Screen::Attribution, vec![])
+            (app.screen() == Screen::Attribution, vec![])
         }
         Action::Sent { key, outcome } => {
             let label = match app.pending.iter().position(|(k, _)| *k == key) {
@@ -518,6 +533,11 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.connection = Connection::Offline { reason, since };
             (changed, vec![])
         }
+        Action::Unauthorized(reason) => {
+            let changed = !matches!(&app.connection, Connection::Unauthorized { reason: r } if *r == reason);
+            app.connection = Connection::Unauthorized { reason };
+            (changed, vec![])
+        }
     }
 }
 
@@ -526,24 +546,37 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
 }
 
 fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) {
-    if let Some(mut dialog) = app.dialog.take() {
-        return match dialog.on_key(key) {
-            DialogOutcome::Open => {
-                app.dialog = Some(dialog);
-                (true, vec![])
-            }
-            DialogOutcome::Cancelled => {
-                app.message = Some(format!("cancelled: {} (nothing sent)", dialog.plan.label()));
-                (true, vec![])
-            }
-            DialogOutcome::Confirmed(plan) => (true, send(app, *plan)),
-        };
-    }
-    if let Some(input) = app.input.take() {
-        return on_input(app, input, key);
+    if let Some(overlay) = app.overlay.take() {
+        if let Overlay::Help { scroll } = overlay {
+            // Help closes with the keys the keymap gives it, and scrolls.
+            let scroll = match keymap.lookup(Mode::Help, &key) {
+                Some(KeyAction::Close) => return (true, vec![]),
+                Some(KeyAction::Quit) => return (true, vec![Effect::Quit]),
+                Some(KeyAction::Down) => scroll.saturating_add(1),
+                Some(KeyAction::Up) => scroll.saturating_sub(1),
+                Some(KeyAction::PageDown) => scroll.saturating_add(10),
+                Some(KeyAction::PageUp) => scroll.saturating_sub(10),
+                Some(KeyAction::Top) => 0,
+                Some(KeyAction::Bottom) => u16::MAX,
+                _ => scroll,
+            };
+            app.overlay = Some(Overlay::Help { scroll });
+            return (true, vec![]);
+        }
+        app.message = None;
+        return (true, super::overlay::on_key(app, overlay, key));
     }
     let Some(action) = keymap.lookup(app.mode(), &key) else { return (false, vec![]) };
     app.message = None;
+    if action == KeyAction::Quit {
+        // Ctrl-C leaves at once; any other quit key asks first.
+        let interrupt = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if interrupt {
+            return (true, vec![Effect::Quit]);
+        }
+        app.overlay = Some(Overlay::Quit);
+        return (true, vec![]);
+    }
     if action.is_intervention() {
         return (true, act(app, action));
     }
@@ -567,14 +600,14 @@ fn act(app: &mut App, action: KeyAction) -> Vec<Effect> {
             vec![]
         }
         Ok(plan) if plan.needs_confirmation() => {
-            app.dialog = Some(Dialog::new(plan));
+            app.overlay = Some(Overlay::Dialog(Box::new(Dialog::new(plan))));
             vec![]
         }
         Ok(plan) => send(app, plan),
     }
 }
 
-fn send(app: &mut App, plan: Plan) -> Vec<Effect> {
+pub(crate) fn send(app: &mut App, plan: Plan) -> Vec<Effect> {
     let label = plan.label();
     if app.pending.iter().any(|(_, l)| *l == label) {
         app.message = Some(format!("already sending: {label}"));
@@ -602,24 +635,19 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
     let page = 10;
     let none = Some(vec![]);
     match (app.screen(), action) {
-        (_, KeyAction::Quit) => Some(vec![Effect::Quit]),
-        (Screen::Help, KeyAction::Close) => {
-            app.screens.pop();
-            none
-        }
-        (Screen::Help, _) => None,
         (_, KeyAction::Help) => {
-            app.screens.push(Screen::Help);
+            app.overlay = Some(Overlay::Help { scroll: 0 });
             none
         }
         (_, KeyAction::Command) => {
-            app.input = Some(Input::Command(String::new()));
+            app.overlay = Some(Overlay::Input(Input::Command(String::new())));
             none
         }
         (_, KeyAction::Refresh) => Some(vec![Effect::Refresh]),
         (_, KeyAction::Copy) => Some(copy(app)),
         (Screen::Incidents, KeyAction::Filter) => {
-            app.input = Some(Input::Filter(app.filter.clone()));
+            app.filter_before_edit = Some(app.filter.clone());
+            app.overlay = Some(Overlay::Input(Input::Filter(app.filter.clone())));
             none
         }
         (Screen::Incidents, KeyAction::Up) => move_list(app, -1),
@@ -653,7 +681,7 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
             *app.screens.last_mut().expect("screen") = Screen::Incident { id, level: level - 1 };
             none
         }
-        (Screen::Incident { .. }, KeyAction::Shallower | KeyAction::ToList) => {
+        (Screen::Incident { .. }, KeyAction::ToList) => {
             to_list(app);
             none
         }
@@ -700,9 +728,10 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
             none
         }
         (Screen::Agents, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
-            let at = app.selected_agent().and_then(|s| app.agents.iter().position(|a| a.agent_id == s.agent_id));
-            let next = step(at.unwrap_or(0), app.agents.len(), action);
-            app.agent_selected = app.agents.get(next).map(|a| a.agent_id.clone());
+            let agents = app.agents.as_deref().unwrap_or_default();
+            let at = app.selected_agent().and_then(|s| agents.iter().position(|a| a.agent_id == s.agent_id));
+            let next = step(at.unwrap_or(0), agents.len(), action);
+            app.agent_selected = agents.get(next).map(|a| a.agent_id.clone());
             none
         }
         (Screen::Activity, KeyAction::NextDimension | KeyAction::PreviousDimension) => {
@@ -730,7 +759,7 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
             };
             none
         }
-        (_, KeyAction::Back) => {
+        (_, KeyAction::Back | KeyAction::Shallower) => {
             if app.screens.len() > 1 {
                 app.screens.pop();
             }
@@ -778,16 +807,32 @@ fn replace_view(app: &mut App, screen: Screen) {
     app.screens.push(screen);
 }
 
-fn to_list(app: &mut App) {
+pub(crate) fn to_list(app: &mut App) {
     app.screens.truncate(1);
     app.detail = None;
     app.scroll = 0;
 }
 
 /// A screen reached by a `:` command sits directly above the list.
-fn open_screen(app: &mut App, screen: Screen) {
+pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
     to_list(app);
     app.screens.push(screen);
+    vec![]
+}
+
+/// `:123` or `#123`: the incident opens above the screen it was asked from,
+/// so Esc returns there.
+pub(crate) fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
+    if app.focused_incident() != Some(id) || app.screen() == Screen::Incidents {
+        app.detail = None;
+        app.scroll = 0;
+        app.new_ids.remove(&id);
+        if app.incidents.iter().any(|i| i.id == id) {
+            app.selected = Some(id);
+        }
+        app.screens.push(Screen::Incident { id, level: 1 });
+    }
+    vec![]
 }
 
 /// The focused incident in a few lines, for a chat or a ticket.
@@ -826,81 +871,4 @@ fn copy(app: &mut App) -> Vec<Effect> {
     }
     app.message = Some(format!("copied incident #{id} to the clipboard (OSC 52)"));
     vec![Effect::Copy(text)]
-}
-
-fn on_input(app: &mut App, input: Input, key: KeyEvent) -> (bool, Vec<Effect>) {
-    let (mut text, is_filter) = match input {
-        Input::Filter(t) => (t, true),
-        Input::Command(t) => (t, false),
-    };
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Esc => return (true, vec![]),
-        KeyCode::Char('c') if ctrl => return (true, vec![]),
-        KeyCode::Enter if is_filter => {
-            app.filter = text;
-            app.keep_selection();
-            return (true, vec![]);
-        }
-        KeyCode::Enter => return (true, run_command(app, text.trim())),
-        KeyCode::Tab if !is_filter => {
-            let matches: Vec<&&str> = COMMANDS.iter().filter(|c| c.starts_with(text.trim())).collect();
-            if matches.len() == 1 {
-                text = format!("{} ", matches[0]);
-            } else if matches.len() > 1 {
-                app.message = Some(matches.iter().map(|c| format!(":{c}")).collect::<Vec<_>>().join("  "));
-            }
-        }
-        KeyCode::Backspace => {
-            text.pop();
-        }
-        KeyCode::Char(c) if !ctrl => text.push(c),
-        _ => {}
-    }
-    if is_filter {
-        // The list filters as you type.
-        app.filter = text.clone();
-        app.keep_selection();
-        app.input = Some(Input::Filter(text));
-    } else {
-        app.input = Some(Input::Command(text));
-    }
-    (true, vec![])
-}
-
-fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
-    let mut words = line.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some("q" | "quit"), _) => vec![Effect::Quit],
-        (Some("incidents"), _) => {
-            to_list(app);
-            vec![]
-        }
-        (Some("theme"), Some(name)) => vec![Effect::SetTheme(name.to_owned())],
-        (Some("theme"), None) => {
-            app.message = Some(format!("usage: :theme NAME ({})", super::theme::Theme::names().join(", ")));
-            vec![]
-        }
-        (Some("activity"), _) => {
-            open_screen(app, Screen::Activity);
-            vec![]
-        }
-        (Some("agents"), _) => {
-            open_screen(app, Screen::Agents);
-            vec![]
-        }
-        (Some("audit"), _) => {
-            open_screen(app, Screen::Audit);
-            vec![]
-        }
-        (Some("attribution"), _) => {
-            open_screen(app, Screen::Attribution);
-            vec![]
-        }
-        (Some(other), _) => {
-            app.message = Some(format!("unknown command :{other} (Tab completes: {})", COMMANDS.join(", ")));
-            vec![]
-        }
-        (None, _) => vec![],
-    }
 }

@@ -9,6 +9,7 @@ use super::keymap::KeyAction;
 use crate::api::{InterventionKind, Verdict, WhoAmI};
 use crate::attribution::{AttributionContext, validate};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 /// Who acts for the operator, in every intervention's attribution.
 pub const CONSOLE_AGENT_ID: &str = "mandate-console";
@@ -148,6 +149,9 @@ impl Plan {
                 verdict_word(v)
             )],
         };
+        if let Some(reason) = &self.reason {
+            lines.push(format!("give the reason: {reason}"));
+        }
         lines.push("record it in the audit log under your name".to_owned());
         lines
     }
@@ -215,6 +219,15 @@ impl Field {
         Field { name, value: value.unwrap_or_default(), required }
     }
 
+    /// A rule may span lines; every other field is one line.
+    pub fn multiline(&self) -> bool {
+        self.name == FieldName::Rule
+    }
+
+    fn limit(&self) -> usize {
+        if self.multiline() { RULE_LIMIT } else { FIELD_LIMIT }
+    }
+
     pub fn label(&self) -> &'static str {
         match self.name {
             FieldName::Reason => "reason",
@@ -226,17 +239,29 @@ impl Field {
     }
 }
 
+/// How long after a dialog opens before it can be confirmed: keys already
+/// on their way when it opened (a stray line of text, a double press) must
+/// not answer a question the operator has not read.
+pub const CONFIRM_GUARD: Duration = Duration::from_millis(600);
+
+/// The longest text a field takes; a rule may span lines and is longer.
+const FIELD_LIMIT: usize = 500;
+const RULE_LIMIT: usize = 4000;
+
 /// The confirmation dialog: the preview, the fields, and the buttons.
-/// Focus starts on the first required field, or on the buttons where No is
-/// the default; only an explicit `y` on the buttons sends.
+/// Focus starts on the first field, so typed words go into it; No is the
+/// default. A reversible intervention is confirmed with `y` on the buttons;
+/// one that cannot be undone only with Ctrl-Y, which no pasted or typed line
+/// of text produces. Neither is taken within [`CONFIRM_GUARD`] of opening.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialog {
     pub plan: Plan,
     pub fields: Vec<Field>,
     /// An index into `fields`; `fields.len()` is the buttons.
     pub focus: usize,
-    /// Why the last `y` was refused (a required field is empty).
+    /// Why the last confirmation was refused, or a paste ignored.
     pub problem: Option<String>,
+    pub opened_at: Instant,
 }
 
 /// What a key did to the dialog.
@@ -250,50 +275,87 @@ pub enum DialogOutcome {
 impl Dialog {
     pub fn new(plan: Plan) -> Dialog {
         let fields = plan.fields();
-        let focus = fields.iter().position(|f| f.required && f.value.is_empty()).unwrap_or(fields.len());
-        Dialog { plan, fields, focus, problem: None }
+        Dialog { plan, fields, focus: 0, problem: None, opened_at: Instant::now() }
     }
 
     pub fn on_buttons(&self) -> bool {
         self.focus >= self.fields.len()
     }
 
+    /// Whether the intervention cannot be undone: confirmed with Ctrl-Y only.
+    pub fn irreversible(&self) -> bool {
+        matches!(self.plan.what, What::Intervention(kind) if !kind.reversible())
+    }
+
+    /// The plan with what has been typed so far: what the preview shows and
+    /// what is sent.
+    pub fn current_plan(&self) -> Plan {
+        let mut plan = self.plan.clone();
+        for f in &self.fields {
+            plan.set(f.name, &f.value);
+        }
+        plan
+    }
+
+    /// Pasted text goes into the focused field, never to the buttons.
+    pub fn paste(&mut self, text: &str) {
+        if self.on_buttons() {
+            self.problem = Some("pasted text ignored: the buttons take only keys".to_owned());
+            return;
+        }
+        let field = &mut self.fields[self.focus];
+        let text = super::sanitize::clean_typed(text, field.multiline());
+        let room = field.limit().saturating_sub(field.value.chars().count());
+        field.value.extend(text.chars().take(room));
+        self.problem = None;
+    }
+
     pub fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> DialogOutcome {
         use ratatui::crossterm::event::{KeyCode, KeyModifiers};
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let stops = self.fields.len() + 1;
         match key.code {
             KeyCode::Esc => return DialogOutcome::Cancelled,
             KeyCode::Char('c') if ctrl => return DialogOutcome::Cancelled,
-            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1).min(self.fields.len()),
-            KeyCode::BackTab | KeyCode::Up => self.focus = self.focus.saturating_sub(1),
+            KeyCode::Tab => self.focus = (self.focus + 1) % stops,
+            KeyCode::BackTab => self.focus = (self.focus + stops - 1) % stops,
+            KeyCode::Down => self.focus = (self.focus + 1).min(self.fields.len()),
+            KeyCode::Up => self.focus = self.focus.saturating_sub(1),
             KeyCode::Enter if !self.on_buttons() => self.focus += 1,
             // On the buttons, Enter takes the default: No.
             KeyCode::Enter => return DialogOutcome::Cancelled,
-            KeyCode::Char('y' | 'Y') if self.on_buttons() && !ctrl => {
-                if let Some(missing) = self.fields.iter().find(|f| f.required && f.value.trim().is_empty()) {
-                    self.problem = Some(format!("{} is required", missing.label()));
-                    self.focus = self.fields.iter().position(|f| f.name == missing.name).unwrap_or(0);
-                    return DialogOutcome::Open;
-                }
-                let mut plan = self.plan.clone();
-                for f in &self.fields {
-                    plan.set(f.name, &f.value);
-                }
-                return DialogOutcome::Confirmed(Box::new(plan));
+            KeyCode::Char('y' | 'Y') if self.on_buttons() && ctrl => return self.confirm(),
+            KeyCode::Char('y' | 'Y') if self.on_buttons() && self.irreversible() => {
+                self.problem = Some("this cannot be undone: press Ctrl-Y to confirm".to_owned());
             }
+            KeyCode::Char('y' | 'Y') if self.on_buttons() => return self.confirm(),
             KeyCode::Char('n' | 'N' | 'q') if self.on_buttons() => return DialogOutcome::Cancelled,
+            KeyCode::Char('u') if ctrl && !self.on_buttons() => self.fields[self.focus].value.clear(),
             KeyCode::Backspace if !self.on_buttons() => {
                 self.fields[self.focus].value.pop();
             }
             KeyCode::Char(c) if !self.on_buttons() && !ctrl && !c.is_control() => {
                 let field = &mut self.fields[self.focus];
-                if field.value.chars().count() < 500 {
+                if field.value.chars().count() < field.limit() {
                     field.value.push(c);
                 }
             }
             _ => {}
         }
         DialogOutcome::Open
+    }
+
+    fn confirm(&mut self) -> DialogOutcome {
+        if self.opened_at.elapsed() < CONFIRM_GUARD {
+            self.problem = Some("read it first: nothing is confirmed in the first moment after it opens".to_owned());
+            return DialogOutcome::Open;
+        }
+        if let Some(missing) = self.fields.iter().find(|f| f.required && f.value.trim().is_empty()) {
+            self.problem = Some(format!("{} is required", missing.label()));
+            self.focus = self.fields.iter().position(|f| f.name == missing.name).unwrap_or(0);
+            return DialogOutcome::Open;
+        }
+        DialogOutcome::Confirmed(Box::new(self.current_plan()))
     }
 }
 

@@ -130,7 +130,7 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incidents, "s", KeyAction::SortNext, "next sort"),
     (Mode::Incidents, "e", KeyAction::Escalate, "escalate"),
     (Mode::Incidents, "f", KeyAction::FlagForReview, "flag for review"),
-    (Mode::Incidents, "q", KeyAction::Quit, "quit"),
+    (Mode::Incidents, "q", KeyAction::Quit, "quit (q asks first)"),
     (Mode::Incident, "enter", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "+", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "backspace", KeyAction::Shallower, "less detail"),
@@ -146,8 +146,8 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incident, "f", KeyAction::FlagForReview, "flag for review"),
     (Mode::Incident, "N", KeyAction::CreateIncident, "new formal incident"),
     (Mode::Incident, "W", KeyAction::UpdateRule, "propose rule"),
-    (Mode::Incident, "esc", KeyAction::ToList, "back to the list"),
-    (Mode::Incident, "q", KeyAction::ToList, "back to the list"),
+    (Mode::Incident, "esc", KeyAction::Back, "back"),
+    (Mode::Incident, "q", KeyAction::Back, "back"),
     (Mode::BlastRadius, "right", KeyAction::Expand, "open"),
     (Mode::BlastRadius, "l", KeyAction::Expand, "open"),
     (Mode::BlastRadius, "left", KeyAction::Collapse, "close"),
@@ -533,7 +533,7 @@ mod tests {
         let k = Keymap::default();
         assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(KeyAction::Down));
         assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(KeyAction::Quit));
-        assert_eq!(k.lookup(Mode::Incident, &press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(KeyAction::ToList));
+        assert_eq!(k.lookup(Mode::Incident, &press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(KeyAction::Back));
         assert_eq!(k.lookup(Mode::Help, &press(KeyCode::Char('?'), KeyModifiers::NONE)), Some(KeyAction::Close));
         assert_eq!(k.lookup(Mode::Incident, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(KeyAction::Quit));
         assert_eq!(k.lookup(Mode::Incidents, &press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(KeyAction::Bottom));

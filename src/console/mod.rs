@@ -6,6 +6,8 @@ pub mod clipboard;
 pub mod config;
 pub mod intent;
 pub mod keymap;
+pub mod overlay;
+pub mod paste;
 pub mod poller;
 pub mod sanitize;
 pub mod screenshot;

@@ -41,6 +41,8 @@ const BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// often, so the console is live again within 2 s of its return. A server
 /// that answers with errors is given the full [`BACKOFF_CAP`].
 const RECONNECT_CAP: Duration = Duration::from_millis(1500);
+/// A refused token is asked again this rarely, or at once on Ctrl-R.
+const UNAUTHORIZED_RETRY: Duration = Duration::from_secs(300);
 /// Run data (activity, agents, audit, attribution) has no change feed.
 const SCREEN_PERIOD: Duration = Duration::from_secs(5);
 /// Tries of one intent before it is reported as failed.
@@ -60,6 +62,8 @@ enum Failure {
     Network(String),
     /// The server answered with an error; how long it asked us to wait.
     Answer(String, Option<Duration>),
+    /// The server refused the token: asking again will not help.
+    Unauthorized(String),
 }
 
 impl Failure {
@@ -68,12 +72,13 @@ impl Failure {
         match self {
             Failure::Network(_) => backoff(attempt, None, RECONNECT_CAP),
             Failure::Answer(_, retry_after) => backoff(attempt, *retry_after, BACKOFF_CAP),
+            Failure::Unauthorized(_) => UNAUTHORIZED_RETRY,
         }
     }
 
     fn reason(&self) -> &str {
         match self {
-            Failure::Network(r) | Failure::Answer(r, _) => r,
+            Failure::Network(r) | Failure::Answer(r, _) | Failure::Unauthorized(r) => r,
         }
     }
 }
@@ -109,7 +114,7 @@ impl Http {
         let body = response.bytes().await.map_err(|e| Failure::Network(describe(&e)))?;
         match status {
             s if s.is_success() || s == StatusCode::NOT_MODIFIED => Ok((status, tag, body.to_vec())),
-            StatusCode::UNAUTHORIZED => Err(Failure::Answer("the token was refused (401)".into(), Some(BACKOFF_CAP))),
+            StatusCode::UNAUTHORIZED => Err(Failure::Unauthorized("401".into())),
             StatusCode::FORBIDDEN => {
                 Err(Failure::Answer("this token may not read this (403)".into(), Some(BACKOFF_CAP)))
             }
@@ -319,10 +324,21 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
             Ok(Feed::Changes(page)) => (page.version, Action::IncidentChanges(Box::new(page), Utc::now())),
             Err(failure) => {
                 since = None;
-                if actions.send(Action::Offline(failure.reason().to_owned())).await.is_err() {
+                let action = match &failure {
+                    Failure::Unauthorized(reason) => {
+                        who_known = false;
+                        Action::Unauthorized(reason.clone())
+                    }
+                    other => Action::Offline(other.reason().to_owned()),
+                };
+                if actions.send(action).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(failure.pause(attempt)).await;
+                // Ctrl-R asks again at once.
+                tokio::select! {
+                    _ = tokio::time::sleep(failure.pause(attempt)) => {}
+                    _ = refresh.notified() => {}
+                }
                 attempt = attempt.saturating_add(1);
                 continue;
             }
@@ -400,7 +416,7 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
                 body
             }
             // The feed reports the connection; say only what it cannot.
-            Err(Failure::Network(_)) => return,
+            Err(Failure::Network(_) | Failure::Unauthorized(_)) => return,
             Err(Failure::Answer(reason, _)) => {
                 let _ = actions.send(Action::FetchFailed(format!("{path}: {reason}"))).await;
                 return;

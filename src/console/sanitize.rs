@@ -38,6 +38,21 @@ pub fn clean(s: &str) -> String {
         .collect()
 }
 
+/// Text the operator pasted or typed, for a text field: line breaks become
+/// `\n` in a multi-line field and a space elsewhere; tabs become spaces;
+/// every other control or bidi character is dropped.
+pub fn clean_typed(text: &str, multiline: bool) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    text.chars()
+        .filter_map(|c| match c {
+            '\n' if multiline => Some('\n'),
+            '\n' | '\t' => Some(' '),
+            c if dangerous(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// Cleans every string and object key in a JSON document, in place.
 pub fn clean_json(value: &mut Value) {
     match value {
@@ -84,6 +99,13 @@ mod tests {
         assert_eq!(clean("\u{1b}[31mred"), "\u{FFFD}[31mred", "what was there stays visible");
         assert_eq!(clean("tab\there"), "tab here");
         assert_eq!(clean("plain ascii, ünïcødé and 日本語"), "plain ascii, ünïcødé and 日本語");
+    }
+
+    #[test]
+    fn pasted_text_keeps_its_lines_only_where_a_field_has_lines() {
+        let pasted = "deploy\r\nrollback \u{1b}[2Jnow\rthen\ttab";
+        assert_eq!(clean_typed(pasted, true), "deploy\nrollback [2Jnow\nthen tab");
+        assert_eq!(clean_typed(pasted, false), "deploy rollback [2Jnow then tab");
     }
 
     #[test]

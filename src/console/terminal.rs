@@ -5,6 +5,7 @@
 
 use super::app::{Action, App, Effect, update};
 use super::config::ConsoleConfig;
+use super::paste;
 use super::poller::{Poller, Request};
 use super::theme::Theme;
 use super::view::render;
@@ -13,7 +14,7 @@ use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event, EventStream};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use std::io::Write;
@@ -37,7 +38,7 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     let (actions_tx, mut actions) = mpsc::channel::<Action>(64);
     let requests = Poller::spawn(&api_url, token, actions_tx);
 
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = init()?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -46,35 +47,20 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
         use tokio::signal::unix::{SignalKind, signal};
         (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?)
     };
-    let mut dirty = true;
-    // Frames are first drawn off screen; the terminal is written only when
+    // Frames are drawn once, off screen; the terminal is written only when
     // the new frame differs from the one it shows.
     let size = terminal.size()?;
-    let mut canvas = off_screen(size.width, size.height);
-    let mut shown: Option<Buffer> = None;
+    let mut screen = Screen { canvas: off_screen(size.width, size.height), shown: None };
+    screen.show(&mut terminal, &app, &theme, &keymap)?;
     // For the test that proves a panic leaves the terminal as it was found.
-    let forced_panic = std::env::var_os("MANDATE_DEBUG_PANIC").is_some_and(|v| !v.is_empty());
-    let exit = loop {
+    if std::env::var_os("MANDATE_DEBUG_PANIC").is_some_and(|v| !v.is_empty()) {
+        panic!("MANDATE_DEBUG_PANIC is set: panicking after the first frame");
+    }
+    let mut dirty = false;
+    let exit = 'running: loop {
         if dirty {
-            let size = terminal.size()?;
-            if canvas.backend().buffer().area.as_size() != size {
-                canvas = off_screen(size.width, size.height);
-                shown = None;
-            }
-            let Ok(_) = canvas.draw(|f| render(&app, &theme, &keymap, f));
-            let frame = canvas.backend().buffer().clone();
-            if shown.as_ref() != Some(&frame) {
-                let mut stdout = std::io::stdout();
-                execute!(stdout, BeginSynchronizedUpdate)?;
-                terminal.draw(|f| render(&app, &theme, &keymap, f))?;
-                execute!(stdout, EndSynchronizedUpdate)?;
-                stdout.flush()?;
-                shown = Some(frame);
-            }
+            screen.show(&mut terminal, &app, &theme, &keymap)?;
             dirty = false;
-            if forced_panic {
-                panic!("MANDATE_DEBUG_PANIC is set: panicking after the first frame");
-            }
         }
         #[cfg(unix)]
         let signalled = async {
@@ -85,57 +71,130 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
         };
         #[cfg(not(unix))]
         let signalled = std::future::pending::<u8>();
-        let action = tokio::select! {
+        let batch = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
-                Some(Ok(Event::Resize(..))) => Action::Resize,
-                Some(Ok(_)) => continue,
-                // The terminal is gone: leave at once rather than spin.
+                Some(Ok(first)) => match together(&mut events, first).await {
+                    Some(events) => paste::actions(events),
+                    // The terminal is gone: leave at once rather than spin.
+                    None => break Exit::Signal(129),
+                },
                 Some(Err(_)) | None => break Exit::Signal(129),
             },
-            Some(action) = actions.recv() => action,
-            _ = tick.tick() => Action::Tick(Utc::now()),
+            Some(action) = actions.recv() => vec![action],
+            _ = tick.tick() => vec![Action::Tick(Utc::now())],
             status = signalled => break Exit::Signal(status),
         };
-        if matches!(action, Action::Resize) {
-            shown = None;
-        }
-        let (changed, effects) = update(&mut app, action, &keymap);
-        dirty |= changed;
-        let mut quit = false;
-        for effect in effects {
-            match effect {
-                Effect::Quit => quit = true,
-                Effect::Watch(id) => {
-                    let _ = requests.send(Request::Watch(id));
-                }
-                Effect::Refresh => {
-                    let _ = requests.send(Request::Refresh);
-                }
-                Effect::Send(intent) => {
-                    let _ = requests.send(Request::Send(intent));
-                }
-                Effect::Copy(text) => {
-                    let mut stdout = std::io::stdout();
-                    stdout.write_all(super::clipboard::osc52(&text).as_bytes())?;
-                    stdout.flush()?;
-                }
-                Effect::SetTheme(name) => {
-                    let themes_dir = config.config_path.parent().map(|d| d.join("themes"));
-                    match Theme::load(&name, themes_dir.as_deref()) {
-                        Ok(t) => theme = t,
-                        Err(e) => app.message = Some(e.to_string()),
+        for action in batch {
+            if matches!(action, Action::Resize) {
+                screen.shown = None;
+            }
+            let (changed, effects) = update(&mut app, action, &keymap);
+            dirty |= changed;
+            for effect in effects {
+                match effect {
+                    Effect::Quit => break 'running Exit::Quit,
+                    Effect::Watch(id) => {
+                        let _ = requests.send(Request::Watch(id));
                     }
-                    dirty = true;
+                    Effect::Refresh => {
+                        let _ = requests.send(Request::Refresh);
+                    }
+                    Effect::Send(intent) => {
+                        let _ = requests.send(Request::Send(intent));
+                    }
+                    Effect::Copy(text) => {
+                        let mut stdout = std::io::stdout();
+                        stdout.write_all(super::clipboard::osc52(&text).as_bytes())?;
+                        stdout.flush()?;
+                    }
+                    Effect::SetTheme(name) => {
+                        let themes_dir = config.config_path.parent().map(|d| d.join("themes"));
+                        match Theme::load(&name, themes_dir.as_deref()) {
+                            Ok(t) => theme = t,
+                            Err(e) => app.message = Some(e.to_string()),
+                        }
+                        dirty = true;
+                    }
                 }
             }
         }
-        if quit {
-            break Exit::Quit;
-        }
     };
-    ratatui::try_restore()?;
+    restore()?;
     Ok(exit)
+}
+
+/// Raw mode, the alternate screen and bracketed paste (so a paste arrives as
+/// text, not keys), undone on every way out, panics included.
+fn init() -> std::io::Result<ratatui::DefaultTerminal> {
+    let terminal = ratatui::try_init()?;
+    execute!(std::io::stdout(), EnableBracketedPaste)?;
+    let restoring = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+        restoring(info);
+    }));
+    Ok(terminal)
+}
+
+fn restore() -> std::io::Result<()> {
+    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::try_restore()
+}
+
+/// The frame on screen and the canvas the next one is drawn on.
+struct Screen {
+    canvas: Terminal<TestBackend>,
+    shown: Option<Buffer>,
+}
+
+impl Screen {
+    /// Draws the frame once, off screen, and writes it to the terminal only
+    /// if it differs from what the terminal shows, in synchronized output.
+    fn show<B: ratatui::backend::Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        app: &App,
+        theme: &Theme,
+        keymap: &super::keymap::Keymap,
+    ) -> std::io::Result<()>
+    where
+        B::Error: Into<std::io::Error>,
+    {
+        let size = terminal.size().map_err(Into::into)?;
+        if self.canvas.backend().buffer().area.as_size() != size {
+            self.canvas = off_screen(size.width, size.height);
+            self.shown = None;
+        }
+        let Ok(_) = self.canvas.draw(|f| render(app, theme, keymap, f));
+        let frame = self.canvas.backend().buffer();
+        if self.shown.as_ref() == Some(frame) {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout();
+        execute!(stdout, BeginSynchronizedUpdate)?;
+        terminal.draw(|f| *f.buffer_mut() = frame.clone()).map_err(Into::into)?;
+        execute!(stdout, EndSynchronizedUpdate)?;
+        stdout.flush()?;
+        self.shown = Some(frame.clone());
+        Ok(())
+    }
+}
+
+/// The events that arrived together with `first`: after a key press, every
+/// event that follows within [`paste::BURST_GAP`] of the one before (see
+/// `paste`). None: the terminal went away.
+async fn together(events: &mut EventStream, first: Event) -> Option<Vec<Event>> {
+    let mut batch = vec![first];
+    if !matches!(batch[0], Event::Key(_)) {
+        return Some(batch);
+    }
+    loop {
+        match tokio::time::timeout(paste::BURST_GAP, events.next()).await {
+            Ok(Some(Ok(event))) => batch.push(event),
+            Ok(Some(Err(_)) | None) => return None,
+            Err(_) => return Some(batch),
+        }
+    }
 }
 
 /// The process exit code for how the console ended; on an error the
@@ -145,7 +204,7 @@ pub fn exit_code(outcome: std::io::Result<Exit>) -> Result<std::process::ExitCod
         Ok(Exit::Quit) => Ok(std::process::ExitCode::SUCCESS),
         Ok(Exit::Signal(status)) => Ok(std::process::ExitCode::from(status)),
         Err(e) => {
-            let _ = ratatui::try_restore();
+            let _ = restore();
             Err(format!("terminal error: {e}"))
         }
     }

@@ -56,8 +56,7 @@ fn panel(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: &str, topi
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(d) = data else {
-        frame.render_widget(Paragraph::new(Span::styled("loading…", theme.style(K::Muted))), inner);
-        return;
+        return super::not_known(app, theme, frame, inner, &format!("{} runs", topic.to_lowercase()));
     };
     if d.buckets.is_empty() {
         frame.render_widget(Paragraph::new(Span::styled(format!("no {topic} runs"), theme.style(K::Muted))), inner);

@@ -1,5 +1,5 @@
-//! The confirmation dialog: what will happen, to what, the fields the seed
-//! asks for, and No as the default.
+//! The confirmation dialog: what will be sent, to what, the fields the seed
+//! asks for, and No as the default; and the quit prompt.
 
 use crate::console::intent::Dialog;
 use crate::console::theme::{StyleKey as K, Theme};
@@ -9,23 +9,31 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 pub fn dialog(d: &Dialog, theme: &Theme, frame: &mut Frame, area: Rect) {
+    // The preview is built from what has been typed: it is what will be sent.
+    let plan = d.current_plan();
     let mut lines = vec![Line::from(Span::styled("This will:", theme.style(K::Header)))];
-    for effect in d.plan.effects() {
-        lines.push(Line::from(format!(" • {effect}")));
+    for effect in plan.effects() {
+        let mut rows = effect.lines();
+        lines.push(Line::from(format!(" • {}", rows.next().unwrap_or_default())));
+        // A multi-line rule keeps its lines, indented under its bullet.
+        lines.extend(rows.map(|row| Line::from(format!("   {row}"))));
     }
     lines.push(Line::from(""));
     for (n, f) in d.fields.iter().enumerate() {
         let focused = n == d.focus;
         let required = if f.required { "*" } else { " " };
-        let cursor = if focused { "▏" } else { "" };
         let marker = if focused { "▶ " } else { "  " };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{marker}{:>8}{required} ", f.label()), theme.style(K::KeyHint)),
-            Span::styled(
-                format!("{}{cursor}", f.value),
-                if focused { theme.style(K::Selection) } else { theme.style(K::Text) },
-            ),
-        ]));
+        let label = Span::styled(format!("{marker}{:>8}{required} ", f.label()), theme.style(K::KeyHint));
+        let style = if focused { theme.style(K::Selection) } else { theme.style(K::Text) };
+        let mut rows: Vec<&str> = f.value.split('\n').collect();
+        let last = rows.pop().unwrap_or_default();
+        let cursor = if focused { "▏" } else { "" };
+        let mut first = true;
+        for row in rows.into_iter().map(|r| r.to_owned()).chain([format!("{last}{cursor}")]) {
+            let head = if first { label.clone() } else { Span::raw(" ".repeat(12)) };
+            lines.push(Line::from(vec![head, Span::styled(row, style)]));
+            first = false;
+        }
     }
     if let Some(p) = &d.problem {
         lines.push(Line::from(Span::styled(format!("  {p}"), theme.style(K::Error))));
@@ -33,18 +41,40 @@ pub fn dialog(d: &Dialog, theme: &Theme, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(""));
     let on_buttons = d.on_buttons();
     let no = if on_buttons { "▶[ No ]" } else { " [ No ]" };
+    let yes = if d.irreversible() { "[ Ctrl-Y: Yes, it cannot be undone ]" } else { "[ y: Yes, do it ]" };
     lines.push(Line::from(vec![
         Span::styled(no, if on_buttons { theme.style(K::Selection) } else { theme.style(K::Text) }),
         Span::raw("   "),
-        Span::styled("[ y: Yes, do it ]", theme.style(K::Warning)),
+        Span::styled(yes, theme.style(K::Warning)),
     ]));
-    let help = if on_buttons {
-        "y confirms · n, esc or enter cancel · tab back to the fields"
-    } else {
-        "type, then enter or tab to the buttons · esc cancels"
+    let help = match (on_buttons, d.irreversible()) {
+        (true, true) => "Ctrl-Y confirms · n, esc or enter cancel · tab/shift-tab to the fields",
+        (true, false) => "y confirms · n, esc or enter cancel · tab/shift-tab to the fields",
+        (false, _) => "type here · tab/shift-tab move between fields and buttons · esc cancels",
     };
     lines.push(Line::from(Span::styled(help, theme.style(K::Muted))));
 
+    let title = format!(" Confirm: {} ", plan.label());
+    popup(theme, frame, area, title, lines);
+}
+
+/// "Quit mandate?": a run of `q` presses never leaves without this prompt.
+pub fn quit(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let lines = vec![
+        Line::from("Leave the console? Nothing in flight is lost: the server keeps it."),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("▶[ No ]", theme.style(K::Selection)),
+            Span::raw("   "),
+            Span::styled("[ y: Yes, quit ]", theme.style(K::Warning)),
+        ]),
+        Line::from(Span::styled("y quits · any other key stays", theme.style(K::Muted))),
+    ];
+    popup(theme, frame, area, " Quit mandate? ".to_owned(), lines);
+}
+
+/// A bordered box in the middle of `area`, as tall as its wrapped lines.
+fn popup(theme: &Theme, frame: &mut Frame, area: Rect, title: String, lines: Vec<Line<'static>>) {
     let width = area.width.min(72);
     let inner_width = width.saturating_sub(2).max(1) as usize;
     let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
@@ -54,6 +84,6 @@ pub fn dialog(d: &Dialog, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(K::Warning))
-        .title(Span::styled(format!(" Confirm: {} ", d.plan.label()), theme.style(K::Title)));
+        .title(Span::styled(title, theme.style(K::Title)));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
 }

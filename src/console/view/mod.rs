@@ -1,7 +1,7 @@
 //! Rendering: pure functions of the state onto a frame. Only the rows that
 //! fit are built, so a frame costs the same for ten incidents or ten thousand.
 
-use super::app::{App, Connection, Input, Screen};
+use super::app::{App, Connection, Input, Overlay, Screen};
 use super::keymap::Keymap;
 use super::theme::{StyleKey as K, Theme};
 use crate::api::{Band, IncidentDetail, IncidentStatus, IncidentSummary, Severity, TimelineEntry};
@@ -11,6 +11,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 mod activity;
 mod dialog;
@@ -26,7 +27,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let [top, main, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status_bar(app, theme, frame, top);
-    match app.base_screen() {
+    match app.screen() {
         Screen::Incident { id, level } => incident(app, theme, frame, main, id, level),
         Screen::BlastRadius { id } => triage::blast_radius(app, theme, frame, main, id),
         Screen::RootCauses { id } => triage::root_causes(app, theme, frame, main, id),
@@ -34,13 +35,13 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         Screen::Agents => operations::agents(app, theme, frame, main),
         Screen::Audit => operations::audit(app, theme, frame, main),
         Screen::Attribution => operations::attribution(app, theme, frame, main),
-        Screen::Incidents | Screen::Help => incidents(app, theme, frame, main),
+        Screen::Incidents => incidents(app, theme, frame, main),
     }
-    if app.screen() == Screen::Help {
-        help(app, theme, keymap, frame, main);
-    }
-    if let Some(d) = &app.dialog {
-        dialog::dialog(d, theme, frame, main);
+    match &app.overlay {
+        Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, *scroll),
+        Some(Overlay::Dialog(d)) => dialog::dialog(d, theme, frame, main),
+        Some(Overlay::Quit) => dialog::quit(theme, frame, main),
+        Some(Overlay::Input(_)) | None => {}
     }
     bottom_line(app, theme, keymap, frame, bottom);
 }
@@ -83,11 +84,62 @@ fn band(theme: &Theme, b: Band) -> Style {
     })
 }
 
+/// One piece of the status bar. `give_up` orders what yields space when the
+/// bar is too narrow (lowest first: the host, then the operator, …); None
+/// never yields: the connection state, the environment and READ-ONLY.
+struct Segment {
+    text: String,
+    style: Style,
+    give_up: Option<u8>,
+}
+
+impl Segment {
+    fn fixed(text: String, style: Style) -> Segment {
+        Segment { text, style, give_up: None }
+    }
+
+    fn yields(text: String, style: Style, order: u8) -> Segment {
+        Segment { text, style, give_up: Some(order) }
+    }
+}
+
+/// Fits the segments into `width`: the ones that yield are cut with an
+/// ellipsis, then dropped, in their order, until the rest fits whole.
+fn fit(mut segments: Vec<Segment>, width: usize) -> Vec<Span<'static>> {
+    let mut order: Vec<usize> = (0..segments.len()).filter(|&i| segments[i].give_up.is_some()).collect();
+    order.sort_by_key(|&i| segments[i].give_up);
+    for i in order {
+        let total: usize = segments.iter().map(|s| s.text.width()).sum();
+        if total <= width {
+            break;
+        }
+        let over = total - width;
+        let own = segments[i].text.width();
+        // Cut to what is left, keeping at least a few characters and the
+        // ellipsis; too little left to read is dropped instead.
+        let keep = own.saturating_sub(over + 1);
+        segments[i].text = if keep >= 4 { format!("{}…", truncate(&segments[i].text, keep)) } else { String::new() };
+    }
+    segments.into_iter().filter(|s| !s.text.is_empty()).map(|s| Span::styled(s.text, s.style)).collect()
+}
+
+/// The longest prefix of `text` at most `width` columns wide.
+fn truncate(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if (out.as_str().width() + c.width().unwrap_or(0)) > width {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn status_bar(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let mut spans = vec![
-        Span::styled(" mandate ", theme.style(K::Title)),
-        Span::styled(app.host.clone(), theme.style(K::Muted)),
-        Span::raw(" "),
+    let mut segments = vec![
+        Segment::yields(" mandate".to_owned(), theme.style(K::Title), 5),
+        Segment::yields(format!(" {}", app.host), theme.style(K::Muted), 0),
+        Segment::fixed(" ".to_owned(), Style::default()),
     ];
     if let Some(env) = &app.environment {
         let key = if env.eq_ignore_ascii_case("prod") || env.eq_ignore_ascii_case("production") {
@@ -95,39 +147,76 @@ fn status_bar(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         } else {
             K::Environment
         };
-        spans.push(Span::styled(format!(" {} ", env.to_uppercase()), theme.style(key)));
-        spans.push(Span::raw(" "));
+        segments.push(Segment::fixed(format!(" {} ", env.to_uppercase()), theme.style(key)));
+        segments.push(Segment::fixed(" ".to_owned(), Style::default()));
     }
-    let (label, key) = match &app.connection {
-        Connection::Connecting => (" CONNECTING ".to_owned(), K::Stale),
-        Connection::Live => (" LIVE ".to_owned(), K::Live),
+    let (word, reason, key) = match &app.connection {
+        Connection::Connecting => (" CONNECTING ".to_owned(), None, K::Stale),
+        Connection::Live => (" LIVE ".to_owned(), None, K::Live),
         Connection::Offline { reason, since } if app.data_at.is_some() => {
             let for_s = (app.now - *since).num_seconds().max(0);
-            (format!(" STALE {for_s}s: {reason} "), K::Stale)
+            (format!(" STALE {for_s}s "), Some(reason), K::Stale)
         }
-        Connection::Offline { reason, .. } => (format!(" OFFLINE: {reason} "), K::Offline),
+        Connection::Offline { reason, .. } => (" OFFLINE ".to_owned(), Some(reason), K::Offline),
+        Connection::Unauthorized { reason } => (" UNAUTHORIZED ".to_owned(), Some(reason), K::Offline),
     };
-    spans.push(Span::styled(label, theme.style(key)));
+    segments.push(Segment::fixed(word, theme.style(key)));
+    if let Some(reason) = reason {
+        segments.push(Segment::yields(format!("{reason} "), theme.style(key), 3));
+    }
     // Live data is current: say when it last changed (no per-second redraw).
     // Otherwise say how old it is.
     match (&app.connection, app.data_at, app.data_age()) {
         (Connection::Live, Some(at), _) => {
-            spans.push(Span::styled(format!(" as of {}", at.format("%H:%M:%S")), theme.style(K::Muted)))
+            segments.push(Segment::yields(format!(" as of {}", at.format("%H:%M:%S")), theme.style(K::Muted), 2))
         }
-        (_, _, Some(age_s)) => spans.push(Span::styled(format!(" data {age_s}s old"), theme.style(K::Muted))),
+        (_, _, Some(age_s)) => segments.push(Segment::yields(format!(" data {age_s}s old"), theme.style(K::Muted), 2)),
         _ => {}
     }
     if let Some(who) = &app.operator {
-        spans.push(Span::styled(format!("  {} ({})", who.name, who.role), theme.style(K::Text)));
+        segments.push(Segment::yields(format!("  {} ({})", who.name, who.role), theme.style(K::Text), 1));
     }
     if app.is_readonly() {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" READ-ONLY ", theme.style(K::Readonly)));
+        segments.push(Segment::fixed(" ".to_owned(), Style::default()));
+        segments.push(Segment::fixed(" READ-ONLY ".to_owned(), theme.style(K::Readonly)));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(Paragraph::new(Line::from(fit(segments, area.width as usize))), area);
+}
+
+/// Why a screen has no data yet: never an empty list that could be read
+/// as "nothing is wrong".
+fn not_known(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, what: &str) {
+    let host = &app.host;
+    let (text, key) = match &app.connection {
+        Connection::Connecting => (format!("{what}: connecting to {host}…"), K::Muted),
+        Connection::Live => (format!("loading {what}…"), K::Muted),
+        Connection::Offline { reason, .. } => (
+            format!(
+                "OFFLINE — {what} not known: cannot reach {host} ({reason}). Retrying every few seconds; \
+                 nothing here means \"all clear\"."
+            ),
+            K::Offline,
+        ),
+        Connection::Unauthorized { reason } => (
+            format!(
+                "UNAUTHORIZED — {host} refused the token ({reason}), so nothing can be shown. Check the token \
+                 the console was given (--token, --token-file or --token-command; MANDATE_TOKEN; token or \
+                 token_command in config.toml): a mistyped, revoked or other server's token is refused. \
+                 Ctrl-R tries again."
+            ),
+            K::Error,
+        ),
+    };
+    frame.render_widget(Paragraph::new(Span::styled(text, theme.style(key))).wrap(Wrap { trim: false }), area);
 }
 
 fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if !app.loaded_once {
+        let block = titled(theme, " Incidents — not loaded yet ".to_owned());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        return not_known(app, theme, frame, inner, "incidents");
+    }
     let count = app.row_count();
     let c = &app.counts;
     let mut title = format!(
@@ -144,35 +233,62 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if count == 0 {
-        let text = match (&app.connection, app.incidents.is_empty()) {
-            (Connection::Connecting, _) => "connecting…",
-            (_, true) => "no incidents",
-            _ => "no incident matches the filter",
-        };
+        let text = if app.incidents.is_empty() { "no incidents" } else { "no incident matches the filter" };
         frame.render_widget(Paragraph::new(Span::styled(text, theme.style(K::Muted))), inner);
         return;
     }
     let height = inner.height.saturating_sub(1) as usize;
     let selected = app.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
+    let widths: Vec<u16> = Layout::horizontal(list_columns(inner.width).iter().map(|c| c.1))
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| r.width)
+        .collect();
     let visible: Vec<Row> = app
         .rows(offset, height)
         .enumerate()
-        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected))
+        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected, &widths))
         .collect();
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(4),
-        Constraint::Length(6),
-        Constraint::Length(12),
-        Constraint::Length(6),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-        Constraint::Fill(1),
-    ];
-    let header =
-        Row::new(["", "SEV", "ID", "STATUS", "AGE", "TITLE", "RESOURCES", "RESPONDERS"]).style(theme.style(K::Header));
+    let columns = list_columns(inner.width);
+    let header = Row::new(columns.iter().map(|c| c.0)).style(theme.style(K::Header));
+    let widths: Vec<Constraint> = columns.iter().map(|c| c.1).collect();
     frame.render_widget(Table::new(visible, widths).header(header).column_spacing(1), inner);
+}
+
+/// The list's columns for a width. Below 100 columns the title gets the
+/// space: RESOURCES goes (titles name the failing resource) and RESPONDERS
+/// narrows.
+fn list_columns(width: u16) -> Vec<(&'static str, Constraint)> {
+    let mut columns = vec![
+        ("", Constraint::Length(2)),
+        ("SEV", Constraint::Length(4)),
+        ("ID", Constraint::Length(6)),
+        ("STATUS", Constraint::Length(12)),
+        ("AGE", Constraint::Length(6)),
+    ];
+    if width < 100 {
+        columns.extend([("TITLE", Constraint::Fill(1)), ("RESPONDERS", Constraint::Length(10))]);
+    } else {
+        columns.extend([
+            ("TITLE", Constraint::Fill(3)),
+            ("RESOURCES", Constraint::Fill(2)),
+            ("RESPONDERS", Constraint::Fill(1)),
+        ]);
+    }
+    columns
+}
+
+/// `text` cut to `width` columns, with an ellipsis where it was cut.
+pub(super) fn ellipsize(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    format!("{}…", truncate(text, width - 1))
 }
 
 /// A screen's frame: a top rule carrying its title.
@@ -183,7 +299,7 @@ fn titled(theme: &Theme, title: String) -> Block<'static> {
         .border_style(theme.style(K::Border))
 }
 
-fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool) -> Row<'a> {
+fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool, widths: &[u16]) -> Row<'a> {
     let marker = if selected {
         "▶"
     } else if app.new_ids.contains(&i.id) {
@@ -192,16 +308,21 @@ fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: 
         " "
     };
     let marker_style = if app.new_ids.contains(&i.id) { theme.style(K::NewMarker) } else { theme.style(K::Text) };
-    let row = Row::new(vec![
+    let title = if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() };
+    let mut texts = vec![title];
+    if widths.len() > 7 {
+        texts.push(i.resources.join(", "));
+    }
+    texts.push(i.responders.join(", "));
+    let mut cells = vec![
         Cell::from(Span::styled(marker, marker_style)),
         Cell::from(severity(theme, i.severity)),
-        Cell::from(format!("#{}", i.id)),
+        Cell::from(ellipsize(&format!("#{}", i.id), widths[2] as usize)),
         Cell::from(status(theme, i.status)),
         Cell::from(age(i.started_at, app.now)),
-        Cell::from(if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() }),
-        Cell::from(i.resources.join(", ")),
-        Cell::from(i.responders.join(", ")),
-    ]);
+    ];
+    cells.extend(texts.iter().zip(&widths[5..]).map(|(t, w)| Cell::from(ellipsize(t, *w as usize))));
+    let row = Row::new(cells);
     if selected { row.style(theme.style(K::Selection)) } else { row }
 }
 
@@ -216,11 +337,13 @@ fn incident(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64, le
     frame.render_widget(block, area);
     let lines = match (&app.detail, summary) {
         (Some(d), _) if d.summary.id == id => detail_lines(app, theme, d, level),
-        (_, Some(s)) => vec![
-            Line::from(vec![status(theme, s.status), Span::raw("  "), severity(theme, s.severity)]),
-            Line::from(Span::styled("loading the incident…", theme.style(K::Muted))),
-        ],
-        _ => vec![Line::from(Span::styled("loading the incident…", theme.style(K::Muted)))],
+        (_, Some(s)) => {
+            let [first, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+            let line = Line::from(vec![status(theme, s.status), Span::raw("  "), severity(theme, s.severity)]);
+            frame.render_widget(Paragraph::new(line), first);
+            return not_known(app, theme, frame, rest, "the incident's detail");
+        }
+        _ => return not_known(app, theme, frame, inner, "the incident"),
     };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.scroll, 0)), inner);
 }
@@ -389,40 +512,115 @@ fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'stati
 
 /// The keys of the screen under the overlay, one line per action with all
 /// its keys; in two columns when one would not fit the height.
-fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = keymap
-        .actions(app.base_mode())
+fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect, scroll: u16) {
+    let mut lines: Vec<Line> = keymap
+        .actions(app.mode())
         .into_iter()
         .map(|a| {
             let keys: Vec<String> = a.keys.iter().map(|k| k.label()).collect();
             Line::from(vec![
-                Span::styled(format!("{:>10}  ", keys.join(" ")), theme.style(K::KeyHint)),
+                Span::styled(format!("{:>11} ", keys.join(" ")), theme.style(K::KeyHint)),
                 Span::raw(a.description),
             ])
         })
         .collect();
+    let entry = |key: &str, what: &str| {
+        Line::from(vec![Span::styled(format!("{key:>11} "), theme.style(K::KeyHint)), Span::raw(what.to_owned())])
+    };
+    let keys = lines.len();
+    lines.push(Line::from(Span::styled("Commands (after :)", theme.style(K::Header))));
+    for (command, what) in COMMAND_HELP {
+        lines.push(entry(command, what));
+    }
+    lines.push(Line::from(Span::styled("Legend", theme.style(K::Header))));
+    for (mark, what) in LEGEND {
+        lines.push(entry(mark, what));
+    }
     let columns = if lines.len() as u16 + 2 > area.height && area.width >= 76 { 2 } else { 1 };
-    let per_column = lines.len().div_ceil(columns);
+    let rows = (area.height.saturating_sub(2) as usize).max(1);
+    let per_column = lines.len().div_ceil(columns).min(rows);
+    // A section's heading never ends a column.
+    if per_column > 1 && keys % per_column == per_column - 1 {
+        lines.insert(keys, Line::from(""));
+    }
+    // What does not fit scrolls; the title says so.
+    let room = per_column * columns;
+    let first = (scroll as usize).min(lines.len().saturating_sub(room));
+    let more = lines.len() > room;
     let width = area.width.min(46 * columns as u16 + 2);
     let height = area.height.min(per_column as u16 + 2);
     let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
+    let title = if more {
+        format!(" Keys {}–{} of {} (j/k scroll, esc closes) ", first + 1, first + room, lines.len())
+    } else {
+        " Keys (esc closes) ".to_owned()
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(" Keys (esc closes) ", theme.style(K::Title)))
+        .title(Span::styled(title, theme.style(K::Title)))
         .border_style(theme.style(K::Border));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let halves = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
-    for (n, chunk) in lines.chunks(per_column.max(1)).enumerate() {
-        if let Some(rect) = halves.get(n) {
-            frame.render_widget(Paragraph::new(chunk.to_vec()), *rect);
-        }
+    for (n, chunk) in lines[first..].chunks(per_column.max(1)).take(columns).enumerate() {
+        frame.render_widget(Paragraph::new(chunk.to_vec()), halves[n]);
     }
 }
 
+/// The `:` commands, for help.
+const COMMAND_HELP: [(&str, &str); 8] = [
+    ("incidents", "the incident list"),
+    ("activity", "LIVE-O5 / COMP-O5 runs"),
+    ("agents", "agents: pause, resume"),
+    ("audit", "the audit log"),
+    ("attribution", "attribution rollout"),
+    ("123 #123", "open incident 123"),
+    ("theme NAME", "dark, light, mono, …"),
+    ("q", "quit"),
+];
+
+/// What the marks on screen mean, for help.
+const LEGEND: [(&str, &str); 8] = [
+    ("▶", "selected"),
+    ("●", "new since the list loaded"),
+    ("CRIT HIGH", "severity, then MED, LOW"),
+    ("[LIKELY]", "cause band and confidence:"),
+    ("", "CONFIRMED LIKELY SUSPECTED"),
+    ("", "POSSIBLE (from high to low)"),
+    ("[ORPHANED]", "owner flag; also OWNER"),
+    ("", "AWAY, AMBIGUOUS, EXTERNAL"),
+];
+
+/// Whole hints only, in the keymap's order (most needed first); when some do
+/// not fit, the bar ends with `? more`.
+fn hint_spans(theme: &Theme, hints: &[(String, String)], width: usize) -> Vec<Span<'static>> {
+    const MORE: &str = " ? more";
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (n, (key, what)) in hints.iter().enumerate() {
+        let key = format!(" {key}");
+        let what = format!(" {what} ");
+        let cost = key.width() + what.width();
+        let last = n + 1 == hints.len();
+        let room = if last { width } else { width.saturating_sub(MORE.width()) };
+        if used + cost > room {
+            spans.push(Span::styled(MORE, theme.style(K::KeyHint)));
+            return spans;
+        }
+        used += cost;
+        spans.push(Span::styled(key, theme.style(K::KeyHint)));
+        spans.push(Span::styled(what, theme.style(K::Muted)));
+    }
+    spans
+}
+
 fn bottom_line(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
-    let line = match (&app.input, &app.message) {
+    let input = match &app.overlay {
+        Some(Overlay::Input(input)) => Some(input),
+        _ => None,
+    };
+    let line = match (input, &app.message) {
         (Some(Input::Filter(t)), _) => {
             Line::from(vec![Span::styled("/", theme.style(K::KeyHint)), Span::raw(t.clone()), Span::raw("▏")])
         }
@@ -431,12 +629,17 @@ fn bottom_line(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, are
         }
         (None, Some(m)) => Line::from(Span::styled(m.clone(), theme.style(K::Warning))),
         (None, None) => {
-            let mut spans = Vec::new();
-            for (key, what) in keymap.hints(app.mode()) {
-                spans.push(Span::styled(format!(" {key}"), theme.style(K::KeyHint)));
-                spans.push(Span::styled(format!(" {what} "), theme.style(K::Muted)));
-            }
-            Line::from(spans)
+            let hints = match &app.overlay {
+                Some(Overlay::Help { .. }) => keymap.hints(super::keymap::Mode::Help),
+                Some(Overlay::Quit) => vec![("y".into(), "quit".into()), ("any other key".into(), "stay".into())],
+                Some(Overlay::Dialog(_)) => vec![
+                    ("tab".into(), "next field or buttons".into()),
+                    ("s-tab".into(), "previous".into()),
+                    ("esc".into(), "cancel".into()),
+                ],
+                _ => keymap.hints(app.mode()),
+            };
+            Line::from(hint_spans(theme, &hints, area.width as usize))
         }
     };
     frame.render_widget(Paragraph::new(line), area);

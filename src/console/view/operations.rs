@@ -1,6 +1,6 @@
 //! Agents, the audit log and the attribution figures.
 
-use super::{age, heading, titled};
+use super::{age, heading, not_known, titled};
 use crate::api::CountBy;
 use crate::console::app::App;
 use crate::console::theme::{StyleKey as K, Theme};
@@ -14,19 +14,24 @@ fn muted(theme: &Theme, frame: &mut Frame, area: Rect, text: &str) {
 }
 
 pub fn agents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let paused = app.agents.iter().filter(|a| a.status == "paused").count();
-    let block = titled(theme, format!(" Agents: {} · {paused} paused ", app.agents.len()));
+    let Some(agents) = &app.agents else {
+        let block = titled(theme, " Agents ".to_owned());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        return not_known(app, theme, frame, inner, "agents");
+    };
+    let paused = agents.iter().filter(|a| a.status == "paused").count();
+    let block = titled(theme, format!(" Agents: {} · {paused} paused ", agents.len()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if app.agents.is_empty() {
+    if agents.is_empty() {
         return muted(theme, frame, inner, "no agent has reported yet");
     }
     let selected = app.selected_agent().map(|a| a.agent_id.clone());
     let height = inner.height.saturating_sub(1) as usize;
-    let at = app.agents.iter().position(|a| Some(&a.agent_id) == selected.as_ref()).unwrap_or(0);
+    let at = agents.iter().position(|a| Some(&a.agent_id) == selected.as_ref()).unwrap_or(0);
     let offset = at.saturating_sub(height.saturating_sub(1));
-    let rows: Vec<Row> = app
-        .agents
+    let rows: Vec<Row> = agents
         .iter()
         .skip(offset)
         .take(height)
@@ -70,7 +75,7 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = titled(theme, " Audit log — newest first ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(page) = &app.audit else { return muted(theme, frame, inner, "loading…") };
+    let Some(page) = &app.audit else { return not_known(app, theme, frame, inner, "the audit log") };
     let [chain, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let c = &page.chain;
     let line = if c.verified {
@@ -129,7 +134,7 @@ pub fn attribution(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = titled(theme, " Attribution compliance (seed 000 §6) ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(s) = &app.attribution else { return muted(theme, frame, inner, "loading…") };
+    let Some(s) = &app.attribution else { return not_known(app, theme, frame, inner, "attribution figures") };
     let attempts = s.runs_accepted + s.runs_rejected;
     let rate = match s.validation_success_rate {
         Some(r) => format!("{:.2}% of {attempts} run attempts", r * 100.0),

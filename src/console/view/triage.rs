@@ -12,8 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
-fn loading(theme: &Theme, frame: &mut Frame, area: Rect) {
-    frame.render_widget(Paragraph::new(Span::styled("loading the incident…", theme.style(K::Muted))), area);
+fn loading(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    super::not_known(app, theme, frame, area, "the incident");
 }
 
 fn item(node: &Node, theme: &Theme) -> TreeItem<'static, String> {
@@ -32,7 +32,7 @@ pub fn blast_radius(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id:
         let block = titled(theme, format!(" #{id} Blast radius "));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        return loading(theme, frame, inner);
+        return loading(app, theme, frame, inner);
     };
     let br = &d.blast_radius;
     let total = br.definitely.len() + br.likely.len() + br.possibly.len();
@@ -70,7 +70,7 @@ pub fn root_causes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: 
         let block = titled(theme, format!(" #{id} Root causes "));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        return loading(theme, frame, inner);
+        return loading(app, theme, frame, inner);
     };
     let a = &d.analysis;
     let block = titled(
