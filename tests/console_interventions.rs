@@ -71,6 +71,33 @@ impl Console {
         agents.into_iter().find(|a| a.agent_id == id).unwrap()
     }
 
+    /// Sends an intent that changes nothing: the server says so, and the
+    /// audit log stays as it was. Returns the server's words.
+    async fn send_unchanged(&mut self, intent: &Intent) -> String {
+        let before = self.audit().await;
+        let answer = self.http.send(intent).await.unwrap_or_else(|e| panic!("{}: {e}", intent.label));
+        assert_eq!(self.audit().await.entries.len(), before.entries.len(), "{}: no audit entry", intent.label);
+        let sent = Action::Sent { key: intent.key.clone(), outcome: Ok(answer.clone()) };
+        update(&mut self.app, sent, &Keymap::default());
+        assert!(self.app.message.as_deref().unwrap().contains("nothing to record"), "{:?}", self.app.message);
+        answer.strip_suffix(" (nothing to record)").unwrap_or_else(|| panic!("{answer}")).to_owned()
+    }
+
+    /// The console's screen as text at 100×40.
+    fn screen(&self) -> String {
+        self.screen_sized(100, 40)
+    }
+
+    fn screen_sized(&self, width: u16, height: u16) -> String {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+        let theme = mandate::console::theme::Theme::builtin("mono").unwrap();
+        terminal.draw(|f| mandate::console::view::render(&self.app, &theme, &Keymap::default(), f)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| (0..width).map(|x| buffer.cell((x, y)).unwrap().symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
     /// Refreshes the console's view of the incident, as the poller would.
     async fn refresh(&mut self) {
         let detail = self.detail(self.incident).await;
@@ -132,6 +159,12 @@ async fn every_intervention_once(db: Db) {
     let intent = intend(&mut c.app, 'a', "");
     assert_eq!(c.send_twice(&intent).await, "acknowledge");
     assert_eq!(c.detail(id).await.summary.status.as_str(), "acknowledged");
+    // What was done is on the incident's screen, with who and when.
+    let shown = c.screen();
+    assert!(shown.contains("Done so far") && shown.contains("alice acknowledged"), "{shown}");
+    // Acknowledging again changes nothing: said, and not recorded.
+    let again = intend(&mut c.app, 'a', "");
+    assert_eq!(c.send_unchanged(&again).await, format!("incident #{id} is already acknowledged (by alice)"));
 
     let intent = intend(&mut c.app, 'f', "");
     assert_eq!(c.send_twice(&intent).await, "flag_for_review");
@@ -149,6 +182,8 @@ async fn every_intervention_once(db: Db) {
     let intent = intend(&mut c.app, 'u', "");
     assert_eq!(c.send_twice(&intent).await, "resume_agent");
     assert_eq!(c.agent("deployer").await.status, "active");
+    let again = intend(&mut c.app, 'u', "");
+    assert_eq!(c.send_unchanged(&again).await, "agent deployer is not paused: nothing to do");
 
     let intent = intend(&mut c.app, 'T', "the deploy broke payments");
     assert_eq!(intent.body["tool"], "helm", "the suspect's tool, prefilled");
@@ -159,8 +194,33 @@ async fn every_intervention_once(db: Db) {
     assert_eq!(c.send_twice(&intent).await, "trigger_rollback");
     assert_eq!(c.audit().await.entries[0].details["command"].as_str().map(|s| !s.is_empty()), Some(true));
 
-    let intent = intend(&mut c.app, 'W', "require approval for payments deploys");
-    assert_eq!(c.send_twice(&intent).await, "update_rule");
+    // A rule pasted over several lines keeps them, stored and shown.
+    press(&mut c.app, KeyCode::Char('W'));
+    let rule = "when: deploy to payments-service\nrequire: approval by @payments-lead";
+    let clear = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    update(&mut c.app, Action::Key(clear), &Keymap::default());
+    update(&mut c.app, Action::Paste(rule.into()), &Keymap::default());
+    press(&mut c.app, KeyCode::Tab);
+    for ch in "repeats three times".chars() {
+        press(&mut c.app, KeyCode::Char(ch));
+    }
+    press(&mut c.app, KeyCode::Tab);
+    c.app.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
+    let confirm = KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL);
+    let [Effect::Send(intent)] = &update(&mut c.app, Action::Key(confirm), &Keymap::default()).1[..] else {
+        panic!("no intent: {:?}", c.app.message)
+    };
+    assert_eq!(intent.body["rule"], rule);
+    assert_eq!(c.send_twice(intent).await, "update_rule");
+    let stored = c.detail(id).await.interventions.into_iter().last().unwrap();
+    assert_eq!(stored.detail.as_deref(), Some(rule), "stored with its line break");
+    press(&mut c.app, KeyCode::Char('+'));
+    press(&mut c.app, KeyCode::Char('+'));
+    let shown = c.screen_sized(160, 200);
+    assert!(
+        shown.lines().any(|l| l.trim() == "require: approval by @payments-lead"),
+        "the rule's second line on its own line:\n{shown}"
+    );
 
     let before: IncidentPage = serde_json::from_value(c.t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
     let intent = intend(&mut c.app, 'N', "needs a formal record");

@@ -19,7 +19,7 @@ use mandate::api::{
     AgentSummary, AttributionStats, AuditPage, Distribution, ErrorBody, IncidentDetail, IncidentPage,
     InterventionResult, WhoAmI,
 };
-use mandate::console::sanitize::{clean, decode_clean};
+use mandate::console::sanitize::{MULTILINE_FIELDS, clean, decode_clean};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
@@ -232,7 +232,13 @@ fn assert_clean(value: &Value, what: &str) {
         Value::Object(fields) => {
             for (k, v) in fields {
                 assert_eq!(&clean(k), k, "{what}: a dangerous key survived decoding");
-                assert_clean(v, what);
+                match v {
+                    // A multi-line field keeps its line breaks, and nothing else.
+                    Value::String(s) if MULTILINE_FIELDS.contains(&k.as_str()) => {
+                        assert!(s.split('\n').all(|line| clean(line) == line), "{what}: {k} {s:?}")
+                    }
+                    other => assert_clean(other, what),
+                }
             }
         }
         _ => {}

@@ -314,8 +314,31 @@ pub struct SequenceGap {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "entry", rename_all = "snake_case")]
 pub enum TimelineEntry {
-    Event { event: Box<Event>, related: bool },
-    Gap { gap: SequenceGap },
+    Event {
+        event: Box<Event>,
+        related: bool,
+    },
+    Gap {
+        gap: SequenceGap,
+    },
+    /// What a person did about the incident.
+    Intervention {
+        intervention: InterventionNote,
+    },
+}
+
+/// An intervention on an incident, as its detail shows it: who, what, when
+/// and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InterventionNote {
+    pub kind: InterventionKind,
+    pub actor_id: String,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+    /// The agent it acted on, if any.
+    pub agent_id: Option<String>,
+    /// What it carried: the command, tool, rule or escalation level.
+    pub detail: Option<String>,
 }
 
 /// `GET /api/v1/incidents/{id}`: everything about one incident.
@@ -331,6 +354,9 @@ pub struct IncidentDetail {
     /// Contain, then investigate, then coordinate.
     pub top3: Vec<Suggestion>,
     pub pattern: Option<PatternMatch>,
+    /// Every intervention on the incident, oldest first.
+    #[serde(default)]
+    pub interventions: Vec<InterventionNote>,
 }
 
 wire_enum! {

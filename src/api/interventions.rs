@@ -96,8 +96,10 @@ pub struct InterventionResult {
     pub message: String,
     pub incident: Option<IncidentSummary>,
     pub agent: Option<AgentState>,
-    /// The audit-log entry that records it.
-    pub audit_seq: i64,
+    /// The audit-log entry that records it; none when nothing changed (an
+    /// incident already acknowledged, an agent not paused), so nothing was
+    /// recorded.
+    pub audit_seq: Option<i64>,
 }
 
 /// `POST /api/v1/incidents/{id}/verdicts`: a human's word on a candidate.

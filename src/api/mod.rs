@@ -16,9 +16,9 @@ pub use error::{ErrorBody, ErrorDetail, ErrorType};
 pub use events::{Event, EventFlag, IngestReport, Outcome, RejectedEvent};
 pub use incidents::{
     AffectedBecause, AffectedService, Band, BlastRadius, Candidate, CausalAnalysis, Contribution, ContributionRole,
-    Evidence, IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, InterventionKind, MatchLevel,
-    PatternMatch, PreviousOccurrence, Risk, SequenceGap, Severity, Signature, StatusCounts, Suggestion, SuggestionKind,
-    TimelineEntry, Verdict,
+    Evidence, IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote,
+    MatchLevel, PatternMatch, PreviousOccurrence, Risk, SequenceGap, Severity, Signature, StatusCounts, Suggestion,
+    SuggestionKind, TimelineEntry, Verdict,
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
 pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};

@@ -157,7 +157,10 @@ impl Http {
             };
             if status.is_success() {
                 return Ok(match decode_clean::<InterventionResult>(&body) {
-                    Ok(result) => format!("{} (audit #{})", result.message, result.audit_seq),
+                    Ok(result) => match result.audit_seq {
+                        Some(seq) => format!("{} (audit #{seq})", result.message),
+                        None => format!("{} (nothing to record)", result.message),
+                    },
                     Err(_) => match decode_clean::<serde_json::Value>(&body) {
                         Ok(v) => format!("recorded (audit #{})", v["audit_seq"]),
                         Err(_) => "done".to_owned(),

@@ -53,6 +53,17 @@ pub fn clean_typed(text: &str, multiline: bool) -> String {
         .collect()
 }
 
+/// Fields whose text may span lines (a proposed rule, what an intervention
+/// carried): their line breaks are kept as `\n`, and the views draw each line
+/// on its own. Every other control character is cleaned as anywhere else.
+pub const MULTILINE_FIELDS: [&str; 3] = ["rule", "suggested_rule", "detail"];
+
+/// A copy of `s` safe to draw line by line: line breaks become `\n`, each
+/// line is cleaned as by [`clean`].
+pub fn clean_lines(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n").split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
 /// Cleans every string and object key in a JSON document, in place.
 pub fn clean_json(value: &mut Value) {
     match value {
@@ -65,7 +76,12 @@ pub fn clean_json(value: &mut Value) {
                     map.insert(clean(&k), v);
                 }
             }
-            map.values_mut().for_each(clean_json);
+            for (k, v) in map.iter_mut() {
+                match v {
+                    Value::String(s) if MULTILINE_FIELDS.contains(&k.as_str()) => *s = clean_lines(s),
+                    other => clean_json(other),
+                }
+            }
         }
         _ => {}
     }
@@ -99,6 +115,14 @@ mod tests {
         assert_eq!(clean("\u{1b}[31mred"), "\u{FFFD}[31mred", "what was there stays visible");
         assert_eq!(clean("tab\there"), "tab here");
         assert_eq!(clean("plain ascii, ünïcødé and 日本語"), "plain ascii, ünïcødé and 日本語");
+    }
+
+    #[test]
+    fn a_rule_keeps_its_lines_and_loses_its_escapes() {
+        let mut doc = serde_json::json!({"rule": "when: deploy\r\nthen: \u{1b}[2Jpage", "title": "a\nb"});
+        clean_json(&mut doc);
+        assert_eq!(doc["rule"], "when: deploy\nthen: \u{FFFD}[2Jpage");
+        assert_eq!(doc["title"], "a\u{FFFD}b", "a one-line field keeps no line break");
     }
 
     #[test]

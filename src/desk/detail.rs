@@ -35,16 +35,17 @@ impl Desk {
             events.iter().filter_map(|e| e.trace_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
-        let (related, verdicts, past_causes, history, starts, past) = tokio::join!(
+        let (related, verdicts, past_causes, history, starts, past, interventions) = tokio::join!(
             store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces),
             store.verdicts(id),
             store.past_causes(id),
             store.change_history(&related_resources),
             store.incident_starts(&failed, id),
             store.past_signatures(record.summary.started_at),
+            store.incident_interventions(id),
         );
-        let (related, verdicts, past_causes, history, starts, past) =
-            (related?, verdicts?, past_causes?, history?, starts?, past?);
+        let (related, verdicts, past_causes, history, starts, past, interventions) =
+            (related?, verdicts?, past_causes?, history?, starts?, past?, interventions?);
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
 
@@ -98,6 +99,7 @@ impl Desk {
             disabled_tools: &disabled,
             tool_incidents: &tool_incidents,
             responders: &record.summary.responders,
+            resolved: record.summary.status == crate::api::IncidentStatus::Resolved,
             now: Utc::now(),
         });
         let top = top3(&suggestions);
@@ -138,6 +140,7 @@ impl Desk {
         for gap in store.gaps(&agents, span_start, last.max(record.summary.updated_at)).await? {
             timeline.push((gap.after, TimelineEntry::Gap { gap }));
         }
+        timeline.extend(interventions.iter().map(|i| (i.at, TimelineEntry::Intervention { intervention: i.clone() })));
         timeline.sort_by_key(|(t, _)| *t);
 
         let primary = errors.iter().min_by_key(|e| e.occurred_at).and_then(|e| e.resource.as_deref());
@@ -150,6 +153,7 @@ impl Desk {
             suggestions,
             top3: top,
             pattern,
+            interventions,
         }))
     }
 }

@@ -108,10 +108,21 @@ impl Desk {
                         format!("incident #{} is already resolved", record.summary.id),
                     ));
                 }
+                let id = record.summary.id;
+                let joined = !record.summary.responders.contains(&request.actor_id);
+                if record.summary.status == IncidentStatus::Acknowledged && !joined {
+                    let by = record.summary.responders.join(", ");
+                    return Ok(unchanged(kind, format!("incident #{id} is already acknowledged (by {by})"), incident));
+                }
+                let message = if record.summary.status == IncidentStatus::Acknowledged {
+                    format!("incident #{id} was already acknowledged; {} joins the responders", request.actor_id)
+                } else {
+                    format!("incident #{id} acknowledged by {}", request.actor_id)
+                };
                 record.summary.status = IncidentStatus::Acknowledged;
                 add_responder(&mut record.summary, &request.actor_id);
                 changed_incident = true;
-                format!("incident #{} acknowledged by {}", record.summary.id, request.actor_id)
+                message
             }
             FlagForReview => match incident.as_mut() {
                 Some(record) => {
@@ -121,23 +132,23 @@ impl Desk {
                 }
                 None => format!("agent {} queued for review", agent.as_deref().unwrap_or_default()),
             },
-            PauseAgent => {
+            PauseAgent | ResumeAgent => {
+                let name = agent.as_deref().unwrap_or_default();
                 let c = control.as_mut().expect("checked");
-                let was = c.paused;
-                c.paused = true;
-                if was {
-                    format!("agent {} was already paused", agent.as_deref().unwrap_or_default())
-                } else {
-                    format!(
-                        "agent {} paused: its new runs are refused until resumed",
-                        agent.as_deref().unwrap_or_default()
-                    )
+                let pause = kind == PauseAgent;
+                if c.paused == pause {
+                    let already = if pause { "already paused" } else { "not paused" };
+                    return Ok(InterventionResult {
+                        agent: Some(agent_state(name, c)),
+                        ..unchanged(kind, format!("agent {name} is {already}: nothing to do"), incident)
+                    });
                 }
-            }
-            ResumeAgent => {
-                let c = control.as_mut().expect("checked");
-                c.paused = false;
-                format!("agent {} resumed", agent.as_deref().unwrap_or_default())
+                c.paused = pause;
+                if pause {
+                    format!("agent {name} paused: its new runs are refused until resumed")
+                } else {
+                    format!("agent {name} resumed")
+                }
             }
             DisableTool => {
                 let tool = request
@@ -283,7 +294,7 @@ impl Desk {
             message,
             incident: shown,
             agent: agent.as_deref().zip(control.as_ref()).map(|(a, c)| agent_state(a, c)),
-            audit_seq: entry.seq,
+            audit_seq: Some(entry.seq),
         })
     }
 
@@ -324,6 +335,12 @@ impl Desk {
         self.mark_dirty([request.incident_id]);
         Ok(entry.seq)
     }
+}
+
+/// The answer to an intervention that would change nothing: said, and not
+/// recorded (no audit entry, no new version).
+fn unchanged(kind: InterventionKind, message: String, incident: Option<IncidentRecord>) -> InterventionResult {
+    InterventionResult { kind, message, incident: incident.map(|r| r.summary), agent: None, audit_seq: None }
 }
 
 fn add_responder(summary: &mut IncidentSummary, who: &str) {

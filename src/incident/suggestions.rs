@@ -25,6 +25,8 @@ pub struct SuggestionInput<'a> {
     /// How many incidents each tool appears in, this one included.
     pub tool_incidents: &'a [(String, i64)],
     pub responders: &'a [String],
+    /// A resolved incident needs no containing and nobody woken.
+    pub resolved: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -55,6 +57,32 @@ fn base(kind: SuggestionKind, title: String, reason: String, risk: Risk, confide
 }
 
 pub fn suggest(input: &SuggestionInput) -> Vec<Suggestion> {
+    let mut out = suggest_all(input);
+    if input.resolved {
+        out.retain(|s| s.kind == SuggestionKind::Investigate);
+        label_alternatives(&mut out);
+    }
+    out
+}
+
+/// The person to tell about an affected service: its owner, or whoever the
+/// ownership flags route to when the owner has left or cannot be reached
+/// (the blast radius's own answer).
+fn contact(affected: &crate::api::AffectedService) -> Option<String> {
+    use crate::catalog::OwnershipFlag;
+    let routed = affected.ownership.iter().find_map(|f| match f {
+        OwnershipFlag::OrphanedOwner { route_to, .. } | OwnershipFlag::OwnerUnavailable { route_to, .. } => {
+            Some(route_to.clone())
+        }
+        _ => None,
+    });
+    match routed {
+        Some(route_to) => route_to.or(affected.on_call.clone()),
+        None => affected.owner.clone().or(affected.on_call.clone()),
+    }
+}
+
+fn suggest_all(input: &SuggestionInput) -> Vec<Suggestion> {
     let mut out = Vec::new();
     let top = input.analysis.candidates.iter().find(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);
     let started_at = input.incident_events.iter().map(|e| e.occurred_at).min().unwrap_or(input.now);
@@ -84,13 +112,26 @@ pub fn suggest(input: &SuggestionInput) -> Vec<Suggestion> {
             Some("deploy") => out.extend(rollback(input, c.confidence, &resource, c.occurred_at, candidate_event)),
             Some("config_change") => {
                 let key = candidate_event.and_then(|e| e.metadata_str("config_key")).unwrap_or("the change");
-                let mut s = base(
-                    SuggestionKind::Contain,
-                    format!("Revert config {key} on {resource}"),
-                    format!(
+                // Two changes at the same moment: which one caused it is not
+                // guessed (seed 3.9).
+                let tied = input
+                    .analysis
+                    .concurrent_modifications
+                    .iter()
+                    .find_map(|(a, b)| (*a == c.event_id).then_some(b).or_else(|| (*b == c.event_id).then_some(a)));
+                let reason = match tied {
+                    Some(other) => format!(
+                        "changed the same resource within seconds of {other}: which one caused the errors is for a human to decide"
+                    ),
+                    None => format!(
                         "the config change {} before the first error is the leading cause",
                         age(c.occurred_at, started_at)
                     ),
+                };
+                let mut s = base(
+                    SuggestionKind::Contain,
+                    format!("Revert config {key} on {resource}"),
+                    reason,
                     Risk::Low,
                     c.confidence,
                 );
@@ -179,7 +220,7 @@ pub fn suggest(input: &SuggestionInput) -> Vec<Suggestion> {
 
     // Coordinate: owners of likely-affected services who are not responding.
     for affected in &input.radius.likely {
-        let Some(owner) = affected.owner.clone().or(affected.on_call.clone()) else { continue };
+        let Some(owner) = contact(affected) else { continue };
         if input.responders.iter().any(|r| owner.trim_start_matches('@') == r.trim_start_matches('@')) {
             continue;
         }
@@ -355,6 +396,10 @@ mod tests {
     }
 
     fn run(case: &Case) -> Vec<Suggestion> {
+        run_as(case, false)
+    }
+
+    fn run_as(case: &Case, resolved: bool) -> Vec<Suggestion> {
         let catalog = seed_catalog();
         let analysis = analyze(&AnalysisInput {
             incident_events: &case.incident,
@@ -377,8 +422,44 @@ mod tests {
             disabled_tools: &[],
             tool_incidents: &case.tools,
             responders: &["alice".to_owned()],
+            resolved,
             now: at(10),
         })
+    }
+
+    #[test]
+    fn a_resolved_incident_asks_nobody_to_contain_or_notify() {
+        let case = Case {
+            incident: vec![failure(0, "payments-service")],
+            history: vec![deploy("v1", -5000, "v2.2.0"), deploy("v2", -3000, "v2.3.0"), deploy("v3", -3, "v2.3.1")],
+            starts: vec![],
+            active: vec!["deployer".into()],
+            tools: vec![],
+        };
+        let open = run_as(&case, false);
+        assert!(open.iter().any(|s| s.kind == SuggestionKind::Contain), "the control: {open:?}");
+        assert!(open.iter().any(|s| s.kind == SuggestionKind::Coordinate), "the control: {open:?}");
+        let resolved = run_as(&case, true);
+        assert!(resolved.iter().all(|s| s.kind == SuggestionKind::Investigate), "{resolved:?}");
+    }
+
+    #[test]
+    fn a_departed_owner_is_never_the_one_to_notify() {
+        use crate::catalog::OwnershipFlag;
+        let affected = |flags: Vec<OwnershipFlag>| crate::api::AffectedService {
+            service: "billing-service".into(),
+            in_catalog: true,
+            owner: Some("@bea".into()),
+            team: None,
+            on_call: Some("@billing-oncall".into()),
+            ownership: flags,
+            because: vec![],
+        };
+        assert_eq!(contact(&affected(vec![])).as_deref(), Some("@bea"));
+        let departed = OwnershipFlag::OrphanedOwner { owner: "@bea".into(), route_to: Some("@bill-backup".into()) };
+        assert_eq!(contact(&affected(vec![departed])).as_deref(), Some("@bill-backup"));
+        let away = OwnershipFlag::OwnerUnavailable { owner: "@bea".into(), route_to: None };
+        assert_eq!(contact(&affected(vec![away])).as_deref(), Some("@billing-oncall"));
     }
 
     fn failure(minutes: i64, resource: &str) -> Event {

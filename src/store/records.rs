@@ -1,7 +1,8 @@
 //! Small records: idempotency keys, catalog versions, interventions and
 //! attribution rejections.
 
-use super::{Store, StoreError, to_millis};
+use super::{Store, StoreError, from_millis, to_millis};
+use crate::api::{InterventionKind, InterventionNote};
 use crate::catalog::CatalogDocument;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
@@ -164,6 +165,44 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    /// The interventions on an incident, oldest first.
+    pub async fn incident_interventions(&self, incident_id: i64) -> Result<Vec<InterventionNote>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, actor_id, reason, agent_id, details, created_at FROM interventions \
+             WHERE incident_id = $1 ORDER BY created_at, id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut notes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(kind) = InterventionKind::parse(&row.try_get::<String, _>("kind")?) else { continue };
+            let details: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
+            let detail = ["command", "tool", "rule", "level", "created_incident"]
+                .iter()
+                .find_map(|k| match &details[k] {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .map(|v| match kind {
+                    InterventionKind::Escalate => format!("to level {v}"),
+                    InterventionKind::CreateIncident => format!("#{v}"),
+                    _ => v,
+                });
+            notes.push(InterventionNote {
+                kind,
+                actor_id: row.try_get("actor_id")?,
+                at: from_millis(row.try_get("created_at")?),
+                reason: row.try_get("reason")?,
+                agent_id: row.try_get("agent_id")?,
+                detail,
+            });
+        }
+        Ok(notes)
     }
 
     pub async fn record_rejections(&self, rejections: &[Rejection]) -> Result<(), StoreError> {

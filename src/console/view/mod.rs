@@ -4,7 +4,10 @@
 use super::app::{App, Connection, Input, Overlay, Screen};
 use super::keymap::Keymap;
 use super::theme::{StyleKey as K, Theme};
-use crate::api::{Band, IncidentDetail, IncidentStatus, IncidentSummary, Severity, TimelineEntry};
+use crate::api::{
+    Band, IncidentDetail, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote, Severity, Suggestion,
+    TimelineEntry,
+};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -348,6 +351,51 @@ fn incident(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64, le
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.scroll, 0)), inner);
 }
 
+/// A verdict in words, the same at every width.
+pub(super) fn verdict_word(v: crate::api::Verdict) -> &'static str {
+    match v {
+        crate::api::Verdict::Confirmed => "CONFIRMED",
+        crate::api::Verdict::Rejected => "UNRELATED",
+        crate::api::Verdict::Investigate => "INVESTIGATING",
+    }
+}
+
+/// "12:03 alice escalated to level 2 — paging dba": one intervention.
+fn intervention_text(i: &InterventionNote) -> String {
+    let what = match i.kind {
+        InterventionKind::Acknowledge => "acknowledged".to_owned(),
+        InterventionKind::FlagForReview => "flagged it for review".to_owned(),
+        InterventionKind::PauseAgent => "paused agent".to_owned(),
+        InterventionKind::ResumeAgent => "resumed agent".to_owned(),
+        InterventionKind::Escalate => "escalated".to_owned(),
+        InterventionKind::CreateIncident => "opened a formal incident".to_owned(),
+        InterventionKind::TriggerRollback => "requested a rollback:".to_owned(),
+        InterventionKind::DisableTool => "disabled tool".to_owned(),
+        InterventionKind::UpdateRule => "proposed a rule:".to_owned(),
+    };
+    let mut text = format!("{} {} {what}", i.at.format("%H:%M"), i.actor_id);
+    if let Some(agent) = i.agent_id.as_deref().filter(|_| {
+        matches!(i.kind, InterventionKind::PauseAgent | InterventionKind::ResumeAgent | InterventionKind::DisableTool)
+    }) {
+        text.push_str(&format!(" {agent}"));
+    }
+    if let Some(detail) = &i.detail {
+        // A rule may span lines: its first line here, all of them at level 3.
+        text.push_str(&format!(" {}", detail.lines().next().unwrap_or_default()));
+    }
+    if let Some(reason) = &i.reason {
+        text.push_str(&format!(" — {reason}"));
+    }
+    text
+}
+
+/// Whether a suggestion has been acted on: its intervention was done, on the
+/// same agent where it names one.
+fn done_by<'a>(s: &Suggestion, done: &'a [InterventionNote]) -> Option<&'a InterventionNote> {
+    let kind = s.intervention?;
+    done.iter().rev().find(|i| i.kind == kind && (s.agent_id.is_none() || s.agent_id == i.agent_id))
+}
+
 fn heading(theme: &Theme, text: &str) -> Line<'static> {
     Line::from(Span::styled(text.to_owned(), theme.style(K::Header)))
 }
@@ -356,9 +404,16 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     let s = &d.summary;
     let mut lines = Vec::new();
     let mut first = vec![status(theme, s.status), Span::raw("  "), severity(theme, s.severity)];
-    first.push(Span::raw(format!("  started {} ago, {} events", age(s.started_at, app.now), s.event_count)));
+    first.push(Span::raw(format!(
+        "  started {} ago, {}",
+        age(s.started_at, app.now),
+        plural(s.event_count as usize, "event")
+    )));
     if s.auto_recovered {
         first.push(Span::styled("  auto-recovered", theme.style(K::Success)));
+    }
+    if s.flagged_for_review {
+        first.push(Span::styled("  ⚑ FLAGGED FOR REVIEW", theme.style(K::Warning)));
     }
     lines.push(Line::from(first));
     let br = &d.blast_radius;
@@ -372,9 +427,36 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     let responding = if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") };
     let coordinator = s.coordinator.as_deref().map(|c| format!(" (coordinator {c})")).unwrap_or_default();
     lines.push(Line::from(format!("Responding: {responding}{coordinator}; escalation level {}", s.escalation_level)));
+    if let Some(p) = d.pattern.as_ref().filter(|p| !p.previous.is_empty()) {
+        // Seed 2.3: "has this happened before?" is answered first.
+        let before: Vec<String> =
+            p.previous.iter().map(|o| format!("#{} {}", o.incident_id, o.started_at.format("%m-%d"))).collect();
+        lines.push(Line::from(Span::styled(
+            format!("Seen before ({}): {} — occurrence {}", p.level, before.join(", "), p.occurrence),
+            theme.style(K::Warning),
+        )));
+    }
+    if !d.interventions.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(heading(theme, "Done so far"));
+        let shown = if level >= 3 { d.interventions.len() } else { 3 };
+        let hidden = d.interventions.len().saturating_sub(shown);
+        if hidden > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("  … {} earlier (level 3 shows all)", plural(hidden, "action")),
+                theme.style(K::Muted),
+            )));
+        }
+        for i in d.interventions.iter().skip(hidden) {
+            lines.push(Line::from(format!("  ✓ {}", intervention_text(i))));
+        }
+    }
     lines.push(Line::from(""));
     lines.push(heading(theme, "Top 3 now"));
-    for (n, t) in d.top3.iter().enumerate() {
+    // What is still to do first; what was done stays, marked, below.
+    let (done, open): (Vec<&Suggestion>, Vec<&Suggestion>) =
+        d.top3.iter().partition(|t| done_by(t, &d.interventions).is_some());
+    for (n, t) in open.iter().enumerate() {
         let action = t.intervention.map(|i| format!(" [{i}]")).unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(format!("{}. {}: ", n + 1, t.kind.as_str().to_uppercase()), theme.style(K::Accent)),
@@ -382,16 +464,37 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         ]));
         lines.push(Line::from(Span::styled(format!("   {}", t.reason), theme.style(K::Muted))));
     }
+    for t in done {
+        let by = done_by(t, &d.interventions).map(intervention_text).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled("✓ DONE: ", theme.style(K::Success)),
+            Span::styled(format!("{} ({by})", t.title), theme.style(K::Muted)),
+        ]));
+    }
     if d.top3.is_empty() {
         lines.push(Line::from(Span::styled("nothing to suggest yet", theme.style(K::Muted))));
     }
     if level >= 2 {
         lines.push(Line::from(""));
-        let timeline: Vec<&TimelineEntry> = d.timeline.iter().collect();
-        let take = if level >= 3 { timeline.len() } else { 5 };
-        lines.push(heading(theme, if level >= 3 { "Timeline" } else { "Last 5 events" }));
-        for entry in timeline.iter().rev().take(take).rev() {
-            lines.push(timeline_line(app, theme, entry));
+        if level >= 3 {
+            lines.push(heading(theme, "Timeline"));
+            for entry in &d.timeline {
+                lines.push(timeline_line(app, theme, entry));
+                // A rule spans lines: all of them, under its entry.
+                if let TimelineEntry::Intervention { intervention } = entry {
+                    for row in intervention.detail.iter().flat_map(|d| d.lines().skip(1)) {
+                        lines.push(Line::from(Span::styled(format!("             {row}"), theme.style(K::Accent))));
+                    }
+                }
+            }
+        } else {
+            // Repeats collapse, so the change that caused them stays in view.
+            lines.push(heading(theme, "Last events"));
+            let runs = repeats(&d.timeline);
+            for (entry, n) in runs.iter().rev().take(5).rev() {
+                let line = timeline_line(app, theme, entry);
+                lines.push(if *n > 1 { counted(line, *n) } else { line });
+            }
         }
         lines.push(Line::from(""));
         lines.push(heading(theme, "Root causes"));
@@ -473,8 +576,56 @@ fn evidence_text(e: &crate::api::Evidence) -> String {
     }
 }
 
+/// The timeline as runs of the same error (or action) on the same resource
+/// by the same agent: each run's last entry and its length.
+fn repeats(timeline: &[TimelineEntry]) -> Vec<(&TimelineEntry, usize)> {
+    let key = |e: &TimelineEntry| match e {
+        TimelineEntry::Event { event, related } => Some((
+            *related,
+            event.error_code.clone().or(event.action_type.clone()),
+            event.resource.clone(),
+            event.agent_id.clone(),
+        )),
+        _ => None,
+    };
+    let mut runs: Vec<(&TimelineEntry, usize)> = Vec::new();
+    for entry in timeline {
+        match runs.last_mut() {
+            Some((last, n)) if key(entry).is_some() && key(entry) == key(last) => {
+                *last = entry;
+                *n += 1;
+            }
+            _ => runs.push((entry, 1)),
+        }
+    }
+    runs
+}
+
+/// A timeline line for a run of `n`: "  12:04:10 5 × ✗ CONFIG_INVALID …".
+fn counted(line: Line<'static>, n: usize) -> Line<'static> {
+    let style = line.style;
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let span_style = line.spans.first().map(|s| s.style).unwrap_or_default();
+    // The time (last of the run) stays first; the count goes before the mark.
+    let (time, rest) = text.trim_start().split_once(' ').unwrap_or(("", text.trim_start()));
+    Line::from(Span::styled(format!("  {time} {n} × {rest}"), span_style)).style(style)
+}
+
+/// "1 event", "5 events".
+pub(super) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'static> {
     match entry {
+        TimelineEntry::Intervention { intervention } => Line::from(Span::styled(
+            format!(
+                "  {} ★ {}",
+                intervention.at.format("%H:%M:%S"),
+                intervention_text(intervention).split_once(' ').map_or("", |(_, rest)| rest)
+            ),
+            theme.style(K::Accent),
+        )),
         TimelineEntry::Gap { gap } => Line::from(Span::styled(
             format!(
                 "  ⚠ events may be missing between {} and {} ({} seq {}–{})",

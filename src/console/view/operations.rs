@@ -1,7 +1,7 @@
 //! Agents, the audit log and the attribution figures.
 
-use super::{age, heading, not_known, titled};
-use crate::api::CountBy;
+use super::{age, ellipsize, heading, not_known, titled, verdict_word};
+use crate::api::{CountBy, Verdict};
 use crate::console::app::App;
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
@@ -98,6 +98,17 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         return muted(theme, frame, table, "no intervention yet");
     }
     let height = table.height.saturating_sub(1) as usize;
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Length(14),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(if table.width >= 100 { 8 } else { 0 }),
+    ];
+    let cols: Vec<usize> =
+        Layout::horizontal(widths).spacing(1).split(table).iter().map(|r| r.width as usize).collect();
     let rows: Vec<Row> = page
         .entries
         .iter()
@@ -105,26 +116,25 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         .take(height)
         .map(|e| {
             let reason = e.details.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+            // A verdict says which; an intervention on an agent names it.
+            let verdict = e.details.get("verdict").and_then(|v| v.as_str()).and_then(Verdict::parse);
+            let agent = e.details.get("agent").and_then(|a| a.as_str()).filter(|_| !e.target.starts_with("agent:"));
+            let action = match (verdict, agent) {
+                (Some(v), _) if e.action == "verdict" => format!("verdict {}", verdict_word(v)),
+                (_, Some(agent)) => format!("{} {agent}", e.action),
+                _ => e.action.clone(),
+            };
             Row::new(vec![
                 Cell::from(format!("#{}", e.seq)),
                 Cell::from(e.at.format("%m-%d %H:%M:%S").to_string()),
-                Cell::from(e.actor.clone()),
-                Cell::from(Span::styled(e.action.clone(), theme.style(K::Accent))),
-                Cell::from(e.target.clone()),
-                Cell::from(reason.to_owned()),
+                Cell::from(ellipsize(&e.actor, cols[2])),
+                Cell::from(Span::styled(ellipsize(&action, cols[3]), theme.style(K::Accent))),
+                Cell::from(ellipsize(&e.target, cols[4])),
+                Cell::from(ellipsize(reason, cols[5])),
                 Cell::from(Span::styled(e.hash.chars().take(8).collect::<String>(), theme.style(K::Muted))),
             ])
         })
         .collect();
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Length(14),
-        Constraint::Fill(1),
-        Constraint::Length(16),
-        Constraint::Fill(1),
-        Constraint::Fill(2),
-        Constraint::Length(8),
-    ];
     let header =
         Row::new(["SEQ", "AT (UTC)", "ACTOR", "ACTION", "TARGET", "REASON", "HASH"]).style(theme.style(K::Header));
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table);

@@ -1,7 +1,7 @@
 //! The screens an on-call engineer decides with: the blast-radius tree and
 //! the ranked root causes with the chain, patterns and suggested actions.
 
-use super::{age, band, evidence_text, heading, titled};
+use super::{age, band, evidence_text, heading, titled, verdict_word};
 use crate::api::{IncidentDetail, MatchLevel};
 use crate::console::app::App;
 use crate::console::blast::{self, Node};
@@ -129,17 +129,18 @@ fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'s
         let mut spans = vec![
             Span::styled(if is_selected { "▶ " } else { "  " }, theme.style(K::Text)),
             Span::styled(format!("[{} {:>3}%]", c.band.as_str().to_uppercase(), c.confidence), band(theme, c.band)),
-            Span::raw(format!(
-                " {} on {} by {who}, {} ago",
-                c.action_type.as_deref().unwrap_or("action"),
-                c.resource.as_deref().unwrap_or("?"),
-                age(c.occurred_at, app.now)
-            )),
         ];
+        // The verdict comes first, so no width cuts it off.
         if let Some(v) = c.verdict {
             let by = c.verdict_by.as_deref().unwrap_or("?");
-            spans.push(Span::styled(format!("  {} by {by}", v.as_str().to_uppercase()), theme.style(K::Accent)));
+            spans.push(Span::styled(format!(" {} by {by}", verdict_word(v)), theme.style(K::Accent)));
         }
+        spans.push(Span::raw(format!(
+            " {} on {} by {who}, {} ago",
+            c.action_type.as_deref().unwrap_or("action"),
+            c.resource.as_deref().unwrap_or("?"),
+            age(c.occurred_at, app.now)
+        )));
         let line = Line::from(spans);
         lines.push(if is_selected { line.style(theme.style(K::Selection)) } else { line });
         let tool = c.tool.as_deref().map(|t| format!(" · tool {t}")).unwrap_or_default();
@@ -198,7 +199,10 @@ fn chain_lines(theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
             )));
         }
         if let Some(rule) = &p.suggested_rule {
-            lines.push(Line::from(Span::styled(format!("  rule to consider (W): {rule}"), theme.style(K::Accent))));
+            lines.push(Line::from(Span::styled("  rule to consider (W):", theme.style(K::Accent))));
+            for row in rule.lines() {
+                lines.push(Line::from(Span::styled(format!("    {row}"), theme.style(K::Accent))));
+            }
         }
         lines.push(Line::from(""));
     }
