@@ -1071,3 +1071,82 @@ fn the_hint_bar_shows_whole_hints_and_says_when_there_are_more() {
         }
     }
 }
+
+#[test]
+fn the_tree_toggles_with_enter_and_space_and_star_opens_everything() {
+    let mut app = triage('b');
+    let first = app.tree_selected.clone();
+    assert!(app.tree_open.contains(&first), "the first band starts open");
+    key(&mut app, KeyCode::Enter);
+    assert!(!app.tree_open.contains(&first), "enter closed it");
+    key(&mut app, KeyCode::Char(' '));
+    assert!(app.tree_open.contains(&first), "space opened it again");
+    let closed = text(&draw(&app, &Theme::builtin("dark").unwrap(), 160, 48));
+    key(&mut app, KeyCode::Char('*'));
+    let open = text(&draw(&app, &Theme::builtin("dark").unwrap(), 160, 48));
+    assert!(
+        open.lines().filter(|l| !l.trim().is_empty()).count() > closed.lines().filter(|l| !l.trim().is_empty()).count()
+    );
+    assert!(open.contains("billing-oncall"), "a service's owner details, two levels down:\n{open}");
+}
+
+#[test]
+fn home_and_end_reach_both_ends_of_a_long_screen_and_say_where_you_are() {
+    let mut app = triage('b');
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('+'));
+    key(&mut app, KeyCode::Char('+'));
+    let dark = Theme::builtin("dark").unwrap();
+    let top = text(&draw(&app, &dark, 80, 24));
+    let title = top.lines().nth(1).unwrap();
+    assert!(title.contains("1–21 of "), "the position on the title row: {title}");
+    key(&mut app, KeyCode::Char('G'));
+    let bottom = text(&draw(&app, &dark, 80, 24));
+    let last = format!(" of {} ", title.split(" of ").nth(1).unwrap().split_whitespace().next().unwrap());
+    assert!(bottom.lines().nth(1).unwrap().contains(&last), "at the end: {bottom}");
+    assert_ne!(top, bottom);
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.scroll, app.scroll_limit.get() - 1, "up from the end moves one line, at once");
+    key(&mut app, KeyCode::Home);
+    assert_eq!(text(&draw(&app, &dark, 80, 24)), top);
+}
+
+/// The hint row holds whole hints of `hints`, in order, then maybe `? more`.
+fn assert_whole_hints(bar: &str, hints: &[(String, String)], what: &str) {
+    let mut rest = bar.trim();
+    for (key, does) in hints {
+        match rest.strip_prefix(format!("{key} {does}").as_str()) {
+            Some(after) => rest = after.trim_start(),
+            None => break,
+        }
+    }
+    assert!(rest.is_empty() || rest == "? more", "{what}: a cut hint in {bar:?} (left {rest:?})");
+}
+
+#[test]
+fn every_screen_at_80x24_120x40_and_200x50() {
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    let mut screens = every_screen(false);
+    let mut dialog = screens[1].1.clone();
+    key(&mut dialog, KeyCode::Char('e'));
+    screens.push(("escalate dialog".to_owned(), dialog));
+    let mut quit = app();
+    key(&mut quit, KeyCode::Char('q'));
+    screens.push(("quit prompt".to_owned(), quit));
+    for (name, app) in &screens {
+        for (w, h) in [(80u16, 24u16), (120, 40), (200, 50)] {
+            let shown = text(&draw(app, &dark, w, h));
+            let rows: Vec<&str> = shown.lines().collect();
+            assert!(rows[0].contains(" LIVE ") && rows[0].contains(" PROD "), "{name} {w}x{h}: {:?}", rows[0]);
+            let hints = match &app.overlay {
+                None => keymap.hints(app.mode()),
+                Some(_) => vec![],
+            };
+            if !hints.is_empty() {
+                assert_whole_hints(rows[h as usize - 1], &hints, &format!("{name} {w}x{h}"));
+            }
+            insta::assert_snapshot!(format!("screen_{}_{w}x{h}", name.replace(' ', "_")), shown);
+        }
+    }
+}

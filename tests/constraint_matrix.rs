@@ -115,6 +115,9 @@ on_both_databases!(matrix, attribution_columns_are_not_null, attribution_is_immu
 #[tokio::test]
 async fn the_view_projects_every_declared_dimension() {
     for db in [Db::Sqlite, Db::Postgres] {
+        if db == Db::Postgres && common::skip_postgres("the_view_projects_every_declared_dimension (PostgreSQL half)") {
+            continue;
+        }
         let guard = store(db).await;
         insert(&guard.store, "r1", "agent-a", "HUMAN", Some("u1"), "console").await.unwrap();
         let row = sqlx::query(

@@ -9,6 +9,12 @@ use common::BIN;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Whether tmux is missing, so this test is skipped (see `common::skip_without`).
+fn no_tmux(test: &str) -> bool {
+    let here = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    common::skip_without("tmux", here, test)
+}
+
 /// A tmux server of the test's own, with one pane that outlives its program.
 struct Tmux {
     socket: String,
@@ -163,6 +169,9 @@ const RUNBOOK: &str = "1. deploy: kubectl rollout undo deploy/payments -n prod\n
 
 #[test]
 fn a_pasted_runbook_acts_on_nothing_bracketed_or_not() {
+    if no_tmux("a_pasted_runbook_acts_on_nothing_bracketed_or_not") {
+        return;
+    }
     let t = Tmux::start("paste", (80, 24), &[], "demo --speed 50 --seed 1");
     t.wait_for("CONFIG_INVALID");
     t.run(&["set-buffer", "-b", "runbook", RUNBOOK]);
@@ -199,6 +208,9 @@ fn a_pasted_runbook_acts_on_nothing_bracketed_or_not() {
 
 #[test]
 fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
+    if no_tmux("an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear") {
+        return;
+    }
     let host = "mandate-api.payments.eu-west-1.prod.internal.example.com:7400";
     let t = Tmux::start(
         "offline",
@@ -242,16 +254,25 @@ fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
 
 #[test]
 fn the_demo_walkthrough_at_80x24() {
+    if no_tmux("the_demo_walkthrough_at_80x24") {
+        return;
+    }
     triage_walkthrough((80, 24));
 }
 
 #[test]
 fn the_demo_walkthrough_at_120x40() {
+    if no_tmux("the_demo_walkthrough_at_120x40") {
+        return;
+    }
     triage_walkthrough((120, 40));
 }
 
 #[test]
 fn no_color_means_no_colour_escape_sequences() {
+    if no_tmux("no_color_means_no_colour_escape_sequences") {
+        return;
+    }
     let t = Tmux::start("nocolor", (100, 30), &[("NO_COLOR", "1")], "demo --speed 50");
     t.wait_for("CONFIG_INVALID");
     t.keys(&["Enter"]);
@@ -272,6 +293,9 @@ fn no_color_means_no_colour_escape_sequences() {
 
 #[test]
 fn signals_restore_the_terminal_with_the_conventional_status() {
+    if no_tmux("signals_restore_the_terminal_with_the_conventional_status") {
+        return;
+    }
     for (signal, status) in [("TERM", 143), ("HUP", 129)] {
         let t = Tmux::start(&format!("sig{signal}"), (80, 24), &[], "demo --speed 50");
         t.wait_for("CONFIG_INVALID");
@@ -284,6 +308,9 @@ fn signals_restore_the_terminal_with_the_conventional_status() {
 
 #[test]
 fn a_panic_restores_the_terminal_and_says_why() {
+    if no_tmux("a_panic_restores_the_terminal_and_says_why") {
+        return;
+    }
     let t = Tmux::start("panic", (80, 24), &[("MANDATE_DEBUG_PANIC", "1"), ("RUST_BACKTRACE", "0")], "demo --speed 50");
     assert_eq!(t.exit_status(), 101, "a panic's status");
     t.assert_restored();
@@ -292,6 +319,9 @@ fn a_panic_restores_the_terminal_and_says_why() {
 
 #[test]
 fn the_console_leaves_when_its_terminal_goes_away() {
+    if no_tmux("the_console_leaves_when_its_terminal_goes_away") {
+        return;
+    }
     let t = Tmux::start("gone", (80, 24), &[], "demo --speed 50");
     t.wait_for("CONFIG_INVALID");
     let pid = t.program_pid();

@@ -162,6 +162,10 @@ pub struct App {
     pub loaded_once: bool,
     /// First line shown of the incident view and the text screens.
     pub scroll: u16,
+    /// The largest useful `scroll` on the screen last drawn, set by the view
+    /// (which alone knows the width lines wrap to): `G` goes there, and
+    /// scrolling up from past it starts from there.
+    pub scroll_limit: std::cell::Cell<u16>,
     /// The blast-radius tree: open nodes and the selected one.
     pub tree_open: BTreeSet<Vec<String>>,
     pub tree_selected: Vec<String>,
@@ -223,6 +227,7 @@ impl App {
             message: None,
             loaded_once: false,
             scroll: 0,
+            scroll_limit: std::cell::Cell::new(0),
             tree_open: BTreeSet::new(),
             tree_selected: Vec::new(),
             cause_selected: None,
@@ -714,6 +719,17 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
             }
             none
         }
+        (Screen::BlastRadius { .. }, KeyAction::Toggle) => {
+            if !app.tree_open.remove(&app.tree_selected) && blast::has_children(&app.blast_nodes(), &app.tree_selected)
+            {
+                app.tree_open.insert(app.tree_selected.clone());
+            }
+            none
+        }
+        (Screen::BlastRadius { .. }, KeyAction::ExpandAll) => {
+            app.tree_open = blast::parents(&app.blast_nodes());
+            none
+        }
         (Screen::BlastRadius { .. }, KeyAction::Collapse) => {
             if !app.tree_open.remove(&app.tree_selected) && app.tree_selected.len() > 1 {
                 app.tree_selected.pop();
@@ -748,13 +764,22 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
         (Screen::Activity, KeyAction::DimensionStatus) => set_dimension(app, Dimension::Status),
         (
             Screen::Incident { .. } | Screen::Audit | Screen::Attribution | Screen::Activity,
-            KeyAction::Up | KeyAction::Down | KeyAction::PageUp | KeyAction::PageDown | KeyAction::Top,
-        ) => {
+            KeyAction::Up
+            | KeyAction::Down
+            | KeyAction::PageUp
+            | KeyAction::PageDown
+            | KeyAction::Top
+            | KeyAction::Bottom,
+        )
+        | (Screen::RootCauses { .. }, KeyAction::PageUp | KeyAction::PageDown) => {
+            let limit = app.scroll_limit.get();
+            let at = app.scroll.min(limit);
             app.scroll = match action {
-                KeyAction::Up => app.scroll.saturating_sub(1),
-                KeyAction::Down => app.scroll.saturating_add(1),
-                KeyAction::PageUp => app.scroll.saturating_sub(page as u16),
-                KeyAction::PageDown => app.scroll.saturating_add(page as u16),
+                KeyAction::Up => at.saturating_sub(1),
+                KeyAction::Down => at.saturating_add(1).min(limit),
+                KeyAction::PageUp => at.saturating_sub(page as u16),
+                KeyAction::PageDown => at.saturating_add(page as u16).min(limit),
+                KeyAction::Bottom => limit,
                 _ => 0,
             };
             none

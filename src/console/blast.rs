@@ -123,6 +123,21 @@ pub fn visible_paths(nodes: &[Node], opened: &BTreeSet<Vec<String>>) -> Vec<Vec<
 }
 
 /// Whether the node at `path` has children.
+/// Every node that has children: what "expand all" opens.
+pub fn parents(nodes: &[Node]) -> BTreeSet<Vec<String>> {
+    fn walk(nodes: &[Node], prefix: &[String], out: &mut BTreeSet<Vec<String>>) {
+        for n in nodes.iter().filter(|n| !n.children.is_empty()) {
+            let mut path = prefix.to_vec();
+            path.push(n.id.clone());
+            walk(&n.children, &path, out);
+            out.insert(path);
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(nodes, &[], &mut out);
+    out
+}
+
 pub fn has_children(nodes: &[Node], path: &[String]) -> bool {
     let mut level = nodes;
     let mut found = None;

@@ -119,9 +119,10 @@ impl Plan {
                     "undo with resume (u)".to_owned(),
                 ],
                 InterventionKind::ResumeAgent => vec![format!("let agent {agent} start runs again")],
-                InterventionKind::Escalate => {
-                    vec![format!("raise {on} to the next escalation level and notify that tier")]
-                }
+                InterventionKind::Escalate => vec![
+                    format!("raise {on} to the next escalation level, with you as a responder"),
+                    "Mandate records it; it pages no one by itself yet".to_owned(),
+                ],
                 InterventionKind::CreateIncident => vec![
                     format!("open a new formal incident record ({})", self.title.as_deref().unwrap_or("untitled")),
                     "this cannot be undone".to_owned(),

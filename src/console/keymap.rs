@@ -57,6 +57,10 @@ wire_enum! {
         Expand = "expand",
         /// Close the selected tree node, or go to its parent.
         Collapse = "collapse",
+        /// Open the selected tree node if closed, close it if open.
+        Toggle = "toggle",
+        /// Open every node of the tree.
+        ExpandAll = "expand_all",
         NextDimension = "next_dimension",
         PreviousDimension = "previous_dimension",
         DimensionProvider = "dimension_provider",
@@ -152,6 +156,9 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::BlastRadius, "l", KeyAction::Expand, "open"),
     (Mode::BlastRadius, "left", KeyAction::Collapse, "close"),
     (Mode::BlastRadius, "h", KeyAction::Collapse, "close"),
+    (Mode::BlastRadius, "enter", KeyAction::Toggle, "open or close"),
+    (Mode::BlastRadius, "space", KeyAction::Toggle, "open or close"),
+    (Mode::BlastRadius, "*", KeyAction::ExpandAll, "open all"),
     (Mode::BlastRadius, "a", KeyAction::Acknowledge, "acknowledge"),
     (Mode::BlastRadius, "e", KeyAction::Escalate, "escalate"),
     (Mode::BlastRadius, "c", KeyAction::RootCauses, "root causes"),

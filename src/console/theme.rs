@@ -239,6 +239,32 @@ mod tests {
     }
 
     #[test]
+    fn severity_and_confidence_never_look_like_the_selection() {
+        for name in Theme::names() {
+            let theme = Theme::builtin(name).unwrap();
+            let selection = theme.style(StyleKey::Selection);
+            for key in [
+                StyleKey::SeverityCritical,
+                StyleKey::SeverityHigh,
+                StyleKey::ConfidenceConfirmed,
+                StyleKey::ConfidenceLikely,
+            ] {
+                assert_ne!(theme.style(key), selection, "{name}: {key:?} looks selected");
+            }
+        }
+    }
+
+    #[test]
+    fn muted_text_and_borders_stay_readable_on_a_light_background() {
+        let light = Theme::builtin("light").unwrap();
+        for key in [StyleKey::Muted, StyleKey::Border, StyleKey::ConfidencePossible] {
+            // Gray and white are ANSI's light greys: nearly invisible on white.
+            let fg = light.style(key).fg;
+            assert!(!matches!(fg, Some(Color::Gray | Color::White | Color::LightYellow)), "{key:?}: {fg:?}");
+        }
+    }
+
+    #[test]
     fn the_default_uses_only_the_sixteen_standard_colours() {
         let dark = Theme::builtin("dark").unwrap();
         for key in StyleKey::ALL {

@@ -28,6 +28,28 @@ pub struct StoreGuard {
     _dir: Option<TempDir>,
 }
 
+/// Whether a test that needs `what` (PostgreSQL, tmux) must be skipped. A
+/// plain `cargo test` on a machine without it passes the rest and says on
+/// stderr what it skipped (written past the test harness's capture, so it
+/// shows); `tests/run` sets MANDATE_TEST_REQUIRE_ALL, and there a missing
+/// prerequisite fails the test instead.
+pub fn skip_without(what: &str, available: bool, test: &str) -> bool {
+    if available {
+        return false;
+    }
+    if std::env::var_os("MANDATE_TEST_REQUIRE_ALL").is_some() {
+        panic!("{test} needs {what}, and MANDATE_TEST_REQUIRE_ALL is set: run the suite with tests/run");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: needs {what} (tests/run sets it up)");
+    true
+}
+
+/// Whether this PostgreSQL test must be skipped (see [`skip_without`]).
+pub fn skip_postgres(test: &str) -> bool {
+    skip_without("PostgreSQL (MANDATE_TEST_PG_URL)", std::env::var_os("MANDATE_TEST_PG_URL").is_some(), test)
+}
+
 pub async fn sqlite_store() -> StoreGuard {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("mandate.db").display());
@@ -147,6 +169,9 @@ macro_rules! on_both_databases {
 
                 #[tokio::test]
                 async fn postgres() {
+                    if $crate::common::skip_postgres(concat!(stringify!($scenario), "::postgres")) {
+                        return;
+                    }
                     super::$scenario($crate::common::Db::Postgres).await;
                 }
             }

@@ -6,7 +6,7 @@ use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn dialog(d: &Dialog, theme: &Theme, frame: &mut Frame, area: Rect) {
     // The preview is built from what has been typed: it is what will be sent.
@@ -76,14 +76,13 @@ pub fn quit(theme: &Theme, frame: &mut Frame, area: Rect) {
 /// A bordered box in the middle of `area`, as tall as its wrapped lines.
 fn popup(theme: &Theme, frame: &mut Frame, area: Rect, title: String, lines: Vec<Line<'static>>) {
     let width = area.width.min(72);
-    let inner_width = width.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
-    let height = area.height.min(rows as u16 + 2);
+    let lines = super::pane::wrap(lines, width.saturating_sub(2));
+    let height = area.height.min(lines.len() as u16 + 2);
     let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(K::Warning))
         .title(Span::styled(title, theme.style(K::Title)));
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
 }

@@ -19,6 +19,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 mod activity;
 mod dialog;
 mod operations;
+mod pane;
 mod triage;
 
 pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
@@ -348,7 +349,7 @@ fn incident(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64, le
         }
         _ => return not_known(app, theme, frame, inner, "the incident"),
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((app.scroll, 0)), inner);
+    pane::scrolled(app, theme, frame, inner, Rect { height: 1, ..area }, lines);
 }
 
 /// A verdict in words, the same at every width.

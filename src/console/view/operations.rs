@@ -98,6 +98,19 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         return muted(theme, frame, table, "no intervention yet");
     }
     let height = table.height.saturating_sub(1) as usize;
+    let limit = page.entries.len().saturating_sub(height);
+    app.scroll_limit.set(limit.min(u16::MAX as usize) as u16);
+    let top = (app.scroll as usize).min(limit);
+    if limit > 0 {
+        let position = format!(" {}–{} of {} ", top + 1, (top + height).min(page.entries.len()), page.entries.len());
+        let at = Rect {
+            x: area.right().saturating_sub(position.chars().count() as u16 + 1),
+            y: area.y,
+            width: position.chars().count() as u16,
+            height: 1,
+        };
+        frame.render_widget(Paragraph::new(Span::styled(position, theme.style(K::Muted))), at);
+    }
     let widths = [
         Constraint::Length(5),
         Constraint::Length(14),
@@ -112,7 +125,7 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rows: Vec<Row> = page
         .entries
         .iter()
-        .skip(app.scroll as usize)
+        .skip(top)
         .take(height)
         .map(|e| {
             let reason = e.details.get("reason").and_then(|r| r.as_str()).unwrap_or("");
@@ -174,7 +187,7 @@ pub fn attribution(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     counts(theme, &mut lines, "Violations by code", &s.violations_by_code);
     lines.push(Line::from(""));
     counts(theme, &mut lines, "Violations by origin system", &s.violations_by_origin_system);
-    frame.render_widget(Paragraph::new(lines).scroll((app.scroll, 0)), inner);
+    super::pane::scrolled(app, theme, frame, inner, Rect { height: 1, ..area }, lines);
 }
 
 fn counts(theme: &Theme, lines: &mut Vec<Line<'static>>, title: &str, rows: &[CountBy]) {

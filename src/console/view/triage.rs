@@ -9,7 +9,7 @@ use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 fn loading(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
@@ -84,7 +84,7 @@ pub fn root_causes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: 
     if inner.width >= 120 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
         show(frame, left, candidates, selected_line);
-        frame.render_widget(Paragraph::new(rest).wrap(Wrap { trim: false }).scroll((app.scroll, 0)), right);
+        super::pane::scrolled(app, theme, frame, right, Rect { height: 1, ..area }, rest);
     } else {
         let mut all = candidates;
         all.push(Line::from(""));
@@ -95,6 +95,16 @@ pub fn root_causes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: 
 
 /// Draws lines scrolled so that `keep` is visible.
 fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep: usize) {
+    // Wrapped to the pane, with the kept line's new position.
+    let mut wrapped = Vec::with_capacity(lines.len());
+    let mut kept = 0;
+    for (n, line) in lines.into_iter().enumerate() {
+        if n == keep {
+            kept = wrapped.len();
+        }
+        wrapped.extend(super::pane::wrap(vec![line], area.width));
+    }
+    let (lines, keep) = (wrapped, kept);
     let height = area.height.max(1) as usize;
     let top = keep.saturating_sub(height.saturating_sub(3)).min(u16::MAX as usize) as u16;
     frame.render_widget(Paragraph::new(lines).scroll((top, 0)), area);
