@@ -438,8 +438,8 @@ fn activity_panels_side_by_side_and_stacked() {
     insta::assert_snapshot!("activity_160x48", draw(&app, &dark, 160, 48).backend());
     insta::assert_snapshot!("activity_80x24", draw(&app, &dark, 80, 24).backend());
     let shown = text(&draw(&app, &dark, 160, 48));
-    assert!(shown.contains("LIVE-O5 LIVE runs by provider_type — total 60"), "{shown}");
-    assert!(shown.contains("COMP-O5 COMPLETED runs by provider_type — total 1511"), "{shown}");
+    assert!(shown.contains("LIVE-O5 · runs in flight now by provider — total 60"), "{shown}");
+    assert!(shown.contains("COMP-O5 · finished runs by provider — total 1511"), "{shown}");
     assert!(shown.contains(" 2   3.3%"), "counts exactly as given, with their share: {shown}");
     // Another dimension: the old bars go, and a late answer for the old one is ignored.
     assert_eq!(key(&mut app, KeyCode::Char('2')), [Effect::Watch(Watch::Activity(Dimension::AgentId))]);

@@ -6,9 +6,9 @@
 
 use super::app::App;
 use super::keymap::KeyAction;
-use crate::api::{InterventionKind, Verdict, WhoAmI};
+use crate::api::{InterventionBody, InterventionKind, Verdict, VerdictBody, WhoAmI};
 use crate::attribution::{AttributionContext, validate};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Who acts for the operator, in every intervention's attribution.
@@ -386,60 +386,63 @@ pub fn readonly_reason(app: &App) -> Option<String> {
 }
 
 /// The operator's HUMAN attribution, checked against the contract before
-/// anything is sent.
-pub fn attribution(operator: &WhoAmI) -> Result<Value, String> {
+/// anything is sent: (actor_type, actor_id, agent_id, origin_system_id).
+pub fn attribution(operator: &WhoAmI) -> Result<AttributionContext, String> {
     let ctx = AttributionContext::human(CONSOLE_AGENT_ID, &operator.name, CONSOLE_ORIGIN);
     if let Some(v) = validate(&ctx).first() {
         return Err(format!("cannot attribute this to {:?}: {v}", operator.name));
     }
-    Ok(json!({
-        "actor_type": "HUMAN",
-        "actor_id": operator.name,
-        "agent_id": CONSOLE_AGENT_ID,
-        "origin_system_id": CONSOLE_ORIGIN,
-    }))
+    Ok(ctx)
 }
 
-/// A confirmed plan as a request, with a fresh Idempotency-Key.
+/// A confirmed plan as a request, with a fresh Idempotency-Key. The body is
+/// the server's own request type, serialized: the two cannot drift apart.
 pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
-    let mut body = attribution(operator)?;
-    let path = match (&plan.what, &plan.target) {
-        (What::Verdict(_), Target::Incident(id)) => format!("/api/v1/incidents/{id}/verdicts"),
+    attribution(operator)?;
+    let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
+    let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
+    let (path, body) = match (plan.what, &plan.target) {
         (What::Verdict(_), Target::Agent(_)) => return Err("a verdict is given on an incident".to_owned()),
-        (What::Intervention(_), Target::Incident(id)) => format!("/api/v1/incidents/{id}/interventions"),
-        (What::Intervention(_), Target::Agent(a)) => {
-            let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
-            format!("/api/v1/agents/{segment}/interventions")
+        (What::Verdict(verdict), Target::Incident(id)) => {
+            let body = VerdictBody {
+                event_id: plan.event_id.clone().unwrap_or_default(),
+                verdict,
+                actor_type,
+                actor_id,
+                agent_id,
+                origin_system_id,
+                reason: plan.reason.clone(),
+            };
+            (format!("/api/v1/incidents/{id}/verdicts"), serde_json::to_value(body))
+        }
+        (What::Intervention(kind), target) => {
+            let path = match target {
+                Target::Incident(id) => format!("/api/v1/incidents/{id}/interventions"),
+                Target::Agent(a) => {
+                    let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
+                    format!("/api/v1/agents/{segment}/interventions")
+                }
+            };
+            let body = InterventionBody {
+                kind,
+                actor_type,
+                actor_id,
+                agent_id,
+                origin_system_id,
+                confirm: !kind.reversible(),
+                reason: plan.reason.clone(),
+                target_agent: plan.target_agent.clone().filter(|_| matches!(target, Target::Incident(_))),
+                tool: plan.tool.clone(),
+                command: plan.command.clone(),
+                resource: plan.resource.clone(),
+                rule: plan.rule.clone(),
+                title: plan.title.clone(),
+                severity: None,
+            };
+            (path, serde_json::to_value(body))
         }
     };
-    let fields = body.as_object_mut().expect("an object");
-    match plan.what {
-        What::Verdict(v) => {
-            fields.insert("verdict".into(), v.as_str().into());
-            fields.insert("event_id".into(), plan.event_id.clone().unwrap_or_default().into());
-        }
-        What::Intervention(kind) => {
-            fields.insert("kind".into(), kind.as_str().into());
-            if !kind.reversible() {
-                fields.insert("confirm".into(), true.into());
-            }
-            for (name, value) in [
-                ("target_agent", plan.target_agent.as_ref().filter(|_| matches!(plan.target, Target::Incident(_)))),
-                ("tool", plan.tool.as_ref()),
-                ("command", plan.command.as_ref()),
-                ("resource", plan.resource.as_ref()),
-                ("rule", plan.rule.as_ref()),
-                ("title", plan.title.as_ref()),
-            ] {
-                if let Some(v) = value {
-                    fields.insert(name.into(), v.clone().into());
-                }
-            }
-        }
-    }
-    if let Some(r) = &plan.reason {
-        fields.insert("reason".into(), r.clone().into());
-    }
+    let body = body.map_err(|e| format!("cannot encode the request: {e}"))?;
     Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
 }
 
@@ -449,12 +452,7 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
     use super::app::Screen;
     use InterventionKind as K;
     let kind = match action {
-        KeyAction::ConfirmCause | KeyAction::MarkUnrelated | KeyAction::Investigate => {
-            let verdict = match action {
-                KeyAction::ConfirmCause => Verdict::Confirmed,
-                KeyAction::MarkUnrelated => Verdict::Rejected,
-                _ => Verdict::Investigate,
-            };
+        KeyAction::Judge(verdict) => {
             let Screen::RootCauses { id } = app.screen() else {
                 return Err("open the root causes (c) to judge a candidate".to_owned());
             };
@@ -463,15 +461,7 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             plan.event_id = Some(candidate.event_id.clone());
             return Ok(plan);
         }
-        KeyAction::Acknowledge => K::Acknowledge,
-        KeyAction::FlagForReview => K::FlagForReview,
-        KeyAction::PauseAgent => K::PauseAgent,
-        KeyAction::ResumeAgent => K::ResumeAgent,
-        KeyAction::Escalate => K::Escalate,
-        KeyAction::CreateIncident => K::CreateIncident,
-        KeyAction::TriggerRollback => K::TriggerRollback,
-        KeyAction::DisableTool => K::DisableTool,
-        KeyAction::UpdateRule => K::UpdateRule,
+        KeyAction::Intervene(kind) => kind,
         other => return Err(format!("{other} is not an intervention")),
     };
     if let Screen::Agents = app.screen() {

@@ -8,6 +8,7 @@
 //! "ctrl-r" = "refresh"
 //! ```
 
+use crate::api::{InterventionKind, InterventionKind as IK, Verdict};
 use crate::wire_enum::wire_enum;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
@@ -29,82 +30,166 @@ wire_enum! {
     }
 }
 
-wire_enum! {
-    /// Everything a key can ask for.
-    pub enum KeyAction {
-        Quit = "quit",
-        Help = "help",
-        Command = "command",
-        Filter = "filter",
-        Up = "up",
-        Down = "down",
-        PageUp = "page_up",
-        PageDown = "page_down",
-        Top = "top",
-        Bottom = "bottom",
-        Open = "open",
-        Deeper = "deeper",
-        Shallower = "shallower",
-        ToList = "to_list",
-        SortNext = "sort",
-        Refresh = "refresh",
-        Close = "close",
-        /// Leave a view for the one it was opened from.
-        Back = "back",
-        BlastRadius = "blast_radius",
-        RootCauses = "root_causes",
-        /// Open the selected tree node.
-        Expand = "expand",
-        /// Close the selected tree node, or go to its parent.
-        Collapse = "collapse",
-        /// Open the selected tree node if closed, close it if open.
-        Toggle = "toggle",
-        /// Open every node of the tree.
-        ExpandAll = "expand_all",
-        NextDimension = "next_dimension",
-        PreviousDimension = "previous_dimension",
-        DimensionProvider = "dimension_provider",
-        DimensionAgent = "dimension_agent",
-        DimensionSource = "dimension_source",
-        DimensionRisk = "dimension_risk",
-        DimensionStatus = "dimension_status",
-        /// OSC 52: the selected incident's summary to the clipboard.
-        Copy = "copy",
-        Acknowledge = "acknowledge",
-        FlagForReview = "flag_for_review",
-        PauseAgent = "pause_agent",
-        ResumeAgent = "resume_agent",
-        Escalate = "escalate",
-        CreateIncident = "create_incident",
-        TriggerRollback = "trigger_rollback",
-        DisableTool = "disable_tool",
-        UpdateRule = "update_rule",
-        ConfirmCause = "confirm_cause",
-        MarkUnrelated = "mark_unrelated",
-        Investigate = "investigate",
-    }
+/// Everything a key can ask for. Interventions and verdicts are one action
+/// each, carrying what they ask the server for; in a config file each is
+/// spelled as before (`acknowledge`, `pause_agent`, `confirm_cause`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyAction {
+    Quit,
+    Help,
+    Command,
+    Filter,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Deeper,
+    Shallower,
+    ToList,
+    SortNext,
+    Refresh,
+    Close,
+    /// Leave a view for the one it was opened from.
+    Back,
+    BlastRadius,
+    RootCauses,
+    /// Open the selected tree node.
+    Expand,
+    /// Close the selected tree node, or go to its parent.
+    Collapse,
+    /// Open the selected tree node if closed, close it if open.
+    Toggle,
+    /// Open every node of the tree.
+    ExpandAll,
+    NextDimension,
+    PreviousDimension,
+    DimensionProvider,
+    DimensionAgent,
+    DimensionSource,
+    DimensionRisk,
+    DimensionStatus,
+    /// OSC 52: the selected incident's summary to the clipboard.
+    Copy,
+    /// Ask the server for an intervention of this kind.
+    Intervene(InterventionKind),
+    /// Give a verdict on the selected root-cause candidate.
+    Judge(Verdict),
 }
 
 impl KeyAction {
+    pub const ALL: &'static [KeyAction] = &[
+        KeyAction::Quit,
+        KeyAction::Help,
+        KeyAction::Command,
+        KeyAction::Filter,
+        KeyAction::Up,
+        KeyAction::Down,
+        KeyAction::PageUp,
+        KeyAction::PageDown,
+        KeyAction::Top,
+        KeyAction::Bottom,
+        KeyAction::Open,
+        KeyAction::Deeper,
+        KeyAction::Shallower,
+        KeyAction::ToList,
+        KeyAction::SortNext,
+        KeyAction::Refresh,
+        KeyAction::Close,
+        KeyAction::Back,
+        KeyAction::BlastRadius,
+        KeyAction::RootCauses,
+        KeyAction::Expand,
+        KeyAction::Collapse,
+        KeyAction::Toggle,
+        KeyAction::ExpandAll,
+        KeyAction::NextDimension,
+        KeyAction::PreviousDimension,
+        KeyAction::DimensionProvider,
+        KeyAction::DimensionAgent,
+        KeyAction::DimensionSource,
+        KeyAction::DimensionRisk,
+        KeyAction::DimensionStatus,
+        KeyAction::Copy,
+        KeyAction::Intervene(InterventionKind::Acknowledge),
+        KeyAction::Intervene(InterventionKind::FlagForReview),
+        KeyAction::Intervene(InterventionKind::PauseAgent),
+        KeyAction::Intervene(InterventionKind::ResumeAgent),
+        KeyAction::Intervene(InterventionKind::Escalate),
+        KeyAction::Intervene(InterventionKind::CreateIncident),
+        KeyAction::Intervene(InterventionKind::TriggerRollback),
+        KeyAction::Intervene(InterventionKind::DisableTool),
+        KeyAction::Intervene(InterventionKind::UpdateRule),
+        KeyAction::Judge(Verdict::Confirmed),
+        KeyAction::Judge(Verdict::Rejected),
+        KeyAction::Judge(Verdict::Investigate),
+    ];
+
+    /// The spelling in config files.
+    pub fn as_str(self) -> &'static str {
+        use KeyAction::*;
+        match self {
+            Quit => "quit",
+            Help => "help",
+            Command => "command",
+            Filter => "filter",
+            Up => "up",
+            Down => "down",
+            PageUp => "page_up",
+            PageDown => "page_down",
+            Top => "top",
+            Bottom => "bottom",
+            Open => "open",
+            Deeper => "deeper",
+            Shallower => "shallower",
+            ToList => "to_list",
+            SortNext => "sort",
+            Refresh => "refresh",
+            Close => "close",
+            Back => "back",
+            BlastRadius => "blast_radius",
+            RootCauses => "root_causes",
+            Expand => "expand",
+            Collapse => "collapse",
+            Toggle => "toggle",
+            ExpandAll => "expand_all",
+            NextDimension => "next_dimension",
+            PreviousDimension => "previous_dimension",
+            DimensionProvider => "dimension_provider",
+            DimensionAgent => "dimension_agent",
+            DimensionSource => "dimension_source",
+            DimensionRisk => "dimension_risk",
+            DimensionStatus => "dimension_status",
+            Copy => "copy",
+            Intervene(kind) => kind.as_str(),
+            Judge(Verdict::Confirmed) => "confirm_cause",
+            Judge(Verdict::Rejected) => "mark_unrelated",
+            Judge(Verdict::Investigate) => "investigate",
+        }
+    }
+
+    /// Case-insensitive, like every other spelling the console reads.
+    pub fn parse(raw: &str) -> Option<KeyAction> {
+        Self::ALL.iter().copied().find(|a| a.as_str().eq_ignore_ascii_case(raw))
+    }
+
+    /// The allowed spellings, for error messages: `"a, b, c"`.
+    pub fn allowed() -> String {
+        Self::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     /// Whether the key asks the server to change something: every such key
     /// is refused in one place when the console is read-only.
     pub fn is_intervention(self) -> bool {
-        use KeyAction::*;
-        matches!(
-            self,
-            Acknowledge
-                | FlagForReview
-                | PauseAgent
-                | ResumeAgent
-                | Escalate
-                | CreateIncident
-                | TriggerRollback
-                | DisableTool
-                | UpdateRule
-                | ConfirmCause
-                | MarkUnrelated
-                | Investigate
-        )
+        matches!(self, KeyAction::Intervene(_) | KeyAction::Judge(_))
+    }
+}
+
+impl std::fmt::Display for KeyAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -129,27 +214,27 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Global, "end", KeyAction::Bottom, "last"),
     (Mode::Global, "G", KeyAction::Bottom, "last"),
     (Mode::Incidents, "enter", KeyAction::Open, "open incident"),
-    (Mode::Incidents, "a", KeyAction::Acknowledge, "acknowledge"),
+    (Mode::Incidents, "a", KeyAction::Intervene(IK::Acknowledge), "acknowledge"),
     (Mode::Incidents, "/", KeyAction::Filter, "filter (! inverts)"),
     (Mode::Incidents, "s", KeyAction::SortNext, "next sort"),
-    (Mode::Incidents, "e", KeyAction::Escalate, "escalate"),
-    (Mode::Incidents, "f", KeyAction::FlagForReview, "flag for review"),
+    (Mode::Incidents, "e", KeyAction::Intervene(IK::Escalate), "escalate"),
+    (Mode::Incidents, "f", KeyAction::Intervene(IK::FlagForReview), "flag for review"),
     (Mode::Incidents, "q", KeyAction::Quit, "quit (q asks first)"),
     (Mode::Incident, "enter", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "+", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "backspace", KeyAction::Shallower, "less detail"),
     (Mode::Incident, "-", KeyAction::Shallower, "less detail"),
-    (Mode::Incident, "a", KeyAction::Acknowledge, "acknowledge"),
+    (Mode::Incident, "a", KeyAction::Intervene(IK::Acknowledge), "acknowledge"),
     (Mode::Incident, "b", KeyAction::BlastRadius, "blast radius"),
     (Mode::Incident, "c", KeyAction::RootCauses, "root causes"),
-    (Mode::Incident, "p", KeyAction::PauseAgent, "pause suspected agent"),
-    (Mode::Incident, "R", KeyAction::TriggerRollback, "request rollback"),
-    (Mode::Incident, "T", KeyAction::DisableTool, "disable tool"),
-    (Mode::Incident, "e", KeyAction::Escalate, "escalate"),
-    (Mode::Incident, "u", KeyAction::ResumeAgent, "resume agent"),
-    (Mode::Incident, "f", KeyAction::FlagForReview, "flag for review"),
-    (Mode::Incident, "N", KeyAction::CreateIncident, "new formal incident"),
-    (Mode::Incident, "W", KeyAction::UpdateRule, "propose rule"),
+    (Mode::Incident, "p", KeyAction::Intervene(IK::PauseAgent), "pause suspected agent"),
+    (Mode::Incident, "R", KeyAction::Intervene(IK::TriggerRollback), "request rollback"),
+    (Mode::Incident, "T", KeyAction::Intervene(IK::DisableTool), "disable tool"),
+    (Mode::Incident, "e", KeyAction::Intervene(IK::Escalate), "escalate"),
+    (Mode::Incident, "u", KeyAction::Intervene(IK::ResumeAgent), "resume agent"),
+    (Mode::Incident, "f", KeyAction::Intervene(IK::FlagForReview), "flag for review"),
+    (Mode::Incident, "N", KeyAction::Intervene(IK::CreateIncident), "new formal incident"),
+    (Mode::Incident, "W", KeyAction::Intervene(IK::UpdateRule), "propose rule"),
     (Mode::Incident, "esc", KeyAction::Back, "back"),
     (Mode::Incident, "q", KeyAction::Back, "back"),
     (Mode::BlastRadius, "right", KeyAction::Expand, "open"),
@@ -159,18 +244,18 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::BlastRadius, "enter", KeyAction::Toggle, "open or close"),
     (Mode::BlastRadius, "space", KeyAction::Toggle, "open or close"),
     (Mode::BlastRadius, "*", KeyAction::ExpandAll, "open all"),
-    (Mode::BlastRadius, "a", KeyAction::Acknowledge, "acknowledge"),
-    (Mode::BlastRadius, "e", KeyAction::Escalate, "escalate"),
+    (Mode::BlastRadius, "a", KeyAction::Intervene(IK::Acknowledge), "acknowledge"),
+    (Mode::BlastRadius, "e", KeyAction::Intervene(IK::Escalate), "escalate"),
     (Mode::BlastRadius, "c", KeyAction::RootCauses, "root causes"),
     (Mode::BlastRadius, "esc", KeyAction::Back, "back"),
     (Mode::BlastRadius, "q", KeyAction::Back, "back"),
-    (Mode::RootCauses, "C", KeyAction::ConfirmCause, "confirm cause"),
-    (Mode::RootCauses, "X", KeyAction::MarkUnrelated, "mark unrelated"),
-    (Mode::RootCauses, "i", KeyAction::Investigate, "investigate"),
-    (Mode::RootCauses, "p", KeyAction::PauseAgent, "pause its agent"),
-    (Mode::RootCauses, "T", KeyAction::DisableTool, "disable its tool"),
-    (Mode::RootCauses, "R", KeyAction::TriggerRollback, "request rollback"),
-    (Mode::RootCauses, "a", KeyAction::Acknowledge, "acknowledge"),
+    (Mode::RootCauses, "C", KeyAction::Judge(Verdict::Confirmed), "confirm cause"),
+    (Mode::RootCauses, "X", KeyAction::Judge(Verdict::Rejected), "mark unrelated"),
+    (Mode::RootCauses, "i", KeyAction::Judge(Verdict::Investigate), "investigate"),
+    (Mode::RootCauses, "p", KeyAction::Intervene(IK::PauseAgent), "pause its agent"),
+    (Mode::RootCauses, "T", KeyAction::Intervene(IK::DisableTool), "disable its tool"),
+    (Mode::RootCauses, "R", KeyAction::Intervene(IK::TriggerRollback), "request rollback"),
+    (Mode::RootCauses, "a", KeyAction::Intervene(IK::Acknowledge), "acknowledge"),
     (Mode::RootCauses, "b", KeyAction::BlastRadius, "blast radius"),
     (Mode::RootCauses, "esc", KeyAction::Back, "back"),
     (Mode::RootCauses, "q", KeyAction::Back, "back"),
@@ -186,11 +271,11 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Activity, "5", KeyAction::DimensionStatus, "by status"),
     (Mode::Activity, "esc", KeyAction::Back, "back"),
     (Mode::Activity, "q", KeyAction::Back, "back"),
-    (Mode::Agents, "p", KeyAction::PauseAgent, "pause agent"),
-    (Mode::Agents, "u", KeyAction::ResumeAgent, "resume agent"),
-    (Mode::Agents, "T", KeyAction::DisableTool, "disable a tool"),
-    (Mode::Agents, "f", KeyAction::FlagForReview, "flag for review"),
-    (Mode::Agents, "N", KeyAction::CreateIncident, "new formal incident"),
+    (Mode::Agents, "p", KeyAction::Intervene(IK::PauseAgent), "pause agent"),
+    (Mode::Agents, "u", KeyAction::Intervene(IK::ResumeAgent), "resume agent"),
+    (Mode::Agents, "T", KeyAction::Intervene(IK::DisableTool), "disable a tool"),
+    (Mode::Agents, "f", KeyAction::Intervene(IK::FlagForReview), "flag for review"),
+    (Mode::Agents, "N", KeyAction::Intervene(IK::CreateIncident), "new formal incident"),
     (Mode::Agents, "esc", KeyAction::Back, "back"),
     (Mode::Agents, "q", KeyAction::Back, "back"),
     (Mode::Audit, "esc", KeyAction::Back, "back"),
@@ -533,6 +618,18 @@ mod tests {
     fn overrides(text: &str) -> Result<Keymap, KeymapError> {
         let doc: toml::Table = toml::from_str(text).unwrap();
         Keymap::with_overrides(doc["keys"].as_table().unwrap(), "/home/u/.config/mandate/config.toml")
+    }
+
+    #[test]
+    fn interventions_and_verdicts_keep_their_config_spelling() {
+        for action in KeyAction::ALL {
+            assert_eq!(KeyAction::parse(action.as_str()), Some(*action), "{action}");
+        }
+        assert_eq!(KeyAction::parse("pause_agent"), Some(KeyAction::Intervene(InterventionKind::PauseAgent)));
+        assert_eq!(KeyAction::parse("Confirm_Cause"), Some(KeyAction::Judge(Verdict::Confirmed)));
+        assert_eq!(KeyAction::parse("mark_unrelated"), Some(KeyAction::Judge(Verdict::Rejected)));
+        let every_kind = InterventionKind::ALL.iter().all(|k| KeyAction::ALL.contains(&KeyAction::Intervene(*k)));
+        assert!(every_kind, "every intervention has its action");
     }
 
     #[test]

@@ -43,23 +43,25 @@ pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels)
     };
-    panel(app, theme, frame, live, "LIVE-O5", "LIVE", app.live.as_ref());
-    panel(app, theme, frame, completed, "COMP-O5", "COMPLETED", app.completed.as_ref());
+    panel(app, theme, frame, live, "LIVE-O5", "runs in flight now", app.live.as_ref());
+    panel(app, theme, frame, completed, "COMP-O5", "finished runs", app.completed.as_ref());
 }
 
-fn panel(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: &str, topic: &str, data: Option<&Distribution>) {
+/// One topic's panel: its name (LIVE-O5, COMP-O5) with a plain subtitle.
+fn panel(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: &str, what: &str, data: Option<&Distribution>) {
     let total = data.map(|d| format!(" — total {}", d.total)).unwrap_or_default();
+    let by = label(app.dimension).to_lowercase();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(K::Border))
-        .title(Span::styled(format!(" {id} {topic} runs by {}{total} ", app.dimension), theme.style(K::Title)));
+        .title(Span::styled(format!(" {id} · {what} by {by}{total} "), theme.style(K::Title)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(d) = data else {
-        return super::not_known(app, theme, frame, inner, &format!("{} runs", topic.to_lowercase()));
+        return super::not_known(app, theme, frame, inner, what);
     };
     if d.buckets.is_empty() {
-        frame.render_widget(Paragraph::new(Span::styled(format!("no {topic} runs"), theme.style(K::Muted))), inner);
+        frame.render_widget(Paragraph::new(Span::styled(format!("no {what}"), theme.style(K::Muted))), inner);
         return;
     }
     let label_width = d.buckets.iter().map(|b| b.value.chars().count()).max().unwrap_or(0).clamp(4, 24);

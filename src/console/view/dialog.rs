@@ -54,8 +54,23 @@ pub fn dialog(d: &Dialog, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     lines.push(Line::from(Span::styled(help, theme.style(K::Muted))));
 
-    let title = format!(" Confirm: {} ", plan.label());
+    // The target ends the label ("… on incident #12", "… agent deployer"):
+    // a long one is cut in the middle, so the target stays.
+    let room = (area.width.min(72) as usize).saturating_sub(14);
+    let title = format!(" Confirm: {} ", cut_middle(&plan.label(), room));
     popup(theme, frame, area, title, lines);
+}
+
+/// `text` at most `width` characters, cut in its middle.
+fn cut_middle(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width < 8 {
+        return text.to_owned();
+    }
+    let head = (width - 1) / 3;
+    let tail = width - 1 - head;
+    let chars: Vec<char> = text.chars().collect();
+    format!("{}…{}", chars[..head].iter().collect::<String>(), chars[n - tail..].iter().collect::<String>())
 }
 
 /// "Quit mandate?": a run of `q` presses never leaves without this prompt.

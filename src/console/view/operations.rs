@@ -154,7 +154,7 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 pub fn attribution(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let block = titled(theme, " Attribution compliance (seed 000 §6) ".to_owned());
+    let block = titled(theme, " Attribution compliance — last 7 days ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(s) = &app.attribution else { return not_known(app, theme, frame, inner, "attribution figures") };
