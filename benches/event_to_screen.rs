@@ -89,7 +89,7 @@ async fn parts(server: &RunningServer, events: u64) -> Vec<Duration> {
     let keymap = Keymap::default();
     let theme = Theme::builtin("dark").unwrap();
     let mut app = App::new("bench", None, false, chrono::Utc::now());
-    app.sort = SortKey::Newest;
+    app.list.sort = SortKey::Newest;
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     // The first list, before the clock starts.
     while let Some(action) = actions.recv().await {
@@ -102,7 +102,7 @@ async fn parts(server: &RunningServer, events: u64) -> Vec<Duration> {
     for n in 0..events {
         // The operator filters for it: the selection (kept on its incident)
         // never scrolls it out of view.
-        app.filter = format!("svc-{n:04}");
+        app.list.filter = format!("svc-{n:04}");
         let posted = Instant::now();
         let title = post_failure(&http, server, &format!("svc-{n:04}")).await;
         loop {

@@ -8,6 +8,7 @@ use mandate::api::{
 use mandate::console::app::{Action, App, Connection, Effect, Screen, Watch, update};
 use mandate::console::keymap::Keymap;
 use mandate::console::sanitize::decode_clean;
+use mandate::console::screens::View;
 use mandate::console::theme::{StyleKey, Theme};
 use mandate::console::view::render;
 use ratatui::Terminal;
@@ -81,6 +82,20 @@ fn app() -> App {
     update(&mut app, Action::Incidents(Box::new(page()), now()), &keymap);
     update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }), &keymap);
     app
+}
+
+fn blast(app: &App) -> &mandate::console::screens::BlastView {
+    match app.view() {
+        View::BlastRadius(v) => v,
+        other => panic!("not the blast radius: {other:?}"),
+    }
+}
+
+fn activity(app: &App) -> &mandate::console::screens::ActivityView {
+    match app.view() {
+        View::Activity(v) => v,
+        other => panic!("not activity: {other:?}"),
+    }
 }
 
 fn draw(app: &App, theme: &Theme, width: u16, height: u16) -> Terminal<TestBackend> {
@@ -161,9 +176,9 @@ fn help_and_command_line() {
 #[test]
 fn filter_sort_and_a_selection_that_survives_refreshes() {
     let mut app = app();
-    assert_eq!(app.selected, Some(12), "the most severe first");
+    assert_eq!(app.list.selected, Some(12), "the most severe first");
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.selected, Some(11));
+    assert_eq!(app.list.selected, Some(11));
     // A refresh that adds an incident keeps the selection on #11 and marks the new one.
     let mut next = page();
     next.incidents.insert(
@@ -171,7 +186,7 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
         summary(13, "DISK_FULL on reports-db", Severity::Critical, IncidentStatus::Open, 1, &["reports-db"]),
     );
     update(&mut app, Action::Incidents(Box::new(next), now()), &Keymap::default());
-    assert_eq!(app.selected, Some(11));
+    assert_eq!(app.list.selected, Some(11));
     assert!(app.new_ids.contains(&13));
     key(&mut app, KeyCode::Char('/'));
     for c in "!user".chars() {
@@ -181,7 +196,7 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
     let ids: Vec<i64> = app.visible().iter().map(|i| i.id).collect();
     assert_eq!(ids, [13, 12, 10, 9], "! inverts the filter");
     // "!u" already hid #11 (and #13, for a moment): the selection moved to the first row then.
-    assert_eq!(app.selected, Some(12), "a filtered-out selection moves to the first row");
+    assert_eq!(app.list.selected, Some(12), "a filtered-out selection moves to the first row");
     key(&mut app, KeyCode::Char('s'));
     let ids: Vec<i64> = app.visible().iter().map(|i| i.id).collect();
     assert_eq!(ids, [13, 12, 10, 9], "newest first");
@@ -193,7 +208,7 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
 fn changes_merge_into_the_list_without_moving_the_selection() {
     let mut app = app();
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.selected, Some(11));
+    assert_eq!(app.list.selected, Some(11));
     // #12 is acknowledged and #14 appears: only those two come.
     let mut acked = page().incidents[0].clone();
     acked.status = IncidentStatus::Acknowledged;
@@ -210,7 +225,7 @@ fn changes_merge_into_the_list_without_moving_the_selection() {
     assert_eq!(ids, [14, 12, 11, 10, 9], "merged and kept newest first, none doubled");
     assert_eq!(app.incidents[1].status, IncidentStatus::Acknowledged);
     assert_eq!((app.version, app.counts.acknowledged), (9, 2));
-    assert_eq!(app.selected, Some(11), "the selection stays on its incident");
+    assert_eq!(app.list.selected, Some(11), "the selection stays on its incident");
     assert!(app.new_ids.contains(&14) && !app.new_ids.contains(&12), "only the new one is marked new");
 }
 
@@ -358,7 +373,7 @@ fn blast_radius_tree_opens_and_closes() {
     insta::assert_snapshot!("blast_radius_80x24", draw(&app, &dark, 80, 24).backend());
     // Down to payments-service, open it: owner, team, on-call and why.
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.tree_selected, ["definitely", "payments-service"]);
+    assert_eq!(blast(&app).selected, ["definitely", "payments-service"]);
     key(&mut app, KeyCode::Char('l'));
     let shown = text(&draw(&app, &dark, 80, 24));
     assert!(shown.contains("owner @alice, team payments, on-call @payments-oncall"), "{shown}");
@@ -367,7 +382,7 @@ fn blast_radius_tree_opens_and_closes() {
     for _ in 0..6 {
         key(&mut app, KeyCode::Char('j'));
     }
-    assert_eq!(app.tree_selected, ["possibly"]);
+    assert_eq!(blast(&app).selected, ["possibly"]);
     key(&mut app, KeyCode::Right);
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Right);
@@ -377,9 +392,9 @@ fn blast_radius_tree_opens_and_closes() {
     assert!(shown.contains("[ORPHANED]"), "{shown}");
     // h closes the node, then goes to its parent.
     key(&mut app, KeyCode::Char('h'));
-    assert_eq!(app.tree_selected, ["possibly", "api-gateway"]);
+    assert_eq!(blast(&app).selected, ["possibly", "api-gateway"]);
     key(&mut app, KeyCode::Char('h'));
-    assert_eq!(app.tree_selected, ["possibly"]);
+    assert_eq!(blast(&app).selected, ["possibly"]);
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.screen(), Screen::Incident { id: 12, level: 1 });
 }
@@ -443,10 +458,10 @@ fn activity_panels_side_by_side_and_stacked() {
     assert!(shown.contains(" 2   3.3%"), "counts exactly as given, with their share: {shown}");
     // Another dimension: the old bars go, and a late answer for the old one is ignored.
     assert_eq!(key(&mut app, KeyCode::Char('2')), [Effect::Watch(Watch::Activity(Dimension::AgentId))]);
-    assert!(app.live.is_none() && app.completed.is_none());
+    assert!(activity(&app).live.is_none() && activity(&app).completed.is_none());
     let late = distribution(Topic::Live, Dimension::ProviderType, &[("anthropic", 1)]);
     update(&mut app, Action::Distribution(Box::new(late)), &keymap);
-    assert!(app.live.is_none());
+    assert!(activity(&app).live.is_none());
     assert_eq!(key(&mut app, KeyCode::Char('h')), [Effect::Watch(Watch::Activity(Dimension::ProviderType))]);
 }
 
@@ -905,7 +920,8 @@ fn a_pasted_runbook_acts_on_nothing_on_any_screen_or_in_any_dialog() {
                     effects.iter().filter(|e| matches!(e, Effect::Send(_) | Effect::Quit | Effect::Copy(_))).collect();
                 assert!(acted.is_empty(), "{name}, {how} paste: {acted:?}");
             }
-            assert_eq!(app.screens, start.screens, "{name}, {how} paste: the screen did not change");
+            let screens = |a: &App| a.screens.iter().map(View::screen).collect::<Vec<_>>();
+            assert_eq!(screens(&app), screens(&start), "{name}, {how} paste: the screen did not change");
             assert_eq!(app.dialog().is_some(), start.dialog().is_some(), "{name}, {how}: the dialog stays as it was");
             match app.dialog() {
                 Some(d) if !d.on_buttons() => {
@@ -985,7 +1001,7 @@ fn the_filter_clears_with_ctrl_u_and_esc_cancels_it() {
     update(&mut app, Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)), &Keymap::default());
     assert_eq!(app.row_count(), 4, "Ctrl-U cleared it");
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.filter, "user", "Esc put back the filter that was set");
+    assert_eq!(app.list.filter, "user", "Esc put back the filter that was set");
     assert_eq!(app.row_count(), 1);
 }
 
@@ -1075,12 +1091,12 @@ fn the_hint_bar_shows_whole_hints_and_says_when_there_are_more() {
 #[test]
 fn the_tree_toggles_with_enter_and_space_and_star_opens_everything() {
     let mut app = triage('b');
-    let first = app.tree_selected.clone();
-    assert!(app.tree_open.contains(&first), "the first band starts open");
+    let first = blast(&app).selected.clone();
+    assert!(blast(&app).open.contains(&first), "the first band starts open");
     key(&mut app, KeyCode::Enter);
-    assert!(!app.tree_open.contains(&first), "enter closed it");
+    assert!(!blast(&app).open.contains(&first), "enter closed it");
     key(&mut app, KeyCode::Char(' '));
-    assert!(app.tree_open.contains(&first), "space opened it again");
+    assert!(blast(&app).open.contains(&first), "space opened it again");
     let closed = text(&draw(&app, &Theme::builtin("dark").unwrap(), 160, 48));
     key(&mut app, KeyCode::Char('*'));
     let open = text(&draw(&app, &Theme::builtin("dark").unwrap(), 160, 48));
@@ -1106,7 +1122,11 @@ fn home_and_end_reach_both_ends_of_a_long_screen_and_say_where_you_are() {
     assert!(bottom.lines().nth(1).unwrap().contains(&last), "at the end: {bottom}");
     assert_ne!(top, bottom);
     key(&mut app, KeyCode::Char('k'));
-    assert_eq!(app.scroll, app.scroll_limit.get() - 1, "up from the end moves one line, at once");
+    let scroll = match app.view() {
+        View::Incident(v) => &v.scroll,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(scroll.top, scroll.limit.get() - 1, "up from the end moves one line, at once");
     key(&mut app, KeyCode::Home);
     assert_eq!(text(&draw(&app, &dark, 80, 24)), top);
 }

@@ -6,9 +6,12 @@ use super::blast;
 use super::intent::{self, Dialog, Intent, Plan};
 use super::keymap::{KeyAction, Keymap, Mode};
 pub use super::overlay::{Input, Overlay};
+pub use super::screens::DIMENSIONS;
+pub use super::screens::SortKey;
+use super::screens::{ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, Step, View};
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
-    IncidentStatus, IncidentSummary, StatusCounts, Topic, WhoAmI,
+    IncidentSummary, StatusCounts, WhoAmI,
 };
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -75,6 +78,8 @@ pub enum Effect {
     Copy(String),
 }
 
+/// Which screen is shown, without its state: for tests, the poller and
+/// the views to match on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Incidents,
@@ -95,23 +100,6 @@ pub enum Screen {
     Attribution,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Severity,
-    Newest,
-    Status,
-}
-
-impl SortKey {
-    pub fn label(self) -> &'static str {
-        match self {
-            SortKey::Severity => "severity",
-            SortKey::Newest => "newest",
-            SortKey::Status => "status",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
     /// Nothing heard yet.
@@ -128,26 +116,22 @@ pub enum Connection {
     },
 }
 
-/// The seed's dimension buttons, in its order: provider, agent, source, risk, status.
-pub const DIMENSIONS: [Dimension; 5] =
-    [Dimension::ProviderType, Dimension::AgentId, Dimension::Source, Dimension::RiskLevel, Dimension::Status];
-
 /// The `:` commands, for completion.
 pub const COMMANDS: &[&str] = &["incidents", "activity", "agents", "audit", "attribution", "theme", "q", "quit"];
 
+/// What the screens share; each screen's own state is in the stack.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub screens: Vec<Screen>,
+    /// The screen stack: the list at the bottom, the shown screen on top.
+    pub screens: Vec<View>,
     pub incidents: Vec<IncidentSummary>,
     pub counts: StatusCounts,
     pub version: i64,
-    pub selected: Option<i64>,
-    pub filter: String,
-    /// The filter as it was when editing began, for Esc to restore.
-    pub filter_before_edit: Option<String>,
+    /// The list's selection, filter, sort and rows.
+    pub list: IncidentList,
     /// Help, a text line, a dialog or the quit prompt, over the screen.
     pub overlay: Option<Overlay>,
-    pub sort: SortKey,
+    /// The open incident's detail, shared by its screens.
     pub detail: Option<IncidentDetail>,
     pub connection: Connection,
     pub data_at: Option<DateTime<Utc>>,
@@ -160,61 +144,19 @@ pub struct App {
     pub new_ids: BTreeSet<i64>,
     pub message: Option<String>,
     pub loaded_once: bool,
-    /// First line shown of the incident view and the text screens.
-    pub scroll: u16,
-    /// The largest useful `scroll` on the screen last drawn, set by the view
-    /// (which alone knows the width lines wrap to): `G` goes there, and
-    /// scrolling up from past it starts from there.
-    pub scroll_limit: std::cell::Cell<u16>,
-    /// The blast-radius tree: open nodes and the selected one.
-    pub tree_open: BTreeSet<Vec<String>>,
-    pub tree_selected: Vec<String>,
-    /// The selected root-cause candidate (its event id).
-    pub cause_selected: Option<String>,
-    pub dimension: Dimension,
-    pub live: Option<Distribution>,
-    pub completed: Option<Distribution>,
-    /// None until the first answer: "no agents" and "not known" differ.
-    pub agents: Option<Vec<AgentSummary>>,
-    pub agent_selected: Option<String>,
-    pub audit: Option<AuditPage>,
-    pub attribution: Option<AttributionStats>,
     /// Intents sent and not yet answered: (Idempotency-Key, label).
     pub pending: Vec<(String, String)>,
-    /// The list's rows (indices into `incidents`), filtered and sorted:
-    /// computed when data, filter or sort change, never while drawing.
-    order: Vec<usize>,
-}
-
-fn severity_rank(s: &IncidentSummary) -> u8 {
-    match s.severity {
-        crate::api::Severity::Critical => 0,
-        crate::api::Severity::High => 1,
-        crate::api::Severity::Medium => 2,
-        crate::api::Severity::Low => 3,
-    }
-}
-
-fn status_rank(s: &IncidentSummary) -> u8 {
-    match s.status {
-        IncidentStatus::Open => 0,
-        IncidentStatus::Acknowledged => 1,
-        IncidentStatus::Resolved => 2,
-    }
 }
 
 impl App {
     pub fn new(host: &str, environment: Option<String>, readonly: bool, now: DateTime<Utc>) -> App {
         App {
-            screens: vec![Screen::Incidents],
+            screens: vec![View::Incidents],
             incidents: vec![],
             counts: StatusCounts::default(),
             version: 0,
-            selected: None,
-            filter: String::new(),
-            filter_before_edit: None,
+            list: IncidentList::default(),
             overlay: None,
-            sort: SortKey::Severity,
             detail: None,
             connection: Connection::Connecting,
             data_at: None,
@@ -226,20 +168,7 @@ impl App {
             new_ids: BTreeSet::new(),
             message: None,
             loaded_once: false,
-            scroll: 0,
-            scroll_limit: std::cell::Cell::new(0),
-            tree_open: BTreeSet::new(),
-            tree_selected: Vec::new(),
-            cause_selected: None,
-            dimension: Dimension::ProviderType,
-            live: None,
-            completed: None,
-            agents: None,
-            agent_selected: None,
-            audit: None,
-            attribution: None,
             pending: Vec::new(),
-            order: Vec::new(),
         }
     }
 
@@ -258,43 +187,31 @@ impl App {
         }
     }
 
+    /// The screen shown, with its state.
+    pub fn view(&self) -> &View {
+        self.screens.last().expect("there is always a screen")
+    }
+
     pub fn screen(&self) -> Screen {
-        *self.screens.last().expect("there is always a screen")
+        self.view().screen()
     }
 
     /// The mode of the screen: whose keys apply, and whose keys help lists.
     pub fn mode(&self) -> Mode {
-        match self.screen() {
-            Screen::Incidents => Mode::Incidents,
-            Screen::Incident { .. } => Mode::Incident,
-            Screen::BlastRadius { .. } => Mode::BlastRadius,
-            Screen::RootCauses { .. } => Mode::RootCauses,
-            Screen::Activity => Mode::Activity,
-            Screen::Agents => Mode::Agents,
-            Screen::Audit => Mode::Audit,
-            Screen::Attribution => Mode::Attribution,
-        }
+        self.view().mode()
     }
 
     /// What the poller should fetch for the screen shown.
     pub fn watch(&self) -> Watch {
-        match self.screen() {
-            Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => Watch::Incident(id),
-            Screen::Activity => Watch::Activity(self.dimension),
-            Screen::Agents => Watch::Agents,
-            Screen::Audit => Watch::Audit,
-            Screen::Attribution => Watch::Attribution,
-            Screen::Incidents => Watch::Nothing,
-        }
+        self.view().watch()
     }
 
     /// The incident the operator is looking at: the open one, or the
     /// list's selection.
     pub fn focused_incident(&self) -> Option<i64> {
-        match self.screen() {
-            Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => Some(id),
-            Screen::Incidents => self.selected,
-            _ => None,
+        match self.view() {
+            View::Incidents => self.list.selected,
+            view => view.incident(),
         }
     }
 
@@ -304,17 +221,20 @@ impl App {
         self.detail.as_ref().filter(|d| d.summary.id == id)
     }
 
+    /// The selected root-cause candidate, on the root-cause screen.
     pub fn selected_candidate(&self) -> Option<&Candidate> {
-        let candidates = &self.focused_detail()?.analysis.candidates;
-        self.cause_selected
-            .as_ref()
-            .and_then(|e| candidates.iter().find(|c| &c.event_id == e))
-            .or_else(|| candidates.first())
+        match self.view() {
+            View::RootCauses(v) => v.candidate(self.focused_detail()?),
+            _ => None,
+        }
     }
 
+    /// The selected agent, on the agents screen.
     pub fn selected_agent(&self) -> Option<&AgentSummary> {
-        let agents = self.agents.as_deref().unwrap_or_default();
-        self.agent_selected.as_ref().and_then(|a| agents.iter().find(|x| &x.agent_id == a)).or_else(|| agents.first())
+        match self.view() {
+            View::Agents(v) => v.selected_agent(),
+            _ => None,
+        }
     }
 
     /// The blast-radius tree of the focused incident.
@@ -324,64 +244,22 @@ impl App {
 
     /// The rows the list shows, in order: filtered (`!` inverts), then sorted.
     pub fn visible(&self) -> Vec<&IncidentSummary> {
-        self.order.iter().map(|&i| &self.incidents[i]).collect()
+        self.list.rows(&self.incidents, 0, usize::MAX).collect()
     }
 
     /// How many rows the list shows.
     pub fn row_count(&self) -> usize {
-        self.order.len()
+        self.list.len()
     }
 
     /// Rows `skip..skip + take` of the list, for drawing only what fits.
     pub fn rows(&self, skip: usize, take: usize) -> impl Iterator<Item = &IncidentSummary> {
-        self.order.iter().skip(skip).take(take).map(|&i| &self.incidents[i])
+        self.list.rows(&self.incidents, skip, take)
     }
 
     /// Position of the selected incident in the list.
     pub fn selected_row(&self) -> Option<usize> {
-        let id = self.selected?;
-        self.order.iter().position(|&i| self.incidents[i].id == id)
-    }
-
-    fn reorder(&mut self) {
-        let (inverse, needle) = match self.filter.strip_prefix('!') {
-            Some(rest) => (true, rest.to_lowercase()),
-            None => (false, self.filter.to_lowercase()),
-        };
-        let incidents = &self.incidents;
-        let mut order: Vec<usize> = (0..incidents.len())
-            .filter(|&n| {
-                if needle.is_empty() {
-                    return true;
-                }
-                let i = &incidents[n];
-                let hay = format!("{} #{} {} {} {}", i.title, i.id, i.status, i.severity, i.resources.join(" "))
-                    .to_lowercase();
-                hay.contains(&needle) != inverse
-            })
-            .collect();
-        match self.sort {
-            SortKey::Severity => order.sort_by_key(|&n| {
-                let i = &incidents[n];
-                (severity_rank(i), status_rank(i), std::cmp::Reverse(i.started_at), i.id)
-            }),
-            SortKey::Newest => order.sort_by_key(|&n| (std::cmp::Reverse(incidents[n].started_at), incidents[n].id)),
-            SortKey::Status => order.sort_by_key(|&n| {
-                let i = &incidents[n];
-                (status_rank(i), severity_rank(i), std::cmp::Reverse(i.started_at))
-            }),
-        }
-        self.order = order;
-    }
-
-    fn move_selection(&mut self, delta: isize) {
-        if self.order.is_empty() {
-            self.selected = None;
-            return;
-        }
-        let current = self.selected_row().map_or(0, |i| i as isize);
-        let next = (current + delta).clamp(0, self.order.len() as isize - 1) as usize;
-        self.selected = Some(self.incidents[self.order[next]].id);
+        self.list.selected_row(&self.incidents)
     }
 
     /// A list or its changes arrived: the console is live at `version`.
@@ -392,22 +270,13 @@ impl App {
         self.connection = Connection::Live;
         self.data_at = Some(at);
         self.now = at;
-        self.keep_selection();
+        self.list.refresh(&self.incidents);
     }
 
     /// Sets the list's filter and recomputes its rows.
     pub fn set_filter(&mut self, filter: String) {
-        self.filter = filter;
-        self.keep_selection();
-    }
-
-    /// Recomputes the rows; the selection stays on the same incident across
-    /// refreshes, and moves to the first row if that incident is gone.
-    fn keep_selection(&mut self) {
-        self.reorder();
-        if self.selected_row().is_none() {
-            self.selected = self.order.first().map(|&i| self.incidents[i].id);
-        }
+        self.list.filter = filter;
+        self.list.refresh(&self.incidents);
     }
 
     /// Whether interventions are off: `--readonly`, or a principal whose
@@ -421,6 +290,11 @@ impl App {
     /// How old the data on screen is, in seconds.
     pub fn data_age(&self) -> Option<i64> {
         self.data_at.map(|t| (self.now - t).num_seconds().max(0))
+    }
+
+    /// The top screen's state, if it is of the kind `pick` takes.
+    fn top<T>(&mut self, pick: impl FnOnce(&mut View) -> Option<&mut T>) -> Option<&mut T> {
+        pick(self.screens.last_mut()?)
     }
 }
 
@@ -479,7 +353,7 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         Action::Detail(detail) => {
-            let shown = app.screen() != Screen::Incidents && app.focused_incident() == Some(detail.summary.id);
+            let shown = app.view().incident() == Some(detail.summary.id);
             if shown {
                 app.detail = Some(*detail);
             }
@@ -490,30 +364,42 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         Action::Distribution(d) => {
-            if d.dim != app.dimension {
-                return (false, vec![]);
+            let view = app.top(|v| match v {
+                View::Activity(a) => Some(a),
+                _ => None,
+            });
+            (view.is_some_and(|a| a.receive(*d)), vec![])
+        }
+        Action::Agents(agents) => match app.top(|v| match v {
+            View::Agents(a) => Some(a),
+            _ => None,
+        }) {
+            Some(view) => {
+                view.receive(agents);
+                (true, vec![])
             }
-            match d.topic {
-                Topic::Live => app.live = Some(*d),
-                Topic::Completed => app.completed = Some(*d),
+            None => (false, vec![]),
+        },
+        Action::Audit(page) => match app.top(|v| match v {
+            View::Audit(a) => Some(a),
+            _ => None,
+        }) {
+            Some(view) => {
+                view.page = Some(*page);
+                (true, vec![])
             }
-            (app.screen() == Screen::Activity, vec![])
-        }
-        Action::Agents(agents) => {
-            app.agents = Some(agents);
-            if app.selected_agent().map(|a| &a.agent_id) != app.agent_selected.as_ref() {
-                app.agent_selected = app.selected_agent().map(|a| a.agent_id.clone());
+            None => (false, vec![]),
+        },
+        Action::Attribution(stats) => match app.top(|v| match v {
+            View::Attribution(a) => Some(a),
+            _ => None,
+        }) {
+            Some(view) => {
+                view.stats = Some(*stats);
+                (true, vec![])
             }
-            (app.screen() == Screen::Agents, vec![])
-        }
-        Action::Audit(page) => {
-            app.audit = Some(*page);
-            (app.screen() == Screen::Audit, vec![])
-        }
-        Action::Attribution(stats) => {
-            app.attribution = Some(*stats);
-            (app.screen() == Screen::Attribution, vec![])
-        }
+            None => (false, vec![]),
+        },
         Action::Sent { key, outcome } => {
             let label = match app.pending.iter().position(|(k, _)| *k == key) {
                 Some(n) => app.pending.remove(n).1,
@@ -585,11 +471,10 @@ fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) 
     if action.is_intervention() {
         return (true, act(app, action));
     }
-    let effects = match navigate(app, action) {
-        Some(effects) => effects,
-        None => return (false, vec![]),
-    };
-    (true, effects)
+    match navigate(app, action) {
+        Some(effects) => (true, effects),
+        None => (false, vec![]),
+    }
 }
 
 /// Every intervention key comes through here: read-only is refused first,
@@ -635,213 +520,87 @@ pub(crate) fn send(app: &mut App, plan: Plan) -> Vec<Effect> {
     }
 }
 
-/// Moving about: screens, selection, scrolling. None: the key does nothing here.
+/// Keys every screen shares, then the screen's own. None: the key does
+/// nothing here.
 fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
-    let page = 10;
-    let none = Some(vec![]);
-    match (app.screen(), action) {
-        (_, KeyAction::Help) => {
+    match action {
+        KeyAction::Help => {
             app.overlay = Some(Overlay::Help { scroll: 0 });
-            none
+            return Some(vec![]);
         }
-        (_, KeyAction::Command) => {
+        KeyAction::Command => {
             app.overlay = Some(Overlay::Input(Input::Command(String::new())));
-            none
+            return Some(vec![]);
         }
-        (_, KeyAction::Refresh) => Some(vec![Effect::Refresh]),
-        (_, KeyAction::Copy) => Some(copy(app)),
-        (Screen::Incidents, KeyAction::Filter) => {
-            app.filter_before_edit = Some(app.filter.clone());
-            app.overlay = Some(Overlay::Input(Input::Filter(app.filter.clone())));
-            none
+        KeyAction::Refresh => return Some(vec![Effect::Refresh]),
+        KeyAction::Copy => return Some(copy(app)),
+        KeyAction::Filter if app.screen() == Screen::Incidents => {
+            app.list.filter_before_edit = Some(app.list.filter.clone());
+            app.overlay = Some(Overlay::Input(Input::Filter(app.list.filter.clone())));
+            return Some(vec![]);
         }
-        (Screen::Incidents, KeyAction::Up) => move_list(app, -1),
-        (Screen::Incidents, KeyAction::Down) => move_list(app, 1),
-        (Screen::Incidents, KeyAction::PageUp) => move_list(app, -page),
-        (Screen::Incidents, KeyAction::PageDown) => move_list(app, page),
-        (Screen::Incidents, KeyAction::Top) => move_list(app, isize::MIN / 2),
-        (Screen::Incidents, KeyAction::Bottom) => move_list(app, isize::MAX / 2),
-        (Screen::Incidents, KeyAction::SortNext) => {
-            app.sort = match app.sort {
-                SortKey::Severity => SortKey::Newest,
-                SortKey::Newest => SortKey::Status,
-                SortKey::Status => SortKey::Severity,
-            };
-            app.keep_selection();
-            none
-        }
-        (Screen::Incidents, KeyAction::Open) => {
-            let id = app.selected?;
-            app.new_ids.remove(&id);
-            app.detail = None;
-            app.scroll = 0;
-            app.screens.push(Screen::Incident { id, level: 1 });
-            none
-        }
-        (Screen::Incident { id, level }, KeyAction::Deeper) => {
-            *app.screens.last_mut().expect("screen") = Screen::Incident { id, level: (level + 1).min(3) };
-            none
-        }
-        (Screen::Incident { id, level }, KeyAction::Shallower) if level > 1 => {
-            *app.screens.last_mut().expect("screen") = Screen::Incident { id, level: level - 1 };
-            none
-        }
-        (Screen::Incident { .. }, KeyAction::ToList) => {
+        KeyAction::ToList => {
             to_list(app);
-            none
+            return Some(vec![]);
         }
-        (Screen::Incident { id, .. } | Screen::RootCauses { id }, KeyAction::BlastRadius) => {
-            app.tree_open = [vec![blast::BANDS[0].to_owned()], vec![blast::BANDS[1].to_owned()]].into();
-            app.tree_selected = vec![blast::BANDS[0].to_owned()];
-            replace_view(app, Screen::BlastRadius { id });
-            none
+        _ => {}
+    }
+    let step = match app.screens.last_mut().expect("there is always a screen") {
+        View::Incidents => app.list.on_key(action, &app.incidents),
+        view => {
+            let id = view.incident();
+            let detail = app.detail.as_ref().filter(|d| Some(d.summary.id) == id);
+            view.on_key(action, detail)
         }
-        (Screen::Incident { id, .. } | Screen::BlastRadius { id }, KeyAction::RootCauses) => {
-            app.cause_selected = None;
-            replace_view(app, Screen::RootCauses { id });
-            none
-        }
-        (Screen::BlastRadius { .. }, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
-            let paths = blast::visible_paths(&app.blast_nodes(), &app.tree_open);
-            let at = paths.iter().position(|p| *p == app.tree_selected).unwrap_or(0) as isize;
-            let to = match action {
-                KeyAction::Up => at - 1,
-                KeyAction::Down => at + 1,
-                KeyAction::Top => 0,
-                _ => paths.len() as isize - 1,
-            };
-            app.tree_selected = paths.get(to.clamp(0, paths.len().max(1) as isize - 1) as usize)?.clone();
-            none
-        }
-        (Screen::BlastRadius { .. }, KeyAction::Expand) => {
-            if blast::has_children(&app.blast_nodes(), &app.tree_selected) {
-                app.tree_open.insert(app.tree_selected.clone());
-            }
-            none
-        }
-        (Screen::BlastRadius { .. }, KeyAction::Toggle) => {
-            if !app.tree_open.remove(&app.tree_selected) && blast::has_children(&app.blast_nodes(), &app.tree_selected)
-            {
-                app.tree_open.insert(app.tree_selected.clone());
-            }
-            none
-        }
-        (Screen::BlastRadius { .. }, KeyAction::ExpandAll) => {
-            app.tree_open = blast::parents(&app.blast_nodes());
-            none
-        }
-        (Screen::BlastRadius { .. }, KeyAction::Collapse) => {
-            if !app.tree_open.remove(&app.tree_selected) && app.tree_selected.len() > 1 {
-                app.tree_selected.pop();
-            }
-            none
-        }
-        (Screen::RootCauses { .. }, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
-            let ids: Vec<String> =
-                app.focused_detail()?.analysis.candidates.iter().map(|c| c.event_id.clone()).collect();
-            let at = app.selected_candidate().and_then(|c| ids.iter().position(|e| *e == c.event_id)).unwrap_or(0);
-            app.cause_selected = ids.get(step(at, ids.len(), action)).cloned();
-            none
-        }
-        (Screen::Agents, KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom) => {
-            let agents = app.agents.as_deref().unwrap_or_default();
-            let at = app.selected_agent().and_then(|s| agents.iter().position(|a| a.agent_id == s.agent_id));
-            let next = step(at.unwrap_or(0), agents.len(), action);
-            app.agent_selected = agents.get(next).map(|a| a.agent_id.clone());
-            none
-        }
-        (Screen::Activity, KeyAction::NextDimension | KeyAction::PreviousDimension) => {
-            let all = DIMENSIONS;
-            let at = all.iter().position(|d| *d == app.dimension).unwrap_or(0);
-            let delta = if action == KeyAction::NextDimension { 1 } else { all.len() - 1 };
-            set_dimension(app, all[(at + delta) % all.len()]);
-            none
-        }
-        (Screen::Activity, KeyAction::DimensionProvider) => set_dimension(app, Dimension::ProviderType),
-        (Screen::Activity, KeyAction::DimensionAgent) => set_dimension(app, Dimension::AgentId),
-        (Screen::Activity, KeyAction::DimensionSource) => set_dimension(app, Dimension::Source),
-        (Screen::Activity, KeyAction::DimensionRisk) => set_dimension(app, Dimension::RiskLevel),
-        (Screen::Activity, KeyAction::DimensionStatus) => set_dimension(app, Dimension::Status),
-        (
-            Screen::Incident { .. } | Screen::Audit | Screen::Attribution | Screen::Activity,
-            KeyAction::Up
-            | KeyAction::Down
-            | KeyAction::PageUp
-            | KeyAction::PageDown
-            | KeyAction::Top
-            | KeyAction::Bottom,
-        )
-        | (Screen::RootCauses { .. }, KeyAction::PageUp | KeyAction::PageDown) => {
-            let limit = app.scroll_limit.get();
-            let at = app.scroll.min(limit);
-            app.scroll = match action {
-                KeyAction::Up => at.saturating_sub(1),
-                KeyAction::Down => at.saturating_add(1).min(limit),
-                KeyAction::PageUp => at.saturating_sub(page as u16),
-                KeyAction::PageDown => at.saturating_add(page as u16).min(limit),
-                KeyAction::Bottom => limit,
-                _ => 0,
-            };
-            none
-        }
-        (_, KeyAction::Back | KeyAction::Shallower) => {
-            if app.screens.len() > 1 {
-                app.screens.pop();
-            }
-            app.scroll = 0;
-            if app.screen() == Screen::Incidents {
+    };
+    match step {
+        Step::Stay => {}
+        Step::Unhandled if action == KeyAction::Back => back(app),
+        Step::Unhandled => return None,
+        Step::Back => back(app),
+        Step::Push(view) => {
+            if let View::Incident(v) = &view {
+                app.new_ids.remove(&v.id);
                 app.detail = None;
             }
-            none
+            app.screens.push(view);
         }
-        _ => None,
-    }
-}
-
-fn step(at: usize, len: usize, action: KeyAction) -> usize {
-    let last = len.saturating_sub(1);
-    match action {
-        KeyAction::Up => at.saturating_sub(1),
-        KeyAction::Down => (at + 1).min(last),
-        KeyAction::Top => 0,
-        _ => last,
-    }
-}
-
-fn move_list(app: &mut App, delta: isize) -> Option<Vec<Effect>> {
-    app.move_selection(delta);
-    Some(vec![])
-}
-
-fn set_dimension(app: &mut App, dimension: Dimension) -> Option<Vec<Effect>> {
-    if app.dimension != dimension {
-        app.dimension = dimension;
-        // Never show one dimension's bars under another's name.
-        app.live = None;
-        app.completed = None;
+        Step::Swap(view) => {
+            app.screens.pop();
+            app.screens.push(view);
+        }
     }
     Some(vec![])
 }
 
-/// Blast radius and root causes replace each other above the incident, so
-/// Back always returns to the incident.
-fn replace_view(app: &mut App, screen: Screen) {
-    if matches!(app.screen(), Screen::BlastRadius { .. } | Screen::RootCauses { .. }) {
+/// Back to the screen below; on the list, the open incident is let go.
+fn back(app: &mut App) {
+    if app.screens.len() > 1 {
         app.screens.pop();
     }
-    app.screens.push(screen);
+    if app.screen() == Screen::Incidents {
+        app.detail = None;
+    }
 }
 
 pub(crate) fn to_list(app: &mut App) {
     app.screens.truncate(1);
     app.detail = None;
-    app.scroll = 0;
 }
 
 /// A screen reached by a `:` command sits directly above the list.
 pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
     to_list(app);
-    app.screens.push(screen);
+    app.screens.push(match screen {
+        Screen::Activity => View::Activity(ActivityView::default()),
+        Screen::Agents => View::Agents(AgentsView::default()),
+        Screen::Audit => View::Audit(AuditView::default()),
+        Screen::Attribution => View::Attribution(AttributionView::default()),
+        Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => {
+            View::Incident(IncidentView::new(id))
+        }
+        Screen::Incidents => return vec![],
+    });
     vec![]
 }
 
@@ -850,12 +609,11 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
 pub(crate) fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
     if app.focused_incident() != Some(id) || app.screen() == Screen::Incidents {
         app.detail = None;
-        app.scroll = 0;
         app.new_ids.remove(&id);
         if app.incidents.iter().any(|i| i.id == id) {
-            app.selected = Some(id);
+            app.list.selected = Some(id);
         }
-        app.screens.push(Screen::Incident { id, level: 1 });
+        app.screens.push(View::Incident(IncidentView::new(id)));
     }
     vec![]
 }
@@ -870,30 +628,7 @@ fn copy(app: &mut App) -> Vec<Effect> {
         app.message = Some(format!("incident #{id} is not loaded yet"));
         return vec![];
     };
-    let mut text = format!(
-        "Incident #{} [{} {}] {}\nStarted {} UTC · resources: {} · responders: {}",
-        s.id,
-        s.severity.as_str().to_uppercase(),
-        s.status.as_str().to_uppercase(),
-        s.title,
-        s.started_at.format("%Y-%m-%d %H:%M:%S"),
-        if s.resources.is_empty() { "unknown".to_owned() } else { s.resources.join(", ") },
-        if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") },
-    );
-    if let Some(d) = app.focused_detail() {
-        match d.analysis.candidates.first() {
-            Some(c) if !d.analysis.undetermined => text.push_str(&format!(
-                "\nTop cause: {} {} on {} by {} ({} {}%)",
-                c.action_type.as_deref().unwrap_or("action"),
-                c.event_id,
-                c.resource.as_deref().unwrap_or("?"),
-                c.agent_id.as_deref().unwrap_or("unknown actor"),
-                c.band,
-                c.confidence
-            )),
-            _ => text.push_str("\nCause: UNDETERMINED"),
-        }
-    }
+    let text = super::clipboard::incident_summary(s, app.focused_detail());
     app.message = Some(format!("copied incident #{id} to the clipboard (OSC 52)"));
     vec![Effect::Copy(text)]
 }

@@ -10,6 +10,7 @@ pub mod overlay;
 pub mod paste;
 pub mod poller;
 pub mod sanitize;
+pub mod screens;
 pub mod screenshot;
 pub mod terminal;
 pub mod theme;

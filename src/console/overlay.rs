@@ -97,14 +97,14 @@ fn on_input(app: &mut App, input: Input, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         // Esc cancels: the filter goes back to what it was before.
         KeyCode::Esc if is_filter => {
-            let before = app.filter_before_edit.take().unwrap_or_default();
+            let before = app.list.filter_before_edit.take().unwrap_or_default();
             app.set_filter(before);
             return vec![];
         }
         KeyCode::Esc => return vec![],
         KeyCode::Char('c') if ctrl => return vec![],
         KeyCode::Enter if is_filter => {
-            app.filter_before_edit = None;
+            app.list.filter_before_edit = None;
             app.set_filter(text);
             return vec![];
         }

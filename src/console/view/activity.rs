@@ -5,6 +5,7 @@
 use super::titled;
 use crate::api::{Dimension, Distribution};
 use crate::console::app::{App, DIMENSIONS};
+use crate::console::screens::ActivityView;
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -22,7 +23,7 @@ fn label(d: Dimension) -> &'static str {
     }
 }
 
-pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn activity(app: &App, view: &ActivityView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = titled(theme, " Activity — runs by dimension ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -30,7 +31,7 @@ pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::styled("By: ", theme.style(K::Muted))];
     for (n, dim) in DIMENSIONS.iter().enumerate() {
         let (key, label) = (n + 1, label(*dim));
-        if *dim == app.dimension {
+        if *dim == view.dimension {
             spans.push(Span::styled(format!("[{key} {label}]"), theme.style(K::Selection)));
         } else {
             spans.push(Span::styled(format!(" {key} {label} "), theme.style(K::Text)));
@@ -43,14 +44,24 @@ pub fn activity(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(panels)
     };
-    panel(app, theme, frame, live, "LIVE-O5", "runs in flight now", app.live.as_ref());
-    panel(app, theme, frame, completed, "COMP-O5", "finished runs", app.completed.as_ref());
+    panel(app, view, theme, frame, live, "LIVE-O5", "runs in flight now", view.live.as_ref());
+    panel(app, view, theme, frame, completed, "COMP-O5", "finished runs", view.completed.as_ref());
 }
 
 /// One topic's panel: its name (LIVE-O5, COMP-O5) with a plain subtitle.
-fn panel(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: &str, what: &str, data: Option<&Distribution>) {
+#[allow(clippy::too_many_arguments)]
+fn panel(
+    app: &App,
+    view: &ActivityView,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    id: &str,
+    what: &str,
+    data: Option<&Distribution>,
+) {
     let total = data.map(|d| format!(" — total {}", d.total)).unwrap_or_default();
-    let by = label(app.dimension).to_lowercase();
+    let by = label(view.dimension).to_lowercase();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(K::Border))
@@ -85,5 +96,6 @@ fn panel(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: &str, what
             ])
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines).scroll((app.scroll, 0)), inner);
+    let top = super::pane::clamp(&view.scroll, lines.len().saturating_sub(inner.height as usize));
+    frame.render_widget(Paragraph::new(lines).scroll((top as u16, 0)), inner);
 }

@@ -1,8 +1,9 @@
 //! Rendering: pure functions of the state onto a frame. Only the rows that
 //! fit are built, so a frame costs the same for ten incidents or ten thousand.
 
-use super::app::{App, Connection, Input, Overlay, Screen};
+use super::app::{App, Connection, Input, Overlay};
 use super::keymap::Keymap;
+use super::screens::{IncidentView, View};
 use super::theme::{StyleKey as K, Theme};
 use crate::api::{
     Band, IncidentDetail, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote, Severity, Suggestion,
@@ -31,15 +32,15 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let [top, main, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status_bar(app, theme, frame, top);
-    match app.screen() {
-        Screen::Incident { id, level } => incident(app, theme, frame, main, id, level),
-        Screen::BlastRadius { id } => triage::blast_radius(app, theme, frame, main, id),
-        Screen::RootCauses { id } => triage::root_causes(app, theme, frame, main, id),
-        Screen::Activity => activity::activity(app, theme, frame, main),
-        Screen::Agents => operations::agents(app, theme, frame, main),
-        Screen::Audit => operations::audit(app, theme, frame, main),
-        Screen::Attribution => operations::attribution(app, theme, frame, main),
-        Screen::Incidents => incidents(app, theme, frame, main),
+    match app.view() {
+        View::Incident(v) => incident(app, v, theme, frame, main),
+        View::BlastRadius(v) => triage::blast_radius(app, v, theme, frame, main),
+        View::RootCauses(v) => triage::root_causes(app, v, theme, frame, main),
+        View::Activity(v) => activity::activity(app, v, theme, frame, main),
+        View::Agents(v) => operations::agents(app, v, theme, frame, main),
+        View::Audit(v) => operations::audit(app, v, theme, frame, main),
+        View::Attribution(v) => operations::attribution(app, v, theme, frame, main),
+        View::Incidents => incidents(app, theme, frame, main),
     }
     match &app.overlay {
         Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, *scroll),
@@ -228,10 +229,10 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         c.open,
         c.acknowledged,
         c.resolved,
-        app.sort.label()
+        app.list.sort.label()
     );
-    if !app.filter.is_empty() {
-        title.push_str(&format!("— filter: {} ({count} shown) ", app.filter));
+    if !app.list.filter.is_empty() {
+        title.push_str(&format!("— filter: {} ({count} shown) ", app.list.filter));
     }
     let block = titled(theme, title);
     let inner = block.inner(area);
@@ -330,7 +331,8 @@ fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: 
     if selected { row.style(theme.style(K::Selection)) } else { row }
 }
 
-fn incident(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64, level: u8) {
+fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let (id, level) = (view.id, view.level);
     let summary = app.incidents.iter().find(|i| i.id == id);
     let title = match summary {
         Some(s) => format!(" #{id} {} — level {level} of 3 ", s.title),
@@ -349,7 +351,7 @@ fn incident(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64, le
         }
         _ => return not_known(app, theme, frame, inner, "the incident"),
     };
-    pane::scrolled(app, theme, frame, inner, Rect { height: 1, ..area }, lines);
+    pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
 }
 
 /// A verdict in words, the same at every width.

@@ -3,6 +3,7 @@
 use super::{age, ellipsize, heading, not_known, titled, verdict_word};
 use crate::api::{CountBy, Verdict};
 use crate::console::app::App;
+use crate::console::screens::{AgentsView, AttributionView, AuditView};
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,8 +14,8 @@ fn muted(theme: &Theme, frame: &mut Frame, area: Rect, text: &str) {
     frame.render_widget(Paragraph::new(Span::styled(text.to_owned(), theme.style(K::Muted))), area);
 }
 
-pub fn agents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let Some(agents) = &app.agents else {
+pub fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(agents) = &view.agents else {
         let block = titled(theme, " Agents ".to_owned());
         let inner = block.inner(area);
         frame.render_widget(block, area);
@@ -27,7 +28,7 @@ pub fn agents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if agents.is_empty() {
         return muted(theme, frame, inner, "no agent has reported yet");
     }
-    let selected = app.selected_agent().map(|a| a.agent_id.clone());
+    let selected = view.selected_agent().map(|a| a.agent_id.clone());
     let height = inner.height.saturating_sub(1) as usize;
     let at = agents.iter().position(|a| Some(&a.agent_id) == selected.as_ref()).unwrap_or(0);
     let offset = at.saturating_sub(height.saturating_sub(1));
@@ -71,11 +72,11 @@ pub fn agents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
 }
 
-pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn audit(app: &App, view: &AuditView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = titled(theme, " Audit log — newest first ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(page) = &app.audit else { return not_known(app, theme, frame, inner, "the audit log") };
+    let Some(page) = &view.page else { return not_known(app, theme, frame, inner, "the audit log") };
     let [chain, table] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let c = &page.chain;
     let line = if c.verified {
@@ -98,19 +99,8 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         return muted(theme, frame, table, "no intervention yet");
     }
     let height = table.height.saturating_sub(1) as usize;
-    let limit = page.entries.len().saturating_sub(height);
-    app.scroll_limit.set(limit.min(u16::MAX as usize) as u16);
-    let top = (app.scroll as usize).min(limit);
-    if limit > 0 {
-        let position = format!(" {}–{} of {} ", top + 1, (top + height).min(page.entries.len()), page.entries.len());
-        let at = Rect {
-            x: area.right().saturating_sub(position.chars().count() as u16 + 1),
-            y: area.y,
-            width: position.chars().count() as u16,
-            height: 1,
-        };
-        frame.render_widget(Paragraph::new(Span::styled(position, theme.style(K::Muted))), at);
-    }
+    let top = super::pane::clamp(&view.scroll, page.entries.len().saturating_sub(height));
+    super::pane::position(theme, frame, Rect { height: 1, ..area }, top, height, page.entries.len());
     let widths = [
         Constraint::Length(5),
         Constraint::Length(14),
@@ -153,11 +143,11 @@ pub fn audit(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table);
 }
 
-pub fn attribution(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn attribution(app: &App, view: &AttributionView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = titled(theme, " Attribution compliance — last 7 days ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(s) = &app.attribution else { return not_known(app, theme, frame, inner, "attribution figures") };
+    let Some(s) = &view.stats else { return not_known(app, theme, frame, inner, "attribution figures") };
     let attempts = s.runs_accepted + s.runs_rejected;
     let rate = match s.validation_success_rate {
         Some(r) => format!("{:.2}% of {attempts} run attempts", r * 100.0),
@@ -187,7 +177,7 @@ pub fn attribution(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     counts(theme, &mut lines, "Violations by code", &s.violations_by_code);
     lines.push(Line::from(""));
     counts(theme, &mut lines, "Violations by origin system", &s.violations_by_origin_system);
-    super::pane::scrolled(app, theme, frame, inner, Rect { height: 1, ..area }, lines);
+    super::pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
 }
 
 fn counts(theme: &Theme, lines: &mut Vec<Line<'static>>, title: &str, rows: &[CountBy]) {

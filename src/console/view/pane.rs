@@ -2,7 +2,7 @@
 //! their indent kept, the scroll clamped to what there is, and its position
 //! ("12–33 of 80") on its title row when it does not all fit.
 
-use crate::console::app::App;
+use crate::console::screens::Scroll;
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -74,21 +74,40 @@ pub fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
 /// Draws `lines` in `inner`, wrapped, from the app's scroll position
 /// (clamped: `G` asks for the end); `title` is the pane's title row, where
 /// its position goes when it does not all fit.
-pub fn scrolled(app: &App, theme: &Theme, frame: &mut Frame, inner: Rect, title: Rect, lines: Vec<Line<'static>>) {
+pub fn scrolled(
+    scroll: &Scroll,
+    theme: &Theme,
+    frame: &mut Frame,
+    inner: Rect,
+    title: Rect,
+    lines: Vec<Line<'static>>,
+) {
     let lines = wrap(lines, inner.width);
     let height = inner.height as usize;
     let limit = lines.len().saturating_sub(height);
-    app.scroll_limit.set(limit.min(u16::MAX as usize) as u16);
-    let top = (app.scroll as usize).min(limit);
-    if lines.len() > height {
-        let position = format!(" {}–{} of {} ", top + 1, (top + height).min(lines.len()), lines.len());
-        let width = position.chars().count() as u16;
-        if title.width > width + 2 {
-            let at = Rect { x: title.right() - width - 1, y: title.y, width, height: 1 };
-            frame.render_widget(Paragraph::new(Span::styled(position, theme.style(K::Muted))), at);
-        }
-    }
+    let top = clamp(scroll, limit);
+    position(theme, frame, title, top, height, lines.len());
     frame.render_widget(Paragraph::new(lines).scroll((top as u16, 0)), inner);
+}
+
+/// Where a scroll is, given the most it can be; the screen remembers the
+/// limit for its next keys.
+pub fn clamp(scroll: &Scroll, limit: usize) -> usize {
+    scroll.limit.set(limit.min(u16::MAX as usize) as u16);
+    (scroll.top as usize).min(limit)
+}
+
+/// " 12–33 of 80 " at the right of the title row, when not all of it fits.
+pub fn position(theme: &Theme, frame: &mut Frame, title: Rect, top: usize, height: usize, total: usize) {
+    if total <= height {
+        return;
+    }
+    let text = format!(" {}–{} of {} ", top + 1, (top + height).min(total), total);
+    let width = text.chars().count() as u16;
+    if title.width > width + 2 {
+        let at = Rect { x: title.right() - width - 1, y: title.y, width, height: 1 };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.style(K::Muted))), at);
+    }
 }
 
 #[cfg(test)]

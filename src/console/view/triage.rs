@@ -5,6 +5,7 @@ use super::{age, band, evidence_text, heading, titled, verdict_word};
 use crate::api::{IncidentDetail, MatchLevel};
 use crate::console::app::App;
 use crate::console::blast::{self, Node};
+use crate::console::screens::{BlastView, CausesView};
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -27,7 +28,8 @@ fn item(node: &Node, theme: &Theme) -> TreeItem<'static, String> {
     TreeItem::new(node.id.clone(), text.clone(), children).unwrap_or_else(|_| TreeItem::new_leaf(node.id.clone(), text))
 }
 
-pub fn blast_radius(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64) {
+pub fn blast_radius(app: &App, view: &BlastView, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let id = view.id;
     let Some(d) = app.focused_detail() else {
         let block = titled(theme, format!(" #{id} Blast radius "));
         let inner = block.inner(area);
@@ -50,10 +52,10 @@ pub fn blast_radius(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id:
     );
     let items: Vec<TreeItem<String>> = blast::nodes(br).iter().map(|n| item(n, theme)).collect();
     let mut state = TreeState::default();
-    for path in &app.tree_open {
+    for path in &view.open {
         state.open(path.clone());
     }
-    state.select(app.tree_selected.clone());
+    state.select(view.selected.clone());
     if let Ok(tree) = Tree::new(&items) {
         let tree = tree
             .highlight_style(theme.style(K::Selection))
@@ -65,7 +67,8 @@ pub fn blast_radius(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id:
     }
 }
 
-pub fn root_causes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: i64) {
+pub fn root_causes(app: &App, view: &CausesView, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let id = view.id;
     let Some(d) = app.focused_detail() else {
         let block = titled(theme, format!(" #{id} Root causes "));
         let inner = block.inner(area);
@@ -84,7 +87,7 @@ pub fn root_causes(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, id: 
     if inner.width >= 120 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
         show(frame, left, candidates, selected_line);
-        super::pane::scrolled(app, theme, frame, right, Rect { height: 1, ..area }, rest);
+        super::pane::scrolled(&view.scroll, theme, frame, right, Rect { height: 1, ..area }, rest);
     } else {
         let mut all = candidates;
         all.push(Line::from(""));
