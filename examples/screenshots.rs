@@ -139,6 +139,9 @@ async fn main() {
     press(&mut app, KeyCode::Char('c'));
     shoot(&app, "dark", DARK_TERMINAL, size, "root-causes");
     press(&mut app, KeyCode::Char('p'));
+    for c in "it keeps rewriting pool_size".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
     shoot(&app, "dark", DARK_TERMINAL, size, "confirm-dialog");
     press(&mut app, KeyCode::Esc);
 
@@ -161,5 +164,11 @@ async fn main() {
     command(&mut app, "audit");
     update(&mut app, Action::Audit(Box::new(get(&http, &base, "/api/v1/audit").await)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "audit");
+
+    // A console that cannot reach its server says so, at 80 columns too.
+    let mut offline =
+        App::new("mandate-api.payments.eu-west-1.prod.internal.example.com:7400", Some("prod".into()), false, now);
+    update(&mut offline, Action::Offline("cannot connect".into()), &keymap);
+    shoot(&offline, "dark", DARK_TERMINAL, (80, 24), "offline-80x24");
     server.stop().await;
 }

@@ -87,7 +87,7 @@ fn panel(
             let filled = ((b.count as f64 / max as f64) * bar_width as f64).round() as usize;
             let filled = if b.count > 0 { filled.max(1) } else { 0 };
             let pct = if d.total > 0 { b.count as f64 * 100.0 / d.total as f64 } else { 0.0 };
-            let label: String = b.value.chars().take(label_width).collect();
+            let label = super::ellipsize(&b.value, label_width);
             Line::from(vec![
                 Span::styled(format!("{label:<label_width$} "), theme.style(K::Text)),
                 Span::styled("█".repeat(filled), theme.style(K::Accent)),

@@ -32,32 +32,6 @@ pub fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, ar
     let height = inner.height.saturating_sub(1) as usize;
     let at = agents.iter().position(|a| Some(&a.agent_id) == selected.as_ref()).unwrap_or(0);
     let offset = at.saturating_sub(height.saturating_sub(1));
-    let rows: Vec<Row> = agents
-        .iter()
-        .skip(offset)
-        .take(height)
-        .map(|a| {
-            let is_selected = Some(&a.agent_id) == selected.as_ref();
-            let status = if a.status == "paused" {
-                let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-                Span::styled(format!("PAUSED{by}"), theme.style(K::Warning))
-            } else {
-                Span::styled("ACTIVE", theme.style(K::Success))
-            };
-            let failure = format!("{:.1}%", a.failure_rate * 100.0);
-            let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
-            let row = Row::new(vec![
-                Cell::from(if is_selected { "▶" } else { " " }),
-                Cell::from(a.agent_id.clone()),
-                Cell::from(status),
-                Cell::from(age(a.last_seen, app.now)),
-                Cell::from(a.live_runs.to_string()),
-                Cell::from(Span::styled(failure, failure_style)),
-                Cell::from(a.disabled_tools.join(", ")),
-            ]);
-            if is_selected { row.style(theme.style(K::Selection)) } else { row }
-        })
-        .collect();
     let widths = [
         Constraint::Length(1),
         Constraint::Fill(2),
@@ -67,8 +41,36 @@ pub fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, ar
         Constraint::Length(7),
         Constraint::Fill(1),
     ];
-    let header = Row::new(["", "AGENT", "STATUS", "LAST SEEN", "LIVE", "FAILURE", "DISABLED TOOLS"])
-        .style(theme.style(K::Header));
+    let cols: Vec<usize> =
+        Layout::horizontal(widths).spacing(1).split(inner).iter().map(|r| r.width as usize).collect();
+    let rows: Vec<Row> = agents
+        .iter()
+        .skip(offset)
+        .take(height)
+        .map(|a| {
+            let is_selected = Some(&a.agent_id) == selected.as_ref();
+            let status = if a.status == "paused" {
+                let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+                Span::styled(ellipsize(&format!("PAUSED{by}"), cols[2]), theme.style(K::Warning))
+            } else {
+                Span::styled("ACTIVE", theme.style(K::Success))
+            };
+            let failure = format!("{:.1}%", a.failure_rate * 100.0);
+            let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
+            let row = Row::new(vec![
+                Cell::from(if is_selected { "▶" } else { " " }),
+                Cell::from(ellipsize(&a.agent_id, cols[1])),
+                Cell::from(status),
+                Cell::from(age(a.last_seen, app.now)),
+                Cell::from(a.live_runs.to_string()),
+                Cell::from(Span::styled(failure, failure_style)),
+                Cell::from(ellipsize(&a.disabled_tools.join(", "), cols[6])),
+            ]);
+            if is_selected { row.style(theme.style(K::Selection)) } else { row }
+        })
+        .collect();
+    let names = ["", "AGENT", "STATUS", "LAST SEEN", "LIVE", "FAILURE", "DISABLED TOOLS"];
+    let header = Row::new(names.iter().zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
 }
 
@@ -138,8 +140,8 @@ pub fn audit(app: &App, view: &AuditView, theme: &Theme, frame: &mut Frame, area
             ])
         })
         .collect();
-    let header =
-        Row::new(["SEQ", "AT (UTC)", "ACTOR", "ACTION", "TARGET", "REASON", "HASH"]).style(theme.style(K::Header));
+    let names = ["SEQ", "AT (UTC)", "ACTOR", "ACTION", "TARGET", "REASON", "HASH"];
+    let header = Row::new(names.iter().zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table);
 }
 
