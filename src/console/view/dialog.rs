@@ -74,9 +74,19 @@ fn cut_middle(text: &str, width: usize) -> String {
 }
 
 /// "Quit mandate?": a run of `q` presses never leaves without this prompt.
-pub fn quit(theme: &Theme, frame: &mut Frame, area: Rect) {
-    let lines = vec![
-        Line::from("Leave the console? Nothing in flight is lost: the server keeps it."),
+pub fn quit(pending: usize, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let mut lines = vec![Line::from("Leave the console?")];
+    if pending > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{pending} intervention{} still on its way: leaving now, you will not see whether it was applied \
+                 (the audit log will say).",
+                if pending == 1 { " is" } else { "s are" }
+            ),
+            theme.style(K::Warning),
+        )));
+    }
+    lines.extend([
         Line::from(""),
         Line::from(vec![
             Span::styled("▶[ No ]", theme.style(K::Selection)),
@@ -84,7 +94,7 @@ pub fn quit(theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::styled("[ y: Yes, quit ]", theme.style(K::Warning)),
         ]),
         Line::from(Span::styled("y quits · any other key stays", theme.style(K::Muted))),
-    ];
+    ]);
     popup(theme, frame, area, " Quit mandate? ".to_owned(), lines);
 }
 

@@ -45,7 +45,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     match &app.overlay {
         Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, *scroll),
         Some(Overlay::Dialog(d)) => dialog::dialog(d, theme, frame, main),
-        Some(Overlay::Quit) => dialog::quit(theme, frame, main),
+        Some(Overlay::Quit) => dialog::quit(app.pending.len(), theme, frame, main),
         Some(Overlay::Input(_)) | None => {}
     }
     bottom_line(app, theme, keymap, frame, bottom);
@@ -784,7 +784,17 @@ fn bottom_line(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, are
         (None, Some(m)) => Line::from(Span::styled(m.clone(), theme.style(K::Warning))),
         (None, None) => {
             let hints = match &app.overlay {
-                Some(Overlay::Help { .. }) => keymap.hints(super::keymap::Mode::Help),
+                // Help's own keys only: every other key is listed above it.
+                Some(Overlay::Help { .. }) => {
+                    let mut own: Vec<(String, String)> = keymap
+                        .actions(super::keymap::Mode::Help)
+                        .into_iter()
+                        .filter(|a| a.action == super::keymap::KeyAction::Close)
+                        .map(|a| (a.keys.iter().map(|k| k.label()).collect::<Vec<_>>().join(" "), a.description))
+                        .collect();
+                    own.push(("j k".into(), "scroll".into()));
+                    own
+                }
                 Some(Overlay::Quit) => vec![("y".into(), "quit".into()), ("any other key".into(), "stay".into())],
                 Some(Overlay::Dialog(_)) => vec![
                     ("tab".into(), "next field or buttons".into()),
