@@ -616,7 +616,11 @@ fn counted(line: Line<'static>, n: usize) -> Line<'static> {
 
 /// "1 event", "5 events".
 pub(super) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
 }
 
 fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'static> {

@@ -83,7 +83,10 @@ pub fn audit(app: &App, view: &AuditView, theme: &Theme, frame: &mut Frame, area
     let c = &page.chain;
     let line = if c.verified {
         Line::from(Span::styled(
-            format!("✓ chain verified: {} entries, each linked to the one before", c.entries_checked),
+            format!(
+                "✓ chain verified: {}, each linked to the one before",
+                super::plural(c.entries_checked as usize, "entry")
+            ),
             theme.style(K::Success),
         ))
     } else {

@@ -38,7 +38,7 @@ pub fn blast_radius(app: &App, view: &BlastView, theme: &Theme, frame: &mut Fram
     };
     let br = &d.blast_radius;
     let total = br.definitely.len() + br.likely.len() + br.possibly.len();
-    let block = titled(theme, format!(" #{id} Blast radius — {total} services "));
+    let block = titled(theme, format!(" #{id} Blast radius — {} ", super::plural(total, "service")));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [notify, tree_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
@@ -78,7 +78,11 @@ pub fn root_causes(app: &App, view: &CausesView, theme: &Theme, frame: &mut Fram
     let a = &d.analysis;
     let block = titled(
         theme,
-        format!(" #{id} Root causes — {} candidates of {} actions considered ", a.candidates.len(), a.considered),
+        format!(
+            " #{id} Root causes — {} of {} considered ",
+            super::plural(a.candidates.len(), "candidate"),
+            super::plural(a.considered as usize, "action")
+        ),
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
