@@ -653,6 +653,26 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     assert_eq!(intent.body["resource"], "payments-service");
 }
 
+/// Opens a screen as an operator would, with its data: "incidents",
+/// "incident", "b" (blast radius), "c" (root causes), or a `:` command.
+fn go_to(app: &mut App, how: &str) {
+    let keymap = Keymap::default();
+    match how {
+        "incidents" => {}
+        "incident" | "b" | "c" => {
+            key(app, KeyCode::Enter);
+            update(app, Action::Detail(Box::new(rich_detail())), &keymap);
+            if how != "incident" {
+                key(app, KeyCode::Char(how.chars().next().unwrap()));
+            }
+        }
+        other => {
+            command(app, other);
+            update(app, Action::Agents(agents()), &keymap);
+        }
+    }
+}
+
 /// Every intervention key of every screen, for an app on `screen`.
 fn intervention_keys(keymap: &Keymap, mode: Mode) -> Vec<ratatui::crossterm::event::KeyEvent> {
     keymap.bindings_for(mode).iter().filter(|b| b.action.is_intervention()).map(|b| b.key.event()).collect()
@@ -675,20 +695,7 @@ fn read_only_blocks_every_intervention_key_on_every_screen() {
         let mut app = App::new("h", None, readonly, now());
         update(&mut app, Action::Incidents(Box::new(page()), now()), &keymap);
         update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role }), &keymap);
-        update(&mut app, Action::Agents(agents()), &keymap);
-        match how {
-            "incidents" => {}
-            "incident" | "b" | "c" => {
-                key(&mut app, KeyCode::Enter);
-                update(&mut app, Action::Detail(Box::new(rich_detail())), &keymap);
-                if how != "incident" {
-                    key(&mut app, KeyCode::Char(how.chars().next().unwrap()));
-                }
-            }
-            other => {
-                command(&mut app, other);
-            }
-        }
+        go_to(&mut app, how);
         app
     };
     let mut checked = 0;
@@ -873,20 +880,7 @@ fn every_screen_and_dialog() -> Vec<(String, App)> {
     let mut out = Vec::new();
     for how in ["incidents", "incident", "b", "c", "activity", "agents", "audit", "attribution"] {
         let mut app = app();
-        update(&mut app, Action::Agents(agents()), &keymap);
-        match how {
-            "incidents" => {}
-            "incident" | "b" | "c" => {
-                key(&mut app, KeyCode::Enter);
-                update(&mut app, Action::Detail(Box::new(rich_detail())), &keymap);
-                if how != "incident" {
-                    key(&mut app, KeyCode::Char(how.chars().next().unwrap()));
-                }
-            }
-            other => {
-                command(&mut app, other);
-            }
-        }
+        go_to(&mut app, how);
         for press in intervention_keys(&keymap, app.mode()) {
             let mut with_dialog = app.clone();
             update(&mut with_dialog, Action::Key(press), &keymap);

@@ -291,11 +291,6 @@ impl App {
     pub fn data_age(&self) -> Option<i64> {
         self.data_at.map(|t| (self.now - t).num_seconds().max(0))
     }
-
-    /// The top screen's state, if it is of the kind `pick` takes.
-    fn top<T>(&mut self, pick: impl FnOnce(&mut View) -> Option<&mut T>) -> Option<&mut T> {
-        pick(self.screens.last_mut()?)
-    }
 }
 
 /// Applies one action. Returns whether anything visible changed, and the
@@ -363,43 +358,32 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.operator = Some(who);
             (true, vec![])
         }
-        Action::Distribution(d) => {
-            let view = app.top(|v| match v {
-                View::Activity(a) => Some(a),
-                _ => None,
-            });
-            (view.is_some_and(|a| a.receive(*d)), vec![])
-        }
-        Action::Agents(agents) => match app.top(|v| match v {
-            View::Agents(a) => Some(a),
-            _ => None,
-        }) {
-            Some(view) => {
-                view.receive(agents);
-                (true, vec![])
+        // A screen's data goes to that screen, if it is the one shown.
+        Action::Distribution(d) => deliver(app, |v| match v {
+            View::Activity(a) => a.receive(*d),
+            _ => false,
+        }),
+        Action::Agents(agents) => deliver(app, |v| match v {
+            View::Agents(a) => {
+                a.receive(agents);
+                true
             }
-            None => (false, vec![]),
-        },
-        Action::Audit(page) => match app.top(|v| match v {
-            View::Audit(a) => Some(a),
-            _ => None,
-        }) {
-            Some(view) => {
-                view.page = Some(*page);
-                (true, vec![])
+            _ => false,
+        }),
+        Action::Audit(page) => deliver(app, |v| match v {
+            View::Audit(a) => {
+                a.page = Some(*page);
+                true
             }
-            None => (false, vec![]),
-        },
-        Action::Attribution(stats) => match app.top(|v| match v {
-            View::Attribution(a) => Some(a),
-            _ => None,
-        }) {
-            Some(view) => {
-                view.stats = Some(*stats);
-                (true, vec![])
+            _ => false,
+        }),
+        Action::Attribution(stats) => deliver(app, |v| match v {
+            View::Attribution(a) => {
+                a.stats = Some(*stats);
+                true
             }
-            None => (false, vec![]),
-        },
+            _ => false,
+        }),
         Action::Sent { key, outcome } => {
             let label = match app.pending.iter().position(|(k, _)| *k == key) {
                 Some(n) => app.pending.remove(n).1,
@@ -430,6 +414,12 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (changed, vec![])
         }
     }
+}
+
+/// Gives data to the screen shown; `take` says whether it kept it (and so
+/// whether anything visible changed).
+fn deliver(app: &mut App, take: impl FnOnce(&mut View) -> bool) -> (bool, Vec<Effect>) {
+    (app.screens.last_mut().is_some_and(take), vec![])
 }
 
 fn minute_of(t: DateTime<Utc>) -> i64 {
