@@ -81,7 +81,7 @@ pub fn root_causes(app: &App, view: &CausesView, theme: &Theme, frame: &mut Fram
         format!(
             " #{id} Root causes — {} of {} considered ",
             super::plural(a.candidates.len(), "candidate"),
-            super::plural(a.considered as usize, "action")
+            super::plural(a.considered, "action")
         ),
     );
     let inner = block.inner(area);
