@@ -284,6 +284,8 @@ async fn repeat_incidents_reach_a_suggested_rule(db: Db) {
         );
         t.post(AGENT, "/api/v1/events", &json!([deploy, failure])).await;
         let id = ids(&t).await[0];
+        // Signatures are stored by the background work, not by reads.
+        signature_stored(&t, id).await;
         let d = t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body;
         if n == 2 {
             assert_eq!(d["pattern"]["level"], "exact", "{}", d["pattern"]);
@@ -292,6 +294,43 @@ async fn repeat_incidents_reach_a_suggested_rule(db: Db) {
             assert!(d["pattern"]["suggested_rule"].as_str().unwrap().contains("action_type: \"deploy\""));
         }
     }
+    t.stop().await;
+}
+
+/// Waits (10 s at most) until the background work has stored incident
+/// `id`'s pattern signature.
+async fn signature_stored(t: &common::TestServer, id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let record = t.server.state.store().get_incident(id).await.unwrap().unwrap();
+        if record.signature.is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no signature stored for #{id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Serving an incident's detail writes nothing: a signature the background
+/// work has not (re)computed stays as it is through any number of reads.
+async fn reads_do_not_write(db: Db) {
+    let t = start(db).await;
+    let failure = error(event_body("f1", -1.0, "runtime", "tool_call", "payments-service", "error"), "E", "boom");
+    t.post(AGENT, "/api/v1/events", &json!([failure])).await;
+    let id = ids(&t).await[0];
+    signature_stored(&t, id).await;
+    // As if it had never been computed: nothing marks it for recomputation.
+    sqlx::query("UPDATE incidents SET signature = NULL WHERE id = $1")
+        .bind(id)
+        .execute(t.server.state.store().pool())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let detail = t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await;
+        assert_eq!(detail.status, 200);
+    }
+    let record = t.server.state.store().get_incident(id).await.unwrap().unwrap();
+    assert!(record.signature.is_none(), "a GET stored the signature");
     t.stop().await;
 }
 
@@ -536,4 +575,5 @@ on_both_databases!(
     interventions_take_effect_exactly_once,
     the_change_feed,
     the_changes_only_feed,
+    reads_do_not_write,
 );

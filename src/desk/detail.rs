@@ -1,5 +1,5 @@
 use super::Desk;
-use crate::api::{Band, Event, IncidentDetail, TimelineEntry, Verdict};
+use crate::api::{Band, Event, IncidentDetail, Signature, TimelineEntry, Verdict};
 use crate::incident::{
     AnalysisInput, CORRELATION_WINDOW, SuggestionInput, analyze, blast_radius, escalation_path, match_pattern,
     signature, suggest, top3,
@@ -9,8 +9,23 @@ use chrono::{Duration, Utc};
 use std::collections::{BTreeSet, HashMap};
 
 impl Desk {
-    /// Everything about one incident, computed from what is stored now.
+    /// Everything about one incident, computed from what is stored now. It
+    /// only reads: the pattern signature is stored by `refresh_signature`.
     pub async fn incident_detail(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {
+        Ok(self.analyse(id).await?.map(|(detail, _)| detail))
+    }
+
+    /// Stores the incident's pattern signature when it changed: the
+    /// background work after an incident changes, never a read.
+    pub async fn refresh_signature(&self, id: i64) -> Result<(), StoreError> {
+        if let Some((_, Some(changed))) = self.analyse(id).await? {
+            self.store.set_signature(id, &changed).await?;
+        }
+        Ok(())
+    }
+
+    /// The detail, and the signature when it differs from the stored one.
+    async fn analyse(&self, id: i64) -> Result<Option<(IncidentDetail, Option<Signature>)>, StoreError> {
         let Some(record) = self.store.get_incident(id).await? else { return Ok(None) };
         let store = &self.store;
         let catalog = self.catalog();
@@ -106,9 +121,7 @@ impl Desk {
 
         let current = signature(&events, &analysis);
         let pattern = match_pattern(&current, record.summary.started_at, &past);
-        if record.signature.as_ref() != Some(&current) {
-            store.set_signature(id, &current).await?;
-        }
+        let changed = (record.signature.as_ref() != Some(&current)).then_some(current);
 
         // The timeline: the incident's events, the actions related to it, and
         // the gaps in the sequence numbers of every agent involved.
@@ -144,7 +157,7 @@ impl Desk {
         timeline.sort_by_key(|(t, _)| *t);
 
         let primary = errors.iter().min_by_key(|e| e.occurred_at).and_then(|e| e.resource.as_deref());
-        Ok(Some(IncidentDetail {
+        let detail = IncidentDetail {
             escalation_path: escalation_path(&catalog, primary),
             summary: record.summary,
             timeline: timeline.into_iter().map(|(_, e)| e).collect(),
@@ -154,6 +167,7 @@ impl Desk {
             top3: top,
             pattern,
             interventions,
-        }))
+        };
+        Ok(Some((detail, changed)))
     }
 }
