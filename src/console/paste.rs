@@ -17,7 +17,22 @@ pub const BURST_GAP: Duration = Duration::from_millis(10);
 /// [`BURST_GAP`] of the one before): two key presses or more are a paste
 /// of their text; one is a key; other events pass through in order.
 pub fn actions(events: Vec<Event>) -> Vec<Action> {
-    let presses = events.iter().filter(|e| matches!(e, Event::Key(k) if k.kind != KeyEventKind::Release)).count();
+    let keys: Vec<&KeyEvent> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Key(k) if k.kind != KeyEventKind::Release => Some(k),
+            _ => None,
+        })
+        .collect();
+    // Arrow and page keys held down over a slow link also arrive together;
+    // they move about and act on nothing, so they stay keys.
+    let moving = keys.iter().all(|k| {
+        matches!(
+            k.code,
+            KeyCode::Up | KeyCode::Down | KeyCode::Left | KeyCode::Right | KeyCode::PageUp | KeyCode::PageDown
+        )
+    });
+    let presses = if moving { 1 } else { keys.len() };
     let mut out = Vec::new();
     let mut text = String::new();
     for event in events {
@@ -65,6 +80,15 @@ mod tests {
         }
         // Two keys together are already a burst: "ay" must not acknowledge.
         assert!(matches!(actions(vec![press('a'), press('y')]).as_slice(), [Action::Paste(t)] if t == "ay"));
+    }
+
+    #[test]
+    fn arrows_that_arrive_together_still_move() {
+        let down = Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+        let got = actions(vec![down.clone(), down.clone(), down]);
+        assert!(matches!(got.as_slice(), [Action::Key(_), Action::Key(_), Action::Key(_)]), "{got:?}");
+        let mixed = actions(vec![Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)), press('a')]);
+        assert!(matches!(mixed.as_slice(), [Action::Paste(t)] if t == "a"), "{mixed:?}");
     }
 
     #[test]
