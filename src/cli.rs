@@ -1,5 +1,5 @@
 //! The command line: the console, `serve`, `demo`, `sim`, `token`, `audit`,
-//! `completions` and `man`.
+//! `routing`, `completions` and `man`.
 
 use crate::api::Role;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +39,9 @@ pub enum Command {
     /// Check the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check a routing file, or print the built-in one
+    #[command(subcommand)]
+    Routing(RoutingCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) generated from this command line
@@ -53,6 +56,20 @@ pub enum AuditCommand {
         #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutingCommand {
+    /// Validate a routing file: errors name their path (exit 1); with a catalog,
+    /// also say which services reach no one at some level
+    Check {
+        file: PathBuf,
+        /// A service catalog (TOML) to resolve targets against
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+    },
+    /// Print the routing Mandate uses when none is given, to start one from
+    Defaults,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

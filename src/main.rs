@@ -1,6 +1,6 @@
 use clap::{CommandFactory, Parser};
 use mandate::auth::{TokensFile, default_tokens_path};
-use mandate::cli::{AuditCommand, Cli, Command, LogFormat, ServeArgs, TokenCommand};
+use mandate::cli::{AuditCommand, Cli, Command, LogFormat, RoutingCommand, ServeArgs, TokenCommand};
 use mandate::incident::GroupingConfig;
 use mandate::server::{ServeOptions, serve};
 use mandate::store::default_sqlite_url;
@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => run_serve(args),
         Some(Command::Token(command)) => run_token(command),
         Some(Command::Audit(AuditCommand::Verify { database_url })) => run_audit_verify(database_url),
+        Some(Command::Routing(command)) => run_routing(command),
         Some(Command::Demo(args)) => return console_exit(mandate::demo::main(args)),
         Some(Command::Sim(args)) => {
             init_logging(LogFormat::Text);
@@ -99,6 +100,39 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
             file.revoke(&name).map_err(|e| e.to_string())?;
             file.save(&path).map_err(|e| e.to_string())?;
             eprintln!("Revoked {name:?}. A running server applies this on SIGHUP or restart.");
+            Ok(())
+        }
+    }
+}
+
+fn run_routing(command: RoutingCommand) -> Result<(), String> {
+    use mandate::routing::Routing;
+    match command {
+        RoutingCommand::Defaults => {
+            print!("{}", mandate::routing::BUILTIN);
+            Ok(())
+        }
+        RoutingCommand::Check { file, catalog } => {
+            let routing = Routing::load(&file).map_err(|e| e.to_string())?;
+            let levels: Vec<&str> = routing.levels().iter().map(|l| l.name.as_str()).collect();
+            println!(
+                "{}: {} level{} ({}), {} rule{}: valid",
+                file.display(),
+                levels.len(),
+                if levels.len() == 1 { "" } else { "s" },
+                levels.join(" → "),
+                routing.rules().len(),
+                if routing.rules().len() == 1 { "" } else { "s" }
+            );
+            for warning in routing.warnings() {
+                println!("warning: {warning}");
+            }
+            if let Some(path) = catalog {
+                let catalog = mandate::catalog::Catalog::load(&path).map_err(|e| e.to_string())?;
+                for gap in routing.unreachable(&catalog) {
+                    println!("warning: {gap}");
+                }
+            }
             Ok(())
         }
     }

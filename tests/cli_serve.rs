@@ -128,3 +128,25 @@ fn sim_refuses_a_bad_speed_and_a_dead_api_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach the Mandate API"), "{err}");
 }
+
+#[test]
+fn routing_check_names_the_path_of_an_error_and_the_defaults_pass_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let defaults = mandate(&["routing", "defaults"]);
+    assert!(defaults.status.success());
+    let file = dir.path().join("routing.toml");
+    std::fs::write(&file, &defaults.stdout).unwrap();
+    let ok = mandate(&["routing", "check", file.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success() && out.contains("4 levels (primary → secondary → management → executive)"), "{out}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[level]]\nname = \"a\"\ntargets = [\"resource.owner\"]\n[[rule]]\nname = \"r\"\nmax_level = \"z\"\n",
+    )
+    .unwrap();
+    let refused = mandate(&["routing", "check", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(err.contains("rule[0].max_level") && err.contains("no level is named \"z\""), "{err}");
+}

@@ -8,6 +8,7 @@ mod events;
 mod incidents;
 mod interventions;
 mod operations;
+mod routing;
 mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
@@ -22,6 +23,7 @@ pub use incidents::{
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
 pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};
+pub use routing::{Notification, RoutingDecision, RoutingVerdict, Urgency};
 pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 
 /// Every route lives under this prefix.

@@ -1,0 +1,51 @@
+//! Who is told about an incident, how and when (seed 004 5.4).
+
+use crate::wire_enum::wire_enum;
+use serde::{Deserialize, Serialize};
+
+wire_enum! {
+    /// How Mandate treats the incident (seed 5.4).
+    pub enum RoutingVerdict {
+        /// Watched; nobody is paged.
+        Monitored = "monitored",
+        /// People are told, by the escalation chain.
+        Flagged = "flagged",
+        /// People are told and a human must decide before anything proceeds.
+        Gated = "gated",
+    }
+}
+
+wire_enum! {
+    pub enum Urgency {
+        Low = "low",
+        High = "high",
+        Critical = "critical",
+    }
+}
+
+/// One person (or group) to tell, on one channel, after a delay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Notification {
+    pub target: String,
+    /// slack, pagerduty, email or webhook.
+    pub channel: String,
+    pub urgency: Urgency,
+    /// Why this target: "owner of payments-service", "escalation level secondary", …
+    pub reason: String,
+    /// Seconds after the incident opened, if nobody has acknowledged by then.
+    pub delay_seconds: u64,
+    /// The escalation level's name.
+    pub level: String,
+}
+
+/// `RoutingDecision` of seed 5.4: the decision, the notifications, the
+/// escalation path and the rule that produced them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoutingDecision {
+    pub decision: RoutingVerdict,
+    pub notifications: Vec<Notification>,
+    /// Everyone in the order they would be reached.
+    pub escalation_path: Vec<String>,
+    /// The rule that matched; None: the defaults applied.
+    pub rule_matched: Option<String>,
+}

@@ -1,0 +1,496 @@
+//! The routing configuration: escalation levels and the rules that choose
+//! where an incident starts, how far it may climb and on which channels
+//! (seed 004 5.1–5.3). Written in TOML; every error names its path.
+
+use crate::api::{RoutingVerdict, Urgency};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Above this many rules the checker suggests consolidating (seed 5.2).
+pub const SOFT_RULE_CAP: usize = 100;
+
+/// The channels Mandate knows how to name.
+pub const CHANNELS: [&str; 4] = ["slack", "pagerduty", "email", "webhook"];
+
+/// The file as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingDocument {
+    /// Who is told when a target resolves to nobody (no owner, no on-call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+    /// Change-freeze windows: `change_freeze = true` in a rule matches inside one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change_freeze: Vec<Freeze>,
+    /// The escalation chain, first level first; the last has no timeout.
+    #[serde(default, rename = "level", skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<Level>,
+    /// Tried in order; the first that matches decides.
+    #[serde(default, rename = "rule", skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// mon, tue, wed, thu, fri, sat, sun.
+    pub days: Vec<String>,
+    /// "09:00", in UTC.
+    pub start: String,
+    /// "18:00", in UTC.
+    pub end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Freeze {
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub until: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    pub name: String,
+    /// `resource.owner`, `resource.team.oncall`, `resource.team.lead` or `@someone`.
+    pub targets: Vec<String>,
+    /// "5m", "1h", "90s"; none on the last, terminal level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Channels for this level; the rule's when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    /// Another rule's name: its settings, overridden by this one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    #[serde(default, rename = "match")]
+    pub matches: Match,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<RoutingVerdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_level: Option<String>,
+    /// Page this level once this much time has passed, whatever the chain says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_to: Option<SkipTo>,
+    /// Never escalate past this level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Urgency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkipTo {
+    pub level: String,
+    /// Since the incident opened: "15m".
+    pub after: String,
+}
+
+/// What a rule matches: every field given must hold (seed 5.1's inputs).
+/// A list matches any of its values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<String>,
+    /// Resource names; a trailing `*` matches a prefix.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub sensitivity: Vec<String>,
+    /// Matches when the resource has any of these tags.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub action_type: Vec<String>,
+    /// SYSTEM, HUMAN or SERVICE: who took the suspected action.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub actor_type: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_freeze: Option<bool>,
+    /// At least this many earlier incidents on the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_past_incidents: Option<u32>,
+}
+
+/// `"critical"` or `["critical", "high"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// A rule with everything it extends folded in, durations parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub name: String,
+    pub matches: Match,
+    pub decision: RoutingVerdict,
+    pub start_level: usize,
+    pub skip_to: Option<(usize, u64)>,
+    pub max_level: usize,
+    pub channels: Vec<String>,
+    pub urgency: Option<Urgency>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("routing {source_name}: {path}: {message}")]
+pub struct RoutingError {
+    pub source_name: String,
+    /// Where in the file: `rule[2].skip_to.level`.
+    pub path: String,
+    pub message: String,
+}
+
+/// A checked routing configuration, ready to route with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    document: RoutingDocument,
+    /// Level timeouts in seconds (None: terminal).
+    timeouts: Vec<Option<u64>>,
+    rules: Vec<Resolved>,
+    /// The rule applied when none matches.
+    default_rule: Resolved,
+    warnings: Vec<String>,
+}
+
+/// "90s", "5m", "2h", "1d" in seconds.
+pub fn parse_duration(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = raw.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+fn valid_target(t: &str) -> bool {
+    matches!(t, "resource.owner" | "resource.team.oncall" | "resource.team.lead")
+        || (t.starts_with('@') && t.len() > 1 && !t.contains(char::is_whitespace))
+}
+
+impl Routing {
+    /// Checks every name, reference, duration and target, and folds `extends`.
+    pub fn new(document: RoutingDocument, source_name: &str) -> Result<Routing, RoutingError> {
+        let err = |path: String, message: String| RoutingError { source_name: source_name.to_owned(), path, message };
+        if document.levels.is_empty() {
+            return Err(err("level".into(), "at least one escalation level is needed".into()));
+        }
+        let mut level_index = BTreeMap::new();
+        let mut timeouts = Vec::new();
+        let last = document.levels.len() - 1;
+        for (i, level) in document.levels.iter().enumerate() {
+            let at = |field: &str| format!("level[{i}].{field}");
+            if level.name.trim().is_empty() {
+                return Err(err(at("name"), "is empty".into()));
+            }
+            if level_index.insert(level.name.clone(), i).is_some() {
+                return Err(err(at("name"), format!("{:?} appears twice", level.name)));
+            }
+            if level.targets.is_empty() {
+                return Err(err(at("targets"), "name at least one target".into()));
+            }
+            for (t, target) in level.targets.iter().enumerate() {
+                if !valid_target(target) {
+                    return Err(err(
+                        format!("level[{i}].targets[{t}]"),
+                        format!(
+                            "{target:?} is not a target: write resource.owner, resource.team.oncall, resource.team.lead or @someone"
+                        ),
+                    ));
+                }
+            }
+            if let Some((path, message)) =
+                unknown_channel(level.channels.as_deref().unwrap_or_default(), &at("channels"))
+            {
+                return Err(err(path, message));
+            }
+            let timeout = match (&level.timeout, i == last) {
+                (Some(_), true) => {
+                    return Err(err(at("timeout"), "the last level is terminal: it has no timeout".into()));
+                }
+                (None, false) => {
+                    return Err(err(at("timeout"), "every level but the last needs a timeout, e.g. \"5m\"".into()));
+                }
+                (Some(raw), false) => Some(parse_duration(raw).filter(|s| *s > 0).ok_or_else(|| {
+                    err(at("timeout"), format!("{raw:?} is not a duration: write 90s, 5m, 2h or 1d"))
+                })?),
+                (None, true) => None,
+            };
+            timeouts.push(timeout);
+        }
+        let by_name: BTreeMap<&str, usize> =
+            document.rules.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
+        let mut rules = Vec::new();
+        for (i, rule) in document.rules.iter().enumerate() {
+            let at = |field: &str| format!("rule[{i}].{field}");
+            if rule.name.trim().is_empty() {
+                return Err(err(at("name"), "is empty".into()));
+            }
+            if by_name.get(rule.name.as_str()) != Some(&i) {
+                return Err(err(at("name"), format!("{:?} appears twice", rule.name)));
+            }
+            // Fold the chain of extends, most general first; a cycle is an error.
+            let mut chain = vec![rule];
+            let mut seen = vec![rule.name.as_str()];
+            while let Some(parent) = chain.last().and_then(|r| r.extends.as_deref()) {
+                let Some(&p) = by_name.get(parent) else {
+                    return Err(err(at("extends"), format!("no rule is named {parent:?}")));
+                };
+                if seen.contains(&parent) {
+                    return Err(err(at("extends"), format!("extends itself through {}", seen.join(" → "))));
+                }
+                seen.push(parent);
+                chain.push(&document.rules[p]);
+            }
+            let mut merged = Rule { name: rule.name.clone(), ..Rule::default() };
+            for r in chain.iter().rev() {
+                merged = fold(merged, r);
+            }
+            rules.push(resolve(&merged, &level_index, &timeouts, &|field: &str, message: String| {
+                err(at(field), message)
+            })?);
+        }
+        let default_rule = resolve(
+            &Rule { name: "defaults".into(), ..Rule::default() },
+            &level_index,
+            &timeouts,
+            &|field: &str, message: String| err(field.to_owned(), message),
+        )?;
+        let mut warnings = Vec::new();
+        if document.rules.len() > SOFT_RULE_CAP {
+            warnings.push(format!(
+                "{} rules: above the soft cap of {SOFT_RULE_CAP}; consider merging rules, matching tags rather than services",
+                document.rules.len()
+            ));
+        }
+        if let Some(hours) = &document.business_hours {
+            check_hours(hours, &err)?;
+        }
+        for (i, f) in document.change_freeze.iter().enumerate() {
+            if f.until <= f.from {
+                return Err(err(format!("change_freeze[{i}].until"), "ends before it starts".into()));
+            }
+        }
+        if let Some(fallback) = &document.fallback
+            && !(fallback.starts_with('@') && fallback.len() > 1)
+        {
+            return Err(err("fallback".into(), format!("{fallback:?} is not a person or group: write @someone")));
+        }
+        Ok(Routing { document, timeouts, rules, default_rule, warnings })
+    }
+
+    pub fn from_toml(text: &str, source_name: &str) -> Result<Routing, RoutingError> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| RoutingError {
+            source_name: source_name.to_owned(),
+            path: "(file)".into(),
+            message: e.message().to_owned(),
+        })?;
+        let document: RoutingDocument = serde_path_to_error::deserialize(deserializer).map_err(|e| RoutingError {
+            source_name: source_name.to_owned(),
+            path: e.path().to_string(),
+            message: e.inner().message().to_owned(),
+        })?;
+        Routing::new(document, source_name)
+    }
+
+    pub fn load(path: &Path) -> Result<Routing, RoutingError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| RoutingError {
+            source_name: name.clone(),
+            path: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Routing::from_toml(&text, &name)
+    }
+
+    /// What ships with Mandate: seed 5.3's chain, and rules by severity.
+    pub fn builtin() -> Routing {
+        Routing::from_toml(super::BUILTIN, "built-in routing").expect("the built-in routing is valid")
+    }
+
+    pub fn document(&self) -> &RoutingDocument {
+        &self.document
+    }
+
+    pub fn levels(&self) -> &[Level] {
+        &self.document.levels
+    }
+
+    /// The timeout of each level in seconds; None for the terminal one.
+    pub fn timeouts(&self) -> &[Option<u64>] {
+        &self.timeouts
+    }
+
+    pub fn rules(&self) -> &[Resolved] {
+        &self.rules
+    }
+
+    pub fn default_rule(&self) -> &Resolved {
+        &self.default_rule
+    }
+
+    /// Advice that does not stop the file from loading.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+/// `base` with whatever `over` sets.
+fn fold(base: Rule, over: &Rule) -> Rule {
+    let m = &over.matches;
+    let pick = |a: &Vec<String>, b: Vec<String>| if a.is_empty() { b } else { a.clone() };
+    Rule {
+        name: base.name,
+        extends: None,
+        matches: Match {
+            severity: pick(&m.severity, base.matches.severity),
+            resource: pick(&m.resource, base.matches.resource),
+            sensitivity: pick(&m.sensitivity, base.matches.sensitivity),
+            tags: pick(&m.tags, base.matches.tags),
+            action_type: pick(&m.action_type, base.matches.action_type),
+            actor_type: pick(&m.actor_type, base.matches.actor_type),
+            business_hours: m.business_hours.or(base.matches.business_hours),
+            change_freeze: m.change_freeze.or(base.matches.change_freeze),
+            min_past_incidents: m.min_past_incidents.or(base.matches.min_past_incidents),
+        },
+        decision: over.decision.or(base.decision),
+        start_level: over.start_level.clone().or(base.start_level),
+        skip_to: over.skip_to.clone().or(base.skip_to),
+        max_level: over.max_level.clone().or(base.max_level),
+        channels: over.channels.clone().or(base.channels),
+        urgency: over.urgency.or(base.urgency),
+    }
+}
+
+fn resolve(
+    rule: &Rule,
+    levels: &BTreeMap<String, usize>,
+    timeouts: &[Option<u64>],
+    err: &dyn Fn(&str, String) -> RoutingError,
+) -> Result<Resolved, RoutingError> {
+    let level = |field: &str, name: &str| {
+        levels.get(name).copied().ok_or_else(|| {
+            err(
+                field,
+                format!(
+                    "no level is named {name:?}; levels: {}",
+                    levels.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    };
+    let start_level = rule.start_level.as_deref().map(|n| level("start_level", n)).transpose()?.unwrap_or(0);
+    let max_level = rule.max_level.as_deref().map(|n| level("max_level", n)).transpose()?.unwrap_or(timeouts.len() - 1);
+    if max_level < start_level {
+        return Err(err("max_level", "is below start_level".into()));
+    }
+    let skip_to = match &rule.skip_to {
+        None => None,
+        Some(s) => {
+            let to = level("skip_to.level", &s.level)?;
+            if to <= start_level || to > max_level {
+                return Err(err("skip_to.level", "must lie after start_level and not past max_level".into()));
+            }
+            let after = parse_duration(&s.after).ok_or_else(|| {
+                err("skip_to.after", format!("{:?} is not a duration: write 90s, 5m, 2h or 1d", s.after))
+            })?;
+            Some((to, after))
+        }
+    };
+    let channels = rule.channels.clone().unwrap_or_else(|| vec!["slack".to_owned()]);
+    if let Some((path, message)) = unknown_channel(&channels, "channels") {
+        return Err(err(&path, message));
+    }
+    if channels.is_empty() {
+        return Err(err("channels", "name at least one channel".into()));
+    }
+    let matches = &rule.matches;
+    for (i, s) in matches.severity.iter().enumerate() {
+        if crate::api::Severity::parse(s).is_none() {
+            return Err(err(
+                &format!("match.severity[{i}]"),
+                format!("{s:?}: expected one of {}", crate::api::Severity::allowed()),
+            ));
+        }
+    }
+    for (i, s) in matches.sensitivity.iter().enumerate() {
+        if crate::catalog::Sensitivity::parse(s).is_none() {
+            return Err(err(
+                &format!("match.sensitivity[{i}]"),
+                format!("{s:?}: expected one of {}", crate::catalog::Sensitivity::allowed()),
+            ));
+        }
+    }
+    for (i, s) in matches.actor_type.iter().enumerate() {
+        if crate::attribution::ActorType::parse(s).is_none() {
+            return Err(err(&format!("match.actor_type[{i}]"), format!("{s:?}: expected SYSTEM, HUMAN or SERVICE")));
+        }
+    }
+    Ok(Resolved {
+        name: rule.name.clone(),
+        matches: matches.clone(),
+        decision: rule.decision.unwrap_or(RoutingVerdict::Flagged),
+        start_level,
+        skip_to,
+        max_level,
+        channels,
+        urgency: rule.urgency,
+    })
+}
+
+/// The first channel Mandate does not know: its path and what is wrong.
+fn unknown_channel(channels: &[String], path: &str) -> Option<(String, String)> {
+    channels
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !CHANNELS.contains(&c.as_str()))
+        .map(|(i, c)| (format!("{path}[{i}]"), format!("{c:?}: expected one of {}", CHANNELS.join(", "))))
+}
+
+fn check_hours(hours: &BusinessHours, err: &dyn Fn(String, String) -> RoutingError) -> Result<(), RoutingError> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    for (i, d) in hours.days.iter().enumerate() {
+        if !DAYS.contains(&d.as_str()) {
+            return Err(err(
+                format!("business_hours.days[{i}]"),
+                format!("{d:?}: expected one of {}", DAYS.join(", ")),
+            ));
+        }
+    }
+    for (field, value) in [("start", &hours.start), ("end", &hours.end)] {
+        if chrono::NaiveTime::parse_from_str(value, "%H:%M").is_err() {
+            return Err(err(format!("business_hours.{field}"), format!("{value:?}: write HH:MM, e.g. \"09:00\"")));
+        }
+    }
+    Ok(())
+}

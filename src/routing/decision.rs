@@ -1,0 +1,192 @@
+//! From an incident to a `RoutingDecision`: the first rule that matches the
+//! incident's inputs (seed 004 5.1) chooses the levels and channels; each
+//! level's targets are resolved against the catalog, owners who cannot be
+//! reached giving way to their backup (6.1–6.5), with the reason said.
+
+use super::config::{Match, Resolved, Routing};
+use crate::api::{Notification, RoutingDecision, Severity, Urgency};
+use crate::catalog::{Catalog, OwnerStatus, Service};
+use chrono::{DateTime, Datelike, Utc};
+
+/// What routing looks at (seed 5.1).
+#[derive(Debug, Clone)]
+pub struct RoutingInput<'a> {
+    pub severity: Severity,
+    /// The failing resources, the first being where it started.
+    pub resources: &'a [String],
+    /// The suspected action's type and its actor's type (SYSTEM, HUMAN, SERVICE).
+    pub action_type: Option<&'a str>,
+    pub actor_type: Option<&'a str>,
+    /// Earlier incidents on the first resource.
+    pub past_incidents: u32,
+    pub now: DateTime<Utc>,
+}
+
+impl Routing {
+    /// The rule that applies: the first that matches, or the defaults.
+    pub fn rule_for(&self, catalog: &Catalog, input: &RoutingInput) -> &Resolved {
+        self.rules().iter().find(|r| self.matches(&r.matches, catalog, input)).unwrap_or(self.default_rule())
+    }
+
+    fn matches(&self, m: &Match, catalog: &Catalog, input: &RoutingInput) -> bool {
+        let service = input.resources.first().and_then(|r| catalog.get(r));
+        let any = |wanted: &[String], have: Option<&str>| {
+            wanted.is_empty() || have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(h)))
+        };
+        let resource = m.resource.is_empty()
+            || input.resources.iter().any(|r| {
+                m.resource.iter().any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => r.starts_with(prefix),
+                    None => r == pattern,
+                })
+            });
+        let tags = m.tags.is_empty() || service.is_some_and(|s| s.tags.iter().any(|t| m.tags.contains(t)));
+        any(&m.severity, Some(input.severity.as_str()))
+            && resource
+            && any(&m.sensitivity, service.map(|s| s.sensitivity.as_str()))
+            && tags
+            && any(&m.action_type, input.action_type)
+            && any(&m.actor_type, input.actor_type)
+            && m.business_hours.is_none_or(|want| self.business_hours(input.now) == want)
+            && m.change_freeze.is_none_or(|want| self.change_freeze(input.now) == want)
+            && m.min_past_incidents.is_none_or(|n| input.past_incidents >= n)
+    }
+
+    /// Inside the configured business hours (UTC); always, when none are set.
+    pub fn business_hours(&self, now: DateTime<Utc>) -> bool {
+        let Some(hours) = &self.document().business_hours else { return true };
+        let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][now.weekday().num_days_from_monday() as usize];
+        let time = now.time().format("%H:%M").to_string();
+        hours.days.iter().any(|d| d == day) && time >= hours.start && time < hours.end
+    }
+
+    /// Inside a change-freeze window.
+    pub fn change_freeze(&self, now: DateTime<Utc>) -> bool {
+        self.document().change_freeze.iter().any(|f| f.from <= now && now < f.until)
+    }
+
+    /// Who is told, how and when, for an incident.
+    pub fn decide(&self, catalog: &Catalog, input: &RoutingInput) -> RoutingDecision {
+        let rule = self.rule_for(catalog, input);
+        let urgency = rule.urgency.unwrap_or(match input.severity {
+            Severity::Critical => Urgency::Critical,
+            Severity::High => Urgency::High,
+            _ => Urgency::Low,
+        });
+        let service = input.resources.first().and_then(|r| catalog.get(r));
+        let resource = input.resources.first().map(String::as_str).unwrap_or("the failing resource");
+        let mut notifications = Vec::new();
+        let mut path: Vec<String> = Vec::new();
+        // When each level is reached: after the timeouts of the ones before,
+        // or sooner when the rule skips to it.
+        let mut at = 0u64;
+        for (n, level) in self.levels().iter().enumerate().take(rule.max_level + 1).skip(rule.start_level) {
+            let delay = match rule.skip_to {
+                Some((to, after)) if n == to => at.min(after),
+                _ => at,
+            };
+            let channels = level.channels.as_ref().unwrap_or(&rule.channels);
+            for target in &level.targets {
+                for (who, why) in self.resolve(target, service, resource) {
+                    if !path.contains(&who) {
+                        path.push(who.clone());
+                    }
+                    for channel in channels {
+                        notifications.push(Notification {
+                            target: who.clone(),
+                            channel: channel.clone(),
+                            urgency,
+                            reason: format!("{why} (level {})", level.name),
+                            delay_seconds: delay,
+                            level: level.name.clone(),
+                        });
+                    }
+                }
+            }
+            at = at.saturating_add(self.timeouts()[n].unwrap_or(0));
+        }
+        RoutingDecision {
+            decision: rule.decision,
+            notifications,
+            escalation_path: path,
+            rule_matched: (rule.name != "defaults").then(|| rule.name.clone()),
+        }
+    }
+
+    /// For each service of the catalog, the levels whose targets fall to the
+    /// fallback because the catalog names nobody: what `routing check` warns of.
+    pub fn unreachable(&self, catalog: &Catalog) -> Vec<String> {
+        let mut gaps = Vec::new();
+        for service in catalog.services() {
+            for level in self.levels() {
+                for target in &level.targets {
+                    if self
+                        .resolve(target, Some(service), &service.name)
+                        .iter()
+                        .any(|(_, why)| why.ends_with("the fallback"))
+                    {
+                        gaps.push(format!(
+                            "{}: level {} ({target}) reaches no one named in the catalog; the fallback is paged",
+                            service.name, level.name
+                        ));
+                    }
+                }
+            }
+        }
+        gaps
+    }
+
+    /// A level's target as people, each with why: `resource.owner` gives way
+    /// to the backup when the owner is away or gone, to every claimant when
+    /// ownership is ambiguous, to the vendor when external; a target that
+    /// resolves to nobody goes to the fallback.
+    fn resolve(&self, target: &str, service: Option<&Service>, resource: &str) -> Vec<(String, String)> {
+        let fallback = |what: &str| {
+            let who = self.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
+            vec![(who, format!("{resource} has no {what}: the fallback"))]
+        };
+        let Some(s) = service else {
+            return match target.strip_prefix('@') {
+                Some(_) => vec![(target.to_owned(), "named in the escalation chain".to_owned())],
+                None => fallback("entry in the catalog"),
+            };
+        };
+        let backup = || s.backup.clone().or_else(|| s.on_call.clone());
+        match target {
+            "resource.owner" => {
+                if let Some(ext) = &s.external {
+                    return vec![(
+                        ext.contact.clone(),
+                        format!("{} runs {resource} (via {}, SLA {})", ext.name, ext.channel, ext.sla),
+                    )];
+                }
+                let Some(owner) = s.owner.clone() else { return fallback("owner") };
+                match (s.owner_status, backup()) {
+                    (OwnerStatus::Unavailable, Some(b)) => {
+                        vec![(b, format!("backup for {owner}, who is away, on {resource}"))]
+                    }
+                    (OwnerStatus::Departed, Some(b)) => {
+                        vec![(b, format!("backup for {owner}, who has left; {resource} is orphaned"))]
+                    }
+                    (OwnerStatus::Available, _) if !s.also_claimed_by.is_empty() => std::iter::once(owner)
+                        .chain(s.also_claimed_by.iter().cloned())
+                        .map(|c| (c, format!("claims {resource} (ownership is ambiguous)")))
+                        .collect(),
+                    (OwnerStatus::Available, _) => vec![(owner, format!("owner of {resource}"))],
+                    (_, None) => fallback("reachable owner or backup"),
+                }
+            }
+            "resource.team.oncall" => match &s.on_call {
+                Some(oncall) => {
+                    vec![(oncall.clone(), format!("on call for {}", s.team.as_deref().unwrap_or(resource)))]
+                }
+                None => fallback("on-call"),
+            },
+            "resource.team.lead" => match s.escalation.first() {
+                Some(lead) => vec![(lead.clone(), format!("leads {}", s.team.as_deref().unwrap_or(resource)))],
+                None => fallback("team lead"),
+            },
+            named => vec![(named.to_owned(), "named in the escalation chain".to_owned())],
+        }
+    }
+}
