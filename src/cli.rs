@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// Service catalog (TOML): owners, dependencies, sensitivity
     #[arg(long, env = "MANDATE_CATALOG")]
     pub catalog: Option<PathBuf>,
+    /// Routing (TOML): escalation levels and rules [default: the stored one, or `mandate routing defaults`]
+    #[arg(long, env = "MANDATE_ROUTING")]
+    pub routing: Option<PathBuf>,
     /// Errors closer than this many minutes to an incident's latest error join it
     #[arg(long, env = "MANDATE_INCIDENT_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub incident_window_minutes: u32,

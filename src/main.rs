@@ -61,6 +61,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         database_url: args.database_url.unwrap_or_else(default_sqlite_url),
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
         catalog: args.catalog,
+        routing: args.routing,
         grouping: GroupingConfig { window: chrono::Duration::minutes(i64::from(args.incident_window_minutes)) },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -134,6 +134,7 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
                 Some(human(as_alice(json!({"event_id": "boom", "verdict": "investigate"})), as_who)),
             ),
             ("PUT", "/api/v1/catalog", ADMIN, None),
+            ("PUT", "/api/v1/routing", ADMIN, None),
         ]
     };
     let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await.body;

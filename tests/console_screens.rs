@@ -341,6 +341,32 @@ fn rich_detail() -> IncidentDetail {
         occurrence: 3,
         suggested_rule: Some("require approval for config changes to payments-service pool_size".into()),
     });
+    let page =
+        |target: &str, channel: &str, delay_seconds: u64, level: &str, reason: &str| mandate::api::Notification {
+            target: target.into(),
+            channel: channel.into(),
+            urgency: mandate::api::Urgency::Critical,
+            reason: reason.into(),
+            delay_seconds,
+            level: level.into(),
+        };
+    d.routing = Some(mandate::api::RoutingDecision {
+        decision: mandate::api::RoutingVerdict::Gated,
+        notifications: vec![
+            page("@alice", "pagerduty", 0, "primary", "owner of payments-service (level primary)"),
+            page("@alice", "slack", 0, "primary", "owner of payments-service (level primary)"),
+            page("@payments-oncall", "pagerduty", 300, "secondary", "on call for payments (level secondary)"),
+            page("@payments-lead", "pagerduty", 900, "management", "leads payments (level management)"),
+            page("@vp-engineering", "pagerduty", 2700, "executive", "named in the escalation chain (level executive)"),
+        ],
+        escalation_path: vec![
+            "@alice".into(),
+            "@payments-oncall".into(),
+            "@payments-lead".into(),
+            "@vp-engineering".into(),
+        ],
+        rule_matched: Some("critical".into()),
+    });
     d
 }
 

@@ -42,6 +42,8 @@ async fn the_document_lists_every_route_the_router_serves() {
         "GET /api/v1/audit",
         "GET /api/v1/catalog",
         "PUT /api/v1/catalog",
+        "GET /api/v1/routing",
+        "PUT /api/v1/routing",
         "GET /api/v1/attribution/stats",
     ];
     let mut documented_sorted = documented.clone();

@@ -357,6 +357,10 @@ pub struct IncidentDetail {
     /// Every intervention on the incident, oldest first.
     #[serde(default)]
     pub interventions: Vec<InterventionNote>,
+    /// Who would be told, how and when (seed 5.4). Paging is not built
+    /// yet: nothing is sent.
+    #[serde(default)]
+    pub routing: Option<super::RoutingDecision>,
 }
 
 wire_enum! {

@@ -4,6 +4,7 @@ use crate::incident::{
     AnalysisInput, CORRELATION_WINDOW, SuggestionInput, analyze, blast_radius, escalation_path, match_pattern,
     signature, suggest, top3,
 };
+use crate::routing::RoutingInput;
 use crate::store::StoreError;
 use chrono::{Duration, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -157,6 +158,25 @@ impl Desk {
         timeline.sort_by_key(|(t, _)| *t);
 
         let primary = errors.iter().min_by_key(|e| e.occurred_at).and_then(|e| e.resource.as_deref());
+        // Routing looks at where it started first, and at the suspected action.
+        let resources: Vec<String> = primary
+            .map(str::to_owned)
+            .into_iter()
+            .chain(failed.iter().filter(|r| Some(r.as_str()) != primary).cloned())
+            .collect();
+        let suspect = analysis.candidates.iter().find(|c| c.confidence > 0);
+        let actor_type = suspect.and_then(|c| c.actor_type).map(|t| t.as_str());
+        let routing = self.routing().decide(
+            &catalog,
+            &RoutingInput {
+                severity: record.summary.severity,
+                resources: &resources,
+                action_type: suspect.and_then(|c| c.action_type.as_deref()),
+                actor_type,
+                past_incidents: starts.iter().filter(|(r, _)| Some(r.as_str()) == primary).count() as u32,
+                now: Utc::now(),
+            },
+        );
         let detail = IncidentDetail {
             escalation_path: escalation_path(&catalog, primary),
             summary: record.summary,
@@ -167,6 +187,7 @@ impl Desk {
             top3: top,
             pattern,
             interventions,
+            routing: Some(routing),
         };
         Ok(Some((detail, changed)))
     }

@@ -13,6 +13,7 @@ pub use interventions::{
 
 use crate::catalog::{Catalog, CatalogDocument};
 use crate::incident::{Grouper, GroupingConfig, SequenceTracker};
+use crate::routing::Routing;
 use crate::store::{AgentControl, Store, StoreError};
 use chrono::Utc;
 use std::collections::{BTreeSet, HashMap};
@@ -20,9 +21,11 @@ use std::sync::{Arc, Mutex as StdMutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, watch};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DeskConfig {
     pub grouping: GroupingConfig,
+    /// A routing file: replaces the stored routing when it differs.
+    pub routing: Option<Routing>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +43,7 @@ pub struct Desk {
     store: Store,
     state: Mutex<DeskState>,
     catalog: RwLock<Arc<Catalog>>,
+    routing: RwLock<Arc<Routing>>,
     controls: RwLock<HashMap<String, AgentControl>>,
     versions: watch::Sender<i64>,
     /// Incidents changed since their signature was last computed.
@@ -85,11 +89,27 @@ impl Desk {
             (None, Some((_, doc))) => Catalog::new(doc, "stored catalog").unwrap_or_default(),
             (None, None) => Catalog::default(),
         };
+        let routing = match (config.routing, store.latest_routing().await?) {
+            (Some(file), Some((_, doc))) if &doc == file.document() => file,
+            (Some(file), _) => {
+                let mut tx = store.write.begin().await?;
+                store.save_routing(&mut tx, file.document(), "mandate serve --routing", now).await?;
+                let details = serde_json::json!({ "rules": file.rules().len(), "source": "file" });
+                store
+                    .append_audit(&mut tx, now, "mandate serve --routing", "routing_replaced", "routing", details)
+                    .await?;
+                tx.commit().await?;
+                file
+            }
+            (None, Some((_, doc))) => Routing::new(doc, "stored routing").unwrap_or_else(|_| Routing::builtin()),
+            (None, None) => Routing::builtin(),
+        };
         let (versions, _) = watch::channel(version);
         let desk = Arc::new(Desk {
             store,
             state: Mutex::new(DeskState { grouper, watermark: now, sequences, next_incident: max_id + 1, version }),
             catalog: RwLock::new(Arc::new(catalog)),
+            routing: RwLock::new(Arc::new(routing)),
             controls: RwLock::new(controls),
             versions,
             dirty: StdMutex::new(BTreeSet::new()),
@@ -113,6 +133,27 @@ impl Desk {
 
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.versions.subscribe()
+    }
+
+    /// The routing in force: the stored one, or the built-in defaults.
+    pub fn routing(&self) -> Arc<Routing> {
+        self.routing.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the routing (admin), recorded in the audit log; its version.
+    pub async fn replace_routing(&self, routing: Routing, by: &str) -> Result<i64, StoreError> {
+        let mut state = self.state.lock().await;
+        let now = Utc::now();
+        let mut tx = self.store.write.begin().await?;
+        let version = self.store.save_routing(&mut tx, routing.document(), by, now).await?;
+        let details = serde_json::json!({ "rules": routing.rules().len(), "routing_version": version });
+        self.store.append_audit(&mut tx, now, by, "routing_replaced", "routing", details).await?;
+        tx.commit().await?;
+        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+        // Every open incident's routing may have changed: consoles fetch again.
+        state.version += 1;
+        self.publish(state.version);
+        Ok(version)
     }
 
     pub fn agent_control(&self, agent_id: &str) -> AgentControl {

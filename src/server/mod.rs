@@ -59,7 +59,7 @@ impl utoipa::Modify for BearerAuth {
 /// Every route, registered together with its OpenAPI description, so the
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{activity, events, incidents, interventions, operations, runs, system};
+    use routes::{activity, events, incidents, interventions, operations, routing, runs, system};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::whoami))
@@ -79,6 +79,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operations::list_agents))
         .routes(routes!(operations::audit))
         .routes(routes!(operations::get_catalog, operations::put_catalog))
+        .routes(routes!(routing::get_routing, routing::put_routing))
         .routes(routes!(operations::attribution_stats))
 }
 
@@ -177,6 +178,8 @@ pub struct ServeOptions {
     pub tokens_file: PathBuf,
     /// A TOML service catalog; replaces the stored one when it differs.
     pub catalog: Option<PathBuf>,
+    /// A TOML routing file; replaces the stored one when it differs.
+    pub routing: Option<PathBuf>,
     pub grouping: GroupingConfig,
 }
 
@@ -188,6 +191,8 @@ pub enum ServeError {
     Tokens(#[from] crate::auth::TokensFileError),
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    #[error(transparent)]
+    Routing(#[from] crate::routing::RoutingError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -204,7 +209,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     let catalog = options.catalog.as_deref().map(Catalog::load).transpose()?;
     let store = Store::connect_to_serve(&options.database_url).await?;
     tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
-    let desk = Desk::open(store, catalog, DeskConfig { grouping: options.grouping }).await?;
+    let routing = options.routing.as_deref().map(crate::routing::Routing::load).transpose()?;
+    if let Some(r) = &routing {
+        for warning in r.warnings() {
+            tracing::warn!(routing = %options.routing.as_deref().unwrap_or(std::path::Path::new("")).display(), "{warning}");
+        }
+    }
+    let desk = Desk::open(store, catalog, DeskConfig { grouping: options.grouping, routing }).await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
     let server = start_desk(desk, tokens, options.listen)
         .await

@@ -4,8 +4,32 @@
 use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{InterventionKind, InterventionNote};
 use crate::catalog::CatalogDocument;
+use crate::routing::RoutingDocument;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
+
+/// The configuration documents kept with every version.
+#[derive(Debug, Clone, Copy)]
+enum Versioned {
+    Catalog,
+    Routing,
+}
+
+impl Versioned {
+    fn table(self) -> &'static str {
+        match self {
+            Versioned::Catalog => "catalog_versions",
+            Versioned::Routing => "routing_versions",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Versioned::Catalog => "catalog",
+            Versioned::Routing => "routing",
+        }
+    }
+}
 
 /// What a request with an `Idempotency-Key` finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,18 +136,7 @@ impl Store {
     }
 
     pub async fn latest_catalog(&self) -> Result<Option<(i64, CatalogDocument)>, StoreError> {
-        let row = sqlx::query("SELECT version, document FROM catalog_versions ORDER BY version DESC LIMIT 1")
-            .fetch_optional(&self.read)
-            .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => {
-                let raw: String = r.try_get("document")?;
-                let doc = serde_json::from_str(&raw)
-                    .map_err(|e| StoreError::Refused(format!("stored catalog is unreadable: {e}")))?;
-                Ok(Some((r.try_get("version")?, doc)))
-            }
-        }
+        self.latest_document(Versioned::Catalog).await
     }
 
     pub(crate) async fn save_catalog(
@@ -133,10 +146,56 @@ impl Store {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let row =
-            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM catalog_versions").fetch_one(&mut **tx).await?;
+        self.save_document(tx, Versioned::Catalog, doc, by, at).await
+    }
+
+    pub async fn latest_routing(&self) -> Result<Option<(i64, RoutingDocument)>, StoreError> {
+        self.latest_document(Versioned::Routing).await
+    }
+
+    pub(crate) async fn save_routing(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        doc: &RoutingDocument,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.save_document(tx, Versioned::Routing, doc, by, at).await
+    }
+
+    /// The newest version of a configuration document, with its number.
+    async fn latest_document<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: Versioned,
+    ) -> Result<Option<(i64, T)>, StoreError> {
+        let sql = format!("SELECT version, document FROM {} ORDER BY version DESC LIMIT 1", kind.table());
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(&self.read).await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let raw: String = r.try_get("document")?;
+                let doc = serde_json::from_str(&raw)
+                    .map_err(|e| StoreError::Refused(format!("stored {} is unreadable: {e}", kind.name())))?;
+                Ok(Some((r.try_get("version")?, doc)))
+            }
+        }
+    }
+
+    /// Stores a new version of a configuration document; its number.
+    async fn save_document<T: serde::Serialize>(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        kind: Versioned,
+        doc: &T,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let table = kind.table();
+        let sql = format!("SELECT COALESCE(MAX(version), 0) AS v FROM {table}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&mut **tx).await?;
         let version = row.try_get::<i64, _>("v")? + 1;
-        sqlx::query("INSERT INTO catalog_versions (version, document, updated_at, updated_by) VALUES ($1, $2, $3, $4)")
+        let sql = format!("INSERT INTO {table} (version, document, updated_at, updated_by) VALUES ($1, $2, $3, $4)");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(version)
             .bind(serde_json::to_string(doc).unwrap_or_default())
             .bind(to_millis(at))

@@ -479,6 +479,9 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     }
     if level >= 2 {
         lines.push(Line::from(""));
+        if let Some(r) = &d.routing {
+            routing_lines(theme, r, level, &mut lines);
+        }
         if level >= 3 {
             lines.push(heading(theme, "Timeline"));
             for entry in &d.timeline {
@@ -577,6 +580,33 @@ fn evidence_text(e: &crate::api::Evidence) -> String {
         PastPattern { incident_id } => format!("the same change caused incident #{incident_id}"),
         DelayedEffect { minutes } => format!("delayed effect: {minutes} min between change and impact"),
     }
+}
+
+/// Who the routing would page, by when; said plainly that nothing is sent.
+fn routing_lines(theme: &Theme, r: &crate::api::RoutingDecision, level: u8, lines: &mut Vec<Line<'static>>) {
+    let rule = r.rule_matched.as_deref().map(|n| format!("rule {n}")).unwrap_or_else(|| "the defaults".to_owned());
+    lines.push(heading(theme, &format!("Who would be paged ({rule}, {})", r.decision)));
+    lines.push(Line::from(Span::styled("  not sent: Mandate does not page anyone yet", theme.style(K::Warning))));
+    // One line per person and time, with the channels together.
+    let mut rows: Vec<(u64, &str, Vec<&str>, &str)> = Vec::new();
+    for n in &r.notifications {
+        match rows.iter_mut().find(|(d, t, _, _)| *d == n.delay_seconds && *t == n.target) {
+            Some(row) => row.2.push(&n.channel),
+            None => rows.push((n.delay_seconds, &n.target, vec![&n.channel], &n.reason)),
+        }
+    }
+    let shown = if level >= 3 { rows.len() } else { 3 };
+    for (delay, target, channels, reason) in rows.iter().take(shown) {
+        let when = if *delay == 0 { "now".to_owned() } else { format!("+{}m", delay.div_ceil(60)) };
+        lines.push(Line::from(format!("  {when:>5}  {target} ({}) — {reason}", channels.join(", "))));
+    }
+    if rows.len() > shown {
+        lines.push(Line::from(Span::styled(
+            format!("  … {} more at level 3", rows.len() - shown),
+            theme.style(K::Muted),
+        )));
+    }
+    lines.push(Line::from(""));
 }
 
 /// The timeline as runs of the same error (or action) on the same resource

@@ -6,5 +6,6 @@ pub mod events;
 pub mod incidents;
 pub mod interventions;
 pub mod operations;
+pub mod routing;
 pub mod runs;
 pub mod system;

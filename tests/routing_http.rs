@@ -1,0 +1,98 @@
+//! Routing over the API: the built-in routing until an admin replaces it
+//! (checked, versioned, audited), and every incident's detail saying who
+//! would be paged, by which rule, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{ADMIN, AGENT, Db, VIEWER, event_body, seed_catalog, start};
+use serde_json::json;
+
+async fn the_routing_is_served_replaced_and_applied(db: Db) {
+    let t = start(db).await;
+    t.send(t.http.put(t.url("/api/v1/catalog")).bearer_auth(ADMIN).json(&seed_catalog())).await;
+
+    let builtin = t.get(VIEWER, "/api/v1/routing").await;
+    assert_eq!(builtin.status, 200);
+    let levels: Vec<&str> =
+        builtin.body["level"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["primary", "secondary", "management", "executive"]);
+
+    let mut failure = event_body("f1", -1.0, "deployer", "deploy", "payments-service", "error");
+    failure["error_code"] = "E".into();
+    t.post(AGENT, "/api/v1/events", &failure).await;
+    let id = t.get(VIEWER, "/api/v1/incidents").await.body["incidents"][0]["id"].as_i64().unwrap();
+    let detail = t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body;
+    let routing = &detail["routing"];
+    assert_eq!(routing["notifications"][0]["target"], "@alice", "the owner first: {routing}");
+    assert_eq!(routing["notifications"][0]["delay_seconds"], 0);
+    assert!(routing["notifications"][0]["reason"].as_str().unwrap().contains("owner of payments-service"));
+    assert_eq!(routing["escalation_path"][1], "@payments-oncall");
+
+    // A bad document: 400 naming the field, and nothing changes.
+    let bad = json!({"level": [{"name": "only", "targets": ["resource.owner"]}], "rule": [{"name": "r", "start_level": "nope"}]});
+    let refused = t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&bad)).await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (400, Some("ROUTING_INVALID")), "{:?}", refused.body);
+    assert_eq!(refused.body["field"], "rule[0].start_level");
+    assert!(refused.body["message"].as_str().unwrap().contains("no level is named \"nope\""));
+
+    // A new routing: payments incidents go to the on-call first, on PagerDuty.
+    let mine = json!({
+        "level": [
+            {"name": "oncall", "targets": ["resource.team.oncall"], "timeout": "2m"},
+            {"name": "boss", "targets": ["@cto"]},
+        ],
+        "rule": [{"name": "payments", "match": {"resource": ["payments-*"]}, "channels": ["pagerduty"], "decision": "gated"}],
+    });
+    let replaced = t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&mine)).await;
+    assert_eq!(replaced.status, 200, "{:?}", replaced.body);
+    let audit = t.get(ADMIN, "/api/v1/audit").await.body;
+    assert_eq!(audit["entries"][0]["action"], "routing_replaced");
+    assert_eq!(audit["entries"][0]["details"]["rules"], 1);
+    let routing = t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body["routing"].clone();
+    assert_eq!(routing["rule_matched"], "payments");
+    assert_eq!(routing["decision"], "gated");
+    let pages: Vec<(String, String, u64)> = routing["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["target"].as_str().unwrap().into(),
+                n["channel"].as_str().unwrap().into(),
+                n["delay_seconds"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pages, [("@payments-oncall".into(), "pagerduty".into(), 0), ("@cto".into(), "pagerduty".into(), 120)]);
+
+    t.stop().await;
+}
+
+on_both_databases!(the_routing_is_served_replaced_and_applied);
+
+/// `mandate serve --routing FILE`: the file replaces the stored routing once
+/// (audited), and a server started later without it keeps using it.
+async fn a_routing_file_is_stored_and_kept_across_restarts(db: Db) {
+    use mandate::desk::{Desk, DeskConfig};
+    use mandate::routing::Routing;
+    let guard = common::store(db).await;
+    let file = Routing::from_toml(
+        "[[level]]\nname = \"only\"\ntargets = [\"@ops\"]\n[[rule]]\nname = \"everything\"\ndecision = \"monitored\"\n",
+        "r.toml",
+    )
+    .unwrap();
+    let config = DeskConfig { routing: Some(file.clone()), ..DeskConfig::default() };
+    let desk = Desk::open(guard.store.clone(), None, config.clone()).await.unwrap();
+    assert_eq!(desk.routing().document(), file.document());
+    drop(desk);
+    guard.store.close().await;
+
+    let store = mandate::store::Store::connect(&guard.url).await.unwrap();
+    let desk = Desk::open(store.clone(), None, DeskConfig::default()).await.unwrap();
+    assert_eq!(desk.routing().document(), file.document(), "the stored routing, not the built-in one");
+    let chain = store.audit_chain().await.unwrap();
+    assert_eq!(chain.iter().filter(|e| e.action == "routing_replaced").count(), 1);
+    store.close().await;
+}
+
+on_both_databases!(a_routing_file_is_stored_and_kept_across_restarts);
