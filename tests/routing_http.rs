@@ -28,6 +28,30 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
     assert!(routing["notifications"][0]["reason"].as_str().unwrap().contains("owner of payments-service"));
     assert_eq!(routing["escalation_path"][1], "@payments-oncall");
 
+    // The background work keeps each decision as history, and counts rules.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let history = loop {
+        let h = t.get(VIEWER, &format!("/api/v1/incidents/{id}/routing")).await;
+        assert_eq!(h.status, 200, "{:?}", h.body);
+        if !h.body.as_array().unwrap().is_empty() {
+            break h.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "no routing history within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let severity = detail["severity"].as_str().unwrap().to_owned();
+    assert_eq!(history[0]["decision"]["rule_matched"], severity.as_str(), "the built-in rule of that severity");
+    let usage = t.get(VIEWER, "/api/v1/routing/usage").await.body;
+    assert_eq!(usage["days"], 30);
+    let rules = usage["rules"].as_array().unwrap();
+    let used = rules.iter().find(|r| r["rule"] == severity.as_str()).unwrap();
+    assert_eq!((used["incidents"].as_i64(), used["never_matched"].as_bool()), (Some(1), Some(false)));
+    let never: Vec<&str> =
+        rules.iter().filter(|r| r["never_matched"] == true).map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(never.len(), 3, "the other built-in rules never matched: {never:?}");
+    assert_eq!(t.get(VIEWER, "/api/v1/routing/usage?days=0").await.status, 400);
+    assert_eq!(t.get(VIEWER, "/api/v1/incidents/999999/routing").await.status, 404);
+
     // A bad document: 400 naming the field, and nothing changes.
     let bad = json!({"level": [{"name": "only", "targets": ["resource.owner"]}], "rule": [{"name": "r", "start_level": "nope"}]});
     let refused = t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&bad)).await;

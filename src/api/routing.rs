@@ -49,3 +49,30 @@ pub struct RoutingDecision {
     /// The rule that matched; None: the defaults applied.
     pub rule_matched: Option<String>,
 }
+
+/// A routing decision an incident was given, from when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoutingChange {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub decision: RoutingDecision,
+}
+
+/// How a rule of the routing in force has been used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RuleUsage {
+    /// None: no rule matched and the defaults applied.
+    pub rule: Option<String>,
+    /// Incidents it was chosen for in the period.
+    pub incidents: i64,
+    pub last_matched: Option<chrono::DateTime<chrono::Utc>>,
+    /// A rule of the routing in force that matched nothing in the period:
+    /// a candidate for removal (seed 5.2).
+    pub never_matched: bool,
+}
+
+/// `GET /api/v1/routing/usage`: rule hygiene over the last `days`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoutingUsage {
+    pub days: u32,
+    pub rules: Vec<RuleUsage>,
+}

@@ -11,16 +11,21 @@ use std::collections::{BTreeSet, HashMap};
 
 impl Desk {
     /// Everything about one incident, computed from what is stored now. It
-    /// only reads: the pattern signature is stored by `refresh_signature`.
+    /// only reads: what needs storing is stored by `refresh_analysis`.
     pub async fn incident_detail(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {
         Ok(self.analyse(id).await?.map(|(detail, _)| detail))
     }
 
-    /// Stores the incident's pattern signature when it changed: the
+    /// Stores what an incident's change changed: its pattern signature and
+    /// its routing decision (kept as history when it differs). The
     /// background work after an incident changes, never a read.
-    pub async fn refresh_signature(&self, id: i64) -> Result<(), StoreError> {
-        if let Some((_, Some(changed))) = self.analyse(id).await? {
+    pub async fn refresh_analysis(&self, id: i64) -> Result<(), StoreError> {
+        let Some((detail, signature)) = self.analyse(id).await? else { return Ok(()) };
+        if let Some(changed) = signature {
             self.store.set_signature(id, &changed).await?;
+        }
+        if let Some(routing) = &detail.routing {
+            self.store.record_routing(id, routing, Utc::now()).await?;
         }
         Ok(())
     }

@@ -199,7 +199,7 @@ fn spawn_signature_refresher(desk: std::sync::Weak<Desk>) {
             let ids: Vec<i64> =
                 std::mem::take(&mut *desk.dirty.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect();
             for id in ids {
-                if let Err(e) = desk.refresh_signature(id).await {
+                if let Err(e) = desk.refresh_analysis(id).await {
                     tracing::warn!(incident = id, error = %e, "incident analysis failed");
                 }
             }

@@ -80,6 +80,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operations::audit))
         .routes(routes!(operations::get_catalog, operations::put_catalog))
         .routes(routes!(routing::get_routing, routing::put_routing))
+        .routes(routes!(routing::routing_usage))
+        .routes(routes!(routing::routing_history))
         .routes(routes!(operations::attribution_stats))
 }
 

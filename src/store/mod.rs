@@ -12,6 +12,7 @@ mod events;
 mod incidents;
 mod migrate;
 mod records;
+mod routing;
 mod run_writer;
 mod runs;
 mod sole_server;
@@ -21,6 +22,7 @@ pub use connect::{Backend, Store, default_sqlite_url, redact};
 pub use error::StoreError;
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
+pub use routing::RuleUse;
 pub use runs::{CompleteOutcome, NewRun, RunCursor, RunFilter};
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,12 +1,13 @@
 //! The routing configuration: read it, replace it (admin, audited).
 
-use crate::api::ErrorBody;
+use crate::api::{ErrorBody, RoutingChange, RoutingUsage, RuleUsage};
 use crate::routing::{Routing, RoutingDocument};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::JsonObject;
+use crate::server::request::Query;
 use crate::server::{ApiError, AppState};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, RawQuery, State};
 
 /// The routing in force: escalation levels and rules (the built-in ones
 /// until an admin or `mandate serve --routing` replaces them).
@@ -48,4 +49,67 @@ pub async fn put_routing(
     let routing = Routing::new(document, "request").map_err(|e| invalid(e.path, e.message))?;
     state.desk().replace_routing(routing, &caller.0.name).await?;
     Ok(Json(state.desk().routing().document().clone()))
+}
+
+/// Every routing decision an incident was given, oldest first: recorded by
+/// the background work whenever the incident's change changed it.
+#[utoipa::path(
+    get, path = "/api/v1/incidents/{id}/routing", tag = "routing",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = [RoutingChange]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn routing_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RoutingChange>>, ApiError> {
+    caller.require(Permission::ReadOperations)?;
+    let id = super::incidents::parse_incident_id(&id)?;
+    if state.store().get_incident(id).await?.is_none() {
+        return Err(super::incidents::incident_not_found(id));
+    }
+    let history = state.store().routing_history(id).await?;
+    Ok(Json(history.into_iter().map(|(at, decision)| RoutingChange { at, decision }).collect()))
+}
+
+/// Rule hygiene (seed 5.2): how often each rule was chosen over the last
+/// `days` (30 by default), and which rules of the routing in force never were.
+#[utoipa::path(
+    get, path = "/api/v1/routing/usage", tag = "routing",
+    params(("days" = Option<u32>, Query, minimum = 1, maximum = 365)),
+    responses((status = 200, body = RoutingUsage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn routing_usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RoutingUsage>, ApiError> {
+    caller.require(Permission::ReadOperations)?;
+    let mut query = Query::parse(raw.as_deref())?;
+    let days = query.take_number("days", 1..=365, 30)?;
+    query.finish(&["days"])?;
+    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+    let used = state.store().rule_usage(since).await?;
+    let mut rules: Vec<RuleUsage> = used
+        .iter()
+        .map(|u| RuleUsage {
+            rule: u.rule.clone(),
+            incidents: u.incidents,
+            last_matched: Some(u.last_matched),
+            never_matched: false,
+        })
+        .collect();
+    for rule in state.desk().routing().rules() {
+        if !used.iter().any(|u| u.rule.as_deref() == Some(rule.name.as_str())) {
+            rules.push(RuleUsage {
+                rule: Some(rule.name.clone()),
+                incidents: 0,
+                last_matched: None,
+                never_matched: true,
+            });
+        }
+    }
+    Ok(Json(RoutingUsage { days, rules }))
 }
