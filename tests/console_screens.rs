@@ -841,6 +841,25 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     let s = if hostile { hostile_everywhere(&stats()) } else { stats() };
     update(&mut app, Action::Attribution(Box::new(s)), &keymap);
     screens.push(("attribution".to_owned(), app.clone()));
+    command(&mut app, "routing");
+    let doc = mandate::routing::Routing::builtin().document().clone();
+    let usage = mandate::api::RoutingUsage {
+        days: 30,
+        rules: vec![
+            mandate::api::RuleUsage {
+                rule: Some("critical".into()),
+                incidents: 4,
+                last_matched: Some(now()),
+                never_matched: false,
+            },
+            mandate::api::RuleUsage { rule: Some("low".into()), incidents: 0, last_matched: None, never_matched: true },
+            mandate::api::RuleUsage { rule: None, incidents: 2, last_matched: Some(now()), never_matched: false },
+        ],
+    };
+    let (doc, usage) = if hostile { (hostile_everywhere(&doc), hostile_everywhere(&usage)) } else { (doc, usage) };
+    update(&mut app, Action::Routing(Box::new(doc)), &keymap);
+    update(&mut app, Action::RoutingUsage(Box::new(usage)), &keymap);
+    screens.push(("routing".to_owned(), app.clone()));
     key(&mut app, KeyCode::Char('?'));
     screens.push(("help".to_owned(), app));
     screens
@@ -851,7 +870,7 @@ fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() 
     let dark = Theme::builtin("dark").unwrap();
     let plain = every_screen(false);
     let hostile = every_screen(true);
-    assert_eq!(plain.len(), 11);
+    assert_eq!(plain.len(), 12);
     for ((name, plain), (_, hostile)) in plain.iter().zip(&hostile) {
         for (w, h) in [(80u16, 24u16), (160, 48)] {
             let attacked = draw(hostile, &dark, w, h);
@@ -1065,7 +1084,7 @@ fn before_the_first_answer_every_screen_says_why_it_has_no_data() {
         (Some(Action::Offline("cannot connect".into())), "OFFLINE — "),
         (Some(Action::Unauthorized("401".into())), "UNAUTHORIZED — "),
     ] {
-        for screen in ["incidents", "agents", "audit", "attribution", "activity"] {
+        for screen in ["incidents", "agents", "audit", "attribution", "activity", "routing"] {
             let mut app = App::new("mandate.internal:7400", None, false, now());
             if let Some(a) = action.clone() {
                 update(&mut app, a, &keymap);

@@ -8,7 +8,9 @@ use super::keymap::{KeyAction, Keymap, Mode};
 pub use super::overlay::{Input, Overlay};
 pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
-use super::screens::{ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, Step, View};
+use super::screens::{
+    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, RoutingView, Step, View,
+};
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
     IncidentSummary, StatusCounts, WhoAmI,
@@ -40,6 +42,9 @@ pub enum Action {
     Agents(Vec<AgentSummary>),
     Audit(Box<AuditPage>),
     Attribution(Box<AttributionStats>),
+    /// The routing in force, and how often its rules matched.
+    Routing(Box<crate::routing::RoutingDocument>),
+    RoutingUsage(Box<crate::api::RoutingUsage>),
     /// The server's answer to an intent: its message, or its error.
     Sent {
         key: String,
@@ -62,6 +67,7 @@ pub enum Watch {
     Agents,
     Audit,
     Attribution,
+    Routing,
 }
 
 /// What the outside world must do after an update.
@@ -98,6 +104,7 @@ pub enum Screen {
     Agents,
     Audit,
     Attribution,
+    Routing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +124,8 @@ pub enum Connection {
 }
 
 /// The `:` commands, for completion.
-pub const COMMANDS: &[&str] = &["incidents", "activity", "agents", "audit", "attribution", "theme", "q", "quit"];
+pub const COMMANDS: &[&str] =
+    &["incidents", "activity", "agents", "audit", "attribution", "routing", "theme", "q", "quit"];
 
 /// What the screens share; each screen's own state is in the stack.
 #[derive(Debug, Clone)]
@@ -384,6 +392,20 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             }
             _ => false,
         }),
+        Action::Routing(document) => deliver(app, |v| match v {
+            View::Routing(r) => {
+                r.document = Some(*document);
+                true
+            }
+            _ => false,
+        }),
+        Action::RoutingUsage(usage) => deliver(app, |v| match v {
+            View::Routing(r) => {
+                r.usage = Some(*usage);
+                true
+            }
+            _ => false,
+        }),
         Action::Sent { key, outcome } => {
             let label = match app.pending.iter().position(|(k, _)| *k == key) {
                 Some(n) => app.pending.remove(n).1,
@@ -586,6 +608,7 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
         Screen::Agents => View::Agents(AgentsView::default()),
         Screen::Audit => View::Audit(AuditView::default()),
         Screen::Attribution => View::Attribution(AttributionView::default()),
+        Screen::Routing => View::Routing(RoutingView::default()),
         Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => {
             View::Incident(IncidentView::new(id))
         }

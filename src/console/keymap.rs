@@ -26,6 +26,7 @@ wire_enum! {
         Agents = "agents",
         Audit = "audit",
         Attribution = "attribution",
+        Routing = "routing",
         Help = "help",
     }
 }
@@ -282,6 +283,8 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Audit, "q", KeyAction::Back, "back"),
     (Mode::Attribution, "esc", KeyAction::Back, "back"),
     (Mode::Attribution, "q", KeyAction::Back, "back"),
+    (Mode::Routing, "esc", KeyAction::Back, "back"),
+    (Mode::Routing, "q", KeyAction::Back, "back"),
     (Mode::Help, "esc", KeyAction::Close, "close help"),
     (Mode::Help, "q", KeyAction::Close, "close help"),
     (Mode::Help, "?", KeyAction::Close, "close help"),

@@ -172,6 +172,7 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         (Some("agents"), _) => open_screen(app, Screen::Agents),
         (Some("audit"), _) => open_screen(app, Screen::Audit),
         (Some("attribution"), _) => open_screen(app, Screen::Attribution),
+        (Some("routing"), _) => open_screen(app, Screen::Routing),
         (Some(other), _) => {
             app.message = Some(format!("unknown command :{other} (Tab completes: {})", COMMANDS.join(", ")));
             vec![]

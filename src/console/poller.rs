@@ -408,6 +408,7 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
         Watch::Agents => vec!["/api/v1/agents".to_owned()],
         Watch::Audit => vec!["/api/v1/audit?limit=200".to_owned()],
         Watch::Attribution => vec!["/api/v1/attribution/stats".to_owned()],
+        Watch::Routing => vec!["/api/v1/routing".to_owned(), "/api/v1/routing/usage".to_owned()],
     };
     for path in paths {
         let body = match http.get(&path, etags.get(&path).map(String::as_str), Duration::from_secs(10)).await {
@@ -431,6 +432,12 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
             Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(Action::Agents),
             Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Audit(Box::new(p))),
             Watch::Attribution => decode_clean::<AttributionStats>(&body).map(|s| Action::Attribution(Box::new(s))),
+            Watch::Routing if path.ends_with("/usage") => {
+                decode_clean::<crate::api::RoutingUsage>(&body).map(|u| Action::RoutingUsage(Box::new(u)))
+            }
+            Watch::Routing => {
+                decode_clean::<crate::routing::RoutingDocument>(&body).map(|d| Action::Routing(Box::new(d)))
+            }
             Watch::Nothing => return,
         };
         let action = action.unwrap_or_else(|e| {

@@ -1,6 +1,6 @@
 //! The screens, each owning its state and its keys: the incident list, an
 //! incident, its blast radius and root causes, activity, agents, the audit
-//! log and attribution. The app keeps what they share (the incidents, the
+//! log, attribution and routing. The app keeps what they share (the incidents, the
 //! open incident's detail, the connection, the operator) and a stack of
 //! screens; the top one takes the keys that no overlay took.
 
@@ -12,6 +12,7 @@ mod blast_radius;
 mod incident;
 mod list;
 mod root_causes;
+mod routing;
 
 pub use activity::{ActivityView, DIMENSIONS};
 pub use agents::AgentsView;
@@ -21,6 +22,7 @@ pub use blast_radius::BlastView;
 pub use incident::IncidentView;
 pub use list::{IncidentList, SortKey};
 pub use root_causes::CausesView;
+pub use routing::RoutingView;
 
 use super::app::{Screen, Watch};
 use super::keymap::{KeyAction, Mode};
@@ -39,6 +41,7 @@ pub enum View {
     Agents(AgentsView),
     Audit(AuditView),
     Attribution(AttributionView),
+    Routing(RoutingView),
 }
 
 /// What a screen made of a key.
@@ -68,6 +71,7 @@ impl View {
             View::Agents(_) => Screen::Agents,
             View::Audit(_) => Screen::Audit,
             View::Attribution(_) => Screen::Attribution,
+            View::Routing(_) => Screen::Routing,
         }
     }
 
@@ -82,6 +86,7 @@ impl View {
             View::Agents(_) => Mode::Agents,
             View::Audit(_) => Mode::Audit,
             View::Attribution(_) => Mode::Attribution,
+            View::Routing(_) => Mode::Routing,
         }
     }
 
@@ -95,6 +100,7 @@ impl View {
             View::Agents(_) => Watch::Agents,
             View::Audit(_) => Watch::Audit,
             View::Attribution(_) => Watch::Attribution,
+            View::Routing(_) => Watch::Routing,
         }
     }
 
@@ -119,6 +125,7 @@ impl View {
             View::Agents(v) => v.on_key(action),
             View::Audit(v) => v.scroll.on_key(action),
             View::Attribution(v) => v.scroll.on_key(action),
+            View::Routing(v) => v.scroll.on_key(action),
         }
     }
 }

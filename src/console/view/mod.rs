@@ -21,6 +21,7 @@ mod activity;
 mod dialog;
 mod operations;
 mod pane;
+mod routing;
 mod triage;
 
 pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
@@ -40,6 +41,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         View::Agents(v) => operations::agents(app, v, theme, frame, main),
         View::Audit(v) => operations::audit(app, v, theme, frame, main),
         View::Attribution(v) => operations::attribution(app, v, theme, frame, main),
+        View::Routing(v) => routing::routing(app, v, theme, frame, main),
         View::Incidents => incidents(app, theme, frame, main),
     }
     match &app.overlay {
@@ -757,12 +759,13 @@ fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect
 }
 
 /// The `:` commands, for help.
-const COMMAND_HELP: [(&str, &str); 8] = [
+const COMMAND_HELP: [(&str, &str); 9] = [
     ("incidents", "the incident list"),
     ("activity", "LIVE-O5 / COMP-O5 runs"),
     ("agents", "agents: pause, resume"),
     ("audit", "the audit log"),
     ("attribution", "attribution rollout"),
+    ("routing", "who would be paged, rules"),
     ("123 #123", "open incident 123"),
     ("theme NAME", "dark, light, mono, …"),
     ("q", "quit"),
