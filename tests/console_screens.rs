@@ -349,6 +349,7 @@ fn rich_detail() -> IncidentDetail {
             reason: reason.into(),
             delay_seconds,
             level: level.into(),
+            digest: false,
         };
     d.routing = Some(mandate::api::RoutingDecision {
         decision: mandate::api::RoutingVerdict::Gated,

@@ -97,6 +97,7 @@ fn input(severity: Severity, resources: &[String]) -> RoutingInput<'_> {
         actor_type: Some("SYSTEM"),
         past_incidents: 0,
         now: at("2026-12-02T10:00:00Z"),
+        blast: None,
     }
 }
 
@@ -294,4 +295,45 @@ fn more_than_a_hundred_rules_load_with_a_warning() {
     assert_eq!(routing.rules().len(), 101);
     assert!(routing.warnings()[0].contains("soft cap of 100"), "{:?}", routing.warnings());
     assert!(Routing::builtin().warnings().is_empty());
+}
+
+#[test]
+fn owners_of_affected_services_are_told_by_tier() {
+    use mandate::api::{AffectedBecause, AffectedService, BlastRadius};
+    let routing = Routing::builtin();
+    let catalog = catalog();
+    let affected = |service: &str, because: AffectedBecause| AffectedService {
+        service: service.into(),
+        in_catalog: true,
+        owner: None,
+        team: None,
+        on_call: None,
+        because: vec![because],
+        ownership: vec![],
+    };
+    let blast = BlastRadius {
+        definitely: vec![affected("payments-service", AffectedBecause::Failed)],
+        likely: vec![affected("billing-service", AffectedBecause::Shares { datastore: "payments-db".into() })],
+        possibly: vec![affected("search-service", AffectedBecause::DependsOn { service: "billing-service".into() })],
+        ..BlastRadius::default()
+    };
+    let resources = ["user-db".to_owned()];
+    let mut i = input(Severity::Critical, &resources);
+    i.blast = Some(&blast);
+    let d = routing.decide(&catalog, &i);
+    let told = |who: &str| -> Vec<(String, bool, u64)> {
+        d.notifications
+            .iter()
+            .filter(|n| n.target == who)
+            .map(|n| (n.channel.clone(), n.digest, n.delay_seconds))
+            .collect()
+    };
+    // Definitely affected: at once, on every channel of the rule.
+    assert_eq!(told("@alice"), [("pagerduty".into(), false, 0), ("slack".into(), false, 0)]);
+    // Likely: at once, the first channel; the departed owner's backup.
+    assert_eq!(told("@bill-backup"), [("pagerduty".into(), false, 0)]);
+    let why = d.notifications.iter().find(|n| n.target == "@bill-backup").unwrap();
+    assert!(why.reason.contains("billing-service likely affected: shares payments-db"), "{}", why.reason);
+    // Possibly: a digest by email.
+    assert_eq!(told("@search-oncall"), [("email".into(), true, 0)]);
 }

@@ -75,10 +75,10 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
     let routing = t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body["routing"].clone();
     assert_eq!(routing["rule_matched"], "payments");
     assert_eq!(routing["decision"], "gated");
-    let pages: Vec<(String, String, u64)> = routing["notifications"]
-        .as_array()
-        .unwrap()
+    let notifications = routing["notifications"].as_array().unwrap();
+    let pages: Vec<(String, String, u64)> = notifications
         .iter()
+        .filter(|n| n["level"] != "blast radius")
         .map(|n| {
             (
                 n["target"].as_str().unwrap().into(),
@@ -88,6 +88,13 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
         })
         .collect();
     assert_eq!(pages, [("@payments-oncall".into(), "pagerduty".into(), 0), ("@cto".into(), "pagerduty".into(), 120)]);
+    // The owners of the services it affects are told too, by tier.
+    let bea = notifications.iter().find(|n| n["target"] == "@bea").expect("billing-service's owner");
+    assert!(bea["reason"].as_str().unwrap().contains("billing-service likely affected"), "{bea}");
+    assert!(
+        notifications.iter().any(|n| n["digest"] == true && n["channel"] == "email"),
+        "possibly affected: a digest"
+    );
 
     t.stop().await;
 }

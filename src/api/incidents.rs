@@ -112,6 +112,19 @@ pub enum AffectedBecause {
 }
 
 /// One affected service with its owners.
+impl AffectedBecause {
+    /// Why, in words: "depends on payments-service".
+    pub fn describe(&self) -> String {
+        match self {
+            AffectedBecause::InScope => "in the action's declared scope".to_owned(),
+            AffectedBecause::Failed => "failed".to_owned(),
+            AffectedBecause::DependsOn { service } => format!("depends on {service}"),
+            AffectedBecause::Shares { datastore } => format!("shares {datastore}"),
+            AffectedBecause::Transitive { via } => format!("depends on it through {via}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AffectedService {
     pub service: String,

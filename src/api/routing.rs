@@ -34,8 +34,11 @@ pub struct Notification {
     pub reason: String,
     /// Seconds after the incident opened, if nobody has acknowledged by then.
     pub delay_seconds: u64,
-    /// The escalation level's name.
+    /// The escalation level's name, or "blast radius".
     pub level: String,
+    /// Collected into a digest rather than sent on its own (possibly affected).
+    #[serde(default)]
+    pub digest: bool,
 }
 
 /// `RoutingDecision` of seed 5.4: the decision, the notifications, the

@@ -68,13 +68,7 @@ fn service(s: &AffectedService) -> Node {
 }
 
 pub fn because(b: &AffectedBecause) -> String {
-    match b {
-        AffectedBecause::InScope => "in the action's declared scope".to_owned(),
-        AffectedBecause::Failed => "failed".to_owned(),
-        AffectedBecause::DependsOn { service } => format!("depends on {service}"),
-        AffectedBecause::Shares { datastore } => format!("shares {datastore}"),
-        AffectedBecause::Transitive { via } => format!("depends on it through {via}"),
-    }
+    b.describe()
 }
 
 pub fn flag_label(f: &OwnershipFlag) -> &'static str {

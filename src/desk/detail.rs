@@ -180,6 +180,7 @@ impl Desk {
                 actor_type,
                 past_incidents: starts.iter().filter(|(r, _)| Some(r.as_str()) == primary).count() as u32,
                 now: Utc::now(),
+                blast: Some(&radius),
             },
         );
         let detail = IncidentDetail {

@@ -4,7 +4,7 @@
 //! reached giving way to their backup (6.1–6.5), with the reason said.
 
 use super::config::{Match, Resolved, Routing};
-use crate::api::{Notification, RoutingDecision, Severity, Urgency};
+use crate::api::{AffectedService, BlastRadius, Notification, RoutingDecision, Severity, Urgency};
 use crate::catalog::{Catalog, OwnerStatus, Service};
 use chrono::{DateTime, Datelike, Utc};
 
@@ -20,6 +20,8 @@ pub struct RoutingInput<'a> {
     /// Earlier incidents on the first resource.
     pub past_incidents: u32,
     pub now: DateTime<Utc>,
+    /// Who else is affected (seed 8.2): their owners are told too.
+    pub blast: Option<&'a BlastRadius>,
 }
 
 impl Routing {
@@ -99,17 +101,64 @@ impl Routing {
                             reason: format!("{why} (level {})", level.name),
                             delay_seconds: delay,
                             level: level.name.clone(),
+                            digest: false,
                         });
                     }
                 }
             }
             at = at.saturating_add(self.timeouts()[n].unwrap_or(0));
         }
+        if let Some(br) = input.blast {
+            self.blast_tiers(catalog, br, input, rule, urgency, &mut notifications);
+        }
         RoutingDecision {
             decision: rule.decision,
             notifications,
             escalation_path: path,
             rule_matched: (rule.name != "defaults").then(|| rule.name.clone()),
+        }
+    }
+
+    /// Seed 8.2: owners of definitely affected services are told at once on
+    /// every channel, of likely ones at once on the first channel, of
+    /// possibly affected ones in a digest by email. Nobody is told twice at once.
+    fn blast_tiers(
+        &self,
+        catalog: &Catalog,
+        br: &BlastRadius,
+        input: &RoutingInput,
+        rule: &Resolved,
+        urgency: Urgency,
+        notifications: &mut Vec<Notification>,
+    ) {
+        let first = &rule.channels[..1];
+        let tiers: [(&str, &[AffectedService], &[String], bool); 3] = [
+            ("definitely affected", &br.definitely, &rule.channels, false),
+            ("likely affected", &br.likely, first, false),
+            ("possibly affected", &br.possibly, &[], true),
+        ];
+        let email = ["email".to_owned()];
+        for (tier, services, channels, digest) in tiers {
+            let channels = if digest { &email[..] } else { channels };
+            for affected in services.iter().filter(|a| !input.resources.contains(&a.service)) {
+                let why = affected.because.first().map(|b| b.describe()).unwrap_or_default();
+                for (who, role) in self.resolve("resource.owner", catalog.get(&affected.service), &affected.service) {
+                    if notifications.iter().any(|n| n.target == who && n.delay_seconds == 0) {
+                        continue;
+                    }
+                    for channel in channels {
+                        notifications.push(Notification {
+                            target: who.clone(),
+                            channel: channel.clone(),
+                            urgency: if digest { Urgency::Low } else { urgency },
+                            reason: format!("{} {tier}: {why} ({role})", affected.service),
+                            delay_seconds: 0,
+                            level: "blast radius".to_owned(),
+                            digest,
+                        });
+                    }
+                }
+            }
         }
     }
 
