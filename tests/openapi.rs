@@ -46,6 +46,7 @@ async fn the_document_lists_every_route_the_router_serves() {
         "PUT /api/v1/routing",
         "GET /api/v1/routing/usage",
         "GET /api/v1/incidents/{id}/routing",
+        "GET /api/v1/oncall",
         "GET /api/v1/attribution/stats",
     ];
     let mut documented_sorted = documented.clone();

@@ -337,3 +337,39 @@ fn owners_of_affected_services_are_told_by_tier() {
     // Possibly: a digest by email.
     assert_eq!(told("@search-oncall"), [("email".into(), true, 0)]);
 }
+
+#[test]
+fn an_on_call_schedule_answers_who_is_on_call_now_with_handoffs_and_overrides() {
+    let text = format!(
+        "{SEED_EXAMPLE}\n[[schedule]]\nteam = \"payments\"\nrotation = [\"@ana\", \"@ben\", \"@cid\"]\nstart = \"2026-11-30T09:00:00Z\"\nlength = \"7d\"\n[[schedule.override]]\nwho = \"@dee\"\nfrom = \"2026-12-10T00:00:00Z\"\nuntil = \"2026-12-11T00:00:00Z\"\n"
+    );
+    let routing = Routing::from_toml(&text, "r.toml").unwrap();
+    let schedule = routing.schedule("payments").unwrap();
+    let who = |t: &str| schedule.on_call(at(t));
+    assert_eq!(who("2026-12-02T10:00:00Z").who, "@ana");
+    assert_eq!(who("2026-12-02T10:00:00Z").until, at("2026-12-07T09:00:00Z"), "the next handoff");
+    assert_eq!(who("2026-12-07T09:00:00Z").who, "@ben", "handed off on the hour");
+    assert_eq!(who("2026-12-07T08:59:59Z").who, "@ana");
+    assert_eq!(who("2026-12-14T09:00:00Z").who, "@cid");
+    assert_eq!(who("2026-12-21T09:00:00Z").who, "@ana", "round again");
+    assert_eq!(who("2026-11-29T09:00:00Z").who, "@cid", "before the start, backwards");
+    let overridden = who("2026-12-10T12:00:00Z");
+    assert_eq!((overridden.who.as_str(), overridden.source), ("@dee", "override"));
+    assert_eq!(who("2026-12-09T12:00:00Z").until, at("2026-12-10T00:00:00Z"), "an override cuts a turn short");
+
+    // resource.team.oncall asks the schedule before the catalog's on_call.
+    let catalog = catalog();
+    let payments = ["payments-service".to_owned()];
+    let mut i = input(Severity::High, &payments);
+    i.now = at("2026-12-08T12:00:00Z");
+    let d = routing.decide(&catalog, &i);
+    let second = d.notifications.iter().find(|n| n.level == "secondary").unwrap();
+    assert_eq!(second.target, "@ben", "until the override takes over");
+    assert!(second.reason.contains("on call for payments by rotation until 12-10 00:00"), "{}", second.reason);
+
+    let bad = format!(
+        "{SEED_EXAMPLE}\n[[schedule]]\nteam = \"t\"\nrotation = [\"ana\"]\nstart = \"2026-11-30T09:00:00Z\"\nlength = \"7d\"\n"
+    );
+    let err = Routing::from_toml(&bad, "r.toml").unwrap_err();
+    assert_eq!(err.path, "schedule[0].rotation[0]", "{err}");
+}

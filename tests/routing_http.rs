@@ -52,6 +52,15 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
     assert_eq!(t.get(VIEWER, "/api/v1/routing/usage?days=0").await.status, 400);
     assert_eq!(t.get(VIEWER, "/api/v1/incidents/999999/routing").await.status, 404);
 
+    // Who is on call: the catalog's on-call until the routing has a schedule.
+    let oncall = t.get(VIEWER, "/api/v1/oncall?team=payments").await;
+    assert_eq!(
+        (oncall.status, oncall.body["who"].as_str(), oncall.body["source"].as_str()),
+        (200, Some("@payments-oncall"), Some("catalog"))
+    );
+    assert_eq!(t.get(VIEWER, "/api/v1/oncall?team=nobody").await.body["code"], "ON_CALL_UNKNOWN");
+    assert_eq!(t.get(VIEWER, "/api/v1/oncall").await.status, 400);
+
     // A bad document: 400 naming the field, and nothing changes.
     let bad = json!({"level": [{"name": "only", "targets": ["resource.owner"]}], "rule": [{"name": "r", "start_level": "nope"}]});
     let refused = t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&bad)).await;
@@ -66,6 +75,8 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
             {"name": "boss", "targets": ["@cto"]},
         ],
         "rule": [{"name": "payments", "match": {"resource": ["payments-*"]}, "channels": ["pagerduty"], "decision": "gated"}],
+        "schedule": [{"team": "payments", "rotation": ["@ana", "@ben"], "start": "2020-01-06T09:00:00Z", "length": "7d",
+                      "override": [{"who": "@dee", "from": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z"}]}],
     });
     let replaced = t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&mine)).await;
     assert_eq!(replaced.status, 200, "{:?}", replaced.body);
@@ -87,7 +98,13 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
             )
         })
         .collect();
-    assert_eq!(pages, [("@payments-oncall".into(), "pagerduty".into(), 0), ("@cto".into(), "pagerduty".into(), 120)]);
+    assert_eq!(
+        pages,
+        [("@dee".into(), "pagerduty".into(), 0), ("@cto".into(), "pagerduty".into(), 120)],
+        "the schedule's override"
+    );
+    let oncall = t.get(VIEWER, "/api/v1/oncall?team=payments").await.body;
+    assert_eq!((oncall["who"].as_str(), oncall["source"].as_str()), (Some("@dee"), Some("override")));
     // The owners of the services it affects are told too, by tier.
     let bea = notifications.iter().find(|n| n["target"] == "@bea").expect("billing-service's owner");
     assert!(bea["reason"].as_str().unwrap().contains("billing-service likely affected"), "{bea}");

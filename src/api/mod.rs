@@ -23,7 +23,9 @@ pub use incidents::{
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
 pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};
-pub use routing::{Notification, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage, Urgency};
+pub use routing::{
+    Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage, Urgency,
+};
 pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 
 /// Every route lives under this prefix.

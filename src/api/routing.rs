@@ -79,3 +79,14 @@ pub struct RoutingUsage {
     pub days: u32,
     pub rules: Vec<RuleUsage>,
 }
+
+/// `GET /api/v1/oncall?team=T`: who is on call for a team now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OnCallAnswer {
+    pub team: String,
+    pub who: String,
+    /// The next handoff; none when the catalog names a fixed on-call.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// rotation, override or catalog.
+    pub source: String,
+}

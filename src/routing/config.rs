@@ -31,6 +31,58 @@ pub struct RoutingDocument {
     /// Tried in order; the first that matches decides.
     #[serde(default, rename = "rule", skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<Rule>,
+    /// On-call rotations: `resource.team.oncall` asks them first.
+    #[serde(default, rename = "schedule", skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<Schedule>,
+}
+
+/// A team's on-call rotation: people take turns of `length`, from `start`,
+/// in order; an override puts someone else on call for a while.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub team: String,
+    pub rotation: Vec<String>,
+    /// When the first person's first turn began (the handoff time).
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// One turn: "7d", "12h".
+    pub length: String,
+    #[serde(default, rename = "override", skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub who: String,
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// Who is on call, until when, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnCall {
+    pub who: String,
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// "rotation" or "override".
+    pub source: &'static str,
+}
+
+impl Schedule {
+    /// Who is on call at `now`: an override covering it, else the rotation.
+    pub fn on_call(&self, now: chrono::DateTime<chrono::Utc>) -> OnCall {
+        if let Some(o) = self.overrides.iter().find(|o| o.from <= now && now < o.until) {
+            return OnCall { who: o.who.clone(), until: o.until, source: "override" };
+        }
+        let length = parse_duration(&self.length).unwrap_or(1).max(1) as i64;
+        let elapsed = (now - self.start).num_seconds();
+        let turn = elapsed.div_euclid(length);
+        let who = self.rotation[turn.rem_euclid(self.rotation.len() as i64) as usize].clone();
+        let until = self.start + chrono::Duration::seconds((turn + 1) * length);
+        // An override that starts before the turn ends cuts it short.
+        let until = self.overrides.iter().map(|o| o.from).filter(|f| *f > now && *f < until).min().unwrap_or(until);
+        OnCall { who, until, source: "rotation" }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -301,6 +353,38 @@ impl Routing {
                 return Err(err(format!("change_freeze[{i}].until"), "ends before it starts".into()));
             }
         }
+        for (i, s) in document.schedules.iter().enumerate() {
+            let at = |field: &str| format!("schedule[{i}].{field}");
+            if s.team.trim().is_empty() {
+                return Err(err(at("team"), "is empty".into()));
+            }
+            if document.schedules[..i].iter().any(|o| o.team == s.team) {
+                return Err(err(at("team"), format!("{:?} has two schedules", s.team)));
+            }
+            if s.rotation.is_empty() {
+                return Err(err(at("rotation"), "name at least one person".into()));
+            }
+            if let Some((n, who)) = s.rotation.iter().enumerate().find(|(_, w)| !(w.starts_with('@') && w.len() > 1)) {
+                return Err(err(
+                    format!("schedule[{i}].rotation[{n}]"),
+                    format!("{who:?} is not a person: write @someone"),
+                ));
+            }
+            if parse_duration(&s.length).is_none_or(|l| l == 0) {
+                return Err(err(at("length"), format!("{:?} is not a duration: write 12h or 7d", s.length)));
+            }
+            for (n, o) in s.overrides.iter().enumerate() {
+                if o.until <= o.from {
+                    return Err(err(format!("schedule[{i}].override[{n}].until"), "ends before it starts".into()));
+                }
+                if !(o.who.starts_with('@') && o.who.len() > 1) {
+                    return Err(err(
+                        format!("schedule[{i}].override[{n}].who"),
+                        format!("{:?} is not a person", o.who),
+                    ));
+                }
+            }
+        }
         if let Some(fallback) = &document.fallback
             && !(fallback.starts_with('@') && fallback.len() > 1)
         {
@@ -357,6 +441,11 @@ impl Routing {
 
     pub fn default_rule(&self) -> &Resolved {
         &self.default_rule
+    }
+
+    /// The schedule of a team, if it has one.
+    pub fn schedule(&self, team: &str) -> Option<&Schedule> {
+        self.document.schedules.iter().find(|s| s.team == team)
     }
 
     /// Advice that does not stop the file from loading.

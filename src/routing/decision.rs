@@ -89,7 +89,7 @@ impl Routing {
             };
             let channels = level.channels.as_ref().unwrap_or(&rule.channels);
             for target in &level.targets {
-                for (who, why) in self.resolve(target, service, resource) {
+                for (who, why) in self.resolve(target, service, resource, input.now) {
                     if !path.contains(&who) {
                         path.push(who.clone());
                     }
@@ -142,7 +142,9 @@ impl Routing {
             let channels = if digest { &email[..] } else { channels };
             for affected in services.iter().filter(|a| !input.resources.contains(&a.service)) {
                 let why = affected.because.first().map(|b| b.describe()).unwrap_or_default();
-                for (who, role) in self.resolve("resource.owner", catalog.get(&affected.service), &affected.service) {
+                for (who, role) in
+                    self.resolve("resource.owner", catalog.get(&affected.service), &affected.service, input.now)
+                {
                     if notifications.iter().any(|n| n.target == who && n.delay_seconds == 0) {
                         continue;
                     }
@@ -170,7 +172,7 @@ impl Routing {
             for level in self.levels() {
                 for target in &level.targets {
                     if self
-                        .resolve(target, Some(service), &service.name)
+                        .resolve(target, Some(service), &service.name, Utc::now())
                         .iter()
                         .any(|(_, why)| why.ends_with("the fallback"))
                     {
@@ -189,7 +191,13 @@ impl Routing {
     /// to the backup when the owner is away or gone, to every claimant when
     /// ownership is ambiguous, to the vendor when external; a target that
     /// resolves to nobody goes to the fallback.
-    fn resolve(&self, target: &str, service: Option<&Service>, resource: &str) -> Vec<(String, String)> {
+    fn resolve(
+        &self,
+        target: &str,
+        service: Option<&Service>,
+        resource: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<(String, String)> {
         let fallback = |what: &str| {
             let who = self.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
             vec![(who, format!("{resource} has no {what}: the fallback"))]
@@ -225,12 +233,18 @@ impl Routing {
                     (_, None) => fallback("reachable owner or backup"),
                 }
             }
-            "resource.team.oncall" => match &s.on_call {
-                Some(oncall) => {
-                    vec![(oncall.clone(), format!("on call for {}", s.team.as_deref().unwrap_or(resource)))]
+            "resource.team.oncall" => {
+                let team = s.team.as_deref().unwrap_or(resource);
+                match (s.team.as_deref().and_then(|t| self.schedule(t)), &s.on_call) {
+                    (Some(schedule), _) => {
+                        let on = schedule.on_call(now);
+                        let by = if on.source == "override" { "by override" } else { "by rotation" };
+                        vec![(on.who, format!("on call for {team} {by} until {}", on.until.format("%m-%d %H:%M")))]
+                    }
+                    (None, Some(oncall)) => vec![(oncall.clone(), format!("on call for {team}"))],
+                    (None, None) => fallback("on-call"),
                 }
-                None => fallback("on-call"),
-            },
+            }
             "resource.team.lead" => match s.escalation.first() {
                 Some(lead) => vec![(lead.clone(), format!("leads {}", s.team.as_deref().unwrap_or(resource)))],
                 None => fallback("team lead"),

@@ -82,6 +82,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routing::get_routing, routing::put_routing))
         .routes(routes!(routing::routing_usage))
         .routes(routes!(routing::routing_history))
+        .routes(routes!(routing::on_call))
         .routes(routes!(operations::attribution_stats))
 }
 

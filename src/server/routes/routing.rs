@@ -1,6 +1,6 @@
 //! The routing configuration: read it, replace it (admin, audited).
 
-use crate::api::{ErrorBody, RoutingChange, RoutingUsage, RuleUsage};
+use crate::api::{ErrorBody, OnCallAnswer, RoutingChange, RoutingUsage, RuleUsage};
 use crate::routing::{Routing, RoutingDocument};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::JsonObject;
@@ -112,4 +112,38 @@ pub async fn routing_usage(
         }
     }
     Ok(Json(RoutingUsage { days, rules }))
+}
+
+/// Who is on call for a team now: its schedule (rotation or override) in the
+/// routing, else the on-call the catalog names for the team's services.
+#[utoipa::path(
+    get, path = "/api/v1/oncall", tag = "routing",
+    params(("team" = String, Query)),
+    responses((status = 200, body = OnCallAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn on_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<OnCallAnswer>, ApiError> {
+    caller.require(Permission::ReadOperations)?;
+    let mut query = Query::parse(raw.as_deref())?;
+    let team = query.take("team").filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        ApiError::invalid_request("FIELD_MISSING", "team is required: ?team=payments").with_field("team")
+    })?;
+    query.finish(&["team"])?;
+    if let Some(schedule) = state.desk().routing().schedule(&team) {
+        let on = schedule.on_call(chrono::Utc::now());
+        return Ok(Json(OnCallAnswer { team, who: on.who, until: Some(on.until), source: on.source.to_owned() }));
+    }
+    let catalog = state.desk().catalog();
+    let named = catalog.services().find(|s| s.team.as_deref() == Some(team.as_str())).and_then(|s| s.on_call.clone());
+    match named {
+        Some(who) => Ok(Json(OnCallAnswer { team, who, until: None, source: "catalog".to_owned() })),
+        None => Err(ApiError::not_found(
+            "ON_CALL_UNKNOWN",
+            format!("no schedule in the routing and no on-call in the catalog for team {team:?}"),
+        )),
+    }
 }
