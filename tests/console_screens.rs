@@ -999,6 +999,15 @@ fn a_reason_typed_into_the_escalate_dialog_stays_text() {
 }
 
 #[test]
+fn the_escalate_dialog_names_who_the_next_level_reaches() {
+    let mut app = triage('b');
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('e'));
+    let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), 120, 40));
+    assert!(shown.contains("the next level is secondary: @payments-oncall"), "{shown}");
+}
+
+#[test]
 fn a_run_of_q_never_quits_without_a_prompt() {
     let mut app = app();
     for _ in 0..5 {

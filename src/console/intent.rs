@@ -40,6 +40,8 @@ pub struct Plan {
     pub rule: Option<String>,
     pub title: Option<String>,
     pub reason: Option<String>,
+    /// Escalating: who the routing would reach next, for the preview.
+    pub next_level: Option<String>,
 }
 
 impl Plan {
@@ -55,6 +57,7 @@ impl Plan {
             rule: None,
             title: None,
             reason: None,
+            next_level: None,
         }
     }
 
@@ -121,7 +124,10 @@ impl Plan {
                 InterventionKind::ResumeAgent => vec![format!("let agent {agent} start runs again")],
                 InterventionKind::Escalate => vec![
                     format!("raise {on} to the next escalation level, with you as a responder"),
-                    "Mandate records it; it pages no one by itself yet".to_owned(),
+                    match &self.next_level {
+                        Some(next) => format!("the next level is {next}: Mandate records it, it pages no one yet"),
+                        None => "Mandate records it; it pages no one by itself yet".to_owned(),
+                    },
                 ],
                 InterventionKind::CreateIncident => vec![
                     format!("open a new formal incident record ({})", self.title.as_deref().unwrap_or("untitled")),
@@ -446,6 +452,22 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
 }
 
+/// The escalation level after the incident's current one in its routing,
+/// with who it reaches: "secondary: @payments-oncall".
+fn next_level(detail: &crate::api::IncidentDetail) -> Option<String> {
+    let routing = detail.routing.as_ref()?;
+    let mut levels: Vec<(&str, Vec<&str>)> = Vec::new();
+    for n in routing.notifications.iter().filter(|n| n.level != "blast radius") {
+        match levels.iter_mut().find(|(l, _)| *l == n.level) {
+            Some((_, who)) if !who.contains(&n.target.as_str()) => who.push(&n.target),
+            Some(_) => {}
+            None => levels.push((&n.level, vec![&n.target])),
+        }
+    }
+    let (level, who) = levels.get(detail.summary.escalation_level as usize + 1)?;
+    Some(format!("{level}: {}", who.join(", ")))
+}
+
 /// The plan for an intervention key on the current screen: its target is
 /// what the operator is looking at. An error says what is missing.
 pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
@@ -509,6 +531,7 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
         K::CreateIncident => {
             plan.title = Some(format!("follow-up of incident #{id}"));
         }
+        K::Escalate => plan.next_level = detail.and_then(next_level),
         _ => {}
     }
     Ok(plan)
