@@ -32,3 +32,18 @@ fn every_intervention_of_the_seed_has_a_key() {
     }
     assert!(table.contains("| root causes | `C` | confirm cause |"));
 }
+
+/// The README's complete routing example is a valid routing file that routes
+/// as its comments say.
+#[test]
+fn the_readme_routing_example_is_valid() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("```toml\nfallback = ").expect("the routing example") + "```toml\n".len();
+    let end = readme[start..].find("```").unwrap() + start;
+    let routing = mandate::routing::Routing::from_toml(&readme[start..end], "README.md").unwrap();
+    let names: Vec<&str> = routing.rules().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["freeze", "pci-after-hours", "pci", "critical", "low"]);
+    let narrow = &routing.rules()[1];
+    assert_eq!((narrow.matches.tags.as_slice(), narrow.start_level), (&["pci".to_owned()][..], 1), "extends pci");
+    assert_eq!(routing.schedule("payments").unwrap().rotation.len(), 3);
+}
