@@ -427,15 +427,21 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_resolved_incident_asks_nobody_to_contain_or_notify() {
-        let case = Case {
+    /// A failing payments-service three minutes after a deploy by an agent
+    /// that is still active.
+    fn bad_deploy() -> Case {
+        Case {
             incident: vec![failure(0, "payments-service")],
             history: vec![deploy("v1", -5000, "v2.2.0"), deploy("v2", -3000, "v2.3.0"), deploy("v3", -3, "v2.3.1")],
             starts: vec![],
             active: vec!["deployer".into()],
             tools: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn a_resolved_incident_asks_nobody_to_contain_or_notify() {
+        let case = bad_deploy();
         let open = run_as(&case, false);
         assert!(open.iter().any(|s| s.kind == SuggestionKind::Contain), "the control: {open:?}");
         assert!(open.iter().any(|s| s.kind == SuggestionKind::Coordinate), "the control: {open:?}");
@@ -470,13 +476,7 @@ mod tests {
 
     #[test]
     fn a_bad_deploy_suggests_pausing_rolling_back_and_notifying_in_that_order() {
-        let case = Case {
-            incident: vec![failure(0, "payments-service")],
-            history: vec![deploy("v1", -5000, "v2.2.0"), deploy("v2", -3000, "v2.3.0"), deploy("v3", -3, "v2.3.1")],
-            starts: vec![],
-            active: vec!["deployer".into()],
-            tools: vec![],
-        };
+        let case = bad_deploy();
         let all = run(&case);
         let rollback = all.iter().find(|s| s.intervention == Some(InterventionKind::TriggerRollback)).unwrap();
         assert_eq!(rollback.title, "Roll back payments-service to v2.3.0");

@@ -247,12 +247,7 @@ fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let height = inner.height.saturating_sub(1) as usize;
     let selected = app.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
-    let widths: Vec<u16> = Layout::horizontal(list_columns(inner.width).iter().map(|c| c.1))
-        .spacing(1)
-        .split(inner)
-        .iter()
-        .map(|r| r.width)
-        .collect();
+    let widths = column_widths(list_columns(inner.width).iter().map(|c| c.1), inner);
     let visible: Vec<Row> = app
         .rows(offset, height)
         .enumerate()
@@ -287,6 +282,12 @@ fn list_columns(width: u16) -> Vec<(&'static str, Constraint)> {
     columns
 }
 
+/// The width each column of a table gets in `area` (one space between
+/// columns, as the tables are drawn), so cells can be cut with an ellipsis.
+pub(super) fn column_widths(constraints: impl IntoIterator<Item = Constraint>, area: Rect) -> Vec<usize> {
+    Layout::horizontal(constraints).spacing(1).split(area).iter().map(|r| r.width as usize).collect()
+}
+
 /// `text` cut to `width` columns, with an ellipsis where it was cut.
 pub(super) fn ellipsize(text: &str, width: usize) -> String {
     if text.width() <= width {
@@ -306,7 +307,7 @@ fn titled(theme: &Theme, title: String) -> Block<'static> {
         .border_style(theme.style(K::Border))
 }
 
-fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool, widths: &[u16]) -> Row<'a> {
+fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool, widths: &[usize]) -> Row<'a> {
     let marker = if selected {
         "▶"
     } else if app.new_ids.contains(&i.id) {
@@ -324,11 +325,11 @@ fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: 
     let mut cells = vec![
         Cell::from(Span::styled(marker, marker_style)),
         Cell::from(severity(theme, i.severity)),
-        Cell::from(ellipsize(&format!("#{}", i.id), widths[2] as usize)),
+        Cell::from(ellipsize(&format!("#{}", i.id), widths[2])),
         Cell::from(status(theme, i.status)),
         Cell::from(age(i.started_at, app.now)),
     ];
-    cells.extend(texts.iter().zip(&widths[5..]).map(|(t, w)| Cell::from(ellipsize(t, *w as usize))));
+    cells.extend(texts.iter().zip(&widths[5..]).map(|(t, w)| Cell::from(ellipsize(t, *w))));
     let row = Row::new(cells);
     if selected { row.style(theme.style(K::Selection)) } else { row }
 }

@@ -1,6 +1,6 @@
 //! Agents, the audit log and the attribution figures.
 
-use super::{age, ellipsize, heading, not_known, titled, verdict_word};
+use super::{age, column_widths, ellipsize, heading, not_known, titled, verdict_word};
 use crate::api::{CountBy, Verdict};
 use crate::console::app::App;
 use crate::console::screens::{AgentsView, AttributionView, AuditView};
@@ -41,8 +41,7 @@ pub fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, ar
         Constraint::Length(7),
         Constraint::Fill(1),
     ];
-    let cols: Vec<usize> =
-        Layout::horizontal(widths).spacing(1).split(inner).iter().map(|r| r.width as usize).collect();
+    let cols = column_widths(widths, inner);
     let rows: Vec<Row> = agents
         .iter()
         .skip(offset)
@@ -115,8 +114,7 @@ pub fn audit(app: &App, view: &AuditView, theme: &Theme, frame: &mut Frame, area
         Constraint::Fill(3),
         Constraint::Length(if table.width >= 100 { 8 } else { 0 }),
     ];
-    let cols: Vec<usize> =
-        Layout::horizontal(widths).spacing(1).split(table).iter().map(|r| r.width as usize).collect();
+    let cols = column_widths(widths, table);
     let rows: Vec<Row> = page
         .entries
         .iter()
