@@ -270,3 +270,19 @@ async fn a_dead_api_fails_visibly_and_is_not_sent_twice() {
     assert!(c.app.message.as_deref().unwrap().starts_with("✗ acknowledge incident"), "{:?}", c.app.message);
     assert!(c.app.pending.is_empty(), "the operator may try again: a new intent, a new key");
 }
+
+/// With several servers given, an intent whose server cannot be reached is
+/// retried on the next one with the same Idempotency-Key: it happens once.
+#[tokio::test]
+async fn an_intent_fails_over_to_the_next_server_once() {
+    let mut c = console(Db::Sqlite).await;
+    let intent = intend(&mut c.app, 'a', "");
+    // Port 1 on loopback: nothing listens there.
+    let http = Http::new(&format!("http://127.0.0.1:1, {}", c.t.server.url()), Secret::new(RESPONDER));
+    let before = c.audit().await.entries.len();
+    let answer = http.send(&intent).await.expect("sent on the second server");
+    assert!(answer.contains("acknowledged"), "{answer}");
+    assert_eq!(http.base(), c.t.server.url(), "the second server is the one in use now");
+    assert_eq!(http.send(&intent).await.unwrap(), answer, "the same key: the same answer");
+    assert_eq!(c.audit().await.entries.len(), before + 1, "applied once");
+}

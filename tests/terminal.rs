@@ -269,6 +269,43 @@ fn the_demo_walkthrough_at_120x40() {
 }
 
 #[test]
+fn the_console_fails_over_to_the_next_server() {
+    if no_tmux("the_console_fails_over_to_the_next_server") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let db = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let mut first = common::serve_binary(&db("a.db"), tokens, "127.0.0.1:0");
+    let mut second = common::serve_binary(&db("b.db"), tokens, "127.0.0.1:0");
+    let urls = format!("http://{},http://{}", first.addr, second.addr);
+    let t = Tmux::start("failover", (120, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &urls)], "");
+    let bar = |screen: &str| screen.lines().next().unwrap_or_default().to_owned();
+    let shown = t.wait_for(" LIVE ");
+    assert!(bar(&shown).contains(&first.addr), "on the first server: {}", bar(&shown));
+
+    common::signal(&first.child, "KILL");
+    first.child.wait().unwrap();
+    let lost = Instant::now();
+    let deadline = lost + Duration::from_secs(10);
+    loop {
+        let status = bar(&t.screen());
+        if status.contains(&second.addr) && status.contains(" LIVE ") {
+            println!("on the second server {:?} after the first was killed", lost.elapsed());
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failover within 10 s: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    common::signal(&second.child, "TERM");
+    second.child.wait().unwrap();
+}
+
+#[test]
 fn no_color_means_no_colour_escape_sequences() {
     if no_tmux("no_color_means_no_colour_escape_sequences") {
         return;

@@ -56,6 +56,8 @@ pub enum Action {
     Offline(String),
     /// The API refused the token (401): retrying will not help.
     Unauthorized(String),
+    /// The console now talks to this server (one of several given).
+    Server(String),
 }
 
 /// What the poller fetches besides the incident feed: the screen's data.
@@ -428,6 +430,11 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             };
             let changed = !matches!(&app.connection, Connection::Offline { reason: r, .. } if *r == reason);
             app.connection = Connection::Offline { reason, since };
+            (changed, vec![])
+        }
+        Action::Server(host) => {
+            let changed = app.host != host;
+            app.host = host;
             (changed, vec![])
         }
         Action::Unauthorized(reason) => {

@@ -38,7 +38,7 @@ impl std::fmt::Debug for Secret {
 /// What the command line gave.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConsoleArgs {
-    /// The Mandate API, e.g. https://mandate.internal [env: MANDATE_API_URL]
+    /// The Mandate API, e.g. https://mandate.internal; several servers, comma-separated, for failover [env: MANDATE_API_URL]
     #[arg(long)]
     pub api_url: Option<String>,
     /// API token (prefer --token-file or --token-command: argv is visible to other users) [env: MANDATE_TOKEN]

@@ -83,17 +83,52 @@ impl Failure {
     }
 }
 
-/// The console's HTTP side: base URL, token, one client with its pool.
+/// The console's HTTP side: the servers, the token, one client with its
+/// pool. `api_url` may name several servers, comma-separated: when the one in
+/// use cannot be reached, the next is tried.
 pub struct Http {
     client: reqwest::Client,
-    base: String,
+    bases: Vec<String>,
+    /// Index into `bases` of the server in use.
+    current: std::sync::atomic::AtomicUsize,
     token: Secret,
 }
 
+/// The servers an `api_url` names: one, or several separated by commas.
+pub fn servers(api_url: &str) -> Vec<String> {
+    api_url.split(',').map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty()).collect()
+}
+
+/// A server's address as the status bar shows it.
+pub fn host_of(base: &str) -> String {
+    base.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned()
+}
+
 impl Http {
-    pub fn new(base: &str, token: Secret) -> Http {
+    pub fn new(api_url: &str, token: Secret) -> Http {
         let client = crate::sdk::http_client_builder().build().expect("an HTTP client");
-        Http { client, base: base.trim_end_matches('/').to_owned(), token }
+        let mut bases = servers(api_url);
+        if bases.is_empty() {
+            bases.push(api_url.to_owned());
+        }
+        Http { client, bases, current: 0.into(), token }
+    }
+
+    /// The server in use.
+    pub fn base(&self) -> &str {
+        &self.bases[self.current.load(std::sync::atomic::Ordering::Relaxed) % self.bases.len()]
+    }
+
+    /// `base` could not be reached: the next server is used from now on
+    /// (unless another request moved on already).
+    fn fail_over(&self, base: &str) {
+        use std::sync::atomic::Ordering;
+        let at = self.current.load(Ordering::Relaxed);
+        if self.bases[at % self.bases.len()] == base && self.bases.len() > 1 {
+            let _ =
+                self.current.compare_exchange(at, (at + 1) % self.bases.len(), Ordering::Relaxed, Ordering::Relaxed);
+            tracing::warn!(from = base, to = self.base(), "server unreachable; failing over");
+        }
     }
 
     async fn get(
@@ -102,12 +137,15 @@ impl Http {
         etag: Option<&str>,
         timeout: Duration,
     ) -> Result<(StatusCode, Option<String>, Vec<u8>), Failure> {
-        let mut request =
-            self.client.get(format!("{}{path}", self.base)).bearer_auth(self.token.expose()).timeout(timeout);
+        let base = self.base().to_owned();
+        let mut request = self.client.get(format!("{base}{path}")).bearer_auth(self.token.expose()).timeout(timeout);
         if let Some(tag) = etag {
             request = request.header(IF_NONE_MATCH, tag);
         }
-        let response = request.send().await.map_err(|e| Failure::Network(describe(&e)))?;
+        let response = request.send().await.map_err(|e| {
+            self.fail_over(&base);
+            Failure::Network(describe(&e))
+        })?;
         let status = response.status();
         let retry_after = retry_after(&response);
         let tag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -131,9 +169,10 @@ impl Http {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
             }
+            let base = self.base().to_owned();
             let sent = self
                 .client
-                .post(format!("{}{}", self.base, intent.path))
+                .post(format!("{base}{}", intent.path))
                 .bearer_auth(self.token.expose())
                 .header("idempotency-key", &intent.key)
                 .json(&intent.body)
@@ -143,6 +182,10 @@ impl Http {
             let response = match sent {
                 Ok(r) => r,
                 Err(e) => {
+                    // The next try goes to the next server, with the same key.
+                    if e.is_connect() {
+                        self.fail_over(&base);
+                    }
                     last = describe(&e);
                     continue;
                 }
@@ -294,7 +337,15 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
     // None: the next turn loads the whole list.
     let mut since: Option<i64> = None;
     let mut who_known = false;
+    // The server the list came from: after a failover, it is loaded whole
+    // from the new one, and the status bar says which it is.
+    let mut serving = String::new();
     loop {
+        if http.base() != serving {
+            serving = http.base().to_owned();
+            since = None;
+            let _ = actions.send(Action::Server(host_of(&serving))).await;
+        }
         if !who_known
             && let Ok((_, _, body)) = http.get("/api/v1/whoami", None, Duration::from_secs(10)).await
             && let Ok(who) = decode_clean::<WhoAmI>(&body)

@@ -31,7 +31,7 @@ pub enum Exit {
 }
 
 pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::Secret) -> std::io::Result<Exit> {
-    let host = api_url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned();
+    let host = super::poller::servers(&api_url).first().map(|b| super::poller::host_of(b)).unwrap_or_default();
     let mut app = App::new(&host, config.environment.clone(), config.readonly, Utc::now());
     let mut theme = config.theme.clone();
     let keymap = config.keymap.clone();
