@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Routing (TOML): escalation levels and rules [default: the stored one, or `mandate routing defaults`]
     #[arg(long, env = "MANDATE_ROUTING")]
     pub routing: Option<PathBuf>,
+    /// Stand by: wait while another server serves the database, and take over
+    /// (claim it, then listen) within a second of its stopping or dying
+    #[arg(long, env = "MANDATE_STANDBY")]
+    pub standby: bool,
     /// Errors closer than this many minutes to an incident's latest error join it
     #[arg(long, env = "MANDATE_INCIDENT_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub incident_window_minutes: u32,

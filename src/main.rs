@@ -62,6 +62,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
         catalog: args.catalog,
         routing: args.routing,
+        standby: args.standby,
         grouping: GroupingConfig { window: chrono::Duration::minutes(i64::from(args.incident_window_minutes)) },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;

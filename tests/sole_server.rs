@@ -76,3 +76,72 @@ async fn a_second_server_is_refused(db: Db) {
 }
 
 on_both_databases!(a_second_server_is_refused);
+
+/// A free loopback port, for a server whose address must be known before
+/// it listens.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `mandate serve --standby` waits beside the server of its database without
+/// listening, and takes over, with the same data, when that server dies.
+async fn a_standby_takes_over_when_the_server_dies(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let admin = create_token(tokens, "root", "admin");
+    let agent = create_token(tokens, "fleet", "agent");
+    let (url, _guard) = database(db).await;
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+
+    let mut first = serve_binary(&url, tokens, "127.0.0.1:0");
+    let mut failure = common::event_body("f1", -1.0, "deployer", "deploy", "payments-service", "error");
+    failure["error_code"] = "E".into();
+    let posted =
+        http.post(format!("http://{}/api/v1/events", first.addr)).bearer_auth(&agent).json(&failure).send().await;
+    assert_eq!(posted.unwrap().status(), 200);
+
+    let port = free_port();
+    let mut standby = Command::new(BIN)
+        .args(["serve", "--standby", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+        .args(["--tokens-file", tokens, "--database-url", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(standby.try_wait().unwrap().is_none(), "the standby waits, it does not exit");
+    assert!(http.get(&health).send().await.is_err(), "a standby does not listen: load balancers pass it by");
+
+    signal(&first.child, "KILL");
+    first.child.wait().unwrap();
+    let lost = Instant::now();
+    loop {
+        if let Ok(r) = http.get(&health).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(lost.elapsed() < Duration::from_secs(15), "the standby did not take over");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    println!("{db:?}: the standby served {:?} after the server was killed", lost.elapsed());
+    let page: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/api/v1/incidents"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["incidents"][0]["title"], "E on payments-service", "the same database, the same incidents");
+    signal(&standby, "TERM");
+    assert!(standby.wait().unwrap().success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut standby.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("standing by") && log.contains("taking over"), "{log}");
+}
+
+on_both_databases!(a_standby_takes_over_when_the_server_dies);

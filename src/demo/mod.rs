@@ -78,7 +78,7 @@ impl Demo {
             }
         };
         let url = format!("sqlite://{}", path.join("demo.db").display());
-        let store = Store::connect_to_serve(&url).await.map_err(|e| format!("demo database: {e}"))?;
+        let store = Store::connect_to_serve(&url, false).await.map_err(|e| format!("demo database: {e}"))?;
         let desk = Desk::open(store, Some(catalog()), DeskConfig::default())
             .await
             .map_err(|e| format!("demo database: {e}"))?;

@@ -183,6 +183,9 @@ pub struct ServeOptions {
     pub catalog: Option<PathBuf>,
     /// A TOML routing file; replaces the stored one when it differs.
     pub routing: Option<PathBuf>,
+    /// Wait for the database instead of refusing to start beside the server
+    /// that serves it; take over when it stops.
+    pub standby: bool,
     pub grouping: GroupingConfig,
 }
 
@@ -210,7 +213,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         );
     }
     let catalog = options.catalog.as_deref().map(Catalog::load).transpose()?;
-    let store = Store::connect_to_serve(&options.database_url).await?;
+    let store = Store::connect_to_serve(&options.database_url, options.standby).await?;
     tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
     let routing = options.routing.as_deref().map(crate::routing::Routing::load).transpose()?;
     if let Some(r) = &routing {

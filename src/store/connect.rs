@@ -113,10 +113,21 @@ impl Store {
 
     /// Connects to serve the database: claims it first (see
     /// `claim_sole_server`), so that a server refused beside another never
-    /// migrates the schema under it, then brings the schema up to date.
-    pub async fn connect_to_serve(url: &str) -> Result<Store, StoreError> {
+    /// migrates the schema under it, then brings the schema up to date. A
+    /// `standby` server waits for the claim instead of being refused, and
+    /// takes over when the server holding it stops or dies.
+    pub async fn connect_to_serve(url: &str, standby: bool) -> Result<Store, StoreError> {
         let store = Self::connect_unmigrated(url).await?;
-        store.claim_sole_server().await?;
+        if standby {
+            let claim = sole_server::claim_when_free(url, store.backend, |holder| {
+                tracing::warn!(%holder, "standing by: this server takes over when the one serving the database stops");
+            })
+            .await?;
+            *store.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
+            tracing::info!("the database is free: taking over");
+        } else {
+            store.claim_sole_server().await?;
+        }
         migrate::run(&store.write, store.backend).await?;
         Ok(store)
     }

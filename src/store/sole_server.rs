@@ -63,12 +63,62 @@ fn holder_name() -> String {
 
 /// Claims the database at `url` for this process, or says who holds it.
 pub async fn claim(url: &str, backend: Backend) -> Result<ServerClaim, StoreError> {
+    claim_once(url, backend, CLAIM_PATIENCE).await.map_err(Refusal::into_error)
+}
+
+/// Waits until the database is free, then claims it: a standby server,
+/// taking over within a second when the one serving dies. `waiting` is told
+/// who holds it, once.
+pub async fn claim_when_free(url: &str, backend: Backend, waiting: impl Fn(&str)) -> Result<ServerClaim, StoreError> {
+    let mut told = false;
+    loop {
+        match claim_once(url, backend, Duration::ZERO).await {
+            Ok(claim) => return Ok(claim),
+            Err(Refusal::Held(message)) => {
+                if !told {
+                    waiting(&message);
+                    told = true;
+                }
+                tokio::time::sleep(STANDBY_POLL).await;
+            }
+            Err(Refusal::Failed(e)) => return Err(e),
+        }
+    }
+}
+
+/// How often a standby tries to take the database.
+const STANDBY_POLL: Duration = Duration::from_millis(500);
+
+/// Why a claim was not taken.
+enum Refusal {
+    /// Another server holds it: what to say.
+    Held(String),
+    Failed(StoreError),
+}
+
+impl Refusal {
+    fn into_error(self) -> StoreError {
+        match self {
+            Refusal::Held(message) => StoreError::Config(message),
+            Refusal::Failed(e) => e,
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// One attempt, waiting up to `patience` for a predecessor's connection to close.
+async fn claim_once(url: &str, backend: Backend, patience: Duration) -> Result<ServerClaim, Refusal> {
     let hold = match backend {
         Backend::Sqlite => match sqlite_path(url) {
             None => Hold::Private,
             Some(path) => Hold::File { _lock: claim_file(&path)? },
         },
-        Backend::Postgres => Hold::Advisory { _keeper: claim_advisory(url).await? },
+        Backend::Postgres => Hold::Advisory { _keeper: claim_advisory(url, patience).await? },
     };
     Ok(ServerClaim { _hold: hold })
 }
@@ -79,15 +129,12 @@ fn lock_path(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn claim_file(database: &Path) -> Result<File, StoreError> {
+fn claim_file(database: &Path) -> Result<File, Refusal> {
     let path = lock_path(database);
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| StoreError::Config(format!("cannot open the lock file {}: {e}", path.display())))?;
+    let mut file =
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| {
+            Refusal::Failed(StoreError::Config(format!("cannot open the lock file {}: {e}", path.display())))
+        })?;
     match file.try_lock() {
         Ok(()) => {
             let record = |file: &mut File| -> std::io::Result<()> {
@@ -107,21 +154,24 @@ fn claim_file(database: &Path) -> Result<File, StoreError> {
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
             let holder = if holder.is_empty() { "another mandate server" } else { holder };
-            Err(StoreError::Config(format!(
+            Err(Refusal::Held(format!(
                 "the database {} is already served by {holder} (it holds {}). Two servers on one SQLite file \
                  would hand out the same incident ids and lose counts, so this one does not start. Stop the \
-                 other server, or give this one its own --database-url.",
+                 other server, give this one its own --database-url, or start it with --standby to take over \
+                 when the other stops.",
                 database.display(),
                 path.display()
             )))
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Config(format!("cannot lock {}: {e}", path.display()))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Refusal::Failed(StoreError::Config(format!("cannot lock {}: {e}", path.display()))))
+        }
     }
 }
 
-async fn claim_advisory(url: &str) -> Result<oneshot::Sender<()>, StoreError> {
+async fn claim_advisory(url: &str, patience: Duration) -> Result<oneshot::Sender<()>, Refusal> {
     let me = holder_name();
-    let deadline = tokio::time::Instant::now() + CLAIM_PATIENCE;
+    let deadline = tokio::time::Instant::now() + patience;
     let conn = loop {
         let mut conn = connect_named(url, &me).await?;
         if try_advisory(&mut conn).await? {
@@ -131,10 +181,11 @@ async fn claim_advisory(url: &str) -> Result<oneshot::Sender<()>, StoreError> {
             let holder = advisory_holder(&mut conn).await.unwrap_or(None);
             let _ = conn.close().await;
             let holder = holder.unwrap_or_else(|| "another mandate server".to_owned());
-            return Err(StoreError::Config(format!(
+            return Err(Refusal::Held(format!(
                 "this PostgreSQL database is already served by {holder}. Servers do not yet share one \
                  database safely (they would hand out the same incident ids and lose counts), so this one \
-                 does not start. Stop the other server, or point this one at its own database."
+                 does not start. Stop the other server, point this one at its own database, or start it with \
+                 --standby to take over when the other stops."
             )));
         }
         let _ = conn.close().await;
