@@ -350,6 +350,7 @@ fn rich_detail() -> IncidentDetail {
             delay_seconds,
             level: level.into(),
             digest: false,
+            open_with: "mandate --incident 12".into(),
         };
     d.routing = Some(mandate::api::RoutingDecision {
         decision: mandate::api::RoutingVerdict::Gated,

@@ -98,6 +98,7 @@ fn input(severity: Severity, resources: &[String]) -> RoutingInput<'_> {
         past_incidents: 0,
         now: at("2026-12-02T10:00:00Z"),
         blast: None,
+        incident: Some(12),
     }
 }
 
@@ -126,6 +127,7 @@ fn the_seeds_escalation_example_loads_and_behaves_as_the_seed_says() {
         ]
     );
     assert_eq!(critical.escalation_path, ["@alice", "@payments-oncall", "@payments-lead", "@vp-engineering"]);
+    assert!(critical.notifications.iter().all(|n| n.open_with == "mandate --incident 12"), "how to open it");
     assert_eq!(critical.notifications[0].urgency, Urgency::Critical);
     assert!(critical.notifications[0].reason.contains("owner of payments-service"), "{:?}", critical.notifications);
 

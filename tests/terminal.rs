@@ -306,6 +306,52 @@ fn the_console_fails_over_to_the_next_server() {
 }
 
 #[test]
+fn what_a_page_says_to_run_opens_the_incident() {
+    if no_tmux("what_a_page_says_to_run_opens_the_incident") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let agent = common::create_token(tokens, "fleet", "agent");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let mut served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        for n in 0..2 {
+            let mut failure = common::event_body(
+                &format!("f{n}"),
+                -1.0,
+                &format!("agent-{n}"),
+                "deploy",
+                &format!("svc-{n}"),
+                "error",
+            );
+            failure["error_code"] = ["DISK_FULL", "OOM_KILLED"][n].into();
+            let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
+            assert_eq!(r.send().await.unwrap().status(), 200);
+        }
+    });
+    let url = format!("http://{}", served.addr);
+    let t = Tmux::start("open", (100, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 2");
+    let shown = t.wait_for("#2 OOM_KILLED on svc-1 — level 1 of 3");
+    assert!(shown.contains("Impact: svc-1"), "the incident's detail, not the list: {shown}");
+    t.keys(&["Escape"]);
+    t.wait_for("Incidents: 2 open");
+    // A number the server does not know is said so, not "loading" forever.
+    t.keys(&[":"]);
+    t.text("99");
+    t.keys(&["Enter"]);
+    t.wait_for("There is no incident #99 on this server (404)");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    common::signal(&served.child, "TERM");
+    served.child.wait().unwrap();
+}
+
+#[test]
 fn no_color_means_no_colour_escape_sequences() {
     if no_tmux("no_color_means_no_colour_escape_sequences") {
         return;

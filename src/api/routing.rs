@@ -39,6 +39,9 @@ pub struct Notification {
     /// Collected into a digest rather than sent on its own (possibly affected).
     #[serde(default)]
     pub digest: bool,
+    /// How the person opens the incident: `mandate --incident 12`.
+    #[serde(default)]
+    pub open_with: String,
 }
 
 /// `RoutingDecision` of seed 5.4: the decision, the notifications, the

@@ -58,6 +58,8 @@ pub enum Action {
     Unauthorized(String),
     /// The console now talks to this server (one of several given).
     Server(String),
+    /// The server has no incident with this number (404).
+    IncidentMissing(i64),
 }
 
 /// What the poller fetches besides the incident feed: the screen's data.
@@ -156,6 +158,8 @@ pub struct App {
     pub loaded_once: bool,
     /// Intents sent and not yet answered: (Idempotency-Key, label).
     pub pending: Vec<(String, String)>,
+    /// An incident the server said does not exist.
+    pub missing: Option<i64>,
 }
 
 impl App {
@@ -179,6 +183,7 @@ impl App {
             message: None,
             loaded_once: false,
             pending: Vec::new(),
+            missing: None,
         }
     }
 
@@ -432,6 +437,11 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.connection = Connection::Offline { reason, since };
             (changed, vec![])
         }
+        Action::IncidentMissing(id) => {
+            let shown = app.view().incident() == Some(id);
+            app.missing = Some(id);
+            (shown, vec![])
+        }
         Action::Server(host) => {
             let changed = app.host != host;
             app.host = host;
@@ -626,7 +636,7 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
 
 /// `:123` or `#123`: the incident opens above the screen it was asked from,
 /// so Esc returns there.
-pub(crate) fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
+pub fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
     if app.focused_incident() != Some(id) || app.screen() == Screen::Incidents {
         app.detail = None;
         app.new_ids.remove(&id);

@@ -62,6 +62,9 @@ pub struct ConsoleArgs {
     /// Never send an intervention from this session
     #[arg(long)]
     pub readonly: bool,
+    /// Open this incident at once (what a page says to run)
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub incident: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +89,8 @@ pub struct ConsoleConfig {
     pub keymap: Keymap,
     pub readonly: bool,
     pub config_path: PathBuf,
+    /// An incident to open at start.
+    pub incident: Option<i64>,
 }
 
 pub fn default_config_path() -> PathBuf {
@@ -185,6 +190,7 @@ impl ConsoleConfig {
             keymap,
             readonly,
             config_path,
+            incident: args.incident,
         })
     }
 }

@@ -64,6 +64,8 @@ enum Failure {
     Answer(String, Option<Duration>),
     /// The server refused the token: asking again will not help.
     Unauthorized(String),
+    /// 404: what was asked for does not exist.
+    NotFound(String),
 }
 
 impl Failure {
@@ -73,12 +75,13 @@ impl Failure {
             Failure::Network(_) => backoff(attempt, None, RECONNECT_CAP),
             Failure::Answer(_, retry_after) => backoff(attempt, *retry_after, BACKOFF_CAP),
             Failure::Unauthorized(_) => UNAUTHORIZED_RETRY,
+            Failure::NotFound(_) => backoff(attempt, None, BACKOFF_CAP),
         }
     }
 
     fn reason(&self) -> &str {
         match self {
-            Failure::Network(r) | Failure::Answer(r, _) | Failure::Unauthorized(r) => r,
+            Failure::Network(r) | Failure::Answer(r, _) | Failure::Unauthorized(r) | Failure::NotFound(r) => r,
         }
     }
 }
@@ -153,6 +156,7 @@ impl Http {
         match status {
             s if s.is_success() || s == StatusCode::NOT_MODIFIED => Ok((status, tag, body.to_vec())),
             StatusCode::UNAUTHORIZED => Err(Failure::Unauthorized("401".into())),
+            StatusCode::NOT_FOUND => Err(Failure::NotFound("the API answered 404".into())),
             StatusCode::FORBIDDEN => {
                 Err(Failure::Answer("this token may not read this (403)".into(), Some(BACKOFF_CAP)))
             }
@@ -472,7 +476,13 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
             }
             // The feed reports the connection; say only what it cannot.
             Err(Failure::Network(_) | Failure::Unauthorized(_)) => return,
-            Err(Failure::Answer(reason, _)) => {
+            Err(Failure::NotFound(_)) if matches!(watch, Watch::Incident(_)) => {
+                if let Watch::Incident(id) = watch {
+                    let _ = actions.send(Action::IncidentMissing(*id)).await;
+                }
+                return;
+            }
+            Err(Failure::Answer(reason, _) | Failure::NotFound(reason)) => {
                 let _ = actions.send(Action::FetchFailed(format!("{path}: {reason}"))).await;
                 return;
             }

@@ -37,6 +37,10 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     let keymap = config.keymap.clone();
     let (actions_tx, mut actions) = mpsc::channel::<Action>(64);
     let requests = Poller::spawn(&api_url, token, actions_tx);
+    if let Some(id) = config.incident {
+        super::app::jump_to_incident(&mut app, id);
+        let _ = requests.send(Request::Watch(app.watch()));
+    }
 
     let mut terminal = init()?;
     let mut events = EventStream::new();

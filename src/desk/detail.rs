@@ -181,6 +181,7 @@ impl Desk {
                 past_incidents: starts.iter().filter(|(r, _)| Some(r.as_str()) == primary).count() as u32,
                 now: Utc::now(),
                 blast: Some(&radius),
+                incident: Some(id),
             },
         );
         let detail = IncidentDetail {

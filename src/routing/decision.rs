@@ -22,6 +22,8 @@ pub struct RoutingInput<'a> {
     pub now: DateTime<Utc>,
     /// Who else is affected (seed 8.2): their owners are told too.
     pub blast: Option<&'a BlastRadius>,
+    /// The incident's number, for "how to open it".
+    pub incident: Option<i64>,
 }
 
 impl Routing {
@@ -102,6 +104,7 @@ impl Routing {
                             delay_seconds: delay,
                             level: level.name.clone(),
                             digest: false,
+                            open_with: String::new(),
                         });
                     }
                 }
@@ -110,6 +113,10 @@ impl Routing {
         }
         if let Some(br) = input.blast {
             self.blast_tiers(catalog, br, input, rule, urgency, &mut notifications);
+        }
+        let open_with = input.incident.map(|id| format!("mandate --incident {id}")).unwrap_or_default();
+        for n in &mut notifications {
+            n.open_with = open_with.clone();
         }
         RoutingDecision {
             decision: rule.decision,
@@ -157,6 +164,7 @@ impl Routing {
                             delay_seconds: 0,
                             level: "blast radius".to_owned(),
                             digest,
+                            open_with: String::new(),
                         });
                     }
                 }

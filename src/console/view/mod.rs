@@ -352,6 +352,12 @@ fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, ar
             frame.render_widget(Paragraph::new(line), first);
             return not_known(app, theme, frame, rest, "the incident's detail");
         }
+        _ if app.missing == Some(id) => {
+            let text =
+                format!("There is no incident #{id} on this server (404). Esc goes back; :incidents lists them.");
+            let line = Span::styled(text, theme.style(K::Warning));
+            return frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), inner);
+        }
         _ => return not_known(app, theme, frame, inner, "the incident"),
     };
     pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
