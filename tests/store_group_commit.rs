@@ -46,9 +46,9 @@ async fn a_refused_row_fails_alone(db: Db) {
                 assert_eq!(run.run_id, format!("run-{i:04}"), "each caller gets its own run back");
                 ok += 1;
             }
-            Err(StoreError::Refused(message)) => {
+            Err(StoreError::Constraint { constraint, message }) => {
                 assert_eq!(i % 50, 7, "only the bad rows are refused: {message}");
-                assert!(message.contains("trg_runs_agent_id_not_legacy"), "{message}");
+                assert_eq!(constraint.as_deref(), Some("trg_runs_agent_id_not_legacy"), "named: {message}");
             }
             Err(other) => panic!("{db:?} run {i}: {other}"),
         }
@@ -57,7 +57,7 @@ async fn a_refused_row_fails_alone(db: Db) {
     let (runs, _) = s.list_runs(&RunFilter::default(), None, 500).await.unwrap();
     assert_eq!(runs.len(), 294, "every acknowledged run is stored, once");
     let duplicate = s.insert_run(new_run(0, "agent-ok")).await;
-    assert!(matches!(duplicate, Err(StoreError::Refused(_))), "a run id is never stored twice: {duplicate:?}");
+    assert!(matches!(duplicate, Err(StoreError::Constraint { .. })), "a run id is never stored twice: {duplicate:?}");
 }
 
 on_both_databases!(a_refused_row_fails_alone);

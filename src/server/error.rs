@@ -78,6 +78,15 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Refused(message) => ApiError::invalid_request("REFUSED_BY_DATABASE", message),
+            // The database's own text (values, table layout) stays in the log.
+            StoreError::Constraint { ref constraint, .. } => {
+                tracing::warn!(error = %e, "the database refused a write");
+                let named = constraint.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+                ApiError::invalid_request(
+                    "REFUSED_BY_DATABASE",
+                    format!("the database refused the write{named}; nothing was stored"),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "database error");
                 ApiError::internal()
@@ -100,5 +109,24 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_databases_own_words_never_reach_a_client() {
+        let refused = StoreError::Constraint {
+            constraint: Some("events_pkey".into()),
+            message:
+                "duplicate key value violates unique constraint \"events_pkey\" DETAIL: Key (event_id)=(secret-42)"
+                    .into(),
+        };
+        let response = ApiError::from(refused);
+        let body = response.body.to_string();
+        assert!(body.contains("REFUSED_BY_DATABASE") && body.contains("(events_pkey)"), "{body}");
+        assert!(!body.contains("duplicate key") && !body.contains("secret-42"), "{body}");
     }
 }
