@@ -1220,3 +1220,24 @@ fn every_screen_at_80x24_120x40_and_200x50() {
         }
     }
 }
+
+#[test]
+fn help_taller_than_the_window_scrolls_like_a_text_screen() {
+    let mut app = triage('b');
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('?'));
+    let dark = Theme::builtin("dark").unwrap();
+    let top = text(&draw(&app, &dark, 80, 24));
+    assert!(top.contains("Keys 1–"), "help says it scrolls: {top}");
+    key(&mut app, KeyCode::Char('G'));
+    let bottom = text(&draw(&app, &dark, 80, 24));
+    assert_ne!(top, bottom, "G shows the end");
+    // Up from the end moves one line at once, not from a huge offset.
+    key(&mut app, KeyCode::Char('k'));
+    let one_up = text(&draw(&app, &dark, 80, 24));
+    assert_ne!(one_up, bottom);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(text(&draw(&app, &dark, 80, 24)), top);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+}

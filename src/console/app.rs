@@ -9,7 +9,7 @@ pub use super::overlay::{Input, Overlay};
 pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
-    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, RoutingView, Step, View,
+    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, RoutingView, Scroll, Step, View,
 };
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
@@ -467,24 +467,7 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
 
 fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) {
     if let Some(overlay) = app.overlay.take() {
-        if let Overlay::Help { scroll } = overlay {
-            // Help closes with the keys the keymap gives it, and scrolls.
-            let scroll = match keymap.lookup(Mode::Help, &key) {
-                Some(KeyAction::Close) => return (true, vec![]),
-                Some(KeyAction::Quit) => return (true, vec![Effect::Quit]),
-                Some(KeyAction::Down) => scroll.saturating_add(1),
-                Some(KeyAction::Up) => scroll.saturating_sub(1),
-                Some(KeyAction::PageDown) => scroll.saturating_add(10),
-                Some(KeyAction::PageUp) => scroll.saturating_sub(10),
-                Some(KeyAction::Top) => 0,
-                Some(KeyAction::Bottom) => u16::MAX,
-                _ => scroll,
-            };
-            app.overlay = Some(Overlay::Help { scroll });
-            return (true, vec![]);
-        }
-        app.message = None;
-        return (true, super::overlay::on_key(app, overlay, key));
+        return (true, super::overlay::on_key(app, overlay, key, keymap));
     }
     let Some(action) = keymap.lookup(app.mode(), &key) else { return (false, vec![]) };
     app.message = None;
@@ -554,7 +537,7 @@ pub(crate) fn send(app: &mut App, plan: Plan) -> Vec<Effect> {
 fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
     match action {
         KeyAction::Help => {
-            app.overlay = Some(Overlay::Help { scroll: 0 });
+            app.overlay = Some(Overlay::Help { scroll: Scroll::default() });
             return Some(vec![]);
         }
         KeyAction::Command => {

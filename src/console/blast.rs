@@ -4,7 +4,7 @@
 //! so both read the same structure.
 
 use super::theme::StyleKey;
-use crate::api::{AffectedBecause, AffectedService, BlastRadius};
+use crate::api::{AffectedService, BlastRadius};
 use crate::catalog::OwnershipFlag;
 use std::collections::BTreeSet;
 
@@ -59,16 +59,12 @@ fn service(s: &AffectedService) -> Node {
         .join(", ");
     children.push(Node::leaf("who".into(), vec![(who, StyleKey::Text)]));
     for (n, b) in s.because.iter().enumerate() {
-        children.push(Node::leaf(format!("why{n}"), vec![(format!("why: {}", because(b)), StyleKey::Muted)]));
+        children.push(Node::leaf(format!("why{n}"), vec![(format!("why: {}", b.describe()), StyleKey::Muted)]));
     }
     for (n, flag) in s.ownership.iter().enumerate() {
         children.push(Node::leaf(format!("flag{n}"), vec![(flag_detail(flag), StyleKey::Warning)]));
     }
     Node { id: s.service.clone(), text, children }
-}
-
-pub fn because(b: &AffectedBecause) -> String {
-    b.describe()
 }
 
 pub fn flag_label(f: &OwnershipFlag) -> &'static str {
@@ -148,6 +144,7 @@ pub fn has_children(nodes: &[Node], path: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::AffectedBecause;
 
     fn affected(name: &str, because: Vec<AffectedBecause>) -> AffectedService {
         AffectedService {

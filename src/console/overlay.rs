@@ -4,15 +4,17 @@
 
 use super::app::{App, COMMANDS, Effect, Screen, open_screen, to_list};
 use super::intent::{Dialog, DialogOutcome};
+use super::keymap::{KeyAction, Keymap, Mode};
 use super::sanitize::clean_typed;
+use super::screens::Scroll;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    /// The keys of the screen, the `:` commands and the legend; `scroll` is
-    /// the first line shown when they do not all fit.
+    /// The keys of the screen, the `:` commands and the legend, scrolled
+    /// like any text screen when they do not all fit.
     Help {
-        scroll: u16,
+        scroll: Scroll,
     },
     Input(Input),
     Dialog(Box<Dialog>),
@@ -28,14 +30,25 @@ pub enum Input {
 
 /// A key for the overlay that is up. The overlay is put back unless the
 /// key closed it.
-pub fn on_key(app: &mut App, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
+pub fn on_key(app: &mut App, overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    // A notice stays up while help is read; any other overlay's key clears it.
+    if !matches!(overlay, Overlay::Help { .. }) {
+        app.message = None;
+    }
     match overlay {
-        // Help's keys come from the keymap (see `app::on_key`).
-        help @ Overlay::Help { .. } => {
-            app.overlay = Some(help);
-            vec![]
-        }
+        // Help closes with the keys the keymap gives it, and scrolls.
+        Overlay::Help { mut scroll } => match keymap.lookup(Mode::Help, &key) {
+            Some(KeyAction::Close) => vec![],
+            Some(KeyAction::Quit) => vec![Effect::Quit],
+            action => {
+                if let Some(action) = action {
+                    scroll.on_key(action);
+                }
+                app.overlay = Some(Overlay::Help { scroll });
+                vec![]
+            }
+        },
         Overlay::Quit => match key.code {
             KeyCode::Char('y' | 'Y') if !ctrl => vec![Effect::Quit],
             KeyCode::Char('c') if ctrl => vec![Effect::Quit],

@@ -123,7 +123,7 @@ impl Store {
                 tracing::warn!(%holder, "standing by: this server takes over when the one serving the database stops");
             })
             .await?;
-            *store.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
+            store.hold(claim);
             tracing::info!("the database is free: taking over");
         } else {
             store.claim_sole_server().await?;
@@ -211,9 +211,12 @@ impl Store {
         if self.claim.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             return Ok(());
         }
-        let claim = sole_server::claim(&self.url, self.backend).await?;
-        *self.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
+        self.hold(sole_server::claim(&self.url, self.backend).await?);
         Ok(())
+    }
+
+    fn hold(&self, claim: ServerClaim) {
+        *self.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
     }
 
     /// Waits until the pools have closed their connections, and lets go of

@@ -133,7 +133,7 @@ impl View {
 /// The scroll of a text screen. The view sets `limit` when it draws (it alone
 /// knows the width lines wrap to); `G` goes there, and scrolling up from past
 /// it starts from there.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scroll {
     pub top: u16,
     pub limit: Cell<u16>,

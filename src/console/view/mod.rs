@@ -3,7 +3,7 @@
 
 use super::app::{App, Connection, Input, Overlay};
 use super::keymap::Keymap;
-use super::screens::{IncidentView, View};
+use super::screens::{IncidentView, Scroll, View};
 use super::theme::{StyleKey as K, Theme};
 use crate::api::{
     Band, IncidentDetail, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote, Severity, Suggestion,
@@ -45,7 +45,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         View::Incidents => incidents(app, theme, frame, main),
     }
     match &app.overlay {
-        Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, *scroll),
+        Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, scroll),
         Some(Overlay::Dialog(d)) => dialog::dialog(d, theme, frame, main),
         Some(Overlay::Quit) => dialog::quit(app.pending.len(), theme, frame, main),
         Some(Overlay::Input(_)) | None => {}
@@ -709,7 +709,7 @@ fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'stati
 
 /// The keys of the screen under the overlay, one line per action with all
 /// its keys; in two columns when one would not fit the height.
-fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect, scroll: u16) {
+fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect, scroll: &Scroll) {
     let mut lines: Vec<Line> = keymap
         .actions(app.mode())
         .into_iter()
@@ -742,7 +742,7 @@ fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect
     }
     // What does not fit scrolls; the title says so.
     let room = per_column * columns;
-    let first = (scroll as usize).min(lines.len().saturating_sub(room));
+    let first = pane::clamp(scroll, lines.len().saturating_sub(room));
     let more = lines.len() > room;
     let width = area.width.min(46 * columns as u16 + 2);
     let height = area.height.min(per_column as u16 + 2);
