@@ -68,11 +68,10 @@ async fn a_second_server_is_refused(db: Db) {
     // Killed without a chance to clean up, it leaves the database free.
     signal(&first.child, "KILL");
     first.child.wait().unwrap();
-    let mut next = serve_binary(&url, tokens, "127.0.0.1:0");
+    let next = serve_binary(&url, tokens, "127.0.0.1:0");
     let answer = http.get(format!("http://{}/api/v1/incidents", next.addr)).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(answer.status(), 200);
-    signal(&next.child, "TERM");
-    assert!(next.child.wait().unwrap().success());
+    assert!(next.stop().success());
 }
 
 on_both_databases!(a_second_server_is_refused);

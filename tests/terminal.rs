@@ -231,7 +231,7 @@ fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
     let tokens = tokens.to_str().unwrap();
     common::create_token(tokens, "alice", "responder");
     let db = format!("sqlite://{}", dir.path().join("m.db").display());
-    let mut served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
     let t = Tmux::start(
         "unauthorized",
         (80, 24),
@@ -248,8 +248,7 @@ fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
     assert_eq!(refused(), before, "no more requests after the 401");
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
-    common::signal(&served.child, "TERM");
-    served.child.wait().unwrap();
+    served.stop();
 }
 
 #[test]
@@ -279,7 +278,7 @@ fn the_console_fails_over_to_the_next_server() {
     let token = common::create_token(tokens, "alice", "responder");
     let db = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
     let mut first = common::serve_binary(&db("a.db"), tokens, "127.0.0.1:0");
-    let mut second = common::serve_binary(&db("b.db"), tokens, "127.0.0.1:0");
+    let second = common::serve_binary(&db("b.db"), tokens, "127.0.0.1:0");
     let urls = format!("http://{},http://{}", first.addr, second.addr);
     let t = Tmux::start("failover", (120, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &urls)], "");
     let bar = |screen: &str| screen.lines().next().unwrap_or_default().to_owned();
@@ -301,8 +300,7 @@ fn the_console_fails_over_to_the_next_server() {
     }
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
-    common::signal(&second.child, "TERM");
-    second.child.wait().unwrap();
+    second.stop();
 }
 
 #[test]
@@ -316,7 +314,7 @@ fn what_a_page_says_to_run_opens_the_incident() {
     let token = common::create_token(tokens, "alice", "responder");
     let agent = common::create_token(tokens, "fleet", "agent");
     let db = format!("sqlite://{}", dir.path().join("m.db").display());
-    let mut served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let http = mandate::sdk::http_client_builder().build().unwrap();
@@ -347,8 +345,7 @@ fn what_a_page_says_to_run_opens_the_incident() {
     t.wait_for("There is no incident #99 on this server (404)");
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
-    common::signal(&served.child, "TERM");
-    served.child.wait().unwrap();
+    served.stop();
 }
 
 #[test]

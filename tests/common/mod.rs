@@ -275,6 +275,14 @@ pub fn serve_binary(database_url: &str, tokens_file: &str, listen: &str) -> Serv
     Served { child, addr, log }
 }
 
+impl Served {
+    /// Stops the server with SIGTERM, as an operator would; how it exited.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        signal(&self.child, "TERM");
+        self.child.wait().unwrap()
+    }
+}
+
 /// Sends signal `name` (TERM, HUP, …) to a child process.
 pub fn signal(child: &std::process::Child, name: &str) {
     let sent = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status();
