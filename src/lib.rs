@@ -18,6 +18,7 @@ pub mod console;
 pub mod demo;
 pub mod desk;
 pub mod incident;
+pub mod paging;
 pub mod routing;
 pub mod sdk;
 pub mod server;

@@ -100,6 +100,15 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
     failing["error_code"] = "E".into();
     t.post(AGENT, "/api/v1/events", &failing).await;
     let incident = t.get(VIEWER, "/api/v1/incidents").await.body["incidents"][0]["id"].as_i64().unwrap();
+    // The built-in routing names channels no receiver is configured for:
+    // those notifications die at once, and a dead one can be retried.
+    let dead = loop {
+        let list = t.get(VIEWER, "/api/v1/notifications?state=dead").await.body;
+        if let Some(id) = list["notifications"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
 
     // Who may do each route, and a body carrying a person's attribution
     // (None: the body names no actor). A route missing here fails the test.
@@ -135,6 +144,12 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ),
             ("PUT", "/api/v1/catalog", ADMIN, None),
             ("PUT", "/api/v1/routing", ADMIN, None),
+            (
+                "POST",
+                "/api/v1/notifications/{notification_id}/retry",
+                RESPONDER,
+                Some(human(as_alice(json!({"reason": "receiver fixed"})), as_who)),
+            ),
         ]
     };
     let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await.body;
@@ -154,7 +169,10 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
     let names = [(ADMIN, "root-admin"), (RESPONDER, "alice")];
     let name_of = |token: &str| names.iter().find(|(t, _)| *t == token).unwrap().1;
     let concrete = |path: &str| {
-        path.replace("{run_id}", &run_id).replace("{id}", &incident.to_string()).replace("{agent_id}", "agent-deployer")
+        path.replace("{run_id}", &run_id)
+            .replace("{id}", &incident.to_string())
+            .replace("{agent_id}", "agent-deployer")
+            .replace("{notification_id}", &dead)
     };
     // One Idempotency-Key per request: the server remembers refusals too.
     let send = |method: &str, path: &str, token: Option<&str>, body: &Value, key: &str| {

@@ -275,7 +275,10 @@ async fn flash_incidents_auto_recover(db: Db) {
 async fn repeat_incidents_reach_a_suggested_rule(db: Db) {
     let t = start(db).await;
     t.send(t.http.put(t.url("/api/v1/catalog")).bearer_auth(ADMIN).json(&seed_catalog())).await;
-    for (n, base) in [-300.0, -200.0, -100.0].into_iter().enumerate() {
+    // A week apart: the same weekday and hour, so the same time pattern
+    // whatever the time of day the test runs at.
+    const WEEK: f64 = 7.0 * 24.0 * 60.0;
+    for (n, base) in [-3.0 * WEEK, -2.0 * WEEK, -WEEK].into_iter().enumerate() {
         let deploy = event_body(&format!("d{n}"), base - 2.0, "deployer", "deploy", "payments-service", "ok");
         let failure = error(
             event_body(&format!("f{n}"), base, "runtime", "tool_call", "payments-service", "error"),

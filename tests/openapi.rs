@@ -47,6 +47,8 @@ async fn the_document_lists_every_route_the_router_serves() {
         "GET /api/v1/routing/usage",
         "GET /api/v1/incidents/{id}/routing",
         "GET /api/v1/oncall",
+        "GET /api/v1/notifications",
+        "POST /api/v1/notifications/{notification_id}/retry",
         "GET /api/v1/attribution/stats",
     ];
     let mut documented_sorted = documented.clone();
@@ -57,7 +59,11 @@ async fn the_document_lists_every_route_the_router_serves() {
     // Every documented (method, path) is served, and every other method on a
     // documented path is refused: the router serves exactly the document.
     for (path, item) in paths {
-        let concrete = path.replace("{run_id}", "some-run").replace("{id}", "1").replace("{agent_id}", "some-agent");
+        let concrete = path
+            .replace("{run_id}", "some-run")
+            .replace("{id}", "1")
+            .replace("{agent_id}", "some-agent")
+            .replace("{notification_id}", "some-notification");
         for method in METHODS {
             let request = t
                 .http

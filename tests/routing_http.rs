@@ -89,7 +89,7 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
     let notifications = routing["notifications"].as_array().unwrap();
     let pages: Vec<(String, String, u64)> = notifications
         .iter()
-        .filter(|n| n["level"] != "blast radius")
+        .filter(|n| n["level"] != "blast radius" && n["level"] != "coordination")
         .map(|n| {
             (
                 n["target"].as_str().unwrap().into(),
@@ -103,6 +103,15 @@ async fn the_routing_is_served_replaced_and_applied(db: Db) {
         [("@dee".into(), "pagerduty".into(), 0), ("@cto".into(), "pagerduty".into(), 120)],
         "the schedule's override"
     );
+    // Payments, data, users and billing are affected: more than two teams,
+    // so management is paged if nobody coordinates within 10 minutes (6.7).
+    let coordination: Vec<&serde_json::Value> = notifications.iter().filter(|n| n["level"] == "coordination").collect();
+    assert_eq!(coordination.len(), 1, "{notifications:?}");
+    assert_eq!(
+        (coordination[0]["target"].as_str(), coordination[0]["delay_seconds"].as_u64()),
+        (Some("@payments-lead"), Some(600))
+    );
+    assert!(coordination[0]["reason"].as_str().unwrap().contains("teams affected"), "{}", coordination[0]);
     let oncall = t.get(VIEWER, "/api/v1/oncall?team=payments").await.body;
     assert_eq!((oncall["who"].as_str(), oncall["source"].as_str()), (Some("@dee"), Some("override")));
     // The owners of the services it affects are told too, by tier.

@@ -370,10 +370,13 @@ pub struct IncidentDetail {
     /// Every intervention on the incident, oldest first.
     #[serde(default)]
     pub interventions: Vec<InterventionNote>,
-    /// Who would be told, how and when (seed 5.4). Paging is not built
-    /// yet: nothing is sent.
+    /// Who is told, how and when (seed 5.4).
     #[serde(default)]
     pub routing: Option<super::RoutingDecision>,
+    /// Every notification sent or due for the incident, by due time: who was
+    /// paged, on which channel, delivered or not, and who is next.
+    #[serde(default)]
+    pub pages: Vec<super::Page>,
 }
 
 wire_enum! {

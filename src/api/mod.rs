@@ -8,6 +8,7 @@ mod events;
 mod incidents;
 mod interventions;
 mod operations;
+mod paging;
 mod routing;
 mod runs;
 
@@ -23,6 +24,7 @@ pub use incidents::{
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
 pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};
+pub use paging::{DeliveryState, NoticeKind, Page, PageList, StateCount};
 pub use routing::{
     Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage, Urgency,
 };

@@ -401,7 +401,7 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
         }),
         Action::Routing(document) => deliver(app, |v| match v {
             View::Routing(r) => {
-                r.document = Some(*document);
+                r.document = Some(document);
                 true
             }
             _ => false,

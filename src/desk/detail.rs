@@ -25,7 +25,15 @@ impl Desk {
             self.store.set_signature(id, &changed).await?;
         }
         if let Some(routing) = &detail.routing {
-            self.store.record_routing(id, routing, Utc::now()).await?;
+            // The decision, now with the suspect known, and the outbox change
+            // it makes, together.
+            let now = self.clock.now();
+            let mut tx = self.store.write.begin().await?;
+            self.store.record_routing_in(&mut tx, id, routing, now).await?;
+            let digest_wait = self.routing().limits().digest_wait;
+            let queued = self.store.sync_pages(&mut tx, id, detail.summary.status, routing, digest_wait, now).await?;
+            tx.commit().await?;
+            self.queued(queued);
         }
         Ok(())
     }
@@ -56,7 +64,7 @@ impl Desk {
             events.iter().filter_map(|e| e.trace_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
-        let (related, verdicts, past_causes, history, starts, past, interventions) = tokio::join!(
+        let (related, verdicts, past_causes, history, starts, past, interventions, pages) = tokio::join!(
             store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces),
             store.verdicts(id),
             store.past_causes(id),
@@ -64,9 +72,10 @@ impl Desk {
             store.incident_starts(&failed, id),
             store.past_signatures(record.summary.started_at),
             store.incident_interventions(id),
+            store.incident_pages(id),
         );
-        let (related, verdicts, past_causes, history, starts, past, interventions) =
-            (related?, verdicts?, past_causes?, history?, starts?, past?, interventions?);
+        let (related, verdicts, past_causes, history, starts, past, interventions, pages) =
+            (related?, verdicts?, past_causes?, history?, starts?, past?, interventions?, pages?);
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
 
@@ -195,6 +204,7 @@ impl Desk {
             pattern,
             interventions,
             routing: Some(routing),
+            pages,
         };
         Ok(Some((detail, changed)))
     }

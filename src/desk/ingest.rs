@@ -1,5 +1,5 @@
 use super::{Desk, DeskState};
-use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, RejectedEvent, Severity};
+use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, NoticeKind, RejectedEvent, Severity};
 use crate::incident::{Placement, blast_radius, severity};
 use crate::store::{AgentSighting, IncidentRecord, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -97,6 +97,8 @@ impl Desk {
             next.watermark = next.watermark.max(newest.occurred_at).min(now);
         }
         let mut touched: BTreeMap<i64, IncidentRecord> = BTreeMap::new();
+        // What each touched incident was before this batch (None: new).
+        let mut before: BTreeMap<i64, Option<(Severity, IncidentStatus)>> = BTreeMap::new();
         let mut gaps = Vec::new();
         let mut agents_seen: BTreeMap<String, AgentSighting> = BTreeMap::new();
         for event in &mut fresh {
@@ -135,6 +137,7 @@ impl Desk {
                         Placement::Opened(_) => None,
                         _ => self.store.get_incident_in(&mut tx, id).await?,
                     };
+                    before.insert(id, stored.as_ref().map(|r| (r.summary.severity, r.summary.status)));
                     slot.insert(stored.unwrap_or_else(|| new_record(id, event, now)))
                 }
             };
@@ -166,12 +169,26 @@ impl Desk {
         if !touched.is_empty() {
             next.version += 1;
         }
+        let mut queued = 0;
         for record in touched.values_mut() {
             let radius = blast_radius(&catalog, &[], &record.summary.resources);
             record.summary.severity = severity(&catalog, &radius);
             record.summary.updated_at = now;
             record.summary.version = next.version;
             self.store.save_incident(&mut tx, record).await?;
+            // Paging changes with the incident, in its transaction: a new or
+            // reopened incident, or a new severity, is routed (again); a
+            // resolved one stops paging and tells who was paged.
+            let (severity, status) = (record.summary.severity, record.summary.status);
+            let was = before.get(&record.summary.id).copied().flatten();
+            let now = self.clock.now();
+            if status == IncidentStatus::Resolved {
+                if was.is_some_and(|(_, s)| s != IncidentStatus::Resolved) {
+                    queued += self.store.close_pages(&mut tx, record.summary.id, NoticeKind::Resolved, now).await?;
+                }
+            } else if was.is_none_or(|(sev, s)| sev != severity || s == IncidentStatus::Resolved) {
+                queued += self.route_in(&mut tx, record, &radius, now).await?;
+            }
         }
         self.store.insert_events(&mut tx, &fresh).await?;
         for gap in &gaps {
@@ -188,6 +205,7 @@ impl Desk {
             self.publish(state.version);
             self.mark_dirty(report.incidents.iter().copied());
         }
+        self.queued(queued);
         Ok(report)
     }
 }

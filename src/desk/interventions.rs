@@ -98,6 +98,7 @@ impl Desk {
         let mut control = agent.as_deref().map(|a| self.agent_control(a));
         let mut details = serde_json::json!({ "reason": request.reason, "attribution": request.attribution });
         let mut changed_incident = false;
+        let mut queued = 0;
         let mut created: Option<IncidentRecord> = None;
         let message = match kind {
             Acknowledge => {
@@ -122,7 +123,19 @@ impl Desk {
                 record.summary.status = IncidentStatus::Acknowledged;
                 add_responder(&mut record.summary, &request.actor_id);
                 changed_incident = true;
-                message
+                let (notices, owner) = self.acknowledged_in(&mut tx, id, &request.actor_id, self.clock.now()).await?;
+                queued += notices;
+                match owner {
+                    Some(resource) => {
+                        details["de_facto_owner"] =
+                            serde_json::json!({ "resource": resource, "owner": request.actor_id });
+                        format!(
+                            "{message}; {} answered first and is recorded as the de facto owner of {resource}",
+                            request.actor_id
+                        )
+                    }
+                    None => message,
+                }
             }
             FlagForReview => match incident.as_mut() {
                 Some(record) => {
@@ -184,7 +197,16 @@ impl Desk {
                 add_responder(&mut record.summary, &request.actor_id);
                 changed_incident = true;
                 details["level"] = record.summary.escalation_level.into();
-                format!("incident #{} escalated to level {}", record.summary.id, record.summary.escalation_level)
+                let escalated =
+                    format!("incident #{} escalated to level {}", record.summary.id, record.summary.escalation_level);
+                match self.store.bring_forward(&mut tx, record.summary.id, self.clock.now()).await? {
+                    Some((level, targets)) => {
+                        queued += targets.len();
+                        details["paged"] = serde_json::json!({ "level": level, "targets": targets });
+                        format!("{escalated}: paging {} now (routing level {level})", targets.join(", "))
+                    }
+                    None => format!("{escalated}; routing has no later level waiting to be paged"),
+                }
             }
             CreateIncident => {
                 let id = state.next_incident;
@@ -288,6 +310,7 @@ impl Desk {
         }
         state.version = version;
         self.publish(version);
+        self.queued(queued);
         let shown = created.or(incident).map(|r| r.summary);
         Ok(InterventionResult {
             kind,

@@ -6,24 +6,29 @@
 mod detail;
 mod ingest;
 mod interventions;
+mod paging;
 
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
+pub use paging::ROUTING_ACTOR;
 
 use crate::catalog::{Catalog, CatalogDocument};
 use crate::incident::{Grouper, GroupingConfig, SequenceTracker};
+use crate::paging::Clock;
 use crate::routing::Routing;
 use crate::store::{AgentControl, Store, StoreError};
 use chrono::Utc;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
 use std::time::Duration;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeskConfig {
     pub grouping: GroupingConfig,
+    /// The time paging goes by: the system's, or a test's.
+    pub clock: Clock,
     /// A routing file: replaces the stored routing when it differs.
     pub routing: Option<Routing>,
 }
@@ -48,6 +53,9 @@ pub struct Desk {
     versions: watch::Sender<i64>,
     /// Incidents changed since their signature was last computed.
     dirty: StdMutex<BTreeSet<i64>>,
+    clock: Clock,
+    /// Wakes the paging worker when a change queued a notification.
+    paging: Arc<Notify>,
 }
 
 impl Desk {
@@ -113,13 +121,25 @@ impl Desk {
             controls: RwLock::new(controls),
             versions,
             dirty: StdMutex::new(BTreeSet::new()),
+            clock: config.clock,
+            paging: Arc::new(Notify::new()),
         });
         spawn_signature_refresher(Arc::downgrade(&desk));
+        crate::paging::Worker::spawn(Arc::downgrade(&desk));
         Ok(desk)
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Notified when notifications were queued: the paging worker waits on it.
+    pub fn paging_wake(&self) -> Arc<Notify> {
+        self.paging.clone()
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {

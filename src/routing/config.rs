@@ -3,6 +3,7 @@
 //! (seed 004 5.1–5.3). Written in TOML; every error names its path.
 
 use crate::api::{RoutingVerdict, Urgency};
+use crate::paging::{Delivery, Limits, Receivers, Storm};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +35,17 @@ pub struct RoutingDocument {
     /// On-call rotations: `resource.team.oncall` asks them first.
     #[serde(default, rename = "schedule", skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<Schedule>,
+    /// Where each channel delivers.
+    #[serde(default, rename = "channel", skip_serializing_if = "Receivers::is_empty")]
+    pub receivers: Receivers,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub storm: Storm,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub delivery: Delivery,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    value == &T::default()
 }
 
 /// A team's on-call rotation: people take turns of `length`, from `start`,
@@ -226,6 +238,7 @@ pub struct Routing {
     rules: Vec<Resolved>,
     /// The rule applied when none matches.
     default_rule: Resolved,
+    limits: Limits,
     warnings: Vec<String>,
 }
 
@@ -390,7 +403,19 @@ impl Routing {
         {
             return Err(err("fallback".into(), format!("{fallback:?} is not a person or group: write @someone")));
         }
-        Ok(Routing { document, timeouts, rules, default_rule, warnings })
+        let limits = crate::paging::check_receivers(&document.receivers, &document.storm, &document.delivery)
+            .map_err(|(path, message)| err(path, message))?;
+        let mut used: Vec<&str> =
+            rules.iter().chain([&default_rule]).flat_map(|r| r.channels.iter()).map(String::as_str).collect();
+        used.extend(document.levels.iter().flat_map(|l| l.channels.iter().flatten()).map(String::as_str));
+        used.sort();
+        used.dedup();
+        for channel in used.into_iter().filter(|c| !document.receivers.has(c)) {
+            warnings.push(format!(
+                "{channel} is used but has no receiver ([channel.{channel}]): its notifications are recorded as undeliverable"
+            ));
+        }
+        Ok(Routing { document, timeouts, rules, default_rule, limits, warnings })
     }
 
     pub fn from_toml(text: &str, source_name: &str) -> Result<Routing, RoutingError> {
@@ -446,6 +471,15 @@ impl Routing {
     /// The schedule of a team, if it has one.
     pub fn schedule(&self, team: &str) -> Option<&Schedule> {
         self.document.schedules.iter().find(|s| s.team == team)
+    }
+
+    /// Storm control and delivery limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn receivers(&self) -> &Receivers {
+        &self.document.receivers
     }
 
     /// Advice that does not stop the file from loading.

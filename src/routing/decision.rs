@@ -3,10 +3,17 @@
 //! level's targets are resolved against the catalog, owners who cannot be
 //! reached giving way to their backup (6.1–6.5), with the reason said.
 
-use super::config::{Match, Resolved, Routing};
-use crate::api::{AffectedService, BlastRadius, Notification, RoutingDecision, Severity, Urgency};
+use super::config::{CHANNELS, Match, Resolved, Routing, parse_duration};
+use crate::api::{AffectedService, BlastRadius, Notification, RoutingDecision, RoutingVerdict, Severity, Urgency};
 use crate::catalog::{Catalog, OwnerStatus, Service};
 use chrono::{DateTime, Datelike, Utc};
+
+/// The level name of seed 6.7's page to management.
+pub const COORDINATION: &str = "coordination";
+/// Seed 6.7: how long several teams may be affected with nobody coordinating.
+const COORDINATION_AFTER: u64 = 600;
+/// The level name of notifications to owners of affected services (8.2).
+pub const BLAST_RADIUS: &str = "blast radius";
 
 /// What routing looks at (seed 5.1).
 #[derive(Debug, Clone)]
@@ -90,12 +97,24 @@ impl Routing {
                 _ => at,
             };
             let channels = level.channels.as_ref().unwrap_or(&rule.channels);
+            // A level that reaches only the fallback (nobody owns it) times
+            // out in half the time: an orphan escalates faster (seed 6.5). A
+            // vendor is reached on its own channel and given its SLA (6.3).
+            let mut orphan = true;
+            let mut sla = None;
             for target in &level.targets {
+                let vendor = service.and_then(|s| s.external.as_ref()).filter(|_| target == "resource.owner");
+                let vendor_channel =
+                    vendor.filter(|e| CHANNELS.contains(&e.channel.as_str())).map(|e| vec![e.channel.clone()]);
+                if let Some(e) = vendor {
+                    sla = parse_duration(&e.sla);
+                }
                 for (who, why) in self.resolve(target, service, resource, input.now) {
+                    orphan &= why.ends_with("the fallback");
                     if !path.contains(&who) {
                         path.push(who.clone());
                     }
-                    for channel in channels {
+                    for channel in vendor_channel.as_ref().unwrap_or(channels) {
                         notifications.push(Notification {
                             target: who.clone(),
                             channel: channel.clone(),
@@ -109,10 +128,14 @@ impl Routing {
                     }
                 }
             }
-            at = at.saturating_add(self.timeouts()[n].unwrap_or(0));
+            let timeout = sla.or(self.timeouts()[n]).unwrap_or(0);
+            at = at.saturating_add(if orphan { timeout / 2 } else { timeout });
         }
         if let Some(br) = input.blast {
             self.blast_tiers(catalog, br, input, rule, urgency, &mut notifications);
+            if rule.decision != RoutingVerdict::Monitored {
+                self.coordination(catalog, br, service, resource, input, urgency, &mut notifications);
+            }
         }
         let open_with = input.incident.map(|id| format!("mandate --incident {id}")).unwrap_or_default();
         for n in &mut notifications {
@@ -162,7 +185,7 @@ impl Routing {
                             urgency: if digest { Urgency::Low } else { urgency },
                             reason: format!("{} {tier}: {why} ({role})", affected.service),
                             delay_seconds: 0,
-                            level: "blast radius".to_owned(),
+                            level: BLAST_RADIUS.to_owned(),
                             digest,
                             open_with: String::new(),
                         });
@@ -170,6 +193,55 @@ impl Routing {
                 }
             }
         }
+    }
+
+    /// Seed 6.7: more than two teams affected and nobody coordinating after
+    /// 10 minutes: management is paged (acknowledging names a coordinator
+    /// and cancels it).
+    #[allow(clippy::too_many_arguments)]
+    fn coordination(
+        &self,
+        catalog: &Catalog,
+        br: &BlastRadius,
+        service: Option<&Service>,
+        resource: &str,
+        input: &RoutingInput,
+        urgency: Urgency,
+        notifications: &mut Vec<Notification>,
+    ) {
+        let mut teams: Vec<&str> = input
+            .resources
+            .iter()
+            .filter_map(|r| catalog.get(r))
+            .filter_map(|s| s.team.as_deref())
+            .chain(br.definitely.iter().chain(&br.likely).filter_map(|a| a.team.as_deref()))
+            .collect();
+        teams.sort();
+        teams.dedup();
+        if teams.len() <= 2 {
+            return;
+        }
+        let why = format!(
+            "{} teams affected ({}) and no coordinator after 10 minutes (seed 6.7)",
+            teams.len(),
+            teams.join(", ")
+        );
+        for (who, role) in self.resolve("resource.team.lead", service, resource, input.now) {
+            notifications.push(Notification {
+                target: who,
+                channel: self.coordination_channel(),
+                urgency,
+                reason: format!("{why}: {role}"),
+                delay_seconds: COORDINATION_AFTER,
+                level: COORDINATION.to_owned(),
+                digest: false,
+                open_with: String::new(),
+            });
+        }
+    }
+
+    fn coordination_channel(&self) -> String {
+        self.default_rule().channels.first().cloned().unwrap_or_else(|| "slack".to_owned())
     }
 
     /// For each service of the catalog, the levels whose targets fall to the
@@ -195,6 +267,11 @@ impl Routing {
         gaps
     }
 
+    /// The platform/admin target: the fallback.
+    fn admin(&self) -> String {
+        self.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned())
+    }
+
     /// A level's target as people, each with why: `resource.owner` gives way
     /// to the backup when the owner is away or gone, to every claimant when
     /// ownership is ambiguous, to the vendor when external; a target that
@@ -206,10 +283,7 @@ impl Routing {
         resource: &str,
         now: DateTime<Utc>,
     ) -> Vec<(String, String)> {
-        let fallback = |what: &str| {
-            let who = self.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
-            vec![(who, format!("{resource} has no {what}: the fallback"))]
-        };
+        let fallback = |what: &str| vec![(self.admin(), format!("{resource} has no {what}: the fallback"))];
         let Some(s) = service else {
             return match target.strip_prefix('@') {
                 Some(_) => vec![(target.to_owned(), "named in the escalation chain".to_owned())],
@@ -230,9 +304,15 @@ impl Routing {
                     (OwnerStatus::Unavailable, Some(b)) => {
                         vec![(b, format!("backup for {owner}, who is away, on {resource}"))]
                     }
-                    (OwnerStatus::Departed, Some(b)) => {
-                        vec![(b, format!("backup for {owner}, who has left; {resource} is orphaned"))]
-                    }
+                    (OwnerStatus::Departed, Some(b)) => vec![
+                        (b, format!("backup for {owner}, who has left; {resource} is orphaned")),
+                        (
+                            self.admin(),
+                            format!(
+                                "admin alert: {owner}, owner of {resource}, has left: assign a new owner in the catalog"
+                            ),
+                        ),
+                    ],
                     (OwnerStatus::Available, _) if !s.also_claimed_by.is_empty() => std::iter::once(owner)
                         .chain(s.also_claimed_by.iter().cloned())
                         .map(|c| (c, format!("claims {resource} (ownership is ambiguous)")))

@@ -9,7 +9,7 @@ pub use config::{
     BusinessHours, CHANNELS, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError,
     Rule, SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
 };
-pub use decision::RoutingInput;
+pub use decision::{BLAST_RADIUS, COORDINATION, RoutingInput};
 
 /// The built-in routing file: used when none is given.
 pub const BUILTIN: &str = include_str!("default.toml");

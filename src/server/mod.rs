@@ -59,7 +59,7 @@ impl utoipa::Modify for BearerAuth {
 /// Every route, registered together with its OpenAPI description, so the
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{activity, events, incidents, interventions, operations, routing, runs, system};
+    use routes::{activity, events, incidents, interventions, notifications, operations, routing, runs, system};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::whoami))
@@ -83,6 +83,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routing::routing_usage))
         .routes(routes!(routing::routing_history))
         .routes(routes!(routing::on_call))
+        .routes(routes!(notifications::list_notifications))
+        .routes(routes!(notifications::retry_notification))
         .routes(routes!(operations::attribution_stats))
 }
 
@@ -221,7 +223,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             tracing::warn!(routing = %options.routing.as_deref().unwrap_or(std::path::Path::new("")).display(), "{warning}");
         }
     }
-    let desk = Desk::open(store, catalog, DeskConfig { grouping: options.grouping, routing }).await?;
+    let desk =
+        Desk::open(store, catalog, DeskConfig { grouping: options.grouping, routing, ..DeskConfig::default() }).await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
     let server = start_desk(desk, tokens, options.listen)
         .await

@@ -9,12 +9,14 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "incidents", include_str!("migrations/sqlite/0002_incidents.sql")),
     (3, "intervention index", include_str!("migrations/sqlite/0003_intervention_index.sql")),
     (4, "routing", include_str!("migrations/sqlite/0004_routing.sql")),
+    (5, "paging", include_str!("migrations/sqlite/0005_paging.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
     (2, "incidents", include_str!("migrations/postgres/0002_incidents.sql")),
     (3, "intervention index", include_str!("migrations/postgres/0003_intervention_index.sql")),
     (4, "routing", include_str!("migrations/postgres/0004_routing.sql")),
+    (5, "paging", include_str!("migrations/postgres/0005_paging.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@
 use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::RoutingDecision;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 /// How a rule has been used since some time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +17,10 @@ pub struct RuleUse {
 
 impl Store {
     /// Records `decision` for the incident unless it is the one recorded
-    /// last; whether it was recorded.
-    pub async fn record_routing(
+    /// last, in the caller's transaction; whether it was recorded.
+    pub(crate) async fn record_routing_in(
         &self,
+        tx: &mut Transaction<'_, Any>,
         incident_id: i64,
         decision: &RoutingDecision,
         at: DateTime<Utc>,
@@ -28,7 +29,7 @@ impl Store {
         let last =
             sqlx::query("SELECT decision FROM routing_decisions WHERE incident_id = $1 ORDER BY id DESC LIMIT 1")
                 .bind(incident_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut **tx)
                 .await?;
         if last.map(|r| r.try_get::<String, _>("decision")).transpose()?.as_deref() == Some(text.as_str()) {
             return Ok(false);
@@ -38,7 +39,7 @@ impl Store {
             .bind(to_millis(at))
             .bind(decision.rule_matched.clone())
             .bind(text)
-            .execute(&self.write)
+            .execute(&mut **tx)
             .await?;
         Ok(true)
     }

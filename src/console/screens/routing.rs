@@ -6,7 +6,7 @@ use crate::routing::RoutingDocument;
 
 #[derive(Debug, Clone, Default)]
 pub struct RoutingView {
-    pub document: Option<RoutingDocument>,
+    pub document: Option<Box<RoutingDocument>>,
     pub usage: Option<RoutingUsage>,
     pub scroll: Scroll,
 }

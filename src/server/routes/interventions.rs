@@ -53,7 +53,7 @@ impl From<InterventionError> for ApiError {
 
 /// Reads and checks the operator's HUMAN attribution: valid per the contract,
 /// HUMAN, and naming the caller (no acting as someone else).
-fn human_attribution(fields: &mut Fields, caller: &Caller) -> Result<Value, ApiError> {
+pub(super) fn human_attribution(fields: &mut Fields, caller: &Caller) -> Result<Value, ApiError> {
     let ctx = AttributionContext {
         agent_id: fields.optional_string("agent_id", 256),
         actor_type: fields.optional_string("actor_type", 64),

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod events;
 pub mod incidents;
 pub mod interventions;
+pub mod notifications;
 pub mod operations;
 pub mod routing;
 pub mod runs;

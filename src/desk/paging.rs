@@ -1,0 +1,126 @@
+//! Where incident changes meet the paging outbox: a routing decision's
+//! notifications are queued in the transaction of the change that caused
+//! them, acknowledgement and resolution stop what is not yet sent and tell
+//! the receivers, escalation brings the next level forward, and a dead
+//! notification can be retried by a responder.
+
+use super::{Desk, InterventionError};
+use crate::api::{BlastRadius, DeliveryState, IncidentStatus, NoticeKind, Page};
+use crate::routing::RoutingInput;
+use crate::store::{IncidentRecord, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Transaction};
+
+/// Who escalations made by routing itself are recorded as.
+pub const ROUTING_ACTOR: &str = "mandate routing";
+
+impl Desk {
+    /// Decides the incident's routing from what ingest knows (its severity,
+    /// resources and blast radius; the suspect comes later, with the
+    /// analysis) and queues the notifications, in `tx`. How many were queued.
+    pub(super) async fn route_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        record: &IncidentRecord,
+        radius: &BlastRadius,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let s = &record.summary;
+        let routing = self.routing();
+        let decision = routing.decide(
+            &self.catalog(),
+            &RoutingInput {
+                severity: s.severity,
+                resources: &s.resources,
+                action_type: None,
+                actor_type: None,
+                past_incidents: 0,
+                now,
+                blast: Some(radius),
+                incident: Some(s.id),
+            },
+        );
+        self.store.record_routing_in(tx, s.id, &decision, now).await?;
+        self.store.sync_pages(tx, s.id, s.status, &decision, routing.limits().digest_wait, now).await
+    }
+
+    /// Wakes the paging worker when something was queued.
+    pub(super) fn queued(&self, n: usize) {
+        if n > 0 {
+            self.paging.notify_one();
+        }
+    }
+
+    /// A later level was paged because nobody acknowledged in time: the
+    /// incident's escalation level rises to it, recorded in the audit log as
+    /// routing's doing.
+    pub async fn escalated_by_routing(&self, incident_id: i64, step: i64) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        let now = Utc::now();
+        let mut tx = self.store.write.begin().await?;
+        let Some(mut record) = self.store.get_incident_in(&mut tx, incident_id).await? else { return Ok(()) };
+        if record.summary.escalation_level >= step || record.summary.status != IncidentStatus::Open {
+            return Ok(());
+        }
+        let version = state.version + 1;
+        record.summary.escalation_level = step;
+        record.summary.updated_at = now;
+        record.summary.version = version;
+        self.store.save_incident(&mut tx, &record).await?;
+        let details = serde_json::json!({ "level": step, "reason": "not acknowledged before the level's timeout" });
+        self.store
+            .append_audit(&mut tx, now, ROUTING_ACTOR, "escalate", &format!("incident:{incident_id}"), details)
+            .await?;
+        tx.commit().await?;
+        state.version = version;
+        self.publish(version);
+        Ok(())
+    }
+
+    /// Sends a dead notification again (a responder's intervention, audited).
+    pub async fn retry_page(&self, id: &str, actor: &str, reason: Option<String>) -> Result<Page, InterventionError> {
+        let _state = self.state.lock().await;
+        let now = self.clock.now();
+        let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
+        let row =
+            self.store.revive_page(&mut tx, id, now).await?.ok_or_else(|| {
+                InterventionError::NotFound("NOTIFICATION_NOT_FOUND", format!("no notification {id:?}"))
+            })?;
+        if row.page.state != DeliveryState::Dead {
+            return Err(InterventionError::Conflict(
+                "NOTIFICATION_NOT_DEAD",
+                format!("notification {id} is {}: only a dead one can be retried", row.page.state),
+            ));
+        }
+        let details = serde_json::json!({
+            "incident_id": row.page.incident_id, "target": row.page.target, "channel": row.page.channel,
+            "last_error": row.page.last_error, "reason": reason,
+        });
+        self.store
+            .append_audit(&mut tx, Utc::now(), actor, "retry_notification", &format!("notification:{id}"), details)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.queued(1);
+        Ok(self.store.page(id).await?.unwrap_or(row.page))
+    }
+
+    /// The acknowledgement's effect on paging, in its transaction: pages not
+    /// yet sent stop, paged receivers are told; when ownership was
+    /// ambiguous, the claimant who answered first is named the de facto
+    /// owner (seed 6.4).
+    pub(super) async fn acknowledged_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, Option<String>), StoreError> {
+        let pages = self.store.incident_pages(incident_id).await?;
+        let owner = pages
+            .iter()
+            .find(|p| p.reason.contains("ownership is ambiguous") && p.target.trim_start_matches('@') == actor)
+            .map(|p| p.reason.split(" (ownership").next().unwrap_or_default().trim_start_matches("claims ").to_owned());
+        let queued = self.store.close_pages(tx, incident_id, NoticeKind::Acknowledged, now).await?;
+        Ok((queued, owner))
+    }
+}

@@ -1,0 +1,60 @@
+//! Slack incoming webhooks: a Block Kit message (a header, a section per
+//! notification, the command that opens it) with `text` as the fallback
+//! shown in notifications. Slack answers 200 "ok", or 400/403/404/410 with a
+//! reason that retrying cannot fix, or 429 with Retry-After, or 5xx.
+
+use super::super::config::SlackReceiver;
+use super::super::message::Outgoing;
+use super::{Refusal, post_json};
+use std::time::Duration;
+
+/// Slack's limit on a section's text.
+const SECTION_TEXT: usize = 3000;
+/// Slack's limit on blocks per message.
+const BLOCKS: usize = 50;
+
+/// Slack's mrkdwn control characters, escaped as Slack asks.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn clip(text: String, max: usize) -> String {
+    if text.chars().count() <= max { text } else { text.chars().take(max - 1).chain(['…']).collect() }
+}
+
+pub fn message(out: &Outgoing) -> serde_json::Value {
+    let mut blocks = vec![serde_json::json!({
+        "type": "header",
+        "text": { "type": "plain_text", "text": clip(out.subject(), 150) }
+    })];
+    let room = BLOCKS - 2;
+    for item in out.items.iter().take(room) {
+        let mut text = format!("*{}*", escape(&item.headline()));
+        for line in item.body() {
+            text.push('\n');
+            text.push_str(&escape(&line));
+        }
+        blocks.push(serde_json::json!({
+            "type": "section",
+            "text": { "type": "mrkdwn", "text": clip(text, SECTION_TEXT) }
+        }));
+    }
+    let more = out.items.len().saturating_sub(room);
+    let footer = if more > 0 {
+        format!("{more} more not shown: `mandate` → :notifications · for {}", escape(&out.target))
+    } else {
+        format!("for {} · delivery {}", escape(&out.target), out.id)
+    };
+    blocks.push(serde_json::json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": footer }] }));
+    serde_json::json!({ "text": clip(out.subject(), SECTION_TEXT), "blocks": blocks })
+}
+
+pub(super) async fn send(
+    http: &reqwest::Client,
+    receiver: &SlackReceiver,
+    out: &Outgoing,
+    timeout: Duration,
+) -> Result<(), Refusal> {
+    let url = receiver.url.read().map_err(|e| Refusal::permanent(format!("slack webhook URL: {e}")))?;
+    post_json(http.post(url.expose()), &message(out), timeout).await.map(|_| ())
+}

@@ -1,0 +1,292 @@
+//! Where pages go and how hard Mandate tries: the receivers of each channel,
+//! storm control and delivery limits, written in the routing file under
+//! `[channel.*]`, `[storm]` and `[delivery]`. Secrets are never written in
+//! the file, only where to find them: `{ env = "NAME" }` or `{ file = "PATH" }`.
+
+use super::super::routing::parse_duration;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a secret is kept. Its value is read when a delivery needs it, so a
+/// rotated secret takes effect without a restart, and is never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// An environment variable of `mandate serve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// A file readable by `mandate serve`; surrounding whitespace is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl std::fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.env, &self.file) {
+            (Some(v), _) => write!(f, "env:{v}"),
+            (_, Some(p)) => write!(f, "file:{p}"),
+            _ => f.write_str("(nowhere)"),
+        }
+    }
+}
+
+/// A secret's value: printing it shows nothing.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl SecretRef {
+    /// Reads the secret; the error names where it looked, never a value.
+    pub fn read(&self) -> Result<Secret, String> {
+        let value = match (&self.env, &self.file) {
+            (Some(var), None) => std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?,
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?,
+            _ => return Err("a secret is given by env = \"NAME\" or file = \"PATH\", one of them".into()),
+        };
+        let value = value.trim().to_owned();
+        if value.is_empty() {
+            return Err(format!("the secret in {self:?} is empty"));
+        }
+        Ok(Secret(value))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match (&self.env, &self.file) {
+            (Some(v), None) if !v.trim().is_empty() => Ok(()),
+            (None, Some(p)) if !p.trim().is_empty() => Ok(()),
+            _ => Err("write exactly one of env = \"NAME\" or file = \"PATH\"".into()),
+        }
+    }
+}
+
+/// The receivers, one per channel; a channel without one cannot deliver and
+/// its notifications are marked dead with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receivers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<PagerDutyReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailReceiver>,
+}
+
+impl Receivers {
+    pub fn is_empty(&self) -> bool {
+        self == &Receivers::default()
+    }
+
+    /// Whether `channel` has a receiver.
+    pub fn has(&self, channel: &str) -> bool {
+        match channel {
+            "webhook" => self.webhook.is_some(),
+            "slack" => self.slack.is_some(),
+            "pagerduty" => self.pagerduty.is_some(),
+            "email" => self.email.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// A generic webhook, signed per the Standard Webhooks specification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookReceiver {
+    pub url: String,
+    /// The signing secret, `whsec_` followed by base64 (or raw text).
+    pub secret: SecretRef,
+}
+
+/// A Slack incoming webhook; its URL is the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackReceiver {
+    pub url: SecretRef,
+}
+
+/// PagerDuty Events API v2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutyReceiver {
+    /// The integration (routing) key of the PagerDuty service.
+    pub routing_key: SecretRef,
+    /// Defaults to https://events.pagerduty.com/v2/enqueue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// Email over SMTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailReceiver {
+    /// host:port of the relay.
+    pub smtp: String,
+    pub from: String,
+    /// A target's address: `{name}` is the target without its `@`.
+    pub address: String,
+    /// Addresses that do not follow the pattern, by target.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub addresses: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+impl EmailReceiver {
+    pub fn address_of(&self, target: &str) -> String {
+        self.addresses
+            .get(target)
+            .cloned()
+            .unwrap_or_else(|| self.address.replace("{name}", target.trim_start_matches('@')))
+    }
+}
+
+/// Storm control, after Alertmanager's grouping: the first page to a target
+/// goes at once (group_wait 0: a page is urgent); what follows for the same
+/// target and channel within `group_interval` is sent together, as one
+/// message, when the interval ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Storm {
+    #[serde(default = "Storm::default_group_interval")]
+    pub group_interval: String,
+    /// How long possibly-affected owners' notes wait to be collected into one digest.
+    #[serde(default = "Storm::default_digest_wait")]
+    pub digest_wait: String,
+}
+
+impl Storm {
+    fn default_group_interval() -> String {
+        "60s".into()
+    }
+    fn default_digest_wait() -> String {
+        "15m".into()
+    }
+}
+
+impl Default for Storm {
+    fn default() -> Self {
+        Storm { group_interval: Storm::default_group_interval(), digest_wait: Storm::default_digest_wait() }
+    }
+}
+
+/// How hard a delivery is tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// One attempt's time limit.
+    #[serde(default = "Delivery::default_timeout")]
+    pub timeout: String,
+    /// Attempts before a notification is dead.
+    #[serde(default = "Delivery::default_attempts")]
+    pub max_attempts: u32,
+}
+
+impl Delivery {
+    fn default_timeout() -> String {
+        "10s".into()
+    }
+    fn default_attempts() -> u32 {
+        8
+    }
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery { timeout: Delivery::default_timeout(), max_attempts: Delivery::default_attempts() }
+    }
+}
+
+/// The parsed limits the worker runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub group_interval: chrono::Duration,
+    pub digest_wait: chrono::Duration,
+    pub timeout: std::time::Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        check(&Receivers::default(), &Storm::default(), &Delivery::default()).expect("the defaults are valid")
+    }
+}
+
+/// Checks the receivers and limits; an error is (path, message).
+pub fn check(receivers: &Receivers, storm: &Storm, delivery: &Delivery) -> Result<Limits, (String, String)> {
+    let url = |path: &str, raw: &str| -> Result<(), (String, String)> {
+        match reqwest::Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+            _ => Err((path.to_owned(), format!("{raw:?} is not an http(s) URL"))),
+        }
+    };
+    let secret = |path: &str, s: &SecretRef| s.check().map_err(|m| (path.to_owned(), m));
+    if let Some(w) = &receivers.webhook {
+        url("channel.webhook.url", &w.url)?;
+        secret("channel.webhook.secret", &w.secret)?;
+    }
+    if let Some(s) = &receivers.slack {
+        secret("channel.slack.url", &s.url)?;
+    }
+    if let Some(p) = &receivers.pagerduty {
+        secret("channel.pagerduty.routing_key", &p.routing_key)?;
+        if let Some(u) = &p.url {
+            url("channel.pagerduty.url", u)?;
+        }
+    }
+    if let Some(e) = &receivers.email {
+        if e.smtp.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+            return Err((
+                "channel.email.smtp".into(),
+                format!("{:?}: write host:port, e.g. \"smtp.example.com:25\"", e.smtp),
+            ));
+        }
+        if !e.from.contains('@') {
+            return Err(("channel.email.from".into(), format!("{:?} is not an email address", e.from)));
+        }
+        if !e.address.contains('@') {
+            return Err((
+                "channel.email.address".into(),
+                format!("{:?}: write a pattern such as \"{{name}}@example.com\"", e.address),
+            ));
+        }
+        if let Some(p) = &e.password {
+            secret("channel.email.password", p)?;
+        }
+    }
+    let duration = |path: &str, raw: &str| {
+        parse_duration(raw).ok_or_else(|| (path.to_owned(), format!("{raw:?} is not a duration: write 90s, 5m or 1h")))
+    };
+    let group_interval = duration("storm.group_interval", &storm.group_interval)?;
+    let digest_wait = duration("storm.digest_wait", &storm.digest_wait)?;
+    let timeout = duration("delivery.timeout", &delivery.timeout)?;
+    if timeout == 0 {
+        return Err(("delivery.timeout".into(), "must be at least 1s".into()));
+    }
+    if delivery.max_attempts == 0 {
+        return Err(("delivery.max_attempts".into(), "must be at least 1".into()));
+    }
+    Ok(Limits {
+        group_interval: chrono::Duration::seconds(group_interval as i64),
+        digest_wait: chrono::Duration::seconds(digest_wait as i64),
+        timeout: std::time::Duration::from_secs(timeout),
+        max_attempts: delivery.max_attempts,
+    })
+}

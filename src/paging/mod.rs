@@ -1,0 +1,22 @@
+//! Paging: routing decisions turned into messages that reach people. The
+//! outbox rows are written with the incident change (see `store::pages`);
+//! the worker here delivers the due ones on their channels, groups what goes
+//! to one person (storm control), retries with backoff, gives up into a
+//! dead state a responder can retry, and moves the incident's escalation
+//! level when a later level is paged.
+
+mod channels;
+mod clock;
+mod config;
+pub mod inbox;
+mod message;
+mod worker;
+
+pub use channels::{Refusal, sign as sign_webhook, verify as verify_webhook};
+pub use clock::Clock;
+pub use config::{
+    Delivery, EmailReceiver, Limits, PAGERDUTY_EVENTS_URL, PagerDutyReceiver, Receivers, Secret, SecretRef,
+    SlackReceiver, Storm, WebhookReceiver, check as check_receivers,
+};
+pub use message::{Context, Item, Outgoing};
+pub use worker::{TickReport, Worker, backoff};

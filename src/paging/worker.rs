@@ -1,0 +1,255 @@
+//! The paging worker: every tick (and whenever a change queued something) it
+//! takes the due notifications, groups them per target and channel, sends
+//! each group as one delivery, and records the outcome.
+
+use super::channels::{self, Refusal};
+use super::message::{Context, Item, Outgoing};
+use crate::api::{DeliveryState, NoticeKind};
+use crate::desk::Desk;
+use crate::store::{Attempt, PageRow, StoreError};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// How often the worker looks for due notifications when nothing wakes it:
+/// a timer fires within this of its due time.
+pub const TICK: Duration = Duration::from_millis(200);
+/// Notifications taken per tick.
+const BATCH: i64 = 2000;
+/// Deliveries in flight at once.
+const PARALLEL: usize = 16;
+/// Backoff: the first retry after about this, doubling, up to the cap.
+const BACKOFF_BASE: Duration = Duration::from_secs(2);
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// A receiver's Retry-After is honoured up to this.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub delivered: usize,
+    pub failed: usize,
+    pub dead: usize,
+    /// Put off by storm control.
+    pub deferred: usize,
+}
+
+/// The wait before attempt `attempt + 1` (attempts counted from 1): an
+/// exponential backoff with equal jitter, so a crowd of retries spreads out
+/// but none comes back at once.
+pub fn backoff(attempt: u32, jitter: f64) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(BACKOFF_CAP);
+    exp / 2 + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    /// A retry keeps the delivery id it was first sent under.
+    Retry(String),
+    /// Pages and notices (acknowledged, resolved) go separately.
+    Fresh { target: String, channel: String, page: bool },
+}
+
+pub struct Worker {
+    desk: Arc<Desk>,
+    http: reqwest::Client,
+}
+
+impl Worker {
+    pub fn new(desk: Arc<Desk>) -> Worker {
+        Worker { desk, http: crate::sdk::http_client_builder().build().expect("an HTTP client builds") }
+    }
+
+    /// Runs in the background until the desk is dropped. Notifications a
+    /// killed predecessor was sending are due again first.
+    pub fn spawn(desk: Weak<Desk>) {
+        tokio::spawn(async move {
+            let Some(first) = desk.upgrade() else { return };
+            let wake = first.paging_wake();
+            match first.store().reclaim_sending(first.clock().now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notifications = n, "paging: resending what a stopped server was sending"),
+                Err(e) => tracing::warn!(error = %e, "paging: cannot reclaim notifications being sent"),
+            }
+            drop(first);
+            loop {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(TICK) => {}
+                }
+                let Some(desk) = desk.upgrade() else { return };
+                let worker = Worker::new(desk);
+                loop {
+                    match worker.tick().await {
+                        // A full batch: more may be due at once.
+                        Ok(r) if r.delivered + r.failed + r.dead >= BATCH as usize => continue,
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "paging: a tick failed; retrying");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// One pass: everything due now is delivered, retried, given up or put off.
+    pub async fn tick(&self) -> Result<TickReport, StoreError> {
+        let store = self.desk.store();
+        let now = self.desk.clock().now();
+        let due = store.due_pages(now, BATCH).await?;
+        let mut report = TickReport::default();
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let routing = self.desk.routing();
+        let limits = routing.limits();
+        let recent = store.last_sent(now - limits.group_interval).await?;
+        let mut groups: BTreeMap<Group, Vec<PageRow>> = BTreeMap::new();
+        let mut later: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
+        for row in due {
+            let page = &row.page;
+            let group = match &page.delivery {
+                Some(d) => Group::Retry(d.clone()),
+                None => {
+                    // Storm control: within group_interval of the last page to
+                    // this target and channel, wait and go together.
+                    let is_page = page.kind == NoticeKind::Page;
+                    if let Some(last) = recent.get(&(page.target.clone(), page.channel.clone(), is_page))
+                        && *last + limits.group_interval > now
+                    {
+                        later.entry(*last + limits.group_interval).or_default().push(page.id.clone());
+                        continue;
+                    }
+                    Group::Fresh { target: page.target.clone(), channel: page.channel.clone(), page: is_page }
+                }
+            };
+            groups.entry(group).or_default().push(row);
+        }
+        for (until, ids) in &later {
+            report.deferred += ids.len();
+            store.defer_pages(ids, *until).await?;
+        }
+
+        let mut contexts: HashMap<i64, Arc<Context>> = HashMap::new();
+        let mut outgoing = Vec::with_capacity(groups.len());
+        for (group, rows) in groups {
+            let delivery = match &group {
+                Group::Retry(d) => d.clone(),
+                Group::Fresh { .. } => uuid::Uuid::now_v7().to_string(),
+            };
+            let ids: Vec<String> = rows.iter().map(|r| r.page.id.clone()).collect();
+            let lease = limits.timeout.saturating_mul(rows.len() as u32 + 1) + Duration::from_secs(30);
+            let taken = store.take_pages(&ids, &delivery, now, now + lease).await?;
+            let mut items = Vec::with_capacity(taken.len());
+            let mut steps = Vec::new();
+            for row in rows.into_iter().filter(|r| taken.contains(&r.page.id)) {
+                let id = row.page.incident_id;
+                let context = match contexts.get(&id) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = Arc::new(match self.desk.incident_detail(id).await {
+                            Ok(Some(detail)) => Context::from_detail(&detail),
+                            _ => Context::unknown(id),
+                        });
+                        contexts.insert(id, c.clone());
+                        c
+                    }
+                };
+                steps.push((id, row.step, row.page.kind, row.page.attempts + 1));
+                items.push(Item { page: row.page, context });
+            }
+            let Some(first) = items.first() else { continue };
+            let out = Outgoing {
+                id: delivery,
+                target: first.page.target.clone(),
+                channel: first.page.channel.clone(),
+                items,
+            };
+            outgoing.push((out, steps));
+        }
+
+        let receivers = routing.receivers().clone();
+        let http = &self.http;
+        let results: Vec<_> = futures_util::stream::iter(outgoing)
+            .map(|(out, steps)| {
+                let receivers = &receivers;
+                async move {
+                    let result = channels::send(http, receivers, &out, limits.timeout, now).await;
+                    (out, steps, result)
+                }
+            })
+            .buffer_unordered(PARALLEL)
+            .collect()
+            .await;
+
+        let mut escalations: BTreeMap<i64, i64> = BTreeMap::new();
+        for (out, steps, result) in results {
+            let ids: Vec<String> = out.items.iter().map(|i| i.page.id.clone()).collect();
+            let attempts = steps.iter().map(|s| s.3).max().unwrap_or(1);
+            let attempt = match result {
+                Ok(()) => {
+                    report.delivered += ids.len();
+                    for (incident, step, kind, _) in &steps {
+                        if *kind == NoticeKind::Page && *step > 0 {
+                            let e = escalations.entry(*incident).or_default();
+                            *e = (*e).max(*step);
+                        }
+                    }
+                    tracing::info!(delivery = %out.id, channel = %out.channel, target = %out.target, notifications = ids.len(), "paging: delivered");
+                    Attempt::Delivered { at: self.desk.clock().now() }
+                }
+                Err(refusal) => self.judge(&out, refusal, attempts, limits.max_attempts, &mut report),
+            };
+            store.finish_pages(&ids, &attempt).await?;
+        }
+        for (incident, step) in escalations {
+            if let Err(e) = self.desk.escalated_by_routing(incident, step).await {
+                tracing::warn!(incident, error = %e, "paging: cannot record the escalation level");
+            }
+        }
+        Ok(report)
+    }
+
+    fn judge(&self, out: &Outgoing, refusal: Refusal, attempts: i64, max: u32, report: &mut TickReport) -> Attempt {
+        let Refusal { error, retry_after, permanent } = refusal;
+        let given_up = permanent || attempts >= i64::from(max);
+        tracing::warn!(
+            delivery = %out.id, channel = %out.channel, target = %out.target, attempts, error = %error,
+            state = if given_up { DeliveryState::Dead.as_str() } else { "retrying" },
+            "paging: not delivered"
+        );
+        if given_up {
+            report.dead += out.items.len();
+            let error = if permanent { error } else { format!("{error} (gave up after {attempts} attempts)") };
+            return Attempt::Dead { error };
+        }
+        report.failed += out.items.len();
+        let wait = match retry_after {
+            Some(asked) => asked.min(RETRY_AFTER_CAP),
+            None => backoff(attempts as u32, rand::random::<f64>()),
+        };
+        let retry_at =
+            self.desk.clock().now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+        Attempt::Failed { error, retry_at }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        assert_eq!(backoff(1, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(1, 1.0), Duration::from_secs(2));
+        assert_eq!(backoff(2, 0.0), Duration::from_secs(2));
+        assert_eq!(backoff(3, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(30, 1.0), BACKOFF_CAP);
+        assert_eq!(backoff(30, 0.0), BACKOFF_CAP / 2);
+    }
+}
