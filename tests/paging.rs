@@ -478,7 +478,58 @@ group_interval = "60s"
     p.t.stop().await;
 }
 
+/// A server killed with SIGKILL while a page is on its way: after the
+/// restart the page is delivered, with the same delivery id, exactly once.
+/// The page is delayed, never lost.
+async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
+    let inbox = Inbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens_file = dir.path().join("tokens.toml").display().to_string();
+    let agent = common::create_token(&tokens_file, "fleet", "agent");
+    let url = match db {
+        Db::Sqlite => format!("sqlite://{}", dir.path().join("mandate.db").display()),
+        Db::Postgres => common::postgres_store().await.url.clone(),
+    };
+    let mut document: RoutingDocument = toml::from_str(
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n[delivery]\ntimeout = \"60s\"\n",
+    )
+    .unwrap();
+    document.receivers = inbox.receivers();
+    let routing_file = dir.path().join("routing.toml");
+    std::fs::write(&routing_file, toml::to_string(&document).unwrap()).unwrap();
+    let routing_arg = routing_file.display().to_string();
+    let more = ["--routing", routing_arg.as_str()];
+
+    // The receiver takes the first delivery and never answers: the server
+    // is killed with the page in flight.
+    inbox.script("webhook", [Answer::Hang]);
+    let first = common::serve_binary_with(&url, &tokens_file, "127.0.0.1:0", &more);
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let mut e = event_body("k1", -0.5, "agent-k", "tool_call", "svc-k", "error");
+    e["error_code"] = "E".into();
+    let posted = http.post(format!("http://{}/api/v1/events", first.addr)).bearer_auth(&agent).json(&e).send().await.unwrap();
+    assert_eq!(posted.status(), 200);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while inbox.received("webhook").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the page never left: {:#?}", first.log.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut child = first.child;
+    common::signal(&child, "KILL");
+    child.wait().unwrap();
+
+    let second = common::serve_binary_with(&url, &tokens_file, "127.0.0.1:0", &more);
+    let accepted = inbox.accepted("webhook", 1, WAIT).await;
+    assert_eq!(accepted.len(), 1, "delivered after the restart: {:?}", inbox.all());
+    let ids: Vec<String> = inbox.received("webhook").iter().map(|r| r.headers["webhook-id"].clone()).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "one delivery id, so the receiver can deduplicate: {ids:?}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(inbox.received("webhook").iter().filter(|r| r.accepted).count(), 1, "and only once");
+    second.stop();
+}
+
 on_both_databases!(
+    a_killed_server_delays_a_page_and_never_loses_it,
     every_channel_is_paged_in_its_own_format,
     failing_receivers_are_retried_then_dead_letters_retried_by_hand,
     the_seed_escalation_example_escalates_by_itself_and_stops_on_acknowledge,

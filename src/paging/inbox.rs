@@ -197,12 +197,14 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let answer = shared.next_answer(&channel);
-    if answer == Answer::Hang {
-        std::future::pending::<()>().await;
-    }
     let body = String::from_utf8_lossy(&body).into_owned();
     let headers: HashMap<String, String> =
         headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+    if answer == Answer::Hang {
+        // Recorded as it arrived, and never answered.
+        shared.record(Received { channel, at: Utc::now(), headers, body, to: None, accepted: false });
+        return std::future::pending().await;
+    }
     let mut accepted = answer == Answer::Accept;
     if channel == "webhook" && accepted {
         // A receiver verifies the signature; an unsigned or forged one is refused.

@@ -249,10 +249,16 @@ pub struct Served {
 
 /// Starts `mandate serve` on `listen` and waits until it reports its address.
 pub fn serve_binary(database_url: &str, tokens_file: &str, listen: &str) -> Served {
+    serve_binary_with(database_url, tokens_file, listen, &[])
+}
+
+/// `serve_binary` with more arguments (`--routing FILE`, …).
+pub fn serve_binary_with(database_url: &str, tokens_file: &str, listen: &str, more: &[&str]) -> Served {
     use std::io::BufRead;
     let mut child = std::process::Command::new(BIN)
         .args(["serve", "--listen", listen, "--log-format", "json", "--tokens-file", tokens_file])
         .args(["--database-url", database_url])
+        .args(more)
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
