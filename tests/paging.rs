@@ -478,6 +478,37 @@ group_interval = "60s"
     p.t.stop().await;
 }
 
+/// Seed 000 §4 and §7: a run with a legacy marker after enforcement is
+/// refused, raises a P1 incident at once and pages the platform target;
+/// more such runs join that incident without paging again.
+async fn a_legacy_marker_raises_a_p1_and_pages_the_platform(db: Db) {
+    let p = Paging::start(db, SEED_EXAMPLE).await;
+    let mut run = common::run_body();
+    run["agent_id"] = "legacy-unknown".into();
+    let refused = p.t.post(AGENT, "/api/v1/runs", &run).await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (400, Some("ATTR_AGENT_MISSING")));
+    let list = p.t.get(VIEWER, "/api/v1/incidents").await.body;
+    let incident = list["incidents"][0].clone();
+    assert_eq!(incident["title"], mandate::desk::LEGACY_TITLE);
+    assert_eq!((incident["severity"].as_str(), incident["status"].as_str()), (Some("critical"), Some("open")));
+    let id = incident["id"].as_i64().unwrap();
+    let hook = p.inbox.accepted("webhook", 1, WAIT).await;
+    let n = &hook[0].json()["data"]["notifications"][0];
+    assert_eq!((n["target"].as_str(), n["incident_id"].as_i64()), (Some("@platform-admin"), Some(id)));
+    assert!(n["reason"].as_str().unwrap().contains("legacy attribution markers"), "{n}");
+    assert_eq!(p.inbox.accepted("pagerduty", 1, WAIT).await[0].json()["payload"]["severity"], "critical");
+
+    let mut again = common::run_body();
+    again["origin_system_id"] = "legacy-migration".into();
+    assert_eq!(p.t.post(AGENT, "/api/v1/runs", &again).await.status, 400);
+    let list = p.t.get(VIEWER, "/api/v1/incidents").await.body;
+    assert_eq!(list["incidents"].as_array().unwrap().len(), 1, "one incident collects them");
+    assert_eq!(list["incidents"][0]["event_count"], 2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(p.inbox.received("webhook").len(), 1, "paged once");
+    p.t.stop().await;
+}
+
 /// A server killed with SIGKILL while a page is on its way: after the
 /// restart the page is delivered, with the same delivery id, exactly once.
 /// The page is delayed, never lost.
@@ -529,6 +560,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
 }
 
 on_both_databases!(
+    a_legacy_marker_raises_a_p1_and_pages_the_platform,
     a_killed_server_delays_a_page_and_never_loses_it,
     every_channel_is_paged_in_its_own_format,
     failing_receivers_are_retried_then_dead_letters_retried_by_hand,

@@ -11,7 +11,7 @@ mod paging;
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
-pub use paging::ROUTING_ACTOR;
+pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 
 use crate::catalog::{Catalog, CatalogDocument};
 use crate::incident::{Grouper, GroupingConfig, SequenceTracker};

@@ -5,11 +5,18 @@
 //! notification can be retried by a responder.
 
 use super::{Desk, InterventionError};
-use crate::api::{BlastRadius, DeliveryState, IncidentStatus, NoticeKind, Page};
+use crate::api::{
+    BlastRadius, DeliveryState, IncidentStatus, IncidentSummary, NoticeKind, Notification, Page, RoutingDecision,
+    RoutingVerdict, Severity, Urgency,
+};
 use crate::routing::RoutingInput;
 use crate::store::{IncidentRecord, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
+
+/// The incident a legacy attribution marker raises (seed 000 §7).
+pub const LEGACY_TITLE: &str = "Attribution enforcement breach: legacy markers";
+const LEGACY_RESOURCE: &str = "attribution-enforcement";
 
 /// Who escalations made by routing itself are recorded as.
 pub const ROUTING_ACTOR: &str = "mandate routing";
@@ -42,6 +49,93 @@ impl Desk {
         );
         self.store.record_routing_in(tx, s.id, &decision, now).await?;
         self.store.sync_pages(tx, s.id, s.status, &decision, routing.limits().digest_wait, now).await
+    }
+
+    /// Seed 000 §4 and §7: a run with a legacy attribution marker after
+    /// enforcement raises a P1 at once and pages the platform target. One
+    /// incident collects every such run until it is resolved; its number.
+    pub async fn legacy_marker_seen(&self, agent: Option<&str>, origin: Option<&str>) -> Result<i64, StoreError> {
+        let mut state = self.state.lock().await;
+        let now = Utc::now();
+        let mut tx = self.store.write.begin().await?;
+        let version = state.version + 1;
+        let open = self.store.open_incident_titled(&mut tx, LEGACY_TITLE).await?;
+        let fresh = open.is_none();
+        let mut record = open.unwrap_or_else(|| IncidentRecord {
+            summary: IncidentSummary {
+                id: state.next_incident,
+                title: LEGACY_TITLE.to_owned(),
+                severity: Severity::Critical,
+                status: IncidentStatus::Open,
+                started_at: now,
+                updated_at: now,
+                resolved_at: None,
+                duration_seconds: 0,
+                resources: vec![LEGACY_RESOURCE.to_owned()],
+                responders: vec![],
+                coordinator: None,
+                escalation_level: 0,
+                auto_recovered: false,
+                flagged_for_review: false,
+                event_count: 0,
+                version,
+            },
+            last_error_at: now,
+            created_by: Some(ROUTING_ACTOR.to_owned()),
+            signature: None,
+        });
+        record.summary.event_count += 1;
+        record.summary.updated_at = now;
+        record.last_error_at = now;
+        record.summary.version = version;
+        self.store.save_incident(&mut tx, &record).await?;
+        let mut queued = 0;
+        if fresh {
+            let routing = self.routing();
+            let admin = routing.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
+            let mut channels: Vec<String> =
+                crate::routing::CHANNELS.iter().filter(|c| routing.receivers().has(c)).map(|c| (*c).to_owned()).collect();
+            if channels.is_empty() {
+                channels = routing.default_rule().channels.clone();
+            }
+            let why = format!(
+                "runs with legacy attribution markers after enforcement (agent {}, origin {}): P1, seed 000 §7",
+                agent.unwrap_or("?"),
+                origin.unwrap_or("?")
+            );
+            let decision = RoutingDecision {
+                decision: RoutingVerdict::Gated,
+                notifications: channels
+                    .into_iter()
+                    .map(|channel| Notification {
+                        target: admin.clone(),
+                        channel,
+                        urgency: Urgency::Critical,
+                        reason: why.clone(),
+                        delay_seconds: 0,
+                        level: "platform".to_owned(),
+                        digest: false,
+                        open_with: format!("mandate --incident {}", record.summary.id),
+                    })
+                    .collect(),
+                escalation_path: vec![admin],
+                rule_matched: Some("legacy attribution marker".to_owned()),
+            };
+            self.store.record_routing_in(&mut tx, record.summary.id, &decision, now).await?;
+            queued = self.store.sync_pages(&mut tx, record.summary.id, IncidentStatus::Open, &decision, chrono::Duration::zero(), self.clock.now()).await?;
+            let details = serde_json::json!({ "agent_id": agent, "origin_system_id": origin });
+            self.store
+                .append_audit(&mut tx, now, ROUTING_ACTOR, "legacy_marker_incident", &format!("incident:{}", record.summary.id), details)
+                .await?;
+        }
+        tx.commit().await?;
+        if fresh {
+            state.next_incident = record.summary.id + 1;
+        }
+        state.version = version;
+        self.publish(version);
+        self.queued(queued);
+        Ok(record.summary.id)
     }
 
     /// Wakes the paging worker when something was queued.

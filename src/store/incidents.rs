@@ -70,6 +70,19 @@ impl Store {
         row.as_ref().map(incident_from_row).transpose()
     }
 
+    /// The newest incident with this title that is not resolved.
+    pub(crate) async fn open_incident_titled(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        title: &str,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE title = $1 AND status <> 'resolved' ORDER BY id DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(title.to_owned()).fetch_optional(&mut **tx).await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
     pub(crate) async fn get_incident_in(
         &self,
         tx: &mut Transaction<'_, Any>,

@@ -114,6 +114,13 @@ pub async fn create_run(
     let new_run = match parse_create_run_with(body).map_err(|r| *r) {
         Ok(run) => run,
         Err(RunRejection { error, attribution: Some(ctx) }) => {
+            // Seed 000 §4, §7: a legacy marker after enforcement is an
+            // immediate P1 incident, and the platform target is paged.
+            let legacy_agent = ctx.agent_id.as_deref() == Some(crate::attribution::LEGACY_AGENT_ID);
+            let legacy_origin = ctx.origin_system_id.as_deref() == Some(crate::attribution::LEGACY_ORIGIN_SYSTEM_ID);
+            if legacy_agent || legacy_origin {
+                state.desk().legacy_marker_seen(ctx.agent_id.as_deref(), ctx.origin_system_id.as_deref()).await?;
+            }
             let codes =
                 error.body.errors.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect();
             let rejection = Rejection {
