@@ -862,6 +862,24 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     update(&mut app, Action::Routing(Box::new(doc)), &keymap);
     update(&mut app, Action::RoutingUsage(Box::new(usage)), &keymap);
     screens.push(("routing".to_owned(), app.clone()));
+    command(&mut app, "notifications");
+    let mut pages = self::detail().pages;
+    let mut ack = pages[0].clone();
+    ack.kind = mandate::api::NoticeKind::Acknowledged;
+    ack.id = "ack-1".into();
+    pages.insert(0, ack);
+    pages[2].last_error = Some("HTTP 404: no_service (the Slack webhook was removed)".into());
+    let list = mandate::api::PageList {
+        counts: vec![
+            mandate::api::StateCount { state: mandate::api::DeliveryState::Sent, count: 3 },
+            mandate::api::StateCount { state: mandate::api::DeliveryState::Dead, count: 1 },
+            mandate::api::StateCount { state: mandate::api::DeliveryState::Pending, count: 2 },
+        ],
+        notifications: pages,
+    };
+    let list = if hostile { hostile_everywhere(&list) } else { list };
+    update(&mut app, Action::Notifications(Box::new(list)), &keymap);
+    screens.push(("notifications".to_owned(), app.clone()));
     key(&mut app, KeyCode::Char('?'));
     screens.push(("help".to_owned(), app));
     screens
@@ -872,7 +890,7 @@ fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() 
     let dark = Theme::builtin("dark").unwrap();
     let plain = every_screen(false);
     let hostile = every_screen(true);
-    assert_eq!(plain.len(), 12);
+    assert_eq!(plain.len(), 13);
     for ((name, plain), (_, hostile)) in plain.iter().zip(&hostile) {
         for (w, h) in [(80u16, 24u16), (160, 48)] {
             let attacked = draw(hostile, &dark, w, h);
@@ -1005,7 +1023,7 @@ fn the_escalate_dialog_names_who_the_next_level_reaches() {
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char('e'));
     let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), 120, 40));
-    assert!(shown.contains("the next level is secondary: @payments-oncall"), "{shown}");
+    assert!(shown.contains("page the next level now: secondary: @payments-oncall"), "{shown}");
 }
 
 #[test]

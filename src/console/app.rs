@@ -9,7 +9,7 @@ pub use super::overlay::{Input, Overlay};
 pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
-    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, RoutingView, Scroll, Step, View,
+    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, NotificationsView, RoutingView, Scroll, Step, View,
 };
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
@@ -45,6 +45,8 @@ pub enum Action {
     /// The routing in force, and how often its rules matched.
     Routing(Box<crate::routing::RoutingDocument>),
     RoutingUsage(Box<crate::api::RoutingUsage>),
+    /// Deliveries, for `:notifications`.
+    Notifications(Box<crate::api::PageList>),
     /// The server's answer to an intent: its message, or its error.
     Sent {
         key: String,
@@ -72,6 +74,7 @@ pub enum Watch {
     Audit,
     Attribution,
     Routing,
+    Notifications,
 }
 
 /// What the outside world must do after an update.
@@ -109,6 +112,7 @@ pub enum Screen {
     Audit,
     Attribution,
     Routing,
+    Notifications,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +133,7 @@ pub enum Connection {
 
 /// The `:` commands, for completion.
 pub const COMMANDS: &[&str] =
-    &["incidents", "activity", "agents", "audit", "attribution", "routing", "theme", "q", "quit"];
+    &["incidents", "activity", "agents", "audit", "attribution", "routing", "notifications", "theme", "q", "quit"];
 
 /// What the screens share; each screen's own state is in the stack.
 #[derive(Debug, Clone)]
@@ -240,6 +244,14 @@ impl App {
     pub fn selected_candidate(&self) -> Option<&Candidate> {
         match self.view() {
             View::RootCauses(v) => v.candidate(self.focused_detail()?),
+            _ => None,
+        }
+    }
+
+    /// The selected notification, on the notifications screen.
+    pub fn selected_notification(&self) -> Option<&crate::api::Page> {
+        match self.screens.last()? {
+            View::Notifications(v) => v.selected_page(),
             _ => None,
         }
     }
@@ -402,6 +414,13 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
         Action::Routing(document) => deliver(app, |v| match v {
             View::Routing(r) => {
                 r.document = Some(document);
+                true
+            }
+            _ => false,
+        }),
+        Action::Notifications(list) => deliver(app, |v| match v {
+            View::Notifications(n) => {
+                n.receive(*list);
                 true
             }
             _ => false,
@@ -609,6 +628,7 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
         Screen::Audit => View::Audit(AuditView::default()),
         Screen::Attribution => View::Attribution(AttributionView::default()),
         Screen::Routing => View::Routing(RoutingView::default()),
+        Screen::Notifications => View::Notifications(NotificationsView::default()),
         Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => {
             View::Incident(IncidentView::new(id))
         }

@@ -19,12 +19,16 @@ pub const CONSOLE_ORIGIN: &str = "mandate-console";
 pub enum Target {
     Incident(i64),
     Agent(String),
+    /// A notification, by id.
+    Notification(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum What {
     Intervention(InterventionKind),
     Verdict(Verdict),
+    /// Send a dead notification again.
+    RetryNotification,
 }
 
 /// What the operator asked for, before it is confirmed and sent.
@@ -66,6 +70,7 @@ impl Plan {
         match &self.target {
             Target::Agent(a) => Some(a),
             Target::Incident(_) => self.target_agent.as_deref(),
+            Target::Notification(_) => None,
         }
     }
 
@@ -74,6 +79,7 @@ impl Plan {
         match &self.target {
             Target::Incident(id) => format!("incident #{id}"),
             Target::Agent(a) => format!("agent {a}"),
+            Target::Notification(_) => format!("the notification to {}", self.title.as_deref().unwrap_or("?")),
         }
     }
 
@@ -94,6 +100,7 @@ impl Plan {
             What::Verdict(v) => {
                 format!("mark {} {} on {on}", self.event_id.as_deref().unwrap_or("?"), verdict_word(v))
             }
+            What::RetryNotification => format!("retry {on}"),
         }
     }
 
@@ -105,6 +112,8 @@ impl Plan {
                 !kind.reversible() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
             }
             What::Verdict(v) => v == Verdict::Confirmed,
+            // It pages someone.
+            What::RetryNotification => true,
         }
     }
 
@@ -125,8 +134,8 @@ impl Plan {
                 InterventionKind::Escalate => vec![
                     format!("raise {on} to the next escalation level, with you as a responder"),
                     match &self.next_level {
-                        Some(next) => format!("the next level is {next}: Mandate records it, it pages no one yet"),
-                        None => "Mandate records it; it pages no one by itself yet".to_owned(),
+                        Some(next) => format!("page the next level now: {next}"),
+                        None => "no later level is waiting to be paged: the level is recorded only".to_owned(),
                     },
                 ],
                 InterventionKind::CreateIncident => vec![
@@ -155,6 +164,13 @@ impl Plan {
                 self.event_id.as_deref().unwrap_or("?"),
                 verdict_word(v)
             )],
+            What::RetryNotification => vec![
+                format!("send {on} again now, with a fresh set of attempts"),
+                self.rule.clone().map(|e| format!("its last failure: {e}")).unwrap_or_default(),
+            ]
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect(),
         };
         if let Some(reason) = &self.reason {
             lines.push(format!("give the reason: {reason}"));
@@ -408,7 +424,18 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
     let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
     let (path, body) = match (plan.what, &plan.target) {
-        (What::Verdict(_), Target::Agent(_)) => return Err("a verdict is given on an incident".to_owned()),
+        (What::Verdict(_), Target::Agent(_) | Target::Notification(_)) => {
+            return Err("a verdict is given on an incident".to_owned());
+        }
+        (What::RetryNotification, Target::Notification(id)) => {
+            let segment: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+            let body = serde_json::json!({
+                "actor_type": actor_type, "actor_id": actor_id, "agent_id": agent_id,
+                "origin_system_id": origin_system_id, "reason": plan.reason,
+            });
+            (format!("/api/v1/notifications/{segment}/retry"), Ok(body))
+        }
+        (What::RetryNotification, _) => return Err("only a notification can be retried".to_owned()),
         (What::Verdict(verdict), Target::Incident(id)) => {
             let body = VerdictBody {
                 event_id: plan.event_id.clone().unwrap_or_default(),
@@ -423,6 +450,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
         }
         (What::Intervention(kind), target) => {
             let path = match target {
+                Target::Notification(_) => return Err("a notification is retried, not intervened on".to_owned()),
                 Target::Incident(id) => format!("/api/v1/incidents/{id}/interventions"),
                 Target::Agent(a) => {
                     let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
@@ -455,6 +483,21 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
 /// The escalation level after the incident's current one in its routing,
 /// with who it reaches: "secondary: @payments-oncall".
 fn next_level(detail: &crate::api::IncidentDetail) -> Option<String> {
+    // The level paging would reach next: its pages are waiting for their time.
+    let waiting = detail.pages.iter().filter(|p| {
+        p.kind == crate::api::NoticeKind::Page
+            && p.state == crate::api::DeliveryState::Pending
+            && p.attempts == 0
+            && p.level != crate::routing::BLAST_RADIUS
+    });
+    if let Some(first) = waiting.clone().min_by_key(|p| p.due_at) {
+        let mut who: Vec<&str> = waiting.filter(|p| p.level == first.level).map(|p| p.target.as_str()).collect();
+        who.dedup();
+        return Some(format!("{}: {}", first.level, who.join(", ")));
+    }
+    if !detail.pages.is_empty() {
+        return None;
+    }
     let routing = detail.routing.as_ref()?;
     let mut levels: Vec<(&str, Vec<&str>)> = Vec::new();
     for n in routing.notifications.iter().filter(|n| n.level != "blast radius") {
@@ -484,6 +527,18 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             return Ok(plan);
         }
         KeyAction::Intervene(kind) => kind,
+        KeyAction::RetryNotification => {
+            let Some(page) = app.selected_notification() else {
+                return Err("open :notifications and select a dead one to retry".to_owned());
+            };
+            if page.state != crate::api::DeliveryState::Dead {
+                return Err(format!("this notification is {}: only a dead one is retried", page.state));
+            }
+            let mut plan = Plan::new(What::RetryNotification, Target::Notification(page.id.clone()));
+            plan.title = Some(format!("{} via {} (incident #{})", page.target, page.channel, page.incident_id));
+            plan.rule = page.last_error.clone();
+            return Ok(plan);
+        }
         other => return Err(format!("{other} is not an intervention")),
     };
     if let Screen::Agents = app.screen() {

@@ -27,6 +27,7 @@ wire_enum! {
         Audit = "audit",
         Attribution = "attribution",
         Routing = "routing",
+        Notifications = "notifications",
         Help = "help",
     }
 }
@@ -78,6 +79,8 @@ pub enum KeyAction {
     Intervene(InterventionKind),
     /// Give a verdict on the selected root-cause candidate.
     Judge(Verdict),
+    /// Send a dead notification again.
+    RetryNotification,
 }
 
 impl KeyAction {
@@ -126,6 +129,7 @@ impl KeyAction {
         KeyAction::Judge(Verdict::Confirmed),
         KeyAction::Judge(Verdict::Rejected),
         KeyAction::Judge(Verdict::Investigate),
+        KeyAction::RetryNotification,
     ];
 
     /// The spelling in config files.
@@ -168,6 +172,7 @@ impl KeyAction {
             Judge(Verdict::Confirmed) => "confirm_cause",
             Judge(Verdict::Rejected) => "mark_unrelated",
             Judge(Verdict::Investigate) => "investigate",
+            RetryNotification => "retry_notification",
         }
     }
 
@@ -184,7 +189,7 @@ impl KeyAction {
     /// Whether the key asks the server to change something: every such key
     /// is refused in one place when the console is read-only.
     pub fn is_intervention(self) -> bool {
-        matches!(self, KeyAction::Intervene(_) | KeyAction::Judge(_))
+        matches!(self, KeyAction::Intervene(_) | KeyAction::Judge(_) | KeyAction::RetryNotification)
     }
 }
 
@@ -285,6 +290,9 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Attribution, "q", KeyAction::Back, "back"),
     (Mode::Routing, "esc", KeyAction::Back, "back"),
     (Mode::Routing, "q", KeyAction::Back, "back"),
+    (Mode::Notifications, "R", KeyAction::RetryNotification, "retry a dead one"),
+    (Mode::Notifications, "esc", KeyAction::Back, "back"),
+    (Mode::Notifications, "q", KeyAction::Back, "back"),
     (Mode::Help, "esc", KeyAction::Close, "close help"),
     (Mode::Help, "q", KeyAction::Close, "close help"),
     (Mode::Help, "?", KeyAction::Close, "close help"),

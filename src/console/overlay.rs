@@ -186,6 +186,7 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         (Some("audit"), _) => open_screen(app, Screen::Audit),
         (Some("attribution"), _) => open_screen(app, Screen::Attribution),
         (Some("routing"), _) => open_screen(app, Screen::Routing),
+        (Some("notifications"), _) => open_screen(app, Screen::Notifications),
         (Some(other), _) => {
             app.message = Some(format!("unknown command :{other} (Tab completes: {})", COMMANDS.join(", ")));
             vec![]

@@ -464,6 +464,7 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
         Watch::Audit => vec!["/api/v1/audit?limit=200".to_owned()],
         Watch::Attribution => vec!["/api/v1/attribution/stats".to_owned()],
         Watch::Routing => vec!["/api/v1/routing".to_owned(), "/api/v1/routing/usage".to_owned()],
+        Watch::Notifications => vec!["/api/v1/notifications?limit=200".to_owned()],
     };
     for path in paths {
         let body = match http.get(&path, etags.get(&path).map(String::as_str), Duration::from_secs(10)).await {
@@ -493,6 +494,9 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
             Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(Action::Agents),
             Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Audit(Box::new(p))),
             Watch::Attribution => decode_clean::<AttributionStats>(&body).map(|s| Action::Attribution(Box::new(s))),
+            Watch::Notifications => {
+                decode_clean::<crate::api::PageList>(&body).map(|l| Action::Notifications(Box::new(l)))
+            }
             Watch::Routing if path.ends_with("/usage") => {
                 decode_clean::<crate::api::RoutingUsage>(&body).map(|u| Action::RoutingUsage(Box::new(u)))
             }

@@ -1,6 +1,6 @@
 //! The screens, each owning its state and its keys: the incident list, an
 //! incident, its blast radius and root causes, activity, agents, the audit
-//! log, attribution and routing. The app keeps what they share (the incidents, the
+//! log, attribution, routing and notifications. The app keeps what they share (the incidents, the
 //! open incident's detail, the connection, the operator) and a stack of
 //! screens; the top one takes the keys that no overlay took.
 
@@ -11,6 +11,7 @@ mod audit;
 mod blast_radius;
 mod incident;
 mod list;
+mod notifications;
 mod root_causes;
 mod routing;
 
@@ -21,6 +22,7 @@ pub use audit::AuditView;
 pub use blast_radius::BlastView;
 pub use incident::IncidentView;
 pub use list::{IncidentList, SortKey};
+pub use notifications::NotificationsView;
 pub use root_causes::CausesView;
 pub use routing::RoutingView;
 
@@ -42,6 +44,7 @@ pub enum View {
     Audit(AuditView),
     Attribution(AttributionView),
     Routing(RoutingView),
+    Notifications(NotificationsView),
 }
 
 /// What a screen made of a key.
@@ -72,6 +75,7 @@ impl View {
             View::Audit(_) => Screen::Audit,
             View::Attribution(_) => Screen::Attribution,
             View::Routing(_) => Screen::Routing,
+            View::Notifications(_) => Screen::Notifications,
         }
     }
 
@@ -87,6 +91,7 @@ impl View {
             View::Audit(_) => Mode::Audit,
             View::Attribution(_) => Mode::Attribution,
             View::Routing(_) => Mode::Routing,
+            View::Notifications(_) => Mode::Notifications,
         }
     }
 
@@ -101,6 +106,7 @@ impl View {
             View::Audit(_) => Watch::Audit,
             View::Attribution(_) => Watch::Attribution,
             View::Routing(_) => Watch::Routing,
+            View::Notifications(_) => Watch::Notifications,
         }
     }
 
@@ -126,6 +132,7 @@ impl View {
             View::Audit(v) => v.scroll.on_key(action),
             View::Attribution(v) => v.scroll.on_key(action),
             View::Routing(v) => v.scroll.on_key(action),
+            View::Notifications(v) => v.on_key(action),
         }
     }
 }

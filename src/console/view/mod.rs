@@ -20,6 +20,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 mod activity;
 mod dialog;
 mod operations;
+mod paging;
 mod pane;
 mod routing;
 mod triage;
@@ -42,6 +43,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         View::Audit(v) => operations::audit(app, v, theme, frame, main),
         View::Attribution(v) => operations::attribution(app, v, theme, frame, main),
         View::Routing(v) => routing::routing(app, v, theme, frame, main),
+        View::Notifications(v) => paging::notifications(app, v, theme, frame, main),
         View::Incidents => incidents(app, theme, frame, main),
     }
     match &app.overlay {
@@ -439,6 +441,9 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     let responding = if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") };
     let coordinator = s.coordinator.as_deref().map(|c| format!(" (coordinator {c})")).unwrap_or_default();
     lines.push(Line::from(format!("Responding: {responding}{coordinator}; escalation level {}", s.escalation_level)));
+    if let Some(paged) = paging::summary_line(theme, d, app.now) {
+        lines.push(paged);
+    }
     if let Some(p) = d.pattern.as_ref().filter(|p| !p.previous.is_empty()) {
         // Seed 2.3: "has this happened before?" is answered first.
         let before: Vec<String> =
@@ -488,9 +493,7 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     }
     if level >= 2 {
         lines.push(Line::from(""));
-        if let Some(r) = &d.routing {
-            routing_lines(theme, r, level, &mut lines);
-        }
+        paging::paging_lines(theme, d, level, app.now, &mut lines);
         if level >= 3 {
             lines.push(heading(theme, "Timeline"));
             for entry in &d.timeline {
@@ -589,33 +592,6 @@ fn evidence_text(e: &crate::api::Evidence) -> String {
         PastPattern { incident_id } => format!("the same change caused incident #{incident_id}"),
         DelayedEffect { minutes } => format!("delayed effect: {minutes} min between change and impact"),
     }
-}
-
-/// Who the routing would page, by when; said plainly that nothing is sent.
-fn routing_lines(theme: &Theme, r: &crate::api::RoutingDecision, level: u8, lines: &mut Vec<Line<'static>>) {
-    let rule = r.rule_matched.as_deref().map(|n| format!("rule {n}")).unwrap_or_else(|| "the defaults".to_owned());
-    lines.push(heading(theme, &format!("Who would be paged ({rule}, {})", r.decision)));
-    lines.push(Line::from(Span::styled("  not sent: Mandate does not page anyone yet", theme.style(K::Warning))));
-    // One line per person and time, with the channels together.
-    let mut rows: Vec<(u64, &str, Vec<&str>, &str)> = Vec::new();
-    for n in &r.notifications {
-        match rows.iter_mut().find(|(d, t, _, _)| *d == n.delay_seconds && *t == n.target) {
-            Some(row) => row.2.push(&n.channel),
-            None => rows.push((n.delay_seconds, &n.target, vec![&n.channel], &n.reason)),
-        }
-    }
-    let shown = if level >= 3 { rows.len() } else { 3 };
-    for (delay, target, channels, reason) in rows.iter().take(shown) {
-        let when = if *delay == 0 { "now".to_owned() } else { format!("+{}m", delay.div_ceil(60)) };
-        lines.push(Line::from(format!("  {when:>5}  {target} ({}) — {reason}", channels.join(", "))));
-    }
-    if rows.len() > shown {
-        lines.push(Line::from(Span::styled(
-            format!("  … {} more at level 3", rows.len() - shown),
-            theme.style(K::Muted),
-        )));
-    }
-    lines.push(Line::from(""));
 }
 
 /// The timeline as runs of the same error (or action) on the same resource
@@ -766,13 +742,14 @@ fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect
 }
 
 /// The `:` commands, for help.
-const COMMAND_HELP: [(&str, &str); 9] = [
+const COMMAND_HELP: [(&str, &str); 10] = [
     ("incidents", "the incident list"),
     ("activity", "LIVE-O5 / COMP-O5 runs"),
     ("agents", "agents: pause, resume"),
     ("audit", "the audit log"),
     ("attribution", "attribution rollout"),
-    ("routing", "who would be paged, rules"),
+    ("routing", "escalation chain, rules"),
+    ("notifications", "pages sent, due, dead"),
     ("123 #123", "open incident 123"),
     ("theme NAME", "dark, light, mono, …"),
     ("q", "quit"),

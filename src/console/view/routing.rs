@@ -11,14 +11,24 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 pub fn routing(app: &App, view: &RoutingView, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let block = titled(theme, " Routing — who would be paged, and by which rule ".to_owned());
+    let block = titled(theme, " Routing — who is paged, and by which rule ".to_owned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(doc) = &view.document else { return not_known(app, theme, frame, inner, "the routing") };
+    let mut channels = vec![Span::raw("Channels: ")];
+    for c in crate::routing::CHANNELS {
+        let (text, style) = if doc.receivers.has(c) {
+            (format!("{c} ✓  "), K::Success)
+        } else {
+            (format!("{c} ✗ no receiver  "), K::Warning)
+        };
+        channels.push(Span::styled(text, theme.style(style)));
+    }
     let mut lines = vec![
+        Line::from(channels),
         Line::from(Span::styled(
-            "Not sent: Mandate does not page anyone yet; this is who it would.",
-            theme.style(K::Warning),
+            "  what goes to a channel without a receiver is marked dead (see :notifications)",
+            theme.style(K::Muted),
         )),
         Line::from(""),
         heading(theme, "Escalation chain"),

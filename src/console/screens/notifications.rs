@@ -1,0 +1,39 @@
+//! Every notification paging sent, is sending, retries or gave up on
+//! (`:notifications`), with the selected one.
+
+use super::Step;
+use crate::api::{Page, PageList};
+use crate::console::keymap::KeyAction;
+
+#[derive(Debug, Clone, Default)]
+pub struct NotificationsView {
+    /// None until the first answer: "none" and "not known" differ.
+    pub list: Option<PageList>,
+    pub selected: usize,
+}
+
+impl NotificationsView {
+    pub fn selected_page(&self) -> Option<&Page> {
+        self.list.as_ref().and_then(|l| l.notifications.get(self.selected))
+    }
+
+    /// A fresh list: the selection stays on its notification while listed.
+    pub fn receive(&mut self, list: PageList) {
+        let was = self.selected_page().map(|p| p.id.clone());
+        self.selected = was
+            .and_then(|id| list.notifications.iter().position(|p| p.id == id))
+            .unwrap_or(self.selected.min(list.notifications.len().saturating_sub(1)));
+        self.list = Some(list);
+    }
+
+    pub fn on_key(&mut self, action: KeyAction) -> Step {
+        let len = self.list.as_ref().map_or(0, |l| l.notifications.len());
+        match super::step(self.selected, len, action) {
+            Some(n) => {
+                self.selected = n;
+                Step::Stay
+            }
+            None => Step::Unhandled,
+        }
+    }
+}
