@@ -545,7 +545,8 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let mut e = event_body("k1", -0.5, "agent-k", "tool_call", "svc-k", "error");
     e["error_code"] = "E".into();
-    let posted = http.post(format!("http://{}/api/v1/events", first.addr)).bearer_auth(&agent).json(&e).send().await.unwrap();
+    let posted =
+        http.post(format!("http://{}/api/v1/events", first.addr)).bearer_auth(&agent).json(&e).send().await.unwrap();
     assert_eq!(posted.status(), 200);
     let deadline = tokio::time::Instant::now() + WAIT;
     while inbox.received("webhook").is_empty() {

@@ -9,7 +9,8 @@ pub use super::overlay::{Input, Overlay};
 pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
-    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, NotificationsView, RoutingView, Scroll, Step, View,
+    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, NotificationsView, RoutingView,
+    Scroll, Step, View,
 };
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,

@@ -1,8 +1,8 @@
 //! `mandate demo`: the whole product on this machine in one command. The API
 //! server starts in-process on a free loopback port with SQLite in a
 //! temporary directory and a built-in catalog, the simulator plays the
-//! seed's bad day against it, and the console opens signed in as a demo
-//! responder. Quitting stops all three and removes the directory.
+//! seed's bad day against it, pages go to local receivers for every
+//! channel, and the console opens signed in as a demo responder. Quitting stops all three and removes the directory.
 
 use crate::api::Role;
 use crate::auth::{TokenTable, generate_token};
@@ -17,6 +17,9 @@ use tokio::sync::watch;
 
 /// The demo company's service catalog.
 pub const CATALOG: &str = include_str!("catalog.toml");
+
+/// The demo's routing, before its receivers are added.
+pub const ROUTING: &str = include_str!("routing.toml");
 
 /// The demo operator, as the status bar and the audit log show them.
 pub const RESPONDER: &str = "demo-responder";
@@ -57,6 +60,8 @@ pub struct Demo {
     pub responder_token: String,
     stop_sim: watch::Sender<bool>,
     sim: tokio::task::JoinHandle<()>,
+    /// Local receivers for every channel: the demo's pages land here.
+    pub inbox: crate::paging::inbox::Inbox,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -79,9 +84,15 @@ impl Demo {
         };
         let url = format!("sqlite://{}", path.join("demo.db").display());
         let store = Store::connect_to_serve(&url, false).await.map_err(|e| format!("demo database: {e}"))?;
-        let desk = Desk::open(store, Some(catalog()), DeskConfig::default())
+        let inbox = crate::paging::inbox::Inbox::start()
             .await
-            .map_err(|e| format!("demo database: {e}"))?;
+            .map_err(|e| format!("cannot start the demo's local receivers: {e}"))?;
+        let mut document: crate::routing::RoutingDocument =
+            toml::from_str(ROUTING).map_err(|e| format!("demo routing: {e}"))?;
+        document.receivers = inbox.receivers();
+        let routing = crate::routing::Routing::new(document, "demo routing").map_err(|e| e.to_string())?;
+        let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
+        let desk = Desk::open(store, Some(catalog()), config).await.map_err(|e| format!("demo database: {e}"))?;
         let responder_token = generate_token();
         let fleet_token = generate_token();
         let tokens = TokenTable::default().with_token(&responder_token, RESPONDER, Role::Responder).with_token(
@@ -106,7 +117,7 @@ impl Demo {
                 tracing::error!(error = %e, "the demo simulator stopped");
             }
         });
-        Ok(Demo { server, responder_token, stop_sim, sim, _dir: dir })
+        Ok(Demo { server, responder_token, stop_sim, sim, inbox, _dir: dir })
     }
 
     /// Stops the simulator, then the server; the temporary directory goes.

@@ -93,8 +93,11 @@ impl Desk {
         if fresh {
             let routing = self.routing();
             let admin = routing.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
-            let mut channels: Vec<String> =
-                crate::routing::CHANNELS.iter().filter(|c| routing.receivers().has(c)).map(|c| (*c).to_owned()).collect();
+            let mut channels: Vec<String> = crate::routing::CHANNELS
+                .iter()
+                .filter(|c| routing.receivers().has(c))
+                .map(|c| (*c).to_owned())
+                .collect();
             if channels.is_empty() {
                 channels = routing.default_rule().channels.clone();
             }
@@ -122,10 +125,27 @@ impl Desk {
                 rule_matched: Some("legacy attribution marker".to_owned()),
             };
             self.store.record_routing_in(&mut tx, record.summary.id, &decision, now).await?;
-            queued = self.store.sync_pages(&mut tx, record.summary.id, IncidentStatus::Open, &decision, chrono::Duration::zero(), self.clock.now()).await?;
+            queued = self
+                .store
+                .sync_pages(
+                    &mut tx,
+                    record.summary.id,
+                    IncidentStatus::Open,
+                    &decision,
+                    chrono::Duration::zero(),
+                    self.clock.now(),
+                )
+                .await?;
             let details = serde_json::json!({ "agent_id": agent, "origin_system_id": origin });
             self.store
-                .append_audit(&mut tx, now, ROUTING_ACTOR, "legacy_marker_incident", &format!("incident:{}", record.summary.id), details)
+                .append_audit(
+                    &mut tx,
+                    now,
+                    ROUTING_ACTOR,
+                    "legacy_marker_incident",
+                    &format!("incident:{}", record.summary.id),
+                    details,
+                )
                 .await?;
         }
         tx.commit().await?;

@@ -450,10 +450,14 @@ impl Store {
         rows.iter().map(|r| page_from_row(r).map(|p| p.page)).collect()
     }
 
-    /// The newest notifications, in one state or all, newest due first.
+    /// The newest notifications, in one state or all: what happened most
+    /// recently first, what is only scheduled (a later level, a digest) after.
     pub async fn list_pages(&self, state: Option<DeliveryState>, limit: i64) -> Result<Vec<Page>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE ($1 = '' OR state = $1) ORDER BY due_at DESC, id DESC LIMIT $2"
+            "SELECT {COLUMNS} FROM notifications WHERE ($1 = '' OR state = $1) \
+             ORDER BY CASE WHEN state = 'pending' AND attempts = 0 THEN 1 ELSE 0 END, \
+             CASE WHEN state = 'pending' AND attempts = 0 THEN next_attempt ELSE -COALESCE(sent_at, next_attempt) END, \
+             id DESC LIMIT $2"
         )))
         .bind(state.map(|s| s.as_str()).unwrap_or_default())
         .bind(limit)

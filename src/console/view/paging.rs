@@ -32,6 +32,21 @@ fn mark(theme: &Theme, p: &Page) -> Span<'static> {
     }
 }
 
+/// A channel's state in a row: ✓, ✗ DEAD, ↻, → , "in 3m", cancelled.
+fn short_mark(theme: &Theme, p: &Page, now: DateTime<Utc>) -> Span<'static> {
+    match (p.state, p.attempts) {
+        (DeliveryState::Sent, _) => Span::styled("✓", theme.style(K::Success)),
+        (DeliveryState::Dead, _) => Span::styled("✗ DEAD", theme.style(K::Error)),
+        (DeliveryState::Sending, _) => Span::styled("→", theme.style(K::Accent)),
+        (DeliveryState::Pending, 0) if p.due_at > now => {
+            Span::styled(format!("in {}m", ((p.due_at - now).num_seconds() + 59) / 60), theme.style(K::Muted))
+        }
+        (DeliveryState::Pending, 0) => Span::styled("…", theme.style(K::Muted)),
+        (DeliveryState::Pending, n) => Span::styled(format!("↻ try {}", n + 1), theme.style(K::Warning)),
+        (DeliveryState::Cancelled, _) => Span::styled("– cancelled", theme.style(K::Muted)),
+    }
+}
+
 /// The one-line answer at level 1: "Paged: @alice ✓ 12:04 · next: @payments-oncall 12:09 (in 5m)".
 pub fn summary_line(theme: &Theme, d: &IncidentDetail, now: DateTime<Utc>) -> Option<Line<'static>> {
     let pages: Vec<&Page> = d.pages.iter().filter(|p| p.kind == NoticeKind::Page && !p.digest).collect();
@@ -39,15 +54,28 @@ pub fn summary_line(theme: &Theme, d: &IncidentDetail, now: DateTime<Utc>) -> Op
         return None;
     }
     let mut spans = vec![Span::raw("Paged: ")];
-    let mut paged: Vec<&str> = pages.iter().filter(|p| p.state == DeliveryState::Sent).map(|p| p.target.as_str()).collect();
-    paged.dedup();
-    spans.push(Span::raw(if paged.is_empty() { "nobody yet".to_owned() } else { paged.join(", ") }));
+    let mut sent: Vec<&&Page> = pages.iter().filter(|p| p.state == DeliveryState::Sent).collect();
+    sent.sort_by_key(|p| (p.level == crate::routing::BLAST_RADIUS, p.due_at));
+    let mut paged: Vec<&str> = Vec::new();
+    for p in sent {
+        if !paged.contains(&p.target.as_str()) {
+            paged.push(&p.target);
+        }
+    }
+    spans.push(Span::raw(match paged.as_slice() {
+        [] => "nobody yet".to_owned(),
+        [one] => (*one).to_owned(),
+        [first, rest @ ..] => format!("{first} +{}", rest.len()),
+    }));
     let dead = pages.iter().filter(|p| p.state == DeliveryState::Dead).count();
     if dead > 0 {
         spans.push(Span::styled(format!("  ✗ {dead} not delivered"), theme.style(K::Error)));
     }
     if let Some(next) = next_page(&pages, now) {
-        spans.push(Span::styled(format!("  next: {} at {}", next.target, when(next.due_at, now)), theme.style(K::Warning)));
+        spans.push(Span::styled(
+            format!("  next: {} at {}", next.target, when(next.due_at, now)),
+            theme.style(K::Warning),
+        ));
     } else if d.summary.status != IncidentStatus::Open {
         spans.push(Span::styled("  paging stopped", theme.style(K::Muted)));
     }
@@ -65,7 +93,8 @@ pub fn paging_lines(theme: &Theme, d: &IncidentDetail, level: u8, now: DateTime<
         .routing
         .as_ref()
         .map(|r| {
-            let rule = r.rule_matched.as_deref().map(|n| format!("rule {n}")).unwrap_or_else(|| "the defaults".to_owned());
+            let rule =
+                r.rule_matched.as_deref().map(|n| format!("rule {n}")).unwrap_or_else(|| "the defaults".to_owned());
             format!("{rule}, {}", r.decision)
         })
         .unwrap_or_else(|| "routing not known".to_owned());
@@ -80,37 +109,56 @@ pub fn paging_lines(theme: &Theme, d: &IncidentDetail, level: u8, now: DateTime<
         lines.push(Line::from(""));
         return;
     }
-    let shown = if level >= 3 { pages.len() } else { 6 };
-    for p in pages.iter().take(shown) {
-        let at = p.sent_at.unwrap_or(p.due_at);
-        let what = match p.kind {
-            NoticeKind::Page if p.digest => "digest".to_owned(),
-            NoticeKind::Page => p.level.clone(),
-            kind => kind.to_string(),
-        };
-        let mut spans = vec![
-            Span::raw(format!("  {} ", at.format("%H:%M"))),
-            mark(theme, p),
-            Span::raw(format!(" {} via {} ({what})", p.target, p.channel)),
-        ];
-        match (&p.last_error, p.state) {
-            (Some(e), DeliveryState::Dead | DeliveryState::Pending) if p.attempts > 0 || p.state == DeliveryState::Dead => {
-                spans.push(Span::styled(format!(" — {e}"), theme.style(K::Error)));
-            }
-            (Some(e), DeliveryState::Cancelled) => spans.push(Span::styled(format!(" — {e}"), theme.style(K::Muted))),
-            _ if p.state == DeliveryState::Pending && p.due_at > now => {
-                let mins = ((p.due_at - now).num_seconds() + 59) / 60;
-                spans.push(Span::styled(format!(" — in {mins}m"), theme.style(K::Muted)))
-            }
-            _ => {}
-        }
-        lines.push(Line::from(spans));
-        if level >= 3 && p.kind == NoticeKind::Page {
-            lines.push(Line::from(Span::styled(format!("        why: {}", p.reason), theme.style(K::Muted))));
+    // One row per person, level and kind, with each channel's state:
+    // "11:27 @alice (primary): pagerduty ✓  slack ✗ HTTP 404".
+    let mut rows: Vec<(&Page, Vec<&Page>)> = Vec::new();
+    for p in &pages {
+        match rows.iter_mut().find(|(f, _)| f.target == p.target && f.level == p.level && f.kind == p.kind) {
+            Some((_, all)) => all.push(p),
+            None => rows.push((p, vec![p])),
         }
     }
-    if pages.len() > shown {
-        lines.push(Line::from(Span::styled(format!("  … {} more at level 3", pages.len() - shown), theme.style(K::Muted))));
+    // The escalation levels first, in their order; then everyone else.
+    rows.sort_by_key(|(f, _)| (f.level == crate::routing::BLAST_RADIUS || f.kind != NoticeKind::Page, f.due_at));
+    let shown = if level >= 3 { rows.len() } else { 5 };
+    for (first, all) in rows.iter().take(shown) {
+        let at = all.iter().filter_map(|p| p.sent_at).min().unwrap_or(first.due_at);
+        let what = match first.kind {
+            NoticeKind::Page if first.digest => "digest".to_owned(),
+            NoticeKind::Page => first.level.clone(),
+            kind => kind.to_string(),
+        };
+        let mut spans = vec![Span::raw(format!("  {} {} ({what}):", at.format("%H:%M"), first.target))];
+        // Channels in the same state together: "pagerduty, slack ✓  email ✗ DEAD".
+        let mut states: Vec<(Span<'static>, Vec<&str>)> = Vec::new();
+        for p in all {
+            let m = short_mark(theme, p, now);
+            match states.iter_mut().find(|(s, _)| s.content == m.content) {
+                Some((_, channels)) => channels.push(&p.channel),
+                None => states.push((m, vec![&p.channel])),
+            }
+        }
+        for (m, channels) in states {
+            spans.push(Span::raw(format!(" {} ", channels.join(", "))));
+            spans.push(m);
+        }
+        lines.push(Line::from(spans));
+        for p in all {
+            if let (Some(e), DeliveryState::Dead | DeliveryState::Pending) = (&p.last_error, p.state)
+                && (p.attempts > 0 || p.state == DeliveryState::Dead)
+            {
+                lines.push(Line::from(Span::styled(format!("        {}: {e}", p.channel), theme.style(K::Error))));
+            }
+        }
+        if level >= 3 && first.kind == NoticeKind::Page {
+            lines.push(Line::from(Span::styled(format!("        why: {}", first.reason), theme.style(K::Muted))));
+        }
+    }
+    if rows.len() > shown {
+        lines.push(Line::from(Span::styled(
+            format!("  … {} more at level 3", rows.len() - shown),
+            theme.style(K::Muted),
+        )));
     }
     let all: Vec<&Page> = d.pages.iter().filter(|p| p.kind == NoticeKind::Page && !p.digest).collect();
     match next_page(&all, now) {
@@ -118,9 +166,8 @@ pub fn paging_lines(theme: &Theme, d: &IncidentDetail, level: u8, now: DateTime<
             format!("  next: {} at {} unless acknowledged", next.target, when(next.due_at, now)),
             theme.style(K::Warning),
         ))),
-        _ if d.summary.status != IncidentStatus::Open => {
-            lines.push(Line::from(Span::styled(format!("  {}: paging stopped", d.summary.status), theme.style(K::Muted))))
-        }
+        _ if d.summary.status != IncidentStatus::Open => lines
+            .push(Line::from(Span::styled(format!("  {}: paging stopped", d.summary.status), theme.style(K::Muted)))),
         _ => {}
     }
     lines.push(Line::from(""));
@@ -155,7 +202,7 @@ pub fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: 
     let mut widths = vec![
         Constraint::Length(1),
         Constraint::Length(8),
-        Constraint::Length(10),
+        Constraint::Length(11),
         Constraint::Length(5),
         Constraint::Length(18),
         Constraint::Length(9),
