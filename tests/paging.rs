@@ -516,6 +516,59 @@ async fn a_legacy_marker_raises_a_p1_and_pages_the_platform(db: Db) {
     p.t.stop().await;
 }
 
+/// Seed 2.1: an automation runs only where a rule says `auto` and names
+/// it; it acts once, as SYSTEM, in the rule's name, and is audited.
+async fn an_auto_rule_pauses_the_suspected_agent_once(db: Db) {
+    for (bad, path) in
+        [("decision = \"auto\"", "rule[0].automation"), ("automation = \"pause_agent\"", "rule[0].decision")]
+    {
+        let text = format!("[[level]]\nname = \"p\"\ntargets = [\"@x\"]\n[[rule]]\nname = \"r\"\n{bad}\n");
+        let err = Routing::from_toml(&text, "auto.toml").unwrap_err();
+        assert_eq!(err.path, path, "{err}");
+    }
+    let routing = r#"
+[[level]]
+name = "primary"
+targets = ["resource.owner"]
+channels = ["webhook"]
+
+[[rule]]
+name = "stop the deployer"
+match = { severity = "critical" }
+decision = "auto"
+automation = "pause_agent"
+"#;
+    let p = Paging::start(db, routing).await;
+    let deploy = event_body("d1", -3.0, "deployer-x", "deploy", "payments-service", "ok");
+    let mut failure = event_body("f1", -1.0, "payment-processor", "tool_call", "payments-service", "error");
+    failure["error_code"] = "E_TIMEOUT".into();
+    assert_eq!(p.t.post(AGENT, "/api/v1/events", &json!([deploy, failure])).await.status, 200);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let agents = p.t.get(VIEWER, "/api/v1/agents").await.body;
+        let paused =
+            agents.as_array().unwrap().iter().any(|a| a["agent_id"] == "deployer-x" && a["status"] == "paused");
+        if paused {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the suspected agent was not paused: {agents}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // More errors: analysed again, not paused again.
+    let mut again = event_body("f2", -0.5, "payment-processor", "tool_call", "payments-service", "error");
+    again["error_code"] = "E_TIMEOUT".into();
+    p.t.post(AGENT, "/api/v1/events", &again).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let audit = p.t.get(ADMIN, "/api/v1/audit").await.body;
+    let pauses: Vec<&Value> =
+        audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "pause_agent").collect();
+    assert_eq!(pauses.len(), 1, "once: {pauses:?}");
+    assert_eq!(pauses[0]["actor"], "mandate routing");
+    assert_eq!(pauses[0]["details"]["attribution"]["actor_type"], "SYSTEM");
+    assert_eq!(pauses[0]["details"]["attribution"]["rule"], "stop the deployer");
+    p.t.stop().await;
+}
+
 /// A server killed with SIGKILL while a page is on its way: after the
 /// restart the page is delivered, with the same delivery id, exactly once.
 /// The page is delayed, never lost.
@@ -568,6 +621,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
 }
 
 on_both_databases!(
+    an_auto_rule_pauses_the_suspected_agent_once,
     a_legacy_marker_raises_a_p1_and_pages_the_platform,
     a_killed_server_delays_a_page_and_never_loses_it,
     every_channel_is_paged_in_its_own_format,

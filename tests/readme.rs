@@ -46,4 +46,9 @@ fn the_readme_routing_example_is_valid() {
     let narrow = &routing.rules()[1];
     assert_eq!((narrow.matches.tags.as_slice(), narrow.start_level), (&["pci".to_owned()][..], 1), "extends pci");
     assert_eq!(routing.schedule("payments").unwrap().rotation.len(), 3);
+    // Every channel has a receiver, so nothing it routes is undeliverable.
+    assert!(["webhook", "slack", "pagerduty", "email"].iter().all(|c| routing.receivers().has(c)));
+    assert!(routing.warnings().is_empty(), "{:?}", routing.warnings());
+    assert_eq!(routing.receivers().email.as_ref().unwrap().address_of("@ana"), "ana@example.com");
+    assert_eq!(routing.limits().group_interval, chrono::Duration::seconds(60));
 }

@@ -26,7 +26,8 @@ pub use interventions::{AgentState, InterventionBody, InterventionResult, Interv
 pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};
 pub use paging::{DeliveryState, NoticeKind, Page, PageList, StateCount};
 pub use routing::{
-    Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage, Urgency,
+    Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage,
+    Urgency,
 };
 pub use runs::{CompleteRunRequest, CreateRunRequest, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus};
 

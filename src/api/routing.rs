@@ -12,6 +12,19 @@ wire_enum! {
         Flagged = "flagged",
         /// People are told and a human must decide before anything proceeds.
         Gated = "gated",
+        /// People are told and the rule's automation runs at once (opt-in,
+        /// seed 2.1): recorded as SYSTEM, with the rule's name.
+        Auto = "auto",
+    }
+}
+
+wire_enum! {
+    /// What an `auto` rule does by itself (seed 2.1).
+    pub enum Automation {
+        /// Pause the suspected action's agent.
+        PauseAgent = "pause_agent",
+        /// Page the next escalation level at once.
+        Escalate = "escalate",
     }
 }
 
@@ -54,6 +67,9 @@ pub struct RoutingDecision {
     pub escalation_path: Vec<String>,
     /// The rule that matched; None: the defaults applied.
     pub rule_matched: Option<String>,
+    /// What the rule does by itself, when its decision is `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<Automation>,
 }
 
 /// A routing decision an incident was given, from when.

@@ -35,6 +35,7 @@ impl Desk {
             tx.commit().await?;
             self.queued(queued);
         }
+        self.automate(&detail).await?;
         Ok(())
     }
 

@@ -4,10 +4,10 @@
 //! the receivers, escalation brings the next level forward, and a dead
 //! notification can be retried by a responder.
 
-use super::{Desk, InterventionError};
+use super::{Desk, InterventionError, InterventionRequest, InterventionTarget};
 use crate::api::{
-    BlastRadius, DeliveryState, IncidentStatus, IncidentSummary, NoticeKind, Notification, Page, RoutingDecision,
-    RoutingVerdict, Severity, Urgency,
+    Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, IncidentSummary, InterventionKind,
+    NoticeKind, Notification, Page, RoutingDecision, RoutingVerdict, Severity, Urgency,
 };
 use crate::routing::RoutingInput;
 use crate::store::{IncidentRecord, StoreError};
@@ -123,6 +123,7 @@ impl Desk {
                     .collect(),
                 escalation_path: vec![admin],
                 rule_matched: Some("legacy attribution marker".to_owned()),
+                automation: None,
             };
             self.store.record_routing_in(&mut tx, record.summary.id, &decision, now).await?;
             queued = self
@@ -156,6 +157,59 @@ impl Desk {
         self.publish(version);
         self.queued(queued);
         Ok(record.summary.id)
+    }
+
+    /// Seed 2.1's opt-in automations: when the routing decision is `auto`,
+    /// the rule's action is taken once per incident, as SYSTEM, in the
+    /// rule's name. Pausing needs a suspected agent; until the analysis
+    /// names one, nothing is done.
+    pub(super) async fn automate(&self, detail: &IncidentDetail) -> Result<(), StoreError> {
+        let Some(r) = &detail.routing else { return Ok(()) };
+        let (RoutingVerdict::Auto, Some(automation)) = (r.decision, r.automation) else { return Ok(()) };
+        if detail.summary.status != IncidentStatus::Open {
+            return Ok(());
+        }
+        let kind = match automation {
+            Automation::PauseAgent => InterventionKind::PauseAgent,
+            Automation::Escalate => InterventionKind::Escalate,
+        };
+        if detail.interventions.iter().any(|i| i.actor_id == ROUTING_ACTOR && i.kind == kind) {
+            return Ok(());
+        }
+        let target_agent = match automation {
+            Automation::PauseAgent => {
+                let suspect =
+                    detail.analysis.candidates.iter().find(|c| c.confidence > 0).and_then(|c| c.agent_id.clone());
+                let Some(agent) = suspect else { return Ok(()) };
+                Some(agent)
+            }
+            Automation::Escalate => None,
+        };
+        let rule = r.rule_matched.clone().unwrap_or_default();
+        let request = InterventionRequest {
+            kind,
+            target: InterventionTarget::Incident(detail.summary.id),
+            actor_id: ROUTING_ACTOR.to_owned(),
+            attribution: serde_json::json!({
+                "actor_type": "SYSTEM", "agent_id": "mandate-routing", "origin_system_id": "mandate", "rule": rule,
+            }),
+            reason: Some(format!("automation of routing rule {rule} (decision auto)")),
+            target_agent,
+            tool: None,
+            command: None,
+            resource: None,
+            rule: None,
+            title: None,
+            severity: None,
+        };
+        match self.intervene(request).await {
+            Ok(done) => tracing::info!(incident = detail.summary.id, rule = %rule, "{}", done.message),
+            Err(InterventionError::Store(e)) => return Err(e),
+            Err(refused) => {
+                tracing::warn!(incident = detail.summary.id, rule = %rule, error = %refused, "automation not applied")
+            }
+        }
+        Ok(())
     }
 
     /// Wakes the paging worker when something was queued.
@@ -215,7 +269,13 @@ impl Desk {
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.queued(1);
-        Ok(self.store.page(id).await?.unwrap_or(row.page))
+        // As committed: the worker may take it the moment it is woken.
+        let mut page = row.page;
+        page.state = DeliveryState::Pending;
+        page.attempts = 0;
+        page.next_attempt_at = now;
+        page.delivery = None;
+        Ok(page)
     }
 
     /// The acknowledgement's effect on paging, in its transaction: pages not

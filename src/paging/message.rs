@@ -112,6 +112,7 @@ impl Item {
             "urgency": self.page.urgency,
             "reason": self.page.reason,
             "digest": self.page.digest,
+            "due_at": self.page.due_at,
             "suspected_cause": c.suspect,
             "check_first": c.check,
             "open_with": c.open_with,

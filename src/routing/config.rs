@@ -2,7 +2,7 @@
 //! where an incident starts, how far it may climb and on which channels
 //! (seed 004 5.1–5.3). Written in TOML; every error names its path.
 
-use crate::api::{RoutingVerdict, Urgency};
+use crate::api::{Automation, RoutingVerdict, Urgency};
 use crate::paging::{Delivery, Limits, Receivers, Storm};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -142,6 +142,9 @@ pub struct Rule {
     pub matches: Match,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<RoutingVerdict>,
+    /// With `decision = "auto"` only: what Mandate does by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<Automation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_level: Option<String>,
     /// Page this level once this much time has passed, whatever the chain says.
@@ -213,6 +216,7 @@ pub struct Resolved {
     pub name: String,
     pub matches: Match,
     pub decision: RoutingVerdict,
+    pub automation: Option<Automation>,
     pub start_level: usize,
     pub skip_to: Option<(usize, u64)>,
     pub max_level: usize,
@@ -507,6 +511,7 @@ fn fold(base: Rule, over: &Rule) -> Rule {
             min_past_incidents: m.min_past_incidents.or(base.matches.min_past_incidents),
         },
         decision: over.decision.or(base.decision),
+        automation: over.automation.or(base.automation),
         start_level: over.start_level.clone().or(base.start_level),
         skip_to: over.skip_to.clone().or(base.skip_to),
         max_level: over.max_level.clone().or(base.max_level),
@@ -579,9 +584,20 @@ fn resolve(
             return Err(err(&format!("match.actor_type[{i}]"), format!("{s:?}: expected SYSTEM, HUMAN or SERVICE")));
         }
     }
+    // Automations are opt-in, twice: the rule names one and says "auto".
+    match (rule.decision, rule.automation) {
+        (Some(RoutingVerdict::Auto), None) => {
+            return Err(err("automation", format!("decision \"auto\" needs an automation: {}", Automation::allowed())));
+        }
+        (decision, Some(_)) if decision != Some(RoutingVerdict::Auto) => {
+            return Err(err("decision", "an automation runs only when the rule says decision = \"auto\"".into()));
+        }
+        _ => {}
+    }
     Ok(Resolved {
         name: rule.name.clone(),
         matches: matches.clone(),
+        automation: rule.automation,
         decision: rule.decision.unwrap_or(RoutingVerdict::Flagged),
         start_level,
         skip_to,

@@ -146,6 +146,7 @@ impl Routing {
             notifications,
             escalation_path: path,
             rule_matched: (rule.name != "defaults").then(|| rule.name.clone()),
+            automation: rule.automation,
         }
     }
 

@@ -69,6 +69,9 @@ fn describe(rule: &Rule) -> String {
     if let Some(d) = rule.decision {
         does.push(d.to_string());
     }
+    if let Some(a) = rule.automation {
+        does.push(format!("then {} by itself", a.as_str().replace('_', " ")));
+    }
     if let Some(l) = &rule.start_level {
         does.push(format!("start at {l}"));
     }
