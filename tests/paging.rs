@@ -308,6 +308,66 @@ max_attempts = 3
     p.t.stop().await;
 }
 
+/// Every channel rides out a 500, a 429 with Retry-After and a hang, and
+/// delivers on the fourth attempt under the delivery id of the first.
+async fn every_channel_rides_out_a_500_a_429_and_a_hang(db: Db) {
+    let routing = r#"
+[[level]]
+name = "primary"
+targets = ["resource.owner"]
+channels = ["webhook", "slack", "pagerduty", "email"]
+
+[delivery]
+timeout = "1s"
+max_attempts = 5
+"#;
+    let p = Paging::start(db, routing).await;
+    for channel in ["webhook", "slack", "pagerduty"] {
+        p.inbox.script(channel, [Answer::Fail(500), Answer::Throttle(3), Answer::Hang]);
+    }
+    p.inbox.script("email", [Answer::Fail(451), Answer::Throttle(3), Answer::Hang]);
+    let id = p.fail("f1", "reports").await;
+    let settled = |n: i64| move |ps: &[Value]| ps.iter().all(|p| p["attempts"] == n && p["state"] == "pending");
+    let pages = p.pages_until(id, "a first failure everywhere", settled(1)).await;
+    for page in &pages {
+        assert!(
+            page["last_error"].as_str().unwrap().contains("500")
+                || page["last_error"].as_str().unwrap().contains("451"),
+            "{page}"
+        );
+    }
+    p.advance(chrono::Duration::seconds(2));
+    let pages = p.pages_until(id, "throttled everywhere", settled(2)).await;
+    // The HTTP receivers' Retry-After: 3 is honoured to the millisecond (SMTP has none: backoff).
+    for page in pages.iter().filter(|p| p["channel"] != "email") {
+        let waits = chrono::DateTime::parse_from_rfc3339(page["next_attempt_at"].as_str().unwrap()).unwrap();
+        let off = waits.with_timezone(&chrono::Utc) - (p.clock.now() + chrono::Duration::seconds(3));
+        assert!(off.num_milliseconds().abs() <= 1, "Retry-After: {page}");
+    }
+    p.advance(chrono::Duration::seconds(3));
+    let pages = p.pages_until(id, "a hang everywhere", settled(3)).await;
+    for page in &pages {
+        assert!(page["last_error"].as_str().unwrap().contains("no answer"), "{page}");
+    }
+    p.advance(chrono::Duration::seconds(8));
+    p.pages_until(id, "delivered everywhere", |ps| ps.iter().all(|p| p["state"] == "sent" && p["attempts"] == 4)).await;
+    // The same delivery each time, as each receiver can tell.
+    let ids = |channel: &str, id: &dyn Fn(&mandate::paging::inbox::Received) -> String| {
+        let seen: std::collections::BTreeSet<String> = p.inbox.received(channel).iter().map(id).collect();
+        assert_eq!(seen.len(), 1, "{channel}: {seen:?}");
+    };
+    ids("webhook", &|r| r.headers["webhook-id"].clone());
+    ids("pagerduty", &|r| r.json()["dedup_key"].as_str().unwrap().to_owned());
+    ids("slack", &|r| {
+        let footer = r.json()["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["text"].clone();
+        footer.as_str().unwrap().rsplit("delivery ").next().unwrap().to_owned()
+    });
+    let mails = p.inbox.received("email");
+    let delivered: Vec<_> = mails.iter().filter(|m| m.accepted).collect();
+    assert_eq!(delivered.len(), 1, "{mails:?}");
+    p.t.stop().await;
+}
+
 /// Seed 5.3's example: the owner first; unacknowledged after 5 minutes the
 /// team's on-call; at 15 minutes (skip_to) management; acknowledging stops
 /// the rest. A low incident never climbs past the on-call.
@@ -621,6 +681,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
 }
 
 on_both_databases!(
+    every_channel_rides_out_a_500_a_429_and_a_hang,
     an_auto_rule_pauses_the_suspected_agent_once,
     a_legacy_marker_raises_a_p1_and_pages_the_platform,
     a_killed_server_delays_a_page_and_never_loses_it,

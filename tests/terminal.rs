@@ -421,3 +421,72 @@ fn the_console_leaves_when_its_terminal_goes_away() {
     }
     println!("left {:?} after the terminal went away", gone.elapsed());
 }
+
+/// Paging in the real terminal at 80×24: the incident shows who was paged
+/// and the delivery that died with the receiver's words; `:notifications`
+/// lists it, and R (confirmed) sends it again to a receiver that now works.
+#[test]
+fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
+    if no_tmux("paging_shows_who_was_paged_and_a_dead_delivery_is_retried") {
+        return;
+    }
+    use mandate::paging::inbox::{Answer, Inbox};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let inbox = rt.block_on(Inbox::start()).unwrap();
+    inbox.script("slack", [Answer::Fail(404)]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut document: mandate::routing::RoutingDocument = toml::from_str(
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\ntimeout = \"30m\"\nchannels = [\"webhook\", \"slack\"]\n\
+         [[level]]\nname = \"secondary\"\ntargets = [\"@lead\"]\nchannels = [\"webhook\"]\n",
+    )
+    .unwrap();
+    document.receivers = inbox.receivers();
+    let routing = dir.path().join("routing.toml");
+    std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let agent = common::create_token(tokens, "fleet", "agent");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary_with(&db, tokens, "127.0.0.1:0", &["--routing", routing.to_str().unwrap()]);
+    rt.block_on(async {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        let mut failure = common::event_body("f1", -1.0, "agent-1", "deploy", "svc-1", "error");
+        failure["error_code"] = "DISK_FULL".into();
+        let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
+        assert_eq!(r.send().await.unwrap().status(), 200);
+        assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1);
+    });
+    let url = format!("http://{}", served.addr);
+    let t = Tmux::start("paging", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 1");
+    let shown = t.wait_for("Paged: @oncall");
+    assert!(shown.contains("next: @lead at"), "who is next, and when: {shown}");
+    t.keys(&["Enter"]);
+    t.wait_for("Paging (the defaults, flagged)");
+    let shown = t.wait_for("slack: HTTP 404: no_service");
+    assert!(shown.contains("webhook ✓") && shown.contains("slack ✗ DEAD"), "{shown}");
+    t.keys(&[":"]);
+    t.text("notifications");
+    t.keys(&["Enter"]);
+    t.wait_for("1 dead");
+    // Select the dead one.
+    for _ in 0..4 {
+        if t.screen().lines().any(|l| l.starts_with('▶') && l.contains("DEAD")) {
+            break;
+        }
+        t.keys(&["Down"]);
+    }
+    t.keys(&["R"]);
+    t.wait_for("Confirm: retry the notification to @oncall via slack");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ retry the notification");
+    let slack = rt.block_on(inbox.accepted("slack", 1, Duration::from_secs(10)));
+    assert_eq!(slack.len(), 1, "the retried page reached Slack");
+    t.wait_for("0 dead");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    t.assert_restored();
+    served.stop();
+}

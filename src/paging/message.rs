@@ -2,7 +2,7 @@
 //! incident, the suspected cause with its confidence, what to check first,
 //! and how to open it (seed 004 8.2).
 
-use crate::api::{IncidentDetail, IncidentStatus, NoticeKind, Page, Severity};
+use crate::api::{IncidentDetail, IncidentStatus, IncidentSummary, NoticeKind, Page, Severity};
 use std::sync::Arc;
 
 /// What is known of an incident when its notifications go out.
@@ -41,6 +41,20 @@ impl Context {
             resources: s.resources.clone(),
             suspect,
             check,
+            open_with: format!("mandate --incident {}", s.id),
+        }
+    }
+
+    /// From the summary alone: no suspect or advice (said as not known).
+    pub fn from_summary(s: &IncidentSummary) -> Context {
+        Context {
+            incident_id: s.id,
+            title: s.title.clone(),
+            severity: s.severity,
+            status: s.status,
+            resources: s.resources.clone(),
+            suspect: None,
+            check: None,
             open_with: format!("mandate --incident {}", s.id),
         }
     }

@@ -18,6 +18,9 @@ use std::time::Duration;
 pub const TICK: Duration = Duration::from_millis(200);
 /// Notifications taken per tick.
 const BATCH: i64 = 2000;
+/// Incidents per tick whose notifications carry the full analysis (the
+/// suspect, what to check first); beyond, in a storm, the incident's summary.
+const ANALYSED: usize = 25;
 /// Deliveries in flight at once.
 const PARALLEL: usize = 16;
 /// Backoff: the first retry after about this, doubling, up to the cap.
@@ -152,10 +155,7 @@ impl Worker {
                 let context = match contexts.get(&id) {
                     Some(c) => c.clone(),
                     None => {
-                        let c = Arc::new(match self.desk.incident_detail(id).await {
-                            Ok(Some(detail)) => Context::from_detail(&detail),
-                            _ => Context::unknown(id),
-                        });
+                        let c = Arc::new(self.context(id, contexts.len() < ANALYSED).await);
                         contexts.insert(id, c.clone());
                         c
                     }
@@ -213,6 +213,19 @@ impl Worker {
             }
         }
         Ok(report)
+    }
+
+    /// What a notification says of its incident: the full analysis, or in a
+    /// storm only its summary (an analysis costs milliseconds per incident).
+    async fn context(&self, id: i64, analyse: bool) -> Context {
+        if analyse {
+            if let Ok(Some(detail)) = self.desk.incident_detail(id).await {
+                return Context::from_detail(&detail);
+            }
+        } else if let Ok(Some(record)) = self.desk.store().get_incident(id).await {
+            return Context::from_summary(&record.summary);
+        }
+        Context::unknown(id)
     }
 
     fn judge(&self, out: &Outgoing, refusal: Refusal, attempts: i64, max: u32, report: &mut TickReport) -> Attempt {

@@ -13,6 +13,14 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
 
+/// Ids per `IN (…)` list: well under both databases' parameter limits.
+const IDS_PER_STATEMENT: usize = 500;
+
+/// "$4, $5, $6" for `n` parameters from `first`.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 const COLUMNS: &str = "id, incident_id, kind, target, channel, level, step, urgency, reason, digest, state, due_at, \
      next_attempt, attempts, last_error, delivery, sent_at";
 
@@ -350,19 +358,21 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.write.begin().await?;
         let mut taken = Vec::with_capacity(ids.len());
-        for id in ids {
-            let done = sqlx::query(
-                "UPDATE notifications SET state = 'sending', delivery = $2, attempts = attempts + 1, next_attempt = $4 \
-                 WHERE id = $1 AND state IN ('pending', 'sending') AND next_attempt <= $3",
-            )
-            .bind(id.clone())
-            .bind(delivery.to_owned())
-            .bind(to_millis(now))
-            .bind(to_millis(lease_until))
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() > 0 {
-                taken.push(id.clone());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE notifications SET state = 'sending', delivery = $1, attempts = attempts + 1, next_attempt = $3 \
+                 WHERE id IN ({}) AND state IN ('pending', 'sending') AND next_attempt <= $2 RETURNING id",
+                placeholders(4, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(delivery.to_owned())
+                .bind(to_millis(now))
+                .bind(to_millis(lease_until));
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                taken.push(row.try_get("id")?);
             }
         }
         tx.commit().await?;
@@ -372,26 +382,29 @@ impl Store {
     /// Records how a delivery went for the notifications it carried.
     pub async fn finish_pages(&self, ids: &[String], attempt: &Attempt) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        for id in ids {
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
             let q = match attempt {
-                Attempt::Delivered { at } => {
-                    sqlx::query("UPDATE notifications SET state = 'sent', sent_at = $2, last_error = NULL WHERE id = $1 AND state = 'sending'")
-                        .bind(id.clone())
-                        .bind(to_millis(*at))
-                }
-                Attempt::Failed { error, retry_at } => sqlx::query(
-                    "UPDATE notifications SET state = 'pending', last_error = $2, next_attempt = $3 WHERE id = $1 AND state = 'sending'",
-                )
-                .bind(id.clone())
+                Attempt::Delivered { at } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE notifications SET state = 'sent', sent_at = $1, last_error = NULL \
+                     WHERE id IN ({}) AND state = 'sending'",
+                    placeholders(2, chunk.len())
+                )))
+                .bind(to_millis(*at)),
+                Attempt::Failed { error, retry_at } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE notifications SET state = 'pending', last_error = $1, next_attempt = $2 \
+                     WHERE id IN ({}) AND state = 'sending'",
+                    placeholders(3, chunk.len())
+                )))
                 .bind(error.clone())
                 .bind(to_millis(*retry_at)),
-                Attempt::Dead { error } => {
-                    sqlx::query("UPDATE notifications SET state = 'dead', last_error = $2 WHERE id = $1 AND state IN ('sending', 'pending')")
-                        .bind(id.clone())
-                        .bind(error.clone())
-                }
+                Attempt::Dead { error } => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE notifications SET state = 'dead', last_error = $1 \
+                     WHERE id IN ({}) AND state IN ('sending', 'pending')",
+                    placeholders(2, chunk.len())
+                )))
+                .bind(error.clone()),
             };
-            q.execute(&mut *tx).await?;
+            chunk.iter().fold(q, |q, id| q.bind(id.clone())).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

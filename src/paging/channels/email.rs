@@ -36,6 +36,6 @@ pub(super) async fn send(receiver: &EmailReceiver, out: &Outgoing, timeout: Dura
         Err(_) => Err(Refusal::transient("no answer from the SMTP relay within the delivery timeout")),
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) if e.is_permanent() => Err(Refusal::permanent(format!("SMTP: {e}"))),
-        Ok(Err(e)) => Err(Refusal::transient(format!("SMTP: {}", super::error_chain(&e)))),
+        Ok(Err(e)) => Err(Refusal::transient(format!("SMTP: {e}"))),
     }
 }
