@@ -368,6 +368,7 @@ fn rich_detail() -> IncidentDetail {
             "@vp-engineering".into(),
         ],
         rule_matched: Some("critical".into()),
+        automation: None,
     });
     d
 }

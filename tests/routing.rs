@@ -278,7 +278,11 @@ fn a_bad_file_is_refused_with_the_path_of_what_is_wrong() {
             "dire",
         ),
         (&format!("{levels}[[rule]]\nname = \"r\"\nmatch = {{ sevrity = \"high\" }}\n"), "rule[0].match", "sevrity"),
-        (&format!("{levels}[[rule]]\nname = \"r\"\ndecision = \"auto\"\n"), "rule[0].decision", "auto"),
+        (
+            &format!("{levels}[[rule]]\nname = \"r\"\ndecision = \"auto\"\n"),
+            "rule[0].automation",
+            "needs an automation",
+        ),
     ] {
         let err = Routing::from_toml(text, "routing.toml").unwrap_err();
         assert!(err.path.starts_with(path), "{text}\n→ {err} (path {:?}, wanted {path})", err.path);

@@ -54,6 +54,8 @@ pub struct Desk {
     /// Incidents changed since their signature was last computed.
     dirty: StdMutex<BTreeSet<i64>>,
     clock: Clock,
+    /// The ISO week whose digest of departed owners is queued.
+    digest_week: StdMutex<Option<String>>,
     /// Wakes the paging worker when a change queued a notification.
     paging: Arc<Notify>,
 }
@@ -122,6 +124,7 @@ impl Desk {
             versions,
             dirty: StdMutex::new(BTreeSet::new()),
             clock: config.clock,
+            digest_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
         });
         spawn_signature_refresher(Arc::downgrade(&desk));

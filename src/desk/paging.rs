@@ -18,6 +18,9 @@ use sqlx::{Any, Transaction};
 pub const LEGACY_TITLE: &str = "Attribution enforcement breach: legacy markers";
 const LEGACY_RESOURCE: &str = "attribution-enforcement";
 
+/// The level name of the weekly digest of departed owners (seed 6.2).
+pub const DEPARTED_DIGEST: &str = "departed owners";
+
 /// Who escalations made by routing itself are recorded as.
 pub const ROUTING_ACTOR: &str = "mandate routing";
 
@@ -210,6 +213,49 @@ impl Desk {
             }
         }
         Ok(())
+    }
+
+    /// Seed 6.2: once a week, the platform/admin target gets a digest of the
+    /// services whose owner has left. Queued on the first tick of an ISO week
+    /// (by the paging clock) that has any to report; whether it was queued.
+    pub async fn queue_departed_digest(&self) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let week = now.format("%G-W%V").to_string();
+        if self.digest_week.lock().unwrap_or_else(|p| p.into_inner()).as_deref() == Some(week.as_str()) {
+            return Ok(false);
+        }
+        let catalog = self.catalog();
+        let departed: Vec<String> = catalog
+            .services()
+            .filter(|s| s.owner_status == crate::catalog::OwnerStatus::Departed)
+            .map(|s| {
+                let backup = s.backup.as_deref().or(s.on_call.as_deref()).unwrap_or("nobody");
+                format!("{} (owner {} has left; paging {backup})", s.name, s.owner.as_deref().unwrap_or("?"))
+            })
+            .collect();
+        if departed.is_empty() {
+            return Ok(false);
+        }
+        let routing = self.routing();
+        let admin = routing.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
+        let channel = if routing.receivers().has("email") {
+            "email".to_owned()
+        } else {
+            routing.default_rule().channels.first().cloned().unwrap_or_else(|| "email".to_owned())
+        };
+        let reason = format!(
+            "weekly digest: {} with an owner who has left: {} — assign new owners in the catalog",
+            if departed.len() == 1 { "1 service".to_owned() } else { format!("{} services", departed.len()) },
+            departed.join("; ")
+        );
+        let mut tx = self.store.write.begin().await?;
+        let queued = self
+            .store
+            .queue_digest(&mut tx, &admin, &channel, &format!("{DEPARTED_DIGEST} {week}"), &reason, now)
+            .await?;
+        tx.commit().await?;
+        *self.digest_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(week);
+        Ok(queued)
     }
 
     /// Wakes the paging worker when something was queued.

@@ -18,6 +18,8 @@ pub struct Context {
     /// The first thing to look at.
     pub check: Option<String>,
     pub open_with: String,
+    /// Whether the analysis was consulted (not in a storm of many incidents).
+    pub analysed: bool,
 }
 
 impl Context {
@@ -42,6 +44,7 @@ impl Context {
             suspect,
             check,
             open_with: format!("mandate --incident {}", s.id),
+            analysed: true,
         }
     }
 
@@ -56,11 +59,26 @@ impl Context {
             suspect: None,
             check: None,
             open_with: format!("mandate --incident {}", s.id),
+            analysed: false,
         }
     }
 
     /// When the incident cannot be read: its number, and how to open it.
+    /// Incident 0 is none: a digest about the catalog.
     pub fn unknown(incident_id: i64) -> Context {
+        if incident_id == 0 {
+            return Context {
+                incident_id,
+                title: "weekly digest".to_owned(),
+                severity: Severity::Low,
+                status: IncidentStatus::Open,
+                resources: vec![],
+                suspect: None,
+                check: None,
+                open_with: "mandate, then :routing".to_owned(),
+                analysed: false,
+            };
+        }
         Context {
             incident_id,
             title: format!("incident #{incident_id}"),
@@ -70,6 +88,7 @@ impl Context {
             suspect: None,
             check: None,
             open_with: format!("mandate --incident {incident_id}"),
+            analysed: false,
         }
     }
 }
@@ -86,6 +105,7 @@ impl Item {
     pub fn headline(&self) -> String {
         let c = &self.context;
         let what = match self.page.kind {
+            NoticeKind::Page if c.incident_id == 0 => return format!("DIGEST {}", self.page.level),
             NoticeKind::Page => format!("{} #{}", self.page.urgency.as_str().to_uppercase(), c.incident_id),
             NoticeKind::Acknowledged => format!("ACKNOWLEDGED #{}", c.incident_id),
             NoticeKind::Resolved => format!("RESOLVED #{}", c.incident_id),
@@ -97,10 +117,11 @@ impl Item {
     pub fn body(&self) -> Vec<String> {
         let c = &self.context;
         let mut lines = vec![format!("Why you: {}", self.page.reason)];
-        if self.page.kind == NoticeKind::Page {
+        if self.page.kind == NoticeKind::Page && c.incident_id != 0 {
             lines.push(match &c.suspect {
                 Some(s) => format!("Suspected cause: {s}"),
-                None => "Suspected cause: not known yet".to_owned(),
+                None if c.analysed => "Suspected cause: not known yet".to_owned(),
+                None => "Suspected cause: not in this grouped message — open the incident".to_owned(),
             });
             if let Some(check) = &c.check {
                 lines.push(format!("Check first: {check}"));

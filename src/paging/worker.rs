@@ -9,7 +9,7 @@ use crate::desk::Desk;
 use crate::store::{Attempt, PageRow, StoreError};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -18,8 +18,9 @@ use std::time::Duration;
 pub const TICK: Duration = Duration::from_millis(200);
 /// Notifications taken per tick.
 const BATCH: i64 = 2000;
-/// Incidents per tick whose notifications carry the full analysis (the
-/// suspect, what to check first); beyond, in a storm, the incident's summary.
+/// At most this many incidents in one tick, and their notifications carry
+/// the full analysis (the suspect, what to check first); more is a storm,
+/// and they carry each incident's summary.
 const ANALYSED: usize = 25;
 /// Deliveries in flight at once.
 const PARALLEL: usize = 16;
@@ -102,6 +103,7 @@ impl Worker {
 
     /// One pass: everything due now is delivered, retried, given up or put off.
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
+        self.desk.queue_departed_digest().await?;
         let store = self.desk.store();
         let now = self.desk.clock().now();
         let due = store.due_pages(now, BATCH).await?;
@@ -138,8 +140,7 @@ impl Worker {
             store.defer_pages(ids, *until).await?;
         }
 
-        let mut contexts: HashMap<i64, Arc<Context>> = HashMap::new();
-        let mut outgoing = Vec::with_capacity(groups.len());
+        let mut taken_groups = Vec::with_capacity(groups.len());
         for (group, rows) in groups {
             let delivery = match &group {
                 Group::Retry(d) => d.clone(),
@@ -147,19 +148,28 @@ impl Worker {
             };
             let ids: Vec<String> = rows.iter().map(|r| r.page.id.clone()).collect();
             let lease = limits.timeout.saturating_mul(rows.len() as u32 + 1) + Duration::from_secs(30);
-            let taken = store.take_pages(&ids, &delivery, now, now + lease).await?;
-            let mut items = Vec::with_capacity(taken.len());
-            let mut steps = Vec::new();
-            for row in rows.into_iter().filter(|r| taken.contains(&r.page.id)) {
+            let taken: HashSet<String> =
+                store.take_pages(&ids, &delivery, now, now + lease).await?.into_iter().collect();
+            let rows: Vec<PageRow> = rows.into_iter().filter(|r| taken.contains(&r.page.id)).collect();
+            if !rows.is_empty() {
+                taken_groups.push((delivery, rows));
+            }
+        }
+        let incidents: Vec<i64> = {
+            let mut ids: Vec<i64> =
+                taken_groups.iter().flat_map(|(_, rows)| rows.iter().map(|r| r.page.incident_id)).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let contexts = self.contexts(&incidents).await?;
+        let mut outgoing = Vec::with_capacity(taken_groups.len());
+        for (delivery, rows) in taken_groups {
+            let mut items = Vec::with_capacity(rows.len());
+            let mut steps = Vec::with_capacity(rows.len());
+            for row in rows {
                 let id = row.page.incident_id;
-                let context = match contexts.get(&id) {
-                    Some(c) => c.clone(),
-                    None => {
-                        let c = Arc::new(self.context(id, contexts.len() < ANALYSED).await);
-                        contexts.insert(id, c.clone());
-                        c
-                    }
-                };
+                let context = contexts.get(&id).cloned().unwrap_or_else(|| Arc::new(Context::unknown(id)));
                 steps.push((id, row.step, row.page.kind, row.page.attempts + 1));
                 items.push(Item { page: row.page, context });
             }
@@ -215,17 +225,24 @@ impl Worker {
         Ok(report)
     }
 
-    /// What a notification says of its incident: the full analysis, or in a
-    /// storm only its summary (an analysis costs milliseconds per incident).
-    async fn context(&self, id: i64, analyse: bool) -> Context {
-        if analyse {
-            if let Ok(Some(detail)) = self.desk.incident_detail(id).await {
-                return Context::from_detail(&detail);
+    /// What the notifications say of their incidents: the full analysis
+    /// (the suspect, what to check first) when few incidents go out at once;
+    /// in a storm, each incident's summary, read together (an analysis
+    /// costs milliseconds per incident, and the console has it).
+    async fn contexts(&self, ids: &[i64]) -> Result<HashMap<i64, Arc<Context>>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        if ids.len() <= ANALYSED {
+            for &id in ids {
+                if let Ok(Some(detail)) = self.desk.incident_detail(id).await {
+                    out.insert(id, Arc::new(Context::from_detail(&detail)));
+                }
             }
-        } else if let Ok(Some(record)) = self.desk.store().get_incident(id).await {
-            return Context::from_summary(&record.summary);
         }
-        Context::unknown(id)
+        let missing: Vec<i64> = ids.iter().copied().filter(|id| !out.contains_key(id)).collect();
+        for record in self.desk.store().incidents_by_id(&missing).await? {
+            out.insert(record.summary.id, Arc::new(Context::from_summary(&record.summary)));
+        }
+        Ok(out)
     }
 
     fn judge(&self, out: &Outgoing, refusal: Refusal, attempts: i64, max: u32, report: &mut TickReport) -> Attempt {

@@ -70,6 +70,20 @@ impl Store {
         row.as_ref().map(incident_from_row).transpose()
     }
 
+    /// Several incidents at once, in no particular order; unknown ids are skipped.
+    pub async fn incidents_by_id(&self, ids: &[i64]) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({})", list.join(", "));
+            let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id));
+            for row in q.fetch_all(&self.read).await? {
+                out.push(incident_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The newest incident with this title that is not resolved.
     pub(crate) async fn open_incident_titled(
         &self,

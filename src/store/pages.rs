@@ -208,6 +208,32 @@ impl Store {
         Ok(())
     }
 
+    /// A notification about no incident (incident 0): a digest, due now.
+    /// Queued once per level name; whether it was.
+    pub(crate) async fn queue_digest(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        target: &str,
+        channel: &str,
+        level: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let page = NewPage {
+            incident_id: 0,
+            kind: NoticeKind::Page,
+            target,
+            channel,
+            level,
+            step: -1,
+            urgency: Urgency::Low,
+            reason,
+            digest: true,
+            due_at: now,
+        };
+        self.insert_page(tx, page, now).await
+    }
+
     /// An incident was acknowledged or resolved: pages not yet sent are
     /// cancelled (a resolved incident's digests too), and every receiver that
     /// was paged and can be told is told, once. How many notices were queued.

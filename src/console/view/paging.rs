@@ -230,7 +230,7 @@ pub fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: 
                 Cell::from(if is_selected { "▶" } else { " " }),
                 Cell::from(p.due_at.format("%H:%M:%S").to_string()),
                 Cell::from(mark(theme, p)),
-                Cell::from(format!("#{}", p.incident_id)),
+                Cell::from(if p.incident_id == 0 { "—".to_owned() } else { format!("#{}", p.incident_id) }),
                 Cell::from(ellipsize(
                     &match (wide, p.kind) {
                         (false, NoticeKind::Acknowledged) => format!("{} (ack)", p.target),
