@@ -66,7 +66,13 @@ fn shoot(app: &App, theme: &str, palette: Palette, (w, h): (u16, u16), name: &st
 async fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("screens.db").display())).await.unwrap();
-    let desk = Desk::open(store, Some(mandate::demo::catalog()), DeskConfig::default()).await.unwrap();
+    // The demo's routing, paging local receivers for every channel.
+    let inbox = mandate::paging::inbox::Inbox::start().await.unwrap();
+    let mut routing: mandate::routing::RoutingDocument = toml::from_str(mandate::demo::ROUTING).unwrap();
+    routing.receivers = inbox.receivers();
+    let routing = mandate::routing::Routing::new(routing, "demo routing").unwrap();
+    let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
+    let desk = Desk::open(store, Some(mandate::demo::catalog()), config).await.unwrap();
     let tokens = TokenTable::default().with_token(RESPONDER, mandate::demo::RESPONDER, Role::Responder).with_token(
         FLEET,
         "demo-fleet",
@@ -164,6 +170,9 @@ async fn main() {
     command(&mut app, "audit");
     update(&mut app, Action::Audit(Box::new(get(&http, &base, "/api/v1/audit").await)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "audit");
+    command(&mut app, "notifications");
+    update(&mut app, Action::Notifications(Box::new(get(&http, &base, "/api/v1/notifications").await)), &keymap);
+    shoot(&app, "dark", DARK_TERMINAL, size, "notifications");
 
     // A console that cannot reach its server says so, at 80 columns too.
     let mut offline =

@@ -130,6 +130,11 @@ impl Desk {
             disabled_tools: &disabled,
             tool_incidents: &tool_incidents,
             responders: &record.summary.responders,
+            paged: &pages
+                .iter()
+                .filter(|p| p.kind == crate::api::NoticeKind::Page && p.state == crate::api::DeliveryState::Sent)
+                .filter_map(|p| Some((p.target.clone(), p.sent_at?)))
+                .collect::<Vec<_>>(),
             resolved: record.summary.status == crate::api::IncidentStatus::Resolved,
             now: Utc::now(),
         });

@@ -25,6 +25,8 @@ pub struct SuggestionInput<'a> {
     /// How many incidents each tool appears in, this one included.
     pub tool_incidents: &'a [(String, i64)],
     pub responders: &'a [String],
+    /// Who paging reached, and when: they are aware, but may not answer.
+    pub paged: &'a [(String, DateTime<Utc>)],
     /// A resolved incident needs no containing and nobody woken.
     pub resolved: bool,
     pub now: DateTime<Utc>,
@@ -236,13 +238,23 @@ fn suggest_all(input: &SuggestionInput) -> Vec<Suggestion> {
             })
             .unwrap_or_default();
         let team = affected.team.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
-        let mut s = base(
-            SuggestionKind::Coordinate,
-            format!("Notify {owner}{team}"),
-            format!("not yet aware; {why}"),
-            Risk::Low,
-            70,
-        );
+        let paged = input.paged.iter().filter(|(who, _)| *who == owner).map(|(_, at)| *at).min();
+        let mut s = match paged {
+            Some(at) => base(
+                SuggestionKind::Coordinate,
+                format!("Follow up with {owner}{team}"),
+                format!("paged {} ago, not responding; {why}", age(at, input.now)),
+                Risk::Low,
+                60,
+            ),
+            None => base(
+                SuggestionKind::Coordinate,
+                format!("Notify {owner}{team}"),
+                format!("not yet aware; {why}"),
+                Risk::Low,
+                70,
+            ),
+        };
         s.resource = Some(affected.service.clone());
         out.push(s);
     }
@@ -400,6 +412,10 @@ mod tests {
     }
 
     fn run_as(case: &Case, resolved: bool) -> Vec<Suggestion> {
+        run_paged(case, resolved, &[])
+    }
+
+    fn run_paged(case: &Case, resolved: bool, paged: &[(String, DateTime<Utc>)]) -> Vec<Suggestion> {
         let catalog = seed_catalog();
         let analysis = analyze(&AnalysisInput {
             incident_events: &case.incident,
@@ -422,6 +438,7 @@ mod tests {
             disabled_tools: &[],
             tool_incidents: &case.tools,
             responders: &["alice".to_owned()],
+            paged,
             resolved,
             now: at(10),
         })
@@ -447,6 +464,19 @@ mod tests {
         assert!(open.iter().any(|s| s.kind == SuggestionKind::Coordinate), "the control: {open:?}");
         let resolved = run_as(&case, true);
         assert!(resolved.iter().all(|s| s.kind == SuggestionKind::Investigate), "{resolved:?}");
+    }
+
+    /// Someone paging already reached is not "not yet aware": the advice is
+    /// to follow up, saying when they were paged.
+    #[test]
+    fn an_owner_already_paged_is_followed_up_not_notified() {
+        let case = bad_deploy();
+        let notify: Vec<Suggestion> = run(&case).into_iter().filter(|s| s.kind == SuggestionKind::Coordinate).collect();
+        let owner = notify[0].title.trim_start_matches("Notify ").split(' ').next().unwrap().to_owned();
+        let paged = run_paged(&case, false, &[(owner.clone(), at(4))]);
+        let follow = paged.iter().find(|s| s.title.contains(&owner)).expect("still suggested");
+        assert!(follow.title.starts_with("Follow up with"), "{follow:?}");
+        assert!(follow.reason.starts_with("paged 6 min ago, not responding"), "{follow:?}");
     }
 
     #[test]
