@@ -23,6 +23,7 @@ async fn the_document_lists_every_route_the_router_serves() {
         .collect();
     let mut expected = vec![
         "GET /healthz",
+        "GET /readyz",
         "GET /api/v1/whoami",
         "GET /api/v1/openapi.json",
         "GET /api/v1/runs",

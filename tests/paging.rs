@@ -435,7 +435,8 @@ async fn the_seed_escalation_example_escalates_by_itself_and_stops_on_acknowledg
     assert_eq!(pd.iter().filter(|e| e["event_action"] == "trigger").count(), 3, "owner, on-call, management");
     // :notifications lists what happened, newest first, and cancelled ones last.
     let list = p.t.get(VIEWER, "/api/v1/notifications").await.body;
-    let states: Vec<&str> = list["notifications"].as_array().unwrap().iter().map(|n| n["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> =
+        list["notifications"].as_array().unwrap().iter().map(|n| n["state"].as_str().unwrap()).collect();
     let first_cancelled = states.iter().position(|s| *s == "cancelled").unwrap();
     assert!(states[first_cancelled..].iter().all(|s| *s == "cancelled"), "{states:?}");
     let sent: Vec<&Value> = list["notifications"].as_array().unwrap().iter().filter(|n| n["state"] == "sent").collect();

@@ -136,6 +136,18 @@ async fn a_standby_takes_over_when_the_server_dies(db: Db) {
         .await
         .unwrap();
     assert_eq!(page["incidents"][0]["title"], "E on payments-service", "the same database, the same incidents");
+    // Ready once it holds its claim and its paging worker has run.
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body: serde_json::Value = loop {
+        let r = http.get(&ready).send().await.unwrap();
+        if r.status() == 200 {
+            break r.json().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "never ready: {}", r.text().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((body["status"].as_str(), body["sole_server"].as_bool()), (Some("ready"), Some(true)), "{body}");
     signal(&standby, "TERM");
     assert!(standby.wait().unwrap().success());
     let mut log = String::new();

@@ -25,29 +25,10 @@ fn title_for(e: &Event) -> String {
 }
 
 fn new_record(id: i64, e: &Event, now: DateTime<Utc>) -> IncidentRecord {
-    IncidentRecord {
-        summary: crate::api::IncidentSummary {
-            id,
-            title: title_for(e),
-            severity: Severity::Medium,
-            status: IncidentStatus::Open,
-            started_at: e.occurred_at,
-            updated_at: now,
-            resolved_at: None,
-            duration_seconds: 0,
-            resources: e.resource.iter().cloned().collect(),
-            responders: vec![],
-            coordinator: None,
-            escalation_level: 0,
-            auto_recovered: false,
-            flagged_for_review: false,
-            event_count: 0,
-            version: 0,
-        },
-        last_error_at: e.occurred_at,
-        created_by: None,
-        signature: None,
-    }
+    let mut record =
+        IncidentRecord::opened(id, title_for(e), Severity::Medium, e.resource.iter().cloned().collect(), e.occurred_at);
+    record.summary.updated_at = now;
+    record
 }
 
 impl Desk {

@@ -215,29 +215,16 @@ impl Desk {
                     (None, Some(i)) => format!("follow-up of incident #{}", i.summary.id),
                     _ => "reported incident".to_owned(),
                 });
-                let record = IncidentRecord {
-                    summary: IncidentSummary {
-                        id,
-                        title,
-                        severity: request.severity.unwrap_or(Severity::High),
-                        status: IncidentStatus::Open,
-                        started_at: now,
-                        updated_at: now,
-                        resolved_at: None,
-                        duration_seconds: 0,
-                        resources: request.resource.iter().cloned().collect(),
-                        responders: vec![request.actor_id.clone()],
-                        coordinator: Some(request.actor_id.clone()),
-                        escalation_level: 0,
-                        auto_recovered: false,
-                        flagged_for_review: false,
-                        event_count: 0,
-                        version: 0,
-                    },
-                    last_error_at: now,
-                    created_by: Some(request.actor_id.clone()),
-                    signature: None,
-                };
+                let mut record = IncidentRecord::opened(
+                    id,
+                    title,
+                    request.severity.unwrap_or(Severity::High),
+                    request.resource.iter().cloned().collect(),
+                    now,
+                );
+                record.summary.responders = vec![request.actor_id.clone()];
+                record.summary.coordinator = Some(request.actor_id.clone());
+                record.created_by = Some(request.actor_id.clone());
                 details["created_incident"] = id.into();
                 created = Some(record);
                 format!("incident #{id} created")

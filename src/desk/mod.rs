@@ -58,6 +58,8 @@ pub struct Desk {
     digest_week: StdMutex<Option<String>>,
     /// Wakes the paging worker when a change queued a notification.
     paging: Arc<Notify>,
+    /// When the paging worker last finished a pass (system time, ms).
+    paging_beat: std::sync::atomic::AtomicI64,
 }
 
 impl Desk {
@@ -126,6 +128,7 @@ impl Desk {
             clock: config.clock,
             digest_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
+            paging_beat: std::sync::atomic::AtomicI64::new(0),
         });
         spawn_signature_refresher(Arc::downgrade(&desk));
         crate::paging::Worker::spawn(Arc::downgrade(&desk));
@@ -138,6 +141,19 @@ impl Desk {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The paging worker finished a pass.
+    pub fn paging_beat(&self) {
+        self.paging_beat.store(Utc::now().timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long ago the paging worker last finished a pass; None: never.
+    pub fn paging_idle(&self) -> Option<chrono::Duration> {
+        match self.paging_beat.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Utc::now() - crate::store::from_millis_pub(ms)),
+        }
     }
 
     /// Notified when notifications were queued: the paging worker waits on it.

@@ -6,8 +6,8 @@
 
 use super::{Desk, InterventionError, InterventionRequest, InterventionTarget};
 use crate::api::{
-    Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, IncidentSummary, InterventionKind,
-    NoticeKind, Notification, Page, RoutingDecision, RoutingVerdict, Severity, Urgency,
+    Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, InterventionKind, NoticeKind, Notification,
+    Page, RoutingDecision, RoutingVerdict, Severity, Urgency,
 };
 use crate::routing::RoutingInput;
 use crate::store::{IncidentRecord, StoreError};
@@ -64,28 +64,17 @@ impl Desk {
         let version = state.version + 1;
         let open = self.store.open_incident_titled(&mut tx, LEGACY_TITLE).await?;
         let fresh = open.is_none();
-        let mut record = open.unwrap_or_else(|| IncidentRecord {
-            summary: IncidentSummary {
-                id: state.next_incident,
-                title: LEGACY_TITLE.to_owned(),
-                severity: Severity::Critical,
-                status: IncidentStatus::Open,
-                started_at: now,
-                updated_at: now,
-                resolved_at: None,
-                duration_seconds: 0,
-                resources: vec![LEGACY_RESOURCE.to_owned()],
-                responders: vec![],
-                coordinator: None,
-                escalation_level: 0,
-                auto_recovered: false,
-                flagged_for_review: false,
-                event_count: 0,
-                version,
-            },
-            last_error_at: now,
-            created_by: Some(ROUTING_ACTOR.to_owned()),
-            signature: None,
+        let mut record = open.unwrap_or_else(|| {
+            let resources = vec![LEGACY_RESOURCE.to_owned()];
+            let mut r = IncidentRecord::opened(
+                state.next_incident,
+                LEGACY_TITLE.to_owned(),
+                Severity::Critical,
+                resources,
+                now,
+            );
+            r.created_by = Some(ROUTING_ACTOR.to_owned());
+            r
         });
         record.summary.event_count += 1;
         record.summary.updated_at = now;

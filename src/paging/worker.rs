@@ -86,7 +86,11 @@ impl Worker {
                 let Some(desk) = desk.upgrade() else { return };
                 let worker = Worker::new(desk);
                 loop {
-                    match worker.tick().await {
+                    let pass = worker.tick().await;
+                    if pass.is_ok() {
+                        worker.desk.paging_beat();
+                    }
+                    match pass {
                         // A full batch: more may be due at once.
                         Ok(r) if r.delivered + r.failed + r.dead >= BATCH as usize => continue,
                         Ok(_) => break,

@@ -62,6 +62,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{activity, events, incidents, interventions, notifications, operations, routing, runs, system};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
         .routes(routes!(system::whoami))
         .routes(routes!(system::openapi_json))
         .routes(routes!(runs::create_run, runs::list_runs))

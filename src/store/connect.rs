@@ -215,6 +215,11 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this process holds its claim to serve the database.
+    pub fn holds_claim(&self) -> bool {
+        self.claim.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     fn hold(&self, claim: ServerClaim) {
         *self.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
     }

@@ -15,6 +15,35 @@ pub struct IncidentRecord {
     pub signature: Option<Signature>,
 }
 
+impl IncidentRecord {
+    /// A new open incident: nobody responding yet, nothing counted.
+    pub fn opened(id: i64, title: String, severity: Severity, resources: Vec<String>, at: DateTime<Utc>) -> Self {
+        IncidentRecord {
+            summary: IncidentSummary {
+                id,
+                title,
+                severity,
+                status: IncidentStatus::Open,
+                started_at: at,
+                updated_at: at,
+                resolved_at: None,
+                duration_seconds: 0,
+                resources,
+                responders: vec![],
+                coordinator: None,
+                escalation_level: 0,
+                auto_recovered: false,
+                flagged_for_review: false,
+                event_count: 0,
+                version: 0,
+            },
+            last_error_at: at,
+            created_by: None,
+            signature: None,
+        }
+    }
+}
+
 const INCIDENT_COLUMNS: &str = "id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
      responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version";
 
