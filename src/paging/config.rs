@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 
 /// Where a secret is kept. Its value is read when a delivery needs it, so a
 /// rotated secret takes effect without a restart, and is never logged.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SecretRef {
     /// An environment variable of `mandate serve`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,6 +26,42 @@ impl std::fmt::Debug for SecretRef {
             (_, Some(p)) => write!(f, "file:{p}"),
             _ => f.write_str("(nowhere)"),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    /// A table with `env` or `file`; a bare string is refused with what to
+    /// write instead, so a secret pasted into the file is never accepted.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SecretRef;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("{ env = \"NAME\" } or { file = \"PATH\" }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<SecretRef, E> {
+                Err(E::custom(
+                    "a secret is not written in the routing file: write { env = \"NAME\" } or { file = \"PATH\" }",
+                ))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
+                let mut out = SecretRef { env: None, file: None };
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "env" => out.env = Some(map.next_value()?),
+                        "file" => out.file = Some(map.next_value()?),
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["env", "file"]));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -61,7 +96,7 @@ impl SecretRef {
         Ok(Secret(value))
     }
 
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         match (&self.env, &self.file) {
             (Some(v), None) if !v.trim().is_empty() => Ok(()),
             (None, Some(p)) if !p.trim().is_empty() => Ok(()),
@@ -289,4 +324,25 @@ pub fn check(receivers: &Receivers, storm: &Storm, delivery: &Delivery) -> Resul
         timeout: std::time::Duration::from_secs(timeout),
         max_attempts: delivery.max_attempts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_a_reference_never_a_value() {
+        let parsed: SlackReceiver = toml::from_str("url = { env = \"SLACK_URL\" }").unwrap();
+        assert_eq!(parsed.url.env.as_deref(), Some("SLACK_URL"));
+        let pasted =
+            toml::from_str::<SlackReceiver>("url = \"https://hooks.slack.com/services/T0/B0/xyz\"").unwrap_err();
+        // What `routing check` and the API say: the message, which never echoes the value.
+        assert!(pasted.message().contains("a secret is not written in the routing file"), "{pasted}");
+        assert!(!pasted.message().contains("xyz"), "the value is not echoed: {pasted}");
+        let odd = toml::from_str::<SlackReceiver>("url = { vault = \"x\" }").unwrap_err();
+        assert!(odd.to_string().contains("vault"), "{odd}");
+        let json: SlackReceiver = serde_json::from_str(r#"{"url": {"file": "/run/secrets/slack"}}"#).unwrap();
+        assert_eq!(format!("{:?}", json.url), "file:/run/secrets/slack");
+        assert_eq!(format!("{:?}", Secret("hunter2".into())), "Secret(…)");
+    }
 }
