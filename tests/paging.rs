@@ -482,6 +482,40 @@ async fn a_weekly_digest_names_the_departed_owners(db: Db) {
     p.t.stop().await;
 }
 
+/// Seed 6.7: more than two teams affected and nobody coordinating after 10
+/// minutes pages the team's lead; someone coordinating cancels that page.
+async fn several_teams_and_no_coordinator_page_the_lead(db: Db) {
+    let teams = json!({"service": [
+        {"name": "core", "owner": "@cora", "team": "core", "escalation": ["@core-lead"]},
+        {"name": "shop", "owner": "@sho", "team": "shop", "depends_on": ["core"]},
+        {"name": "mail", "owner": "@mai", "team": "mail", "depends_on": ["core"]},
+        {"name": "core2", "owner": "@cora", "team": "core", "escalation": ["@core-lead"]},
+        {"name": "ads", "owner": "@ada", "team": "ads", "depends_on": ["core2"]},
+        {"name": "feed", "owner": "@fee", "team": "feed", "depends_on": ["core2"]},
+    ]});
+    let routing = "[[level]]\nname = \"primary\"\ntargets = [\"resource.owner\"]\nchannels = [\"webhook\"]\n";
+    let p = Paging::start_with(db, routing, teams).await;
+    let alone = p.fail("a", "core").await;
+    let led = p.fail("b", "core2").await;
+    let coordination = |ps: &[Value]| ps.iter().find(|p| p["level"] == "coordination").cloned();
+    let pages = p.pages_until(alone, "a coordination timer", |ps| coordination(ps).is_some()).await;
+    let c = coordination(&pages).unwrap();
+    assert_eq!((c["target"].as_str(), c["state"].as_str()), (Some("@core-lead"), Some("pending")));
+    // Someone takes charge of the second incident: the first responder coordinates.
+    let body = as_alice(json!({"kind": "trigger_rollback", "command": "undo", "reason": "revert", "confirm": true}));
+    let taken = p.t.post(RESPONDER, &format!("/api/v1/incidents/{led}/interventions"), &body).await;
+    assert_eq!(taken.status, 200, "{:?}", taken.body);
+    p.advance(chrono::Duration::minutes(10));
+    p.pages_until(alone, "the lead paged", |ps| coordination(ps).is_some_and(|c| c["state"] == "sent")).await;
+    let pages = p
+        .pages_until(led, "no page: someone coordinates", |ps| {
+            coordination(ps).is_some_and(|c| c["state"] == "cancelled")
+        })
+        .await;
+    assert_eq!(coordination(&pages).unwrap()["last_error"], "alice coordinates");
+    p.t.stop().await;
+}
+
 /// `escalate` pages the next level at once, and says whom.
 async fn escalate_pages_the_next_level_at_once(db: Db) {
     let p = Paging::start(db, SEED_EXAMPLE).await;
@@ -727,6 +761,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
 }
 
 on_both_databases!(
+    several_teams_and_no_coordinator_page_the_lead,
     a_weekly_digest_names_the_departed_owners,
     every_channel_rides_out_a_500_a_429_and_a_hang,
     an_auto_rule_pauses_the_suspected_agent_once,

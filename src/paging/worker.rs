@@ -121,6 +121,15 @@ impl Worker {
         let mut groups: BTreeMap<Group, Vec<PageRow>> = BTreeMap::new();
         let mut later: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
         for row in due {
+            // Seed 6.7 pages management only while nobody coordinates.
+            if row.page.level == crate::routing::COORDINATION
+                && row.page.kind == NoticeKind::Page
+                && let Some(incident) = store.get_incident(row.page.incident_id).await?
+                && let Some(who) = &incident.summary.coordinator
+            {
+                store.cancel_pages(&[row.page.id.clone()], &format!("{who} coordinates")).await?;
+                continue;
+            }
             let page = &row.page;
             let group = match &page.delivery {
                 Some(d) => Group::Retry(d.clone()),

@@ -134,7 +134,8 @@ impl Routing {
         if let Some(br) = input.blast {
             self.blast_tiers(catalog, br, input, rule, urgency, &mut notifications);
             if rule.decision != RoutingVerdict::Monitored {
-                self.coordination(catalog, br, service, resource, input, urgency, &mut notifications);
+                let channel = rule.channels.first().map(String::as_str).unwrap_or("slack");
+                self.coordination(catalog, br, service, resource, input, (urgency, channel), &mut notifications);
             }
         }
         let open_with = input.incident.map(|id| format!("mandate --incident {id}")).unwrap_or_default();
@@ -199,7 +200,6 @@ impl Routing {
     /// Seed 6.7: more than two teams affected and nobody coordinating after
     /// 10 minutes: management is paged (acknowledging names a coordinator
     /// and cancels it).
-    #[allow(clippy::too_many_arguments)]
     fn coordination(
         &self,
         catalog: &Catalog,
@@ -207,7 +207,7 @@ impl Routing {
         service: Option<&Service>,
         resource: &str,
         input: &RoutingInput,
-        urgency: Urgency,
+        (urgency, channel): (Urgency, &str),
         notifications: &mut Vec<Notification>,
     ) {
         let mut teams: Vec<&str> = input
@@ -230,7 +230,7 @@ impl Routing {
         for (who, role) in self.resolve("resource.team.lead", service, resource, input.now) {
             notifications.push(Notification {
                 target: who,
-                channel: self.coordination_channel(),
+                channel: channel.to_owned(),
                 urgency,
                 reason: format!("{why}: {role}"),
                 delay_seconds: COORDINATION_AFTER,
@@ -239,10 +239,6 @@ impl Routing {
                 open_with: String::new(),
             });
         }
-    }
-
-    fn coordination_channel(&self) -> String {
-        self.default_rule().channels.first().cloned().unwrap_or_else(|| "slack".to_owned())
     }
 
     /// For each service of the catalog, the levels whose targets fall to the

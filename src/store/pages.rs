@@ -197,6 +197,16 @@ impl Store {
         Ok(queued)
     }
 
+    /// Cancels pending notifications, saying why.
+    pub async fn cancel_pages(&self, ids: &[String], why: &str) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        for id in ids {
+            self.cancel_page(&mut tx, id, why).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn cancel_page(&self, tx: &mut Transaction<'_, Any>, id: &str, why: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE notifications SET state = 'cancelled', last_error = $2 WHERE id = $1 AND state = 'pending'",
