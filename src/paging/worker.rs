@@ -127,7 +127,7 @@ impl Worker {
                 && let Some(incident) = store.get_incident(row.page.incident_id).await?
                 && let Some(who) = &incident.summary.coordinator
             {
-                store.cancel_pages(&[row.page.id.clone()], &format!("{who} coordinates")).await?;
+                store.cancel_pages(std::slice::from_ref(&row.page.id), &format!("{who} coordinates")).await?;
                 continue;
             }
             let page = &row.page;

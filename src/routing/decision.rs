@@ -135,7 +135,7 @@ impl Routing {
             self.blast_tiers(catalog, br, input, rule, urgency, &mut notifications);
             if rule.decision != RoutingVerdict::Monitored {
                 let channel = rule.channels.first().map(String::as_str).unwrap_or("slack");
-                self.coordination(catalog, br, service, resource, input, (urgency, channel), &mut notifications);
+                self.coordination(catalog, br, input, (urgency, channel), &mut notifications);
             }
         }
         let open_with = input.incident.map(|id| format!("mandate --incident {id}")).unwrap_or_default();
@@ -204,8 +204,6 @@ impl Routing {
         &self,
         catalog: &Catalog,
         br: &BlastRadius,
-        service: Option<&Service>,
-        resource: &str,
         input: &RoutingInput,
         (urgency, channel): (Urgency, &str),
         notifications: &mut Vec<Notification>,
@@ -227,6 +225,8 @@ impl Routing {
             teams.len(),
             teams.join(", ")
         );
+        let service = input.resources.first().and_then(|r| catalog.get(r));
+        let resource = input.resources.first().map(String::as_str).unwrap_or("the failing resource");
         for (who, role) in self.resolve("resource.team.lead", service, resource, input.now) {
             notifications.push(Notification {
                 target: who,
