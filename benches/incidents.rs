@@ -338,6 +338,7 @@ async fn bench_longpoll() {
     // Many idle waiters: CPU while nothing happens, then the fan-out of one event.
     let waiters = env_number("BENCH_WAITERS", 1000);
     let since = current_version(&http, &base).await;
+    let rss_before = resident_mib();
     let tasks: Vec<_> = (0..waiters)
         .map(|_| {
             let (http, url) = (http.clone(), format!("{base}/api/v1/incidents?since={since}&wait=30&limit=1"));
@@ -350,6 +351,7 @@ async fn bench_longpoll() {
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await; // all connected and waiting
+    let per_waiter_kib = (resident_mib() - rss_before) * 1024.0 / waiters as f64;
     let (cpu_before, idle_started) = (cpu_time(), Instant::now());
     tokio::time::sleep(Duration::from_secs(10)).await;
     let idle_cpu = (cpu_time() - cpu_before).as_secs_f64() / idle_started.elapsed().as_secs_f64() * 100.0;
@@ -364,7 +366,8 @@ async fn bench_longpoll() {
     }
     answered.sort();
     println!(
-        "{waiters} waiting clients: idle CPU {idle_cpu:.2} % of one core over 10 s (server and clients in one process); \
+        "{waiters} waiting clients: {per_waiter_kib:.1} KiB resident per waiter (server and client side together); \
+         idle CPU {idle_cpu:.2} % of one core over 10 s (server and clients in one process); \
          one event reached all of them in {:.1} ms (p50 {:.1} ms, p99 {:.1} ms)",
         ms(*answered.last().unwrap()),
         ms(percentile(&answered, 0.5)),
