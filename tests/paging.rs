@@ -224,6 +224,18 @@ channels = ["webhook", "slack", "pagerduty", "email"]
     assert_eq!(p.inbox.accepted("webhook", 3, WAIT).await[2].json()["type"], "incident.resolved");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(p.inbox.received("email").len(), 1, "email is sent the page only");
+
+    // Errors come back: the incident reopens and its owner is paged again,
+    // a new PagerDuty trigger on the same alert key.
+    let mut back = event_body("f2", 0.1, "agent-f1", "tool_call", "reports", "error");
+    back["error_code"] = "E_TIMEOUT".into();
+    p.t.post(AGENT, "/api/v1/events", &back).await;
+    assert_eq!(p.t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body["status"], "open");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.advance(chrono::Duration::seconds(61));
+    let pd = p.inbox.accepted("pagerduty", 4, WAIT).await;
+    assert_eq!(pd.get(3).map(|r| r.json()["event_action"].clone()), Some(json!("trigger")), "paged again");
+    assert_eq!(p.inbox.accepted("email", 2, WAIT).await.len(), 2, "by email too");
     p.t.stop().await;
 }
 

@@ -168,6 +168,10 @@ impl Desk {
                     queued += self.store.close_pages(&mut tx, record.summary.id, NoticeKind::Resolved, now).await?;
                 }
             } else if was.is_none_or(|(sev, s)| sev != severity || s == IncidentStatus::Resolved) {
+                if was.is_some_and(|(_, s)| s == IncidentStatus::Resolved) {
+                    // Back after resolving: everyone is paged again, from now.
+                    queued += self.store.reopen_pages(&mut tx, record.summary.id, now).await? as usize;
+                }
                 queued += self.route_in(&mut tx, record, &radius, now).await?;
             }
         }

@@ -244,6 +244,38 @@ impl Store {
         self.insert_page(tx, page, now).await
     }
 
+    /// A resolved incident came back: its pages start over from now, each
+    /// level after the same delay as the first time, and the notices of its
+    /// acknowledgement and resolution are cleared so the next ones are sent.
+    pub(crate) async fn reopen_pages(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM notifications WHERE incident_id = $1 AND kind <> 'page'")
+            .bind(incident_id)
+            .execute(&mut **tx)
+            .await?;
+        let base = sqlx::query("SELECT MIN(created_at) AS base FROM notifications WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get::<Option<i64>, _>("base")?;
+        let Some(base) = base else { return Ok(0) };
+        let done = sqlx::query(
+            "UPDATE notifications SET state = 'pending', attempts = 0, delivery = NULL, last_error = NULL, \
+             sent_at = NULL, due_at = due_at - $2 + $3, next_attempt = due_at - $2 + $3, created_at = $3 \
+             WHERE incident_id = $1 AND kind = 'page' AND state IN ('sent', 'cancelled', 'dead')",
+        )
+        .bind(incident_id)
+        .bind(base)
+        .bind(to_millis(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// An incident was acknowledged or resolved: pages not yet sent are
     /// cancelled (a resolved incident's digests too), and every receiver that
     /// was paged and can be told is told, once. How many notices were queued.
