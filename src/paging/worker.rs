@@ -13,9 +13,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-/// How often the worker looks for due notifications when nothing wakes it:
-/// a timer fires within this of its due time.
-pub const TICK: Duration = Duration::from_millis(200);
+/// The longest the worker sleeps: it wakes when a change queues something,
+/// when the next notification is due, and at least this often (a manual
+/// clock moved by a test, a row written by hand).
+pub const IDLE: Duration = Duration::from_secs(1);
+/// The shortest: never a busy loop.
+const NAP: Duration = Duration::from_millis(20);
 /// Notifications taken per tick.
 const BATCH: i64 = 2000;
 /// At most this many incidents in one tick, and their notifications carry
@@ -78,13 +81,16 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "paging: cannot reclaim notifications being sent"),
             }
             drop(first);
+            // One client for the worker's life: building one costs more than a tick.
+            let http = crate::sdk::http_client_builder().build().expect("an HTTP client builds");
+            let mut wait = NAP;
             loop {
                 tokio::select! {
                     _ = wake.notified() => {}
-                    _ = tokio::time::sleep(TICK) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
                 let Some(desk) = desk.upgrade() else { return };
-                let worker = Worker::new(desk);
+                let worker = Worker { desk, http: http.clone() };
                 loop {
                     let pass = worker.tick().await;
                     if pass.is_ok() {
@@ -101,6 +107,14 @@ impl Worker {
                         }
                     }
                 }
+                // Sleep until the next notification is due (a timer fires on
+                // time), or IDLE at most.
+                wait = match worker.desk.store().next_due().await {
+                    Ok(Some(at)) => {
+                        (at - worker.desk.clock().now()).to_std().unwrap_or(Duration::ZERO).clamp(NAP, IDLE)
+                    }
+                    _ => IDLE,
+                };
             }
         });
     }

@@ -375,6 +375,15 @@ impl Store {
         rows.iter().map(page_from_row).collect()
     }
 
+    /// When the next notification is due, if any is waiting.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row =
+            sqlx::query("SELECT MIN(next_attempt) AS at FROM notifications WHERE state IN ('pending', 'sending')")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(row.try_get::<Option<i64>, _>("at")?.map(from_millis))
+    }
+
     /// When each (target, channel) was last sent a page, and (separately)
     /// a notice, for those sent to since `since`: the key's flag is true
     /// for pages.
