@@ -207,7 +207,7 @@ pub fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: 
         Constraint::Length(18),
         Constraint::Length(9),
     ];
-    let mut names = vec!["", "DUE", "STATE", "INC", "TARGET", "CHANNEL"];
+    let mut names = vec!["", "AT", "STATE", "INC", "TARGET", "CHANNEL"];
     if wide {
         widths.extend([Constraint::Length(12), Constraint::Length(3)]);
         names.extend(["LEVEL", "TRY"]);
@@ -228,7 +228,8 @@ pub fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: 
             let error = p.last_error.clone().unwrap_or_default();
             let mut cells = vec![
                 Cell::from(if is_selected { "▶" } else { " " }),
-                Cell::from(p.due_at.format("%H:%M:%S").to_string()),
+                // When it went, or is (was) due.
+                Cell::from(p.sent_at.unwrap_or(p.due_at).format("%H:%M:%S").to_string()),
                 Cell::from(mark(theme, p)),
                 Cell::from(if p.incident_id == 0 { "—".to_owned() } else { format!("#{}", p.incident_id) }),
                 Cell::from(ellipsize(
