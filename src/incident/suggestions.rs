@@ -243,7 +243,10 @@ fn suggest_all(input: &SuggestionInput) -> Vec<Suggestion> {
             Some(at) => base(
                 SuggestionKind::Coordinate,
                 format!("Follow up with {owner}{team}"),
-                format!("paged {} ago, not responding; {why}", age(at, input.now)),
+                match (input.now - at).num_minutes() {
+                    ..=0 => format!("paged just now, no answer yet; {why}"),
+                    _ => format!("paged {} ago, not responding; {why}", age(at, input.now)),
+                },
                 Risk::Low,
                 60,
             ),
