@@ -75,6 +75,16 @@ name = "the rest"
 channels = ["webhook"]
 "#;
 
+/// The owner paged on every channel; each attempt has 1 s, and there are
+/// `attempts` before a notification is dead.
+fn owner_on_every_channel(attempts: u32) -> String {
+    format!(
+        "[[level]]\nname = \"primary\"\ntargets = [\"resource.owner\"]\n\
+         channels = [\"webhook\", \"slack\", \"pagerduty\", \"email\"]\n\
+         [delivery]\ntimeout = \"1s\"\nmax_attempts = {attempts}\n"
+    )
+}
+
 struct Paging {
     t: TestServer,
     inbox: Inbox,
@@ -244,17 +254,7 @@ channels = ["webhook", "slack", "pagerduty", "email"]
 /// dead after the configured attempts or at once when retrying cannot
 /// help; a responder retries a dead one (audited).
 async fn failing_receivers_are_retried_then_dead_letters_retried_by_hand(db: Db) {
-    let routing = r#"
-[[level]]
-name = "primary"
-targets = ["resource.owner"]
-channels = ["webhook", "slack", "pagerduty", "email"]
-
-[delivery]
-timeout = "1s"
-max_attempts = 3
-"#;
-    let p = Paging::start(db, routing).await;
+    let p = Paging::start(db, &owner_on_every_channel(3)).await;
     p.inbox.script("webhook", [Answer::Fail(500), Answer::Throttle(7)]);
     p.inbox.script("slack", [Answer::Fail(500), Answer::Fail(503), Answer::Fail(500)]);
     p.inbox.script("pagerduty", [Answer::Fail(400)]);
@@ -331,17 +331,7 @@ max_attempts = 3
 /// Every channel rides out a 500, a 429 with Retry-After and a hang, and
 /// delivers on the fourth attempt under the delivery id of the first.
 async fn every_channel_rides_out_a_500_a_429_and_a_hang(db: Db) {
-    let routing = r#"
-[[level]]
-name = "primary"
-targets = ["resource.owner"]
-channels = ["webhook", "slack", "pagerduty", "email"]
-
-[delivery]
-timeout = "1s"
-max_attempts = 5
-"#;
-    let p = Paging::start(db, routing).await;
+    let p = Paging::start(db, &owner_on_every_channel(5)).await;
     for channel in ["webhook", "slack", "pagerduty"] {
         p.inbox.script(channel, [Answer::Fail(500), Answer::Throttle(3), Answer::Hang]);
     }
