@@ -379,6 +379,24 @@ async fn every_channel_rides_out_a_500_a_429_and_a_hang(db: Db) {
     p.t.stop().await;
 }
 
+/// How a delivery went is news for every console: the change feed moves,
+/// so a long poll wakes and the incident is fetched again.
+async fn a_delivery_outcome_moves_the_change_feed(db: Db) {
+    let routing = "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
+                   [delivery]\ntimeout = \"1s\"\n";
+    let p = Paging::start(db, routing).await;
+    p.inbox.script("webhook", [Answer::Hang]);
+    let id = p.fail("f1", "reports").await;
+    let since = p.t.get(VIEWER, "/api/v1/incidents").await.body["version"].as_i64().unwrap();
+    // The receiver hangs for the delivery timeout (1 s); then the failure is recorded.
+    let woke = p.t.get(VIEWER, &format!("/api/v1/incidents?since={since}&wait=10")).await.body;
+    let changed: Vec<i64> = woke["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(changed, [id], "the long poll woke for the delivery's outcome: {woke}");
+    let pages = p.pages(id).await;
+    assert!(pages[0]["last_error"].as_str().unwrap_or_default().contains("no answer"), "{pages:?}");
+    p.t.stop().await;
+}
+
 /// Seed 5.3's example: the owner first; unacknowledged after 5 minutes the
 /// team's on-call; at 15 minutes (skip_to) management; acknowledging stops
 /// the rest. A low incident never climbs past the on-call.
@@ -763,6 +781,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
 }
 
 on_both_databases!(
+    a_delivery_outcome_moves_the_change_feed,
     several_teams_and_no_coordinator_page_the_lead,
     a_weekly_digest_names_the_departed_owners,
     every_channel_rides_out_a_500_a_429_and_a_hang,

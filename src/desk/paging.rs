@@ -51,7 +51,7 @@ impl Desk {
             },
         );
         self.store.record_routing_in(tx, s.id, &decision, now).await?;
-        self.store.sync_pages(tx, s.id, s.status, &decision, routing.limits().digest_wait, now).await
+        self.store.sync_pages(tx, s.id, s.status, &decision, &routing, now).await
     }
 
     /// Seed 000 §4 and §7: a run with a legacy attribution marker after
@@ -125,7 +125,7 @@ impl Desk {
                     record.summary.id,
                     IncidentStatus::Open,
                     &decision,
-                    chrono::Duration::zero(),
+                    &self.routing(),
                     self.clock.now(),
                 )
                 .await?;
@@ -237,10 +237,18 @@ impl Desk {
             if departed.len() == 1 { "1 service".to_owned() } else { format!("{} services", departed.len()) },
             departed.join("; ")
         );
+        let undeliverable = (!routing.receivers().has(&channel)).then(|| crate::paging::no_receiver(&channel));
         let mut tx = self.store.write.begin().await?;
         let queued = self
             .store
-            .queue_digest(&mut tx, &admin, &channel, &format!("{DEPARTED_DIGEST} {week}"), &reason, now)
+            .queue_digest(
+                &mut tx,
+                (&admin, &channel),
+                &format!("{DEPARTED_DIGEST} {week}"),
+                &reason,
+                undeliverable,
+                now,
+            )
             .await?;
         tx.commit().await?;
         *self.digest_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(week);
@@ -280,9 +288,28 @@ impl Desk {
         Ok(())
     }
 
+    /// Deliveries of these incidents' notifications went through, failed or
+    /// died: their version moves, so every console showing them (the list
+    /// feed, an open incident) fetches them again instead of showing a page
+    /// as still on its way.
+    pub async fn pages_changed(&self, incidents: &[i64]) -> Result<(), StoreError> {
+        let incidents: Vec<i64> = incidents.iter().copied().filter(|id| *id != 0).collect();
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.state.lock().await;
+        let version = state.version + 1;
+        let mut tx = self.store.write.begin().await?;
+        self.store.set_versions(&mut tx, &incidents, version).await?;
+        tx.commit().await?;
+        state.version = version;
+        self.publish(version);
+        Ok(())
+    }
+
     /// Sends a dead notification again (a responder's intervention, audited).
     pub async fn retry_page(&self, id: &str, actor: &str, reason: Option<String>) -> Result<Page, InterventionError> {
-        let _state = self.state.lock().await;
+        let mut state = self.state.lock().await;
         let now = self.clock.now();
         let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
         let row =
@@ -302,7 +329,11 @@ impl Desk {
         self.store
             .append_audit(&mut tx, Utc::now(), actor, "retry_notification", &format!("notification:{id}"), details)
             .await?;
+        let version = state.version + 1;
+        self.store.set_versions(&mut tx, &[row.page.incident_id], version).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        state.version = version;
+        self.publish(version);
         self.queued(1);
         // As committed: the worker may take it the moment it is woken.
         let mut page = row.page;

@@ -12,7 +12,7 @@ pub mod inbox;
 mod message;
 mod worker;
 
-pub use channels::{Refusal, sign as sign_webhook, verify as verify_webhook};
+pub use channels::{Refusal, no_receiver, sign as sign_webhook, verify as verify_webhook};
 pub use clock::Clock;
 pub use config::{
     Delivery, EmailReceiver, Limits, PAGERDUTY_EVENTS_URL, PagerDutyReceiver, Receivers, Secret, SecretRef,

@@ -225,7 +225,9 @@ impl Worker {
             .await;
 
         let mut escalations: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut changed: Vec<i64> = Vec::new();
         for (out, steps, result) in results {
+            changed.extend(out.items.iter().map(|i| i.context.incident_id));
             let ids: Vec<String> = out.items.iter().map(|i| i.page.id.clone()).collect();
             let attempts = steps.iter().map(|s| s.3).max().unwrap_or(1);
             let attempt = match result {
@@ -244,6 +246,9 @@ impl Worker {
             };
             store.finish_pages(&ids, &attempt).await?;
         }
+        changed.sort_unstable();
+        changed.dedup();
+        self.desk.pages_changed(&changed).await?;
         for (incident, step) in escalations {
             if let Err(e) = self.desk.escalated_by_routing(incident, step).await {
                 tracing::warn!(incident, error = %e, "paging: cannot record the escalation level");

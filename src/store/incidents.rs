@@ -99,6 +99,23 @@ impl Store {
         row.as_ref().map(incident_from_row).transpose()
     }
 
+    /// Gives these incidents the change-feed version `version`: something
+    /// about them a console shows changed (their paging), not the incident.
+    pub(crate) async fn set_versions(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        ids: &[i64],
+        version: i64,
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!("UPDATE incidents SET version = $1 WHERE id IN ({})", list.join(", "));
+            let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version), |q, id| q.bind(*id));
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// Several incidents at once, in no particular order; unknown ids are skipped.
     pub async fn incidents_by_id(&self, ids: &[i64]) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());

@@ -7,7 +7,7 @@ use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{
     DeliveryState, IncidentStatus, NoticeKind, Page, RoutingDecision, RoutingVerdict, StateCount, Urgency,
 };
-use crate::routing::{BLAST_RADIUS, COORDINATION};
+use crate::routing::{BLAST_RADIUS, COORDINATION, Routing};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -83,6 +83,9 @@ struct NewPage<'a> {
     reason: &'a str,
     digest: bool,
     due_at: DateTime<Utc>,
+    /// Why it can never be delivered (its channel has no receiver): then it
+    /// is written dead at once, and no worker pass is spent on it.
+    undeliverable: Option<String>,
 }
 
 impl Store {
@@ -94,8 +97,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO notifications (id, incident_id, kind, target, channel, level, step, urgency, reason, digest, \
-             state, due_at, next_attempt, attempts, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $11, 0, $12) \
+             state, last_error, due_at, next_attempt, attempts, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $14, $11, $11, 0, $12) \
              ON CONFLICT (incident_id, kind, target, channel, level) DO NOTHING",
         )
         .bind(uuid::Uuid::now_v7().to_string())
@@ -110,6 +113,8 @@ impl Store {
         .bind(i64::from(p.digest))
         .bind(to_millis(p.due_at))
         .bind(to_millis(now))
+        .bind(if p.undeliverable.is_some() { "dead" } else { "pending" })
+        .bind(p.undeliverable)
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -127,9 +132,10 @@ impl Store {
         incident_id: i64,
         status: IncidentStatus,
         decision: &RoutingDecision,
-        digest_wait: Duration,
+        routing: &Routing,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
+        let digest_wait = routing.limits().digest_wait;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, created_at FROM notifications WHERE incident_id = $1 AND kind = 'page'"
         )))
@@ -183,6 +189,7 @@ impl Store {
                 reason: &n.reason,
                 digest: n.digest,
                 due_at: base + wait,
+                undeliverable: (!routing.receivers().has(&n.channel)).then(|| crate::paging::no_receiver(&n.channel)),
             };
             queued += usize::from(self.insert_page(tx, page, now).await?);
         }
@@ -223,10 +230,10 @@ impl Store {
     pub(crate) async fn queue_digest(
         &self,
         tx: &mut Transaction<'_, Any>,
-        target: &str,
-        channel: &str,
+        (target, channel): (&str, &str),
         level: &str,
         reason: &str,
+        undeliverable: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let page = NewPage {
@@ -240,6 +247,7 @@ impl Store {
             reason,
             digest: true,
             due_at: now,
+            undeliverable,
         };
         self.insert_page(tx, page, now).await
     }
@@ -322,6 +330,7 @@ impl Store {
                 reason: why,
                 digest: false,
                 due_at: now,
+                undeliverable: None,
             };
             queued += usize::from(self.insert_page(tx, page, now).await?);
         }

@@ -67,6 +67,11 @@ impl Refusal {
     }
 }
 
+/// Why a channel cannot deliver anything.
+pub fn no_receiver(channel: &str) -> String {
+    format!("no receiver is configured for {channel} ([channel.{channel}] in the routing file)")
+}
+
 /// Sends `out` on its channel.
 pub async fn send(
     http: &reqwest::Client,
@@ -75,12 +80,7 @@ pub async fn send(
     timeout: Duration,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), Refusal> {
-    let missing = || {
-        Refusal::permanent(format!(
-            "no receiver is configured for {0} ([channel.{0}] in the routing file)",
-            out.channel
-        ))
-    };
+    let missing = || Refusal::permanent(no_receiver(&out.channel));
     match out.channel.as_str() {
         "webhook" => webhook::send(http, receivers.webhook.as_ref().ok_or_else(missing)?, out, timeout, now).await,
         "slack" => slack::send(http, receivers.slack.as_ref().ok_or_else(missing)?, out, timeout).await,
