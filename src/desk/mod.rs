@@ -152,7 +152,7 @@ impl Desk {
     pub fn paging_idle(&self) -> Option<chrono::Duration> {
         match self.paging_beat.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
-            ms => Some(Utc::now() - crate::store::from_millis_pub(ms)),
+            ms => Some(Utc::now() - crate::store::from_millis(ms)),
         }
     }
 

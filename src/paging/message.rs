@@ -35,17 +35,7 @@ impl Context {
             Some(cmd) => format!("{} — {cmd}", s.title),
             None => s.title.clone(),
         });
-        Context {
-            incident_id: s.id,
-            title: s.title.clone(),
-            severity: s.severity,
-            status: s.status,
-            resources: s.resources.clone(),
-            suspect,
-            check,
-            open_with: format!("mandate --incident {}", s.id),
-            analysed: true,
-        }
+        Context { suspect, check, analysed: true, ..Context::from_summary(s) }
     }
 
     /// From the summary alone: no suspect or advice (said as not known).

@@ -65,10 +65,6 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(desk: Arc<Desk>) -> Worker {
-        Worker { desk, http: crate::sdk::http_client_builder().build().expect("an HTTP client builds") }
-    }
-
     /// Runs in the background until the desk is dropped. Notifications a
     /// killed predecessor was sending are due again first.
     pub fn spawn(desk: Weak<Desk>) {

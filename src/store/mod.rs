@@ -34,11 +34,6 @@ pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-/// A stored time, for the rest of the crate.
-pub(crate) fn from_millis_pub(ms: i64) -> DateTime<Utc> {
-    from_millis(ms)
-}
-
 pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
