@@ -1,3 +1,4 @@
+use super::change::Committed;
 use super::{Desk, DeskState};
 use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, NoticeKind, RejectedEvent, Severity};
 use crate::incident::{Placement, blast_radius, severity};
@@ -37,9 +38,8 @@ impl Desk {
     /// one transaction.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<IngestReport, StoreError> {
         let mut report = IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![] };
+        let (mut state, mut tx) = self.begin_change().await?;
         let controls = self.controls_snapshot();
-        let mut state = self.state.lock().await;
-        let mut tx = self.store.write.begin().await?;
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let stored = self.store.existing_event_ids(&mut tx, &ids).await?;
         let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -147,15 +147,13 @@ impl Desk {
 
         let catalog = self.catalog();
         // The change feed moves only when an incident changed.
-        if !touched.is_empty() {
-            next.version += 1;
-        }
+        let version = next.version + i64::from(!touched.is_empty());
         let mut queued = 0;
         for record in touched.values_mut() {
             let radius = blast_radius(&catalog, &[], &record.summary.resources);
             record.summary.severity = severity(&catalog, &radius);
             record.summary.updated_at = now;
-            record.summary.version = next.version;
+            record.summary.version = version;
             self.store.save_incident(&mut tx, record).await?;
             // Paging changes with the incident, in its transaction: a new or
             // reopened incident, or a new severity, is routed (again); a
@@ -180,16 +178,16 @@ impl Desk {
             self.store.insert_gap(&mut tx, gap).await?;
         }
         self.store.touch_agents(&mut tx, &agents_seen).await?;
-        tx.commit().await?;
+        report.incidents = touched.keys().copied().collect();
+        self.store.mark_analysis_due(&mut tx, &report.incidents, version).await?;
+        let change = Committed { version, config: false, paging: queued > 0 };
+        if let Err(e) = self.commit_change(&mut next, tx, change).await {
+            state.synced = next.synced;
+            return Err(e);
+        }
 
         report.accepted = fresh.len();
-        report.incidents = touched.keys().copied().collect();
-        let changed = !touched.is_empty();
         *state = next;
-        if changed {
-            self.publish(state.version);
-            self.mark_dirty(report.incidents.iter().copied());
-        }
         self.queued(queued);
         Ok(report)
     }

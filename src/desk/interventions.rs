@@ -1,4 +1,5 @@
 use super::Desk;
+use super::change::Committed;
 use crate::api::{
     AgentState, IncidentStatus, IncidentSummary, InterventionKind, InterventionResult, Severity, Verdict,
 };
@@ -66,9 +67,8 @@ impl Desk {
         use InterventionError::*;
         use InterventionKind::*;
         let kind = request.kind;
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
         let mut incident: Option<IncidentRecord> = match &request.target {
             InterventionTarget::Incident(id) => Some(
                 self.store
@@ -287,7 +287,8 @@ impl Desk {
         };
         self.store.record_intervention(&mut tx, &record).await?;
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, kind.as_str(), &target, details).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        let config = agent.is_some() && control.is_some();
+        self.commit_change(&mut state, tx, Committed { version, config, paging: queued > 0 }).await?;
 
         if let (Some(a), Some(c)) = (&agent, &control) {
             self.controls.write().unwrap_or_else(|p| p.into_inner()).insert(a.clone(), c.clone());
@@ -295,8 +296,6 @@ impl Desk {
         if let Some(record) = &created {
             state.next_incident = record.summary.id + 1;
         }
-        state.version = version;
-        self.publish(version);
         self.queued(queued);
         let shown = created.or(incident).map(|r| r.summary);
         Ok(InterventionResult {
@@ -310,9 +309,8 @@ impl Desk {
 
     /// Records a human's confirmation, rejection or investigation flag.
     pub async fn record_verdict(&self, request: VerdictRequest) -> Result<i64, InterventionError> {
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
         let mut record = self.store.get_incident_in(&mut tx, request.incident_id).await?.ok_or_else(|| {
             InterventionError::NotFound("INCIDENT_NOT_FOUND", format!("no incident #{}", request.incident_id))
         })?;
@@ -339,10 +337,8 @@ impl Desk {
                 details,
             )
             .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        state.version = version;
-        self.publish(version);
-        self.mark_dirty([request.incident_id]);
+        self.store.mark_analysis_due(&mut tx, &[request.incident_id], version).await?;
+        self.commit_change(&mut state, tx, Committed::version(version)).await?;
         Ok(entry.seq)
     }
 }

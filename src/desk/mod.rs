@@ -1,11 +1,15 @@
 //! The incident desk: the one place where incidents change. Event ingest,
 //! interventions, verdicts and catalog replacements pass through it one at a
-//! time, so grouping state, sequence tracking and the change-feed version stay
-//! consistent with what is committed. Reads (incident detail) do not queue here.
+//! time (see `change`), so grouping state, sequence tracking and the
+//! change-feed version stay consistent with what is committed, in this
+//! process and across servers sharing one database. Reads (incident detail)
+//! do not queue here.
 
+mod change;
 mod detail;
 mod ingest;
 mod interventions;
+mod listener;
 mod paging;
 
 pub use interventions::{
@@ -13,13 +17,15 @@ pub use interventions::{
 };
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 
+use change::Committed;
+
 use crate::catalog::{Catalog, CatalogDocument};
 use crate::incident::{Grouper, GroupingConfig, SequenceTracker};
 use crate::paging::Clock;
 use crate::routing::Routing;
 use crate::store::{AgentControl, Store, StoreError};
 use chrono::Utc;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify, watch};
@@ -42,6 +48,13 @@ struct DeskState {
     sequences: SequenceTracker,
     next_incident: i64,
     version: i64,
+    /// Shared databases: the configuration version the controls, catalog and
+    /// routing in memory were read at, the paging counter and the last event
+    /// replayed; and whether this state is known to match the database.
+    config_version: i64,
+    paging: i64,
+    event_seq: i64,
+    synced: bool,
 }
 
 pub struct Desk {
@@ -51,8 +64,11 @@ pub struct Desk {
     routing: RwLock<Arc<Routing>>,
     controls: RwLock<HashMap<String, AgentControl>>,
     versions: watch::Sender<i64>,
-    /// Incidents changed since their signature was last computed.
-    dirty: StdMutex<BTreeSet<i64>>,
+    /// This server, as `desk_head.writer` names it.
+    instance: String,
+    /// The paging counter and configuration version last heard from another server.
+    heard_paging: std::sync::atomic::AtomicI64,
+    heard_config: std::sync::atomic::AtomicI64,
     clock: Clock,
     /// The ISO week whose digest of departed owners is queued.
     digest_week: StdMutex<Option<String>>,
@@ -70,7 +86,9 @@ impl Desk {
         file_catalog: Option<Catalog>,
         config: DeskConfig,
     ) -> Result<Arc<Desk>, StoreError> {
-        store.claim_sole_server().await?;
+        store.claim_to_serve().await?;
+        // Read first: whatever is stored after it is replayed by the first change.
+        let head = if store.shared() { Some(store.read_head().await?) } else { None };
         let (max_id, version) = store.incident_high_water().await?;
         let mut grouper = Grouper::new(config.grouping);
         let now = Utc::now();
@@ -95,6 +113,7 @@ impl Desk {
                 store
                     .append_audit(&mut tx, now, "mandate serve --catalog", "catalog_replaced", "catalog", details)
                     .await?;
+                config_changed(&store, &mut tx).await?;
                 tx.commit().await?;
                 file
             }
@@ -110,28 +129,47 @@ impl Desk {
                 store
                     .append_audit(&mut tx, now, "mandate serve --routing", "routing_replaced", "routing", details)
                     .await?;
+                config_changed(&store, &mut tx).await?;
                 tx.commit().await?;
                 file
             }
             (None, Some((_, doc))) => Routing::new(doc, "stored routing").unwrap_or_else(|_| Routing::builtin()),
             (None, None) => Routing::builtin(),
         };
+        let head = head.unwrap_or_default();
+        let version = version.max(head.version);
         let (versions, _) = watch::channel(version);
+        let shared = store.shared();
         let desk = Arc::new(Desk {
             store,
-            state: Mutex::new(DeskState { grouper, watermark: now, sequences, next_incident: max_id + 1, version }),
+            state: Mutex::new(DeskState {
+                grouper,
+                watermark: now,
+                sequences,
+                next_incident: max_id + 1,
+                version,
+                config_version: head.config_version,
+                paging: head.paging,
+                event_seq: head.event_seq,
+                synced: false,
+            }),
             catalog: RwLock::new(Arc::new(catalog)),
             routing: RwLock::new(Arc::new(routing)),
             controls: RwLock::new(controls),
             versions,
-            dirty: StdMutex::new(BTreeSet::new()),
+            instance: uuid::Uuid::now_v7().to_string(),
+            heard_paging: std::sync::atomic::AtomicI64::new(head.paging),
+            heard_config: std::sync::atomic::AtomicI64::new(head.config_version),
             clock: config.clock,
             digest_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
         });
-        spawn_signature_refresher(Arc::downgrade(&desk));
+        spawn_analysis_worker(Arc::downgrade(&desk));
         crate::paging::Worker::spawn(Arc::downgrade(&desk));
+        if shared {
+            listener::spawn(Arc::downgrade(&desk));
+        }
         Ok(desk)
     }
 
@@ -181,17 +219,15 @@ impl Desk {
 
     /// Replaces the routing (admin), recorded in the audit log; its version.
     pub async fn replace_routing(&self, routing: Routing, by: &str) -> Result<i64, StoreError> {
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let mut tx = self.store.write.begin().await?;
         let version = self.store.save_routing(&mut tx, routing.document(), by, now).await?;
         let details = serde_json::json!({ "rules": routing.rules().len(), "routing_version": version });
         self.store.append_audit(&mut tx, now, by, "routing_replaced", "routing", details).await?;
-        tx.commit().await?;
-        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
         // Every open incident's routing may have changed: consoles fetch again.
-        state.version += 1;
-        self.publish(state.version);
+        let feed = state.version + 1;
+        self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
+        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
         Ok(version)
     }
 
@@ -199,46 +235,82 @@ impl Desk {
         self.controls.read().unwrap_or_else(|p| p.into_inner()).get(agent_id).cloned().unwrap_or_default()
     }
 
+    /// Whether an agent is paused: on a database several servers share, as
+    /// committed (a pause made through another server holds here at once).
+    pub async fn agent_paused(&self, agent_id: &str) -> Result<bool, StoreError> {
+        if self.store.shared() {
+            self.store.agent_paused(agent_id).await
+        } else {
+            Ok(self.agent_control(agent_id).paused)
+        }
+    }
+
     fn controls_snapshot(&self) -> HashMap<String, AgentControl> {
         self.controls.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Moves the change feed forward to `version`; never back.
     fn publish(&self, version: i64) {
-        self.versions.send_replace(version);
-    }
-
-    fn mark_dirty(&self, ids: impl IntoIterator<Item = i64>) {
-        self.dirty.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
+        self.versions.send_if_modified(|current| {
+            let newer = version > *current;
+            if newer {
+                *current = version;
+            }
+            newer
+        });
     }
 
     /// Replaces the catalog (admin), recorded in the audit log.
     pub async fn replace_catalog(&self, document: CatalogDocument, by: &str) -> Result<i64, StoreError> {
         let catalog = Catalog::new(document, "request").map_err(|e| StoreError::Refused(e.to_string()))?;
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let mut tx = self.store.write.begin().await?;
         let version = self.store.save_catalog(&mut tx, catalog.document(), by, now).await?;
         let details = serde_json::json!({ "services": catalog.len(), "catalog_version": version });
         self.store.append_audit(&mut tx, now, by, "catalog_replaced", "catalog", details).await?;
-        tx.commit().await?;
+        let feed = state.version + 1;
+        self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
-        state.version += 1;
-        self.publish(state.version);
         Ok(version)
     }
 }
 
-/// Keeps pattern signatures of changed incidents current, every 2 s at most,
-/// off the ingest path.
-fn spawn_signature_refresher(desk: std::sync::Weak<Desk>) {
+/// A server starting with its own catalog or routing file changed the
+/// configuration every server shares: they read it again.
+async fn config_changed(store: &Store, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<(), StoreError> {
+    if store.shared() {
+        let mut head = store.lock_head(tx).await?;
+        head.config_version += 1;
+        head.writer = String::new();
+        store.write_head(tx, &head).await?;
+    }
+    Ok(())
+}
+
+/// Works off the analyses due (pattern signatures, routing with the suspect
+/// known) every 2 s at most, off the ingest path, on the server that holds
+/// the background duties: once, whichever server made the change.
+fn spawn_analysis_worker(desk: std::sync::Weak<Desk>) {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(2)).await;
             let Some(desk) = desk.upgrade() else { return };
-            let ids: Vec<i64> =
-                std::mem::take(&mut *desk.dirty.lock().unwrap_or_else(|p| p.into_inner())).into_iter().collect();
-            for id in ids {
-                if let Err(e) = desk.refresh_analysis(id).await {
+            if !desk.store.holds_duties() {
+                continue;
+            }
+            let due = match desk.store.analysis_due(500).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the analyses due");
+                    continue;
+                }
+            };
+            for (id, version) in due {
+                let done = match desk.refresh_analysis(id).await {
+                    Ok(()) => desk.store.analysis_done(id, version).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = done {
                     tracing::warn!(incident = id, error = %e, "incident analysis failed");
                 }
             }

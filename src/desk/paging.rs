@@ -4,6 +4,7 @@
 //! the receivers, escalation brings the next level forward, and a dead
 //! notification can be retried by a responder.
 
+use super::change::Committed;
 use super::{Desk, InterventionError, InterventionRequest, InterventionTarget};
 use crate::api::{
     Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, InterventionKind, NoticeKind, Notification,
@@ -58,9 +59,8 @@ impl Desk {
     /// enforcement raises a P1 at once and pages the platform target. One
     /// incident collects every such run until it is resolved; its number.
     pub async fn legacy_marker_seen(&self, agent: Option<&str>, origin: Option<&str>) -> Result<i64, StoreError> {
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let mut tx = self.store.write.begin().await?;
         let version = state.version + 1;
         let open = self.store.open_incident_titled(&mut tx, LEGACY_TITLE).await?;
         let fresh = open.is_none();
@@ -141,12 +141,10 @@ impl Desk {
                 )
                 .await?;
         }
-        tx.commit().await?;
+        self.commit_change(&mut state, tx, Committed { version, config: false, paging: queued > 0 }).await?;
         if fresh {
             state.next_incident = record.summary.id + 1;
         }
-        state.version = version;
-        self.publish(version);
         self.queued(queued);
         Ok(record.summary.id)
     }
@@ -266,9 +264,8 @@ impl Desk {
     /// incident's escalation level rises to it, recorded in the audit log as
     /// routing's doing.
     pub async fn escalated_by_routing(&self, incident_id: i64, step: i64) -> Result<(), StoreError> {
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let mut tx = self.store.write.begin().await?;
         let Some(mut record) = self.store.get_incident_in(&mut tx, incident_id).await? else { return Ok(()) };
         if record.summary.escalation_level >= step || record.summary.status != IncidentStatus::Open {
             return Ok(());
@@ -282,10 +279,7 @@ impl Desk {
         self.store
             .append_audit(&mut tx, now, ROUTING_ACTOR, "escalate", &format!("incident:{incident_id}"), details)
             .await?;
-        tx.commit().await?;
-        state.version = version;
-        self.publish(version);
-        Ok(())
+        self.commit_change(&mut state, tx, Committed::version(version)).await
     }
 
     /// Deliveries of these incidents' notifications went through, failed or
@@ -297,21 +291,16 @@ impl Desk {
         if incidents.is_empty() {
             return Ok(());
         }
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let version = state.version + 1;
-        let mut tx = self.store.write.begin().await?;
         self.store.set_versions(&mut tx, &incidents, version).await?;
-        tx.commit().await?;
-        state.version = version;
-        self.publish(version);
-        Ok(())
+        self.commit_change(&mut state, tx, Committed::version(version)).await
     }
 
     /// Sends a dead notification again (a responder's intervention, audited).
     pub async fn retry_page(&self, id: &str, actor: &str, reason: Option<String>) -> Result<Page, InterventionError> {
-        let mut state = self.state.lock().await;
+        let (mut state, mut tx) = self.begin_change().await?;
         let now = self.clock.now();
-        let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
         let row =
             self.store.revive_page(&mut tx, id, now).await?.ok_or_else(|| {
                 InterventionError::NotFound("NOTIFICATION_NOT_FOUND", format!("no notification {id:?}"))
@@ -331,9 +320,7 @@ impl Desk {
             .await?;
         let version = state.version + 1;
         self.store.set_versions(&mut tx, &[row.page.incident_id], version).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        state.version = version;
-        self.publish(version);
+        self.commit_change(&mut state, tx, Committed { version, config: false, paging: true }).await?;
         self.queued(1);
         // As committed: the worker may take it the moment it is woken.
         let mut page = row.page;

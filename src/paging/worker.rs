@@ -65,27 +65,41 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Runs in the background until the desk is dropped. Notifications a
-    /// killed predecessor was sending are due again first.
+    /// Runs in the background until the desk is dropped, paging while this
+    /// server holds the background duties. Notifications a killed
+    /// predecessor was sending are due again first.
     pub fn spawn(desk: Weak<Desk>) {
         tokio::spawn(async move {
             let Some(first) = desk.upgrade() else { return };
             let wake = first.paging_wake();
-            match first.store().reclaim_sending(first.clock().now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(notifications = n, "paging: resending what a stopped server was sending"),
-                Err(e) => tracing::warn!(error = %e, "paging: cannot reclaim notifications being sent"),
-            }
             drop(first);
             // One client for the worker's life: building one costs more than a tick.
             let http = crate::sdk::http_client_builder().build().expect("an HTTP client builds");
             let mut wait = NAP;
+            let mut duties = false;
             loop {
                 tokio::select! {
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
                 let Some(desk) = desk.upgrade() else { return };
+                // Only the server holding the duties pages; the others wait for them.
+                if !desk.store().holds_duties() {
+                    duties = false;
+                    wait = IDLE;
+                    continue;
+                }
+                if !duties {
+                    // Taking the duties over: what a stopped server was sending is due again.
+                    duties = true;
+                    match desk.store().reclaim_sending(desk.clock().now()).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(notifications = n, "paging: resending what a stopped server was sending")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "paging: cannot reclaim notifications being sent"),
+                    }
+                }
                 let worker = Worker { desk, http: http.clone() };
                 loop {
                     let pass = worker.tick().await;

@@ -3,6 +3,7 @@
 pub mod auth;
 mod error;
 mod etag;
+pub(crate) mod list_cache;
 mod request;
 mod request_log;
 pub mod routes;

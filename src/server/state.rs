@@ -1,5 +1,6 @@
 use crate::auth::TokenTable;
 use crate::desk::Desk;
+use crate::server::list_cache::ListCache;
 use crate::store::Store;
 use std::sync::{Arc, RwLock};
 
@@ -14,12 +15,19 @@ struct Inner {
     closing: tokio::sync::watch::Sender<bool>,
     // Replaced whole on reload (SIGHUP); readers clone the Arc and never wait.
     tokens: RwLock<Arc<TokenTable>>,
+    /// Incident list pages, once per version.
+    list_cache: ListCache,
 }
 
 impl AppState {
     pub fn new(desk: Arc<Desk>, tokens: TokenTable) -> Self {
         let (closing, _) = tokio::sync::watch::channel(false);
-        AppState(Arc::new(Inner { desk, closing, tokens: RwLock::new(Arc::new(tokens)) }))
+        AppState(Arc::new(Inner {
+            desk,
+            closing,
+            tokens: RwLock::new(Arc::new(tokens)),
+            list_cache: ListCache::default(),
+        }))
     }
 
     pub fn desk(&self) -> &Arc<Desk> {
@@ -28,6 +36,10 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         self.0.desk.store()
+    }
+
+    pub fn list_cache(&self) -> &ListCache {
+        &self.0.list_cache
     }
 
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {

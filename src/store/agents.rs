@@ -89,6 +89,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether an agent is paused, as committed now.
+    pub async fn agent_paused(&self, agent: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT status FROM agents WHERE agent_id = $1")
+            .bind(agent.to_owned())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>("status")).transpose()?.is_some_and(|s| s == "paused"))
+    }
+
     /// Every agent's controls and latest sequence number, to restore state at start.
     pub(crate) async fn agent_states(
         &self,

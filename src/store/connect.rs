@@ -1,5 +1,5 @@
+use super::claim::{self, ServerClaim};
 use super::run_writer::RunWriter;
-use super::sole_server::{self, ServerClaim};
 use super::{StoreError, migrate};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -112,21 +112,21 @@ impl Store {
     }
 
     /// Connects to serve the database: claims it first (see
-    /// `claim_sole_server`), so that a server refused beside another never
+    /// `claim_to_serve`), so that a server refused beside another never
     /// migrates the schema under it, then brings the schema up to date. A
     /// `standby` server waits for the claim instead of being refused, and
     /// takes over when the server holding it stops or dies.
     pub async fn connect_to_serve(url: &str, standby: bool) -> Result<Store, StoreError> {
         let store = Self::connect_unmigrated(url).await?;
         if standby {
-            let claim = sole_server::claim_when_free(url, store.backend, |holder| {
+            let claim = claim::claim_when_free(url, store.backend, |holder| {
                 tracing::warn!(%holder, "standing by: this server takes over when the one serving the database stops");
             })
             .await?;
             store.hold(claim);
             tracing::info!("the database is free: taking over");
         } else {
-            store.claim_sole_server().await?;
+            store.claim_to_serve().await?;
         }
         migrate::run(&store.write, store.backend).await?;
         Ok(store)
@@ -204,20 +204,27 @@ impl Store {
         Ok(Store::from_pools(pool.clone(), pool, Backend::Postgres))
     }
 
-    /// Claims the database for this process to serve, or says which server
-    /// already does (see `sole_server`). Held until `close`.
+    /// Claims the database for this process to serve (see `claim`): a
+    /// SQLite file is refused when another server holds it; on PostgreSQL
+    /// the background duties are taken when free. Held until `close`.
     /// Claiming twice is a no-op.
-    pub async fn claim_sole_server(&self) -> Result<(), StoreError> {
+    pub async fn claim_to_serve(&self) -> Result<(), StoreError> {
         if self.claim.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             return Ok(());
         }
-        self.hold(sole_server::claim(&self.url, self.backend).await?);
+        self.hold(claim::claim(&self.url, self.backend).await?);
         Ok(())
     }
 
-    /// Whether this process holds its claim to serve the database.
-    pub fn holds_claim(&self) -> bool {
-        self.claim.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    /// Whether this process holds the background duties: always for the
+    /// server of a SQLite file; for PostgreSQL, one server at a time.
+    pub fn holds_duties(&self) -> bool {
+        self.claim.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(ServerClaim::holds_duties)
+    }
+
+    /// The database URL this store was connected with.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     fn hold(&self, claim: ServerClaim) {

@@ -10,6 +10,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "intervention index", include_str!("migrations/sqlite/0003_intervention_index.sql")),
     (4, "routing", include_str!("migrations/sqlite/0004_routing.sql")),
     (5, "paging", include_str!("migrations/sqlite/0005_paging.sql")),
+    (6, "replicas", include_str!("migrations/sqlite/0006_replicas.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -17,6 +18,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "intervention index", include_str!("migrations/postgres/0003_intervention_index.sql")),
     (4, "routing", include_str!("migrations/postgres/0004_routing.sql")),
     (5, "paging", include_str!("migrations/postgres/0005_paging.sql")),
+    (6, "replicas", include_str!("migrations/postgres/0006_replicas.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -6,9 +6,11 @@
 
 mod agents;
 mod audit;
+mod claim;
 mod connect;
 mod error;
 mod events;
+mod head;
 mod incidents;
 mod migrate;
 mod pages;
@@ -16,11 +18,11 @@ mod records;
 mod routing;
 mod run_writer;
 mod runs;
-mod sole_server;
 
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
 pub use connect::{Backend, Store, default_sqlite_url, redact};
 pub use error::StoreError;
+pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
 pub use pages::{Attempt, PageRow};
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};

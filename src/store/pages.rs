@@ -497,7 +497,7 @@ impl Store {
     }
 
     /// Notifications a killed server was sending are due again at once:
-    /// only the sole server calls this, before its worker starts.
+    /// the server taking the background duties calls this, before its worker starts.
     pub async fn reclaim_sending(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE notifications SET state = 'pending', next_attempt = $1 WHERE state = 'sending'")
             .bind(to_millis(now))

@@ -2,12 +2,14 @@
 
 use crate::api::{ErrorBody, IncidentDetail, IncidentPage, IncidentStatus};
 use crate::server::auth::{Caller, Permission};
+use crate::server::list_cache::ListKey;
 use crate::server::request::Query;
 use crate::server::{ApiError, AppState};
 use crate::store::decode_incident_cursor;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
@@ -100,18 +102,26 @@ pub async fn list_incidents(
     }
     // Read before the query: whatever the page holds is at least this new.
     let version = state.desk().version();
-    let (incidents, version, next_cursor) = match changed_after {
-        Some(after) => {
-            let (changed, upto) = state.store().incidents_changed_after(after, limit).await?;
-            (changed, upto.unwrap_or(version), None)
-        }
-        None => {
-            let (list, next) = state.store().list_incidents(status, cursor, limit).await?;
-            (list, version, next)
-        }
-    };
-    let counts = state.store().status_counts().await?;
-    Ok(Json(IncidentPage { incidents, version, counts, next_cursor }).into_response())
+    let key = ListKey { version, query: format!("{status:?} {cursor:?} {limit} {changed_after:?}") };
+    let body = state
+        .list_cache()
+        .page(key, || async {
+            let (incidents, version, next_cursor) = match changed_after {
+                Some(after) => {
+                    let (changed, upto) = state.store().incidents_changed_after(after, limit).await?;
+                    (changed, upto.unwrap_or(version), None)
+                }
+                None => {
+                    let (list, next) = state.store().list_incidents(status, cursor, limit).await?;
+                    (list, version, next)
+                }
+            };
+            let counts = state.store().status_counts().await?;
+            let page = IncidentPage { incidents, version, counts, next_cursor };
+            Ok(Bytes::from(serde_json::to_vec(&page).map_err(|_| ApiError::internal())?))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Everything about one incident: timeline with gaps, blast radius, causal

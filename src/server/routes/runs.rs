@@ -135,7 +135,7 @@ pub async fn create_run(
         }
         Err(RunRejection { error, attribution: None }) => return Err(error),
     };
-    if state.desk().agent_control(&new_run.agent_id).paused {
+    if state.desk().agent_paused(&new_run.agent_id).await? {
         return Err(ApiError::conflict(
             "AGENT_PAUSED",
             format!("agent {:?} is paused by an intervention; resume it to create runs", new_run.agent_id),

@@ -17,27 +17,24 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
     Ok(Json(json!({ "status": "ok" })))
 }
 
-/// Readiness, for load balancers: the database answers, this server holds
-/// its claim to serve it (so its background duties run here: analysis, the
-/// paging outbox and escalation timers), and the paging worker finished a
-/// pass within the last 5 s. Needs no token.
+/// Readiness, for load balancers: the database answers, and where this
+/// server holds the background duties (analysis, the paging outbox and
+/// escalation timers), the paging worker finished a pass within the last
+/// 5 s. A server beside another on PostgreSQL is ready without them: it
+/// serves, and takes the duties when the one holding them stops. Needs no token.
 #[utoipa::path(
     get, path = "/readyz", tag = "system",
     responses((status = 200, description = "Ready, with each duty's state"), (status = 503, description = "Not ready: what is missing", body = ErrorBody))
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store().ping().await?;
-    let claim = state.store().holds_claim();
+    let duties = state.store().holds_duties();
     let idle = state.desk().paging_idle();
     let paging = idle.is_some_and(|d| d < chrono::Duration::seconds(5));
-    if !claim || !paging {
-        let why = if !claim {
-            "this server does not hold its claim to the database".to_owned()
-        } else {
-            match idle {
-                None => "the paging worker has not finished a pass yet".to_owned(),
-                Some(d) => format!("the paging worker last finished a pass {} s ago", d.num_seconds()),
-            }
+    if duties && !paging {
+        let why = match idle {
+            None => "the paging worker has not finished a pass yet".to_owned(),
+            Some(d) => format!("the paging worker last finished a pass {} s ago", d.num_seconds()),
         };
         return Err(ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -49,8 +46,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     Ok(Json(json!({
         "status": "ready",
         "database": "ok",
-        "sole_server": claim,
-        "paging_last_pass_ms_ago": idle.map(|d| d.num_milliseconds()),
+        "duties": if duties { "here" } else { "another server" },
+        "paging_last_pass_ms_ago": idle.filter(|_| duties).map(|d| d.num_milliseconds()),
     })))
 }
 

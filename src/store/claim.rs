@@ -1,22 +1,23 @@
-//! One serving process per database, until replicas share one safely.
+//! Which server does what on a database.
 //!
-//! The incident desk keeps incident ids, grouping, sequence tracking and the
-//! change-feed version in memory; a second server on the same database would
-//! hand out the same incident ids and lose counts. So a server claims its
-//! database before it serves and refuses to start when another holds it:
-//!
-//! - SQLite: an exclusive `flock` on `<database>.lock` beside the file, which
-//!   also names the holder's pid. The kernel drops it when the process dies.
-//! - PostgreSQL: a session-level advisory lock on a connection of its own,
-//!   whose `application_name` names the holder. PostgreSQL drops it when the
-//!   connection ends; if the connection is lost, the server takes it again.
-
+//! - SQLite: one server per file. Its incident desk is the only writer, so
+//!   a second process on the same file is refused: an exclusive `flock` on
+//!   `<database>.lock` beside the file, which also names the holder's pid.
+//!   The kernel drops it when the process dies.
+//! - PostgreSQL: any number of servers serve at once (see `head`), and one
+//!   of them holds the background duties (analysis, the paging outbox and
+//!   escalation timers): the one holding a session-level advisory lock on a
+//!   connection of its own, whose `application_name` names it. PostgreSQL
+//!   drops the lock when the connection ends; the others try for it twice a
+//!   second, so the duties move within about a second of a server's death.
 use super::connect::sqlite_path;
 use super::{Backend, StoreError};
 use sqlx::{AnyConnection, Connection, Executor, Row};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -28,13 +29,21 @@ const ADVISORY_KEY: i64 = 0x4D41_4E44;
 /// that was killed a moment ago and whose connection is still closing.
 const CLAIM_PATIENCE: Duration = Duration::from_secs(2);
 
-/// How often the PostgreSQL claim's connection is checked.
+/// How often the connection holding the duties is checked.
 const KEEPER_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Held while this process serves the database; dropping it releases it.
 #[derive(Debug)]
 pub struct ServerClaim {
     _hold: Hold,
+    /// Whether this process holds the background duties now.
+    duties: Arc<AtomicBool>,
+}
+
+impl ServerClaim {
+    pub fn holds_duties(&self) -> bool {
+        self.duties.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Debug)]
@@ -44,7 +53,7 @@ enum Hold {
     File {
         _lock: File,
     },
-    /// Dropping the sender stops the keeper, which closes the connection.
+    /// Dropping the sender stops the keeper, which closes its connection.
     Advisory {
         _keeper: oneshot::Sender<()>,
     },
@@ -61,14 +70,19 @@ fn holder_name() -> String {
     format!("mandate serve on {host}, pid {}", std::process::id())
 }
 
-/// Claims the database at `url` for this process, or says who holds it.
+/// Claims the database at `url` for this process, or says who holds it
+/// (SQLite). On PostgreSQL it never refuses: the duties are this server's
+/// at once if no other server holds them, and later when they are free.
 pub async fn claim(url: &str, backend: Backend) -> Result<ServerClaim, StoreError> {
-    claim_once(url, backend, CLAIM_PATIENCE).await.map_err(Refusal::into_error)
+    match backend {
+        Backend::Postgres => Ok(share_duties(url).await),
+        Backend::Sqlite => claim_once(url, backend, CLAIM_PATIENCE).await.map_err(Refusal::into_error),
+    }
 }
 
-/// Waits until the database is free, then claims it: a standby server,
-/// taking over within a second when the one serving dies. `waiting` is told
-/// who holds it, once.
+/// Waits until the database (SQLite) or its duties (PostgreSQL) are free,
+/// then claims them: a standby server, taking over within a second when the
+/// one serving dies. `waiting` is told who holds it, once.
 pub async fn claim_when_free(url: &str, backend: Backend, waiting: impl Fn(&str)) -> Result<ServerClaim, StoreError> {
     let mut told = false;
     loop {
@@ -118,9 +132,38 @@ async fn claim_once(url: &str, backend: Backend, patience: Duration) -> Result<S
             None => Hold::Private,
             Some(path) => Hold::File { _lock: claim_file(&path)? },
         },
-        Backend::Postgres => Hold::Advisory { _keeper: claim_advisory(url, patience).await? },
+        Backend::Postgres => {
+            let (keeper, duties) = claim_advisory(url, patience).await?;
+            return Ok(ServerClaim { _hold: Hold::Advisory { _keeper: keeper }, duties });
+        }
     };
-    Ok(ServerClaim { _hold: hold })
+    Ok(ServerClaim { _hold: hold, duties: Arc::new(AtomicBool::new(true)) })
+}
+
+/// A PostgreSQL server among others: it holds the duties now if they are
+/// free, and keeps trying for them while another server holds them.
+async fn share_duties(url: &str) -> ServerClaim {
+    let me = holder_name();
+    let duties = Arc::new(AtomicBool::new(false));
+    let conn = match connect_named(url, &me).await {
+        Ok(mut conn) => match try_advisory(&mut conn).await {
+            Ok(true) => Some(conn),
+            _ => {
+                let holder = advisory_holder(&mut conn).await.ok().flatten();
+                let _ = conn.close().await;
+                tracing::info!(
+                    holder = holder.as_deref().unwrap_or("another server"),
+                    "serving beside another server, which holds the background duties; taking them if it stops"
+                );
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    duties.store(conn.is_some(), Ordering::Relaxed);
+    let (stop, stopped) = oneshot::channel();
+    tokio::spawn(keep_advisory(url.to_owned(), me, conn, duties.clone(), stopped));
+    ServerClaim { _hold: Hold::Advisory { _keeper: stop }, duties }
 }
 
 fn lock_path(database: &Path) -> PathBuf {
@@ -169,7 +212,7 @@ fn claim_file(database: &Path) -> Result<File, Refusal> {
     }
 }
 
-async fn claim_advisory(url: &str, patience: Duration) -> Result<oneshot::Sender<()>, Refusal> {
+async fn claim_advisory(url: &str, patience: Duration) -> Result<(oneshot::Sender<()>, Arc<AtomicBool>), Refusal> {
     let me = holder_name();
     let deadline = tokio::time::Instant::now() + patience;
     let conn = loop {
@@ -182,18 +225,16 @@ async fn claim_advisory(url: &str, patience: Duration) -> Result<oneshot::Sender
             let _ = conn.close().await;
             let holder = holder.unwrap_or_else(|| "another mandate server".to_owned());
             return Err(Refusal::Held(format!(
-                "this PostgreSQL database is already served by {holder}. Servers do not yet share one \
-                 database safely (they would hand out the same incident ids and lose counts), so this one \
-                 does not start. Stop the other server, point this one at its own database, or start it with \
-                 --standby to take over when the other stops."
+                "the background duties of this PostgreSQL database are held by {holder}"
             )));
         }
         let _ = conn.close().await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let (stop, stopped) = oneshot::channel();
-    tokio::spawn(keep_advisory(url.to_owned(), me, conn, stopped));
-    Ok(stop)
+    let duties = Arc::new(AtomicBool::new(true));
+    tokio::spawn(keep_advisory(url.to_owned(), me, Some(conn), duties.clone(), stopped));
+    Ok((stop, duties))
 }
 
 async fn connect_named(url: &str, me: &str) -> Result<AnyConnection, StoreError> {
@@ -231,43 +272,46 @@ async fn advisory_holder(conn: &mut AnyConnection) -> Result<Option<String>, Sto
     }))
 }
 
-/// Holds the claim's connection; when it is lost (a database restart), takes
-/// the claim again on a new one.
-async fn keep_advisory(url: String, me: String, mut conn: AnyConnection, mut stopped: oneshot::Receiver<()>) {
-    let mut held = true;
+/// Holds the duties' connection while it lives; when it is lost (a database
+/// restart) or the duties are another server's, tries for them again until
+/// they are free.
+async fn keep_advisory(
+    url: String,
+    me: String,
+    mut conn: Option<AnyConnection>,
+    duties: Arc<AtomicBool>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     loop {
+        let wait = if conn.is_some() { KEEPER_INTERVAL } else { STANDBY_POLL };
         tokio::select! {
             _ = &mut stopped => break,
-            _ = tokio::time::sleep(KEEPER_INTERVAL) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        if held && conn.execute("SELECT 1").await.is_ok() {
-            continue;
-        }
-        if held {
-            tracing::warn!("lost the connection that holds this server's database claim; taking it again");
-            held = false;
+        if let Some(held) = conn.as_mut() {
+            if held.execute("SELECT 1").await.is_ok() {
+                continue;
+            }
+            duties.store(false, Ordering::Relaxed);
+            tracing::warn!("lost the connection that holds the background duties; taking them again when free");
+            conn = None;
         }
         let Ok(mut fresh) = connect_named(&url, &me).await else { continue };
         match try_advisory(&mut fresh).await {
             Ok(true) => {
-                tracing::info!("database claim taken again");
-                conn = fresh;
-                held = true;
+                tracing::info!("this server now holds the background duties");
+                conn = Some(fresh);
+                duties.store(true, Ordering::Relaxed);
             }
-            Ok(false) => {
-                let holder = advisory_holder(&mut fresh).await.ok().flatten().unwrap_or_default();
-                tracing::error!(
-                    holder = %holder,
-                    "another server took this database while the connection was lost; stop one of them"
-                );
-                let _ = fresh.close().await;
-            }
-            Err(_) => {
+            _ => {
                 let _ = fresh.close().await;
             }
         }
     }
-    let _ = conn.close().await;
+    duties.store(false, Ordering::Relaxed);
+    if let Some(conn) = conn {
+        let _ = conn.close().await;
+    }
 }
 
 #[cfg(test)]
