@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{BIN, Served, as_alice, create_token, event_body, serve_binary_with, signal};
+use common::{BIN, Served, as_alice, create_token, event_body, serve_binary_with};
 use mandate::paging::inbox::Inbox;
 use mandate::routing::RoutingDocument;
 use serde_json::{Value, json};
@@ -268,8 +268,7 @@ async fn three_servers_lose_nothing_while_one_is_killed_every_10_s() {
             next_kill += Duration::from_secs(10);
             let victim = (started.elapsed().as_nanos() as usize / 7) % SERVERS;
             addresses.write().unwrap()[victim] = None;
-            signal(&servers[victim].child, "KILL");
-            servers[victim].child.wait().unwrap();
+            servers[victim].kill();
             kills += 1;
             servers[victim] = serve_binary_with(&url, &tokens, "127.0.0.1:0", &more);
             addresses.write().unwrap()[victim] = Some(servers[victim].addr.clone());

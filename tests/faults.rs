@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Db, create_token, serve_binary, signal, tokens};
+use common::{Db, create_token, serve_binary, tokens};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::sync::Arc;
@@ -53,8 +53,8 @@ async fn killed_during_ingest(db: Db) {
         Db::Sqlite => format!("sqlite://{}", dir.path().join("mandate.db").display()),
         Db::Postgres => common::postgres_store().await.url.clone(),
     };
-    let first = serve_binary(&url, &tokens_file, "127.0.0.1:0");
-    let (mut server, addr) = (first.child, first.addr);
+    let mut first = serve_binary(&url, &tokens_file, "127.0.0.1:0");
+    let addr = first.addr.clone();
     let base = format!("http://{addr}");
 
     // Four clients post their batches; the server is killed once a quarter
@@ -81,8 +81,7 @@ async fn killed_during_ingest(db: Db) {
         assert!(Instant::now() < deadline, "ingest did not start");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    first.kill();
     let mut acked = vec![];
     for client in clients {
         acked.push(client.await.unwrap());
@@ -92,7 +91,7 @@ async fn killed_during_ingest(db: Db) {
 
     // Restarted on the same address and database, every batch is sent
     // again: the acknowledged ones must all come back as duplicates.
-    let mut server = serve_binary(&url, &tokens_file, &addr).child;
+    let second = serve_binary(&url, &tokens_file, &addr);
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let (mut fresh, mut replayed) = (0, 0);
     for (c, acked) in acked.iter().enumerate() {
@@ -126,8 +125,7 @@ async fn killed_during_ingest(db: Db) {
         page["incidents"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
     titles.sort();
     assert_eq!(titles, ["E on svc-0", "E on svc-1", "E on svc-2", "E on svc-3"]);
-    signal(&server, "TERM");
-    server.wait().unwrap();
+    second.stop();
 
     let store = mandate::store::Store::connect(&url).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(store.pool()).await.unwrap();

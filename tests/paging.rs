@@ -754,7 +754,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
     // The receiver takes the first delivery and never answers: the server
     // is killed with the page in flight.
     inbox.script("webhook", [Answer::Hang]);
-    let first = common::serve_binary_with(&url, &tokens_file, "127.0.0.1:0", &more);
+    let mut first = common::serve_binary_with(&url, &tokens_file, "127.0.0.1:0", &more);
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let mut e = event_body("k1", -0.5, "agent-k", "tool_call", "svc-k", "error");
     e["error_code"] = "E".into();
@@ -766,9 +766,7 @@ async fn a_killed_server_delays_a_page_and_never_loses_it(db: Db) {
         assert!(tokio::time::Instant::now() < deadline, "the page never left: {:#?}", first.log.lock().unwrap());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut child = first.child;
-    common::signal(&child, "KILL");
-    child.wait().unwrap();
+    first.kill();
 
     let second = common::serve_binary_with(&url, &tokens_file, "127.0.0.1:0", &more);
     let accepted = inbox.accepted("webhook", 1, WAIT).await;

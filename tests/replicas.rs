@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Served, as_alice, create_token, event_body, serve_binary_with, signal};
+use common::{Served, as_alice, create_token, event_body, serve_binary_with};
 use futures_util::future::join_all;
 use mandate::paging::inbox::{Answer, Inbox};
 use mandate::routing::RoutingDocument;
@@ -320,10 +320,7 @@ async fn paging_runs_once_and_moves_when_its_server_dies() {
     // The holder dies; another takes the duties and pages within seconds,
     // however the incident came in.
     inbox.script("webhook", [Answer::Accept]);
-    let dead = fleet.servers.remove(holder);
-    signal(&dead.child, "KILL");
-    let mut child = dead.child;
-    child.wait().unwrap();
+    fleet.servers.remove(holder).kill();
     let killed = Instant::now();
     let alive = [0, 1];
     let (status, _) = fleet.post(0, &fleet.agent, "/api/v1/events", &error_event("after", "svc-after")).await;

@@ -103,16 +103,18 @@ async fn a_standby_takes_over_when_the_server_dies(db: Db) {
     assert_eq!(posted.unwrap().status(), 200);
 
     let port = free_port();
-    let mut standby = Command::new(BIN)
-        .args(["serve", "--standby", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
-        .args(["--tokens-file", tokens, "--database-url", &url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut standby = common::KillOnDrop(
+        Command::new(BIN)
+            .args(["serve", "--standby", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+            .args(["--tokens-file", tokens, "--database-url", &url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let health = format!("http://127.0.0.1:{port}/healthz");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(standby.try_wait().unwrap().is_none(), "the standby waits, it does not exit");
+    assert!(standby.0.try_wait().unwrap().is_none(), "the standby waits, it does not exit");
     assert!(http.get(&health).send().await.is_err(), "a standby does not listen: load balancers pass it by");
 
     signal(&first.child, "KILL");
@@ -150,10 +152,10 @@ async fn a_standby_takes_over_when_the_server_dies(db: Db) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!((body["status"].as_str(), body["duties"].as_str()), (Some("ready"), Some("here")), "{body}");
-    signal(&standby, "TERM");
-    assert!(standby.wait().unwrap().success());
+    signal(&standby.0, "TERM");
+    assert!(standby.0.wait().unwrap().success());
     let mut log = String::new();
-    std::io::Read::read_to_string(&mut standby.stderr.take().unwrap(), &mut log).unwrap();
+    std::io::Read::read_to_string(&mut standby.0.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("standing by") && log.contains("taking over"), "{log}");
 }
 

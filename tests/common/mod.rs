@@ -281,11 +281,39 @@ pub fn serve_binary_with(database_url: &str, tokens_file: &str, listen: &str, mo
     Served { child, addr, log }
 }
 
+/// A child process killed when the test ends, passing or failing.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A test that fails midway never leaves its servers running.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Served {
     /// Stops the server with SIGTERM, as an operator would; how it exited.
     pub fn stop(mut self) -> std::process::ExitStatus {
         signal(&self.child, "TERM");
         self.child.wait().unwrap()
+    }
+
+    /// SIGKILL, and waits until it is gone.
+    pub fn kill(&mut self) {
+        signal(&self.child, "KILL");
+        self.child.wait().unwrap();
     }
 }
 
