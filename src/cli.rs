@@ -104,6 +104,12 @@ pub struct ServeArgs {
     /// Errors closer than this many minutes to an incident's latest error join it
     #[arg(long, env = "MANDATE_INCIDENT_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub incident_window_minutes: u32,
+    /// Events whose occurred_at is older than this many days are refused
+    #[arg(long, env = "MANDATE_EVENT_MAX_AGE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub event_max_age_days: u32,
+    /// Events whose occurred_at is more than this many minutes ahead of the server's clock are refused
+    #[arg(long, env = "MANDATE_EVENT_MAX_AHEAD_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub event_max_ahead_minutes: u32,
     /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
     #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -64,6 +64,10 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         routing: args.routing,
         standby: args.standby,
         grouping: GroupingConfig { window: chrono::Duration::minutes(i64::from(args.incident_window_minutes)) },
+        event_window: mandate::desk::EventWindow {
+            max_age: chrono::Duration::days(i64::from(args.event_max_age_days)),
+            max_ahead: chrono::Duration::minutes(i64::from(args.event_max_ahead_minutes)),
+        },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(options)).map_err(|e| e.to_string())

@@ -37,6 +37,23 @@ pub struct DeskConfig {
     pub clock: Clock,
     /// A routing file: replaces the stored routing when it differs.
     pub routing: Option<Routing>,
+    /// How far from the server's clock an event's `occurred_at` may be.
+    pub event_window: EventWindow,
+}
+
+/// Events are accepted from `max_age` before the server's clock to
+/// `max_ahead` after it: a year-9999 event would top every list forever,
+/// a year-1 one would make durations absurd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventWindow {
+    pub max_age: chrono::Duration,
+    pub max_ahead: chrono::Duration,
+}
+
+impl Default for EventWindow {
+    fn default() -> Self {
+        EventWindow { max_age: chrono::Duration::days(30), max_ahead: chrono::Duration::minutes(5) }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +87,7 @@ pub struct Desk {
     heard_paging: std::sync::atomic::AtomicI64,
     heard_config: std::sync::atomic::AtomicI64,
     clock: Clock,
+    event_window: EventWindow,
     /// The ISO week whose digest of departed owners is queued.
     digest_week: StdMutex<Option<String>>,
     /// Wakes the paging worker when a change queued a notification.
@@ -161,6 +179,7 @@ impl Desk {
             heard_paging: std::sync::atomic::AtomicI64::new(head.paging),
             heard_config: std::sync::atomic::AtomicI64::new(head.config_version),
             clock: config.clock,
+            event_window: config.event_window,
             digest_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
@@ -179,6 +198,10 @@ impl Desk {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    pub fn event_window(&self) -> EventWindow {
+        self.event_window
     }
 
     /// The paging worker finished a pass.

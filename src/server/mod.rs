@@ -191,6 +191,8 @@ pub struct ServeOptions {
     /// that serves it; take over when it stops.
     pub standby: bool,
     pub grouping: GroupingConfig,
+    /// How far from the server's clock an event's occurred_at may be.
+    pub event_window: crate::desk::EventWindow,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -225,8 +227,12 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             tracing::warn!(routing = %options.routing.as_deref().unwrap_or(std::path::Path::new("")).display(), "{warning}");
         }
     }
-    let desk =
-        Desk::open(store, catalog, DeskConfig { grouping: options.grouping, routing, ..DeskConfig::default() }).await?;
+    let desk = Desk::open(
+        store,
+        catalog,
+        DeskConfig { grouping: options.grouping, routing, event_window: options.event_window, ..DeskConfig::default() },
+    )
+    .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
     let server = start_desk(desk, tokens, options.listen)
         .await

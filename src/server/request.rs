@@ -116,6 +116,38 @@ fn schema_error(field: &str, code: &str, message: String) -> ErrorDetail {
     }
 }
 
+/// What a string may hold.
+#[derive(Clone, Copy)]
+enum Text {
+    /// Anything but NUL.
+    Free,
+    /// No control character at all (C0, DEL, C1), NUL included.
+    Identifier,
+}
+
+impl Text {
+    /// Why `value` is refused as `name`, if it is.
+    fn refusal(self, name: &str, value: &str) -> Option<String> {
+        let (at, c) = value.chars().enumerate().find(|(_, c)| match self {
+            Text::Free => *c == '\0',
+            Text::Identifier => c.is_control(),
+        })?;
+        Some(match c {
+            '\0' => format!("{name} must not contain NUL (U+0000, at character {})", at + 1),
+            c => format!("{name} must not contain control characters (U+{:04X} at character {})", c as u32, at + 1),
+        })
+    }
+}
+
+/// Refuses an identifier taken from a path or a query with a control
+/// character in it, naming where it came from.
+pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
+    match Text::Identifier.refusal(name, value) {
+        None => Ok(()),
+        Some(message) => Err(ApiError::invalid_request("FIELD_INVALID_VALUE", message).with_field(name)),
+    }
+}
+
 /// Takes fields out of a JSON object one by one, collecting every schema
 /// violation; what is left at the end is an unknown field.
 pub struct Fields {
@@ -128,8 +160,26 @@ impl Fields {
         Fields { map, errors: Vec::new() }
     }
 
-    /// A string or null/absent. Non-strings and over-long strings are violations.
+    /// A string or null/absent. Non-strings, over-long strings and strings
+    /// holding NUL (which PostgreSQL cannot store) are violations.
     pub fn optional_string(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        self.string_of(name, max_chars, Text::Free)
+    }
+
+    /// An identifier (agent, actor, origin, resource, tool, …) or
+    /// null/absent: besides `optional_string`'s rules, no control character.
+    pub fn optional_id(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        self.string_of(name, max_chars, Text::Identifier)
+    }
+
+    /// A non-blank identifier.
+    pub fn required_id(&mut self, name: &str, max_chars: usize) -> Option<String> {
+        let present = self.map.contains_key(name) && !self.map[name].is_null();
+        let value = self.optional_id(name, max_chars);
+        self.not_blank(name, present, value)
+    }
+
+    fn string_of(&mut self, name: &str, max_chars: usize, text: Text) -> Option<String> {
         match self.map.remove(name) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.chars().count() > max_chars => {
@@ -140,7 +190,13 @@ impl Fields {
                 ));
                 None
             }
-            Some(Value::String(s)) => Some(s),
+            Some(Value::String(s)) => match text.refusal(name, &s) {
+                Some(message) => {
+                    self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                    None
+                }
+                None => Some(s),
+            },
             Some(other) => {
                 let message = format!("{name} must be a string, not {}", json_kind(&other));
                 self.errors.push(schema_error(name, "FIELD_INVALID_TYPE", message));
@@ -153,6 +209,10 @@ impl Fields {
     pub fn required_string(&mut self, name: &str, max_chars: usize) -> Option<String> {
         let present = self.map.contains_key(name) && !self.map[name].is_null();
         let value = self.optional_string(name, max_chars);
+        self.not_blank(name, present, value)
+    }
+
+    fn not_blank(&mut self, name: &str, present: bool, value: Option<String>) -> Option<String> {
         match value {
             Some(s) if !s.trim().is_empty() => Some(s),
             Some(_) => {
@@ -207,20 +267,28 @@ impl Fields {
         }
     }
 
-    /// A list of strings, at most `max_items`, or empty when null/absent.
-    pub fn string_list(&mut self, name: &str, max_items: usize, max_chars: usize) -> Vec<String> {
+    /// A list of identifiers, at most `max_items`, or empty when null/absent.
+    pub fn id_list(&mut self, name: &str, max_items: usize, max_chars: usize) -> Vec<String> {
         match self.map.remove(name) {
             None | Some(Value::Null) => vec![],
             Some(Value::Array(items)) if items.len() <= max_items => {
-                let strings: Option<Vec<String>> = items
-                    .into_iter()
-                    .map(|v| v.as_str().filter(|s| s.chars().count() <= max_chars).map(str::to_owned))
-                    .collect();
-                strings.unwrap_or_else(|| {
-                    let message = format!("{name} must hold strings of at most {max_chars} characters");
-                    self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
-                    vec![]
-                })
+                let mut strings = Vec::with_capacity(items.len());
+                for (i, item) in items.into_iter().enumerate() {
+                    let field = format!("{name}[{i}]");
+                    let refused = match &item {
+                        Value::String(s) if s.chars().count() <= max_chars => Text::Identifier.refusal(&field, s),
+                        _ => Some(format!("{name} must hold strings of at most {max_chars} characters")),
+                    };
+                    match (refused, item) {
+                        (None, Value::String(s)) => strings.push(s),
+                        (Some(message), _) => {
+                            self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                            return vec![];
+                        }
+                        _ => {}
+                    }
+                }
+                strings
             }
             Some(_) => {
                 let message = format!("{name} must be a list of at most {max_items} strings");
@@ -267,6 +335,19 @@ impl Fields {
     }
 }
 
+/// For routes that take no query parameters: any given is refused, the
+/// same way `Query::finish` refuses an unknown one.
+pub struct NoQuery;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, ApiError> {
+        Query::parse(parts.uri.query())?.finish(&["(no parameters)"])?;
+        Ok(NoQuery)
+    }
+}
+
 /// A query string read strictly: unknown, repeated or malformed parameters
 /// are rejected instead of ignored.
 pub struct Query {
@@ -284,6 +365,8 @@ impl Query {
                 )
                 .with_field(key.into_owned()));
             }
+            check_id("query parameter name", &key)?;
+            check_id(&key, &value)?;
             pairs.push((key.into_owned(), value.into_owned()));
         }
         Ok(Query { pairs })

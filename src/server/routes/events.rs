@@ -2,6 +2,7 @@
 
 use crate::api::{ErrorBody, ErrorDetail, Event, EventFlag, IngestReport, Outcome, RejectedEvent};
 use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_violations, validate};
+use crate::desk::EventWindow;
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonDocument};
 use crate::server::routes::runs::override_claimed;
@@ -24,29 +25,43 @@ pub struct EventRejection {
 
 /// One event, read strictly. With no attribution at all it is kept and
 /// flagged "actor unknown" (seed 13.4); with attribution, the contract applies.
-pub fn parse_event(body: Map<String, Value>, received_at: DateTime<Utc>) -> Result<Event, Box<EventRejection>> {
+pub fn parse_event(
+    body: Map<String, Value>,
+    received_at: DateTime<Utc>,
+    window: EventWindow,
+) -> Result<Event, Box<EventRejection>> {
     let mut f = Fields::new(body);
-    let event_id = f.required_string("event_id", 128);
+    let event_id = f.required_id("event_id", 128);
     let ctx = AttributionContext {
-        agent_id: f.optional_string("agent_id", 256),
-        actor_type: f.optional_string("actor_type", 64),
-        actor_id: f.optional_string("actor_id", 256),
-        origin_system_id: f.optional_string("origin_system_id", 256),
+        agent_id: f.optional_id("agent_id", 256),
+        actor_type: f.optional_id("actor_type", 64),
+        actor_id: f.optional_id("actor_id", 256),
+        origin_system_id: f.optional_id("origin_system_id", 256),
         origin_ts: None,
         origin_ip: None,
     };
-    let run_id = f.optional_string("run_id", 128);
-    let parent_event_id = f.optional_string("parent_event_id", 128);
-    let action_type = f.optional_string("action_type", 64);
-    let tool = f.optional_string("tool", 128);
-    let resource = f.optional_string("resource", 256);
-    let scope = f.string_list("scope", 50, 256);
+    let run_id = f.optional_id("run_id", 128);
+    let parent_event_id = f.optional_id("parent_event_id", 128);
+    let action_type = f.optional_id("action_type", 64);
+    let tool = f.optional_id("tool", 128);
+    let resource = f.optional_id("resource", 256);
+    let scope = f.id_list("scope", 50, 256);
     let outcome = f.required_enum("outcome", Outcome::parse, &Outcome::allowed());
-    let error_code = f.optional_string("error_code", 128);
+    let error_code = f.optional_id("error_code", 128);
     let error_message = f.optional_string("error_message", 4096);
-    let trace_id = f.optional_string("trace_id", 128);
+    let trace_id = f.optional_id("trace_id", 128);
     let seq = f.optional_integer("seq");
     let occurred_at = f.optional_timestamp("occurred_at");
+    if let Some(at) = occurred_at
+        && let Some(message) = outside(window, at, received_at)
+    {
+        f.errors.push(ErrorDetail {
+            error_type: crate::api::ErrorType::SchemaValidation,
+            code: "OCCURRED_AT_OUT_OF_RANGE".into(),
+            message,
+            field: Some("occurred_at".into()),
+        });
+    }
     if occurred_at.is_none() && !f.errors.iter().any(|e| e.field.as_deref() == Some("occurred_at")) {
         f.errors.push(ErrorDetail {
             error_type: crate::api::ErrorType::SchemaValidation,
@@ -107,6 +122,27 @@ pub fn parse_event(body: Map<String, Value>, received_at: DateTime<Utc>) -> Resu
     })
 }
 
+/// Why `at` is outside the window around `now`, if it is.
+fn outside(window: EventWindow, at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let span = |d: chrono::Duration| match (d.num_days(), d.num_minutes()) {
+        (days, _) if days >= 1 => format!("{days} days"),
+        (_, minutes) => format!("{minutes} minutes"),
+    };
+    let accepted = format!(
+        "events are accepted from {} before the server's clock to {} after it",
+        span(window.max_age),
+        span(window.max_ahead)
+    );
+    if at > now + window.max_ahead {
+        Some(format!("occurred_at {} is ahead of the server's clock ({}): {accepted}", stamp(at), stamp(now)))
+    } else if at < now - window.max_age {
+        Some(format!("occurred_at {} is too old (the server's clock reads {}): {accepted}", stamp(at), stamp(now)))
+    } else {
+        None
+    }
+}
+
 /// Store events. A replayed event_id is a no-op that answers success. In a
 /// batch, each refused event is listed by position and the rest are stored;
 /// a single event that is refused gets the error as the response.
@@ -122,6 +158,7 @@ pub fn parse_event(body: Map<String, Value>, received_at: DateTime<Utc>) -> Resu
     security(("bearer" = []))
 )]
 pub async fn post_events(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -173,7 +210,7 @@ pub async fn post_events(
             continue;
         };
         let event_id = map.get("event_id").and_then(Value::as_str).map(|s| s.chars().take(128).collect());
-        match parse_event(map, now) {
+        match parse_event(map, now, state.desk().event_window()) {
             Ok(event) => events.push((index, event)),
             Err(rejection) => {
                 let EventRejection { details, attribution } = *rejection;

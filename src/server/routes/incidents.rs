@@ -133,6 +133,7 @@ pub async fn list_incidents(
     security(("bearer" = []))
 )]
 pub async fn get_incident(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,

@@ -29,7 +29,10 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
     responses((status = 200, body = [InterventionSpec]), (status = 401, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn intervention_catalog(_caller: Caller) -> Json<Vec<InterventionSpec>> {
+pub async fn intervention_catalog(
+    _query: crate::server::request::NoQuery,
+    _caller: Caller,
+) -> Json<Vec<InterventionSpec>> {
     Json(InterventionKind::ALL.iter().map(|k| k.spec()).collect())
 }
 
@@ -55,10 +58,10 @@ impl From<InterventionError> for ApiError {
 /// HUMAN, and naming the caller (no acting as someone else).
 pub(super) fn human_attribution(fields: &mut Fields, caller: &Caller) -> Result<Value, ApiError> {
     let ctx = AttributionContext {
-        agent_id: fields.optional_string("agent_id", 256),
-        actor_type: fields.optional_string("actor_type", 64),
-        actor_id: fields.optional_string("actor_id", 256),
-        origin_system_id: fields.optional_string("origin_system_id", 256),
+        agent_id: fields.optional_id("agent_id", 256),
+        actor_type: fields.optional_id("actor_type", 64),
+        actor_id: fields.optional_id("actor_id", 256),
+        origin_system_id: fields.optional_id("origin_system_id", 256),
         origin_ts: None,
         origin_ip: None,
     };
@@ -92,13 +95,13 @@ fn parse_intervention(
     let kind = f.required_enum("kind", InterventionKind::parse, &InterventionKind::allowed());
     let confirm = f.optional_bool("confirm", false);
     let reason = f.optional_string("reason", 2000).filter(|r| !r.trim().is_empty());
-    let target_agent = f.optional_string("target_agent", 256);
-    let tool = f.optional_string("tool", 128);
+    let target_agent = f.optional_id("target_agent", 256);
+    let tool = f.optional_id("tool", 128);
     let command = f.optional_string("command", 2000);
-    let resource = f.optional_string("resource", 256);
+    let resource = f.optional_id("resource", 256);
     let rule = f.optional_string("rule", 8000);
     let title = f.optional_string("title", 300);
-    let severity = f.optional_string("severity", 16);
+    let severity = f.optional_id("severity", 16);
     f.reject_unknown();
     let severity = match severity {
         None => None,
@@ -251,6 +254,7 @@ async fn once<T: serde::Serialize>(
     security(("bearer" = []))
 )]
 pub async fn intervene_incident(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -293,12 +297,14 @@ async fn intervene(
     security(("bearer" = []))
 )]
 pub async fn intervene_agent(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
+    crate::server::request::check_id("agent_id", &agent_id)?;
     intervene(state, caller, headers, body, InterventionTarget::Agent(agent_id)).await
 }
 
@@ -314,6 +320,7 @@ pub async fn intervene_agent(
     security(("bearer" = []))
 )]
 pub async fn record_verdict(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -326,7 +333,7 @@ pub async fn record_verdict(
     once(&state, &caller, &headers, &route, &body.clone(), async {
         let mut f = Fields::new(body);
         let attribution = human_attribution(&mut f, &caller)?;
-        let event_id = f.required_string("event_id", 128);
+        let event_id = f.required_id("event_id", 128);
         let verdict = f.required_enum("verdict", Verdict::parse, &Verdict::allowed());
         let reason = f.optional_string("reason", 2000);
         f.reject_unknown();

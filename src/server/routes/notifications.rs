@@ -56,12 +56,14 @@ pub async fn list_notifications(
     security(("bearer" = []))
 )]
 pub async fn retry_notification(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Page>, ApiError> {
     caller.require(Permission::Intervene)?;
+    crate::server::request::check_id("notification_id", &id)?;
     let mut f = Fields::new(body);
     super::interventions::human_attribution(&mut f, &caller)?;
     let reason = f.optional_string("reason", 2000);

@@ -18,7 +18,11 @@ use std::collections::BTreeMap;
     responses((status = 200, body = [AgentSummary]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<AgentSummary>>, ApiError> {
+pub async fn list_agents(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<AgentSummary>>, ApiError> {
     caller.require(Permission::ReadOperations)?;
     Ok(Json(state.store().list_agents(Utc::now()).await?))
 }
@@ -57,7 +61,11 @@ pub async fn audit(
     responses((status = 200, body = CatalogDocument), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_catalog(State(state): State<AppState>, caller: Caller) -> Result<Json<CatalogDocument>, ApiError> {
+pub async fn get_catalog(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CatalogDocument>, ApiError> {
     caller.require(Permission::ReadOperations)?;
     Ok(Json(state.desk().catalog().document().clone()))
 }
@@ -70,6 +78,7 @@ pub async fn get_catalog(State(state): State<AppState>, caller: Caller) -> Resul
     security(("bearer" = []))
 )]
 pub async fn put_catalog(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
@@ -109,6 +118,7 @@ fn ranked(map: BTreeMap<String, i64>) -> Vec<CountBy> {
     security(("bearer" = []))
 )]
 pub async fn attribution_stats(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<AttributionStats>, ApiError> {

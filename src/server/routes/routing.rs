@@ -16,7 +16,11 @@ use axum::extract::{Path, RawQuery, State};
     responses((status = 200, body = RoutingDocument), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_routing(State(state): State<AppState>, caller: Caller) -> Result<Json<RoutingDocument>, ApiError> {
+pub async fn get_routing(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<RoutingDocument>, ApiError> {
     caller.require(Permission::ReadOperations)?;
     Ok(Json(state.desk().routing().document().clone()))
 }
@@ -30,6 +34,7 @@ pub async fn get_routing(State(state): State<AppState>, caller: Caller) -> Resul
     security(("bearer" = []))
 )]
 pub async fn put_routing(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
@@ -60,6 +65,7 @@ pub async fn put_routing(
     security(("bearer" = []))
 )]
 pub async fn routing_history(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,

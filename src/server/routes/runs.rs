@@ -40,17 +40,17 @@ struct RunRejection {
 fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, Box<RunRejection>> {
     let mut fields = Fields::new(body);
     let ctx = AttributionContext {
-        agent_id: fields.optional_string("agent_id", MAX_ID_CHARS),
-        actor_type: fields.optional_string("actor_type", 64),
-        actor_id: fields.optional_string("actor_id", MAX_ID_CHARS),
-        origin_system_id: fields.optional_string("origin_system_id", MAX_ID_CHARS),
+        agent_id: fields.optional_id("agent_id", MAX_ID_CHARS),
+        actor_type: fields.optional_id("actor_type", 64),
+        actor_id: fields.optional_id("actor_id", MAX_ID_CHARS),
+        origin_system_id: fields.optional_id("origin_system_id", MAX_ID_CHARS),
         origin_ts: fields.optional_timestamp("origin_ts"),
-        origin_ip: fields.optional_string("origin_ip", 64),
+        origin_ip: fields.optional_id("origin_ip", 64),
     };
     let attribution_well_typed = fields.errors.is_empty();
     let goal = fields.required_string("goal", MAX_GOAL_CHARS);
     let source = fields.required_enum("source", RunSource::parse, &RunSource::allowed());
-    let provider_type = fields.required_string("provider_type", 64);
+    let provider_type = fields.required_id("provider_type", 64);
     let risk_level = fields.required_enum("risk_level", RiskLevel::parse, &RiskLevel::allowed());
     fields.reject_unknown();
 
@@ -103,6 +103,7 @@ fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, Box<RunReje
     security(("bearer" = []))
 )]
 pub async fn create_run(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -161,12 +162,14 @@ pub async fn create_run(
     security(("bearer" = []))
 )]
 pub async fn complete_run(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(run_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Json<Run>, ApiError> {
     caller.require(Permission::WriteRuns)?;
+    crate::server::request::check_id("run_id", &run_id)?;
     let mut fields = Fields::new(body);
     let final_statuses = "succeeded, failed, cancelled";
     let status =
@@ -197,11 +200,13 @@ fn run_not_found(run_id: &str) -> ApiError {
     security(("bearer" = []))
 )]
 pub async fn get_run(
+    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(run_id): Path<String>,
 ) -> Result<Json<Run>, ApiError> {
     caller.require(Permission::ReadRuns)?;
+    crate::server::request::check_id("run_id", &run_id)?;
     state.store().get_run(&run_id).await?.map(Json).ok_or_else(|| run_not_found(&run_id))
 }
 

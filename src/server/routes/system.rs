@@ -57,7 +57,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     responses((status = 200, body = WhoAmI), (status = 401, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
+pub async fn whoami(_query: crate::server::request::NoQuery, caller: Caller) -> Json<WhoAmI> {
     Json(WhoAmI { name: caller.0.name, role: caller.0.role })
 }
 
