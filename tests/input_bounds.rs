@@ -68,7 +68,7 @@ async fn one_bad_event_in_a_batch_loses_none_beside_it(db: Db) {
     let t = common::start(db).await;
     let mut bad = event_body("b2", -0.1, "agent\u{0}x", "deploy", "svc-a", "error");
     bad["error_code"] = "E".into();
-    let mut good = |id: &str| {
+    let good = |id: &str| {
         let mut e = event_body(id, -0.1, "agent-a", "deploy", "svc-a", "error");
         e["error_code"] = "E".into();
         e
