@@ -3,8 +3,10 @@
 //!   cargo bench --bench api                 # both
 //!   cargo bench --bench api -- runs         # POST /api/v1/runs, 16 clients
 //!   cargo bench --bench api -- distribution # by-dimension over 1,000,000 runs
+//!   cargo bench --bench api -- audit        # GET /api/v1/audit over 1,000,000 entries
 //!
-//! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (16), BENCH_RUNS (1000000).
+//! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (16), BENCH_RUNS (1000000),
+//! BENCH_AUDIT_ENTRIES (1000000).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -134,6 +136,70 @@ async fn bench_distribution() {
     server.stop().await;
 }
 
+/// The audit page with the chain's state, over a long chain: the first
+/// request verifies it whole, the rest only what was appended since.
+async fn bench_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let entries = env_number("BENCH_AUDIT_ENTRIES", 1_000_000) as i64;
+    let seeded = Instant::now();
+    let pool = server.state.store().pool().clone();
+    let mut tx = pool.begin().await.unwrap();
+    let mut prev = mandate::audit::GENESIS.to_owned();
+    const ROWS: i64 = 100;
+    for first in (1..=entries).step_by(ROWS as usize) {
+        let rows: Vec<i64> = (first..(first + ROWS).min(entries + 1)).collect();
+        let values: Vec<String> = (0..rows.len())
+            .map(|i| {
+                let b = i * 8;
+                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for seq in rows {
+            let at = 1_700_000_000_000 + seq;
+            let details = json!({"reason": "bench", "n": seq});
+            let target = format!("incident:{}", seq % 500);
+            let hash = mandate::audit::entry_hash(&prev, seq, at, "alice", "acknowledge", &target, &details);
+            q = q
+                .bind(seq)
+                .bind(at)
+                .bind("alice")
+                .bind("acknowledge")
+                .bind(target)
+                .bind(details.to_string())
+                .bind(prev.clone())
+                .bind(hash.clone());
+            prev = hash;
+        }
+        q.execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    println!("seeded {entries} audit entries in {:.1} s", seeded.elapsed().as_secs_f64());
+
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let url = format!("{}/api/v1/audit?limit=100", server.url());
+    let get = || async {
+        let sent = Instant::now();
+        let page: serde_json::Value = http.get(&url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+        assert_eq!(page["chain"]["verified"], true, "{}", page["chain"]);
+        (sent.elapsed(), page["chain"]["entries_checked"].as_i64().unwrap())
+    };
+    let (first, checked) = get().await;
+    println!("first GET /api/v1/audit after start: {:.0} ms (verifies all {checked} entries once)", first.as_secs_f64() * 1e3);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for _ in 0..200 {
+        latencies.push(get().await.0);
+    }
+    report(&format!("GET /api/v1/audit?limit=100 over {entries} entries"), latencies, started.elapsed());
+    server.stop().await;
+}
+
 /// The store alone, no HTTP: the ceiling the API can reach.
 async fn bench_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -191,5 +257,8 @@ async fn main() {
     }
     if all || which.iter().any(|w| w == "distribution") {
         bench_distribution().await;
+    }
+    if all || which.iter().any(|w| w == "audit") {
+        bench_audit().await;
     }
 }

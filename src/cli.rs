@@ -110,6 +110,12 @@ pub struct ServeArgs {
     /// Events whose occurred_at is more than this many minutes ahead of the server's clock are refused
     #[arg(long, env = "MANDATE_EVENT_MAX_AHEAD_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1440))]
     pub event_max_ahead_minutes: u32,
+    /// Open connections at most; at the cap the one idle longest is closed [default: 16384, or fewer when the open-files limit is lower]
+    #[arg(long, env = "MANDATE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(8..=1_000_000))]
+    pub max_connections: Option<u32>,
+    /// Seconds a client has to send a request's headers, from connecting or from its previous answer
+    #[arg(long, env = "MANDATE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub header_timeout_seconds: u32,
     /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
     #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

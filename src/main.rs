@@ -68,6 +68,13 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             max_age: chrono::Duration::days(i64::from(args.event_max_age_days)),
             max_ahead: chrono::Duration::minutes(i64::from(args.event_max_ahead_minutes)),
         },
+        connections: mandate::server::ConnectionLimits {
+            max_connections: args
+                .max_connections
+                .map(|n| n as usize)
+                .unwrap_or_else(mandate::server::connections::default_max_connections),
+            header_timeout: std::time::Duration::from_secs(u64::from(args.header_timeout_seconds)),
+        },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(options)).map_err(|e| e.to_string())
@@ -149,8 +156,9 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let store = mandate::store::Store::connect(&url).await.map_err(|e| e.to_string())?;
-        let chain = store.audit_chain().await.map_err(|e| e.to_string())?;
-        let status = mandate::audit::verify(&chain);
+        let mut progress = mandate::audit::Progress::default();
+        store.verify_audit(&mut progress).await.map_err(|e| e.to_string())?;
+        let status = progress.status();
         store.close().await;
         match status.first_broken_seq {
             None => {

@@ -241,8 +241,18 @@ async fn the_feed_catches_up_when_the_listening_connection_is_lost() {
 async fn duty_holders(fleet: &Fleet, alive: &[usize]) -> Vec<usize> {
     let mut holders = Vec::new();
     for &s in alive {
-        let r = fleet.http.get(fleet.at(s, "/readyz")).send().await.unwrap();
-        let body: Value = r.json().await.unwrap();
+        // A server that has just taken the duties is not ready until its
+        // paging worker finished a pass.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let body: Value = loop {
+            let r = fleet.http.get(fleet.at(s, "/readyz")).send().await.unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap();
+            if status == 200 || Instant::now() > deadline {
+                break body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         if body["duties"] == "here" {
             holders.push(s);
         } else {

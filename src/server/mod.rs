@@ -2,6 +2,8 @@
 
 pub mod auth;
 mod error;
+pub mod connections;
+pub use connections::ConnectionLimits;
 mod etag;
 pub(crate) mod list_cache;
 mod request;
@@ -162,18 +164,22 @@ pub async fn start(store: Store, tokens: TokenTable, listen: SocketAddr) -> std:
 
 /// Starts serving an opened desk.
 pub async fn start_desk(desk: Arc<Desk>, tokens: TokenTable, listen: SocketAddr) -> std::io::Result<RunningServer> {
+    start_desk_with(desk, tokens, listen, ConnectionLimits::default()).await
+}
+
+/// Starts serving an opened desk, with these connection limits.
+pub async fn start_desk_with(
+    desk: Arc<Desk>,
+    tokens: TokenTable,
+    listen: SocketAddr,
+    limits: ConnectionLimits,
+) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let state = AppState::new(desk, tokens);
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(connections::serve(listener, app, limits, rx));
     Ok(RunningServer { addr, state, shutdown: Some(tx), task })
 }
 
@@ -193,6 +199,7 @@ pub struct ServeOptions {
     pub grouping: GroupingConfig,
     /// How far from the server's clock an event's occurred_at may be.
     pub event_window: crate::desk::EventWindow,
+    pub connections: ConnectionLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -234,7 +241,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     )
     .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
-    let server = start_desk(desk, tokens, options.listen)
+    let server = start_desk_with(desk, tokens, options.listen, options.connections)
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
     tracing::info!(addr = %server.addr, tokens = server.state.tokens().len(), "serving the Mandate API");

@@ -11,8 +11,10 @@ use serde_json::{Map, Value};
 
 /// Largest request body accepted (bigger ones get 413).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// Event batches may be larger: up to 1,000 events.
-pub const MAX_BATCH_BODY_BYTES: usize = 16 << 20;
+/// Event batches may be larger: up to 1,000 events, 4 MiB.
+pub const MAX_BATCH_BODY_BYTES: usize = 4 << 20;
+/// The longest a request body may take to arrive once its headers have.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A JSON object body, sent as `application/json`.
 pub struct JsonObject(pub Map<String, Value>);
@@ -54,12 +56,16 @@ fn malformed(e: serde_json::Error) -> ApiError {
     )
 }
 
+fn human_bytes(n: usize) -> String {
+    if n.is_multiple_of(1 << 20) { format!("{} MiB", n >> 20) } else { format!("{} KiB", n >> 10) }
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         ErrorType::InvalidRequest,
         "BODY_TOO_LARGE",
-        format!("request body is larger than {limit} bytes"),
+        format!("request body is larger than {} ({limit} bytes), this route's limit", human_bytes(limit)),
     )
 }
 
@@ -73,22 +79,36 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Res
             format!("Content-Type must be application/json, not {:?}", content_type),
         ));
     }
-    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
+    let _ = state;
+    let read = axum::body::to_bytes(req.into_body(), limit);
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
                 ErrorType::InvalidRequest,
-                "BODY_TOO_LARGE",
-                format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-            )
-        } else {
-            ApiError::invalid_request("BODY_UNREADABLE", format!("request body could not be read: {rejection}"))
+                "BODY_TIMEOUT",
+                format!("the request body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+            ));
         }
-    })?;
-    if bytes.len() > limit {
-        return Err(too_large(limit));
-    }
+        Ok(Err(e)) if is_length_limit(&e) => return Err(too_large(limit)),
+        Ok(Err(e)) => {
+            return Err(ApiError::invalid_request("BODY_UNREADABLE", format!("request body could not be read: {e}")));
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
     Ok(bytes)
+}
+
+/// Whether reading a body stopped at its length limit.
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn is_json(content_type: &str) -> bool {

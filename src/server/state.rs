@@ -17,6 +17,9 @@ struct Inner {
     tokens: RwLock<Arc<TokenTable>>,
     /// Incident list pages, once per version.
     list_cache: ListCache,
+    /// How far the audit chain has been verified: each request checks only
+    /// what was appended since.
+    audit: tokio::sync::Mutex<crate::audit::Progress>,
 }
 
 impl AppState {
@@ -27,6 +30,7 @@ impl AppState {
             closing,
             tokens: RwLock::new(Arc::new(tokens)),
             list_cache: ListCache::default(),
+            audit: Default::default(),
         }))
     }
 
@@ -40,6 +44,13 @@ impl AppState {
 
     pub fn list_cache(&self) -> &ListCache {
         &self.0.list_cache
+    }
+
+    /// The audit chain's state, verified up to its newest entry.
+    pub async fn audit_chain(&self) -> Result<crate::audit::ChainStatus, crate::store::StoreError> {
+        let mut progress = self.0.audit.lock().await;
+        self.store().verify_audit(&mut progress).await?;
+        Ok(progress.status())
     }
 
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {

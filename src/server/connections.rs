@@ -1,0 +1,186 @@
+//! Accepting connections so that hostile or broken clients cannot stall the
+//! server: a client must send a request's headers within `header_timeout`
+//! of connecting or of its previous answer (idle keep-alive included), and
+//! at most `max_connections` are open at once. At the cap, the connection
+//! that has waited longest for a request is closed to make room, so idle
+//! and half-sent connections never lock out a real request; requests being
+//! answered (long polls included) are never closed. Only when every
+//! connection is busy is a new one refused, with a 503 that says so.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    /// The longest a connection may take to send a request's headers, from
+    /// when it opened or was last answered.
+    pub header_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits { max_connections: default_max_connections(), header_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// 16,384, or less when this process may open fewer files: room is kept
+/// for the database pools, logs and the listening sockets.
+pub fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|limits| {
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse::<usize>().ok()
+    });
+    match soft {
+        Some(files) => files.saturating_sub(256).clamp(64, 16_384),
+        None => 1_024,
+    }
+}
+
+#[derive(Debug)]
+struct Connection {
+    /// When it last started waiting for a request; None while one is answered.
+    waiting_since: Option<Instant>,
+    evict: Option<oneshot::Sender<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    next: u64,
+    open: HashMap<u64, Connection>,
+}
+
+impl Table {
+    /// Makes room for one more: the longest-waiting idle connection is told
+    /// to close. False when every connection is busy.
+    fn make_room(&mut self, max: usize) -> bool {
+        if self.open.len() < max {
+            return true;
+        }
+        let oldest = self.open.iter().filter_map(|(id, c)| Some((c.waiting_since?, *id))).min().map(|(_, id)| id);
+        match oldest.and_then(|id| self.open.remove(&id)) {
+            Some(mut victim) => {
+                if let Some(evict) = victim.evict.take() {
+                    let _ = evict.send(());
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_waiting(&mut self, id: u64, waiting: bool) {
+        if let Some(c) = self.open.get_mut(&id) {
+            c.waiting_since = waiting.then(Instant::now);
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` fires, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let table = Arc::new(Mutex::new(Table::default()));
+    let (closing, _) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before
+                    // it was accepted: wait a little, never spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        while tasks.try_join_next().is_some() {}
+        let (evict_tx, evict_rx) = oneshot::channel();
+        let id = {
+            let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
+            if !t.make_room(limits.max_connections) {
+                drop(t);
+                refuse(stream, limits.max_connections);
+                continue;
+            }
+            t.next += 1;
+            let id = t.next;
+            t.open.insert(id, Connection { waiting_since: Some(Instant::now()), evict: Some(evict_tx) });
+            id
+        };
+        let _ = stream.set_nodelay(true);
+        tasks.spawn(connection(stream, peer, id, app.clone(), table.clone(), limits, evict_rx, closing.subscribe()));
+    }
+    closing.send_replace(true);
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    app: Router,
+    table: Arc<Mutex<Table>>,
+    limits: ConnectionLimits,
+    evicted: oneshot::Receiver<()>,
+    mut closing: watch::Receiver<bool>,
+) {
+    let marks = table.clone();
+    let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
+        marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, false);
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let (app, marks) = (app.clone(), marks.clone());
+        async move {
+            let answer = app.oneshot(req).await;
+            marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, true);
+            answer
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = evicted => {}
+        _ = async { closing.wait_for(|c| *c).await.map(|_| ()) } => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
+        }
+    }
+    table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
+}
+
+/// Every connection is answering a request: this one is told so and closed.
+fn refuse(stream: TcpStream, max: usize) {
+    let body = format!(
+        "{{\"error_type\":\"unavailable\",\"code\":\"TOO_MANY_CONNECTIONS\",\"message\":\"all {max} connections are busy; retry shortly\"}}"
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // Never wait on a client that does not read: one attempt, then close.
+    let _ = stream.try_write(answer.as_bytes());
+}

@@ -1,0 +1,110 @@
+//! Clients that connect and say nothing, send half a request, or send too
+//! much cannot stall a real `mandate serve`: idle and half-sent connections
+//! are closed after the header timeout, and at the connection cap the one
+//! idle longest makes room, so real requests keep being answered; a long
+//! poll in progress is never the one closed.
+
+mod common;
+
+use common::{create_token, serve_binary_with};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const CAP: usize = 64;
+
+async fn server() -> (common::Served, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml").display().to_string();
+    let admin = create_token(&tokens, "root", "admin");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let cap = CAP.to_string();
+    let served =
+        serve_binary_with(&url, &tokens, "127.0.0.1:0", &["--max-connections", &cap, "--header-timeout-seconds", "2"]);
+    (served, admin, dir)
+}
+
+/// One request on a fresh connection, by hand: its status line.
+async fn get(addr: &str, path: &str, token: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer)).await.expect("answered").unwrap();
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn idle_and_half_sent_connections_never_lock_out_real_requests() {
+    let (served, admin, _dir) = server().await;
+    let addr = served.addr.clone();
+
+    // A long poll in progress, then a flood of connections far beyond the cap:
+    // half of them silent, half stopping halfway through their headers.
+    let poll = {
+        let (addr, admin) = (addr.clone(), admin.clone());
+        tokio::spawn(async move { get(&addr, "/api/v1/incidents?since=0&wait=4", &admin).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut flood = Vec::new();
+    for i in 0..(CAP * 4) {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        if i % 2 == 1 {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
+        }
+        flood.push(s);
+    }
+
+    // Real requests still answered, each on a new connection.
+    let mut took = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        assert_eq!(get(&addr, "/healthz", "").await, "HTTP/1.1 200 OK");
+        took.push(started.elapsed());
+        assert_eq!(get(&addr, "/api/v1/incidents", &admin).await, "HTTP/1.1 200 OK");
+    }
+    took.sort();
+    println!("/healthz during the flood: p50 {:?}, worst {:?}", took[25], took[49]);
+
+    // The long poll was never closed: it ends at its deadline with 304.
+    assert_eq!(poll.await.unwrap(), "HTTP/1.1 304 Not Modified", "a long poll in progress is never evicted");
+
+    // Every flooding connection has been closed by the server by now: the
+    // cap evicted most, the header timeout (2 s) the rest.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut closed = 0;
+    for mut s in flood {
+        let mut buf = [0u8; 64];
+        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            // A request timeout answer (408) before closing also counts.
+            Ok(Ok(_)) => closed += 1,
+            Err(_) => {}
+        }
+    }
+    assert_eq!(closed, CAP * 4, "idle and half-sent connections are closed");
+    served.stop();
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_the_true_limit() {
+    let (served, admin, _dir) = server().await;
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    for (path, limit, bytes) in [("/api/v1/runs", "1 MiB", 1 << 20), ("/api/v1/events", "4 MiB", 4 << 20)] {
+        // Just over: the whole body is sent before the answer comes.
+        let body = format!("{{\"goal\": \"{}\"}}", "x".repeat(bytes + 1024));
+        let r = http
+            .post(format!("http://{}{path}", served.addr))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        let answer: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(answer["code"], "BODY_TOO_LARGE");
+        assert!(answer["message"].as_str().unwrap().contains(limit), "{path}: {answer}");
+    }
+    served.stop();
+}
