@@ -152,7 +152,17 @@ async fn bench_audit() {
         let values: Vec<String> = (0..rows.len())
             .map(|i| {
                 let b = i * 8;
-                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                )
             })
             .collect();
         let sql = format!(
@@ -190,7 +200,10 @@ async fn bench_audit() {
         (sent.elapsed(), page["chain"]["entries_checked"].as_i64().unwrap())
     };
     let (first, checked) = get().await;
-    println!("first GET /api/v1/audit after start: {:.0} ms (verifies all {checked} entries once)", first.as_secs_f64() * 1e3);
+    println!(
+        "first GET /api/v1/audit after start: {:.0} ms (verifies all {checked} entries once)",
+        first.as_secs_f64() * 1e3
+    );
     let mut latencies = Vec::new();
     let started = Instant::now();
     for _ in 0..200 {

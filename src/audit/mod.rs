@@ -60,8 +60,15 @@ impl Progress {
                 Some(format!("expected entry {}, found {}: an entry was removed or inserted", self.next_seq, e.seq))
             } else if e.prev_hash != self.prev_hash {
                 Some(format!("entry {} does not link to the entry before it", e.seq))
-            } else if entry_hash(&e.prev_hash, e.seq, e.at.timestamp_millis(), &e.actor, &e.action, &e.target, &e.details)
-                != e.hash
+            } else if entry_hash(
+                &e.prev_hash,
+                e.seq,
+                e.at.timestamp_millis(),
+                &e.actor,
+                &e.action,
+                &e.target,
+                &e.details,
+            ) != e.hash
             {
                 Some(format!("entry {} was changed after it was written", e.seq))
             } else {

@@ -1,9 +1,8 @@
 //! `mandate serve`: the Mandate API over HTTP.
 
 pub mod auth;
-mod error;
 pub mod connections;
-pub use connections::ConnectionLimits;
+mod error;
 mod etag;
 pub(crate) mod list_cache;
 mod request;
@@ -11,6 +10,7 @@ mod request_log;
 pub mod routes;
 mod state;
 
+pub use connections::ConnectionLimits;
 pub use error::ApiError;
 pub use request::{MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use state::AppState;
