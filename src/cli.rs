@@ -116,6 +116,9 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers, from connecting or from its previous answer
     #[arg(long, env = "MANDATE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=300))]
     pub header_timeout_seconds: u32,
+    /// Failed authentications allowed per client address in 10 s before its requests get 429 for 10 s (0: no limit)
+    #[arg(long, env = "MANDATE_FAILED_AUTH_LIMIT", default_value_t = 20)]
+    pub failed_auth_limit: u32,
     /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
     #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -74,6 +74,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
                 .map(|n| n as usize)
                 .unwrap_or_else(mandate::server::connections::default_max_connections),
             header_timeout: std::time::Duration::from_secs(u64::from(args.header_timeout_seconds)),
+            failed_auth_limit: args.failed_auth_limit,
         },
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, RESPONDER, VIEWER, as_alice, event_body, run_body, start};
+use common::{ADMIN, AGENT, Db, RESPONDER, VIEWER, as_alice, event_body, run_body, start_unthrottled as start};
 use serde_json::{Value, json};
 
 async fn tokens_are_required(db: Db) {

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, RESPONDER, VIEWER, start};
+use common::{ADMIN, AGENT, Db, RESPONDER, VIEWER, start_unthrottled as start};
 use mandate::api::{
     AgentSummary, AttributionStats, AuditPage, Distribution, ErrorBody, IncidentDetail, IncidentPage,
     InterventionResult, WhoAmI,

@@ -109,3 +109,29 @@ async fn a_body_over_the_limit_is_refused_with_the_true_limit() {
     }
     served.stop();
 }
+
+#[tokio::test]
+async fn guessing_tokens_is_throttled_per_address() {
+    let (served, admin, _dir) = server().await;
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let url = format!("http://{}/api/v1/incidents", served.addr);
+    for i in 0..20 {
+        let r = http.get(&url).bearer_auth(format!("mdt_guess{i}")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "the first 20 failures are told apart from a throttle");
+    }
+    let r = http.get(&url).bearer_auth("mdt_guess21").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    // Over the budget: 429 for everyone from this address, the right token
+    // included, so a guess cannot be confirmed.
+    for token in ["mdt_guess22", admin.as_str()] {
+        let r = http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["retry-after"], "10");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "TOO_MANY_FAILED_ATTEMPTS", "{body}");
+    }
+    // Requests that need no token still answer.
+    let health = http.get(format!("http://{}/healthz", served.addr)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    served.stop();
+}

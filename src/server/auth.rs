@@ -2,13 +2,16 @@
 //! states its permission through [`Caller::require`]; the grants live in one
 //! table, [`Permission::granted_to`].
 
+use super::auth_throttle;
 use super::{ApiError, AppState};
 use crate::api::Role;
 use crate::attribution::ActorType;
 use crate::auth::Principal;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,26 +99,52 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer <token> header"))?;
-        let value =
-            header.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not valid text"))?;
-        let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-            _ => {
-                return Err(ApiError::unauthenticated("the Authorization header must be: Bearer <token>"));
-            }
-        };
-        let principal = state
-            .tokens()
-            .authenticate(token)
-            .cloned()
-            .ok_or_else(|| ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)"))?;
-        tracing::Span::current().record("principal", principal.name.as_str());
-        Ok(Caller(principal))
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let now = Instant::now();
+        if let Some(ip) = peer
+            && state.auth_throttle().blocked(ip, now)
+        {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::api::ErrorType::Authentication,
+                "TOO_MANY_FAILED_ATTEMPTS",
+                format!(
+                    "more than {} failed authentications from this address within {} s; retry later",
+                    state.auth_throttle().limit,
+                    auth_throttle::WINDOW.as_secs()
+                ),
+            ));
+        }
+        let authenticated = authenticate(parts, state);
+        if authenticated.is_err()
+            && let Some(ip) = peer
+        {
+            state.auth_throttle().failed(ip, now);
+        }
+        authenticated
     }
+}
+
+/// The caller behind the Authorization header, or 401.
+fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer <token> header"))?;
+    let value = header.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not valid text"))?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+        _ => {
+            return Err(ApiError::unauthenticated("the Authorization header must be: Bearer <token>"));
+        }
+    };
+    let principal = state
+        .tokens()
+        .authenticate(token)
+        .cloned()
+        .ok_or_else(|| ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)"))?;
+    tracing::Span::current().record("principal", principal.name.as_str());
+    Ok(Caller(principal))
 }
 
 #[cfg(test)]

@@ -26,11 +26,18 @@ pub struct ConnectionLimits {
     /// The longest a connection may take to send a request's headers, from
     /// when it opened or was last answered.
     pub header_timeout: Duration,
+    /// Failed authentications allowed per client address in 10 s before
+    /// its requests get 429 for 10 s; 0: no limit.
+    pub failed_auth_limit: u32,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionLimits { max_connections: default_max_connections(), header_timeout: Duration::from_secs(10) }
+        ConnectionLimits {
+            max_connections: default_max_connections(),
+            header_timeout: Duration::from_secs(10),
+            failed_auth_limit: 20,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `mandate serve`: the Mandate API over HTTP.
 
 pub mod auth;
+mod auth_throttle;
 pub mod connections;
 mod error;
 mod etag;
@@ -176,7 +177,7 @@ pub async fn start_desk_with(
 ) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(desk, tokens);
+    let state = AppState::new(desk, tokens, limits.failed_auth_limit);
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(connections::serve(listener, app, limits, rx));

@@ -20,10 +20,13 @@ struct Inner {
     /// How far the audit chain has been verified: each request checks only
     /// what was appended since.
     audit: tokio::sync::Mutex<crate::audit::Progress>,
+    /// Failed authentication per client address.
+    auth_throttle: crate::server::auth_throttle::AuthThrottle,
 }
 
 impl AppState {
-    pub fn new(desk: Arc<Desk>, tokens: TokenTable) -> Self {
+    /// `failed_auth_limit`: bad tokens allowed per client address in 10 s (0: no limit).
+    pub fn new(desk: Arc<Desk>, tokens: TokenTable, failed_auth_limit: u32) -> Self {
         let (closing, _) = tokio::sync::watch::channel(false);
         AppState(Arc::new(Inner {
             desk,
@@ -31,6 +34,7 @@ impl AppState {
             tokens: RwLock::new(Arc::new(tokens)),
             list_cache: ListCache::default(),
             audit: Default::default(),
+            auth_throttle: crate::server::auth_throttle::AuthThrottle::new(failed_auth_limit),
         }))
     }
 
@@ -51,6 +55,10 @@ impl AppState {
         let mut progress = self.0.audit.lock().await;
         self.store().verify_audit(&mut progress).await?;
         Ok(progress.status())
+    }
+
+    pub fn auth_throttle(&self) -> &crate::server::auth_throttle::AuthThrottle {
+        &self.0.auth_throttle
     }
 
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {

@@ -97,6 +97,16 @@ pub async fn start(db: Db) -> TestServer {
     TestServer { server, http: mandate::sdk::http_client_builder().build().unwrap(), _guard: guard }
 }
 
+/// `start` without the limit on failed authentications: for tests that
+/// send bad tokens by the hundred on purpose.
+pub async fn start_unthrottled(db: Db) -> TestServer {
+    let guard = store(db).await;
+    let desk = mandate::desk::Desk::open(guard.store.clone(), None, Default::default()).await.unwrap();
+    let limits = server::ConnectionLimits { failed_auth_limit: 0, ..Default::default() };
+    let server = server::start_desk_with(desk, tokens(), "127.0.0.1:0".parse().unwrap(), limits).await.unwrap();
+    TestServer { server, http: mandate::sdk::http_client_builder().build().unwrap(), _guard: guard }
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Answer {
