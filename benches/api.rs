@@ -140,10 +140,10 @@ async fn bench_distribution() {
 /// request verifies it whole, the rest only what was appended since.
 async fn bench_audit() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
     let entries = env_number("BENCH_AUDIT_ENTRIES", 1_000_000) as i64;
     let seeded = Instant::now();
-    let pool = server.state.store().pool().clone();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap();
+    let pool = store.pool().clone();
     let mut tx = pool.begin().await.unwrap();
     let mut prev = mandate::audit::GENESIS.to_owned();
     const ROWS: i64 = 100;
@@ -189,7 +189,10 @@ async fn bench_audit() {
         q.execute(&mut *tx).await.unwrap();
     }
     tx.commit().await.unwrap();
+    store.close().await;
     println!("seeded {entries} audit entries in {:.1} s", seeded.elapsed().as_secs_f64());
+    // As after a restart: the server verifies the chain in the background.
+    let server = start(dir.path()).await;
 
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let url = format!("{}/api/v1/audit?limit=100", server.url());
@@ -201,9 +204,24 @@ async fn bench_audit() {
     };
     let (first, checked) = get().await;
     println!(
-        "first GET /api/v1/audit after start: {:.0} ms (verifies all {checked} entries once)",
+        "first GET /api/v1/audit: {:.1} ms, the chain verified through {checked} of {entries} entries so far",
         first.as_secs_f64() * 1e3
     );
+    let verifying = Instant::now();
+    let mut worst = first;
+    loop {
+        let (took, checked) = get().await;
+        worst = worst.max(took);
+        if checked == entries {
+            println!(
+                "verification reached all {entries} entries {:.1} s later; requests meanwhile took at most {:.1} ms",
+                verifying.elapsed().as_secs_f64(),
+                worst.as_secs_f64() * 1e3
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut latencies = Vec::new();
     let started = Instant::now();
     for _ in 0..200 {

@@ -158,7 +158,7 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
     runtime.block_on(async {
         let store = mandate::store::Store::connect(&url).await.map_err(|e| e.to_string())?;
         let mut progress = mandate::audit::Progress::default();
-        store.verify_audit(&mut progress).await.map_err(|e| e.to_string())?;
+        store.verify_audit(&mut progress, |_| {}).await.map_err(|e| e.to_string())?;
         let status = progress.status();
         store.close().await;
         match status.first_broken_seq {

@@ -178,6 +178,17 @@ pub async fn start_desk_with(
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let state = AppState::new(desk, tokens, limits.failed_auth_limit);
+    // The audit chain is verified once now, so the first reader does not wait.
+    let verifier = state.clone();
+    tokio::spawn(async move {
+        match verifier.audit_chain().await {
+            Ok(status) if !status.verified => {
+                tracing::error!(first_broken = ?status.first_broken_seq, problem = ?status.problem, "the audit chain is broken")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot verify the audit chain at start"),
+        }
+    });
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(connections::serve(listener, app, limits, rx));

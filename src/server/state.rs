@@ -20,6 +20,7 @@ struct Inner {
     /// How far the audit chain has been verified: each request checks only
     /// what was appended since.
     audit: tokio::sync::Mutex<crate::audit::Progress>,
+    audit_so_far: std::sync::Mutex<crate::audit::ChainStatus>,
     /// Failed authentication per client address.
     auth_throttle: crate::server::auth_throttle::AuthThrottle,
 }
@@ -34,6 +35,7 @@ impl AppState {
             tokens: RwLock::new(Arc::new(tokens)),
             list_cache: ListCache::default(),
             audit: Default::default(),
+            audit_so_far: std::sync::Mutex::new(crate::audit::Progress::default().status()),
             auth_throttle: crate::server::auth_throttle::AuthThrottle::new(failed_auth_limit),
         }))
     }
@@ -50,10 +52,17 @@ impl AppState {
         &self.0.list_cache
     }
 
-    /// The audit chain's state, verified up to its newest entry.
+    /// The audit chain's state, verified up to its newest entry. While
+    /// another request verifies (after a start, a long chain takes seconds),
+    /// this one answers at once with how far that verification has come.
     pub async fn audit_chain(&self) -> Result<crate::audit::ChainStatus, crate::store::StoreError> {
-        let mut progress = self.0.audit.lock().await;
-        self.store().verify_audit(&mut progress).await?;
+        let Ok(mut progress) = self.0.audit.try_lock() else {
+            return Ok(self.0.audit_so_far.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        };
+        let so_far = &self.0.audit_so_far;
+        self.store()
+            .verify_audit(&mut progress, |p| *so_far.lock().unwrap_or_else(|e| e.into_inner()) = p.status())
+            .await?;
         Ok(progress.status())
     }
 

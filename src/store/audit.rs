@@ -93,12 +93,18 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
-    /// Advances `progress` over every entry not checked yet.
-    pub async fn verify_audit(&self, progress: &mut crate::audit::Progress) -> Result<(), StoreError> {
+    /// Advances `progress` over every entry not checked yet, a batch at a
+    /// time; `after_batch` sees how far it has come.
+    pub async fn verify_audit(
+        &self,
+        progress: &mut crate::audit::Progress,
+        mut after_batch: impl FnMut(&crate::audit::Progress),
+    ) -> Result<(), StoreError> {
         const BATCH: i64 = 10_000;
         while !progress.is_broken() {
             let batch = self.audit_after(progress.next_seq - 1, BATCH).await?;
             progress.advance(&batch);
+            after_batch(progress);
             if (batch.len() as i64) < BATCH {
                 break;
             }
