@@ -134,7 +134,17 @@ pub enum TokenCommand {
         /// What the token may do
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// Agent tokens: an agent it may act for, or a prefix ending in '*' (repeatable); without it, any agent
+        #[arg(long = "agent", value_name = "AGENT_ID")]
+        agents: Vec<String>,
         /// Tokens file [default: $XDG_CONFIG_HOME/mandate/tokens.toml]
+        #[arg(long, env = "MANDATE_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+    },
+    /// A new token for a name, with its role and agents; the previous one stays valid until `revoke --previous`
+    Rotate {
+        #[arg(long)]
+        name: String,
         #[arg(long, env = "MANDATE_TOKENS_FILE")]
         tokens_file: Option<PathBuf>,
     },
@@ -143,10 +153,13 @@ pub enum TokenCommand {
         #[arg(long, env = "MANDATE_TOKENS_FILE")]
         tokens_file: Option<PathBuf>,
     },
-    /// Revoke a token by name (a running server picks it up on SIGHUP)
+    /// Revoke a name's tokens (a running server applies it within a second)
     Revoke {
         #[arg(long)]
         name: String,
+        /// Only the tokens a rotation replaced; the newest stays valid
+        #[arg(long)]
+        previous: bool,
         #[arg(long, env = "MANDATE_TOKENS_FILE")]
         tokens_file: Option<PathBuf>,
     },

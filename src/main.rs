@@ -83,12 +83,28 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
 
 fn run_token(command: TokenCommand) -> Result<(), String> {
     match command {
-        TokenCommand::Create { name, role, tokens_file } => {
+        TokenCommand::Create { name, role, agents, tokens_file } => {
             let path = tokens_file.unwrap_or_else(default_tokens_path);
             let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
-            let token = file.create(&name, role).map_err(|e| e.to_string())?;
+            if !agents.is_empty() && role != mandate::api::Role::Agent {
+                return Err(format!("--agent binds agent tokens; a {role} token acts as the person it names"));
+            }
+            let bound = (!agents.is_empty()).then_some(agents);
+            let token = file.create(&name, role, bound).map_err(|e| e.to_string())?;
             file.save(&path).map_err(|e| e.to_string())?;
             eprintln!("Created {role} token {name:?} in {}. It is shown once; store it now:", path.display());
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::Rotate { name, tokens_file } => {
+            let path = tokens_file.unwrap_or_else(default_tokens_path);
+            let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
+            let token = file.rotate(&name).map_err(|e| e.to_string())?;
+            file.save(&path).map_err(|e| e.to_string())?;
+            eprintln!(
+                "Rotated {name:?} in {}: the previous token stays valid until `mandate token revoke --name {name} --previous`. The new one is shown once; store it now:",
+                path.display()
+            );
             println!("{token}");
             Ok(())
         }
@@ -98,22 +114,36 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
             if file.tokens.is_empty() {
                 eprintln!("no tokens in {}", path.display());
             }
-            for record in &file.tokens {
+            for (i, record) in file.tokens.iter().enumerate() {
+                let replaced = file.tokens[i + 1..].iter().any(|r| r.name == record.name);
+                let agents = match (&record.agents, record.role) {
+                    (Some(agents), _) => format!("  agents {}", agents.join(", ")),
+                    (None, mandate::api::Role::Agent) => "  any agent".to_owned(),
+                    (None, _) => String::new(),
+                };
                 println!(
-                    "{:<24} {:<10} created {}",
+                    "{:<24} {:<10} created {}{agents}{}",
                     record.name,
                     record.role,
-                    record.created_at.format("%Y-%m-%d %H:%M UTC")
+                    record.created_at.format("%Y-%m-%d %H:%M UTC"),
+                    if replaced { "  (rotated: revoke with --previous)" } else { "" }
                 );
             }
             Ok(())
         }
-        TokenCommand::Revoke { name, tokens_file } => {
+        TokenCommand::Revoke { name, previous, tokens_file } => {
             let path = tokens_file.unwrap_or_else(default_tokens_path);
             let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
-            file.revoke(&name).map_err(|e| e.to_string())?;
-            file.save(&path).map_err(|e| e.to_string())?;
-            eprintln!("Revoked {name:?}. A running server applies this on SIGHUP or restart.");
+            if previous {
+                let n = file.revoke_previous(&name).map_err(|e| e.to_string())?;
+                file.save(&path).map_err(|e| e.to_string())?;
+                eprintln!("Revoked {n} previous token(s) of {name:?}; the newest stays valid.");
+            } else {
+                file.revoke(&name).map_err(|e| e.to_string())?;
+                file.save(&path).map_err(|e| e.to_string())?;
+                eprintln!("Revoked {name:?}.");
+            }
+            eprintln!("A running server reading {} applies this within a second.", path.display());
             Ok(())
         }
     }

@@ -23,6 +23,22 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 pub struct Principal {
     pub name: String,
     pub role: Role,
+    /// The agents an agent token may act for: ids, or prefixes ending in
+    /// `*`. None: any agent.
+    pub agents: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// Whether this principal may post runs and events as `agent_id`.
+    pub fn may_act_for(&self, agent_id: &str) -> bool {
+        match &self.agents {
+            None => true,
+            Some(patterns) => patterns.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => agent_id.starts_with(prefix),
+                None => p == agent_id,
+            }),
+        }
+    }
 }
 
 /// Token digests to principals, for lookups on every request.
@@ -38,7 +54,7 @@ impl TokenTable {
 
     /// Adds a plaintext token: for tests and the in-process demo.
     pub fn with_token(mut self, token: &str, name: &str, role: Role) -> Self {
-        self.insert(token_digest(token), Principal { name: name.to_owned(), role });
+        self.insert(token_digest(token), Principal { name: name.to_owned(), role, agents: None });
         self
     }
 
@@ -58,6 +74,18 @@ impl TokenTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agent_token_acts_for_its_ids_and_prefixes_only() {
+        let bound = Principal {
+            name: "fleet".into(),
+            role: Role::Agent,
+            agents: Some(vec!["deployer".into(), "payments-*".into()]),
+        };
+        assert!(bound.may_act_for("deployer") && bound.may_act_for("payments-db-migrator"));
+        assert!(!bound.may_act_for("deployer-2") && !bound.may_act_for("payment") && !bound.may_act_for(""));
+        assert!(Principal { agents: None, ..bound }.may_act_for("anyone"));
+    }
 
     #[test]
     fn tokens_are_long_random_and_recognisable() {

@@ -18,6 +18,10 @@ pub struct TokenRecord {
     /// Hex SHA-256 of the token.
     pub sha256: String,
     pub created_at: DateTime<Utc>,
+    /// Agent tokens: the agents it may act for (ids, or prefixes ending in
+    /// `*`); absent: any agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<String>>,
 }
 
 /// The tokens file: `[[tokens]]` tables of [`TokenRecord`].
@@ -40,8 +44,16 @@ pub enum TokensFileError {
     DuplicateName(String),
     #[error("no token named {0:?}")]
     UnknownName(String),
+    #[error("{0:?} is not an agent id, or a prefix of one ending in '*'")]
+    BadAgent(String),
     #[error("token name must be 1-64 characters of letters, digits, '.', '_', '-' or '@': {0:?}")]
     BadName(String),
+}
+
+/// An agent id, or a prefix of one ending in `*`.
+fn valid_agent_pattern(p: &str) -> bool {
+    let id = p.strip_suffix('*').unwrap_or(p);
+    !id.is_empty() && id.len() <= 256 && !id.contains('*') && !id.chars().any(char::is_control)
 }
 
 fn valid_name(name: &str) -> bool {
@@ -68,8 +80,20 @@ impl TokensFile {
             if !digest_ok {
                 return Err(invalid(format!("tokens[{i}].sha256 must be 64 hex digits")));
             }
-            if file.tokens[..i].iter().any(|r| r.name == record.name) {
-                return Err(invalid(format!("tokens[{i}].name {:?} appears twice", record.name)));
+            // A name appears again only after a rotation: the same principal.
+            if file.tokens[..i]
+                .iter()
+                .any(|r| r.name == record.name && (r.role != record.role || r.agents != record.agents))
+            {
+                return Err(invalid(format!(
+                    "tokens[{i}].name {:?} appears twice with different roles or agents",
+                    record.name
+                )));
+            }
+            if let Some(agents) = &record.agents
+                && let Some(bad) = agents.iter().find(|a| !valid_agent_pattern(a))
+            {
+                return Err(invalid(format!("tokens[{i}].agents: {bad:?} is not an agent id or prefix*")));
             }
         }
         Ok(file)
@@ -97,23 +121,42 @@ impl TokensFile {
     }
 
     /// Adds a token and returns it: the only time it is ever visible.
-    pub fn create(&mut self, name: &str, role: Role) -> Result<String, TokensFileError> {
+    /// `agents` binds an agent token to the agents it may act for.
+    pub fn create(&mut self, name: &str, role: Role, agents: Option<Vec<String>>) -> Result<String, TokensFileError> {
         if !valid_name(name) {
             return Err(TokensFileError::BadName(name.to_owned()));
         }
         if self.tokens.iter().any(|r| r.name == name) {
             return Err(TokensFileError::DuplicateName(name.to_owned()));
         }
+        if let Some(bad) = agents.iter().flatten().find(|a| !valid_agent_pattern(a)) {
+            return Err(TokensFileError::BadAgent(bad.clone()));
+        }
+        Ok(self.push(name, role, agents))
+    }
+
+    fn push(&mut self, name: &str, role: Role, agents: Option<Vec<String>>) -> String {
         let token = generate_token();
         self.tokens.push(TokenRecord {
             name: name.to_owned(),
             role,
             sha256: hex::encode(token_digest(&token)),
             created_at: Utc::now(),
+            agents,
         });
-        Ok(token)
+        token
     }
 
+    /// A new token for an existing name, with its role and agents; the
+    /// previous ones stay valid until `revoke_previous`, so clients can
+    /// move over without a gap. The new token, shown once.
+    pub fn rotate(&mut self, name: &str) -> Result<String, TokensFileError> {
+        let current = self.tokens.iter().rev().find(|r| r.name == name).cloned();
+        let current = current.ok_or_else(|| TokensFileError::UnknownName(name.to_owned()))?;
+        Ok(self.push(name, current.role, current.agents))
+    }
+
+    /// Revokes every token of `name`.
     pub fn revoke(&mut self, name: &str) -> Result<(), TokensFileError> {
         let before = self.tokens.len();
         self.tokens.retain(|r| r.name != name);
@@ -123,12 +166,25 @@ impl TokensFile {
         Ok(())
     }
 
+    /// Revokes the tokens of `name` a rotation replaced, keeping the newest;
+    /// how many went.
+    pub fn revoke_previous(&mut self, name: &str) -> Result<usize, TokensFileError> {
+        let newest = self.tokens.iter().rposition(|r| r.name == name);
+        let newest = newest.ok_or_else(|| TokensFileError::UnknownName(name.to_owned()))?;
+        let before = self.tokens.len();
+        let keep = self.tokens[newest].sha256.clone();
+        self.tokens.retain(|r| r.name != name || r.sha256 == keep);
+        Ok(before - self.tokens.len())
+    }
+
     pub fn table(&self) -> TokenTable {
         let mut table = TokenTable::default();
         for record in &self.tokens {
             let mut digest = [0u8; 32];
             if hex::decode_to_slice(&record.sha256, &mut digest).is_ok() {
-                table.insert(digest, Principal { name: record.name.clone(), role: record.role });
+                let principal =
+                    Principal { name: record.name.clone(), role: record.role, agents: record.agents.clone() };
+                table.insert(digest, principal);
             }
         }
         table
@@ -144,7 +200,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/tokens.toml");
         let mut file = TokensFile::default();
-        let token = file.create("alice", Role::Responder).unwrap();
+        let token = file.create("alice", Role::Responder, None).unwrap();
         file.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&token), "the plaintext token must never be written");
@@ -155,17 +211,31 @@ mod tests {
         }
         let loaded = TokensFile::load(&path).unwrap();
         let principal = loaded.table().authenticate(&token).cloned().unwrap();
-        assert_eq!(principal, Principal { name: "alice".into(), role: Role::Responder });
+        assert_eq!(principal, Principal { name: "alice".into(), role: Role::Responder, agents: None });
     }
 
     #[test]
     fn names_are_unique_and_revocable() {
         let mut file = TokensFile::default();
-        file.create("bob", Role::Viewer).unwrap();
-        assert!(matches!(file.create("bob", Role::Admin), Err(TokensFileError::DuplicateName(_))));
-        assert!(matches!(file.create("bad name", Role::Admin), Err(TokensFileError::BadName(_))));
+        file.create("bob", Role::Viewer, None).unwrap();
+        assert!(matches!(file.create("bob", Role::Admin, None), Err(TokensFileError::DuplicateName(_))));
+        assert!(matches!(file.create("bad name", Role::Admin, None), Err(TokensFileError::BadName(_))));
         file.revoke("bob").unwrap();
         assert!(matches!(file.revoke("bob"), Err(TokensFileError::UnknownName(_))));
+    }
+
+    #[test]
+    fn a_rotation_keeps_both_tokens_until_the_previous_is_revoked() {
+        let mut file = TokensFile::default();
+        let old = file.create("fleet", Role::Agent, Some(vec!["deployer".into()])).unwrap();
+        let new = file.rotate("fleet").unwrap();
+        let table = file.table();
+        let (a, b) = (table.authenticate(&old).cloned().unwrap(), table.authenticate(&new).cloned().unwrap());
+        assert_eq!(a, b, "the same principal, bound to the same agents");
+        assert_eq!(file.revoke_previous("fleet").unwrap(), 1);
+        let table = file.table();
+        assert!(table.authenticate(&old).is_none() && table.authenticate(&new).is_some());
+        assert!(matches!(file.create("x", Role::Agent, Some(vec!["a*b".into()])), Err(TokensFileError::BadAgent(_))));
     }
 
     #[test]

@@ -80,6 +80,28 @@ impl Caller {
         self.is(actor_id.unwrap_or_default())
     }
 
+    /// An agent token bound to agents (`mandate token create --agent`)
+    /// posts runs and events for those agents only, naming one: else 403
+    /// AGENT_NOT_ALLOWED.
+    pub fn may_act_for(&self, agent_id: Option<&str>) -> Result<(), ApiError> {
+        let Some(allowed) = &self.0.agents else { return Ok(()) };
+        match agent_id {
+            Some(agent) if self.0.may_act_for(agent) => Ok(()),
+            _ => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                crate::api::ErrorType::Authorization,
+                "AGENT_NOT_ALLOWED",
+                format!(
+                    "the token {:?} acts for {} only, not {}",
+                    self.0.name,
+                    allowed.join(", "),
+                    agent_id.map(|a| format!("{a:?}")).unwrap_or_else(|| "an unnamed agent".to_owned())
+                ),
+            )
+            .with_field("agent_id")),
+        }
+    }
+
     /// `actor_id` is the caller, or 403 ACTOR_MISMATCH.
     pub fn is(&self, actor_id: &str) -> Result<(), ApiError> {
         if actor_id == self.0.name {

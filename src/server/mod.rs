@@ -270,17 +270,32 @@ async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path) {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };
+    // The tokens file is read again on SIGHUP and whenever it changes
+    // (checked every second), so a revocation applies within a second.
+    let stamp = |path: &std::path::Path| std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len()));
+    let mut seen = stamp(tokens_file);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
-        tokio::select! {
+        let reload = tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => match TokensFile::load(tokens_file) {
-                Ok(file) => {
-                    state.replace_tokens(file.table());
-                    tracing::info!(tokens = file.tokens.len(), "tokens file reloaded");
-                }
-                Err(e) => tracing::error!(error = %e, "tokens file not reloaded; the previous tokens stay in force"),
-            },
+            _ = hup.recv() => true,
+            _ = tick.tick() => {
+                let now = stamp(tokens_file);
+                let changed = now != seen;
+                seen = now;
+                changed
+            }
+        };
+        if !reload {
+            continue;
+        }
+        match TokensFile::load(tokens_file) {
+            Ok(file) => {
+                state.replace_tokens(file.table());
+                tracing::info!(tokens = file.tokens.len(), "tokens file reloaded");
+            }
+            Err(e) => tracing::error!(error = %e, "tokens file not reloaded; the previous tokens stay in force"),
         }
     }
 }

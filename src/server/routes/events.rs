@@ -187,12 +187,14 @@ pub async fn post_events(
     // An attempt to act in someone else's name refuses the whole request.
     for (index, item) in items.iter().enumerate() {
         let claim = |key: &str| item.get(key).and_then(Value::as_str);
-        caller.may_claim(claim("actor_type"), claim("actor_id")).map_err(|mut e| {
+        let in_batch = |mut e: ApiError| {
             if !single {
                 e.body.message = format!("events[{index}]: {}", e.body.message);
             }
             e
-        })?;
+        };
+        caller.may_claim(claim("actor_type"), claim("actor_id")).map_err(in_batch)?;
+        caller.may_act_for(claim("agent_id")).map_err(in_batch)?;
     }
     let now = Utc::now();
     let override_claimed = override_claimed(&headers);

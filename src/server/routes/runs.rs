@@ -112,6 +112,7 @@ pub async fn create_run(
     caller.require(Permission::WriteRuns)?;
     let claim = |key: &str| body.get(key).and_then(serde_json::Value::as_str);
     caller.may_claim(claim("actor_type"), claim("actor_id"))?;
+    caller.may_act_for(claim("agent_id"))?;
     let new_run = match parse_create_run_with(body).map_err(|r| *r) {
         Ok(run) => run,
         Err(RunRejection { error, attribution: Some(ctx) }) => {
@@ -178,6 +179,11 @@ pub async fn complete_run(
     let Some(status) = status.filter(|_| fields.errors.is_empty()) else {
         return Err(ApiError::violations(fields.errors));
     };
+    // A bound agent token completes its own agents' runs only.
+    if caller.0.agents.is_some() {
+        let run = state.store().get_run(&run_id).await?.ok_or_else(|| run_not_found(&run_id))?;
+        caller.may_act_for(Some(&run.agent_id))?;
+    }
     match state.store().complete_run(&run_id, status, Utc::now()).await? {
         CompleteOutcome::Completed(run) => Ok(Json(run)),
         CompleteOutcome::NotFound => Err(run_not_found(&run_id)),
