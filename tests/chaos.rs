@@ -109,7 +109,14 @@ async fn follow(
                 .send()
                 .await;
             let Ok(page) = page else { break };
+            let status = page.status();
             let Ok(page) = page.json::<Value>().await else { break };
+            if status != 200 {
+                // Only a server on its way down may refuse; the next is asked.
+                seen.refusals.push(format!("{status} {}", page["code"]));
+                turn += 1;
+                break;
+            }
             let incidents = page["incidents"].as_array().cloned().unwrap_or_default();
             for i in &incidents {
                 let version = i["version"].as_i64().unwrap();
@@ -133,6 +140,8 @@ struct Follower {
     incidents: BTreeMap<i64, (i64, i64)>,
     since: i64,
     failovers: usize,
+    /// Answers other than a page, with their codes.
+    refusals: Vec<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,11 +293,17 @@ async fn three_servers_lose_nothing_while_one_is_killed_every_10_s() {
     let sent = sent.load(Ordering::Relaxed);
     println!(
         "{sent} events acknowledged in {elapsed:?} ({:.0}/s) across {SERVERS} servers, {kills} killed and restarted, \
-         {} incidents acknowledged; long-poll failovers {:?}",
+         {} incidents acknowledged; long-poll failovers {:?}, refusals {:?}",
         sent as f64 / elapsed.as_secs_f64(),
         acknowledged.len(),
-        followers.iter().map(|f| f.failovers).collect::<Vec<_>>()
+        followers.iter().map(|f| f.failovers).collect::<Vec<_>>(),
+        followers.iter().map(|f| &f.refusals).collect::<Vec<_>>()
     );
+
+    // A refusal is only ever "unavailable, retry": never a wrong answer.
+    for f in &followers {
+        assert!(f.refusals.iter().all(|r| r.starts_with("503")), "{:?}", f.refusals);
+    }
 
     // Stored = acknowledged.
     let db = sqlx::AnyPool::connect(&url).await.unwrap();

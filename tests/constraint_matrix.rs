@@ -110,7 +110,44 @@ async fn attribution_is_immutable(db: Db) {
     assert!(err.contains("trg_runs_completion_final"), "{db:?}: {err}");
 }
 
-on_both_databases!(matrix, attribution_columns_are_not_null, attribution_is_immutable);
+/// Events cannot be changed or removed, and a run changes only by
+/// completing: the evidence behind a root cause cannot be rewritten.
+async fn events_and_runs_are_append_only(db: Db) {
+    let guard = store(db).await;
+    let s = &guard.store;
+    insert(s, "r1", "agent-a", "SYSTEM", None, "cron").await.unwrap();
+    sqlx::query(
+        "INSERT INTO events (event_id, agent_id, outcome, occurred_at, received_at, scope, metadata, flags) \
+         VALUES ('e1', 'agent-a', 'error', 1, 1, '[]', '{}', '[]')",
+    )
+    .execute(s.pool())
+    .await
+    .unwrap();
+    for (change, trigger) in [
+        ("UPDATE events SET resource = 'elsewhere' WHERE event_id = 'e1'", "events are append-only"),
+        ("DELETE FROM events WHERE event_id = 'e1'", "events are append-only"),
+        ("UPDATE runs SET goal = 'something else' WHERE run_id = 'r1'", "trg_runs_only_complete"),
+        ("UPDATE runs SET status = 'failed' WHERE run_id = 'r1'", "trg_runs_only_complete"),
+        ("DELETE FROM runs WHERE run_id = 'r1'", "runs are append-only"),
+    ] {
+        let err = sqlx::query(sqlx::AssertSqlSafe(change)).execute(s.pool()).await.unwrap_err().to_string();
+        assert!(err.contains(trigger), "{db:?} {change}: {err}");
+    }
+    if db == Db::Postgres {
+        for table in ["events", "runs"] {
+            let err =
+                sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {table}"))).execute(s.pool()).await.unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{err}");
+        }
+    }
+    // Completing is the one change.
+    sqlx::query("UPDATE runs SET state = 'COMPLETED', status = 'failed', completed_at = 2 WHERE run_id = 'r1'")
+        .execute(s.pool())
+        .await
+        .unwrap();
+}
+
+on_both_databases!(matrix, attribution_columns_are_not_null, attribution_is_immutable, events_and_runs_are_append_only);
 
 #[tokio::test]
 async fn the_view_projects_every_declared_dimension() {

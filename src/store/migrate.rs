@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (4, "routing", include_str!("migrations/sqlite/0004_routing.sql")),
     (5, "paging", include_str!("migrations/sqlite/0005_paging.sql")),
     (6, "replicas", include_str!("migrations/sqlite/0006_replicas.sql")),
+    (7, "append only", include_str!("migrations/sqlite/0007_append_only.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -19,6 +20,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (4, "routing", include_str!("migrations/postgres/0004_routing.sql")),
     (5, "paging", include_str!("migrations/postgres/0005_paging.sql")),
     (6, "replicas", include_str!("migrations/postgres/0006_replicas.sql")),
+    (7, "append only", include_str!("migrations/postgres/0007_append_only.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
