@@ -36,7 +36,7 @@ pub enum Command {
     /// Create, list and revoke API tokens
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Check the audit log
+    /// Check the audit log and the events' chain
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Check a routing file, or print the built-in one
@@ -50,7 +50,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain and name the first entry that breaks it (exit 1 if any)
+    /// Recompute the audit log's chain and the events' chain (with every anchor), and name the first entry or event that breaks either (exit 1 if any)
     Verify {
         /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
         #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
@@ -119,6 +119,24 @@ pub struct ServeArgs {
     /// Failed authentications allowed per client address in 10 s before its requests get 429 for 10 s (0: no limit)
     #[arg(long, env = "MANDATE_FAILED_AUTH_LIMIT", default_value_t = 20)]
     pub failed_auth_limit: u32,
+    /// Days events are kept (0: for ever); events of an incident still open are kept until it resolves
+    #[arg(long, env = "MANDATE_RETAIN_EVENTS_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retain_events_days: u32,
+    /// Days finished runs are kept (0: for ever)
+    #[arg(long, env = "MANDATE_RETAIN_RUNS_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retain_runs_days: u32,
+    /// Days idempotency keys are kept, so a retry within them is answered from the first request (0: for ever)
+    #[arg(long, env = "MANDATE_RETAIN_IDEMPOTENCY_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retain_idempotency_days: u32,
+    /// Days the access log (who read incident detail and the audit log) is kept (0: for ever)
+    #[arg(long, env = "MANDATE_RETAIN_ACCESS_LOG_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retain_access_log_days: u32,
+    /// Days records of refused runs and events (the attribution rollout's figures) are kept (0: for ever)
+    #[arg(long, env = "MANDATE_RETAIN_REJECTIONS_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retain_rejections_days: u32,
+    /// Seconds between passes of the record keeper (retention, and anchoring the events' chain in the audit log)
+    #[arg(long, env = "MANDATE_RECORDS_EVERY_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub records_every_seconds: u32,
     /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
     #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -68,6 +68,17 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             max_age: chrono::Duration::days(i64::from(args.event_max_age_days)),
             max_ahead: chrono::Duration::minutes(i64::from(args.event_max_ahead_minutes)),
         },
+        retention: {
+            let days = |d: u32| (d > 0).then(|| chrono::Duration::days(i64::from(d)));
+            mandate::desk::Retention {
+                events: days(args.retain_events_days),
+                runs: days(args.retain_runs_days),
+                idempotency_keys: days(args.retain_idempotency_days),
+                access_log: days(args.retain_access_log_days),
+                rejections: days(args.retain_rejections_days),
+                every: std::time::Duration::from_secs(u64::from(args.records_every_seconds)),
+            }
+        },
         connections: mandate::server::ConnectionLimits {
             max_connections: args
                 .max_connections
@@ -190,17 +201,35 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
         let mut progress = mandate::audit::Progress::default();
         store.verify_audit(&mut progress, |_| {}).await.map_err(|e| e.to_string())?;
         let status = progress.status();
+        let events = store.verify_events(|_| {}).await.map_err(|e| e.to_string());
         store.close().await;
+        let events = events?;
+        let mut broken = Vec::new();
         match status.first_broken_seq {
-            None => {
-                println!("audit log intact: {} entries verified", status.entries_checked);
-                Ok(())
-            }
-            Some(seq) => Err(format!(
+            None => println!("audit log intact: {} entries verified", status.entries_checked),
+            Some(seq) => broken.push(format!(
                 "audit log broken at entry {seq}: {} ({} entries verified before it)",
                 status.problem.unwrap_or_default(),
                 status.entries_checked
             )),
         }
+        let unchained = match events.unchained {
+            0 => String::new(),
+            n => format!("; {n} stored before the chain began, not linked"),
+        };
+        if events.verified {
+            println!(
+                "events intact: {} links and {} anchors verified{unchained}",
+                events.events_checked, events.anchors_checked
+            );
+        } else {
+            let at = events.first_broken_event.as_deref().map(|e| format!(" at event {e}")).unwrap_or_default();
+            broken.push(format!(
+                "events broken{at}: {} ({} links verified before it)",
+                events.problem.unwrap_or_default(),
+                events.events_checked
+            ));
+        }
+        if broken.is_empty() { Ok(()) } else { Err(broken.join("\n")) }
     })
 }

@@ -2,7 +2,10 @@
 //! entry's canonical encoding, so changing or removing any row breaks the
 //! chain from that row on, and `verify` names the first broken row.
 
+mod events;
+
 pub use crate::api::{AuditEntry, ChainStatus};
+pub use events::{Anchor, EventChainStatus, EventProgress, event_link};
 use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of the first entry.

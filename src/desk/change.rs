@@ -48,6 +48,9 @@ impl Desk {
                 self.catch_up(&mut state, &mut tx, &head).await?;
             }
         }
+        if state.chain_tail.is_none() {
+            state.chain_tail = Some(self.store.chain_tail(&mut tx).await?);
+        }
         Ok((state, tx))
     }
 
@@ -68,6 +71,7 @@ impl Desk {
                 Ok(seq) => event_seq = seq,
                 Err(e) => {
                     state.synced = false;
+                    state.chain_tail = None;
                     return Err(e);
                 }
             }
@@ -75,6 +79,7 @@ impl Desk {
         if let Err(e) = tx.commit().await {
             // Whether it committed is unknown: the next change catches up.
             state.synced = false;
+            state.chain_tail = None;
             return Err(e.into());
         }
         let moved = version > state.version;
@@ -106,6 +111,7 @@ impl Desk {
             state.event_seq = *seq;
         }
         state.grouper.expire(state.watermark - LATE_EVENTS);
+        state.chain_tail = None;
         state.event_seq = state.event_seq.max(head.event_seq);
         state.next_incident = self.store.max_incident_id(tx).await? + 1;
         state.version = state.version.max(head.version);

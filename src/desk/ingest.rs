@@ -173,7 +173,8 @@ impl Desk {
                 queued += self.route_in(&mut tx, record, &radius, now).await?;
             }
         }
-        self.store.insert_events(&mut tx, &fresh).await?;
+        let tail = next.chain_tail.take().unwrap_or_default();
+        next.chain_tail = Some(self.store.insert_events(&mut tx, &fresh, &tail).await?);
         for gap in &gaps {
             self.store.insert_gap(&mut tx, gap).await?;
         }
@@ -183,6 +184,7 @@ impl Desk {
         let change = Committed { version, config: false, paging: queued > 0 };
         if let Err(e) = self.commit_change(&mut next, tx, change).await {
             state.synced = next.synced;
+            state.chain_tail = None;
             return Err(e);
         }
 

@@ -9,12 +9,14 @@ mod change;
 mod detail;
 mod ingest;
 mod interventions;
+mod keeper;
 mod listener;
 mod paging;
 
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
+pub use keeper::{KEEPER, KeeperPass, Retention};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 
 use change::Committed;
@@ -39,6 +41,8 @@ pub struct DeskConfig {
     pub routing: Option<Routing>,
     /// How far from the server's clock an event's `occurred_at` may be.
     pub event_window: EventWindow,
+    /// How long records are kept, and how often the keeper runs.
+    pub retention: Retention,
 }
 
 /// Events are accepted from `max_age` before the server's clock to
@@ -72,6 +76,9 @@ struct DeskState {
     paging: i64,
     event_seq: i64,
     synced: bool,
+    /// The events' chain hash the next event links to; None: read it from
+    /// the database (at start, after a failed commit, after another server wrote).
+    chain_tail: Option<String>,
 }
 
 pub struct Desk {
@@ -88,6 +95,7 @@ pub struct Desk {
     heard_config: std::sync::atomic::AtomicI64,
     clock: Clock,
     event_window: EventWindow,
+    retention: Retention,
     /// The ISO week whose digest of departed owners is queued.
     digest_week: StdMutex<Option<String>>,
     /// Wakes the paging worker when a change queued a notification.
@@ -170,6 +178,7 @@ impl Desk {
                 paging: head.paging,
                 event_seq: head.event_seq,
                 synced: false,
+                chain_tail: None,
             }),
             catalog: RwLock::new(Arc::new(catalog)),
             routing: RwLock::new(Arc::new(routing)),
@@ -180,11 +189,13 @@ impl Desk {
             heard_config: std::sync::atomic::AtomicI64::new(head.config_version),
             clock: config.clock,
             event_window: config.event_window,
+            retention: config.retention,
             digest_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));
+        keeper::spawn(Arc::downgrade(&desk), config.retention.every);
         crate::paging::Worker::spawn(Arc::downgrade(&desk));
         if shared {
             listener::spawn(Arc::downgrade(&desk));

@@ -211,6 +211,8 @@ pub struct ServeOptions {
     pub grouping: GroupingConfig,
     /// How far from the server's clock an event's occurred_at may be.
     pub event_window: crate::desk::EventWindow,
+    /// How long records are kept, and how often the keeper runs.
+    pub retention: crate::desk::Retention,
     pub connections: ConnectionLimits,
 }
 
@@ -249,7 +251,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     let desk = Desk::open(
         store,
         catalog,
-        DeskConfig { grouping: options.grouping, routing, event_window: options.event_window, ..DeskConfig::default() },
+        DeskConfig {
+            grouping: options.grouping,
+            routing,
+            event_window: options.event_window,
+            retention: options.retention,
+            ..DeskConfig::default()
+        },
     )
     .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");

@@ -42,6 +42,125 @@ pub(super) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     })
 }
 
+/// An event exactly as its row holds it: what the chain hashes, so a
+/// verification reads back the same bytes that were linked at insert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredEvent {
+    event_id: String,
+    agent_id: Option<String>,
+    actor_type: Option<String>,
+    actor_id: Option<String>,
+    origin_system_id: Option<String>,
+    run_id: Option<String>,
+    parent_event_id: Option<String>,
+    action_type: Option<String>,
+    tool: Option<String>,
+    resource: Option<String>,
+    scope: String,
+    outcome: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    trace_id: Option<String>,
+    seq: Option<i64>,
+    occurred_at: i64,
+    received_at: i64,
+    metadata: String,
+    flags: String,
+    incident_id: Option<i64>,
+}
+
+impl From<&Event> for StoredEvent {
+    fn from(e: &Event) -> StoredEvent {
+        StoredEvent {
+            event_id: e.event_id.clone(),
+            agent_id: e.agent_id.clone(),
+            actor_type: e.actor_type.map(|t| t.as_str().to_owned()),
+            actor_id: e.actor_id.clone(),
+            origin_system_id: e.origin_system_id.clone(),
+            run_id: e.run_id.clone(),
+            parent_event_id: e.parent_event_id.clone(),
+            action_type: e.action_type.clone(),
+            tool: e.tool.clone(),
+            resource: e.resource.clone(),
+            scope: serde_json::to_string(&e.scope).unwrap_or_else(|_| "[]".into()),
+            outcome: e.outcome.as_str().to_owned(),
+            error_code: e.error_code.clone(),
+            error_message: e.error_message.clone(),
+            trace_id: e.trace_id.clone(),
+            seq: e.seq,
+            occurred_at: to_millis(e.occurred_at),
+            received_at: to_millis(e.received_at),
+            metadata: serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".into()),
+            flags: serde_json::to_string(&e.flags).unwrap_or_else(|_| "[]".into()),
+            incident_id: e.incident_id,
+        }
+    }
+}
+
+impl StoredEvent {
+    pub fn from_row(row: &AnyRow) -> Result<StoredEvent, StoreError> {
+        Ok(StoredEvent {
+            event_id: row.try_get("event_id")?,
+            agent_id: row.try_get("agent_id")?,
+            actor_type: row.try_get("actor_type")?,
+            actor_id: row.try_get("actor_id")?,
+            origin_system_id: row.try_get("origin_system_id")?,
+            run_id: row.try_get("run_id")?,
+            parent_event_id: row.try_get("parent_event_id")?,
+            action_type: row.try_get("action_type")?,
+            tool: row.try_get("tool")?,
+            resource: row.try_get("resource")?,
+            scope: row.try_get("scope")?,
+            outcome: row.try_get("outcome")?,
+            error_code: row.try_get("error_code")?,
+            error_message: row.try_get("error_message")?,
+            trace_id: row.try_get("trace_id")?,
+            seq: row.try_get("seq")?,
+            occurred_at: row.try_get("occurred_at")?,
+            received_at: row.try_get("received_at")?,
+            metadata: row.try_get("metadata")?,
+            flags: row.try_get("flags")?,
+            incident_id: row.try_get("incident_id")?,
+        })
+    }
+
+    pub fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    /// The bytes the chain hashes: the row's columns in a fixed order.
+    pub fn canonical(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+        q.bind(self.event_id)
+            .bind(self.agent_id)
+            .bind(self.actor_type)
+            .bind(self.actor_id)
+            .bind(self.origin_system_id)
+            .bind(self.run_id)
+            .bind(self.parent_event_id)
+            .bind(self.action_type)
+            .bind(self.tool)
+            .bind(self.resource)
+            .bind(self.scope)
+            .bind(self.outcome)
+            .bind(self.error_code)
+            .bind(self.error_message)
+            .bind(self.trace_id)
+            .bind(self.seq)
+            .bind(self.occurred_at)
+            .bind(self.received_at)
+            .bind(self.metadata)
+            .bind(self.flags)
+            .bind(self.incident_id)
+    }
+}
+
 /// Builds `($1, …, $n), (…)` for `rows` rows of `width` parameters.
 pub(super) fn placeholders(rows: usize, width: usize) -> String {
     (0..rows)
@@ -76,42 +195,28 @@ impl Store {
         Ok(found)
     }
 
+    /// Stores `events` in this order, each linked to the one before it
+    /// (`tail`: the chain hash of the last event stored). Returns the new tail.
     pub(crate) async fn insert_events(
         &self,
         tx: &mut Transaction<'_, Any>,
         events: &[Event],
-    ) -> Result<(), StoreError> {
-        const WIDTH: usize = 21;
+        tail: &str,
+    ) -> Result<String, StoreError> {
+        const WIDTH: usize = 22;
+        let mut tail = tail.to_owned();
         for chunk in events.chunks(self.backend().rows_per_insert()) {
-            let sql = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", placeholders(chunk.len(), WIDTH));
+            let sql =
+                format!("INSERT INTO events ({EVENT_COLUMNS}, chain_hash) VALUES {}", placeholders(chunk.len(), WIDTH));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
-                q = q
-                    .bind(e.event_id.clone())
-                    .bind(e.agent_id.clone())
-                    .bind(e.actor_type.map(|t| t.as_str()))
-                    .bind(e.actor_id.clone())
-                    .bind(e.origin_system_id.clone())
-                    .bind(e.run_id.clone())
-                    .bind(e.parent_event_id.clone())
-                    .bind(e.action_type.clone())
-                    .bind(e.tool.clone())
-                    .bind(e.resource.clone())
-                    .bind(serde_json::to_string(&e.scope).unwrap_or_else(|_| "[]".into()))
-                    .bind(e.outcome.as_str())
-                    .bind(e.error_code.clone())
-                    .bind(e.error_message.clone())
-                    .bind(e.trace_id.clone())
-                    .bind(e.seq)
-                    .bind(to_millis(e.occurred_at))
-                    .bind(to_millis(e.received_at))
-                    .bind(serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".into()))
-                    .bind(serde_json::to_string(&e.flags).unwrap_or_else(|_| "[]".into()))
-                    .bind(e.incident_id);
+                let row = StoredEvent::from(e);
+                tail = crate::audit::event_link(&tail, &row);
+                q = row.bind(q).bind(tail.clone());
             }
             q.execute(&mut **tx).await?;
         }
-        Ok(())
+        Ok(tail)
     }
 
     pub(crate) async fn insert_gap(&self, tx: &mut Transaction<'_, Any>, gap: &SequenceGap) -> Result<(), StoreError> {

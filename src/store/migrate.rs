@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "paging", include_str!("migrations/sqlite/0005_paging.sql")),
     (6, "replicas", include_str!("migrations/sqlite/0006_replicas.sql")),
     (7, "append only", include_str!("migrations/sqlite/0007_append_only.sql")),
+    (8, "record", include_str!("migrations/sqlite/0008_record.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -21,6 +22,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "paging", include_str!("migrations/postgres/0005_paging.sql")),
     (6, "replicas", include_str!("migrations/postgres/0006_replicas.sql")),
     (7, "append only", include_str!("migrations/postgres/0007_append_only.sql")),
+    (8, "record", include_str!("migrations/postgres/0008_record.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

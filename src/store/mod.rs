@@ -6,6 +6,7 @@
 
 mod agents;
 mod audit;
+mod chain;
 mod claim;
 mod connect;
 mod error;
@@ -15,17 +16,21 @@ mod incidents;
 mod migrate;
 mod pages;
 mod records;
+mod retention;
 mod routing;
 mod run_writer;
 mod runs;
 
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
+pub use chain::{ANCHORED, PRUNED};
 pub use connect::{Backend, Store, default_sqlite_url, redact};
 pub use error::StoreError;
+pub use events::StoredEvent;
 pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
 pub use pages::{Attempt, PageRow};
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
+pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
 pub use runs::{CompleteOutcome, NewRun, RunCursor, RunFilter};
 

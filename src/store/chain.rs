@@ -1,0 +1,137 @@
+//! The events' chain in the database: its tail, the events in storage
+//! order for verification, and the anchors the audit log holds.
+
+use super::events::{EVENT_COLUMNS, StoredEvent};
+use super::{Backend, Store, StoreError};
+use crate::audit::{Anchor, EventChainStatus, EventProgress, GENESIS};
+use chrono::{DateTime, Utc};
+use sqlx::{Any, AnyConnection, Row, Transaction};
+
+/// The audit action of an anchor, and of a prune (which also anchors).
+pub const ANCHORED: &str = "events_anchored";
+pub const PRUNED: &str = "records_pruned";
+
+impl Backend {
+    /// The column giving an event's place in storage order.
+    pub(super) fn event_position(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "rowid",
+            Backend::Postgres => "stored_seq",
+        }
+    }
+}
+
+impl Store {
+    /// The hash the next event stored links to.
+    pub(crate) async fn chain_tail(&self, conn: &mut AnyConnection) -> Result<String, StoreError> {
+        let position = self.backend().event_position();
+        let sql =
+            format!("SELECT chain_hash FROM events WHERE chain_hash IS NOT NULL ORDER BY {position} DESC LIMIT 1");
+        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(&mut *conn).await? {
+            return Ok(row.try_get("chain_hash")?);
+        }
+        // Everything chained was pruned: the chain goes on from the prune's anchor.
+        Ok(self.pruned_anchor(conn).await?.map(|a| a.hash).unwrap_or_else(|| GENESIS.to_owned()))
+    }
+
+    /// The last event chained, as `(position, hash)`.
+    pub(crate) async fn chain_head(&self, conn: &mut AnyConnection) -> Result<Option<(i64, String)>, StoreError> {
+        let position = self.backend().event_position();
+        let sql = format!(
+            "SELECT {position} AS position, chain_hash FROM events WHERE chain_hash IS NOT NULL \
+             ORDER BY {position} DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(&mut *conn).await?;
+        row.map(|r| Ok((r.try_get("position")?, r.try_get("chain_hash")?))).transpose()
+    }
+
+    /// Events stored after `after`, in storage order, at most `limit`.
+    async fn chained_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Option<String>, StoredEvent)>, StoreError> {
+        let position = self.backend().event_position();
+        let sql = format!(
+            "SELECT {position} AS position, chain_hash, {EVENT_COLUMNS} FROM events \
+             WHERE {position} > $1 ORDER BY {position} LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok((r.try_get("position")?, r.try_get("chain_hash")?, StoredEvent::from_row(r)?))).collect()
+    }
+
+    /// Anchors recorded by `action` in the audit log, oldest first.
+    async fn anchors(
+        &self,
+        conn: &mut AnyConnection,
+        action: &str,
+        newest_only: bool,
+    ) -> Result<Vec<Anchor>, StoreError> {
+        let sql = if newest_only {
+            "SELECT seq, details FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1"
+        } else {
+            "SELECT seq, details FROM audit_log WHERE action = $1 ORDER BY seq"
+        };
+        let rows = sqlx::query(sql).bind(action.to_owned()).fetch_all(&mut *conn).await?;
+        let mut anchors = Vec::with_capacity(rows.len());
+        for row in rows {
+            let details: String = row.try_get("details")?;
+            let value: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
+            if let Ok(mut anchor) = serde_json::from_value::<Anchor>(value["anchor"].clone()) {
+                anchor.audit_seq = row.try_get("seq")?;
+                anchors.push(anchor);
+            }
+        }
+        Ok(anchors)
+    }
+
+    /// Where the chain resumes after the last prune.
+    pub(crate) async fn pruned_anchor(&self, conn: &mut AnyConnection) -> Result<Option<Anchor>, StoreError> {
+        Ok(self.anchors(conn, PRUNED, true).await?.pop())
+    }
+
+    /// Checks every stored event's link, and every anchor, a batch at a
+    /// time; `after_batch` sees how far it has come.
+    pub async fn verify_events(
+        &self,
+        mut after_batch: impl FnMut(&EventProgress),
+    ) -> Result<EventChainStatus, StoreError> {
+        const BATCH: i64 = 5_000;
+        let mut conn = self.read.acquire().await?;
+        let pruned = self.pruned_anchor(&mut conn).await?;
+        let anchors = self.anchors(&mut conn, ANCHORED, false).await?;
+        drop(conn);
+        let mut progress = EventProgress::new(pruned, anchors);
+        while !progress.is_broken() {
+            let batch = self.chained_after(progress.after, BATCH).await?;
+            progress.advance(&batch);
+            after_batch(&progress);
+            if (batch.len() as i64) < BATCH {
+                break;
+            }
+        }
+        Ok(progress.finish())
+    }
+
+    /// Records the chain's head in the audit log, unless the last anchor
+    /// already holds it. Returns the anchor written.
+    pub(crate) async fn anchor_events(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        at: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<Option<Anchor>, StoreError> {
+        let Some((position, hash)) = self.chain_head(&mut **tx).await? else {
+            return Ok(None);
+        };
+        let last = self.anchors(&mut **tx, ANCHORED, true).await?.pop();
+        if last.is_some_and(|a| a.position == position) {
+            return Ok(None);
+        }
+        let mut anchor = Anchor { position, hash, audit_seq: 0 };
+        let details = serde_json::json!({ "anchor": anchor });
+        let entry = self.append_audit(tx, at, actor, ANCHORED, "events", details).await?;
+        anchor.audit_seq = entry.seq;
+        Ok(Some(anchor))
+    }
+}

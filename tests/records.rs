@@ -1,0 +1,226 @@
+//! The record: events chained by hash and anchored in the audit log,
+//! `mandate audit verify` naming the first broken event, and retention
+//! removing only what expired, with the chain still verifiable.
+
+mod common;
+
+use common::{ADMIN, AGENT, Db, TestServer, event_body, run_body, tokens};
+use mandate::desk::{Desk, DeskConfig, Retention};
+use mandate::paging::Clock;
+use mandate::store::{Backend, StoredEvent};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+struct Record {
+    t: TestServer,
+    desk: Arc<Desk>,
+    clock: Clock,
+    url: String,
+    _guard: common::StoreGuard,
+}
+
+async fn record(db: Db) -> Record {
+    let guard = common::store(db).await;
+    let clock = Clock::manual(chrono::Utc::now());
+    let retention = Retention { every: std::time::Duration::from_secs(3600), ..Retention::default() };
+    let config = DeskConfig { clock: clock.clone(), retention, ..DeskConfig::default() };
+    let desk = Desk::open(guard.store.clone(), None, config).await.unwrap();
+    let server = mandate::server::start_desk(desk.clone(), tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    Record { t: TestServer::wrap(server), desk, clock, url: guard.url.clone(), _guard: guard }
+}
+
+impl Record {
+    async fn post(&self, events: Vec<Value>) {
+        let answer = self.t.post(AGENT, "/api/v1/events", &Value::Array(events)).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        assert!(answer.body["rejected"].as_array().unwrap().is_empty(), "{:?}", answer.body);
+    }
+
+    fn position(&self) -> &'static str {
+        match self.desk.store().backend() {
+            Backend::Sqlite => "rowid",
+            Backend::Postgres => "stored_seq",
+        }
+    }
+
+    /// Runs SQL as someone who bypasses the triggers (the database's owner).
+    async fn tamper(&self, sql: &str) {
+        let pool = sqlx::AnyPool::connect(&self.url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        match self.desk.store().backend() {
+            Backend::Sqlite => {
+                for trigger in ["trg_events_no_update", "trg_events_no_delete"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TRIGGER IF EXISTS {trigger}")))
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap();
+                }
+            }
+            Backend::Postgres => {
+                sqlx::query("ALTER TABLE events DISABLE TRIGGER trg_events_append_only")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut *conn).await.unwrap();
+        drop(conn);
+        pool.close().await;
+    }
+
+    /// `mandate audit verify` on this database: (exit code, stdout, stderr).
+    /// Run off the test's runtime, which keeps serving meanwhile.
+    async fn verify_cli(&self) -> (i32, String, String) {
+        let url = self.url.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
+                .args(["audit", "verify", "--database-url", &url])
+                .env_remove("MANDATE_DATABASE_URL")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn ok(id: &str, resource: &str) -> Value {
+    event_body(id, -1.0, "agent-deployer", "deploy", resource, "ok")
+}
+
+async fn chained_events_verify_and_a_change_is_named(db: Db) {
+    let r = record(db).await;
+    r.post((1..=12).map(|i| ok(&format!("e-{i:02}"), "svc-a")).collect()).await;
+    r.post(vec![ok("e-13", "svc-b"), ok("e-14", "svc-b")]).await;
+    let status = r.desk.store().verify_events(|_| {}).await.unwrap();
+    assert!(status.verified, "{status:?}");
+    assert_eq!((status.events_checked, status.unchained), (14, 0));
+    let (code, out, err) = r.verify_cli().await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("events intact: 14 links"), "{out}");
+
+    // Someone with the database's keys rewrites who did it.
+    r.tamper("UPDATE events SET agent_id = 'agent-innocent' WHERE event_id = 'e-07'").await;
+    let status = r.desk.store().verify_events(|_| {}).await.unwrap();
+    assert!(!status.verified);
+    assert_eq!(status.first_broken_event.as_deref(), Some("e-07"), "{status:?}");
+    assert_eq!(status.events_checked, 6, "the six before it hold");
+    let (code, out, err) = r.verify_cli().await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("events broken at event e-07"), "{err}");
+    assert!(out.contains("audit log intact"), "the audit log itself was not touched: {out}");
+}
+
+async fn a_relinked_rewrite_or_a_removed_tail_disagrees_with_the_anchor(db: Db) {
+    let r = record(db).await;
+    r.post((1..=6).map(|i| ok(&format!("a-{i}"), "svc-a")).collect()).await;
+    let pass = r.desk.keep_records().await.unwrap();
+    let anchor = pass.anchor.expect("the chain's head is anchored");
+    assert!(r.desk.keep_records().await.unwrap().anchor.is_none(), "nothing new: no second anchor");
+    r.post(vec![ok("a-7", "svc-a"), ok("a-8", "svc-a")]).await;
+
+    // The newest two are anchored, then removed: every link left holds,
+    // the anchor names an event that is gone.
+    let later = r.desk.keep_records().await.unwrap().anchor.expect("a-8 anchored");
+    assert!(later.position > anchor.position);
+    let pos = r.position();
+    r.tamper("DELETE FROM events WHERE event_id IN ('a-7', 'a-8')").await;
+    let status = r.desk.store().verify_events(|_| {}).await.unwrap();
+    assert!(!status.verified, "{status:?}");
+    assert!(status.problem.as_deref().unwrap().contains("removed from the end"), "{status:?}");
+
+    // A rewrite of a-3 with every later link recomputed: each link holds,
+    // the anchor for a-6 does not.
+    let r = record(db).await;
+    r.post((1..=6).map(|i| ok(&format!("a-{i}"), "svc-a")).collect()).await;
+    r.desk.keep_records().await.unwrap().anchor.expect("anchored");
+    r.tamper("UPDATE events SET resource = 'svc-elsewhere' WHERE event_id = 'a-3'").await;
+    let pool = sqlx::AnyPool::connect(&r.url).await.unwrap();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {pos} AS position, chain_hash, event_id, agent_id, actor_type, actor_id, origin_system_id, run_id, \
+         parent_event_id, action_type, tool, resource, scope, outcome, error_code, error_message, trace_id, seq, \
+         occurred_at, received_at, metadata, flags, incident_id FROM events ORDER BY {pos}"
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut prev = mandate::audit::GENESIS.to_owned();
+    let mut relinked = Vec::new();
+    for row in &rows {
+        let event = StoredEvent::from_row(row).unwrap();
+        prev = mandate::audit::event_link(&prev, &event);
+        relinked.push(format!("UPDATE events SET chain_hash = '{prev}' WHERE event_id = '{}'", event.event_id()));
+    }
+    pool.close().await;
+    for sql in relinked {
+        r.tamper(&sql).await;
+    }
+    let status = r.desk.store().verify_events(|_| {}).await.unwrap();
+    assert!(!status.verified, "{status:?}");
+    assert_eq!(status.first_broken_event.as_deref(), Some("a-6"), "{status:?}");
+    assert!(status.problem.as_deref().unwrap().contains("anchor"), "{status:?}");
+}
+
+async fn retention_prunes_what_expired_and_the_chain_still_verifies(db: Db) {
+    let r = record(db).await;
+    r.post((1..=5).map(|i| ok(&format!("old-{i}"), "svc-a")).collect()).await;
+    // An incident still open: its evidence, and all after it, stays.
+    let mut failing = event_body("open-1", -0.5, "agent-x", "tool_call", "svc-b", "error");
+    failing["error_code"] = "E_TIMEOUT".into();
+    r.post(vec![failing]).await;
+    r.post((1..=3).map(|i| ok(&format!("late-{i}"), "svc-c")).collect()).await;
+    let run = r.t.post(AGENT, "/api/v1/runs", &run_body()).await;
+    let run_id = run.body["run_id"].as_str().unwrap().to_owned();
+    let done = r.t.post(AGENT, &format!("/api/v1/runs/{run_id}/complete"), &json!({"status": "succeeded"})).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let live = r.t.post(AGENT, "/api/v1/runs", &run_body()).await.body["run_id"].as_str().unwrap().to_owned();
+
+    // Nothing expired yet: nothing removed, no audit row.
+    let pass = r.desk.keep_records().await.unwrap();
+    assert!(pass.pruned.is_empty(), "{:?}", pass.pruned);
+
+    r.clock.advance(chrono::Duration::days(400));
+    let pass = r.desk.keep_records().await.unwrap();
+    assert_eq!(pass.pruned.events, 5, "the five before the open incident's event: {:?}", pass.pruned);
+    assert_eq!(pass.pruned.runs, 1, "the finished run, not the live one: {:?}", pass.pruned);
+    assert!(pass.pruned.anchor.is_some());
+    let gone = r.t.get(ADMIN, &format!("/api/v1/runs/{run_id}")).await;
+    assert_eq!(gone.status, 404, "{:?}", gone.body);
+    assert_eq!(r.t.get(ADMIN, &format!("/api/v1/runs/{live}")).await.status, 200);
+
+    // One audit row says what the prune removed, and the audit chain holds.
+    let audit = r.t.get(ADMIN, "/api/v1/audit?limit=50").await;
+    let prunes: Vec<&Value> =
+        audit.body["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "records_pruned").collect();
+    assert_eq!(prunes.len(), 1, "{:?}", audit.body);
+    assert_eq!(prunes[0]["details"]["events"], 5);
+    assert_eq!(prunes[0]["actor"], "mandate records");
+
+    // What is left verifies from the prune's anchor, and so does what comes next.
+    r.post(vec![ok("after-1", "svc-d")]).await;
+    let status = r.desk.store().verify_events(|_| {}).await.unwrap();
+    assert!(status.verified, "{status:?}");
+    assert_eq!(status.events_checked, 5, "open-1, three late ones and after-1");
+    let (code, out, err) = r.verify_cli().await;
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Outside the keeper, deleting is still refused.
+    let pool = sqlx::AnyPool::connect(&r.url).await.unwrap();
+    let refused = sqlx::query("DELETE FROM events WHERE event_id = 'late-1'").execute(&pool).await;
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+    let refused =
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM runs WHERE run_id = '{live}'"))).execute(&pool).await;
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+    pool.close().await;
+}
+
+on_both_databases!(
+    chained_events_verify_and_a_change_is_named,
+    a_relinked_rewrite_or_a_removed_tail_disagrees_with_the_anchor,
+    retention_prunes_what_expired_and_the_chain_still_verifies,
+);
