@@ -119,6 +119,9 @@ pub struct ServeArgs {
     /// Failed authentications allowed per client address in 10 s before its requests get 429 for 10 s (0: no limit)
     #[arg(long, env = "MANDATE_FAILED_AUTH_LIMIT", default_value_t = 20)]
     pub failed_auth_limit: u32,
+    /// Requests per second each token may make (a second's worth at once), past which 429 RATE_LIMITED (0: no limit)
+    #[arg(long, env = "MANDATE_TOKEN_RATE_LIMIT", default_value_t = 0)]
+    pub token_rate_limit: u32,
     /// Days events are kept (0: for ever); events of an incident still open are kept until it resolves
     #[arg(long, env = "MANDATE_RETAIN_EVENTS_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub retain_events_days: u32,

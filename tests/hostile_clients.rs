@@ -135,3 +135,43 @@ async fn guessing_tokens_is_throttled_per_address() {
     assert_eq!(health.status(), 200);
     served.stop();
 }
+
+#[tokio::test]
+async fn a_token_past_its_rate_waits_and_others_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml").display().to_string();
+    let fleet = create_token(&tokens, "fleet", "agent");
+    let alice = create_token(&tokens, "alice", "responder");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = serve_binary_with(&url, &tokens, "127.0.0.1:0", &["--token-rate-limit", "3"]);
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let runs = format!("http://{}/api/v1/runs", served.addr);
+    // Flat out: a second's worth passes, then 429 (however slow this machine is,
+    // forty requests take less than the thirteen seconds they would need).
+    let mut limited = None;
+    let mut passed = 0;
+    for _ in 0..40 {
+        let r = http.get(&runs).bearer_auth(&fleet).send().await.unwrap();
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+        passed += 1;
+    }
+    let limited = limited.expect("the fleet token is limited");
+    assert!(passed >= 3, "a second's worth passes first: {passed}");
+    let wait: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(wait, 1);
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("\"fleet\""), "{body}");
+    // Another token is not held back by the fleet's traffic.
+    let r = http.get(format!("http://{}/api/v1/incidents", served.addr)).bearer_auth(&alice).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // After the wait it was told, the fleet goes on.
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let r = http.get(&runs).bearer_auth(&fleet).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    served.stop();
+}

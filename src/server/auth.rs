@@ -137,13 +137,29 @@ impl FromRequestParts<AppState> for Caller {
                 ),
             ));
         }
-        let authenticated = authenticate(parts, state);
-        if authenticated.is_err()
-            && let Some(ip) = peer
-        {
-            state.auth_throttle().failed(ip, now);
+        let caller = match authenticate(parts, state) {
+            Ok(caller) => caller,
+            Err(e) => {
+                if let Some(ip) = peer {
+                    state.auth_throttle().failed(ip, now);
+                }
+                return Err(e);
+            }
+        };
+        if let Err(wait) = state.token_rate().take(&caller.0.name, now) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::api::ErrorType::InvalidRequest,
+                "RATE_LIMITED",
+                format!(
+                    "the token {:?} is past its {} requests per second; retry after the time Retry-After gives",
+                    caller.0.name,
+                    state.token_rate().rate
+                ),
+            )
+            .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64));
         }
-        authenticated
+        Ok(caller)
     }
 }
 

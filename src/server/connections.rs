@@ -29,6 +29,9 @@ pub struct ConnectionLimits {
     /// Failed authentications allowed per client address in 10 s before
     /// its requests get 429 for 10 s; 0: no limit.
     pub failed_auth_limit: u32,
+    /// Requests per second per token (a second's worth may come at once);
+    /// 0: no limit.
+    pub token_rate: u32,
 }
 
 impl Default for ConnectionLimits {
@@ -37,6 +40,7 @@ impl Default for ConnectionLimits {
             max_connections: default_max_connections(),
             header_timeout: Duration::from_secs(10),
             failed_auth_limit: 20,
+            token_rate: 0,
         }
     }
 }

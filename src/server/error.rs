@@ -9,11 +9,18 @@ use axum::response::{IntoResponse, Response};
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds for `Retry-After`, when the answer is "not now".
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error_type: ErrorType, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, body: ErrorBody::new(error_type, code, message) }
+        ApiError { status, body: ErrorBody::new(error_type, code, message), retry_after: None }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -36,7 +43,7 @@ impl ApiError {
             field: first.field,
             errors: details,
         };
-        ApiError { status: StatusCode::BAD_REQUEST, body }
+        ApiError { status: StatusCode::BAD_REQUEST, body, retry_after: None }
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -99,6 +106,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();
         let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
         match self.status {
             StatusCode::UNAUTHORIZED => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

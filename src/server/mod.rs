@@ -10,6 +10,7 @@ mod request;
 mod request_log;
 pub mod routes;
 mod state;
+mod token_rate;
 
 pub use connections::ConnectionLimits;
 pub use error::ApiError;
@@ -177,7 +178,7 @@ pub async fn start_desk_with(
 ) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(desk, tokens, limits.failed_auth_limit);
+    let state = AppState::new(desk, tokens, &limits);
     // The audit chain is verified once now, so the first reader does not wait.
     let verifier = state.clone();
     tokio::spawn(async move {

@@ -23,11 +23,14 @@ struct Inner {
     audit_so_far: std::sync::Mutex<crate::audit::ChainStatus>,
     /// Failed authentication per client address.
     auth_throttle: crate::server::auth_throttle::AuthThrottle,
+    /// Requests per token.
+    token_rate: crate::server::token_rate::TokenRate,
 }
 
 impl AppState {
-    /// `failed_auth_limit`: bad tokens allowed per client address in 10 s (0: no limit).
-    pub fn new(desk: Arc<Desk>, tokens: TokenTable, failed_auth_limit: u32) -> Self {
+    /// `limits`: bad tokens allowed per client address in 10 s, requests
+    /// per second per token (0: no limit).
+    pub fn new(desk: Arc<Desk>, tokens: TokenTable, limits: &crate::server::ConnectionLimits) -> Self {
         let (closing, _) = tokio::sync::watch::channel(false);
         AppState(Arc::new(Inner {
             desk,
@@ -36,7 +39,8 @@ impl AppState {
             list_cache: ListCache::default(),
             audit: Default::default(),
             audit_so_far: std::sync::Mutex::new(crate::audit::Progress::default().status()),
-            auth_throttle: crate::server::auth_throttle::AuthThrottle::new(failed_auth_limit),
+            auth_throttle: crate::server::auth_throttle::AuthThrottle::new(limits.failed_auth_limit),
+            token_rate: crate::server::token_rate::TokenRate::new(limits.token_rate),
         }))
     }
 
@@ -68,6 +72,10 @@ impl AppState {
 
     pub fn auth_throttle(&self) -> &crate::server::auth_throttle::AuthThrottle {
         &self.0.auth_throttle
+    }
+
+    pub fn token_rate(&self) -> &crate::server::token_rate::TokenRate {
+        &self.0.token_rate
     }
 
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {

@@ -234,7 +234,7 @@ pub async fn post_events(
         state.store().record_rejections(&rejections).await?;
     }
     if single && let Some(first) = rejected.pop() {
-        return Err(ApiError { status: axum::http::StatusCode::BAD_REQUEST, body: first.error });
+        return Err(ApiError { status: axum::http::StatusCode::BAD_REQUEST, body: first.error, retry_after: None });
     }
     let positions: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
     let mut report = state.desk().ingest(events.into_iter().map(|(_, e)| e).collect()).await?;
@@ -243,7 +243,7 @@ pub async fn post_events(
         r.index = positions[r.index];
     }
     if single && let Some(first) = report.rejected.pop() {
-        return Err(ApiError { status: axum::http::StatusCode::CONFLICT, body: first.error });
+        return Err(ApiError { status: axum::http::StatusCode::CONFLICT, body: first.error, retry_after: None });
     }
     report.rejected.extend(rejected);
     report.rejected.sort_by_key(|r| r.index);
