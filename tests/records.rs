@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, TestServer, event_body, run_body, tokens};
+use common::{ADMIN, AGENT, Db, RESPONDER, TestServer, VIEWER, event_body, run_body, tokens};
 use mandate::desk::{Desk, DeskConfig, Retention};
 use mandate::paging::Clock;
 use mandate::store::{Backend, StoredEvent};
@@ -219,7 +219,58 @@ async fn retention_prunes_what_expired_and_the_chain_still_verifies(db: Db) {
     pool.close().await;
 }
 
+async fn who_looked_is_recorded_for_admins_and_expires(db: Db) {
+    let r = record(db).await;
+    let mut failing = event_body("f-1", -0.5, "agent-x", "tool_call", "svc-b", "error");
+    failing["error_code"] = "E_TIMEOUT".into();
+    let report = r.t.post(AGENT, "/api/v1/events", &failing).await;
+    let incident = report.body["incidents"][0].as_i64().unwrap();
+    let detail = format!("/api/v1/incidents/{incident}");
+    for _ in 0..3 {
+        assert_eq!(r.t.get(RESPONDER, &detail).await.status, 200);
+    }
+    assert_eq!(r.t.get(VIEWER, "/api/v1/audit").await.status, 200);
+    assert_eq!(r.t.get(AGENT, "/api/v1/runs").await.status, 200);
+    assert_eq!(r.t.get(VIEWER, "/api/v1/incidents/999999").await.status, 404);
+
+    // Written off the request path: it shows within a moment.
+    let mut entries = Vec::new();
+    for _ in 0..100 {
+        let page = r.t.get(ADMIN, "/api/v1/access-log").await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        entries = page.body["entries"].as_array().unwrap().clone();
+        if entries.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let seen: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| (e["principal"].as_str().unwrap(), e["what"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    let target = format!("incident:{incident}");
+    assert_eq!(
+        seen,
+        vec![("victor", "audit_log", "audit"), ("alice", "incident_detail", target.as_str())],
+        "newest first; three reads in a minute are one row; agents and misses are not people looking"
+    );
+    let alice = r.t.get(ADMIN, "/api/v1/access-log?principal=alice").await;
+    assert_eq!(alice.body["entries"].as_array().unwrap().len(), 1);
+    let refused = r.t.get(RESPONDER, "/api/v1/access-log").await;
+    assert_eq!(refused.status, 403, "admins only");
+    let unknown = r.t.get(ADMIN, "/api/v1/access-log?who=alice").await;
+    assert_eq!((unknown.status, unknown.body["code"].as_str()), (400, Some("UNKNOWN_PARAMETER")));
+
+    // It has a retention of its own.
+    r.clock.advance(chrono::Duration::days(366));
+    let pass = r.desk.keep_records().await.unwrap();
+    assert!(pass.pruned.access_log >= 2, "{:?}", pass.pruned);
+    let page = r.t.get(ADMIN, "/api/v1/access-log?principal=alice").await;
+    assert!(page.body["entries"].as_array().unwrap().is_empty(), "{:?}", page.body);
+}
+
 on_both_databases!(
+    who_looked_is_recorded_for_admins_and_expires,
     chained_events_verify_and_a_change_is_named,
     a_relinked_rewrite_or_a_removed_tail_disagrees_with_the_anchor,
     retention_prunes_what_expired_and_the_chain_still_verifies,

@@ -23,7 +23,9 @@ pub use incidents::{
     SuggestionKind, TimelineEntry, Verdict,
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
-pub use operations::{AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy};
+pub use operations::{
+    AccessEntry, AccessPage, AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy,
+};
 pub use paging::{DeliveryState, NoticeKind, Page, PageList, StateCount};
 pub use routing::{
     Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage,

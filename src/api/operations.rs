@@ -45,6 +45,29 @@ pub struct ChainStatus {
     pub problem: Option<String>,
 }
 
+/// One read of the record by a person: who looked at what, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccessEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The token's name.
+    pub principal: String,
+    pub role: super::Role,
+    /// `incident_detail` or `audit_log`.
+    pub what: String,
+    /// `incident:12`, `audit`.
+    pub target: String,
+}
+
+/// `GET /api/v1/access-log`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccessPage {
+    /// Newest first.
+    pub entries: Vec<AccessEntry>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
+}
+
 /// `GET /api/v1/audit`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditPage {

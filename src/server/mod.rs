@@ -1,5 +1,6 @@
 //! `mandate serve`: the Mandate API over HTTP.
 
+mod access_log;
 pub mod auth;
 mod auth_throttle;
 pub mod connections;
@@ -84,6 +85,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interventions::record_verdict))
         .routes(routes!(operations::list_agents))
         .routes(routes!(operations::audit))
+        .routes(routes!(operations::access_log))
         .routes(routes!(operations::get_catalog, operations::put_catalog))
         .routes(routes!(routing::get_routing, routing::put_routing))
         .routes(routes!(routing::routing_usage))

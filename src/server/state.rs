@@ -25,6 +25,8 @@ struct Inner {
     auth_throttle: crate::server::auth_throttle::AuthThrottle,
     /// Requests per token.
     token_rate: crate::server::token_rate::TokenRate,
+    /// Who looked at incident detail and the audit log.
+    access_log: crate::server::access_log::AccessLog,
 }
 
 impl AppState {
@@ -32,7 +34,9 @@ impl AppState {
     /// per second per token (0: no limit).
     pub fn new(desk: Arc<Desk>, tokens: TokenTable, limits: &crate::server::ConnectionLimits) -> Self {
         let (closing, _) = tokio::sync::watch::channel(false);
+        let access_log = crate::server::access_log::AccessLog::start(desk.store().clone());
         AppState(Arc::new(Inner {
+            access_log,
             desk,
             closing,
             tokens: RwLock::new(Arc::new(tokens)),
@@ -72,6 +76,10 @@ impl AppState {
 
     pub fn auth_throttle(&self) -> &crate::server::auth_throttle::AuthThrottle {
         &self.0.auth_throttle
+    }
+
+    pub fn access_log(&self) -> &crate::server::access_log::AccessLog {
+        &self.0.access_log
     }
 
     pub fn token_rate(&self) -> &crate::server::token_rate::TokenRate {

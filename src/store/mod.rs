@@ -4,6 +4,7 @@
 //! SQL here is written once, in the dialect both databases share: `$N`
 //! placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds.
 
+mod access_log;
 mod agents;
 mod audit;
 mod chain;

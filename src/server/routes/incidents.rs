@@ -140,7 +140,9 @@ pub async fn get_incident(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     caller.require(Permission::ReadOperations)?;
     let id = parse_incident_id(&id)?;
-    state.desk().incident_detail(id).await?.map(Json).ok_or_else(|| incident_not_found(id))
+    let detail = state.desk().incident_detail(id).await?.ok_or_else(|| incident_not_found(id))?;
+    state.access_log().looked(&caller.0, "incident_detail", format!("incident:{id}"));
+    Ok(Json(detail))
 }
 
 pub fn parse_incident_id(raw: &str) -> Result<i64, ApiError> {

@@ -1,6 +1,6 @@
 //! Agents, the audit log, the service catalog and the attribution figures.
 
-use crate::api::{AttributionStats, AuditPage, CountBy, ErrorBody};
+use crate::api::{AccessPage, AttributionStats, AuditPage, CountBy, ErrorBody};
 use crate::catalog::CatalogDocument;
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{JsonObject, Query};
@@ -51,7 +51,49 @@ pub async fn audit(
     let entries = state.store().audit_page(before, limit).await?;
     let chain = state.audit_chain().await?;
     let next_before = if entries.len() == limit as usize { entries.last().map(|e| e.seq) } else { None };
+    state.access_log().looked(&caller.0, "audit_log", "audit".to_owned());
     Ok(Json(AuditPage { entries, chain, next_before }))
+}
+
+/// Who looked: people's reads of incident detail and of the audit log,
+/// newest first (one row per person and thing read per minute). Admins only.
+#[utoipa::path(
+    get, path = "/api/v1/access-log", tag = "audit",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500),
+        ("before" = Option<i64>, Query, description = "entries with a smaller id"),
+        ("principal" = Option<String>, Query, description = "one person's reads"),
+        ("target" = Option<String>, Query, description = "reads of one thing: `incident:12`, `audit`"),
+    ),
+    responses(
+        (status = 200, body = AccessPage),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn access_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<AccessPage>, ApiError> {
+    caller.require(Permission::Administer)?;
+    let mut query = Query::parse(raw.as_deref())?;
+    let limit = query.take_number("limit", 1..=500, 100)?;
+    let before = match query.take("before") {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
+            ApiError::invalid_request("INVALID_PARAMETER", "before must be a number").with_field("before")
+        })?),
+    };
+    let principal = query.take("principal");
+    let target = query.take("target");
+    query.finish(&["limit", "before", "principal", "target"])?;
+    let entries = state.store().access_page(before, limit, principal.as_deref(), target.as_deref()).await?;
+    let next_before = if entries.len() == limit as usize { entries.last().map(|e| e.id) } else { None };
+    Ok(Json(AccessPage { entries, next_before }))
 }
 
 /// The service catalog in force.
