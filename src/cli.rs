@@ -119,6 +119,12 @@ pub struct ServeArgs {
     /// Failed authentications allowed per client address in 10 s before its requests get 429 for 10 s (0: no limit)
     #[arg(long, env = "MANDATE_FAILED_AUTH_LIMIT", default_value_t = 20)]
     pub failed_auth_limit: u32,
+    /// Serve HTTPS with this PEM certificate (chain); read again on SIGHUP. Needs --tls-key
+    #[arg(long, env = "MANDATE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert; read again on SIGHUP
+    #[arg(long, env = "MANDATE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Requests per second each token may make (a second's worth at once), past which 429 RATE_LIMITED (0: no limit)
     #[arg(long, env = "MANDATE_TOKEN_RATE_LIMIT", default_value_t = 0)]
     pub token_rate_limit: u32,

@@ -68,6 +68,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             max_age: chrono::Duration::days(i64::from(args.event_max_age_days)),
             max_ahead: chrono::Duration::minutes(i64::from(args.event_max_ahead_minutes)),
         },
+        tls: args.tls_cert.zip(args.tls_key),
         retention: {
             let days = |d: u32| (d > 0).then(|| chrono::Duration::days(i64::from(d)));
             mandate::desk::Retention {

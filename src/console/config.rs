@@ -50,6 +50,9 @@ pub struct ConsoleArgs {
     /// Run this command and use its output as the token, e.g. "pass show mandate"
     #[arg(long)]
     pub token_command: Option<String>,
+    /// Trust only this CA (PEM) for the API's HTTPS certificate: a server with a private CA's certificate [env: MANDATE_CA_FILE]
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Config file [default: $XDG_CONFIG_HOME/mandate/config.toml]
     #[arg(long, env = "MANDATE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -73,6 +76,8 @@ pub enum ConfigError {
     File { path: String, message: String },
     #[error("{0}")]
     Token(String),
+    #[error("{0}")]
+    Tls(String),
     #[error(transparent)]
     Theme(#[from] ThemeError),
     #[error(transparent)]
@@ -83,6 +88,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct ConsoleConfig {
     pub api_url: Option<String>,
+    /// The CA (PEM) the API's certificate is checked against, instead of the system's.
+    pub ca_file: Option<PathBuf>,
     pub token: Option<Secret>,
     pub environment: Option<String>,
     pub theme: Theme,
@@ -133,8 +140,8 @@ impl ConsoleConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.config.is_none() => toml::Table::new(),
             Err(e) => return Err(file_err(format!("cannot read: {e}"))),
         };
-        const KNOWN: [&str; 8] =
-            ["api_url", "token", "token_file", "token_command", "environment", "theme", "readonly", "keys"];
+        const KNOWN: [&str; 9] =
+            ["api_url", "ca_file", "token", "token_file", "token_command", "environment", "theme", "readonly", "keys"];
         if let Some(unknown) = file.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(file_err(format!("unknown key {unknown:?}; known keys: {}", KNOWN.join(", "))));
         }
@@ -182,8 +189,18 @@ impl ConsoleConfig {
             Some(toml::Value::Table(keys)) => Keymap::with_overrides(keys, &config_path.display().to_string())?,
             Some(_) => return Err(file_err("keys must be a table of [keys.MODE] tables".into())),
         };
+        let ca_file = args
+            .ca_file
+            .clone()
+            .or_else(|| env("MANDATE_CA_FILE").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or(text("ca_file")?.map(PathBuf::from));
+        if let Some(path) = &ca_file {
+            // Checked now, so a wrong path is said before the screen opens.
+            let _ = crate::sdk::http_client_trusting(Some(path)).map_err(|e| ConfigError::Tls(e.to_string()))?;
+        }
         Ok(ConsoleConfig {
             api_url,
+            ca_file,
             token,
             environment: args.environment.clone().or(text("environment")?),
             theme,

@@ -109,7 +109,11 @@ pub fn host_of(base: &str) -> String {
 
 impl Http {
     pub fn new(api_url: &str, token: Secret) -> Http {
-        let client = crate::sdk::http_client_builder().build().expect("an HTTP client");
+        Http::with_client(api_url, token, crate::sdk::http_client_builder().build().expect("an HTTP client"))
+    }
+
+    /// `new`, with this HTTP client (one trusting a private CA).
+    pub fn with_client(api_url: &str, token: Secret, client: reqwest::Client) -> Http {
         let mut bases = servers(api_url);
         if bases.is_empty() {
             bases.push(api_url.to_owned());
@@ -241,7 +245,18 @@ pub struct Poller;
 
 impl Poller {
     pub fn spawn(base: &str, token: Secret, actions: mpsc::Sender<Action>) -> mpsc::UnboundedSender<Request> {
-        let http = Arc::new(Http::new(base, token));
+        let client = crate::sdk::http_client_builder().build().expect("an HTTP client");
+        Poller::spawn_with(base, token, client, actions)
+    }
+
+    /// `spawn`, with this HTTP client (one trusting a private CA).
+    pub fn spawn_with(
+        base: &str,
+        token: Secret,
+        client: reqwest::Client,
+        actions: mpsc::Sender<Action>,
+    ) -> mpsc::UnboundedSender<Request> {
+        let http = Arc::new(Http::with_client(base, token, client));
         let (tx, rx) = mpsc::unbounded_channel();
         let (watch_tx, watch_rx) = watch::channel(Watch::Nothing);
         let (version_tx, version_rx) = watch::channel(0i64);

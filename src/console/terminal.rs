@@ -36,7 +36,10 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     let mut theme = config.theme.clone();
     let keymap = config.keymap.clone();
     let (actions_tx, mut actions) = mpsc::channel::<Action>(64);
-    let requests = Poller::spawn(&api_url, token, actions_tx);
+    let client = crate::sdk::http_client_trusting(config.ca_file.as_deref())
+        .and_then(|b| b.build().map_err(crate::sdk::SdkError::from))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let requests = Poller::spawn_with(&api_url, token, client, actions_tx);
     if let Some(id) = config.incident {
         super::app::jump_to_incident(&mut app, id);
         let _ = requests.send(Request::Watch(app.watch()));

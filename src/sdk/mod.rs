@@ -27,6 +27,9 @@ pub enum SdkError {
     Transport(#[from] reqwest::Error),
     #[error("{0}")]
     Config(String),
+    /// The CA file given to trust cannot be used.
+    #[error("cannot use the CA file {path}: {message}")]
+    CaFile { path: std::path::PathBuf, message: String },
 }
 
 /// What a run is besides its attribution.
@@ -53,6 +56,21 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
         .user_agent(concat!("mandate/", env!("CARGO_PKG_VERSION")))
 }
 
+/// `http_client_builder`, trusting only the CA certificates in `ca_file`
+/// (PEM) when one is given: for a server whose certificate a private CA
+/// signed (`mandate serve --tls-cert`).
+pub fn http_client_trusting(ca_file: Option<&std::path::Path>) -> Result<reqwest::ClientBuilder, SdkError> {
+    let builder = http_client_builder();
+    let Some(path) = ca_file else { return Ok(builder) };
+    let pem = std::fs::read(path).map_err(|e| SdkError::CaFile { path: path.to_owned(), message: e.to_string() })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| SdkError::CaFile { path: path.to_owned(), message: e.to_string() })?;
+    if certs.is_empty() {
+        return Err(SdkError::CaFile { path: path.to_owned(), message: "no certificate in it (PEM)".into() });
+    }
+    Ok(builder.tls_certs_only(certs))
+}
+
 /// A connection to one Mandate server with one token.
 #[derive(Clone)]
 pub struct Client {
@@ -73,9 +91,17 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// `base_url` is the server's root, e.g. `http://127.0.0.1:7400`.
+    /// `base_url` is the server's root, e.g. `http://127.0.0.1:7400`. A
+    /// server with a private CA's certificate is trusted through
+    /// `MANDATE_CA_FILE` (PEM), or [`Client::with_ca_file`].
     pub fn new(base_url: &str, token: &str) -> Result<Client, SdkError> {
-        let http = http_client_builder().timeout(Duration::from_secs(30)).build()?;
+        let ca = std::env::var_os("MANDATE_CA_FILE").filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+        Client::with_ca_file(base_url, token, ca.as_deref())
+    }
+
+    /// `new`, trusting only the CA certificates in `ca_file` (PEM).
+    pub fn with_ca_file(base_url: &str, token: &str, ca_file: Option<&std::path::Path>) -> Result<Client, SdkError> {
+        let http = http_client_trusting(ca_file)?.timeout(Duration::from_secs(30)).build()?;
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

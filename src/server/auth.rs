@@ -157,7 +157,7 @@ impl FromRequestParts<AppState> for Caller {
                     state.token_rate().rate
                 ),
             )
-            .with_retry_after(wait.as_secs_f64().ceil().max(1.0) as u64));
+            .with_retry_after(wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u16));
         }
         Ok(caller)
     }

@@ -103,6 +103,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<super::tls::Tls>>,
     shutdown: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let table = Arc::new(Mutex::new(Table::default()));
@@ -129,7 +130,11 @@ pub async fn serve(
             let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
             if !t.make_room(limits.max_connections) {
                 drop(t);
-                refuse(stream, limits.max_connections);
+                if tls.is_none() {
+                    refuse(stream, limits.max_connections);
+                }
+                // Over TLS a refusal could only be said after a handshake:
+                // the connection is closed, which clients retry the same way.
                 continue;
             }
             t.next += 1;
@@ -138,7 +143,29 @@ pub async fn serve(
             id
         };
         let _ = stream.set_nodelay(true);
-        tasks.spawn(connection(stream, peer, id, app.clone(), table.clone(), limits, evict_rx, closing.subscribe()));
+        let (app, table, closing) = (app.clone(), table.clone(), closing.subscribe());
+        match &tls {
+            None => {
+                tasks.spawn(connection(stream, peer, id, app, table, limits, evict_rx, closing));
+            }
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                tasks.spawn(async move {
+                    // The handshake has the time the headers have: a client
+                    // that opens and stalls is closed like any other.
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(stream, peer, id, app, table, limits, evict_rx, closing).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
+                        }
+                        Err(_) => {
+                            table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
+                        }
+                    }
+                });
+            }
+        }
     }
     closing.send_replace(true);
     while tasks.join_next().await.is_some() {}
@@ -146,8 +173,8 @@ pub async fn serve(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn connection(
-    stream: TcpStream,
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     id: u64,
     app: Router,
@@ -155,7 +182,9 @@ async fn connection(
     limits: ConnectionLimits,
     evicted: oneshot::Receiver<()>,
     mut closing: watch::Receiver<bool>,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let marks = table.clone();
     let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
         marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, false);

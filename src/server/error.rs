@@ -10,7 +10,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
     /// Seconds for `Retry-After`, when the answer is "not now".
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u16>,
 }
 
 impl ApiError {
@@ -18,7 +18,7 @@ impl ApiError {
         ApiError { status, body: ErrorBody::new(error_type, code, message), retry_after: None }
     }
 
-    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+    pub fn with_retry_after(mut self, seconds: u16) -> Self {
         self.retry_after = Some(seconds);
         self
     }

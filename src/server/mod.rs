@@ -11,12 +11,14 @@ mod request;
 mod request_log;
 pub mod routes;
 mod state;
+mod tls;
 mod token_rate;
 
 pub use connections::ConnectionLimits;
 pub use error::ApiError;
 pub use request::{MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use state::AppState;
+pub use tls::{Tls, TlsError};
 
 use crate::auth::{TokenTable, TokensFile};
 use crate::catalog::Catalog;
@@ -138,6 +140,8 @@ async fn method_not_allowed() -> ApiError {
 /// A server running in the background, for tests, benchmarks and the demo.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Serving HTTPS.
+    pub tls: bool,
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -145,7 +149,7 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 
     /// Stops accepting, finishes requests in flight, closes the database.
@@ -178,6 +182,17 @@ pub async fn start_desk_with(
     listen: SocketAddr,
     limits: ConnectionLimits,
 ) -> std::io::Result<RunningServer> {
+    start_desk_tls(desk, tokens, listen, limits, None).await
+}
+
+/// `start_desk_with`, serving HTTPS when `tls` is given.
+pub async fn start_desk_tls(
+    desk: Arc<Desk>,
+    tokens: TokenTable,
+    listen: SocketAddr,
+    limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
+) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let state = AppState::new(desk, tokens, &limits);
@@ -194,8 +209,9 @@ pub async fn start_desk_with(
     });
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(connections::serve(listener, app, limits, rx));
-    Ok(RunningServer { addr, state, shutdown: Some(tx), task })
+    let https = tls.is_some();
+    let task = tokio::spawn(connections::serve(listener, app, limits, tls, rx));
+    Ok(RunningServer { addr, tls: https, state, shutdown: Some(tx), task })
 }
 
 /// Options of `mandate serve`.
@@ -217,6 +233,8 @@ pub struct ServeOptions {
     /// How long records are kept, and how often the keeper runs.
     pub retention: crate::desk::Retention,
     pub connections: ConnectionLimits,
+    /// HTTPS: a PEM certificate (chain) and its key, read again on SIGHUP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +247,8 @@ pub enum ServeError {
     Catalog(#[from] crate::catalog::CatalogError),
     #[error(transparent)]
     Routing(#[from] crate::routing::RoutingError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -264,18 +284,19 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     )
     .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
-    let server = start_desk_with(desk, tokens, options.listen, options.connections)
+    let tls = options.tls.as_ref().map(|(cert, key)| Tls::load(cert, key)).transpose()?;
+    let server = start_desk_tls(desk, tokens, options.listen, options.connections, tls.clone())
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
-    tracing::info!(addr = %server.addr, tokens = server.state.tokens().len(), "serving the Mandate API");
-    wait_for_shutdown(&server.state, &options.tokens_file).await;
+    tracing::info!(addr = %server.addr, https = server.tls, tokens = server.state.tokens().len(), "serving the Mandate API");
+    wait_for_shutdown(&server.state, &options.tokens_file, tls.as_deref()).await;
     tracing::info!("shutting down");
     server.stop().await;
     Ok(())
 }
 
 #[cfg(unix)]
-async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path) {
+async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path, tls: Option<&Tls>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
         let _ = tokio::signal::ctrl_c().await;
@@ -290,7 +311,14 @@ async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path) {
         let reload = tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => true,
+            _ = hup.recv() => {
+                match tls.map(Tls::reload) {
+                    Some(Ok(())) => tracing::info!("TLS certificate and key reloaded"),
+                    Some(Err(e)) => tracing::error!(error = %e, "TLS certificate not reloaded; the one in force stays"),
+                    None => {}
+                }
+                true
+            }
             _ = tick.tick() => {
                 let now = stamp(tokens_file);
                 let changed = now != seen;
@@ -312,6 +340,6 @@ async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path) {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_shutdown(_state: &AppState, _tokens_file: &std::path::Path) {
+async fn wait_for_shutdown(_state: &AppState, _tokens_file: &std::path::Path, _tls: Option<&Tls>) {
     let _ = tokio::signal::ctrl_c().await;
 }

@@ -121,10 +121,10 @@ impl Store {
         at: DateTime<Utc>,
         actor: &str,
     ) -> Result<Option<Anchor>, StoreError> {
-        let Some((position, hash)) = self.chain_head(&mut **tx).await? else {
+        let Some((position, hash)) = self.chain_head(tx).await? else {
             return Ok(None);
         };
-        let last = self.anchors(&mut **tx, ANCHORED, true).await?.pop();
+        let last = self.anchors(tx, ANCHORED, true).await?.pop();
         if last.is_some_and(|a| a.position == position) {
             return Ok(None);
         }
