@@ -187,6 +187,12 @@ pub struct Candidate {
     pub evidence: Vec<Evidence>,
     pub verdict: Option<Verdict>,
     pub verdict_by: Option<String>,
+    /// The action's attribution is disputed, or was (seed 13.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<super::DisputeMark>,
+    /// The verdict was given while the attribution was disputed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verdict_while_disputed: bool,
 }
 
 wire_enum! {

@@ -3,6 +3,7 @@
 
 mod activity;
 mod auth;
+mod disputes;
 mod error;
 mod events;
 mod incidents;
@@ -14,6 +15,9 @@ mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
+pub use disputes::{
+    Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
+};
 pub use error::{ErrorBody, ErrorDetail, ErrorType};
 pub use events::{Event, EventFlag, IngestReport, Outcome, RejectedEvent};
 pub use incidents::{

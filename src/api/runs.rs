@@ -105,6 +105,9 @@ pub struct Run {
     pub origin_ip: Option<String>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The latest dispute of an attribution in this run (`GET /runs/{run_id}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<super::DisputeMark>,
 }
 
 /// `GET /api/v1/runs`: newest first; pass `next_cursor` as `cursor` for the next page.

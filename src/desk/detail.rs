@@ -80,13 +80,14 @@ impl Desk {
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
 
-        let analysis = analyze(&AnalysisInput {
+        let mut analysis = analyze(&AnalysisInput {
             incident_events: &events,
             actions: &actions,
             catalog: &catalog,
             verdicts: &verdicts,
             past_causes: &past_causes,
         });
+        self.mark_disputes(id, &mut analysis.candidates).await?;
 
         // An action that is likely (or confirmed) to be the cause brings its
         // declared scope into the lower bound of the blast radius.
@@ -213,5 +214,30 @@ impl Desk {
             pages,
         };
         Ok(Some((detail, changed)))
+    }
+}
+
+impl Desk {
+    /// Candidates whose attribution is (or was) disputed say so, and a
+    /// verdict given while it was says that too.
+    async fn mark_disputes(
+        &self,
+        incident_id: i64,
+        candidates: &mut [crate::api::Candidate],
+    ) -> Result<(), StoreError> {
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = candidates.iter().map(|c| c.event_id.clone()).collect();
+        let disputes = self.store.disputes_of_events(&ids).await?;
+        if disputes.is_empty() {
+            return Ok(());
+        }
+        let while_disputed = self.store.verdicts_while_disputed(incident_id).await?;
+        for c in candidates.iter_mut() {
+            c.dispute = disputes.iter().find(|d| d.event_id == c.event_id).map(crate::api::DisputeMark::from);
+            c.verdict_while_disputed = c.verdict.is_some() && while_disputed.contains(&c.event_id);
+        }
+        Ok(())
     }
 }

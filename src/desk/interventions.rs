@@ -314,18 +314,31 @@ impl Desk {
         let mut record = self.store.get_incident_in(&mut tx, request.incident_id).await?.ok_or_else(|| {
             InterventionError::NotFound("INCIDENT_NOT_FOUND", format!("no incident #{}", request.incident_id))
         })?;
+        let disputed = self.store.open_dispute_for(&mut tx, &request.event_id).await?;
         self.store
-            .save_verdict(&mut tx, request.incident_id, &request.event_id, request.verdict, &request.actor_id, now)
+            .save_verdict(
+                &mut tx,
+                request.incident_id,
+                &request.event_id,
+                request.verdict,
+                &request.actor_id,
+                now,
+                disputed.is_some(),
+            )
             .await?;
         let version = state.version + 1;
         add_responder(&mut record.summary, &request.actor_id);
         record.summary.updated_at = now;
         record.summary.version = version;
         self.store.save_incident(&mut tx, &record).await?;
-        let details = serde_json::json!({
+        let mut details = serde_json::json!({
             "event_id": request.event_id, "verdict": request.verdict.as_str(),
             "reason": request.reason, "attribution": request.attribution,
         });
+        if let Some(d) = &disputed {
+            // The verdict says it was given on a disputed attribution.
+            details["while_disputed"] = serde_json::json!({ "dispute": d.id, "claim": d.claim.as_str() });
+        }
         let entry = self
             .store
             .append_audit(

@@ -7,6 +7,7 @@
 
 mod change;
 mod detail;
+mod disputes;
 mod ingest;
 mod interventions;
 mod keeper;

@@ -208,6 +208,8 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
                 evidence: s.evidence.clone(),
                 verdict: verdict.map(|v| v.0),
                 verdict_by: verdict.map(|v| v.1.to_owned()),
+                dispute: None,
+                verdict_while_disputed: false,
             }
         })
         .collect();

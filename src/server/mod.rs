@@ -67,7 +67,9 @@ impl utoipa::Modify for BearerAuth {
 /// Every route, registered together with its OpenAPI description, so the
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
-    use routes::{activity, events, incidents, interventions, notifications, operations, routing, runs, system};
+    use routes::{
+        activity, disputes, events, incidents, interventions, notifications, operations, routing, runs, system,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
@@ -88,6 +90,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operations::list_agents))
         .routes(routes!(operations::audit))
         .routes(routes!(operations::access_log))
+        .routes(routes!(disputes::open_dispute, disputes::list_disputes))
+        .routes(routes!(disputes::resolve_dispute))
         .routes(routes!(operations::get_catalog, operations::put_catalog))
         .routes(routes!(routing::get_routing, routing::put_routing))
         .routes(routes!(routing::routing_usage))

@@ -350,6 +350,20 @@ impl Store {
             .collect()
     }
 
+    /// The candidates of `incident_id` whose verdict was given while their
+    /// attribution was disputed.
+    pub async fn verdicts_while_disputed(
+        &self,
+        incident_id: i64,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let rows = sqlx::query("SELECT event_id FROM candidate_verdicts WHERE incident_id = $1 AND while_disputed = 1")
+            .bind(incident_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("event_id")?)).collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn save_verdict(
         &self,
         tx: &mut Transaction<'_, Any>,
@@ -358,16 +372,19 @@ impl Store {
         verdict: Verdict,
         actor_id: &str,
         at: DateTime<Utc>,
+        while_disputed: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO candidate_verdicts (incident_id, event_id, verdict, actor_id, at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (incident_id, event_id) DO UPDATE SET verdict = $3, actor_id = $4, at = $5",
+            "INSERT INTO candidate_verdicts (incident_id, event_id, verdict, actor_id, at, while_disputed) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (incident_id, event_id) DO UPDATE SET verdict = $3, actor_id = $4, at = $5, while_disputed = $6",
         )
         .bind(incident_id)
         .bind(event_id.to_owned())
         .bind(verdict.as_str())
         .bind(actor_id.to_owned())
         .bind(to_millis(at))
+        .bind(i32::from(while_disputed))
         .execute(&mut **tx)
         .await?;
         Ok(())

@@ -72,6 +72,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
         origin_ip: row.try_get("origin_ip")?,
         created_at: from_millis(row.try_get("created_at")?),
         completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(from_millis),
+        dispute: None,
     })
 }
 

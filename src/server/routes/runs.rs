@@ -213,7 +213,10 @@ pub async fn get_run(
 ) -> Result<Json<Run>, ApiError> {
     caller.require(Permission::ReadRuns)?;
     crate::server::request::check_id("run_id", &run_id)?;
-    state.store().get_run(&run_id).await?.map(Json).ok_or_else(|| run_not_found(&run_id))
+    let mut run = state.store().get_run(&run_id).await?.ok_or_else(|| run_not_found(&run_id))?;
+    let filter = crate::store::DisputeFilter { run_id: Some(run_id), ..Default::default() };
+    run.dispute = state.store().disputes(&filter, 1).await?.first().map(crate::api::DisputeMark::from);
+    Ok(Json(run))
 }
 
 /// Runs, newest first, a page at a time.
