@@ -243,6 +243,25 @@ async fn every_intervention_once(db: Db) {
     let confirmed = c.app.selected_candidate().unwrap();
     assert_eq!(confirmed.confidence, 100, "a human confirmation is certain");
 
+    // Disputing the candidate's attribution: a reason is required, and the
+    // candidate shows DISPUTED from the server's state.
+    press(&mut c.app, KeyCode::Char('D'));
+    let dialog = c.app.dialog().expect("a dialog asks for the reason");
+    assert!(dialog.fields[0].required, "no dispute without a reason");
+    press(&mut c.app, KeyCode::Esc);
+    let intent = intend(&mut c.app, 'D', "the deployer was paused at the time");
+    assert_eq!((intent.path.as_str(), intent.body["claim"].as_str()), ("/api/v1/disputes", Some("not_this_agent")));
+    assert_eq!(intent.body["incident_id"], id);
+    let answer = c.http.send(&intent).await.unwrap();
+    assert!(answer.starts_with(&format!("attribution of {event} disputed")), "{answer}");
+    assert_eq!(c.http.send(&intent).await.unwrap(), answer, "the retry gets the first answer");
+    c.refresh().await;
+    let shown = c.screen();
+    assert!(shown.contains("DISPUTED"), "{shown}");
+    assert!(shown.contains("not this agent by alice"), "{shown}");
+    press(&mut c.app, KeyCode::Char('D'));
+    assert!(c.app.message.as_deref().unwrap().contains("already disputed"), "{:?}", c.app.message);
+
     // A refusal shows the server's code and text.
     press(&mut c.app, KeyCode::Esc);
     press(&mut c.app, KeyCode::Esc);

@@ -512,7 +512,7 @@ fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) 
 /// Every intervention key comes through here: read-only is refused first,
 /// then the target is worked out, then the dialog opens or the intent goes.
 fn act(app: &mut App, action: KeyAction) -> Vec<Effect> {
-    if let Some(why) = intent::readonly_reason(app) {
+    if let Some(why) = intent::refusal(app, action) {
         app.message = Some(format!("{why}: {} not sent", action.as_str().replace('_', " ")));
         return vec![];
     }

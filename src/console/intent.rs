@@ -6,7 +6,7 @@
 
 use super::app::App;
 use super::keymap::KeyAction;
-use crate::api::{InterventionBody, InterventionKind, Verdict, VerdictBody, WhoAmI};
+use crate::api::{DisputeBody, DisputeClaim, InterventionBody, InterventionKind, Verdict, VerdictBody, WhoAmI};
 use crate::attribution::{AttributionContext, validate};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -27,6 +27,8 @@ pub enum Target {
 pub enum What {
     Intervention(InterventionKind),
     Verdict(Verdict),
+    /// "This was not me / not this agent" on the candidate's attribution.
+    Dispute(DisputeClaim),
     /// Send a dead notification again.
     RetryNotification,
 }
@@ -101,6 +103,7 @@ impl Plan {
                 format!("mark {} {} on {on}", self.event_id.as_deref().unwrap_or("?"), verdict_word(v))
             }
             What::RetryNotification => format!("retry {on}"),
+            What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),
         }
     }
 
@@ -112,6 +115,8 @@ impl Plan {
                 !kind.reversible() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
             }
             What::Verdict(v) => v == Verdict::Confirmed,
+            // A reason is required.
+            What::Dispute(_) => true,
             // It pages someone.
             What::RetryNotification => true,
         }
@@ -164,6 +169,18 @@ impl Plan {
                 self.event_id.as_deref().unwrap_or("?"),
                 verdict_word(v)
             )],
+            What::Dispute(claim) => vec![
+                format!(
+                    "mark the attribution of {} ({}) DISPUTED: {}",
+                    self.event_id.as_deref().unwrap_or("?"),
+                    self.title.as_deref().unwrap_or("?"),
+                    match claim {
+                        DisputeClaim::NotMe => "this was not me",
+                        DisputeClaim::NotThisAgent => "this was not this agent",
+                    }
+                ),
+                format!("on {on}, for every console; an admin finds it upheld or overturned"),
+            ],
             What::RetryNotification => vec![
                 format!("send {on} again now, with a fresh set of attempts"),
                 self.rule.clone().map(|e| format!("its last failure: {e}")).unwrap_or_default(),
@@ -195,6 +212,8 @@ impl Plan {
                 _ => {}
             }
             fields.push(Field::new(FieldName::Reason, None, !kind.reversible()));
+        } else if let What::Dispute(_) = self.what {
+            fields.push(Field::new(FieldName::Reason, None, true));
         } else {
             fields.push(Field::new(FieldName::Reason, None, false));
         }
@@ -392,6 +411,19 @@ pub struct Intent {
     pub body: Value,
 }
 
+/// Why `action` may not be sent from this console, if so. A dispute is a
+/// person's word on their own record: viewers may send one; `--readonly`
+/// still sends nothing.
+pub fn refusal(app: &App, action: KeyAction) -> Option<String> {
+    if action != KeyAction::Dispute {
+        return readonly_reason(app);
+    }
+    if app.readonly {
+        return Some("read-only (--readonly)".to_owned());
+    }
+    app.operator.is_none().then(|| "not yet known who you are (waiting for the server)".to_owned())
+}
+
 /// Why no intervention may be sent from this console, if so. The one place
 /// read-only is decided.
 pub fn readonly_reason(app: &App) -> Option<String> {
@@ -424,8 +456,17 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
     let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
     let (path, body) = match (plan.what, &plan.target) {
-        (What::Verdict(_), Target::Agent(_) | Target::Notification(_)) => {
-            return Err("a verdict is given on an incident".to_owned());
+        (What::Verdict(_) | What::Dispute(_), Target::Agent(_) | Target::Notification(_)) => {
+            return Err("a verdict or a dispute is given on an incident's candidate".to_owned());
+        }
+        (What::Dispute(claim), Target::Incident(id)) => {
+            let body = DisputeBody {
+                event_id: plan.event_id.clone().unwrap_or_default(),
+                incident_id: Some(*id),
+                claim,
+                reason: plan.reason.clone().unwrap_or_default(),
+            };
+            ("/api/v1/disputes".to_owned(), serde_json::to_value(body))
         }
         (What::RetryNotification, Target::Notification(id)) => {
             let segment: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
@@ -524,6 +565,28 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             let candidate = app.selected_candidate().ok_or("no candidate selected")?;
             let mut plan = Plan::new(What::Verdict(verdict), Target::Incident(id));
             plan.event_id = Some(candidate.event_id.clone());
+            return Ok(plan);
+        }
+        KeyAction::Dispute => {
+            let Screen::RootCauses { id } = app.screen() else {
+                return Err("open the root causes (c) to dispute a candidate's attribution".to_owned());
+            };
+            let candidate = app.selected_candidate().ok_or("no candidate selected")?;
+            if candidate.dispute.as_ref().is_some_and(|d| d.state == crate::api::DisputeState::Disputed) {
+                return Err(format!("the attribution of {} is already disputed", candidate.event_id));
+            }
+            let me = app.operator.as_ref().map(|w| w.name.as_str());
+            let mine = candidate.actor_type == Some(crate::attribution::ActorType::Human)
+                && candidate.actor_id.as_deref() == me;
+            let claim = if mine { DisputeClaim::NotMe } else { DisputeClaim::NotThisAgent };
+            let mut plan = Plan::new(What::Dispute(claim), Target::Incident(id));
+            plan.event_id = Some(candidate.event_id.clone());
+            plan.title = Some(match (&candidate.actor_id, &candidate.agent_id) {
+                (Some(person), _) if mine => format!("you, {person}"),
+                (_, Some(agent)) => format!("agent {agent}"),
+                (Some(person), None) => person.clone(),
+                (None, None) => "no one named".to_owned(),
+            });
             return Ok(plan);
         }
         KeyAction::Intervene(kind) => kind,

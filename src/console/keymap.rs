@@ -81,6 +81,8 @@ pub enum KeyAction {
     Judge(Verdict),
     /// Send a dead notification again.
     RetryNotification,
+    /// Dispute the attribution of the selected root-cause candidate.
+    Dispute,
 }
 
 impl KeyAction {
@@ -130,6 +132,7 @@ impl KeyAction {
         KeyAction::Judge(Verdict::Rejected),
         KeyAction::Judge(Verdict::Investigate),
         KeyAction::RetryNotification,
+        KeyAction::Dispute,
     ];
 
     /// The spelling in config files.
@@ -173,6 +176,7 @@ impl KeyAction {
             Judge(Verdict::Rejected) => "mark_unrelated",
             Judge(Verdict::Investigate) => "investigate",
             RetryNotification => "retry_notification",
+            Dispute => "dispute",
         }
     }
 
@@ -189,7 +193,10 @@ impl KeyAction {
     /// Whether the key asks the server to change something: every such key
     /// is refused in one place when the console is read-only.
     pub fn is_intervention(self) -> bool {
-        matches!(self, KeyAction::Intervene(_) | KeyAction::Judge(_) | KeyAction::RetryNotification)
+        matches!(
+            self,
+            KeyAction::Intervene(_) | KeyAction::Judge(_) | KeyAction::RetryNotification | KeyAction::Dispute
+        )
     }
 }
 
@@ -258,6 +265,7 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::RootCauses, "C", KeyAction::Judge(Verdict::Confirmed), "confirm cause"),
     (Mode::RootCauses, "X", KeyAction::Judge(Verdict::Rejected), "mark unrelated"),
     (Mode::RootCauses, "i", KeyAction::Judge(Verdict::Investigate), "investigate"),
+    (Mode::RootCauses, "D", KeyAction::Dispute, "dispute attribution"),
     (Mode::RootCauses, "p", KeyAction::Intervene(IK::PauseAgent), "pause its agent"),
     (Mode::RootCauses, "T", KeyAction::Intervene(IK::DisableTool), "disable its tool"),
     (Mode::RootCauses, "R", KeyAction::Intervene(IK::TriggerRollback), "request rollback"),

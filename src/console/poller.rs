@@ -212,9 +212,12 @@ impl Http {
                         Some(seq) => format!("{} (audit #{seq})", result.message),
                         None => format!("{} (nothing to record)", result.message),
                     },
-                    Err(_) => match decode_clean::<serde_json::Value>(&body) {
-                        Ok(v) => format!("recorded (audit #{})", v["audit_seq"]),
-                        Err(_) => "done".to_owned(),
+                    Err(_) => match decode_clean::<crate::api::Dispute>(&body) {
+                        Ok(d) => format!("attribution of {} disputed (dispute #{})", d.event_id, d.id),
+                        Err(_) => match decode_clean::<serde_json::Value>(&body) {
+                            Ok(v) => format!("recorded (audit #{})", v["audit_seq"]),
+                            Err(_) => "done".to_owned(),
+                        },
                     },
                 });
             }

@@ -2,6 +2,7 @@
 //! the ranked root causes with the chain, patterns and suggested actions.
 
 use super::{age, band, evidence_text, heading, titled, verdict_word};
+use crate::api::DisputeState;
 use crate::api::{IncidentDetail, MatchLevel};
 use crate::console::app::App;
 use crate::console::blast::{self, Node};
@@ -147,10 +148,19 @@ fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'s
             Span::styled(if is_selected { "▶ " } else { "  " }, theme.style(K::Text)),
             Span::styled(format!("[{} {:>3}%]", c.band.as_str().to_uppercase(), c.confidence), band(theme, c.band)),
         ];
-        // The verdict comes first, so no width cuts it off.
+        // A dispute and the verdict come first, so no width cuts them off.
+        if let Some(d) = &c.dispute {
+            let (word, kind) = match d.state {
+                DisputeState::Disputed => ("DISPUTED", K::Warning),
+                DisputeState::Upheld => ("attribution upheld", K::Muted),
+                DisputeState::Overturned => ("ATTRIBUTION OVERTURNED", K::Warning),
+            };
+            spans.push(Span::styled(format!(" {word}"), theme.style(kind)));
+        }
         if let Some(v) = c.verdict {
             let by = c.verdict_by.as_deref().unwrap_or("?");
-            spans.push(Span::styled(format!(" {} by {by}", verdict_word(v)), theme.style(K::Accent)));
+            let disputed = if c.verdict_while_disputed { " (while disputed)" } else { "" };
+            spans.push(Span::styled(format!(" {} by {by}{disputed}", verdict_word(v)), theme.style(K::Accent)));
         }
         spans.push(Span::raw(format!(
             " {} on {} by {who}, {} ago",
@@ -161,7 +171,12 @@ fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'s
         let line = Line::from(spans);
         lines.push(if is_selected { line.style(theme.style(K::Selection)) } else { line });
         let tool = c.tool.as_deref().map(|t| format!(" · tool {t}")).unwrap_or_default();
-        lines.push(Line::from(Span::styled(format!("      {}{tool}", c.event_id), theme.style(K::Muted))));
+        let disputed = c
+            .dispute
+            .as_ref()
+            .map(|d| format!(" · {} by {} (#{})", d.claim.as_str().replace('_', " "), d.opened_by, d.id))
+            .unwrap_or_default();
+        lines.push(Line::from(Span::styled(format!("      {}{tool}{disputed}", c.event_id), theme.style(K::Muted))));
         for e in &c.evidence {
             lines.push(Line::from(Span::styled(format!("      · {}", evidence_text(e)), theme.style(K::Muted))));
         }
