@@ -144,6 +144,9 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ),
             ("PUT", "/api/v1/catalog", ADMIN, None),
             ("PUT", "/api/v1/routing", ADMIN, None),
+            // A dispute is a person's word: viewers may, agents may not.
+            ("POST", "/api/v1/disputes", VIEWER, None),
+            ("POST", "/api/v1/disputes/{id}/resolution", ADMIN, None),
             (
                 "POST",
                 "/api/v1/notifications/{notification_id}/retry",
@@ -188,9 +191,10 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
         let body = body.unwrap_or_else(|| json!({"status": "failed", "service": []}));
         let none = t.send(send(method, path, None, &body, "k-none")).await;
         assert_eq!(none.status, 401, "{method} {path} without a token: {:?}", none.body);
-        let viewer = t.send(send(method, path, Some(VIEWER), &body, "k-viewer")).await;
-        assert_eq!(viewer.status, 403, "{method} {path} as a viewer: {:?}", viewer.body);
-        assert_eq!(viewer.body["error_type"], "authorization");
+        let lowest = if allowed == VIEWER { AGENT } else { VIEWER };
+        let refused = t.send(send(method, path, Some(lowest), &body, "k-lowest")).await;
+        assert_eq!(refused.status, 403, "{method} {path} as {lowest}: {:?}", refused.body);
+        assert_eq!(refused.body["error_type"], "authorization");
         if body.get("actor_id").is_some() {
             let spoof = t.send(send(method, path, Some(allowed), &body, "k-spoof")).await;
             assert_eq!(

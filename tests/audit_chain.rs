@@ -46,7 +46,10 @@ async fn verify_names_the_first_tampered_entry() {
     let verify = || Command::new(BIN).args(["audit", "verify", "--database-url", &url]).output().unwrap();
     let intact = verify();
     assert!(intact.status.success(), "{}", String::from_utf8_lossy(&intact.stderr));
-    assert_eq!(String::from_utf8_lossy(&intact.stdout).trim(), "audit log intact: 3 entries verified");
+    assert_eq!(
+        String::from_utf8_lossy(&intact.stdout).trim(),
+        "audit log intact: 3 entries verified\nevents intact: 1 links and 0 anchors verified"
+    );
 
     // Someone with database access drops the guard and rewrites history.
     let store = mandate::store::Store::connect(&url).await.unwrap();

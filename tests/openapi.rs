@@ -51,6 +51,10 @@ async fn the_document_lists_every_route_the_router_serves() {
         "GET /api/v1/notifications",
         "POST /api/v1/notifications/{notification_id}/retry",
         "GET /api/v1/attribution/stats",
+        "GET /api/v1/access-log",
+        "GET /api/v1/disputes",
+        "POST /api/v1/disputes",
+        "POST /api/v1/disputes/{id}/resolution",
     ];
     let mut documented_sorted = documented.clone();
     documented_sorted.sort();
