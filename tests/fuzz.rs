@@ -355,6 +355,7 @@ async fn every_operation_of_the_api_from_its_own_schema() {
     let run = t.post(AGENT, "/api/v1/runs", &common::run_body()).await.body["run_id"].as_str().unwrap().to_owned();
 
     let mut answered = std::collections::BTreeMap::<String, Vec<u16>>::new();
+    let mut undocumented = std::collections::BTreeSet::<String>::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
@@ -416,6 +417,10 @@ async fn every_operation_of_the_api_from_its_own_schema() {
                 let body: String = answer.body.to_string().chars().take(600).collect();
                 let what = format!("{} {url} case {case} (seed {seed}): {body}", method.to_uppercase());
                 assert!(answer.status < 500, "a server error: {what}");
+                if operation["responses"].get(answer.status.to_string()).is_none() {
+                    let code = answer.body["code"].as_str().unwrap_or("-");
+                    undocumented.insert(format!("{} {path} {} {code}", method.to_uppercase(), answer.status));
+                }
                 if answer.status >= 400 {
                     let (code, message) = (answer.body["code"].as_str(), answer.body["message"].as_str());
                     assert!(code.is_some_and(|c| !c.is_empty()), "an error without a code: {what}");
@@ -428,6 +433,11 @@ async fn every_operation_of_the_api_from_its_own_schema() {
             }
         }
     }
+    assert!(
+        undocumented.is_empty(),
+        "answers the document does not list:\n{}",
+        Vec::from_iter(undocumented).join("\n")
+    );
     // The generator must get past validation, or it tests nothing but refusals.
     for (operation, statuses) in &answered {
         let succeeded = statuses.iter().filter(|s| (200..300).contains(*s)).count();

@@ -175,3 +175,51 @@ async fn a_token_past_its_rate_waits_and_others_do_not() {
     assert_eq!(r.status(), 200);
     served.stop();
 }
+
+/// Sends `raw` on a fresh connection and reads the whole answer.
+async fn raw(addr: &str, request: &[u8]) -> (u16, String, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer)).await.expect("answered");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), serde_json::from_str(body).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_http_layers_own_refusals_are_json_too() {
+    let (served, admin, _dir) = server().await;
+    let addr = served.addr.clone();
+    let long_uri = format!("GET /healthz?{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000));
+    let many_headers = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\n{}\r\n",
+        (0..150).map(|i| format!("x-h{i}: v\r\n")).collect::<String>()
+    );
+    let huge_header = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "v".repeat(500_000));
+    let bad_path = format!(
+        "GET /api/v1/runs/%FF HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {admin}\r\nconnection: close\r\n\r\n"
+    );
+    let cases: [(&str, &[u8], u16, &str); 5] = [
+        ("a URI over 64 KiB", long_uri.as_bytes(), 414, "URI_TOO_LONG"),
+        ("150 headers", many_headers.as_bytes(), 431, "HEADERS_TOO_LARGE"),
+        ("a 500 KB header", huge_header.as_bytes(), 431, "HEADERS_TOO_LARGE"),
+        ("not HTTP", b"BLAH\r\n\r\n", 400, "INVALID_REQUEST"),
+        ("a path that is not UTF-8", bad_path.as_bytes(), 400, "INVALID_REQUEST"),
+    ];
+    for (what, request, status, code) in cases {
+        let (got, head, body) = raw(&addr, request).await;
+        assert_eq!(got, status, "{what}: {head}");
+        assert!(head.contains("content-type: application/json"), "{what}: {head}");
+        assert_eq!(body["code"], code, "{what}: {body}");
+        assert!(!body["message"].as_str().unwrap_or_default().is_empty(), "{what}: {body}");
+    }
+    // Every route refuses an unknown parameter the same way, the open ones too.
+    for path in ["/healthz?x=1", "/readyz?x=1", "/api/v1/openapi.json?x=1"] {
+        let (status, _, body) =
+            raw(&addr, format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes()).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("UNKNOWN_PARAMETER")), "{path}: {body}");
+    }
+    served.stop();
+}

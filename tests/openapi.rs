@@ -93,5 +93,41 @@ async fn the_document_lists_every_route_the_router_serves() {
         assert!(schemas.contains_key(name), "dangling schema reference {name}");
     }
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+
+    // The events body is what clients send: one event, or an array of up to 1,000.
+    let batch = &spec["components"]["schemas"]["EventBatch"]["oneOf"];
+    assert_eq!(batch[0]["$ref"], "#/components/schemas/EventBody", "{batch}");
+    assert_eq!((batch[1]["type"].as_str(), batch[1]["maxItems"].as_u64()), (Some("array"), Some(1000)), "{batch}");
+    let event = &spec["components"]["schemas"]["EventBody"];
+    assert_eq!(event["properties"]["event_id"]["maxLength"], 128, "lengths the server enforces");
+    assert_eq!(event["additionalProperties"], false, "unknown fields are refused");
+    // Ranges are stated, and the answers every layer gives are listed on every route.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["400", "500", "503"] {
+                let expected = !(path == "/api/v1/openapi.json" && status != "400");
+                assert_eq!(responses.contains_key(status), expected, "{method} {path} lists {status}");
+            }
+            if operation.get("security").is_some() {
+                for status in ["401", "403", "429"] {
+                    assert!(responses.contains_key(status), "{method} {path} lists {status}");
+                }
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["408", "413", "415"] {
+                    assert!(responses.contains_key(status), "{method} {path} lists {status}");
+                }
+            }
+            for p in operation["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "limit" {
+                    assert!(
+                        p["schema"]["minimum"].is_number() && p["schema"]["maximum"].is_number(),
+                        "{method} {path}: {p}"
+                    );
+                }
+            }
+        }
+    }
     t.stop().await;
 }

@@ -71,6 +71,60 @@ impl Event {
     }
 }
 
+/// One event as posted. Lengths are in characters; identifiers refuse
+/// control characters, free text refuses NUL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    /// Made by the client; a replay of the same id is a no-op.
+    #[schema(min_length = 1, max_length = 128)]
+    pub event_id: String,
+    #[schema(max_length = 256)]
+    pub agent_id: Option<String>,
+    pub actor_type: Option<ActorType>,
+    #[schema(max_length = 256)]
+    pub actor_id: Option<String>,
+    #[schema(max_length = 256)]
+    pub origin_system_id: Option<String>,
+    #[schema(max_length = 128)]
+    pub run_id: Option<String>,
+    #[schema(max_length = 128)]
+    pub parent_event_id: Option<String>,
+    #[schema(max_length = 64)]
+    pub action_type: Option<String>,
+    #[schema(max_length = 128)]
+    pub tool: Option<String>,
+    #[schema(max_length = 256)]
+    pub resource: Option<String>,
+    /// At most 50 resources of at most 256 characters.
+    #[schema(max_items = 50)]
+    pub scope: Option<Vec<String>>,
+    pub outcome: Outcome,
+    #[schema(max_length = 128)]
+    pub error_code: Option<String>,
+    #[schema(max_length = 4096)]
+    pub error_message: Option<String>,
+    #[schema(max_length = 128)]
+    pub trace_id: Option<String>,
+    #[schema(minimum = 0)]
+    pub seq: Option<i64>,
+    /// Default: when received. At most 30 days before and 5 minutes after
+    /// the server's clock (configurable), else `OCCURRED_AT_OUT_OF_RANGE`.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// Free metadata, at most 16 KiB encoded.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The body of `POST /api/v1/events`: one event, or an array of up to 1,000.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum EventBatch {
+    One(EventBody),
+    /// At most 1,000.
+    Many(Vec<EventBody>),
+}
+
 /// Answer to `POST /api/v1/events`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestReport {

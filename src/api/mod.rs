@@ -19,7 +19,7 @@ pub use disputes::{
     Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
 };
 pub use error::{ErrorBody, ErrorDetail, ErrorType};
-pub use events::{Event, EventFlag, IngestReport, Outcome, RejectedEvent};
+pub use events::{Event, EventBatch, EventBody, EventFlag, IngestReport, Outcome, RejectedEvent};
 pub use incidents::{
     AffectedBecause, AffectedService, Band, BlastRadius, Candidate, CausalAnalysis, Contribution, ContributionRole,
     Evidence, IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote,
@@ -30,7 +30,7 @@ pub use interventions::{AgentState, InterventionBody, InterventionResult, Interv
 pub use operations::{
     AccessEntry, AccessPage, AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy,
 };
-pub use paging::{DeliveryState, NoticeKind, Page, PageList, StateCount};
+pub use paging::{DeliveryState, NoticeKind, Page, PageList, RetryBody, StateCount};
 pub use routing::{
     Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage,
     Urgency,

@@ -76,3 +76,19 @@ pub struct StateCount {
     pub state: DeliveryState,
     pub count: i64,
 }
+
+/// `POST /api/v1/notifications/{notification_id}/retry`: a person sends a
+/// dead notification again, in their own name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RetryBody {
+    /// HUMAN: retries are a person's decision.
+    #[schema(value_type = crate::attribution::ActorType)]
+    pub actor_type: String,
+    /// The caller's own name.
+    pub actor_id: String,
+    pub agent_id: String,
+    pub origin_system_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}

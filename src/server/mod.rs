@@ -6,7 +6,9 @@ mod auth_throttle;
 pub mod connections;
 mod error;
 mod etag;
+mod http_errors;
 pub(crate) mod list_cache;
+mod openapi;
 mod request;
 mod request_log;
 pub mod routes;
@@ -103,13 +105,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document of every route.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().into_openapi()
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(api_routes().into_openapi()).expect("the OpenAPI document serialises");
+    openapi::answers_every_route_gives(&mut doc);
+    openapi::batch_limit(&mut doc);
+    doc
 }
 
 pub(crate) fn openapi_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| openapi().to_pretty_json().expect("the OpenAPI document serialises"))
+    TEXT.get_or_init(|| serde_json::to_string_pretty(&openapi()).expect("the OpenAPI document serialises"))
 }
 
 /// The whole HTTP application.
@@ -118,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     router
         .route_layer(axum::middleware::from_fn(request_log::log_request))
         .layer(axum::middleware::from_fn(etag::etag))
+        .layer(axum::middleware::from_fn(http_errors::json_bodies))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES + 1))

@@ -1,6 +1,6 @@
 //! `POST /api/v1/events`: one event or a batch of up to 1,000.
 
-use crate::api::{ErrorBody, ErrorDetail, Event, EventFlag, IngestReport, Outcome, RejectedEvent};
+use crate::api::{ErrorBody, ErrorDetail, Event, EventBatch, EventFlag, IngestReport, Outcome, RejectedEvent};
 use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_violations, validate};
 use crate::desk::EventWindow;
 use crate::server::auth::{Caller, Permission};
@@ -148,7 +148,7 @@ fn outside(window: EventWindow, at: DateTime<Utc>, now: DateTime<Utc>) -> Option
 /// a single event that is refused gets the error as the response.
 #[utoipa::path(
     post, path = "/api/v1/events", tag = "events",
-    request_body(content = Object, description = "One event object, or an array of up to 1,000"),
+    request_body(content = EventBatch, description = "One event object, or an array of up to 1,000 (up to 4 MiB)"),
     responses(
         (status = 200, body = IngestReport),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

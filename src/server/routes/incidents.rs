@@ -22,10 +22,10 @@ pub const MAX_WAIT_SECONDS: u32 = 30;
     get, path = "/api/v1/incidents", tag = "incidents",
     params(
         ("status" = Option<IncidentStatus>, Query),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "default 100"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("since" = Option<i64>, Query, description = "the version the caller has"),
-        ("wait" = Option<u32>, Query, description = "seconds to wait for a change after `since`, at most 30"),
+        ("wait" = Option<u32>, Query, minimum = 0, maximum = 30, description = "seconds to wait for a change after `since`"),
         ("changed_after" = Option<i64>, Query, description = "only incidents changed after this version, oldest change first; `version` then says how far the page reaches"),
     ),
     responses(

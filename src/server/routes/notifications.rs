@@ -48,6 +48,7 @@ pub async fn list_notifications(
 #[utoipa::path(
     post, path = "/api/v1/notifications/{notification_id}/retry", tag = "paging",
     params(("notification_id" = String, Path)),
+    request_body = crate::api::RetryBody,
     responses(
         (status = 200, body = Page), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

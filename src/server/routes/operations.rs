@@ -29,7 +29,7 @@ pub async fn list_agents(
 /// The audit log, newest first, with the chain's verification state.
 #[utoipa::path(
     get, path = "/api/v1/audit", tag = "audit",
-    params(("limit" = Option<u32>, Query), ("before" = Option<i64>, Query, description = "entries with a smaller seq")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 500), ("before" = Option<i64>, Query, description = "entries with a smaller seq")),
     responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = []))
 )]

@@ -223,7 +223,7 @@ pub async fn get_run(
 #[utoipa::path(
     get, path = "/api/v1/runs", tag = "runs",
     params(
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("agent_id" = Option<String>, Query),
         ("state" = Option<RunState>, Query),

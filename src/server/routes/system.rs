@@ -12,7 +12,10 @@ use serde_json::{Value, json};
     get, path = "/healthz", tag = "system",
     responses((status = 200, description = "Serving"), (status = 503, description = "Database unreachable", body = ErrorBody))
 )]
-pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn healthz(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     state.store().ping().await?;
     Ok(Json(json!({ "status": "ok" })))
 }
@@ -26,7 +29,10 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
     get, path = "/readyz", tag = "system",
     responses((status = 200, description = "Ready, with each duty's state"), (status = 503, description = "Not ready: what is missing", body = ErrorBody))
 )]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn readyz(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     state.store().ping().await?;
     let duties = state.store().holds_duties();
     let idle = state.desk().paging_idle();
@@ -63,6 +69,6 @@ pub async fn whoami(_query: crate::server::request::NoQuery, caller: Caller) -> 
 
 /// This document: OpenAPI 3.1, generated from the code. Needs no token.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1 document")))]
-pub async fn openapi_json() -> impl IntoResponse {
+pub async fn openapi_json(_query: crate::server::request::NoQuery) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], crate::server::openapi_text())
 }
