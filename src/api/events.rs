@@ -120,7 +120,7 @@ pub struct EventBody {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum EventBatch {
-    One(EventBody),
+    One(Box<EventBody>),
     /// At most 1,000.
     Many(Vec<EventBody>),
 }
