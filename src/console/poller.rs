@@ -213,7 +213,7 @@ impl Http {
                         None => format!("{} (nothing to record)", result.message),
                     },
                     Err(_) => match decode_clean::<crate::api::Dispute>(&body) {
-                        Ok(d) => format!("attribution of {} disputed (dispute #{})", d.event_id, d.id),
+                        Ok(d) => format!("disputed (dispute #{})", d.id),
                         Err(_) => match decode_clean::<serde_json::Value>(&body) {
                             Ok(v) => format!("recorded (audit #{})", v["audit_seq"]),
                             Err(_) => "done".to_owned(),

@@ -416,6 +416,17 @@ impl Query {
         }
     }
 
+    /// A page's `before` (entries with a smaller sequence number), if given.
+    pub fn take_before(&mut self) -> Result<Option<i64>, ApiError> {
+        self.take("before")
+            .map(|raw| {
+                raw.parse::<i64>().map_err(|_| {
+                    ApiError::invalid_request("INVALID_PARAMETER", "before must be a number").with_field("before")
+                })
+            })
+            .transpose()
+    }
+
     /// A change-feed version (`since`, `changed_after`), if given.
     pub fn take_version(&mut self, name: &str) -> Result<Option<i64>, ApiError> {
         self.take(name)

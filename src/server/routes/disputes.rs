@@ -78,7 +78,7 @@ pub async fn resolve_dispute(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Administer)?;
-    let id = parse_dispute_id(&id)?;
+    let id = crate::server::routes::incidents::parse_positive_id("dispute", &id)?;
     once(&state, &caller, &headers, &format!("dispute:{id}"), &body.clone(), async {
         let mut f = Fields::new(body);
         let resolution = f.required_enum("resolution", DisputeResolution::parse, &DisputeResolution::allowed());
@@ -140,11 +140,4 @@ pub async fn list_disputes(
     let filter = DisputeFilter { open, event_id: query.take("event_id"), run_id: query.take("run_id"), incident_id };
     query.finish(&["state", "event_id", "run_id", "incident_id", "limit"])?;
     Ok(Json(DisputeList { disputes: state.store().disputes(&filter, limit).await? }))
-}
-
-fn parse_dispute_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::invalid_request("INVALID_PARAMETER", format!("dispute id must be a positive number, not {raw:?}"))
-            .with_field("id")
-    })
 }

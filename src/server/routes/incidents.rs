@@ -146,8 +146,13 @@ pub async fn get_incident(
 }
 
 pub fn parse_incident_id(raw: &str) -> Result<i64, ApiError> {
+    parse_positive_id("incident", raw)
+}
+
+/// A numeric id from a path: a positive number, or 400 naming `what`.
+pub fn parse_positive_id(what: &str, raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::invalid_request("INVALID_PARAMETER", format!("incident id must be a positive number, not {raw:?}"))
+        ApiError::invalid_request("INVALID_PARAMETER", format!("{what} id must be a positive number, not {raw:?}"))
             .with_field("id")
     })
 }

@@ -41,12 +41,7 @@ pub async fn audit(
     caller.require(Permission::ReadOperations)?;
     let mut query = Query::parse(raw.as_deref())?;
     let limit = query.take_number("limit", 1..=500, 100)?;
-    let before = match query.take("before") {
-        None => None,
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::invalid_request("INVALID_PARAMETER", "before must be a number").with_field("before")
-        })?),
-    };
+    let before = query.take_before()?;
     query.finish(&["limit", "before"])?;
     let entries = state.store().audit_page(before, limit).await?;
     let chain = state.audit_chain().await?;
@@ -82,12 +77,7 @@ pub async fn access_log(
     caller.require(Permission::Administer)?;
     let mut query = Query::parse(raw.as_deref())?;
     let limit = query.take_number("limit", 1..=500, 100)?;
-    let before = match query.take("before") {
-        None => None,
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
-            ApiError::invalid_request("INVALID_PARAMETER", "before must be a number").with_field("before")
-        })?),
-    };
+    let before = query.take_before()?;
     let principal = query.take("principal");
     let target = query.take("target");
     query.finish(&["limit", "before", "principal", "target"])?;
