@@ -342,6 +342,65 @@ async fn paging_runs_once_and_moves_when_its_server_dies() {
     fleet.stop();
 }
 
+/// A token revoked in one server's tokens file is refused by every server
+/// of the database, even one whose own file still holds it.
+async fn a_token_revoked_on_one_server_is_refused_by_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.toml").display().to_string();
+    let admin = create_token(&first, "root", "admin");
+    let fleet_token = create_token(&first, "fleet", "agent");
+    // The second server's own copy, made before the revocation: it never changes.
+    let second = dir.path().join("second.toml").display().to_string();
+    std::fs::copy(&first, &second).unwrap();
+    let guard = common::postgres_store().await;
+    guard.store.close().await;
+    let a = serve_binary_with(&guard.url, &first, "127.0.0.1:0", &[]);
+    let b = serve_binary_with(&guard.url, &second, "127.0.0.1:0", &[]);
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let status = |addr: String| {
+        let http = http.clone();
+        let token = fleet_token.clone();
+        async move {
+            http.get(format!("http://{addr}/api/v1/runs")).bearer_auth(token).send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!((status(a.addr.clone()).await, status(b.addr.clone()).await), (200, 200));
+
+    let out = std::process::Command::new(common::BIN)
+        .args(["token", "revoke", "--name", "fleet", "--tokens-file", &first])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let revoked = Instant::now();
+    // The first server reads its file within a second and shares the revocation.
+    while status(b.addr.clone()).await != 401 {
+        assert!(revoked.elapsed() < Duration::from_secs(10), "the other server refuses the revoked token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("refused by the other server {:?} after the revocation", revoked.elapsed());
+    assert_eq!(status(a.addr.clone()).await, 401);
+    // Others' tokens are untouched; the revocation is audited once.
+    let audit: Value = http
+        .get(format!("http://{}/api/v1/audit", b.addr))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revocations: Vec<&Value> =
+        audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "token_revoked").collect();
+    assert_eq!(revocations.len(), 1, "{audit}");
+    assert_eq!(revocations[0]["target"], "token:fleet");
+    // A server started later with the stale file refuses it as well.
+    let c = serve_binary_with(&guard.url, &second, "127.0.0.1:0", &[]);
+    assert_eq!(status(c.addr.clone()).await, 401);
+    for s in [a, b, c] {
+        s.stop();
+    }
+}
+
 macro_rules! on_postgres {
     ($($scenario:ident),+ $(,)?) => {
         $(
@@ -365,5 +424,6 @@ mod postgres {
         a_long_poll_on_one_server_wakes_for_a_change_on_another,
         the_feed_catches_up_when_the_listening_connection_is_lost,
         paging_runs_once_and_moves_when_its_server_dies,
+        a_token_revoked_on_one_server_is_refused_by_all,
     );
 }

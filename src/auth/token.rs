@@ -62,6 +62,11 @@ impl TokenTable {
         self.by_digest.get(&token_digest(token))
     }
 
+    /// The principal of a token, by its digest.
+    pub fn get(&self, digest: &[u8; 32]) -> Option<&Principal> {
+        self.by_digest.get(digest)
+    }
+
     pub fn len(&self) -> usize {
         self.by_digest.len()
     }

@@ -24,12 +24,27 @@ pub struct TokenRecord {
     pub agents: Option<Vec<String>>,
 }
 
-/// The tokens file: `[[tokens]]` tables of [`TokenRecord`].
+/// A revoked token: kept so every server sharing a database refuses it
+/// (a server reading this file shares it through the database), even one
+/// whose own tokens file still holds the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedRecord {
+    pub name: String,
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
+    pub revoked_at: DateTime<Utc>,
+}
+
+/// The tokens file: `[[tokens]]` tables of [`TokenRecord`], and the
+/// `[[revoked]]` ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokensFile {
     #[serde(default)]
     pub tokens: Vec<TokenRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<RevokedRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +87,11 @@ impl TokensFile {
         };
         let invalid = |message: String| TokensFileError::Invalid { path: path.to_owned(), message };
         let file: TokensFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        for (i, record) in file.revoked.iter().enumerate() {
+            if record.sha256.len() != 64 || !record.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!("revoked[{i}].sha256 must be 64 hex digits")));
+            }
+        }
         for (i, record) in file.tokens.iter().enumerate() {
             if !valid_name(&record.name) {
                 return Err(invalid(format!("tokens[{i}].name {:?} is not a valid name", record.name)));
@@ -158,12 +178,25 @@ impl TokensFile {
 
     /// Revokes every token of `name`.
     pub fn revoke(&mut self, name: &str) -> Result<(), TokensFileError> {
-        let before = self.tokens.len();
-        self.tokens.retain(|r| r.name != name);
-        if self.tokens.len() == before {
+        if !self.tokens.iter().any(|r| r.name == name) {
             return Err(TokensFileError::UnknownName(name.to_owned()));
         }
+        self.revoke_where(|r| r.name == name);
         Ok(())
+    }
+
+    /// Moves the tokens `which` picks to the revoked ones.
+    fn revoke_where(&mut self, which: impl Fn(&TokenRecord) -> bool) -> usize {
+        let now = Utc::now();
+        let (gone, kept): (Vec<TokenRecord>, Vec<TokenRecord>) = self.tokens.drain(..).partition(|r| which(r));
+        self.tokens = kept;
+        let n = gone.len();
+        self.revoked.extend(gone.into_iter().map(|r| RevokedRecord {
+            name: r.name,
+            sha256: r.sha256,
+            revoked_at: now,
+        }));
+        n
     }
 
     /// Revokes the tokens of `name` a rotation replaced, keeping the newest;
@@ -171,10 +204,13 @@ impl TokensFile {
     pub fn revoke_previous(&mut self, name: &str) -> Result<usize, TokensFileError> {
         let newest = self.tokens.iter().rposition(|r| r.name == name);
         let newest = newest.ok_or_else(|| TokensFileError::UnknownName(name.to_owned()))?;
-        let before = self.tokens.len();
         let keep = self.tokens[newest].sha256.clone();
-        self.tokens.retain(|r| r.name != name || r.sha256 == keep);
-        Ok(before - self.tokens.len())
+        Ok(self.revoke_where(|r| r.name == name && r.sha256 != keep))
+    }
+
+    /// The revoked tokens, as (name, hex digest).
+    pub fn revoked_digests(&self) -> Vec<(String, String)> {
+        self.revoked.iter().map(|r| (r.name.clone(), r.sha256.to_ascii_lowercase())).collect()
     }
 
     pub fn table(&self) -> TokenTable {

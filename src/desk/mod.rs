@@ -13,6 +13,7 @@ mod interventions;
 mod keeper;
 mod listener;
 mod paging;
+mod revocations;
 
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
@@ -88,6 +89,8 @@ pub struct Desk {
     catalog: RwLock<Arc<Catalog>>,
     routing: RwLock<Arc<Routing>>,
     controls: RwLock<HashMap<String, AgentControl>>,
+    /// Digests of tokens revoked on any server of this database.
+    revoked: RwLock<std::collections::HashSet<[u8; 32]>>,
     versions: watch::Sender<i64>,
     /// This server, as `desk_head.writer` names it.
     instance: String,
@@ -163,6 +166,7 @@ impl Desk {
             (None, Some((_, doc))) => Routing::new(doc, "stored routing").unwrap_or_else(|_| Routing::builtin()),
             (None, None) => Routing::builtin(),
         };
+        let revoked = store.revoked_tokens().await?;
         let head = head.unwrap_or_default();
         let version = version.max(head.version);
         let (versions, _) = watch::channel(version);
@@ -184,6 +188,7 @@ impl Desk {
             catalog: RwLock::new(Arc::new(catalog)),
             routing: RwLock::new(Arc::new(routing)),
             controls: RwLock::new(controls),
+            revoked: RwLock::new(revoked),
             versions,
             instance: uuid::Uuid::now_v7().to_string(),
             heard_paging: std::sync::atomic::AtomicI64::new(head.paging),

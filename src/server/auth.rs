@@ -176,9 +176,13 @@ fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
             return Err(ApiError::unauthenticated("the Authorization header must be: Bearer <token>"));
         }
     };
+    // A token revoked on any server of this database is refused here too,
+    // in the same words as an unknown one.
+    let digest = crate::auth::token_digest(token);
     let principal = state
         .tokens()
-        .authenticate(token)
+        .get(&digest)
+        .filter(|_| !state.desk().is_revoked(&digest))
         .cloned()
         .ok_or_else(|| ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)"))?;
     tracing::Span::current().record("principal", principal.name.as_str());

@@ -265,7 +265,8 @@ pub enum ServeError {
 
 /// Runs until SIGINT or SIGTERM; SIGHUP reloads the tokens file.
 pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
-    let tokens = TokensFile::load(&options.tokens_file)?.table();
+    let tokens_file = TokensFile::load(&options.tokens_file)?;
+    let tokens = tokens_file.table();
     if tokens.is_empty() {
         tracing::warn!(
             tokens_file = %options.tokens_file.display(),
@@ -294,6 +295,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     )
     .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
+    desk.share_revocations(&tokens_file.revoked_digests()).await?;
     let tls = options.tls.as_ref().map(|(cert, key)| Tls::load(cert, key)).transpose()?;
     let server = start_desk_tls(desk, tokens, options.listen, options.connections, tls.clone())
         .await
@@ -343,6 +345,11 @@ async fn wait_for_shutdown(state: &AppState, tokens_file: &std::path::Path, tls:
             Ok(file) => {
                 state.replace_tokens(file.table());
                 tracing::info!(tokens = file.tokens.len(), "tokens file reloaded");
+                match state.desk().share_revocations(&file.revoked_digests()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(revoked = n, "revocations shared with every server of the database"),
+                    Err(e) => tracing::error!(error = %e, "revocations not shared; this server refuses them already"),
+                }
             }
             Err(e) => tracing::error!(error = %e, "tokens file not reloaded; the previous tokens stay in force"),
         }

@@ -19,6 +19,7 @@ mod migrate;
 mod pages;
 mod records;
 mod retention;
+mod revocations;
 mod routing;
 mod run_writer;
 mod runs;
