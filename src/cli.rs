@@ -125,6 +125,9 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert; read again on SIGHUP
     #[arg(long, env = "MANDATE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Ask HTTPS clients for a certificate signed by this CA (PEM): tokens created with --client-cert are accepted only with theirs
+    #[arg(long, env = "MANDATE_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Requests per second each token may make (a second's worth at once), past which 429 RATE_LIMITED (0: no limit)
     #[arg(long, env = "MANDATE_TOKEN_RATE_LIMIT", default_value_t = 0)]
     pub token_rate_limit: u32,
@@ -164,6 +167,9 @@ pub enum TokenCommand {
         /// Agent tokens: an agent it may act for, or a prefix ending in '*' (repeatable); without it, any agent
         #[arg(long = "agent", value_name = "AGENT_ID")]
         agents: Vec<String>,
+        /// Agent tokens: accepted only with this client certificate (PEM), over HTTPS with `serve --tls-client-ca`
+        #[arg(long, value_name = "PEM")]
+        client_cert: Option<PathBuf>,
         /// Tokens file [default: $XDG_CONFIG_HOME/mandate/tokens.toml]
         #[arg(long, env = "MANDATE_TOKENS_FILE")]
         tokens_file: Option<PathBuf>,

@@ -69,6 +69,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             max_ahead: chrono::Duration::minutes(i64::from(args.event_max_ahead_minutes)),
         },
         tls: args.tls_cert.zip(args.tls_key),
+        tls_client_ca: args.tls_client_ca,
         retention: {
             let days = |d: u32| (d > 0).then(|| chrono::Duration::days(i64::from(d)));
             mandate::desk::Retention {
@@ -96,14 +97,17 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
 
 fn run_token(command: TokenCommand) -> Result<(), String> {
     match command {
-        TokenCommand::Create { name, role, agents, tokens_file } => {
+        TokenCommand::Create { name, role, agents, client_cert, tokens_file } => {
             let path = tokens_file.unwrap_or_else(default_tokens_path);
             let mut file = TokensFile::load(&path).map_err(|e| e.to_string())?;
-            if !agents.is_empty() && role != mandate::api::Role::Agent {
-                return Err(format!("--agent binds agent tokens; a {role} token acts as the person it names"));
+            if (!agents.is_empty() || client_cert.is_some()) && role != mandate::api::Role::Agent {
+                return Err(format!(
+                    "--agent and --client-cert bind agent tokens; a {role} token acts as the person it names"
+                ));
             }
             let bound = (!agents.is_empty()).then_some(agents);
-            let token = file.create(&name, role, bound).map_err(|e| e.to_string())?;
+            let cert = client_cert.as_deref().map(mandate::server::certificate_digest).transpose()?;
+            let token = file.create(&name, role, bound, cert).map_err(|e| e.to_string())?;
             file.save(&path).map_err(|e| e.to_string())?;
             eprintln!("Created {role} token {name:?} in {}. It is shown once; store it now:", path.display());
             println!("{token}");
@@ -134,8 +138,12 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
                     (None, mandate::api::Role::Agent) => "  any agent".to_owned(),
                     (None, _) => String::new(),
                 };
+                let cert = match &record.client_cert {
+                    Some(digest) => format!("  client cert sha256:{}…", &digest[..16.min(digest.len())]),
+                    None => String::new(),
+                };
                 println!(
-                    "{:<24} {:<10} created {}{agents}{}",
+                    "{:<24} {:<10} created {}{agents}{cert}{}",
                     record.name,
                     record.role,
                     record.created_at.format("%Y-%m-%d %H:%M UTC"),

@@ -52,13 +52,18 @@ fn ca(dir: &Path, name: &str) -> (String, String) {
 
 /// A server certificate for 127.0.0.1 signed by `ca`, with `serial`.
 fn leaf(dir: &Path, ca: &(String, String), name: &str, serial: u32) -> (PathBuf, PathBuf) {
+    signed(dir, ca, name, serial, "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth")
+}
+
+/// A client certificate signed by `ca`.
+fn client(dir: &Path, ca: &(String, String), name: &str, serial: u32) -> (PathBuf, PathBuf) {
+    signed(dir, ca, name, serial, "extendedKeyUsage=clientAuth")
+}
+
+fn signed(dir: &Path, ca: &(String, String), name: &str, serial: u32, usage: &str) -> (PathBuf, PathBuf) {
     let (cert, key, csr, ext) =
         (format!("{name}.pem"), format!("{name}.key"), format!("{name}.csr"), format!("{name}.ext"));
-    std::fs::write(
-        dir.join(&ext),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join(&ext), format!("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n{usage}\n")).unwrap();
     openssl(
         dir,
         &[
@@ -214,4 +219,62 @@ fn a_certificate_that_cannot_be_read_stops_the_server_with_its_path() {
         .unwrap();
     assert!(!half.status.success());
     assert!(String::from_utf8_lossy(&half.stderr).contains("--tls-key"));
+}
+
+/// An agent token bound to a client certificate is accepted only over a
+/// connection that presents it; other tokens need none.
+#[tokio::test]
+async fn an_agent_token_bound_to_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let authority = ca(d, "ca");
+    let stranger = ca(d, "other-ca");
+    let server = leaf(d, &authority, "server", 1);
+    let deployer = client(d, &authority, "deployer", 2);
+    let imposter = client(d, &authority, "imposter", 3);
+    let outsider = client(d, &stranger, "outsider", 4);
+    let tokens = d.join("tokens.toml").display().to_string();
+    let admin = create_token(&tokens, "root", "admin");
+    let out = std::process::Command::new(common::BIN)
+        .args(["token", "create", "--name", "deploy-fleet", "--role", "agent", "--tokens-file", &tokens])
+        .args(["--client-cert", deployer.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bound = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let url = format!("sqlite://{}", d.join("m.db").display());
+    let ca_file = d.join(&authority.0);
+    let served = serve_binary_with(
+        &url,
+        &tokens,
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            server.0.to_str().unwrap(),
+            "--tls-key",
+            server.1.to_str().unwrap(),
+            "--tls-client-ca",
+            ca_file.to_str().unwrap(),
+        ],
+    );
+    let runs = format!("https://{}/api/v1/runs", served.addr);
+    let with = |identity: Option<&(PathBuf, PathBuf)>| {
+        let mut builder = mandate::sdk::http_client_trusting(Some(&ca_file)).unwrap();
+        if let Some((cert, key)) = identity {
+            let mut pem = std::fs::read(cert).unwrap();
+            pem.extend(std::fs::read(key).unwrap());
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+        }
+        builder.build().unwrap()
+    };
+    let status = |client: reqwest::Client, token: String| {
+        let runs = runs.clone();
+        async move { client.get(&runs).bearer_auth(token).send().await.map(|r| r.status().as_u16()) }
+    };
+    assert_eq!(status(with(Some(&deployer)), bound.clone()).await.unwrap(), 200, "its own certificate");
+    assert_eq!(status(with(None), bound.clone()).await.unwrap(), 401, "the token alone is not enough");
+    assert_eq!(status(with(Some(&imposter)), bound.clone()).await.unwrap(), 401, "another certificate of the CA");
+    assert!(status(with(Some(&outsider)), bound.clone()).await.is_err(), "a certificate the CA did not sign");
+    assert_eq!(status(with(None), admin.clone()).await.unwrap(), 200, "a person's token needs no certificate");
+    served.stop();
 }

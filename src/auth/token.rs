@@ -26,6 +26,8 @@ pub struct Principal {
     /// The agents an agent token may act for: ids, or prefixes ending in
     /// `*`. None: any agent.
     pub agents: Option<Vec<String>>,
+    /// SHA-256 of the client certificate (DER) the token must come with.
+    pub client_cert: Option<[u8; 32]>,
 }
 
 impl Principal {
@@ -54,7 +56,7 @@ impl TokenTable {
 
     /// Adds a plaintext token: for tests and the in-process demo.
     pub fn with_token(mut self, token: &str, name: &str, role: Role) -> Self {
-        self.insert(token_digest(token), Principal { name: name.to_owned(), role, agents: None });
+        self.insert(token_digest(token), Principal { name: name.to_owned(), role, agents: None, client_cert: None });
         self
     }
 
@@ -86,6 +88,7 @@ mod tests {
             name: "fleet".into(),
             role: Role::Agent,
             agents: Some(vec!["deployer".into(), "payments-*".into()]),
+            client_cert: None,
         };
         assert!(bound.may_act_for("deployer") && bound.may_act_for("payments-db-migrator"));
         assert!(!bound.may_act_for("deployer-2") && !bound.may_act_for("payment") && !bound.may_act_for(""));

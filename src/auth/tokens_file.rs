@@ -22,6 +22,10 @@ pub struct TokenRecord {
     /// `*`); absent: any agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<Vec<String>>,
+    /// Hex SHA-256 of the client certificate (DER) the token must come
+    /// with, over TLS (`mandate serve --tls-client-ca`); absent: none needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
 }
 
 /// A revoked token: kept so every server sharing a database refuses it
@@ -96,9 +100,12 @@ impl TokensFile {
             if !valid_name(&record.name) {
                 return Err(invalid(format!("tokens[{i}].name {:?} is not a valid name", record.name)));
             }
-            let digest_ok = record.sha256.len() == 64 && record.sha256.bytes().all(|b| b.is_ascii_hexdigit());
-            if !digest_ok {
+            let hex64 = |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex64(&record.sha256) {
                 return Err(invalid(format!("tokens[{i}].sha256 must be 64 hex digits")));
+            }
+            if record.client_cert.as_deref().is_some_and(|c| !hex64(c)) {
+                return Err(invalid(format!("tokens[{i}].client_cert must be 64 hex digits")));
             }
             // A name appears again only after a rotation: the same principal.
             if file.tokens[..i]
@@ -142,7 +149,13 @@ impl TokensFile {
 
     /// Adds a token and returns it: the only time it is ever visible.
     /// `agents` binds an agent token to the agents it may act for.
-    pub fn create(&mut self, name: &str, role: Role, agents: Option<Vec<String>>) -> Result<String, TokensFileError> {
+    pub fn create(
+        &mut self,
+        name: &str,
+        role: Role,
+        agents: Option<Vec<String>>,
+        client_cert: Option<String>,
+    ) -> Result<String, TokensFileError> {
         if !valid_name(name) {
             return Err(TokensFileError::BadName(name.to_owned()));
         }
@@ -152,10 +165,10 @@ impl TokensFile {
         if let Some(bad) = agents.iter().flatten().find(|a| !valid_agent_pattern(a)) {
             return Err(TokensFileError::BadAgent(bad.clone()));
         }
-        Ok(self.push(name, role, agents))
+        Ok(self.push(name, role, agents, client_cert))
     }
 
-    fn push(&mut self, name: &str, role: Role, agents: Option<Vec<String>>) -> String {
+    fn push(&mut self, name: &str, role: Role, agents: Option<Vec<String>>, client_cert: Option<String>) -> String {
         let token = generate_token();
         self.tokens.push(TokenRecord {
             name: name.to_owned(),
@@ -163,6 +176,7 @@ impl TokensFile {
             sha256: hex::encode(token_digest(&token)),
             created_at: Utc::now(),
             agents,
+            client_cert,
         });
         token
     }
@@ -173,7 +187,7 @@ impl TokensFile {
     pub fn rotate(&mut self, name: &str) -> Result<String, TokensFileError> {
         let current = self.tokens.iter().rev().find(|r| r.name == name).cloned();
         let current = current.ok_or_else(|| TokensFileError::UnknownName(name.to_owned()))?;
-        Ok(self.push(name, current.role, current.agents))
+        Ok(self.push(name, current.role, current.agents, current.client_cert))
     }
 
     /// Revokes every token of `name`.
@@ -218,8 +232,15 @@ impl TokensFile {
         for record in &self.tokens {
             let mut digest = [0u8; 32];
             if hex::decode_to_slice(&record.sha256, &mut digest).is_ok() {
-                let principal =
-                    Principal { name: record.name.clone(), role: record.role, agents: record.agents.clone() };
+                let principal = Principal {
+                    name: record.name.clone(),
+                    role: record.role,
+                    agents: record.agents.clone(),
+                    client_cert: record.client_cert.as_deref().and_then(|hex| {
+                        let mut digest = [0u8; 32];
+                        hex::decode_to_slice(hex, &mut digest).ok().map(|_| digest)
+                    }),
+                };
                 table.insert(digest, principal);
             }
         }
@@ -236,7 +257,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/tokens.toml");
         let mut file = TokensFile::default();
-        let token = file.create("alice", Role::Responder, None).unwrap();
+        let token = file.create("alice", Role::Responder, None, None).unwrap();
         file.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&token), "the plaintext token must never be written");
@@ -247,15 +268,18 @@ mod tests {
         }
         let loaded = TokensFile::load(&path).unwrap();
         let principal = loaded.table().authenticate(&token).cloned().unwrap();
-        assert_eq!(principal, Principal { name: "alice".into(), role: Role::Responder, agents: None });
+        assert_eq!(
+            principal,
+            Principal { name: "alice".into(), role: Role::Responder, agents: None, client_cert: None }
+        );
     }
 
     #[test]
     fn names_are_unique_and_revocable() {
         let mut file = TokensFile::default();
-        file.create("bob", Role::Viewer, None).unwrap();
-        assert!(matches!(file.create("bob", Role::Admin, None), Err(TokensFileError::DuplicateName(_))));
-        assert!(matches!(file.create("bad name", Role::Admin, None), Err(TokensFileError::BadName(_))));
+        file.create("bob", Role::Viewer, None, None).unwrap();
+        assert!(matches!(file.create("bob", Role::Admin, None, None), Err(TokensFileError::DuplicateName(_))));
+        assert!(matches!(file.create("bad name", Role::Admin, None, None), Err(TokensFileError::BadName(_))));
         file.revoke("bob").unwrap();
         assert!(matches!(file.revoke("bob"), Err(TokensFileError::UnknownName(_))));
     }
@@ -263,7 +287,7 @@ mod tests {
     #[test]
     fn a_rotation_keeps_both_tokens_until_the_previous_is_revoked() {
         let mut file = TokensFile::default();
-        let old = file.create("fleet", Role::Agent, Some(vec!["deployer".into()])).unwrap();
+        let old = file.create("fleet", Role::Agent, Some(vec!["deployer".into()]), None).unwrap();
         let new = file.rotate("fleet").unwrap();
         let table = file.table();
         let (a, b) = (table.authenticate(&old).cloned().unwrap(), table.authenticate(&new).cloned().unwrap());
@@ -271,7 +295,10 @@ mod tests {
         assert_eq!(file.revoke_previous("fleet").unwrap(), 1);
         let table = file.table();
         assert!(table.authenticate(&old).is_none() && table.authenticate(&new).is_some());
-        assert!(matches!(file.create("x", Role::Agent, Some(vec!["a*b".into()])), Err(TokensFileError::BadAgent(_))));
+        assert!(matches!(
+            file.create("x", Role::Agent, Some(vec!["a*b".into()]), None),
+            Err(TokensFileError::BadAgent(_))
+        ));
     }
 
     #[test]

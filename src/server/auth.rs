@@ -185,6 +185,14 @@ fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         .filter(|_| !state.desk().is_revoked(&digest))
         .cloned()
         .ok_or_else(|| ApiError::unauthenticated("the bearer token is not valid (unknown or revoked)"))?;
+    if let Some(bound) = principal.client_cert
+        && parts.extensions.get::<super::ClientCert>().map(|c| c.0) != Some(bound)
+    {
+        return Err(ApiError::unauthenticated(format!(
+            "the token {:?} is accepted only with its client certificate, over HTTPS",
+            principal.name
+        )));
+    }
     tracing::Span::current().record("principal", principal.name.as_str());
     Ok(Caller(principal))
 }

@@ -146,7 +146,7 @@ pub async fn serve(
         let (app, table, closing) = (app.clone(), table.clone(), closing.subscribe());
         match &tls {
             None => {
-                tasks.spawn(connection(stream, peer, id, app, table, limits, evict_rx, closing));
+                tasks.spawn(connection(stream, peer, None, id, app, table, limits, evict_rx, closing));
             }
             Some(tls) => {
                 let acceptor = tls.acceptor();
@@ -154,7 +154,15 @@ pub async fn serve(
                     // The handshake has the time the headers have: a client
                     // that opens and stalls is closed like any other.
                     match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, peer, id, app, table, limits, evict_rx, closing).await,
+                        Ok(Ok(stream)) => {
+                            let cert = stream
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|c| c.first())
+                                .map(super::tls::client_cert);
+                            connection(stream, peer, cert, id, app, table, limits, evict_rx, closing).await
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, %peer, "TLS handshake failed");
                             table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
@@ -176,6 +184,7 @@ pub async fn serve(
 async fn connection<S>(
     stream: S,
     peer: SocketAddr,
+    client_cert: Option<super::tls::ClientCert>,
     id: u64,
     app: Router,
     table: Arc<Mutex<Table>>,
@@ -189,6 +198,9 @@ async fn connection<S>(
     let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
         marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, false);
         req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(cert) = client_cert {
+            req.extensions_mut().insert(cert);
+        }
         let (app, marks) = (app.clone(), marks.clone());
         async move {
             let answer = app.oneshot(req).await;

@@ -20,7 +20,7 @@ pub use connections::ConnectionLimits;
 pub use error::ApiError;
 pub use request::{MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use state::AppState;
-pub use tls::{Tls, TlsError};
+pub use tls::{ClientCert, Tls, TlsError, certificate_digest};
 
 use crate::auth::{TokenTable, TokensFile};
 use crate::catalog::Catalog;
@@ -245,6 +245,8 @@ pub struct ServeOptions {
     pub connections: ConnectionLimits,
     /// HTTPS: a PEM certificate (chain) and its key, read again on SIGHUP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// HTTPS clients are asked for a certificate signed by this CA.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +298,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
     desk.share_revocations(&tokens_file.revoked_digests()).await?;
-    let tls = options.tls.as_ref().map(|(cert, key)| Tls::load(cert, key)).transpose()?;
+    let tls =
+        options.tls.as_ref().map(|(cert, key)| Tls::load(cert, key, options.tls_client_ca.as_deref())).transpose()?;
     let server = start_desk_tls(desk, tokens, options.listen, options.connections, tls.clone())
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
