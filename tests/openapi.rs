@@ -101,6 +101,14 @@ async fn the_document_lists_every_route_the_router_serves() {
     let event = &spec["components"]["schemas"]["EventBody"];
     assert_eq!(event["properties"]["event_id"]["maxLength"], 128, "lengths the server enforces");
     assert_eq!(event["additionalProperties"], false, "unknown fields are refused");
+    // A stated length is the length the server enforces, to the character.
+    let most = spec["components"]["schemas"]["CreateRunRequest"]["properties"]["goal"]["maxLength"].as_u64().unwrap();
+    for (length, status) in [(most, 201), (most + 1, 400)] {
+        let mut run = common::run_body();
+        run["goal"] = "g".repeat(length as usize).into();
+        let answer = t.post(common::AGENT, "/api/v1/runs", &run).await;
+        assert_eq!(answer.status, status, "a goal of {length} characters: {:?}", answer.body);
+    }
     // Ranges are stated, and the answers every layer gives are listed on every route.
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
