@@ -290,20 +290,6 @@ async fn bench_detail() {
     server.stop().await;
 }
 
-/// The change-feed version the server is at.
-async fn current_version(http: &reqwest::Client, base: &str) -> i64 {
-    let page: Value = http
-        .get(format!("{base}/api/v1/incidents?limit=1"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["version"].as_i64().unwrap()
-}
-
 async fn bench_longpoll() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
@@ -313,7 +299,7 @@ async fn bench_longpoll() {
     // Event to a waiting client, 200 times.
     let mut latencies = Vec::new();
     for i in 0..200 {
-        let since = current_version(&http, &base).await;
+        let since = support::feed_version(&http, &base, TOKEN).await;
         let waiter = {
             let (http, url) = (http.clone(), format!("{base}/api/v1/incidents?since={since}&wait=30&limit=1"));
             tokio::spawn(async move {
@@ -337,7 +323,7 @@ async fn bench_longpoll() {
 
     // Many idle waiters: CPU while nothing happens, then the fan-out of one event.
     let waiters = env_number("BENCH_WAITERS", 1000);
-    let since = current_version(&http, &base).await;
+    let since = support::feed_version(&http, &base, TOKEN).await;
     let rss_before = resident_mib();
     let tasks: Vec<_> = (0..waiters)
         .map(|_| {

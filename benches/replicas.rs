@@ -182,26 +182,13 @@ async fn bench_ingest() {
     }
 }
 
-async fn version(http: &reqwest::Client, server: &str, token: &str) -> i64 {
-    let page: Value = http
-        .get(format!("http://{server}/api/v1/incidents?limit=1"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["version"].as_i64().unwrap()
-}
-
 async fn bench_wake() {
     let s = setup().await;
     let (a, b) = (Server::start(&s.url, &s.tokens), Server::start(&s.url, &s.tokens));
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let mut woke = Vec::new();
     for i in 0..200 {
-        let since = version(&http, &a.addr, &s.admin).await;
+        let since = support::feed_version(&http, &format!("http://{}", a.addr), &s.admin).await;
         let waiter = {
             let (http, url, token) = (
                 http.clone(),
@@ -237,7 +224,7 @@ async fn bench_waiters() {
     let s = setup().await;
     let server = Server::start(&s.url, &s.tokens);
     let http = mandate::sdk::http_client_builder().pool_max_idle_per_host(waiters).build().unwrap();
-    let since = version(&http, &server.addr, &s.admin).await;
+    let since = support::feed_version(&http, &format!("http://{}", server.addr), &s.admin).await;
     let rss_before = server.resident_mib();
     let connected = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(waiters);

@@ -26,3 +26,17 @@ pub fn resident_mib() -> f64 {
         .unwrap_or(0.0)
         / 1024.0
 }
+
+/// The change-feed version the server at `base` (`http://host:port`) is at.
+pub async fn feed_version(http: &reqwest::Client, base: &str, token: &str) -> i64 {
+    let page: serde_json::Value = http
+        .get(format!("{base}/api/v1/incidents?limit=1"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["version"].as_i64().unwrap()
+}
