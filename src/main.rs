@@ -145,7 +145,7 @@ fn run_token(command: TokenCommand) -> Result<(), String> {
                 println!(
                     "{:<24} {:<10} created {}{agents}{cert}{}",
                     record.name,
-                    record.role,
+                    record.role.as_str(),
                     record.created_at.format("%Y-%m-%d %H:%M UTC"),
                     if replaced { "  (rotated: revoke with --previous)" } else { "" }
                 );
