@@ -109,17 +109,29 @@ impl Store {
         let position = self.backend().event_position();
         let sql = format!(
             "SELECT e.{position} AS position, e.chain_hash, e.occurred_at, i.status FROM events e \
-             LEFT JOIN incidents i ON i.id = e.incident_id ORDER BY e.{position} LIMIT $1"
+             LEFT JOIN incidents i ON i.id = e.incident_id WHERE e.{position} > $1 ORDER BY e.{position} LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(EVENTS_PER_PRUNE).fetch_all(&mut **tx).await?;
+        // A page at a time: when the oldest event is to be kept, one row is read.
+        const PAGE: i64 = 1_000;
         let mut last: Option<(i64, Option<String>)> = None;
-        for row in &rows {
-            let expired = row.try_get::<i64, _>("occurred_at")? < to_millis(cutoff);
-            let open = row.try_get::<Option<String>, _>("status")?.is_some_and(|s| s != "resolved");
-            if !expired || open {
+        let mut seen = 0;
+        'pages: while seen < EVENTS_PER_PRUNE {
+            let after = last.as_ref().map_or(0, |(p, _)| *p);
+            let page = if seen == 0 { 1 } else { PAGE };
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after).bind(page).fetch_all(&mut **tx).await?;
+            for row in &rows {
+                let expired = row.try_get::<i64, _>("occurred_at")? < to_millis(cutoff);
+                let open = row.try_get::<Option<String>, _>("status")?.is_some_and(|s| s != "resolved");
+                if !expired || open {
+                    break 'pages;
+                }
+                last = Some((row.try_get("position")?, row.try_get("chain_hash")?));
+                seen += 1;
+            }
+            if (rows.len() as i64) < page {
                 break;
             }
-            last = Some((row.try_get("position")?, row.try_get("chain_hash")?));
         }
         let Some((through, hash)) = last else { return Ok(()) };
         sqlx::query("INSERT INTO retention_grants (kind, through) VALUES ('events', $1)")
