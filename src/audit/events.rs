@@ -169,9 +169,4 @@ impl EventProgress {
         }
         self.counts()
     }
-
-    /// The hash of the last event checked: what the next one links to.
-    pub fn tail(&self) -> &str {
-        &self.prev_hash
-    }
 }

@@ -173,7 +173,10 @@ impl Desk {
                 queued += self.route_in(&mut tx, record, &radius, now).await?;
             }
         }
-        let tail = next.chain_tail.take().unwrap_or_default();
+        let tail = match next.chain_tail.take() {
+            Some(tail) => tail,
+            None => self.store.chain_tail(&mut tx).await?,
+        };
         next.chain_tail = Some(self.store.insert_events(&mut tx, &fresh, &tail).await?);
         for gap in &gaps {
             self.store.insert_gap(&mut tx, gap).await?;

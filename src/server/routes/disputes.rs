@@ -19,10 +19,8 @@ use axum::response::Response;
     request_body = DisputeBody,
     responses(
         (status = 201, body = Dispute),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "EVENT_NOT_FOUND, INCIDENT_NOT_FOUND"),
         (status = 409, body = ErrorBody, description = "DISPUTE_OPEN: one open dispute per event"),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -62,10 +60,8 @@ pub async fn open_dispute(
     request_body = ResolutionBody,
     responses(
         (status = 200, body = Dispute),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "DISPUTE_NOT_FOUND"),
         (status = 409, body = ErrorBody, description = "DISPUTE_RESOLVED"),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -104,11 +100,7 @@ pub async fn resolve_dispute(
         ("incident_id" = Option<i64>, Query),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500),
     ),
-    responses(
-        (status = 200, body = DisputeList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody),
-    ),
+    responses((status = 200, body = DisputeList)),
     security(("bearer" = []))
 )]
 pub async fn list_disputes(
