@@ -87,6 +87,8 @@ async fn main() {
         speed: 100.0,
         rate: 2.0,
         rounds: Some(1),
+        otlp: false,
+        mixed: false,
     };
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     mandate::sim::run(args, stopped).await.expect("the simulator runs");

@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "MANDATE_LISTEN", default_value = "127.0.0.1:7400")]
     pub listen: SocketAddr,
+    /// Also receive OpenTelemetry traces (OTLP/HTTP, POST /v1/traces) on this address, 4318 by convention; the API address receives them too
+    #[arg(long, env = "MANDATE_OTLP_LISTEN")]
+    pub otlp_listen: Option<SocketAddr>,
     /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite under $XDG_DATA_HOME/mandate]
     #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

@@ -6,6 +6,7 @@
 //! - [`server`] and [`store`]: `mandate serve` and its database.
 //! - [`auth`]: API tokens.
 //! - [`console`]: the terminal incident console.
+//! - [`otlp`]: OpenTelemetry traces in, as runs and events.
 //! - [`sim`] and [`demo`]: the simulated fleet and `mandate demo`.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod console;
 pub mod demo;
 pub mod desk;
 pub mod incident;
+pub mod otlp;
 pub mod paging;
 pub mod routing;
 pub mod sdk;

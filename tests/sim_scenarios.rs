@@ -23,7 +23,16 @@ async fn one_round_of_the_seeds_bad_day(db: Db) {
     let guard = store(db).await;
     let desk = Desk::open(guard.store.clone(), Some(mandate::demo::catalog()), DeskConfig::default()).await.unwrap();
     let server = mandate::server::start_desk(desk, tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let args = SimArgs { api: server.url(), token: AGENT.into(), seed: 42, speed: 200.0, rate: 2.0, rounds: Some(1) };
+    let args = SimArgs {
+        api: server.url(),
+        token: AGENT.into(),
+        seed: 42,
+        speed: 200.0,
+        rate: 2.0,
+        rounds: Some(1),
+        otlp: false,
+        mixed: false,
+    };
     let t = TestServer::wrap(server);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let report = mandate::sim::run(args, stopped).await.unwrap();

@@ -110,6 +110,8 @@ impl Demo {
             speed: args.speed,
             rate: args.rate,
             rounds: None,
+            otlp: false,
+            mixed: true,
         };
         let (stop_sim, stopped) = watch::channel(false);
         let sim = tokio::spawn(async move {

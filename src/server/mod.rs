@@ -10,7 +10,7 @@ mod http_errors;
 pub(crate) mod list_cache;
 mod openapi;
 mod request;
-mod request_log;
+pub(crate) mod request_log;
 pub mod routes;
 mod state;
 mod tls;
@@ -131,7 +131,13 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         }))
+        .merge(routes::otlp::routes())
         .with_state(state)
+}
+
+/// The OTLP listener's application: `POST /v1/traces` and nothing else.
+pub fn otlp_router(state: AppState) -> Router {
+    Router::new().merge(routes::otlp::routes()).fallback(routes::otlp::not_found).with_state(state)
 }
 
 async fn route_not_found() -> ApiError {
@@ -228,6 +234,8 @@ pub async fn start_desk_tls(
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
+    /// A second address that receives OTLP/HTTP traces only.
+    pub otlp_listen: Option<SocketAddr>,
     pub database_url: String,
     pub tokens_file: PathBuf,
     /// A TOML service catalog; replaces the stored one when it differs.
@@ -304,8 +312,22 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
     tracing::info!(addr = %server.addr, https = server.tls, tokens = server.state.tokens().len(), "serving the Mandate API");
+    let otlp = match options.otlp_listen {
+        None => None,
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+            let (tx, rx) = oneshot::channel::<()>();
+            let app = otlp_router(server.state.clone());
+            tracing::info!(addr = %listener.local_addr().unwrap_or(addr), path = crate::otlp::TRACES_PATH, "receiving OpenTelemetry traces");
+            Some((tx, tokio::spawn(connections::serve(listener, app, options.connections, tls.clone(), rx))))
+        }
+    };
     wait_for_shutdown(&server.state, &options.tokens_file, tls.as_deref()).await;
     tracing::info!("shutting down");
+    if let Some((tx, task)) = otlp {
+        let _ = tx.send(());
+        let _ = task.await;
+    }
     server.stop().await;
     Ok(())
 }

@@ -27,6 +27,8 @@ struct Inner {
     token_rate: crate::server::token_rate::TokenRate,
     /// Who looked at incident detail and the audit log.
     access_log: crate::server::access_log::AccessLog,
+    /// OTLP exports decoded and stored at once.
+    otlp_turns: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
         let access_log = crate::server::access_log::AccessLog::start(desk.store().clone());
         AppState(Arc::new(Inner {
             access_log,
+            otlp_turns: tokio::sync::Semaphore::new(crate::server::routes::otlp::IN_FLIGHT),
             desk,
             closing,
             tokens: RwLock::new(Arc::new(tokens)),
@@ -46,6 +49,11 @@ impl AppState {
             auth_throttle: crate::server::auth_throttle::AuthThrottle::new(limits.failed_auth_limit),
             token_rate: crate::server::token_rate::TokenRate::new(limits.token_rate),
         }))
+    }
+
+    /// A turn to decode and store an OTLP export; waits while others have them all.
+    pub async fn otlp_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.0.otlp_turns.acquire().await.expect("the semaphore is never closed")
     }
 
     pub fn desk(&self) -> &Arc<Desk> {

@@ -1,9 +1,11 @@
 //! `mandate sim`: a simulated agent fleet against any Mandate server. It
 //! creates runs through the Rust SDK (SYSTEM, HUMAN and SERVICE attribution)
 //! with tool-call events, and replays the seed's scenarios on a loop.
-//! `--seed` makes a run reproducible; `--speed` compresses time.
+//! `--seed` makes a run reproducible; `--speed` compresses time; `--otlp`
+//! sends everything as OpenTelemetry spans instead.
 
 pub mod fleet;
+mod otlp;
 pub mod scenarios;
 
 use crate::api::RunStatus;
@@ -38,6 +40,12 @@ pub struct SimArgs {
     /// Stop after this many rounds of the scenarios [default: until interrupted]
     #[arg(long)]
     pub rounds: Option<u64>,
+    /// Send the fleet's runs and events as OpenTelemetry spans (OTLP/HTTP to /v1/traces) instead of the JSON API
+    #[arg(long)]
+    pub otlp: bool,
+    /// Half the fleet (every other agent) through OTLP and the rest through the SDK: the demo shows both paths
+    #[arg(skip)]
+    pub mixed: bool,
 }
 
 fn positive(raw: &str) -> Result<f64, String> {
@@ -80,7 +88,15 @@ struct Sim {
     args: SimArgs,
     sdk: Client,
     http: reqwest::Client,
+    otlp: otlp::Exporter,
     report: Arc<Report>,
+}
+
+impl Sim {
+    /// Whether the agent at `index` of the fleet reports through OTLP.
+    fn through_otlp(&self, index: usize) -> bool {
+        self.args.otlp || (self.args.mixed && index.is_multiple_of(2))
+    }
 }
 
 /// Seconds of the simulation as real time.
@@ -98,7 +114,8 @@ pub async fn run(args: SimArgs, mut stop: watch::Receiver<bool>) -> Result<Arc<R
     // Fail early and clearly on a wrong URL or token.
     let who = sdk.whoami().await?;
     tracing::info!(api = %args.api, principal = %who.name, role = %who.role, seed = args.seed, speed = args.speed, "simulator started");
-    let sim = Arc::new(Sim { args, sdk, http, report: Arc::new(Report::default()) });
+    let otlp = otlp::Exporter::new(http.clone(), &args.api, &args.token);
+    let sim = Arc::new(Sim { args, sdk, http, otlp, report: Arc::new(Report::default()) });
     let background = tokio::spawn(background(sim.clone(), stop.clone()));
     let mut rng = StdRng::seed_from_u64(sim.args.seed);
     let mut round = 0u64;
@@ -166,7 +183,8 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
             return;
         }
         let Ok(permit) = live.clone().try_acquire_owned() else { continue };
-        let agent = FLEET[rng.random_range(0..FLEET.len())];
+        let index = rng.random_range(0..FLEET.len());
+        let agent = FLEET[index];
         let roll: f64 = rng.random();
         let status = match roll {
             r if r < 0.9 => RunStatus::Succeeded,
@@ -177,6 +195,13 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
         n += 1;
         let event_id = format!("sim{}-bg-{n}-{}", sim.args.seed, Utc::now().timestamp_millis());
         let sim = sim.clone();
+        if sim.through_otlp(index) {
+            tokio::spawn(async move {
+                let _permit = permit;
+                sim.otlp_run(agent, status, lasts, event_id).await;
+            });
+            continue;
+        }
         tokio::spawn(async move {
             let _permit = permit;
             let options = RunOptions::new(agent.provider, agent.risk);
@@ -220,12 +245,67 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
 }
 
 impl Sim {
+    /// A background run through OTLP: reported when it ends, as a span is.
+    async fn otlp_run(&self, agent: fleet::Agent, status: RunStatus, lasts: Duration, event_id: String) {
+        let started = Utc::now();
+        tokio::time::sleep(lasts).await;
+        let (actor_type, actor_id) = match agent.acting {
+            Acting::System => ("SYSTEM", None),
+            Acting::Human(who) => ("HUMAN", Some(who)),
+            Acting::Service => ("SERVICE", None),
+        };
+        let run = otlp::AgentRun {
+            agent: agent.id,
+            goal: agent.goal,
+            provider: agent.provider,
+            risk: agent.risk.as_str(),
+            actor_type,
+            actor_id,
+            started,
+            ended: Utc::now(),
+            failed: status != RunStatus::Succeeded,
+        };
+        let tool_call = serde_json::json!({
+            "event_id": event_id,
+            "action_type": "tool_call",
+            "tool": agent.tool,
+            "resource": agent.resource,
+            "outcome": "ok",
+            "occurred_at": (started + chrono::Duration::milliseconds(5)).to_rfc3339(),
+        });
+        match self.otlp.run(&event_id, agent.origin, &run, &tool_call).await {
+            Ok(answer) if answer.rejected == 0 => {
+                self.report.runs_created.fetch_add(1, Ordering::Relaxed);
+                self.report.runs_completed.fetch_add(1, Ordering::Relaxed);
+                self.report.events_accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(answer) => {
+                self.report.runs_refused.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(agent = agent.id, why = %answer.message, "spans refused");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot export spans"),
+        }
+    }
+
     async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Result<reqwest::Response> {
         let url = format!("{}{path}", self.args.api.trim_end_matches('/'));
         self.http.post(url).bearer_auth(&self.args.token).json(body).send().await
     }
 
     async fn post_event(&self, body: &serde_json::Value) {
+        if self.args.otlp {
+            match self.otlp.event(body).await {
+                Ok(answer) if answer.rejected == 0 => {
+                    self.report.events_accepted.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(answer) => {
+                    self.report.events_refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(event = %body["event_id"], why = %answer.message, "span refused");
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot export a span"),
+            }
+            return;
+        }
         match self.post("/api/v1/events", body).await {
             Ok(r) if r.status().is_success() => {
                 self.report.events_accepted.fetch_add(1, Ordering::Relaxed);
@@ -241,6 +321,30 @@ impl Sim {
 
     /// A service that does not use the SDK posts its run directly.
     async fn post_raw_run(&self, body: &serde_json::Value) {
+        if self.args.otlp {
+            let s = |key: &str| body.get(key).and_then(|v| v.as_str()).unwrap_or("");
+            let now = Utc::now();
+            let run = otlp::AgentRun {
+                agent: s("agent_id"),
+                goal: s("goal"),
+                provider: s("provider_type"),
+                risk: s("risk_level"),
+                actor_type: s("actor_type"),
+                actor_id: None,
+                started: now,
+                ended: now,
+                failed: false,
+            };
+            let name = format!("legacy-{}", uuid::Uuid::new_v4());
+            match self.otlp.run_alone(&name, s("origin_system_id"), &run).await {
+                Ok(answer) if answer.rejected > 0 => {
+                    self.report.legacy_refused.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => tracing::warn!("a legacy run's span was not refused"),
+                Err(e) => tracing::warn!(error = %e, "cannot export a span"),
+            }
+            return;
+        }
         match self.post("/api/v1/runs", body).await {
             Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => {
                 self.report.legacy_refused.fetch_add(1, Ordering::Relaxed);

@@ -36,7 +36,7 @@ pub use pages::{Attempt, PageRow};
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
-pub use runs::{CompleteOutcome, NewRun, RunCursor, RunFilter};
+pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
 
 use chrono::{DateTime, TimeZone, Utc};
 

@@ -22,6 +22,15 @@ pub struct NewRun {
     pub created_at: DateTime<Utc>,
 }
 
+/// A run that had ended before it was reported, and how.
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    pub run: NewRun,
+    /// succeeded, failed or cancelled.
+    pub status: RunStatus,
+    pub completed_at: DateTime<Utc>,
+}
+
 /// Which runs `list_runs` returns.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -94,6 +103,48 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1"));
         let row = sqlx::query(sql).bind(run_id).fetch_optional(&self.read).await?;
         row.as_ref().map(run_from_row).transpose()
+    }
+
+    /// Stores runs that had already finished when Mandate heard of them (an
+    /// OpenTelemetry `invoke_agent` span arrives when it ends), as COMPLETED,
+    /// all in one transaction. A run_id already stored is left as it is, so
+    /// a re-sent batch changes nothing. Returns how many were new.
+    pub async fn record_finished_runs(&self, runs: &[FinishedRun]) -> Result<usize, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        let runs: Vec<&FinishedRun> = runs.iter().filter(|r| seen.insert(r.run.run_id.as_str())).collect();
+        if runs.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write.begin().await?;
+        let mut stored = 0;
+        for chunk in runs.chunks(500) {
+            let sql = format!(
+                "INSERT INTO runs ({RUN_COLUMNS}) VALUES {} ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
+                super::events::placeholders(chunk.len(), 15)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for FinishedRun { run, status, completed_at } in chunk.iter().copied() {
+                query = query
+                    .bind(run.run_id.clone())
+                    .bind(run.goal.clone())
+                    .bind(run.agent_id.clone())
+                    .bind(run.actor_type.as_str())
+                    .bind(run.actor_id.clone())
+                    .bind(run.origin_system_id.clone())
+                    .bind(run.source.as_str())
+                    .bind("COMPLETED")
+                    .bind(status.as_str())
+                    .bind(run.provider_type.clone())
+                    .bind(run.risk_level.as_str())
+                    .bind(run.origin_ts.map(to_millis))
+                    .bind(run.origin_ip.clone())
+                    .bind(to_millis(run.created_at))
+                    .bind(Some(to_millis((*completed_at).max(run.created_at))));
+            }
+            stored += query.fetch_all(&mut *tx).await?.len();
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Moves a LIVE run to COMPLETED with its final status.

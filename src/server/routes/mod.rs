@@ -8,6 +8,7 @@ pub mod incidents;
 pub mod interventions;
 pub mod notifications;
 pub mod operations;
+pub mod otlp;
 pub mod routing;
 pub mod runs;
 pub mod system;

@@ -31,13 +31,13 @@ pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
 }
 
 /// A refused run, with its attribution when that was the reason.
-struct RunRejection {
-    error: ApiError,
-    attribution: Option<AttributionContext>,
+pub(crate) struct RunRejection {
+    pub error: ApiError,
+    pub attribution: Option<AttributionContext>,
 }
 
 /// As [`parse_create_run`], also returning the attribution of a rejected run.
-fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, Box<RunRejection>> {
+pub(crate) fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, Box<RunRejection>> {
     let mut fields = Fields::new(body);
     let ctx = AttributionContext {
         agent_id: fields.optional_id("agent_id", MAX_ID_CHARS),
