@@ -593,3 +593,89 @@ async fn its_own_address_and_bound_tokens() {
     let text = stored.text().await.unwrap();
     assert!(text.contains("deployer") && text.contains("support-bot"), "{text}");
 }
+
+/// README "Send OpenTelemetry", its mapping table: every row, every
+/// attribute of it, alone, on a span of that kind, becomes that field.
+#[test]
+fn the_readmes_mapping_table_is_the_mapping() {
+    use mandate::otlp::encode::string;
+    use mandate::otlp::{Mapped, map_request};
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let section = readme.split("### Mapping").nth(1).expect("a Mapping section").split("\n## ").next().unwrap();
+    let code = |cell: &str| -> Vec<String> { cell.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
+    let mut rows = 0;
+    for line in section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| span")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let [kind, attributes, field] = cells[..] else { panic!("{line}") };
+        let attributes = code(attributes);
+        let field = code(field).remove(0);
+        let base: Vec<(&str, &str)> = match kind.trim_matches('`') {
+            "invoke_agent" => vec![("gen_ai.operation.name", "invoke_agent")],
+            "execute_tool" => vec![("gen_ai.operation.name", "execute_tool")],
+            "database write" => {
+                vec![("db.operation.name", "UPDATE"), ("db.namespace", "base-db"), ("db.system.name", "postgresql")]
+            }
+            "deploy" => vec![
+                ("cicd.pipeline.task.type", "deploy"),
+                ("k8s.deployment.name", "base"),
+                ("cicd.pipeline.name", "base"),
+            ],
+            other => panic!("a span kind the test does not know: {other}"),
+        };
+        let attribution = [
+            ("gen_ai.agent.id", "base-agent"),
+            ("mandate.actor_type", if field == "actor_id" { "HUMAN" } else { "SYSTEM" }),
+            ("mandate.origin_system_id", "base-origin"),
+        ];
+        for (i, attribute) in attributes.iter().enumerate() {
+            let value = if field == "seq" { "41".to_owned() } else { format!("marker-{rows}-{i}") };
+            let mut on_span: Vec<_> = base
+                .iter()
+                .chain(&attribution)
+                .filter(|(k, _)| !attributes.iter().any(|a| a == k))
+                .map(|(k, v)| string(k, *v))
+                .collect();
+            let mut on_resource = vec![];
+            if attribute == "service.name" {
+                on_resource.push(string(attribute, value.clone()));
+            } else {
+                on_span.push(string(attribute, value.clone()));
+            }
+            let span = Span {
+                trace_id: vec![7; 16],
+                span_id: vec![9; 8],
+                name: "a span".into(),
+                start_time_unix_nano: 1_764_583_200_000_000_000,
+                end_time_unix_nano: 1_764_583_201_000_000_000,
+                attributes: on_span,
+                ..Default::default()
+            };
+            let request = ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource: Some(Resource { attributes: on_resource, ..Default::default() }),
+                    scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
+                    schema_url: String::new(),
+                }],
+            };
+            let mapped = map_request(&request).remove(0).mapped;
+            let body = match mapped {
+                Mapped::Event(body) => body,
+                Mapped::Run(run) => run.body,
+                other => panic!("{line}: {attribute} made {other:?}"),
+            };
+            let got = &body[field.as_str()];
+            let expected = match field.as_str() {
+                "seq" => json!(41),
+                "scope" => json!([value]),
+                _ => json!(value),
+            };
+            assert_eq!(got, &expected, "{line}: {attribute} should become {field}");
+        }
+        rows += 1;
+    }
+    assert!(rows >= 20, "the table has {rows} rows");
+}

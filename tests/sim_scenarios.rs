@@ -20,6 +20,17 @@ async fn detail(t: &TestServer, incidents: &[IncidentSummary], title: &str) -> V
 }
 
 async fn one_round_of_the_seeds_bad_day(db: Db) {
+    one_round(db, false).await;
+}
+
+/// The same bad day, every run and event sent as OpenTelemetry spans, comes
+/// out the same.
+#[tokio::test]
+async fn one_round_through_opentelemetry() {
+    one_round(Db::Sqlite, true).await;
+}
+
+async fn one_round(db: Db, otlp: bool) {
     let guard = store(db).await;
     let desk = Desk::open(guard.store.clone(), Some(mandate::demo::catalog()), DeskConfig::default()).await.unwrap();
     let server = mandate::server::start_desk(desk, tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -30,13 +41,18 @@ async fn one_round_of_the_seeds_bad_day(db: Db) {
         speed: 200.0,
         rate: 2.0,
         rounds: Some(1),
-        otlp: false,
+        otlp,
         mixed: false,
     };
     let t = TestServer::wrap(server);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let report = mandate::sim::run(args, stopped).await.unwrap();
     assert!(report.to_string().starts_with("1 rounds"), "{report}");
+    if otlp {
+        let runs = t.get(RESPONDER, "/api/v1/runs?limit=500").await.body;
+        let ids: Vec<&str> = runs["runs"].as_array().unwrap().iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+        assert!(!ids.is_empty() && ids.iter().all(|id| id.starts_with("otel-")), "{ids:?}");
+    }
 
     let page: IncidentPage =
         serde_json::from_value(t.get(RESPONDER, "/api/v1/incidents?limit=500").await.body).unwrap();
