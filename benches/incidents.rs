@@ -60,23 +60,6 @@ fn event(id: String, agent: &str, resource: &str, error: bool, at: chrono::DateT
     e
 }
 
-/// The database under the ingest benchmark: SQLite in a temporary file, or
-/// with `BENCH_DB=postgres` a fresh database in the cluster at
-/// `MANDATE_TEST_PG_URL` (`tests/pg/cluster.sh start` prints one).
-async fn ingest_store(dir: &std::path::Path) -> (Store, &'static str) {
-    if std::env::var("BENCH_DB").as_deref() != Ok("postgres") {
-        let url = format!("sqlite://{}", dir.join("bench.db").display());
-        return (Store::connect(&url).await.expect("store"), "SQLite");
-    }
-    let admin_url = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
-    sqlx::any::install_default_drivers();
-    let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the cluster");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    (Store::connect(&url).await.expect("store"), "PostgreSQL")
-}
-
 /// One batch of 100 events as JSON text: 1 in 50 is an error, spread over
 /// 200 resources. Written by hand, so the load generator costs little of
 /// the two cores the server also runs on.
@@ -108,7 +91,7 @@ fn ingest_batch(client: u64, batch: u64, at: &str) -> String {
 /// event must be in the store.
 async fn bench_ingest() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, db) = ingest_store(dir.path()).await;
+    let (store, db) = support::ingest_store(dir.path()).await;
     let tokens = TokenTable::default().with_token(TOKEN, "bench", Role::Admin);
     let server = server::start(store, tokens, "127.0.0.1:0".parse().unwrap()).await.expect("server");
     let url = format!("{}/api/v1/events", server.url());
@@ -177,17 +160,8 @@ async fn bench_ingest() {
             })
         })
         .collect();
-    let mut peak = 0.0f64;
-    let mut all = Vec::new();
-    for t in tasks {
-        while !t.is_finished() {
-            peak = peak.max(resident_mib());
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        all.extend(t.await.unwrap());
-    }
+    let (all, peak) = support::join_clients(tasks).await;
     let elapsed = started.elapsed();
-    all.sort();
     let events = acknowledged.load(Ordering::Relaxed);
     let stored: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(server.state.store().pool()).await.unwrap();

@@ -9,8 +9,11 @@
 //! MANDATE_TEST_PG_URL).
 //!
 //! Each trace is 8 spans: an `invoke_agent` (a run), a `chat` (not an
-//! action), five `execute_tool` (1 in 50 failing) and a database UPDATE. At
-//! the end, every span acknowledged as a run or an event must be stored.
+//! action), five `execute_tool` and a database UPDATE. 1 trace in 50 fails
+//! on one of 4 broken services (2 % of tool calls); with BENCH_CHURN=1
+//! instead 1 call in 50 fails and the next calls resolve its incident at
+//! once (a flash incident per failing trace, each routed and paged). At the
+//! end, every span acknowledged as a run or an event must be stored.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -20,7 +23,6 @@ use mandate::api::Role;
 use mandate::auth::TokenTable;
 use mandate::otlp::encode::string;
 use mandate::server;
-use mandate::store::Store;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -56,7 +58,7 @@ fn span(trace: u64, n: u64, parent: Option<u64>, name: &str, attributes: Vec<Key
 }
 
 /// One export of `SPANS_PER_EXPORT` spans, protobuf then gzip.
-fn export_body(client: u64, batch: u64, at: u64) -> Vec<u8> {
+fn export_body(client: u64, batch: u64, at: u64, churn: bool) -> Vec<u8> {
     let mut spans = Vec::with_capacity(SPANS_PER_EXPORT as usize);
     for t in 0..SPANS_PER_EXPORT / SPANS_PER_TRACE {
         let trace = (client << 40) | (batch << 12) | t;
@@ -77,11 +79,22 @@ fn export_body(client: u64, batch: u64, at: u64) -> Vec<u8> {
         ));
         spans.push(span(trace, 1, Some(0), "chat claude", vec![string("gen_ai.operation.name", "chat")], at, false));
         for call in 0..5 {
-            let error = (trace * 5 + call).is_multiple_of(50);
+            // Steady state: 1 trace in 50 fails all its calls, on one of 4
+            // broken services, whose incidents stay open. With BENCH_CHURN,
+            // the failure is one call, and the trace's next calls on the
+            // same service resolve its incident at once: an incident opened,
+            // paged and resolved per failing trace.
+            let (error, resource) = if churn {
+                ((trace * 5 + call).is_multiple_of(50), resource.clone())
+            } else if trace.is_multiple_of(50) {
+                (true, format!("broken-{}", (trace / 50) % 4))
+            } else {
+                (false, resource.clone())
+            };
             let mut attributes = vec![
                 string("gen_ai.operation.name", "execute_tool"),
                 string("gen_ai.tool.name", "http"),
-                string("mandate.resource", resource.clone()),
+                string("mandate.resource", resource),
             ];
             if error {
                 attributes.push(string("error.type", "TIMEOUT"));
@@ -113,33 +126,21 @@ fn export_body(client: u64, batch: u64, at: u64) -> Vec<u8> {
     gzip.finish().unwrap()
 }
 
-async fn store(dir: &std::path::Path) -> (Store, &'static str) {
-    if std::env::var("BENCH_DB").as_deref() != Ok("postgres") {
-        let url = format!("sqlite://{}", dir.join("bench.db").display());
-        return (Store::connect(&url).await.expect("store"), "SQLite");
-    }
-    let admin_url = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
-    sqlx::any::install_default_drivers();
-    let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the cluster");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    (Store::connect(&url).await.expect("store"), "PostgreSQL")
-}
-
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, db) = store(dir.path()).await;
+    let (store, db) = support::ingest_store(dir.path()).await;
     let tokens = TokenTable::default().with_token(TOKEN, "bench", Role::Admin);
     let server = server::start(store, tokens, "127.0.0.1:0".parse().unwrap()).await.expect("server");
     let url = format!("{}/v1/traces", server.url());
     let clients = env_number("BENCH_CLIENTS", 4);
     let seconds = env_number("BENCH_SECONDS", 15);
+    let churn = std::env::var_os("BENCH_CHURN").is_some();
     let at = (chrono::Utc::now() - chrono::Duration::minutes(1)).timestamp_nanos_opt().unwrap() as u64;
     // Bodies are built before the clock starts: the figure is the server's.
-    let mut prebuilt: Vec<Vec<Vec<u8>>> =
-        (0..clients).map(|c| (0..env_number("BENCH_BATCHES", 300)).map(|b| export_body(c, b, at)).collect()).collect();
+    let mut prebuilt: Vec<Vec<Vec<u8>>> = (0..clients)
+        .map(|c| (0..env_number("BENCH_BATCHES", 300)).map(|b| export_body(c, b, at, churn)).collect())
+        .collect();
     let acknowledged = Arc::new(AtomicU64::new(0));
     let rss_before = resident_mib();
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -175,27 +176,19 @@ async fn main() {
             })
         })
         .collect();
-    let mut peak = 0.0f64;
-    let mut all = Vec::new();
-    for t in tasks {
-        while !t.is_finished() {
-            peak = peak.max(resident_mib());
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        all.extend(t.await.unwrap());
-    }
+    let (all, peak) = support::join_clients(tasks).await;
     let elapsed = started.elapsed();
-    all.sort();
     let spans = acknowledged.load(Ordering::Relaxed);
     let pool = server.state.store().pool();
     let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(pool).await.unwrap();
     let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs").fetch_one(pool).await.unwrap();
     let expected = spans / SPANS_PER_TRACE * STORED_PER_TRACE;
     println!(
-        "POST /v1/traces, {clients} exporters, {SPANS_PER_EXPORT} spans per export (protobuf, gzip), {db}: \
+        "POST /v1/traces, {clients} exporters, {SPANS_PER_EXPORT} spans per export (protobuf, gzip), {db}{}: \
          {spans} spans in {:.1} s = {:.0} spans/s; export latency p50 {:.1} ms, p99 {:.1} ms; \
          resident {rss_before:.0} MiB before, {peak:.0} MiB at peak (server and load generator); \
          stored {} runs + {} events = {} (acknowledged as actions: {expected})",
+        if churn { ", an incident opened and resolved per failing trace" } else { "" },
         elapsed.as_secs_f64(),
         spans as f64 / elapsed.as_secs_f64(),
         ms(percentile(&all, 0.50)),

@@ -40,3 +40,37 @@ pub async fn feed_version(http: &reqwest::Client, base: &str, token: &str) -> i6
         .unwrap();
     page["version"].as_i64().unwrap()
 }
+
+/// Waits for every client task, sampling this process's resident memory
+/// meanwhile: every latency, sorted, and the peak in MiB.
+pub async fn join_clients(tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>) -> (Vec<Duration>, f64) {
+    let mut peak = 0.0f64;
+    let mut all = Vec::new();
+    for t in tasks {
+        while !t.is_finished() {
+            peak = peak.max(resident_mib());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    (all, peak)
+}
+
+/// The database an ingest benchmark writes to: SQLite in `dir`, or with
+/// `BENCH_DB=postgres` a fresh database in the cluster at
+/// `MANDATE_TEST_PG_URL` (`tests/pg/cluster.sh start` prints one).
+pub async fn ingest_store(dir: &std::path::Path) -> (mandate::store::Store, &'static str) {
+    use mandate::store::Store;
+    if std::env::var("BENCH_DB").as_deref() != Ok("postgres") {
+        let url = format!("sqlite://{}", dir.join("bench.db").display());
+        return (Store::connect(&url).await.expect("store"), "SQLite");
+    }
+    let admin_url = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
+    sqlx::any::install_default_drivers();
+    let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    (Store::connect(&url).await.expect("store"), "PostgreSQL")
+}

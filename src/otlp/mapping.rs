@@ -360,3 +360,79 @@ fn unusable(span: &Span) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otlp::encode::{request, string};
+
+    fn mapped(attributes: &[(&str, &str)], name: &str) -> Mapped {
+        let span = Span {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: name.into(),
+            start_time_unix_nano: 1_764_583_200_000_000_000,
+            attributes: attributes.iter().map(|(k, v)| string(k, *v)).collect(),
+            ..Default::default()
+        };
+        map_request(&request("svc", vec![span])).remove(0).mapped
+    }
+
+    fn action_type(m: &Mapped) -> Option<&str> {
+        match m {
+            Mapped::Event(body) => body["action_type"].as_str(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn spans_that_change_a_resource_are_actions_and_others_are_not() {
+        let db = |statement| mapped(&[("db.operation.name", statement), ("db.namespace", "users-db")], "db");
+        assert_eq!(action_type(&db("UPDATE")), Some("db_write"));
+        assert_eq!(action_type(&db("insert into users")), Some("db_write"));
+        assert_eq!(action_type(&db("ALTER")), Some("migration"));
+        assert_eq!(db("SELECT"), Mapped::Ignored, "a read changes nothing");
+        let old = mapped(&[("db.operation", "DELETE"), ("db.name", "orders-db")], "db");
+        let Mapped::Event(body) = &old else { panic!("{old:?}") };
+        assert_eq!((body["action_type"].as_str(), body["resource"].as_str()), (Some("db_write"), Some("orders-db")));
+        let deploy = mapped(&[("cicd.pipeline.task.type", "deploy"), ("k8s.deployment.name", "payments")], "rollout");
+        assert_eq!(action_type(&deploy), Some("deploy"));
+        assert_eq!(mapped(&[("cicd.pipeline.task.type", "test")], "tests"), Mapped::Ignored);
+        assert_eq!(mapped(&[("gen_ai.operation.name", "chat")], "chat gpt-4o"), Mapped::Ignored);
+        assert_eq!(mapped(&[("http.request.method", "POST")], "POST /charge"), Mapped::Ignored);
+        let explicit = mapped(&[("mandate.action_type", "config_change")], "write config");
+        assert_eq!(action_type(&explicit), Some("config_change"));
+        // By name alone, when no operation is named.
+        assert_eq!(action_type(&mapped(&[], "execute_tool restart")), Some("tool_call"));
+        assert!(matches!(mapped(&[], "invoke_agent triage"), Mapped::Run(_)));
+        // The operation, when named, decides over the name.
+        assert_eq!(mapped(&[("gen_ai.operation.name", "chat")], "execute_tool x"), Mapped::Ignored);
+    }
+
+    #[test]
+    fn unusable_spans_say_why() {
+        let mut span = Span { trace_id: vec![0; 16], span_id: vec![2; 8], ..Default::default() };
+        span.start_time_unix_nano = 1;
+        let m = map_request(&request("svc", vec![span.clone()])).remove(0).mapped;
+        assert!(matches!(&m, Mapped::Invalid(why) if why.contains("trace_id")), "{m:?}");
+        span.trace_id = vec![1; 16];
+        span.start_time_unix_nano = 0;
+        let m = map_request(&request("svc", vec![span])).remove(0).mapped;
+        assert!(matches!(&m, Mapped::Invalid(why) if why.contains("start_time")), "{m:?}");
+    }
+
+    #[test]
+    fn a_cycle_of_parents_ends() {
+        let a = Span {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            parent_span_id: vec![3; 8],
+            name: "execute_tool a".into(),
+            start_time_unix_nano: 5,
+            ..Default::default()
+        };
+        let b = Span { span_id: vec![3; 8], parent_span_id: vec![2; 8], name: "execute_tool b".into(), ..a.clone() };
+        let out = map_request(&request("svc", vec![a, b]));
+        assert!(out.iter().all(|m| matches!(m.mapped, Mapped::Event(_))));
+    }
+}

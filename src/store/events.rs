@@ -242,6 +242,24 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The calls in `[from, to]` made from one of `parents`.
+    async fn children_of(
+        &self,
+        parents: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE parent_event_id IN ({}) AND occurred_at >= $1 AND occurred_at <= $2",
+            list(3, parents.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
+        for p in parents {
+            q = q.bind(p.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(event_from_row).collect()
+    }
+
     /// Successful actions in `[from, to]` on `resources` or carrying one of
     /// `traces`, with the calls nested under them: the candidates for a root
     /// cause. The per-resource queries run side by side on the read pool.
@@ -267,21 +285,9 @@ impl Store {
             }
             q.fetch_all(&self.read).await?.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()
         };
-        let nested = async {
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE parent_event_id IS NOT NULL AND occurred_at >= $1 AND occurred_at <= $2 \
-                 ORDER BY occurred_at DESC LIMIT 5000"
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(to_millis(from))
-                .bind(to_millis(to))
-                .fetch_all(&self.read)
-                .await?;
-            rows.iter().map(event_from_row).collect::<Result<Vec<_>, StoreError>>()
-        };
         let by_resource = join_all(resources.chunks(200).map(|c| query("resource", c.to_vec())));
         let by_trace = join_all(traces.chunks(200).map(|c| query("trace_id", c.to_vec())));
-        let (by_resource, by_trace, nested) = tokio::join!(by_resource, by_trace, nested);
+        let (by_resource, by_trace) = tokio::join!(by_resource, by_trace);
         let mut found: Vec<Event> = Vec::new();
         let mut seen = BTreeSet::new();
         for batch in by_resource.into_iter().chain(by_trace) {
@@ -291,19 +297,24 @@ impl Store {
                 }
             }
         }
-        // Calls nested (at any depth) under what was found.
-        let mut nested = nested?;
-        loop {
-            let before = found.len();
-            nested.retain(|e| {
-                let under = e.parent_event_id.as_ref().is_some_and(|p| seen.contains(p));
-                if under && seen.insert(e.event_id.clone()) {
-                    found.push(e.clone());
-                }
-                !under
-            });
-            if found.len() == before {
+        // Calls nested under what was found, a level at a time (at most
+        // 16 levels and 5,000 calls), by their parent.
+        let mut frontier: Vec<String> = found.iter().map(|e| e.event_id.clone()).collect();
+        let mut nested = 0;
+        for _ in 0..16 {
+            if frontier.is_empty() || nested >= 5000 {
                 break;
+            }
+            let children = join_all(frontier.chunks(200).map(|c| self.children_of(c, from, to))).await;
+            frontier = Vec::new();
+            for batch in children {
+                for e in batch? {
+                    if seen.insert(e.event_id.clone()) {
+                        frontier.push(e.event_id.clone());
+                        found.push(e);
+                        nested += 1;
+                    }
+                }
             }
         }
         Ok(found)

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "append only", include_str!("migrations/sqlite/0007_append_only.sql")),
     (8, "record", include_str!("migrations/sqlite/0008_record.sql")),
     (9, "revocations", include_str!("migrations/sqlite/0009_revocations.sql")),
+    (10, "nested calls", include_str!("migrations/sqlite/0010_nested_calls.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -25,6 +26,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "append only", include_str!("migrations/postgres/0007_append_only.sql")),
     (8, "record", include_str!("migrations/postgres/0008_record.sql")),
     (9, "revocations", include_str!("migrations/postgres/0009_revocations.sql")),
+    (10, "nested calls", include_str!("migrations/postgres/0010_nested_calls.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

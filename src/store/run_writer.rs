@@ -5,7 +5,7 @@
 use super::events::placeholders;
 use super::runs::{RUN_COLUMNS, run_from_row};
 use super::{NewRun, StoreError, to_millis};
-use crate::api::Run;
+use crate::api::{Run, RunStatus};
 use sqlx::AnyPool;
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
@@ -79,27 +79,38 @@ async fn write(pool: &AnyPool, batch: &[Pending]) -> Vec<Result<Run, StoreError>
     }
 }
 
+/// Binds one row of `RUN_COLUMNS`: the run, LIVE while `status` is running,
+/// else COMPLETED at `completed_at`.
+pub(super) fn bind_run<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    run: &NewRun,
+    status: RunStatus,
+    completed_at: Option<i64>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(run.run_id.clone())
+        .bind(run.goal.clone())
+        .bind(run.agent_id.clone())
+        .bind(run.actor_type.as_str())
+        .bind(run.actor_id.clone())
+        .bind(run.origin_system_id.clone())
+        .bind(run.source.as_str())
+        .bind(if status == RunStatus::Running { "LIVE" } else { "COMPLETED" })
+        .bind(status.as_str())
+        .bind(run.provider_type.clone())
+        .bind(run.risk_level.as_str())
+        .bind(run.origin_ts.map(to_millis))
+        .bind(run.origin_ip.clone())
+        .bind(to_millis(run.created_at))
+        .bind(completed_at)
+}
+
 async fn insert(pool: &AnyPool, batch: &[Pending]) -> Result<HashMap<String, Run>, StoreError> {
     let sql =
         format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES {} RETURNING {RUN_COLUMNS}", placeholders(batch.len(), 15));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for Pending { run, .. } in batch {
-        query = query
-            .bind(run.run_id.clone())
-            .bind(run.goal.clone())
-            .bind(run.agent_id.clone())
-            .bind(run.actor_type.as_str())
-            .bind(run.actor_id.clone())
-            .bind(run.origin_system_id.clone())
-            .bind(run.source.as_str())
-            .bind("LIVE")
-            .bind("running")
-            .bind(run.provider_type.clone())
-            .bind(run.risk_level.as_str())
-            .bind(run.origin_ts.map(to_millis))
-            .bind(run.origin_ip.clone())
-            .bind(to_millis(run.created_at))
-            .bind(None::<i64>);
+        query = bind_run(query, run, RunStatus::Running, None);
     }
     let rows = query.fetch_all(pool).await?;
     rows.iter().map(|row| run_from_row(row).map(|run| (run.run_id.clone(), run))).collect()

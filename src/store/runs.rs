@@ -117,29 +117,19 @@ impl Store {
         }
         let mut tx = self.write.begin().await?;
         let mut stored = 0;
-        for chunk in runs.chunks(500) {
+        for chunk in runs.chunks(self.backend().rows_per_insert()) {
             let sql = format!(
                 "INSERT INTO runs ({RUN_COLUMNS}) VALUES {} ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
                 super::events::placeholders(chunk.len(), 15)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for FinishedRun { run, status, completed_at } in chunk.iter().copied() {
-                query = query
-                    .bind(run.run_id.clone())
-                    .bind(run.goal.clone())
-                    .bind(run.agent_id.clone())
-                    .bind(run.actor_type.as_str())
-                    .bind(run.actor_id.clone())
-                    .bind(run.origin_system_id.clone())
-                    .bind(run.source.as_str())
-                    .bind("COMPLETED")
-                    .bind(status.as_str())
-                    .bind(run.provider_type.clone())
-                    .bind(run.risk_level.as_str())
-                    .bind(run.origin_ts.map(to_millis))
-                    .bind(run.origin_ip.clone())
-                    .bind(to_millis(run.created_at))
-                    .bind(Some(to_millis((*completed_at).max(run.created_at))));
+                query = super::run_writer::bind_run(
+                    query,
+                    run,
+                    *status,
+                    Some(to_millis((*completed_at).max(run.created_at))),
+                );
             }
             stored += query.fetch_all(&mut *tx).await?.len();
         }

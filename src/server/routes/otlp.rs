@@ -6,7 +6,7 @@ use crate::api::{ErrorBody, ErrorDetail, Event};
 use crate::otlp::answer::{Status, export_body, rpc_code, status_body};
 use crate::otlp::{DecodeError, Encoding, Mapped, MappedSpan, SpanLabel};
 use crate::server::auth::{Caller, Permission};
-use crate::server::routes::events::{EventRejection, parse_event};
+use crate::server::routes::events::{EventRejection, MAX_BATCH, parse_event};
 use crate::server::routes::runs::{RunRejection, override_claimed, parse_create_run_with};
 use crate::server::{ApiError, AppState};
 use crate::store::{FinishedRun, Rejection, StoreError};
@@ -146,9 +146,15 @@ async fn export_traces(
     }
     let runs_stored = store.record_finished_runs(&batch.runs).await.map_err(retry_later)?;
     let mut rejected = batch.rejected;
-    let (labels, events): (Vec<SpanLabel>, Vec<Event>) = batch.events.into_iter().unzip();
-    let report = if events.is_empty() { None } else { Some(state.desk().ingest(events).await.map_err(retry_later)?) };
-    if let Some(report) = &report {
+    let (mut accepted, mut again) = (0, 0);
+    let mut events = batch.events.into_iter().peekable();
+    // In pieces as large as the JSON API's batches, so that one large
+    // export does not hold the desk for long.
+    while events.peek().is_some() {
+        let (labels, piece): (Vec<SpanLabel>, Vec<Event>) = events.by_ref().take(MAX_BATCH).unzip();
+        let report = state.desk().ingest(piece).await.map_err(retry_later)?;
+        accepted += report.accepted;
+        again += report.duplicates;
         for r in &report.rejected {
             rejected.push((labels[r.index].clone(), format!("{}: {}", r.error.code, r.error.message)));
         }
@@ -157,8 +163,8 @@ async fn export_traces(
         spans = batch.spans,
         runs = batch.runs.len(),
         runs_new = runs_stored,
-        events_new = report.as_ref().map_or(0, |r| r.accepted),
-        events_again = report.as_ref().map_or(0, |r| r.duplicates),
+        events_new = accepted,
+        events_again = again,
         ignored = batch.ignored,
         rejected = rejected.len(),
         "OTLP traces"
