@@ -679,3 +679,36 @@ fn the_readmes_mapping_table_is_the_mapping() {
     }
     assert!(rows >= 20, "the table has {rows} rows");
 }
+
+/// With every export slot taken (the server is still storing eight
+/// exports), the next waits, then gets 503 and Retry-After; once a slot is
+/// free it is stored.
+#[tokio::test]
+async fn an_overloaded_server_says_when_to_retry() {
+    let t = start(Db::Sqlite).await;
+    let body = request(
+        Some("analytics"),
+        vec![span(
+            6,
+            1,
+            "execute_tool sql",
+            json!({"gen_ai.operation.name": "execute_tool", "gen_ai.agent.id": "report-bot", "mandate.actor_type": "SYSTEM"}),
+        )],
+    );
+    let mut turns = Vec::new();
+    for _ in 0..mandate::server::routes::otlp::IN_FLIGHT {
+        turns.push(t.server.state.otlp_turn().await);
+    }
+    let busy = export(&t.server.url(), Some(AGENT), PROTOBUF, None, vec![]).await;
+    assert_eq!(busy.export(PROTOBUF).partial_success, None, "an empty export needs no slot");
+    let busy = export(&t.server.url(), Some(AGENT), JSON, None, body.clone()).await;
+    assert_eq!(busy.status, 503);
+    assert_eq!(busy.headers["retry-after"], "1");
+    assert!(busy.rpc_status(JSON).message.starts_with("BUSY: "), "{}", String::from_utf8_lossy(&busy.body));
+    drop(turns);
+    let a = export(&t.server.url(), Some(AGENT), JSON, None, body).await;
+    assert_eq!(a.export(JSON).partial_success, None);
+    let agents = t.get(VIEWER, "/api/v1/agents").await.body;
+    assert!(agents.to_string().contains("report-bot"), "{agents}");
+    t.stop().await;
+}
