@@ -316,15 +316,7 @@ async fn three_servers_lose_nothing_while_one_is_killed_every_10_s() {
     // The incidents a single server would have made: one per failing
     // resource, its count exact; none for a healthy one.
     let server = live(&addresses)[0].clone();
-    let list: Value = http
-        .get(format!("http://{server}/api/v1/incidents?limit=200"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = common::get_json(&http, &format!("http://{server}/api/v1/incidents?limit=200"), &admin).await;
     let incidents = list["incidents"].as_array().unwrap();
     let expected = errors_per_resource.lock().unwrap().clone();
     let mut by_resource: BTreeMap<String, Vec<i64>> = BTreeMap::new();

@@ -112,15 +112,7 @@ async fn killed_during_ingest(db: Db) {
     );
 
     // One incident per client's resource, however often its errors arrived.
-    let page: Value = http
-        .get(format!("{base}/api/v1/incidents?limit=100"))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = common::get_json(&http, &format!("{base}/api/v1/incidents?limit=100"), &viewer).await;
     let mut titles: Vec<&str> =
         page["incidents"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
     titles.sort();

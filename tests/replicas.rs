@@ -380,15 +380,7 @@ async fn a_token_revoked_on_one_server_is_refused_by_all() {
     println!("refused by the other server {:?} after the revocation", revoked.elapsed());
     assert_eq!(status(a.addr.clone()).await, 401);
     // Others' tokens are untouched; the revocation is audited once.
-    let audit: Value = http
-        .get(format!("http://{}/api/v1/audit", b.addr))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = common::get_json(&http, &format!("http://{}/api/v1/audit", b.addr), &admin).await;
     let revocations: Vec<&Value> =
         audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "token_revoked").collect();
     assert_eq!(revocations.len(), 1, "{audit}");

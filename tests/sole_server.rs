@@ -130,15 +130,7 @@ async fn a_standby_takes_over_when_the_server_dies(db: Db) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     println!("{db:?}: the standby served {:?} after the server was killed", lost.elapsed());
-    let page: serde_json::Value = http
-        .get(format!("http://127.0.0.1:{port}/api/v1/incidents"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = common::get_json(&http, &format!("http://127.0.0.1:{port}/api/v1/incidents"), &admin).await;
     assert_eq!(page["incidents"][0]["title"], "E on payments-service", "the same database, the same incidents");
     // Ready once it holds the duties and its paging worker has run.
     let ready = format!("http://127.0.0.1:{port}/readyz");

@@ -23,6 +23,13 @@ pub struct AttributionContext {
 }
 
 impl AttributionContext {
+    /// Whether it names a legacy sentinel (`legacy-unknown` as the agent or
+    /// `legacy-migration` as the origin): after enforcement, a P1 (seed 000 §7).
+    pub fn carries_legacy_marker(&self) -> bool {
+        self.agent_id.as_deref() == Some(super::LEGACY_AGENT_ID)
+            || self.origin_system_id.as_deref() == Some(super::LEGACY_ORIGIN_SYSTEM_ID)
+    }
+
     pub fn new(agent_id: &str, actor_type: &str, origin_system_id: &str, actor_id: Option<&str>) -> Self {
         AttributionContext {
             agent_id: Some(agent_id.to_owned()),

@@ -51,15 +51,20 @@ pub async fn json_bodies(request: Request, next: Next) -> Response {
     }
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
-    let message = match text.trim() {
-        "" => parts.status.canonical_reason().unwrap_or("refused").to_owned(),
-        t => t.chars().filter(|c| !c.is_control()).take(500).collect(),
-    };
+    let message = plain_message(parts.status, &text);
     let json = serde_json::to_vec(&body_for(parts.status, &message)).unwrap_or_default();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(json))
+}
+
+/// What a plain-text error answer says, cleaned for a client's log: its
+/// text without control characters (500 at most), or the status's reason.
+pub(crate) fn plain_message(status: StatusCode, text: &[u8]) -> String {
+    match String::from_utf8_lossy(text).trim() {
+        "" => status.canonical_reason().unwrap_or("refused").to_owned(),
+        t => t.chars().filter(|c| !c.is_control()).take(500).collect(),
+    }
 }
 
 /// The JSON answer that replaces the parser's empty one for `status`.

@@ -6,7 +6,7 @@ mod auth_throttle;
 pub mod connections;
 mod error;
 mod etag;
-mod http_errors;
+pub(crate) mod http_errors;
 pub(crate) mod list_cache;
 mod openapi;
 mod request;

@@ -234,6 +234,11 @@ pub fn as_alice(mut body: Value) -> Value {
     body
 }
 
+/// `GET url` with `token`, its body read as JSON.
+pub async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
 /// The real `mandate` binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mandate");
 

@@ -5,9 +5,8 @@ use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_vio
 use crate::desk::EventWindow;
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonDocument};
-use crate::server::routes::runs::override_claimed;
+use crate::server::routes::runs::{attribution_rejection, override_claimed};
 use crate::server::{ApiError, AppState};
-use crate::store::Rejection;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -217,13 +216,7 @@ pub async fn post_events(
             Err(rejection) => {
                 let EventRejection { details, attribution } = *rejection;
                 if let Some(ctx) = attribution {
-                    rejections.push(Rejection {
-                        subject: "event",
-                        agent_id: ctx.agent_id,
-                        origin_system_id: ctx.origin_system_id,
-                        codes: details.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect(),
-                        override_claimed,
-                    });
+                    rejections.push(attribution_rejection("event", ctx, &details, override_claimed));
                 }
                 let error = ApiError::violations(details).body;
                 rejected.push(RejectedEvent { index, event_id, error });

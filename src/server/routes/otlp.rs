@@ -7,7 +7,7 @@ use crate::otlp::answer::{Status, export_body, rpc_code, status_body};
 use crate::otlp::{DecodeError, Encoding, Mapped, MappedSpan, SpanLabel};
 use crate::server::auth::{Caller, Permission};
 use crate::server::routes::events::{EventRejection, MAX_BATCH, parse_event};
-use crate::server::routes::runs::{RunRejection, override_claimed, parse_create_run_with};
+use crate::server::routes::runs::{RunRejection, attribution_rejection, override_claimed, parse_create_run_with};
 use crate::server::{ApiError, AppState};
 use crate::store::{FinishedRun, Rejection, StoreError};
 use axum::Router;
@@ -69,10 +69,7 @@ async fn status_answers(request: Request, next: Next) -> Response {
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
     let message = match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(e) => format!("{}: {}", e.code, e.message),
-        Err(_) => match String::from_utf8_lossy(&bytes).trim() {
-            "" => parts.status.canonical_reason().unwrap_or("refused").to_owned(),
-            text => text.chars().filter(|c| !c.is_control()).take(500).collect(),
-        },
+        Err(_) => crate::server::http_errors::plain_message(parts.status, &bytes),
     };
     let body = status_body(encoding, &Status { code: rpc_code(parts.status.as_u16()), message });
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()));
@@ -89,7 +86,7 @@ struct Batch {
     runs: Vec<FinishedRun>,
     rejected: Vec<(SpanLabel, String)>,
     rejections: Vec<Rejection>,
-    /// Legacy sentinels seen on runs: (agent_id, origin_system_id).
+    /// Legacy sentinels seen on runs, each once: (agent_id, origin_system_id).
     legacy: Vec<(Option<String>, Option<String>)>,
 }
 
@@ -141,7 +138,7 @@ async fn export_traces(
     if !batch.rejections.is_empty() {
         store.record_rejections(&batch.rejections).await.map_err(retry_later)?;
     }
-    for (agent, origin) in dedup(batch.legacy) {
+    for (agent, origin) in batch.legacy {
         state.desk().legacy_marker_seen(agent.as_deref(), origin.as_deref()).await.map_err(retry_later)?;
     }
     let runs_stored = store.record_finished_runs(&batch.runs).await.map_err(retry_later)?;
@@ -205,7 +202,7 @@ fn prepare(
                 Err(rejection) => {
                     let EventRejection { details, attribution } = *rejection;
                     if let Some(ctx) = attribution {
-                        batch.rejections.push(rejection_of("event", ctx, &details, override_claimed));
+                        batch.rejections.push(attribution_rejection("event", ctx, &details, override_claimed));
                     }
                     batch.rejected.push((label, explain(&details)));
                 }
@@ -217,17 +214,15 @@ fn prepare(
                     batch.runs.push(FinishedRun { run: new_run, status: run.status, completed_at: run.ended });
                 }
                 Err(rejection) => {
+                    // A refused run's error lists every violation (ApiError::violations).
                     let RunRejection { error, attribution } = *rejection;
-                    let details =
-                        if error.body.errors.is_empty() { vec![detail_of(&error.body)] } else { error.body.errors };
+                    let details = error.body.errors;
                     if let Some(ctx) = attribution {
-                        let legacy_agent = ctx.agent_id.as_deref() == Some(crate::attribution::LEGACY_AGENT_ID);
-                        let legacy_origin =
-                            ctx.origin_system_id.as_deref() == Some(crate::attribution::LEGACY_ORIGIN_SYSTEM_ID);
-                        if legacy_agent || legacy_origin {
-                            batch.legacy.push((ctx.agent_id.clone(), ctx.origin_system_id.clone()));
+                        let marker = (ctx.agent_id.clone(), ctx.origin_system_id.clone());
+                        if ctx.carries_legacy_marker() && !batch.legacy.contains(&marker) {
+                            batch.legacy.push(marker);
                         }
-                        batch.rejections.push(rejection_of("run", ctx, &details, override_claimed));
+                        batch.rejections.push(attribution_rejection("run", ctx, &details, override_claimed));
                     }
                     batch.rejected.push((label, explain(&details)));
                 }
@@ -235,30 +230,6 @@ fn prepare(
         }
     }
     Ok(batch)
-}
-
-fn detail_of(body: &ErrorBody) -> ErrorDetail {
-    ErrorDetail {
-        error_type: body.error_type,
-        code: body.code.clone(),
-        message: body.message.clone(),
-        field: body.field.clone(),
-    }
-}
-
-fn rejection_of(
-    subject: &'static str,
-    ctx: crate::attribution::AttributionContext,
-    details: &[ErrorDetail],
-    override_claimed: bool,
-) -> Rejection {
-    Rejection {
-        subject,
-        agent_id: ctx.agent_id,
-        origin_system_id: ctx.origin_system_id,
-        codes: details.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect(),
-        override_claimed,
-    }
 }
 
 /// The attribute a span sets for an API field, for the rejection message.
@@ -301,16 +272,6 @@ fn reasons(rejected: &[(SpanLabel, String)], spans: usize) -> String {
         message.push_str(&format!(" | and {} more", rejected.len() - REASONS_LISTED));
     }
     message
-}
-
-fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
 }
 
 fn unsupported(message: String) -> ApiError {

@@ -24,6 +24,23 @@ pub fn override_claimed(headers: &HeaderMap) -> bool {
     headers.get(OVERRIDE_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// What the attribution figures count of a refusal: who it claimed to be,
+/// and its `ATTR_…` codes among `details`.
+pub(crate) fn attribution_rejection(
+    subject: &'static str,
+    ctx: AttributionContext,
+    details: &[crate::api::ErrorDetail],
+    override_claimed: bool,
+) -> Rejection {
+    Rejection {
+        subject,
+        agent_id: ctx.agent_id,
+        origin_system_id: ctx.origin_system_id,
+        codes: details.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect(),
+        override_claimed,
+    }
+}
+
 /// Reads a create-run body: attribution first (the contract's gate, always
 /// hard at the API), then every other field. All problems are listed.
 pub fn parse_create_run(body: Map<String, Value>) -> Result<NewRun, ApiError> {
@@ -118,20 +135,10 @@ pub async fn create_run(
         Err(RunRejection { error, attribution: Some(ctx) }) => {
             // Seed 000 §4, §7: a legacy marker after enforcement is an
             // immediate P1 incident, and the platform target is paged.
-            let legacy_agent = ctx.agent_id.as_deref() == Some(crate::attribution::LEGACY_AGENT_ID);
-            let legacy_origin = ctx.origin_system_id.as_deref() == Some(crate::attribution::LEGACY_ORIGIN_SYSTEM_ID);
-            if legacy_agent || legacy_origin {
+            if ctx.carries_legacy_marker() {
                 state.desk().legacy_marker_seen(ctx.agent_id.as_deref(), ctx.origin_system_id.as_deref()).await?;
             }
-            let codes =
-                error.body.errors.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect();
-            let rejection = Rejection {
-                subject: "run",
-                agent_id: ctx.agent_id,
-                origin_system_id: ctx.origin_system_id,
-                codes,
-                override_claimed: override_claimed(&headers),
-            };
+            let rejection = attribution_rejection("run", ctx, &error.body.errors, override_claimed(&headers));
             state.store().record_rejections(&[rejection]).await?;
             return Err(error);
         }
