@@ -198,13 +198,16 @@ async fn the_http_layers_own_refusals_are_json_too() {
         (0..150).map(|i| format!("x-h{i}: v\r\n")).collect::<String>()
     );
     let huge_header = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "v".repeat(500_000));
+    // Within the parser's buffer, past the server's own limit of 64 KiB.
+    let big_header = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "v".repeat(100_000));
     let bad_path = format!(
         "GET /api/v1/runs/%FF HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {admin}\r\nconnection: close\r\n\r\n"
     );
-    let cases: [(&str, &[u8], u16, &str); 5] = [
+    let cases: [(&str, &[u8], u16, &str); 6] = [
         ("a URI over 64 KiB", long_uri.as_bytes(), 414, "URI_TOO_LONG"),
         ("150 headers", many_headers.as_bytes(), 431, "HEADERS_TOO_LARGE"),
         ("a 500 KB header", huge_header.as_bytes(), 431, "HEADERS_TOO_LARGE"),
+        ("a 100 KB header", big_header.as_bytes(), 431, "HEADERS_TOO_LARGE"),
         ("not HTTP", b"BLAH\r\n\r\n", 400, "INVALID_REQUEST"),
         ("a path that is not UTF-8", bad_path.as_bytes(), 400, "INVALID_REQUEST"),
     ];

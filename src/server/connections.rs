@@ -203,7 +203,10 @@ async fn connection<S>(
         }
         let (app, marks) = (app.clone(), marks.clone());
         async move {
-            let answer = app.oneshot(req).await;
+            let answer = match super::http_errors::headers_too_large(req.headers()) {
+                Some(refusal) => Ok(refusal),
+                None => app.oneshot(req).await,
+            };
             marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, true);
             answer
         }
