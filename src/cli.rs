@@ -152,6 +152,9 @@ pub struct ServeArgs {
     /// Seconds between passes of the record keeper (retention, and anchoring the events' chain in the audit log)
     #[arg(long, env = "MANDATE_RECORDS_EVERY_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86400))]
     pub records_every_seconds: u32,
+    /// Let learned rules marked auto carry out their automation (pause the suspected agent, escalate); without it they gate instead
+    #[arg(long, env = "MANDATE_ALLOW_AUTO_RULES")]
+    pub allow_auto_rules: bool,
     /// Log line format (logs go to stderr; filter with MANDATE_LOG, e.g. "debug")
     #[arg(long, env = "MANDATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -19,6 +19,7 @@ pub mod console;
 pub mod demo;
 pub mod desk;
 pub mod incident;
+pub mod learning;
 pub mod otlp;
 pub mod paging;
 pub mod routing;

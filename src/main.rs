@@ -69,6 +69,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
             max_age: chrono::Duration::days(i64::from(args.event_max_age_days)),
             max_ahead: chrono::Duration::minutes(i64::from(args.event_max_ahead_minutes)),
         },
+        allow_auto_rules: args.allow_auto_rules,
         tls: args.tls_cert.zip(args.tls_key),
         tls_client_ca: args.tls_client_ca,
         retention: {

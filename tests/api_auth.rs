@@ -147,6 +147,9 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             // A dispute is a person's word: viewers may, agents may not.
             ("POST", "/api/v1/disputes", VIEWER, None),
             ("POST", "/api/v1/disputes/{id}/resolution", ADMIN, None),
+            // Responders propose rules; admins approve, activate and retire them.
+            ("POST", "/api/v1/rules", RESPONDER, None),
+            ("POST", "/api/v1/rules/{id}/transition", ADMIN, None),
             (
                 "POST",
                 "/api/v1/notifications/{notification_id}/retry",

@@ -335,11 +335,32 @@ fn rich_detail() -> IncidentDetail {
         level: MatchLevel::Exact,
         signature: Signature::default(),
         previous: vec![
-            PreviousOccurrence { incident_id: 3, started_at: now() - Duration::days(9), level: MatchLevel::Exact },
-            PreviousOccurrence { incident_id: 7, started_at: now() - Duration::days(2), level: MatchLevel::Exact },
+            PreviousOccurrence {
+                incident_id: 3,
+                started_at: now() - Duration::days(9),
+                level: MatchLevel::Exact,
+                score: 100,
+            },
+            PreviousOccurrence {
+                incident_id: 7,
+                started_at: now() - Duration::days(2),
+                level: MatchLevel::Exact,
+                score: 100,
+            },
         ],
         occurrence: 3,
         suggested_rule: Some("require approval for config changes to payments-service pool_size".into()),
+        pattern_id: Some(4),
+        score: 100,
+        suggestions: vec![mandate::api::SuggestionHistory {
+            title: "Revert config pool_size on payments-service".into(),
+            kind: mandate::api::SuggestionKind::Contain,
+            suggested: 3,
+            acted: 0,
+            ignored: 3,
+            incidents: 3,
+        }],
+        rule: None,
     });
     let page =
         |target: &str, channel: &str, delay_seconds: u64, level: &str, reason: &str| mandate::api::Notification {
@@ -557,6 +578,226 @@ fn stats() -> AttributionStats {
         override_use: 4,
         legacy_bucket: 0,
     }
+}
+
+fn calibration() -> mandate::api::Calibration {
+    use mandate::api::{Band, BandCalibration, CalibrationFlag, CauseTypeCalibration, ReliabilityBin};
+    let band = |band, low, high, judged, confirmed: i64, flag| BandCalibration {
+        band,
+        low,
+        high,
+        judged,
+        confirmed,
+        observed: (judged > 0).then(|| confirmed as f64 / judged as f64),
+        mean_score: Some(f64::from(low + high) / 200.0),
+        flag,
+    };
+    mandate::api::Calibration {
+        since: now() - Duration::days(30),
+        until: now(),
+        judged: 45,
+        confirmed: 24,
+        investigating: 2,
+        brier: Some(0.184),
+        min_judged: 5,
+        bands: vec![
+            band(Band::Likely, 70, 90, 30, 16, CalibrationFlag::Overconfident),
+            band(Band::Suspected, 40, 70, 12, 7, CalibrationFlag::WithinRange),
+            band(Band::Possible, 0, 40, 3, 1, CalibrationFlag::TooFew),
+        ],
+        cause_types: vec![
+            CauseTypeCalibration {
+                cause_type: "deploy".into(),
+                judged: 25,
+                confirmed: 12,
+                observed: Some(0.48),
+                mean_score: Some(0.78),
+                brier: Some(0.21),
+            },
+            CauseTypeCalibration {
+                cause_type: "config_change".into(),
+                judged: 20,
+                confirmed: 12,
+                observed: Some(0.6),
+                mean_score: Some(0.66),
+                brier: Some(0.15),
+            },
+        ],
+        reliability: (0..10)
+            .map(|i| ReliabilityBin {
+                from: i * 10,
+                to: if i == 9 { 100 } else { i * 10 + 9 },
+                judged: [0, 1, 2, 0, 5, 7, 0, 12, 18, 0][i as usize],
+                predicted: Some(f64::from(i * 10 + 5) / 100.0),
+                observed: Some([0.0, 0.0, 0.5, 0.0, 0.4, 0.57, 0.0, 0.58, 0.5, 0.0][i as usize]),
+            })
+            .collect(),
+    }
+}
+
+fn suggestion_stats() -> mandate::api::SuggestionStats {
+    use mandate::api::{ActedWith, InterventionKind, SuggestionKind, SuggestionKindStats};
+    let kind = |kind, shown, acted, ignored, superseded, p50| SuggestionKindStats {
+        kind,
+        shown,
+        acted,
+        superseded,
+        ignored,
+        acceptance: Some(acted as f64 / (acted + ignored + superseded) as f64),
+        time_to_action_p50_s: p50,
+        time_to_action_max_s: p50.map(|s| s * 4),
+        acted_with: vec![ActedWith { intervention: InterventionKind::PauseAgent, by: "alice".into(), count: acted }],
+    };
+    mandate::api::SuggestionStats {
+        since: now() - Duration::days(30),
+        kinds: vec![
+            kind(SuggestionKind::Contain, 14, 9, 3, 2, Some(95)),
+            kind(SuggestionKind::Investigate, 20, 0, 15, 5, None),
+            kind(SuggestionKind::Coordinate, 8, 2, 6, 0, Some(1_260)),
+        ],
+    }
+}
+
+fn learned_rule(id: i64, state: mandate::api::RuleState) -> mandate::api::LearnedRule {
+    mandate::api::LearnedRule {
+        id,
+        name: "Gate after-hours deploy on payments-* (from PAT-004)".into(),
+        pattern_id: Some(4),
+        matches: mandate::api::RuleMatch {
+            action_type: Some("deploy".into()),
+            resource: Some("payments-*".into()),
+            business_hours: Some(false),
+        },
+        decision: mandate::api::RuleDecision::Gated,
+        automation: None,
+        state,
+        source: "pattern:PAT-004 (third occurrence, incident #12)".into(),
+        proposed_by: "mandate-learning".into(),
+        proposed_at: now() - Duration::days(6),
+        decided_by: Some("root-admin".into()),
+        decided_at: Some(now() - Duration::days(5)),
+        activated_at: Some(now() - Duration::days(5)),
+        ended_at: None,
+        sunset_proposed_at: None,
+        last_fired_at: Some(now() - Duration::minutes(42)),
+        fired: 3,
+        interruptions_7d: 1,
+    }
+}
+
+fn patterns() -> (mandate::api::PatternList, mandate::api::RuleList) {
+    use mandate::api::{IncidentStatus, MatchLevel, PatternIncident, RuleState, Signature};
+    let signature = Signature {
+        action_type: Some("deploy".into()),
+        resource_pattern: Some("payments-*".into()),
+        failure_mode: Some("TIMEOUT".into()),
+        actor_pattern: Some("deployer".into()),
+        time_pattern: Some("after_hours".into()),
+        sequence_pattern: Some("config_change".into()),
+    };
+    let incident = |id, days, level, score, status| PatternIncident {
+        incident_id: id,
+        title: "TIMEOUT on payments-service".into(),
+        started_at: now() - Duration::days(days),
+        status,
+        level,
+        score,
+        undetermined: false,
+    };
+    let pattern = mandate::api::Pattern {
+        id: 4,
+        name: "PAT-004".into(),
+        features: mandate::incident::patterns::feature_list(&signature),
+        signature,
+        frequency: 3,
+        first_seen: now() - Duration::days(20),
+        last_seen: now() - Duration::days(6),
+        incidents: vec![
+            incident(3, 20, MatchLevel::Exact, 100, IncidentStatus::Resolved),
+            incident(7, 13, MatchLevel::Similar, 91, IncidentStatus::Resolved),
+            incident(12, 6, MatchLevel::Exact, 100, IncidentStatus::Resolved),
+            incident(14, 2, MatchLevel::Possible, 66, IncidentStatus::Open),
+        ],
+        suggestions: vec![mandate::api::SuggestionHistory {
+            title: "Roll back payments-service to v41".into(),
+            kind: mandate::api::SuggestionKind::Contain,
+            suggested: 3,
+            acted: 0,
+            ignored: 3,
+            incidents: 3,
+        }],
+        rule: Some(learned_rule(2, RuleState::Active)),
+        escalated_incident: None,
+    };
+    let mut proposed = learned_rule(5, RuleState::Proposed);
+    proposed.name = "require approval for schema migrations on user-db".into();
+    proposed.proposed_by = "alice".into();
+    let rules = mandate::api::RuleList {
+        rules: vec![proposed, learned_rule(2, RuleState::Active)],
+        friction: mandate::api::Friction {
+            window_days: 7,
+            interruptions: 4,
+            budget: 20,
+            over_budget: false,
+            idle_days: 30,
+            auto_allowed: false,
+        },
+    };
+    (mandate::api::PatternList { patterns: vec![pattern] }, rules)
+}
+
+#[test]
+fn calibration_and_patterns_screens() {
+    let mut app = app();
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    assert_eq!(command(&mut app, "calibration"), [Effect::Watch(Watch::Calibration)]);
+    let waiting = text(&draw(&app, &dark, 80, 24));
+    assert!(waiting.contains("calibration figures") && !waiting.contains("judged"), "{waiting}");
+    update(&mut app, Action::Calibration(Box::new(calibration())), &keymap);
+    update(&mut app, Action::SuggestionStats(Box::new(suggestion_stats())), &keymap);
+    insta::assert_snapshot!("calibration_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("calibration_160x48", draw(&app, &dark, 160, 48).backend());
+    let shown = text(&draw(&app, &dark, 160, 48));
+    assert!(shown.contains("LIKELY") && shown.contains("OVERCONFIDENT"), "{shown}");
+    assert!(shown.contains("Brier score 0.184"), "{shown}");
+
+    assert_eq!(command(&mut app, "patterns"), [Effect::Watch(Watch::Patterns)]);
+    let (list, rules) = patterns();
+    update(&mut app, Action::Patterns(Box::new(list)), &keymap);
+    update(&mut app, Action::Rules(Box::new(rules)), &keymap);
+    insta::assert_snapshot!("patterns_80x24", draw(&app, &dark, 80, 24).backend());
+    insta::assert_snapshot!("patterns_160x48", draw(&app, &dark, 160, 48).backend());
+    let shown = text(&draw(&app, &dark, 160, 48));
+    assert!(shown.contains("suggested 3 times, ignored 3 times, 3 incidents"), "{shown}");
+    assert!(shown.contains("#2 ACTIVE Gate after-hours deploy"), "{shown}");
+    assert!(shown.contains("#5 PROPOSED require approval"), "{shown}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), Screen::Incidents);
+}
+
+/// Seed 11.3: the root-cause screen says when the operator leans on the scores.
+#[test]
+fn the_root_cause_screen_points_out_over_reliance() {
+    let mut app = app();
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    go_to(&mut app, "c");
+    assert!(!text(&draw(&app, &dark, 80, 24)).contains("faster than"));
+    let prompt = "4 of your last 5 confirmations came faster than their evidence can be read";
+    let reliance = mandate::api::Reliance {
+        person: "alice".into(),
+        since: now() - Duration::days(30),
+        confirmations: 5,
+        timed: 5,
+        quick: 4,
+        likely_judged: 5,
+        likely_confirmed: 5,
+        prompts: vec![prompt.into()],
+    };
+    update(&mut app, Action::Reliance(Box::new(reliance)), &keymap);
+    let shown = text(&draw(&app, &dark, 160, 48));
+    assert!(shown.contains(prompt), "{shown}");
 }
 
 fn command(app: &mut App, line: &str) -> Vec<Effect> {
@@ -887,6 +1128,18 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     let list = if hostile { hostile_everywhere(&list) } else { list };
     update(&mut app, Action::Notifications(Box::new(list)), &keymap);
     screens.push(("notifications".to_owned(), app.clone()));
+    command(&mut app, "calibration");
+    let (c, s) = (calibration(), suggestion_stats());
+    let (c, s) = if hostile { (hostile_everywhere(&c), hostile_everywhere(&s)) } else { (c, s) };
+    update(&mut app, Action::Calibration(Box::new(c)), &keymap);
+    update(&mut app, Action::SuggestionStats(Box::new(s)), &keymap);
+    screens.push(("calibration".to_owned(), app.clone()));
+    command(&mut app, "patterns");
+    let (p, r) = patterns();
+    let (p, r) = if hostile { (hostile_everywhere(&p), hostile_everywhere(&r)) } else { (p, r) };
+    update(&mut app, Action::Patterns(Box::new(p)), &keymap);
+    update(&mut app, Action::Rules(Box::new(r)), &keymap);
+    screens.push(("patterns".to_owned(), app.clone()));
     key(&mut app, KeyCode::Char('?'));
     screens.push(("help".to_owned(), app));
     screens
@@ -897,7 +1150,7 @@ fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() 
     let dark = Theme::builtin("dark").unwrap();
     let plain = every_screen(false);
     let hostile = every_screen(true);
-    assert_eq!(plain.len(), 13);
+    assert_eq!(plain.len(), 15);
     for ((name, plain), (_, hostile)) in plain.iter().zip(&hostile) {
         for (w, h) in [(80u16, 24u16), (160, 48)] {
             let attacked = draw(hostile, &dark, w, h);
@@ -1120,7 +1373,8 @@ fn before_the_first_answer_every_screen_says_why_it_has_no_data() {
         (Some(Action::Offline("cannot connect".into())), "OFFLINE — "),
         (Some(Action::Unauthorized("401".into())), "UNAUTHORIZED — "),
     ] {
-        for screen in ["incidents", "agents", "audit", "attribution", "activity", "routing"] {
+        for screen in ["incidents", "agents", "audit", "attribution", "activity", "routing", "calibration", "patterns"]
+        {
             let mut app = App::new("mandate.internal:7400", None, false, now());
             if let Some(a) = action.clone() {
                 update(&mut app, a, &keymap);

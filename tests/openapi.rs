@@ -55,6 +55,14 @@ async fn the_document_lists_every_route_the_router_serves() {
         "GET /api/v1/disputes",
         "POST /api/v1/disputes",
         "POST /api/v1/disputes/{id}/resolution",
+        "GET /api/v1/calibration",
+        "GET /api/v1/calibration/reliance",
+        "GET /api/v1/suggestions/stats",
+        "GET /api/v1/patterns",
+        "GET /api/v1/patterns/{id}",
+        "GET /api/v1/rules",
+        "POST /api/v1/rules",
+        "POST /api/v1/rules/{id}/transition",
     ];
     let mut documented_sorted = documented.clone();
     documented_sorted.sort();

@@ -163,8 +163,12 @@ pub enum Evidence {
     ErrorMentions { text: String },
     /// Another action modified the same resource within 5 s (seed 3.9).
     ConcurrentModification { other_event_id: String },
-    /// The same signature preceded a past incident.
+    /// Humans confirmed the same kind of action on this resource as the
+    /// cause of a past incident (+10; seed 3.7).
     PastPattern { incident_id: i64 },
+    /// Humans rejected the same kind of action on this resource as the cause
+    /// this many times before (−10 from the second; seed 3.7).
+    PastRejections { times: u32 },
     /// Over 30 minutes between action and impact (seed 3.6).
     DelayedEffect { minutes: i64 },
 }
@@ -184,6 +188,11 @@ pub struct Candidate {
     #[schema(maximum = 100)]
     pub confidence: u8,
     pub band: Band,
+    /// What the machine scored before any human verdict (calibration
+    /// compares it with the verdicts).
+    #[serde(default)]
+    #[schema(maximum = 90)]
+    pub scored: u8,
     pub evidence: Vec<Evidence>,
     pub verdict: Option<Verdict>,
     pub verdict_by: Option<String>,
@@ -290,6 +299,10 @@ wire_enum! {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreviousOccurrence {
+    /// Weighted feature overlap, in percent.
+    #[serde(default)]
+    #[schema(maximum = 100)]
+    pub score: u8,
     pub incident_id: i64,
     pub started_at: DateTime<Utc>,
     pub level: MatchLevel,
@@ -305,6 +318,19 @@ pub struct PatternMatch {
     pub occurrence: usize,
     /// On the third occurrence: a rule to consider (never applied by itself).
     pub suggested_rule: Option<String>,
+    /// The stored pattern this incident belongs to (`PAT-{id}`).
+    #[serde(default)]
+    pub pattern_id: Option<i64>,
+    /// Weighted feature overlap with the closest earlier incident, in percent.
+    #[serde(default)]
+    #[schema(maximum = 100)]
+    pub score: u8,
+    /// Suggestions ignored more than once across the pattern's incidents.
+    #[serde(default)]
+    pub suggestions: Vec<super::SuggestionHistory>,
+    /// The rule learned from the pattern (proposed, approved, active, …).
+    #[serde(default)]
+    pub rule: Option<super::LearnedRule>,
 }
 
 /// The features a pattern is matched on (seed 10.2).
@@ -315,6 +341,10 @@ pub struct Signature {
     pub failure_mode: Option<String>,
     pub actor_pattern: Option<String>,
     pub time_pattern: Option<String>,
+    /// The kinds of the actions just before the first error, in order:
+    /// `config_change > deploy`.
+    #[serde(default)]
+    pub sequence_pattern: Option<String>,
 }
 
 /// A gap in an agent's sequence numbers.
@@ -383,6 +413,9 @@ pub struct IncidentDetail {
     /// paged, on which channel, delivered or not, and who is next.
     #[serde(default)]
     pub pages: Vec<super::Page>,
+    /// Other incidents whose analysis puts the same action first (seed 10.3).
+    #[serde(default)]
+    pub shared_cause: Option<super::SharedCause>,
 }
 
 wire_enum! {

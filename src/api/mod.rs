@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod incidents;
 mod interventions;
+mod learning;
 mod operations;
 mod paging;
 mod routing;
@@ -27,6 +28,12 @@ pub use incidents::{
     SuggestionKind, TimelineEntry, Verdict,
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
+pub use learning::{
+    ActedWith, BandCalibration, Calibration, CalibrationFlag, CauseTypeCalibration, Friction, LearnedRule, Pattern,
+    PatternFeature, PatternIncident, PatternList, ProposeRule, ReliabilityBin, Reliance, RuleDecision, RuleList,
+    RuleMatch, RuleState, RuleTransition, SharedCause, SuggestionHistory, SuggestionKindStats, SuggestionState,
+    SuggestionStats, Weight,
+};
 pub use operations::{
     AccessEntry, AccessPage, AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy,
 };

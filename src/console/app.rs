@@ -9,8 +9,8 @@ pub use super::overlay::{Input, Overlay};
 pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
-    ActivityView, AgentsView, AttributionView, AuditView, IncidentList, IncidentView, NotificationsView, RoutingView,
-    Scroll, Step, View,
+    ActivityView, AgentsView, AttributionView, AuditView, CalibrationView, IncidentList, IncidentView,
+    NotificationsView, PatternsView, RoutingView, Scroll, Step, View,
 };
 use crate::api::{
     AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
@@ -43,6 +43,12 @@ pub enum Action {
     Agents(Vec<AgentSummary>),
     Audit(Box<AuditPage>),
     Attribution(Box<AttributionStats>),
+    Calibration(Box<crate::api::Calibration>),
+    SuggestionStats(Box<crate::api::SuggestionStats>),
+    Patterns(Box<crate::api::PatternList>),
+    Rules(Box<crate::api::RuleList>),
+    /// How the operator judges causes: prompts for the root-cause screen.
+    Reliance(Box<crate::api::Reliance>),
     /// The routing in force, and how often its rules matched.
     Routing(Box<crate::routing::RoutingDocument>),
     RoutingUsage(Box<crate::api::RoutingUsage>),
@@ -76,6 +82,8 @@ pub enum Watch {
     Attribution,
     Routing,
     Notifications,
+    Calibration,
+    Patterns,
 }
 
 /// What the outside world must do after an update.
@@ -114,6 +122,8 @@ pub enum Screen {
     Attribution,
     Routing,
     Notifications,
+    Calibration,
+    Patterns,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,8 +143,20 @@ pub enum Connection {
 }
 
 /// The `:` commands, for completion.
-pub const COMMANDS: &[&str] =
-    &["incidents", "activity", "agents", "audit", "attribution", "routing", "notifications", "theme", "q", "quit"];
+pub const COMMANDS: &[&str] = &[
+    "incidents",
+    "activity",
+    "agents",
+    "audit",
+    "attribution",
+    "routing",
+    "notifications",
+    "calibration",
+    "patterns",
+    "theme",
+    "q",
+    "quit",
+];
 
 /// What the screens share; each screen's own state is in the stack.
 #[derive(Debug, Clone)]
@@ -165,6 +187,8 @@ pub struct App {
     pub pending: Vec<(String, String)>,
     /// An incident the server said does not exist.
     pub missing: Option<i64>,
+    /// What the operator is told about how they judge causes (seed 11.3).
+    pub reliance: Option<crate::api::Reliance>,
 }
 
 impl App {
@@ -189,6 +213,7 @@ impl App {
             loaded_once: false,
             pending: Vec::new(),
             missing: None,
+            reliance: None,
         }
     }
 
@@ -405,6 +430,39 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             }
             _ => false,
         }),
+        Action::Calibration(c) => deliver(app, |v| match v {
+            View::Calibration(view) => {
+                view.calibration = Some(*c);
+                true
+            }
+            _ => false,
+        }),
+        Action::SuggestionStats(s) => deliver(app, |v| match v {
+            View::Calibration(view) => {
+                view.suggestions = Some(*s);
+                true
+            }
+            _ => false,
+        }),
+        Action::Patterns(p) => deliver(app, |v| match v {
+            View::Patterns(view) => {
+                view.patterns = Some(*p);
+                true
+            }
+            _ => false,
+        }),
+        Action::Rules(r) => deliver(app, |v| match v {
+            View::Patterns(view) => {
+                view.rules = Some(*r);
+                true
+            }
+            _ => false,
+        }),
+        Action::Reliance(r) => {
+            let changed = app.reliance.as_ref() != Some(&*r);
+            app.reliance = Some(*r);
+            (changed, vec![])
+        }
         Action::Attribution(stats) => deliver(app, |v| match v {
             View::Attribution(a) => {
                 a.stats = Some(*stats);
@@ -630,6 +688,8 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
         Screen::Attribution => View::Attribution(AttributionView::default()),
         Screen::Routing => View::Routing(RoutingView::default()),
         Screen::Notifications => View::Notifications(NotificationsView::default()),
+        Screen::Calibration => View::Calibration(CalibrationView::default()),
+        Screen::Patterns => View::Patterns(PatternsView::default()),
         Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => {
             View::Incident(IncidentView::new(id))
         }

@@ -28,6 +28,8 @@ wire_enum! {
         Attribution = "attribution",
         Routing = "routing",
         Notifications = "notifications",
+        Calibration = "calibration",
+        Patterns = "patterns",
         Help = "help",
     }
 }
@@ -301,6 +303,10 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Notifications, "R", KeyAction::RetryNotification, "retry a dead one"),
     (Mode::Notifications, "esc", KeyAction::Back, "back"),
     (Mode::Notifications, "q", KeyAction::Back, "back"),
+    (Mode::Calibration, "esc", KeyAction::Back, "back"),
+    (Mode::Calibration, "q", KeyAction::Back, "back"),
+    (Mode::Patterns, "esc", KeyAction::Back, "back"),
+    (Mode::Patterns, "q", KeyAction::Back, "back"),
     (Mode::Help, "esc", KeyAction::Close, "close help"),
     (Mode::Help, "q", KeyAction::Close, "close help"),
     (Mode::Help, "?", KeyAction::Close, "close help"),

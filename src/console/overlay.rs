@@ -187,6 +187,8 @@ fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
         (Some("attribution"), _) => open_screen(app, Screen::Attribution),
         (Some("routing"), _) => open_screen(app, Screen::Routing),
         (Some("notifications"), _) => open_screen(app, Screen::Notifications),
+        (Some("calibration"), _) => open_screen(app, Screen::Calibration),
+        (Some("patterns"), _) => open_screen(app, Screen::Patterns),
         (Some(other), _) => {
             app.message = Some(format!("unknown command :{other} (Tab completes: {})", COMMANDS.join(", ")));
             vec![]

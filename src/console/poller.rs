@@ -473,7 +473,7 @@ async fn watcher(
 async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags: &mut HashMap<String, String>) {
     let paths: Vec<String> = match watch {
         Watch::Nothing => return,
-        Watch::Incident(id) => vec![format!("/api/v1/incidents/{id}")],
+        Watch::Incident(id) => vec![format!("/api/v1/incidents/{id}"), "/api/v1/calibration/reliance".to_owned()],
         Watch::Activity(dim) => [Topic::Live, Topic::Completed]
             .iter()
             .map(|t| format!("/api/v1/activity/runs/{}/by-dimension?dim={}", t.path_segment(), dim.as_str()))
@@ -483,6 +483,8 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
         Watch::Attribution => vec!["/api/v1/attribution/stats".to_owned()],
         Watch::Routing => vec!["/api/v1/routing".to_owned(), "/api/v1/routing/usage".to_owned()],
         Watch::Notifications => vec!["/api/v1/notifications?limit=200".to_owned()],
+        Watch::Calibration => vec!["/api/v1/calibration".to_owned(), "/api/v1/suggestions/stats".to_owned()],
+        Watch::Patterns => vec!["/api/v1/patterns".to_owned(), "/api/v1/rules".to_owned()],
     };
     for path in paths {
         let body = match http.get(&path, etags.get(&path).map(String::as_str), Duration::from_secs(10)).await {
@@ -507,7 +509,20 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
             }
         };
         let action = match watch {
+            Watch::Incident(_) if path.ends_with("/reliance") => {
+                decode_clean::<crate::api::Reliance>(&body).map(|r| Action::Reliance(Box::new(r)))
+            }
             Watch::Incident(_) => decode_clean::<IncidentDetail>(&body).map(|d| Action::Detail(Box::new(d))),
+            Watch::Calibration if path.ends_with("/stats") => {
+                decode_clean::<crate::api::SuggestionStats>(&body).map(|s| Action::SuggestionStats(Box::new(s)))
+            }
+            Watch::Calibration => {
+                decode_clean::<crate::api::Calibration>(&body).map(|c| Action::Calibration(Box::new(c)))
+            }
+            Watch::Patterns if path.ends_with("/rules") => {
+                decode_clean::<crate::api::RuleList>(&body).map(|r| Action::Rules(Box::new(r)))
+            }
+            Watch::Patterns => decode_clean::<crate::api::PatternList>(&body).map(|p| Action::Patterns(Box::new(p))),
             Watch::Activity(_) => decode_clean::<Distribution>(&body).map(|d| Action::Distribution(Box::new(d))),
             Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(Action::Agents),
             Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Audit(Box::new(p))),

@@ -131,6 +131,7 @@ impl Desk {
     /// Agent controls, catalog and routing as stored now.
     pub(super) async fn reload_config(&self) -> Result<(), StoreError> {
         self.load_revocations().await?;
+        self.load_rules().await?;
         let controls =
             self.store.agent_states().await?.into_iter().map(|(agent, control, _)| (agent, control)).collect();
         *self.controls.write().unwrap_or_else(|p| p.into_inner()) = controls;

@@ -13,17 +13,18 @@ impl Desk {
     /// Everything about one incident, computed from what is stored now. It
     /// only reads: what needs storing is stored by `refresh_analysis`.
     pub async fn incident_detail(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {
-        Ok(self.analyse(id).await?.map(|(detail, _)| detail))
+        Ok(self.analyse(id).await?.map(|a| a.detail))
     }
 
     /// Stores what an incident's change changed: its pattern signature and
     /// its routing decision (kept as history when it differs). The
     /// background work after an incident changes, never a read.
     pub async fn refresh_analysis(&self, id: i64) -> Result<(), StoreError> {
-        let Some((detail, signature)) = self.analyse(id).await? else { return Ok(()) };
-        if let Some(changed) = signature {
-            self.store.set_signature(id, &changed).await?;
+        let Some(Analysed { detail, changed, signature, learned }) = self.analyse(id).await? else { return Ok(()) };
+        if let Some(changed) = &changed {
+            self.store.set_signature(id, changed).await?;
         }
+        self.learn(&detail, &signature, changed.is_some(), learned.as_ref()).await?;
         if let Some(routing) = &detail.routing {
             // The decision, now with the suspect known, and the outbox change
             // it makes, together.
@@ -39,8 +40,8 @@ impl Desk {
         Ok(())
     }
 
-    /// The detail, and the signature when it differs from the stored one.
-    async fn analyse(&self, id: i64) -> Result<Option<(IncidentDetail, Option<Signature>)>, StoreError> {
+    /// The detail, its signature, and what learning needs of it.
+    async fn analyse(&self, id: i64) -> Result<Option<Analysed>, StoreError> {
         let Some(record) = self.store.get_incident(id).await? else { return Ok(None) };
         let store = &self.store;
         let catalog = self.catalog();
@@ -65,18 +66,19 @@ impl Desk {
             events.iter().filter_map(|e| e.trace_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
-        let (related, verdicts, past_causes, history, starts, past, interventions, pages) = tokio::join!(
+        let (related, verdicts, past_causes, rejections, history, starts, past, interventions, pages) = tokio::join!(
             store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces),
             store.verdicts(id),
             store.past_causes(id),
+            store.past_rejections(id),
             store.change_history(&related_resources),
             store.incident_starts(&failed, id),
             store.past_signatures(record.summary.started_at),
             store.incident_interventions(id),
             store.incident_pages(id),
         );
-        let (related, verdicts, past_causes, history, starts, past, interventions, pages) =
-            (related?, verdicts?, past_causes?, history?, starts?, past?, interventions?, pages?);
+        let (related, verdicts, past_causes, rejections, history, starts, past, interventions, pages) =
+            (related?, verdicts?, past_causes?, rejections?, history?, starts?, past?, interventions?, pages?);
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
 
@@ -86,6 +88,7 @@ impl Desk {
             catalog: &catalog,
             verdicts: &verdicts,
             past_causes: &past_causes,
+            past_rejections: &rejections,
         });
         self.mark_disputes(id, &mut analysis.candidates).await?;
 
@@ -142,8 +145,12 @@ impl Desk {
         let top = top3(&suggestions);
 
         let current = signature(&events, &analysis);
-        let pattern = match_pattern(&current, record.summary.started_at, &past);
-        let changed = (record.signature.as_ref() != Some(&current)).then_some(current);
+        let mut pattern = match_pattern(&current, record.summary.started_at, &past);
+        if let Some(p) = pattern.as_mut() {
+            self.pattern_history(id, p).await?;
+        }
+        let changed = (record.signature.as_ref() != Some(&current)).then(|| current.clone());
+        let shared_cause = self.shared_cause(id, &analysis).await?;
 
         // The timeline: the incident's events, the actions related to it, and
         // the gaps in the sequence numbers of every agent involved.
@@ -187,19 +194,34 @@ impl Desk {
             .collect();
         let suspect = analysis.candidates.iter().find(|c| c.confidence > 0);
         let actor_type = suspect.and_then(|c| c.actor_type).map(|t| t.as_str());
-        let routing = self.routing().decide(
-            &catalog,
-            &RoutingInput {
-                severity: record.summary.severity,
-                resources: &resources,
-                action_type: suspect.and_then(|c| c.action_type.as_deref()),
-                actor_type,
-                past_incidents: starts.iter().filter(|(r, _)| Some(r.as_str()) == primary).count() as u32,
-                now: Utc::now(),
-                blast: Some(&radius),
-                incident: Some(id),
-            },
-        );
+        let routing_input = RoutingInput {
+            severity: record.summary.severity,
+            resources: &resources,
+            action_type: suspect.and_then(|c| c.action_type.as_deref()),
+            actor_type,
+            past_incidents: starts.iter().filter(|(r, _)| Some(r.as_str()) == primary).count() as u32,
+            now: Utc::now(),
+            blast: Some(&radius),
+            incident: Some(id),
+        };
+        let touched: Vec<&str> =
+            resources.iter().map(String::as_str).chain(suspect.and_then(|c| c.resource.as_deref())).collect();
+        let learned = suspect
+            .filter(|c| c.confidence >= 40)
+            .and_then(|c| self.learned_rule_for(c.action_type.as_deref(), &touched, first));
+        let routing = match &learned {
+            Some(rule) => {
+                let decision = self.rule_decision(rule);
+                let automation = (decision == crate::api::RuleDecision::Auto).then_some(rule.automation).flatten();
+                let resolved = self.routing().learned_rule(
+                    format!("learned: {}", rule.name),
+                    crate::api::RoutingVerdict::parse(decision.as_str()).unwrap_or(crate::api::RoutingVerdict::Gated),
+                    automation,
+                );
+                self.routing().decide_by(&resolved, &catalog, &routing_input)
+            }
+            None => self.routing().decide(&catalog, &routing_input),
+        };
         let detail = IncidentDetail {
             escalation_path: escalation_path(&catalog, primary),
             summary: record.summary,
@@ -212,9 +234,19 @@ impl Desk {
             interventions,
             routing: Some(routing),
             pages,
+            shared_cause,
         };
-        Ok(Some((detail, changed)))
+        Ok(Some(Analysed { detail, changed, signature: current, learned }))
     }
+}
+
+/// An incident's analysis: the detail, its signature (and whether it
+/// differs from the stored one), and the learned rule that matched it.
+struct Analysed {
+    detail: IncidentDetail,
+    changed: Option<Signature>,
+    signature: Signature,
+    learned: Option<crate::api::LearnedRule>,
 }
 
 impl Desk {

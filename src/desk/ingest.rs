@@ -178,6 +178,7 @@ impl Desk {
             None => self.store.chain_tail(&mut tx).await?,
         };
         next.chain_tail = Some(self.store.insert_events(&mut tx, &fresh, &tail).await?);
+        self.fire_on_events(&mut tx, &fresh).await?;
         for gap in &gaps {
             self.store.insert_gap(&mut tx, gap).await?;
         }

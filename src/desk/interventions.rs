@@ -252,8 +252,39 @@ impl Desk {
                     .rule
                     .clone()
                     .ok_or_else(|| Invalid("FIELD_MISSING", "rule", "update_rule needs rule".into()))?;
-                details["rule"] = rule.into();
-                "rule change recorded for review and rollout".to_owned()
+                details["rule"] = rule.clone().into();
+                let record = incident.as_ref().expect("checked");
+                let id = record.summary.id;
+                match Desk::rule_from_incident(record.signature.as_ref()) {
+                    None => "rule text recorded; no rule proposed: the incident has no suspected action or resource \
+                             to match yet"
+                        .to_owned(),
+                    Some(matches) => {
+                        let pattern_id = self.store.pattern_of(id).await?;
+                        let name: String = rule.lines().next().unwrap_or_default().chars().take(120).collect();
+                        let source = format!("proposed by {} on incident #{id}: {rule}", request.actor_id);
+                        let new = crate::store::NewRule {
+                            name: &name,
+                            pattern_id,
+                            matches: &matches,
+                            decision: crate::api::RuleDecision::Gated,
+                            automation: None,
+                            source: &source,
+                            proposed_by: &request.actor_id,
+                        };
+                        match self.store.propose_rule(&mut tx, &new, now).await? {
+                            Some(rule_id) => {
+                                details["proposed_rule"] = rule_id.into();
+                                details["match"] = serde_json::json!(matches);
+                                format!("rule #{rule_id} proposed: an admin approves it before it acts (:patterns)")
+                            }
+                            None => format!(
+                                "rule text recorded; {} already has a rule proposed, approved or active (:patterns)",
+                                pattern_id.map(super::pattern_name).unwrap_or_default()
+                            ),
+                        }
+                    }
+                }
             }
         };
 
@@ -286,6 +317,13 @@ impl Desk {
             at: now,
         };
         self.store.record_intervention(&mut tx, &record).await?;
+        if let Some(id) = incident_id {
+            let targets: Vec<&str> = [agent.as_deref(), request.tool.as_deref(), request.resource.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            self.store.suggestions_acted(&mut tx, id, kind, &targets, &request.actor_id, now).await?;
+        }
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, kind.as_str(), &target, details).await?;
         let config = agent.is_some() && control.is_some();
         self.commit_change(&mut state, tx, Committed { version, config, paging: queued > 0 }).await?;
@@ -307,8 +345,10 @@ impl Desk {
         })
     }
 
-    /// Records a human's confirmation, rejection or investigation flag.
+    /// Records a human's confirmation, rejection or investigation flag,
+    /// with what the machine said of the candidate at that moment.
     pub async fn record_verdict(&self, request: VerdictRequest) -> Result<i64, InterventionError> {
+        let judged = self.judged(&request).await?;
         let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
         let mut record = self.store.get_incident_in(&mut tx, request.incident_id).await?.ok_or_else(|| {
@@ -326,6 +366,9 @@ impl Desk {
                 disputed.is_some(),
             )
             .await?;
+        if let Some(judged) = &judged {
+            self.store.save_judgement(&mut tx, request.incident_id, &request.event_id, judged).await?;
+        }
         let version = state.version + 1;
         add_responder(&mut record.summary, &request.actor_id);
         record.summary.updated_at = now;
@@ -353,6 +396,26 @@ impl Desk {
         self.store.mark_analysis_due(&mut tx, &[request.incident_id], version).await?;
         self.commit_change(&mut state, tx, Committed::version(version)).await?;
         Ok(entry.seq)
+    }
+}
+
+impl Desk {
+    /// The candidate as it stands before the verdict (seed 11.2), and how
+    /// long after first opening the incident the judge gave it (11.3).
+    async fn judged(&self, request: &VerdictRequest) -> Result<Option<crate::store::Judged>, StoreError> {
+        let Some(detail) = self.incident_detail(request.incident_id).await? else { return Ok(None) };
+        let Some(c) = detail.analysis.candidates.iter().find(|c| c.event_id == request.event_id) else {
+            return Ok(None);
+        };
+        let first_read = self.store.first_read(&request.actor_id, request.incident_id).await?;
+        Ok(Some(crate::store::Judged {
+            scored: c.scored,
+            band: crate::api::Band::of(c.scored),
+            cause_type: c.action_type.clone(),
+            cause_resource: c.resource.clone(),
+            evidence: serde_json::to_value(&c.evidence).unwrap_or_default(),
+            read_ms: first_read.map(|at| (Utc::now() - at).num_milliseconds().max(0)),
+        }))
     }
 }
 

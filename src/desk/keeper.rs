@@ -54,6 +54,8 @@ impl Retention {
 pub struct KeeperPass {
     pub pruned: Pruned,
     pub anchor: Option<Anchor>,
+    /// Active rules idle too long, proposed for sunset in this pass.
+    pub sunsets: Vec<i64>,
 }
 
 impl Desk {
@@ -74,7 +76,8 @@ impl Desk {
         let mut tx = self.store.write.begin().await?;
         let anchor = self.store.anchor_events(&mut tx, now, KEEPER).await?;
         tx.commit().await?;
-        Ok(KeeperPass { pruned, anchor })
+        let sunsets = self.propose_sunsets().await?;
+        Ok(KeeperPass { pruned, anchor, sunsets })
     }
 }
 

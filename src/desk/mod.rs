@@ -11,6 +11,7 @@ mod disputes;
 mod ingest;
 mod interventions;
 mod keeper;
+mod learning;
 mod listener;
 mod paging;
 mod revocations;
@@ -19,6 +20,7 @@ pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
 pub use keeper::{KEEPER, KeeperPass, Retention};
+pub use learning::{UNDETERMINED_TO_ESCALATE, pattern_name};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 
 use change::Committed;
@@ -45,6 +47,9 @@ pub struct DeskConfig {
     pub event_window: EventWindow,
     /// How long records are kept, and how often the keeper runs.
     pub retention: Retention,
+    /// Learned rules marked `auto` carry out their automation; without
+    /// this, they gate instead.
+    pub allow_auto_rules: bool,
 }
 
 /// Events are accepted from `max_age` before the server's clock to
@@ -89,6 +94,9 @@ pub struct Desk {
     catalog: RwLock<Arc<Catalog>>,
     routing: RwLock<Arc<Routing>>,
     controls: RwLock<HashMap<String, AgentControl>>,
+    /// Active learned rules.
+    rules: RwLock<Arc<Vec<crate::api::LearnedRule>>>,
+    allow_auto_rules: bool,
     /// Digests of tokens revoked on any server of this database.
     revoked: RwLock<std::collections::HashSet<[u8; 32]>>,
     versions: watch::Sender<i64>,
@@ -167,6 +175,7 @@ impl Desk {
             (None, None) => Routing::builtin(),
         };
         let revoked = store.revoked_tokens().await?;
+        let active_rules = store.rules(Some(crate::api::RuleState::Active), now).await?;
         let head = head.unwrap_or_default();
         let version = version.max(head.version);
         let (versions, _) = watch::channel(version);
@@ -188,6 +197,8 @@ impl Desk {
             catalog: RwLock::new(Arc::new(catalog)),
             routing: RwLock::new(Arc::new(routing)),
             controls: RwLock::new(controls),
+            rules: RwLock::new(Arc::new(active_rules)),
+            allow_auto_rules: config.allow_auto_rules,
             revoked: RwLock::new(revoked),
             versions,
             instance: uuid::Uuid::now_v7().to_string(),

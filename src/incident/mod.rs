@@ -4,7 +4,7 @@
 
 mod blast_radius;
 mod grouping;
-mod patterns;
+pub mod patterns;
 mod root_cause;
 mod sequence;
 mod severity;

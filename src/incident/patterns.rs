@@ -1,8 +1,11 @@
-//! Repeat incidents (seed 10.1–10.6): a signature of five features, matched
-//! against past incidents as exact, similar (≥ 80 %) or possible (≥ 50 %);
-//! on the third exact or similar occurrence, a rule to consider.
+//! Repeat incidents (seed 10.1–10.6): a signature of six weighted features,
+//! matched against past incidents as exact, similar (≥ 80 % of the weight)
+//! or possible (≥ 50 %); on the third exact or similar occurrence, a rule to
+//! consider.
 
-use crate::api::{CausalAnalysis, Event, MatchLevel, PatternMatch, PreviousOccurrence, Signature, Verdict};
+use crate::api::{
+    CausalAnalysis, Event, MatchLevel, PatternFeature, PatternMatch, PreviousOccurrence, Signature, Verdict, Weight,
+};
 use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
 
 #[derive(Debug, Clone)]
@@ -26,7 +29,8 @@ fn actor_pattern(agent: &str) -> String {
     if trimmed.len() < agent.len() { format!("{trimmed}*") } else { agent.to_owned() }
 }
 
-fn time_pattern(at: DateTime<Utc>) -> &'static str {
+/// Weekdays 09:00–18:00 UTC are business hours; the rest is after hours.
+pub fn time_pattern(at: DateTime<Utc>) -> &'static str {
     let weekday = !matches!(at.weekday(), Weekday::Sat | Weekday::Sun);
     if weekday && (9..18).contains(&at.hour()) { "business_hours" } else { "after_hours" }
 }
@@ -34,32 +38,80 @@ fn time_pattern(at: DateTime<Utc>) -> &'static str {
 pub fn signature(incident_events: &[Event], analysis: &CausalAnalysis) -> Signature {
     let first = incident_events.iter().filter(|e| e.is_error()).min_by_key(|e| e.occurred_at);
     let top = analysis.candidates.iter().find(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);
+    // The actions just before the suspected one, in time order.
+    let mut before: Vec<_> = analysis
+        .candidates
+        .iter()
+        .filter(|c| c.verdict != Some(Verdict::Rejected))
+        .filter(|c| top.is_some_and(|t| c.occurred_at < t.occurred_at))
+        .filter_map(|c| c.action_type.as_deref().map(|a| (c.occurred_at, a)))
+        .collect();
+    before.sort();
+    let sequence: Vec<&str> = before.iter().rev().take(2).rev().map(|(_, a)| *a).collect();
     Signature {
         action_type: top.and_then(|c| c.action_type.clone()),
         resource_pattern: first.and_then(|e| e.resource.as_deref()).map(resource_pattern),
         failure_mode: first.and_then(|e| e.error_code.clone()),
         actor_pattern: top.and_then(|c| c.agent_id.as_deref()).map(actor_pattern),
         time_pattern: first.map(|e| time_pattern(e.occurred_at).to_owned()),
+        sequence_pattern: (!sequence.is_empty()).then(|| sequence.join(" > ")),
     }
 }
 
-fn features(s: &Signature) -> [&Option<String>; 5] {
-    [&s.action_type, &s.resource_pattern, &s.failure_mode, &s.actor_pattern, &s.time_pattern]
+/// Seed 10.2's features with their weights: high counts 3, medium 2, low 1.
+pub fn features(s: &Signature) -> [(&'static str, &Option<String>, Weight); 6] {
+    [
+        ("action_type", &s.action_type, Weight::High),
+        ("resource_pattern", &s.resource_pattern, Weight::High),
+        ("failure_mode", &s.failure_mode, Weight::High),
+        ("actor_pattern", &s.actor_pattern, Weight::Medium),
+        ("time_pattern", &s.time_pattern, Weight::Low),
+        ("sequence_pattern", &s.sequence_pattern, Weight::Medium),
+    ]
 }
 
-fn level(current: &Signature, past: &Signature) -> Option<MatchLevel> {
+/// The features as the API lists them.
+pub fn feature_list(s: &Signature) -> Vec<PatternFeature> {
+    features(s)
+        .into_iter()
+        .map(|(name, value, weight)| PatternFeature { name: name.to_owned(), value: value.clone(), weight })
+        .collect()
+}
+
+fn points(w: Weight) -> u32 {
+    match w {
+        Weight::High => 3,
+        Weight::Medium => 2,
+        Weight::Low => 1,
+    }
+}
+
+/// The weighted share of the features either signature has that both share,
+/// in percent; None when neither has any.
+pub fn overlap(current: &Signature, past: &Signature) -> Option<u8> {
     let pairs = features(current).into_iter().zip(features(past));
-    let considered = pairs.clone().filter(|(a, b)| a.is_some() || b.is_some()).count();
+    let considered: u32 =
+        pairs.clone().filter(|((_, a, _), (_, b, _))| a.is_some() || b.is_some()).map(|((_, _, w), _)| points(w)).sum();
     if considered == 0 {
         return None;
     }
-    let same = pairs.filter(|(a, b)| a.is_some() && a == b).count();
-    match same * 100 / considered {
+    let same: u32 = pairs.filter(|((_, a, _), (_, b, _))| a.is_some() && a == b).map(|((_, _, w), _)| points(w)).sum();
+    Some((same * 100 / considered) as u8)
+}
+
+/// Seed 10.4's levels by overlap.
+pub fn level_of(score: u8) -> Option<MatchLevel> {
+    match score {
         100 => Some(MatchLevel::Exact),
         80.. => Some(MatchLevel::Similar),
         50.. => Some(MatchLevel::Possible),
         _ => None,
     }
+}
+
+/// A signature's identity: two incidents with the same key are one pattern.
+pub fn key(s: &Signature) -> String {
+    features(s).iter().map(|(_, v, _)| v.as_deref().unwrap_or("-")).collect::<Vec<_>>().join("|")
 }
 
 /// Matches `current` (started at `started_at`) against earlier incidents.
@@ -68,10 +120,12 @@ pub fn match_pattern(current: &Signature, started_at: DateTime<Utc>, past: &[Pas
         .iter()
         .filter(|p| p.started_at < started_at)
         .filter_map(|p| {
-            level(current, &p.signature).map(|level| PreviousOccurrence {
+            let score = overlap(current, &p.signature)?;
+            level_of(score).map(|level| PreviousOccurrence {
                 incident_id: p.id,
                 started_at: p.started_at,
                 level,
+                score,
             })
         })
         .collect();
@@ -97,7 +151,18 @@ pub fn match_pattern(current: &Signature, started_at: DateTime<Utc>, past: &[Pas
         rule.push_str("  decision: gated_execute\n  status: suggested\n");
         rule
     });
-    Some(PatternMatch { level: best, signature: current.clone(), previous, occurrence, suggested_rule })
+    let score = previous.iter().map(|p| p.score).max().unwrap_or(0);
+    Some(PatternMatch {
+        level: best,
+        signature: current.clone(),
+        previous,
+        occurrence,
+        suggested_rule,
+        pattern_id: None,
+        score,
+        suggestions: Vec::new(),
+        rule: None,
+    })
 }
 
 #[cfg(test)]
@@ -113,6 +178,7 @@ mod tests {
             failure_mode: some(failure),
             actor_pattern: some(actor),
             time_pattern: some(time),
+            sequence_pattern: None,
         }
     }
 

@@ -7,7 +7,8 @@
 //! - touched a failing resource +25, or one of its dependencies +15;
 //! - carries a failing event's trace id +25;
 //! - an error message names its resource, config key, version or tool +20;
-//! - the same action preceded a confirmed cause before +10.
+//! - humans confirmed the same kind of action on the same resource as the
+//!   cause of another incident +10; rejected it twice or more −10.
 //!
 //! Time and a dependency hop alone are one signal: capped at 69 (Suspected).
 //! Machines never claim more than 90 (Likely): only a human confirms (100).
@@ -37,7 +38,15 @@ pub struct AnalysisInput<'a> {
     pub verdicts: &'a [(String, Verdict, String)],
     /// Causes humans confirmed in past incidents: incident, action type, resource.
     pub past_causes: &'a [(i64, String, String)],
+    /// Causes humans rejected in past incidents: action type, resource, times.
+    pub past_rejections: &'a [(String, String, u32)],
 }
+
+/// Rejections of the same kind of action on the same resource before a
+/// candidate loses points: once may be bad luck, twice is a lesson.
+pub const REJECTIONS_TO_LEARN: u32 = 2;
+/// What a confirmation adds, and repeated rejections take away.
+pub const LEARNED_POINTS: u8 = 10;
 
 /// The event a nested call was made from, up to the initiating one (seed 3.5).
 fn root_of<'e>(event: &'e Event, by_id: &HashMap<&str, &'e Event>) -> &'e Event {
@@ -149,15 +158,28 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
             root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(resource)
         });
         if let Some((incident_id, _, _)) = past {
-            score += 10;
+            score += LEARNED_POINTS;
             corroborated = true;
             evidence.push(Evidence::PastPattern { incident_id: *incident_id });
+        }
+        let rejected = input
+            .past_rejections
+            .iter()
+            .filter(|(action_type, resource, _)| {
+                root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(resource)
+            })
+            .map(|(_, _, times)| *times)
+            .max()
+            .filter(|times| *times >= REJECTIONS_TO_LEARN);
+        let penalty = rejected.map_or(0, |_| LEARNED_POINTS);
+        if let Some(times) = rejected {
+            evidence.push(Evidence::PastRejections { times });
         }
         if minutes_before > 30 {
             evidence.push(Evidence::DelayedEffect { minutes: minutes_before });
         }
         let ceiling = if corroborated { MACHINE_CEILING } else { SINGLE_SIGNAL_CEILING };
-        scored.push(Scored { root, touched, score: score.min(ceiling), evidence });
+        scored.push(Scored { root, touched, score: score.min(ceiling).saturating_sub(penalty), evidence });
     }
 
     // Concurrent modifications: both suspected, neither preferred. A sweep
@@ -188,6 +210,7 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
             if concurrent_ids.contains(&s.root.event_id) {
                 confidence = confidence.clamp(40, SINGLE_SIGNAL_CEILING);
             }
+            let scored = confidence;
             let verdict = verdicts.get(s.root.event_id.as_str()).copied();
             match verdict {
                 Some((Verdict::Confirmed, _)) => confidence = 100,
@@ -205,6 +228,7 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
                 occurred_at: s.root.occurred_at,
                 confidence,
                 band: Band::of(confidence),
+                scored,
                 evidence: s.evidence.clone(),
                 verdict: verdict.map(|v| v.0),
                 verdict_by: verdict.map(|v| v.1.to_owned()),
@@ -310,7 +334,14 @@ mod tests {
 
     fn run(incident: &[Event], actions: &[Event], verdicts: &[(String, Verdict, String)]) -> CausalAnalysis {
         let catalog = seed_catalog();
-        analyze(&AnalysisInput { incident_events: incident, actions, catalog: &catalog, verdicts, past_causes: &[] })
+        analyze(&AnalysisInput {
+            incident_events: incident,
+            actions,
+            catalog: &catalog,
+            verdicts,
+            past_causes: &[],
+            past_rejections: &[],
+        })
     }
 
     fn failure(minutes: i64, resource: &str, message: &str) -> Event {

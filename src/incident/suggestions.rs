@@ -426,6 +426,7 @@ mod tests {
             catalog: &catalog,
             verdicts: &[],
             past_causes: &[],
+            past_rejections: &[],
         });
         let failed: Vec<String> = case.incident.iter().filter_map(|e| e.resource.clone()).collect();
         let radius = blast_radius(&catalog, &[], &failed);

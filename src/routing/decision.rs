@@ -4,7 +4,9 @@
 //! reached giving way to their backup (6.1–6.5), with the reason said.
 
 use super::config::{CHANNELS, Match, Resolved, Routing, parse_duration};
-use crate::api::{AffectedService, BlastRadius, Notification, RoutingDecision, RoutingVerdict, Severity, Urgency};
+use crate::api::{
+    AffectedService, Automation, BlastRadius, Notification, RoutingDecision, RoutingVerdict, Severity, Urgency,
+};
 use crate::catalog::{Catalog, OwnerStatus, Service};
 use chrono::{DateTime, Datelike, Utc};
 
@@ -78,7 +80,17 @@ impl Routing {
 
     /// Who is told, how and when, for an incident.
     pub fn decide(&self, catalog: &Catalog, input: &RoutingInput) -> RoutingDecision {
-        let rule = self.rule_for(catalog, input);
+        self.decide_by(self.rule_for(catalog, input), catalog, input)
+    }
+
+    /// A rule learned from incidents, routed like the defaults with its
+    /// own name, decision and automation.
+    pub fn learned_rule(&self, name: String, decision: RoutingVerdict, automation: Option<Automation>) -> Resolved {
+        Resolved { name, decision, automation, matches: Match::default(), ..self.default_rule().clone() }
+    }
+
+    /// Who is told, how and when, by `rule`.
+    pub fn decide_by(&self, rule: &Resolved, catalog: &Catalog, input: &RoutingInput) -> RoutingDecision {
         let urgency = rule.urgency.unwrap_or(match input.severity {
             Severity::Critical => Urgency::Critical,
             Severity::High => Urgency::High,

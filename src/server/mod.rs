@@ -70,7 +70,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, disputes, events, incidents, interventions, notifications, operations, routing, runs, system,
+        activity, disputes, events, incidents, interventions, learning, notifications, operations, routing, runs,
+        system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -102,6 +103,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::retry_notification))
         .routes(routes!(operations::attribution_stats))
+        .routes(routes!(learning::get_calibration))
+        .routes(routes!(learning::get_reliance))
+        .routes(routes!(learning::suggestion_stats))
+        .routes(routes!(learning::list_patterns))
+        .routes(routes!(learning::get_pattern))
+        .routes(routes!(learning::list_rules, learning::propose_rule))
+        .routes(routes!(learning::transition_rule))
 }
 
 /// The OpenAPI document of every route.
@@ -255,6 +263,8 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// HTTPS clients are asked for a certificate signed by this CA.
     pub tls_client_ca: Option<PathBuf>,
+    /// Learned rules marked `auto` carry out their automation.
+    pub allow_auto_rules: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -300,6 +310,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             routing,
             event_window: options.event_window,
             retention: options.retention,
+            allow_auto_rules: options.allow_auto_rules,
             ..DeskConfig::default()
         },
     )

@@ -274,6 +274,13 @@ impl Fields {
         }
     }
 
+    /// A boolean, or None when null/absent.
+    pub fn optional_flag(&mut self, name: &str) -> Option<bool> {
+        let present = self.map.get(name).is_some_and(|v| !v.is_null());
+        let value = self.optional_bool(name, false);
+        present.then_some(value)
+    }
+
     /// A whole number, or null/absent.
     pub fn optional_integer(&mut self, name: &str) -> Option<i64> {
         match self.map.remove(name) {

@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (8, "record", include_str!("migrations/sqlite/0008_record.sql")),
     (9, "revocations", include_str!("migrations/sqlite/0009_revocations.sql")),
     (10, "nested calls", include_str!("migrations/sqlite/0010_nested_calls.sql")),
+    (11, "learning", include_str!("migrations/sqlite/0011_learning.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "record", include_str!("migrations/postgres/0008_record.sql")),
     (9, "revocations", include_str!("migrations/postgres/0009_revocations.sql")),
     (10, "nested calls", include_str!("migrations/postgres/0010_nested_calls.sql")),
+    (11, "learning", include_str!("migrations/postgres/0011_learning.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

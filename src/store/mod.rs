@@ -15,14 +15,18 @@ mod error;
 mod events;
 mod head;
 mod incidents;
+mod judgements;
 mod migrate;
 mod pages;
+mod patterns;
 mod records;
 mod retention;
 mod revocations;
 mod routing;
+mod rules;
 mod run_writer;
 mod runs;
+mod suggestion_outcomes;
 
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
 pub use chain::{ANCHORED, PRUNED};
@@ -32,11 +36,15 @@ pub use error::StoreError;
 pub use events::StoredEvent;
 pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
+pub use judgements::{Judged, Judgement};
 pub use pages::{Attempt, PageRow};
+pub use patterns::StoredPattern;
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
+pub use rules::NewRule;
 pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
+pub use suggestion_outcomes::{SuggestionOutcome, suggestion_key};
 
 use chrono::{DateTime, TimeZone, Utc};
 

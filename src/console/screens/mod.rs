@@ -1,6 +1,6 @@
 //! The screens, each owning its state and its keys: the incident list, an
 //! incident, its blast radius and root causes, activity, agents, the audit
-//! log, attribution, routing and notifications. The app keeps what they share (the incidents, the
+//! log, attribution, routing, notifications, calibration and patterns. The app keeps what they share (the incidents, the
 //! open incident's detail, the connection, the operator) and a stack of
 //! screens; the top one takes the keys that no overlay took.
 
@@ -9,9 +9,11 @@ mod agents;
 mod attribution;
 mod audit;
 mod blast_radius;
+mod calibration;
 mod incident;
 mod list;
 mod notifications;
+mod patterns;
 mod root_causes;
 mod routing;
 
@@ -20,9 +22,11 @@ pub use agents::AgentsView;
 pub use attribution::AttributionView;
 pub use audit::AuditView;
 pub use blast_radius::BlastView;
+pub use calibration::CalibrationView;
 pub use incident::IncidentView;
 pub use list::{IncidentList, SortKey};
 pub use notifications::NotificationsView;
+pub use patterns::PatternsView;
 pub use root_causes::CausesView;
 pub use routing::RoutingView;
 
@@ -45,6 +49,8 @@ pub enum View {
     Attribution(AttributionView),
     Routing(RoutingView),
     Notifications(NotificationsView),
+    Calibration(CalibrationView),
+    Patterns(PatternsView),
 }
 
 /// What a screen made of a key.
@@ -76,6 +82,8 @@ impl View {
             View::Attribution(_) => Screen::Attribution,
             View::Routing(_) => Screen::Routing,
             View::Notifications(_) => Screen::Notifications,
+            View::Calibration(_) => Screen::Calibration,
+            View::Patterns(_) => Screen::Patterns,
         }
     }
 
@@ -92,6 +100,8 @@ impl View {
             View::Attribution(_) => Mode::Attribution,
             View::Routing(_) => Mode::Routing,
             View::Notifications(_) => Mode::Notifications,
+            View::Calibration(_) => Mode::Calibration,
+            View::Patterns(_) => Mode::Patterns,
         }
     }
 
@@ -107,6 +117,8 @@ impl View {
             View::Attribution(_) => Watch::Attribution,
             View::Routing(_) => Watch::Routing,
             View::Notifications(_) => Watch::Notifications,
+            View::Calibration(_) => Watch::Calibration,
+            View::Patterns(_) => Watch::Patterns,
         }
     }
 
@@ -133,6 +145,8 @@ impl View {
             View::Attribution(v) => v.scroll.on_key(action),
             View::Routing(v) => v.scroll.on_key(action),
             View::Notifications(v) => v.on_key(action),
+            View::Calibration(v) => v.scroll.on_key(action),
+            View::Patterns(v) => v.scroll.on_key(action),
         }
     }
 }

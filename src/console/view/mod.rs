@@ -19,6 +19,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 mod activity;
 mod dialog;
+mod learning;
 mod operations;
 mod paging;
 mod pane;
@@ -42,6 +43,8 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         View::Agents(v) => operations::agents(app, v, theme, frame, main),
         View::Audit(v) => operations::audit(app, v, theme, frame, main),
         View::Attribution(v) => operations::attribution(app, v, theme, frame, main),
+        View::Calibration(v) => learning::calibration(app, v, theme, frame, main),
+        View::Patterns(v) => learning::patterns(app, v, theme, frame, main),
         View::Routing(v) => routing::routing(app, v, theme, frame, main),
         View::Notifications(v) => paging::notifications(app, v, theme, frame, main),
         View::Incidents => incidents(app, theme, frame, main),
@@ -449,7 +452,13 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         let before: Vec<String> =
             p.previous.iter().map(|o| format!("#{} {}", o.incident_id, o.started_at.format("%m-%d"))).collect();
         lines.push(Line::from(Span::styled(
-            format!("Seen before ({}): {} — occurrence {}", p.level, before.join(", "), p.occurrence),
+            format!(
+                "Seen before{} ({}): {} — occurrence {}",
+                p.pattern_id.map(|id| format!(", {}", crate::desk::pattern_name(id))).unwrap_or_default(),
+                p.level,
+                before.join(", "),
+                p.occurrence
+            ),
             theme.style(K::Warning),
         )));
     }
@@ -589,7 +598,8 @@ fn evidence_text(e: &crate::api::Evidence) -> String {
         ConcurrentModification { other_event_id } => {
             format!("modified the same resource within 5 s as {other_event_id}")
         }
-        PastPattern { incident_id } => format!("the same change caused incident #{incident_id}"),
+        PastPattern { incident_id } => format!("+10: the same change was confirmed as the cause of #{incident_id}"),
+        PastRejections { times } => format!("−10: rejected {times} times before"),
         DelayedEffect { minutes } => format!("delayed effect: {minutes} min between change and impact"),
     }
 }
@@ -742,7 +752,7 @@ fn help(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect
 }
 
 /// The `:` commands, for help.
-const COMMAND_HELP: [(&str, &str); 10] = [
+const COMMAND_HELP: [(&str, &str); 12] = [
     ("incidents", "the incident list"),
     ("activity", "LIVE-O5 / COMP-O5 runs"),
     ("agents", "agents: pause, resume"),
@@ -750,6 +760,8 @@ const COMMAND_HELP: [(&str, &str); 10] = [
     ("attribution", "attribution rollout"),
     ("routing", "escalation chain, rules"),
     ("notifications", "pages sent, due, dead"),
+    ("calibration", "scores vs verdicts"),
+    ("patterns", "repeat incidents, rules"),
     ("123 #123", "open incident 123"),
     ("theme NAME", "dark, light, mono, …"),
     ("q", "quit"),

@@ -88,7 +88,7 @@ pub fn root_causes(app: &App, view: &CausesView, theme: &Theme, frame: &mut Fram
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let (candidates, selected_line) = candidate_lines(app, theme, d);
-    let rest = chain_lines(theme, d);
+    let rest = chain_lines(app, theme, d);
     if inner.width >= 120 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
         show(frame, left, candidates, selected_line);
@@ -122,6 +122,10 @@ fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep: usize) {
 fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'static>>, usize) {
     let a = &d.analysis;
     let mut lines = Vec::new();
+    // Seed 11.3: the operator is told when they lean on the scores.
+    for prompt in app.reliance.iter().flat_map(|r| &r.prompts) {
+        lines.push(Line::from(Span::styled(format!("⚠ {prompt}"), theme.style(K::Warning))));
+    }
     if a.undetermined {
         lines.push(Line::from(Span::styled(
             "UNDETERMINED: no candidate reaches 40 % — the cause is not known",
@@ -186,7 +190,7 @@ fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'s
 
 /// The multi-actor chain, concurrent modifications, the pattern and the
 /// suggested actions.
-fn chain_lines(theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
+fn chain_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
     let a = &d.analysis;
     let mut lines = Vec::new();
     if !a.contributing.is_empty() {
@@ -211,14 +215,33 @@ fn chain_lines(theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
             theme.style(K::Warning),
         )));
     }
+    if let Some(shared) = &d.shared_cause {
+        let others: Vec<String> = shared.incidents.iter().map(|i| format!("#{i}")).collect();
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚠ SHARED CAUSE: {} is also the first cause of {} — these incidents may share one root cause",
+                shared.event_id,
+                others.join(", ")
+            ),
+            theme.style(K::Warning),
+        )));
+        lines.push(Line::from(""));
+    }
     if let Some(p) = &d.pattern {
-        lines.push(heading(theme, "Pattern"));
+        let name = p.pattern_id.map(crate::desk::pattern_name);
+        lines.push(heading(theme, &format!("Pattern{}", name.map(|n| format!(" {n}")).unwrap_or_default())));
         let level = match p.level {
-            MatchLevel::Exact => "EXACT match",
-            MatchLevel::Similar => "SIMILAR (80 % of features)",
-            MatchLevel::Possible => "POSSIBLE (50 % of features)",
+            MatchLevel::Exact => "EXACT match".to_owned(),
+            MatchLevel::Similar => format!("SIMILAR ({}% of the weighted features)", p.score),
+            MatchLevel::Possible => format!("POSSIBLE ({}% of the weighted features)", p.score),
         };
         lines.push(Line::from(format!("  {level}, occurrence {}", p.occurrence)));
+        for s in &p.suggestions {
+            lines.push(Line::from(Span::styled(
+                format!("  ! {}", crate::learning::outcomes::describe(s)),
+                theme.style(K::Warning),
+            )));
+        }
         for prev in &p.previous {
             lines.push(Line::from(Span::styled(
                 format!(
@@ -230,11 +253,15 @@ fn chain_lines(theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
                 theme.style(K::Muted),
             )));
         }
-        if let Some(rule) = &p.suggested_rule {
-            lines.push(Line::from(Span::styled("  rule to consider (W):", theme.style(K::Accent))));
-            for row in rule.lines() {
-                lines.push(Line::from(Span::styled(format!("    {row}"), theme.style(K::Accent))));
+        match (&p.rule, &p.suggested_rule) {
+            (Some(rule), _) => lines.push(super::learning::rule_line(app, theme, rule, "  rule ")),
+            (None, Some(rule)) => {
+                lines.push(Line::from(Span::styled("  rule to consider (W):", theme.style(K::Accent))));
+                for row in rule.lines() {
+                    lines.push(Line::from(Span::styled(format!("    {row}"), theme.style(K::Accent))));
+                }
             }
+            (None, None) => {}
         }
         lines.push(Line::from(""));
     }

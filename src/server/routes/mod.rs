@@ -6,6 +6,7 @@ pub mod disputes;
 pub mod events;
 pub mod incidents;
 pub mod interventions;
+pub mod learning;
 pub mod notifications;
 pub mod operations;
 pub mod otlp;
