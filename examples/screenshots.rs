@@ -89,6 +89,7 @@ async fn main() {
         rounds: Some(1),
         otlp: false,
         mixed: false,
+        admin_token: None,
     };
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     mandate::sim::run(args, stopped).await.expect("the simulator runs");

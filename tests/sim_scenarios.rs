@@ -39,10 +39,13 @@ async fn one_round(db: Db, otlp: bool) {
         token: AGENT.into(),
         seed: 42,
         speed: 200.0,
-        rate: 2.0,
+        // 100 background runs a second at speed 200: enough for every
+        // agent to show; 400 made PostgreSQL the test's long pole (see README).
+        rate: 0.5,
         rounds: Some(1),
         otlp,
         mixed: false,
+        admin_token: Some(ADMIN.into()),
     };
     let t = TestServer::wrap(server);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
@@ -94,21 +97,42 @@ async fn one_round(db: Db, otlp: bool) {
     let flash = &detail(&t, &incidents, "HTTP_503 on search-service").await[0];
     assert!(flash.summary.auto_recovered);
 
-    // 10.6: the third occurrence suggests a rule (signatures are computed
-    // in the background, every 2 s).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    // 10.6: the third occurrence proposes a rule; the platform lead adopts
+    // it; the fourth meets it, gated (signatures and rules are worked out in
+    // the background, every 2 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let repeats = detail(&t, &incidents, "CACHE_STAMPEDE on cache-cluster").await;
-        assert_eq!(repeats.len(), 3);
-        let third = repeats.iter().find_map(|d| d.pattern.as_ref().filter(|p| p.occurrence == 3));
-        if let Some(p) = third {
-            assert!(p.suggested_rule.is_some(), "{p:?}");
+        assert_eq!(repeats.len(), 4);
+        let third = repeats.iter().find(|d| d.pattern.as_ref().is_some_and(|p| p.occurrence == 3));
+        let fourth = repeats.iter().max_by_key(|d| d.summary.started_at).unwrap();
+        let gated = fourth.routing.as_ref().is_some_and(|r| r.decision == mandate::api::RoutingVerdict::Gated);
+        if let (Some(third), true) = (third, gated) {
+            assert!(third.pattern.as_ref().unwrap().suggested_rule.is_some());
+            let routing = fourth.routing.as_ref().unwrap();
+            assert!(routing.rule_matched.as_deref().unwrap_or("").starts_with("learned: Gate"), "{routing:?}");
             break;
         }
-        let patterns: Vec<_> = repeats.iter().map(|d| &d.pattern).collect();
-        assert!(std::time::Instant::now() < deadline, "no third occurrence: {patterns:?}");
+        let seen: Vec<_> = repeats.iter().map(|d| (&d.pattern, d.routing.as_ref().map(|r| r.decision))).collect();
+        assert!(std::time::Instant::now() < deadline, "no adopted rule met the fourth occurrence: {seen:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    // The flush fired it as it arrived; the incident, once analysed.
+    let rule = loop {
+        let rules = t.get(RESPONDER, "/api/v1/rules?state=active").await.body;
+        let rule = rules["rules"][0].clone();
+        if rule["fired"].as_i64() >= Some(2) {
+            break rule;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fourth flush and its incident: {rule}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        (rule["match"]["action_type"].as_str(), rule["decided_by"].as_str()),
+        (Some("cache_flush"), Some("root-admin"))
+    );
+    assert_eq!(rule["interruptions_7d"], 1, "{rule}");
+    assert!(report.to_string().ends_with("learned rules adopted 1"), "{report}");
 
     // 13.3: a gap in report-generator's sequence.
     let gap = &detail(&t, &incidents, "EXPORT_FAILED on reports-db").await[0];

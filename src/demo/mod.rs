@@ -24,6 +24,9 @@ pub const ROUTING: &str = include_str!("routing.toml");
 /// The demo operator, as the status bar and the audit log show them.
 pub const RESPONDER: &str = "demo-responder";
 
+/// The admin who adopts the rule the repeat pattern proposes.
+pub const PLATFORM_LEAD: &str = "demo-platform-lead";
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
     /// Keep the demo's database in this directory (default: a temporary one, removed on exit)
@@ -95,11 +98,11 @@ impl Demo {
         let desk = Desk::open(store, Some(catalog()), config).await.map_err(|e| format!("demo database: {e}"))?;
         let responder_token = generate_token();
         let fleet_token = generate_token();
-        let tokens = TokenTable::default().with_token(&responder_token, RESPONDER, Role::Responder).with_token(
-            &fleet_token,
-            "demo-fleet",
-            Role::Agent,
-        );
+        let lead_token = generate_token();
+        let tokens = TokenTable::default()
+            .with_token(&responder_token, RESPONDER, Role::Responder)
+            .with_token(&fleet_token, "demo-fleet", Role::Agent)
+            .with_token(&lead_token, PLATFORM_LEAD, Role::Admin);
         let server = crate::server::start_desk(desk, tokens, "127.0.0.1:0".parse().expect("an address"))
             .await
             .map_err(|e| format!("cannot start the demo server: {e}"))?;
@@ -112,6 +115,7 @@ impl Demo {
             rounds: None,
             otlp: false,
             mixed: true,
+            admin_token: Some(lead_token),
         };
         let (stop_sim, stopped) = watch::channel(false);
         let sim = tokio::spawn(async move {

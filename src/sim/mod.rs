@@ -46,6 +46,9 @@ pub struct SimArgs {
     /// Half the fleet (every other agent) through OTLP and the rest through the SDK: the demo shows both paths
     #[arg(skip)]
     pub mixed: bool,
+    /// An admin token: the repeat-pattern scenario then approves and activates the rule its third occurrence proposed, as a platform lead would, and its fourth occurrence meets it
+    #[arg(long, env = "MANDATE_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 fn positive(raw: &str) -> Result<f64, String> {
@@ -64,6 +67,7 @@ pub struct Report {
     pub events_accepted: AtomicU64,
     pub events_refused: AtomicU64,
     pub legacy_refused: AtomicU64,
+    pub rules_adopted: AtomicU64,
     pub rounds: AtomicU64,
 }
 
@@ -72,14 +76,15 @@ impl std::fmt::Display for Report {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         write!(
             f,
-            "{} rounds; runs: {} created, {} completed, {} refused; events: {} accepted, {} refused; legacy sentinel refused {} times",
+            "{} rounds; runs: {} created, {} completed, {} refused; events: {} accepted, {} refused; legacy sentinel refused {} times; learned rules adopted {}",
             n(&self.rounds),
             n(&self.runs_created),
             n(&self.runs_completed),
             n(&self.runs_refused),
             n(&self.events_accepted),
             n(&self.events_refused),
-            n(&self.legacy_refused)
+            n(&self.legacy_refused),
+            n(&self.rules_adopted)
         )
     }
 }
@@ -141,6 +146,7 @@ pub async fn run(args: SimArgs, mut stop: watch::Receiver<bool>) -> Result<Arc<R
                     }
                     Step::Event(body) => sim.post_event(&body).await,
                     Step::RawRun(body) => sim.post_raw_run(&body).await,
+                    Step::AdoptRule { action_type } => sim.adopt_rule(action_type).await,
                 }
             }
             if sleep_or_stop(scaled(&sim.args, 3.0), &mut stop).await {
@@ -290,6 +296,53 @@ impl Sim {
     async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Result<reqwest::Response> {
         let url = format!("{}{path}", self.args.api.trim_end_matches('/'));
         self.http.post(url).bearer_auth(&self.args.token).json(body).send().await
+    }
+
+    /// Approves and activates the rule proposed for `action_type`, waiting
+    /// (20 s at most) for the server's background analysis to propose it.
+    async fn adopt_rule(&self, action_type: &str) {
+        let Some(admin) = &self.args.admin_token else {
+            tracing::info!("no admin token: the rule the repeat pattern proposed stays proposed");
+            return;
+        };
+        let api = self.args.api.trim_end_matches('/');
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let proposed = loop {
+            let list: Option<crate::api::RuleList> =
+                match self.http.get(format!("{api}/api/v1/rules?state=proposed")).bearer_auth(admin).send().await {
+                    Ok(r) if r.status().is_success() => r.json().await.ok(),
+                    _ => None,
+                };
+            let found =
+                list.and_then(|l| l.rules.into_iter().find(|r| r.matches.action_type.as_deref() == Some(action_type)));
+            if let Some(rule) = found {
+                break rule;
+            }
+            if std::time::Instant::now() > deadline {
+                tracing::warn!(action_type, "no rule was proposed for the repeat pattern");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        for (to, reason) in [
+            ("approved", "the platform lead approves the rule learned from three cache stampedes"),
+            ("active", "in force from now"),
+        ] {
+            let answer = self
+                .http
+                .post(format!("{api}/api/v1/rules/{}/transition", proposed.id))
+                .bearer_auth(admin)
+                .json(&serde_json::json!({ "to": to, "reason": reason }))
+                .send()
+                .await;
+            match answer {
+                Ok(r) if r.status().is_success() => {}
+                Ok(r) => return tracing::warn!(status = r.status().as_u16(), to, "the learned rule was not moved"),
+                Err(e) => return tracing::warn!(error = %e, to, "cannot reach the API to adopt the learned rule"),
+            }
+        }
+        self.report.rules_adopted.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(rule = proposed.id, name = %proposed.name, "learned rule adopted");
     }
 
     async fn post_event(&self, body: &serde_json::Value) {

@@ -22,7 +22,8 @@ pub enum Scenario {
     DbExhaustion,
     /// Seed 7.4: an error that recovers by itself within two minutes.
     FlashIncident,
-    /// Seed 10.6: the same failure for the third time: a rule is suggested.
+    /// Seed 10.6: the same failure for the third time proposes a rule; the
+    /// platform lead adopts it, and the fourth time it gates the incident.
     RepeatPattern,
     /// Seed 000: a service still sending the legacy sentinel, refused and counted.
     LegacySentinel,
@@ -65,6 +66,9 @@ pub enum Step {
     RawRun(Value),
     /// Let this much (simulated) time pass before the next step.
     Pause(Duration),
+    /// As the platform lead: approve and activate the rule proposed for
+    /// this action type (with an admin token; without one, skipped).
+    AdoptRule { action_type: &'static str },
 }
 
 /// Builds events with the scenario's ids and times.
@@ -294,8 +298,12 @@ pub fn script(scenario: Scenario, seed: u64, round: u64, at: DateTime<Utc>, rng:
             );
         }
         Scenario::RepeatPattern => {
-            // Three occurrences, 25 minutes apart: wider than the incident window.
-            for (n, start) in [-55.0, -30.0, -5.0].into_iter().enumerate() {
+            // Four occurrences, 25 minutes apart: wider than the incident
+            // window. The third proposes a rule; it is adopted before the fourth.
+            for (n, start) in [-80.0, -55.0, -30.0, -5.0].into_iter().enumerate() {
+                if n == 3 {
+                    s.steps.push(Step::AdoptRule { action_type: "cache_flush" });
+                }
                 s.event(
                     start - 2.0,
                     "cache-warmer",
@@ -316,7 +324,7 @@ pub fn script(scenario: Scenario, seed: u64, round: u64, at: DateTime<Utc>, rng:
                         ..Extra::default()
                     },
                 );
-                if n < 2 {
+                if n < 3 {
                     s.event(
                         start + 4.0,
                         "api-gateway",
