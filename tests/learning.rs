@@ -400,7 +400,99 @@ async fn a_cause_shared_by_incidents_is_shown(db: Db) {
     t.stop().await;
 }
 
+/// A server over `db` with its own desk settings; the desk, to drive its
+/// background duties by hand.
+async fn start_with(
+    db: Db,
+    config: mandate::desk::DeskConfig,
+) -> (TestServer, std::sync::Arc<mandate::desk::Desk>, common::StoreGuard) {
+    let guard = common::store(db).await;
+    let desk = mandate::desk::Desk::open(guard.store.clone(), None, config).await.unwrap();
+    let server =
+        mandate::server::start_desk(desk.clone(), common::tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let t = TestServer::wrap(server);
+    t.send(t.http.put(t.url("/api/v1/catalog")).bearer_auth(ADMIN).json(&seed_catalog())).await;
+    (t, desk, guard)
+}
+
+/// Proposes, approves and activates a rule; its id.
+async fn adopt(t: &TestServer, rule: Value) -> i64 {
+    let proposed = t.post(RESPONDER, "/api/v1/rules", &rule).await;
+    assert_eq!(proposed.status, 201, "{:?}", proposed.body);
+    let id = proposed.body["id"].as_i64().unwrap();
+    for to in ["approved", "active"] {
+        let moved = t.post(ADMIN, &format!("/api/v1/rules/{id}/transition"), &json!({"to": to})).await;
+        assert_eq!(moved.status, 200, "{:?}", moved.body);
+    }
+    id
+}
+
+/// Seed 2.1 and 10.5: an `auto` rule pauses the suspected agent by itself,
+/// recorded as SYSTEM in the rule's name, only on a server that allows it;
+/// elsewhere it gates, and a human decides.
+async fn auto_rules_act_only_where_allowed(db: Db) {
+    let rule = json!({
+        "name": "pause deployers that break payments",
+        "match": {"action_type": "deploy", "resource": "payments-*"},
+        "decision": "auto",
+        "automation": "pause_agent",
+    });
+    for allowed in [true, false] {
+        let config = mandate::desk::DeskConfig { allow_auto_rules: allowed, ..Default::default() };
+        let (t, _desk, _guard) = start_with(db, config).await;
+        adopt(&t, rule.clone()).await;
+        let id = deploy_then_timeout(&t, 0, -3.0).await;
+        let path = format!("/api/v1/incidents/{id}");
+        if allowed {
+            let d = until(&t, &path, "the automatic pause", |d| {
+                d["interventions"].as_array().unwrap().iter().any(|i| i["kind"] == "pause_agent")
+            })
+            .await;
+            assert_eq!(d["routing"]["decision"], "auto");
+            let pause = d["interventions"].as_array().unwrap().iter().find(|i| i["kind"] == "pause_agent").unwrap();
+            assert_eq!(pause["actor_id"], "mandate routing");
+            assert!(pause["reason"].as_str().unwrap().contains("learned: pause deployers"), "{pause}");
+            let agents = t.get(VIEWER, "/api/v1/agents").await.body;
+            let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "deployer").unwrap();
+            assert_eq!(deployer["status"], "paused");
+        } else {
+            let d = until(&t, &path, "gated instead", |d| d["routing"]["decision"] == "gated").await;
+            learned(&t, id).await;
+            let d2 = t.get(VIEWER, &path).await.body;
+            assert!(
+                !d2["interventions"].as_array().unwrap().iter().any(|i| i["kind"] == "pause_agent"),
+                "{:#}",
+                d["interventions"]
+            );
+            let rules = t.get(VIEWER, "/api/v1/rules").await.body;
+            assert_eq!(rules["friction"]["auto_allowed"], false);
+        }
+        t.stop().await;
+    }
+}
+
+/// Seed 10.6: an active rule that has not fired for the idle period is
+/// proposed for sunset by the record keeper; a firing would have kept it.
+async fn idle_rules_are_proposed_for_sunset(db: Db) {
+    let clock = mandate::paging::Clock::manual(chrono::Utc::now());
+    let config = mandate::desk::DeskConfig { clock: clock.clone(), ..Default::default() };
+    let (t, desk, _guard) = start_with(db, config).await;
+    let idle =
+        adopt(&t, json!({"name": "flag schema changes", "match": {"action_type": "migration"}, "decision": "flagged"}))
+            .await;
+    assert!(desk.keep_records().await.unwrap().sunsets.is_empty(), "active for a moment is not idle");
+    clock.advance(chrono::Duration::days(31));
+    assert_eq!(desk.keep_records().await.unwrap().sunsets, [idle]);
+    let rule = &t.get(VIEWER, "/api/v1/rules").await.body["rules"][0];
+    assert_eq!(rule["state"], "active", "proposed, not retired: an admin decides");
+    assert!(rule["sunset_proposed_at"].is_string(), "{rule}");
+    assert!(desk.keep_records().await.unwrap().sunsets.is_empty(), "proposed once");
+    t.stop().await;
+}
+
 on_both_databases!(
+    auto_rules_act_only_where_allowed,
+    idle_rules_are_proposed_for_sunset,
     rejections_lower_the_next_score_and_calibration_counts_them,
     suggestions_are_tracked_to_what_became_of_them,
     the_third_occurrence_proposes_a_rule_that_gates_the_fourth,

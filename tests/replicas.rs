@@ -129,6 +129,26 @@ async fn a_pause_or_tool_ban_through_one_server_holds_on_the_other() {
     fleet.stop();
 }
 
+/// A learned rule activated through one server acts on the events the
+/// other receives: its active rules are reloaded with the configuration.
+async fn a_rule_activated_through_one_server_acts_on_the_other() {
+    let fleet = Fleet::start(2, &[]).await;
+    let rule = json!({"name": "gate payments deploys", "match": {"action_type": "deploy", "resource": "payments-*"}, "decision": "gated"});
+    let (status, body) = fleet.post(0, &fleet.responder, "/api/v1/rules", &rule).await;
+    assert_eq!(status, 201, "{body}");
+    let path = format!("/api/v1/rules/{}/transition", body["id"]);
+    for to in ["approved", "active"] {
+        let (status, body) = fleet.post(0, &fleet.admin, &path, &json!({"to": to})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let deploy = event_body("deploy-1", -0.1, "agent-deployer", "deploy", "payments-service", "ok");
+    let (status, body) = fleet.post(1, &fleet.agent, "/api/v1/events", &deploy).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, rules) = fleet.get(0, "/api/v1/rules?state=active").await;
+    assert_eq!(rules["rules"][0]["fired"], 1, "fired on the other server: {rules}");
+    fleet.stop();
+}
+
 async fn the_same_event_id_on_both_servers_is_a_duplicate() {
     let fleet = Fleet::start(2, &[]).await;
     let posts = (0..20).flat_map(|i| {
@@ -412,6 +432,7 @@ mod postgres {
     on_postgres!(
         errors_for_one_resource_are_one_incident_across_servers,
         a_pause_or_tool_ban_through_one_server_holds_on_the_other,
+        a_rule_activated_through_one_server_acts_on_the_other,
         the_same_event_id_on_both_servers_is_a_duplicate,
         a_long_poll_on_one_server_wakes_for_a_change_on_another,
         the_feed_catches_up_when_the_listening_connection_is_lost,
