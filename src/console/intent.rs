@@ -160,8 +160,11 @@ impl Plan {
                     "this cannot be undone from the console".to_owned(),
                 ],
                 InterventionKind::UpdateRule => vec![
-                    format!("record a routing-rule change: {}", self.rule.as_deref().unwrap_or("?")),
-                    "it goes to review and rollout; it cannot be withdrawn".to_owned(),
+                    format!("propose a rule: {}", self.rule.as_deref().unwrap_or("?")),
+                    "it matches this incident's suspected action and resource; an admin approves it before it \
+                     acts (:patterns)"
+                        .to_owned(),
+                    "the proposal stays in the record; an admin may reject it".to_owned(),
                 ],
             },
             What::Verdict(v) => vec![format!(

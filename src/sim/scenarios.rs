@@ -298,9 +298,10 @@ pub fn script(scenario: Scenario, seed: u64, round: u64, at: DateTime<Utc>, rng:
             );
         }
         Scenario::RepeatPattern => {
-            // Four occurrences, 25 minutes apart: wider than the incident
-            // window. The third proposes a rule; it is adopted before the fourth.
-            for (n, start) in [-80.0, -55.0, -30.0, -5.0].into_iter().enumerate() {
+            // Four occurrences, 17 minutes apart: wider than the incident
+            // window, and all within the hour late events may arrive in. The
+            // third proposes a rule; it is adopted before the fourth.
+            for (n, start) in [-50.0, -33.0, -16.0, 1.0].into_iter().enumerate() {
                 if n == 3 {
                     s.steps.push(Step::AdoptRule { action_type: "cache_flush" });
                 }

@@ -106,7 +106,7 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
         )));
     }
     lines.push(Line::from(""));
-    lines.push(heading(theme, "Suggestions    shown  acted  ignored  superseded  accepted  to act (median)"));
+    lines.push(heading(theme, "Suggestions  shown  open  acted  ignored  superseded  accepted  to act (median)"));
     match &view.suggestions {
         None => lines.push(muted(theme, "  not known yet: waiting for the server")),
         Some(s) => s.kinds.iter().for_each(|k| lines.push(suggestion_row(k))),
@@ -116,10 +116,12 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
 
 fn suggestion_row(k: &SuggestionKindStats) -> Line<'static> {
     let wait = k.time_to_action_p50_s.map(duration).unwrap_or_else(|| "—".to_owned());
+    let open = k.shown - k.acted - k.ignored - k.superseded;
     Line::from(format!(
-        "  {:<12} {:>5}  {:>5}  {:>7}  {:>10}  {:>8}  {wait}",
+        "  {:<10} {:>5}  {:>4}  {:>5}  {:>7}  {:>10}  {:>8}  {wait}",
         k.kind.as_str(),
         k.shown,
+        open,
         k.acted,
         k.ignored,
         k.superseded,
@@ -178,6 +180,7 @@ pub fn patterns(app: &App, view: &PatternsView, theme: &Theme, frame: &mut Frame
         }
         for rule in &r.rules {
             lines.push(rule_line(app, theme, rule, "  "));
+            lines.push(muted(theme, format!("      when {} · {}", match_text(&rule.matches), rule.source)));
         }
     }
     super::pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
@@ -187,7 +190,12 @@ pub fn patterns(app: &App, view: &PatternsView, theme: &Theme, frame: &mut Frame
 pub fn signature_text(s: &Signature) -> String {
     [&s.action_type, &s.resource_pattern, &s.failure_mode, &s.actor_pattern, &s.time_pattern, &s.sequence_pattern]
         .iter()
-        .map(|v| v.as_deref().map(|t| t.replace('_', " ")).unwrap_or_else(|| "—".to_owned()))
+        .map(|v| match v.as_deref() {
+            Some("after_hours") => "after hours".to_owned(),
+            Some("business_hours") => "business hours".to_owned(),
+            Some(t) => t.to_owned(),
+            None => "—".to_owned(),
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -251,6 +259,20 @@ fn pattern_lines(app: &App, theme: &Theme, p: &Pattern, lines: &mut Vec<Line<'st
             theme.style(K::Warning),
         )));
     }
+}
+
+/// `deploy on payments-* after hours`.
+fn match_text(m: &crate::api::RuleMatch) -> String {
+    let mut text = m.action_type.clone().unwrap_or_else(|| "any action".to_owned());
+    if let Some(r) = &m.resource {
+        text.push_str(&format!(" on {r}"));
+    }
+    match m.business_hours {
+        Some(true) => text.push_str(" in business hours"),
+        Some(false) => text.push_str(" after hours"),
+        None => {}
+    }
+    text
 }
 
 pub fn rule_line(app: &App, theme: &Theme, rule: &LearnedRule, prefix: &str) -> Line<'static> {

@@ -462,6 +462,14 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
             theme.style(K::Warning),
         )));
     }
+    if let Some(r) = &d.routing
+        && let Some(name) = r.rule_matched.as_deref().and_then(|n| n.strip_prefix("learned: "))
+    {
+        lines.push(Line::from(Span::styled(
+            format!("{} by learned rule: {name}", r.decision.as_str().to_uppercase()),
+            theme.style(K::Warning),
+        )));
+    }
     if !d.interventions.is_empty() {
         lines.push(Line::from(""));
         lines.push(heading(theme, "Done so far"));

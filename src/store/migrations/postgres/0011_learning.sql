@@ -84,3 +84,8 @@ CREATE TABLE rule_firings (
 CREATE INDEX ix_rule_firings_rule ON rule_firings (rule_id, at);
 CREATE UNIQUE INDEX ux_rule_firings_incident ON rule_firings (rule_id, incident_id) WHERE incident_id IS NOT NULL;
 CREATE UNIQUE INDEX ux_rule_firings_event ON rule_firings (rule_id, event_id) WHERE event_id IS NOT NULL;
+
+-- Incidents sharing a first cause are found by it; a verdict's reading
+-- time by the judge's first read of the incident.
+CREATE INDEX ix_incidents_cause ON incidents (cause_event_id) WHERE cause_event_id IS NOT NULL;
+CREATE INDEX ix_access_log_target ON access_log (target, principal, at);
