@@ -25,6 +25,7 @@ use std::process::Command;
 
 const RESPONDER: &str = "mdt_screens_responder";
 const FLEET: &str = "mdt_screens_fleet";
+const LEAD: &str = "mdt_screens_lead";
 
 async fn get<T: serde::de::DeserializeOwned>(http: &reqwest::Client, base: &str, path: &str) -> T {
     let response = http.get(format!("{base}{path}")).bearer_auth(RESPONDER).send().await.expect("the API answers");
@@ -73,11 +74,10 @@ async fn main() {
     let routing = mandate::routing::Routing::new(routing, "demo routing").unwrap();
     let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
     let desk = Desk::open(store, Some(mandate::demo::catalog()), config).await.unwrap();
-    let tokens = TokenTable::default().with_token(RESPONDER, mandate::demo::RESPONDER, Role::Responder).with_token(
-        FLEET,
-        "demo-fleet",
-        Role::Agent,
-    );
+    let tokens = TokenTable::default()
+        .with_token(RESPONDER, mandate::demo::RESPONDER, Role::Responder)
+        .with_token(FLEET, "demo-fleet", Role::Agent)
+        .with_token(LEAD, mandate::demo::PLATFORM_LEAD, Role::Admin);
     let server = mandate::server::start_desk(desk, tokens, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = server.url();
     let args = mandate::sim::SimArgs {
@@ -89,7 +89,7 @@ async fn main() {
         rounds: Some(1),
         otlp: false,
         mixed: false,
-        admin_token: None,
+        admin_token: Some(LEAD.into()),
     };
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     mandate::sim::run(args, stopped).await.expect("the simulator runs");
@@ -117,6 +117,15 @@ async fn main() {
     ack.target_agent = Some("config-gen".into());
     ack.reason = Some("it wrote the bad pool_size".into());
     api.send(&intent(&ack, &who).unwrap()).await.expect("paused");
+    // Verdicts, so calibration has something to measure.
+    let detail: IncidentDetail = get(&http, &base, &format!("/api/v1/incidents/{bad}")).await;
+    for (n, c) in detail.analysis.candidates.iter().take(2).enumerate() {
+        let verdict = if n == 0 { mandate::api::Verdict::Confirmed } else { mandate::api::Verdict::Rejected };
+        let mut judge = Plan::new(What::Verdict(verdict), Target::Incident(bad));
+        judge.event_id = Some(c.event_id.clone());
+        api.send(&intent(&judge, &who).unwrap()).await.expect("judged");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
     let now = chrono::Utc::now();
     let keymap = Keymap::default();
@@ -176,6 +185,15 @@ async fn main() {
     command(&mut app, "notifications");
     update(&mut app, Action::Notifications(Box::new(get(&http, &base, "/api/v1/notifications").await)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "notifications");
+    command(&mut app, "patterns");
+    update(&mut app, Action::Patterns(Box::new(get(&http, &base, "/api/v1/patterns").await)), &keymap);
+    update(&mut app, Action::Rules(Box::new(get(&http, &base, "/api/v1/rules").await)), &keymap);
+    shoot(&app, "dark", DARK_TERMINAL, size, "patterns");
+    command(&mut app, "calibration");
+    update(&mut app, Action::Calibration(Box::new(get(&http, &base, "/api/v1/calibration").await)), &keymap);
+    let stats = get(&http, &base, "/api/v1/suggestions/stats").await;
+    update(&mut app, Action::SuggestionStats(Box::new(stats)), &keymap);
+    shoot(&app, "dark", DARK_TERMINAL, size, "calibration");
 
     // A console that cannot reach its server says so, at 80 columns too.
     let mut offline =

@@ -346,6 +346,12 @@ async fn undetermined_three_times_is_escalated(db: Db) {
     let pattern = &t.get(VIEWER, "/api/v1/patterns").await.body["patterns"][0];
     assert_eq!(pattern["escalated_incident"], opened["id"]);
     assert!(pattern["incidents"].as_array().unwrap().iter().all(|i| i["undetermined"] == true), "{pattern:#}");
+    // Seed 2.2: what was suggested each time and never done, said of the pattern.
+    let ignored = pattern["suggestions"].as_array().unwrap();
+    assert!(
+        ignored.iter().any(|h| h["suggested"] == 3 && h["ignored"] == 3 && h["incidents"] == 3),
+        "suggested 3 times, ignored 3 times, 3 incidents: {pattern:#}"
+    );
     t.stop().await;
 }
 

@@ -45,7 +45,7 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
         lines.push(muted(theme, "Nobody has confirmed or rejected a cause in this period: nothing to measure yet."));
     }
     lines.push(Line::from(""));
-    lines.push(heading(theme, "Per band       range    judged  confirmed"));
+    lines.push(heading(theme, &format!("{:<12} {:>7}  {:>6}  {:>9}", "Per band", "range", "judged", "confirmed")));
     for b in &c.bands {
         let (mark, text, key) = match b.flag {
             CalibrationFlag::WithinRange => ("✓", "in range".to_owned(), K::Success),
@@ -55,10 +55,9 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
         };
         lines.push(Line::from(vec![
             Span::raw(format!(
-                "  {:<10} {:>3}–{:<3}% {:>6}  {:>9}  ",
+                "  {:<10} {:>7}  {:>6}  {:>9}  ",
                 b.band.as_str(),
-                b.low,
-                b.high,
+                format!("{}–{}%", b.low, b.high),
                 b.judged,
                 percent(b.observed)
             )),
@@ -70,7 +69,10 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
         "  A band is flagged when the share of its causes humans confirmed falls outside its range.",
     ));
     lines.push(Line::from(""));
-    lines.push(heading(theme, "Reliability    judged  predicted  observed"));
+    lines.push(heading(
+        theme,
+        &format!("{:<12} {:>7}  {:>6}  {:>9}  {:>8}", "Reliability", "score", "judged", "predicted", "observed"),
+    ));
     let judged_bins: Vec<_> = c.reliability.iter().filter(|r| r.judged > 0).collect();
     if judged_bins.is_empty() {
         lines.push(muted(theme, "  no verdicts yet"));
@@ -80,9 +82,9 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
         let key = if gap.abs() > 0.2 { K::Warning } else { K::Text };
         lines.push(Line::from(Span::styled(
             format!(
-                "  {:>3}–{:<3}%   {:>6}  {:>9}  {:>8}",
-                r.from,
-                r.to,
+                "  {:<10} {:>7}  {:>6}  {:>9}  {:>8}",
+                "",
+                format!("{}–{}%", r.from, r.to),
                 r.judged,
                 percent(r.predicted),
                 percent(r.observed)
@@ -91,14 +93,17 @@ pub fn calibration(app: &App, view: &CalibrationView, theme: &Theme, frame: &mut
         )));
     }
     lines.push(Line::from(""));
-    lines.push(heading(theme, "Per cause type judged  confirmed  mean score  Brier"));
+    lines.push(heading(
+        theme,
+        &format!("{:<16} {:>6}  {:>9}  {:>10}  Brier", "Per cause type", "judged", "confirmed", "mean score"),
+    ));
     if c.cause_types.is_empty() {
         lines.push(muted(theme, "  no verdicts yet"));
     }
     for t in &c.cause_types {
         lines.push(Line::from(format!(
-            "  {:<13} {:>5}  {:>9}  {:>10}  {}",
-            t.cause_type,
+            "  {:<14} {:>6}  {:>9}  {:>10}  {}",
+            t.cause_type.chars().take(14).collect::<String>(),
             t.judged,
             percent(t.observed),
             percent(t.mean_score),
@@ -118,7 +123,7 @@ fn suggestion_row(k: &SuggestionKindStats) -> Line<'static> {
     let wait = k.time_to_action_p50_s.map(duration).unwrap_or_else(|| "—".to_owned());
     let open = k.shown - k.acted - k.ignored - k.superseded;
     Line::from(format!(
-        "  {:<10} {:>5}  {:>4}  {:>5}  {:>7}  {:>10}  {:>8}  {wait}",
+        "  {:<11}{:>5}  {:>4}  {:>5}  {:>7}  {:>10}  {:>8}  {wait}",
         k.kind.as_str(),
         k.shown,
         open,
