@@ -113,8 +113,15 @@ async fn killed_during_ingest(db: Db) {
 
     // One incident per client's resource, however often its errors arrived.
     let page = common::get_json(&http, &format!("{base}/api/v1/incidents?limit=100"), &viewer).await;
-    let mut titles: Vec<&str> =
-        page["incidents"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+    // (Four resources failing alike with no cause found may also open an
+    // incident to investigate the pattern: that one is not the clients'.)
+    let mut titles: Vec<&str> = page["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .filter(|t| !t.starts_with("investigate PAT-"))
+        .collect();
     titles.sort();
     assert_eq!(titles, ["E on svc-0", "E on svc-1", "E on svc-2", "E on svc-3"]);
     second.stop();

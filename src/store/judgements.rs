@@ -59,7 +59,8 @@ impl Store {
         Ok(())
     }
 
-    /// Verdicts given from `since` to `until` with what was judged; `by`:
+    /// Verdicts given from `since` to `until` (both included: a verdict of
+    /// this very millisecond counts) with what was judged; `by`:
     /// one person's only.
     pub async fn judgements(
         &self,
@@ -69,7 +70,7 @@ impl Store {
     ) -> Result<Vec<Judgement>, StoreError> {
         let rows = sqlx::query(
             "SELECT incident_id, event_id, verdict, actor_id, at, scored, band, cause_type, evidence, read_ms \
-             FROM candidate_verdicts WHERE scored IS NOT NULL AND at >= $1 AND at < $2 \
+             FROM candidate_verdicts WHERE scored IS NOT NULL AND at >= $1 AND at <= $2 \
              AND ($3 = '' OR actor_id = $3) ORDER BY at LIMIT 100000",
         )
         .bind(to_millis(since))
@@ -127,8 +128,9 @@ impl Store {
         )
         .bind(person.to_owned())
         .bind(format!("incident:{id}"))
-        .fetch_one(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        Ok(row.try_get::<Option<i64>, _>(0)?.map(from_millis))
+        let first = row.first().map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten();
+        Ok(first.map(from_millis))
     }
 }

@@ -40,9 +40,9 @@ impl Store {
 
     pub async fn pattern(&self, id: i64) -> Result<Option<StoredPattern>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM patterns WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.read).await?;
-        Ok(match row {
-            Some(r) => pattern_from_row(&r)?,
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&self.read).await?;
+        Ok(match rows.first() {
+            Some(r) => pattern_from_row(r)?,
             None => None,
         })
     }
@@ -129,9 +129,9 @@ impl Store {
              ORDER BY score DESC, pattern_id LIMIT 1",
         )
         .bind(incident_id)
-        .fetch_optional(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        Ok(row.first().map(|r| r.try_get(0)).transpose()?)
     }
 
     /// The incidents linked to a pattern, oldest first.

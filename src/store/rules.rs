@@ -95,8 +95,8 @@ impl Store {
 
     pub async fn rule(&self, id: i64, now: DateTime<Utc>) -> Result<Option<LearnedRule>, StoreError> {
         let sql = format!("{} WHERE r.id = $1", select(to_millis(now - Duration::days(7))));
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.read).await?;
-        row.as_ref().map(rule_from_row).transpose()
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&self.read).await?;
+        rows.first().map(rule_from_row).transpose()
     }
 
     /// The live rule learned from a pattern (proposed, approved or active).
@@ -105,8 +105,8 @@ impl Store {
             "{} WHERE r.pattern_id = $1 ORDER BY CASE WHEN r.state IN ('proposed', 'approved', 'active') THEN 0 ELSE 1 END, r.id DESC LIMIT 1",
             select(to_millis(now - Duration::days(7)))
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pattern_id).fetch_optional(&self.read).await?;
-        row.as_ref().map(rule_from_row).transpose()
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pattern_id).fetch_all(&self.read).await?;
+        rows.first().map(rule_from_row).transpose()
     }
 
     /// Moves a rule from one of `from` to `to`; false when it was not in one.
@@ -201,8 +201,8 @@ impl Store {
     pub async fn interruptions(&self, since: DateTime<Utc>) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) FROM rule_firings WHERE interrupted = 1 AND at >= $1")
             .bind(to_millis(since))
-            .fetch_one(&self.read)
+            .fetch_all(&self.read)
             .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
     }
 }

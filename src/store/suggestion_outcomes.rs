@@ -46,33 +46,25 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let at = to_millis(now);
-        if resolved {
-            sqlx::query(
-                "UPDATE suggestion_outcomes SET state = 'ignored', closed_at = $1 WHERE incident_id = $2 AND state = 'shown'",
-            )
-            .bind(at)
-            .bind(incident_id)
-            .execute(&mut **tx)
-            .await?;
-            return Ok(());
-        }
         let keys: Vec<String> = shown.iter().map(suggestion_key).collect();
-        let rows = sqlx::query("SELECT key FROM suggestion_outcomes WHERE incident_id = $1 AND state = 'shown'")
-            .bind(incident_id)
-            .fetch_all(&mut **tx)
-            .await?;
-        for row in rows {
-            let key: String = row.try_get(0)?;
-            if !keys.contains(&key) {
-                sqlx::query(
-                    "UPDATE suggestion_outcomes SET state = 'superseded', closed_at = $1 \
-                     WHERE incident_id = $2 AND key = $3 AND state = 'shown'",
-                )
-                .bind(at)
+        if !resolved {
+            let rows = sqlx::query("SELECT key FROM suggestion_outcomes WHERE incident_id = $1 AND state = 'shown'")
                 .bind(incident_id)
-                .bind(key)
-                .execute(&mut **tx)
+                .fetch_all(&mut **tx)
                 .await?;
+            for row in rows {
+                let key: String = row.try_get(0)?;
+                if !keys.contains(&key) {
+                    sqlx::query(
+                        "UPDATE suggestion_outcomes SET state = 'superseded', closed_at = $1 \
+                         WHERE incident_id = $2 AND key = $3 AND state = 'shown'",
+                    )
+                    .bind(at)
+                    .bind(incident_id)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?;
+                }
             }
         }
         for (s, key) in shown.iter().zip(keys) {
@@ -89,6 +81,16 @@ impl Store {
             .bind(s.intervention.map(|k| k.as_str()))
             .bind(target(s))
             .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        if resolved {
+            // Resolved with them on screen: ignored.
+            sqlx::query(
+                "UPDATE suggestion_outcomes SET state = 'ignored', closed_at = $1 WHERE incident_id = $2 AND state = 'shown'",
+            )
+            .bind(at)
+            .bind(incident_id)
             .execute(&mut **tx)
             .await?;
         }
