@@ -125,18 +125,7 @@ mod tests {
     use super::*;
 
     fn judged(scored: u8, verdict: Verdict, cause: &str) -> Judgement {
-        Judgement {
-            incident_id: 1,
-            event_id: "e".into(),
-            verdict,
-            actor_id: "alice".into(),
-            at: Utc::now(),
-            scored,
-            band: Band::of(scored),
-            cause_type: Some(cause.into()),
-            evidence_lines: 3,
-            read_ms: None,
-        }
+        Judgement { cause_type: Some(cause.into()), ..crate::learning::judged(verdict, scored) }
     }
 
     #[test]

@@ -6,3 +6,20 @@ pub mod calibration;
 pub mod outcomes;
 pub mod reliance;
 pub mod rules;
+
+/// A verdict of alice's on a candidate scored `scored`, for the tests.
+#[cfg(test)]
+pub(crate) fn judged(verdict: crate::api::Verdict, scored: u8) -> crate::store::Judgement {
+    crate::store::Judgement {
+        incident_id: 1,
+        event_id: "e".into(),
+        verdict,
+        actor_id: "alice".into(),
+        at: chrono::Utc::now(),
+        scored,
+        band: crate::api::Band::of(scored),
+        cause_type: None,
+        evidence_lines: 4,
+        read_ms: None,
+    }
+}

@@ -65,18 +65,7 @@ mod tests {
     use super::*;
 
     fn judged(verdict: Verdict, scored: u8, read_ms: Option<i64>) -> Judgement {
-        Judgement {
-            incident_id: 1,
-            event_id: "e".into(),
-            verdict,
-            actor_id: "alice".into(),
-            at: Utc::now(),
-            scored,
-            band: Band::of(scored),
-            cause_type: None,
-            evidence_lines: 4,
-            read_ms,
-        }
+        Judgement { read_ms, ..crate::learning::judged(verdict, scored) }
     }
 
     #[test]
