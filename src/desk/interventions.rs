@@ -401,20 +401,23 @@ impl Desk {
 
 impl Desk {
     /// The candidate as it stands before the verdict (seed 11.2), and how
-    /// long after first opening the incident the judge gave it (11.3).
+    /// long the judge had it before them (11.3): since first opening the
+    /// incident, or since their previous verdict on it.
     async fn judged(&self, request: &VerdictRequest) -> Result<Option<crate::store::Judged>, StoreError> {
         let Some(detail) = self.incident_detail(request.incident_id).await? else { return Ok(None) };
         let Some(c) = detail.analysis.candidates.iter().find(|c| c.event_id == request.event_id) else {
             return Ok(None);
         };
         let first_read = self.store.first_read(&request.actor_id, request.incident_id).await?;
+        let previous = self.store.last_verdict_at(&request.actor_id, request.incident_id).await?;
+        let since = first_read.map(|read| previous.map_or(read, |v| v.max(read)));
         Ok(Some(crate::store::Judged {
             scored: c.scored,
             band: crate::api::Band::of(c.scored),
             cause_type: c.action_type.clone(),
             cause_resource: c.resource.clone(),
             evidence: serde_json::to_value(&c.evidence).unwrap_or_default(),
-            read_ms: first_read.map(|at| (Utc::now() - at).num_milliseconds().max(0)),
+            read_ms: since.map(|at| (Utc::now() - at).num_milliseconds().max(0)),
         }))
     }
 }

@@ -15,7 +15,9 @@ pub struct Judged {
     pub cause_type: Option<String>,
     pub cause_resource: Option<String>,
     pub evidence: serde_json::Value,
-    /// From the judge's first read of the incident's detail to the verdict.
+    /// How long the judge had this candidate before them: from their first
+    /// read of the incident's detail, or their previous verdict on it when
+    /// later, to this verdict. None: they never read the detail.
     pub read_ms: Option<i64>,
 }
 
@@ -119,6 +121,17 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)?.clamp(0, u32::MAX as i64) as u32)))
             .collect()
+    }
+
+    /// When `person` last gave a verdict on incident `id`.
+    pub async fn last_verdict_at(&self, person: &str, id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let rows = sqlx::query("SELECT MAX(at) FROM candidate_verdicts WHERE incident_id = $1 AND actor_id = $2")
+            .bind(id)
+            .bind(person.to_owned())
+            .fetch_all(&self.read)
+            .await?;
+        let last = rows.first().map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten();
+        Ok(last.map(from_millis))
     }
 
     /// When `person` first read incident `id`'s detail, by the access log.
