@@ -147,7 +147,7 @@ impl Desk {
         let current = signature(&events, &analysis);
         let mut pattern = match_pattern(&current, record.summary.started_at, &past);
         if let Some(p) = pattern.as_mut() {
-            self.pattern_history(id, p).await?;
+            self.attach_pattern(id, p).await?;
         }
         let changed = (record.signature.as_ref() != Some(&current)).then(|| current.clone());
         let shared_cause = self.shared_cause(id, &analysis).await?;

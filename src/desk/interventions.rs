@@ -30,6 +30,36 @@ pub struct InterventionRequest {
     pub severity: Option<Severity>,
 }
 
+impl InterventionRequest {
+    /// An intervention Mandate carries out by itself, as SYSTEM: `actor_id`
+    /// as the audit log names it, `agent_id` in the attribution, and the rule
+    /// it acts for.
+    pub fn by_system(
+        kind: InterventionKind,
+        incident: i64,
+        (actor_id, agent_id): (&str, &str),
+        rule: &str,
+        reason: String,
+    ) -> InterventionRequest {
+        InterventionRequest {
+            kind,
+            target: InterventionTarget::Incident(incident),
+            actor_id: actor_id.to_owned(),
+            attribution: serde_json::json!({
+                "actor_type": "SYSTEM", "agent_id": agent_id, "origin_system_id": "mandate", "rule": rule,
+            }),
+            reason: Some(reason),
+            target_agent: None,
+            tool: None,
+            command: None,
+            resource: None,
+            rule: None,
+            title: None,
+            severity: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct VerdictRequest {
     pub incident_id: i64,
@@ -255,7 +285,9 @@ impl Desk {
                 details["rule"] = rule.clone().into();
                 let record = incident.as_ref().expect("checked");
                 let id = record.summary.id;
-                match Desk::rule_from_incident(record.signature.as_ref()) {
+                // The text becomes a rule matching what the incident's signature saw.
+                let matches = record.signature.as_ref().map(crate::learning::rules::match_of);
+                match matches.filter(|m| crate::learning::rules::check_match(m).is_ok()) {
                     None => "rule text recorded; no rule proposed: the incident has no suspected action or resource \
                              to match yet"
                         .to_owned(),

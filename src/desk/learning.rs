@@ -7,10 +7,10 @@
 
 use super::Desk;
 use super::change::Committed;
-use super::interventions::{InterventionError, InterventionRequest, InterventionTarget};
+use super::interventions::{InterventionError, InterventionRequest};
 use crate::api::{
     Event, IncidentDetail, IncidentStatus, InterventionKind, LearnedRule, MatchLevel, PatternMatch, RuleDecision,
-    RuleMatch, RuleState, Severity, SharedCause, Signature, Verdict,
+    RuleState, Severity, SharedCause, Signature, Verdict,
 };
 use crate::incident::patterns::{key, level_of, overlap};
 use crate::learning::outcomes::ignored_again;
@@ -22,6 +22,14 @@ use std::sync::Arc;
 /// `PAT-007`.
 pub fn pattern_name(id: i64) -> String {
     format!("PAT-{id:03}")
+}
+
+/// What a stored pattern has gathered: see `Desk::pattern_history`.
+pub struct PatternHistory {
+    pub incidents: Vec<crate::api::PatternIncident>,
+    pub repeats: i64,
+    pub suggestions: Vec<crate::api::SuggestionHistory>,
+    pub rule: Option<LearnedRule>,
 }
 
 /// Incidents of one pattern left UNDETERMINED before it is escalated (seed 10.7).
@@ -85,15 +93,28 @@ impl Desk {
         Ok(())
     }
 
+    /// A stored pattern's incidents, how many repeat it (exact or similar),
+    /// the suggestions they kept ignoring, and the rule learned from it.
+    pub async fn pattern_history(&self, pattern_id: i64) -> Result<PatternHistory, StoreError> {
+        let incidents = self.store.pattern_incidents(pattern_id).await?;
+        let ids: Vec<i64> =
+            incidents.iter().filter(|l| l.level != MatchLevel::Possible).map(|l| l.incident_id).collect();
+        Ok(PatternHistory {
+            repeats: ids.len() as i64,
+            suggestions: ignored_again(&self.store.suggestion_outcomes(None, &ids).await?),
+            rule: self.store.pattern_rule(pattern_id, Utc::now()).await?,
+            incidents,
+        })
+    }
+
     /// The stored pattern an incident belongs to, its rule and the
     /// suggestions its incidents kept ignoring, into the detail's match.
-    pub(super) async fn pattern_history(&self, id: i64, pattern: &mut PatternMatch) -> Result<(), StoreError> {
+    pub(super) async fn attach_pattern(&self, id: i64, pattern: &mut PatternMatch) -> Result<(), StoreError> {
         let Some(pattern_id) = self.store.pattern_of(id).await? else { return Ok(()) };
+        let history = self.pattern_history(pattern_id).await?;
         pattern.pattern_id = Some(pattern_id);
-        let linked = self.store.pattern_incidents(pattern_id).await?;
-        let ids: Vec<i64> = linked.iter().filter(|l| l.level != MatchLevel::Possible).map(|l| l.incident_id).collect();
-        pattern.suggestions = ignored_again(&self.store.suggestion_outcomes(None, &ids).await?);
-        pattern.rule = self.store.pattern_rule(pattern_id, Utc::now()).await?;
+        pattern.suggestions = history.suggestions;
+        pattern.rule = history.rule;
         Ok(())
     }
 
@@ -156,28 +177,19 @@ impl Desk {
         let mut tx = self.store.write.begin().await?;
         let home = match scored.first().filter(|(_, score)| *score >= 80) {
             Some(&(pattern_id, score)) => {
-                self.store
-                    .upsert_pattern(
-                        &mut tx,
-                        &key(&stored_signature(&stored, pattern_id)),
-                        signature,
-                        detail.summary.started_at,
-                    )
-                    .await?;
+                self.store.saw_pattern(&mut tx, pattern_id, detail.summary.started_at).await?;
                 links.push((pattern_id, level_of(score).unwrap_or(MatchLevel::Similar), score));
                 Some(pattern_id)
             }
             None => match detail.pattern.as_ref().filter(|p| p.level != MatchLevel::Possible) {
                 Some(m) => {
-                    let pattern_id = self
-                        .store
-                        .upsert_pattern(&mut tx, &key(signature), signature, detail.summary.started_at)
-                        .await?;
+                    let seen = m.previous.iter().map(|p| p.started_at).chain([detail.summary.started_at]);
+                    let span = (seen.clone().min().expect("one at least"), seen.max().expect("one at least"));
+                    let pattern_id = self.store.upsert_pattern(&mut tx, &key(signature), signature, span).await?;
                     for previous in &m.previous {
                         self.store
                             .add_link(&mut tx, pattern_id, previous.incident_id, previous.level, previous.score, now)
                             .await?;
-                        self.store.upsert_pattern(&mut tx, &key(signature), signature, previous.started_at).await?;
                     }
                     links.push((pattern_id, MatchLevel::Exact, 100));
                     Some(pattern_id)
@@ -243,25 +255,23 @@ impl Desk {
             .map(|l| format!("#{} {} ({})", l.incident_id, l.title, l.started_at.format("%Y-%m-%d %H:%M")))
             .collect();
         let resource = self.store.pattern(pattern_id).await?.and_then(|p| p.signature.resource_pattern);
+        let reason = format!(
+            "{name}: cause left UNDETERMINED {} times: {}; needs investigation",
+            undetermined.len(),
+            history.join("; ")
+        );
+        let last = undetermined.last().map(|l| l.incident_id).unwrap_or_default();
         let request = InterventionRequest {
-            kind: InterventionKind::CreateIncident,
-            target: InterventionTarget::Incident(undetermined.last().map(|l| l.incident_id).unwrap_or_default()),
-            actor_id: LEARNING_ACTOR.to_owned(),
-            attribution: serde_json::json!({
-                "actor_type": "SYSTEM", "agent_id": LEARNING_ACTOR, "origin_system_id": "mandate", "rule": name,
-            }),
-            reason: Some(format!(
-                "{name}: cause left UNDETERMINED {} times: {}; needs investigation",
-                undetermined.len(),
-                history.join("; ")
-            )),
-            target_agent: None,
-            tool: None,
-            command: None,
             resource: resource.map(|r| r.trim_end_matches('*').trim_end_matches('-').to_owned()),
-            rule: None,
             title: Some(format!("investigate {name}: cause undetermined {} times", undetermined.len())),
             severity: Some(Severity::Medium),
+            ..InterventionRequest::by_system(
+                InterventionKind::CreateIncident,
+                last,
+                (LEARNING_ACTOR, LEARNING_ACTOR),
+                &name,
+                reason,
+            )
         };
         match self.intervene(request).await {
             Ok(done) => {
@@ -370,18 +380,6 @@ impl Desk {
         }
         Ok(ids)
     }
-
-    /// `W` on an incident: the rule text a person wrote becomes a proposed
-    /// rule matching the incident's suspected action and resources.
-    pub(super) fn rule_from_incident(signature: Option<&Signature>) -> Option<RuleMatch> {
-        let s = signature?;
-        let m = RuleMatch {
-            action_type: s.action_type.clone(),
-            resource: s.resource_pattern.clone(),
-            business_hours: (s.time_pattern.as_deref() == Some("after_hours")).then_some(false),
-        };
-        learned::check_match(&m).ok().map(|_| m)
-    }
 }
 
 /// Business hours as the pattern's time feature reads them, so a rule
@@ -397,8 +395,4 @@ fn top_cause(analysis: &crate::api::CausalAnalysis) -> Option<&str> {
         .iter()
         .find(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40)
         .map(|c| c.event_id.as_str())
-}
-
-fn stored_signature(stored: &[crate::store::StoredPattern], id: i64) -> Signature {
-    stored.iter().find(|p| p.id == id).map(|p| p.signature.clone()).unwrap_or_default()
 }

@@ -20,7 +20,7 @@ pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
 pub use keeper::{KEEPER, KeeperPass, Retention};
-pub use learning::{UNDETERMINED_TO_ESCALATE, pattern_name};
+pub use learning::{PatternHistory, UNDETERMINED_TO_ESCALATE, pattern_name};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 
 use change::Committed;

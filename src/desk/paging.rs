@@ -5,7 +5,7 @@
 //! notification can be retried by a responder.
 
 use super::change::Committed;
-use super::{Desk, InterventionError, InterventionRequest, InterventionTarget};
+use super::{Desk, InterventionError, InterventionRequest};
 use crate::api::{
     Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, InterventionKind, NoticeKind, Notification,
     Page, RoutingDecision, RoutingVerdict, Severity, Urgency,
@@ -177,20 +177,14 @@ impl Desk {
         };
         let rule = r.rule_matched.clone().unwrap_or_default();
         let request = InterventionRequest {
-            kind,
-            target: InterventionTarget::Incident(detail.summary.id),
-            actor_id: ROUTING_ACTOR.to_owned(),
-            attribution: serde_json::json!({
-                "actor_type": "SYSTEM", "agent_id": "mandate-routing", "origin_system_id": "mandate", "rule": rule,
-            }),
-            reason: Some(format!("automation of routing rule {rule} (decision auto)")),
             target_agent,
-            tool: None,
-            command: None,
-            resource: None,
-            rule: None,
-            title: None,
-            severity: None,
+            ..InterventionRequest::by_system(
+                kind,
+                detail.summary.id,
+                (ROUTING_ACTOR, "mandate-routing"),
+                &rule,
+                format!("automation of routing rule {rule} (decision auto)"),
+            )
         };
         match self.intervene(request).await {
             Ok(done) => tracing::info!(incident = detail.summary.id, rule = %rule, "{}", done.message),

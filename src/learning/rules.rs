@@ -21,17 +21,24 @@ pub fn allowed_from(to: RuleState) -> &'static [RuleState] {
     }
 }
 
+/// What a rule learned from incidents with this signature matches: their
+/// suspected action, their resource pattern, and after hours only when
+/// that is when they happened.
+pub fn match_of(s: &Signature) -> RuleMatch {
+    RuleMatch {
+        action_type: s.action_type.clone(),
+        resource: s.resource_pattern.clone(),
+        business_hours: (s.time_pattern.as_deref() == Some("after_hours")).then_some(false),
+    }
+}
+
 /// The rule a pattern's third occurrence proposes: gate what it did, where
 /// it did it (and, when it happened after hours, after hours only).
 pub fn from_signature(pattern: &str, s: &Signature) -> Option<(String, RuleMatch)> {
-    let action = s.action_type.clone()?;
-    let resource = s.resource_pattern.clone()?;
-    let after_hours = s.time_pattern.as_deref() == Some("after_hours");
-    let name = format!("Gate {}{action} on {resource} (from {pattern})", if after_hours { "after-hours " } else { "" });
-    Some((
-        name,
-        RuleMatch { action_type: Some(action), resource: Some(resource), business_hours: after_hours.then_some(false) },
-    ))
+    let m = match_of(s);
+    let (action, resource) = (m.action_type.as_deref()?, m.resource.as_deref()?);
+    let after = if m.business_hours == Some(false) { "after-hours " } else { "" };
+    Some((format!("Gate {after}{action} on {resource} (from {pattern})"), m))
 }
 
 /// What is checked of a rule's match: the action, the resources it touched

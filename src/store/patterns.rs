@@ -47,16 +47,17 @@ impl Store {
         })
     }
 
-    /// The pattern with this key, created when there is none; its id.
+    /// The pattern with this key, created when there is none, seen from
+    /// `first` to `last`; its id.
     pub(crate) async fn upsert_pattern(
         &self,
         tx: &mut Transaction<'_, Any>,
         key: &str,
         signature: &Signature,
-        seen: DateTime<Utc>,
+        (first, last): (DateTime<Utc>, DateTime<Utc>),
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO patterns (key, signature, first_seen, last_seen) VALUES ($1, $2, $3, $3) \
+            "INSERT INTO patterns (key, signature, first_seen, last_seen) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (key) DO UPDATE SET \
              last_seen = CASE WHEN excluded.last_seen > patterns.last_seen THEN excluded.last_seen ELSE patterns.last_seen END, \
              first_seen = CASE WHEN excluded.first_seen < patterns.first_seen THEN excluded.first_seen ELSE patterns.first_seen END \
@@ -64,10 +65,29 @@ impl Store {
         )
         .bind(key.to_owned())
         .bind(serde_json::to_string(signature).unwrap_or_default())
-        .bind(to_millis(seen))
+        .bind(to_millis(first))
+        .bind(to_millis(last))
         .fetch_one(&mut **tx)
         .await?;
         Ok(row.try_get(0)?)
+    }
+
+    /// A stored pattern was seen again at `at`.
+    pub(crate) async fn saw_pattern(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE patterns SET first_seen = CASE WHEN $1 < first_seen THEN $1 ELSE first_seen END, \
+             last_seen = CASE WHEN $1 > last_seen THEN $1 ELSE last_seen END WHERE id = $2",
+        )
+        .bind(to_millis(at))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// Replaces an incident's links to patterns.

@@ -93,22 +93,18 @@ pub async fn suggestion_stats(
 }
 
 async fn pattern_view(state: &AppState, p: StoredPattern) -> Result<Pattern, ApiError> {
-    let store = state.store();
-    let incidents = store.pattern_incidents(p.id).await?;
-    let ids: Vec<i64> =
-        incidents.iter().filter(|i| i.level != crate::api::MatchLevel::Possible).map(|i| i.incident_id).collect();
-    let suggestions = outcomes::ignored_again(&store.suggestion_outcomes(None, &ids).await?);
+    let history = state.desk().pattern_history(p.id).await?;
     Ok(Pattern {
         id: p.id,
         name: pattern_name(p.id),
         features: feature_list(&p.signature),
         signature: p.signature,
-        frequency: ids.len() as i64,
+        frequency: history.repeats,
         first_seen: p.first_seen,
         last_seen: p.last_seen,
-        incidents,
-        suggestions,
-        rule: store.pattern_rule(p.id, Utc::now()).await?,
+        incidents: history.incidents,
+        suggestions: history.suggestions,
+        rule: history.rule,
         escalated_incident: p.escalated_incident,
     })
 }
