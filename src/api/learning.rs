@@ -245,6 +245,16 @@ wire_enum! {
     }
 }
 
+impl From<RuleDecision> for super::RoutingVerdict {
+    fn from(d: RuleDecision) -> Self {
+        match d {
+            RuleDecision::Flagged => super::RoutingVerdict::Flagged,
+            RuleDecision::Gated => super::RoutingVerdict::Gated,
+            RuleDecision::Auto => super::RoutingVerdict::Auto,
+        }
+    }
+}
+
 /// What a learned rule matches: every field given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -213,11 +213,8 @@ impl Desk {
             Some(rule) => {
                 let decision = self.rule_decision(rule);
                 let automation = (decision == crate::api::RuleDecision::Auto).then_some(rule.automation).flatten();
-                let resolved = self.routing().learned_rule(
-                    format!("learned: {}", rule.name),
-                    crate::api::RoutingVerdict::parse(decision.as_str()).unwrap_or(crate::api::RoutingVerdict::Gated),
-                    automation,
-                );
+                let resolved =
+                    self.routing().learned_rule(format!("learned: {}", rule.name), decision.into(), automation);
                 self.routing().decide_by(&resolved, &catalog, &routing_input)
             }
             None => self.routing().decide(&catalog, &routing_input),
