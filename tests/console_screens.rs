@@ -1203,7 +1203,9 @@ fn burst(text: &str) -> Vec<ratatui::crossterm::event::Event> {
 fn every_screen_and_dialog() -> Vec<(String, App)> {
     let keymap = Keymap::default();
     let mut out = Vec::new();
-    for how in ["incidents", "incident", "b", "c", "activity", "agents", "audit", "attribution"] {
+    for how in
+        ["incidents", "incident", "b", "c", "activity", "agents", "audit", "attribution", "calibration", "patterns"]
+    {
         let mut app = app();
         go_to(&mut app, how);
         for (press, _) in intervention_keys(&keymap, app.mode()) {
