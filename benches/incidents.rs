@@ -5,10 +5,11 @@
 //!   cargo bench --bench incidents -- ingest      # POST /api/v1/events, batches of 100
 //!   cargo bench --bench incidents -- detail      # GET /api/v1/incidents/{id}, 1,000-service catalog
 //!   cargo bench --bench incidents -- longpoll    # event-to-waiter latency; 1,000 idle waiters
+//!   cargo bench --bench incidents -- warroom     # 1,000 consoles long-polling one incident's detail
 //!
 //! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (4), BENCH_RATE events/s offered
 //! (0: flat out, with BENCH_BATCHES of 100 prebuilt per client, default 800), BENCH_DB (sqlite; postgres with MANDATE_TEST_PG_URL),
-//! BENCH_ACTIONS in the incident's window (2000), BENCH_WAITERS (1000).
+//! BENCH_ACTIONS in the incident's window (2000), BENCH_WAITERS (1000), BENCH_ROUNDS of the war room (5).
 //!
 //! The 60 s load at 10,000 events/s, on each database:
 //!
@@ -198,18 +199,19 @@ fn big_catalog(n: usize) -> Value {
     json!({ "service": services })
 }
 
-async fn bench_detail() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let http = mandate::sdk::http_client_builder().build().unwrap();
+/// A server with a 1,000-service catalog and one incident on three services
+/// sharing dependencies, BENCH_ACTIONS actions in its correlation window
+/// (the last day) on the failing services and their dependencies: its URL
+/// and the incident's id.
+async fn busy_incident(server: &RunningServer, http: &reqwest::Client) -> (String, i64) {
     let base = server.url();
     let put =
         http.put(format!("{base}/api/v1/catalog")).bearer_auth(TOKEN).json(&big_catalog(1000)).send().await.unwrap();
     assert_eq!(put.status(), 200);
-    // 2,000 actions over the last day on the failing services and their
-    // dependencies, then errors on three services that share dependencies.
     let now = chrono::Utc::now();
     let actions = env_number("BENCH_ACTIONS", 2000) as usize;
+    // All of them inside the 24-hour window, at most 40 s apart.
+    let spacing = (23 * 3600 * 1000 / actions.max(1) as i64).min(40_000);
     let mut events: Vec<Value> = (0..actions)
         .map(|i| {
             let mut e = event(
@@ -217,11 +219,11 @@ async fn bench_detail() {
                 &format!("agent-{}", i % 12),
                 &format!("svc-{}", [100, 50, 0, 101, 51][i % 5]),
                 false,
-                now - chrono::Duration::seconds(40 * i as i64 + 60),
+                now - chrono::Duration::milliseconds(spacing * i as i64 + 60_000),
             );
             let action = ["deploy", "config_change", "db_write", "tool_call"][i % 4];
             e["action_type"] = action.into();
-            e["metadata"] = json!({"version": format!("v1.{}", i % 30)});
+            e["metadata"] = json!({"version": format!("v1.{}", i % 30), "note": "x".repeat(200)});
             e
         })
         .collect();
@@ -240,28 +242,168 @@ async fn bench_detail() {
     }
     let page: Value =
         http.get(format!("{base}/api/v1/incidents")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
-    let id = page["incidents"][0]["id"].as_i64().unwrap();
+    (base, page["incidents"][0]["id"].as_i64().unwrap())
+}
+
+/// One more error on the incident: a change of it.
+async fn change_incident(http: &reqwest::Client, base: &str, n: usize) {
+    let e = event(format!("more{n}"), "runtime", "svc-100", true, chrono::Utc::now());
+    let r = http.post(format!("{base}/api/v1/events")).bearer_auth(TOKEN).json(&e).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn bench_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let actions = env_number("BENCH_ACTIONS", 2000);
+    let (base, id) = busy_incident(&server, &http).await;
     let url = format!("{base}/api/v1/incidents/{id}");
-    let mut latencies = Vec::new();
+
+    // Computed: the first read after each change.
+    let mut computed = Vec::new();
     let mut detail = Value::Null;
-    for _ in 0..200 {
+    for n in 0..50 {
+        change_incident(&http, &base, n).await;
         let sent = Instant::now();
         detail = http.get(&url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
-        latencies.push(sent.elapsed());
+        computed.push(sent.elapsed());
     }
-    latencies.sort();
+    computed.sort();
+    // Served: every other read of that version, whole, and with its ETag.
+    let mut served = Vec::new();
+    let mut revalidated = Vec::new();
+    let mut tag = String::new();
+    for _ in 0..200 {
+        let sent = Instant::now();
+        let r = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        tag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let _ = r.bytes().await.unwrap();
+        served.push(sent.elapsed());
+        let sent = Instant::now();
+        let r = http.get(&url).bearer_auth(TOKEN).header("if-none-match", &tag).send().await.unwrap();
+        assert_eq!(r.status(), 304);
+        revalidated.push(sent.elapsed());
+    }
+    served.sort();
+    revalidated.sort();
+    let size = http.get(&url).bearer_auth(TOKEN).send().await.unwrap().bytes().await.unwrap().len();
     println!(
-        "GET /api/v1/incidents/{{id}}, 1,000-service catalog, {actions} actions in the window: p50 {:.1} ms, p99 {:.1} ms \
-         ({} candidates, {}/{}/{} services definitely/likely/possibly affected, {} suggestions)",
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
+        "GET /api/v1/incidents/{{id}}, 1,000-service catalog, {actions} actions in the window \
+         ({} candidates, {}/{}/{} services definitely/likely/possibly affected, {} suggestions, {} KiB):\n  \
+         first read after a change (computed): p50 {:.1} ms, p99 {:.1} ms\n  \
+         every other read (served):            p50 {:.2} ms, p99 {:.2} ms\n  \
+         with its ETag (304):                  p50 {:.2} ms, p99 {:.2} ms",
         detail["analysis"]["candidates"].as_array().map_or(0, Vec::len),
         detail["blast_radius"]["definitely"].as_array().map_or(0, Vec::len),
         detail["blast_radius"]["likely"].as_array().map_or(0, Vec::len),
         detail["blast_radius"]["possibly"].as_array().map_or(0, Vec::len),
         detail["suggestions"].as_array().map_or(0, Vec::len),
+        size / 1024,
+        ms(percentile(&computed, 0.5)),
+        ms(percentile(&computed, 0.99)),
+        ms(percentile(&served, 0.5)),
+        ms(percentile(&served, 0.99)),
+        ms(percentile(&revalidated, 0.5)),
+        ms(percentile(&revalidated, 0.99)),
     );
+    let _ = tag;
     server.stop().await;
+}
+
+/// CPU time (user + system) of this process's threads whose name starts
+/// with one of `prefixes`, from /proc.
+fn threads_cpu(prefixes: &[&str]) -> Duration {
+    let mut ticks = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let name = stat.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map_or("", |(n, _)| n);
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        ticks += fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Duration::from_millis(ticks * 10)
+}
+
+/// A war room: BENCH_WAITERS consoles long-polling one busy incident's
+/// detail; each change reaches all of them. The server runs on threads of
+/// its own, so its CPU is measured apart from the clients'.
+async fn bench_warroom() {
+    const SERVER_THREADS: [&str; 2] = ["mandate-srv", "sqlx-sqlite-wor"];
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mandate-srv")
+        .enable_all()
+        .build()
+        .unwrap();
+    let path = dir.path().to_owned();
+    let server = runtime.spawn(async move { start(&path).await }).await.unwrap();
+    let http = mandate::sdk::http_client_builder().pool_max_idle_per_host(4000).build().unwrap();
+    let (base, id) = busy_incident(&server, &http).await;
+    let waiters = env_number("BENCH_WAITERS", 1000) as usize;
+    let rounds = env_number("BENCH_ROUNDS", 5) as usize;
+    let url = format!("{base}/api/v1/incidents/{id}");
+    let mut answered = Vec::new();
+    let mut cpu = Vec::new();
+    let mut gzipped = 0;
+    for round in 0..rounds {
+        let first = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+        let detail: Value = first.json().await.unwrap();
+        let gz = http.get(&url).bearer_auth(TOKEN).header("accept-encoding", "gzip").send().await.unwrap();
+        let tag = gz.headers()["etag"].to_str().unwrap().to_owned();
+        gzipped = gz.bytes().await.unwrap().len();
+        let since = detail["version"].as_i64().unwrap();
+        let tasks: Vec<_> = (0..waiters)
+            .map(|_| {
+                let (http, url, tag) = (http.clone(), format!("{url}?since={since}&wait=30"), tag.clone());
+                tokio::spawn(async move {
+                    // As the console asks: gzipped.
+                    let r = http
+                        .get(url)
+                        .bearer_auth(TOKEN)
+                        .header("if-none-match", tag)
+                        .header("accept-encoding", "gzip")
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = r.status().as_u16();
+                    let body = r.bytes().await.unwrap();
+                    (status, body.len(), Instant::now())
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(3)).await; // all connected and waiting
+        let before = threads_cpu(&SERVER_THREADS);
+        let sent = Instant::now();
+        change_incident(&http, &base, 1000 + round).await;
+        for t in tasks {
+            let (status, len, at) = t.await.unwrap();
+            assert_eq!(status, 200);
+            assert!(len > 1000);
+            answered.push(at - sent);
+        }
+        cpu.push(threads_cpu(&SERVER_THREADS) - before);
+    }
+    answered.sort();
+    cpu.sort();
+    println!(
+        "{waiters} consoles long-polling one incident's detail ({} actions in its window, {} KiB gzipped), {rounds} changes: \
+         each change reached all of them within p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         server CPU per change (ingest, one detail computed, {waiters} answers): median {:.2} s, max {:.2} s",
+        env_number("BENCH_ACTIONS", 2000),
+        gzipped / 1024,
+        ms(percentile(&answered, 0.5)),
+        ms(percentile(&answered, 0.99)),
+        ms(*answered.last().unwrap()),
+        cpu[cpu.len() / 2].as_secs_f64(),
+        cpu.last().unwrap().as_secs_f64(),
+    );
+    runtime.spawn(async move { server.stop().await }).await.unwrap();
+    runtime.shutdown_background();
 }
 
 async fn bench_longpoll() {
@@ -348,5 +490,8 @@ async fn main() {
     }
     if wants("longpoll") {
         bench_longpoll().await;
+    }
+    if wants("warroom") {
+        bench_warroom().await;
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{AGENT, Db, RESPONDER, event_body, start, tokens};
+use common::{ADMIN, AGENT, Db, RESPONDER, event_body, start, tokens};
 use mandate::console::app::{Action, Watch};
 use mandate::console::config::Secret;
 use mandate::console::poller::{Poller, Request};
@@ -115,6 +115,74 @@ async fn the_whole_list_by_pages_then_only_changes() {
     assert_eq!(changes.counts.open, 601);
     t.stop().await;
 }
+
+/// A war room: the operator has an incident open and presses nothing;
+/// another operator acknowledges it and confirms its cause. Both reach the
+/// open incident through its long poll, on both databases.
+async fn another_operators_change_appears_on_the_open_incident(db: Db) {
+    let t = start(db).await;
+    let deploy = event_body("deploy-1", -3.0, "deployer", "deploy", "payments-service", "ok");
+    let mut e = event_body("boom", 0.0, "runtime", "tool_call", "payments-service", "error");
+    e["error_code"] = "TIMEOUT".into();
+    t.post(AGENT, "/api/v1/events", &serde_json::json!([deploy, e])).await;
+    let (tx, mut actions) = mpsc::channel(64);
+    let requests = Poller::spawn(&t.server.url(), Secret::new(RESPONDER), tx);
+    let first = next(&mut actions, "the list", |a| matches!(a, Action::Incidents(..))).await;
+    let Action::Incidents(page, _) = first else { unreachable!() };
+    let id = page.incidents[0].id;
+    requests.send(Request::Watch(Watch::Incident(id))).unwrap();
+    next(&mut actions, "the detail", |a| matches!(a, Action::Detail(d) if d.summary.status.as_str() == "open")).await;
+    // Let the watcher settle into its long poll.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut app = mandate::console::app::App::new("test", None, false, chrono::Utc::now());
+    let keymap = mandate::console::keymap::Keymap::default();
+    mandate::console::app::update(&mut app, Action::Incidents(page, chrono::Utc::now()), &keymap);
+    mandate::console::app::update(
+        &mut app,
+        Action::Key(ratatui::crossterm::event::KeyEvent::new(
+            ratatui::crossterm::event::KeyCode::Enter,
+            ratatui::crossterm::event::KeyModifiers::NONE,
+        )),
+        &keymap,
+    );
+    // The other operator: root-admin, through the API.
+    let as_root = |mut body: Value| {
+        body = common::as_alice(body);
+        body["actor_id"] = "root-admin".into();
+        body
+    };
+    let interventions = format!("/api/v1/incidents/{id}/interventions");
+    let started = Instant::now();
+    let ack = t.post(ADMIN, &interventions, &as_root(serde_json::json!({"kind": "acknowledge"}))).await;
+    assert_eq!(ack.status, 200, "{:?}", ack.body);
+    let seen = next(
+        &mut actions,
+        "the acknowledgement",
+        |a| matches!(a, Action::Detail(d) if d.summary.status.as_str() == "acknowledged"),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5), "by long poll, not a period: {:?}", started.elapsed());
+    mandate::console::app::update(&mut app, seen, &keymap);
+    let verdict = as_root(serde_json::json!({"event_id": "deploy-1", "verdict": "confirmed"}));
+    let started = Instant::now();
+    assert_eq!(t.post(ADMIN, &format!("/api/v1/incidents/{id}/verdicts"), &verdict).await.status, 200);
+    let seen = next(&mut actions, "the verdict", |a| {
+        matches!(a, Action::Detail(d) if d.analysis.candidates.first()
+            .is_some_and(|c| c.verdict.is_some() && c.verdict_by.as_deref() == Some("root-admin")))
+    })
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    mandate::console::app::update(&mut app, seen, &keymap);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    let theme = mandate::console::theme::Theme::builtin("mono").unwrap();
+    terminal.draw(|f| mandate::console::view::render(&app, &theme, &keymap, f)).unwrap();
+    let screen: String = terminal.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+    assert!(screen.contains("ACKNOWLEDGED") && screen.contains("root-admin acknowledged"), "{screen}");
+    t.stop().await;
+}
+
+on_both_databases!(another_operators_change_appears_on_the_open_incident);
 
 /// The API dies mid-session and comes back on the same address: the poller
 /// reports OFFLINE, an intervention attempted meanwhile fails visibly and is

@@ -207,6 +207,59 @@ async fn a_long_poll_on_one_server_wakes_for_a_change_on_another() {
     fleet.stop();
 }
 
+/// A war room on two servers: consoles read an incident's detail from A
+/// while B takes the changes. A never answers with the detail from before
+/// a change B made (it reads the incident's version from the database on
+/// every request), and A's waiters on the incident wake for B's change.
+async fn an_incident_detail_is_never_older_than_the_database_on_any_server() {
+    let fleet = Fleet::start(2, &[]).await;
+    let (status, _) = fleet.post(1, &fleet.agent, "/api/v1/events", &error_event("d0", "payments")).await;
+    assert_eq!(status, 200);
+    let id = fleet.incidents(1).await[0]["id"].as_i64().unwrap();
+    let detail_path = format!("/api/v1/incidents/{id}");
+    let read = |etag: Option<String>, path: String| {
+        let mut request = fleet.http.get(fleet.at(0, &path)).bearer_auth(&fleet.admin);
+        if let Some(tag) = etag {
+            request = request.header("if-none-match", tag);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let tag = r.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+            (status, tag, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, mut etag, detail) = read(None, detail_path.clone()).await;
+    assert_eq!(detail["event_count"], 1);
+    for round in 1..=5 {
+        // Through B: one more error on the incident.
+        let (status, _) =
+            fleet.post(1, &fleet.agent, "/api/v1/events", &error_event(&format!("d{round}"), "payments")).await;
+        assert_eq!(status, 200);
+        // At once from A, with the ETag from before: the new detail.
+        let (status, tag, detail) = read(etag.clone(), detail_path.clone()).await;
+        assert_eq!(status, 200, "round {round}: A serves B's change at once");
+        assert_eq!(detail["event_count"], round + 1, "round {round}");
+        etag = tag;
+    }
+    // A waiter on A wakes for B's acknowledgement.
+    let since = read(None, detail_path.clone()).await.2["version"].as_i64().unwrap();
+    let waiter = read(etag, format!("{detail_path}?since={since}&wait=20"));
+    let change = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let ack = as_alice(json!({"kind": "acknowledge"}));
+        let (status, body) =
+            fleet.post(1, &fleet.responder, &format!("/api/v1/incidents/{id}/interventions"), &ack).await;
+        assert_eq!(status, 200, "{body}");
+        Instant::now()
+    };
+    let ((status, _, detail), changed) = tokio::join!(waiter, change);
+    assert_eq!(status, 200);
+    assert_eq!(detail["status"], "acknowledged");
+    assert!(changed.elapsed() < Duration::from_secs(5), "woken by the change, not the deadline");
+    fleet.stop();
+}
+
 async fn the_feed_catches_up_when_the_listening_connection_is_lost() {
     let fleet = Fleet::start(2, &[]).await;
     let (_, page) = fleet.get(0, "/api/v1/incidents").await;
@@ -436,6 +489,7 @@ mod postgres {
         the_same_event_id_on_both_servers_is_a_duplicate,
         a_long_poll_on_one_server_wakes_for_a_change_on_another,
         the_feed_catches_up_when_the_listening_connection_is_lost,
+        an_incident_detail_is_never_older_than_the_database_on_any_server,
         paging_runs_once_and_moves_when_its_server_dies,
         a_token_revoked_on_one_server_is_refused_by_all,
     );

@@ -19,7 +19,7 @@ use crate::api::{
 use chrono::Utc;
 use rand::Rng;
 use reqwest::StatusCode;
-use reqwest::header::{ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH, RETRY_AFTER};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,7 +145,12 @@ impl Http {
         timeout: Duration,
     ) -> Result<(StatusCode, Option<String>, Vec<u8>), Failure> {
         let base = self.base().to_owned();
-        let mut request = self.client.get(format!("{base}{path}")).bearer_auth(self.token.expose()).timeout(timeout);
+        let mut request = self
+            .client
+            .get(format!("{base}{path}"))
+            .bearer_auth(self.token.expose())
+            .header(ACCEPT_ENCODING, "gzip")
+            .timeout(timeout);
         if let Some(tag) = etag {
             request = request.header(IF_NONE_MATCH, tag);
         }
@@ -156,9 +161,13 @@ impl Http {
         let status = response.status();
         let retry_after = retry_after(&response);
         let tag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = response.bytes().await.map_err(|e| Failure::Network(describe(&e)))?;
+        let gzipped = response.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
+        let mut body = response.bytes().await.map_err(|e| Failure::Network(describe(&e)))?.to_vec();
+        if gzipped {
+            body = gunzip(&body).map_err(|e| Failure::Answer(format!("unreadable gzip answer: {e}"), None))?;
+        }
         match status {
-            s if s.is_success() || s == StatusCode::NOT_MODIFIED => Ok((status, tag, body.to_vec())),
+            s if s.is_success() || s == StatusCode::NOT_MODIFIED => Ok((status, tag, body)),
             StatusCode::UNAUTHORIZED => Err(Failure::Unauthorized("401".into())),
             StatusCode::NOT_FOUND => Err(Failure::NotFound("the API answered 404".into())),
             StatusCode::FORBIDDEN => {
@@ -233,6 +242,14 @@ impl Http {
         }
         Err(format!("{last}; gave up after {SEND_TRIES} tries (one Idempotency-Key: never applied twice)"))
     }
+}
+
+/// A gzipped answer, decompressed; at most 64 MiB, like any answer.
+fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body).take(64 << 20).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
@@ -428,8 +445,10 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
     }
 }
 
-/// Fetches the screen's data: on a new screen, when the feed moves, after
-/// an intent, and every [`SCREEN_PERIOD`] for run data.
+/// Fetches the screen's data: on a new screen, after an intent, and every
+/// [`SCREEN_PERIOD`] for run data. The list's screens follow the feed; an
+/// open incident follows its own version by long poll, so a war room sees
+/// another operator's verdict or acknowledgement as soon as the list would.
 async fn watcher(
     http: Arc<Http>,
     actions: mpsc::Sender<Action>,
@@ -438,41 +457,103 @@ async fn watcher(
     kick: Arc<Notify>,
 ) {
     let mut etags: HashMap<String, String> = HashMap::new();
+    // The version of the open incident's detail on screen.
+    let mut shown: Option<i64> = None;
     loop {
         let current = watched.borrow_and_update().clone();
-        fetch(&http, &actions, &current, &mut etags).await;
-        let period = match current {
-            Watch::Nothing | Watch::Incident(_) => None,
-            _ => Some(SCREEN_PERIOD),
-        };
-        let timer = async {
-            match period {
-                Some(p) => tokio::time::sleep(p).await,
-                None => std::future::pending().await,
+        if let Some(v) = fetch(&http, &actions, &current, &mut etags).await {
+            shown = Some(v);
+        }
+        let follows_feed = !matches!(current, Watch::Incident(_));
+        let wait = async {
+            match (&current, shown) {
+                (Watch::Incident(id), Some(since)) => {
+                    let tag = etags.get(&format!("/api/v1/incidents/{id}")).cloned();
+                    follow_incident(&http, &actions, *id, since, tag).await
+                }
+                (Watch::Nothing | Watch::Incident(_), _) => std::future::pending().await,
+                _ => {
+                    tokio::time::sleep(SCREEN_PERIOD).await;
+                    None
+                }
             }
         };
+        let mut new_screen = false;
         tokio::select! {
             changed = watched.changed() => {
                 if changed.is_err() {
                     return; // the UI is gone
                 }
-                // A new screen starts empty: fetch it whole.
-                etags.clear();
+                new_screen = true;
             }
-            changed = version.changed() => {
+            changed = version.changed(), if follows_feed => {
                 if changed.is_err() {
                     return;
                 }
             }
             _ = kick.notified() => {}
-            _ = timer => {}
+            followed = wait => {
+                if let Some((v, tag)) = followed {
+                    shown = Some(v);
+                    if let (Watch::Incident(id), Some(tag)) = (&current, tag) {
+                        etags.insert(format!("/api/v1/incidents/{id}"), tag);
+                    }
+                }
+            }
+        }
+        if new_screen {
+            // A new screen starts empty: fetch it whole.
+            etags.clear();
+            shown = None;
         }
     }
 }
 
-async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags: &mut HashMap<String, String>) {
+/// Waits (long poll) for incident `id` to move past version `since`, or
+/// for its detail to differ from `etag` otherwise (by the deadline: what
+/// follows the clock and other incidents); sends the new detail. Its version and
+/// ETag when it answered with one; None when nothing changed or the request
+/// failed (the feed reports the connection; a failure waits a little).
+async fn follow_incident(
+    http: &Http,
+    actions: &mpsc::Sender<Action>,
+    id: i64,
+    since: i64,
+    etag: Option<String>,
+) -> Option<(i64, Option<String>)> {
+    let path = format!("/api/v1/incidents/{id}?since={since}&wait={WAIT_SECONDS}");
+    match http.get(&path, etag.as_deref(), Duration::from_secs(WAIT_SECONDS + 10)).await {
+        Ok((StatusCode::NOT_MODIFIED, _, _)) => None,
+        Ok((_, tag, body)) => match decode_clean::<IncidentDetail>(&body) {
+            Ok(detail) => {
+                let version = detail.summary.version;
+                let _ = actions.send(Action::Detail(Box::new(detail))).await;
+                Some((version, tag))
+            }
+            Err(e) => {
+                let _ = actions.send(Action::FetchFailed(format!("{path}: unreadable answer: {e}"))).await;
+                tokio::time::sleep(SCREEN_PERIOD).await;
+                None
+            }
+        },
+        Err(_) => {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            None
+        }
+    }
+}
+
+/// Fetches what `watch` shows; the version of the incident detail it
+/// fetched, if it fetched one.
+async fn fetch(
+    http: &Http,
+    actions: &mpsc::Sender<Action>,
+    watch: &Watch,
+    etags: &mut HashMap<String, String>,
+) -> Option<i64> {
+    let mut fetched = None;
     let paths: Vec<String> = match watch {
-        Watch::Nothing => return,
+        Watch::Nothing => return fetched,
         Watch::Incident(id) => vec![format!("/api/v1/incidents/{id}"), "/api/v1/calibration/reliance".to_owned()],
         Watch::Activity(dim) => [Topic::Live, Topic::Completed]
             .iter()
@@ -496,23 +577,26 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
                 body
             }
             // The feed reports the connection; say only what it cannot.
-            Err(Failure::Network(_) | Failure::Unauthorized(_)) => return,
+            Err(Failure::Network(_) | Failure::Unauthorized(_)) => return fetched,
             Err(Failure::NotFound(_)) if matches!(watch, Watch::Incident(_)) => {
                 if let Watch::Incident(id) = watch {
                     let _ = actions.send(Action::IncidentMissing(*id)).await;
                 }
-                return;
+                return fetched;
             }
             Err(Failure::Answer(reason, _) | Failure::NotFound(reason)) => {
                 let _ = actions.send(Action::FetchFailed(format!("{path}: {reason}"))).await;
-                return;
+                return fetched;
             }
         };
         let action = match watch {
             Watch::Incident(_) if path.ends_with("/reliance") => {
                 decode_clean::<crate::api::Reliance>(&body).map(|r| Action::Reliance(Box::new(r)))
             }
-            Watch::Incident(_) => decode_clean::<IncidentDetail>(&body).map(|d| Action::Detail(Box::new(d))),
+            Watch::Incident(_) => decode_clean::<IncidentDetail>(&body).map(|d| {
+                fetched = Some(d.summary.version);
+                Action::Detail(Box::new(d))
+            }),
             Watch::Calibration if path.ends_with("/stats") => {
                 decode_clean::<crate::api::SuggestionStats>(&body).map(|s| Action::SuggestionStats(Box::new(s)))
             }
@@ -536,16 +620,17 @@ async fn fetch(http: &Http, actions: &mpsc::Sender<Action>, watch: &Watch, etags
             Watch::Routing => {
                 decode_clean::<crate::routing::RoutingDocument>(&body).map(|d| Action::Routing(Box::new(d)))
             }
-            Watch::Nothing => return,
+            Watch::Nothing => return fetched,
         };
         let action = action.unwrap_or_else(|e| {
             etags.remove(&path);
             Action::FetchFailed(format!("{path}: unreadable answer: {e}"))
         });
         if actions.send(action).await.is_err() {
-            return;
+            return fetched;
         }
     }
+    fetched
 }
 
 /// A short reason for the status bar: never the URL's credentials or the token.

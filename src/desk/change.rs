@@ -143,6 +143,7 @@ impl Desk {
             let routing = Routing::new(doc, "stored routing").unwrap_or_else(|_| Routing::builtin());
             *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
         }
+        self.configured();
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-use super::Desk;
+use super::{Desk, ServedDetail};
 use crate::api::{Band, Event, IncidentDetail, Signature, TimelineEntry, Verdict};
 use crate::incident::{
     AnalysisInput, CORRELATION_WINDOW, SuggestionInput, analyze, blast_radius, escalation_path, match_pattern,
@@ -8,23 +8,48 @@ use crate::routing::RoutingInput;
 use crate::store::StoreError;
 use chrono::{Duration, Utc};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 impl Desk {
-    /// Everything about one incident, computed from what is stored now. It
-    /// only reads: what needs storing is stored by `refresh_analysis`.
-    pub async fn incident_detail(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {
-        Ok(self.analyse(id).await?.map(|a| a.detail))
+    /// Everything about one incident, as stored now: computed once per
+    /// change of the incident (see `detail_cache`). It only reads: what
+    /// needs storing is stored by `refresh_analysis`.
+    pub async fn incident_detail(&self, id: i64) -> Result<Option<Arc<ServedDetail>>, StoreError> {
+        let config = self.config_epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let Some(version) = self.incident_version(id).await? else { return Ok(None) };
+        let compute = || async {
+            let analysed = self.analyse(id).await?;
+            Ok(analysed.map(|a| ServedDetail::new(a.detail, a.signature, a.learned)))
+        };
+        self.details.detail(id, version, config, compute).await
+    }
+
+    /// An incident's version as the database holds it when this is called
+    /// (one read shared by the callers that arrived before it began);
+    /// None: no such incident.
+    pub async fn incident_version(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let store = self.store.clone();
+        self.details.version(id, move || Box::pin(async move { store.incident_version(id).await })).await
+    }
+
+    /// Incident details computed since the server started.
+    pub fn details_computed(&self) -> u64 {
+        self.details.computed()
     }
 
     /// Stores what an incident's change changed: its pattern signature and
     /// its routing decision (kept as history when it differs). The
     /// background work after an incident changes, never a read.
     pub async fn refresh_analysis(&self, id: i64) -> Result<(), StoreError> {
-        let Some(Analysed { detail, changed, signature, learned }) = self.analyse(id).await? else { return Ok(()) };
-        if let Some(changed) = &changed {
-            self.store.set_signature(id, changed).await?;
+        // The detail readers are served, computed once for this version.
+        let Some(served) = self.incident_detail(id).await? else { return Ok(()) };
+        let Some(record) = self.store.get_incident(id).await? else { return Ok(()) };
+        let (detail, signature) = (&served.detail, &served.signature);
+        let changed = record.signature.as_ref() != Some(signature);
+        if changed {
+            self.store.set_signature(id, signature).await?;
         }
-        self.learn(&detail, &signature, changed.is_some(), learned.as_ref()).await?;
+        self.learn(detail, signature, changed, served.learned.as_ref()).await?;
         if let Some(routing) = &detail.routing {
             // The decision, now with the suspect known, and the outbox change
             // it makes, together.
@@ -36,8 +61,8 @@ impl Desk {
             tx.commit().await?;
             self.queued(queued);
         }
-        self.automate(&detail).await?;
-        Ok(())
+        self.automate(detail).await?;
+        self.show_learning(detail).await
     }
 
     /// The detail, its signature, and what learning needs of it.
@@ -67,7 +92,7 @@ impl Desk {
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
         let (related, verdicts, past_causes, rejections, history, starts, past, interventions, pages) = tokio::join!(
-            store.related_events(first - CORRELATION_WINDOW, last, &related_resources, &traces),
+            store.related_actions(first - CORRELATION_WINDOW, last, &related_resources, &traces),
             store.verdicts(id),
             store.past_causes(id),
             store.past_rejections(id),
@@ -149,7 +174,6 @@ impl Desk {
         if let Some(p) = pattern.as_mut() {
             self.attach_pattern(id, p).await?;
         }
-        let changed = (record.signature.as_ref() != Some(&current)).then(|| current.clone());
         let shared_cause = self.shared_cause(id, &analysis).await?;
 
         // The timeline: the incident's events, the actions related to it, and
@@ -161,14 +185,14 @@ impl Desk {
             .map(|c| c.event_id.as_str())
             .chain(analysis.contributing.iter().map(|c| c.event_id.as_str()))
             .collect();
+        // Scoring read a projection of the actions: the ones listed are read whole.
+        let listed: Vec<&str> = candidates.iter().copied().filter(|id| !own.contains(id)).collect();
+        let listed = store.events_by_id(&listed).await?;
         let mut timeline: Vec<(chrono::DateTime<Utc>, TimelineEntry)> = events
             .iter()
             .map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e.clone()), related: false }))
             .chain(
-                actions
-                    .iter()
-                    .filter(|e| candidates.contains(e.event_id.as_str()))
-                    .map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e.clone()), related: true })),
+                listed.into_iter().map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e), related: true })),
             )
             .collect();
         let agents: Vec<String> = events
@@ -233,15 +257,14 @@ impl Desk {
             pages,
             shared_cause,
         };
-        Ok(Some(Analysed { detail, changed, signature: current, learned }))
+        Ok(Some(Analysed { detail, signature: current, learned }))
     }
 }
 
-/// An incident's analysis: the detail, its signature (and whether it
-/// differs from the stored one), and the learned rule that matched it.
+/// An incident's analysis: the detail, its signature, and the learned rule
+/// that matched it.
 struct Analysed {
     detail: IncidentDetail,
-    changed: Option<Signature>,
     signature: Signature,
     learned: Option<crate::api::LearnedRule>,
 }

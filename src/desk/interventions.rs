@@ -329,8 +329,12 @@ impl Desk {
             self.store.set_agent_control(&mut tx, a, c, &request.actor_id, now).await?;
         }
         let version = state.version + 1;
-        if let Some(record) = incident.as_mut().filter(|_| changed_incident) {
-            record.summary.updated_at = now;
+        if let Some(record) = incident.as_mut() {
+            // Its detail lists every intervention made on it: it moves to a
+            // new version even when nothing else of it changed (a pause).
+            if changed_incident {
+                record.summary.updated_at = now;
+            }
             record.summary.version = version;
             self.store.save_incident(&mut tx, record).await?;
         }
@@ -362,6 +366,7 @@ impl Desk {
 
         if let (Some(a), Some(c)) = (&agent, &control) {
             self.controls.write().unwrap_or_else(|p| p.into_inner()).insert(a.clone(), c.clone());
+            self.configured();
         }
         if let Some(record) = &created {
             state.next_incident = record.summary.id + 1;
@@ -436,8 +441,8 @@ impl Desk {
     /// long the judge had it before them (11.3): since first opening the
     /// incident, or since their previous verdict on it.
     async fn judged(&self, request: &VerdictRequest) -> Result<Option<crate::store::Judged>, StoreError> {
-        let Some(detail) = self.incident_detail(request.incident_id).await? else { return Ok(None) };
-        let Some(c) = detail.analysis.candidates.iter().find(|c| c.event_id == request.event_id) else {
+        let Some(served) = self.incident_detail(request.incident_id).await? else { return Ok(None) };
+        let Some(c) = served.detail.analysis.candidates.iter().find(|c| c.event_id == request.event_id) else {
             return Ok(None);
         };
         let first_read = self.store.first_read(&request.actor_id, request.incident_id).await?;

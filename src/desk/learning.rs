@@ -44,6 +44,7 @@ impl Desk {
     pub(super) async fn load_rules(&self) -> Result<(), StoreError> {
         let active = self.store.rules(Some(RuleState::Active), Utc::now()).await?;
         *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(active);
+        self.configured();
         Ok(())
     }
 
@@ -161,6 +162,36 @@ impl Desk {
             self.escalate_undetermined(pattern_id).await?;
         }
         Ok(())
+    }
+
+    /// After `learn`: when what it stored shows on the incident (the
+    /// pattern it now belongs to, the rule learned from it) and the detail
+    /// served does not show it yet, the incident moves to a new version, so
+    /// every server computes its detail again and every console waiting on
+    /// it is told. The next analysis finds them equal and stops there.
+    pub(super) async fn show_learning(&self, detail: &IncidentDetail) -> Result<(), StoreError> {
+        let id = detail.summary.id;
+        // Only a detail that matches a pattern shows a stored one (see
+        // `attach_pattern`, which reads what is compared here).
+        let Some(matched) = &detail.pattern else { return Ok(()) };
+        let pattern = self.store.pattern_of(id).await?;
+        let shown = matched.pattern_id;
+        let rule = match pattern {
+            Some(p) => self.store.pattern_rule(p, Utc::now()).await?.map(|r| (r.id, r.state)),
+            None => None,
+        };
+        let shown_rule = matched.rule.as_ref().map(|r| (r.id, r.state));
+        if pattern == shown && rule == shown_rule {
+            return Ok(());
+        }
+        // A new version and nothing else: what learning stored is stored,
+        // and analysing again would learn nothing new.
+        let (mut state, mut tx) = self.begin_change().await?;
+        let Some(mut record) = self.store.get_incident_in(&mut tx, id).await? else { return Ok(()) };
+        let version = state.version + 1;
+        record.summary.version = version;
+        self.store.save_incident(&mut tx, &record).await?;
+        self.commit_change(&mut state, tx, Committed::version(version)).await
     }
 
     /// Links an incident to the stored pattern it matches (80 % or more of

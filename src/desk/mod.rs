@@ -7,6 +7,7 @@
 
 mod change;
 mod detail;
+mod detail_cache;
 mod disputes;
 mod ingest;
 mod interventions;
@@ -16,6 +17,7 @@ mod listener;
 mod paging;
 mod revocations;
 
+pub use detail_cache::{MAX_AGE as DETAIL_MAX_AGE, ServedDetail, etag_of};
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
@@ -114,6 +116,11 @@ pub struct Desk {
     paging: Arc<Notify>,
     /// When the paging worker last finished a pass (system time, ms).
     paging_beat: std::sync::atomic::AtomicI64,
+    /// Incident details, once per change.
+    details: detail_cache::DetailCache,
+    /// Moves whenever the catalog, routing, agent controls or learned rules
+    /// in memory change: details computed before are not served after.
+    config_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Desk {
@@ -210,6 +217,8 @@ impl Desk {
             digest_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
+            details: detail_cache::DetailCache::default(),
+            config_epoch: std::sync::atomic::AtomicU64::new(0),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));
         keeper::spawn(Arc::downgrade(&desk), config.retention.every);
@@ -279,6 +288,7 @@ impl Desk {
         let feed = state.version + 1;
         self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
         *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+        self.configured();
         Ok(version)
     }
 
@@ -294,6 +304,11 @@ impl Desk {
         } else {
             Ok(self.agent_control(agent_id).paused)
         }
+    }
+
+    /// The configuration in memory changed (after the change is in place).
+    fn configured(&self) {
+        self.config_epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn controls_snapshot(&self) -> HashMap<String, AgentControl> {
@@ -322,6 +337,7 @@ impl Desk {
         let feed = state.version + 1;
         self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
+        self.configured();
         Ok(version)
     }
 }

@@ -93,8 +93,11 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
         }
     }
     let traces: BTreeSet<&str> = errors.iter().filter_map(|e| e.trace_id.as_deref()).collect();
-    let messages: Vec<String> =
+    // A busy incident repeats one message many times: each is searched once.
+    let mut messages: Vec<String> =
         errors.iter().filter_map(|e| e.error_message.as_deref()).map(str::to_lowercase).collect();
+    messages.sort_unstable();
+    messages.dedup();
     let own: BTreeSet<&str> = input.incident_events.iter().map(|e| e.event_id.as_str()).collect();
 
     // Fold nested calls into the actor that initiated them.
@@ -149,7 +152,10 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
             .flatten()
             .chain(touched.iter().map(String::as_str).filter(|r| !failed.contains(r)))
             .filter(|n| n.len() >= 3);
-        if let Some(named) = names.into_iter().find(|n| messages.iter().any(|m| m.contains(&n.to_lowercase()))) {
+        if let Some(named) = names.into_iter().find(|n| {
+            let n = n.to_lowercase();
+            messages.iter().any(|m| m.contains(&n))
+        }) {
             score += 20;
             corroborated = true;
             evidence.push(Evidence::ErrorMentions { text: named.to_owned() });

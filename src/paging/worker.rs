@@ -276,7 +276,7 @@ impl Worker {
         if ids.len() <= ANALYSED {
             for &id in ids {
                 if let Ok(Some(detail)) = self.desk.incident_detail(id).await {
-                    out.insert(id, Arc::new(Context::from_detail(&detail)));
+                    out.insert(id, Arc::new(Context::from_detail(&detail.detail)));
                 }
             }
         }

@@ -3,7 +3,6 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 /// Every successful GET carries a strong ETag (a digest of the body); a
 /// matching If-None-Match gets 304 and no body, which keeps slow links quiet.
@@ -13,17 +12,19 @@ pub async fn etag(request: Request, next: Next) -> Response {
     }
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK {
+    // A handler that tagged its answer (from a cache) compared it already.
+    if response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, 64 << 20).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
-    let matches = if_none_match.as_ref().and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').any(|t| t.trim() == tag || t.trim() == "*" || t.trim().trim_start_matches("W/") == tag)
-    });
+    let tag = crate::desk::etag_of(&bytes);
+    let matches = if_none_match
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| crate::server::routes::incidents::etag_matches(v, &tag));
     let value = HeaderValue::from_str(&tag).expect("hex is a valid header");
     if matches {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();

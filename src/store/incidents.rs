@@ -93,6 +93,13 @@ pub fn decode_incident_cursor(raw: &str) -> Option<(i64, i64)> {
 }
 
 impl Store {
+    /// An incident's change version as stored now; None: no such incident.
+    pub async fn incident_version(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let row =
+            sqlx::query("SELECT version FROM incidents WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        row.map(|r| r.try_get("version")).transpose().map_err(Into::into)
+    }
+
     pub async fn get_incident(&self, id: i64) -> Result<Option<IncidentRecord>, StoreError> {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.read).await?;

@@ -6,10 +6,9 @@ use crate::server::list_cache::ListKey;
 use crate::server::request::Query;
 use crate::server::{ApiError, AppState};
 use crate::store::decode_incident_cursor;
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
@@ -89,14 +88,7 @@ pub async fn list_incidents(
                 }
                 _ = deadline => return Ok(StatusCode::NOT_MODIFIED.into_response()),
                 // A server shutting down does not hold its waiters.
-                _ = closing.wait_for(|c| *c) => {
-                    return Err(ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        crate::api::ErrorType::Unavailable,
-                        "SHUTTING_DOWN",
-                        "the server is shutting down; retry shortly",
-                    ));
-                }
+                _ = closing.wait_for(|c| *c) => return Err(shutting_down()),
             }
         }
     }
@@ -125,24 +117,111 @@ pub async fn list_incidents(
 }
 
 /// Everything about one incident: timeline with gaps, blast radius, causal
-/// analysis, suggestions, top 3, pattern.
+/// analysis, suggestions, top 3, pattern. Computed once per change of the
+/// incident and served to every reader from that result. With
+/// `since=VERSION&wait=SECONDS` it answers as soon as the incident's version
+/// differs from VERSION; at the deadline, 304, or the detail when it differs
+/// from the caller's If-None-Match (what follows the clock and other
+/// incidents, such as a pattern or a verdict on a shared cause).
 #[utoipa::path(
     get, path = "/api/v1/incidents/{id}", tag = "incidents",
-    params(("id" = i64, Path)),
-    responses((status = 200, body = IncidentDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(
+        ("id" = i64, Path),
+        ("since" = Option<i64>, Query, description = "the incident's version the caller has"),
+        ("wait" = Option<u32>, Query, minimum = 0, maximum = 30, description = "seconds to wait for the incident to change after `since`"),
+    ),
+    responses(
+        (status = 200, body = IncidentDetail),
+        (status = 304, description = "The ETag matched, or the incident did not change after `since` within `wait`"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn get_incident(
-    _query: crate::server::request::NoQuery,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<IncidentDetail>, ApiError> {
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     caller.require(Permission::ReadOperations)?;
     let id = parse_incident_id(&id)?;
-    let detail = state.desk().incident_detail(id).await?.ok_or_else(|| incident_not_found(id))?;
+    let mut query = Query::parse(raw.as_deref())?;
+    let since = query.take_version("since")?;
+    let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
+    query.finish(&["since", "wait"])?;
+    let desk = state.desk();
+    let has = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // Whether the caller asked to wait and the incident is still at `since`.
+    let mut unchanged = false;
+    if let Some(since) = since {
+        let mut changes = desk.subscribe();
+        let mut closing = state.closing();
+        let deadline = tokio::time::sleep(Duration::from_secs(u64::from(wait)));
+        tokio::pin!(deadline);
+        loop {
+            changes.borrow_and_update();
+            match desk.incident_version(id).await? {
+                None => return Err(incident_not_found(id)),
+                // Any other version answers at once: newer, or older when
+                // the server's history was reset under the client.
+                Some(version) if version != since => break,
+                Some(_) => {}
+            }
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        unchanged = true;
+                        break;
+                    }
+                }
+                _ = &mut deadline => {
+                    unchanged = true;
+                    break;
+                }
+                // A server shutting down does not hold its waiters.
+                _ = closing.wait_for(|c| *c) => return Err(shutting_down()),
+            }
+        }
+    }
+    let served = desk.incident_detail(id).await?.ok_or_else(|| incident_not_found(id))?;
     state.access_log().looked(&caller.0, "incident_detail", format!("incident:{id}"));
-    Ok(Json(detail))
+    // Slow links and war rooms: the detail gzipped to whoever accepts it.
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip")));
+    let tag = if gzip { served.gzipped_etag() } else { served.etag.clone() };
+    let matched = has.as_deref().is_some_and(|tags| etag_matches(tags, &tag));
+    // A waiter whose incident moved gets the new version even when its
+    // content is the same, so its next wait starts from there.
+    let moved = since.is_some() && !unchanged;
+    let etag = HeaderValue::from_str(&tag).map_err(|_| ApiError::internal())?;
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    if (matched && !moved) || (unchanged && has.is_none()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), vary]).into_response());
+    }
+    let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if gzip {
+        let encoding = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        return Ok(([json, (header::ETAG, etag), vary, encoding], served.gzipped()).into_response());
+    }
+    Ok(([json, (header::ETAG, etag), vary], served.json.clone()).into_response())
+}
+
+/// Whether an If-None-Match header names `etag` (or `*`).
+pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        crate::api::ErrorType::Unavailable,
+        "SHUTTING_DOWN",
+        "the server is shutting down; retry shortly",
+    )
 }
 
 pub fn parse_incident_id(raw: &str) -> Result<i64, ApiError> {
