@@ -273,11 +273,10 @@ async fn bench_detail() {
     // Served: every other read of that version, whole, and with its ETag.
     let mut served = Vec::new();
     let mut revalidated = Vec::new();
-    let mut tag = String::new();
     for _ in 0..200 {
         let sent = Instant::now();
         let r = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
-        tag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let tag = r.headers()["etag"].to_str().unwrap().to_owned();
         let _ = r.bytes().await.unwrap();
         served.push(sent.elapsed());
         let sent = Instant::now();
@@ -307,7 +306,6 @@ async fn bench_detail() {
         ms(percentile(&revalidated, 0.5)),
         ms(percentile(&revalidated, 0.99)),
     );
-    let _ = tag;
     server.stop().await;
 }
 

@@ -73,11 +73,6 @@ impl ServedDetail {
     pub fn gzipped_etag(&self) -> String {
         format!("{}-gz\"", self.etag.trim_end_matches('"'))
     }
-
-    /// The incident's version this detail was computed at.
-    pub fn version(&self) -> i64 {
-        self.detail.summary.version
-    }
 }
 
 /// The strong ETag of a body: a digest of it, quoted.

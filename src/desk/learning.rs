@@ -187,10 +187,8 @@ impl Desk {
         // A new version and nothing else: what learning stored is stored,
         // and analysing again would learn nothing new.
         let (mut state, mut tx) = self.begin_change().await?;
-        let Some(mut record) = self.store.get_incident_in(&mut tx, id).await? else { return Ok(()) };
         let version = state.version + 1;
-        record.summary.version = version;
-        self.store.save_incident(&mut tx, &record).await?;
+        self.store.set_versions(&mut tx, &[id], version).await?;
         self.commit_change(&mut state, tx, Committed::version(version)).await
     }
 

@@ -17,7 +17,7 @@ mod listener;
 mod paging;
 mod revocations;
 
-pub use detail_cache::{MAX_AGE as DETAIL_MAX_AGE, ServedDetail, etag_of};
+pub use detail_cache::{ServedDetail, etag_of};
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };

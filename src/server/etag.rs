@@ -21,10 +21,7 @@ pub async fn etag(request: Request, next: Next) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let tag = crate::desk::etag_of(&bytes);
-    let matches = if_none_match
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| crate::server::routes::incidents::etag_matches(v, &tag));
+    let matches = if_none_match.as_ref().and_then(|v| v.to_str().ok()).is_some_and(|v| names(v, &tag));
     let value = HeaderValue::from_str(&tag).expect("hex is a valid header");
     if matches {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
@@ -33,4 +30,9 @@ pub async fn etag(request: Request, next: Next) -> Response {
     }
     parts.headers.insert(header::ETAG, value);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Whether an If-None-Match header names `etag` (or `*`).
+pub fn names(if_none_match: &str, etag: &str) -> bool {
+    if_none_match.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }

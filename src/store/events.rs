@@ -16,7 +16,7 @@ pub(super) fn json_list(raw: &str) -> Vec<String> {
 
 /// Actions read per query when looking for a root cause: a day of a busy
 /// fleet's changes to the failing services and their dependencies.
-pub const MAX_ACTIONS: usize = 20_000;
+const MAX_ACTIONS: usize = 20_000;
 
 /// What root-cause scoring reads of an action: who, what, where, when, how
 /// it nests, and the two metadata fields an error message may name. The

@@ -72,24 +72,11 @@ pub async fn list_incidents(
     }
 
     if let Some(since) = since {
-        let desk = state.desk();
-        let mut changes = desk.subscribe();
+        let mut feed = FeedWait::new(&state, wait);
         // Any other version answers at once: newer, or older when the
         // server's history was reset under the client.
-        if desk.version() == since {
-            let mut closing = state.closing();
-            let newer = changes.wait_for(|v| *v != since);
-            let deadline = tokio::time::sleep(Duration::from_secs(u64::from(wait)));
-            tokio::select! {
-                changed = newer => {
-                    if changed.is_err() {
-                        return Ok(StatusCode::NOT_MODIFIED.into_response());
-                    }
-                }
-                _ = deadline => return Ok(StatusCode::NOT_MODIFIED.into_response()),
-                // A server shutting down does not hold its waiters.
-                _ = closing.wait_for(|c| *c) => return Err(shutting_down()),
-            }
+        if feed.seen() == since && !feed.moved().await? {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
         }
     }
     // Read before the query: whatever the page holds is at least this new.
@@ -156,12 +143,9 @@ pub async fn get_incident(
     // Whether the caller asked to wait and the incident is still at `since`.
     let mut unchanged = false;
     if let Some(since) = since {
-        let mut changes = desk.subscribe();
-        let mut closing = state.closing();
-        let deadline = tokio::time::sleep(Duration::from_secs(u64::from(wait)));
-        tokio::pin!(deadline);
+        let mut feed = FeedWait::new(&state, wait);
         loop {
-            changes.borrow_and_update();
+            feed.seen();
             match desk.incident_version(id).await? {
                 None => return Err(incident_not_found(id)),
                 // Any other version answers at once: newer, or older when
@@ -169,19 +153,9 @@ pub async fn get_incident(
                 Some(version) if version != since => break,
                 Some(_) => {}
             }
-            tokio::select! {
-                changed = changes.changed() => {
-                    if changed.is_err() {
-                        unchanged = true;
-                        break;
-                    }
-                }
-                _ = &mut deadline => {
-                    unchanged = true;
-                    break;
-                }
-                // A server shutting down does not hold its waiters.
-                _ = closing.wait_for(|c| *c) => return Err(shutting_down()),
+            if !feed.moved().await? {
+                unchanged = true;
+                break;
             }
         }
     }
@@ -193,7 +167,7 @@ pub async fn get_incident(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip")));
     let tag = if gzip { served.gzipped_etag() } else { served.etag.clone() };
-    let matched = has.as_deref().is_some_and(|tags| etag_matches(tags, &tag));
+    let matched = has.as_deref().is_some_and(|tags| crate::server::etag::names(tags, &tag));
     // A waiter whose incident moved gets the new version even when its
     // content is the same, so its next wait starts from there.
     let moved = since.is_some() && !unchanged;
@@ -210,9 +184,37 @@ pub async fn get_incident(
     Ok(([json, (header::ETAG, etag), vary], served.json.clone()).into_response())
 }
 
-/// Whether an If-None-Match header names `etag` (or `*`).
-pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
-    if_none_match.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+/// A long poll's wait on the change feed: until it moves past what was
+/// seen, or the deadline passes; a server shutting down does not hold its
+/// waiters (503).
+struct FeedWait {
+    changes: tokio::sync::watch::Receiver<i64>,
+    closing: tokio::sync::watch::Receiver<bool>,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl FeedWait {
+    fn new(state: &AppState, wait_seconds: u32) -> FeedWait {
+        FeedWait {
+            changes: state.desk().subscribe(),
+            closing: state.closing(),
+            deadline: Box::pin(tokio::time::sleep(Duration::from_secs(u64::from(wait_seconds)))),
+        }
+    }
+
+    /// The feed's version now; `moved` waits for a newer one.
+    fn seen(&mut self) -> i64 {
+        *self.changes.borrow_and_update()
+    }
+
+    /// Whether the feed moved (else the deadline passed).
+    async fn moved(&mut self) -> Result<bool, ApiError> {
+        tokio::select! {
+            changed = self.changes.changed() => Ok(changed.is_ok()),
+            _ = &mut self.deadline => Ok(false),
+            _ = self.closing.wait_for(|c| *c) => Err(shutting_down()),
+        }
+    }
 }
 
 fn shutting_down() -> ApiError {
