@@ -163,7 +163,15 @@ impl DetailCache {
         };
         shared.await.map_err(|e| match Arc::try_unwrap(e) {
             Ok(e) => e,
-            Err(shared) => StoreError::Refused(format!("cannot read the incident's version: {shared}")),
+            // The others sharing a failed read fail as it did: retry later
+            // when the database was unavailable, an internal error else.
+            Err(shared) => {
+                let e = sqlx::Error::Protocol(format!("a shared read of the incident's version failed: {shared}"));
+                match *shared {
+                    StoreError::Unavailable(_) => StoreError::Unavailable(e),
+                    _ => StoreError::Other(e),
+                }
+            }
         })
     }
 
@@ -192,7 +200,9 @@ impl DetailCache {
                 }
                 // An older request (it read an older version) is served the
                 // newer detail: never older than what it read.
-                Some(slot) if slot.key.version > version && slot.started.elapsed() < MAX_AGE => {
+                Some(slot)
+                    if slot.key.version > version && slot.key.config >= config && slot.started.elapsed() < MAX_AGE =>
+                {
                     slot.used = used;
                     slot.cell.clone()
                 }
@@ -261,6 +271,8 @@ mod tests {
         assert_eq!(cache.computed(), 3, "a new configuration is computed");
         cache.detail(7, 3, 1, || async { Ok::<_, ()>(Some(detail())) }).await.unwrap();
         assert_eq!(cache.computed(), 3, "a request that read an older version is served the newer detail");
+        cache.detail(7, 3, 2, || async { Ok::<_, ()>(Some(example())) }).await.unwrap();
+        assert_eq!(cache.computed(), 4, "but not one computed with an older configuration");
     }
 
     #[tokio::test]
