@@ -79,6 +79,16 @@ async fn one_computation_per_change(db: Db) {
     assert_eq!(serde_json::from_slice::<Value>(&plain).unwrap(), first);
     assert!(compressed.len() < plain.len());
     assert_eq!(gz(Some(&gz_tag)).await.unwrap().status(), 304);
+    let refused = t
+        .http
+        .get(t.url(&format!("/api/v1/incidents/{id}")))
+        .bearer_auth(VIEWER)
+        .header("accept-encoding", "gzip;q=0, identity")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none(), "q=0 refuses gzip");
+    assert_eq!(refused.headers()["etag"].to_str().unwrap(), etag);
     assert_eq!(computed(&t), before, "nor for gzip");
 
     // A change: fifty readers at once, one computation.

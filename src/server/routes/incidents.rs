@@ -162,10 +162,7 @@ pub async fn get_incident(
     let served = desk.incident_detail(id).await?.ok_or_else(|| incident_not_found(id))?;
     state.access_log().looked(&caller.0, "incident_detail", format!("incident:{id}"));
     // Slow links and war rooms: the detail gzipped to whoever accepts it.
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip")));
+    let gzip = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(accepts_gzip);
     let tag = if gzip { served.gzipped_etag() } else { served.etag.clone() };
     let matched = has.as_deref().is_some_and(|tags| crate::server::etag::names(tags, &tag));
     // A waiter whose incident moved gets the new version even when its
@@ -182,6 +179,16 @@ pub async fn get_incident(
         return Ok(([json, (header::ETAG, etag), vary, encoding], served.gzipped()).into_response());
     }
     Ok(([json, (header::ETAG, etag), vary], served.json.clone()).into_response())
+}
+
+/// Whether an Accept-Encoding header accepts gzip: named, and not with
+/// `q=0` (which refuses it).
+fn accepts_gzip(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        parts.next() == Some("gzip")
+            && !parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0))
+    })
 }
 
 /// A long poll's wait on the change feed: until it moves past what was
