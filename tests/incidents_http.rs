@@ -563,6 +563,20 @@ async fn the_changes_only_feed(db: Db) {
         let refused = t.get(VIEWER, &format!("/api/v1/incidents?{bad}")).await;
         assert_eq!((refused.status, refused.body["field"].as_str()), (400, Some("changed_after")), "{bad}");
     }
+
+    // A client that read a newer version from another server sharing the
+    // database, which this one has not heard of yet (a change committed
+    // behind its back stands in for it): the page never reaches less far
+    // than the client already had.
+    let ahead = changed["version"].as_i64().unwrap() + 50;
+    sqlx::query("UPDATE incidents SET version = $1 WHERE title = 'E on r4'")
+        .bind(ahead)
+        .execute(t.server.state.store().pool())
+        .await
+        .unwrap();
+    let failed_over = t.get(VIEWER, &format!("/api/v1/incidents?changed_after={ahead}")).await;
+    assert_eq!(failed_over.status, 200, "{:?}", failed_over.body);
+    assert!(failed_over.body["version"].as_i64().unwrap() >= ahead, "the feed went back: {:?}", failed_over.body);
     t.stop().await;
 }
 

@@ -88,7 +88,10 @@ pub async fn list_incidents(
             let (incidents, version, next_cursor) = match changed_after {
                 Some(after) => {
                     let (changed, upto) = state.store().incidents_changed_after(after, limit).await?;
-                    (changed, upto.unwrap_or(version), None)
+                    // A whole page reaches as far as the caller had, even
+                    // when this server has not yet heard of a change another
+                    // server made: the feed never goes back.
+                    (changed, upto.unwrap_or(version.max(after)), None)
                 }
                 None => {
                     let (list, next) = state.store().list_incidents(status, cursor, limit).await?;
