@@ -6,6 +6,7 @@
 //! - [`server`] and [`store`]: `mandate serve` and its database.
 //! - [`auth`]: API tokens.
 //! - [`console`]: the terminal incident console.
+//! - [`rollout`]: the attribution rollout: compliance by service, trends, weekly status, outreach.
 //! - [`otlp`]: OpenTelemetry traces in, as runs and events.
 //! - [`sim`] and [`demo`]: the simulated fleet and `mandate demo`.
 
@@ -22,6 +23,7 @@ pub mod incident;
 pub mod learning;
 pub mod otlp;
 pub mod paging;
+pub mod rollout;
 pub mod routing;
 pub mod sdk;
 pub mod server;

@@ -11,6 +11,7 @@ mod interventions;
 mod learning;
 mod operations;
 mod paging;
+mod rollout;
 mod routing;
 mod runs;
 
@@ -38,6 +39,10 @@ pub use operations::{
     AccessEntry, AccessPage, AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy,
 };
 pub use paging::{DeliveryState, NoticeKind, Page, PageList, RetryBody, StateCount};
+pub use rollout::{
+    Breach, ComplianceStatus, Milestone, NextPhase, OutreachBody, OutreachNote, OutreachSent, OwnerTarget, Phase,
+    RolloutStatus, ServiceCompliance, Trend, TrendMetric, ViolationSample,
+};
 pub use routing::{
     Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage,
     Urgency,

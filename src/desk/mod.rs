@@ -16,6 +16,7 @@ mod learning;
 mod listener;
 mod paging;
 mod revocations;
+mod rollout;
 
 pub use detail_cache::{ServedDetail, etag_of};
 pub use interventions::{
@@ -24,6 +25,7 @@ pub use interventions::{
 pub use keeper::{KEEPER, KeeperPass, Retention};
 pub use learning::{PatternHistory, UNDETERMINED_TO_ESCALATE, pattern_name};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
+pub use rollout::OutreachRefused;
 
 use change::Committed;
 
@@ -112,6 +114,8 @@ pub struct Desk {
     retention: Retention,
     /// The ISO week whose digest of departed owners is queued.
     digest_week: StdMutex<Option<String>>,
+    /// The weekly rollout status last queued or found queued.
+    status_week: StdMutex<Option<String>>,
     /// Wakes the paging worker when a change queued a notification.
     paging: Arc<Notify>,
     /// When the paging worker last finished a pass (system time, ms).
@@ -215,6 +219,7 @@ impl Desk {
             event_window: config.event_window,
             retention: config.retention,
             digest_week: StdMutex::new(None),
+            status_week: StdMutex::new(None),
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
             details: detail_cache::DetailCache::default(),

@@ -90,9 +90,25 @@ pub struct Item {
     pub context: Arc<Context>,
 }
 
+/// A message about no incident (the attribution rollout's weekly status and
+/// outreach to owners): its level starts with this, and its reason is the
+/// subject, a blank line, and the Markdown body.
+pub const MESSAGE_LEVEL: &str = "attribution ";
+
 impl Item {
+    /// (subject, body) of a message that is not about an incident.
+    pub fn message(&self) -> Option<(&str, &str)> {
+        if self.context.incident_id != 0 || !self.page.level.starts_with(MESSAGE_LEVEL) {
+            return None;
+        }
+        Some(self.page.reason.split_once("\n\n").unwrap_or((&self.page.reason, "")))
+    }
+
     /// One line: "PAGE #12 critical: E_TIMEOUT on payments-db".
     pub fn headline(&self) -> String {
+        if let Some((subject, _)) = self.message() {
+            return subject.to_owned();
+        }
         let c = &self.context;
         let what = match self.page.kind {
             NoticeKind::Page if c.incident_id == 0 => return format!("DIGEST {}", self.page.level),
@@ -105,6 +121,9 @@ impl Item {
 
     /// The lines under the headline.
     pub fn body(&self) -> Vec<String> {
+        if let Some((_, body)) = self.message() {
+            return body.lines().map(str::to_owned).collect();
+        }
         let c = &self.context;
         let mut lines = vec![format!("Why you: {}", self.page.reason)];
         if self.page.kind == NoticeKind::Page && c.incident_id != 0 {
@@ -176,8 +195,10 @@ impl Outgoing {
             }
             out.push_str(&item.headline());
             out.push('\n');
+            // A message's Markdown keeps its own layout.
+            let indent = if item.message().is_some() { "" } else { "  " };
             for line in item.body() {
-                out.push_str("  ");
+                out.push_str(indent);
                 out.push_str(&line);
                 out.push('\n');
             }

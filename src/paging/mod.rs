@@ -9,7 +9,7 @@ mod channels;
 mod clock;
 mod config;
 pub mod inbox;
-mod message;
+pub mod message;
 mod worker;
 
 pub use channels::{Refusal, no_receiver, sign as sign_webhook, verify as verify_webhook};

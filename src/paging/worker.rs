@@ -132,6 +132,7 @@ impl Worker {
     /// One pass: everything due now is delivered, retried, given up or put off.
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
         self.desk.queue_departed_digest().await?;
+        self.desk.queue_weekly_status().await?;
         let store = self.desk.store();
         let now = self.desk.clock().now();
         let due = store.due_pages(now, BATCH).await?;

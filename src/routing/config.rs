@@ -42,6 +42,10 @@ pub struct RoutingDocument {
     pub storm: Storm,
     #[serde(default, skip_serializing_if = "is_default")]
     pub delivery: Delivery,
+    /// The attribution rollout's plan: its dates, and where its weekly
+    /// status and outreach go (seed 000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::rollout::RolloutPlan>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -409,6 +413,9 @@ impl Routing {
         }
         let limits = crate::paging::check_receivers(&document.receivers, &document.storm, &document.delivery)
             .map_err(|(path, message)| err(path, message))?;
+        if let Some(plan) = &document.attribution {
+            plan.check().map_err(|(path, message)| err(format!("attribution.{path}"), message))?;
+        }
         let mut used: Vec<&str> =
             rules.iter().chain([&default_rule]).flat_map(|r| r.channels.iter()).map(String::as_str).collect();
         used.extend(document.levels.iter().flat_map(|l| l.channels.iter().flatten()).map(String::as_str));

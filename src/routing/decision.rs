@@ -276,6 +276,13 @@ impl Routing {
         gaps
     }
 
+    /// Who owns a service, as a page to its owner would reach them: the
+    /// owner, the backup when away or gone, every claimant, the vendor, or
+    /// the fallback. Each with why.
+    pub fn owners_of(&self, catalog: &Catalog, service: &str, now: DateTime<Utc>) -> Vec<(String, String)> {
+        self.resolve("resource.owner", catalog.get(service), service, now)
+    }
+
     /// The platform/admin target: the fallback.
     fn admin(&self) -> String {
         self.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned())

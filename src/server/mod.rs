@@ -70,7 +70,7 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, disputes, events, incidents, interventions, learning, notifications, operations, routing, runs,
+        activity, disputes, events, incidents, interventions, learning, notifications, operations, rollout, routing, runs,
         system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -103,6 +103,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::list_notifications))
         .routes(routes!(notifications::retry_notification))
         .routes(routes!(operations::attribution_stats))
+        .routes(routes!(rollout::rollout_status))
+        .routes(routes!(rollout::weekly_report))
+        .routes(routes!(rollout::reach_out))
         .routes(routes!(learning::get_calibration))
         .routes(routes!(learning::get_reliance))
         .routes(routes!(learning::suggestion_stats))

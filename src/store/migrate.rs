@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (9, "revocations", include_str!("migrations/sqlite/0009_revocations.sql")),
     (10, "nested calls", include_str!("migrations/sqlite/0010_nested_calls.sql")),
     (11, "learning", include_str!("migrations/sqlite/0011_learning.sql")),
+    (12, "rollout", include_str!("migrations/sqlite/0012_rollout.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "revocations", include_str!("migrations/postgres/0009_revocations.sql")),
     (10, "nested calls", include_str!("migrations/postgres/0010_nested_calls.sql")),
     (11, "learning", include_str!("migrations/postgres/0011_learning.sql")),
+    (12, "rollout", include_str!("migrations/postgres/0012_rollout.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

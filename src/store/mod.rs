@@ -22,6 +22,7 @@ mod patterns;
 mod records;
 mod retention;
 mod revocations;
+mod rollout;
 mod routing;
 mod rules;
 mod run_writer;

@@ -64,6 +64,8 @@ pub struct Rejection {
     pub origin_system_id: Option<String>,
     pub codes: Vec<String>,
     pub override_claimed: bool,
+    /// The attribution fields as sent (see migration 0012): never a secret.
+    pub payload: serde_json::Value,
 }
 
 impl Store {
@@ -264,11 +266,11 @@ impl Store {
         Ok(notes)
     }
 
-    pub async fn record_rejections(&self, rejections: &[Rejection]) -> Result<(), StoreError> {
-        let now = to_millis(Utc::now());
+    pub async fn record_rejections(&self, rejections: &[Rejection], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = to_millis(at);
         for r in rejections {
             sqlx::query(
-                "INSERT INTO attribution_rejections (at, subject, agent_id, origin_system_id, codes, override_claimed) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO attribution_rejections (at, subject, agent_id, origin_system_id, codes, override_claimed, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(now)
             .bind(r.subject)
@@ -276,6 +278,7 @@ impl Store {
             .bind(r.origin_system_id.clone())
             .bind(r.codes.join(","))
             .bind(i64::from(r.override_claimed))
+            .bind(r.payload.to_string())
             .execute(&self.write)
             .await?;
         }

@@ -22,6 +22,10 @@ fn clip(text: String, max: usize) -> String {
     if text.chars().count() <= max { text } else { text.chars().take(max - 1).chain(['…']).collect() }
 }
 
+fn section(text: String) -> serde_json::Value {
+    serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, SECTION_TEXT) } })
+}
+
 pub fn message(out: &Outgoing) -> serde_json::Value {
     let mut blocks = vec![serde_json::json!({
         "type": "header",
@@ -31,14 +35,19 @@ pub fn message(out: &Outgoing) -> serde_json::Value {
     for item in out.items.iter().take(room) {
         let mut text = format!("*{}*", escape(&item.headline()));
         for line in item.body() {
-            text.push('\n');
+            // A long message (a weekly status) goes on in further sections
+            // rather than being cut at Slack's limit.
+            if item.message().is_some() && text.chars().count() + line.chars().count() + 1 > SECTION_TEXT {
+                blocks.push(section(std::mem::take(&mut text)));
+            }
+            if !text.is_empty() {
+                text.push('\n');
+            }
             text.push_str(&escape(&line));
         }
-        blocks.push(serde_json::json!({
-            "type": "section",
-            "text": { "type": "mrkdwn", "text": clip(text, SECTION_TEXT) }
-        }));
+        blocks.push(section(text));
     }
+    blocks.truncate(BLOCKS - 1);
     let more = out.items.len().saturating_sub(room);
     let footer = if more > 0 {
         format!("{more} more not shown: `mandate` → :notifications · for {}", escape(&out.target))

@@ -224,7 +224,7 @@ pub async fn post_events(
         }
     }
     if !rejections.is_empty() {
-        state.store().record_rejections(&rejections).await?;
+        state.store().record_rejections(&rejections, state.desk().clock().now()).await?;
     }
     if single && let Some(first) = rejected.pop() {
         return Err(ApiError { status: axum::http::StatusCode::BAD_REQUEST, body: first.error, retry_after: None });

@@ -10,6 +10,7 @@ pub mod learning;
 pub mod notifications;
 pub mod operations;
 pub mod otlp;
+pub mod rollout;
 pub mod routing;
 pub mod runs;
 pub mod system;

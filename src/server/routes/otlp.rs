@@ -136,10 +136,12 @@ async fn export_traces(
 
     let store = state.store();
     if !batch.rejections.is_empty() {
-        store.record_rejections(&batch.rejections).await.map_err(retry_later)?;
+        store.record_rejections(&batch.rejections, state.desk().clock().now()).await.map_err(retry_later)?;
     }
-    for (agent, origin) in batch.legacy {
-        state.desk().legacy_marker_seen(agent.as_deref(), origin.as_deref()).await.map_err(retry_later)?;
+    if state.desk().rollout_phase(state.desk().clock().now()).is_hard() {
+        for (agent, origin) in batch.legacy {
+            state.desk().legacy_marker_seen(agent.as_deref(), origin.as_deref()).await.map_err(retry_later)?;
+        }
     }
     let runs_stored = store.record_finished_runs(&batch.runs).await.map_err(retry_later)?;
     let mut rejected = batch.rejected;

@@ -34,6 +34,7 @@ pub(crate) fn attribution_rejection(
 ) -> Rejection {
     Rejection {
         subject,
+        payload: crate::rollout::sent_fields(&ctx),
         agent_id: ctx.agent_id,
         origin_system_id: ctx.origin_system_id,
         codes: details.iter().filter(|d| d.code.starts_with("ATTR_")).map(|d| d.code.clone()).collect(),
@@ -130,20 +131,22 @@ pub async fn create_run(
     let claim = |key: &str| body.get(key).and_then(serde_json::Value::as_str);
     caller.may_claim(claim("actor_type"), claim("actor_id"))?;
     caller.may_act_for(claim("agent_id"))?;
-    let new_run = match parse_create_run_with(body).map_err(|r| *r) {
+    let now = state.desk().clock().now();
+    let mut new_run = match parse_create_run_with(body).map_err(|r| *r) {
         Ok(run) => run,
         Err(RunRejection { error, attribution: Some(ctx) }) => {
-            // Seed 000 §4, §7: a legacy marker after enforcement is an
-            // immediate P1 incident, and the platform target is paged.
-            if ctx.carries_legacy_marker() {
+            // Seed 000 §4, §7: a legacy marker once hard fail is in force is
+            // an immediate P1 incident, and the platform target is paged.
+            if ctx.carries_legacy_marker() && state.desk().rollout_phase(now).is_hard() {
                 state.desk().legacy_marker_seen(ctx.agent_id.as_deref(), ctx.origin_system_id.as_deref()).await?;
             }
             let rejection = attribution_rejection("run", ctx, &error.body.errors, override_claimed(&headers));
-            state.store().record_rejections(&[rejection]).await?;
+            state.store().record_rejections(&[rejection], now).await?;
             return Err(error);
         }
         Err(RunRejection { error, attribution: None }) => return Err(error),
     };
+    new_run.created_at = now;
     if state.desk().agent_paused(&new_run.agent_id).await? {
         return Err(ApiError::conflict(
             "AGENT_PAUSED",
