@@ -5,10 +5,10 @@
 //!
 //! ```toml
 //! [attribution]
-//! shadow_begins = 2026-11-09T00:00:00Z
-//! soft_fail_begins = 2026-11-30T00:00:00Z
-//! override_disabled = 2026-12-07T00:00:00Z
-//! hard_fail_begins = 2026-12-14T00:00:00Z
+//! shadow_begins = "2026-11-09T00:00:00Z"
+//! soft_fail_begins = "2026-11-30T00:00:00Z"
+//! override_disabled = "2026-12-07T00:00:00Z"
+//! hard_fail_begins = "2026-12-14T00:00:00Z"
 //! status_to = "@platform-team"
 //! status_channels = ["email"]
 //! status_at = "mon 09:00"

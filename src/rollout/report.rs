@@ -97,7 +97,11 @@ pub fn weekly_status(status: &RolloutStatus, plan: &RolloutPlan) -> (String, Str
         let _ = writeln!(out, "- None planned");
     }
     for m in &status.milestones {
-        let left = if m.passed { "done".to_owned() } else { format!("in {} days", m.days_remaining) };
+        let left = match (m.passed, m.days_remaining) {
+            (true, _) => "done".to_owned(),
+            (false, 1) => "in 1 day".to_owned(),
+            (false, n) => format!("in {n} days"),
+        };
         let _ = writeln!(out, "- {}: {} ({left})", day(m.at), m.name);
     }
     if let Some(next) = &status.next
