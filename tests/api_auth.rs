@@ -110,6 +110,12 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
 
+    // A service whose runs are refused for their attribution: outreach to it.
+    let mut unattributed = run_body();
+    unattributed["origin_system_id"] = "svc-unattributed".into();
+    unattributed.as_object_mut().unwrap().remove("actor_type");
+    assert_eq!(t.post(AGENT, "/api/v1/runs", &unattributed).await.status, 400);
+
     // Who may do each route, and a body carrying a person's attribution
     // (None: the body names no actor). A route missing here fails the test.
     let human = |mut body: Value, as_who: &str| {
@@ -152,6 +158,12 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ("POST", "/api/v1/rules/{id}/transition", ADMIN, None),
             (
                 "POST",
+                "/api/v1/attribution/services/{service}/outreach",
+                RESPONDER,
+                Some(human(as_alice(json!({"reason": "still violating"})), as_who)),
+            ),
+            (
+                "POST",
                 "/api/v1/notifications/{notification_id}/retry",
                 RESPONDER,
                 Some(human(as_alice(json!({"reason": "receiver fixed"})), as_who)),
@@ -179,6 +191,7 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             .replace("{id}", &incident.to_string())
             .replace("{agent_id}", "agent-deployer")
             .replace("{notification_id}", &dead)
+            .replace("{service}", "svc-unattributed")
     };
     // One Idempotency-Key per request: the server remembers refusals too.
     let send = |method: &str, path: &str, token: Option<&str>, body: &Value, key: &str| {

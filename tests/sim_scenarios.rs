@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, RESPONDER, TestServer, store, tokens};
+use common::{ADMIN, AGENT, Db, RESPONDER, TestServer, VIEWER, store, tokens};
 use mandate::api::{ContributionRole, Evidence, IncidentDetail, IncidentPage, IncidentSummary, RunPage, TimelineEntry};
 use mandate::desk::{Desk, DeskConfig};
 use mandate::sim::SimArgs;
@@ -142,6 +142,14 @@ async fn one_round(db: Db, otlp: bool) {
     let stats = t.get(ADMIN, "/api/v1/attribution/stats").await.body;
     assert!(stats["runs_rejected"].as_i64().unwrap() >= 1, "{stats}");
     assert_eq!(stats["legacy_bucket"], 0);
+    // ... and its service shows in the rollout's services table, violating,
+    // with the legacy sentinel counted against it.
+    let rollout = t.get(VIEWER, "/api/v1/attribution/rollout?q=legacy").await.body;
+    let legacy = &rollout["services"][0];
+    assert_eq!((legacy["name"].as_str(), legacy["status"].as_str()), (Some("legacy-migration"), Some("violating")));
+    assert!(legacy["legacy_use_7d"].as_i64().unwrap() >= 1, "{legacy}");
+    assert_eq!(rollout["phase"], "hard", "no plan: the API's hard enforcement");
+    assert!(rollout["breach"]["incident_id"].as_i64().is_some(), "hard: the legacy run raised the P1: {rollout}");
 
     // The fleet: a dozen agents, runs in all three attributions.
     let agents = t.get(RESPONDER, "/api/v1/agents").await.body;
