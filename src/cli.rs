@@ -42,10 +42,19 @@ pub enum Command {
     /// Check a routing file, or print the built-in one
     #[command(subcommand)]
     Routing(RoutingCommand),
+    /// The attribution rollout: the weekly status report
+    #[command(subcommand)]
+    Attribution(AttributionCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) generated from this command line
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttributionCommand {
+    /// Print the weekly rollout status (seed 000 §6) from the server's live figures, as Markdown
+    Report(crate::console::config::ConsoleArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 use clap::{CommandFactory, Parser};
 use mandate::auth::{TokensFile, default_tokens_path};
-use mandate::cli::{AuditCommand, Cli, Command, LogFormat, RoutingCommand, ServeArgs, TokenCommand};
+use mandate::cli::{AttributionCommand, AuditCommand, Cli, Command, LogFormat, RoutingCommand, ServeArgs, TokenCommand};
 use mandate::incident::GroupingConfig;
 use mandate::server::{ServeOptions, serve};
 use mandate::store::default_sqlite_url;
@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Some(Command::Token(command)) => run_token(command),
         Some(Command::Audit(AuditCommand::Verify { database_url })) => run_audit_verify(database_url),
         Some(Command::Routing(command)) => run_routing(command),
+        Some(Command::Attribution(AttributionCommand::Report(args))) => mandate::rollout::command::report(args),
         Some(Command::Demo(args)) => return console_exit(mandate::demo::main(args)),
         Some(Command::Sim(args)) => {
             init_logging(LogFormat::Text);

@@ -72,6 +72,34 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
         http.get(format!("{base}/api/v1/whoami")).bearer_auth(&viewer).send().await.unwrap().json().await.unwrap();
     assert_eq!(whoami, json!({"name": "victor", "role": "viewer"}));
 
+    // The weekly rollout status on demand, from the live figures.
+    let token_file = dir.path().join("viewer.token");
+    std::fs::write(&token_file, &viewer).unwrap();
+    let no_config = dir.path().join("empty-config.toml");
+    std::fs::write(&no_config, "").unwrap();
+    let report_args = |api: &str| {
+        vec![
+            "attribution".to_owned(),
+            "report".to_owned(),
+            "--api-url".to_owned(),
+            api.to_owned(),
+            "--token-file".to_owned(),
+            token_file.display().to_string(),
+            "--config".to_owned(),
+            no_config.display().to_string(),
+        ]
+    };
+    let args = report_args(&base);
+    let out = Command::new(BIN).args(&args).env_remove("MANDATE_TOKEN").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("**Subject:** Attribution Enforcement — Weekly Status Update "), "{text}");
+    assert!(text.contains("**Rollout Status: Hard fail**") && text.contains("| o | Violations |"), "{text}");
+    let args = report_args("http://127.0.0.1:9");
+    let dead = Command::new(BIN).args(&args).env_remove("MANDATE_TOKEN").output().unwrap();
+    assert!(!dead.status.success());
+    assert!(String::from_utf8_lossy(&dead.stderr).contains("cannot reach the API: http://127.0.0.1:9"));
+
     // Revoke the viewer; SIGHUP makes the running server forget it.
     assert!(mandate(&["token", "revoke", "--name", "victor", "--tokens-file", tokens]).status.success());
     signal(&served.child, "HUP");

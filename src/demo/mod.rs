@@ -18,6 +18,20 @@ use tokio::sync::watch;
 /// The demo company's service catalog.
 pub const CATALOG: &str = include_str!("catalog.toml");
 
+/// The demo's attribution rollout: hard fail began yesterday, after five
+/// weeks of seed 000 §9's calendar, so the simulator's legacy sentinel is
+/// the P1 of §7.
+fn rollout_plan(now: chrono::DateTime<chrono::Utc>) -> crate::rollout::RolloutPlan {
+    let day = |n: i64| Some(now - chrono::Duration::days(n));
+    crate::rollout::RolloutPlan {
+        shadow_begins: day(35),
+        soft_fail_begins: day(14),
+        override_disabled: day(7),
+        hard_fail_begins: day(1),
+        ..Default::default()
+    }
+}
+
 /// The demo's routing, before its receivers are added.
 pub const ROUTING: &str = include_str!("routing.toml");
 
@@ -93,6 +107,7 @@ impl Demo {
         let mut document: crate::routing::RoutingDocument =
             toml::from_str(ROUTING).map_err(|e| format!("demo routing: {e}"))?;
         document.receivers = inbox.receivers();
+        document.attribution = Some(rollout_plan(chrono::Utc::now()));
         let routing = crate::routing::Routing::new(document, "demo routing").map_err(|e| e.to_string())?;
         let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
         let desk = Desk::open(store, Some(catalog()), config).await.map_err(|e| format!("demo database: {e}"))?;

@@ -5,8 +5,10 @@
 //! - [`plan`]: the dates and where the messages go (`[attribution]` in the routing file).
 //! - [`compliance`]: statuses and trends from hourly counts.
 //! - [`status`]: the whole picture the API serves and the console shows.
+//! - [`command`]: `mandate attribution report`.
 //! - [`report`]: the seed's §6 weekly status and §5 direct message, in Markdown.
 
+pub mod command;
 mod compliance;
 mod plan;
 mod report;
