@@ -1,6 +1,8 @@
 use clap::{CommandFactory, Parser};
 use mandate::auth::{TokensFile, default_tokens_path};
-use mandate::cli::{AttributionCommand, AuditCommand, Cli, Command, LogFormat, RoutingCommand, ServeArgs, TokenCommand};
+use mandate::cli::{
+    AttributionCommand, AuditCommand, Cli, Command, LogFormat, RoutingCommand, ServeArgs, TokenCommand,
+};
 use mandate::incident::GroupingConfig;
 use mandate::server::{ServeOptions, serve};
 use mandate::store::default_sqlite_url;

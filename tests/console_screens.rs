@@ -314,8 +314,8 @@ fn hostile_strings_from_the_api_never_reach_the_buffer() {
 // ---- Triage screens (issue 5) -------------------------------------------
 
 use mandate::api::{
-    AgentSummary, AttributionStats, AuditEntry, AuditPage, Bucket, ChainStatus, CountBy, Dimension, Distribution,
-    MatchLevel, PatternMatch, PreviousOccurrence, Signature, Topic,
+    AgentSummary, AuditEntry, AuditPage, Bucket, ChainStatus, CountBy, Dimension, Distribution, MatchLevel,
+    PatternMatch, PreviousOccurrence, Signature, Topic,
 };
 use mandate::catalog::OwnershipFlag;
 use mandate::console::keymap::Mode;
@@ -563,20 +563,124 @@ fn audit_page(verified: bool) -> AuditPage {
     }
 }
 
-fn stats() -> AttributionStats {
-    AttributionStats {
-        window_days: 7,
-        runs_accepted: 9_870,
-        runs_rejected: 130,
-        events_rejected: 12,
-        validation_success_rate: Some(0.987),
-        violations_by_code: vec![
-            CountBy { key: "ATTR_AGENT_MISSING".into(), count: 100 },
-            CountBy { key: "ATTR_ACTOR_ID_REQUIRED".into(), count: 30 },
+/// A rollout in soft fail, four days before the override is disabled:
+/// one service of each status, one fixed, the legacy sentinel's origin, and
+/// an open breach.
+fn rollout() -> mandate::api::RolloutStatus {
+    use mandate::api::{
+        Breach, ComplianceStatus as C, IncidentStatus, Milestone, NextPhase, OutreachNote, OwnerTarget, Phase,
+        RolloutStatus, ServiceCompliance, Trend, TrendMetric, ViolationSample,
+    };
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let service = |name: &str, status: C, since: &str, runs: i64, viol: i64, viol7: i64, owner: &str, team: &str| {
+        ServiceCompliance {
+            name: name.into(),
+            status,
+            since: Some(at(since)),
+            previous_status: None,
+            first_seen: at("2026-02-01T09:00:00Z"),
+            last_seen: at("2026-03-02T14:00:00Z"),
+            runs_24h: runs,
+            runs_7d: runs * 7,
+            violations_24h: viol,
+            violations_7d: viol7,
+            violations_by_code: if viol7 > 0 {
+                vec![CountBy { key: "ATTR_ACTOR_TYPE_MISSING".into(), count: viol7 }]
+            } else {
+                vec![]
+            },
+            override_use_7d: if status == C::UsingOverride { viol7 } else { 0 },
+            legacy_use_7d: if name == "legacy-migration" { viol7 } else { 0 },
+            first_violation: (viol7 > 0).then(|| at("2026-02-10T08:00:00Z")),
+            team: Some(team.into()),
+            owners: vec![OwnerTarget { who: owner.into(), why: format!("owner of {name}") }],
+            fails_next_phase: matches!(status, C::Violating | C::UsingOverride),
+            latest_violation: (viol7 > 0).then(|| ViolationSample {
+                at: at("2026-03-02T13:55:00Z"),
+                subject: "run".into(),
+                codes: vec!["ATTR_ACTOR_TYPE_MISSING".into()],
+                override_claimed: status == C::UsingOverride,
+                fields: [
+                    ("agent_id", "invoice-exporter"),
+                    ("actor_type", "(missing)"),
+                    ("origin_system_id", name),
+                    ("actor_id", "(missing)"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            }),
+            last_outreach: None,
+        }
+    };
+    let mut fixed = service("checkout-api", C::Compliant, "2026-02-24T10:00:00Z", 310, 0, 0, "@carla", "payments");
+    fixed.previous_status = Some(C::Violating);
+    let mut violating = service("billing-batch", C::Violating, "2026-02-20T10:00:00Z", 0, 48, 320, "@vic", "billing");
+    violating.last_outreach =
+        Some(OutreachNote { at: at("2026-03-01T09:12:00Z"), by: "alice".into(), to: vec!["@vic".into()] });
+    let services = vec![
+        violating,
+        service("legacy-migration", C::Violating, "2026-03-02T11:00:00Z", 0, 3, 3, "@platform-oncall", "platform"),
+        service("search-indexer", C::UsingOverride, "2026-02-23T10:00:00Z", 0, 12, 84, "@olga", "search"),
+        service("nightly-reports", C::Silent, "2026-02-27T02:00:00Z", 0, 0, 0, "@rita", "reports"),
+        fixed,
+        service("deploy-bot", C::Compliant, "2026-02-01T09:00:00Z", 1200, 0, 0, "@dana", "platform"),
+    ];
+    let daily = |values: &[f64]| values.iter().map(|v| Some(*v)).collect::<Vec<_>>();
+    let metric =
+        |key: &str, label: &str, value: f64, previous: f64, trend: Trend, improving: bool, d: &[f64]| TrendMetric {
+            key: key.into(),
+            label: label.into(),
+            value: Some(value),
+            previous: Some(previous),
+            trend,
+            improving,
+            daily: daily(d),
+        };
+    let ramp = [40.0, 42.0, 45.0, 50.0, 61.0, 70.0, 74.0, 80.0, 84.0, 88.0, 90.0, 91.0, 93.0, 93.5];
+    let falling = [90.0, 85.0, 80.0, 82.0, 70.0, 66.0, 60.0, 58.0, 55.0, 52.0, 50.0, 49.0, 48.0, 51.0];
+    let mut rate = metric("validation_success_rate", "Validation success rate", 0.935, 0.801, Trend::Up, true, &ramp);
+    rate.daily = ramp.iter().map(|v| Some(v / 100.0)).collect();
+    rate.daily[2] = None;
+    let milestone = |phase, name: &str, when: &str, days: i64| Milestone {
+        phase,
+        name: name.into(),
+        at: at(when),
+        days_remaining: days,
+        passed: days <= 0,
+    };
+    RolloutStatus {
+        now: now(),
+        phase: Phase::Soft,
+        planned: true,
+        milestones: vec![
+            milestone(Phase::Shadow, "Shadow mode begins", "2026-02-02T00:00:00Z", -28),
+            milestone(Phase::Soft, "Soft fail begins", "2026-02-23T00:00:00Z", -7),
+            milestone(Phase::SoftNoOverride, "Override flag disabled", "2026-03-06T00:00:00Z", 4),
+            milestone(Phase::Hard, "Hard fail enforcement", "2026-03-13T00:00:00Z", 11),
         ],
-        violations_by_origin_system: vec![CountBy { key: "legacy-billing".into(), count: 130 }],
-        override_use: 4,
-        legacy_bucket: 0,
+        next: Some(NextPhase {
+            milestone: milestone(Phase::SoftNoOverride, "Override flag disabled", "2026-03-06T00:00:00Z", 4),
+            would_fail: vec!["billing-batch".into(), "legacy-migration".into(), "search-indexer".into()],
+            unknown: vec!["nightly-reports".into()],
+        }),
+        metrics: vec![
+            rate,
+            metric("violations", "Total violations (7d)", 407.0, 980.0, Trend::Down, true, &falling),
+            metric("override_use", "Override usage", 84.0, 84.0, Trend::Stable, true, &[12.0; 14]),
+            metric("legacy_bucket_growth", "Legacy bucket growth", 0.0, 0.0, Trend::Stable, true, &[0.0; 14]),
+            metric("legacy_attempts", "Legacy sentinel attempts (refused)", 3.0, 0.0, Trend::Up, false, &[0.0; 14]),
+        ],
+        services_total: services.len(),
+        services,
+        breach: Some(Breach {
+            incident_id: 12,
+            status: IncidentStatus::Open,
+            opened_at: at("2026-03-02T11:04:00Z"),
+            runs: 3,
+        }),
+        action_items: vec!["billing: Complete migration of billing-batch by 2026-03-06".into()],
+        weekly_status: Some("mon 09:00 utc to @platform-team via email".into()),
     }
 }
 
@@ -829,11 +933,66 @@ fn agents_audit_and_attribution_screens() {
     assert!(shown.contains("CHAIN BROKEN at entry #2"), "{shown}");
 
     assert_eq!(command(&mut app, "attribution"), [Effect::Watch(Watch::Attribution)]);
-    update(&mut app, Action::Attribution(Box::new(stats())), &keymap);
+    update(&mut app, Action::Attribution(Box::new(rollout())), &keymap);
     insta::assert_snapshot!("attribution_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("attribution_160x48", draw(&app, &dark, 160, 48).backend());
-    let shown = text(&draw(&app, &dark, 120, 24));
-    assert!(shown.contains("98.70% of 10000 run attempts"), "{shown}");
+    let shown = text(&draw(&app, &dark, 80, 24));
+    for expected in [
+        "Soft fail since 02-23 · next: Override flag disabled 03-06, in 4 days",
+        "3 would fail it now: billing-batch, legacy-migration, search-indexer",
+        "BREACH #12 OPEN since 03-02 11:04: 3 legacy runs — b opens it",
+        "Success rate (7d)",
+        "93.5% ▲ from 80.1%",
+        "▶ billing-batch",
+        "VIOLATING",
+        "nightly-reports",
+    ] {
+        assert!(shown.contains(expected), "{expected:?}:\n{shown}");
+    }
+    // The same answer again (the server's clock moved): nothing to redraw.
+    let mut later = rollout();
+    later.now = now() + chrono::Duration::seconds(10);
+    assert!(!update(&mut app, Action::Attribution(Box::new(later)), &keymap).0);
+
+    // The selection moves; Enter opens the owner and the latest refusal.
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_service().unwrap().name, "legacy-migration");
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("attribution_detail_80x24", draw(&app, &dark, 80, 24).backend());
+    let shown = text(&draw(&app, &dark, 120, 30));
+    assert!(shown.contains("Owner: @vic (owner of billing-batch)"), "{shown}");
+    assert!(shown.contains("agent_id=invoice-exporter"), "{shown}");
+    assert!(shown.contains("Reached out 03-01 09:12 by alice to @vic"), "{shown}");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen(), Screen::Attribution, "Esc closes the detail first");
+
+    // f: one status at a time; past the last, all again.
+    key(&mut app, KeyCode::Char('f'));
+    key(&mut app, KeyCode::Char('f'));
+    let shown = text(&draw(&app, &dark, 80, 24));
+    assert!(shown.contains("showing using override") && shown.contains("SERVICE (1 of 6)"), "{shown}");
+    assert_eq!(app.selected_service().unwrap().name, "search-indexer");
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('f'));
+    }
+    assert!(text(&draw(&app, &dark, 80, 24)).contains("SERVICE (6)"));
+
+    // o on a compliant service explains; on a violating one, a dialog.
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Char('o'));
+    assert!(app.dialog().is_none());
+    assert!(app.message.as_deref().unwrap().contains("deploy-bot is compliant"), "{:?}", app.message);
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('o'));
+    let dialog = app.dialog().expect("outreach asks first");
+    assert!(dialog.plan.effects().iter().any(|e| e.contains("@vic") && e.contains("billing-batch")));
+    key(&mut app, KeyCode::Esc);
+
+    // b: the breach incident.
+    key(&mut app, KeyCode::Char('b'));
+    assert_eq!(app.focused_incident(), Some(12));
+    key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.screen(), Screen::Incidents);
 }
@@ -939,6 +1098,7 @@ fn go_to(app: &mut App, how: &str) {
         other => {
             command(app, other);
             update(app, Action::Agents(agents()), &keymap);
+            update(app, Action::Attribution(Box::new(rollout())), &keymap);
         }
     }
 }
@@ -1088,7 +1248,7 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     update(&mut app, Action::Audit(Box::new(a)), &keymap);
     screens.push(("audit".to_owned(), app.clone()));
     command(&mut app, "attribution");
-    let s = if hostile { hostile_everywhere(&stats()) } else { stats() };
+    let s = if hostile { hostile_everywhere(&rollout()) } else { rollout() };
     update(&mut app, Action::Attribution(Box::new(s)), &keymap);
     screens.push(("attribution".to_owned(), app.clone()));
     command(&mut app, "routing");

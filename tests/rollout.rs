@@ -181,18 +181,27 @@ async fn two_weeks_of_a_rollout(db: Db) {
     assert_eq!(service(&s, "svc-compliant")["since"], "2026-11-16T10:00:00Z", "since it was first seen");
 
     let v = service(&s, "svc-violating");
-    assert_eq!((v["runs_24h"].as_i64(), v["violations_24h"].as_i64(), v["violations_7d"].as_i64()), (Some(0), Some(2), Some(14)));
+    assert_eq!(
+        (v["runs_24h"].as_i64(), v["violations_24h"].as_i64(), v["violations_7d"].as_i64()),
+        (Some(0), Some(2), Some(14))
+    );
     assert_eq!(v["violations_by_code"][0]["key"], "ATTR_ACTOR_TYPE_MISSING");
     assert_eq!(v["owners"][0]["who"], "@vic");
     assert_eq!(v["team"], "reports");
     assert_eq!(v["fails_next_phase"], true);
     let fields = &v["latest_violation"]["fields"];
-    assert_eq!((fields["agent_id"].as_str(), fields["actor_type"].as_str()), (Some("agent-violating"), Some("(missing)")));
+    assert_eq!(
+        (fields["agent_id"].as_str(), fields["actor_type"].as_str()),
+        (Some("agent-violating"), Some("(missing)"))
+    );
     assert!(!v["latest_violation"].to_string().contains("token=abc123"), "never the goal: {}", v["latest_violation"]);
     let o = service(&s, "svc-override");
     assert_eq!((o["override_use_7d"].as_i64(), o["violations_7d"].as_i64()), (Some(14), Some(14)));
     let c = service(&s, "svc-compliant");
-    assert_eq!((c["runs_24h"].as_i64(), c["runs_7d"].as_i64(), c["violations_7d"].as_i64()), (Some(2), Some(14), Some(0)));
+    assert_eq!(
+        (c["runs_24h"].as_i64(), c["runs_7d"].as_i64(), c["violations_7d"].as_i64()),
+        (Some(2), Some(14), Some(0))
+    );
     assert_eq!(c["first_seen"], "2026-11-16T10:00:00Z");
     assert_eq!(service(&s, "legacy-migration")["status"], "silent", "its one run was on day 3");
 
@@ -213,13 +222,18 @@ async fn two_weeks_of_a_rollout(db: Db) {
 
     // Milestones and who fails next.
     let next = &s["next"];
-    assert_eq!((next["milestone"]["phase"].as_str(), next["milestone"]["days_remaining"].as_i64()), (Some("hard"), Some(1)));
+    assert_eq!(
+        (next["milestone"]["phase"].as_str(), next["milestone"]["days_remaining"].as_i64()),
+        (Some("hard"), Some(1))
+    );
     assert_eq!(next["would_fail"], json!(["svc-violating", "svc-override"]));
     assert_eq!(next["unknown"], json!(["legacy-migration", "svc-silent"]));
     assert_eq!(s["milestones"].as_array().unwrap().len(), 4);
-    assert!(s["action_items"].as_array().unwrap().contains(&json!(
-        "reports: Complete migration of svc-violating by now (its runs are refused in this phase)"
-    )));
+    assert!(
+        s["action_items"].as_array().unwrap().contains(&json!(
+            "reports: Complete migration of svc-violating by now (its runs are refused in this phase)"
+        ))
+    );
 
     // Filters.
     let bad = f.rollout("?status=violating,using_override").await;

@@ -13,8 +13,8 @@ use super::screens::{
     NotificationsView, PatternsView, RoutingView, Scroll, Step, View,
 };
 use crate::api::{
-    AgentSummary, AttributionStats, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage,
-    IncidentSummary, StatusCounts, WhoAmI,
+    AgentSummary, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage, IncidentSummary,
+    StatusCounts, WhoAmI,
 };
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -42,7 +42,7 @@ pub enum Action {
     Distribution(Box<Distribution>),
     Agents(Vec<AgentSummary>),
     Audit(Box<AuditPage>),
-    Attribution(Box<AttributionStats>),
+    Attribution(Box<crate::api::RolloutStatus>),
     Calibration(Box<crate::api::Calibration>),
     SuggestionStats(Box<crate::api::SuggestionStats>),
     Patterns(Box<crate::api::PatternList>),
@@ -283,6 +283,13 @@ impl App {
     }
 
     /// The selected agent, on the agents screen.
+    pub fn selected_service(&self) -> Option<&crate::api::ServiceCompliance> {
+        match self.view() {
+            View::Attribution(v) => v.selected_service(),
+            _ => None,
+        }
+    }
+
     pub fn selected_agent(&self) -> Option<&AgentSummary> {
         match self.view() {
             View::Agents(v) => v.selected_agent(),
@@ -463,11 +470,8 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.reliance = Some(*r);
             (changed, vec![])
         }
-        Action::Attribution(stats) => deliver(app, |v| match v {
-            View::Attribution(a) => {
-                a.stats = Some(*stats);
-                true
-            }
+        Action::Attribution(rollout) => deliver(app, |v| match v {
+            View::Attribution(a) => a.receive(*rollout),
             _ => false,
         }),
         Action::Routing(document) => deliver(app, |v| match v {

@@ -21,6 +21,8 @@ pub enum Target {
     Agent(String),
     /// A notification, by id.
     Notification(String),
+    /// An origin system, by name (the attribution rollout).
+    Service(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub enum What {
     Dispute(DisputeClaim),
     /// Send a dead notification again.
     RetryNotification,
+    /// Send a non-compliant service's owner seed 000 §5's message.
+    Outreach,
 }
 
 /// What the operator asked for, before it is confirmed and sent.
@@ -72,7 +76,7 @@ impl Plan {
         match &self.target {
             Target::Agent(a) => Some(a),
             Target::Incident(_) => self.target_agent.as_deref(),
-            Target::Notification(_) => None,
+            Target::Notification(_) | Target::Service(_) => None,
         }
     }
 
@@ -82,6 +86,7 @@ impl Plan {
             Target::Incident(id) => format!("incident #{id}"),
             Target::Agent(a) => format!("agent {a}"),
             Target::Notification(_) => format!("the notification to {}", self.title.as_deref().unwrap_or("?")),
+            Target::Service(name) => format!("service {name}"),
         }
     }
 
@@ -103,6 +108,7 @@ impl Plan {
                 format!("mark {} {} on {on}", self.event_id.as_deref().unwrap_or("?"), verdict_word(v))
             }
             What::RetryNotification => format!("retry {on}"),
+            What::Outreach => format!("reach out to the owner of {on}"),
             What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),
         }
     }
@@ -119,6 +125,8 @@ impl Plan {
             What::Dispute(_) => true,
             // It pages someone.
             What::RetryNotification => true,
+            // It messages a person in the operator's name.
+            What::Outreach => true,
         }
     }
 
@@ -184,6 +192,17 @@ impl Plan {
                 ),
                 format!("on {on}, for every console; an admin finds it upheld or overturned"),
             ],
+            What::Outreach => vec![
+                format!(
+                    "send {} seed 000 §5's message about {on}: its violations and the change it needs",
+                    self.title.as_deref().unwrap_or("its owner")
+                ),
+                self.rule.clone().unwrap_or_default(),
+                "by the owner's channel in the routing's [attribution] (once a day per service)".to_owned(),
+            ]
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect(),
             What::RetryNotification => vec![
                 format!("send {on} again now, with a fresh set of attempts"),
                 self.rule.clone().map(|e| format!("its last failure: {e}")).unwrap_or_default(),
@@ -459,7 +478,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
     let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
     let (path, body) = match (plan.what, &plan.target) {
-        (What::Verdict(_) | What::Dispute(_), Target::Agent(_) | Target::Notification(_)) => {
+        (What::Verdict(_) | What::Dispute(_), Target::Agent(_) | Target::Notification(_) | Target::Service(_)) => {
             return Err("a verdict or a dispute is given on an incident's candidate".to_owned());
         }
         (What::Dispute(claim), Target::Incident(id)) => {
@@ -480,6 +499,18 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
             (format!("/api/v1/notifications/{segment}/retry"), Ok(body))
         }
         (What::RetryNotification, _) => return Err("only a notification can be retried".to_owned()),
+        (What::Outreach, Target::Service(name)) => {
+            let segment: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            let body = crate::api::OutreachBody {
+                actor_type,
+                actor_id,
+                agent_id,
+                origin_system_id,
+                reason: plan.reason.clone(),
+            };
+            (format!("/api/v1/attribution/services/{segment}/outreach"), serde_json::to_value(body))
+        }
+        (What::Outreach, _) => return Err("outreach is to a service's owner".to_owned()),
         (What::Verdict(verdict), Target::Incident(id)) => {
             let body = VerdictBody {
                 event_id: plan.event_id.clone().unwrap_or_default(),
@@ -495,6 +526,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
         (What::Intervention(kind), target) => {
             let path = match target {
                 Target::Notification(_) => return Err("a notification is retried, not intervened on".to_owned()),
+                Target::Service(_) => return Err("a service is reached out to, not intervened on".to_owned()),
                 Target::Incident(id) => format!("/api/v1/incidents/{id}/interventions"),
                 Target::Agent(a) => {
                     let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
@@ -593,6 +625,26 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             return Ok(plan);
         }
         KeyAction::Intervene(kind) => kind,
+        KeyAction::Outreach => {
+            let Some(service) = app.selected_service() else {
+                return Err("open :attribution and select a service to reach its owner".to_owned());
+            };
+            if matches!(service.status, crate::api::ComplianceStatus::Compliant | crate::api::ComplianceStatus::Silent)
+            {
+                return Err(format!("{} is {}: there is nothing to reach out about", service.name, service.status));
+            }
+            if service.name == crate::rollout::NO_ORIGIN {
+                return Err("runs without an origin_system_id name no service to reach".to_owned());
+            }
+            let mut plan = Plan::new(What::Outreach, Target::Service(service.name.clone()));
+            let owners: Vec<&str> = service.owners.iter().map(|o| o.who.as_str()).collect();
+            plan.title = Some(owners.join(", ")).filter(|o| !o.is_empty());
+            plan.rule = service
+                .last_outreach
+                .as_ref()
+                .map(|o| format!("last reached {} by {}", o.at.format("%m-%d %H:%M"), o.by));
+            return Ok(plan);
+        }
         KeyAction::RetryNotification => {
             let Some(page) = app.selected_notification() else {
                 return Err("open :notifications and select a dead one to retry".to_owned());

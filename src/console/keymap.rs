@@ -85,6 +85,12 @@ pub enum KeyAction {
     RetryNotification,
     /// Dispute the attribution of the selected root-cause candidate.
     Dispute,
+    /// The next status filter (all, violating, using override, silent, compliant).
+    NextFilter,
+    /// Open the attribution breach incident.
+    Breach,
+    /// Send the selected service's owner seed 000 §5's message.
+    Outreach,
 }
 
 impl KeyAction {
@@ -135,6 +141,9 @@ impl KeyAction {
         KeyAction::Judge(Verdict::Investigate),
         KeyAction::RetryNotification,
         KeyAction::Dispute,
+        KeyAction::NextFilter,
+        KeyAction::Breach,
+        KeyAction::Outreach,
     ];
 
     /// The spelling in config files.
@@ -179,6 +188,9 @@ impl KeyAction {
             Judge(Verdict::Investigate) => "investigate",
             RetryNotification => "retry_notification",
             Dispute => "dispute",
+            NextFilter => "next_filter",
+            Breach => "open_breach",
+            Outreach => "outreach",
         }
     }
 
@@ -197,7 +209,11 @@ impl KeyAction {
     pub fn is_intervention(self) -> bool {
         matches!(
             self,
-            KeyAction::Intervene(_) | KeyAction::Judge(_) | KeyAction::RetryNotification | KeyAction::Dispute
+            KeyAction::Intervene(_)
+                | KeyAction::Judge(_)
+                | KeyAction::RetryNotification
+                | KeyAction::Dispute
+                | KeyAction::Outreach
         )
     }
 }
@@ -296,6 +312,10 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Agents, "q", KeyAction::Back, "back"),
     (Mode::Audit, "esc", KeyAction::Back, "back"),
     (Mode::Audit, "q", KeyAction::Back, "back"),
+    (Mode::Attribution, "enter", KeyAction::Open, "owner and latest refusal"),
+    (Mode::Attribution, "o", KeyAction::Outreach, "reach out to the owner"),
+    (Mode::Attribution, "f", KeyAction::NextFilter, "filter by status"),
+    (Mode::Attribution, "b", KeyAction::Breach, "open the breach incident"),
     (Mode::Attribution, "esc", KeyAction::Back, "back"),
     (Mode::Attribution, "q", KeyAction::Back, "back"),
     (Mode::Routing, "esc", KeyAction::Back, "back"),

@@ -13,8 +13,8 @@ use super::config::Secret;
 use super::intent::Intent;
 use super::sanitize::decode_clean;
 use crate::api::{
-    AgentSummary, AttributionStats, AuditPage, Distribution, ErrorBody, IncidentDetail, IncidentPage,
-    InterventionResult, Topic, WhoAmI,
+    AgentSummary, AuditPage, Distribution, ErrorBody, IncidentDetail, IncidentPage, InterventionResult, RolloutStatus,
+    Topic, WhoAmI,
 };
 use chrono::Utc;
 use rand::Rng;
@@ -561,7 +561,7 @@ async fn fetch(
             .collect(),
         Watch::Agents => vec!["/api/v1/agents".to_owned()],
         Watch::Audit => vec!["/api/v1/audit?limit=200".to_owned()],
-        Watch::Attribution => vec!["/api/v1/attribution/stats".to_owned()],
+        Watch::Attribution => vec!["/api/v1/attribution/rollout".to_owned()],
         Watch::Routing => vec!["/api/v1/routing".to_owned(), "/api/v1/routing/usage".to_owned()],
         Watch::Notifications => vec!["/api/v1/notifications?limit=200".to_owned()],
         Watch::Calibration => vec!["/api/v1/calibration".to_owned(), "/api/v1/suggestions/stats".to_owned()],
@@ -610,7 +610,7 @@ async fn fetch(
             Watch::Activity(_) => decode_clean::<Distribution>(&body).map(|d| Action::Distribution(Box::new(d))),
             Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(Action::Agents),
             Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Audit(Box::new(p))),
-            Watch::Attribution => decode_clean::<AttributionStats>(&body).map(|s| Action::Attribution(Box::new(s))),
+            Watch::Attribution => decode_clean::<RolloutStatus>(&body).map(|s| Action::Attribution(Box::new(s))),
             Watch::Notifications => {
                 decode_clean::<crate::api::PageList>(&body).map(|l| Action::Notifications(Box::new(l)))
             }

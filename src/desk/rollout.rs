@@ -134,7 +134,9 @@ impl Desk {
             for channel in &channels {
                 let undeliverable = (!routing.receivers().has(channel)).then(|| crate::paging::no_receiver(channel));
                 queued += usize::from(
-                    self.store.queue_digest(&mut tx, (&owner.who, channel), &level, &message, undeliverable, now).await?,
+                    self.store
+                        .queue_digest(&mut tx, (&owner.who, channel), &level, &message, undeliverable, now)
+                        .await?,
                 );
             }
         }
@@ -155,8 +157,10 @@ impl Desk {
             "codes": s.violations_by_code,
             "reason": reason,
         });
-        let entry =
-            self.store.append_audit(&mut tx, now, by, "attribution_outreach", &format!("service:{service}"), details).await?;
+        let entry = self
+            .store
+            .append_audit(&mut tx, now, by, "attribution_outreach", &format!("service:{service}"), details)
+            .await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.queued(queued);
         Ok(OutreachSent {

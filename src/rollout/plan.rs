@@ -132,7 +132,8 @@ impl RolloutPlan {
         {
             return Err(("status_to".into(), format!("{to:?} is not a person, group or channel: write @someone")));
         }
-        for (field, channels) in [("status_channels", &self.status_channels), ("outreach_channels", &self.outreach_channels)]
+        for (field, channels) in
+            [("status_channels", &self.status_channels), ("outreach_channels", &self.outreach_channels)]
         {
             for (i, c) in channels.iter().flatten().enumerate() {
                 if c == "pagerduty" {

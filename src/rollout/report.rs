@@ -132,7 +132,12 @@ pub fn weekly_status(status: &RolloutStatus, plan: &RolloutPlan) -> (String, Str
 }
 
 /// Seed 000 §5: (subject, Markdown body) to `to` about `s`.
-pub fn outreach_message(s: &ServiceCompliance, status: &RolloutStatus, plan: &RolloutPlan, to: &str) -> (String, String) {
+pub fn outreach_message(
+    s: &ServiceCompliance,
+    status: &RolloutStatus,
+    plan: &RolloutPlan,
+    to: &str,
+) -> (String, String) {
     let subject = format!("[URGENT] Your service {} has attribution violations", s.name);
     let mut out = String::new();
     let _ = writeln!(out, "Hi {to},\n");

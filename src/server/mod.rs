@@ -70,8 +70,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, disputes, events, incidents, interventions, learning, notifications, operations, rollout, routing, runs,
-        system,
+        activity, disputes, events, incidents, interventions, learning, notifications, operations, rollout, routing,
+        runs, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))

@@ -98,7 +98,12 @@ impl Store {
             activity.services.entry(name).or_default().latest_violation = Some(ViolationSample {
                 at: from_millis(r.try_get("at")?),
                 subject: r.try_get("subject")?,
-                codes: r.try_get::<String, _>("codes")?.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+                codes: r
+                    .try_get::<String, _>("codes")?
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 override_claimed: r.try_get::<i64, _>("o")? != 0,
                 fields,
             });

@@ -142,7 +142,7 @@ impl View {
             View::Activity(v) => v.on_key(action),
             View::Agents(v) => v.on_key(action),
             View::Audit(v) => v.scroll.on_key(action),
-            View::Attribution(v) => v.scroll.on_key(action),
+            View::Attribution(v) => v.on_key(action),
             View::Routing(v) => v.scroll.on_key(action),
             View::Notifications(v) => v.on_key(action),
             View::Calibration(v) => v.scroll.on_key(action),

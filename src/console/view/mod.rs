@@ -23,6 +23,7 @@ mod learning;
 mod operations;
 mod paging;
 mod pane;
+mod rollout;
 mod routing;
 mod triage;
 
@@ -42,7 +43,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         View::Activity(v) => activity::activity(app, v, theme, frame, main),
         View::Agents(v) => operations::agents(app, v, theme, frame, main),
         View::Audit(v) => operations::audit(app, v, theme, frame, main),
-        View::Attribution(v) => operations::attribution(app, v, theme, frame, main),
+        View::Attribution(v) => rollout::attribution(app, v, theme, frame, main),
         View::Calibration(v) => learning::calibration(app, v, theme, frame, main),
         View::Patterns(v) => learning::patterns(app, v, theme, frame, main),
         View::Routing(v) => routing::routing(app, v, theme, frame, main),

@@ -1,9 +1,9 @@
 //! Agents, the audit log and the attribution figures.
 
-use super::{age, column_widths, ellipsize, heading, not_known, titled, verdict_word};
-use crate::api::{CountBy, Verdict};
+use super::{age, column_widths, ellipsize, not_known, titled, verdict_word};
+use crate::api::Verdict;
 use crate::console::app::App;
-use crate::console::screens::{AgentsView, AttributionView, AuditView};
+use crate::console::screens::{AgentsView, AuditView};
 use crate::console::theme::{StyleKey as K, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -144,52 +144,4 @@ pub fn audit(app: &App, view: &AuditView, theme: &Theme, frame: &mut Frame, area
     let names = ["SEQ", "AT (UTC)", "ACTOR", "ACTION", "TARGET", "REASON", "HASH"];
     let header = Row::new(names.iter().zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), table);
-}
-
-pub fn attribution(app: &App, view: &AttributionView, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let block = titled(theme, " Attribution compliance — last 7 days ".to_owned());
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let Some(s) = &view.stats else { return not_known(app, theme, frame, inner, "attribution figures") };
-    let attempts = s.runs_accepted + s.runs_rejected;
-    let rate = match s.validation_success_rate {
-        Some(r) => format!("{:.2}% of {attempts} run attempts", r * 100.0),
-        None => "no run attempts yet".to_owned(),
-    };
-    let legacy_style = if s.legacy_bucket > 0 { theme.style(K::Error) } else { theme.style(K::Success) };
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("Validation success rate ", theme.style(K::Header)),
-            Span::raw(format!("{rate} (last {} days)", s.window_days)),
-        ]),
-        Line::from(format!(
-            "Runs accepted {} · runs rejected {} · events rejected {}",
-            s.runs_accepted, s.runs_rejected, s.events_rejected
-        )),
-        Line::from(format!("Soft-mode override use {}", s.override_use)),
-        Line::from(Span::styled(
-            format!(
-                "Legacy bucket {}{}",
-                s.legacy_bucket,
-                if s.legacy_bucket > 0 { " — must be 0: runs carry a legacy sentinel" } else { " (as it must be)" }
-            ),
-            legacy_style,
-        )),
-        Line::from(""),
-    ];
-    counts(theme, &mut lines, "Violations by code", &s.violations_by_code);
-    lines.push(Line::from(""));
-    counts(theme, &mut lines, "Violations by origin system", &s.violations_by_origin_system);
-    super::pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
-}
-
-fn counts(theme: &Theme, lines: &mut Vec<Line<'static>>, title: &str, rows: &[CountBy]) {
-    lines.push(heading(theme, title));
-    if rows.is_empty() {
-        lines.push(Line::from(Span::styled("  none", theme.style(K::Muted))));
-    }
-    let width = rows.iter().map(|r| r.key.chars().count()).max().unwrap_or(0).min(40);
-    for r in rows {
-        lines.push(Line::from(format!("  {:<width$}  {}", r.key, r.count)));
-    }
 }

@@ -107,9 +107,7 @@ pub async fn reach_out(
             Err(ApiError::not_found("SERVICE_NOT_FOUND", e.to_string()).with_field("service"))
         }
         Err(e @ OutreachRefused::Compliant { .. }) => Err(ApiError::conflict("SERVICE_COMPLIANT", e.to_string())),
-        Err(e @ OutreachRefused::AlreadySent { .. }) => {
-            Err(ApiError::conflict("OUTREACH_ALREADY_SENT", e.to_string()))
-        }
+        Err(e @ OutreachRefused::AlreadySent { .. }) => Err(ApiError::conflict("OUTREACH_ALREADY_SENT", e.to_string())),
         Err(OutreachRefused::Store(e)) => Err(e.into()),
     }
 }
