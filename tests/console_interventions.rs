@@ -273,7 +273,32 @@ async fn every_intervention_once(db: Db) {
     assert_eq!(body["actor_id"], "alice");
 }
 
-on_both_databases!(every_intervention_once);
+/// `o` on `:attribution`: the outreach to a violating service's owner goes
+/// once, even sent twice with its key; a compliant service is refused
+/// before anything is sent.
+async fn outreach_from_the_rollout_screen(db: Db) {
+    let mut c = console(db).await;
+    let run = serde_json::json!({"goal": "g", "agent_id": "exporter", "origin_system_id": "billing-batch",
+                                 "source": "SDK", "provider_type": "internal", "risk_level": "low"});
+    assert_eq!(c.t.post(AGENT, "/api/v1/runs", &run).await.status, 400, "no actor_type: refused");
+    let keymap = Keymap::default();
+    for c_ in ":attribution".chars() {
+        press(&mut c.app, KeyCode::Char(c_));
+    }
+    press(&mut c.app, KeyCode::Enter);
+    let rollout: mandate::api::RolloutStatus =
+        serde_json::from_value(c.t.get(RESPONDER, "/api/v1/attribution/rollout").await.body).unwrap();
+    update(&mut c.app, Action::Attribution(Box::new(rollout)), &keymap);
+    assert_eq!(c.app.selected_service().unwrap().name, "billing-batch");
+    let intent = intend(&mut c.app, 'o', "soft fail is near");
+    assert_eq!(intent.path, "/api/v1/attribution/services/billing-batch/outreach");
+    assert_eq!(c.send_twice(&intent).await, "attribution_outreach");
+    assert!(c.app.message.as_deref().unwrap().contains("sent to @platform-oncall"), "{:?}", c.app.message);
+    let rollout = c.t.get(RESPONDER, "/api/v1/attribution/rollout").await.body;
+    assert_eq!(rollout["services"][0]["last_outreach"]["by"], "alice");
+}
+
+on_both_databases!(every_intervention_once, outreach_from_the_rollout_screen);
 
 #[tokio::test]
 async fn a_dead_api_fails_visibly_and_is_not_sent_twice() {

@@ -223,6 +223,10 @@ impl Http {
                     },
                     Err(_) => match decode_clean::<crate::api::Dispute>(&body) {
                         Ok(d) => format!("disputed (dispute #{})", d.id),
+                        Err(_) if let Ok(o) = decode_clean::<crate::api::OutreachSent>(&body) => {
+                            let to: Vec<&str> = o.sent_to.iter().map(|t| t.who.as_str()).collect();
+                            format!("sent to {} by {} (audit #{})", to.join(", "), o.channels.join(", "), o.audit_seq)
+                        }
                         Err(_) => match decode_clean::<serde_json::Value>(&body) {
                             Ok(v) => format!("recorded (audit #{})", v["audit_seq"]),
                             Err(_) => "done".to_owned(),

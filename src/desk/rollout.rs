@@ -102,11 +102,13 @@ impl Desk {
     }
 
     /// Seed 000 §5: the direct message to a non-compliant service's owner,
-    /// through the owner's channel, recorded in the audit log under `by`.
+    /// through the owner's channel, recorded in the audit log under `by`
+    /// with the HUMAN `attribution` the request carried.
     pub async fn reach_out(
         &self,
         service: &str,
         by: &str,
+        attribution: serde_json::Value,
         reason: Option<&str>,
     ) -> Result<OutreachSent, OutreachRefused> {
         if service == NO_ORIGIN {
@@ -156,6 +158,7 @@ impl Desk {
             "violations_24h": s.violations_24h,
             "codes": s.violations_by_code,
             "reason": reason,
+            "attribution": attribution,
         });
         let entry = self
             .store

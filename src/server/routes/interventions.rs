@@ -170,7 +170,7 @@ pub fn request_fingerprint(route: &str, body: &Map<String, Value>) -> String {
 /// Runs `act` at most once per (caller, Idempotency-Key): a replay answers
 /// the stored response, the same key with another body is 422, a duplicate
 /// while the first is in flight is 409.
-pub(super) async fn once<T: serde::Serialize>(
+pub(crate) async fn once<T: serde::Serialize>(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,

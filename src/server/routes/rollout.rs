@@ -1,7 +1,7 @@
 //! The attribution rollout: where each origin system stands, the weekly
 //! status on demand, and the outreach to a non-compliant service's owner.
 
-use crate::api::{ComplianceStatus, ErrorBody, OutreachSent, RolloutStatus};
+use crate::api::{ComplianceStatus, ErrorBody, RolloutStatus};
 use crate::desk::OutreachRefused;
 use crate::rollout::Filter;
 use crate::server::auth::{Caller, Permission};
@@ -9,8 +9,8 @@ use crate::server::request::{Fields, JsonObject, Query};
 use crate::server::{ApiError, AppState};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 /// Per-service compliance, trends, phases and milestones, the breach.
 /// `status` keeps some statuses (comma-separated); `q`, names containing it.
@@ -76,12 +76,16 @@ pub async fn weekly_report(
 /// (responder; recorded in the audit log). Once a day per service.
 #[utoipa::path(
     post, path = "/api/v1/attribution/services/{service}/outreach", tag = "attribution",
-    params(("service" = String, Path, description = "The origin_system_id")),
+    params(
+        ("service" = String, Path, description = "The origin_system_id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Reused on retry: the message goes once"),
+    ),
     request_body = crate::api::OutreachBody,
     responses(
-        (status = 200, body = OutreachSent), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 200, body = crate::api::OutreachSent), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The service is compliant or silent, or was reached today", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for another request", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -90,24 +94,33 @@ pub async fn reach_out(
     State(state): State<AppState>,
     caller: Caller,
     Path(service): Path<String>,
+    headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> Result<Json<OutreachSent>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Permission::Intervene)?;
     crate::server::request::check_id("service", &service)?;
-    let mut f = Fields::new(body);
-    super::interventions::human_attribution(&mut f, &caller)?;
+    let route = format!("outreach {service}");
+    let mut f = Fields::new(body.clone());
+    let attribution = super::interventions::human_attribution(&mut f, &caller)?;
     let reason = f.optional_string("reason", 2000);
     f.reject_unknown();
     if !f.errors.is_empty() {
         return Err(ApiError::violations(f.errors));
     }
-    match state.desk().reach_out(&service, &caller.0.name, reason.as_deref()).await {
-        Ok(sent) => Ok(Json(sent)),
-        Err(e @ (OutreachRefused::Unknown(_) | OutreachRefused::NoOrigin)) => {
-            Err(ApiError::not_found("SERVICE_NOT_FOUND", e.to_string()).with_field("service"))
+    // A retry with the same Idempotency-Key gets the first answer, not
+    // "already sent today".
+    super::interventions::once(&state, &caller, &headers, &route, &body, async {
+        match state.desk().reach_out(&service, &caller.0.name, attribution, reason.as_deref()).await {
+            Ok(sent) => Ok((StatusCode::OK, sent)),
+            Err(e @ (OutreachRefused::Unknown(_) | OutreachRefused::NoOrigin)) => {
+                Err(ApiError::not_found("SERVICE_NOT_FOUND", e.to_string()).with_field("service"))
+            }
+            Err(e @ OutreachRefused::Compliant { .. }) => Err(ApiError::conflict("SERVICE_COMPLIANT", e.to_string())),
+            Err(e @ OutreachRefused::AlreadySent { .. }) => {
+                Err(ApiError::conflict("OUTREACH_ALREADY_SENT", e.to_string()))
+            }
+            Err(OutreachRefused::Store(e)) => Err(e.into()),
         }
-        Err(e @ OutreachRefused::Compliant { .. }) => Err(ApiError::conflict("SERVICE_COMPLIANT", e.to_string())),
-        Err(e @ OutreachRefused::AlreadySent { .. }) => Err(ApiError::conflict("OUTREACH_ALREADY_SENT", e.to_string())),
-        Err(OutreachRefused::Store(e)) => Err(e.into()),
-    }
+    })
+    .await
 }
