@@ -71,6 +71,7 @@ async fn main() {
     let inbox = mandate::paging::inbox::Inbox::start().await.unwrap();
     let mut routing: mandate::routing::RoutingDocument = toml::from_str(mandate::demo::ROUTING).unwrap();
     routing.receivers = inbox.receivers();
+    routing.attribution = Some(mandate::demo::rollout_plan(chrono::Utc::now()));
     let routing = mandate::routing::Routing::new(routing, "demo routing").unwrap();
     let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
     let desk = Desk::open(store, Some(mandate::demo::catalog()), config).await.unwrap();
@@ -182,6 +183,10 @@ async fn main() {
     command(&mut app, "audit");
     update(&mut app, Action::Audit(Box::new(get(&http, &base, "/api/v1/audit").await)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "audit");
+    command(&mut app, "attribution");
+    let rollout = get(&http, &base, "/api/v1/attribution/rollout").await;
+    update(&mut app, Action::Attribution(Box::new(rollout)), &keymap);
+    shoot(&app, "dark", DARK_TERMINAL, size, "attribution");
     command(&mut app, "notifications");
     update(&mut app, Action::Notifications(Box::new(get(&http, &base, "/api/v1/notifications").await)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "notifications");

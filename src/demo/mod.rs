@@ -21,7 +21,7 @@ pub const CATALOG: &str = include_str!("catalog.toml");
 /// The demo's attribution rollout: hard fail began yesterday, after five
 /// weeks of seed 000 §9's calendar, so the simulator's legacy sentinel is
 /// the P1 of §7.
-fn rollout_plan(now: chrono::DateTime<chrono::Utc>) -> crate::rollout::RolloutPlan {
+pub fn rollout_plan(now: chrono::DateTime<chrono::Utc>) -> crate::rollout::RolloutPlan {
     let day = |n: i64| Some(now - chrono::Duration::days(n));
     crate::rollout::RolloutPlan {
         shadow_begins: day(35),
