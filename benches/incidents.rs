@@ -6,10 +6,12 @@
 //!   cargo bench --bench incidents -- detail      # GET /api/v1/incidents/{id}, 1,000-service catalog
 //!   cargo bench --bench incidents -- longpoll    # event-to-waiter latency; 1,000 idle waiters
 //!   cargo bench --bench incidents -- warroom     # 1,000 consoles long-polling one incident's detail
+//!   cargo bench --bench incidents -- rollout     # GET /api/v1/attribution/rollout over 35 days of runs
 //!
 //! Environment: BENCH_SECONDS (default 15), BENCH_CLIENTS (4), BENCH_RATE events/s offered
 //! (0: flat out, with BENCH_BATCHES of 100 prebuilt per client, default 800), BENCH_DB (sqlite; postgres with MANDATE_TEST_PG_URL),
-//! BENCH_ACTIONS in the incident's window (2000), BENCH_WAITERS (1000), BENCH_ROUNDS of the war room (5).
+//! BENCH_ACTIONS in the incident's window (2000), BENCH_WAITERS (1000), BENCH_ROUNDS of the war room (5),
+//! BENCH_RUNS over 35 days (200000) from BENCH_SERVICES origin systems (200) for the rollout.
 //!
 //! The 60 s load at 10,000 events/s, on each database:
 //!
@@ -492,4 +494,96 @@ async fn main() {
     if wants("warroom") {
         bench_warroom().await;
     }
+    if wants("rollout") {
+        bench_rollout().await;
+    }
+}
+
+/// The rollout's status over BENCH_RUNS runs spread across 35 days from
+/// BENCH_SERVICES origin systems, 1 in 20 refused (a tenth of those with
+/// the override): what one `:attribution` refresh costs the server.
+async fn bench_rollout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let runs = env_number("BENCH_RUNS", 200_000);
+    let services = env_number("BENCH_SERVICES", 200).max(1);
+    let pool = server.state.store().pool().clone();
+    let now = chrono::Utc::now().timestamp_millis();
+    let span = 35 * 86_400_000_i64;
+    let filling = Instant::now();
+    let chunk = 500_u64;
+    for start in (0..runs).step_by(chunk as usize) {
+        let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+        for n in start..(start + chunk).min(runs) {
+            let at = now - (n as i64 * 7919 % span);
+            let origin = format!("svc-{}", n % services);
+            if n % 20 == 0 {
+                let claimed = i64::from(n % 200 == 0);
+                refused.push(format!(
+                    "({at}, 'run', 'agent-{}', '{origin}', 'ATTR_ACTOR_TYPE_MISSING', {claimed},                      '{{\"agent_id\":\"a\",\"actor_type\":\"(missing)\"}}')",
+                    n % 40
+                ));
+            } else {
+                accepted.push(format!(
+                    "('r{n}', 'g', 'agent-{}', 'SYSTEM', NULL, '{origin}', 'SDK', 'COMPLETED', 'succeeded',                      'internal', 'low', {at}, {at})",
+                    n % 40
+                ));
+            }
+        }
+        if !accepted.is_empty() {
+            let sql = format!(
+                "INSERT INTO runs (run_id, goal, agent_id, actor_type, actor_id, origin_system_id, source, state,                  status, provider_type, risk_level, created_at, completed_at) VALUES {}",
+                accepted.join(",")
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+        }
+        if !refused.is_empty() {
+            let sql = format!(
+                "INSERT INTO attribution_rejections (at, subject, agent_id, origin_system_id, codes, override_claimed,                  payload) VALUES {}",
+                refused.join(",")
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+        }
+    }
+    let filled = filling.elapsed();
+    let base = server.url();
+    // Computed: after a configuration change (a catalog replaced), which
+    // every cached figure gives way to. Served: every other read.
+    let (mut computed, mut served) = (Vec::new(), Vec::new());
+    let mut body = Value::Null;
+    for n in 0..10 {
+        let catalog = json!({"service": [{"name": format!("svc-{n}"), "owner": "@owner"}]});
+        let put = http.put(format!("{base}/api/v1/catalog")).bearer_auth(TOKEN).json(&catalog).send().await.unwrap();
+        assert_eq!(put.status(), 200);
+        for read in 0..10 {
+            let sent = Instant::now();
+            let answer =
+                http.get(format!("{base}/api/v1/attribution/rollout")).bearer_auth(TOKEN).send().await.unwrap();
+            body = answer.json().await.unwrap();
+            if read == 0 { computed.push(sent.elapsed()) } else { served.push(sent.elapsed()) }
+        }
+    }
+    computed.sort();
+    served.sort();
+    let sent = Instant::now();
+    let report = http.get(format!("{base}/api/v1/attribution/report")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(report.status(), 200);
+    let _ = report.text().await.unwrap();
+    let report_took = sent.elapsed();
+    println!(
+        "GET /api/v1/attribution/rollout, {runs} runs over 35 days from {services} origin systems \
+         (filled in {:.1} s; {} services listed):\n  \
+         computed (after a change): p50 {:.1} ms, max {:.1} ms\n  \
+         served (the next 10 s):    p50 {:.2} ms, p99 {:.2} ms\n  \
+         the weekly report:         {:.1} ms",
+        filled.as_secs_f64(),
+        body["services"].as_array().map_or(0, Vec::len),
+        ms(percentile(&computed, 0.5)),
+        ms(percentile(&computed, 1.0)),
+        ms(percentile(&served, 0.5)),
+        ms(percentile(&served, 0.99)),
+        ms(report_took),
+    );
+    server.stop().await;
 }

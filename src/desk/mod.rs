@@ -116,6 +116,8 @@ pub struct Desk {
     digest_week: StdMutex<Option<String>>,
     /// The weekly rollout status last queued or found queued.
     status_week: StdMutex<Option<String>>,
+    /// The rollout's figures, shared by every reader for a few seconds.
+    rollout: rollout::RolloutCache,
     /// Wakes the paging worker when a change queued a notification.
     paging: Arc<Notify>,
     /// When the paging worker last finished a pass (system time, ms).
@@ -220,6 +222,7 @@ impl Desk {
             retention: config.retention,
             digest_week: StdMutex::new(None),
             status_week: StdMutex::new(None),
+            rollout: rollout::RolloutCache::default(),
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
             details: detail_cache::DetailCache::default(),

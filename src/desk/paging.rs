@@ -144,6 +144,9 @@ impl Desk {
         self.commit_change(&mut state, tx, Committed { version, config: false, paging: queued > 0 }).await?;
         if fresh {
             state.next_incident = record.summary.id + 1;
+            drop(state);
+            // :attribution links the breach at once, not when its figures age.
+            self.rollout_changed().await;
         }
         self.queued(queued);
         Ok(record.summary.id)

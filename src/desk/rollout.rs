@@ -24,6 +24,20 @@ pub enum OutreachRefused {
     Store(#[from] StoreError),
 }
 
+/// How long the rollout's figures are shared before they are read again.
+pub const ROLLOUT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
+struct Cached {
+    computed: std::time::Instant,
+    epoch: u64,
+    status: std::sync::Arc<RolloutStatus>,
+}
+
+/// The last figures computed; the lock makes readers arriving during a
+/// computation wait for it rather than start their own.
+#[derive(Default)]
+pub(super) struct RolloutCache(tokio::sync::Mutex<Option<Cached>>);
+
 impl Desk {
     /// The plan under `[attribution]` in the routing; none: an empty plan.
     pub fn rollout_plan(&self) -> RolloutPlan {
@@ -35,9 +49,51 @@ impl Desk {
         self.rollout_plan().phase_at(now)
     }
 
-    /// Where the rollout stands now, services kept by `filter`.
+    /// Where the rollout stands now, services kept by `filter`. Computed at
+    /// most once per [`ROLLOUT_MAX_AGE`] for every reader (a 35-day history
+    /// of hourly counts is not read per console refresh); an outreach or a
+    /// configuration change, or the clock moving on, computes it again.
     pub async fn rollout_status(&self, filter: &Filter) -> Result<RolloutStatus, StoreError> {
         let now = self.clock.now();
+        let epoch = self.config_epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let mut cached = self.rollout.0.lock().await;
+        let fresh = cached.as_ref().filter(|c| {
+            c.epoch == epoch
+                && c.computed.elapsed() < ROLLOUT_MAX_AGE
+                && (now - c.status.now).abs() < chrono::Duration::from_std(ROLLOUT_MAX_AGE).unwrap_or_default()
+        });
+        let status = match fresh {
+            Some(c) => c.status.clone(),
+            None => {
+                let status = std::sync::Arc::new(self.compute_rollout(now).await?);
+                *cached = Some(Cached { computed: std::time::Instant::now(), epoch, status: status.clone() });
+                status
+            }
+        };
+        drop(cached);
+        let mut status = (*status).clone();
+        status.services.retain(|s| filter.keeps(s));
+        Ok(status)
+    }
+
+    /// The rollout as the database has it this instant: for what acts on
+    /// it (an outreach quotes its counts, the weekly status is sent once).
+    /// Readers share the result.
+    pub async fn rollout_status_now(&self) -> Result<RolloutStatus, StoreError> {
+        let now = self.clock.now();
+        let epoch = self.config_epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let status = self.compute_rollout(now).await?;
+        let shared = std::sync::Arc::new(status.clone());
+        *self.rollout.0.lock().await = Some(Cached { computed: std::time::Instant::now(), epoch, status: shared });
+        Ok(status)
+    }
+
+    /// What the figures show changed here: the next reader computes them.
+    pub(super) async fn rollout_changed(&self) {
+        *self.rollout.0.lock().await = None;
+    }
+
+    async fn compute_rollout(&self, now: chrono::DateTime<chrono::Utc>) -> Result<RolloutStatus, StoreError> {
         let (activity, notes, breach) = tokio::try_join!(
             self.store.rollout_activity(now),
             self.store.outreach_notes(),
@@ -50,12 +106,12 @@ impl Desk {
             runs: s.event_count,
         });
         let plan = self.rollout_plan();
-        Ok(rollout_status(&activity, &plan, &self.catalog(), &self.routing(), &notes, breach, now, filter))
+        Ok(rollout_status(&activity, &plan, &self.catalog(), &self.routing(), &notes, breach, now, &Filter::default()))
     }
 
     /// Seed 000 §6 from live figures: (subject, Markdown).
     pub async fn weekly_status(&self) -> Result<(String, String), StoreError> {
-        let status = self.rollout_status(&Filter::default()).await?;
+        let status = self.rollout_status_now().await?;
         Ok(weekly_status(&status, &self.rollout_plan()))
     }
 
@@ -114,7 +170,7 @@ impl Desk {
         if service == NO_ORIGIN {
             return Err(OutreachRefused::NoOrigin);
         }
-        let status = self.rollout_status(&Filter::default()).await?;
+        let status = self.rollout_status_now().await?;
         let Some(s) = status.services.iter().find(|s| s.name == service) else {
             return Err(OutreachRefused::Unknown(service.to_owned()));
         };
@@ -124,7 +180,12 @@ impl Desk {
         let now = self.clock.now();
         let plan = self.rollout_plan();
         let routing = self.routing();
-        let channels = crate::rollout::outreach_channels(&plan, &routing);
+        // A vendor is reached on its own channel (the catalog's `external`).
+        let vendor = self.catalog().get(service).and_then(|c| c.external.as_ref().map(|e| e.channel.clone()));
+        let channels = match vendor {
+            Some(channel) if ["slack", "email", "webhook"].contains(&channel.as_str()) => vec![channel],
+            _ => crate::rollout::outreach_channels(&plan, &routing),
+        };
         let owners: Vec<OwnerTarget> = s.owners.clone();
         let names: Vec<&str> = owners.iter().map(|o| o.who.as_str()).collect();
         let (subject, body) = outreach_message(s, &status, &plan, &names.join(", "));
@@ -166,6 +227,7 @@ impl Desk {
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.queued(queued);
+        self.rollout_changed().await;
         Ok(OutreachSent {
             service: service.to_owned(),
             sent_to: owners,

@@ -21,7 +21,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn keeps(&self, s: &ServiceCompliance) -> bool {
+    pub fn keeps(&self, s: &ServiceCompliance) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&s.status))
             && self.text.as_deref().is_none_or(|t| s.name.to_lowercase().contains(&t.to_lowercase()))
     }

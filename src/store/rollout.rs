@@ -11,43 +11,66 @@ use std::collections::BTreeMap;
 
 const LEGACY: &str = "(agent_id = 'legacy-unknown' OR origin_system_id = 'legacy-migration')";
 
+fn unreadable(e: serde_json::Error) -> StoreError {
+    StoreError::Refused(format!("unreadable rollout figures: {e}"))
+}
+
+impl super::Backend {
+    /// `inner` (a query with columns named `columns`) as one row holding
+    /// one JSON array of arrays.
+    fn json_rows(self, inner: &str, columns: &[&str]) -> String {
+        let columns = columns.join(", ");
+        match self {
+            super::Backend::Sqlite => {
+                format!("SELECT json_group_array(json_array({columns})) FROM ({inner})")
+            }
+            super::Backend::Postgres => {
+                format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text FROM ({inner}) AS x")
+            }
+        }
+    }
+}
+
 impl Store {
     /// The history the rollout looks at, up to `now`.
     pub async fn rollout_activity(&self, now: DateTime<Utc>) -> Result<Activity, StoreError> {
         let (from, to) = (to_millis(now - Duration::days(HISTORY_DAYS)), to_millis(now));
         let week = to_millis(now - Duration::days(7));
         let mut activity = Activity::default();
-        let runs = sqlx::query(
+        // Tens of thousands of (service, hour) groups: each query answers
+        // one JSON array, not a row per group (a row costs far more).
+        let runs = format!(
             "SELECT origin_system_id AS s, created_at / 3600000 AS h, COUNT(*) AS n FROM runs \
-             WHERE created_at >= $1 AND created_at <= $2 GROUP BY origin_system_id, created_at / 3600000",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.read)
-        .await?;
-        for r in &runs {
-            let s = activity.services.entry(r.try_get("s")?).or_default();
-            s.hours.entry(r.try_get("h")?).or_default().accepted += r.try_get::<i64, _>("n")?;
+             WHERE created_at >= $1 AND created_at <= $2 GROUP BY origin_system_id, created_at / 3600000"
+        );
+        let sql = self.backend().json_rows(&runs, &["s", "h", "n"]);
+        let raw: String =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_one(&self.read).await?.try_get(0)?;
+        let rows: Vec<(String, i64, i64)> = serde_json::from_str(&raw).map_err(unreadable)?;
+        for (name, hour, n) in rows {
+            activity.services.entry(name).or_default().hours.entry(hour).or_default().accepted += n;
         }
-        let sql = format!(
+        let refused = format!(
             "SELECT origin_system_id AS s, at / 3600000 AS h, subject, override_claimed AS o, \
              CASE WHEN {LEGACY} THEN 1 ELSE 0 END AS l, COUNT(*) AS n FROM attribution_rejections \
              WHERE at >= $1 AND at <= $2 GROUP BY origin_system_id, at / 3600000, subject, override_claimed, \
              CASE WHEN {LEGACY} THEN 1 ELSE 0 END"
         );
-        let refused = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(&self.read).await?;
-        for r in &refused {
-            let name = r.try_get::<Option<String>, _>("s")?.unwrap_or_else(|| NO_ORIGIN.to_owned());
-            let n: i64 = r.try_get("n")?;
-            let c = activity.services.entry(name).or_default().hours.entry(r.try_get("h")?).or_default();
+        let sql = self.backend().json_rows(&refused, &["s", "h", "subject", "o", "l", "n"]);
+        let raw: String =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_one(&self.read).await?.try_get(0)?;
+        let rows: Vec<(Option<String>, i64, String, i64, i64, i64)> = serde_json::from_str(&raw).map_err(unreadable)?;
+        for (name, hour, subject, claimed, legacy, n) in rows {
+            let name = name.unwrap_or_else(|| NO_ORIGIN.to_owned());
+            let c = activity.services.entry(name).or_default().hours.entry(hour).or_default();
             c.refused += n;
-            if r.try_get::<i64, _>("o")? != 0 {
+            if claimed != 0 {
                 c.overrides += n;
             }
-            if r.try_get::<i64, _>("l")? != 0 {
+            if legacy != 0 {
                 c.legacy += n;
             }
-            if r.try_get::<String, _>("subject")? == "run" {
+            if subject == "run" {
                 c.runs_refused += n;
             }
         }

@@ -135,13 +135,17 @@ pub async fn create_run(
     let mut new_run = match parse_create_run_with(body).map_err(|r| *r) {
         Ok(run) => run,
         Err(RunRejection { error, attribution: Some(ctx) }) => {
-            // Seed 000 §4, §7: a legacy marker once hard fail is in force is
-            // an immediate P1 incident, and the platform target is paged.
-            if ctx.carries_legacy_marker() && state.desk().rollout_phase(now).is_hard() {
-                state.desk().legacy_marker_seen(ctx.agent_id.as_deref(), ctx.origin_system_id.as_deref()).await?;
-            }
+            let legacy = ctx.carries_legacy_marker().then(|| (ctx.agent_id.clone(), ctx.origin_system_id.clone()));
             let rejection = attribution_rejection("run", ctx, &error.body.errors, override_claimed(&headers));
             state.store().record_rejections(&[rejection], now).await?;
+            // Seed 000 §4, §7: a legacy marker once hard fail is in force is
+            // an immediate P1 incident, and the platform target is paged
+            // (after the refusal is counted: the breach shows with it).
+            if let Some((agent, origin)) = legacy
+                && state.desk().rollout_phase(now).is_hard()
+            {
+                state.desk().legacy_marker_seen(agent.as_deref(), origin.as_deref()).await?;
+            }
             return Err(error);
         }
         Err(RunRejection { error, attribution: None }) => return Err(error),
