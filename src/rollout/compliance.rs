@@ -146,7 +146,11 @@ pub fn standing(activity: &ServiceActivity, now: DateTime<Utc>) -> Standing {
         }
     }
     let status = current.unwrap_or(ComplianceStatus::Silent);
-    let since = began.filter(|b| !(*b == start && seen_before)).map(hour_start);
+    // Never before the service was first seen (hours are whole, events not).
+    let since = began
+        .filter(|b| !(*b == start && seen_before))
+        .map(hour_start)
+        .map(|s| activity.first_seen.map_or(s, |f| s.max(f)));
     let refusing = |c: &&HourCounts| c.refused > 0;
     let first_violation = activity.hours.iter().find(|(_, c)| refusing(c)).map(|(h, _)| hour_start(*h));
     let last_violation = activity.hours.iter().rev().find(|(_, c)| refusing(c)).map(|(h, _)| hour_start(*h));

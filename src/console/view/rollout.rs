@@ -144,7 +144,10 @@ fn metric_line(theme: &Theme, m: &TrendMetric, label_width: usize) -> Line<'stat
     Line::from(vec![
         Span::raw(format!("{label:<label_width$} ")),
         Span::styled(format!("{value:>6} "), value_style),
-        Span::styled(format!("{arrow} from {:<7}", value_text(m, m.previous)), theme.style(style)),
+        match m.previous {
+            Some(_) => Span::styled(format!("{arrow} from {:<7}", value_text(m, m.previous)), theme.style(style)),
+            None => Span::styled(format!("{:<14}", "(new)"), theme.style(K::Muted)),
+        },
         Span::styled(sparkline(&m.daily), theme.style(K::Accent)),
     ])
 }
@@ -158,12 +161,12 @@ pub fn attribution(app: &App, view: &AttributionView, theme: &Theme, frame: &mut
     let narrow = inner.width < 100;
     let mut top = phase_lines(theme, r);
     top.push(breach_line(theme, r));
-    // At 80×24 the metrics share lines two by two would crowd; they take one
-    // each, and the legacy pair one together.
-    for m in r.metrics.iter().filter(|m| !m.key.starts_with("legacy_")) {
+    // A short terminal with the detail open gives the metrics' lines to it.
+    let metrics = if view.detail && inner.height < 30 { &[][..] } else { &r.metrics[..] };
+    for m in metrics.iter().filter(|m| !m.key.starts_with("legacy_")) {
         top.push(metric_line(theme, m, 21));
     }
-    let legacy: Vec<&TrendMetric> = r.metrics.iter().filter(|m| m.key.starts_with("legacy_")).collect();
+    let legacy: Vec<&TrendMetric> = metrics.iter().filter(|m| m.key.starts_with("legacy_")).collect();
     if let [bucket, attempts] = legacy.as_slice() {
         let bucket_value = bucket.value.unwrap_or(0.0);
         top.push(Line::from(vec![
@@ -183,7 +186,11 @@ pub fn attribution(app: &App, view: &AttributionView, theme: &Theme, frame: &mut
         ]));
     }
     let visible = view.visible();
-    let detail_height = if view.detail { 8 } else { 0 };
+    let detail_height = match (view.detail, narrow) {
+        (false, _) => 0,
+        (true, true) => 11,
+        (true, false) => 8,
+    };
     let [head, table_area, detail_area] = Layout::vertical([
         Constraint::Length(top.len() as u16 + 1),
         Constraint::Fill(1),
