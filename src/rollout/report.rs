@@ -32,6 +32,9 @@ fn trend_text(m: &TrendMetric) -> String {
     if m.key == "legacy_bucket_growth" {
         return if m.value.unwrap_or(0.0) == 0.0 { "Should be 0".to_owned() } else { "BREACH: should be 0".to_owned() };
     }
+    if m.previous.is_none() {
+        return "NEW (no runs the week before)".to_owned();
+    }
     let word = match m.trend {
         Trend::Up => "UP",
         Trend::Down => "DOWN",

@@ -191,10 +191,16 @@ pub fn attribution(app: &App, view: &AttributionView, theme: &Theme, frame: &mut
         (true, true) => 11,
         (true, false) => 8,
     };
-    let [head, table_area, detail_area] = Layout::vertical([
-        Constraint::Length(top.len() as u16 + 1),
-        Constraint::Fill(1),
+    // The detail sits right under the table's last row, not at the foot
+    // of a tall terminal.
+    let head_height = top.len() as u16 + 1;
+    let room = inner.height.saturating_sub(head_height + detail_height);
+    let table_height = (visible.len().max(1) as u16 + 1).min(room);
+    let [head, table_area, detail_area, _] = Layout::vertical([
+        Constraint::Length(head_height),
+        Constraint::Length(table_height),
         Constraint::Length(detail_height),
+        Constraint::Fill(1),
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(top), head);
