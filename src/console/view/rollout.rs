@@ -260,11 +260,20 @@ fn services_table(
         .map(|s| {
             let is_selected = Some(&s.name) == selected.as_ref();
             let since = s.since.map(|d| d.format("%m-%d").to_string()).unwrap_or_else(|| "<35d".to_owned());
-            let next = if s.fails_next_phase { Span::styled("FAIL", theme.style(K::Error)) } else { Span::raw("") };
+            let next = match (s.fails_next_phase, is_selected) {
+                (true, false) => Span::styled("FAIL", theme.style(K::Error)),
+                (true, true) => Span::raw("FAIL"),
+                (false, _) => Span::raw(""),
+            };
             let mut cells = vec![
                 Cell::from(if is_selected { "▶" } else { " " }),
                 Cell::from(ellipsize(&s.name, cols[1])),
-                Cell::from(Span::styled(status_word(s.status), status_style(theme, s.status))),
+                // On the selection's background the status keeps its word, not its colour.
+                Cell::from(if is_selected {
+                    Span::raw(status_word(s.status))
+                } else {
+                    Span::styled(status_word(s.status), status_style(theme, s.status))
+                }),
                 Cell::from(since),
                 Cell::from(count(s.runs_24h)),
                 Cell::from(count(s.violations_24h)),
