@@ -151,7 +151,14 @@ fn action_items(
             .map(|m| m.at.format("%Y-%m-%d").to_string())
             .unwrap_or_else(|| "the next milestone".to_owned())
     };
-    let mut by_team: BTreeMap<String, (Vec<&str>, Vec<&str>, Vec<&str>)> = BTreeMap::new();
+    /// A team's services: violating, using the override, silent.
+    #[derive(Default)]
+    struct Team<'a> {
+        violating: Vec<&'a str>,
+        overriding: Vec<&'a str>,
+        silent: Vec<&'a str>,
+    }
+    let mut by_team: BTreeMap<String, Team> = BTreeMap::new();
     for s in services {
         let team = s
             .team
@@ -160,14 +167,14 @@ fn action_items(
             .unwrap_or_else(|| "(no owner in the catalog)".to_owned());
         let entry = by_team.entry(team).or_default();
         match s.status {
-            ComplianceStatus::Violating => entry.0.push(&s.name),
-            ComplianceStatus::UsingOverride => entry.1.push(&s.name),
-            ComplianceStatus::Silent => entry.2.push(&s.name),
+            ComplianceStatus::Violating => entry.violating.push(&s.name),
+            ComplianceStatus::UsingOverride => entry.overriding.push(&s.name),
+            ComplianceStatus::Silent => entry.silent.push(&s.name),
             ComplianceStatus::Compliant => {}
         }
     }
     let mut items = Vec::new();
-    for (team, (violating, overriding, silent)) in by_team {
+    for (team, Team { violating, overriding, silent }) in by_team {
         if !violating.is_empty() {
             let by = deadline(&|p| fails_in(p, ComplianceStatus::Violating));
             items.push(format!("{team}: Complete migration of {} by {by}", violating.join(", ")));

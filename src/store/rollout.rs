@@ -39,11 +39,9 @@ impl Store {
         let mut activity = Activity::default();
         // Tens of thousands of (service, hour) groups: each query answers
         // one JSON array, not a row per group (a row costs far more).
-        let runs = format!(
-            "SELECT origin_system_id AS s, created_at / 3600000 AS h, COUNT(*) AS n FROM runs \
-             WHERE created_at >= $1 AND created_at <= $2 GROUP BY origin_system_id, created_at / 3600000"
-        );
-        let sql = self.backend().json_rows(&runs, &["s", "h", "n"]);
+        let runs = "SELECT origin_system_id AS s, created_at / 3600000 AS h, COUNT(*) AS n FROM runs \
+             WHERE created_at >= $1 AND created_at <= $2 GROUP BY origin_system_id, created_at / 3600000";
+        let sql = self.backend().json_rows(runs, &["s", "h", "n"]);
         let raw: String =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_one(&self.read).await?.try_get(0)?;
         let rows: Vec<(String, i64, i64)> = serde_json::from_str(&raw).map_err(unreadable)?;
