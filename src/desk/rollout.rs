@@ -149,6 +149,12 @@ impl Desk {
                 self.store.queue_digest(&mut tx, (&to, channel), &level, &reason, undeliverable, now).await?,
             );
         }
+        if queued == 0 {
+            // Another server queued it first: nothing to record here.
+            drop(tx);
+            *self.status_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
+            return Ok(false);
+        }
         let details = serde_json::json!({ "to": to, "channels": channels, "subject": subject });
         self.store.append_audit(&mut tx, now, super::ROUTING_ACTOR, "attribution_status_sent", &level, details).await?;
         tx.commit().await?;
