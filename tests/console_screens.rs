@@ -939,7 +939,7 @@ fn agents_audit_and_attribution_screens() {
     let shown = text(&draw(&app, &dark, 80, 24));
     for expected in [
         "Soft fail since 02-23 · next: Override flag disabled 03-06, in 4 days",
-        "3 would fail it now: billing-batch, legacy-migration, search-indexer",
+        "3 would fail it now: billing-batch +2 more · 1 silent, not known",
         "BREACH #12 OPEN since 03-02 11:04: 3 legacy runs — b opens it",
         "Success rate (7d)",
         "93.5% ▲ from 80.1%",
@@ -949,6 +949,8 @@ fn agents_audit_and_attribution_screens() {
     ] {
         assert!(shown.contains(expected), "{expected:?}:\n{shown}");
     }
+    let wide = text(&draw(&app, &dark, 160, 48));
+    assert!(wide.contains("3 would fail it now: billing-batch, legacy-migration, search-indexer"), "{wide}");
     // The same answer again (the server's clock moved): nothing to redraw.
     let mut later = rollout();
     later.now = now() + chrono::Duration::seconds(10);

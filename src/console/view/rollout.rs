@@ -65,7 +65,7 @@ fn in_days(m: &Milestone) -> String {
 
 /// "Soft fail since 11-23 · next: Override flag disabled 11-27, in 4 days",
 /// then who would fail it if it began now.
-fn phase_lines(theme: &Theme, r: &RolloutStatus) -> Vec<Line<'static>> {
+fn phase_lines(theme: &Theme, r: &RolloutStatus, width: usize) -> Vec<Line<'static>> {
     let since = r.milestones.iter().rev().find(|m| m.passed).map(|m| format!(" since {}", m.at.format("%m-%d")));
     let mut first =
         vec![Span::styled(format!("{}{}", r.phase.title(), since.unwrap_or_default()), theme.style(K::Header))];
@@ -86,9 +86,24 @@ fn phase_lines(theme: &Theme, r: &RolloutStatus) -> Vec<Line<'static>> {
             0 => String::new(),
             n => format!(" · {n} silent, not known"),
         };
+        let head = format!("  {} would fail it now: ", next.would_fail.len());
+        // As many names as fit whole, then how many more (the table's NEXT
+        // column has them all).
+        let room = width.saturating_sub(head.chars().count() + unknown.chars().count());
+        let mut names = String::new();
+        for (n, name) in next.would_fail.iter().enumerate() {
+            let more = next.would_fail.len() - n;
+            let piece = if n == 0 { name.clone() } else { format!(", {name}") };
+            let tail = if more > 1 { format!(" +{} more", more - 1).chars().count() } else { 0 };
+            if names.chars().count() + piece.chars().count() + tail > room {
+                names.push_str(&format!("{}+{more} more", if n == 0 { "" } else { " " }));
+                break;
+            }
+            names.push_str(&piece);
+        }
         Line::from(vec![
-            Span::styled(format!("  {} would fail it now: ", next.would_fail.len()), theme.style(K::Error)),
-            Span::raw(next.would_fail.join(", ")),
+            Span::styled(head, theme.style(K::Error)),
+            Span::raw(names),
             Span::styled(unknown, theme.style(K::Muted)),
         ])
     };
@@ -159,7 +174,7 @@ pub fn attribution(app: &App, view: &AttributionView, theme: &Theme, frame: &mut
     frame.render_widget(block, area);
     let Some(r) = &view.rollout else { return not_known(app, theme, frame, inner, "the attribution rollout") };
     let narrow = inner.width < 100;
-    let mut top = phase_lines(theme, r);
+    let mut top = phase_lines(theme, r, inner.width as usize);
     top.push(breach_line(theme, r));
     // A short terminal with the detail open gives the metrics' lines to it.
     let metrics = if view.detail && inner.height < 30 { &[][..] } else { &r.metrics[..] };
