@@ -142,10 +142,16 @@ impl Demo {
     }
 
     /// Stops the simulator, then the server; the temporary directory goes.
+    /// Quitting never waits on a request stuck in flight: each part has a
+    /// few seconds, then the process leaves anyway.
     pub async fn stop(self) {
         let _ = self.stop_sim.send(true);
-        let _ = self.sim.await;
-        self.server.stop().await;
+        if tokio::time::timeout(std::time::Duration::from_secs(3), self.sim).await.is_err() {
+            tracing::warn!("the demo simulator did not stop within 3 s; leaving without it");
+        }
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.server.stop()).await.is_err() {
+            tracing::warn!("the demo server did not stop within 5 s; leaving without it");
+        }
     }
 }
 
