@@ -88,6 +88,32 @@ impl Desk {
         Ok(status)
     }
 
+    /// Queues a message (not about an incident: see [`MESSAGE_LEVEL`]) to
+    /// each of `targets` on each of `channels`, in `tx`; a channel without a
+    /// receiver is recorded as undeliverable. How many were new: a message
+    /// already queued under `level` is not queued twice.
+    async fn queue_message(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        targets: &[&str],
+        channels: &[String],
+        level: &str,
+        message: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, StoreError> {
+        let routing = self.routing();
+        let mut queued = 0;
+        for target in targets {
+            for channel in channels {
+                let undeliverable = (!routing.receivers().has(channel)).then(|| crate::paging::no_receiver(channel));
+                queued += usize::from(
+                    self.store.queue_digest(tx, (target, channel), level, message, undeliverable, now).await?,
+                );
+            }
+        }
+        Ok(queued)
+    }
+
     /// What the figures show changed here: the next reader computes them.
     pub(super) async fn rollout_changed(&self) {
         *self.rollout.0.lock().await = None;
@@ -106,7 +132,7 @@ impl Desk {
             runs: s.event_count,
         });
         let plan = self.rollout_plan();
-        Ok(rollout_status(&activity, &plan, &self.catalog(), &self.routing(), &notes, breach, now, &Filter::default()))
+        Ok(rollout_status(&activity, &plan, &self.catalog(), &self.routing(), &notes, breach, now))
     }
 
     /// Seed 000 §6 from live figures: (subject, Markdown).
@@ -142,13 +168,7 @@ impl Desk {
         let (to, channels) = crate::rollout::status_route(&plan, &routing);
         let reason = format!("{subject}\n\n{body}");
         let mut tx = self.store.write.begin().await?;
-        let mut queued = 0;
-        for channel in &channels {
-            let undeliverable = (!routing.receivers().has(channel)).then(|| crate::paging::no_receiver(channel));
-            queued += usize::from(
-                self.store.queue_digest(&mut tx, (&to, channel), &level, &reason, undeliverable, now).await?,
-            );
-        }
+        let queued = self.queue_message(&mut tx, &[to.as_str()], &channels, &level, &reason, now).await?;
         if queued == 0 {
             // Another server queued it first: nothing to record here.
             drop(tx);
@@ -198,20 +218,10 @@ impl Desk {
         let level = format!("{MESSAGE_LEVEL}outreach {service} {}", now.format("%Y-%m-%d"));
         let message = format!("{subject}\n\n{body}");
         let mut tx = self.store.write.begin().await.map_err(StoreError::from)?;
-        let mut queued = 0;
-        for owner in &owners {
-            for channel in &channels {
-                let undeliverable = (!routing.receivers().has(channel)).then(|| crate::paging::no_receiver(channel));
-                queued += usize::from(
-                    self.store
-                        .queue_digest(&mut tx, (&owner.who, channel), &level, &message, undeliverable, now)
-                        .await?,
-                );
-            }
-        }
+        let queued = self.queue_message(&mut tx, &names, &channels, &level, &message, now).await?;
         if queued == 0 {
             drop(tx);
-            let note = status.services.iter().find(|x| x.name == service).and_then(|x| x.last_outreach.clone());
+            let note = s.last_outreach.clone();
             return Err(OutreachRefused::AlreadySent {
                 service: service.to_owned(),
                 at: note.as_ref().map(|n| n.at.format("%H:%M UTC").to_string()).unwrap_or_else(|| "earlier".into()),

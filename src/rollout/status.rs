@@ -49,8 +49,8 @@ fn prefer(routing: &Routing, order: &[&str]) -> Vec<String> {
     vec![(*pick).to_owned()]
 }
 
-/// What the rollout looks like at `now`, services kept by `filter`.
-#[allow(clippy::too_many_arguments)]
+/// What the rollout looks like at `now`, every service in it (a reader's
+/// [`Filter`] is applied to it afterwards).
 pub fn rollout_status(
     activity: &Activity,
     plan: &RolloutPlan,
@@ -59,7 +59,6 @@ pub fn rollout_status(
     outreach: &BTreeMap<String, OutreachNote>,
     breach: Option<Breach>,
     now: DateTime<Utc>,
-    filter: &Filter,
 ) -> RolloutStatus {
     let phase = plan.phase_at(now);
     let next_milestone = plan.next_milestone(now);
@@ -115,8 +114,6 @@ pub fn rollout_status(
         let (day, time) = plan.status_slot();
         format!("{day} {} UTC to {to} via {}", time.format("%H:%M"), channels.join(", ")).to_lowercase()
     });
-    let services_total = services.len();
-    services.retain(|s| filter.keeps(s));
     RolloutStatus {
         now,
         phase,
@@ -124,8 +121,8 @@ pub fn rollout_status(
         milestones: plan.milestones(now),
         next,
         metrics: trends(activity, now),
+        services_total: services.len(),
         services,
-        services_total,
         breach,
         action_items,
         weekly_status,

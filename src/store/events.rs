@@ -57,9 +57,25 @@ impl super::Backend {
         }
     }
 
+    /// `inner` (a query) as one row with one column, `rows_json`: a JSON
+    /// array holding, per row of `inner`, the array of `fields` (its
+    /// columns, or expressions over them). One row costs the driver far
+    /// more than its bytes, so tens of thousands come back as one.
+    pub(super) fn json_rows(self, inner: &str, fields: &[String]) -> String {
+        let fields = fields.join(", ");
+        match self {
+            super::Backend::Sqlite => {
+                format!("SELECT json_group_array(json_array({fields})) AS rows_json FROM ({inner})")
+            }
+            super::Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array({fields})), '[]'::json)::text AS rows_json FROM ({inner}) AS x"
+            ),
+        }
+    }
+
     /// A query giving the actions `filter` selects (a `WHERE … ORDER BY …
-    /// LIMIT …` over `events`) as one JSON array of [`ActionTuple`]s in a
-    /// column named `actions`.
+    /// LIMIT …` over `events`) as one JSON array of [`ActionTuple`]s (see
+    /// [`Backend::json_rows`]).
     fn actions_json(self, filter: &str) -> String {
         let mut fields: Vec<String> = ACTION_COLUMNS.split(", ").map(str::to_owned).collect();
         match self {
@@ -68,20 +84,13 @@ impl super::Backend {
                 // Several paths: one parse, an array of their values.
                 let paths: Vec<String> = NAMED_IN_METADATA.iter().map(|key| format!("'$.{key}'")).collect();
                 fields.push(format!("json_extract(metadata, {})", paths.join(", ")));
-                format!(
-                    "SELECT json_group_array(json_array({})) AS actions FROM (SELECT {ACTION_COLUMNS}, metadata FROM events {filter})",
-                    fields.join(", ")
-                )
+                self.json_rows(&format!("SELECT {ACTION_COLUMNS}, metadata FROM events {filter}"), &fields)
             }
             super::Backend::Postgres => {
                 fields[7] = "scope::json".to_owned();
                 let named: Vec<String> = NAMED_IN_METADATA.iter().map(|key| format!("m -> '{key}'")).collect();
                 fields.push(format!("json_build_array({})", named.join(", ")));
-                format!(
-                    "SELECT COALESCE(json_agg(json_build_array({})), '[]'::json)::text AS actions \
-                     FROM (SELECT {ACTION_COLUMNS}, metadata::json AS m FROM events {filter}) AS e",
-                    fields.join(", ")
-                )
+                self.json_rows(&format!("SELECT {ACTION_COLUMNS}, metadata::json AS m FROM events {filter}"), &fields)
             }
         }
     }
@@ -90,7 +99,7 @@ impl super::Backend {
 /// The actions of an [`Backend::actions_json`] row: events whose metadata
 /// holds only the fields scoring reads.
 fn actions_from_row(row: &AnyRow) -> Result<Vec<Event>, StoreError> {
-    let raw: String = row.try_get("actions")?;
+    let raw: String = row.try_get("rows_json")?;
     let tuples: Vec<ActionTuple> =
         serde_json::from_str(&raw).map_err(|e| StoreError::Refused(format!("unreadable actions: {e}")))?;
     Ok(tuples

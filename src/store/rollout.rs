@@ -4,31 +4,19 @@
 
 use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{IncidentSummary, OutreachNote, ViolationSample};
-use crate::rollout::{Activity, HISTORY_DAYS, HourCounts, NO_ORIGIN};
+use crate::rollout::{Activity, HISTORY_DAYS, NO_ORIGIN};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
 const LEGACY: &str = "(agent_id = 'legacy-unknown' OR origin_system_id = 'legacy-migration')";
 
-fn unreadable(e: serde_json::Error) -> StoreError {
-    StoreError::Refused(format!("unreadable rollout figures: {e}"))
+fn columns(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
 }
 
-impl super::Backend {
-    /// `inner` (a query with columns named `columns`) as one row holding
-    /// one JSON array of arrays.
-    fn json_rows(self, inner: &str, columns: &[&str]) -> String {
-        let columns = columns.join(", ");
-        match self {
-            super::Backend::Sqlite => {
-                format!("SELECT json_group_array(json_array({columns})) FROM ({inner})")
-            }
-            super::Backend::Postgres => {
-                format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text FROM ({inner}) AS x")
-            }
-        }
-    }
+fn unreadable(e: serde_json::Error) -> StoreError {
+    StoreError::Refused(format!("unreadable rollout figures: {e}"))
 }
 
 impl Store {
@@ -41,7 +29,7 @@ impl Store {
         // one JSON array, not a row per group (a row costs far more).
         let runs = "SELECT origin_system_id AS s, created_at / 3600000 AS h, COUNT(*) AS n FROM runs \
              WHERE created_at >= $1 AND created_at <= $2 GROUP BY origin_system_id, created_at / 3600000";
-        let sql = self.backend().json_rows(runs, &["s", "h", "n"]);
+        let sql = self.backend().json_rows(runs, &columns(&["s", "h", "n"]));
         let raw: String =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_one(&self.read).await?.try_get(0)?;
         let rows: Vec<(String, i64, i64)> = serde_json::from_str(&raw).map_err(unreadable)?;
@@ -54,7 +42,7 @@ impl Store {
              WHERE at >= $1 AND at <= $2 GROUP BY origin_system_id, at / 3600000, subject, override_claimed, \
              CASE WHEN {LEGACY} THEN 1 ELSE 0 END"
         );
-        let sql = self.backend().json_rows(&refused, &["s", "h", "subject", "o", "l", "n"]);
+        let sql = self.backend().json_rows(&refused, &columns(&["s", "h", "subject", "o", "l", "n"]));
         let raw: String =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_one(&self.read).await?.try_get(0)?;
         let rows: Vec<(Option<String>, i64, String, i64, i64, i64)> = serde_json::from_str(&raw).map_err(unreadable)?;
@@ -135,10 +123,6 @@ impl Store {
         );
         for r in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(&self.read).await? {
             activity.legacy_stored.insert(r.try_get("h")?, r.try_get("n")?);
-        }
-        // A service seen only before the history: still listed, silent.
-        for s in activity.services.values_mut() {
-            s.hours.retain(|_, c: &mut HourCounts| *c != HourCounts::default());
         }
         Ok(activity)
     }
