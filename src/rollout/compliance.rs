@@ -110,14 +110,8 @@ fn hour_start(hour: i64) -> DateTime<Utc> {
 pub fn standing(activity: &ServiceActivity, now: DateTime<Utc>) -> Standing {
     let now_hour = hour_of(now);
     let start = now_hour - HISTORY_DAYS * 24;
-    let sum = |from: i64| {
-        let mut total = HourCounts::default();
-        for (_, c) in activity.hours.range(from..=now_hour) {
-            total.add(c);
-        }
-        total
-    };
-    let (day, week) = (sum(now_hour - 23), sum(now_hour - 7 * 24 + 1));
+    let (day, week) =
+        (total(&activity.hours, now_hour - 23, now_hour), total(&activity.hours, now_hour - 7 * 24 + 1, now_hour));
     // Walk the history hour by hour with a 24-hour window.
     let mut window = HourCounts::default();
     let (mut current, mut began, mut was): (Option<ComplianceStatus>, Option<i64>, Option<ComplianceStatus>) =

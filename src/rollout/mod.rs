@@ -18,7 +18,7 @@ pub use compliance::{
     Activity, HISTORY_DAYS, HourCounts, ServiceActivity, Standing, TREND_DAYS, fails_in, hour_of, standing, trends,
 };
 pub use plan::{DEFAULT_STATUS_AT, RolloutPlan, days_until};
-pub use report::{outreach_message, value_text, weekly_status};
+pub use report::{in_days, outreach_message, value_text, weekly_status};
 pub use status::{Filter, outreach_channels, rollout_status, status_route};
 
 use crate::attribution::AttributionContext;

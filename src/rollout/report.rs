@@ -3,7 +3,7 @@
 //! the same text whether printed, emailed or posted.
 
 use super::plan::RolloutPlan;
-use crate::api::{ComplianceStatus, Phase, RolloutStatus, ServiceCompliance, Trend, TrendMetric};
+use crate::api::{ComplianceStatus, Milestone, Phase, RolloutStatus, ServiceCompliance, Trend, TrendMetric};
 use crate::attribution::{LEGACY_AGENT_ID, LEGACY_ORIGIN_SYSTEM_ID};
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
@@ -24,6 +24,15 @@ pub fn value_text(m: &TrendMetric, value: Option<f64>) -> String {
         None => "—".to_owned(),
         Some(v) if m.key == "validation_success_rate" => format!("{:.1}%", v * 100.0),
         Some(v) => format!("{v:.0}"),
+    }
+}
+
+/// How far off a milestone still ahead is: "today", "in 1 day", "in 4 days".
+pub fn in_days(m: &Milestone) -> String {
+    match m.days_remaining {
+        0 => "today".to_owned(),
+        1 => "in 1 day".to_owned(),
+        n => format!("in {n} days"),
     }
 }
 
@@ -100,11 +109,7 @@ pub fn weekly_status(status: &RolloutStatus, plan: &RolloutPlan) -> (String, Str
         let _ = writeln!(out, "- None planned");
     }
     for m in &status.milestones {
-        let left = match (m.passed, m.days_remaining) {
-            (true, _) => "done".to_owned(),
-            (false, 1) => "in 1 day".to_owned(),
-            (false, n) => format!("in {n} days"),
-        };
+        let left = if m.passed { "done".to_owned() } else { in_days(m) };
         let _ = writeln!(out, "- {}: {} ({left})", day(m.at), m.name);
     }
     if let Some(next) = &status.next

@@ -4,11 +4,11 @@
 //! one's owner and latest refusal.
 
 use super::{column_widths, ellipsize, not_known, titled};
-use crate::api::{ComplianceStatus, Milestone, RolloutStatus, ServiceCompliance, Trend, TrendMetric};
+use crate::api::{ComplianceStatus, RolloutStatus, ServiceCompliance, Trend, TrendMetric};
 use crate::console::app::App;
 use crate::console::screens::AttributionView;
 use crate::console::theme::{StyleKey as K, Theme};
-use crate::rollout::{days_until, value_text};
+use crate::rollout::{days_until, in_days, value_text};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -52,14 +52,6 @@ fn status_word(s: ComplianceStatus) -> &'static str {
         ComplianceStatus::UsingOverride => "OVERRIDE",
         ComplianceStatus::Silent => "silent",
         ComplianceStatus::Compliant => "compliant",
-    }
-}
-
-fn in_days(m: &Milestone) -> String {
-    match m.days_remaining {
-        0 => "today".to_owned(),
-        1 => "in 1 day".to_owned(),
-        n => format!("in {n} days"),
     }
 }
 
