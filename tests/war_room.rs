@@ -227,4 +227,165 @@ async fn readers_wait_on_the_incident_version(db: Db) {
     t.stop().await;
 }
 
-on_both_databases!(one_computation_per_change, no_stale_detail_after_any_change, readers_wait_on_the_incident_version);
+/// `body` occurring `minutes` from now, with `fields` set.
+fn with(mut body: Value, fields: Value) -> Value {
+    for (k, v) in fields.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// What a detail's analysis shows of its root causes, in a form to compare.
+fn causes(detail: &Value) -> Value {
+    json!({
+        "candidates": detail["analysis"]["candidates"],
+        "considered": detail["analysis"]["considered"],
+        "contributing": detail["analysis"]["contributing"],
+        "concurrent": detail["analysis"]["concurrent_modifications"],
+        "blast_radius": detail["blast_radius"],
+        // Rollbacks read the change history; how long ago is the clock's.
+        "suggestions": without_ages(&detail["suggestions"].to_string()),
+    })
+}
+
+/// `text` with the word before every " ago" read as "…".
+fn without_ages(text: &str) -> String {
+    let parts: Vec<&str> = text.split(" ago").collect();
+    let last = parts.len() - 1;
+    let age = |part: &str| format!("{}… ago", &part[..part.rfind(' ').map_or(0, |space| space + 1)]);
+    parts.iter().enumerate().map(|(i, part)| if i == last { (*part).to_owned() } else { age(part) }).collect()
+}
+
+/// A busy incident's actions are read whole once and then extended by
+/// what was stored since: after every kind of change that can add to them
+/// (a late action, nested calls in any order, a new trace, a new resource,
+/// a window that reaches further), the detail is the one a server that
+/// just started, reading everything, computes.
+async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
+    let t = start(db).await;
+    let id = incident(&t).await;
+    read(&t, id, None).await;
+    let desk = t.server.state.desk();
+    let (whole, extended) = desk.action_windows_read();
+    let failure = |n: usize, fields: Value| {
+        let body = event_body(&format!("f-more-{n}"), 0.0, "runtime", "tool_call", "payments-service", "error");
+        with(error(body, "E", "boom after v9.1 calling notifications"), fields)
+    };
+    let action = |id: &str, minutes: f64, resource: &str, fields: Value| {
+        with(event_body(id, minutes, "deployer", "config_change", resource, "ok"), fields)
+    };
+    let steps: Vec<(&str, Vec<Value>)> = vec![
+        (
+            "a late action, stored now, from half an hour ago",
+            vec![action("late", -30.0, "payments-service", json!({}))],
+        ),
+        (
+            "calls nested under a known action, the grandchild sent before its parent",
+            vec![
+                action("grandchild", -2.0, "notifications", json!({"parent_event_id": "child"})),
+                action("child", -3.0, "billing-service", json!({"parent_event_id": "deploy-1"})),
+            ],
+        ),
+        (
+            "an action on another service, unrelated",
+            vec![action("elsewhere", -1.0, "api-gateway", json!({"metadata": {"version": "v9.1"}}))],
+        ),
+        (
+            "an action named by the error message",
+            vec![action("named", -6.0, "payments-db", json!({"metadata": {"version": "v9.1"}}))],
+        ),
+        (
+            "deploys of earlier versions: the change history rollbacks read",
+            vec![
+                with(
+                    action("v9.0", -600.0, "payments-service", json!({"metadata": {"version": "v9.0"}})),
+                    json!({"action_type": "deploy"}),
+                ),
+                with(
+                    action("v8.9", -900.0, "payments-service", json!({"metadata": {"version": "v8.9"}})),
+                    json!({"action_type": "deploy"}),
+                ),
+            ],
+        ),
+    ];
+    let mut n = 0;
+    let mut check = |what: String| {
+        n += 1;
+        let failure = failure(n, json!({}));
+        let t = &t;
+        async move {
+            let answer = t.post(AGENT, "/api/v1/events", &failure).await;
+            assert_eq!(answer.status, 200, "{what}: {:?}", answer.body);
+            let (status, _, followed) = read(t, id, None).await;
+            assert_eq!(status, 200);
+            let fresh =
+                mandate::desk::Desk::open(t.server.state.store().clone(), None, Default::default()).await.unwrap();
+            let whole = fresh.incident_detail(id).await.unwrap().unwrap();
+            let whole = serde_json::to_value(&whole.detail).unwrap();
+            assert_eq!(causes(&followed), causes(&whole), "{what}: extended is not what a full read gives");
+            followed
+        }
+    };
+    for (what, events) in steps {
+        let answer = t.post(AGENT, "/api/v1/events", &json!(events)).await;
+        assert_eq!(answer.status, 200, "{what}: {:?}", answer.body);
+        check(what.to_owned()).await;
+    }
+    // An action after the last error, read while the window ends before
+    // it (a change that is not an error); the next error brings it in.
+    let listed =
+        |d: &Value, id: &str| d["analysis"]["candidates"].as_array().unwrap().iter().any(|c| c["event_id"] == id);
+    t.post(AGENT, "/api/v1/events", &action("after", 0.0, "payments-db", json!({}))).await;
+    let ack = t
+        .post(RESPONDER, &format!("/api/v1/incidents/{id}/interventions"), &as_alice(json!({"kind": "acknowledge"})))
+        .await;
+    assert_eq!(ack.status, 200, "{:?}", ack.body);
+    let (_, _, detail) = read(&t, id, None).await;
+    assert!(!listed(&detail, "after"), "after the last error: not a cause yet");
+    let detail = check("an action that the window newly covers".into()).await;
+    assert!(listed(&detail, "after"), "{}", detail["analysis"]);
+    assert!(listed(&detail, "late") && listed(&detail, "named") && !listed(&detail, "elsewhere"));
+    let deploy =
+        detail["analysis"]["candidates"].as_array().unwrap().iter().find(|c| c["event_id"] == "deploy-1").unwrap();
+    assert!(!listed(&detail, "child") && !listed(&detail, "grandchild"), "nested calls are folded into their root");
+    assert!(
+        deploy["evidence"].as_array().unwrap().iter().any(|e| e["text"] == "notifications"),
+        "the grandchild's resource, named by the error, counts for the deploy it was called from: {deploy}"
+    );
+
+    // A trace new to the incident, carried by an action stored long before;
+    // a resource new to it: a service that depends on the failing one fails
+    // too, and one of its own dependencies was changed.
+    let traced = action("traced", -10.0, "user-db", json!({"trace_id": "trace-7"}));
+    let on_user_db = action("on-user-db", -20.0, "user-db", json!({}));
+    t.post(AGENT, "/api/v1/events", &json!([traced, on_user_db])).await;
+    t.post(AGENT, "/api/v1/events", &failure(200, json!({"trace_id": "trace-7"}))).await;
+    let detail = check("a new trace".into()).await;
+    assert!(listed(&detail, "traced"), "{}", detail["analysis"]);
+    let downstream = failure(300, json!({"resource": "user-service"}));
+    t.post(AGENT, "/api/v1/events", &downstream).await;
+    let detail = check("a new resource".into()).await;
+    assert!(listed(&detail, "on-user-db"), "{}", detail["analysis"]);
+
+    let (whole_after, extended_after) = desk.action_windows_read();
+    assert!(extended_after - extended >= 8, "the changes were read as additions: {extended} → {extended_after}");
+    assert!(whole_after - whole <= 1, "not whole again: {whole} → {whole_after}");
+
+    // An error from before the first: the window begins earlier, read whole.
+    t.post(
+        AGENT,
+        "/api/v1/events",
+        &failure(400, json!({"occurred_at": (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339()})),
+    )
+    .await;
+    check("an earlier first error".into()).await;
+    assert!(desk.action_windows_read().0 > whole_after, "read whole");
+    t.stop().await;
+}
+
+on_both_databases!(
+    one_computation_per_change,
+    no_stale_detail_after_any_change,
+    readers_wait_on_the_incident_version,
+    the_actions_read_since_are_the_actions_read_whole
+);

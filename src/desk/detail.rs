@@ -1,3 +1,4 @@
+use super::action_window::Wanted;
 use super::{Desk, ServedDetail};
 use crate::api::{Band, Event, IncidentDetail, Signature, TimelineEntry, Verdict};
 use crate::incident::{
@@ -89,27 +90,30 @@ impl Desk {
         let related_resources: Vec<String> = related_resources.into_iter().collect();
         let traces: Vec<String> =
             events.iter().filter_map(|e| e.trace_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let wanted =
+            Wanted { from: first - CORRELATION_WINDOW, to: last, resources: &related_resources, traces: &traces };
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
-        let (related, verdicts, past_causes, rejections, history, starts, past, interventions, pages) = tokio::join!(
-            store.related_actions(first - CORRELATION_WINDOW, last, &related_resources, &traces),
+        let (around, verdicts, past_causes, rejections, starts, past, interventions, pages) = tokio::join!(
+            self.around(id, &wanted),
             store.verdicts(id),
             store.past_causes(id),
             store.past_rejections(id),
-            store.change_history(&related_resources),
             store.incident_starts(&failed, id),
             store.past_signatures(record.summary.started_at),
             store.incident_interventions(id),
             store.incident_pages(id),
         );
-        let (related, verdicts, past_causes, rejections, history, starts, past, interventions, pages) =
-            (related?, verdicts?, past_causes?, rejections?, history?, starts?, past?, interventions?, pages?);
+        let (around, verdicts, past_causes, rejections, starts, past, interventions, pages) =
+            (around?, verdicts?, past_causes?, rejections?, starts?, past?, interventions?, pages?);
+        let history: &[Event] = &around.history;
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
-        let actions: Vec<Event> = related.into_iter().filter(|e| !own.contains(e.event_id.as_str())).collect();
+        // The incident's own events are among them: scoring leaves them out.
+        let actions: &[Event] = &around.actions;
 
         let mut analysis = analyze(&AnalysisInput {
             incident_events: &events,
-            actions: &actions,
+            actions,
             catalog: &catalog,
             verdicts: &verdicts,
             past_causes: &past_causes,
@@ -152,7 +156,7 @@ impl Desk {
             radius: &radius,
             catalog: &catalog,
             incident_events: &events,
-            history: &history,
+            history,
             incident_starts: &starts,
             still_active: &still_active,
             paused_agents: &paused,

@@ -5,6 +5,7 @@
 //! process and across servers sharing one database. Reads (incident detail)
 //! do not queue here.
 
+mod action_window;
 mod change;
 mod detail;
 mod detail_cache;
@@ -124,6 +125,8 @@ pub struct Desk {
     paging_beat: std::sync::atomic::AtomicI64,
     /// Incident details, once per change.
     details: detail_cache::DetailCache,
+    /// The actions around the incidents whose detail was computed last.
+    windows: action_window::ActionWindows,
     /// Moves whenever the catalog, routing, agent controls or learned rules
     /// in memory change: details computed before are not served after.
     config_epoch: std::sync::atomic::AtomicU64,
@@ -226,6 +229,7 @@ impl Desk {
             paging: Arc::new(Notify::new()),
             paging_beat: std::sync::atomic::AtomicI64::new(0),
             details: detail_cache::DetailCache::default(),
+            windows: Default::default(),
             config_epoch: std::sync::atomic::AtomicU64::new(0),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));

@@ -48,20 +48,6 @@ pub const REJECTIONS_TO_LEARN: u32 = 2;
 /// What a confirmation adds, and repeated rejections take away.
 pub const LEARNED_POINTS: u8 = 10;
 
-/// The event a nested call was made from, up to the initiating one (seed 3.5).
-fn root_of<'e>(event: &'e Event, by_id: &HashMap<&str, &'e Event>) -> &'e Event {
-    let mut current = event;
-    let mut hops = 0;
-    while let Some(parent) = current.parent_event_id.as_deref().and_then(|p| by_id.get(p)) {
-        current = parent;
-        hops += 1;
-        if hops > 64 {
-            break; // a cycle in client-made ids; stop rather than loop
-        }
-    }
-    current
-}
-
 fn time_score(minutes_before: i64) -> u8 {
     match minutes_before {
         ..=5 => 45,
@@ -71,12 +57,63 @@ fn time_score(minutes_before: i64) -> u8 {
     }
 }
 
-struct Scored {
-    root: Event,
-    touched: BTreeSet<String>,
+/// One initiating action, scored: the signals found, from which its
+/// evidence is written only if it is listed.
+struct Scored<'e> {
+    root: &'e Event,
+    /// What it and the calls nested under it touched, sorted.
+    touched: Vec<&'e str>,
+    minutes_before: i64,
+    same: Option<&'e str>,
+    hop: Option<(&'e str, &'e str)>,
+    trace: Option<&'e str>,
+    named: Option<&'e str>,
+    past: Option<i64>,
+    rejected: Option<u32>,
     score: u8,
-    evidence: Vec<Evidence>,
+    /// Actions that modified the same resource within 5 s of it.
+    concurrent_with: Vec<&'e str>,
 }
+
+impl Scored<'_> {
+    fn evidence(&self) -> Vec<Evidence> {
+        let mut evidence = vec![Evidence::TimeProximity { minutes_before: self.minutes_before }];
+        if let Some(resource) = self.same {
+            evidence.push(Evidence::SameResource { resource: resource.to_owned() });
+        } else if let Some((resource, of)) = self.hop {
+            evidence.push(Evidence::DependencyHop { resource: resource.to_owned(), dependency_of: of.to_owned() });
+        }
+        if let Some(trace_id) = self.trace {
+            evidence.push(Evidence::TraceMatch { trace_id: trace_id.to_owned() });
+        }
+        if let Some(named) = self.named {
+            evidence.push(Evidence::ErrorMentions { text: named.to_owned() });
+        }
+        if let Some(incident_id) = self.past {
+            evidence.push(Evidence::PastPattern { incident_id });
+        }
+        if let Some(times) = self.rejected {
+            evidence.push(Evidence::PastRejections { times });
+        }
+        if self.minutes_before > 30 {
+            evidence.push(Evidence::DelayedEffect { minutes: self.minutes_before });
+        }
+        evidence.extend(
+            self.concurrent_with
+                .iter()
+                .map(|other| Evidence::ConcurrentModification { other_event_id: (*other).to_owned() }),
+        );
+        evidence
+    }
+}
+
+/// An action's final confidence, its score before a verdict, the verdict
+/// and who gave it.
+type Ranked<'a, 'e> = (u8, u8, Option<(Verdict, &'a str)>, &'a Scored<'e>);
+
+/// A map keyed by short strings, hashed fast: scoring looks up every
+/// action of a busy window.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
     let errors: Vec<&Event> = input.incident_events.iter().filter(|e| e.is_error()).collect();
@@ -86,7 +123,7 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
         return CausalAnalysis { undetermined: true, ..CausalAnalysis::default() };
     };
     let failed: BTreeSet<&str> = errors.iter().filter_map(|e| e.resource.as_deref()).collect();
-    let mut dependency_of: HashMap<&str, &str> = HashMap::new();
+    let mut dependency_of: FastMap<&str, &str> = FastMap::default();
     for &r in &failed {
         for dep in input.catalog.get(r).map(|s| s.depends_on.as_slice()).unwrap_or_default() {
             dependency_of.entry(dep.as_str()).or_insert(r);
@@ -98,122 +135,158 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
         errors.iter().filter_map(|e| e.error_message.as_deref()).map(str::to_lowercase).collect();
     messages.sort_unstable();
     messages.dedup();
+    // And a busy window repeats names (versions, tools): each is looked for once.
+    let mut mentioned: FastMap<&str, bool> = FastMap::default();
     let own: BTreeSet<&str> = input.incident_events.iter().map(|e| e.event_id.as_str()).collect();
 
-    // Fold nested calls into the actor that initiated them.
-    let by_id: HashMap<&str, &Event> = input.actions.iter().map(|e| (e.event_id.as_str(), e)).collect();
-    let mut roots: Vec<(Event, BTreeSet<String>)> = Vec::new();
-    let mut root_index: HashMap<String, usize> = HashMap::new();
-    for action in input.actions.iter().filter(|a| !own.contains(a.event_id.as_str()) && !a.is_error()) {
-        if action.occurred_at < first - CORRELATION_WINDOW || action.occurred_at > last {
+    // Fold nested calls into the actor that initiated them. The incident's
+    // own events may be among the actions: they are neither causes nor roots.
+    let actions: Vec<&Event> = input.actions.iter().filter(|a| !own.contains(a.event_id.as_str())).collect();
+    let by_id: FastMap<&str, usize> = actions.iter().enumerate().map(|(i, e)| (e.event_id.as_str(), i)).collect();
+    // The action a nested call was made from, up to the initiating one (seed 3.5).
+    let root_of = |mut current: usize| {
+        let mut hops = 0;
+        while let Some(&parent) = actions[current].parent_event_id.as_deref().and_then(|p| by_id.get(p)) {
+            current = parent;
+            hops += 1;
+            if hops > 64 {
+                break; // a cycle in client-made ids; stop rather than loop
+            }
+        }
+        current
+    };
+    // Per action: the index of its root's entry in `roots`.
+    let mut slot: Vec<Option<usize>> = vec![None; actions.len()];
+    let mut roots: Vec<(&Event, Vec<&str>)> = Vec::new();
+    for (i, action) in actions.iter().enumerate() {
+        if action.is_error() || action.occurred_at < first - CORRELATION_WINDOW || action.occurred_at > last {
             continue;
         }
-        let root = root_of(action, &by_id);
-        let i = *root_index.entry(root.event_id.clone()).or_insert_with(|| {
-            roots.push((root.clone(), root.touched().map(str::to_owned).collect()));
+        let root = root_of(i);
+        let entry = *slot[root].get_or_insert_with(|| {
+            roots.push((actions[root], actions[root].touched().collect()));
             roots.len() - 1
         });
-        roots[i].1.extend(action.touched().map(str::to_owned));
+        if root != i {
+            roots[entry].1.extend(action.touched());
+        }
     }
 
     let mut approvals = Vec::new();
     let mut scored: Vec<Scored> = Vec::new();
-    for (root, touched) in roots {
+    for (root, mut touched) in roots {
         if root.action_type.as_deref() == Some("approval") {
             approvals.push(root);
             continue;
         }
-        let mut evidence = Vec::new();
-        let mut corroborated = false;
+        touched.sort_unstable();
+        touched.dedup();
         let minutes_before = (first - root.occurred_at).num_minutes().max(0);
-        let mut score = time_score(minutes_before);
-        evidence.push(Evidence::TimeProximity { minutes_before });
-        let same = touched.iter().find(|r| failed.contains(r.as_str()));
-        let hop = touched.iter().find_map(|r| dependency_of.get(r.as_str()).map(|of| (r, of)));
+        let same = touched.iter().copied().find(|r| failed.contains(r));
+        let hop = touched.iter().find_map(|r| dependency_of.get(r).map(|of| (*r, *of)));
         let trace = root.trace_id.as_deref().filter(|t| traces.contains(t));
-        if let Some(resource) = same {
-            score += 25;
-            corroborated = true;
-            evidence.push(Evidence::SameResource { resource: resource.clone() });
-        } else if let Some((resource, of)) = hop {
-            score += 15;
-            evidence.push(Evidence::DependencyHop { resource: resource.clone(), dependency_of: (*of).to_owned() });
-        }
-        if let Some(trace_id) = trace {
-            score += 25;
-            corroborated = true;
-            evidence.push(Evidence::TraceMatch { trace_id: trace_id.to_owned() });
-        }
         if same.is_none() && hop.is_none() && trace.is_none() {
             continue; // not on an affected resource or its dependencies
         }
-        let names = [root.metadata_str("config_key"), root.metadata_str("version"), root.tool.as_deref()]
+        let mut score = time_score(minutes_before);
+        let mut corroborated = false;
+        if same.is_some() {
+            score += 25;
+            corroborated = true;
+        } else if hop.is_some() {
+            score += 15;
+        }
+        if trace.is_some() {
+            score += 25;
+            corroborated = true;
+        }
+        let mut names = [root.metadata_str("config_key"), root.metadata_str("version"), root.tool.as_deref()]
             .into_iter()
             .flatten()
-            .chain(touched.iter().map(String::as_str).filter(|r| !failed.contains(r)))
+            .chain(touched.iter().copied().filter(|r| !failed.contains(r)))
             .filter(|n| n.len() >= 3);
-        if let Some(named) = names.into_iter().find(|n| {
-            let n = n.to_lowercase();
-            messages.iter().any(|m| m.contains(&n))
-        }) {
+        let named = names.find(|n| {
+            *mentioned.entry(n).or_insert_with(|| {
+                let n = n.to_lowercase();
+                messages.iter().any(|m| m.contains(&n))
+            })
+        });
+        if named.is_some() {
             score += 20;
             corroborated = true;
-            evidence.push(Evidence::ErrorMentions { text: named.to_owned() });
         }
-        let past = input.past_causes.iter().find(|(_, action_type, resource)| {
-            root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(resource)
-        });
-        if let Some((incident_id, _, _)) = past {
+        let past = input
+            .past_causes
+            .iter()
+            .find(|(_, action_type, resource)| {
+                root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(&resource.as_str())
+            })
+            .map(|(incident_id, _, _)| *incident_id);
+        if past.is_some() {
             score += LEARNED_POINTS;
             corroborated = true;
-            evidence.push(Evidence::PastPattern { incident_id: *incident_id });
         }
         let rejected = input
             .past_rejections
             .iter()
             .filter(|(action_type, resource, _)| {
-                root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(resource)
+                root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(&resource.as_str())
             })
             .map(|(_, _, times)| *times)
             .max()
             .filter(|times| *times >= REJECTIONS_TO_LEARN);
         let penalty = rejected.map_or(0, |_| LEARNED_POINTS);
-        if let Some(times) = rejected {
-            evidence.push(Evidence::PastRejections { times });
-        }
-        if minutes_before > 30 {
-            evidence.push(Evidence::DelayedEffect { minutes: minutes_before });
-        }
         let ceiling = if corroborated { MACHINE_CEILING } else { SINGLE_SIGNAL_CEILING };
-        scored.push(Scored { root, touched, score: score.min(ceiling).saturating_sub(penalty), evidence });
+        let score = score.min(ceiling).saturating_sub(penalty);
+        let concurrent_with = Vec::new();
+        scored.push(Scored {
+            root,
+            touched,
+            minutes_before,
+            same,
+            hop,
+            trace,
+            named,
+            past,
+            rejected,
+            score,
+            concurrent_with,
+        });
     }
 
     // Concurrent modifications: both suspected, neither preferred. A sweep
-    // in time order compares only actions within 5 s of each other.
-    scored.sort_by_key(|s| s.root.occurred_at);
-    let mut concurrent = Vec::new();
+    // in time order (then by id: the same whatever order actions came in)
+    // compares only actions within 5 s of each other.
+    scored.sort_unstable_by(|a, b| {
+        a.root.occurred_at.cmp(&b.root.occurred_at).then(a.root.event_id.cmp(&b.root.event_id))
+    });
+    let mut concurrent: Vec<(String, String)> = Vec::new();
+    let mut concurrent_ids: BTreeSet<&str> = BTreeSet::new();
     for i in 0..scored.len() {
         for j in i + 1..scored.len() {
             if scored[j].root.occurred_at - scored[i].root.occurred_at > CONCURRENCY {
                 break;
             }
-            if !scored[i].touched.is_disjoint(&scored[j].touched) {
-                let (a, b) = (scored[i].root.event_id.clone(), scored[j].root.event_id.clone());
-                scored[i].evidence.push(Evidence::ConcurrentModification { other_event_id: b.clone() });
-                scored[j].evidence.push(Evidence::ConcurrentModification { other_event_id: a.clone() });
-                concurrent.push((a, b));
+            let overlap = scored[i].touched.iter().any(|r| scored[j].touched.contains(r));
+            if overlap {
+                let (a, b) = (scored[i].root.event_id.as_str(), scored[j].root.event_id.as_str());
+                scored[i].concurrent_with.push(b);
+                scored[j].concurrent_with.push(a);
+                concurrent_ids.extend([a, b]);
+                concurrent.push((a.to_owned(), b.to_owned()));
             }
         }
     }
-    let concurrent_ids: BTreeSet<&String> = concurrent.iter().flat_map(|(a, b)| [a, b]).collect();
 
     let verdicts: HashMap<&str, (Verdict, &str)> =
         input.verdicts.iter().map(|(id, v, by)| (id.as_str(), (*v, by.as_str()))).collect();
-    let mut candidates: Vec<Candidate> = scored
+    // Each action's final confidence, and its verdict: every one is ranked,
+    // only the listed ones become candidates.
+    let mut ranked: Vec<Ranked> = scored
         .iter()
         .map(|s| {
             let mut confidence = s.score;
-            if concurrent_ids.contains(&s.root.event_id) {
+            if concurrent_ids.contains(s.root.event_id.as_str()) {
                 confidence = confidence.clamp(40, SINGLE_SIGNAL_CEILING);
             }
             let scored = confidence;
@@ -223,43 +296,48 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
                 Some((Verdict::Rejected, _)) => confidence = 0,
                 _ => {}
             }
-            Candidate {
-                event_id: s.root.event_id.clone(),
-                agent_id: s.root.agent_id.clone(),
-                actor_type: s.root.actor_type,
-                actor_id: s.root.actor_id.clone(),
-                action_type: s.root.action_type.clone(),
-                tool: s.root.tool.clone(),
-                resource: s.root.resource.clone(),
-                occurred_at: s.root.occurred_at,
-                confidence,
-                band: Band::of(confidence),
-                scored,
-                evidence: s.evidence.clone(),
-                verdict: verdict.map(|v| v.0),
-                verdict_by: verdict.map(|v| v.1.to_owned()),
-                dispute: None,
-                verdict_while_disputed: false,
-            }
+            (confidence, scored, verdict, s)
         })
         .collect();
-    candidates.sort_by(|a, b| {
-        let rejected = |c: &Candidate| c.verdict == Some(Verdict::Rejected);
-        rejected(a)
-            .cmp(&rejected(b))
-            .then(b.confidence.cmp(&a.confidence))
-            .then(b.occurred_at.cmp(&a.occurred_at))
-            .then(a.event_id.cmp(&b.event_id))
-    });
-    let undetermined = !candidates.iter().any(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);
-    let considered = candidates.len();
+    let rejected = |v: &Option<(Verdict, &str)>| matches!(v, Some((Verdict::Rejected, _)));
+    let order = |(ca, _, va, a): &Ranked, (cb, _, vb, b): &Ranked| {
+        rejected(va)
+            .cmp(&rejected(vb))
+            .then(cb.cmp(ca))
+            .then(b.root.occurred_at.cmp(&a.root.occurred_at))
+            .then(a.root.event_id.cmp(&b.root.event_id))
+    };
+    let undetermined = !ranked.iter().any(|(confidence, _, v, _)| !rejected(v) && *confidence >= 40);
+    let considered = ranked.len();
     // A responder reads the top of the list: keep the best, and every one a
-    // human has judged.
-    let mut kept = 0;
-    candidates.retain(|c| {
-        kept += 1;
-        kept <= MAX_CANDIDATES || c.verdict.is_some()
-    });
+    // human has judged. The best are found without sorting them all.
+    if ranked.len() > MAX_CANDIDATES {
+        ranked.select_nth_unstable_by(MAX_CANDIDATES - 1, order);
+    }
+    let rest = ranked.split_off(ranked.len().min(MAX_CANDIDATES));
+    ranked.extend(rest.into_iter().filter(|(_, _, verdict, _)| verdict.is_some()));
+    ranked.sort_unstable_by(order);
+    let candidates: Vec<Candidate> = ranked
+        .into_iter()
+        .map(|(confidence, scored, verdict, s)| Candidate {
+            event_id: s.root.event_id.clone(),
+            agent_id: s.root.agent_id.clone(),
+            actor_type: s.root.actor_type,
+            actor_id: s.root.actor_id.clone(),
+            action_type: s.root.action_type.clone(),
+            tool: s.root.tool.clone(),
+            resource: s.root.resource.clone(),
+            occurred_at: s.root.occurred_at,
+            confidence,
+            band: Band::of(confidence),
+            scored,
+            evidence: s.evidence(),
+            verdict: verdict.map(|v| v.0),
+            verdict_by: verdict.map(|v| v.1.to_owned()),
+            dispute: None,
+            verdict_while_disputed: false,
+        })
+        .collect();
     let listed: BTreeSet<&str> = candidates.iter().map(|c| c.event_id.as_str()).collect();
     concurrent.retain(|(a, b)| listed.contains(a.as_str()) && listed.contains(b.as_str()));
     let contributing = contributions(&errors, &candidates, &approvals);
@@ -268,7 +346,7 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
 
 /// The multi-actor chain (seed 3.4): the failing action is the direct cause,
 /// candidates are likely or suspected by their band, approvals are context.
-fn contributions(errors: &[&Event], candidates: &[Candidate], approvals: &[Event]) -> Vec<Contribution> {
+fn contributions(errors: &[&Event], candidates: &[Candidate], approvals: &[&Event]) -> Vec<Contribution> {
     let mut chain = Vec::new();
     if let Some(direct) = errors.iter().min_by_key(|e| e.occurred_at) {
         chain.push(Contribution {
@@ -319,7 +397,7 @@ fn contributions(errors: &[&Event], candidates: &[Candidate], approvals: &[Event
             note: "an approval enabled the action; it is context, not a cause".to_owned(),
         });
     }
-    chain.sort_by_key(|c| c.occurred_at);
+    chain.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at).then(a.event_id.cmp(&b.event_id)));
     chain
 }
 

@@ -14,39 +14,6 @@ pub(super) fn json_list(raw: &str) -> Vec<String> {
     serde_json::from_str(raw).unwrap_or_default()
 }
 
-/// Actions read per query when looking for a root cause: a day of a busy
-/// fleet's changes to the failing services and their dependencies.
-const MAX_ACTIONS: usize = 20_000;
-
-/// What root-cause scoring reads of an action: who, what, where, when, how
-/// it nests, and the two metadata fields an error message may name. The
-/// rest (payload, flags, error text) is read only for what is listed.
-/// The rows come back as one JSON array: one row per action would cost a
-/// hand-off between the database's thread and the runtime for each.
-const ACTION_COLUMNS: &str = "event_id, agent_id, actor_type, actor_id, action_type, tool, resource, scope, trace_id, \
-     parent_event_id, occurred_at, outcome";
-
-/// The metadata fields scoring matches against error messages, and the
-/// ones suggestions quote (how to roll back or revert a change).
-const NAMED_IN_METADATA: [&str; 4] = ["config_key", "version", "rollback_command", "revert_command"];
-
-/// One action as [`Backend::actions_json`] gives it.
-type ActionTuple = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Vec<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    String,
-    [serde_json::Value; 4],
-);
-
 impl super::Backend {
     /// `column` is one of the strings in parameter `param`, a JSON array:
     /// one parameter however many values (binding hundreds costs more).
@@ -72,88 +39,6 @@ impl super::Backend {
             ),
         }
     }
-
-    /// A query giving the actions `filter` selects (a `WHERE … ORDER BY …
-    /// LIMIT …` over `events`) as one JSON array of [`ActionTuple`]s (see
-    /// [`Backend::json_rows`]).
-    fn actions_json(self, filter: &str) -> String {
-        let mut fields: Vec<String> = ACTION_COLUMNS.split(", ").map(str::to_owned).collect();
-        match self {
-            super::Backend::Sqlite => {
-                fields[7] = "json(scope)".to_owned();
-                // Several paths: one parse, an array of their values.
-                let paths: Vec<String> = NAMED_IN_METADATA.iter().map(|key| format!("'$.{key}'")).collect();
-                fields.push(format!("json_extract(metadata, {})", paths.join(", ")));
-                self.json_rows(&format!("SELECT {ACTION_COLUMNS}, metadata FROM events {filter}"), &fields)
-            }
-            super::Backend::Postgres => {
-                fields[7] = "scope::json".to_owned();
-                let named: Vec<String> = NAMED_IN_METADATA.iter().map(|key| format!("m -> '{key}'")).collect();
-                fields.push(format!("json_build_array({})", named.join(", ")));
-                self.json_rows(&format!("SELECT {ACTION_COLUMNS}, metadata::json AS m FROM events {filter}"), &fields)
-            }
-        }
-    }
-}
-
-/// The actions of an [`Backend::actions_json`] row: events whose metadata
-/// holds only the fields scoring reads.
-fn actions_from_row(row: &AnyRow) -> Result<Vec<Event>, StoreError> {
-    let raw: String = row.try_get("rows_json")?;
-    let tuples: Vec<ActionTuple> =
-        serde_json::from_str(&raw).map_err(|e| StoreError::Refused(format!("unreadable actions: {e}")))?;
-    Ok(tuples
-        .into_iter()
-        .map(
-            |(
-                event_id,
-                agent_id,
-                actor_type,
-                actor_id,
-                action_type,
-                tool,
-                resource,
-                scope,
-                trace_id,
-                parent,
-                at,
-                outcome,
-                named,
-            )| {
-                let occurred_at = from_millis(at);
-                let mut metadata = serde_json::Map::new();
-                // Only strings: what `Event::metadata_str` reads.
-                for (name, value) in NAMED_IN_METADATA.into_iter().zip(named) {
-                    if value.is_string() {
-                        metadata.insert(name.to_owned(), value);
-                    }
-                }
-                Event {
-                    event_id,
-                    agent_id,
-                    actor_type: actor_type.as_deref().and_then(ActorType::parse),
-                    actor_id,
-                    origin_system_id: None,
-                    run_id: None,
-                    parent_event_id: parent,
-                    action_type,
-                    tool,
-                    resource,
-                    scope,
-                    outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Error),
-                    error_code: None,
-                    error_message: None,
-                    trace_id,
-                    seq: None,
-                    occurred_at,
-                    received_at: occurred_at,
-                    metadata,
-                    flags: vec![],
-                    incident_id: None,
-                }
-            },
-        )
-        .collect())
 }
 
 pub(super) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
@@ -312,7 +197,7 @@ pub(super) fn placeholders(rows: usize, width: usize) -> String {
 
 /// `$start, $start+1, …` for an `IN (…)` list.
 /// Strings as one JSON array, for [`Backend::in_json_list`].
-fn json_text(values: &[String]) -> String {
+pub(super) fn json_text(values: &[String]) -> String {
     serde_json::to_string(values).expect("strings serialize")
 }
 
@@ -388,21 +273,6 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// The calls in `[from, to]` made from one of `parents`, projected.
-    async fn children_of(
-        &self,
-        parents: &[String],
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Event>, StoreError> {
-        let sql = self.backend().actions_json(&format!(
-            "WHERE {} AND occurred_at >= $1 AND occurred_at <= $2",
-            self.backend().in_json_list("parent_event_id", 3)
-        ));
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
-        actions_from_row(&q.bind(json_text(parents)).fetch_one(&self.read).await?)
-    }
-
     /// Events by id, whole; unknown ids are skipped.
     pub async fn events_by_id(&self, ids: &[&str]) -> Result<Vec<Event>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
@@ -415,86 +285,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Successful actions in `[from, to]` on `resources` or carrying one of
-    /// `traces`, with the calls nested under them: the candidates for a root
-    /// cause, newest first, at most [`MAX_ACTIONS`] per query. A light
-    /// projection (see [`ACTION_COLUMNS`]): what scoring reads, no more;
-    /// [`Store::events_by_id`] reads the full rows of what is listed. The
-    /// per-resource queries run side by side on the read pool.
-    pub async fn related_actions(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        resources: &[String],
-        traces: &[String],
-    ) -> Result<Vec<Event>, StoreError> {
-        let backend = self.backend();
-        let query = |column: &'static str, values: &[String]| {
-            let list = (!values.is_empty()).then(|| json_text(values));
-            async move {
-                let Some(list) = list else { return Ok::<_, StoreError>(vec![]) };
-                let sql = backend.actions_json(&format!(
-                    "WHERE {} AND outcome = 'ok' AND occurred_at >= $1 AND occurred_at <= $2 \
-                     ORDER BY occurred_at DESC LIMIT {MAX_ACTIONS}",
-                    backend.in_json_list(column, 3)
-                ));
-                let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(from)).bind(to_millis(to));
-                actions_from_row(&q.bind(list).fetch_one(&self.read).await?)
-            }
-        };
-        let (by_resource, by_trace) = tokio::join!(query("resource", resources), query("trace_id", traces));
-        let mut found: Vec<Event> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for batch in [by_resource, by_trace] {
-            for e in batch? {
-                if seen.insert(e.event_id.clone()) {
-                    found.push(e);
-                }
-            }
-        }
-        // Calls nested under what was found, a level at a time (at most
-        // 16 levels and 5,000 calls), by their parent.
-        let mut frontier: Vec<String> = found.iter().map(|e| e.event_id.clone()).collect();
-        let mut nested = 0;
-        for _ in 0..16 {
-            if frontier.is_empty() || nested >= 5000 {
-                break;
-            }
-            let children = self.children_of(&frontier, from, to).await?;
-            frontier = Vec::new();
-            {
-                for e in children {
-                    if seen.insert(e.event_id.clone()) {
-                        frontier.push(e.event_id.clone());
-                        found.push(e);
-                        nested += 1;
-                    }
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// Deploys and migrations on `resources`, newest first, projected as
-    /// [`Store::related_actions`] projects them.
-    pub async fn change_history(&self, resources: &[String]) -> Result<Vec<Event>, StoreError> {
-        if resources.is_empty() {
-            return Ok(vec![]);
-        }
-        let sql = self.backend().actions_json(&format!(
-            "WHERE {} \
-             AND action_type IN ('deploy', 'config_change', 'migration', 'db_migration', 'schema_migration') \
-             ORDER BY occurred_at DESC LIMIT 500",
-            self.backend().in_json_list("resource", 1)
-        ));
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json_text(resources));
-        // An aggregate's order is the database's choice: newest first again.
-        let mut history = actions_from_row(&q.fetch_one(&self.read).await?)?;
-        history.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at).then(b.event_id.cmp(&a.event_id)));
-        Ok(history)
-    }
-
     /// In how many incidents a tool appears.
     pub async fn tool_incident_count(&self, tool: &str) -> Result<i64, StoreError> {
         let row = sqlx::query(

@@ -5,6 +5,7 @@
 //! placeholders, `ON CONFLICT`, `RETURNING`, times as integer milliseconds.
 
 mod access_log;
+mod actions;
 mod agents;
 mod audit;
 mod chain;
@@ -29,6 +30,7 @@ mod run_writer;
 mod runs;
 mod suggestion_outcomes;
 
+pub use actions::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, newest_first};
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
 pub use chain::{ANCHORED, PRUNED};
 pub use connect::{Backend, Store, default_sqlite_url, redact};

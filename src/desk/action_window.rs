@@ -1,0 +1,259 @@
+//! The actions around an incident, kept between its changes. In a war
+//! room an incident changes every few seconds and its correlation window
+//! holds thousands of actions: reading them all again for each change
+//! costs more than everything else the detail does. The window read for
+//! the last change is kept with the storage position it was read at, and
+//! the next change reads only what may add to it (see
+//! [`Store::related_actions_since`]): what was stored since, what its
+//! window newly covers, and what a new failing resource or trace brings.
+//! The deploys and migrations on its resources (their change history, for
+//! rollbacks) are kept the same way.
+//!
+//! It is the same set a full read gives (`tests/war_room.rs` compares it
+//! with a server that reads it whole): anything else reads it whole again
+//! — an earlier first error, a window or set of resources that shrank, a
+//! read that reached its limit, a window that was not kept.
+
+use super::Desk;
+use crate::api::{Event, Outcome};
+use crate::store::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, Store, StoreError, newest_first};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// Windows kept: a handful of war rooms. One holds up to
+/// [`MAX_ACTIONS`] projected actions, a few MiB.
+const KEPT: usize = 8;
+
+/// What one incident's actions were read for, and what was read.
+struct Window {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    resources: BTreeSet<String>,
+    traces: BTreeSet<String>,
+    /// The storage position everything up to was read.
+    through: i64,
+    actions: Arc<Vec<Event>>,
+    ids: HashSet<String>,
+    /// [`Store::change_history`] of `resources`.
+    history: Arc<Vec<Event>>,
+    /// Nested calls among `actions`.
+    nested: usize,
+    used: u64,
+}
+
+/// The kept windows, by incident.
+#[derive(Default)]
+pub(super) struct ActionWindows {
+    kept: Mutex<HashMap<i64, Window>>,
+    clock: std::sync::atomic::AtomicU64,
+    /// Windows read whole, and extended: for tests and benchmarks.
+    read_whole: std::sync::atomic::AtomicU64,
+    extended: std::sync::atomic::AtomicU64,
+}
+
+impl ActionWindows {
+    /// Takes incident `id`'s window: a computation running beside this one
+    /// for the same incident reads its own.
+    fn take(&self, id: i64) -> Option<Window> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
+    }
+
+    fn put(&self, id: i64, mut window: Window) {
+        window.used = self.clock.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= KEPT
+            && !kept.contains_key(&id)
+            && let Some(oldest) = kept.iter().min_by_key(|(_, w)| w.used).map(|(id, _)| *id)
+        {
+            kept.remove(&oldest);
+        }
+        kept.insert(id, window);
+    }
+}
+
+/// What is read around an incident: the actions in its correlation window
+/// and the change history of its resources.
+pub(super) struct Around {
+    pub actions: Arc<Vec<Event>>,
+    pub history: Arc<Vec<Event>>,
+}
+
+/// What the actions around an incident are read for.
+pub(super) struct Wanted<'a> {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub resources: &'a [String],
+    pub traces: &'a [String],
+}
+
+impl Desk {
+    /// The actions around incident `id` (see [`Store::related_actions`])
+    /// and the change history of their resources: read whole the first
+    /// time, then extended by what was stored since.
+    pub(super) async fn around(&self, id: i64, wanted: &Wanted<'_>) -> Result<Around, StoreError> {
+        use std::sync::atomic::Ordering;
+        let through = self.store.events_stored_through().await?;
+        if let Some(window) = self.windows.take(id).filter(|w| w.extends_to(wanted, through))
+            && let Some(window) = extend(&self.store, window, wanted, through).await?
+        {
+            self.windows.extended.fetch_add(1, Ordering::Relaxed);
+            let around = Around { actions: window.actions.clone(), history: window.history.clone() };
+            self.windows.put(id, window);
+            return Ok(around);
+        }
+        self.windows.read_whole.fetch_add(1, Ordering::Relaxed);
+        let (related, history) = tokio::join!(
+            self.store.related_actions(wanted.from, wanted.to, wanted.resources, wanted.traces),
+            self.store.change_history(wanted.resources)
+        );
+        let history = Arc::new(history?);
+        match Window::read(related?, history.clone(), wanted, through) {
+            Ok(window) => {
+                let actions = window.actions.clone();
+                self.windows.put(id, window);
+                Ok(Around { actions, history })
+            }
+            // It reached a limit: not kept, the next change reads it whole.
+            Err(related) => Ok(Around { actions: Arc::new(related.actions), history }),
+        }
+    }
+
+    /// Action windows read whole and extended since the server started.
+    pub fn action_windows_read(&self) -> (u64, u64) {
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        (load(&self.windows.read_whole), load(&self.windows.extended))
+    }
+}
+
+impl Window {
+    /// A window read whole, if it is whole: no query reached its limit.
+    fn read(related: Related, history: Arc<Vec<Event>>, wanted: &Wanted<'_>, through: i64) -> Result<Window, Related> {
+        if !related.complete {
+            return Err(related);
+        }
+        let ids: HashSet<String> = related.actions.iter().map(|e| e.event_id.clone()).collect();
+        let nested = related.actions.iter().filter(|e| !matches_directly(e, wanted)).count();
+        Ok(Window {
+            from: wanted.from,
+            to: wanted.to,
+            resources: wanted.resources.iter().cloned().collect(),
+            traces: wanted.traces.iter().cloned().collect(),
+            through,
+            actions: Arc::new(related.actions),
+            ids,
+            history,
+            nested,
+            used: 0,
+        })
+    }
+
+    /// Whether this window, read at `self.through`, can be brought to
+    /// `wanted` at `through` by adding to it.
+    fn extends_to(&self, wanted: &Wanted<'_>, through: i64) -> bool {
+        self.from == wanted.from
+            && self.to <= wanted.to
+            && self.through <= through
+            && self.resources.iter().all(|r| wanted.resources.contains(r))
+            && self.traces.iter().all(|t| wanted.traces.contains(t))
+    }
+}
+
+/// Successful, and on a wanted resource or trace: an action found by
+/// itself rather than as a call nested under one.
+fn matches_directly(e: &Event, wanted: &Wanted<'_>) -> bool {
+    e.outcome == Outcome::Ok
+        && (e.resource.as_ref().is_some_and(|r| wanted.resources.contains(r))
+            || e.trace_id.as_ref().is_some_and(|t| wanted.traces.contains(t)))
+}
+
+/// `window` brought to `wanted` at storage position `through`; None when
+/// it would pass a limit a full read has.
+async fn extend(
+    store: &Store,
+    mut window: Window,
+    wanted: &Wanted<'_>,
+    through: i64,
+) -> Result<Option<Window>, StoreError> {
+    let new_resources: Vec<String> =
+        wanted.resources.iter().filter(|r| !window.resources.contains(*r)).cloned().collect();
+    let new_traces: Vec<String> = wanted.traces.iter().filter(|t| !window.traces.contains(*t)).cloned().collect();
+    let brought = async {
+        if new_resources.is_empty() && new_traces.is_empty() {
+            return Ok(Related { actions: vec![], complete: true });
+        }
+        store.related_actions(wanted.from, wanted.to, &new_resources, &new_traces).await
+    };
+    // What was stored since, and what the window newly covers, as of a
+    // read that began after `through` was.
+    let since = store.related_actions_since(
+        window.through,
+        (wanted.from, wanted.to),
+        window.to,
+        wanted.resources,
+        wanted.traces,
+    );
+    // The history of new resources is read whole; of the others, what
+    // was stored since is added to it.
+    let history = async {
+        if new_resources.is_empty() {
+            store.change_history_since(window.through, wanted.resources).await
+        } else {
+            store.change_history(wanted.resources).await
+        }
+    };
+    let (brought, since, history) = tokio::join!(brought, since, history);
+    let (brought, Some(since), history) = (brought?, since?, history?) else { return Ok(None) };
+    if new_resources.is_empty() {
+        if !history.is_empty() {
+            let kept = Arc::make_mut(&mut window.history);
+            let known: HashSet<&str> = kept.iter().map(|e| e.event_id.as_str()).collect();
+            let added: Vec<Event> = history.into_iter().filter(|e| !known.contains(e.event_id.as_str())).collect();
+            kept.extend(added);
+            newest_first(kept);
+            kept.truncate(HISTORY);
+        }
+    } else {
+        window.history = Arc::new(history);
+    }
+    if !brought.complete {
+        return Ok(None);
+    }
+    let actions = Arc::make_mut(&mut window.actions);
+    for e in brought.actions {
+        if !matches_directly(&e, wanted) {
+            window.nested += 1;
+        }
+        if window.ids.insert(e.event_id.clone()) {
+            actions.push(e);
+        }
+    }
+    // The calls among what was stored since nest under what is known, or
+    // under one another: a pass per level, as a full read goes.
+    let mut pending: Vec<Event> = since.into_iter().filter(|e| !window.ids.contains(&e.event_id)).collect();
+    for _ in 0..=16 {
+        let before = pending.len();
+        let (found, rest): (Vec<Event>, Vec<Event>) = pending.into_iter().partition(|e| {
+            matches_directly(e, wanted) || e.parent_event_id.as_ref().is_some_and(|p| window.ids.contains(p))
+        });
+        pending = rest;
+        for e in found {
+            if !matches_directly(&e, wanted) {
+                window.nested += 1;
+            }
+            window.ids.insert(e.event_id.clone());
+            actions.push(e);
+        }
+        if pending.len() == before {
+            break;
+        }
+    }
+    if actions.len() > MAX_ACTIONS || window.nested > MAX_NESTED {
+        return Ok(None);
+    }
+    window.to = wanted.to;
+    window.resources = wanted.resources.iter().cloned().collect();
+    window.traces = wanted.traces.iter().cloned().collect();
+    window.through = through;
+    Ok(Some(window))
+}
