@@ -28,13 +28,13 @@ pub const DEFAULT_STATUS_AT: &str = "mon 09:00";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutPlan {
-    #[serde(default, deserialize_with = "moment", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
     pub shadow_begins: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "moment", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
     pub soft_fail_begins: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "moment", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
     pub override_disabled: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "moment", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
     pub hard_fail_begins: Option<DateTime<Utc>>,
     /// Who receives the weekly status; the routing's fallback when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,38 +178,6 @@ fn parse_slot(raw: &str) -> Option<(Weekday, NaiveTime)> {
     Some((day, time))
 }
 
-/// A milestone's moment: an RFC 3339 string, a TOML date and time with its
-/// offset, or a day (midnight UTC). One without an offset is refused: whose
-/// midnight it would be is not said.
-fn moment<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    use serde::de::Error;
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Text(String),
-        Toml(toml::value::Datetime),
-    }
-    let written = Written::deserialize(deserializer).map_err(|_| {
-        D::Error::custom("expected a date and time such as \"2026-12-14T00:00:00Z\", or a day such as 2026-12-14")
-    })?;
-    let text = match written {
-        Written::Text(text) => text,
-        Written::Toml(datetime) => datetime.to_string(),
-    };
-    if let Ok(at) = DateTime::parse_from_rfc3339(&text) {
-        return Ok(Some(at.with_timezone(&Utc)));
-    }
-    if let Ok(day) = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-        return Ok(Some(day.and_time(NaiveTime::MIN).and_utc()));
-    }
-    if chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").is_ok() {
-        return Err(D::Error::custom(format!("{text} has no offset: add Z for UTC, or one such as +01:00")));
-    }
-    Err(D::Error::custom(format!(
-        "{text:?} is not a date and time such as \"2026-12-14T00:00:00Z\", nor a day such as 2026-12-14"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,33 +218,6 @@ mod tests {
         assert_eq!(p.check().unwrap_err().0, "status_at");
         let p = RolloutPlan { outreach_channels: Some(vec!["pagerduty".into()]), ..plan() };
         assert_eq!(p.check().unwrap_err().0, "outreach_channels[0]");
-    }
-
-    #[test]
-    fn dates_are_read_quoted_unquoted_or_as_a_day_and_a_missing_offset_is_named() {
-        let builtin = include_str!("../routing/default.toml");
-        let read = |line: &str| {
-            crate::routing::Routing::from_toml(&format!("{builtin}\n[attribution]\n{line}\n"), "routing.toml")
-        };
-        for line in [
-            "hard_fail_begins = \"2026-12-14T00:00:00Z\"",
-            "hard_fail_begins = 2026-12-14T00:00:00Z",
-            "hard_fail_begins = 2026-12-14T01:00:00+01:00",
-            "hard_fail_begins = 2026-12-14",
-            "hard_fail_begins = \"2026-12-14\"",
-        ] {
-            let routing = read(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-            assert_eq!(
-                routing.document().attribution.as_ref().unwrap().hard_fail_begins,
-                Some(at("2026-12-14T00:00:00Z"))
-            );
-        }
-        let e = read("hard_fail_begins = 2026-12-14T00:00:00").unwrap_err().to_string();
-        assert!(e.contains("attribution.hard_fail_begins") && e.contains("has no offset: add Z"), "{e}");
-        let e = read("soft_fail_begins = \"next monday\"").unwrap_err().to_string();
-        assert!(e.contains("attribution.soft_fail_begins") && e.contains("\"next monday\" is not a date"), "{e}");
-        let e = read("shadow_begins = 12").unwrap_err().to_string();
-        assert!(e.contains("attribution.shadow_begins") && e.contains("expected a date and time"), "{e}");
     }
 
     #[test]

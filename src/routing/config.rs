@@ -60,6 +60,7 @@ pub struct Schedule {
     pub team: String,
     pub rotation: Vec<String>,
     /// When the first person's first turn began (the handoff time).
+    #[serde(deserialize_with = "super::moment::required")]
     pub start: chrono::DateTime<chrono::Utc>,
     /// One turn: "7d", "12h".
     pub length: String,
@@ -71,7 +72,9 @@ pub struct Schedule {
 #[serde(deny_unknown_fields)]
 pub struct Override {
     pub who: String,
+    #[serde(deserialize_with = "super::moment::required")]
     pub from: chrono::DateTime<chrono::Utc>,
+    #[serde(deserialize_with = "super::moment::required")]
     pub until: chrono::DateTime<chrono::Utc>,
 }
 
@@ -115,7 +118,9 @@ pub struct BusinessHours {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Freeze {
+    #[serde(deserialize_with = "super::moment::required")]
     pub from: chrono::DateTime<chrono::Utc>,
+    #[serde(deserialize_with = "super::moment::required")]
     pub until: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -4,6 +4,7 @@
 
 mod config;
 mod decision;
+pub mod moment;
 
 pub use config::{
     BusinessHours, CHANNELS, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError,
