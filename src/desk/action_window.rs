@@ -148,6 +148,14 @@ impl Window {
         })
     }
 
+    /// Adds `e`, unless it is there already.
+    fn add(&mut self, e: Event, wanted: &Wanted<'_>) {
+        if self.ids.insert(e.event_id.clone()) {
+            self.nested += usize::from(!matches_directly(&e, wanted));
+            Arc::make_mut(&mut self.actions).push(e);
+        }
+    }
+
     /// Whether this window, read at `self.through`, can be brought to
     /// `wanted` at `through` by adding to it.
     fn extends_to(&self, wanted: &Wanted<'_>, through: i64) -> bool {
@@ -204,6 +212,9 @@ async fn extend(
     };
     let (brought, since, history) = tokio::join!(brought, since, history);
     let (brought, Some(since), history) = (brought?, since?, history?) else { return Ok(None) };
+    if !brought.complete {
+        return Ok(None);
+    }
     if new_resources.is_empty() {
         if !history.is_empty() {
             let kept = Arc::make_mut(&mut window.history);
@@ -216,17 +227,8 @@ async fn extend(
     } else {
         window.history = Arc::new(history);
     }
-    if !brought.complete {
-        return Ok(None);
-    }
-    let actions = Arc::make_mut(&mut window.actions);
     for e in brought.actions {
-        if !matches_directly(&e, wanted) {
-            window.nested += 1;
-        }
-        if window.ids.insert(e.event_id.clone()) {
-            actions.push(e);
-        }
+        window.add(e, wanted);
     }
     // The calls among what was stored since nest under what is known, or
     // under one another: a pass per level, as a full read goes.
@@ -238,17 +240,13 @@ async fn extend(
         });
         pending = rest;
         for e in found {
-            if !matches_directly(&e, wanted) {
-                window.nested += 1;
-            }
-            window.ids.insert(e.event_id.clone());
-            actions.push(e);
+            window.add(e, wanted);
         }
         if pending.len() == before {
             break;
         }
     }
-    if actions.len() > MAX_ACTIONS || window.nested > MAX_NESTED {
+    if window.actions.len() > MAX_ACTIONS || window.nested > MAX_NESTED {
         return Ok(None);
     }
     window.to = wanted.to;
