@@ -2,19 +2,8 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, VIEWER, run_body, start};
+use common::{ADMIN, AGENT, Db, VIEWER, run_body, start, with};
 use serde_json::{Value, json};
-
-fn with(mut body: Value, changes: Value) -> Value {
-    for (k, v) in changes.as_object().unwrap() {
-        if v.is_null() {
-            body.as_object_mut().unwrap().remove(k);
-        } else {
-            body[k] = v.clone();
-        }
-    }
-    body
-}
 
 /// Every canonical code, through the API, as the contract's JSON.
 async fn every_attribution_code_is_rejected_with_the_contract_json(db: Db) {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ADMIN, AGENT, Db, RESPONDER, TestServer, VIEWER, as_alice, event_body, seed_catalog, start};
+use common::{ADMIN, AGENT, Db, RESPONDER, TestServer, VIEWER, as_alice, event_body, seed_catalog, start, with};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -225,14 +225,6 @@ async fn readers_wait_on_the_incident_version(db: Db) {
     let bad = t.get(VIEWER, &format!("/api/v1/incidents/{id}?since={since}&wait=99")).await;
     assert_eq!((bad.status, bad.body["field"].as_str()), (400, Some("wait")), "{:?}", bad.body);
     t.stop().await;
-}
-
-/// `body` occurring `minutes` from now, with `fields` set.
-fn with(mut body: Value, fields: Value) -> Value {
-    for (k, v) in fields.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
 }
 
 /// What a detail's analysis shows of its root causes, in a form to compare.

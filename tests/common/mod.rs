@@ -221,6 +221,18 @@ pub fn seed_catalog() -> Value {
     })
 }
 
+/// `body` with `changes` made: each field set, or removed when null.
+pub fn with(mut body: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            body.as_object_mut().unwrap().remove(k);
+        } else {
+            body[k] = v.clone();
+        }
+    }
+    body
+}
+
 /// HUMAN attribution for the responder token's principal, "alice".
 pub fn as_alice(mut body: Value) -> Value {
     for (k, v) in [
