@@ -27,7 +27,7 @@ pub fn newest_first(events: &mut [Event]) {
 }
 
 /// The actions around an incident, as [`Store::related_actions`] reads them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Related {
     pub actions: Vec<Event>,
     /// False when a query stopped at its limit: there were more.
