@@ -127,6 +127,18 @@ impl Script {
     }
 }
 
+/// `at`, or as little before it as it takes for `[at - before, at + after]`
+/// to fall within one time pattern (business hours, or after hours):
+/// occurrences on both sides of 09:00 would differ by it, and match each
+/// other only as possible repeats.
+fn within_one_time_pattern(at: DateTime<Utc>, before: Duration, after: Duration) -> DateTime<Utc> {
+    use crate::incident::time_pattern;
+    (0..=before.num_minutes() + after.num_minutes() + 1)
+        .map(|back| at - Duration::minutes(back))
+        .find(|at| time_pattern(*at - before) == time_pattern(*at + after))
+        .unwrap_or(at)
+}
+
 /// The steps of `scenario` in `round`, its impact `at` (events are dated
 /// around it, some in the past: they arrive late, as real ones do).
 pub fn script(scenario: Scenario, seed: u64, round: u64, at: DateTime<Utc>, rng: &mut StdRng) -> Vec<Step> {
@@ -301,6 +313,7 @@ pub fn script(scenario: Scenario, seed: u64, round: u64, at: DateTime<Utc>, rng:
             // Four occurrences, 17 minutes apart: wider than the incident
             // window, and all within the hour late events may arrive in. The
             // third proposes a rule; it is adopted before the fourth.
+            s.base = within_one_time_pattern(s.base, Duration::minutes(52), Duration::minutes(1));
             for (n, start) in [-50.0, -33.0, -16.0, 1.0].into_iter().enumerate() {
                 if n == 3 {
                     s.steps.push(Step::AdoptRule { action_type: "cache_flush" });
@@ -391,6 +404,21 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap().with_timezone(&Utc);
         let mut rng = StdRng::seed_from_u64(seed);
         Scenario::ALL.iter().flat_map(|s| script(*s, seed, 0, at, &mut rng)).collect()
+    }
+
+    /// The repeat pattern's four occurrences share a time pattern whenever
+    /// the day is played: at 09:20 on a Monday, all of them before 09:00.
+    #[test]
+    fn the_repeats_never_straddle_the_start_of_business_hours() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let (before, after) = (Duration::minutes(52), Duration::minutes(1));
+        let moved = within_one_time_pattern(at("2026-11-23T09:20:00Z"), before, after);
+        assert_eq!(moved, at("2026-11-23T08:58:00Z"));
+        for t in ["2026-11-23T14:00:00Z", "2026-11-23T09:53:00Z", "2026-11-22T03:00:00Z"] {
+            assert_eq!(within_one_time_pattern(at(t), before, after), at(t), "{t}: nothing to move");
+        }
+        let evening = within_one_time_pattern(at("2026-11-23T18:30:00Z"), before, after);
+        assert_eq!(evening, at("2026-11-23T17:58:00Z"));
     }
 
     #[test]
