@@ -247,9 +247,11 @@ async fn busy_incident(server: &RunningServer, http: &reqwest::Client) -> (Strin
     (base, page["incidents"][0]["id"].as_i64().unwrap())
 }
 
-/// One more error on the incident: a change of it.
+/// One more error on the incident: a change of it. Its message is new, as
+/// a real one's often is (a request id, a count).
 async fn change_incident(http: &reqwest::Client, base: &str, n: usize) {
-    let e = event(format!("more{n}"), "runtime", "svc-100", true, chrono::Utc::now());
+    let mut e = event(format!("more{n}"), "runtime", "svc-100", true, chrono::Utc::now());
+    e["error_message"] = format!("upstream timeout after 30 s (request r-{n})").into();
     let r = http.post(format!("{base}/api/v1/events")).bearer_auth(TOKEN).json(&e).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }

@@ -259,6 +259,8 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
     read(&t, id, None).await;
     let desk = t.server.state.desk();
     let (whole, extended) = desk.action_windows_read();
+    let (refolded, reused) = desk.scorings();
+    let (events_whole, events_since) = desk.incident_events_read();
     let failure = |n: usize, fields: Value| {
         let body = event_body(&format!("f-more-{n}"), 0.0, "runtime", "tool_call", "payments-service", "error");
         with(error(body, "E", "boom after v9.1 calling notifications"), fields)
@@ -285,6 +287,32 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
         (
             "an action named by the error message",
             vec![action("named", -6.0, "payments-db", json!({"metadata": {"version": "v9.1"}}))],
+        ),
+        (
+            "calls whose parent is not stored yet, one a cause by itself until it is",
+            vec![
+                action("orphan", -8.0, "notifications", json!({"parent_event_id": "late-parent"})),
+                action("orphan-on-db", -8.5, "payments-db", json!({"parent_event_id": "late-parent"})),
+            ],
+        ),
+        (
+            "its parent, stored a change later: the call folds under it",
+            vec![action("late-parent", -9.0, "payments-db", json!({}))],
+        ),
+        (
+            "an action carrying a version no error names yet",
+            vec![action("quiet", -7.0, "payments-db", json!({"metadata": {"version": "v7.7"}}))],
+        ),
+        (
+            "an error that names it: what was scored before is scored again",
+            vec![with(
+                error(
+                    event_body("f-named", 0.0, "runtime", "tool_call", "payments-service", "error"),
+                    "E",
+                    "pool exhausted since v7.7",
+                ),
+                json!({}),
+            )],
         ),
         (
             "deploys of earlier versions: the change history rollbacks read",
@@ -344,6 +372,15 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
         deploy["evidence"].as_array().unwrap().iter().any(|e| e["text"] == "notifications"),
         "the grandchild's resource, named by the error, counts for the deploy it was called from: {deploy}"
     );
+    assert!(
+        !listed(&detail, "orphan") && !listed(&detail, "orphan-on-db") && listed(&detail, "late-parent"),
+        "calls fold under a parent stored later"
+    );
+    let parent =
+        detail["analysis"]["candidates"].as_array().unwrap().iter().find(|c| c["event_id"] == "late-parent").unwrap();
+    assert!(parent["evidence"].as_array().unwrap().iter().any(|e| e["text"] == "notifications"), "{parent}");
+    let quiet = detail["analysis"]["candidates"].as_array().unwrap().iter().find(|c| c["event_id"] == "quiet").unwrap();
+    assert!(quiet["evidence"].as_array().unwrap().iter().any(|e| e["text"] == "v7.7"), "{quiet}");
 
     // A trace new to the incident, carried by an action stored long before;
     // a resource new to it: a service that depends on the failing one fails
@@ -362,6 +399,13 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
     let (whole_after, extended_after) = desk.action_windows_read();
     assert!(extended_after - extended >= 8, "the changes were read as additions: {extended} → {extended_after}");
     assert!(whole_after - whole <= 1, "not whole again: {whole} → {whole_after}");
+    // Scoring kept what it folded, but for the parent stored after its call.
+    let (refolded_after, reused_after) = desk.scorings();
+    assert!(reused_after - reused >= 8, "scoring reused what it kept: {reused} → {reused_after}");
+    assert!(refolded_after - refolded <= 2, "folded again: {refolded} → {refolded_after}");
+    let (events_whole_after, events_since_after) = desk.incident_events_read();
+    assert!(events_since_after - events_since >= 8, "{events_since} → {events_since_after}");
+    assert_eq!(events_whole_after, events_whole, "the incident's events are read whole once");
 
     // An error from before the first: the window begins earlier, read whole.
     t.post(

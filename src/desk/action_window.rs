@@ -16,6 +16,7 @@
 
 use super::Desk;
 use crate::api::{Event, Outcome};
+use crate::incident::ScoringMemo;
 use crate::store::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, Store, StoreError, newest_first};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -40,6 +41,10 @@ struct Window {
     /// Nested calls among `actions`.
     nested: usize,
     used: u64,
+    /// Names `actions`: a list only ever appended to, made by a full read.
+    list: u64,
+    /// What scoring kept of `actions`; None while a computation has it.
+    scoring: Option<ScoringMemo>,
 }
 
 /// The kept windows, by incident.
@@ -47,9 +52,15 @@ struct Window {
 pub(super) struct ActionWindows {
     kept: Mutex<HashMap<i64, Window>>,
     clock: std::sync::atomic::AtomicU64,
+    /// The last list of actions made (see `Window::list`).
+    lists: std::sync::atomic::AtomicU64,
     /// Windows read whole, and extended: for tests and benchmarks.
     read_whole: std::sync::atomic::AtomicU64,
     extended: std::sync::atomic::AtomicU64,
+    /// Analyses that folded every action again, and that reused what
+    /// scoring kept: for tests and benchmarks.
+    refolded: std::sync::atomic::AtomicU64,
+    reused: std::sync::atomic::AtomicU64,
 }
 
 impl ActionWindows {
@@ -57,6 +68,10 @@ impl ActionWindows {
     /// for the same incident reads its own.
     fn take(&self, id: i64) -> Option<Window> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
+    }
+
+    pub(super) fn clear(&self) {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     fn put(&self, id: i64, mut window: Window) {
@@ -73,10 +88,14 @@ impl ActionWindows {
 }
 
 /// What is read around an incident: the actions in its correlation window
-/// and the change history of its resources.
+/// and the change history of its resources; and what scoring kept of the
+/// actions, to be given back (see [`Desk::keep_scoring`]).
 pub(super) struct Around {
     pub actions: Arc<Vec<Event>>,
     pub history: Arc<Vec<Event>>,
+    /// Names `actions` for scoring (0: not kept).
+    pub list: u64,
+    pub scoring: ScoringMemo,
 }
 
 /// What the actions around an incident are read for.
@@ -90,15 +109,20 @@ pub(super) struct Wanted<'a> {
 impl Desk {
     /// The actions around incident `id` (see [`Store::related_actions`])
     /// and the change history of their resources: read whole the first
-    /// time, then extended by what was stored since.
-    pub(super) async fn around(&self, id: i64, wanted: &Wanted<'_>) -> Result<Around, StoreError> {
+    /// time, then extended by what was stored since. `through` is
+    /// [`Store::events_stored_through`] read before this is called.
+    pub(super) async fn around(&self, id: i64, wanted: &Wanted<'_>, through: i64) -> Result<Around, StoreError> {
         use std::sync::atomic::Ordering;
-        let through = self.store.events_stored_through().await?;
         if let Some(window) = self.windows.take(id).filter(|w| w.extends_to(wanted, through))
-            && let Some(window) = extend(&self.store, window, wanted, through).await?
+            && let Some(mut window) = extend(&self.store, window, wanted, through).await?
         {
             self.windows.extended.fetch_add(1, Ordering::Relaxed);
-            let around = Around { actions: window.actions.clone(), history: window.history.clone() };
+            let around = Around {
+                actions: window.actions.clone(),
+                history: window.history.clone(),
+                list: window.list,
+                scoring: window.scoring.take().unwrap_or_default(),
+            };
             self.windows.put(id, window);
             return Ok(around);
         }
@@ -108,14 +132,30 @@ impl Desk {
             self.store.change_history(wanted.resources)
         );
         let history = Arc::new(history?);
-        match Window::read(related?, history.clone(), wanted, through) {
-            Ok(window) => {
+        let list = self.windows.lists.fetch_add(1, Ordering::Relaxed) + 1;
+        match Window::read(related?, history.clone(), wanted, through, list) {
+            Ok(mut window) => {
                 let actions = window.actions.clone();
+                let scoring = window.scoring.take().unwrap_or_default();
                 self.windows.put(id, window);
-                Ok(Around { actions, history })
+                Ok(Around { actions, history, list, scoring })
             }
             // It reached a limit: not kept, the next change reads it whole.
-            Err(related) => Ok(Around { actions: Arc::new(related.actions), history }),
+            Err(related) => {
+                Ok(Around { actions: Arc::new(related.actions), history, list: 0, scoring: ScoringMemo::default() })
+            }
+        }
+    }
+
+    /// Gives back what scoring kept of the actions `around` gave, for the
+    /// next change: kept if the window still holds that list and nothing
+    /// newer was given back.
+    pub(super) fn keep_scoring(&self, id: i64, list: u64, scoring: ScoringMemo) {
+        let counter = if scoring.refolded { &self.windows.refolded } else { &self.windows.reused };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut kept = self.windows.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(window) = kept.get_mut(&id).filter(|w| w.list == list && list != 0 && w.scoring.is_none()) {
+            window.scoring = Some(scoring);
         }
     }
 
@@ -124,11 +164,36 @@ impl Desk {
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         (load(&self.windows.read_whole), load(&self.windows.extended))
     }
+
+    /// Analyses that folded every action again, and that reused what
+    /// scoring kept, since the server started.
+    pub fn scorings(&self) -> (u64, u64) {
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        (load(&self.windows.refolded), load(&self.windows.reused))
+    }
+
+    /// Incidents' own events read whole and read since, since the server started.
+    pub fn incident_events_read(&self) -> (u64, u64) {
+        self.incident_events.reads()
+    }
+
+    /// Forgets what is kept of events read before (they were removed).
+    pub(super) fn forget_events(&self) {
+        self.windows.clear();
+        self.incident_events.clear();
+        self.event_rows.clear();
+    }
 }
 
 impl Window {
     /// A window read whole, if it is whole: no query reached its limit.
-    fn read(related: Related, history: Arc<Vec<Event>>, wanted: &Wanted<'_>, through: i64) -> Result<Window, Related> {
+    fn read(
+        related: Related,
+        history: Arc<Vec<Event>>,
+        wanted: &Wanted<'_>,
+        through: i64,
+        list: u64,
+    ) -> Result<Window, Related> {
         if !related.complete {
             return Err(related);
         }
@@ -145,6 +210,8 @@ impl Window {
             history,
             nested,
             used: 0,
+            list,
+            scoring: None,
         })
     }
 
@@ -233,6 +300,7 @@ async fn extend(
     // The calls among what was stored since nest under what is known, or
     // under one another: a pass per level, as a full read goes.
     let mut pending: Vec<Event> = since.into_iter().filter(|e| !window.ids.contains(&e.event_id)).collect();
+    let mut added = Vec::new();
     for _ in 0..=16 {
         let before = pending.len();
         let (found, rest): (Vec<Event>, Vec<Event>) = pending.into_iter().partition(|e| {
@@ -240,10 +308,24 @@ async fn extend(
         });
         pending = rest;
         for e in found {
+            added.push(e.event_id.clone());
             window.add(e, wanted);
         }
         if pending.len() == before {
             break;
+        }
+    }
+    // Calls stored before the action they were made from (a client may
+    // send a call first): read under it now, a level at a time.
+    let mut frontier = added;
+    for _ in 0..16 {
+        if frontier.is_empty() || window.nested > MAX_NESTED {
+            break;
+        }
+        let calls = store.children_of(&frontier, wanted.from, wanted.to).await?;
+        frontier = calls.iter().filter(|e| !window.ids.contains(&e.event_id)).map(|e| e.event_id.clone()).collect();
+        for e in calls {
+            window.add(e, wanted);
         }
     }
     if window.actions.len() > MAX_ACTIONS || window.nested > MAX_NESTED {

@@ -2,13 +2,13 @@ use super::action_window::Wanted;
 use super::{Desk, ServedDetail};
 use crate::api::{Band, Event, IncidentDetail, Signature, TimelineEntry, Verdict};
 use crate::incident::{
-    AnalysisInput, CORRELATION_WINDOW, SuggestionInput, analyze, blast_radius, escalation_path, match_pattern,
+    AnalysisInput, CORRELATION_WINDOW, SuggestionInput, analyze_kept, blast_radius, escalation_path, match_pattern,
     signature, suggest, top3,
 };
 use crate::routing::RoutingInput;
 use crate::store::StoreError;
 use chrono::{Duration, Utc};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 impl Desk {
@@ -68,10 +68,16 @@ impl Desk {
 
     /// The detail, its signature, and what learning needs of it.
     async fn analyse(&self, id: i64) -> Result<Option<Analysed>, StoreError> {
-        let Some(record) = self.store.get_incident(id).await? else { return Ok(None) };
         let store = &self.store;
+        // What was stored through is read first: what is read since it
+        // is at least everything committed by then.
+        let (record, read) = tokio::join!(store.get_incident(id), async {
+            let through = store.events_stored_through().await?;
+            Ok::<_, StoreError>((through, self.incident_events.read(store, id, through).await?))
+        });
+        let Some(record) = record? else { return Ok(None) };
+        let (through, events) = read?;
         let catalog = self.catalog();
-        let events = store.incident_events(id).await?;
         let errors: Vec<&Event> = events.iter().filter(|e| e.is_error()).collect();
         let first = errors.iter().map(|e| e.occurred_at).min().unwrap_or(record.summary.started_at);
         let last = record.last_error_at.max(first);
@@ -95,7 +101,7 @@ impl Desk {
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
         let (around, verdicts, past_causes, rejections, starts, past, interventions, pages) = tokio::join!(
-            self.around(id, &wanted),
+            self.around(id, &wanted, through),
             store.verdicts(id),
             store.past_causes(id),
             store.past_rejections(id),
@@ -104,53 +110,107 @@ impl Desk {
             store.incident_interventions(id),
             store.incident_pages(id),
         );
-        let (around, verdicts, past_causes, rejections, starts, past, interventions, pages) =
+        let (mut around, verdicts, past_causes, rejections, starts, past, interventions, pages) =
             (around?, verdicts?, past_causes?, rejections?, starts?, past?, interventions?, pages?);
         let history: &[Event] = &around.history;
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         // The incident's own events are among them: scoring leaves them out.
         let actions: &[Event] = &around.actions;
 
-        let mut analysis = analyze(&AnalysisInput {
-            incident_events: &events,
-            actions,
-            catalog: &catalog,
-            verdicts: &verdicts,
-            past_causes: &past_causes,
-            past_rejections: &rejections,
-        });
-        self.mark_disputes(id, &mut analysis.candidates).await?;
+        let mut scoring = std::mem::take(&mut around.scoring);
+        let mut analysis = analyze_kept(
+            &AnalysisInput {
+                incident_events: &events,
+                actions,
+                catalog: &catalog,
+                verdicts: &verdicts,
+                past_causes: &past_causes,
+                past_rejections: &rejections,
+            },
+            &mut scoring,
+            around.list,
+        );
+        self.keep_scoring(id, around.list, scoring);
+        let current = signature(&events, &analysis);
+        let mut pattern = match_pattern(&current, record.summary.started_at, &past);
+
+        // The timeline: the incident's events, the actions related to it, and
+        // the gaps in the sequence numbers of every agent involved.
+        let candidates: BTreeSet<&str> = analysis
+            .candidates
+            .iter()
+            .filter(|c| c.verdict != Some(Verdict::Rejected))
+            .map(|c| c.event_id.as_str())
+            .chain(analysis.contributing.iter().map(|c| c.event_id.as_str()))
+            .collect();
+        // Scoring read a projection of the actions: the ones listed are read whole.
+        let listed: Vec<&str> = candidates.iter().copied().filter(|id| !own.contains(id)).collect();
+        let listed_times = analysis
+            .candidates
+            .iter()
+            .filter(|c| c.verdict != Some(Verdict::Rejected))
+            .map(|c| c.occurred_at)
+            .chain(analysis.contributing.iter().map(|c| c.occurred_at));
+        let span_start =
+            events.iter().map(|e| e.occurred_at).chain(listed_times).min().unwrap_or(first) - Duration::minutes(1);
+        let agents = distinct(events.iter().chain(actions.iter()).filter_map(|e| e.agent_id.as_deref()));
+        let tools: Vec<String> = analysis
+            .candidates
+            .iter()
+            .filter_map(|c| c.tool.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .take(5)
+            .collect();
+        // What the analysis leads to, read side by side.
+        let (disputes, tool_incidents, shared_cause, listed, gaps, attached) = tokio::join!(
+            self.disputes_of(id, &analysis.candidates),
+            futures_util::future::try_join_all(tools.into_iter().map(|tool| async move {
+                let n = store.tool_incident_count(&tool).await?;
+                Ok::<_, StoreError>((tool, n.max(1)))
+            })),
+            self.shared_cause(id, &analysis),
+            self.event_rows.read(store, &listed),
+            store.gaps(&agents, span_start, last.max(record.summary.updated_at)),
+            async {
+                match pattern.as_mut() {
+                    Some(p) => self.attach_pattern(id, p).await,
+                    None => Ok(()),
+                }
+            },
+        );
+        let (disputes, tool_incidents, shared_cause, listed, gaps) =
+            (disputes?, tool_incidents?, shared_cause?, listed?, gaps?);
+        attached?;
+        disputes.mark(&mut analysis.candidates);
 
         // An action that is likely (or confirmed) to be the cause brings its
         // declared scope into the lower bound of the blast radius.
-        let by_id: HashMap<&str, &Event> = actions.iter().map(|e| (e.event_id.as_str(), e)).collect();
-        for c in analysis.candidates.iter().filter(|c| matches!(c.band, Band::Likely | Band::Confirmed)) {
-            if let Some(e) = by_id.get(c.event_id.as_str()) {
+        let causes: BTreeSet<&str> = analysis
+            .candidates
+            .iter()
+            .filter(|c| matches!(c.band, Band::Likely | Band::Confirmed))
+            .map(|c| c.event_id.as_str())
+            .collect();
+        if !causes.is_empty() {
+            for e in actions.iter().filter(|e| causes.contains(e.event_id.as_str())) {
                 scope.extend(e.touched().map(str::to_owned));
             }
         }
         let scope: Vec<String> = scope.into_iter().collect();
         let radius = blast_radius(&catalog, &scope, &failed);
 
-        let mut still_active: Vec<String> = actions
-            .iter()
-            .chain(events.iter())
-            .filter(|e| e.occurred_at >= first)
-            .filter_map(|e| e.agent_id.clone())
-            .collect();
-        still_active.sort();
-        still_active.dedup();
+        let still_active = distinct(
+            actions
+                .iter()
+                .chain(events.iter())
+                .filter(|e| e.occurred_at >= first)
+                .filter_map(|e| e.agent_id.as_deref()),
+        );
         let controls = self.controls_snapshot();
         let paused: Vec<String> = controls.iter().filter(|(_, c)| c.paused).map(|(a, _)| a.clone()).collect();
         let disabled: Vec<(String, String)> =
             controls.iter().flat_map(|(a, c)| c.disabled_tools.iter().map(move |t| (a.clone(), t.clone()))).collect();
-        let mut tool_incidents = Vec::new();
-        for tool in
-            analysis.candidates.iter().filter_map(|c| c.tool.clone()).collect::<BTreeSet<_>>().into_iter().take(5)
-        {
-            let n = store.tool_incident_count(&tool).await?;
-            tool_incidents.push((tool, n.max(1)));
-        }
         let suggestions = suggest(&SuggestionInput {
             analysis: &analysis,
             radius: &radius,
@@ -173,25 +233,6 @@ impl Desk {
         });
         let top = top3(&suggestions);
 
-        let current = signature(&events, &analysis);
-        let mut pattern = match_pattern(&current, record.summary.started_at, &past);
-        if let Some(p) = pattern.as_mut() {
-            self.attach_pattern(id, p).await?;
-        }
-        let shared_cause = self.shared_cause(id, &analysis).await?;
-
-        // The timeline: the incident's events, the actions related to it, and
-        // the gaps in the sequence numbers of every agent involved.
-        let candidates: BTreeSet<&str> = analysis
-            .candidates
-            .iter()
-            .filter(|c| c.verdict != Some(Verdict::Rejected))
-            .map(|c| c.event_id.as_str())
-            .chain(analysis.contributing.iter().map(|c| c.event_id.as_str()))
-            .collect();
-        // Scoring read a projection of the actions: the ones listed are read whole.
-        let listed: Vec<&str> = candidates.iter().copied().filter(|id| !own.contains(id)).collect();
-        let listed = store.events_by_id(&listed).await?;
         let mut timeline: Vec<(chrono::DateTime<Utc>, TimelineEntry)> = events
             .iter()
             .map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e.clone()), related: false }))
@@ -199,15 +240,7 @@ impl Desk {
                 listed.into_iter().map(|e| (e.occurred_at, TimelineEntry::Event { event: Box::new(e), related: true })),
             )
             .collect();
-        let agents: Vec<String> = events
-            .iter()
-            .chain(actions.iter())
-            .filter_map(|e| e.agent_id.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let span_start = timeline.iter().map(|(t, _)| *t).min().unwrap_or(first) - Duration::minutes(1);
-        for gap in store.gaps(&agents, span_start, last.max(record.summary.updated_at)).await? {
+        for gap in gaps {
             timeline.push((gap.after, TimelineEntry::Gap { gap }));
         }
         timeline.extend(interventions.iter().map(|i| (i.at, TimelineEntry::Intervention { intervention: i.clone() })));
@@ -265,6 +298,15 @@ impl Desk {
     }
 }
 
+/// The distinct names among `names`, sorted: a window's thousands of
+/// actions come from a few dozen agents.
+fn distinct<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let set: std::collections::HashSet<&str, foldhash::fast::RandomState> = names.collect();
+    let mut names: Vec<String> = set.into_iter().map(str::to_owned).collect();
+    names.sort_unstable();
+    names
+}
+
 /// An incident's analysis: the detail, its signature, and the learned rule
 /// that matched it.
 struct Analysed {
@@ -274,26 +316,44 @@ struct Analysed {
 }
 
 impl Desk {
-    /// Candidates whose attribution is (or was) disputed say so, and a
-    /// verdict given while it was says that too.
-    async fn mark_disputes(
+    /// The disputes of the candidates' attributions, and the verdicts given
+    /// while one was open.
+    async fn disputes_of(
         &self,
         incident_id: i64,
-        candidates: &mut [crate::api::Candidate],
-    ) -> Result<(), StoreError> {
+        candidates: &[crate::api::Candidate],
+    ) -> Result<DisputeMarks, StoreError> {
         if candidates.is_empty() {
-            return Ok(());
+            return Ok(DisputeMarks::default());
         }
         let ids: Vec<String> = candidates.iter().map(|c| c.event_id.clone()).collect();
         let disputes = self.store.disputes_of_events(&ids).await?;
         if disputes.is_empty() {
-            return Ok(());
+            return Ok(DisputeMarks::default());
         }
         let while_disputed = self.store.verdicts_while_disputed(incident_id).await?;
-        for c in candidates.iter_mut() {
-            c.dispute = disputes.iter().find(|d| d.event_id == c.event_id).map(crate::api::DisputeMark::from);
-            c.verdict_while_disputed = c.verdict.is_some() && while_disputed.contains(&c.event_id);
+        Ok(DisputeMarks { disputes, while_disputed })
+    }
+}
+
+/// What candidates say of disputes of their attribution.
+#[derive(Default)]
+struct DisputeMarks {
+    disputes: Vec<crate::api::Dispute>,
+    /// Events given a verdict while their attribution was disputed.
+    while_disputed: BTreeSet<String>,
+}
+
+impl DisputeMarks {
+    /// Candidates whose attribution is (or was) disputed say so, and a
+    /// verdict given while it was says that too.
+    fn mark(&self, candidates: &mut [crate::api::Candidate]) {
+        if self.disputes.is_empty() {
+            return;
         }
-        Ok(())
+        for c in candidates.iter_mut() {
+            c.dispute = self.disputes.iter().find(|d| d.event_id == c.event_id).map(crate::api::DisputeMark::from);
+            c.verdict_while_disputed = c.verdict.is_some() && self.while_disputed.contains(&c.event_id);
+        }
     }
 }

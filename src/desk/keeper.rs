@@ -63,6 +63,10 @@ impl Desk {
     pub async fn keep_records(&self) -> Result<KeeperPass, StoreError> {
         let now = self.clock.now();
         let pruned = self.store.prune(self.retention.cutoffs(now), now, KEEPER).await?;
+        if pruned.events > 0 {
+            // What is kept of events read before is read again.
+            self.forget_events();
+        }
         if !pruned.is_empty() {
             tracing::info!(
                 events = pruned.events,

@@ -10,6 +10,8 @@ mod change;
 mod detail;
 mod detail_cache;
 mod disputes;
+mod event_rows;
+mod incident_events;
 mod ingest;
 mod interventions;
 mod keeper;
@@ -127,6 +129,10 @@ pub struct Desk {
     details: detail_cache::DetailCache,
     /// The actions around the incidents whose detail was computed last.
     windows: action_window::ActionWindows,
+    /// Whole rows of the events details list.
+    event_rows: event_rows::EventRows,
+    /// The events of the incidents whose detail was computed last.
+    incident_events: incident_events::IncidentEvents,
     /// Moves whenever the catalog, routing, agent controls or learned rules
     /// in memory change: details computed before are not served after.
     config_epoch: std::sync::atomic::AtomicU64,
@@ -230,6 +236,8 @@ impl Desk {
             paging_beat: std::sync::atomic::AtomicI64::new(0),
             details: detail_cache::DetailCache::default(),
             windows: Default::default(),
+            event_rows: Default::default(),
+            incident_events: Default::default(),
             config_epoch: std::sync::atomic::AtomicU64::new(0),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));

@@ -13,7 +13,7 @@ mod suggestions;
 pub use blast_radius::blast_radius;
 pub use grouping::{Grouper, GroupingConfig, Placement};
 pub use patterns::{PastIncident, match_pattern, signature, time_pattern};
-pub use root_cause::{AnalysisInput, CORRELATION_WINDOW, analyze};
+pub use root_cause::{AnalysisInput, CORRELATION_WINDOW, ScoringMemo, analyze, analyze_kept};
 pub use sequence::SequenceTracker;
 pub use severity::{escalation_path, severity};
 pub use suggestions::{SuggestionInput, suggest, top3};

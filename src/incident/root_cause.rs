@@ -17,8 +17,8 @@
 
 use crate::api::{Band, Candidate, CausalAnalysis, Contribution, ContributionRole, Event, Evidence, Verdict};
 use crate::catalog::Catalog;
-use chrono::Duration;
-use std::collections::{BTreeSet, HashMap};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How far back actions are considered (seed 3.6).
 pub const CORRELATION_WINDOW: Duration = Duration::hours(24);
@@ -61,42 +61,52 @@ fn time_score(minutes_before: i64) -> u8 {
 /// evidence is written only if it is listed.
 struct Scored<'e> {
     root: &'e Event,
+    /// When it happened (`root.occurred_at`, at hand: ranking compares it
+    /// across thousands).
+    at: DateTime<Utc>,
     /// What it and the calls nested under it touched, sorted.
-    touched: Vec<&'e str>,
-    minutes_before: i64,
-    same: Option<&'e str>,
-    hop: Option<(&'e str, &'e str)>,
-    trace: Option<&'e str>,
-    named: Option<&'e str>,
-    past: Option<i64>,
-    rejected: Option<u32>,
-    score: u8,
+    touched: &'e [String],
+    signals: &'e Signals,
     /// Actions that modified the same resource within 5 s of it.
     concurrent_with: Vec<&'e str>,
 }
 
+/// What was found for one initiating action.
+#[derive(Debug, Clone)]
+struct Signals {
+    minutes_before: i64,
+    same: Option<String>,
+    hop: Option<(String, String)>,
+    trace: Option<String>,
+    named: Option<String>,
+    past: Option<i64>,
+    rejected: Option<u32>,
+    score: u8,
+}
+
 impl Scored<'_> {
     fn evidence(&self) -> Vec<Evidence> {
-        let mut evidence = vec![Evidence::TimeProximity { minutes_before: self.minutes_before }];
-        if let Some(resource) = self.same {
-            evidence.push(Evidence::SameResource { resource: resource.to_owned() });
-        } else if let Some((resource, of)) = self.hop {
-            evidence.push(Evidence::DependencyHop { resource: resource.to_owned(), dependency_of: of.to_owned() });
+        let s = self.signals;
+        let mut evidence = vec![Evidence::TimeProximity { minutes_before: s.minutes_before }];
+        if let Some(resource) = &s.same {
+            evidence.push(Evidence::SameResource { resource: resource.clone() });
+        } else if let Some((resource, of)) = &s.hop {
+            evidence.push(Evidence::DependencyHop { resource: resource.clone(), dependency_of: of.clone() });
         }
-        if let Some(trace_id) = self.trace {
-            evidence.push(Evidence::TraceMatch { trace_id: trace_id.to_owned() });
+        if let Some(trace_id) = &s.trace {
+            evidence.push(Evidence::TraceMatch { trace_id: trace_id.clone() });
         }
-        if let Some(named) = self.named {
-            evidence.push(Evidence::ErrorMentions { text: named.to_owned() });
+        if let Some(named) = &s.named {
+            evidence.push(Evidence::ErrorMentions { text: named.clone() });
         }
-        if let Some(incident_id) = self.past {
+        if let Some(incident_id) = s.past {
             evidence.push(Evidence::PastPattern { incident_id });
         }
-        if let Some(times) = self.rejected {
+        if let Some(times) = s.rejected {
             evidence.push(Evidence::PastRejections { times });
         }
-        if self.minutes_before > 30 {
-            evidence.push(Evidence::DelayedEffect { minutes: self.minutes_before });
+        if s.minutes_before > 30 {
+            evidence.push(Evidence::DelayedEffect { minutes: s.minutes_before });
         }
         evidence.extend(
             self.concurrent_with
@@ -114,157 +124,341 @@ type Ranked<'a, 'e> = (u8, u8, Option<(Verdict, &'a str)>, &'a Scored<'e>);
 /// A map keyed by short strings, hashed fast: scoring looks up every
 /// action of a busy window.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// What scoring keeps of one incident's actions between its changes. In a
+/// war room the incident changes every few seconds and its window holds
+/// thousands of actions, of which a change adds a few: the actions already
+/// folded into their initiating ones stay folded, and the signals of an
+/// initiating action are found again only when it gained a nested call or
+/// what they depend on changed. The result is the one [`analyze`] gives
+/// from nothing (`tests/war_room.rs` compares them).
+#[derive(Default)]
+pub struct ScoringMemo {
+    /// The list of actions this was computed from, which is only ever
+    /// appended to (0: none), and how many of them were folded.
+    list: u64,
+    seen: usize,
+    fold: Option<FoldKey>,
+    context: Option<Context>,
+    /// The error messages, lowercase, sorted, and which names they mention.
+    messages: Vec<String>,
+    mentioned: FastMap<String, bool>,
+    /// Folded actions by id, and per action the entry of its root in `roots`.
+    by_id: FastMap<String, usize>,
+    entry: Vec<Option<usize>>,
+    /// Parents named by folded actions but not among them.
+    missing_parents: FastSet<String>,
+    /// Actions after the last error: folded once the last error reaches them.
+    later: Vec<usize>,
+    roots: Vec<Root>,
+    /// `roots` in time order (then by id): kept, so that sorting again
+    /// after a change only places the new ones.
+    order: Vec<usize>,
+    /// Whether the last analysis folded every action again: for tests.
+    pub refolded: bool,
+}
+
+/// What folding depends on besides the actions.
+#[derive(PartialEq)]
+struct FoldKey {
+    first: DateTime<Utc>,
+}
+
+/// What every action's signals depend on besides the action, the error
+/// messages and the verdicts.
+#[derive(PartialEq)]
+struct Context {
+    first: DateTime<Utc>,
+    failed: BTreeSet<String>,
+    dependency_of: BTreeMap<String, String>,
+    traces: BTreeSet<String>,
+    past_causes: Vec<(i64, String, String)>,
+    past_rejections: Vec<(String, String, u32)>,
+}
+
+/// An initiating action, what it and the calls under it touched, and its
+/// signals (None: to be found; Some(None): not on an affected resource).
+struct Root {
+    action: usize,
+    at: DateTime<Utc>,
+    /// An approval: context for the chain, not a cause.
+    approval: bool,
+    touched: Vec<String>,
+    signals: Option<Option<Signals>>,
+}
+
+impl ScoringMemo {
+    fn clear(&mut self) {
+        *self = ScoringMemo { refolded: true, ..ScoringMemo::default() };
+    }
+}
 
 pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
+    analyze_kept(input, &mut ScoringMemo::default(), 0)
+}
+
+/// [`analyze`], reusing what `memo` holds from the last analysis of the
+/// same incident. `list` names `input.actions`: a list that is only ever
+/// appended to, and 0 for one that is not memo.
+pub fn analyze_kept(input: &AnalysisInput, memo: &mut ScoringMemo, list: u64) -> CausalAnalysis {
     let errors: Vec<&Event> = input.incident_events.iter().filter(|e| e.is_error()).collect();
     let (Some(first), Some(last)) =
         (errors.iter().map(|e| e.occurred_at).min(), errors.iter().map(|e| e.occurred_at).max())
     else {
         return CausalAnalysis { undetermined: true, ..CausalAnalysis::default() };
     };
-    let failed: BTreeSet<&str> = errors.iter().filter_map(|e| e.resource.as_deref()).collect();
-    let mut dependency_of: FastMap<&str, &str> = FastMap::default();
-    for &r in &failed {
+    let own: BTreeSet<&str> = input.incident_events.iter().map(|e| e.event_id.as_str()).collect();
+    memo.refolded = false;
+    fold(input.actions, &own, first, last, memo, list);
+
+    // What every action's signals depend on.
+    let failed: BTreeSet<String> = errors.iter().filter_map(|e| e.resource.clone()).collect();
+    let mut dependency_of = BTreeMap::new();
+    for r in &failed {
         for dep in input.catalog.get(r).map(|s| s.depends_on.as_slice()).unwrap_or_default() {
-            dependency_of.entry(dep.as_str()).or_insert(r);
+            dependency_of.entry(dep.clone()).or_insert_with(|| r.clone());
         }
     }
-    let traces: BTreeSet<&str> = errors.iter().filter_map(|e| e.trace_id.as_deref()).collect();
+    let context = Context {
+        first,
+        failed,
+        dependency_of,
+        traces: errors.iter().filter_map(|e| e.trace_id.clone()).collect(),
+        past_causes: input.past_causes.to_vec(),
+        past_rejections: input.past_rejections.to_vec(),
+    };
     // A busy incident repeats one message many times: each is searched once.
     let mut messages: Vec<String> =
         errors.iter().filter_map(|e| e.error_message.as_deref()).map(str::to_lowercase).collect();
     messages.sort_unstable();
     messages.dedup();
-    // And a busy window repeats names (versions, tools): each is looked for once.
-    let mut mentioned: FastMap<&str, bool> = FastMap::default();
-    let own: BTreeSet<&str> = input.incident_events.iter().map(|e| e.event_id.as_str()).collect();
-
-    // Fold nested calls into the actor that initiated them. The incident's
-    // own events may be among the actions: they are neither causes nor roots.
-    let actions: Vec<&Event> = input.actions.iter().filter(|a| !own.contains(a.event_id.as_str())).collect();
-    let by_id: FastMap<&str, usize> = actions.iter().enumerate().map(|(i, e)| (e.event_id.as_str(), i)).collect();
-    // The action a nested call was made from, up to the initiating one (seed 3.5).
-    let root_of = |mut current: usize| {
-        let mut hops = 0;
-        while let Some(&parent) = actions[current].parent_event_id.as_deref().and_then(|p| by_id.get(p)) {
-            current = parent;
-            hops += 1;
-            if hops > 64 {
-                break; // a cycle in client-made ids; stop rather than loop
+    let mut all_again = memo.context.as_ref() != Some(&context);
+    if messages != memo.messages {
+        let added: Vec<&String> = messages.iter().filter(|m| memo.messages.binary_search(m).is_err()).collect();
+        if added.len() + memo.messages.len() != messages.len() {
+            // One went: what it mentioned is looked for again.
+            memo.mentioned.clear();
+            all_again = true;
+        } else {
+            // Only new ones: a name they mention changes what names it.
+            for (name, found) in memo.mentioned.iter_mut().filter(|(_, found)| !**found) {
+                if added.iter().any(|m| m.contains(name.to_lowercase().as_str())) {
+                    *found = true;
+                    all_again = true;
+                }
             }
         }
-        current
-    };
-    // Per action: the index of its root's entry in `roots`.
-    let mut slot: Vec<Option<usize>> = vec![None; actions.len()];
-    let mut roots: Vec<(&Event, Vec<&str>)> = Vec::new();
-    for (i, action) in actions.iter().enumerate() {
-        if action.is_error() || action.occurred_at < first - CORRELATION_WINDOW || action.occurred_at > last {
-            continue;
-        }
-        let root = root_of(i);
-        let entry = *slot[root].get_or_insert_with(|| {
-            roots.push((actions[root], actions[root].touched().collect()));
-            roots.len() - 1
-        });
-        if root != i {
-            roots[entry].1.extend(action.touched());
-        }
+        memo.messages = messages;
+    }
+    memo.context = Some(context);
+    let ScoringMemo { roots, mentioned, messages, context, order, .. } = memo;
+    let context = context.as_ref().expect("set above");
+    for root in roots.iter_mut().filter(|r| (all_again || r.signals.is_none()) && !r.approval) {
+        root.touched.sort_unstable();
+        root.touched.dedup();
+        root.signals = Some(signals(&input.actions[root.action], &root.touched, context, messages, mentioned));
     }
 
+    // Stable, and the order is kept: what was sorted before is one run.
+    order.sort_by(|a, b| {
+        let (a, b) = (&roots[*a], &roots[*b]);
+        a.at.cmp(&b.at).then_with(|| input.actions[a.action].event_id.cmp(&input.actions[b.action].event_id))
+    });
     let mut approvals = Vec::new();
     let mut scored: Vec<Scored> = Vec::new();
-    for (root, mut touched) in roots {
-        if root.action_type.as_deref() == Some("approval") {
-            approvals.push(root);
+    for root in order.iter().map(|i| &roots[*i]) {
+        let action = &input.actions[root.action];
+        if root.approval {
+            approvals.push(action);
             continue;
         }
-        touched.sort_unstable();
-        touched.dedup();
-        let minutes_before = (first - root.occurred_at).num_minutes().max(0);
-        let same = touched.iter().copied().find(|r| failed.contains(r));
-        let hop = touched.iter().find_map(|r| dependency_of.get(r).map(|of| (*r, *of)));
-        let trace = root.trace_id.as_deref().filter(|t| traces.contains(t));
-        if same.is_none() && hop.is_none() && trace.is_none() {
-            continue; // not on an affected resource or its dependencies
-        }
-        let mut score = time_score(minutes_before);
-        let mut corroborated = false;
-        if same.is_some() {
-            score += 25;
-            corroborated = true;
-        } else if hop.is_some() {
-            score += 15;
-        }
-        if trace.is_some() {
-            score += 25;
-            corroborated = true;
-        }
-        let mut names = [root.metadata_str("config_key"), root.metadata_str("version"), root.tool.as_deref()]
-            .into_iter()
-            .flatten()
-            .chain(touched.iter().copied().filter(|r| !failed.contains(r)))
-            .filter(|n| n.len() >= 3);
-        let named = names.find(|n| {
-            *mentioned.entry(n).or_insert_with(|| {
-                let n = n.to_lowercase();
-                messages.iter().any(|m| m.contains(&n))
-            })
-        });
-        if named.is_some() {
-            score += 20;
-            corroborated = true;
-        }
-        let past = input
-            .past_causes
-            .iter()
-            .find(|(_, action_type, resource)| {
-                root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(&resource.as_str())
-            })
-            .map(|(incident_id, _, _)| *incident_id);
-        if past.is_some() {
-            score += LEARNED_POINTS;
-            corroborated = true;
-        }
-        let rejected = input
-            .past_rejections
-            .iter()
-            .filter(|(action_type, resource, _)| {
-                root.action_type.as_deref() == Some(action_type.as_str()) && touched.contains(&resource.as_str())
-            })
-            .map(|(_, _, times)| *times)
-            .max()
-            .filter(|times| *times >= REJECTIONS_TO_LEARN);
-        let penalty = rejected.map_or(0, |_| LEARNED_POINTS);
-        let ceiling = if corroborated { MACHINE_CEILING } else { SINGLE_SIGNAL_CEILING };
-        let score = score.min(ceiling).saturating_sub(penalty);
-        let concurrent_with = Vec::new();
-        scored.push(Scored {
-            root,
-            touched,
-            minutes_before,
-            same,
-            hop,
-            trace,
-            named,
-            past,
-            rejected,
-            score,
-            concurrent_with,
-        });
+        let Some(Some(signals)) = &root.signals else { continue };
+        scored.push(Scored { root: action, at: root.at, touched: &root.touched, signals, concurrent_with: Vec::new() });
     }
+    rank(input, &errors, scored, &approvals)
+}
 
+/// Folds the actions not folded yet into the actor that initiated them
+/// (seed 3.5), or all of them again when what was folded no longer holds.
+fn fold(
+    actions: &[Event],
+    own: &BTreeSet<&str>,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    memo: &mut ScoringMemo,
+    list: u64,
+) {
+    let key = FoldKey { first };
+    let holds = list != 0
+        && memo.list == list
+        && memo.seen <= actions.len()
+        && memo.fold.as_ref() == Some(&key)
+        // The incident's own events are neither causes nor roots: one
+        // folded before it was known as the incident's is folded again.
+        && !own.iter().any(|id| memo.by_id.contains_key(*id))
+        // A parent that arrived after its calls: they fold under it.
+        && !actions[memo.seen..].iter().any(|a| memo.missing_parents.contains(&a.event_id));
+    if !holds {
+        memo.clear();
+    }
+    memo.list = list;
+    memo.fold = Some(key);
+    let from = memo.seen;
+    memo.seen = actions.len();
+    memo.entry.resize(actions.len(), None);
+    let mut new: Vec<usize> = Vec::new();
+    for (i, action) in actions.iter().enumerate().skip(from) {
+        if own.contains(action.event_id.as_str()) {
+            continue;
+        }
+        memo.by_id.insert(action.event_id.clone(), i);
+        new.push(i);
+    }
+    for &i in &new {
+        if let Some(parent) = actions[i].parent_event_id.as_deref()
+            && !memo.by_id.contains_key(parent)
+        {
+            memo.missing_parents.insert(parent.to_owned());
+        }
+    }
+    // Those after the last error before, which it may reach now.
+    let later = std::mem::take(&mut memo.later);
+    for i in later.into_iter().chain(new) {
+        let action = &actions[i];
+        if action.is_error() || action.occurred_at < first - CORRELATION_WINDOW {
+            continue;
+        }
+        if action.occurred_at > last {
+            memo.later.push(i);
+            continue;
+        }
+        let root = root_of(actions, &memo.by_id, i);
+        let entry = match memo.entry[root] {
+            Some(entry) => {
+                // It gained a call: its signals are found again.
+                memo.roots[entry].signals = None;
+                entry
+            }
+            None => {
+                memo.roots.push(Root {
+                    action: root,
+                    at: actions[root].occurred_at,
+                    approval: actions[root].action_type.as_deref() == Some("approval"),
+                    touched: actions[root].touched().map(str::to_owned).collect(),
+                    signals: None,
+                });
+                memo.entry[root] = Some(memo.roots.len() - 1);
+                memo.order.push(memo.roots.len() - 1);
+                memo.roots.len() - 1
+            }
+        };
+        if root != i {
+            memo.roots[entry].touched.extend(action.touched().map(str::to_owned));
+        }
+    }
+}
+
+/// The action a nested call was made from, up to the initiating one (seed 3.5).
+fn root_of(actions: &[Event], by_id: &FastMap<String, usize>, mut current: usize) -> usize {
+    let mut hops = 0;
+    while let Some(&parent) = actions[current].parent_event_id.as_deref().and_then(|p| by_id.get(p)) {
+        current = parent;
+        hops += 1;
+        if hops > 64 {
+            break; // a cycle in client-made ids; stop rather than loop
+        }
+    }
+    current
+}
+
+/// One initiating action's signals; None: it is not on an affected
+/// resource, nor on a failing trace.
+fn signals(
+    root: &Event,
+    touched: &[String],
+    context: &Context,
+    messages: &[String],
+    mentioned: &mut FastMap<String, bool>,
+) -> Option<Signals> {
+    let minutes_before = (context.first - root.occurred_at).num_minutes().max(0);
+    let same = touched.iter().find(|r| context.failed.contains(*r));
+    let hop = touched.iter().find_map(|r| context.dependency_of.get(r).map(|of| (r.clone(), of.clone())));
+    let trace = root.trace_id.as_ref().filter(|t| context.traces.contains(*t));
+    if same.is_none() && hop.is_none() && trace.is_none() {
+        return None; // not on an affected resource or its dependencies
+    }
+    let mut score = time_score(minutes_before);
+    let mut corroborated = false;
+    if same.is_some() {
+        score += 25;
+        corroborated = true;
+    } else if hop.is_some() {
+        score += 15;
+    }
+    if trace.is_some() {
+        score += 25;
+        corroborated = true;
+    }
+    // A busy window repeats names (versions, tools): each is looked for once.
+    let mut names = [root.metadata_str("config_key"), root.metadata_str("version"), root.tool.as_deref()]
+        .into_iter()
+        .flatten()
+        .chain(touched.iter().map(String::as_str).filter(|r| !context.failed.contains(*r)))
+        .filter(|n| n.len() >= 3);
+    let named = names.find(|n| match mentioned.get(*n) {
+        Some(found) => *found,
+        None => {
+            let lower = n.to_lowercase();
+            let found = messages.iter().any(|m| m.contains(&lower));
+            mentioned.insert((*n).to_owned(), found);
+            found
+        }
+    });
+    if named.is_some() {
+        score += 20;
+        corroborated = true;
+    }
+    let applies = |action_type: &str, resource: &str| {
+        root.action_type.as_deref() == Some(action_type) && touched.iter().any(|t| t == resource)
+    };
+    let past = context.past_causes.iter().find(|(_, a, r)| applies(a, r)).map(|(incident_id, _, _)| *incident_id);
+    if past.is_some() {
+        score += LEARNED_POINTS;
+        corroborated = true;
+    }
+    let rejected = context
+        .past_rejections
+        .iter()
+        .filter(|(a, r, _)| applies(a, r))
+        .map(|(_, _, times)| *times)
+        .max()
+        .filter(|times| *times >= REJECTIONS_TO_LEARN);
+    let penalty = rejected.map_or(0, |_| LEARNED_POINTS);
+    let ceiling = if corroborated { MACHINE_CEILING } else { SINGLE_SIGNAL_CEILING };
+    Some(Signals {
+        minutes_before,
+        same: same.cloned(),
+        hop,
+        trace: trace.cloned(),
+        named: named.map(str::to_owned),
+        past,
+        rejected,
+        score: score.min(ceiling).saturating_sub(penalty),
+    })
+}
+
+/// The scored actions, in time order then by id, ranked: concurrent
+/// modifications held at suspected, verdicts applied, the best listed as
+/// candidates with their evidence.
+fn rank(input: &AnalysisInput, errors: &[&Event], mut scored: Vec<Scored>, approvals: &[&Event]) -> CausalAnalysis {
     // Concurrent modifications: both suspected, neither preferred. A sweep
     // in time order (then by id: the same whatever order actions came in)
     // compares only actions within 5 s of each other.
-    scored.sort_unstable_by(|a, b| {
-        a.root.occurred_at.cmp(&b.root.occurred_at).then(a.root.event_id.cmp(&b.root.event_id))
-    });
     let mut concurrent: Vec<(String, String)> = Vec::new();
-    let mut concurrent_ids: BTreeSet<&str> = BTreeSet::new();
     for i in 0..scored.len() {
         for j in i + 1..scored.len() {
-            if scored[j].root.occurred_at - scored[i].root.occurred_at > CONCURRENCY {
+            if scored[j].at - scored[i].at > CONCURRENCY {
                 break;
             }
             let overlap = scored[i].touched.iter().any(|r| scored[j].touched.contains(r));
@@ -272,25 +466,24 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
                 let (a, b) = (scored[i].root.event_id.as_str(), scored[j].root.event_id.as_str());
                 scored[i].concurrent_with.push(b);
                 scored[j].concurrent_with.push(a);
-                concurrent_ids.extend([a, b]);
                 concurrent.push((a.to_owned(), b.to_owned()));
             }
         }
     }
 
-    let verdicts: HashMap<&str, (Verdict, &str)> =
+    let verdicts: FastMap<&str, (Verdict, &str)> =
         input.verdicts.iter().map(|(id, v, by)| (id.as_str(), (*v, by.as_str()))).collect();
     // Each action's final confidence, and its verdict: every one is ranked,
     // only the listed ones become candidates.
     let mut ranked: Vec<Ranked> = scored
         .iter()
         .map(|s| {
-            let mut confidence = s.score;
-            if concurrent_ids.contains(s.root.event_id.as_str()) {
+            let mut confidence = s.signals.score;
+            if !s.concurrent_with.is_empty() {
                 confidence = confidence.clamp(40, SINGLE_SIGNAL_CEILING);
             }
             let scored = confidence;
-            let verdict = verdicts.get(s.root.event_id.as_str()).copied();
+            let verdict = if verdicts.is_empty() { None } else { verdicts.get(s.root.event_id.as_str()).copied() };
             match verdict {
                 Some((Verdict::Confirmed, _)) => confidence = 100,
                 Some((Verdict::Rejected, _)) => confidence = 0,
@@ -304,8 +497,8 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
         rejected(va)
             .cmp(&rejected(vb))
             .then(cb.cmp(ca))
-            .then(b.root.occurred_at.cmp(&a.root.occurred_at))
-            .then(a.root.event_id.cmp(&b.root.event_id))
+            .then(b.at.cmp(&a.at))
+            .then_with(|| a.root.event_id.cmp(&b.root.event_id))
     };
     let undetermined = !ranked.iter().any(|(confidence, _, v, _)| !rejected(v) && *confidence >= 40);
     let considered = ranked.len();
@@ -340,7 +533,7 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
         .collect();
     let listed: BTreeSet<&str> = candidates.iter().map(|c| c.event_id.as_str()).collect();
     concurrent.retain(|(a, b)| listed.contains(a.as_str()) && listed.contains(b.as_str()));
-    let contributing = contributions(&errors, &candidates, &approvals);
+    let contributing = contributions(errors, &candidates, approvals);
     CausalAnalysis { candidates, considered, undetermined, contributing, concurrent_modifications: concurrent }
 }
 

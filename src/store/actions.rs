@@ -149,7 +149,7 @@ fn actions_from_row(row: &AnyRow) -> Result<Vec<Event>, StoreError> {
 
 impl Store {
     /// The calls in `[from, to]` made from one of `parents`, projected.
-    async fn children_of(
+    pub async fn children_of(
         &self,
         parents: &[String],
         from: DateTime<Utc>,

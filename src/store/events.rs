@@ -6,6 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 use std::collections::BTreeSet;
 
+/// An incident's events read for its detail: the first ones, by time.
+pub const INCIDENT_EVENTS: usize = 10_000;
+
 pub(super) const EVENT_COLUMNS: &str = "event_id, agent_id, actor_type, actor_id, origin_system_id, run_id, parent_event_id, \
      action_type, tool, resource, scope, outcome, error_code, error_message, trace_id, seq, occurred_at, received_at, \
      metadata, flags, incident_id";
@@ -265,12 +268,33 @@ impl Store {
         Ok(())
     }
 
+    /// An incident's events, oldest first: the first [`INCIDENT_EVENTS`].
     pub async fn incident_events(&self, incident_id: i64) -> Result<Vec<Event>, StoreError> {
+        self.incident_events_since(incident_id, None).await
+    }
+
+    /// An incident's events stored after storage position `through` (see
+    /// [`Store::events_stored_through`]), oldest first: the first
+    /// [`INCIDENT_EVENTS`]; None: all of them.
+    pub async fn incident_events_since(
+        &self,
+        incident_id: i64,
+        through: Option<i64>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let since = match through {
+            Some(_) => format!("AND {} > $2", self.backend().event_position()),
+            None => String::new(),
+        };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 ORDER BY occurred_at, event_id LIMIT 10000"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 {since} \
+             ORDER BY occurred_at, event_id LIMIT {INCIDENT_EVENTS}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(incident_id).fetch_all(&self.read).await?;
-        rows.iter().map(event_from_row).collect()
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(incident_id);
+        let q = match through {
+            Some(through) => q.bind(through),
+            None => q,
+        };
+        q.fetch_all(&self.read).await?.iter().map(event_from_row).collect()
     }
 
     /// Events by id, whole; unknown ids are skipped.

@@ -36,7 +36,7 @@ pub use chain::{ANCHORED, PRUNED};
 pub use connect::{Backend, Store, default_sqlite_url, redact};
 pub use disputes::DisputeFilter;
 pub use error::StoreError;
-pub use events::StoredEvent;
+pub use events::{INCIDENT_EVENTS, StoredEvent};
 pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
 pub use judgements::{Judged, Judgement};

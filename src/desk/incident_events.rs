@@ -1,0 +1,90 @@
+//! An incident's own events, kept between its changes. A busy incident
+//! has hundreds of errors, and each change adds one or two: the events
+//! read for the last change are kept with the storage position they were
+//! read at, and the next change reads only those stored since. An event's
+//! incident is set when it is stored and never changes, so what was read
+//! stays true; the keeper forgets what is kept when it removes events.
+
+use crate::api::Event;
+use crate::store::{INCIDENT_EVENTS, Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Incidents whose events are kept: a handful of war rooms.
+const KEPT: usize = 8;
+
+struct Kept {
+    /// The storage position everything up to was read.
+    through: i64,
+    events: Arc<Vec<Event>>,
+    used: u64,
+}
+
+#[derive(Default)]
+pub(super) struct IncidentEvents {
+    kept: Mutex<HashMap<i64, Kept>>,
+    clock: AtomicU64,
+    /// Reads of an incident's events whole, and of what was stored since.
+    read_whole: AtomicU64,
+    read_since: AtomicU64,
+}
+
+impl IncidentEvents {
+    /// Incident `id`'s events as [`Store::incident_events`] reads them.
+    /// `through` is [`Store::events_stored_through`] read before this is
+    /// called.
+    pub(super) async fn read(&self, store: &Store, id: i64, through: i64) -> Result<Arc<Vec<Event>>, StoreError> {
+        // Taken: a computation running beside this one reads its own.
+        let kept = self.lock().remove(&id).filter(|k| k.through <= through);
+        let events = match kept {
+            Some(mut kept) => {
+                self.read_since.fetch_add(1, Ordering::Relaxed);
+                let stored = store.incident_events_since(id, Some(kept.through)).await?;
+                if !stored.is_empty() {
+                    let known: HashSet<&str> = kept.events.iter().map(|e| e.event_id.as_str()).collect();
+                    let new: Vec<Event> = stored.into_iter().filter(|e| !known.contains(e.event_id.as_str())).collect();
+                    let events = Arc::make_mut(&mut kept.events);
+                    events.extend(new);
+                    events.sort_by(|a, b| a.occurred_at.cmp(&b.occurred_at).then(a.event_id.cmp(&b.event_id)));
+                    events.truncate(INCIDENT_EVENTS);
+                }
+                kept.events
+            }
+            None => {
+                self.read_whole.fetch_add(1, Ordering::Relaxed);
+                Arc::new(store.incident_events(id).await?)
+            }
+        };
+        self.put(id, through, events.clone());
+        Ok(events)
+    }
+
+    fn put(&self, id: i64, through: i64, events: Arc<Vec<Event>>) {
+        let used = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut kept = self.lock();
+        if kept.get(&id).is_some_and(|k| k.through > through) {
+            return; // a computation beside this one read further
+        }
+        if kept.len() >= KEPT
+            && !kept.contains_key(&id)
+            && let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.used).map(|(id, _)| *id)
+        {
+            kept.remove(&oldest);
+        }
+        kept.insert(id, Kept { through, events, used });
+    }
+
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// Reads whole, and of what was stored since: for tests and benchmarks.
+    pub(super) fn reads(&self) -> (u64, u64) {
+        (self.read_whole.load(Ordering::Relaxed), self.read_since.load(Ordering::Relaxed))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Kept>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
