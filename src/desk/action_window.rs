@@ -77,12 +77,7 @@ impl ActionWindows {
     fn put(&self, id: i64, mut window: Window) {
         window.used = self.clock.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() >= KEPT
-            && !kept.contains_key(&id)
-            && let Some(oldest) = kept.iter().min_by_key(|(_, w)| w.used).map(|(id, _)| *id)
-        {
-            kept.remove(&oldest);
-        }
+        super::make_room(&mut kept, id, KEPT, |w| w.used);
         kept.insert(id, window);
     }
 }

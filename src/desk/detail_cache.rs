@@ -207,12 +207,7 @@ impl DetailCache {
                     slot.cell.clone()
                 }
                 _ => {
-                    if slots.len() >= KEPT && !slots.contains_key(&id) {
-                        let oldest = slots.iter().min_by_key(|(_, s)| s.used).map(|(id, _)| *id);
-                        if let Some(oldest) = oldest {
-                            slots.remove(&oldest);
-                        }
-                    }
+                    super::make_room(&mut slots, id, KEPT, |s| s.used);
                     let cell = Arc::new(OnceCell::new());
                     slots.insert(id, Slot { key, started: Instant::now(), cell: cell.clone(), used });
                     cell

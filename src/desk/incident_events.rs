@@ -66,12 +66,7 @@ impl IncidentEvents {
         if kept.get(&id).is_some_and(|k| k.through > through) {
             return; // a computation beside this one read further
         }
-        if kept.len() >= KEPT
-            && !kept.contains_key(&id)
-            && let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.used).map(|(id, _)| *id)
-        {
-            kept.remove(&oldest);
-        }
+        super::make_room(&mut kept, id, KEPT, |k| k.used);
         kept.insert(id, Kept { through, events, used });
     }
 

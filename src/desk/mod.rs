@@ -404,3 +404,15 @@ fn spawn_analysis_worker(desk: std::sync::Weak<Desk>) {
         }
     });
 }
+
+/// Makes room in `kept`, which holds at most `limit` incidents, for
+/// incident `id`: the one used longest ago goes, unless `id` is already
+/// there.
+fn make_room<V>(kept: &mut HashMap<i64, V>, id: i64, limit: usize, used: impl Fn(&V) -> u64) {
+    if kept.len() >= limit
+        && !kept.contains_key(&id)
+        && let Some(oldest) = kept.iter().min_by_key(|(_, v)| used(v)).map(|(id, _)| *id)
+    {
+        kept.remove(&oldest);
+    }
+}
