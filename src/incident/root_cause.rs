@@ -200,7 +200,7 @@ pub fn analyze(input: &AnalysisInput) -> CausalAnalysis {
 
 /// [`analyze`], reusing what `memo` holds from the last analysis of the
 /// same incident. `list` names `input.actions`: a list that is only ever
-/// appended to, and 0 for one that is not memo.
+/// appended to, and 0 for one that is not kept.
 pub fn analyze_kept(input: &AnalysisInput, memo: &mut ScoringMemo, list: u64) -> CausalAnalysis {
     let errors: Vec<&Event> = input.incident_events.iter().filter(|e| e.is_error()).collect();
     let (Some(first), Some(last)) =
