@@ -217,8 +217,9 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
         store.verify_audit(&mut progress, |_| {}).await.map_err(|e| e.to_string())?;
         let status = progress.status();
         let events = store.verify_events(|_| {}).await.map_err(|e| e.to_string());
+        let lookalikes = store.lookalike_identifiers().await.map_err(|e| e.to_string());
         store.close().await;
-        let events = events?;
+        let (events, lookalikes) = (events?, lookalikes?);
         let mut broken = Vec::new();
         match status.first_broken_seq {
             None => println!("audit log intact: {} entries verified", status.entries_checked),
@@ -244,6 +245,18 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
                 events.problem.unwrap_or_default(),
                 events.events_checked
             ));
+        }
+        match lookalikes.len() {
+            0 => println!("identifiers clean: none holds a control, invisible, bidi or private-use character"),
+            n => broken.push(format!(
+                "{n} stored identifiers hold characters this version refuses (written by an older version or \
+                 straight into the database; each reads as another name):\n{}",
+                lookalikes
+                    .iter()
+                    .map(|l| format!("  {}.{} \"{}\": {}", l.table, l.column, l.shown, l.problem))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )),
         }
         if broken.is_empty() { Ok(()) } else { Err(broken.join("\n")) }
     })

@@ -68,6 +68,14 @@ impl Record {
         pool.close().await;
     }
 
+    /// Runs SQL as the database's owner with every trigger in place.
+    async fn raw(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let pool = sqlx::AnyPool::connect(&self.url).await.unwrap();
+        let result = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&pool).await.map(|_| ());
+        pool.close().await;
+        result
+    }
+
     /// `mandate audit verify` on this database: (exit code, stdout, stderr).
     /// Run off the test's runtime, which keeps serving meanwhile.
     async fn verify_cli(&self) -> (i32, String, String) {
@@ -269,7 +277,48 @@ async fn who_looked_is_recorded_for_admins_and_expires(db: Db) {
     assert!(page.body["entries"].as_array().unwrap().is_empty(), "{:?}", page.body);
 }
 
+async fn an_event_forged_at_position_zero_or_below_is_refused_and_caught(db: Db) {
+    let r = record(db).await;
+    r.post((1..=3).map(|i| ok(&format!("p-{i}"), "svc-a")).collect()).await;
+    let columns = "agent_id, actor_type, actor_id, origin_system_id, run_id, parent_event_id, action_type, tool, \
+                   resource, scope, outcome, error_code, error_message, trace_id, seq, occurred_at, received_at, \
+                   metadata, flags, incident_id";
+    let (position, forge, unguard) = match r.desk.store().backend() {
+        Backend::Sqlite => (
+            -7,
+            format!(
+                "INSERT INTO events (rowid, event_id, {columns}) SELECT -7, 'forged', {columns} FROM events \
+                 WHERE event_id = 'p-2'"
+            ),
+            "DROP TRIGGER trg_events_position_positive",
+        ),
+        Backend::Postgres => (
+            0,
+            format!(
+                "INSERT INTO events (stored_seq, event_id, {columns}) OVERRIDING SYSTEM VALUE \
+                 SELECT 0, 'forged', {columns} FROM events WHERE event_id = 'p-2'"
+            ),
+            "ALTER TABLE events DROP CONSTRAINT chk_events_stored_seq_positive",
+        ),
+    };
+    let refused = r.raw(&forge).await.expect_err("the schema refuses a position at 0 or below");
+    assert!(refused.to_string().contains("positions from 1") || refused.to_string().contains("stored_seq_positive"));
+
+    // The database's owner drops the guard and forges the row anyway.
+    r.tamper(unguard).await;
+    r.tamper(&forge).await;
+    let status = r.desk.store().verify_events(|_| {}).await.unwrap();
+    assert!(!status.verified, "{status:?}");
+    assert_eq!(status.first_broken_event.as_deref(), Some("forged"), "{status:?}");
+    let problem = status.problem.unwrap();
+    assert!(problem.contains(&format!("stored at #{position}, a position the server never writes")), "{problem}");
+    let (code, out, err) = r.verify_cli().await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("events broken at event forged"), "{err}");
+}
+
 on_both_databases!(
+    an_event_forged_at_position_zero_or_below_is_refused_and_caught,
     who_looked_is_recorded_for_admins_and_expires,
     chained_events_verify_and_a_change_is_named,
     a_relinked_rewrite_or_a_removed_tail_disagrees_with_the_anchor,

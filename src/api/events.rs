@@ -57,6 +57,20 @@ pub struct Event {
 }
 
 impl Event {
+    /// Whether `other` says what this event says: every field its sender
+    /// gives, `occurred_at` to the millisecond as stored. A replay of an
+    /// event is a no-op only when it does.
+    pub fn same_content(&self, other: &Event) -> bool {
+        let (a, b) = (self, other);
+        (&a.event_id, &a.agent_id, a.actor_type, &a.actor_id, &a.origin_system_id, &a.run_id)
+            == (&b.event_id, &b.agent_id, b.actor_type, &b.actor_id, &b.origin_system_id, &b.run_id)
+            && (&a.parent_event_id, &a.action_type, &a.tool, &a.resource, &a.scope, a.outcome)
+                == (&b.parent_event_id, &b.action_type, &b.tool, &b.resource, &b.scope, b.outcome)
+            && (&a.error_code, &a.error_message, &a.trace_id, a.seq, &a.metadata)
+                == (&b.error_code, &b.error_message, &b.trace_id, b.seq, &b.metadata)
+            && a.occurred_at.timestamp_millis() == b.occurred_at.timestamp_millis()
+    }
+
     pub fn is_error(&self) -> bool {
         self.outcome == Outcome::Error
     }

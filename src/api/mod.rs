@@ -5,6 +5,7 @@ mod activity;
 mod auth;
 mod disputes;
 mod error;
+pub mod identifier;
 mod events;
 mod incidents;
 mod interventions;

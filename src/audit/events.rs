@@ -50,6 +50,9 @@ pub struct EventChainStatus {
 pub struct EventProgress {
     /// The storage position checked last.
     pub after: i64,
+    /// No event may be stored at or before this position: the server never
+    /// writes one at 0 or below, and a prune removed all up to its anchor.
+    floor: i64,
     prev_hash: String,
     started: bool,
     checked: i64,
@@ -63,17 +66,20 @@ impl EventProgress {
     /// From the start of what is stored: after `pruned` (the retention
     /// job's last anchor) if anything was pruned, checking `anchors` on the way.
     pub fn new(pruned: Option<Anchor>, anchors: Vec<Anchor>) -> EventProgress {
-        let (after, prev_hash, started) = match &pruned {
-            Some(a) => (a.position, a.hash.clone(), true),
+        let (floor, prev_hash, started) = match &pruned {
+            Some(a) => (a.position.max(0), a.hash.clone(), true),
             None => (0, super::GENESIS.to_owned(), false),
         };
+        // Read from the first row that exists, wherever it stands.
+        let after = i64::MIN;
         EventProgress {
             after,
+            floor,
             prev_hash,
             started,
             checked: 0,
             unchained: 0,
-            anchors: anchors.into_iter().filter(|a| a.position > after).map(|a| (a.position, a)).collect(),
+            anchors: anchors.into_iter().filter(|a| a.position > floor).map(|a| (a.position, a)).collect(),
             anchors_checked: 0,
             broken: None,
         }
@@ -111,6 +117,17 @@ impl EventProgress {
                 return;
             }
             let id = event.event_id();
+            if *position <= self.floor {
+                let problem = match self.floor {
+                    0 => format!(
+                        "event {id} is stored at #{position}, a position the server never writes: it was inserted by hand"
+                    ),
+                    floor => format!(
+                        "event {id} is stored at #{position}, at or before #{floor} where records were pruned: it was inserted by hand"
+                    ),
+                };
+                return self.fail(id, problem);
+            }
             if let Some((_, gone)) = self.anchors.range(..*position).next() {
                 let problem = format!(
                     "the event stored at #{} that audit entry {} anchors is gone: events before {id} were removed",
@@ -158,9 +175,13 @@ impl EventProgress {
             return broken.clone();
         }
         if let Some((_, anchor)) = self.anchors.iter().next() {
+            let last = match self.after {
+                i64::MIN => "none is stored".to_owned(),
+                after => format!("the last one stored is #{after}"),
+            };
             let problem = format!(
-                "audit entry {} anchors an event stored at #{}, after the last one stored (#{}): events were removed from the end",
-                anchor.audit_seq, anchor.position, self.after
+                "audit entry {} anchors an event stored at #{}, and {last}: events were removed from the end",
+                anchor.audit_seq, anchor.position
             );
             let status =
                 EventChainStatus { verified: false, first_broken_event: None, problem: Some(problem), ..self.counts() };

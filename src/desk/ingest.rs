@@ -5,7 +5,7 @@ use crate::incident::{Placement, blast_radius, severity};
 use crate::store::{AgentSighting, IncidentRecord, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// How late an event may arrive and still join its incident; grouping state
 /// older than this (past its window) is forgotten.
@@ -32,6 +32,19 @@ fn new_record(id: i64, e: &Event, now: DateTime<Utc>) -> IncidentRecord {
     record
 }
 
+/// The refusal of an event whose id is taken by an event that says something else.
+fn id_conflict(id: &str, first: &Event) -> ErrorBody {
+    let whose = match &first.agent_id {
+        Some(agent) => format!("agent {agent:?}'s event"),
+        None => "an event".to_owned(),
+    };
+    let message = format!(
+        "event_id {id:?} is already {whose} with other content: an event is stored once and never changed; \
+         a replay must say the same, and a new event needs a new id"
+    );
+    ErrorBody::new(ErrorType::Conflict, "EVENT_ID_CONFLICT", message).with_field("event_id")
+}
+
 impl Desk {
     /// Stores a batch of validated events: duplicates are no-ops, events for a
     /// disabled tool are refused, the rest are grouped into incidents, all in
@@ -42,11 +55,30 @@ impl Desk {
         let controls = self.controls_snapshot();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let stored = self.store.existing_event_ids(&mut tx, &ids).await?;
-        let mut seen: BTreeSet<String> = BTreeSet::new();
+        // An id says one thing for ever: a replay is a no-op only when it
+        // says the same, otherwise it is refused, never silently dropped.
+        let mut said: BTreeMap<String, Event> = BTreeMap::new();
+        if !stored.is_empty() {
+            let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+            for e in self.store.events_by_id_in(&mut tx, &stored).await? {
+                said.insert(e.event_id.clone(), e);
+            }
+        }
         let mut fresh: Vec<Event> = Vec::new();
+        // Ids first seen in this batch: where in `fresh` they are.
+        let mut in_batch: BTreeMap<String, usize> = BTreeMap::new();
         for (index, event) in events.into_iter().enumerate() {
-            if stored.contains(&event.event_id) || !seen.insert(event.event_id.clone()) {
-                report.duplicates += 1;
+            let first = said.get(&event.event_id).or_else(|| in_batch.get(&event.event_id).map(|&i| &fresh[i]));
+            if let Some(first) = first {
+                if first.same_content(&event) {
+                    report.duplicates += 1;
+                } else {
+                    report.rejected.push(RejectedEvent {
+                        index,
+                        event_id: Some(event.event_id.clone()),
+                        error: id_conflict(&event.event_id, first),
+                    });
+                }
                 continue;
             }
             let disabled = match (&event.agent_id, &event.tool) {
@@ -66,6 +98,7 @@ impl Desk {
                 });
                 continue;
             }
+            in_batch.insert(event.event_id.clone(), fresh.len());
             fresh.push(event);
         }
         fresh.sort_by_key(|e| e.occurred_at);

@@ -2,8 +2,10 @@
 //! gzip-compressed or not. CPU work: callers run it off the async runtime.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use super::bounds::{Limits, OverLimit, count_json, count_protobuf};
 use prost::Message;
 use std::io::Read;
+use std::sync::atomic::AtomicBool;
 
 /// The two encodings of OTLP/HTTP, told apart by `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,15 +49,21 @@ pub enum DecodeError {
     Protobuf(String),
     #[error("the body is not an ExportTraceServiceRequest in OTLP JSON: {0}")]
     Json(String),
+    #[error("{0}")]
+    OverLimit(#[from] OverLimit),
 }
 
 /// Decodes `body`, gunzipping it first when `gzip`; a decompressed body over
-/// `max_decoded` bytes is refused before it is all in memory.
+/// `max_decoded` bytes is refused before it is all in memory, and one that
+/// holds more than `limits` before it is decoded. Set `gone` when the client
+/// goes: the count stops there.
 pub fn decode(
     body: &[u8],
     encoding: Encoding,
     gzip: bool,
     max_decoded: usize,
+    limits: Limits,
+    gone: &AtomicBool,
 ) -> Result<ExportTraceServiceRequest, DecodeError> {
     let inflated;
     let bytes = if gzip {
@@ -72,6 +80,13 @@ pub fn decode(
     } else {
         body
     };
+    match encoding {
+        Encoding::Protobuf => count_protobuf(bytes, limits, gone)?,
+        Encoding::Json => count_json(bytes, limits, gone)?,
+    };
+    if gone.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(OverLimit::Abandoned.into());
+    }
     match encoding {
         Encoding::Protobuf => {
             ExportTraceServiceRequest::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))
@@ -96,6 +111,9 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    const LIMITS: Limits = Limits::DEFAULT;
+    static HERE: AtomicBool = AtomicBool::new(false);
+
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).unwrap();
@@ -113,16 +131,16 @@ mod tests {
     #[test]
     fn a_gzip_bomb_is_refused_at_the_limit() {
         let bomb = gzip(&vec![0u8; 1 << 20]);
-        assert_eq!(decode(&bomb, Encoding::Protobuf, true, 1000), Err(DecodeError::TooLarge { limit: 1000 }));
-        assert!(matches!(decode(b"not gzip", Encoding::Protobuf, true, 1000), Err(DecodeError::Gzip(_))));
+        assert_eq!(decode(&bomb, Encoding::Protobuf, true, 1000, LIMITS, &HERE), Err(DecodeError::TooLarge { limit: 1000 }));
+        assert!(matches!(decode(b"not gzip", Encoding::Protobuf, true, 1000, LIMITS, &HERE), Err(DecodeError::Gzip(_))));
     }
 
     #[test]
     fn json_errors_name_where() {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#;
-        let Err(DecodeError::Json(message)) = decode(body, Encoding::Json, false, 1 << 20) else { panic!() };
+        let Err(DecodeError::Json(message)) = decode(body, Encoding::Json, false, 1 << 20, LIMITS, &HERE) else { panic!() };
         assert!(message.starts_with("resourceSpans[0].scopeSpans[0].spans[0].traceId"), "{message}");
-        let empty = decode(b"{}", Encoding::Json, false, 1 << 20).unwrap();
+        let empty = decode(b"{}", Encoding::Json, false, 1 << 20, LIMITS, &HERE).unwrap();
         assert!(empty.resource_spans.is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! frameworks already emit under the GenAI semantic conventions and stores
 //! what they say as Mandate's own runs and events.
 //!
+//! - [`bounds`]: what one export may hold, counted before it is decoded;
 //! - [`decode`]: protobuf or JSON, gzip or not, bounded;
 //! - [`mapping`]: which span becomes a run, an event or nothing;
 //! - [`attributes`]: a span's attributes, then its resource's;
@@ -10,10 +11,12 @@
 
 pub mod answer;
 pub mod attributes;
+pub mod bounds;
 pub mod decode;
 pub mod encode;
 pub mod mapping;
 
+pub use bounds::Limits;
 pub use decode::{DecodeError, Encoding};
 pub use mapping::{Mapped, MappedSpan, RunSpan, SpanLabel, map_request, span_key};
 
@@ -23,3 +26,7 @@ pub const TRACES_PATH: &str = "/v1/traces";
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// A request body once decompressed.
 pub const MAX_DECODED_BYTES: usize = 32 * 1024 * 1024;
+/// Exports decoded at once, whatever the number stored at once: with
+/// [`MAX_DECODED_BYTES`] and [`Limits::DEFAULT`] this bounds what decoding
+/// can hold (README, "Security notes").
+pub const DECODING_AT_ONCE: usize = 2;

@@ -83,6 +83,12 @@ impl Caller {
     /// An agent token bound to agents (`mandate token create --agent`)
     /// posts runs and events for those agents only, naming one: else 403
     /// AGENT_NOT_ALLOWED.
+    /// Whether this caller's token is bound to some agents (an agent token
+    /// with `--agent`), rather than free to act for any.
+    pub fn acts_for_some_agents_only(&self) -> bool {
+        self.0.agents.is_some()
+    }
+
     pub fn may_act_for(&self, agent_id: Option<&str>) -> Result<(), ApiError> {
         let Some(allowed) = &self.0.agents else { return Ok(()) };
         match agent_id {

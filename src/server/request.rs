@@ -147,24 +147,23 @@ enum Text {
 
 impl Text {
     /// Why `value` is refused as `name`, if it is.
-    fn refusal(self, name: &str, value: &str) -> Option<String> {
-        let (at, c) = value.chars().enumerate().find(|(_, c)| match self {
-            Text::Free => *c == '\0',
-            Text::Identifier => c.is_control(),
-        })?;
-        Some(match c {
-            '\0' => format!("{name} must not contain NUL (U+0000, at character {})", at + 1),
-            c => format!("{name} must not contain control characters (U+{:04X} at character {})", c as u32, at + 1),
-        })
+    fn refusal(self, name: &str, value: &str) -> Option<(&'static str, String)> {
+        match self {
+            Text::Free => {
+                let at = value.chars().position(|c| c == '\0')?;
+                Some(("FIELD_INVALID_VALUE", format!("{name} must not contain NUL (U+0000, at character {})", at + 1)))
+            }
+            Text::Identifier => crate::api::identifier::refusal(value).map(|r| (r.code(), r.message(name))),
+        }
     }
 }
 
-/// Refuses an identifier taken from a path or a query with a control
-/// character in it, naming where it came from.
+/// Refuses an identifier taken from a path or a query with a control,
+/// invisible, bidi or private-use character in it, naming where it came from.
 pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
     match Text::Identifier.refusal(name, value) {
         None => Ok(()),
-        Some(message) => Err(ApiError::invalid_request("FIELD_INVALID_VALUE", message).with_field(name)),
+        Some((code, message)) => Err(ApiError::invalid_request(code, message).with_field(name)),
     }
 }
 
@@ -211,10 +210,11 @@ impl Fields {
                 None
             }
             Some(Value::String(s)) => match text.refusal(name, &s) {
-                Some(message) => {
-                    self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                Some((code, message)) => {
+                    self.errors.push(schema_error(name, code, message));
                     None
                 }
+                None if matches!(text, Text::Identifier) => Some(crate::api::identifier::normalized(s)),
                 None => Some(s),
             },
             Some(other) => {
@@ -304,12 +304,15 @@ impl Fields {
                     let field = format!("{name}[{i}]");
                     let refused = match &item {
                         Value::String(s) if s.chars().count() <= max_chars => Text::Identifier.refusal(&field, s),
-                        _ => Some(format!("{name} must hold strings of at most {max_chars} characters")),
+                        _ => Some((
+                            "FIELD_INVALID_VALUE",
+                            format!("{name} must hold strings of at most {max_chars} characters"),
+                        )),
                     };
                     match (refused, item) {
-                        (None, Value::String(s)) => strings.push(s),
-                        (Some(message), _) => {
-                            self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", message));
+                        (None, Value::String(s)) => strings.push(crate::api::identifier::normalized(s)),
+                        (Some((code, message)), _) => {
+                            self.errors.push(schema_error(name, code, message));
                             return vec![];
                         }
                         _ => {}
@@ -394,7 +397,7 @@ impl Query {
             }
             check_id("query parameter name", &key)?;
             check_id(&key, &value)?;
-            pairs.push((key.into_owned(), value.into_owned()));
+            pairs.push((key.into_owned(), crate::api::identifier::normalized(value.into_owned())));
         }
         Ok(Query { pairs })
     }

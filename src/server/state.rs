@@ -29,6 +29,9 @@ struct Inner {
     access_log: crate::server::access_log::AccessLog,
     /// OTLP exports decoded and stored at once.
     otlp_turns: tokio::sync::Semaphore,
+    /// OTLP exports being decoded: each holds its permit until decoding ends,
+    /// even when its client went away.
+    otlp_decoding: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             access_log,
             otlp_turns: tokio::sync::Semaphore::new(crate::server::routes::otlp::IN_FLIGHT),
+            otlp_decoding: Arc::new(tokio::sync::Semaphore::new(crate::otlp::DECODING_AT_ONCE)),
             desk,
             closing,
             tokens: RwLock::new(Arc::new(tokens)),
@@ -54,6 +58,11 @@ impl AppState {
     /// A turn to decode and store an OTLP export; waits while others have them all.
     pub async fn otlp_turn(&self) -> tokio::sync::SemaphorePermit<'_> {
         self.0.otlp_turns.acquire().await.expect("the semaphore is never closed")
+    }
+
+    /// A turn to decode an OTLP export, kept by the decoding itself.
+    pub async fn otlp_decoding_turn(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.0.otlp_decoding.clone().acquire_owned().await.expect("the semaphore is never closed")
     }
 
     pub fn desk(&self) -> &Arc<Desk> {

@@ -299,11 +299,21 @@ impl Store {
 
     /// Events by id, whole; unknown ids are skipped.
     pub async fn events_by_id(&self, ids: &[&str]) -> Result<Vec<Event>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        self.events_by_id_in(&mut conn, ids).await
+    }
+
+    /// [`Store::events_by_id`] on `conn` (inside a transaction, say).
+    pub(crate) async fn events_by_id_in(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[&str],
+    ) -> Result<Vec<Event>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN ({})", list(1, chunk.len()));
             let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(id.to_string()));
-            for row in q.fetch_all(&self.read).await? {
+            for row in q.fetch_all(&mut *conn).await? {
                 out.push(event_from_row(&row)?);
             }
         }

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (10, "nested calls", include_str!("migrations/sqlite/0010_nested_calls.sql")),
     (11, "learning", include_str!("migrations/sqlite/0011_learning.sql")),
     (12, "rollout", include_str!("migrations/sqlite/0012_rollout.sql")),
+    (13, "positions", include_str!("migrations/sqlite/0013_positions.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -31,6 +32,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (10, "nested calls", include_str!("migrations/postgres/0010_nested_calls.sql")),
     (11, "learning", include_str!("migrations/postgres/0011_learning.sql")),
     (12, "rollout", include_str!("migrations/postgres/0012_rollout.sql")),
+    (13, "positions", include_str!("migrations/postgres/0013_positions.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -105,6 +105,25 @@ impl Store {
         row.as_ref().map(run_from_row).transpose()
     }
 
+    /// The agent of each run in `run_ids` that is stored; unknown ids are left out.
+    pub async fn run_agents(
+        &self,
+        run_ids: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let mut agents = std::collections::BTreeMap::new();
+        for chunk in run_ids.chunks(500) {
+            let sql = format!(
+                "SELECT run_id, agent_id FROM runs WHERE run_id IN ({})",
+                super::events::list(1, chunk.len())
+            );
+            let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(id.to_string()));
+            for row in q.fetch_all(&self.read).await? {
+                agents.insert(row.try_get("run_id")?, row.try_get("agent_id")?);
+            }
+        }
+        Ok(agents)
+    }
+
     /// Stores runs that had already finished when Mandate heard of them (an
     /// OpenTelemetry `invoke_agent` span arrives when it ends), as COMPLETED,
     /// all in one transaction. A run_id already stored is left as it is, so

@@ -126,6 +126,11 @@ impl TestServer {
         }
     }
 
+    /// Keeps `guard` (the store's database) alive as long as this server.
+    pub fn keep(&mut self, guard: StoreGuard) {
+        self._guard = guard;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.url())
     }
@@ -281,8 +286,20 @@ pub fn serve_binary(database_url: &str, tokens_file: &str, listen: &str) -> Serv
 
 /// `serve_binary` with more arguments (`--routing FILE`, …).
 pub fn serve_binary_with(database_url: &str, tokens_file: &str, listen: &str, more: &[&str]) -> Served {
+    serve_command(std::process::Command::new(BIN), database_url, tokens_file, listen, more)
+}
+
+/// `serve_binary_with` as `command` runs it: `command` is the binary, or a
+/// wrapper (`prlimit … --`) whose next argument is.
+pub fn serve_command(
+    mut command: std::process::Command,
+    database_url: &str,
+    tokens_file: &str,
+    listen: &str,
+    more: &[&str],
+) -> Served {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(BIN)
+    let mut child = command
         .args(["serve", "--listen", listen, "--log-format", "json", "--tokens-file", tokens_file])
         .args(["--database-url", database_url])
         .args(more)

@@ -31,6 +31,7 @@ pub fn parse_event(
 ) -> Result<Event, Box<EventRejection>> {
     let mut f = Fields::new(body);
     let event_id = f.required_id("event_id", 128);
+    let errors_before = f.errors.len();
     let ctx = AttributionContext {
         agent_id: f.optional_id("agent_id", 256),
         actor_type: f.optional_id("actor_type", 64),
@@ -39,6 +40,8 @@ pub fn parse_event(
         origin_ts: None,
         origin_ip: None,
     };
+    // A refused attribution field is named for what it is, never as missing.
+    let attribution_well_typed = f.errors.len() == errors_before;
     let run_id = f.optional_id("run_id", 128);
     let parent_event_id = f.optional_id("parent_event_id", 128);
     let action_type = f.optional_id("action_type", 64);
@@ -75,7 +78,7 @@ pub fn parse_event(
     let has_attribution =
         ctx.agent_id.is_some() || ctx.actor_type.is_some() || ctx.actor_id.is_some() || ctx.origin_system_id.is_some();
     let mut flags = Vec::new();
-    if has_attribution {
+    if has_attribution && attribution_well_typed {
         let violations = validate(&ctx);
         if !violations.is_empty() {
             log_violations(&ctx, &violations, EnforcementMode::Hard);
@@ -83,7 +86,7 @@ pub fn parse_event(
             details.append(&mut f.errors);
             return Err(Box::new(EventRejection { details, attribution: Some(ctx) }));
         }
-    } else {
+    } else if !has_attribution && attribution_well_typed {
         flags.push(EventFlag::ActorUnknown);
     }
     if !f.errors.is_empty() {
@@ -121,6 +124,45 @@ pub fn parse_event(
     })
 }
 
+/// Splits `events` (each with its place in the request) into those the
+/// caller may store and those that would join a run of an agent its token
+/// may not act for, each with its refusal. A run not stored (yet) is no one's.
+pub(crate) async fn runs_of_others<T>(
+    state: &AppState,
+    caller: &Caller,
+    events: Vec<(T, Event)>,
+) -> Result<(Vec<(T, Event)>, Vec<(T, Event, ApiError)>), ApiError> {
+    if !caller.acts_for_some_agents_only() {
+        return Ok((events, vec![]));
+    }
+    let run_ids: Vec<&str> = events.iter().filter_map(|(_, e)| e.run_id.as_deref()).collect();
+    if run_ids.is_empty() {
+        return Ok((events, vec![]));
+    }
+    let agents = state.store().run_agents(&run_ids).await?;
+    let (mut mine, mut others) = (Vec::with_capacity(events.len()), Vec::new());
+    for (at, event) in events {
+        let owner = event.run_id.as_ref().and_then(|run| agents.get(run));
+        match owner.map(|agent| caller.may_act_for(Some(agent))) {
+            Some(Err(e)) => {
+                let run = event.run_id.as_deref().unwrap_or_default();
+                let agent = owner.map(String::as_str).unwrap_or_default();
+                let message = format!("run {run:?} is agent {agent:?}'s, which this token may not act for: {}", e.body.message);
+                let error = ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    crate::api::ErrorType::Authorization,
+                    "RUN_NOT_ALLOWED",
+                    message,
+                )
+                .with_field("run_id");
+                others.push((at, event, error));
+            }
+            _ => mine.push((at, event)),
+        }
+    }
+    Ok((mine, others))
+}
+
 /// Why `at` is outside the window around `now`, if it is.
 fn outside(window: EventWindow, at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -151,7 +193,7 @@ fn outside(window: EventWindow, at: DateTime<Utc>, now: DateTime<Utc>) -> Option
     responses(
         (status = 200, body = IngestReport),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "The event's tool is disabled for its agent", body = ErrorBody),
+        (status = 409, description = "The event's tool is disabled for its agent (TOOL_DISABLED), or its event_id holds an event with other content (EVENT_ID_CONFLICT)", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -226,8 +268,17 @@ pub async fn post_events(
     if !rejections.is_empty() {
         state.store().record_rejections(&rejections, state.desk().clock().now()).await?;
     }
+    let (mine, others) = runs_of_others(&state, &caller, events).await?;
+    events = mine;
+    for (index, event, error) in others {
+        rejected.push(RejectedEvent { index, event_id: Some(event.event_id), error: error.body });
+    }
     if single && let Some(first) = rejected.pop() {
-        return Err(ApiError { status: axum::http::StatusCode::BAD_REQUEST, body: first.error, retry_after: None });
+        let status = match first.error.code.as_str() {
+            "RUN_NOT_ALLOWED" => axum::http::StatusCode::FORBIDDEN,
+            _ => axum::http::StatusCode::BAD_REQUEST,
+        };
+        return Err(ApiError { status, body: first.error, retry_after: None });
     }
     let positions: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
     let mut report = state.desk().ingest(events.into_iter().map(|(_, e)| e).collect()).await?;

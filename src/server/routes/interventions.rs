@@ -305,6 +305,7 @@ pub async fn intervene_agent(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     crate::server::request::check_id("agent_id", &agent_id)?;
+    let agent_id = crate::api::identifier::normalized(agent_id);
     intervene(state, caller, headers, body, InterventionTarget::Agent(agent_id)).await
 }
 

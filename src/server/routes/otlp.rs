@@ -6,7 +6,7 @@ use crate::api::{ErrorBody, ErrorDetail, Event};
 use crate::otlp::answer::{Status, export_body, rpc_code, status_body};
 use crate::otlp::{DecodeError, Encoding, Mapped, MappedSpan, SpanLabel};
 use crate::server::auth::{Caller, Permission};
-use crate::server::routes::events::{EventRejection, MAX_BATCH, parse_event};
+use crate::server::routes::events::{EventRejection, MAX_BATCH, parse_event, runs_of_others};
 use crate::server::routes::runs::{RunRejection, attribution_rejection, override_claimed, parse_create_run_with};
 use crate::server::{ApiError, AppState};
 use crate::store::{FinishedRun, Rejection, StoreError};
@@ -17,6 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -77,6 +79,16 @@ async fn status_answers(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
+/// Raised when dropped: the handler's future is dropped when its client goes.
+#[derive(Default)]
+struct ClientGone(Arc<AtomicBool>);
+
+impl Drop for ClientGone {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// What a request's spans come to, before anything is stored.
 #[derive(Default)]
 struct Batch {
@@ -125,10 +137,20 @@ async fn export_traces(
     let now = Utc::now();
     let window = state.desk().event_window();
     let override_claimed = override_claimed(&headers);
+    let decoding = tokio::time::timeout(QUEUE_WAIT, state.otlp_decoding_turn()).await.map_err(|_| busy())?;
+    // Set when this handler is dropped (the client went away): decoding stops.
+    let gone = ClientGone::default();
+    let flag = gone.0.clone();
+    let who = caller.clone();
     let batch = tokio::task::spawn_blocking(move || {
-        let request =
-            crate::otlp::decode::decode(&body, encoding, gzip, crate::otlp::MAX_DECODED_BYTES).map_err(undecodable)?;
+        let _decoding = decoding;
+        let max = crate::otlp::MAX_DECODED_BYTES;
+        let request = crate::otlp::decode::decode(&body, encoding, gzip, max, crate::otlp::Limits::DEFAULT, &flag)
+            .map_err(undecodable)?;
         drop(body);
+        if flag.load(Ordering::Relaxed) {
+            return Err(ApiError::internal());
+        }
         prepare(crate::otlp::map_request(&request), &caller, now, window, override_claimed)
     })
     .await
@@ -145,8 +167,12 @@ async fn export_traces(
     }
     let runs_stored = store.record_finished_runs(&batch.runs).await.map_err(retry_later)?;
     let mut rejected = batch.rejected;
+    let (events, others) = runs_of_others(&state, &who, batch.events).await?;
+    for (label, _, error) in others {
+        rejected.push((label, format!("{}: {}", error.body.code, error.body.message)));
+    }
     let (mut accepted, mut again) = (0, 0);
-    let mut events = batch.events.into_iter().peekable();
+    let mut events = events.into_iter().peekable();
     // In pieces as large as the JSON API's batches, so that one large
     // export does not hold the desk for long.
     while events.peek().is_some() {
@@ -293,6 +319,19 @@ fn undecodable(e: DecodeError) -> ApiError {
             "BODY_TOO_LARGE",
             format!("{e}; send smaller batches"),
         ),
+        DecodeError::OverLimit(crate::otlp::bounds::OverLimit::Abandoned) => {
+            tracing::info!("OTLP export abandoned by its client; decoding stopped");
+            ApiError::internal()
+        }
+        DecodeError::OverLimit(limit) => {
+            tracing::warn!(refused = %limit, "OTLP export over the limits refused before decoding");
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                crate::api::ErrorType::InvalidRequest,
+                "EXPORT_TOO_LARGE",
+                limit.to_string(),
+            )
+        }
         _ => ApiError::invalid_request("OTLP_UNDECODABLE", e.to_string()),
     }
 }
