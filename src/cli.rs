@@ -128,9 +128,12 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers, from connecting or from its previous answer
     #[arg(long, env = "MANDATE_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=300))]
     pub header_timeout_seconds: u32,
-    /// Failed authentications allowed per client address in 10 s before its requests get 429 for 10 s (0: no limit)
+    /// Wrong tokens allowed per client (an address; an IPv6 /64) in 10 s before its requests get 429 for 10 s (0: no limit)
     #[arg(long, env = "MANDATE_FAILED_AUTH_LIMIT", default_value_t = 20)]
     pub failed_auth_limit: u32,
+    /// A proxy (address or CIDR, repeatable or comma-separated) whose X-Forwarded-For names the client, for the failed-authentication limit
+    #[arg(long = "trusted-proxy", env = "MANDATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve HTTPS with this PEM certificate (chain); read again on SIGHUP. Needs --tls-key
     #[arg(long, env = "MANDATE_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -249,4 +252,12 @@ mod tests {
             .to_string();
         assert!(err.contains("viewer, responder, admin, agent"), "{err}");
     }
+}
+
+/// An address or a CIDR block.
+fn parse_proxy(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32, 192.0.2.7)"))
 }

@@ -93,6 +93,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
                 .unwrap_or_else(mandate::server::connections::default_max_connections),
             header_timeout: std::time::Duration::from_secs(u64::from(args.header_timeout_seconds)),
             failed_auth_limit: args.failed_auth_limit,
+            trusted_proxies: args.trusted_proxies.clone(),
             token_rate: args.token_rate_limit,
         },
     };

@@ -111,28 +111,48 @@ async fn a_body_over_the_limit_is_refused_with_the_true_limit() {
 }
 
 #[tokio::test]
-async fn guessing_tokens_is_throttled_per_address() {
-    let (served, admin, _dir) = server().await;
+async fn guessing_tokens_is_throttled_per_client_and_only_guesses_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml").display().to_string();
+    let admin = create_token(&tokens, "root", "admin");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    // Behind a load balancer on loopback, which names the client.
+    let served = serve_binary_with(&url, &tokens, "127.0.0.1:0", &["--trusted-proxy", "127.0.0.0/8"]);
     let http = mandate::sdk::http_client_builder().build().unwrap();
     let url = format!("http://{}/api/v1/incidents", served.addr);
-    for i in 0..20 {
-        let r = http.get(&url).bearer_auth(format!("mdt_guess{i}")).send().await.unwrap();
-        assert_eq!(r.status(), 401, "the first 20 failures are told apart from a throttle");
+    let from = |client: &str| http.get(&url).header("x-forwarded-for", format!("{client}, 127.0.0.9"));
+
+    // Requests with no token, or no bearer token, are 401 and cost nothing:
+    // a crowd of them locks nobody out.
+    for i in 0..40 {
+        let request = if i % 2 == 0 { from("203.0.113.7") } else { from("203.0.113.7").header("authorization", "Basic x") };
+        assert_eq!(request.send().await.unwrap().status(), 401);
     }
-    let r = http.get(&url).bearer_auth("mdt_guess21").send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    // Over the budget: 429 for everyone from this address, the right token
-    // included, so a guess cannot be confirmed.
-    for token in ["mdt_guess22", admin.as_str()] {
-        let r = http.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(from("203.0.113.7").bearer_auth(&admin).send().await.unwrap().status(), 200);
+
+    // The documented number is the real one: 20 guesses, then 429 for
+    // everyone at that client, the right token included.
+    for i in 0..20 {
+        let r = from("198.51.100.1").bearer_auth(format!("mdt_guess{i}")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "guess {} is told apart from a throttle", i + 1);
+    }
+    for token in ["mdt_guess21", admin.as_str()] {
+        let r = from("198.51.100.1").bearer_auth(token).send().await.unwrap();
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["retry-after"], "10");
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["code"], "TOO_MANY_FAILED_ATTEMPTS", "{body}");
     }
+    // Another client behind the same balancer is not locked out.
+    assert_eq!(from("198.51.100.2").bearer_auth(&admin).send().await.unwrap().status(), 200);
     // Requests that need no token still answer.
     let health = http.get(format!("http://{}/healthz", served.addr)).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    // The block is logged with the client's address, never the tokens.
+    let log = served.log.lock().unwrap().join("\n");
+    let blocked = log.lines().find(|l| l.contains("client blocked")).expect("the block is logged");
+    assert!(blocked.contains("198.51.100.1"), "{blocked}");
+    assert!(!log.contains("mdt_guess"), "no guessed token reaches the log");
     served.stop();
 }
 

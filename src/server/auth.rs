@@ -127,9 +127,12 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| auth_throttle::client_of(c.0.ip(), &parts.headers, state.trusted_proxies()));
         let now = Instant::now();
-        if let Some(ip) = peer
+        if let Some(ip) = client
             && state.auth_throttle().blocked(ip, now)
         {
             return Err(ApiError::new(
@@ -137,16 +140,20 @@ impl FromRequestParts<AppState> for Caller {
                 crate::api::ErrorType::Authentication,
                 "TOO_MANY_FAILED_ATTEMPTS",
                 format!(
-                    "more than {} failed authentications from this address within {} s; retry later",
+                    "{} wrong tokens from this address within {} s; retry later",
                     state.auth_throttle().limit,
                     auth_throttle::WINDOW.as_secs()
                 ),
-            ));
+            )
+            .with_retry_after(auth_throttle::WINDOW.as_secs() as u16));
         }
         let caller = match authenticate(parts, state) {
             Ok(caller) => caller,
             Err(e) => {
-                if let Some(ip) = peer {
+                // Only a token presented is a guess; no token costs nothing.
+                if let Some(ip) = client
+                    && bearer_token(parts).is_some()
+                {
                     state.auth_throttle().failed(ip, now);
                 }
                 return Err(e);
@@ -166,6 +173,17 @@ impl FromRequestParts<AppState> for Caller {
             .with_retry_after(wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u16));
         }
         Ok(caller)
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if there is one.
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Some(token.trim())
+        }
+        _ => None,
     }
 }
 

@@ -20,15 +20,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tower::ServiceExt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
     /// The longest a connection may take to send a request's headers, from
     /// when it opened or was last answered.
     pub header_timeout: Duration,
-    /// Failed authentications allowed per client address in 10 s before
-    /// its requests get 429 for 10 s; 0: no limit.
+    /// Wrong tokens allowed per client in 10 s before its requests get 429
+    /// for 10 s; 0: no limit.
     pub failed_auth_limit: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests per second per token (a second's worth may come at once);
     /// 0: no limit.
     pub token_rate: u32,
@@ -40,6 +42,7 @@ impl Default for ConnectionLimits {
             max_connections: default_max_connections(),
             header_timeout: Duration::from_secs(10),
             failed_auth_limit: 20,
+            trusted_proxies: Vec::new(),
             token_rate: 0,
         }
     }
@@ -146,10 +149,11 @@ pub async fn serve(
         let (app, table, closing) = (app.clone(), table.clone(), closing.subscribe());
         match &tls {
             None => {
-                tasks.spawn(connection(stream, peer, None, id, app, table, limits, evict_rx, closing));
+                tasks.spawn(connection(stream, peer, None, id, app, table, limits.clone(), evict_rx, closing));
             }
             Some(tls) => {
                 let acceptor = tls.acceptor();
+                let limits = limits.clone();
                 tasks.spawn(async move {
                     // The handshake has the time the headers have: a client
                     // that opens and stalls is closed like any other.

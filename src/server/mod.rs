@@ -322,7 +322,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     desk.share_revocations(&tokens_file.revoked_digests()).await?;
     let tls =
         options.tls.as_ref().map(|(cert, key)| Tls::load(cert, key, options.tls_client_ca.as_deref())).transpose()?;
-    let server = start_desk_tls(desk, tokens, options.listen, options.connections, tls.clone())
+    let server = start_desk_tls(desk, tokens, options.listen, options.connections.clone(), tls.clone())
         .await
         .map_err(|source| ServeError::Listen { addr: options.listen, source })?;
     tracing::info!(addr = %server.addr, https = server.tls, tokens = server.state.tokens().len(), "serving the Mandate API");

@@ -23,6 +23,7 @@ struct Inner {
     audit_so_far: std::sync::Mutex<crate::audit::ChainStatus>,
     /// Failed authentication per client address.
     auth_throttle: crate::server::auth_throttle::AuthThrottle,
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests per token.
     token_rate: crate::server::token_rate::TokenRate,
     /// Who looked at incident detail and the audit log.
@@ -51,6 +52,7 @@ impl AppState {
             audit: Default::default(),
             audit_so_far: std::sync::Mutex::new(crate::audit::Progress::default().status()),
             auth_throttle: crate::server::auth_throttle::AuthThrottle::new(limits.failed_auth_limit),
+            trusted_proxies: limits.trusted_proxies.clone(),
             token_rate: crate::server::token_rate::TokenRate::new(limits.token_rate),
         }))
     }
@@ -89,6 +91,11 @@ impl AppState {
             .verify_audit(&mut progress, |p| *so_far.lock().unwrap_or_else(|e| e.into_inner()) = p.status())
             .await?;
         Ok(progress.status())
+    }
+
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.0.trusted_proxies
     }
 
     pub fn auth_throttle(&self) -> &crate::server::auth_throttle::AuthThrottle {
