@@ -3,6 +3,7 @@
 mod access_log;
 pub mod auth;
 mod auth_throttle;
+pub(crate) mod outage;
 pub mod connections;
 mod error;
 mod etag;
@@ -132,6 +133,7 @@ pub(crate) fn openapi_text() -> &'static str {
 pub fn router(state: AppState) -> Router {
     let (router, _) = api_routes().split_for_parts();
     router
+        .route_layer(axum::middleware::from_fn(outage::bounded))
         .route_layer(axum::middleware::from_fn(request_log::log_request))
         .layer(axum::middleware::from_fn(etag::etag))
         .layer(axum::middleware::from_fn(http_errors::json_bodies))

@@ -199,8 +199,10 @@ impl Store {
     async fn connect_postgres(url: &str) -> Result<Store, StoreError> {
         let pool = AnyPoolOptions::new()
             .max_connections(16)
-            // A request waiting on a dead database fails with 503, it does not hang.
-            .acquire_timeout(Duration::from_secs(3))
+            // A request waiting on a dead database fails with 503, it does
+            // not hang: within this, and within the server's outage bound
+            // (`server::outage`) however many waits a request makes.
+            .acquire_timeout(Duration::from_secs(2))
             .connect(url)
             .await?;
         Ok(Store::from_pools(pool.clone(), pool, Backend::Postgres))

@@ -23,6 +23,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                super::outage::found_unreachable();
                 StoreError::Unavailable(e)
             }
             sqlx::Error::Database(ref db) if is_refusal(db.as_ref()) => StoreError::Constraint {

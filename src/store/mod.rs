@@ -19,6 +19,7 @@ mod identifiers;
 mod incidents;
 mod judgements;
 mod migrate;
+pub mod outage;
 mod pages;
 mod patterns;
 mod records;

@@ -6,19 +6,18 @@ use crate::api::{ErrorBody, ErrorDetail, Event};
 use crate::otlp::answer::{Status, export_body, rpc_code, status_body};
 use crate::otlp::{DecodeError, Encoding, Mapped, MappedSpan, SpanLabel};
 use crate::server::auth::{Caller, Permission};
+use crate::server::outage::ClientGone;
 use crate::server::routes::events::{EventRejection, MAX_BATCH, parse_event, runs_of_others};
 use crate::server::routes::runs::{RunRejection, attribution_rejection, override_claimed, parse_create_run_with};
 use crate::server::{ApiError, AppState};
 use crate::store::{FinishedRun, Rejection, StoreError};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -34,6 +33,7 @@ const REASONS_LISTED: usize = 5;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(crate::otlp::TRACES_PATH, axum::routing::post(export_traces))
+        .route_layer(axum::middleware::from_fn(crate::server::outage::bounded))
         .route_layer(axum::middleware::from_fn(crate::server::request_log::log_request))
         .layer(DefaultBodyLimit::max(crate::otlp::MAX_REQUEST_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
@@ -79,16 +79,6 @@ async fn status_answers(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
-/// Raised when dropped: the handler's future is dropped when its client goes.
-#[derive(Default)]
-struct ClientGone(Arc<AtomicBool>);
-
-impl Drop for ClientGone {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
 /// What a request's spans come to, before anything is stored.
 #[derive(Default)]
 struct Batch {
@@ -106,6 +96,7 @@ struct Batch {
 async fn export_traces(
     State(state): State<AppState>,
     caller: Caller,
+    request_life: Option<Extension<ClientGone>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -138,17 +129,16 @@ async fn export_traces(
     let window = state.desk().event_window();
     let override_claimed = override_claimed(&headers);
     let decoding = tokio::time::timeout(QUEUE_WAIT, state.otlp_decoding_turn()).await.map_err(|_| busy())?;
-    // Set when this handler is dropped (the client went away): decoding stops.
-    let gone = ClientGone::default();
-    let flag = gone.0.clone();
+    // Raised when the client is no longer waiting: decoding stops.
+    let gone = request_life.map(|e| e.0).unwrap_or_default();
     let who = caller.clone();
     let batch = tokio::task::spawn_blocking(move || {
         let _decoding = decoding;
         let max = crate::otlp::MAX_DECODED_BYTES;
-        let request = crate::otlp::decode::decode(&body, encoding, gzip, max, crate::otlp::Limits::DEFAULT, &flag)
+        let request = crate::otlp::decode::decode(&body, encoding, gzip, max, crate::otlp::Limits::DEFAULT, &gone.0)
             .map_err(undecodable)?;
         drop(body);
-        if flag.load(Ordering::Relaxed) {
+        if gone.is_raised() {
             return Err(ApiError::internal());
         }
         prepare(crate::otlp::map_request(&request), &caller, now, window, override_claimed)

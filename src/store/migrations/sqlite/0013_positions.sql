@@ -4,5 +4,5 @@
 CREATE TRIGGER trg_events_position_positive AFTER INSERT ON events
 WHEN NEW.rowid <= 0
 BEGIN
-    SELECT RAISE(ABORT, 'events are stored at positions from 1 on');
+    SELECT RAISE(ABORT, 'trg_events_position_positive: events are stored at positions from 1 on');
 END;
