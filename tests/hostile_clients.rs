@@ -246,3 +246,99 @@ async fn the_http_layers_own_refusals_are_json_too() {
     }
     served.stop();
 }
+
+/// A connection from loopback address `from` (127.0.0.0/8 is all this machine's).
+async fn connect_from(from: &str, addr: &str) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{from}:0").parse().unwrap())?;
+    socket.connect(addr.parse().unwrap()).await
+}
+
+#[tokio::test]
+async fn one_token_cannot_fill_the_server_with_long_polls() {
+    let (served, admin, dir) = server().await;
+    let tokens = dir.path().join("tokens.toml").display().to_string();
+    let viewer = create_token(&tokens, "wall-screen", "viewer");
+    // A second token, read by the running server on SIGHUP.
+    common::signal(&served.child, "HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let addr = served.addr.clone();
+    let poll = |token: String| {
+        let addr = addr.clone();
+        tokio::spawn(async move { get(&addr, "/api/v1/incidents?since=0&wait=5", &token).await })
+    };
+    // CAP is 64: a token's share is 16 waiting long polls.
+    let polls: Vec<_> = (0..40).map(|_| poll(viewer.clone())).collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Meanwhile health checks, other requests and another token's long poll get in.
+    for _ in 0..10 {
+        assert_eq!(get(&addr, "/healthz", "").await, "HTTP/1.1 200 OK");
+    }
+    assert_eq!(get(&addr, "/api/v1/incidents", &admin).await, "HTTP/1.1 200 OK");
+    let other = poll(admin.clone());
+    let mut answers: Vec<String> = Vec::new();
+    for p in polls {
+        answers.push(p.await.unwrap());
+    }
+    let waited = answers.iter().filter(|a| *a == "HTTP/1.1 304 Not Modified").count();
+    let refused = answers.iter().filter(|a| *a == "HTTP/1.1 429 Too Many Requests").count();
+    assert_eq!((waited, refused), (16, 24), "{answers:?}");
+    assert_eq!(other.await.unwrap(), "HTTP/1.1 304 Not Modified", "another token is not held back");
+    let log = served.log.lock().unwrap().join("\n");
+    let line = log.lines().find(|l| l.contains("long poll refused")).expect("refusals are logged");
+    assert!(line.contains("wall-screen") && line.contains("127.0.0.1"), "{line}");
+    assert!(!log.contains(&viewer), "never the token itself");
+    served.stop();
+}
+
+#[tokio::test]
+async fn clients_opening_connections_never_close_a_real_one_under_it() {
+    let (served, _admin, _dir) = server().await;
+    let addr = served.addr.clone();
+    // Forty addresses keep the table full of silent connections, each
+    // opening another as soon as one of theirs is closed.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut churners = Vec::new();
+    for i in 0..40 {
+        let (addr, stop) = (addr.clone(), stop.clone());
+        churners.push(tokio::spawn(async move {
+            let from = format!("127.0.0.{}", 10 + i);
+            let mut held = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(s) = connect_from(&from, &addr).await {
+                    held.push(s);
+                }
+                held.retain(|s: &TcpStream| s.peer_addr().is_ok());
+                if held.len() > 8 {
+                    held.remove(0);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A real client connects, takes 50 ms, then sends its request.
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..30 {
+        let mut s = connect_from("127.0.0.200", &addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer)).await.expect("answered");
+        let status = String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_owned();
+        match status.as_str() {
+            "HTTP/1.1 200 OK" => answered += 1,
+            // At the cap with every connection its client's only fresh one:
+            // refused at once, said so, before it sent anything.
+            "HTTP/1.1 503 Service Unavailable" => refused += 1,
+            other => panic!("a real client's connection was closed under it: {other:?}"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for c in churners {
+        c.await.unwrap();
+    }
+    println!("real requests among churners: {answered} answered, {refused} refused at the door");
+    assert!(answered > 0, "some real requests get through");
+    served.stop();
+}

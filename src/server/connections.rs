@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
@@ -63,8 +63,13 @@ pub fn default_max_connections() -> usize {
 
 #[derive(Debug)]
 struct Connection {
+    /// Its client: the peer's address, an IPv6 one by its /64.
+    client: IpAddr,
+    opened: Instant,
     /// When it last started waiting for a request; None while one is answered.
     waiting_since: Option<Instant>,
+    /// Whether it has been answered at least once (an idle keep-alive).
+    answered: bool,
     evict: Option<oneshot::Sender<()>>,
 }
 
@@ -72,18 +77,38 @@ struct Connection {
 struct Table {
     next: u64,
     open: HashMap<u64, Connection>,
+    /// Open connections per client.
+    per_client: HashMap<IpAddr, usize>,
 }
 
 impl Table {
-    /// Makes room for one more: the longest-waiting idle connection is told
-    /// to close. False when every connection is busy.
-    fn make_room(&mut self, max: usize) -> bool {
+    /// Makes room for one more connection from `newcomer`: an idle one is
+    /// told to close, taken from the client holding the most connections
+    /// (the newcomer's own included), the longest waiting among its own.
+    /// A client's only connection that has not yet sent its first request
+    /// and is still within `grace` (the header timeout) is never taken for
+    /// another's: a real client that connects and then sends is not closed
+    /// under it by someone opening connections. False when there is no room.
+    fn make_room(&mut self, max: usize, newcomer: IpAddr, grace: Duration, now: Instant) -> bool {
         if self.open.len() < max {
             return true;
         }
-        let oldest = self.open.iter().filter_map(|(id, c)| Some((c.waiting_since?, *id))).min().map(|(_, id)| id);
-        match oldest.and_then(|id| self.open.remove(&id)) {
-            Some(mut victim) => {
+        let holds = |client: &IpAddr| self.per_client.get(client).copied().unwrap_or(0) + usize::from(*client == newcomer);
+        let victim = self
+            .open
+            .iter()
+            .filter_map(|(id, c)| {
+                let waiting = c.waiting_since?;
+                let held = holds(&c.client);
+                let protected = held == 1 && !c.answered && now.duration_since(c.opened) < grace;
+                (!protected).then_some(((held, std::cmp::Reverse(waiting)), *id))
+            })
+            .max()
+            .map(|(_, id)| id);
+        match victim {
+            Some(id) => {
+                let mut victim = self.remove(id).expect("listed");
+                tracing::debug!(client = %victim.client, "connection closed to make room");
                 if let Some(evict) = victim.evict.take() {
                     let _ = evict.send(());
                 }
@@ -93,9 +118,29 @@ impl Table {
         }
     }
 
+    fn add(&mut self, client: IpAddr, evict: oneshot::Sender<()>, now: Instant) -> u64 {
+        self.next += 1;
+        let connection = Connection { client, opened: now, waiting_since: Some(now), answered: false, evict: Some(evict) };
+        self.open.insert(self.next, connection);
+        *self.per_client.entry(client).or_insert(0) += 1;
+        self.next
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Connection> {
+        let connection = self.open.remove(&id)?;
+        if let Some(n) = self.per_client.get_mut(&connection.client) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_client.remove(&connection.client);
+            }
+        }
+        Some(connection)
+    }
+
     fn set_waiting(&mut self, id: u64, waiting: bool) {
         if let Some(c) = self.open.get_mut(&id) {
             c.waiting_since = waiting.then(Instant::now);
+            c.answered |= waiting;
         }
     }
 }
@@ -129,10 +174,13 @@ pub async fn serve(
         };
         while tasks.try_join_next().is_some() {}
         let (evict_tx, evict_rx) = oneshot::channel();
+        let client = super::auth_throttle::client_of(peer.ip(), &hyper::HeaderMap::new(), &[]);
         let id = {
             let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
-            if !t.make_room(limits.max_connections) {
+            let now = Instant::now();
+            if !t.make_room(limits.max_connections, client, limits.header_timeout, now) {
                 drop(t);
+                tracing::warn!(client = %client, max = limits.max_connections, "connection refused: every connection is busy or protected");
                 if tls.is_none() {
                     refuse(stream, limits.max_connections);
                 }
@@ -140,10 +188,7 @@ pub async fn serve(
                 // the connection is closed, which clients retry the same way.
                 continue;
             }
-            t.next += 1;
-            let id = t.next;
-            t.open.insert(id, Connection { waiting_since: Some(Instant::now()), evict: Some(evict_tx) });
-            id
+            t.add(client, evict_tx, now)
         };
         let _ = stream.set_nodelay(true);
         let (app, table, closing) = (app.clone(), table.clone(), closing.subscribe());
@@ -169,10 +214,10 @@ pub async fn serve(
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, %peer, "TLS handshake failed");
-                            table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
+                            table.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
                         }
                         Err(_) => {
-                            table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
+                            table.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
                         }
                     }
                 });
@@ -228,7 +273,7 @@ async fn connection<S>(
             let _ = conn.as_mut().await;
         }
     }
-    table.lock().unwrap_or_else(|p| p.into_inner()).open.remove(&id);
+    table.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
 }
 
 /// Every connection is answering a request: this one is told so and closed.
@@ -242,4 +287,58 @@ fn refuse(stream: TcpStream, max: usize) {
     );
     // Never wait on a client that does not read: one attempt, then close.
     let _ = stream.try_write(answer.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn open(t: &mut Table, client: &str, at: Instant) -> (u64, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        (t.add(ip(client), tx, at), rx)
+    }
+
+    const GRACE: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn the_client_holding_most_makes_room_from_its_own() {
+        let mut t = Table::default();
+        let t0 = Instant::now();
+        let (_real, mut real_rx) = open(&mut t, "192.0.2.1", t0);
+        let mut flood: Vec<_> = (0..3).map(|_| open(&mut t, "198.51.100.9", t0 + Duration::from_millis(1))).collect();
+        // The flood's own newcomer: one of its own is closed.
+        assert!(t.make_room(4, ip("198.51.100.9"), GRACE, t0 + Duration::from_millis(50)));
+        assert!(real_rx.try_recv().is_err(), "the real client's connection stays");
+        assert_eq!(flood.iter_mut().map(|(_, rx)| rx.try_recv().is_ok()).filter(|closed| *closed).count(), 1);
+    }
+
+    #[test]
+    fn a_fresh_only_connection_is_never_taken_for_another() {
+        let mut t = Table::default();
+        let t0 = Instant::now();
+        let clients = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"];
+        let _held: Vec<_> = clients.iter().map(|c| open(&mut t, c, t0)).collect();
+        // Each holds one that has not sent yet, within the header timeout.
+        assert!(!t.make_room(4, ip("203.0.113.1"), GRACE, t0 + Duration::from_secs(1)), "refused, none closed");
+        // Past the header timeout they are fair game (hyper closes them too).
+        assert!(t.make_room(4, ip("203.0.113.1"), GRACE, t0 + GRACE));
+    }
+
+    #[test]
+    fn an_idle_keep_alive_makes_room_and_a_busy_one_never() {
+        let mut t = Table::default();
+        let t0 = Instant::now();
+        let (kept, mut kept_rx) = open(&mut t, "192.0.2.1", t0);
+        let (busy, _busy_rx) = open(&mut t, "192.0.2.2", t0);
+        t.set_waiting(kept, false);
+        t.set_waiting(kept, true);
+        t.set_waiting(busy, false);
+        assert!(t.make_room(2, ip("203.0.113.1"), GRACE, t0 + Duration::from_millis(10)));
+        assert!(kept_rx.try_recv().is_ok(), "the idle keep-alive was closed");
+        assert!(!t.make_room(1, ip("203.0.113.1"), GRACE, t0), "a request being answered is never closed");
+    }
 }

@@ -7,6 +7,7 @@ pub(crate) mod outage;
 pub mod connections;
 mod error;
 mod etag;
+pub(crate) mod long_polls;
 pub(crate) mod http_errors;
 pub(crate) mod list_cache;
 mod openapi;

@@ -33,6 +33,8 @@ struct Inner {
     /// OTLP exports being decoded: each holds its permit until decoding ends,
     /// even when its client went away.
     otlp_decoding: Arc<tokio::sync::Semaphore>,
+    /// The shares of long polls.
+    long_polls: Arc<crate::server::long_polls::LongPolls>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             audit_so_far: std::sync::Mutex::new(crate::audit::Progress::default().status()),
             auth_throttle: crate::server::auth_throttle::AuthThrottle::new(limits.failed_auth_limit),
             trusted_proxies: limits.trusted_proxies.clone(),
+            long_polls: Arc::new(crate::server::long_polls::LongPolls::for_connections(limits.max_connections)),
             token_rate: crate::server::token_rate::TokenRate::new(limits.token_rate),
         }))
     }
@@ -91,6 +94,11 @@ impl AppState {
             .verify_audit(&mut progress, |p| *so_far.lock().unwrap_or_else(|e| e.into_inner()) = p.status())
             .await?;
         Ok(progress.status())
+    }
+
+    /// The shares of long polls.
+    pub fn long_polls(&self) -> &Arc<crate::server::long_polls::LongPolls> {
+        &self.0.long_polls
     }
 
     /// Proxies whose `X-Forwarded-For` names the client.

@@ -7,9 +7,10 @@ use crate::server::request::Query;
 use crate::server::{ApiError, AppState};
 use crate::store::decode_incident_cursor;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// The longest a long poll may wait.
@@ -37,6 +38,7 @@ pub const MAX_WAIT_SECONDS: u32 = 30;
 pub async fn list_incidents(
     State(state): State<AppState>,
     caller: Caller,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ReadOperations)?;
@@ -72,7 +74,7 @@ pub async fn list_incidents(
     }
 
     if let Some(since) = since {
-        let mut feed = FeedWait::new(&state, wait);
+        let mut feed = FeedWait::new(&state, wait, &caller, peer.map(|p| p.0.0.ip()))?;
         // Any other version answers at once: newer, or older when the
         // server's history was reset under the client.
         if feed.seen() == since && !feed.moved().await? {
@@ -131,6 +133,7 @@ pub async fn list_incidents(
 pub async fn get_incident(
     State(state): State<AppState>,
     caller: Caller,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -146,7 +149,7 @@ pub async fn get_incident(
     // Whether the caller asked to wait and the incident is still at `since`.
     let mut unchanged = false;
     if let Some(since) = since {
-        let mut feed = FeedWait::new(&state, wait);
+        let mut feed = FeedWait::new(&state, wait, &caller, peer.map(|p| p.0.0.ip()))?;
         loop {
             feed.seen();
             match desk.incident_version(id).await? {
@@ -201,15 +204,24 @@ struct FeedWait {
     changes: tokio::sync::watch::Receiver<i64>,
     closing: tokio::sync::watch::Receiver<bool>,
     deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// The caller's share of long polls, held while it waits.
+    _share: Option<crate::server::long_polls::Share>,
 }
 
 impl FeedWait {
-    fn new(state: &AppState, wait_seconds: u32) -> FeedWait {
-        FeedWait {
+    /// A wait of `wait_seconds` for `caller` (at `client`), within its share
+    /// of long polls (none is taken for a wait of 0).
+    fn new(state: &AppState, wait_seconds: u32, caller: &Caller, client: Option<IpAddr>) -> Result<FeedWait, ApiError> {
+        let share = match wait_seconds {
+            0 => None,
+            _ => Some(state.long_polls().enter(&caller.0.name, client)?),
+        };
+        Ok(FeedWait {
             changes: state.desk().subscribe(),
             closing: state.closing(),
             deadline: Box::pin(tokio::time::sleep(Duration::from_secs(u64::from(wait_seconds)))),
-        }
+            _share: share,
+        })
     }
 
     /// The feed's version now; `moved` waits for a newer one.
