@@ -64,6 +64,15 @@ pub enum AuditCommand {
         /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
         #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
+        /// A file of heads kept outside the database (what `mandate audit head` printed, one per line): both chains must still reach each, with the same hashes (catches removal from the end of both)
+        #[arg(long, value_name = "FILE")]
+        expect_head: Option<PathBuf>,
+    },
+    /// Print how far the audit log and the events' chain reach now, as one line of JSON: append it to storage outside the database, and give the file to `verify --expect-head`
+    Head {
+        /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
+        #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
     },
 }
 
@@ -162,7 +171,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MANDATE_RETAIN_REJECTIONS_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub retain_rejections_days: u32,
     /// Seconds between passes of the record keeper (retention, and anchoring the events' chain in the audit log)
-    #[arg(long, env = "MANDATE_RECORDS_EVERY_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    #[arg(long, env = "MANDATE_RECORDS_EVERY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=86400))]
     pub records_every_seconds: u32,
     /// Let learned rules marked auto carry out their automation (pause the suspected agent, escalate); without it they gate instead
     #[arg(long, env = "MANDATE_ALLOW_AUTO_RULES")]

@@ -16,7 +16,10 @@ fn main() -> ExitCode {
         Some(Command::Console(args)) => return console_exit(mandate::console::main(args)),
         Some(Command::Serve(args)) => run_serve(args),
         Some(Command::Token(command)) => run_token(command),
-        Some(Command::Audit(AuditCommand::Verify { database_url })) => run_audit_verify(database_url),
+        Some(Command::Audit(AuditCommand::Verify { database_url, expect_head })) => {
+            run_audit_verify(database_url, expect_head)
+        }
+        Some(Command::Audit(AuditCommand::Head { database_url })) => run_audit_head(database_url),
         Some(Command::Routing(command)) => run_routing(command),
         Some(Command::Attribution(AttributionCommand::Report(args))) => mandate::rollout::command::report(args),
         Some(Command::Demo(args)) => return console_exit(mandate::demo::main(args)),
@@ -209,8 +212,27 @@ fn run_routing(command: RoutingCommand) -> Result<(), String> {
     }
 }
 
-fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
+fn run_audit_head(database_url: Option<String>) -> Result<(), String> {
     let url = database_url.unwrap_or_else(default_sqlite_url);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let store = mandate::store::Store::connect(&url).await.map_err(|e| e.to_string())?;
+        let head = store.record_head(chrono::Utc::now()).await.map_err(|e| e.to_string());
+        store.close().await;
+        println!("{}", serde_json::to_string(&head?).map_err(|e| e.to_string())?);
+        Ok(())
+    })
+}
+
+fn run_audit_verify(database_url: Option<String>, expect_head: Option<std::path::PathBuf>) -> Result<(), String> {
+    let url = database_url.unwrap_or_else(default_sqlite_url);
+    let heads = match &expect_head {
+        None => vec![],
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            mandate::audit::parse_heads(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let store = mandate::store::Store::connect(&url).await.map_err(|e| e.to_string())?;
@@ -219,6 +241,10 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
         let status = progress.status();
         let events = store.verify_events(|_| {}).await.map_err(|e| e.to_string());
         let lookalikes = store.lookalike_identifiers().await.map_err(|e| e.to_string());
+        let mut against_heads = Vec::new();
+        for head in &heads {
+            against_heads.push(store.check_record_head(head).await.map_err(|e| e.to_string()));
+        }
         store.close().await;
         let (events, lookalikes) = (events?, lookalikes?);
         let mut broken = Vec::new();
@@ -246,6 +272,15 @@ fn run_audit_verify(database_url: Option<String>) -> Result<(), String> {
                 events.problem.unwrap_or_default(),
                 events.events_checked
             ));
+        }
+        let mut head_problems = Vec::new();
+        for problem in against_heads {
+            head_problems.extend(problem?);
+        }
+        match (heads.len(), head_problems.first()) {
+            (0, _) => {}
+            (n, None) => println!("heads kept outside: both chains still reach all {n}"),
+            (_, Some(first)) => broken.push(format!("against the heads kept outside: {first}")),
         }
         match lookalikes.len() {
             0 => println!("identifiers clean: none holds a control, invisible, bidi or private-use character"),

@@ -317,7 +317,78 @@ async fn an_event_forged_at_position_zero_or_below_is_refused_and_caught(db: Db)
     assert!(err.contains("events broken at event forged"), "{err}");
 }
 
+async fn removing_both_tails_disagrees_with_a_head_kept_outside(db: Db) {
+    let r = record(db).await;
+    r.post((1..=6).map(|i| ok(&format!("t-{i}"), "svc-a")).collect()).await;
+    r.desk.keep_records().await.unwrap().anchor.expect("anchored");
+    r.post(vec![ok("t-7", "svc-a"), ok("t-8", "svc-a")]).await;
+    let last = r.desk.keep_records().await.unwrap().anchor.expect("t-8 anchored");
+
+    // The operator appends the head to storage outside the database.
+    let url = r.url.clone();
+    let head = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
+            .args(["audit", "head", "--database-url", &url])
+            .env_remove("MANDATE_DATABASE_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(head.status.success(), "{}", String::from_utf8_lossy(&head.stderr));
+    let line = String::from_utf8(head.stdout).unwrap();
+    let kept: Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(kept["events"]["position"], last.position, "{line}");
+    assert_eq!(kept["audit"]["seq"], last.audit_seq, "{line}");
+    let dir = tempfile::tempdir().unwrap();
+    let heads = dir.path().join("heads.jsonl");
+    std::fs::write(&heads, &line).unwrap();
+
+    // Both tails go: the newest events, and the audit entries from the
+    // anchor that named them on.
+    r.tamper("DELETE FROM events WHERE event_id IN ('t-7', 't-8')").await;
+    let (drop_audit_guard, audit) = match r.desk.store().backend() {
+        Backend::Sqlite => ("DROP TRIGGER trg_audit_log_no_delete", "audit_log"),
+        Backend::Postgres => ("ALTER TABLE audit_log DISABLE TRIGGER trg_audit_log_append_only", "audit_log"),
+    };
+    r.tamper(drop_audit_guard).await;
+    r.tamper(&format!("DELETE FROM {audit} WHERE seq >= {}", last.audit_seq)).await;
+
+    // Each chain on its own still holds: that is the gap the head closes.
+    let (code, out, err) = r.verify_cli().await;
+    assert_eq!(code, 0, "both chains verify without the head: {out}{err}");
+    let url = r.url.clone();
+    let heads_arg = heads.display().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
+            .args(["audit", "verify", "--database-url", &url, "--expect-head", &heads_arg])
+            .env_remove("MANDATE_DATABASE_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("against the heads kept outside"), "{err}");
+    assert!(err.contains(&format!("names audit entry {}", last.audit_seq)) && err.contains("removed from the end"), "{err}");
+}
+
+async fn a_server_anchors_the_chain_when_it_stops(db: Db) {
+    let r = record(db).await;
+    r.post((1..=3).map(|i| ok(&format!("s-{i}"), "svc-a")).collect()).await;
+    let url = r.url.clone();
+    r.t.stop().await;
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let action: String =
+        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(action, "events_anchored", "nothing stored is left after the last anchor");
+    pool.close().await;
+}
+
 on_both_databases!(
+    removing_both_tails_disagrees_with_a_head_kept_outside,
+    a_server_anchors_the_chain_when_it_stops,
     an_event_forged_at_position_zero_or_below_is_refused_and_caught,
     who_looked_is_recorded_for_admins_and_expires,
     chained_events_verify_and_a_change_is_named,

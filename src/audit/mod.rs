@@ -3,9 +3,11 @@
 //! chain from that row on, and `verify` names the first broken row.
 
 mod events;
+mod record_head;
 
 pub use crate::api::{AuditEntry, ChainStatus};
 pub use events::{Anchor, EventChainStatus, EventProgress, event_link};
+pub use record_head::{EntryMark, EventMark, RecordHead, parse_heads};
 use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of the first entry.

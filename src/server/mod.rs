@@ -189,6 +189,14 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        // Nothing this server stored is left after the last anchor.
+        if self.state.store().holds_duties() {
+            match self.state.desk().anchor_now().await {
+                Ok(Some(anchor)) => tracing::info!(position = anchor.position, "events' chain anchored at shutdown"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "the events' chain could not be anchored at shutdown"),
+            }
+        }
         self.state.store().close().await;
     }
 }

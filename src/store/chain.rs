@@ -3,7 +3,7 @@
 
 use super::events::{EVENT_COLUMNS, StoredEvent};
 use super::{Backend, Store, StoreError};
-use crate::audit::{Anchor, EventChainStatus, EventProgress, GENESIS};
+use crate::audit::{Anchor, EntryMark, EventChainStatus, EventMark, EventProgress, GENESIS, RecordHead};
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
@@ -111,6 +111,71 @@ impl Store {
             }
         }
         Ok(progress.finish())
+    }
+
+    /// How far both chains reach now: to keep outside the database.
+    pub async fn record_head(&self, at: DateTime<Utc>) -> Result<RecordHead, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        let audit = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| Ok::<_, StoreError>(EntryMark { seq: r.try_get("seq")?, hash: r.try_get("hash")? }))
+            .transpose()?;
+        let events = self.chain_head(&mut conn).await?.map(|(position, hash)| EventMark { position, hash });
+        Ok(RecordHead { taken_at: at, audit, events })
+    }
+
+    /// What no longer holds of `head` (taken earlier, kept outside): None
+    /// when both chains still reach as far, with the same hashes there.
+    pub async fn check_record_head(&self, head: &RecordHead) -> Result<Option<String>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        let taken = head.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Some(mark) = &head.audit {
+            let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1").bind(mark.seq).fetch_optional(&mut *conn).await?;
+            match row {
+                Some(row) if row.try_get::<String, _>("hash")? == mark.hash => {}
+                Some(_) => {
+                    return Ok(Some(format!(
+                        "audit entry {} differs from the head taken {taken}: the audit log was rewritten",
+                        mark.seq
+                    )));
+                }
+                None => {
+                    let last: Option<i64> =
+                        sqlx::query_scalar("SELECT MAX(seq) FROM audit_log").fetch_one(&mut *conn).await?;
+                    return Ok(Some(format!(
+                        "the head taken {taken} names audit entry {}, and the audit log ends at {}: entries were removed from the end",
+                        mark.seq,
+                        last.map(|l| format!("entry {l}")).unwrap_or_else(|| "nothing".into())
+                    )));
+                }
+            }
+        }
+        if let Some(mark) = &head.events {
+            let position = self.backend().event_position();
+            let sql = format!("SELECT chain_hash FROM events WHERE {position} = $1");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mark.position).fetch_optional(&mut *conn).await?;
+            match row {
+                Some(row) if row.try_get::<Option<String>, _>("chain_hash")?.as_deref() == Some(mark.hash.as_str()) => {}
+                Some(_) => {
+                    return Ok(Some(format!(
+                        "the event stored at #{} differs from the head taken {taken}: the events were rewritten",
+                        mark.position
+                    )));
+                }
+                // Removed by retention, which anchors the last event it removes.
+                None if self.pruned_anchor(&mut conn).await?.is_some_and(|a| a.position >= mark.position) => {}
+                None => {
+                    let last = self.chain_head(&mut conn).await?.map(|(p, _)| format!("#{p}"));
+                    return Ok(Some(format!(
+                        "the head taken {taken} names the event stored at #{}, and the chain ends at {}: events were removed from the end",
+                        mark.position,
+                        last.unwrap_or_else(|| "nothing".into())
+                    )));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Records the chain's head in the audit log, unless the last anchor
