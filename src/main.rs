@@ -240,13 +240,14 @@ fn run_audit_verify(database_url: Option<String>, expect_head: Option<std::path:
         store.verify_audit(&mut progress, |_| {}).await.map_err(|e| e.to_string())?;
         let status = progress.status();
         let events = store.verify_events(|_| {}).await.map_err(|e| e.to_string());
+        let runs = store.verify_runs().await.map_err(|e| e.to_string());
         let lookalikes = store.lookalike_identifiers().await.map_err(|e| e.to_string());
         let mut against_heads = Vec::new();
         for head in &heads {
             against_heads.push(store.check_record_head(head).await.map_err(|e| e.to_string()));
         }
         store.close().await;
-        let (events, lookalikes) = (events?, lookalikes?);
+        let (events, runs, lookalikes) = (events?, runs?, lookalikes?);
         let mut broken = Vec::new();
         match status.first_broken_seq {
             None => println!("audit log intact: {} entries verified", status.entries_checked),
@@ -271,6 +272,23 @@ fn run_audit_verify(database_url: Option<String>, expect_head: Option<std::path:
                 "events broken{at}: {} ({} links verified before it)",
                 events.problem.unwrap_or_default(),
                 events.events_checked
+            ));
+        }
+        if runs.verified {
+            let unrecorded = match runs.unrecorded {
+                0 => String::new(),
+                n => format!("; {n} stored before the record began, without one"),
+            };
+            println!(
+                "runs intact: {} records and {} runs verified{unrecorded}",
+                runs.records_checked, runs.runs_checked
+            );
+        } else {
+            let at = runs.first_broken_run.as_deref().map(|r| format!(" at run {r}")).unwrap_or_default();
+            broken.push(format!(
+                "runs broken{at}: {} ({} records verified)",
+                runs.problem.unwrap_or_default(),
+                runs.records_checked
             ));
         }
         let mut head_problems = Vec::new();

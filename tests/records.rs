@@ -386,7 +386,97 @@ async fn a_server_anchors_the_chain_when_it_stops(db: Db) {
     pool.close().await;
 }
 
+/// Three runs: a person's, one completed, one still LIVE.
+async fn three_runs(r: &Record) -> (String, String, String) {
+    let human = r.t.post(AGENT, "/api/v1/runs", &common::as_alice(run_body())).await;
+    assert_eq!(human.status, 201, "{}", human.body);
+    let done = r.t.post(AGENT, "/api/v1/runs", &run_body()).await.body["run_id"].as_str().unwrap().to_owned();
+    let completed = r.t.post(AGENT, &format!("/api/v1/runs/{done}/complete"), &json!({"status": "succeeded"})).await;
+    assert_eq!(completed.status, 200, "{}", completed.body);
+    let live = r.t.post(AGENT, "/api/v1/runs", &run_body()).await.body["run_id"].as_str().unwrap().to_owned();
+    (human.body["run_id"].as_str().unwrap().to_owned(), done, live)
+}
+
+impl Record {
+    /// Runs SQL on `runs` as its owner, with its user triggers off.
+    async fn tamper_runs(&self, sql: &str) {
+        let unguard: &[&str] = match self.desk.store().backend() {
+            Backend::Sqlite => &[
+                "DROP TRIGGER IF EXISTS trg_runs_attribution_immutable",
+                "DROP TRIGGER IF EXISTS trg_runs_only_complete",
+                "DROP TRIGGER IF EXISTS trg_runs_completion_final",
+            ],
+            Backend::Postgres => &["ALTER TABLE runs DISABLE TRIGGER USER"],
+        };
+        for statement in unguard {
+            self.raw(statement).await.unwrap();
+        }
+        self.raw(sql).await.unwrap();
+    }
+
+    async fn broken_run(&self) -> (String, String) {
+        let status = self.desk.store().verify_runs().await.unwrap();
+        assert!(!status.verified, "{status:?}");
+        let (code, out, err) = self.verify_cli().await;
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("runs broken at run"), "{err}");
+        (status.first_broken_run.unwrap(), status.problem.unwrap())
+    }
+}
+
+async fn runs_are_in_the_record_and_each_tamper_is_named(db: Db) {
+    let r = record(db).await;
+    let (human, done, _live) = three_runs(&r).await;
+    let status = r.desk.store().verify_runs().await.unwrap();
+    assert!(status.verified, "{status:?}");
+    assert_eq!((status.records_checked, status.runs_checked, status.unrecorded), (4, 3, 0));
+    let (code, out, err) = r.verify_cli().await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("runs intact: 4 records and 3 runs verified"), "{out}");
+
+    // A person's run said to be someone else's.
+    r.tamper_runs(&format!("UPDATE runs SET actor_id = 'mallory' WHERE run_id = '{human}'")).await;
+    let (run, problem) = r.broken_run().await;
+    assert_eq!(run, human);
+    assert!(problem.contains("attribution, goal or kind was rewritten"), "{problem}");
+
+    // A completed run removed through a retention grant the keeper never wrote.
+    let r = record(db).await;
+    let (_, done_2, _) = three_runs(&r).await;
+    let grant = "INSERT INTO retention_grants (kind, through) VALUES ('runs', 99999999999999)";
+    r.raw(grant).await.unwrap();
+    r.raw(&format!("DELETE FROM runs WHERE run_id = '{done_2}'")).await.unwrap();
+    r.raw("DELETE FROM retention_grants WHERE kind = 'runs'").await.unwrap();
+    let (run, problem) = r.broken_run().await;
+    assert_eq!(run, done_2);
+    assert!(problem.contains("recorded and gone, and retention did not remove it"), "{problem}");
+
+    // A LIVE run completed by SQL (the triggers allow the one change).
+    let r = record(db).await;
+    let (_, _, live) = three_runs(&r).await;
+    r.raw(&format!(
+        "UPDATE runs SET state = 'COMPLETED', status = 'succeeded', completed_at = 1 WHERE run_id = '{live}'"
+    ))
+    .await
+    .unwrap();
+    let (run, problem) = r.broken_run().await;
+    assert_eq!(run, live);
+    assert!(problem.contains("completed with no completion record"), "{problem}");
+
+    // Retention's own removal passes: the finished run goes, the LIVE ones stay.
+    let r = record(db).await;
+    three_runs(&r).await;
+    r.clock.advance(chrono::Duration::days(366));
+    let pass = r.desk.keep_records().await.unwrap();
+    assert_eq!(pass.pruned.runs, 1, "{:?}", pass.pruned);
+    let status = r.desk.store().verify_runs().await.unwrap();
+    assert!(status.verified, "{status:?}");
+    assert_eq!((status.records_checked, status.runs_checked), (4, 2));
+    drop(done);
+}
+
 on_both_databases!(
+    runs_are_in_the_record_and_each_tamper_is_named,
     removing_both_tails_disagrees_with_a_head_kept_outside,
     a_server_anchors_the_chain_when_it_stops,
     an_event_forged_at_position_zero_or_below_is_refused_and_caught,

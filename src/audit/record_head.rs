@@ -16,6 +16,9 @@ pub struct RecordHead {
     pub audit: Option<EntryMark>,
     /// The newest event chained: its storage position and link.
     pub events: Option<EventMark>,
+    /// The newest run record: its position and link.
+    #[serde(default)]
+    pub runs: Option<EventMark>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -59,6 +62,7 @@ mod tests {
             taken_at: Utc::now(),
             audit: Some(EntryMark { seq: 4, hash: "ab".into() }),
             events: Some(EventMark { position: 9, hash: "cd".into() }),
+            runs: None,
         };
         let one = serde_json::to_string_pretty(&head).unwrap();
         assert_eq!(parse_heads(&one).unwrap(), vec![head.clone()]);

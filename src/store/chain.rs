@@ -122,7 +122,8 @@ impl Store {
             .map(|r| Ok::<_, StoreError>(EntryMark { seq: r.try_get("seq")?, hash: r.try_get("hash")? }))
             .transpose()?;
         let events = self.chain_head(&mut conn).await?.map(|(position, hash)| EventMark { position, hash });
-        Ok(RecordHead { taken_at: at, audit, events })
+        let runs = super::run_records::runs_head(&mut conn).await?.map(|(position, hash)| EventMark { position, hash });
+        Ok(RecordHead { taken_at: at, audit, events, runs })
     }
 
     /// What no longer holds of `head` (taken earlier, kept outside): None
@@ -169,6 +170,29 @@ impl Store {
                     let last = self.chain_head(&mut conn).await?.map(|(p, _)| format!("#{p}"));
                     return Ok(Some(format!(
                         "the head taken {taken} names the event stored at #{}, and the chain ends at {}: events were removed from the end",
+                        mark.position,
+                        last.unwrap_or_else(|| "nothing".into())
+                    )));
+                }
+            }
+        }
+        if let Some(mark) = &head.runs {
+            let row = sqlx::query("SELECT chain_hash FROM run_records WHERE position = $1")
+                .bind(mark.position)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                Some(row) if row.try_get::<String, _>("chain_hash")? == mark.hash => {}
+                Some(_) => {
+                    return Ok(Some(format!(
+                        "run record #{} differs from the head taken {taken}: the runs' record was rewritten",
+                        mark.position
+                    )));
+                }
+                None => {
+                    let last = super::run_records::runs_head(&mut conn).await?.map(|(p, _)| format!("#{p}"));
+                    return Ok(Some(format!(
+                        "the head taken {taken} names run record #{}, and the runs' record ends at {}: records were removed from the end",
                         mark.position,
                         last.unwrap_or_else(|| "nothing".into())
                     )));

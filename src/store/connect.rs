@@ -145,7 +145,7 @@ impl Store {
     }
 
     fn from_pools(read: AnyPool, write: AnyPool, backend: Backend) -> Store {
-        let run_writer = RunWriter::spawn(write.clone());
+        let run_writer = RunWriter::spawn(write.clone(), backend);
         Store { read, write, run_writer, backend, url: "".into(), claim: Default::default() }
     }
 

@@ -28,6 +28,7 @@ mod revocations;
 mod rollout;
 mod routing;
 mod rules;
+mod run_records;
 mod run_writer;
 mod runs;
 mod suggestion_outcomes;
@@ -49,6 +50,7 @@ pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
 pub use rules::NewRule;
+pub use run_records::RunChainStatus;
 pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
 pub use suggestion_outcomes::{SuggestionOutcome, suggestion_key};
 

@@ -1,10 +1,11 @@
 //! Group commit for new runs: inserts that arrive while the database is busy
 //! are written together, as one multi-row INSERT, so a burst of runs costs
-//! one commit instead of one each. Callers are answered after the commit.
+//! one commit instead of one each, with their creation records (see
+//! `run_records`). Callers are answered after the commit.
 
 use super::events::placeholders;
 use super::runs::{RUN_COLUMNS, run_from_row};
-use super::{NewRun, StoreError, to_millis};
+use super::{Backend, NewRun, StoreError, to_millis};
 use crate::api::{Run, RunStatus};
 use sqlx::AnyPool;
 use std::collections::HashMap;
@@ -30,9 +31,9 @@ impl std::fmt::Debug for Pending {
 }
 
 impl RunWriter {
-    pub(crate) fn spawn(pool: AnyPool) -> RunWriter {
+    pub(crate) fn spawn(pool: AnyPool, backend: Backend) -> RunWriter {
         let (queue, receiver) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool, receiver));
+        tokio::spawn(write_batches(pool, backend, receiver));
         RunWriter { queue }
     }
 
@@ -44,10 +45,10 @@ impl RunWriter {
     }
 }
 
-async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Pending>) {
+async fn write_batches(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let results = write(&pool, &batch).await;
+        let results = write(&pool, backend, &batch).await;
         for (pending, result) in batch.drain(..).zip(results) {
             let _ = pending.reply.send(result);
         }
@@ -57,8 +58,8 @@ async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Pending>) {
 /// One multi-row INSERT: atomic on its own, one commit for the whole batch.
 /// If the database refuses any row, every row is retried alone so each
 /// caller gets its own answer and one bad row never fails its neighbours.
-async fn write(pool: &AnyPool, batch: &[Pending]) -> Vec<Result<Run, StoreError>> {
-    match insert(pool, batch).await {
+async fn write(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Vec<Result<Run, StoreError>> {
+    match insert(pool, backend, batch).await {
         Ok(mut stored) => batch
             .iter()
             .map(|p| {
@@ -71,7 +72,7 @@ async fn write(pool: &AnyPool, batch: &[Pending]) -> Vec<Result<Run, StoreError>
         Err(_) => {
             let mut results = Vec::with_capacity(batch.len());
             for pending in batch {
-                let one = insert(pool, std::slice::from_ref(pending)).await;
+                let one = insert(pool, backend, std::slice::from_ref(pending)).await;
                 results.push(one.map(|mut stored| stored.remove(&pending.run.run_id).expect("the row inserted")));
             }
             results
@@ -105,13 +106,16 @@ pub(super) fn bind_run<'q>(
         .bind(completed_at)
 }
 
-async fn insert(pool: &AnyPool, batch: &[Pending]) -> Result<HashMap<String, Run>, StoreError> {
+async fn insert(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Result<HashMap<String, Run>, StoreError> {
     let sql =
         format!("INSERT INTO runs ({RUN_COLUMNS}) VALUES {} RETURNING {RUN_COLUMNS}", placeholders(batch.len(), 15));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for Pending { run, .. } in batch {
         query = bind_run(query, run, RunStatus::Running, None);
     }
-    let rows = query.fetch_all(pool).await?;
+    let mut tx = pool.begin().await?;
+    let rows = query.fetch_all(&mut *tx).await?;
+    super::run_records::append_run_records(&mut tx, backend, &super::run_records::records_of(&rows, true)?).await?;
+    tx.commit().await?;
     rows.iter().map(|row| run_from_row(row).map(|run| (run.run_id.clone(), run))).collect()
 }

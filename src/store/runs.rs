@@ -138,7 +138,7 @@ impl Store {
         let mut stored = 0;
         for chunk in runs.chunks(self.backend().rows_per_insert()) {
             let sql = format!(
-                "INSERT INTO runs ({RUN_COLUMNS}) VALUES {} ON CONFLICT (run_id) DO NOTHING RETURNING run_id",
+                "INSERT INTO runs ({RUN_COLUMNS}) VALUES {} ON CONFLICT (run_id) DO NOTHING RETURNING {RUN_COLUMNS}",
                 super::events::placeholders(chunk.len(), 15)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -150,7 +150,10 @@ impl Store {
                     Some(to_millis((*completed_at).max(run.created_at))),
                 );
             }
-            stored += query.fetch_all(&mut *tx).await?.len();
+            let rows = query.fetch_all(&mut *tx).await?;
+            let records = super::run_records::records_of(&rows, true)?;
+            super::run_records::append_run_records(&mut tx, self.backend(), &records).await?;
+            stored += rows.len();
         }
         tx.commit().await?;
         Ok(stored)
@@ -167,8 +170,13 @@ impl Store {
             "UPDATE runs SET state = 'COMPLETED', status = $1, completed_at = $2 \
              WHERE run_id = $3 AND state = 'LIVE' RETURNING {RUN_COLUMNS}"
         ));
-        let row =
-            sqlx::query(sql).bind(status.as_str()).bind(to_millis(at)).bind(run_id).fetch_optional(&self.write).await?;
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(sql).bind(status.as_str()).bind(to_millis(at)).bind(run_id).fetch_optional(&mut *tx).await?;
+        if let Some(row) = &row {
+            let records = super::run_records::records_of(std::slice::from_ref(row), false)?;
+            super::run_records::append_run_records(&mut tx, self.backend(), &records).await?;
+        }
+        tx.commit().await?;
         match row {
             Some(row) => Ok(CompleteOutcome::Completed(run_from_row(&row)?)),
             None => Ok(match self.get_run(run_id).await? {
