@@ -229,6 +229,14 @@ fn parse_role(raw: &str) -> Result<Role, String> {
     Role::parse(raw).ok_or_else(|| format!("unknown role {raw:?}; one of: {}", Role::allowed()))
 }
 
+/// An address or a CIDR block.
+fn parse_proxy(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32, 192.0.2.7)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,12 +269,4 @@ mod tests {
             .to_string();
         assert!(err.contains("viewer, responder, admin, agent"), "{err}");
     }
-}
-
-/// An address or a CIDR block.
-fn parse_proxy(raw: &str) -> Result<ipnet::IpNet, String> {
-    let raw = raw.trim();
-    raw.parse::<ipnet::IpNet>()
-        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| format!("{raw:?} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32, 192.0.2.7)"))
 }

@@ -48,7 +48,9 @@ async fn verify_names_the_first_tampered_entry() {
     assert!(intact.status.success(), "{}", String::from_utf8_lossy(&intact.stderr));
     assert_eq!(
         String::from_utf8_lossy(&intact.stdout).trim(),
-        "audit log intact: 3 entries verified\nevents intact: 1 links and 0 anchors verified"
+        "audit log intact: 4 entries verified\nevents intact: 1 links and 1 anchors verified\n\
+         runs intact: 0 records and 0 runs verified\n\
+         identifiers clean: none holds a control, invisible, bidi or private-use character"
     );
 
     // Someone with database access drops the guard and rewrites history.

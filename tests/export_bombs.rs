@@ -47,10 +47,8 @@ fn bombs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     // One span with 10 million empty attributes.
     let attributes = request_of(&field(2, &b"\x4a\x00".repeat(10_000_000)));
     // 10.7 million `{}` spans in OTLP JSON.
-    let json_spans = format!(
-        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}{{}}]}}]}}]}}"#,
-        "{},".repeat(10_700_000)
-    );
+    let json_spans =
+        format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}{{}}]}}]}}]}}"#, "{},".repeat(10_700_000));
     // An attribute array of 10 million zeros.
     let json_values = format!(
         r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{{"key":"k","value":{{"arrayValue":{{"values":[{}{{}}]}}}}}}]}}]}}]}}]}}"#,
@@ -124,14 +122,14 @@ async fn export_bombs_are_refused_and_the_server_goes_on() {
     let health = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let span = serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "execute_tool deploy",
-        "startTimeUnixNano": format!("{}", chrono::Utc::now().timestamp_nanos_opt().unwrap()),
-        "endTimeUnixNano": format!("{}", chrono::Utc::now().timestamp_nanos_opt().unwrap()),
-        "attributes": [
-            {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
-            {"key": "gen_ai.agent.id", "value": {"stringValue": "deployer-1"}},
-            {"key": "gen_ai.tool.name", "value": {"stringValue": "deploy"}},
-        ]}]}]}]});
+    "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "execute_tool deploy",
+    "startTimeUnixNano": format!("{}", chrono::Utc::now().timestamp_nanos_opt().unwrap()),
+    "endTimeUnixNano": format!("{}", chrono::Utc::now().timestamp_nanos_opt().unwrap()),
+    "attributes": [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
+        {"key": "gen_ai.agent.id", "value": {"stringValue": "deployer-1"}},
+        {"key": "gen_ai.tool.name", "value": {"stringValue": "deploy"}},
+    ]}]}]}]});
     let answer = http
         .post(format!("{base}/v1/traces"))
         .bearer_auth(&agent)

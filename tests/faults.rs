@@ -17,8 +17,10 @@ const BATCHES: usize = 40;
 const PER_BATCH: usize = 50;
 
 /// Batch `b` of client `c`: one error per batch, on the client's own resource.
+/// The same every time it is made, as a client's retry sends it again.
 fn batch(c: usize, b: usize) -> Value {
-    let at = chrono::Utc::now().to_rfc3339();
+    static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let at = STARTED.get_or_init(|| chrono::Utc::now().to_rfc3339());
     let events: Vec<Value> = (0..PER_BATCH)
         .map(|i| {
             let mut e = json!({

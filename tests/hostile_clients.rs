@@ -125,7 +125,8 @@ async fn guessing_tokens_is_throttled_per_client_and_only_guesses_count() {
     // Requests with no token, or no bearer token, are 401 and cost nothing:
     // a crowd of them locks nobody out.
     for i in 0..40 {
-        let request = if i % 2 == 0 { from("203.0.113.7") } else { from("203.0.113.7").header("authorization", "Basic x") };
+        let request =
+            if i % 2 == 0 { from("203.0.113.7") } else { from("203.0.113.7").header("authorization", "Basic x") };
         assert_eq!(request.send().await.unwrap().status(), 401);
     }
     assert_eq!(from("203.0.113.7").bearer_auth(&admin).send().await.unwrap().status(), 200);

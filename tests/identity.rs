@@ -150,7 +150,8 @@ async fn a_stop_is_not_escaped_by_a_lookalike_name(db: Db) {
     // A control character is named as one, not as a missing agent.
     let answer = t.post(AGENT, "/api/v1/events", &event_body("c-1", -1.0, "a\u{1b}b", "deploy", "svc", "ok")).await;
     assert_eq!(answer.status, 400);
-    let codes: Vec<&str> = answer.body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        answer.body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["FIELD_INVALID_VALUE"], "{}", answer.body);
 
     // One name, two spellings: the decomposed é is the paused agent.

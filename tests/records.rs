@@ -371,7 +371,10 @@ async fn removing_both_tails_disagrees_with_a_head_kept_outside(db: Db) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("against the heads kept outside"), "{err}");
-    assert!(err.contains(&format!("names audit entry {}", last.audit_seq)) && err.contains("removed from the end"), "{err}");
+    assert!(
+        err.contains(&format!("names audit entry {}", last.audit_seq)) && err.contains("removed from the end"),
+        "{err}"
+    );
 }
 
 async fn a_server_anchors_the_chain_when_it_stops(db: Db) {

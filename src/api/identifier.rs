@@ -99,9 +99,10 @@ pub fn forbidden(c: char) -> Option<Forbidden> {
 
 /// The first character `value` may not hold as an identifier, if any.
 pub fn refusal(value: &str) -> Option<Refusal> {
-    value.chars().enumerate().find_map(|(i, character)| {
-        forbidden(character).map(|kind| Refusal { kind, character, position: i + 1 })
-    })
+    value
+        .chars()
+        .enumerate()
+        .find_map(|(i, character)| forbidden(character).map(|kind| Refusal { kind, character, position: i + 1 }))
 }
 
 /// `value` in Unicode NFC (unchanged, and not copied, when it already is).

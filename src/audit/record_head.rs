@@ -46,7 +46,8 @@ pub fn parse_heads(text: &str) -> Result<Vec<RecordHead>, String> {
             .iter()
             .enumerate()
             .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|e| format!("line {}: not a head as `mandate audit head` prints one: {e}", i + 1))
+                serde_json::from_str(line)
+                    .map_err(|e| format!("line {}: not a head as `mandate audit head` prints one: {e}", i + 1))
             })
             .collect()
     })

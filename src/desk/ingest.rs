@@ -4,8 +4,8 @@ use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, Noti
 use crate::incident::{Placement, blast_radius, severity};
 use crate::store::{AgentSighting, IncidentRecord, StoreError};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// How late an event may arrive and still join its incident; grouping state
 /// older than this (past its window) is forgotten.

@@ -61,7 +61,7 @@ impl Tally<'_> {
             return Err(OverLimit::Objects { limit: self.limits.objects });
         }
         // Often enough that an abandoned export stops within milliseconds.
-        if self.counts.objects % 65_536 == 0 && self.gone.load(Ordering::Relaxed) {
+        if self.counts.objects.is_multiple_of(65_536) && self.gone.load(Ordering::Relaxed) {
             return Err(OverLimit::Abandoned);
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! Reading an OTLP/HTTP request body: binary protobuf or its JSON mapping,
 //! gzip-compressed or not. CPU work: callers run it off the async runtime.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use super::bounds::{Limits, OverLimit, count_json, count_protobuf};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use std::io::Read;
 use std::sync::atomic::AtomicBool;
@@ -131,14 +131,22 @@ mod tests {
     #[test]
     fn a_gzip_bomb_is_refused_at_the_limit() {
         let bomb = gzip(&vec![0u8; 1 << 20]);
-        assert_eq!(decode(&bomb, Encoding::Protobuf, true, 1000, LIMITS, &HERE), Err(DecodeError::TooLarge { limit: 1000 }));
-        assert!(matches!(decode(b"not gzip", Encoding::Protobuf, true, 1000, LIMITS, &HERE), Err(DecodeError::Gzip(_))));
+        assert_eq!(
+            decode(&bomb, Encoding::Protobuf, true, 1000, LIMITS, &HERE),
+            Err(DecodeError::TooLarge { limit: 1000 })
+        );
+        assert!(matches!(
+            decode(b"not gzip", Encoding::Protobuf, true, 1000, LIMITS, &HERE),
+            Err(DecodeError::Gzip(_))
+        ));
     }
 
     #[test]
     fn json_errors_name_where() {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz"}]}]}]}"#;
-        let Err(DecodeError::Json(message)) = decode(body, Encoding::Json, false, 1 << 20, LIMITS, &HERE) else { panic!() };
+        let Err(DecodeError::Json(message)) = decode(body, Encoding::Json, false, 1 << 20, LIMITS, &HERE) else {
+            panic!()
+        };
         assert!(message.starts_with("resourceSpans[0].scopeSpans[0].spans[0].traceId"), "{message}");
         let empty = decode(b"{}", Encoding::Json, false, 1 << 20, LIMITS, &HERE).unwrap();
         assert!(empty.resource_spans.is_empty());

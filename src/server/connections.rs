@@ -93,7 +93,8 @@ impl Table {
         if self.open.len() < max {
             return true;
         }
-        let holds = |client: &IpAddr| self.per_client.get(client).copied().unwrap_or(0) + usize::from(*client == newcomer);
+        let holds =
+            |client: &IpAddr| self.per_client.get(client).copied().unwrap_or(0) + usize::from(*client == newcomer);
         let victim = self
             .open
             .iter()
@@ -120,7 +121,8 @@ impl Table {
 
     fn add(&mut self, client: IpAddr, evict: oneshot::Sender<()>, now: Instant) -> u64 {
         self.next += 1;
-        let connection = Connection { client, opened: now, waiting_since: Some(now), answered: false, evict: Some(evict) };
+        let connection =
+            Connection { client, opened: now, waiting_since: Some(now), answered: false, evict: Some(evict) };
         self.open.insert(self.next, connection);
         *self.per_client.entry(client).or_insert(0) += 1;
         self.next

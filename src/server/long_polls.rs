@@ -50,7 +50,11 @@ impl Drop for Share {
 impl LongPolls {
     /// The shares for a server that holds `max_connections` at once.
     pub fn for_connections(max_connections: usize) -> LongPolls {
-        LongPolls { per_token: (max_connections / 4).max(2), total: (max_connections / 2).max(4), held: Mutex::default() }
+        LongPolls {
+            per_token: (max_connections / 4).max(2),
+            total: (max_connections / 2).max(4),
+            held: Mutex::default(),
+        }
     }
 
     /// A place for one more long poll of `token` (a token's name), or the

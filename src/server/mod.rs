@@ -3,14 +3,14 @@
 mod access_log;
 pub mod auth;
 mod auth_throttle;
-pub(crate) mod outage;
 pub mod connections;
 mod error;
 mod etag;
-pub(crate) mod long_polls;
 pub(crate) mod http_errors;
 pub(crate) mod list_cache;
+pub(crate) mod long_polls;
 mod openapi;
+pub(crate) mod outage;
 mod request;
 pub(crate) mod request_log;
 pub mod routes;

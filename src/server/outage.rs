@@ -48,7 +48,9 @@ pub async fn bounded(mut request: Request, next: Next) -> Response {
     let gone = ClientGone::default();
     let _raise = RaiseOnDrop(gone.0.clone());
     request.extensions_mut().insert(gone);
-    let mut handler = tokio::spawn(next.run(request));
+    // In the request's span, so what the handler records (the principal)
+    // reaches the request's log line.
+    let mut handler = tokio::spawn(tracing::Instrument::in_current_span(next.run(request)));
     let mut deadline = started + BOUND;
     loop {
         match tokio::time::timeout_at(deadline, &mut handler).await {

@@ -132,7 +132,10 @@ impl Store {
         let mut conn = self.read.acquire().await?;
         let taken = head.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if let Some(mark) = &head.audit {
-            let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1").bind(mark.seq).fetch_optional(&mut *conn).await?;
+            let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+                .bind(mark.seq)
+                .fetch_optional(&mut *conn)
+                .await?;
             match row {
                 Some(row) if row.try_get::<String, _>("hash")? == mark.hash => {}
                 Some(_) => {
@@ -157,7 +160,8 @@ impl Store {
             let sql = format!("SELECT chain_hash FROM events WHERE {position} = $1");
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mark.position).fetch_optional(&mut *conn).await?;
             match row {
-                Some(row) if row.try_get::<Option<String>, _>("chain_hash")?.as_deref() == Some(mark.hash.as_str()) => {}
+                Some(row) if row.try_get::<Option<String>, _>("chain_hash")?.as_deref() == Some(mark.hash.as_str()) => {
+                }
                 Some(_) => {
                     return Ok(Some(format!(
                         "the event stored at #{} differs from the head taken {taken}: the events were rewritten",

@@ -104,20 +104,22 @@ pub(super) async fn append_run_records(
         sqlx::query("LOCK TABLE run_records IN EXCLUSIVE MODE").execute(&mut *conn).await?;
     }
     let mut tail = runs_head(conn).await?.map(|(_, hash)| hash).unwrap_or_else(|| GENESIS.to_owned());
-        for chunk in records.chunks(200) {
-            let sql = format!(
-                "INSERT INTO run_records (run_id, kind, record, chain_hash) VALUES {}",
-                super::events::placeholders(chunk.len(), 4)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (kind, record) in chunk {
-                tail = run_link(&tail, kind, record);
-                let run_id = serde_json::from_str::<serde_json::Value>(record).ok().and_then(|v| v[0].as_str().map(str::to_owned));
-                query = query.bind(run_id.unwrap_or_default()).bind(kind.to_string()).bind(record.clone()).bind(tail.clone());
-            }
-            query.execute(&mut *conn).await?;
+    for chunk in records.chunks(200) {
+        let sql = format!(
+            "INSERT INTO run_records (run_id, kind, record, chain_hash) VALUES {}",
+            super::events::placeholders(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (kind, record) in chunk {
+            tail = run_link(&tail, kind, record);
+            let run_id =
+                serde_json::from_str::<serde_json::Value>(record).ok().and_then(|v| v[0].as_str().map(str::to_owned));
+            query =
+                query.bind(run_id.unwrap_or_default()).bind(kind.to_string()).bind(record.clone()).bind(tail.clone());
         }
-        Ok(())
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The last record of the runs' chain, as `(position, link)`.
@@ -144,7 +146,6 @@ pub(super) fn records_of(rows: &[AnyRow], created: bool) -> Result<Vec<(&'static
 }
 
 impl Store {
-
     /// Checks every run record's link, then holds every run row to its
     /// records, and every recorded run that is gone to retention's cutoffs.
     pub async fn verify_runs(&self) -> Result<RunChainStatus, StoreError> {
@@ -181,7 +182,8 @@ impl Store {
                 let (run, kind, record): (String, String, String) =
                     (row.try_get("run_id")?, row.try_get("kind")?, row.try_get("record")?);
                 if position <= 0 {
-                    let problem = format!("run record #{position} (run {run}) is at a position never written: inserted by hand");
+                    let problem =
+                        format!("run record #{position} (run {run}) is at a position never written: inserted by hand");
                     return broken(status, &run, problem);
                 }
                 if run_link(&prev, &kind, &record) != row.try_get::<String, _>("chain_hash")? {
@@ -210,15 +212,17 @@ impl Store {
         }
 
         // Every run row, held to what its records say.
-        let before: HashSet<String> =
-            sqlx::query_scalar("SELECT run_id FROM runs_before_record").fetch_all(&self.read).await?.into_iter().collect();
+        let before: HashSet<String> = sqlx::query_scalar("SELECT run_id FROM runs_before_record")
+            .fetch_all(&self.read)
+            .await?
+            .into_iter()
+            .collect();
         let mut cursor = String::new();
         loop {
-            let sql = format!(
-                "SELECT {} FROM runs WHERE run_id > $1 ORDER BY run_id LIMIT $2",
-                super::runs::RUN_COLUMNS
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cursor.clone()).bind(BATCH).fetch_all(&self.read).await?;
+            let sql =
+                format!("SELECT {} FROM runs WHERE run_id > $1 ORDER BY run_id LIMIT $2", super::runs::RUN_COLUMNS);
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cursor.clone()).bind(BATCH).fetch_all(&self.read).await?;
             for row in &rows {
                 let run: String = row.try_get("run_id")?;
                 let entry = recorded.remove(&run).unwrap_or_default();
@@ -243,11 +247,13 @@ impl Store {
                         return broken(status, &run, problem);
                     }
                     (Some(done), Some(recorded)) if digest(done) != recorded => {
-                        let problem = format!("run {run} differs from its completion record: its outcome was rewritten");
+                        let problem =
+                            format!("run {run} differs from its completion record: its outcome was rewritten");
                         return broken(status, &run, problem);
                     }
                     (Some(_), None) if entry.created.is_some() => {
-                        let problem = format!("run {run} is completed with no completion record: it was completed by hand");
+                        let problem =
+                            format!("run {run} is completed with no completion record: it was completed by hand");
                         return broken(status, &run, problem);
                     }
                     _ => {}
@@ -269,7 +275,8 @@ impl Store {
             let pruned = entry.completed.is_some()
                 && prunes.iter().any(|(at, cutoff)| entry.created_at < *cutoff && entry.completed_at <= *at);
             if !pruned {
-                let problem = format!("run {run} is recorded and gone, and retention did not remove it: it was deleted");
+                let problem =
+                    format!("run {run} is recorded and gone, and retention did not remove it: it was deleted");
                 return broken(status, run, problem);
             }
         }
@@ -285,8 +292,11 @@ impl Store {
             .await?;
         let mut prunes = Vec::new();
         for row in rows {
-            let details: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
-            if let Some(cutoff) = details["cutoffs"]["runs"].as_str().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()) {
+            let details: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
+            if let Some(cutoff) =
+                details["cutoffs"]["runs"].as_str().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            {
                 prunes.push((row.try_get::<i64, _>("at")?, cutoff.timestamp_millis()));
             }
         }

@@ -106,16 +106,11 @@ impl Store {
     }
 
     /// The agent of each run in `run_ids` that is stored; unknown ids are left out.
-    pub async fn run_agents(
-        &self,
-        run_ids: &[&str],
-    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    pub async fn run_agents(&self, run_ids: &[&str]) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
         let mut agents = std::collections::BTreeMap::new();
         for chunk in run_ids.chunks(500) {
-            let sql = format!(
-                "SELECT run_id, agent_id FROM runs WHERE run_id IN ({})",
-                super::events::list(1, chunk.len())
-            );
+            let sql =
+                format!("SELECT run_id, agent_id FROM runs WHERE run_id IN ({})", super::events::list(1, chunk.len()));
             let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(id.to_string()));
             for row in q.fetch_all(&self.read).await? {
                 agents.insert(row.try_get("run_id")?, row.try_get("agent_id")?);
@@ -171,7 +166,8 @@ impl Store {
              WHERE run_id = $3 AND state = 'LIVE' RETURNING {RUN_COLUMNS}"
         ));
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(sql).bind(status.as_str()).bind(to_millis(at)).bind(run_id).fetch_optional(&mut *tx).await?;
+        let row =
+            sqlx::query(sql).bind(status.as_str()).bind(to_millis(at)).bind(run_id).fetch_optional(&mut *tx).await?;
         if let Some(row) = &row {
             let records = super::run_records::records_of(std::slice::from_ref(row), false)?;
             super::run_records::append_run_records(&mut tx, self.backend(), &records).await?;

@@ -147,7 +147,8 @@ pub(crate) async fn runs_of_others<T>(
             Some(Err(e)) => {
                 let run = event.run_id.as_deref().unwrap_or_default();
                 let agent = owner.map(String::as_str).unwrap_or_default();
-                let message = format!("run {run:?} is agent {agent:?}'s, which this token may not act for: {}", e.body.message);
+                let message =
+                    format!("run {run:?} is agent {agent:?}'s, which this token may not act for: {}", e.body.message);
                 let error = ApiError::new(
                     axum::http::StatusCode::FORBIDDEN,
                     crate::api::ErrorType::Authorization,
