@@ -173,16 +173,7 @@ async fn a_stop_is_not_escaped_by_a_lookalike_name(db: Db) {
         .await
         .unwrap();
     pool.close().await;
-    let url = s.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(common::BIN)
-            .args(["audit", "verify", "--database-url", &url])
-            .env_remove("MANDATE_DATABASE_URL")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = common::mandate_cli(&["audit", "verify", "--database-url", &s.url]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(r#"agents.agent_id "pay-x\u{200B}""#), "{err}");

@@ -79,16 +79,7 @@ impl Record {
     /// `mandate audit verify` on this database: (exit code, stdout, stderr).
     /// Run off the test's runtime, which keeps serving meanwhile.
     async fn verify_cli(&self) -> (i32, String, String) {
-        let url = self.url.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
-                .args(["audit", "verify", "--database-url", &url])
-                .env_remove("MANDATE_DATABASE_URL")
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let out = common::mandate_cli(&["audit", "verify", "--database-url", &self.url]).await;
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -325,16 +316,7 @@ async fn removing_both_tails_disagrees_with_a_head_kept_outside(db: Db) {
     let last = r.desk.keep_records().await.unwrap().anchor.expect("t-8 anchored");
 
     // The operator appends the head to storage outside the database.
-    let url = r.url.clone();
-    let head = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
-            .args(["audit", "head", "--database-url", &url])
-            .env_remove("MANDATE_DATABASE_URL")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let head = common::mandate_cli(&["audit", "head", "--database-url", &r.url]).await;
     assert!(head.status.success(), "{}", String::from_utf8_lossy(&head.stderr));
     let line = String::from_utf8(head.stdout).unwrap();
     let kept: Value = serde_json::from_str(line.trim()).unwrap();
@@ -357,22 +339,13 @@ async fn removing_both_tails_disagrees_with_a_head_kept_outside(db: Db) {
     // Each chain on its own still holds: that is the gap the head closes.
     let (code, out, err) = r.verify_cli().await;
     assert_eq!(code, 0, "both chains verify without the head: {out}{err}");
-    let url = r.url.clone();
     let heads_arg = heads.display().to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mandate"))
-            .args(["audit", "verify", "--database-url", &url, "--expect-head", &heads_arg])
-            .env_remove("MANDATE_DATABASE_URL")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = common::mandate_cli(&["audit", "verify", "--database-url", &r.url, "--expect-head", &heads_arg]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("against the heads kept outside"), "{err}");
     assert!(
-        err.contains(&format!("names audit entry {}", last.audit_seq)) && err.contains("removed from the end"),
+        err.contains(&format!("names the audit entry #{}", last.audit_seq)) && err.contains("removed from the end"),
         "{err}"
     );
 }

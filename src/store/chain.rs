@@ -127,78 +127,50 @@ impl Store {
     }
 
     /// What no longer holds of `head` (taken earlier, kept outside): None
-    /// when both chains still reach as far, with the same hashes there.
+    /// when every chain still reaches as far, with the same hashes there.
     pub async fn check_record_head(&self, head: &RecordHead) -> Result<Option<String>, StoreError> {
         let mut conn = self.read.acquire().await?;
         let taken = head.taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        if let Some(mark) = &head.audit {
-            let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
-                .bind(mark.seq)
-                .fetch_optional(&mut *conn)
-                .await?;
-            match row {
-                Some(row) if row.try_get::<String, _>("hash")? == mark.hash => {}
+        let position = self.backend().event_position();
+        let events_at = format!("SELECT chain_hash AS hash FROM events WHERE {position} = $1");
+        let marks = [
+            (
+                "audit log",
+                "audit entry",
+                "SELECT hash FROM audit_log WHERE seq = $1",
+                head.audit.as_ref().map(|m| (m.seq, &m.hash)),
+            ),
+            (
+                "events' chain",
+                "event stored at",
+                events_at.as_str(),
+                head.events.as_ref().map(|m| (m.position, &m.hash)),
+            ),
+            (
+                "runs' record",
+                "run record",
+                "SELECT chain_hash AS hash FROM run_records WHERE position = $1",
+                head.runs.as_ref().map(|m| (m.position, &m.hash)),
+            ),
+        ];
+        for (chain, what, sql, mark) in marks {
+            let Some((at, hash)) = mark else { continue };
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(at).fetch_optional(&mut *conn).await?;
+            let found = row.map(|r| r.try_get::<Option<String>, _>("hash")).transpose()?.flatten();
+            match found {
+                Some(found) if found == *hash => {}
                 Some(_) => {
                     return Ok(Some(format!(
-                        "audit entry {} differs from the head taken {taken}: the audit log was rewritten",
-                        mark.seq
+                        "the {what} #{at} differs from the head taken {taken}: the {chain} was rewritten"
                     )));
                 }
+                // Events removed by retention, which anchors the last it removes.
+                None if chain == "events' chain"
+                    && self.pruned_anchor(&mut conn).await?.is_some_and(|a| a.position >= at) => {}
                 None => {
-                    let last: Option<i64> =
-                        sqlx::query_scalar("SELECT MAX(seq) FROM audit_log").fetch_one(&mut *conn).await?;
                     return Ok(Some(format!(
-                        "the head taken {taken} names audit entry {}, and the audit log ends at {}: entries were removed from the end",
-                        mark.seq,
-                        last.map(|l| format!("entry {l}")).unwrap_or_else(|| "nothing".into())
-                    )));
-                }
-            }
-        }
-        if let Some(mark) = &head.events {
-            let position = self.backend().event_position();
-            let sql = format!("SELECT chain_hash FROM events WHERE {position} = $1");
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(mark.position).fetch_optional(&mut *conn).await?;
-            match row {
-                Some(row) if row.try_get::<Option<String>, _>("chain_hash")?.as_deref() == Some(mark.hash.as_str()) => {
-                }
-                Some(_) => {
-                    return Ok(Some(format!(
-                        "the event stored at #{} differs from the head taken {taken}: the events were rewritten",
-                        mark.position
-                    )));
-                }
-                // Removed by retention, which anchors the last event it removes.
-                None if self.pruned_anchor(&mut conn).await?.is_some_and(|a| a.position >= mark.position) => {}
-                None => {
-                    let last = self.chain_head(&mut conn).await?.map(|(p, _)| format!("#{p}"));
-                    return Ok(Some(format!(
-                        "the head taken {taken} names the event stored at #{}, and the chain ends at {}: events were removed from the end",
-                        mark.position,
-                        last.unwrap_or_else(|| "nothing".into())
-                    )));
-                }
-            }
-        }
-        if let Some(mark) = &head.runs {
-            let row = sqlx::query("SELECT chain_hash FROM run_records WHERE position = $1")
-                .bind(mark.position)
-                .fetch_optional(&mut *conn)
-                .await?;
-            match row {
-                Some(row) if row.try_get::<String, _>("chain_hash")? == mark.hash => {}
-                Some(_) => {
-                    return Ok(Some(format!(
-                        "run record #{} differs from the head taken {taken}: the runs' record was rewritten",
-                        mark.position
-                    )));
-                }
-                None => {
-                    let last = super::run_records::runs_head(&mut conn).await?.map(|(p, _)| format!("#{p}"));
-                    return Ok(Some(format!(
-                        "the head taken {taken} names run record #{}, and the runs' record ends at {}: records were removed from the end",
-                        mark.position,
-                        last.unwrap_or_else(|| "nothing".into())
+                        "the head taken {taken} names the {what} #{at}, and the {chain} no longer holds it: \
+                         what followed it was removed from the end"
                     )));
                 }
             }

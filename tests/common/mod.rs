@@ -259,6 +259,17 @@ pub async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
 /// The real `mandate` binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mandate");
 
+/// The real binary with `args`, run off the test's runtime (which keeps
+/// serving meanwhile), without a database URL from the environment.
+pub async fn mandate_cli(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN).args(&args).env_remove("MANDATE_DATABASE_URL").output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// `mandate token create`: the token, alone on stdout.
 pub fn create_token(tokens_file: &str, name: &str, role: &str) -> String {
     let out = std::process::Command::new(BIN)
