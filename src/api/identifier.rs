@@ -54,47 +54,85 @@ impl Refusal {
     }
 }
 
+/// Every character an identifier may not hold, as inclusive ranges: the one
+/// statement of the rule, read by the parser ([`forbidden`]) and by the
+/// API document ([`pattern`]).
+pub const FORBIDDEN: &[(u32, u32, Forbidden)] = &[
+    (0x0000, 0x0000, Forbidden::Nul),
+    (0x0001, 0x001F, Forbidden::Control),
+    (0x007F, 0x009F, Forbidden::Control),
+    // Format characters (Unicode category Cf) and the characters that draw
+    // nothing: soft hyphen, combining grapheme joiner, Hangul and Khmer
+    // fillers, Mongolian separators, zero-width characters, line and
+    // paragraph separators, word joiner and invisible operators, variation
+    // selectors, BOM, interlinear annotation, tags.
+    (0x00AD, 0x00AD, Forbidden::Invisible),
+    (0x034F, 0x034F, Forbidden::Invisible),
+    (0x0600, 0x0605, Forbidden::Invisible),
+    (0x061C, 0x061C, Forbidden::Bidi),
+    (0x06DD, 0x06DD, Forbidden::Invisible),
+    (0x070F, 0x070F, Forbidden::Invisible),
+    (0x0890, 0x0891, Forbidden::Invisible),
+    (0x08E2, 0x08E2, Forbidden::Invisible),
+    (0x115F, 0x1160, Forbidden::Invisible),
+    (0x17B4, 0x17B5, Forbidden::Invisible),
+    (0x180B, 0x180F, Forbidden::Invisible),
+    (0x200B, 0x200D, Forbidden::Invisible),
+    (0x200E, 0x200F, Forbidden::Bidi),
+    (0x2028, 0x2029, Forbidden::Invisible),
+    (0x202A, 0x202E, Forbidden::Bidi),
+    (0x2060, 0x2065, Forbidden::Invisible),
+    (0x2066, 0x2069, Forbidden::Bidi),
+    (0x206A, 0x206F, Forbidden::Invisible),
+    (0x3164, 0x3164, Forbidden::Invisible),
+    (0xE000, 0xF8FF, Forbidden::PrivateUse),
+    (0xFE00, 0xFE0F, Forbidden::Invisible),
+    (0xFEFF, 0xFEFF, Forbidden::Invisible),
+    (0xFFA0, 0xFFA0, Forbidden::Invisible),
+    (0xFFF9, 0xFFFB, Forbidden::Invisible),
+    (0x110BD, 0x110BD, Forbidden::Invisible),
+    (0x110CD, 0x110CD, Forbidden::Invisible),
+    (0x13430, 0x1343F, Forbidden::Invisible),
+    (0x1BCA0, 0x1BCA3, Forbidden::Invisible),
+    (0x1D173, 0x1D17A, Forbidden::Invisible),
+    (0xE0000, 0xE0FFF, Forbidden::Invisible),
+    (0xF0000, 0x10FFFF, Forbidden::PrivateUse),
+];
+
 /// What kind of forbidden character `c` is, if it is one.
 pub fn forbidden(c: char) -> Option<Forbidden> {
     let u = c as u32;
-    Some(match u {
-        0 => Forbidden::Nul,
-        _ if c.is_control() => Forbidden::Control,
-        0x061C | 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 => Forbidden::Bidi,
-        // Format characters (Unicode category Cf) and the characters that
-        // draw nothing: soft hyphen, combining grapheme joiner, Hangul and
-        // Khmer fillers, Mongolian separators, zero-width characters, word
-        // joiner and invisible operators, variation selectors, BOM, tags.
-        0x00AD
-        | 0x034F
-        | 0x0600..=0x0605
-        | 0x06DD
-        | 0x070F
-        | 0x0890..=0x0891
-        | 0x08E2
-        | 0x115F
-        | 0x1160
-        | 0x17B4
-        | 0x17B5
-        | 0x180B..=0x180F
-        | 0x200B..=0x200D
-        | 0x2028..=0x2029
-        | 0x2060..=0x2065
-        | 0x206A..=0x206F
-        | 0x3164
-        | 0xFE00..=0xFE0F
-        | 0xFEFF
-        | 0xFFA0
-        | 0xFFF9..=0xFFFB
-        | 0x110BD
-        | 0x110CD
-        | 0x13430..=0x1343F
-        | 0x1BCA0..=0x1BCA3
-        | 0x1D173..=0x1D17A
-        | 0xE0000..=0xE0FFF => Forbidden::Invisible,
-        0xE000..=0xF8FF | 0xF0000..=0xFFFFD | 0x100000..=0x10FFFD => Forbidden::PrivateUse,
-        _ => return None,
-    })
+    let at = FORBIDDEN.partition_point(|(_, last, _)| *last < u);
+    FORBIDDEN.get(at).filter(|(first, _, _)| *first <= u).map(|(_, _, kind)| *kind)
+}
+
+/// The characters of [`FORBIDDEN`] as the inside of a regular-expression
+/// class, in escapes both ECMA-262-with-`u` readers and Rust's and Python's
+/// engines accept for the Basic Multilingual Plane (`\uXXXX`), and Rust's
+/// and Python's for the planes above (`\UXXXXXXXX`).
+pub fn forbidden_class() -> String {
+    let escape = |u: u32| if u <= 0xFFFF { format!("\\u{u:04X}") } else { format!("\\U{u:08X}") };
+    FORBIDDEN
+        .iter()
+        .map(|&(first, last, _)| match first == last {
+            true => escape(first),
+            false => format!("{}-{}", escape(first), escape(last)),
+        })
+        .collect()
+}
+
+/// The characters Rust's `char::is_whitespace` (and `str::trim`) takes for
+/// white space, for the class of a non-blank identifier.
+pub const WHITE_SPACE: &str =
+    "\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
+/// The pattern of an identifier; `required`: one that must not be blank.
+pub fn pattern(required: bool) -> String {
+    let allowed = format!("[^{}]", forbidden_class());
+    match required {
+        false => format!("^{allowed}*$"),
+        true => format!("^{allowed}*[^{}{WHITE_SPACE}]{allowed}*$", forbidden_class()),
+    }
 }
 
 /// The first character `value` may not hold as an identifier, if any.
@@ -147,6 +185,19 @@ mod tests {
         for id in ["pay-x", "déploiement", "部署-1", "агент", "نشر", "🚀-deployer", "a b", "x.y/z:1@2"] {
             assert_eq!(refusal(id), None, "{id:?}");
         }
+    }
+
+    #[test]
+    fn the_table_and_its_pattern_say_the_same() {
+        // Sorted, without overlaps: the search in `forbidden` relies on it.
+        assert!(FORBIDDEN.windows(2).all(|w| w[0].1 < w[1].0));
+        assert_eq!(forbidden('\u{0}'), Some(Forbidden::Nul));
+        assert_eq!(forbidden('\u{10FFFF}'), Some(Forbidden::PrivateUse));
+        assert_eq!(forbidden('a'), None);
+        let class = forbidden_class();
+        assert!(class.starts_with("\\u0000\\u0001-\\u001F"), "{class}");
+        assert!(class.ends_with("\\U000F0000-\\U0010FFFF"), "{class}");
+        assert!(pattern(true).contains("\\u3000]"), "{}", pattern(true));
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod access_log;
 pub mod auth;
 mod auth_throttle;
 pub mod connections;
+mod contract;
 mod error;
 mod etag;
 pub(crate) mod http_errors;
@@ -122,6 +123,7 @@ pub fn openapi() -> serde_json::Value {
     let mut doc = serde_json::to_value(api_routes().into_openapi()).expect("the OpenAPI document serialises");
     openapi::answers_every_route_gives(&mut doc);
     openapi::batch_limit(&mut doc);
+    contract::state_what_is_enforced(&mut doc);
     doc
 }
 

@@ -39,6 +39,7 @@ fn common_answers(secured: bool, has_body: bool, static_answer: bool) -> Vec<(u1
 pub(super) fn batch_limit(doc: &mut Value) {
     if let Some(many) = doc.pointer_mut("/components/schemas/EventBatch/oneOf/1") {
         many["maxItems"] = json!(crate::server::routes::events::MAX_BATCH);
+        many["minItems"] = json!(1);
     }
 }
 

@@ -218,7 +218,16 @@ pub async fn post_events(
                 format!("a batch holds at most {MAX_BATCH} events, not {}", items.len()),
             ));
         }
-        Value::Array(items) => (items, false),
+        Value::Array(items) => {
+            // A batch is of event objects: anything else is not a batch.
+            if let Some(at) = items.iter().position(|item| !item.is_object()) {
+                return Err(ApiError::invalid_request(
+                    "BODY_NOT_EVENTS",
+                    format!("events[{at}] is not an object: a batch is an array of event objects"),
+                ));
+            }
+            (items, false)
+        }
         _ => {
             return Err(ApiError::invalid_request(
                 "BODY_NOT_EVENTS",
@@ -244,15 +253,8 @@ pub async fn post_events(
     let mut rejected = Vec::new();
     let mut rejections = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        let Value::Object(map) = item else {
-            let error = ErrorBody::new(
-                crate::api::ErrorType::SchemaValidation,
-                "EVENT_NOT_OBJECT",
-                format!("events[{index}] is not an object"),
-            );
-            rejected.push(RejectedEvent { index, event_id: None, error });
-            continue;
-        };
+        // Every item is an object: a batch holding anything else was refused.
+        let Value::Object(map) = item else { continue };
         let event_id = map.get("event_id").and_then(Value::as_str).map(|s| s.chars().take(128).collect());
         match parse_event(map, now, state.desk().event_window()) {
             Ok(event) => events.push((index, event)),

@@ -1,0 +1,253 @@
+//! What the parser enforces, stated in the API document, so that a request
+//! the document calls valid is accepted and one it calls invalid is
+//! refused. The derive states types and lengths; this adds what the
+//! handlers check beyond them, each from the code that checks it:
+//!
+//! - identifiers (every query value and string path segment, and the
+//!   identifier fields of bodies) hold none of the characters of
+//!   [`crate::api::identifier::FORBIDDEN`], and required ones are not blank;
+//!   free text holds no NUL;
+//! - numeric ids in paths are positive; cursors have the shape the server
+//!   writes;
+//! - an operation that takes an `Idempotency-Key` may answer 422 when the key
+//!   was used for another request.
+
+use crate::api::identifier::{WHITE_SPACE, pattern};
+use serde_json::{Map, Value, json};
+
+/// Body fields that are identifiers (see `Fields::optional_id`).
+const IDENTIFIER_FIELDS: [&str; 16] = [
+    "event_id",
+    "agent_id",
+    "actor_id",
+    "origin_system_id",
+    "run_id",
+    "parent_event_id",
+    "action_type",
+    "tool",
+    "resource",
+    "error_code",
+    "trace_id",
+    "provider_type",
+    "origin_ip",
+    "target_agent",
+    "severity",
+    "actor_type",
+];
+
+/// The request bodies read field by field (`Fields`).
+const BODIES: [&str; 10] = [
+    "CreateRunRequest",
+    "EventBody",
+    "InterventionBody",
+    "VerdictBody",
+    "RetryBody",
+    "OutreachBody",
+    "DisputeBody",
+    "ResolutionBody",
+    "ProposeRule",
+    "RuleTransition",
+];
+
+/// Query parameters a handler requires, though typed optional.
+const REQUIRED_QUERY: [(&str, &str); 1] = [("/api/v1/oncall", "team")];
+
+/// Bodies whose strings lists are lists of identifiers.
+const IDENTIFIER_LISTS: [(&str, &str); 1] = [("EventBody", "scope")];
+
+/// A cursor of `GET /api/v1/incidents`: `{started_at_ms}.{id}`.
+const INCIDENT_CURSOR: &str = "^-?[0-9]{1,18}\\.[0-9]{1,18}$";
+
+pub(super) fn state_what_is_enforced(doc: &mut Value) {
+    let identifier = pattern(false);
+    let required_identifier = pattern(true);
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else { continue };
+            for (_, operation) in item.iter_mut() {
+                let Some(operation) = operation.as_object_mut() else { continue };
+                let mut idempotent = false;
+                for parameter in operation.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                    let place = parameter["in"].as_str().unwrap_or_default().to_owned();
+                    idempotent |= name == "Idempotency-Key";
+                    let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) else { continue };
+                    if is_integer(schema) && (place == "path" || name.ends_with("_id")) {
+                        schema.entry("minimum").or_insert(json!(1));
+                    }
+                    if let Some(closed) = closed_set(path, &name) {
+                        schema.insert("pattern".into(), json!(closed));
+                        continue;
+                    }
+                    if name == "Idempotency-Key" {
+                        // Any header text of 1 to 128 bytes (see `interventions::intervene`).
+                        schema.insert(
+                            "pattern".into(),
+                            json!("^[\\u0021-\\u007E]([\\u0020-\\u007E]{0,126}[\\u0021-\\u007E])?$"),
+                        );
+                        continue;
+                    }
+                    if !is_string(schema) || schema.contains_key("enum") {
+                        continue;
+                    }
+                    if REQUIRED_QUERY.contains(&(path.as_str(), name.as_str())) {
+                        parameter["required"] = json!(true);
+                        parameter["schema"]["pattern"] = json!(required_identifier);
+                        continue;
+                    }
+                    let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) else { continue };
+                    let shape = match (name.as_str(), path.as_str()) {
+                        ("cursor", "/api/v1/incidents") => INCIDENT_CURSOR.to_owned(),
+                        ("cursor", _) => format!("^-?[0-9]{{1,18}}\\.{}", &required_identifier[1..]),
+                        _ if place == "path" => required_identifier.clone(),
+                        _ => identifier.clone(),
+                    };
+                    schema.insert("pattern".into(), json!(shape));
+                }
+                if idempotent && let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                    responses.entry("422").or_insert_with(|| {
+                        json!({
+                            "description": "The Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED)",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } },
+                        })
+                    });
+                }
+            }
+        }
+    }
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    attribution_is_required(schemas);
+    // A run completes with an outcome: `running` is where it comes from.
+    if let Some(status) = schemas.get_mut("CompleteRunRequest").and_then(|s| s.pointer_mut("/properties/status")) {
+        *status = json!({ "type": "string", "enum": ["succeeded", "failed", "cancelled"] });
+    }
+    for (body, list) in IDENTIFIER_LISTS {
+        if let Some(items) = schemas.get_mut(body).and_then(|b| b.pointer_mut(&format!("/properties/{list}/items"))) {
+            items["pattern"] = json!(identifier);
+        }
+    }
+    // A service has a name; routing has at least one level (`catalog`, `routing::config`).
+    // (Names of configuration are free text, not blank: `trim().is_empty()` is refused.)
+    let not_blank = format!("[^{WHITE_SPACE}]");
+    if let Some(name) = schemas.get_mut("Service").and_then(|s| s.pointer_mut("/properties/name")) {
+        name["pattern"] = json!(not_blank);
+    }
+    if let Some(level) = schemas.get_mut("RoutingDocument").and_then(|s| s.pointer_mut("/properties/level")) {
+        level["minItems"] = json!(1);
+    }
+    if let Some(name) = schemas.get_mut("Level").and_then(|s| s.pointer_mut("/properties/name")) {
+        name["pattern"] = json!(not_blank);
+    }
+    // An event says when it happened (`events::parse_event`).
+    if let Some(required) =
+        schemas.get_mut("EventBody").and_then(|s| s.get_mut("required")).and_then(Value::as_array_mut)
+        && !required.contains(&json!("occurred_at"))
+    {
+        required.push(json!("occurred_at"));
+    }
+    // An automatic rule says what it does (`learning::propose_rule`).
+    if let Some(rule) = schemas.get_mut("ProposeRule").and_then(Value::as_object_mut) {
+        rule.insert(
+            "allOf".into(),
+            json!([{
+                "if": { "properties": { "decision": { "const": "auto" } } },
+                "then": { "properties": { "automation": { "not": { "type": "null" } } }, "required": ["automation"] },
+            }]),
+        );
+    }
+    for body in BODIES {
+        let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) else { continue };
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else { continue };
+        for (name, property) in properties.iter_mut() {
+            let Some(property) = property.as_object_mut() else { continue };
+            if !is_string(property) || property.contains_key("enum") {
+                continue;
+            }
+            let shape = match (IDENTIFIER_FIELDS.contains(&name.as_str()), required.contains(name)) {
+                (true, true) => required_identifier.clone(),
+                (true, false) => identifier.clone(),
+                (false, true) => format!("^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$"),
+                (false, false) => "^[^\\u0000]*$".to_owned(),
+            };
+            property.insert("pattern".into(), json!(shape));
+        }
+    }
+}
+
+/// A query parameter that takes one of a closed set of words (or a
+/// comma-separated list of them), as its handler parses it.
+fn closed_set(path: &str, name: &str) -> Option<String> {
+    let words: &[&str] = match (path, name) {
+        ("/api/v1/attribution/rollout", "status") => &["violating", "using_override", "silent", "compliant"],
+        ("/api/v1/rules", "state") => &["proposed", "approved", "active", "sunset", "rejected"],
+        ("/api/v1/disputes", "state") => &["open", "resolved", "all"],
+        _ => return None,
+    };
+    let one = format!("({})", words.join("|"));
+    Some(match name {
+        "status" => format!("^{one}(,{one})*$"),
+        _ => format!("^{one}$"),
+    })
+}
+
+fn types(schema: &Map<String, Value>) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+fn is_string(schema: &Map<String, Value>) -> bool {
+    types(schema).contains(&"string")
+}
+
+fn is_integer(schema: &Map<String, Value>) -> bool {
+    types(schema).contains(&"integer")
+}
+
+/// Runs carry complete attribution (seeds 000–003): agent, actor type and
+/// origin are required and never the legacy sentinels, and a person's run
+/// names the person. Events may carry none (then flagged "actor unknown"),
+/// but one that carries any carries all of it.
+fn attribution_is_required(schemas: &mut Map<String, Value>) {
+    use crate::attribution::{LEGACY_AGENT_ID, LEGACY_ORIGIN_SYSTEM_ID};
+    let required = pattern(true);
+    let rules = json!({
+        "properties": {
+            "agent_id": { "type": "string", "pattern": required, "not": { "const": LEGACY_AGENT_ID } },
+            "origin_system_id": { "type": "string", "pattern": required, "not": { "const": LEGACY_ORIGIN_SYSTEM_ID } },
+            "actor_type": { "type": "string", "enum": ["HUMAN", "SYSTEM", "SERVICE"] },
+        },
+        "required": ["agent_id", "actor_type", "origin_system_id"],
+        "if": { "properties": { "actor_type": { "const": "HUMAN" } } },
+        "then": {
+            "properties": { "actor_id": { "type": "string", "pattern": required } },
+            "required": ["actor_id"],
+        },
+        "else": {
+            "properties": { "actor_id": { "type": ["string", "null"], "pattern": format!("^[{WHITE_SPACE}]*$") } },
+        },
+    });
+    let mut human = rules.clone();
+    human["properties"]["actor_type"] = json!({ "type": "string", "enum": ["HUMAN"] });
+    human["required"] = json!(["agent_id", "actor_type", "actor_id", "origin_system_id"]);
+    for body in ["InterventionBody", "VerdictBody", "RetryBody", "OutreachBody"] {
+        if let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) {
+            schema.insert("allOf".into(), json!([human.clone()]));
+        }
+    }
+    if let Some(run) = schemas.get_mut("CreateRunRequest").and_then(Value::as_object_mut) {
+        run.insert("allOf".into(), json!([rules.clone()]));
+    }
+    if let Some(event) = schemas.get_mut("EventBody").and_then(Value::as_object_mut) {
+        let attributed = ["agent_id", "actor_type", "actor_id", "origin_system_id"]
+            .map(|f| json!({ "required": [f], "properties": { f: { "not": { "type": "null" } } } }));
+        event.insert("allOf".into(), json!([{ "if": { "anyOf": attributed }, "then": rules }]));
+    }
+}
