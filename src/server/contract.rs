@@ -9,8 +9,8 @@
 //!   free text holds no NUL;
 //! - numeric ids in paths are positive; cursors have the shape the server
 //!   writes;
-//! - an operation that takes an `Idempotency-Key` may answer 422 when the key
-//!   was used for another request.
+//! - an operation that takes an `Idempotency-Key` may answer 409 when the key
+//!   was used for another request, or one is still being answered.
 
 use crate::api::identifier::{WHITE_SPACE, pattern};
 use serde_json::{Map, Value, json};
@@ -105,11 +105,18 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
                     schema.insert("pattern".into(), json!(shape));
                 }
                 if idempotent && let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
-                    responses.entry("422").or_insert_with(|| {
+                    let conflict = responses.entry("409").or_insert_with(|| {
                         json!({
-                            "description": "The Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED)",
+                            "description": "",
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } },
                         })
+                    });
+                    let said = conflict["description"].as_str().unwrap_or_default().to_owned();
+                    let reuse = "the Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED), or such a \
+                                 request is still being answered (IDEMPOTENCY_IN_FLIGHT)";
+                    conflict["description"] = json!(match said.as_str() {
+                        "" => format!("{}{}", reuse[..1].to_uppercase(), &reuse[1..]),
+                        _ => format!("{said}; or {reuse}"),
                     });
                 }
             }
@@ -138,12 +145,21 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
     if let Some(name) = schemas.get_mut("Level").and_then(|s| s.pointer_mut("/properties/name")) {
         name["pattern"] = json!(not_blank);
     }
+    if let Some(targets) = schemas.get_mut("Level").and_then(|s| s.pointer_mut("/properties/targets")) {
+        targets["minItems"] = json!(1);
+    }
+    if let Some(names) = schemas.get_mut("Service").and_then(|s| s.pointer_mut("/properties/depends_on/items")) {
+        names["pattern"] = json!(not_blank);
+    }
     // An event says when it happened (`events::parse_event`).
     if let Some(required) =
         schemas.get_mut("EventBody").and_then(|s| s.get_mut("required")).and_then(Value::as_array_mut)
         && !required.contains(&json!("occurred_at"))
     {
         required.push(json!("occurred_at"));
+    }
+    if let Some(at) = schemas.get_mut("EventBody").and_then(|s| s.pointer_mut("/properties/occurred_at")) {
+        at["type"] = json!("string");
     }
     // An automatic rule says what it does (`learning::propose_rule`).
     if let Some(rule) = schemas.get_mut("ProposeRule").and_then(Value::as_object_mut) {

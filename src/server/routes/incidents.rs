@@ -65,13 +65,6 @@ pub async fn list_incidents(
     let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
     let changed_after = query.take_version("changed_after")?;
     query.finish(&["status", "limit", "cursor", "since", "wait", "changed_after"])?;
-    if changed_after.is_some() && (status.is_some() || cursor.is_some()) {
-        return Err(ApiError::invalid_request(
-            "INVALID_PARAMETER",
-            "changed_after pages by version: it takes neither status nor cursor",
-        )
-        .with_field("changed_after"));
-    }
 
     if let Some(since) = since {
         let mut feed = FeedWait::new(&state, wait, &caller, peer.map(|p| p.0.0.ip()))?;
@@ -89,7 +82,13 @@ pub async fn list_incidents(
         .page(key, || async {
             let (incidents, version, next_cursor) = match changed_after {
                 Some(after) => {
-                    let (changed, upto) = state.store().incidents_changed_after(after, limit).await?;
+                    let (mut changed, upto) = state.store().incidents_changed_after(after, limit).await?;
+                    // The page is read by version; status and cursor narrow what
+                    // it lists, and the version still says how far it was read.
+                    changed.retain(|i| {
+                        status.is_none_or(|s| i.status == s)
+                            && cursor.is_none_or(|(ms, id)| (i.started_at.timestamp_millis(), i.id) < (ms, id))
+                    });
                     // A whole page reaches as far as the caller had, even
                     // when this server has not yet heard of a change another
                     // server made: the feed never goes back.

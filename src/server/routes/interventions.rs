@@ -211,11 +211,11 @@ pub(crate) async fn once<T: serde::Serialize>(
             "IDEMPOTENCY_IN_FLIGHT",
             "a request with this Idempotency-Key is still being processed",
         )),
-        IdempotencyClaim::Mismatch => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            crate::api::ErrorType::InvalidRequest,
+        // 409: the request is valid in itself; it conflicts with what the
+        // server holds for this key (another request's result).
+        IdempotencyClaim::Mismatch => Err(ApiError::conflict(
             "IDEMPOTENCY_KEY_REUSED",
-            "this Idempotency-Key was used for a different request",
+            "this Idempotency-Key was used for a different request: send this one with a new key",
         )),
         IdempotencyClaim::Claimed => match act.await {
             Ok((status, value)) => {
@@ -249,7 +249,7 @@ pub(crate) async fn once<T: serde::Serialize>(
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "A viewer, or actor_id is not the caller", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, description = "Confirmation missing, not applicable, or Idempotency-Key reused", body = ErrorBody),
+        (status = 422, description = "Confirmation missing, or the kind does not apply here", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
