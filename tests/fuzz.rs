@@ -67,6 +67,22 @@ impl Gen {
         }
     }
 
+    /// A string the pattern allows: hostile text when it happens to, or a
+    /// plain word that does.
+    fn matching(&mut self, pattern: &str) -> String {
+        let pattern = regex::Regex::new(pattern).expect("the document's patterns compile");
+        let text = self.text();
+        if pattern.is_match(&text) {
+            return text;
+        }
+        let words = ["payments-service", "agent-7", "@alice", "resource.owner", "0.0", "1700000000000.7", "open"];
+        let fitting: Vec<&str> = words.iter().copied().filter(|w| pattern.is_match(w)).collect();
+        match fitting.is_empty() {
+            true => text,
+            false => fitting[self.rng.random_range(0..fitting.len())].to_owned(),
+        }
+    }
+
     fn timestamp(&mut self) -> String {
         let seconds = self.rng.random_range(0..4_000_000_000i64);
         chrono::DateTime::from_timestamp(seconds, 0).unwrap().to_rfc3339()
@@ -101,15 +117,62 @@ impl Gen {
                 return self.instance(&pick, depth);
             }
         }
-        if let Some(parts) = schema["allOf"].as_array() {
-            let mut merged = Map::new();
-            for part in parts.clone() {
-                match self.instance(&part, depth) {
-                    Value::Object(fields) => merged.extend(fields),
-                    other => return other,
+        if let Some(parts) = schema["allOf"].as_array().cloned() {
+            // The schema beside its parts, then each part laid over it: a
+            // part's properties and requirements, and a conditional part's
+            // `then` (or `else`) as the instance so far decides.
+            let mut base = schema.clone();
+            base.as_object_mut().unwrap().remove("allOf");
+            let mut value = match base.get("type").is_some() || base.get("properties").is_some() {
+                false => Value::Object(Map::new()),
+                true => self.instance(&base, depth),
+            };
+            for part in parts {
+                let part = match part["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                    Some(name) => self.schemas[name].clone(),
+                    None => part,
+                };
+                let overlay = match part.get("if") {
+                    Some(condition) if holds(condition, &value) => part["then"].clone(),
+                    Some(_) => part["else"].clone(),
+                    // A plain part: all it generates joins the instance.
+                    None => {
+                        match (self.instance(&part, depth), &mut value) {
+                            (Value::Object(more), Value::Object(fields)) => fields.extend(more),
+                            (other, _) => value = other,
+                        }
+                        continue;
+                    }
+                };
+                match (&mut value, overlay.is_object()) {
+                    (Value::Object(fields), true) => {
+                        let required: Vec<&str> =
+                            overlay["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                        for (name, property) in overlay["properties"].as_object().cloned().unwrap_or_default() {
+                            if fields.contains_key(&name) || required.contains(&name.as_str()) {
+                                let mut merged = base["properties"][&name].clone();
+                                if let (Some(m), Some(p)) = (merged.as_object_mut(), property.as_object()) {
+                                    m.extend(p.clone());
+                                } else {
+                                    merged = property.clone();
+                                }
+                                fields.insert(name, self.instance(&merged, depth + 1));
+                            }
+                        }
+                        for name in required {
+                            if !fields.contains_key(name) {
+                                let property = base["properties"][name].clone();
+                                fields.insert(name.to_owned(), self.instance(&property, depth + 1));
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
-            return Value::Object(merged);
+            return value;
+        }
+        if let Some(value) = schema.get("const") {
+            return value.clone();
         }
         if let Some(values) = schema["enum"].as_array() {
             return values[self.rng.random_range(0..values.len())].clone();
@@ -129,6 +192,7 @@ impl Gen {
         };
         match kind.as_str() {
             "string" if schema["format"] == "date-time" => self.timestamp().into(),
+            "string" if schema["pattern"].is_string() => self.matching(schema["pattern"].as_str().unwrap()).into(),
             "string" => self.text().into(),
             "integer" => self.integer(schema),
             "number" => json!(self.rng.random_range(-1e6..1e6)),
@@ -446,4 +510,26 @@ async fn every_operation_of_the_api_from_its_own_schema() {
     let reached = answered.values().filter(|s| s.iter().any(|s| (200..300).contains(s))).count();
     assert!(reached * 5 >= answered.len() * 4, "most operations succeed at least once: {answered:?}");
     t.stop().await;
+}
+
+/// Whether `value` meets a condition of the document's `if`: each property's
+/// `const` or `enum`, and `required`; an `anyOf` of such conditions.
+fn holds(condition: &Value, value: &Value) -> bool {
+    if let Some(options) = condition["anyOf"].as_array() {
+        return options.iter().any(|c| holds(c, value));
+    }
+    let required = condition["required"].as_array().into_iter().flatten().filter_map(Value::as_str);
+    if required.clone().any(|name| value.get(name).is_none()) {
+        return false;
+    }
+    condition["properties"].as_object().into_iter().flatten().all(|(name, rule)| {
+        let Some(field) = value.get(name) else { return true };
+        if let Some(expected) = rule.get("const") {
+            return field == expected;
+        }
+        if rule["not"]["type"] == "null" {
+            return !field.is_null();
+        }
+        rule["enum"].as_array().is_none_or(|options| options.contains(field))
+    })
 }

@@ -150,3 +150,40 @@ async fn the_document_lists_every_route_the_router_serves() {
     }
     t.stop().await;
 }
+
+/// The document states the identifier rule the parser enforces: every
+/// sample the document's pattern allows is accepted as an agent, every one
+/// it refuses is refused, and the document's 4xx answers are listed.
+#[tokio::test]
+async fn the_document_states_the_identifier_rule_the_parser_enforces() {
+    let t = start(Db::Sqlite).await;
+    let spec = t.send(t.http.get(t.url("/api/v1/openapi.json"))).await.body;
+    let pattern = spec.pointer("/components/schemas/CreateRunRequest/allOf/0/properties/agent_id/pattern").unwrap();
+    let pattern = regex::Regex::new(pattern.as_str().unwrap()).unwrap();
+    for (i, sample) in [
+        "agent-7",
+        "déploiement",
+        "部署-1",
+        "🚀 deployer",
+        "pay-x\u{200B}",
+        "pay-\u{3164}x",
+        "pay-\u{202E}x",
+        "pay-x\u{FE0F}",
+        "pay-x\u{E000}",
+        "pay-x\u{10FFFD}",
+        "pay-x\u{E0041}",
+        "a\u{1b}b",
+        "a\u{85}b",
+        "   ",
+        "\u{3000}",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut run = common::run_body();
+        run["agent_id"] = sample.into();
+        run["goal"] = format!("sample {i}").into();
+        let answer = t.post(common::AGENT, "/api/v1/runs", &run).await;
+        assert_eq!(pattern.is_match(sample), answer.status == 201, "{sample:?}: {}", answer.body);
+    }
+}

@@ -122,8 +122,10 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
             }
         }
     }
+    interventions_per_route(doc);
     let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
     attribution_is_required(schemas);
+    interventions_per_kind(schemas);
     // A run completes with an outcome: `running` is where it comes from.
     if let Some(status) = schemas.get_mut("CompleteRunRequest").and_then(|s| s.pointer_mut("/properties/status")) {
         *status = json!({ "type": "string", "enum": ["succeeded", "failed", "cancelled"] });
@@ -234,13 +236,15 @@ fn is_integer(schema: &Map<String, Value>) -> bool {
 fn attribution_is_required(schemas: &mut Map<String, Value>) {
     use crate::attribution::{LEGACY_AGENT_ID, LEGACY_ORIGIN_SYSTEM_ID};
     let required = pattern(true);
-    let rules = json!({
+    let attributed = json!({
         "properties": {
             "agent_id": { "type": "string", "pattern": required, "not": { "const": LEGACY_AGENT_ID } },
             "origin_system_id": { "type": "string", "pattern": required, "not": { "const": LEGACY_ORIGIN_SYSTEM_ID } },
             "actor_type": { "type": "string", "enum": ["HUMAN", "SYSTEM", "SERVICE"] },
         },
         "required": ["agent_id", "actor_type", "origin_system_id"],
+    });
+    let actor = json!({
         "if": { "properties": { "actor_type": { "const": "HUMAN" } } },
         "then": {
             "properties": { "actor_id": { "type": "string", "pattern": required } },
@@ -250,8 +254,10 @@ fn attribution_is_required(schemas: &mut Map<String, Value>) {
             "properties": { "actor_id": { "type": ["string", "null"], "pattern": format!("^[{WHITE_SPACE}]*$") } },
         },
     });
-    let mut human = rules.clone();
+    // A person's own: HUMAN, and naming the person.
+    let mut human = attributed.clone();
     human["properties"]["actor_type"] = json!({ "type": "string", "enum": ["HUMAN"] });
+    human["properties"]["actor_id"] = json!({ "type": "string", "pattern": required });
     human["required"] = json!(["agent_id", "actor_type", "actor_id", "origin_system_id"]);
     for body in ["InterventionBody", "VerdictBody", "RetryBody", "OutreachBody"] {
         if let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) {
@@ -259,11 +265,91 @@ fn attribution_is_required(schemas: &mut Map<String, Value>) {
         }
     }
     if let Some(run) = schemas.get_mut("CreateRunRequest").and_then(Value::as_object_mut) {
-        run.insert("allOf".into(), json!([rules.clone()]));
+        run.insert("allOf".into(), json!([attributed.clone(), actor.clone()]));
     }
     if let Some(event) = schemas.get_mut("EventBody").and_then(Value::as_object_mut) {
-        let attributed = ["agent_id", "actor_type", "actor_id", "origin_system_id"]
+        let any = ["agent_id", "actor_type", "actor_id", "origin_system_id"]
             .map(|f| json!({ "required": [f], "properties": { f: { "not": { "type": "null" } } } }));
-        event.insert("allOf".into(), json!([{ "if": { "anyOf": attributed }, "then": rules }]));
+        event.insert("allOf".into(), json!([{ "if": { "anyOf": any }, "then": { "allOf": [attributed, actor] } }]));
+    }
+}
+
+/// What each kind of intervention needs (`InterventionKind::spec`, and the
+/// desk's checks): an irreversible one `"confirm": true` and a reason;
+/// `disable_tool` the tool, `trigger_rollback` the command, `update_rule`
+/// the rule; a severity is one of the severities.
+fn interventions_per_kind(schemas: &mut Map<String, Value>) {
+    use crate::api::{InterventionKind, Severity};
+    let Some(body) = schemas.get_mut("InterventionBody").and_then(Value::as_object_mut) else { return };
+    let reason = format!("^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$");
+    let mut rules: Vec<Value> = body.get("allOf").and_then(Value::as_array).cloned().unwrap_or_default();
+    for kind in InterventionKind::ALL {
+        let spec = kind.spec();
+        let (mut properties, mut required) = (Map::new(), Vec::new());
+        if spec.requires_confirmation {
+            properties.insert("confirm".into(), json!({ "const": true }));
+            required.push("confirm");
+        }
+        if spec.requires_reason {
+            properties.insert("reason".into(), json!({ "type": "string", "pattern": reason }));
+            required.push("reason");
+        }
+        let field = match kind {
+            InterventionKind::DisableTool => Some(("tool", json!({ "type": "string", "pattern": pattern(false) }))),
+            InterventionKind::TriggerRollback => {
+                Some(("command", json!({ "type": "string", "pattern": "^[^\\u0000]*$" })))
+            }
+            InterventionKind::UpdateRule => Some(("rule", json!({ "type": "string", "pattern": "^[^\\u0000]*$" }))),
+            _ => None,
+        };
+        if let Some((name, schema)) = field {
+            properties.insert(name.into(), schema);
+            required.push(name);
+        }
+        if !required.is_empty() {
+            rules.push(json!({
+                "if": { "properties": { "kind": { "const": kind.as_str() } } },
+                "then": { "properties": properties, "required": required },
+            }));
+        }
+    }
+    body.insert("allOf".into(), json!(rules));
+    if let Some(severity) = body.get_mut("properties").and_then(|p| p.get_mut("severity")) {
+        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+        *severity = json!({ "type": ["string", "null"], "enum": names.iter().map(|n| json!(n)).chain([Value::Null]).collect::<Vec<_>>() });
+    }
+}
+
+/// Which kinds each intervention route takes: on an agent, the kinds that
+/// target agents; on an incident, all, those that act on an agent naming it
+/// in `target_agent`.
+fn interventions_per_route(doc: &mut Value) {
+    use crate::api::InterventionKind;
+    let on_agents: Vec<&str> = InterventionKind::ALL
+        .iter()
+        .filter(|k| k.spec().targets.iter().any(|t| t == "agent"))
+        .map(|k| k.as_str())
+        .collect();
+    let acting_on_agents = [InterventionKind::PauseAgent, InterventionKind::ResumeAgent, InterventionKind::DisableTool];
+    let on_incidents: Vec<Value> = acting_on_agents
+        .iter()
+        .map(|kind| {
+            json!({
+                "if": { "properties": { "kind": { "const": kind.as_str() } } },
+                "then": { "properties": { "target_agent": { "type": "string", "pattern": pattern(false) } }, "required": ["target_agent"] },
+            })
+        })
+        .collect();
+    let routes = [
+        ("/api/v1/agents/{agent_id}/interventions", json!([{ "properties": { "kind": { "enum": on_agents } } }])),
+        ("/api/v1/incidents/{id}/interventions", json!(on_incidents)),
+    ];
+    for (path, extra) in routes {
+        let pointer = format!("/paths/{}/post/requestBody/content/application~1json/schema", path.replace('/', "~1"));
+        if let Some(schema) = doc.pointer_mut(&pointer) {
+            let mut all = vec![schema.clone()];
+            all.extend(extra.as_array().cloned().unwrap_or_default());
+            *schema = json!({ "allOf": all });
+        }
     }
 }
