@@ -144,8 +144,8 @@ impl Gen {
                         continue;
                     }
                 };
-                match (&mut value, overlay.is_object()) {
-                    (Value::Object(fields), true) => {
+                if let (Value::Object(fields), true) = (&mut value, overlay.is_object()) {
+                    {
                         let required: Vec<&str> =
                             overlay["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
                         for (name, property) in overlay["properties"].as_object().cloned().unwrap_or_default() {
@@ -166,7 +166,6 @@ impl Gen {
                             }
                         }
                     }
-                    _ => {}
                 }
             }
             return value;
