@@ -163,6 +163,12 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
     if let Some(at) = schemas.get_mut("EventBody").and_then(|s| s.pointer_mut("/properties/occurred_at")) {
         at["type"] = json!("string");
     }
+    // A rule matches an action type or a resource (`learning::rules::check_match`).
+    if let Some(matches) = schemas.get_mut("ProposeRule").and_then(|s| s.pointer_mut("/properties/match")) {
+        let either =
+            ["action_type", "resource"].map(|f| json!({ "required": [f], "properties": { f: { "type": "string" } } }));
+        *matches = json!({ "allOf": [matches.clone(), { "anyOf": either }] });
+    }
     // An automatic rule says what it does (`learning::propose_rule`).
     if let Some(rule) = schemas.get_mut("ProposeRule").and_then(Value::as_object_mut) {
         rule.insert(
