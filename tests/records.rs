@@ -451,7 +451,43 @@ async fn runs_are_in_the_record_and_each_tamper_is_named(db: Db) {
     drop(done);
 }
 
+async fn a_relinked_rewrite_of_the_runs_record_disagrees_with_its_anchor(db: Db) {
+    let r = record(db).await;
+    let (human, _, _) = three_runs(&r).await;
+    r.desk.keep_records().await.unwrap();
+    // The owner rewrites who the person was, in the row and in its record,
+    // and links every record again from there.
+    r.tamper_runs(&format!("UPDATE runs SET actor_id = 'mallory' WHERE run_id = '{human}'")).await;
+    let unguard = match r.desk.store().backend() {
+        Backend::Sqlite => "DROP TRIGGER trg_run_records_no_update",
+        Backend::Postgres => "ALTER TABLE run_records DISABLE TRIGGER trg_run_records_append_only",
+    };
+    r.raw(unguard).await.unwrap();
+    let pool = sqlx::AnyPool::connect(&r.url).await.unwrap();
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT position, kind, record FROM run_records ORDER BY position")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let mut prev = mandate::audit::GENESIS.to_owned();
+    for (position, kind, record) in rows {
+        let record = record.replace("\"alice\"", "\"mallory\"");
+        prev = mandate::store::run_link(&prev, &kind, &record);
+        sqlx::query("UPDATE run_records SET record = $1, chain_hash = $2 WHERE position = $3")
+            .bind(&record)
+            .bind(&prev)
+            .bind(position)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let (_, problem) = r.broken_run().await;
+    assert!(problem.contains("differs from the anchor in audit entry"), "{problem}");
+}
+
 on_both_databases!(
+    a_relinked_rewrite_of_the_runs_record_disagrees_with_its_anchor,
     runs_are_in_the_record_and_each_tamper_is_named,
     removing_both_tails_disagrees_with_a_head_kept_outside,
     a_server_anchors_the_chain_when_it_stops,

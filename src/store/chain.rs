@@ -186,17 +186,30 @@ impl Store {
         at: DateTime<Utc>,
         actor: &str,
     ) -> Result<Option<Anchor>, StoreError> {
-        let Some((position, hash)) = self.chain_head(tx).await? else {
-            return Ok(None);
+        let events = self.chain_head(tx).await?;
+        let runs = super::run_records::runs_head(tx).await?;
+        let last = sqlx::query("SELECT details FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(ANCHORED)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get::<String, _>("details"))
+            .transpose()?
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .unwrap_or_default();
+        let position = |v: &serde_json::Value| v["position"].as_i64();
+        let moved = |head: &Option<(i64, String)>, said: &serde_json::Value| {
+            head.as_ref().is_some_and(|(p, _)| position(said) != Some(*p))
         };
-        let last = self.anchors(tx, ANCHORED, true).await?.pop();
-        if last.is_some_and(|a| a.position == position) {
+        if !moved(&events, &last["anchor"]) && !moved(&runs, &last["runs_anchor"]) {
             return Ok(None);
         }
-        let mut anchor = Anchor { position, hash, audit_seq: 0 };
-        let details = serde_json::json!({ "anchor": anchor });
+        let mut anchor = events.map(|(position, hash)| Anchor { position, hash, audit_seq: 0 });
+        let runs_anchor = runs.map(|(position, hash)| serde_json::json!({ "position": position, "hash": hash }));
+        let details = serde_json::json!({ "anchor": anchor, "runs_anchor": runs_anchor });
         let entry = self.append_audit(tx, at, actor, ANCHORED, "events", details).await?;
-        anchor.audit_seq = entry.seq;
-        Ok(Some(anchor))
+        if let Some(anchor) = anchor.as_mut() {
+            anchor.audit_seq = entry.seq;
+        }
+        Ok(anchor)
     }
 }

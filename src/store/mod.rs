@@ -50,7 +50,7 @@ pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
 pub use rules::NewRule;
-pub use run_records::RunChainStatus;
+pub use run_records::{RunChainStatus, run_link};
 pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
 pub use suggestion_outcomes::{SuggestionOutcome, suggestion_key};
 

@@ -165,6 +165,21 @@ impl Store {
             Ok(status)
         };
 
+        // Where the audit log anchored the chain: position → (link, audit entry).
+        let mut anchors: std::collections::BTreeMap<i64, (String, i64)> = std::collections::BTreeMap::new();
+        let rows = sqlx::query("SELECT seq, details FROM audit_log WHERE action = $1 ORDER BY seq")
+            .bind(super::ANCHORED)
+            .fetch_all(&self.read)
+            .await?;
+        for row in rows {
+            let details: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
+            let mark = &details["runs_anchor"];
+            if let (Some(position), Some(hash)) = (mark["position"].as_i64(), mark["hash"].as_str()) {
+                anchors.insert(position, (hash.to_owned(), row.try_get("seq")?));
+            }
+        }
+
         // The chain, from the first record that exists.
         let mut recorded: HashMap<String, Recorded> = HashMap::new();
         let (mut after, mut prev) = (i64::MIN, GENESIS.to_owned());
@@ -186,7 +201,22 @@ impl Store {
                         format!("run record #{position} (run {run}) is at a position never written: inserted by hand");
                     return broken(status, &run, problem);
                 }
-                if run_link(&prev, &kind, &record) != row.try_get::<String, _>("chain_hash")? {
+                if let Some((gone, (_, seq))) = anchors.range(..position).next() {
+                    let problem = format!(
+                        "the run record at #{gone} that audit entry {seq} anchors is gone: records before #{position} were removed"
+                    );
+                    return broken(status, &run, problem);
+                }
+                let link: String = row.try_get("chain_hash")?;
+                if let Some((anchored, seq)) = anchors.remove(&position)
+                    && anchored != link
+                {
+                    let problem = format!(
+                        "run record #{position} differs from the anchor in audit entry {seq}: the runs' record was rewritten up to it"
+                    );
+                    return broken(status, &run, problem);
+                }
+                if run_link(&prev, &kind, &record) != link {
                     let problem = format!(
                         "run record #{position} ({kind} of run {run}) does not match its link: it was changed, or a record before it was removed or inserted"
                     );
@@ -209,6 +239,12 @@ impl Store {
             if (rows.len() as i64) < BATCH {
                 break;
             }
+        }
+        if let Some((position, (_, seq))) = anchors.iter().next() {
+            let problem = format!(
+                "audit entry {seq} anchors the run record at #{position}, past the last one stored: records were removed from the end"
+            );
+            return broken(status, "", problem);
         }
 
         // Every run row, held to what its records say.
