@@ -46,7 +46,10 @@ start() {
         exit 1
     }
     for _ in $(seq 1 20); do
-        port=$((20000 + RANDOM % 20000))
+        # Below the kernel's ephemeral range (32768 up), so that while a
+        # fault test holds the cluster down no outgoing connection can take
+        # its port before `up` starts it there again.
+        port=$((20000 + RANDOM % 12000))
         port_in_use "$port" && continue
         if as_db_user "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
@@ -78,12 +81,20 @@ down() {
 }
 
 up() {
-    local dir=${1:?usage: cluster.sh up DIR} port
+    local dir=${1:?usage: cluster.sh up DIR} port attempt
     DB_USER=$(stat -c %U "$dir")
     port=$(cat "$dir/port")
-    as_db_user "$(find_bin pg_ctl)" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-        start >/dev/null
+    for attempt in 1 2 3; do
+        if as_db_user "$(find_bin pg_ctl)" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+            start >/dev/null; then
+            return 0
+        fi
+        echo "cluster.sh: PostgreSQL did not start again on port $port (attempt $attempt); its log ends:" >&2
+        tail -n 5 "$dir/server.log" >&2 || true
+        sleep 1
+    done
+    return 1
 }
 
 case "${1:-}" in
