@@ -62,6 +62,12 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, ErrorType::Conflict, code, message)
     }
 
+    /// `503 DATABASE_UNAVAILABLE` with `Retry-After: 1`, saying `message`.
+    pub fn database_unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorType::Unavailable, "DATABASE_UNAVAILABLE", message)
+            .with_retry_after(1)
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -77,12 +83,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorType::Unavailable,
-                    "DATABASE_UNAVAILABLE",
-                    "the database is unavailable; retry shortly",
-                )
+                ApiError::database_unavailable("the database is unavailable; retry shortly")
             }
             StoreError::Refused(message) => ApiError::invalid_request("REFUSED_BY_DATABASE", message),
             // The database's own text (values, table layout) stays in the log.

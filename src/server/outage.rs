@@ -69,12 +69,8 @@ pub async fn bounded(mut request: Request, next: Next) -> Response {
 }
 
 fn unavailable() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        crate::api::ErrorType::Unavailable,
-        "DATABASE_UNAVAILABLE",
+    ApiError::database_unavailable(
         "the database is unavailable; retry after the time Retry-After gives (what the request began is not lost: \
          a retry of the same request is safe)",
     )
-    .with_retry_after(1)
 }

@@ -89,12 +89,20 @@ struct Recorded {
     completed_at: i64,
 }
 
-/// Appends `(kind, record)` records to the runs' chain, inside the caller's
-/// transaction so they commit with the rows they describe.
+/// One record of the runs' chain: the run it is of, what it records, and
+/// what it says.
+pub(super) struct RunRecord {
+    run_id: String,
+    kind: &'static str,
+    record: String,
+}
+
+/// Appends records to the runs' chain, inside the caller's transaction so
+/// they commit with the rows they describe.
 pub(super) async fn append_run_records(
     conn: &mut AnyConnection,
     backend: Backend,
-    records: &[(&str, String)],
+    records: &[RunRecord],
 ) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
@@ -110,12 +118,9 @@ pub(super) async fn append_run_records(
             super::events::placeholders(chunk.len(), 4)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (kind, record) in chunk {
+        for RunRecord { run_id, kind, record } in chunk {
             tail = run_link(&tail, kind, record);
-            let run_id =
-                serde_json::from_str::<serde_json::Value>(record).ok().and_then(|v| v[0].as_str().map(str::to_owned));
-            query =
-                query.bind(run_id.unwrap_or_default()).bind(kind.to_string()).bind(record.clone()).bind(tail.clone());
+            query = query.bind(run_id.clone()).bind(kind.to_string()).bind(record.clone()).bind(tail.clone());
         }
         query.execute(&mut *conn).await?;
     }
@@ -132,14 +137,15 @@ pub(crate) async fn runs_head(conn: &mut AnyConnection) -> Result<Option<(i64, S
 
 /// The records of runs just written (rows of `RUN_COLUMNS`): the creation
 /// of each, and the completion of each already finished.
-pub(super) fn records_of(rows: &[AnyRow], created: bool) -> Result<Vec<(&'static str, String)>, StoreError> {
+pub(super) fn records_of(rows: &[AnyRow], created: bool) -> Result<Vec<RunRecord>, StoreError> {
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
+        let run_id: String = row.try_get("run_id")?;
         if created {
-            records.push((CREATED, created_record(row)?));
+            records.push(RunRecord { run_id: run_id.clone(), kind: CREATED, record: created_record(row)? });
         }
-        if let Some(done) = completed_record(row)? {
-            records.push((COMPLETED, done));
+        if let Some(record) = completed_record(row)? {
+            records.push(RunRecord { run_id, kind: COMPLETED, record });
         }
     }
     Ok(records)

@@ -344,13 +344,9 @@ fn retry_later(e: StoreError) -> ApiError {
         StoreError::Refused(_) | StoreError::Constraint { .. } => ApiError::from(e),
         other => {
             tracing::warn!(error = %other, "OTLP spans not stored; the exporter is asked to retry");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                crate::api::ErrorType::Unavailable,
-                "DATABASE_UNAVAILABLE",
+            ApiError::database_unavailable(
                 "the database did not take the spans; retry (spans already stored are not stored twice)",
             )
-            .with_retry_after(1)
         }
     }
 }
