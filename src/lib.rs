@@ -10,8 +10,6 @@
 //! - [`otlp`]: OpenTelemetry traces in, as runs and events.
 //! - [`sim`] and [`demo`]: the simulated fleet and `mandate demo`.
 
-pub mod api;
-pub mod attribution;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -21,12 +19,14 @@ pub mod demo;
 pub mod desk;
 pub mod incident;
 pub mod learning;
+pub mod moment;
 pub mod otlp;
 pub mod paging;
 pub mod rollout;
 pub mod routing;
-pub mod sdk;
 pub mod server;
 pub mod sim;
 pub mod store;
-mod wire_enum;
+
+pub use mandate_contract::{api, attribution};
+pub use mandate_sdk as sdk;

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Audit(AuditCommand::Head { database_url })) => run_audit_head(database_url),
         Some(Command::Routing(command)) => run_routing(command),
-        Some(Command::Attribution(AttributionCommand::Report(args))) => mandate::rollout::command::report(args),
+        Some(Command::Attribution(AttributionCommand::Report(args))) => mandate::cli::attribution_report::report(args),
         Some(Command::Demo(args)) => return console_exit(mandate::demo::main(args)),
         Some(Command::Sim(args)) => {
             init_logging(LogFormat::Text);

@@ -6,18 +6,30 @@
 //! still disagrees with the anchor, and the retention job's anchor is
 //! where the chain resumes after a prune.
 
-use crate::store::StoredEvent;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// The link of `event` after `prev` (the previous event's hash; for the
-/// first event chained, [`super::GENESIS`]).
-pub fn event_link(prev: &str, event: &StoredEvent) -> String {
+/// The link of an event, given as its canonical bytes as stored, after
+/// `prev` (the previous event's hash; for the first event chained,
+/// [`super::GENESIS`]).
+pub fn event_link(prev: &str, canonical: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
     hasher.update(b"\n");
-    hasher.update(event.canonical());
+    hasher.update(canonical);
     hex::encode(hasher.finalize())
+}
+
+/// One stored event as the chain sees it.
+#[derive(Debug, Clone)]
+pub struct ChainedEvent {
+    /// Its storage position.
+    pub position: i64,
+    /// Its stored link; none for an event stored before the chain began.
+    pub hash: Option<String>,
+    pub event_id: String,
+    /// Its canonical bytes, as linked.
+    pub canonical: Vec<u8>,
 }
 
 /// A recorded point of the chain: the event stored at `position` had `hash`.
@@ -109,14 +121,13 @@ impl EventProgress {
         }
     }
 
-    /// Checks the events that follow, as `(position, chain_hash, event)` in
-    /// storage order.
-    pub fn advance<'a>(&mut self, rows: impl IntoIterator<Item = &'a (i64, Option<String>, StoredEvent)>) {
-        for (position, hash, event) in rows {
+    /// Checks the events that follow, in storage order.
+    pub fn advance<'a>(&mut self, rows: impl IntoIterator<Item = &'a ChainedEvent>) {
+        for ChainedEvent { position, hash, event_id, canonical } in rows {
             if self.broken.is_some() {
                 return;
             }
-            let id = event.event_id();
+            let id = event_id.as_str();
             if *position <= self.floor {
                 let problem = match self.floor {
                     0 => format!(
@@ -147,7 +158,7 @@ impl EventProgress {
                 continue;
             };
             self.started = true;
-            if event_link(&self.prev_hash, event) != *hash {
+            if event_link(&self.prev_hash, canonical) != *hash {
                 let problem = format!(
                     "event {id} (stored #{position}) does not match its link: it was changed, or an event before it was removed or inserted"
                 );

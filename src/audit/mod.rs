@@ -6,7 +6,7 @@ mod events;
 mod record_head;
 
 pub use crate::api::{AuditEntry, ChainStatus};
-pub use events::{Anchor, EventChainStatus, EventProgress, event_link};
+pub use events::{Anchor, ChainedEvent, EventChainStatus, EventProgress, event_link};
 pub use record_head::{EntryMark, EventMark, RecordHead, parse_heads};
 use sha2::{Digest, Sha256};
 

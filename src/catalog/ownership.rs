@@ -1,23 +1,7 @@
 //! Ownership problems (seed chapter 6) as flags, and who to notify because of them.
 
 use super::{OwnerStatus, Service};
-use serde::{Deserialize, Serialize};
-
-/// Something about a service's ownership that the responder must know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "flag", rename_all = "snake_case")]
-pub enum OwnershipFlag {
-    /// The owner cannot be reached now; the backup is notified instead.
-    OwnerUnavailable { owner: String, route_to: Option<String> },
-    /// The owner has left: the service is orphaned until someone takes it.
-    OrphanedOwner { owner: String, route_to: Option<String> },
-    /// Several parties claim it: all of them are notified.
-    Ambiguous { claimants: Vec<String> },
-    /// Nobody owns it: the team on-call or an admin is notified.
-    NoOwner,
-    /// Owned by a vendor, with its own channel and response time.
-    External { name: String, contact: String, channel: String, sla: String, escalation: Option<String> },
-}
+pub use mandate_contract::api::OwnershipFlag;
 
 pub fn ownership_flags(service: &Service) -> Vec<OwnershipFlag> {
     let mut flags = Vec::new();

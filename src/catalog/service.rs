@@ -1,4 +1,4 @@
-use crate::wire_enum::wire_enum;
+use mandate_contract::wire_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

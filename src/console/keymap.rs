@@ -9,7 +9,7 @@
 //! ```
 
 use crate::api::{InterventionKind, InterventionKind as IK, Verdict};
-use crate::wire_enum::wire_enum;
+use mandate_contract::wire_enum;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 

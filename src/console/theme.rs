@@ -3,7 +3,7 @@
 //! `<config dir>/themes/NAME.toml` is looked up first; a user file overrides
 //! only the keys it sets, on top of `extends` (default: dark).
 
-use crate::wire_enum::wire_enum;
+use mandate_contract::wire_enum;
 use ratatui::style::{Color, Modifier, Style};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

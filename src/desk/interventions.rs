@@ -312,7 +312,7 @@ impl Desk {
                             }
                             None => format!(
                                 "rule text recorded; {} already has a rule proposed, approved or active (:patterns)",
-                                pattern_id.map(super::pattern_name).unwrap_or_default()
+                                pattern_id.map(crate::incident::patterns::pattern_name).unwrap_or_default()
                             ),
                         }
                     }
@@ -440,7 +440,7 @@ impl Desk {
     /// The candidate as it stands before the verdict (seed 11.2), and how
     /// long the judge had it before them (11.3): since first opening the
     /// incident, or since their previous verdict on it.
-    async fn judged(&self, request: &VerdictRequest) -> Result<Option<crate::store::Judged>, StoreError> {
+    async fn judged(&self, request: &VerdictRequest) -> Result<Option<crate::learning::Judged>, StoreError> {
         let Some(served) = self.incident_detail(request.incident_id).await? else { return Ok(None) };
         let Some(c) = served.detail.analysis.candidates.iter().find(|c| c.event_id == request.event_id) else {
             return Ok(None);
@@ -448,7 +448,7 @@ impl Desk {
         let first_read = self.store.first_read(&request.actor_id, request.incident_id).await?;
         let previous = self.store.last_verdict_at(&request.actor_id, request.incident_id).await?;
         let since = first_read.map(|read| previous.map_or(read, |v| v.max(read)));
-        Ok(Some(crate::store::Judged {
+        Ok(Some(crate::learning::Judged {
             scored: c.scored,
             band: crate::api::Band::of(c.scored),
             cause_type: c.action_type.clone(),

@@ -12,17 +12,12 @@ use crate::api::{
     Event, IncidentDetail, IncidentStatus, InterventionKind, LearnedRule, MatchLevel, PatternMatch, RuleDecision,
     RuleState, Severity, SharedCause, Signature, Verdict,
 };
-use crate::incident::patterns::{key, level_of, overlap};
+use crate::incident::patterns::{key, level_of, overlap, pattern_name};
 use crate::learning::outcomes::ignored_again;
 use crate::learning::rules::{self as learned, LEARNING_ACTOR};
 use crate::store::{NewRule, StoreError};
 use chrono::{Duration, Utc};
 use std::sync::Arc;
-
-/// `PAT-007`.
-pub fn pattern_name(id: i64) -> String {
-    format!("PAT-{id:03}")
-}
 
 /// What a stored pattern has gathered: see `Desk::pattern_history`.
 pub struct PatternHistory {

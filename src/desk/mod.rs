@@ -17,6 +17,7 @@ mod interventions;
 mod keeper;
 mod learning;
 mod listener;
+mod outbox;
 mod paging;
 mod revocations;
 mod rollout;
@@ -26,7 +27,7 @@ pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
 };
 pub use keeper::{KEEPER, KeeperPass, Retention};
-pub use learning::{PatternHistory, UNDETERMINED_TO_ESCALATE, pattern_name};
+pub use learning::{PatternHistory, UNDETERMINED_TO_ESCALATE};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 pub use rollout::OutreachRefused;
 

@@ -52,7 +52,25 @@ impl Desk {
             },
         );
         self.store.record_routing_in(tx, s.id, &decision, now).await?;
-        self.store.sync_pages(tx, s.id, s.status, &decision, &routing, now).await
+        self.sync_pages(tx, s.id, s.status, &decision, now).await
+    }
+
+    /// Executes, in `tx`, the outbox plan incident `id`'s routing decision
+    /// makes under the routing in force. How many were queued.
+    pub(super) async fn sync_pages(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: i64,
+        status: IncidentStatus,
+        decision: &RoutingDecision,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let routing = self.routing();
+        let (limits, receivers) = (routing.limits(), routing.receivers());
+        let plan = |existing: &[_], first_paged| {
+            crate::paging::plan(id, status, decision, existing, first_paged, &limits, receivers)
+        };
+        self.store.sync_pages(tx, id, now, plan).await
     }
 
     /// Seed 000 §4 and §7: a run with a legacy attribution marker after
@@ -118,17 +136,8 @@ impl Desk {
                 automation: None,
             };
             self.store.record_routing_in(&mut tx, record.summary.id, &decision, now).await?;
-            queued = self
-                .store
-                .sync_pages(
-                    &mut tx,
-                    record.summary.id,
-                    IncidentStatus::Open,
-                    &decision,
-                    &self.routing(),
-                    self.clock.now(),
-                )
-                .await?;
+            queued =
+                self.sync_pages(&mut tx, record.summary.id, IncidentStatus::Open, &decision, self.clock.now()).await?;
             let details = serde_json::json!({ "agent_id": agent, "origin_system_id": origin });
             self.store
                 .append_audit(

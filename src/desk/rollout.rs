@@ -132,7 +132,7 @@ impl Desk {
             runs: s.event_count,
         });
         let plan = self.rollout_plan();
-        Ok(rollout_status(&activity, &plan, &self.catalog(), &self.routing(), &notes, breach, now))
+        Ok(rollout_status(&activity, &plan, &self.catalog(), &*self.routing(), &notes, breach, now))
     }
 
     /// Seed 000 §6 from live figures: (subject, Markdown).
@@ -165,7 +165,7 @@ impl Desk {
         }
         let (subject, body) = self.weekly_status().await?;
         let routing = self.routing();
-        let (to, channels) = crate::rollout::status_route(&plan, &routing);
+        let (to, channels) = crate::rollout::status_route(&plan, &*routing);
         let reason = format!("{subject}\n\n{body}");
         let mut tx = self.store.write.begin().await?;
         let queued = self.queue_message(&mut tx, &[to.as_str()], &channels, &level, &reason, now).await?;
@@ -210,7 +210,7 @@ impl Desk {
         let vendor = self.catalog().get(service).and_then(|c| c.external.as_ref().map(|e| e.channel.clone()));
         let channels = match vendor {
             Some(channel) if ["slack", "email", "webhook"].contains(&channel.as_str()) => vec![channel],
-            _ => crate::rollout::outreach_channels(&plan, &routing),
+            _ => crate::rollout::outreach_channels(&plan, &*routing),
         };
         let owners: Vec<OwnerTarget> = s.owners.clone();
         let names: Vec<&str> = owners.iter().map(|o| o.who.as_str()).collect();

@@ -8,6 +8,11 @@ use crate::api::{
 };
 use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
 
+/// `PAT-007`.
+pub fn pattern_name(id: i64) -> String {
+    format!("PAT-{id:03}")
+}
+
 #[derive(Debug, Clone)]
 pub struct PastIncident {
     pub id: i64,

@@ -2,8 +2,8 @@
 //! scores the machine gave: per band and cause type, the Brier score and a
 //! reliability table by decile.
 
+use super::Judgement;
 use crate::api::{Band, BandCalibration, Calibration, CalibrationFlag, CauseTypeCalibration, ReliabilityBin, Verdict};
-use crate::store::Judgement;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 

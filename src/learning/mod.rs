@@ -3,14 +3,17 @@
 //! became of suggestions, and the rules learned from repeat incidents.
 
 pub mod calibration;
+mod judgement;
 pub mod outcomes;
 pub mod reliance;
 pub mod rules;
 
+pub use judgement::{Judged, Judgement};
+
 /// A verdict of alice's on a candidate scored `scored`, for the tests.
 #[cfg(test)]
-pub(crate) fn judged(verdict: crate::api::Verdict, scored: u8) -> crate::store::Judgement {
-    crate::store::Judgement {
+pub(crate) fn judged(verdict: crate::api::Verdict, scored: u8) -> Judgement {
+    Judgement {
         incident_id: 1,
         event_id: "e".into(),
         verdict,

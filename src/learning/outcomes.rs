@@ -1,10 +1,25 @@
 //! What became of suggestions (seed 2.2, 9.4): acceptance and time to
 //! action by kind, and a suggestion's history across a pattern's incidents.
 
-use crate::api::{ActedWith, SuggestionHistory, SuggestionKind, SuggestionKindStats, SuggestionState, SuggestionStats};
-use crate::store::SuggestionOutcome;
+use crate::api::{
+    ActedWith, InterventionKind, SuggestionHistory, SuggestionKind, SuggestionKindStats, SuggestionState,
+    SuggestionStats,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A suggestion shown on an incident, and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionOutcome {
+    pub incident_id: i64,
+    pub kind: SuggestionKind,
+    pub title: String,
+    pub first_shown: DateTime<Utc>,
+    pub state: SuggestionState,
+    pub acted_kind: Option<InterventionKind>,
+    pub acted_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
 
 pub fn stats(outcomes: &[SuggestionOutcome], since: DateTime<Utc>) -> SuggestionStats {
     let mut kinds = Vec::new();

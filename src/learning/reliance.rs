@@ -2,8 +2,8 @@
 //! the evidence can be read, or confirms nearly every LIKELY, is told so on
 //! the root-cause screen.
 
+use super::Judgement;
 use crate::api::{Band, Reliance, Verdict};
-use crate::store::Judgement;
 use chrono::{DateTime, Utc};
 
 /// Reading one evidence line takes at least this long…

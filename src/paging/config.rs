@@ -7,6 +7,13 @@ use super::super::routing::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The channels Mandate knows how to name.
+pub const CHANNELS: [&str; 4] = ["slack", "pagerduty", "email", "webhook"];
+
+/// The level name of seed 6.7's page to management: the coordinator of
+/// an incident several teams are working on.
+pub const COORDINATION: &str = "coordination";
+
 /// Where a secret is kept. Its value is read when a delivery needs it, so a
 /// rotated secret takes effect without a restart, and is never logged.
 #[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

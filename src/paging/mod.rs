@@ -10,13 +10,17 @@ mod clock;
 mod config;
 pub mod inbox;
 pub mod message;
+mod outbox;
+mod plan;
 mod worker;
 
 pub use channels::{Refusal, no_receiver, sign as sign_webhook, verify as verify_webhook};
 pub use clock::Clock;
 pub use config::{
-    Delivery, EmailReceiver, Limits, PAGERDUTY_EVENTS_URL, PagerDutyReceiver, Receivers, Secret, SecretRef,
-    SlackReceiver, Storm, WebhookReceiver, check as check_receivers,
+    CHANNELS, COORDINATION, Delivery, EmailReceiver, Limits, PAGERDUTY_EVENTS_URL, PagerDutyReceiver, Receivers,
+    Secret, SecretRef, SlackReceiver, Storm, WebhookReceiver, check as check_receivers,
 };
 pub use message::{Context, Item, Outgoing};
+pub use outbox::{Attempt, LastSent, Outbox, PageRow};
+pub use plan::{BLAST_RADIUS, NO_LONGER_ASKED, NewPage, OutboxPlan, plan};
 pub use worker::{TickReport, Worker, backoff};

@@ -4,9 +4,8 @@
 
 use super::channels::{self, Refusal};
 use super::message::{Context, Item, Outgoing};
+use super::outbox::{Attempt, Outbox, PageRow};
 use crate::api::{DeliveryState, NoticeKind};
-use crate::desk::Desk;
-use crate::store::{Attempt, PageRow, StoreError};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -59,19 +58,19 @@ enum Group {
     Fresh { target: String, channel: String, page: bool },
 }
 
-pub struct Worker {
-    desk: Arc<Desk>,
+pub struct Worker<O> {
+    outbox: Arc<O>,
     http: reqwest::Client,
 }
 
-impl Worker {
-    /// Runs in the background until the desk is dropped, paging while this
+impl<O: Outbox> Worker<O> {
+    /// Runs in the background until the outbox is dropped, paging while this
     /// server holds the background duties. Notifications a killed
     /// predecessor was sending are due again first.
-    pub fn spawn(desk: Weak<Desk>) {
+    pub fn spawn(outbox: Weak<O>) {
         tokio::spawn(async move {
-            let Some(first) = desk.upgrade() else { return };
-            let wake = first.paging_wake();
+            let Some(first) = outbox.upgrade() else { return };
+            let wake = first.wake();
             drop(first);
             // One client for the worker's life: building one costs more than a tick.
             let http = crate::sdk::http_client_builder().build().expect("an HTTP client builds");
@@ -82,9 +81,9 @@ impl Worker {
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
-                let Some(desk) = desk.upgrade() else { return };
+                let Some(outbox) = outbox.upgrade() else { return };
                 // Only the server holding the duties pages; the others wait for them.
-                if !desk.store().holds_duties() {
+                if !outbox.holds_duties() {
                     duties = false;
                     wait = IDLE;
                     continue;
@@ -92,7 +91,7 @@ impl Worker {
                 if !duties {
                     // Taking the duties over: what a stopped server was sending is due again.
                     duties = true;
-                    match desk.store().reclaim_sending(desk.clock().now()).await {
+                    match outbox.reclaim_sending(outbox.now()).await {
                         Ok(0) => {}
                         Ok(n) => {
                             tracing::info!(notifications = n, "paging: resending what a stopped server was sending")
@@ -100,11 +99,11 @@ impl Worker {
                         Err(e) => tracing::warn!(error = %e, "paging: cannot reclaim notifications being sent"),
                     }
                 }
-                let worker = Worker { desk, http: http.clone() };
+                let worker = Worker { outbox, http: http.clone() };
                 loop {
                     let pass = worker.tick().await;
                     if pass.is_ok() {
-                        worker.desk.paging_beat();
+                        worker.outbox.beat();
                     }
                     match pass {
                         // A full batch: more may be due at once.
@@ -119,10 +118,8 @@ impl Worker {
                 }
                 // Sleep until the next notification is due (a timer fires on
                 // time), or IDLE at most.
-                wait = match worker.desk.store().next_due().await {
-                    Ok(Some(at)) => {
-                        (at - worker.desk.clock().now()).to_std().unwrap_or(Duration::ZERO).clamp(NAP, IDLE)
-                    }
+                wait = match worker.outbox.next_due().await {
+                    Ok(Some(at)) => (at - worker.outbox.now()).to_std().unwrap_or(Duration::ZERO).clamp(NAP, IDLE),
                     _ => IDLE,
                 };
             }
@@ -130,29 +127,26 @@ impl Worker {
     }
 
     /// One pass: everything due now is delivered, retried, given up or put off.
-    pub async fn tick(&self) -> Result<TickReport, StoreError> {
-        self.desk.queue_departed_digest().await?;
-        self.desk.queue_weekly_status().await?;
-        let store = self.desk.store();
-        let now = self.desk.clock().now();
-        let due = store.due_pages(now, BATCH).await?;
+    pub async fn tick(&self) -> Result<TickReport, O::Error> {
+        let outbox = &*self.outbox;
+        outbox.queue_scheduled().await?;
+        let now = outbox.now();
+        let due = outbox.due(now, BATCH).await?;
         let mut report = TickReport::default();
         if due.is_empty() {
             return Ok(report);
         }
-        let routing = self.desk.routing();
-        let limits = routing.limits();
-        let recent = store.last_sent(now - limits.group_interval).await?;
+        let (limits, receivers) = outbox.delivery();
+        let recent = outbox.last_sent(now - limits.group_interval).await?;
         let mut groups: BTreeMap<Group, Vec<PageRow>> = BTreeMap::new();
         let mut later: BTreeMap<DateTime<Utc>, Vec<String>> = BTreeMap::new();
         for row in due {
             // Seed 6.7 pages management only while nobody coordinates.
-            if row.page.level == crate::routing::COORDINATION
+            if row.page.level == super::COORDINATION
                 && row.page.kind == NoticeKind::Page
-                && let Some(incident) = store.get_incident(row.page.incident_id).await?
-                && let Some(who) = &incident.summary.coordinator
+                && let Some(who) = outbox.coordinator(row.page.incident_id).await?
             {
-                store.cancel_pages(std::slice::from_ref(&row.page.id), &format!("{who} coordinates")).await?;
+                outbox.cancel(std::slice::from_ref(&row.page.id), &format!("{who} coordinates")).await?;
                 continue;
             }
             let page = &row.page;
@@ -175,7 +169,7 @@ impl Worker {
         }
         for (until, ids) in &later {
             report.deferred += ids.len();
-            store.defer_pages(ids, *until).await?;
+            outbox.defer(ids, *until).await?;
         }
 
         let mut taken_groups = Vec::with_capacity(groups.len());
@@ -186,8 +180,7 @@ impl Worker {
             };
             let ids: Vec<String> = rows.iter().map(|r| r.page.id.clone()).collect();
             let lease = limits.timeout.saturating_mul(rows.len() as u32 + 1) + Duration::from_secs(30);
-            let taken: HashSet<String> =
-                store.take_pages(&ids, &delivery, now, now + lease).await?.into_iter().collect();
+            let taken: HashSet<String> = outbox.take(&ids, &delivery, now, now + lease).await?.into_iter().collect();
             let rows: Vec<PageRow> = rows.into_iter().filter(|r| taken.contains(&r.page.id)).collect();
             if !rows.is_empty() {
                 taken_groups.push((delivery, rows));
@@ -221,7 +214,6 @@ impl Worker {
             outgoing.push((out, steps));
         }
 
-        let receivers = routing.receivers().clone();
         let http = &self.http;
         let results: Vec<_> = futures_util::stream::iter(outgoing)
             .map(|(out, steps)| {
@@ -251,17 +243,17 @@ impl Worker {
                         }
                     }
                     tracing::info!(delivery = %out.id, channel = %out.channel, target = %out.target, notifications = ids.len(), "paging: delivered");
-                    Attempt::Delivered { at: self.desk.clock().now() }
+                    Attempt::Delivered { at: outbox.now() }
                 }
                 Err(refusal) => self.judge(&out, refusal, attempts, limits.max_attempts, &mut report),
             };
-            store.finish_pages(&ids, &attempt).await?;
+            outbox.finish(&ids, &attempt).await?;
         }
         changed.sort_unstable();
         changed.dedup();
-        self.desk.pages_changed(&changed).await?;
+        outbox.changed(&changed).await?;
         for (incident, step) in escalations {
-            if let Err(e) = self.desk.escalated_by_routing(incident, step).await {
+            if let Err(e) = outbox.escalated(incident, step).await {
                 tracing::warn!(incident, error = %e, "paging: cannot record the escalation level");
             }
         }
@@ -272,18 +264,18 @@ impl Worker {
     /// (the suspect, what to check first) when few incidents go out at once;
     /// in a storm, each incident's summary, read together (an analysis
     /// costs milliseconds per incident, and the console has it).
-    async fn contexts(&self, ids: &[i64]) -> Result<HashMap<i64, Arc<Context>>, StoreError> {
+    async fn contexts(&self, ids: &[i64]) -> Result<HashMap<i64, Arc<Context>>, O::Error> {
         let mut out = HashMap::with_capacity(ids.len());
         if ids.len() <= ANALYSED {
             for &id in ids {
-                if let Ok(Some(detail)) = self.desk.incident_detail(id).await {
-                    out.insert(id, Arc::new(Context::from_detail(&detail.detail)));
+                if let Some(context) = self.outbox.analysed(id).await {
+                    out.insert(id, Arc::new(context));
                 }
             }
         }
         let missing: Vec<i64> = ids.iter().copied().filter(|id| !out.contains_key(id)).collect();
-        for record in self.desk.store().incidents_by_id(&missing).await? {
-            out.insert(record.summary.id, Arc::new(Context::from_summary(&record.summary)));
+        for context in self.outbox.summaries(&missing).await? {
+            out.insert(context.incident_id, Arc::new(context));
         }
         Ok(out)
     }
@@ -306,8 +298,7 @@ impl Worker {
             Some(asked) => asked.min(RETRY_AFTER_CAP),
             None => backoff(attempts as u32, rand::random::<f64>()),
         };
-        let retry_at =
-            self.desk.clock().now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+        let retry_at = self.outbox.now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
         Attempt::Failed { error, retry_at }
     }
 }

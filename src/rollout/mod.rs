@@ -5,10 +5,8 @@
 //! - [`plan`]: the dates and where the messages go (`[attribution]` in the routing file).
 //! - [`compliance`]: statuses and trends from hourly counts.
 //! - [`status`]: the whole picture the API serves and the console shows.
-//! - [`command`]: `mandate attribution report`.
 //! - [`report`]: the seed's §6 weekly status and §5 direct message, in Markdown.
 
-pub mod command;
 mod compliance;
 mod plan;
 mod report;
@@ -19,7 +17,7 @@ pub use compliance::{
 };
 pub use plan::{DEFAULT_STATUS_AT, RolloutPlan, days_until};
 pub use report::{in_days, outreach_message, value_text, weekly_status};
-pub use status::{Filter, outreach_channels, rollout_status, status_route};
+pub use status::{Directory, Filter, outreach_channels, rollout_status, status_route};
 
 use crate::attribution::AttributionContext;
 

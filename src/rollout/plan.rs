@@ -28,13 +28,13 @@ pub const DEFAULT_STATUS_AT: &str = "mon 09:00";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutPlan {
-    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::moment::optional", skip_serializing_if = "Option::is_none")]
     pub shadow_begins: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::moment::optional", skip_serializing_if = "Option::is_none")]
     pub soft_fail_begins: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::moment::optional", skip_serializing_if = "Option::is_none")]
     pub override_disabled: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "crate::routing::moment::optional", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::moment::optional", skip_serializing_if = "Option::is_none")]
     pub hard_fail_begins: Option<DateTime<Utc>>,
     /// Who receives the weekly status; the routing's fallback when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,7 +145,7 @@ impl RolloutPlan {
                         "pagerduty pages someone: the weekly status and outreach go by slack, email or webhook".into(),
                     ));
                 }
-                if !crate::routing::CHANNELS.contains(&c.as_str()) {
+                if !crate::paging::CHANNELS.contains(&c.as_str()) {
                     return Err((format!("{field}[{i}]"), format!("{c:?} is not a channel: slack, email or webhook")));
                 }
             }

@@ -8,7 +8,6 @@ use crate::api::{
     Breach, ComplianceStatus, NextPhase, OutreachNote, OwnerTarget, Phase, RolloutStatus, ServiceCompliance,
 };
 use crate::catalog::Catalog;
-use crate::routing::Routing;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -27,25 +26,32 @@ impl Filter {
     }
 }
 
+/// What the rollout's messages need of the routing file: where a message
+/// for nobody in particular goes, which channels have a receiver, and who
+/// owns a service. The routing implements it.
+pub trait Directory {
+    /// The routing's fallback recipient.
+    fn fallback(&self) -> Option<String>;
+    fn has_receiver(&self, channel: &str) -> bool;
+    /// The owners to notify about `service` at `now`, each with why.
+    fn owners_of(&self, catalog: &Catalog, service: &str, now: DateTime<Utc>) -> Vec<(String, String)>;
+}
+
 /// Who receives the weekly status, and on which channels.
-pub fn status_route(plan: &RolloutPlan, routing: &Routing) -> (String, Vec<String>) {
-    let to = plan
-        .status_to
-        .clone()
-        .or_else(|| routing.document().fallback.clone())
-        .unwrap_or_else(|| "@platform-oncall".to_owned());
+pub fn status_route(plan: &RolloutPlan, routing: &impl Directory) -> (String, Vec<String>) {
+    let to = plan.status_to.clone().or_else(|| routing.fallback()).unwrap_or_else(|| "@platform-oncall".to_owned());
     let channels = plan.status_channels.clone().unwrap_or_else(|| prefer(routing, &["email", "slack", "webhook"]));
     (to, channels)
 }
 
 /// The channels a direct message to an owner goes by.
-pub fn outreach_channels(plan: &RolloutPlan, routing: &Routing) -> Vec<String> {
+pub fn outreach_channels(plan: &RolloutPlan, routing: &impl Directory) -> Vec<String> {
     plan.outreach_channels.clone().unwrap_or_else(|| prefer(routing, &["slack", "email", "webhook"]))
 }
 
 /// The first of `order` with a receiver; the first of them when none has.
-fn prefer(routing: &Routing, order: &[&str]) -> Vec<String> {
-    let pick = order.iter().find(|c| routing.receivers().has(c)).unwrap_or(&order[0]);
+fn prefer(routing: &impl Directory, order: &[&str]) -> Vec<String> {
+    let pick = order.iter().find(|c| routing.has_receiver(c)).unwrap_or(&order[0]);
     vec![(*pick).to_owned()]
 }
 
@@ -55,7 +61,7 @@ pub fn rollout_status(
     activity: &Activity,
     plan: &RolloutPlan,
     catalog: &Catalog,
-    routing: &Routing,
+    routing: &impl Directory,
     outreach: &BTreeMap<String, OutreachNote>,
     breach: Option<Breach>,
     now: DateTime<Utc>,

@@ -11,8 +11,7 @@ use std::path::Path;
 /// Above this many rules the checker suggests consolidating (seed 5.2).
 pub const SOFT_RULE_CAP: usize = 100;
 
-/// The channels Mandate knows how to name.
-pub const CHANNELS: [&str; 4] = ["slack", "pagerduty", "email", "webhook"];
+pub use crate::paging::CHANNELS;
 
 /// The file as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -60,7 +59,7 @@ pub struct Schedule {
     pub team: String,
     pub rotation: Vec<String>,
     /// When the first person's first turn began (the handoff time).
-    #[serde(deserialize_with = "super::moment::required")]
+    #[serde(deserialize_with = "crate::moment::required")]
     pub start: chrono::DateTime<chrono::Utc>,
     /// One turn: "7d", "12h".
     pub length: String,
@@ -72,9 +71,9 @@ pub struct Schedule {
 #[serde(deny_unknown_fields)]
 pub struct Override {
     pub who: String,
-    #[serde(deserialize_with = "super::moment::required")]
+    #[serde(deserialize_with = "crate::moment::required")]
     pub from: chrono::DateTime<chrono::Utc>,
-    #[serde(deserialize_with = "super::moment::required")]
+    #[serde(deserialize_with = "crate::moment::required")]
     pub until: chrono::DateTime<chrono::Utc>,
 }
 
@@ -118,9 +117,9 @@ pub struct BusinessHours {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Freeze {
-    #[serde(deserialize_with = "super::moment::required")]
+    #[serde(deserialize_with = "crate::moment::required")]
     pub from: chrono::DateTime<chrono::Utc>,
-    #[serde(deserialize_with = "super::moment::required")]
+    #[serde(deserialize_with = "crate::moment::required")]
     pub until: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

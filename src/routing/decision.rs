@@ -10,12 +10,10 @@ use crate::api::{
 use crate::catalog::{Catalog, OwnerStatus, Service};
 use chrono::{DateTime, Datelike, Utc};
 
-/// The level name of seed 6.7's page to management.
-pub const COORDINATION: &str = "coordination";
+pub use crate::paging::COORDINATION;
 /// Seed 6.7: how long several teams may be affected with nobody coordinating.
 const COORDINATION_AFTER: u64 = 600;
-/// The level name of notifications to owners of affected services (8.2).
-pub const BLAST_RADIUS: &str = "blast radius";
+pub use crate::paging::BLAST_RADIUS;
 
 /// What routing looks at (seed 5.1).
 #[derive(Debug, Clone)]
@@ -355,5 +353,19 @@ impl Routing {
             },
             named => vec![(named.to_owned(), "named in the escalation chain".to_owned())],
         }
+    }
+}
+
+impl crate::rollout::Directory for Routing {
+    fn fallback(&self) -> Option<String> {
+        self.document().fallback.clone()
+    }
+
+    fn has_receiver(&self, channel: &str) -> bool {
+        self.receivers().has(channel)
+    }
+
+    fn owners_of(&self, catalog: &Catalog, service: &str, now: DateTime<Utc>) -> Vec<(String, String)> {
+        Routing::owners_of(self, catalog, service, now)
     }
 }

@@ -299,14 +299,15 @@ impl Sim {
     }
 
     /// Approves and activates the rule proposed for `action_type`, waiting
-    /// (20 s at most) for the server's background analysis to propose it.
+    /// (60 s at most: a busy server works its analyses off late) for the
+    /// server's background analysis to propose it.
     async fn adopt_rule(&self, action_type: &str) {
         let Some(admin) = &self.args.admin_token else {
             tracing::info!("no admin token: the rule the repeat pattern proposed stays proposed");
             return;
         };
         let api = self.args.api.trim_end_matches('/');
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let proposed = loop {
             let list: Option<crate::api::RuleList> =
                 match self.http.get(format!("{api}/api/v1/rules?state=proposed")).bearer_auth(admin).send().await {

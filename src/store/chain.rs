@@ -3,7 +3,7 @@
 
 use super::events::{EVENT_COLUMNS, StoredEvent};
 use super::{Backend, Store, StoreError};
-use crate::audit::{Anchor, EntryMark, EventChainStatus, EventMark, EventProgress, GENESIS, RecordHead};
+use crate::audit::{Anchor, ChainedEvent, EntryMark, EventChainStatus, EventMark, EventProgress, GENESIS, RecordHead};
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
@@ -46,18 +46,24 @@ impl Store {
     }
 
     /// Events stored after `after`, in storage order, at most `limit`.
-    async fn chained_after(
-        &self,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, Option<String>, StoredEvent)>, StoreError> {
+    async fn chained_after(&self, after: i64, limit: i64) -> Result<Vec<ChainedEvent>, StoreError> {
         let position = self.backend().event_position();
         let sql = format!(
             "SELECT {position} AS position, chain_hash, {EVENT_COLUMNS} FROM events \
              WHERE {position} > $1 ORDER BY {position} LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(&self.read).await?;
-        rows.iter().map(|r| Ok((r.try_get("position")?, r.try_get("chain_hash")?, StoredEvent::from_row(r)?))).collect()
+        rows.iter()
+            .map(|r| {
+                let event = StoredEvent::from_row(r)?;
+                Ok(ChainedEvent {
+                    position: r.try_get("position")?,
+                    hash: r.try_get("chain_hash")?,
+                    event_id: event.event_id().to_owned(),
+                    canonical: event.canonical(),
+                })
+            })
+            .collect()
     }
 
     /// Anchors recorded by `action` in the audit log, oldest first.

@@ -245,7 +245,7 @@ impl Store {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
                 let row = StoredEvent::from(e);
-                tail = crate::audit::event_link(&tail, &row);
+                tail = crate::audit::event_link(&tail, &row.canonical());
                 q = row.bind(q).bind(tail.clone());
             }
             q.execute(&mut **tx).await?;

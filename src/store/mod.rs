@@ -43,8 +43,6 @@ pub use events::{INCIDENT_EVENTS, StoredEvent};
 pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use identifiers::LookalikeIdentifier;
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
-pub use judgements::{Judged, Judgement};
-pub use pages::{Attempt, PageRow};
 pub use patterns::StoredPattern;
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};
@@ -52,7 +50,7 @@ pub use routing::RuleUse;
 pub use rules::NewRule;
 pub use run_records::{RunChainStatus, run_link};
 pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
-pub use suggestion_outcomes::{SuggestionOutcome, suggestion_key};
+pub use suggestion_outcomes::suggestion_key;
 
 use chrono::{DateTime, TimeZone, Utc};
 

@@ -4,11 +4,9 @@
 //! come is an escalation timer: it lives here, so it survives restarts.
 
 use super::{Store, StoreError, from_millis, to_millis};
-use crate::api::{
-    DeliveryState, IncidentStatus, NoticeKind, Page, RoutingDecision, RoutingVerdict, StateCount, Urgency,
-};
-use crate::routing::{BLAST_RADIUS, COORDINATION, Routing};
-use chrono::{DateTime, Duration, Utc};
+use crate::api::{DeliveryState, NoticeKind, Page, StateCount, Urgency};
+use crate::paging::{Attempt, LastSent, NO_LONGER_ASKED, NewPage, OutboxPlan, PageRow};
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
@@ -23,14 +21,6 @@ fn placeholders(first: usize, n: usize) -> String {
 
 const COLUMNS: &str = "id, incident_id, kind, target, channel, level, step, urgency, reason, digest, state, due_at, \
      next_attempt, attempts, last_error, delivery, sent_at";
-
-/// A notification with what only the worker needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRow {
-    pub page: Page,
-    /// 0 for the first level paged, 1 for the next …; -1 when not a level.
-    pub step: i64,
-}
 
 fn page_from_row(row: &AnyRow) -> Result<PageRow, StoreError> {
     let page = Page {
@@ -54,45 +44,11 @@ fn page_from_row(row: &AnyRow) -> Result<PageRow, StoreError> {
     Ok(PageRow { page, step: row.try_get("step")? })
 }
 
-/// How a delivery attempt ended, for every notification it carried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
-    Delivered {
-        at: DateTime<Utc>,
-    },
-    /// Tried again at `retry_at`.
-    Failed {
-        error: String,
-        retry_at: DateTime<Utc>,
-    },
-    /// Given up.
-    Dead {
-        error: String,
-    },
-}
-
-/// A new row's fields.
-struct NewPage<'a> {
-    incident_id: i64,
-    kind: NoticeKind,
-    target: &'a str,
-    channel: &'a str,
-    level: &'a str,
-    step: i64,
-    urgency: Urgency,
-    reason: &'a str,
-    digest: bool,
-    due_at: DateTime<Utc>,
-    /// Why it can never be delivered (its channel has no receiver): then it
-    /// is written dead at once, and no worker pass is spent on it.
-    undeliverable: Option<String>,
-}
-
 impl Store {
     async fn insert_page(
         &self,
         tx: &mut Transaction<'_, Any>,
-        p: NewPage<'_>,
+        p: &NewPage,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
@@ -104,102 +60,58 @@ impl Store {
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(p.incident_id)
         .bind(p.kind.as_str())
-        .bind(p.target.to_owned())
-        .bind(p.channel.to_owned())
-        .bind(p.level.to_owned())
+        .bind(p.target.clone())
+        .bind(p.channel.clone())
+        .bind(p.level.clone())
         .bind(p.step)
         .bind(p.urgency.as_str())
-        .bind(p.reason.to_owned())
+        .bind(p.reason.clone())
         .bind(i64::from(p.digest))
         .bind(to_millis(p.due_at))
         .bind(to_millis(now))
         .bind(if p.undeliverable.is_some() { "dead" } else { "pending" })
-        .bind(p.undeliverable)
+        .bind(p.undeliverable.clone())
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Makes the outbox match an incident's routing decision, inside the
-    /// transaction that changed it: notifications it asks for and that were
-    /// never queued are queued, due when their level comes (timed from the
-    /// incident's first page); pending ones it no longer asks for are
-    /// cancelled; sent ones stay sent. An incident that is not open, or a
-    /// decision that only monitors, pages nobody new. How many were queued.
+    /// Executes the outbox plan `plan` makes for an incident from its
+    /// notifications as they stand and when its first page was queued, in
+    /// the transaction that changed the incident. How many were queued.
     pub(crate) async fn sync_pages(
         &self,
         tx: &mut Transaction<'_, Any>,
         incident_id: i64,
-        status: IncidentStatus,
-        decision: &RoutingDecision,
-        routing: &Routing,
         now: DateTime<Utc>,
+        plan: impl FnOnce(&[PageRow], DateTime<Utc>) -> OutboxPlan,
     ) -> Result<usize, StoreError> {
-        let digest_wait = routing.limits().digest_wait;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, created_at FROM notifications WHERE incident_id = $1 AND kind = 'page'"
         )))
         .bind(incident_id)
         .fetch_all(&mut **tx)
         .await?;
-        let mut base = now;
+        let mut first_paged = now;
         let mut existing = Vec::with_capacity(rows.len());
         for row in &rows {
-            base = base.min(from_millis(row.try_get("created_at")?));
+            first_paged = first_paged.min(from_millis(row.try_get("created_at")?));
             existing.push(page_from_row(row)?);
         }
-        // Acknowledgement and resolution close paging themselves (`close_pages`).
-        if status != IncidentStatus::Open {
-            return Ok(0);
-        }
-        let wanted: Vec<_> = match decision.decision {
-            RoutingVerdict::Monitored => Vec::new(),
-            _ => decision.notifications.iter().collect(),
-        };
-        // Steps count the escalation levels in the order the decision reaches them.
-        let mut levels: Vec<&str> = Vec::new();
-        for n in wanted.iter().filter(|n| n.level != BLAST_RADIUS && n.level != COORDINATION) {
-            if !levels.contains(&n.level.as_str()) {
-                levels.push(&n.level);
-            }
+        let OutboxPlan { queue, reword, cancel } = plan(&existing, first_paged);
+        for (id, reason) in reword {
+            sqlx::query("UPDATE notifications SET reason = $2 WHERE id = $1 AND state = 'pending'")
+                .bind(id)
+                .bind(reason)
+                .execute(&mut **tx)
+                .await?;
         }
         let mut queued = 0;
-        for n in &wanted {
-            let key = |p: &PageRow| p.page.target == n.target && p.page.channel == n.channel && p.page.level == n.level;
-            if let Some(old) = existing.iter().find(|p| key(p)) {
-                if old.page.state == DeliveryState::Pending && old.page.reason != n.reason {
-                    sqlx::query("UPDATE notifications SET reason = $2 WHERE id = $1")
-                        .bind(old.page.id.clone())
-                        .bind(n.reason.clone())
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                continue;
-            }
-            let step = levels.iter().position(|l| *l == n.level).map_or(-1, |s| s as i64);
-            let wait = if n.digest { digest_wait } else { Duration::seconds(n.delay_seconds as i64) };
-            let page = NewPage {
-                incident_id,
-                kind: NoticeKind::Page,
-                target: &n.target,
-                channel: &n.channel,
-                level: &n.level,
-                step,
-                urgency: n.urgency,
-                reason: &n.reason,
-                digest: n.digest,
-                due_at: base + wait,
-                undeliverable: (!routing.receivers().has(&n.channel)).then(|| crate::paging::no_receiver(&n.channel)),
-            };
+        for page in &queue {
             queued += usize::from(self.insert_page(tx, page, now).await?);
         }
-        for old in existing.iter().filter(|p| p.page.state == DeliveryState::Pending) {
-            let asked = wanted
-                .iter()
-                .any(|n| old.page.target == n.target && old.page.channel == n.channel && old.page.level == n.level);
-            if !asked {
-                self.cancel_page(tx, &old.page.id, "no longer in the incident's routing decision").await?;
-            }
+        for id in cancel {
+            self.cancel_page(tx, &id, NO_LONGER_ASKED).await?;
         }
         Ok(queued)
     }
@@ -239,17 +151,17 @@ impl Store {
         let page = NewPage {
             incident_id: 0,
             kind: NoticeKind::Page,
-            target,
-            channel,
-            level,
+            target: target.to_owned(),
+            channel: channel.to_owned(),
+            level: level.to_owned(),
             step: -1,
             urgency: Urgency::Low,
-            reason,
+            reason: reason.to_owned(),
             digest: true,
             due_at: now,
             undeliverable,
         };
-        self.insert_page(tx, page, now).await
+        self.insert_page(tx, &page, now).await
     }
 
     /// A resolved incident came back: its pages start over from now, each
@@ -322,17 +234,17 @@ impl Store {
             let page = NewPage {
                 incident_id,
                 kind,
-                target: &target,
-                channel: &channel,
-                level: "",
+                target,
+                channel,
+                level: String::new(),
                 step: -1,
                 urgency: Urgency::Low,
-                reason: why,
+                reason: why.to_owned(),
                 digest: false,
                 due_at: now,
                 undeliverable: None,
             };
-            queued += usize::from(self.insert_page(tx, page, now).await?);
+            queued += usize::from(self.insert_page(tx, &page, now).await?);
         }
         Ok(queued)
     }
@@ -396,10 +308,7 @@ impl Store {
     /// When each (target, channel) was last sent a page, and (separately)
     /// a notice, for those sent to since `since`: the key's flag is true
     /// for pages.
-    pub async fn last_sent(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<BTreeMap<(String, String, bool), DateTime<Utc>>, StoreError> {
+    pub async fn last_sent(&self, since: DateTime<Utc>) -> Result<LastSent, StoreError> {
         let rows = sqlx::query(
             "SELECT target, channel, kind = 'page' AS page, MAX(sent_at) AS at FROM notifications \
              WHERE sent_at >= $1 GROUP BY target, channel, kind = 'page'",

@@ -3,6 +3,7 @@
 
 use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{InterventionKind, Suggestion, SuggestionKind, SuggestionState};
+use crate::learning::outcomes::SuggestionOutcome;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
@@ -19,18 +20,6 @@ fn target(s: &Suggestion) -> Option<String> {
         InterventionKind::TriggerRollback => s.resource.clone(),
         _ => None,
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SuggestionOutcome {
-    pub incident_id: i64,
-    pub kind: SuggestionKind,
-    pub title: String,
-    pub first_shown: DateTime<Utc>,
-    pub state: SuggestionState,
-    pub acted_kind: Option<InterventionKind>,
-    pub acted_by: Option<String>,
-    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl Store {

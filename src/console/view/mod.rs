@@ -455,7 +455,7 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         lines.push(Line::from(Span::styled(
             format!(
                 "Seen before{} ({}): {} — occurrence {}",
-                p.pattern_id.map(|id| format!(", {}", crate::desk::pattern_name(id))).unwrap_or_default(),
+                p.pattern_id.map(|id| format!(", {}", crate::incident::patterns::pattern_name(id))).unwrap_or_default(),
                 p.level,
                 before.join(", "),
                 p.occurrence

@@ -228,7 +228,7 @@ fn chain_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static
         lines.push(Line::from(""));
     }
     if let Some(p) = &d.pattern {
-        let name = p.pattern_id.map(crate::desk::pattern_name);
+        let name = p.pattern_id.map(crate::incident::patterns::pattern_name);
         lines.push(heading(theme, &format!("Pattern{}", name.map(|n| format!(" {n}")).unwrap_or_default())));
         let level = match p.level {
             MatchLevel::Exact => "EXACT match".to_owned(),

@@ -5,8 +5,8 @@ use crate::api::{
     Calibration, ErrorBody, Friction, LearnedRule, Pattern, PatternList, ProposeRule, Reliance, RuleDecision, RuleList,
     RuleMatch, RuleState, RuleTransition, SuggestionStats,
 };
-use crate::desk::pattern_name;
 use crate::incident::patterns::feature_list;
+use crate::incident::patterns::pattern_name;
 use crate::learning::{calibration, outcomes, reliance, rules as learned};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonObject, Query};

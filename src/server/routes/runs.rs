@@ -16,9 +16,7 @@ use serde_json::{Map, Value};
 const MAX_ID_CHARS: usize = 256;
 const MAX_GOAL_CHARS: usize = 4096;
 
-/// Header an SDK sends when its soft-mode legacy override let a violation
-/// through, so that override use is counted where it matters: at the API.
-pub const OVERRIDE_HEADER: &str = "mandate-attribution-override";
+pub use crate::api::OVERRIDE_HEADER;
 
 pub fn override_claimed(headers: &HeaderMap) -> bool {
     headers.get(OVERRIDE_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("true"))

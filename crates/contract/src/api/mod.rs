@@ -1,0 +1,56 @@
+//! The wire types of the Mandate API: every request and response body, shared
+//! by the server, the SDK client and the console so the sides cannot drift.
+
+mod activity;
+mod auth;
+mod disputes;
+mod error;
+mod events;
+pub mod identifier;
+mod incidents;
+mod interventions;
+mod learning;
+mod operations;
+mod paging;
+mod rollout;
+mod routing;
+mod runs;
+
+pub use activity::{Bucket, Dimension, Distribution, Topic};
+pub use auth::{Role, WhoAmI};
+pub use disputes::{
+    Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
+};
+pub use error::{ErrorBody, ErrorDetail, ErrorType};
+pub use events::{Event, EventBatch, EventBody, EventFlag, IngestReport, Outcome, RejectedEvent};
+pub use incidents::{
+    AffectedBecause, AffectedService, Band, BlastRadius, Candidate, CausalAnalysis, Contribution, ContributionRole,
+    Evidence, IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote,
+    MatchLevel, OwnershipFlag, PatternMatch, PreviousOccurrence, Risk, SequenceGap, Severity, Signature, StatusCounts,
+    Suggestion, SuggestionKind, TimelineEntry, Verdict,
+};
+pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
+pub use learning::{
+    ActedWith, BandCalibration, Calibration, CalibrationFlag, CauseTypeCalibration, Friction, LearnedRule, Pattern,
+    PatternFeature, PatternIncident, PatternList, ProposeRule, ReliabilityBin, Reliance, RuleDecision, RuleList,
+    RuleMatch, RuleState, RuleTransition, SharedCause, SuggestionHistory, SuggestionKindStats, SuggestionState,
+    SuggestionStats, Weight,
+};
+pub use operations::{
+    AccessEntry, AccessPage, AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy,
+};
+pub use paging::{DeliveryState, NoticeKind, Page, PageList, RetryBody, StateCount};
+pub use rollout::{
+    Breach, ComplianceStatus, Milestone, NextPhase, OutreachBody, OutreachNote, OutreachSent, OwnerTarget, Phase,
+    RolloutStatus, ServiceCompliance, Trend, TrendMetric, ViolationSample,
+};
+pub use routing::{
+    Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage,
+    Urgency,
+};
+pub use runs::{
+    CompleteRunRequest, CreateRunRequest, OVERRIDE_HEADER, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,
+};
+
+/// Every route lives under this prefix.
+pub const API_PREFIX: &str = "/api/v1";

@@ -1,0 +1,45 @@
+//! The test suite, as one binary: each module is the specification of one
+//! capability, run against the real thing (a server on loopback, a SQLite
+//! file, a throwaway PostgreSQL that `tests/run` starts, the real binary in
+//! tmux). One binary links the crate once, not once per file.
+
+#[macro_use]
+mod common;
+
+mod agent_tokens;
+mod api_activity;
+mod api_auth;
+mod api_runs;
+mod audit_chain;
+mod chaos;
+mod cli_serve;
+mod console_interventions;
+mod console_poller;
+mod console_screens;
+mod constraint_matrix;
+mod disputes;
+mod export_bombs;
+mod faults;
+mod fuzz;
+mod hostile_clients;
+mod identity;
+mod incidents_http;
+mod input_bounds;
+mod learning;
+mod openapi;
+mod otlp;
+mod paging;
+mod prerequisites;
+mod readme;
+mod records;
+mod replicas;
+mod rollout;
+mod routing;
+mod routing_http;
+mod sdk;
+mod sim_scenarios;
+mod sole_server;
+mod store_group_commit;
+mod terminal;
+mod tls;
+mod war_room;

@@ -1,0 +1,132 @@
+//! The Rust SDK: validation before any network call, and the three
+//! convenience constructors against a real server.
+
+use crate::common::{self, AGENT, Db, start};
+use mandate::api::{Dimension, RiskLevel, RunStatus, Topic};
+use mandate::attribution::{AttributionContext, AttributionErrorCode, EnforcementMode, Enforcer};
+use mandate::sdk::{Client, RunOptions, SdkError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+fn options() -> RunOptions {
+    RunOptions::new("anthropic", RiskLevel::Medium)
+}
+
+/// A real socket that counts every connection made to it.
+async fn counting_listener() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn an_invalid_run_sends_no_request_at_all() {
+    let (url, connections) = counting_listener().await;
+    let client = Client::new(&url, "mdt_x").unwrap().with_enforcer(Enforcer::HARD);
+    let invalid = [
+        AttributionContext::new("", "SYSTEM", "cron", None),
+        AttributionContext::new("legacy-unknown", "SYSTEM", "cron", None),
+        AttributionContext::new("a", "", "cron", None),
+        AttributionContext::new("a", "BOT", "cron", None),
+        AttributionContext::new("a", "HUMAN", "cron", None),
+        AttributionContext::new("a", "SERVICE", "cron", Some("user-1")),
+        AttributionContext::new("a", "SYSTEM", "", None),
+        AttributionContext::new("a", "SYSTEM", "legacy-migration", None),
+    ];
+    let mut codes = Vec::new();
+    for ctx in invalid {
+        match client.create_run("g", ctx, options()).await {
+            Err(SdkError::Attribution(e)) => codes.push(e.code),
+            other => panic!("expected an attribution error, got {other:?}"),
+        }
+    }
+    use AttributionErrorCode::*;
+    assert_eq!(
+        codes,
+        [
+            AgentMissing,
+            AgentMissing,
+            ActorTypeMissing,
+            ActorTypeInvalid,
+            ActorIdRequired,
+            ActorIdForbidden,
+            OriginSystemMissing,
+            OriginSystemMissing
+        ]
+    );
+    // Soft mode without the override rejects before sending too.
+    let soft = client.clone().with_enforcer(Enforcer { mode: EnforcementMode::Soft, allow_legacy_override: false });
+    assert!(matches!(soft.create_system_run("g", "", "cron", options()).await, Err(SdkError::Attribution(_))));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "no connection was made");
+
+    // Control: a valid run does reach the socket, so the count above is meaningful.
+    let _ = client.create_system_run("g", "agent-a", "cron", options()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(connections.load(Ordering::SeqCst) >= 1, "a valid run connects");
+}
+
+#[tokio::test]
+async fn the_convenience_constructors_create_attributed_runs() {
+    let t = start(Db::Sqlite).await;
+    let client = Client::new(&t.server.url(), AGENT).unwrap().with_enforcer(Enforcer::HARD);
+    let system =
+        client.create_system_run("nightly report", "agent-report", "cron-scheduler-001", options()).await.unwrap();
+    assert_eq!((system.actor_type.as_str(), system.actor_id.as_deref()), ("SYSTEM", None));
+    assert_eq!(system.source.as_str(), "SDK");
+    assert!(system.origin_ts.is_some(), "the SDK stamps origin_ts");
+    let human =
+        client.create_human_run("analyse", "agent-analyst", "user_12345", "customer-console", options()).await.unwrap();
+    assert_eq!((human.actor_type.as_str(), human.actor_id.as_deref()), ("HUMAN", Some("user_12345")));
+    let service =
+        client.create_service_run("validate", "agent-validator", "payment-service-v2", options()).await.unwrap();
+    assert_eq!(service.actor_type.as_str(), "SERVICE");
+    let lower =
+        client.create_run("g", AttributionContext::new("agent-x", "service", "o", None), options()).await.unwrap();
+    assert_eq!(lower.actor_type.as_str(), "SERVICE", "sent upper-case");
+
+    let done = client.complete_run(&system.run_id, RunStatus::Succeeded).await.unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded);
+    assert_eq!(client.get_run(&system.run_id).await.unwrap().state.as_str(), "COMPLETED");
+    assert_eq!(client.whoami().await.unwrap().name, "fleet");
+    let page = client.list_runs(None, 2).await.unwrap();
+    assert_eq!(page.runs.len(), 2);
+    let rest = client.list_runs(page.next_cursor.as_deref(), 10).await.unwrap();
+    assert_eq!(rest.runs.len(), 2);
+    match client.distribution(Topic::Live, Dimension::AgentId).await {
+        Err(SdkError::Api { status: 403, body }) => assert_eq!(body.code, "FORBIDDEN"),
+        other => panic!("agents may not read activity: {other:?}"),
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn shadow_and_soft_override_send_and_the_api_still_rejects() {
+    let t = start(Db::Sqlite).await;
+    for enforcer in [
+        Enforcer { mode: EnforcementMode::Shadow, allow_legacy_override: false },
+        Enforcer { mode: EnforcementMode::Soft, allow_legacy_override: true },
+    ] {
+        let client = Client::new(&t.server.url(), AGENT).unwrap().with_enforcer(enforcer);
+        match client.create_system_run("g", "legacy-unknown", "cron", options()).await {
+            Err(SdkError::Api { status: 400, body }) => {
+                assert_eq!(body.code, "ATTR_AGENT_MISSING");
+                assert_eq!(body.error_type.as_str(), "attribution_validation");
+            }
+            other => panic!("{enforcer:?}: the API is always hard, got {other:?}"),
+        }
+    }
+    // The soft-mode override is counted by the API; shadow mode is not an override.
+    let stats = t.get(common::ADMIN, "/api/v1/attribution/stats").await.body;
+    assert_eq!((stats["runs_rejected"].as_i64(), stats["override_use"].as_i64()), (Some(2), Some(1)));
+    t.stop().await;
+}

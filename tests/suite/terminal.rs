@@ -1,0 +1,491 @@
+//! The real `mandate` binary in a real terminal (tmux): `mandate demo` at
+//! 80×24 and 120×40 driven by keys as an on-call engineer would; NO_COLOR
+//! writes no colour; every way out leaves the terminal as it was found,
+//! with the right exit status.
+
+use crate::common;
+use crate::common::BIN;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Whether tmux is missing, so this test is skipped (see `common::skip_without`).
+fn no_tmux(test: &str) -> bool {
+    let here = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    common::skip_without("tmux", here, test)
+}
+
+/// A tmux server of the test's own, with one pane that outlives its program.
+struct Tmux {
+    socket: String,
+    _home: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(name: &str, (w, h): (u16, u16), env: &[(&str, &str)], args: &str) -> Tmux {
+        let socket = format!("mandate-test-{}-{name}", std::process::id());
+        let home = tempfile::tempdir().unwrap();
+        let t = Tmux { socket, _home: home };
+        t.run(&["new-session", "-d", "-s", "s", "-x", &w.to_string(), "-y", &h.to_string()]);
+        t.run(&["set-option", "-t", "s", "remain-on-exit", "on"]);
+        let dir = t._home.path().display().to_string();
+        let mut command = format!(
+            "env -u MANDATE_API_URL -u MANDATE_TOKEN XDG_CONFIG_HOME={dir}/config XDG_STATE_HOME={dir}/state TERM=xterm-256color"
+        );
+        for (k, v) in env {
+            command.push_str(&format!(" {k}={v}"));
+        }
+        // A shell stays behind the program: its status is printed, and the
+        // terminal state it left can be read while the pane is alive.
+        command.push_str(&format!(
+            " {BIN} {args}; echo EXIT=$?; stty -a | grep -q -w -e -icanon && echo RAW=on || echo RAW=off; sleep 60"
+        ));
+        t.run(&["respawn-pane", "-k", "-t", "s", &format!("sh -c '{command}'")]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "s", k]);
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    }
+
+    fn text(&self, line: &str) {
+        self.run(&["send-keys", "-t", "s", "-l", line]);
+        std::thread::sleep(Duration::from_millis(120));
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "s"])
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} on screen within 30 s:\n{screen}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn format(&self, what: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "s", what]).trim().to_owned()
+    }
+
+    /// Waits for the program to end; its exit status.
+    fn exit_status(&self) -> i32 {
+        let screen = self.wait_for("EXIT=");
+        let status = screen.split("EXIT=").nth(1).unwrap_or_default();
+        status.split_whitespace().next().unwrap_or_default().parse().unwrap()
+    }
+
+    /// The console's process id (the shell's child).
+    fn program_pid(&self) -> String {
+        let shell = self.format("#{pane_pid}");
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().next().expect("the program runs").trim().to_owned()
+    }
+
+    /// Alternate screen left, cursor shown, raw mode off.
+    fn assert_restored(&self) {
+        assert!(self.wait_for("RAW=").contains("RAW=off"), "raw mode was turned off");
+        assert_eq!(self.format("#{alternate_on}"), "0", "the alternate screen was left");
+        assert_eq!(self.format("#{cursor_flag}"), "1", "the cursor is shown");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+fn triage_walkthrough(size: (u16, u16)) {
+    let t = Tmux::start(&format!("walk{}", size.0), size, &[], "demo --speed 50 --seed 1");
+    t.wait_for("DEMO");
+    t.wait_for("CONFIG_INVALID");
+    // Filter to the bad deploy and open it.
+    t.keys(&["/"]);
+    t.text("CONFIG_INVALID");
+    t.keys(&["Enter", "Enter"]);
+    t.wait_for("level 1 of 3");
+    t.wait_for("Top 3 now");
+    t.keys(&["Enter"]);
+    t.wait_for("level 2 of 3");
+    t.keys(&["Enter"]);
+    t.wait_for("level 3 of 3");
+    t.keys(&["b"]);
+    t.wait_for("Blast radius");
+    t.wait_for("Definitely affected");
+    t.keys(&["Escape", "a"]);
+    t.wait_for("✓ acknowledge incident");
+    t.keys(&["c"]);
+    t.wait_for("Root causes");
+    t.keys(&["C"]);
+    t.wait_for("Confirm:");
+    // Focus starts in the reason field; Tab to the buttons, then y once
+    // the dialog has been up long enough to be read.
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ mark");
+    t.keys(&["p"]);
+    t.wait_for("Confirm: pause agent");
+    t.wait_for("No ]");
+    t.text("bad deploys");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ pause agent");
+    t.keys(&[":"]);
+    t.text("audit");
+    t.keys(&["Enter"]);
+    t.wait_for("chain verified");
+    let audit = t.wait_for("pause_agent");
+    assert!(audit.contains("acknowledge") && audit.contains("verdict"), "{audit}");
+    // q leaves the audit screen, then asks before quitting.
+    t.keys(&["q", "q"]);
+    t.wait_for("Quit mandate?");
+    t.keys(&["y"]);
+    assert_eq!(t.exit_status(), 0);
+    t.assert_restored();
+}
+
+/// Longer than the dialog's guard time.
+const GUARD: Duration = Duration::from_millis(700);
+
+const RUNBOOK: &str = "1. deploy: kubectl rollout undo deploy/payments -n prod\n\
+    2. verify pool_size=20; page the DBA if QPS > 5k (JIRA-4711)\n\
+    3. BCFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz y Y q\n";
+
+#[test]
+fn a_pasted_runbook_acts_on_nothing_bracketed_or_not() {
+    if no_tmux("a_pasted_runbook_acts_on_nothing_bracketed_or_not") {
+        return;
+    }
+    let t = Tmux::start("paste", (80, 24), &[], "demo --speed 50 --seed 1");
+    t.wait_for("CONFIG_INVALID");
+    t.run(&["set-buffer", "-b", "runbook", RUNBOOK]);
+    // On the list: bracketed (the terminal marks it), then as raw keys.
+    for bracketed in [true, false] {
+        let mut paste = vec!["paste-buffer", "-b", "runbook", "-t", "s"];
+        if bracketed {
+            paste.push("-p");
+        }
+        t.run(&["send-keys", "-t", "s", "Escape"]);
+        std::thread::sleep(Duration::from_millis(150));
+        t.run(&paste);
+        let shown = t.wait_for("ignored pasted text");
+        assert!(!shown.contains("Confirm:") && !shown.contains("Quit mandate?"), "{shown}");
+        // In the escalate dialog the text goes into the reason; nothing is sent.
+        t.keys(&["e"]);
+        t.wait_for("Confirm: escalate");
+        t.run(&paste);
+        let shown = t.wait_for("kubectl rollout");
+        assert!(shown.contains("Confirm: escalate"), "the dialog is still up:\n{shown}");
+        t.keys(&["Escape"]);
+        t.wait_for("nothing sent");
+    }
+    t.keys(&[":"]);
+    t.text("audit");
+    t.keys(&["Enter"]);
+    let audit = t.wait_for("chain verified");
+    for action in ["escalate", "acknowledge", "flag_for_review", "pause_agent", "trigger_rollback"] {
+        assert!(!audit.contains(action), "{action} recorded by a paste:\n{audit}");
+    }
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+}
+
+#[test]
+fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
+    if no_tmux("an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear") {
+        return;
+    }
+    let host = "mandate-api.payments.eu-west-1.prod.internal.example.com:7400";
+    let t = Tmux::start(
+        "offline",
+        (80, 24),
+        &[("MANDATE_TOKEN", "mdt_whatever"), ("MANDATE_API_URL", &format!("http://{host}"))],
+        "",
+    );
+    let shown = t.wait_for("OFFLINE — incidents not known");
+    let bar = shown.lines().next().unwrap();
+    assert!(bar.contains(" OFFLINE "), "the chip is whole at 80 columns: {bar:?}");
+    assert!(!shown.contains("no incidents") && !shown.contains("0 open"), "{shown}");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+
+    // A real server that does not know the token.
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    common::create_token(tokens, "alice", "responder");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let t = Tmux::start(
+        "unauthorized",
+        (80, 24),
+        &[("MANDATE_TOKEN", "mdt_not_a_token_of_this_server"), ("MANDATE_API_URL", &format!("http://{}", served.addr))],
+        "",
+    );
+    let shown = t.wait_for("UNAUTHORIZED — ");
+    assert!(shown.lines().next().unwrap().contains(" UNAUTHORIZED "), "{shown}");
+    assert!(shown.contains("MANDATE_TOKEN") && !shown.contains("no incidents"), "{shown}");
+    // It says so and stops asking: no retry every 1.5 s.
+    let refused = || served.log.lock().unwrap().iter().filter(|l| l.contains("\"status\":401")).count();
+    let before = refused();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(refused(), before, "no more requests after the 401");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    served.stop();
+}
+
+#[test]
+fn the_demo_walkthrough_at_80x24() {
+    if no_tmux("the_demo_walkthrough_at_80x24") {
+        return;
+    }
+    triage_walkthrough((80, 24));
+}
+
+#[test]
+fn the_demo_walkthrough_at_120x40() {
+    if no_tmux("the_demo_walkthrough_at_120x40") {
+        return;
+    }
+    triage_walkthrough((120, 40));
+}
+
+#[test]
+fn the_console_fails_over_to_the_next_server() {
+    if no_tmux("the_console_fails_over_to_the_next_server") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let db = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let mut first = common::serve_binary(&db("a.db"), tokens, "127.0.0.1:0");
+    let second = common::serve_binary(&db("b.db"), tokens, "127.0.0.1:0");
+    let urls = format!("http://{},http://{}", first.addr, second.addr);
+    let t = Tmux::start("failover", (120, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &urls)], "");
+    let bar = |screen: &str| screen.lines().next().unwrap_or_default().to_owned();
+    let shown = t.wait_for(" LIVE ");
+    assert!(bar(&shown).contains(&first.addr), "on the first server: {}", bar(&shown));
+
+    common::signal(&first.child, "KILL");
+    first.child.wait().unwrap();
+    let lost = Instant::now();
+    let deadline = lost + Duration::from_secs(10);
+    loop {
+        let status = bar(&t.screen());
+        if status.contains(&second.addr) && status.contains(" LIVE ") {
+            println!("on the second server {:?} after the first was killed", lost.elapsed());
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failover within 10 s: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    second.stop();
+}
+
+#[test]
+fn what_a_page_says_to_run_opens_the_incident() {
+    if no_tmux("what_a_page_says_to_run_opens_the_incident") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let agent = common::create_token(tokens, "fleet", "agent");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        for n in 0..2 {
+            let mut failure = common::event_body(
+                &format!("f{n}"),
+                -1.0,
+                &format!("agent-{n}"),
+                "deploy",
+                &format!("svc-{n}"),
+                "error",
+            );
+            failure["error_code"] = ["DISK_FULL", "OOM_KILLED"][n].into();
+            let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
+            assert_eq!(r.send().await.unwrap().status(), 200);
+        }
+    });
+    let url = format!("http://{}", served.addr);
+    let t = Tmux::start("open", (100, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 2");
+    let shown = t.wait_for("#2 OOM_KILLED on svc-1 — level 1 of 3");
+    assert!(shown.contains("Impact: svc-1"), "the incident's detail, not the list: {shown}");
+    t.keys(&["Escape"]);
+    t.wait_for("Incidents: 2 open");
+    // A number the server does not know is said so, not "loading" forever.
+    t.keys(&[":"]);
+    t.text("99");
+    t.keys(&["Enter"]);
+    t.wait_for("There is no incident #99 on this server (404)");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    served.stop();
+}
+
+#[test]
+fn no_color_means_no_colour_escape_sequences() {
+    if no_tmux("no_color_means_no_colour_escape_sequences") {
+        return;
+    }
+    let t = Tmux::start("nocolor", (100, 30), &[("NO_COLOR", "1")], "demo --speed 50");
+    t.wait_for("CONFIG_INVALID");
+    t.keys(&["Enter"]);
+    t.wait_for("level 1 of 3");
+    let styled = t.run(&["capture-pane", "-p", "-e", "-t", "s"]);
+    for sgr in styled.split("\u{1b}[").skip(1) {
+        let params = sgr.split('m').next().unwrap_or_default();
+        for p in params.split(';') {
+            let n: u32 = p.parse().unwrap_or(0);
+            let colour = ((30..=48).contains(&n) && n != 39) || (90..=107).contains(&n);
+            assert!(!colour, "a colour: ESC[{params}m");
+        }
+    }
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    t.assert_restored();
+}
+
+#[test]
+fn signals_restore_the_terminal_with_the_conventional_status() {
+    if no_tmux("signals_restore_the_terminal_with_the_conventional_status") {
+        return;
+    }
+    for (signal, status) in [("TERM", 143), ("HUP", 129)] {
+        let t = Tmux::start(&format!("sig{signal}"), (80, 24), &[], "demo --speed 50");
+        t.wait_for("CONFIG_INVALID");
+        let pid = t.program_pid();
+        assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
+        assert_eq!(t.exit_status(), status, "SIG{signal}");
+        t.assert_restored();
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_says_why() {
+    if no_tmux("a_panic_restores_the_terminal_and_says_why") {
+        return;
+    }
+    let t = Tmux::start("panic", (80, 24), &[("MANDATE_DEBUG_PANIC", "1"), ("RUST_BACKTRACE", "0")], "demo --speed 50");
+    assert_eq!(t.exit_status(), 101, "a panic's status");
+    t.assert_restored();
+    assert!(t.screen().contains("panicking after the first frame"), "the message is readable after the restore");
+}
+
+#[test]
+fn the_console_leaves_when_its_terminal_goes_away() {
+    if no_tmux("the_console_leaves_when_its_terminal_goes_away") {
+        return;
+    }
+    let t = Tmux::start("gone", (80, 24), &[], "demo --speed 50");
+    t.wait_for("CONFIG_INVALID");
+    let pid = t.program_pid();
+    let gone = Instant::now();
+    t.run(&["kill-server"]);
+    let stat = format!("/proc/{pid}/stat");
+    // Exited (or a zombie awaiting its reaper), not spinning on a dead terminal.
+    let exited =
+        || std::fs::read_to_string(&stat).map_or(true, |s| s.rsplit(')').next().unwrap().trim_start().starts_with('Z'));
+    while !exited() {
+        assert!(
+            gone.elapsed() < Duration::from_secs(5),
+            "still running {:?} after its terminal went away",
+            gone.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("left {:?} after the terminal went away", gone.elapsed());
+}
+
+/// Paging in the real terminal at 80×24: the incident shows who was paged
+/// and the delivery that died with the receiver's words; `:notifications`
+/// lists it, and R (confirmed) sends it again to a receiver that now works.
+#[test]
+fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
+    if no_tmux("paging_shows_who_was_paged_and_a_dead_delivery_is_retried") {
+        return;
+    }
+    use mandate::paging::inbox::{Answer, Inbox};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let inbox = rt.block_on(Inbox::start()).unwrap();
+    inbox.script("slack", [Answer::Fail(404)]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut document: mandate::routing::RoutingDocument = toml::from_str(
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\ntimeout = \"30m\"\nchannels = [\"webhook\", \"slack\"]\n\
+         [[level]]\nname = \"secondary\"\ntargets = [\"@lead\"]\nchannels = [\"webhook\"]\n",
+    )
+    .unwrap();
+    document.receivers = inbox.receivers();
+    let routing = dir.path().join("routing.toml");
+    std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let agent = common::create_token(tokens, "fleet", "agent");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary_with(&db, tokens, "127.0.0.1:0", &["--routing", routing.to_str().unwrap()]);
+    rt.block_on(async {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        let mut failure = common::event_body("f1", -1.0, "agent-1", "deploy", "svc-1", "error");
+        failure["error_code"] = "DISK_FULL".into();
+        let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
+        assert_eq!(r.send().await.unwrap().status(), 200);
+        assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1);
+    });
+    let url = format!("http://{}", served.addr);
+    let t = Tmux::start("paging", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 1");
+    let shown = t.wait_for("Paged: @oncall");
+    assert!(shown.contains("next: @lead at"), "who is next, and when: {shown}");
+    t.keys(&["Enter"]);
+    t.wait_for("Paging (the defaults, flagged)");
+    let shown = t.wait_for("slack: HTTP 404: no_service");
+    assert!(shown.contains("webhook ✓") && shown.contains("slack ✗ DEAD"), "{shown}");
+    t.keys(&[":"]);
+    t.text("notifications");
+    t.keys(&["Enter"]);
+    t.wait_for("1 dead");
+    // Select the dead one.
+    for _ in 0..4 {
+        if t.screen().lines().any(|l| l.starts_with('▶') && l.contains("DEAD")) {
+            break;
+        }
+        t.keys(&["Down"]);
+    }
+    t.keys(&["R"]);
+    t.wait_for("Confirm: retry the notification to @oncall via slack");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ retry the notification");
+    let slack = rt.block_on(inbox.accepted("slack", 1, Duration::from_secs(10)));
+    assert_eq!(slack.len(), 1, "the retried page reached Slack");
+    t.wait_for("0 dead");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    t.assert_restored();
+    served.stop();
+}
