@@ -634,7 +634,7 @@ fn by_action<'a>(bindings: impl IntoIterator<Item = &'a Binding>) -> Vec<ActionK
     grouped
 }
 
-/// The default keymap as a Markdown table, for the README (a test keeps
+/// The default keymap as a Markdown table, for `docs/console.md` (a test keeps
 /// the two the same).
 pub fn markdown() -> String {
     let keymap = Keymap::default();

@@ -9,7 +9,7 @@
 //! The deploys and migrations on its resources (their change history, for
 //! rollbacks) are kept the same way.
 //!
-//! It is the same set a full read gives (`tests/war_room.rs` compares it
+//! It is the same set a full read gives (`tests/suite/war_room.rs` compares it
 //! with a server that reads it whole): anything else reads it whole again
 //! — an earlier first error, a window or set of resources that shrank, a
 //! read that reached its limit, a window that was not kept.

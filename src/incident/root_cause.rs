@@ -132,7 +132,7 @@ type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 /// folded into their initiating ones stay folded, and the signals of an
 /// initiating action are found again only when it gained a nested call or
 /// what they depend on changed. The result is the one [`analyze`] gives
-/// from nothing (`tests/war_room.rs` compares them).
+/// from nothing (`tests/suite/war_room.rs` compares them).
 #[derive(Default)]
 pub struct ScoringMemo {
     /// The list of actions this was computed from, which is only ever

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The most one export may hold. Stated in the README and in every refusal.
+/// The most one export may hold. Stated in `docs/otlp.md` and in every refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Spans, over all resources and scopes.

@@ -1,4 +1,4 @@
-//! From spans to what Mandate stores (README "Send OpenTelemetry" has the
+//! From spans to what Mandate stores (`docs/otlp.md`, "Mapping", has the
 //! table this code implements):
 //!
 //! - `invoke_agent` spans become runs, already completed;

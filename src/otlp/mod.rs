@@ -28,5 +28,5 @@ pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_DECODED_BYTES: usize = 32 * 1024 * 1024;
 /// Exports decoded at once, whatever the number stored at once: with
 /// [`MAX_DECODED_BYTES`] and [`Limits::DEFAULT`] this bounds what decoding
-/// can hold (README, "Security notes").
+/// can hold (`docs/security.md`).
 pub const DECODING_AT_ONCE: usize = 2;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Under the 3 s the README states, for the answer to travel.
+/// Under the 3 s `docs/deploying.md` states, for the answer to travel.
 pub const BOUND: Duration = Duration::from_millis(2_750);
 /// How often, past the bound, a request still running looks again.
 const RECHECK: Duration = Duration::from_millis(100);

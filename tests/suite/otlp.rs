@@ -592,18 +592,18 @@ async fn its_own_address_and_bound_tokens() {
     assert!(text.contains("deployer") && text.contains("support-bot"), "{text}");
 }
 
-/// README "Send OpenTelemetry", its mapping table: every row, every
+/// `docs/otlp.md`, its mapping table: every row, every
 /// attribute of it, alone, on a span of that kind, becomes that field.
 #[test]
-fn the_readmes_mapping_table_is_the_mapping() {
+fn the_manuals_mapping_table_is_the_mapping() {
     use mandate::otlp::encode::string;
     use mandate::otlp::{Mapped, map_request};
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
-    let readme = std::fs::read_to_string("README.md").unwrap();
-    let section = readme.split("### Mapping").nth(1).expect("a Mapping section").split("\n## ").next().unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/otlp.md")).unwrap();
+    let section = readme.split("## Mapping").nth(1).expect("a Mapping section").split("\n## ").next().unwrap();
     let code = |cell: &str| -> Vec<String> { cell.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
     let mut rows = 0;
     for line in section.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| span")) {

@@ -2,7 +2,7 @@
 //! serves refuses to start and names the holder: two writers on one file
 //! would hand out the same incident ids. Once the first is gone, even by
 //! SIGKILL, the file can be served again. (Servers sharing one PostgreSQL
-//! database are `tests/replicas.rs`.) A standby waits without listening and
+//! database are `tests/suite/replicas.rs`.) A standby waits without listening and
 //! takes over, on both databases.
 
 use crate::common::{self, BIN, Db, create_token, serve_binary, signal};

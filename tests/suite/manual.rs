@@ -1,14 +1,16 @@
-//! The README's keymap table is the keymap: generated from the table the
-//! console dispatches on, and checked here. `MANDATE_UPDATE_README=1` rewrites it.
+//! The manual says what the code does: the keymap table in `docs/console.md`
+//! is generated from the table the console dispatches on and checked here
+//! (`MANDATE_UPDATE_README=1` rewrites it); the routing example in
+//! `docs/routing-and-paging.md` is a valid routing file.
 
 const START: &str = "<!-- keymap:start (generated from src/console/keymap.rs; a test keeps it in sync) -->\n";
 const END: &str = "<!-- keymap:end -->";
 
 #[test]
-fn the_readme_keymap_is_the_keymap() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+fn the_manuals_keymap_is_the_keymap() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/console.md");
     let readme = std::fs::read_to_string(path).unwrap();
-    let start = readme.find(START).expect("the keymap markers in README.md") + START.len();
+    let start = readme.find(START).expect("the keymap markers in docs/console.md") + START.len();
     let end = readme[start..].find(END).expect("the end marker") + start;
     let table = mandate::console::keymap::markdown();
     if std::env::var_os("MANDATE_UPDATE_README").is_some() {
@@ -18,7 +20,7 @@ fn the_readme_keymap_is_the_keymap() {
     assert_eq!(
         readme[start..end],
         table,
-        "README.md's keymap differs from src/console/keymap.rs; run MANDATE_UPDATE_README=1 cargo test --test readme"
+        "docs/console.md's keymap differs from src/console/keymap.rs; run MANDATE_UPDATE_README=1 tests/run manual"
     );
 }
 
@@ -33,14 +35,14 @@ fn every_intervention_of_the_seed_has_a_key() {
     assert!(table.contains("| root causes | `C` | confirm cause |"));
 }
 
-/// The README's complete routing example is a valid routing file that routes
+/// The manual's complete routing example is a valid routing file that routes
 /// as its comments say.
 #[test]
-fn the_readme_routing_example_is_valid() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+fn the_manuals_routing_example_is_valid() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/routing-and-paging.md")).unwrap();
     let start = readme.find("```toml\nfallback = ").expect("the routing example") + "```toml\n".len();
     let end = readme[start..].find("```").unwrap() + start;
-    let routing = mandate::routing::Routing::from_toml(&readme[start..end], "README.md").unwrap();
+    let routing = mandate::routing::Routing::from_toml(&readme[start..end], "docs/routing-and-paging.md").unwrap();
     let names: Vec<&str> = routing.rules().iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["freeze", "pci-after-hours", "pci", "critical", "low"]);
     let narrow = &routing.rules()[1];
