@@ -19,8 +19,9 @@ use crate::api::{Event, Outcome};
 use crate::incident::ScoringMemo;
 use crate::store::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, Store, StoreError, newest_first};
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Windows kept: a handful of war rooms. One holds up to
 /// [`MAX_ACTIONS`] projected actions, a few MiB.
@@ -67,16 +68,16 @@ impl ActionWindows {
     /// Takes incident `id`'s window: a computation running beside this one
     /// for the same incident reads its own.
     fn take(&self, id: i64) -> Option<Window> {
-        self.kept.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
+        self.kept.lock().remove(&id)
     }
 
     pub(super) fn clear(&self) {
-        self.kept.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.kept.lock().clear();
     }
 
     fn put(&self, id: i64, mut window: Window) {
         window.used = self.clock.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let mut kept = self.kept.lock();
         super::make_room(&mut kept, id, KEPT, |w| w.used);
         kept.insert(id, window);
     }
@@ -148,7 +149,7 @@ impl Desk {
     pub(super) fn keep_scoring(&self, id: i64, list: u64, scoring: ScoringMemo) {
         let counter = if scoring.refolded { &self.windows.refolded } else { &self.windows.reused };
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut kept = self.windows.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let mut kept = self.windows.kept.lock();
         if let Some(window) = kept.get_mut(&id).filter(|w| w.list == list && list != 0 && w.scoring.is_none()) {
             window.scoring = Some(scoring);
         }

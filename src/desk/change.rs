@@ -134,14 +134,14 @@ impl Desk {
         self.load_rules().await?;
         let controls =
             self.store.agent_states().await?.into_iter().map(|(agent, control, _)| (agent, control)).collect();
-        *self.controls.write().unwrap_or_else(|p| p.into_inner()) = controls;
+        *self.controls.write() = controls;
         if let Some((_, doc)) = self.store.latest_catalog().await? {
             let catalog = Catalog::new(doc, "stored catalog").unwrap_or_default();
-            *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
+            *self.catalog.write() = Arc::new(catalog);
         }
         if let Some((_, doc)) = self.store.latest_routing().await? {
             let routing = Routing::new(doc, "stored routing").unwrap_or_else(|_| Routing::builtin());
-            *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+            *self.routing.write() = Arc::new(routing);
         }
         self.configured();
         Ok(())

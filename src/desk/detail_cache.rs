@@ -16,11 +16,12 @@ use crate::store::StoreError;
 use axum::body::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
@@ -133,7 +134,7 @@ impl DetailCache {
         read: impl FnOnce() -> BoxFuture<'static, Result<Option<i64>, StoreError>>,
     ) -> Result<Option<i64>, StoreError> {
         let shared = {
-            let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
+            let mut versions = self.versions.lock();
             if versions.len() >= KEPT * 4 && !versions.contains_key(&id) {
                 versions.retain(|_, r| r.next.as_ref().is_some_and(|(_, begun)| !begun.load(Ordering::SeqCst)));
             }
@@ -191,7 +192,7 @@ impl DetailCache {
     {
         let key = Key { version, config };
         let cell = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let mut slots = self.slots.lock();
             let used = self.clock.fetch_add(1, Ordering::Relaxed);
             match slots.get_mut(&id) {
                 Some(slot) if slot.key == key && slot.started.elapsed() < MAX_AGE => {

@@ -8,8 +8,8 @@
 
 use crate::api::Event;
 use crate::store::{Store, StoreError};
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Rows kept: the listed events of a few war rooms.
 const KEPT: usize = 2_000;
@@ -23,7 +23,7 @@ impl EventRows {
     /// The stored events among `ids`, whole, in no particular order.
     pub(super) async fn read(&self, store: &Store, ids: &[&str]) -> Result<Vec<Event>, StoreError> {
         let (mut found, missing) = {
-            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = self.kept.lock();
             let mut found = Vec::with_capacity(ids.len());
             let mut missing = Vec::new();
             for id in ids {
@@ -39,7 +39,7 @@ impl EventRows {
         }
         let read = store.events_by_id(&missing).await?;
         {
-            let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            let mut kept = self.kept.lock();
             // Full: start again rather than track which were used last; the
             // next detail reads its few dozen again.
             if kept.len() + read.len() > KEPT {
@@ -52,6 +52,6 @@ impl EventRows {
     }
 
     pub(super) fn clear(&self) {
-        self.kept.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.kept.lock().clear();
     }
 }

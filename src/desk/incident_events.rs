@@ -7,9 +7,10 @@
 
 use crate::api::Event;
 use crate::store::{INCIDENT_EVENTS, Store, StoreError};
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// Incidents whose events are kept: a handful of war rooms.
 const KEPT: usize = 8;
@@ -79,7 +80,7 @@ impl IncidentEvents {
         (self.read_whole.load(Ordering::Relaxed), self.read_since.load(Ordering::Relaxed))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Kept>> {
-        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<i64, Kept>> {
+        self.kept.lock()
     }
 }

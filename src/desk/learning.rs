@@ -33,12 +33,12 @@ pub const UNDETERMINED_TO_ESCALATE: usize = 3;
 impl Desk {
     /// Active rules, as this server last read them.
     pub fn active_rules(&self) -> Arc<Vec<LearnedRule>> {
-        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.rules.read().clone()
     }
 
     pub(super) async fn load_rules(&self) -> Result<(), StoreError> {
         let active = self.store.rules(Some(RuleState::Active), Utc::now()).await?;
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(active);
+        *self.rules.write() = Arc::new(active);
         self.configured();
         Ok(())
     }

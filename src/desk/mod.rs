@@ -39,8 +39,9 @@ use crate::paging::Clock;
 use crate::routing::Routing;
 use crate::store::{AgentControl, Store, StoreError};
 use chrono::Utc;
+use parking_lot::{Mutex as StdMutex, RwLock};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Notify, watch};
 
@@ -281,7 +282,7 @@ impl Desk {
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.catalog.read().clone()
     }
 
     /// The change-feed version: it moves whenever an incident changes.
@@ -295,7 +296,7 @@ impl Desk {
 
     /// The routing in force: the stored one, or the built-in defaults.
     pub fn routing(&self) -> Arc<Routing> {
-        self.routing.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.routing.read().clone()
     }
 
     /// Replaces the routing (admin), recorded in the audit log; its version.
@@ -308,13 +309,13 @@ impl Desk {
         // Every open incident's routing may have changed: consoles fetch again.
         let feed = state.version + 1;
         self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
-        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+        *self.routing.write() = Arc::new(routing);
         self.configured();
         Ok(version)
     }
 
     pub fn agent_control(&self, agent_id: &str) -> AgentControl {
-        self.controls.read().unwrap_or_else(|p| p.into_inner()).get(agent_id).cloned().unwrap_or_default()
+        self.controls.read().get(agent_id).cloned().unwrap_or_default()
     }
 
     /// Whether an agent is paused: on a database several servers share, as
@@ -333,7 +334,7 @@ impl Desk {
     }
 
     fn controls_snapshot(&self) -> HashMap<String, AgentControl> {
-        self.controls.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.controls.read().clone()
     }
 
     /// Moves the change feed forward to `version`; never back.
@@ -357,7 +358,7 @@ impl Desk {
         self.store.append_audit(&mut tx, now, by, "catalog_replaced", "catalog", details).await?;
         let feed = state.version + 1;
         self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
-        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
+        *self.catalog.write() = Arc::new(catalog);
         self.configured();
         Ok(version)
     }

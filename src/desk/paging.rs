@@ -214,7 +214,7 @@ impl Desk {
     pub async fn queue_departed_digest(&self) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let week = now.format("%G-W%V").to_string();
-        if self.digest_week.lock().unwrap_or_else(|p| p.into_inner()).as_deref() == Some(week.as_str()) {
+        if self.digest_week.lock().as_deref() == Some(week.as_str()) {
             return Ok(false);
         }
         let catalog = self.catalog();
@@ -255,7 +255,7 @@ impl Desk {
             )
             .await?;
         tx.commit().await?;
-        *self.digest_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(week);
+        *self.digest_week.lock() = Some(week);
         Ok(queued)
     }
 

@@ -156,11 +156,11 @@ impl Desk {
             return Ok(false);
         }
         let level = format!("{MESSAGE_LEVEL}status {}", slot.format("%G-W%V"));
-        if self.status_week.lock().unwrap_or_else(|p| p.into_inner()).as_deref() == Some(level.as_str()) {
+        if self.status_week.lock().as_deref() == Some(level.as_str()) {
             return Ok(false);
         }
         if self.store.notification_level_exists(&level).await? {
-            *self.status_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
+            *self.status_week.lock() = Some(level);
             return Ok(false);
         }
         let (subject, body) = self.weekly_status().await?;
@@ -172,13 +172,13 @@ impl Desk {
         if queued == 0 {
             // Another server queued it first: nothing to record here.
             drop(tx);
-            *self.status_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
+            *self.status_week.lock() = Some(level);
             return Ok(false);
         }
         let details = serde_json::json!({ "to": to, "channels": channels, "subject": subject });
         self.store.append_audit(&mut tx, now, super::ROUTING_ACTOR, "attribution_status_sent", &level, details).await?;
         tx.commit().await?;
-        *self.status_week.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
+        *self.status_week.lock() = Some(level);
         self.queued(queued);
         Ok(queued > 0)
     }

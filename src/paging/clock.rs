@@ -2,7 +2,8 @@
 //! escalation after "30m" is tested without waiting 30 minutes.
 
 use chrono::{DateTime, Utc};
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 #[derive(Clone, Default)]
 pub struct Clock {
@@ -32,14 +33,14 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match &self.manual {
             None => Utc::now(),
-            Some(at) => *at.lock().unwrap_or_else(|p| p.into_inner()),
+            Some(at) => *at.lock(),
         }
     }
 
     /// Moves a manual clock forward; the system clock cannot be moved.
     pub fn advance(&self, by: chrono::Duration) {
         if let Some(at) = &self.manual {
-            let mut at = at.lock().unwrap_or_else(|p| p.into_inner());
+            let mut at = at.lock();
             *at += by;
         }
     }

@@ -12,9 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -65,16 +66,11 @@ struct Shared {
 
 impl Shared {
     fn next_answer(&self, channel: &str) -> Answer {
-        self.script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(channel)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or(Answer::Accept)
+        self.script.lock().get_mut(channel).and_then(VecDeque::pop_front).unwrap_or(Answer::Accept)
     }
 
     fn record(&self, r: Received) {
-        self.received.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+        self.received.lock().push(r);
         self.arrived.notify_waiters();
     }
 }
@@ -149,30 +145,17 @@ impl Inbox {
 
     /// The next answers of a channel, in order; after them, Accept.
     pub fn script(&self, channel: &str, answers: impl IntoIterator<Item = Answer>) {
-        self.shared
-            .script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(channel.to_owned())
-            .or_default()
-            .extend(answers);
+        self.shared.script.lock().entry(channel.to_owned()).or_default().extend(answers);
     }
 
     /// Everything a channel received so far, accepted or not.
     pub fn received(&self, channel: &str) -> Vec<Received> {
-        self.shared
-            .received
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|r| r.channel == channel)
-            .cloned()
-            .collect()
+        self.shared.received.lock().iter().filter(|r| r.channel == channel).cloned().collect()
     }
 
     /// Everything every channel received so far.
     pub fn all(&self) -> Vec<Received> {
-        self.shared.received.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared.received.lock().clone()
     }
 
     /// Waits until `channel` has accepted `n` requests, or `within` passes;

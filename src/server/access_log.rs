@@ -7,8 +7,8 @@
 use crate::api::{AccessEntry, Role};
 use crate::auth::Principal;
 use crate::store::Store;
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -46,7 +46,7 @@ impl AccessLog {
         }
         let now = Instant::now();
         {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut recent = self.recent.lock();
             if recent.len() >= QUEUED {
                 recent.retain(|_, at| now.duration_since(*at) < ONCE_PER);
             }

@@ -9,9 +9,9 @@
 //! a trusted proxy, the address `X-Forwarded-For` gives (see [`client_of`]).
 
 use axum::http::HeaderMap;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const WINDOW: Duration = Duration::from_secs(10);
@@ -66,7 +66,7 @@ impl AuthThrottle {
 
     /// Whether `client` is blocked now.
     pub fn blocked(&self, client: IpAddr, now: Instant) -> bool {
-        let tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
+        let tallies = self.tallies.lock();
         tallies.get(&client).and_then(|t| t.blocked_until).is_some_and(|until| now < until)
     }
 
@@ -76,7 +76,7 @@ impl AuthThrottle {
         if self.limit == 0 {
             return;
         }
-        let mut tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tallies = self.tallies.lock();
         if tallies.len() >= REMEMBERED {
             tallies.retain(|_, t| now.duration_since(t.since) < WINDOW || t.blocked_until.is_some_and(|u| now < u));
         }

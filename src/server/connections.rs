@@ -12,9 +12,10 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
@@ -178,7 +179,7 @@ pub async fn serve(
         let (evict_tx, evict_rx) = oneshot::channel();
         let client = super::auth_throttle::client_of(peer.ip(), &hyper::HeaderMap::new(), &[]);
         let id = {
-            let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
+            let mut t = table.lock();
             let now = Instant::now();
             if !t.make_room(limits.max_connections, client, limits.header_timeout, now) {
                 drop(t);
@@ -216,10 +217,10 @@ pub async fn serve(
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, %peer, "TLS handshake failed");
-                            table.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                            table.lock().remove(id);
                         }
                         Err(_) => {
-                            table.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+                            table.lock().remove(id);
                         }
                     }
                 });
@@ -247,7 +248,7 @@ async fn connection<S>(
 {
     let marks = table.clone();
     let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
-        marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, false);
+        marks.lock().set_waiting(id, false);
         req.extensions_mut().insert(ConnectInfo(peer));
         if let Some(cert) = client_cert {
             req.extensions_mut().insert(cert);
@@ -258,7 +259,7 @@ async fn connection<S>(
                 Some(refusal) => Ok(refusal),
                 None => app.oneshot(req).await,
             };
-            marks.lock().unwrap_or_else(|p| p.into_inner()).set_waiting(id, true);
+            marks.lock().set_waiting(id, true);
             answer
         }
     });
@@ -275,7 +276,7 @@ async fn connection<S>(
             let _ = conn.as_mut().await;
         }
     }
-    table.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    table.lock().remove(id);
 }
 
 /// Every connection is answering a request: this one is told so and closed.

@@ -5,9 +5,10 @@
 
 use crate::server::ApiError;
 use axum::body::Bytes;
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// What a page depends on besides the version.
@@ -34,7 +35,7 @@ impl ListCache {
         Fut: Future<Output = Result<Bytes, ApiError>>,
     {
         let cell = {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = self.entries.lock();
             match entries.iter().find(|(k, _)| *k == key) {
                 Some((_, cell)) => cell.clone(),
                 None => {

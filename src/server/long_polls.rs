@@ -8,9 +8,10 @@
 //! name and the client's address.
 
 use super::ApiError;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct LongPolls {
@@ -36,7 +37,7 @@ pub struct Share {
 
 impl Drop for Share {
     fn drop(&mut self) {
-        let mut held = self.polls.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.polls.held.lock();
         held.all = held.all.saturating_sub(1);
         if let Some(n) = held.by_token.get_mut(&self.token) {
             *n = n.saturating_sub(1);
@@ -60,7 +61,7 @@ impl LongPolls {
     /// A place for one more long poll of `token` (a token's name), or the
     /// refusal; `client` is for the log.
     pub fn enter(self: &Arc<Self>, token: &str, client: Option<IpAddr>) -> Result<Share, ApiError> {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.held.lock();
         let mine = held.by_token.get(token).copied().unwrap_or(0);
         let refusal = if mine >= self.per_token {
             Some(format!("the token {token:?} holds {mine} long polls already, its share of this server"))

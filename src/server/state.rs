@@ -2,7 +2,8 @@ use crate::auth::TokenTable;
 use crate::desk::Desk;
 use crate::server::list_cache::ListCache;
 use crate::store::Store;
-use std::sync::{Arc, RwLock};
+use parking_lot::RwLock;
+use std::sync::Arc;
 
 /// What every handler shares: the desk (and through it the store) and the
 /// token table.
@@ -20,7 +21,7 @@ struct Inner {
     /// How far the audit chain has been verified: each request checks only
     /// what was appended since.
     audit: tokio::sync::Mutex<crate::audit::Progress>,
-    audit_so_far: std::sync::Mutex<crate::audit::ChainStatus>,
+    audit_so_far: parking_lot::Mutex<crate::audit::ChainStatus>,
     /// Failed authentication per client address.
     auth_throttle: crate::server::auth_throttle::AuthThrottle,
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -52,7 +53,7 @@ impl AppState {
             tokens: RwLock::new(Arc::new(tokens)),
             list_cache: ListCache::default(),
             audit: Default::default(),
-            audit_so_far: std::sync::Mutex::new(crate::audit::Progress::default().status()),
+            audit_so_far: parking_lot::Mutex::new(crate::audit::Progress::default().status()),
             auth_throttle: crate::server::auth_throttle::AuthThrottle::new(limits.failed_auth_limit),
             trusted_proxies: limits.trusted_proxies.clone(),
             long_polls: Arc::new(crate::server::long_polls::LongPolls::for_connections(limits.max_connections)),
@@ -87,12 +88,10 @@ impl AppState {
     /// this one answers at once with how far that verification has come.
     pub async fn audit_chain(&self) -> Result<crate::audit::ChainStatus, crate::store::StoreError> {
         let Ok(mut progress) = self.0.audit.try_lock() else {
-            return Ok(self.0.audit_so_far.lock().unwrap_or_else(|p| p.into_inner()).clone());
+            return Ok(self.0.audit_so_far.lock().clone());
         };
         let so_far = &self.0.audit_so_far;
-        self.store()
-            .verify_audit(&mut progress, |p| *so_far.lock().unwrap_or_else(|e| e.into_inner()) = p.status())
-            .await?;
+        self.store().verify_audit(&mut progress, |p| *so_far.lock() = p.status()).await?;
         Ok(progress.status())
     }
 
@@ -127,10 +126,10 @@ impl AppState {
     }
 
     pub fn tokens(&self) -> Arc<TokenTable> {
-        self.0.tokens.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.0.tokens.read().clone()
     }
 
     pub fn replace_tokens(&self, tokens: TokenTable) {
-        *self.0.tokens.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(tokens);
+        *self.0.tokens.write() = Arc::new(tokens);
     }
 }

@@ -2,13 +2,14 @@
 //! certificate and key are read again on SIGHUP; a pair that does not load
 //! leaves the one in force serving, and the log says why.
 
+use parking_lot::RwLock;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -62,13 +63,13 @@ impl Tls {
     /// Reads the files again; on error the pair in force stays.
     pub fn reload(&self) -> Result<(), TlsError> {
         let config = server_config(&self.cert, &self.key, self.client_ca.as_deref())?;
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        *self.config.write() = config;
         Ok(())
     }
 
     /// For one connection: the pair in force when it opened.
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(self.config.read().unwrap_or_else(|p| p.into_inner()).clone())
+        tokio_rustls::TlsAcceptor::from(self.config.read().clone())
     }
 }
 

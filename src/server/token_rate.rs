@@ -4,8 +4,8 @@
 //! with `Retry-After`, before the handler does any work. A rotated token
 //! shares its name's bucket with the token it replaces.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +33,7 @@ impl TokenRate {
             return Ok(());
         }
         let rate = f64::from(self.rate);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buckets = self.buckets.lock();
         let bucket = match buckets.get_mut(name) {
             Some(b) => b,
             None => buckets.entry(name.to_owned()).or_insert(Bucket { tokens: rate, at: now }),

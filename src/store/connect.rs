@@ -53,7 +53,7 @@ pub struct Store {
     backend: Backend,
     url: std::sync::Arc<str>,
     /// This process's claim to serve the database, once taken; released by `close`.
-    claim: std::sync::Arc<std::sync::Mutex<Option<ServerClaim>>>,
+    claim: std::sync::Arc<parking_lot::Mutex<Option<ServerClaim>>>,
 }
 
 // WAL: readers never block the writer. NORMAL: a commit survives a killed
@@ -213,7 +213,7 @@ impl Store {
     /// the background duties are taken when free. Held until `close`.
     /// Claiming twice is a no-op.
     pub async fn claim_to_serve(&self) -> Result<(), StoreError> {
-        if self.claim.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+        if self.claim.lock().is_some() {
             return Ok(());
         }
         self.hold(claim::claim(&self.url, self.backend).await?);
@@ -223,7 +223,7 @@ impl Store {
     /// Whether this process holds the background duties: always for the
     /// server of a SQLite file; for PostgreSQL, one server at a time.
     pub fn holds_duties(&self) -> bool {
-        self.claim.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(ServerClaim::holds_duties)
+        self.claim.lock().as_ref().is_some_and(ServerClaim::holds_duties)
     }
 
     /// The database URL this store was connected with.
@@ -232,13 +232,13 @@ impl Store {
     }
 
     fn hold(&self, claim: ServerClaim) {
-        *self.claim.lock().unwrap_or_else(|p| p.into_inner()) = Some(claim);
+        *self.claim.lock() = Some(claim);
     }
 
     /// Waits until the pools have closed their connections, and lets go of
     /// the claim to serve the database.
     pub async fn close(&self) {
-        self.claim.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.claim.lock().take();
         self.write.close().await;
         self.read.close().await;
     }
