@@ -279,7 +279,8 @@ async fn bench_detail() {
     }
     let detail: Value = http.get(&url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
     computed.sort();
-    let windows = server.state.desk().action_windows_read();
+    let counts = server.state.desk().cache_counts();
+    let windows = (counts.windows_read_whole, counts.windows_extended);
     // Served: every other read of that version, whole, and with its ETag.
     let mut served = Vec::new();
     let mut revalidated = Vec::new();

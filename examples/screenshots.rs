@@ -12,6 +12,7 @@ use mandate::console::config::Secret;
 use mandate::console::intent::{Plan, Target, What, intent};
 use mandate::console::keymap::Keymap;
 use mandate::console::poller::Http;
+use mandate::console::screens::ScreenData;
 use mandate::console::screenshot::{DARK_TERMINAL, LIGHT_TERMINAL, Palette, svg};
 use mandate::console::theme::Theme;
 use mandate::console::view::render;
@@ -173,31 +174,43 @@ async fn main() {
                 &format!("/api/v1/activity/runs/{}/by-dimension?dim={}", topic.path_segment(), dim.as_str()),
             )
             .await;
-            update(&mut app, Action::Distribution(Box::new(d)), &keymap);
+            update(&mut app, Action::Data(ScreenData::Distribution(Box::new(d))), &keymap);
         }
     }
     shoot(&app, "dark", DARK_TERMINAL, size, "activity");
     command(&mut app, "agents");
-    update(&mut app, Action::Agents(get(&http, &base, "/api/v1/agents").await), &keymap);
+    update(&mut app, Action::Data(ScreenData::Agents(get(&http, &base, "/api/v1/agents").await)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "agents");
     command(&mut app, "audit");
-    update(&mut app, Action::Audit(Box::new(get(&http, &base, "/api/v1/audit").await)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Audit(Box::new(get(&http, &base, "/api/v1/audit").await))), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "audit");
     command(&mut app, "attribution");
     let rollout = get(&http, &base, "/api/v1/attribution/rollout").await;
-    update(&mut app, Action::Attribution(Box::new(rollout)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Attribution(Box::new(rollout))), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "attribution");
     command(&mut app, "notifications");
-    update(&mut app, Action::Notifications(Box::new(get(&http, &base, "/api/v1/notifications").await)), &keymap);
+    update(
+        &mut app,
+        Action::Data(ScreenData::Notifications(Box::new(get(&http, &base, "/api/v1/notifications").await))),
+        &keymap,
+    );
     shoot(&app, "dark", DARK_TERMINAL, size, "notifications");
     command(&mut app, "patterns");
-    update(&mut app, Action::Patterns(Box::new(get(&http, &base, "/api/v1/patterns").await)), &keymap);
-    update(&mut app, Action::Rules(Box::new(get(&http, &base, "/api/v1/rules").await)), &keymap);
+    update(
+        &mut app,
+        Action::Data(ScreenData::Patterns(Box::new(get(&http, &base, "/api/v1/patterns").await))),
+        &keymap,
+    );
+    update(&mut app, Action::Data(ScreenData::Rules(Box::new(get(&http, &base, "/api/v1/rules").await))), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "patterns");
     command(&mut app, "calibration");
-    update(&mut app, Action::Calibration(Box::new(get(&http, &base, "/api/v1/calibration").await)), &keymap);
+    update(
+        &mut app,
+        Action::Data(ScreenData::Calibration(Box::new(get(&http, &base, "/api/v1/calibration").await))),
+        &keymap,
+    );
     let stats = get(&http, &base, "/api/v1/suggestions/stats").await;
-    update(&mut app, Action::SuggestionStats(Box::new(stats)), &keymap);
+    update(&mut app, Action::Data(ScreenData::SuggestionStats(Box::new(stats))), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "calibration");
 
     // A console that cannot reach its server says so, at 80 columns too.

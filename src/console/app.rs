@@ -10,11 +10,10 @@ pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
     ActivityView, AgentsView, AttributionView, AuditView, CalibrationView, IncidentList, IncidentView,
-    NotificationsView, PatternsView, RoutingView, Scroll, Step, View,
+    NotificationsView, PatternsView, RoutingView, ScreenData, Scroll, Step, View,
 };
 use crate::api::{
-    AgentSummary, AuditPage, Candidate, Dimension, Distribution, IncidentDetail, IncidentPage, IncidentSummary,
-    StatusCounts, WhoAmI,
+    AgentSummary, Candidate, Dimension, IncidentDetail, IncidentPage, IncidentSummary, StatusCounts, WhoAmI,
 };
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -39,21 +38,11 @@ pub enum Action {
     IncidentChanges(Box<IncidentPage>, DateTime<Utc>),
     Detail(Box<IncidentDetail>),
     Whoami(WhoAmI),
-    Distribution(Box<Distribution>),
-    Agents(Vec<AgentSummary>),
-    Audit(Box<AuditPage>),
-    Attribution(Box<crate::api::RolloutStatus>),
-    Calibration(Box<crate::api::Calibration>),
-    SuggestionStats(Box<crate::api::SuggestionStats>),
-    Patterns(Box<crate::api::PatternList>),
-    Rules(Box<crate::api::RuleList>),
+    /// Data for the screen shown (see [`Watch`]): it goes to that screen, if
+    /// it is still the one shown.
+    Data(ScreenData),
     /// How the operator judges causes: prompts for the root-cause screen.
     Reliance(Box<crate::api::Reliance>),
-    /// The routing in force, and how often its rules matched.
-    Routing(Box<crate::routing::RoutingDocument>),
-    RoutingUsage(Box<crate::api::RoutingUsage>),
-    /// Deliveries, for `:notifications`.
-    Notifications(Box<crate::api::PageList>),
     /// The server's answer to an intent: its message, or its error.
     Sent {
         key: String,
@@ -419,82 +408,12 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         // A screen's data goes to that screen, if it is the one shown.
-        Action::Distribution(d) => deliver(app, |v| match v {
-            View::Activity(a) => a.receive(*d),
-            _ => false,
-        }),
-        Action::Agents(agents) => deliver(app, |v| match v {
-            View::Agents(a) => {
-                a.receive(agents);
-                true
-            }
-            _ => false,
-        }),
-        Action::Audit(page) => deliver(app, |v| match v {
-            View::Audit(a) => {
-                a.page = Some(*page);
-                true
-            }
-            _ => false,
-        }),
-        Action::Calibration(c) => deliver(app, |v| match v {
-            View::Calibration(view) => {
-                view.calibration = Some(*c);
-                true
-            }
-            _ => false,
-        }),
-        Action::SuggestionStats(s) => deliver(app, |v| match v {
-            View::Calibration(view) => {
-                view.suggestions = Some(*s);
-                true
-            }
-            _ => false,
-        }),
-        Action::Patterns(p) => deliver(app, |v| match v {
-            View::Patterns(view) => {
-                view.patterns = Some(*p);
-                true
-            }
-            _ => false,
-        }),
-        Action::Rules(r) => deliver(app, |v| match v {
-            View::Patterns(view) => {
-                view.rules = Some(*r);
-                true
-            }
-            _ => false,
-        }),
+        Action::Data(data) => deliver(app, |v| v.receive(data)),
         Action::Reliance(r) => {
             let changed = app.reliance.as_ref() != Some(&*r);
             app.reliance = Some(*r);
             (changed, vec![])
         }
-        Action::Attribution(rollout) => deliver(app, |v| match v {
-            View::Attribution(a) => a.receive(*rollout),
-            _ => false,
-        }),
-        Action::Routing(document) => deliver(app, |v| match v {
-            View::Routing(r) => {
-                r.document = Some(document);
-                true
-            }
-            _ => false,
-        }),
-        Action::Notifications(list) => deliver(app, |v| match v {
-            View::Notifications(n) => {
-                n.receive(*list);
-                true
-            }
-            _ => false,
-        }),
-        Action::RoutingUsage(usage) => deliver(app, |v| match v {
-            View::Routing(r) => {
-                r.usage = Some(*usage);
-                true
-            }
-            _ => false,
-        }),
         Action::Sent { key, outcome } => {
             let label = match app.pending.iter().position(|(k, _)| *k == key) {
                 Some(n) => app.pending.remove(n).1,

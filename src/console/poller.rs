@@ -12,6 +12,7 @@ use super::app::{Action, MAX_INCIDENTS, Watch};
 use super::config::Secret;
 use super::intent::Intent;
 use super::sanitize::decode_clean;
+use super::screens::ScreenData;
 use crate::api::{
     AgentSummary, AuditPage, Distribution, ErrorBody, IncidentDetail, IncidentPage, InterventionResult, RolloutStatus,
     Topic, WhoAmI,
@@ -601,29 +602,30 @@ async fn fetch(
                 fetched = Some(d.summary.version);
                 Action::Detail(Box::new(d))
             }),
-            Watch::Calibration if path.ends_with("/stats") => {
-                decode_clean::<crate::api::SuggestionStats>(&body).map(|s| Action::SuggestionStats(Box::new(s)))
-            }
-            Watch::Calibration => {
-                decode_clean::<crate::api::Calibration>(&body).map(|c| Action::Calibration(Box::new(c)))
-            }
+            Watch::Calibration if path.ends_with("/stats") => decode_clean::<crate::api::SuggestionStats>(&body)
+                .map(|s| Action::Data(ScreenData::SuggestionStats(Box::new(s)))),
+            Watch::Calibration => decode_clean::<crate::api::Calibration>(&body)
+                .map(|c| Action::Data(ScreenData::Calibration(Box::new(c)))),
             Watch::Patterns if path.ends_with("/rules") => {
-                decode_clean::<crate::api::RuleList>(&body).map(|r| Action::Rules(Box::new(r)))
+                decode_clean::<crate::api::RuleList>(&body).map(|r| Action::Data(ScreenData::Rules(Box::new(r))))
             }
-            Watch::Patterns => decode_clean::<crate::api::PatternList>(&body).map(|p| Action::Patterns(Box::new(p))),
-            Watch::Activity(_) => decode_clean::<Distribution>(&body).map(|d| Action::Distribution(Box::new(d))),
-            Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(Action::Agents),
-            Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Audit(Box::new(p))),
-            Watch::Attribution => decode_clean::<RolloutStatus>(&body).map(|s| Action::Attribution(Box::new(s))),
-            Watch::Notifications => {
-                decode_clean::<crate::api::PageList>(&body).map(|l| Action::Notifications(Box::new(l)))
+            Watch::Patterns => {
+                decode_clean::<crate::api::PatternList>(&body).map(|p| Action::Data(ScreenData::Patterns(Box::new(p))))
             }
-            Watch::Routing if path.ends_with("/usage") => {
-                decode_clean::<crate::api::RoutingUsage>(&body).map(|u| Action::RoutingUsage(Box::new(u)))
+            Watch::Activity(_) => {
+                decode_clean::<Distribution>(&body).map(|d| Action::Data(ScreenData::Distribution(Box::new(d))))
             }
-            Watch::Routing => {
-                decode_clean::<crate::routing::RoutingDocument>(&body).map(|d| Action::Routing(Box::new(d)))
+            Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(|a| Action::Data(ScreenData::Agents(a))),
+            Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Data(ScreenData::Audit(Box::new(p)))),
+            Watch::Attribution => {
+                decode_clean::<RolloutStatus>(&body).map(|s| Action::Data(ScreenData::Attribution(Box::new(s))))
             }
+            Watch::Notifications => decode_clean::<crate::api::PageList>(&body)
+                .map(|l| Action::Data(ScreenData::Notifications(Box::new(l)))),
+            Watch::Routing if path.ends_with("/usage") => decode_clean::<crate::api::RoutingUsage>(&body)
+                .map(|u| Action::Data(ScreenData::RoutingUsage(Box::new(u)))),
+            Watch::Routing => decode_clean::<crate::routing::RoutingDocument>(&body)
+                .map(|d| Action::Data(ScreenData::Routing(Box::new(d)))),
             Watch::Nothing => return fetched,
         };
         let action = action.unwrap_or_else(|e| {

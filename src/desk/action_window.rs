@@ -55,13 +55,13 @@ pub(super) struct ActionWindows {
     clock: std::sync::atomic::AtomicU64,
     /// The last list of actions made (see `Window::list`).
     lists: std::sync::atomic::AtomicU64,
-    /// Windows read whole, and extended: for tests and benchmarks.
-    read_whole: std::sync::atomic::AtomicU64,
-    extended: std::sync::atomic::AtomicU64,
+    /// Windows read whole, and extended (see `CacheCounts`).
+    pub(super) read_whole: std::sync::atomic::AtomicU64,
+    pub(super) extended: std::sync::atomic::AtomicU64,
     /// Analyses that folded every action again, and that reused what
-    /// scoring kept: for tests and benchmarks.
-    refolded: std::sync::atomic::AtomicU64,
-    reused: std::sync::atomic::AtomicU64,
+    /// scoring kept.
+    pub(super) refolded: std::sync::atomic::AtomicU64,
+    pub(super) reused: std::sync::atomic::AtomicU64,
 }
 
 impl ActionWindows {
@@ -109,31 +109,31 @@ impl Desk {
     /// [`Store::events_stored_through`] read before this is called.
     pub(super) async fn around(&self, id: i64, wanted: &Wanted<'_>, through: i64) -> Result<Around, StoreError> {
         use std::sync::atomic::Ordering;
-        if let Some(window) = self.windows.take(id).filter(|w| w.extends_to(wanted, through))
+        if let Some(window) = self.caches.windows.take(id).filter(|w| w.extends_to(wanted, through))
             && let Some(mut window) = extend(&self.store, window, wanted, through).await?
         {
-            self.windows.extended.fetch_add(1, Ordering::Relaxed);
+            self.caches.windows.extended.fetch_add(1, Ordering::Relaxed);
             let around = Around {
                 actions: window.actions.clone(),
                 history: window.history.clone(),
                 list: window.list,
                 scoring: window.scoring.take().unwrap_or_default(),
             };
-            self.windows.put(id, window);
+            self.caches.windows.put(id, window);
             return Ok(around);
         }
-        self.windows.read_whole.fetch_add(1, Ordering::Relaxed);
+        self.caches.windows.read_whole.fetch_add(1, Ordering::Relaxed);
         let (related, history) = tokio::join!(
             self.store.related_actions(wanted.from, wanted.to, wanted.resources, wanted.traces),
             self.store.change_history(wanted.resources)
         );
         let history = Arc::new(history?);
-        let list = self.windows.lists.fetch_add(1, Ordering::Relaxed) + 1;
+        let list = self.caches.windows.lists.fetch_add(1, Ordering::Relaxed) + 1;
         match Window::read(related?, history.clone(), wanted, through, list) {
             Ok(mut window) => {
                 let actions = window.actions.clone();
                 let scoring = window.scoring.take().unwrap_or_default();
-                self.windows.put(id, window);
+                self.caches.windows.put(id, window);
                 Ok(Around { actions, history, list, scoring })
             }
             // It reached a limit: not kept, the next change reads it whole.
@@ -147,37 +147,17 @@ impl Desk {
     /// next change: kept if the window still holds that list and nothing
     /// newer was given back.
     pub(super) fn keep_scoring(&self, id: i64, list: u64, scoring: ScoringMemo) {
-        let counter = if scoring.refolded { &self.windows.refolded } else { &self.windows.reused };
+        let counter = if scoring.refolded { &self.caches.windows.refolded } else { &self.caches.windows.reused };
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut kept = self.windows.kept.lock();
+        let mut kept = self.caches.windows.kept.lock();
         if let Some(window) = kept.get_mut(&id).filter(|w| w.list == list && list != 0 && w.scoring.is_none()) {
             window.scoring = Some(scoring);
         }
     }
 
-    /// Action windows read whole and extended since the server started.
-    pub fn action_windows_read(&self) -> (u64, u64) {
-        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        (load(&self.windows.read_whole), load(&self.windows.extended))
-    }
-
-    /// Analyses that folded every action again, and that reused what
-    /// scoring kept, since the server started.
-    pub fn scorings(&self) -> (u64, u64) {
-        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        (load(&self.windows.refolded), load(&self.windows.reused))
-    }
-
-    /// Incidents' own events read whole and read since, since the server started.
-    pub fn incident_events_read(&self) -> (u64, u64) {
-        self.incident_events.reads()
-    }
-
     /// Forgets what is kept of events read before (they were removed).
     pub(super) fn forget_events(&self) {
-        self.windows.clear();
-        self.incident_events.clear();
-        self.event_rows.clear();
+        self.caches.forget_events();
     }
 }
 

@@ -134,14 +134,14 @@ impl Desk {
         self.load_rules().await?;
         let controls =
             self.store.agent_states().await?.into_iter().map(|(agent, control, _)| (agent, control)).collect();
-        *self.controls.write() = controls;
+        *self.config.controls.write() = controls;
         if let Some((_, doc)) = self.store.latest_catalog().await? {
             let catalog = Catalog::new(doc, "stored catalog").unwrap_or_default();
-            *self.catalog.write() = Arc::new(catalog);
+            *self.config.catalog.write() = Arc::new(catalog);
         }
         if let Some((_, doc)) = self.store.latest_routing().await? {
             let routing = Routing::new(doc, "stored routing").unwrap_or_else(|_| Routing::builtin());
-            *self.routing.write() = Arc::new(routing);
+            *self.config.routing.write() = Arc::new(routing);
         }
         self.configured();
         Ok(())

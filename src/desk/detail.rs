@@ -16,13 +16,13 @@ impl Desk {
     /// change of the incident (see `detail_cache`). It only reads: what
     /// needs storing is stored by `refresh_analysis`.
     pub async fn incident_detail(&self, id: i64) -> Result<Option<Arc<ServedDetail>>, StoreError> {
-        let config = self.config_epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let config = self.config.epoch();
         let Some(version) = self.incident_version(id).await? else { return Ok(None) };
         let compute = || async {
             let analysed = self.analyse(id).await?;
             Ok(analysed.map(|a| ServedDetail::new(a.detail, a.signature, a.learned)))
         };
-        self.details.detail(id, version, config, compute).await
+        self.caches.details.detail(id, version, config, compute).await
     }
 
     /// An incident's version as the database holds it when this is called
@@ -30,12 +30,12 @@ impl Desk {
     /// None: no such incident.
     pub async fn incident_version(&self, id: i64) -> Result<Option<i64>, StoreError> {
         let store = self.store.clone();
-        self.details.version(id, move || Box::pin(async move { store.incident_version(id).await })).await
+        self.caches.details.version(id, move || Box::pin(async move { store.incident_version(id).await })).await
     }
 
-    /// Incident details computed since the server started.
-    pub fn details_computed(&self) -> u64 {
-        self.details.computed()
+    /// What the caches did since the server started.
+    pub fn cache_counts(&self) -> super::CacheCounts {
+        self.caches.counts()
     }
 
     /// Stores what an incident's change changed: its pattern signature and
@@ -72,7 +72,7 @@ impl Desk {
         // is at least everything committed by then.
         let (record, read) = tokio::join!(store.get_incident(id), async {
             let through = store.events_stored_through().await?;
-            Ok::<_, StoreError>((through, self.incident_events.read(store, id, through).await?))
+            Ok::<_, StoreError>((through, self.caches.incident_events.read(store, id, through).await?))
         });
         let Some(record) = record? else { return Ok(None) };
         let (through, events) = read?;
@@ -169,7 +169,7 @@ impl Desk {
                 Ok::<_, StoreError>((tool, n.max(1)))
             })),
             self.shared_cause(id, &analysis),
-            self.event_rows.read(store, &listed),
+            self.caches.event_rows.read(store, &listed),
             store.gaps(&agents, span_start, last.max(record.summary.updated_at)),
             async {
                 match pattern.as_mut() {

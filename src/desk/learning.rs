@@ -33,12 +33,12 @@ pub const UNDETERMINED_TO_ESCALATE: usize = 3;
 impl Desk {
     /// Active rules, as this server last read them.
     pub fn active_rules(&self) -> Arc<Vec<LearnedRule>> {
-        self.rules.read().clone()
+        self.config.rules.read().clone()
     }
 
     pub(super) async fn load_rules(&self) -> Result<(), StoreError> {
         let active = self.store.rules(Some(RuleState::Active), Utc::now()).await?;
-        *self.rules.write() = Arc::new(active);
+        *self.config.rules.write() = Arc::new(active);
         self.configured();
         Ok(())
     }
@@ -56,11 +56,11 @@ impl Desk {
     }
 
     pub fn auto_rules_allowed(&self) -> bool {
-        self.allow_auto_rules
+        self.config.allow_auto_rules
     }
 
     pub(super) fn rule_decision(&self, rule: &LearnedRule) -> RuleDecision {
-        learned::effective(rule, self.allow_auto_rules)
+        learned::effective(rule, self.config.allow_auto_rules)
     }
 
     /// Active rules fire on the events that match them (recorded in the

@@ -68,11 +68,11 @@ fn apply(desk: &Arc<Desk>, head: Head) {
         return;
     }
     desk.publish(head.version);
-    let paging = desk.heard_paging.swap(head.paging, std::sync::atomic::Ordering::Relaxed);
+    let paging = desk.paging.heard.swap(head.paging, std::sync::atomic::Ordering::Relaxed);
     if paging != head.paging {
-        desk.paging.notify_one();
+        desk.paging.wake.notify_one();
     }
-    let config = desk.heard_config.swap(head.config_version, std::sync::atomic::Ordering::Relaxed);
+    let config = desk.config.heard.swap(head.config_version, std::sync::atomic::Ordering::Relaxed);
     if config == head.config_version {
         return;
     }

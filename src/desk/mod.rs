@@ -6,7 +6,9 @@
 //! do not queue here.
 
 mod action_window;
+mod caches;
 mod change;
+mod configuration;
 mod detail;
 mod detail_cache;
 mod disputes;
@@ -22,6 +24,7 @@ mod paging;
 mod revocations;
 mod rollout;
 
+pub use caches::CacheCounts;
 pub use detail_cache::{ServedDetail, etag_of};
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,
@@ -39,7 +42,7 @@ use crate::paging::Clock;
 use crate::routing::Routing;
 use crate::store::{AgentControl, Store, StoreError};
 use chrono::Utc;
-use parking_lot::{Mutex as StdMutex, RwLock};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,45 +102,20 @@ struct DeskState {
 
 pub struct Desk {
     store: Store,
+    /// The single writer's state: one change at a time holds it.
     state: Mutex<DeskState>,
-    catalog: RwLock<Arc<Catalog>>,
-    routing: RwLock<Arc<Routing>>,
-    controls: RwLock<HashMap<String, AgentControl>>,
-    /// Active learned rules.
-    rules: RwLock<Arc<Vec<crate::api::LearnedRule>>>,
-    allow_auto_rules: bool,
-    /// Digests of tokens revoked on any server of this database.
-    revoked: RwLock<std::collections::HashSet<[u8; 32]>>,
+    /// What decisions are made by: catalog, routing, controls, rules, revocations.
+    config: configuration::Configuration,
+    /// What reads are served from.
+    caches: caches::Caches,
+    /// The paging worker's handles.
+    paging: paging::PagingHandles,
     versions: watch::Sender<i64>,
     /// This server, as `desk_head.writer` names it.
     instance: String,
-    /// The paging counter and configuration version last heard from another server.
-    heard_paging: std::sync::atomic::AtomicI64,
-    heard_config: std::sync::atomic::AtomicI64,
     clock: Clock,
     event_window: EventWindow,
     retention: Retention,
-    /// The ISO week whose digest of departed owners is queued.
-    digest_week: StdMutex<Option<String>>,
-    /// The weekly rollout status last queued or found queued.
-    status_week: StdMutex<Option<String>>,
-    /// The rollout's figures, shared by every reader for a few seconds.
-    rollout: rollout::RolloutCache,
-    /// Wakes the paging worker when a change queued a notification.
-    paging: Arc<Notify>,
-    /// When the paging worker last finished a pass (system time, ms).
-    paging_beat: std::sync::atomic::AtomicI64,
-    /// Incident details, once per change.
-    details: detail_cache::DetailCache,
-    /// The actions around the incidents whose detail was computed last.
-    windows: action_window::ActionWindows,
-    /// Whole rows of the events details list.
-    event_rows: event_rows::EventRows,
-    /// The events of the incidents whose detail was computed last.
-    incident_events: incident_events::IncidentEvents,
-    /// Moves whenever the catalog, routing, agent controls or learned rules
-    /// in memory change: details computed before are not served after.
-    config_epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Desk {
@@ -218,29 +196,21 @@ impl Desk {
                 synced: false,
                 chain_tail: None,
             }),
-            catalog: RwLock::new(Arc::new(catalog)),
-            routing: RwLock::new(Arc::new(routing)),
-            controls: RwLock::new(controls),
-            rules: RwLock::new(Arc::new(active_rules)),
-            allow_auto_rules: config.allow_auto_rules,
-            revoked: RwLock::new(revoked),
+            config: configuration::Configuration::new(
+                (catalog, routing),
+                controls,
+                active_rules,
+                config.allow_auto_rules,
+                revoked,
+                head.config_version,
+            ),
+            caches: caches::Caches::default(),
+            paging: paging::PagingHandles::new(head.paging),
             versions,
             instance: uuid::Uuid::now_v7().to_string(),
-            heard_paging: std::sync::atomic::AtomicI64::new(head.paging),
-            heard_config: std::sync::atomic::AtomicI64::new(head.config_version),
             clock: config.clock,
             event_window: config.event_window,
             retention: config.retention,
-            digest_week: StdMutex::new(None),
-            status_week: StdMutex::new(None),
-            rollout: rollout::RolloutCache::default(),
-            paging: Arc::new(Notify::new()),
-            paging_beat: std::sync::atomic::AtomicI64::new(0),
-            details: detail_cache::DetailCache::default(),
-            windows: Default::default(),
-            event_rows: Default::default(),
-            incident_events: Default::default(),
-            config_epoch: std::sync::atomic::AtomicU64::new(0),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));
         keeper::spawn(Arc::downgrade(&desk), config.retention.every);
@@ -265,12 +235,12 @@ impl Desk {
 
     /// The paging worker finished a pass.
     pub fn paging_beat(&self) {
-        self.paging_beat.store(Utc::now().timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
+        self.paging.beat.store(Utc::now().timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How long ago the paging worker last finished a pass; None: never.
     pub fn paging_idle(&self) -> Option<chrono::Duration> {
-        match self.paging_beat.load(std::sync::atomic::Ordering::Relaxed) {
+        match self.paging.beat.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
             ms => Some(Utc::now() - crate::store::from_millis(ms)),
         }
@@ -278,11 +248,11 @@ impl Desk {
 
     /// Notified when notifications were queued: the paging worker waits on it.
     pub fn paging_wake(&self) -> Arc<Notify> {
-        self.paging.clone()
+        self.paging.wake.clone()
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().clone()
+        self.config.catalog.read().clone()
     }
 
     /// The change-feed version: it moves whenever an incident changes.
@@ -296,7 +266,7 @@ impl Desk {
 
     /// The routing in force: the stored one, or the built-in defaults.
     pub fn routing(&self) -> Arc<Routing> {
-        self.routing.read().clone()
+        self.config.routing.read().clone()
     }
 
     /// Replaces the routing (admin), recorded in the audit log; its version.
@@ -309,13 +279,13 @@ impl Desk {
         // Every open incident's routing may have changed: consoles fetch again.
         let feed = state.version + 1;
         self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
-        *self.routing.write() = Arc::new(routing);
+        *self.config.routing.write() = Arc::new(routing);
         self.configured();
         Ok(version)
     }
 
     pub fn agent_control(&self, agent_id: &str) -> AgentControl {
-        self.controls.read().get(agent_id).cloned().unwrap_or_default()
+        self.config.controls.read().get(agent_id).cloned().unwrap_or_default()
     }
 
     /// Whether an agent is paused: on a database several servers share, as
@@ -330,11 +300,11 @@ impl Desk {
 
     /// The configuration in memory changed (after the change is in place).
     fn configured(&self) {
-        self.config_epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.config.changed();
     }
 
     fn controls_snapshot(&self) -> HashMap<String, AgentControl> {
-        self.controls.read().clone()
+        self.config.controls.read().clone()
     }
 
     /// Moves the change feed forward to `version`; never back.
@@ -358,7 +328,7 @@ impl Desk {
         self.store.append_audit(&mut tx, now, by, "catalog_replaced", "catalog", details).await?;
         let feed = state.version + 1;
         self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
-        *self.catalog.write() = Arc::new(catalog);
+        *self.config.catalog.write() = Arc::new(catalog);
         self.configured();
         Ok(version)
     }

@@ -25,6 +25,34 @@ pub const DEPARTED_DIGEST: &str = "departed owners";
 /// Who escalations made by routing itself are recorded as.
 pub const ROUTING_ACTOR: &str = "mandate routing";
 
+/// What the desk holds for the paging worker: its wake-up, its heartbeat,
+/// the paging counter last heard from another server, and which weekly
+/// digests are queued.
+pub(super) struct PagingHandles {
+    /// Notified when a change queued a notification.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// When the worker last finished a pass (system time, ms; 0: never).
+    pub beat: std::sync::atomic::AtomicI64,
+    /// The paging counter last heard from another server.
+    pub heard: std::sync::atomic::AtomicI64,
+    /// The ISO week whose digest of departed owners is queued.
+    pub digest_week: parking_lot::Mutex<Option<String>>,
+    /// The weekly rollout status last queued or found queued.
+    pub status_week: parking_lot::Mutex<Option<String>>,
+}
+
+impl PagingHandles {
+    pub fn new(heard: i64) -> PagingHandles {
+        PagingHandles {
+            wake: Default::default(),
+            beat: Default::default(),
+            heard: std::sync::atomic::AtomicI64::new(heard),
+            digest_week: Default::default(),
+            status_week: Default::default(),
+        }
+    }
+}
+
 impl Desk {
     /// Decides the incident's routing from what ingest knows (its severity,
     /// resources and blast radius; the suspect comes later, with the
@@ -214,7 +242,7 @@ impl Desk {
     pub async fn queue_departed_digest(&self) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let week = now.format("%G-W%V").to_string();
-        if self.digest_week.lock().as_deref() == Some(week.as_str()) {
+        if self.paging.digest_week.lock().as_deref() == Some(week.as_str()) {
             return Ok(false);
         }
         let catalog = self.catalog();
@@ -255,14 +283,14 @@ impl Desk {
             )
             .await?;
         tx.commit().await?;
-        *self.digest_week.lock() = Some(week);
+        *self.paging.digest_week.lock() = Some(week);
         Ok(queued)
     }
 
     /// Wakes the paging worker when something was queued.
     pub(super) fn queued(&self, n: usize) {
         if n > 0 {
-            self.paging.notify_one();
+            self.paging.wake.notify_one();
         }
     }
 

@@ -14,14 +14,14 @@ const TOKENS_FILE: &str = "mandate serve: tokens file";
 impl Desk {
     /// Whether the token with this digest was revoked on any server.
     pub fn is_revoked(&self, digest: &[u8; 32]) -> bool {
-        self.revoked.read().contains(digest)
+        self.config.revoked.read().contains(digest)
     }
 
     /// Records the revocations of a tokens file (name, hex digest); how
     /// many were new. Each new one is audited.
     pub async fn share_revocations(&self, revoked: &[(String, String)]) -> Result<usize, StoreError> {
         let known = {
-            let set = self.revoked.read();
+            let set = self.config.revoked.read();
             revoked.iter().all(|(_, sha)| {
                 let mut digest = [0u8; 32];
                 hex::decode_to_slice(sha, &mut digest).is_ok() && set.contains(&digest)
@@ -47,7 +47,7 @@ impl Desk {
 
     pub(super) async fn load_revocations(&self) -> Result<(), StoreError> {
         let revoked = self.store.revoked_tokens().await?;
-        *self.revoked.write() = revoked;
+        *self.config.revoked.write() = revoked;
         Ok(())
     }
 }

@@ -55,8 +55,8 @@ impl Desk {
     /// configuration change, or the clock moving on, computes it again.
     pub async fn rollout_status(&self, filter: &Filter) -> Result<RolloutStatus, StoreError> {
         let now = self.clock.now();
-        let epoch = self.config_epoch.load(std::sync::atomic::Ordering::SeqCst);
-        let mut cached = self.rollout.0.lock().await;
+        let epoch = self.config.epoch();
+        let mut cached = self.caches.rollout.0.lock().await;
         let fresh = cached.as_ref().filter(|c| {
             c.epoch == epoch
                 && c.computed.elapsed() < ROLLOUT_MAX_AGE
@@ -81,10 +81,11 @@ impl Desk {
     /// Readers share the result.
     pub async fn rollout_status_now(&self) -> Result<RolloutStatus, StoreError> {
         let now = self.clock.now();
-        let epoch = self.config_epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let epoch = self.config.epoch();
         let status = self.compute_rollout(now).await?;
         let shared = std::sync::Arc::new(status.clone());
-        *self.rollout.0.lock().await = Some(Cached { computed: std::time::Instant::now(), epoch, status: shared });
+        *self.caches.rollout.0.lock().await =
+            Some(Cached { computed: std::time::Instant::now(), epoch, status: shared });
         Ok(status)
     }
 
@@ -116,7 +117,7 @@ impl Desk {
 
     /// What the figures show changed here: the next reader computes them.
     pub(super) async fn rollout_changed(&self) {
-        *self.rollout.0.lock().await = None;
+        *self.caches.rollout.0.lock().await = None;
     }
 
     async fn compute_rollout(&self, now: chrono::DateTime<chrono::Utc>) -> Result<RolloutStatus, StoreError> {
@@ -156,11 +157,11 @@ impl Desk {
             return Ok(false);
         }
         let level = format!("{MESSAGE_LEVEL}status {}", slot.format("%G-W%V"));
-        if self.status_week.lock().as_deref() == Some(level.as_str()) {
+        if self.paging.status_week.lock().as_deref() == Some(level.as_str()) {
             return Ok(false);
         }
         if self.store.notification_level_exists(&level).await? {
-            *self.status_week.lock() = Some(level);
+            *self.paging.status_week.lock() = Some(level);
             return Ok(false);
         }
         let (subject, body) = self.weekly_status().await?;
@@ -172,13 +173,13 @@ impl Desk {
         if queued == 0 {
             // Another server queued it first: nothing to record here.
             drop(tx);
-            *self.status_week.lock() = Some(level);
+            *self.paging.status_week.lock() = Some(level);
             return Ok(false);
         }
         let details = serde_json::json!({ "to": to, "channels": channels, "subject": subject });
         self.store.append_audit(&mut tx, now, super::ROUTING_ACTOR, "attribution_status_sent", &level, details).await?;
         tx.commit().await?;
-        *self.status_week.lock() = Some(level);
+        *self.paging.status_week.lock() = Some(level);
         self.queued(queued);
         Ok(queued > 0)
     }

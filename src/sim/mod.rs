@@ -68,6 +68,8 @@ pub struct Report {
     pub events_refused: AtomicU64,
     pub legacy_refused: AtomicU64,
     pub rules_adopted: AtomicU64,
+    /// Why the learned rule was not adopted, when it was not.
+    pub adoption_failure: parking_lot::Mutex<Option<String>>,
     pub rounds: AtomicU64,
 }
 
@@ -85,7 +87,11 @@ impl std::fmt::Display for Report {
             n(&self.events_refused),
             n(&self.legacy_refused),
             n(&self.rules_adopted)
-        )
+        )?;
+        match &*self.adoption_failure.lock() {
+            Some(why) => write!(f, " ({why})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -177,10 +183,17 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
+/// At most this many background runs are live at once. At 100 runs a second
+/// lasting 10–150 ms each, about 8 are; the bound is what keeps a slow server
+/// (or a busy machine) from being buried under a backlog of everyday runs
+/// while the scenarios, the ones that matter, wait behind it: runs beyond it
+/// are skipped, not queued.
+const LIVE_RUNS: usize = 32;
+
 /// The fleet's everyday work: runs through the SDK with a tool call each,
-/// completed a little later. Bounded: at most 200 runs live at once.
+/// completed a little later. Bounded: see [`LIVE_RUNS`].
 async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
-    let live = Arc::new(Semaphore::new(200));
+    let live = Arc::new(Semaphore::new(LIVE_RUNS));
     let mut rng = StdRng::seed_from_u64(sim.args.seed.wrapping_add(0x5eed));
     let mut n = 0u64;
     loop {
@@ -321,6 +334,7 @@ impl Sim {
             }
             if std::time::Instant::now() > deadline {
                 tracing::warn!(action_type, "no rule was proposed for the repeat pattern");
+                *self.report.adoption_failure.lock() = Some(format!("no rule proposed for {action_type} within 60 s"));
                 return;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -329,21 +343,62 @@ impl Sim {
             ("approved", "the platform lead approves the rule learned from three cache stampedes"),
             ("active", "in force from now"),
         ] {
-            let answer = self
-                .http
-                .post(format!("{api}/api/v1/rules/{}/transition", proposed.id))
-                .bearer_auth(admin)
-                .json(&serde_json::json!({ "to": to, "reason": reason }))
-                .send()
-                .await;
-            match answer {
-                Ok(r) if r.status().is_success() => {}
-                Ok(r) => return tracing::warn!(status = r.status().as_u16(), to, "the learned rule was not moved"),
-                Err(e) => return tracing::warn!(error = %e, to, "cannot reach the API to adopt the learned rule"),
+            if let Err(why) = self.move_rule(admin, proposed.id, to, reason, deadline).await {
+                tracing::warn!(rule = proposed.id, to, why = %why, "the learned rule was not adopted");
+                *self.report.adoption_failure.lock() = Some(format!("rule #{} not made {to}: {why}", proposed.id));
+                return;
             }
         }
         self.report.rules_adopted.fetch_add(1, Ordering::Relaxed);
         tracing::info!(rule = proposed.id, name = %proposed.name, "learned rule adopted");
+    }
+
+    /// Moves rule `id` to `to`, as a careful client does: a transport
+    /// failure, a 429 or a 5xx is tried again until `deadline`, and a
+    /// refusal because the rule is already there (an earlier try went
+    /// through unseen) is success.
+    async fn move_rule(
+        &self,
+        admin: &str,
+        id: i64,
+        to: &str,
+        reason: &str,
+        deadline: std::time::Instant,
+    ) -> Result<(), String> {
+        let api = self.args.api.trim_end_matches('/');
+        loop {
+            let answer = self
+                .http
+                .post(format!("{api}/api/v1/rules/{id}/transition"))
+                .bearer_auth(admin)
+                .json(&serde_json::json!({ "to": to, "reason": reason }))
+                .send()
+                .await;
+            let why = match answer {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) if r.status() == reqwest::StatusCode::CONFLICT => {
+                    let list: Option<crate::api::RuleList> =
+                        match self.http.get(format!("{api}/api/v1/rules")).bearer_auth(admin).send().await {
+                            Ok(r) if r.status().is_success() => r.json().await.ok(),
+                            _ => None,
+                        };
+                    let now = list.and_then(|l| l.rules.into_iter().find(|r| r.id == id)).map(|r| r.state);
+                    return match now {
+                        Some(state) if state.as_str() == to => Ok(()),
+                        other => Err(format!("409 with the rule {}", other.map_or("gone", |s| s.as_str()))),
+                    };
+                }
+                Ok(r) if r.status().is_server_error() || r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                    format!("{}", r.status())
+                }
+                Ok(r) => return Err(format!("{}: {}", r.status(), r.text().await.unwrap_or_default())),
+                Err(e) => e.to_string(),
+            };
+            if std::time::Instant::now() > deadline {
+                return Err(why);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     async fn post_event(&self, body: &serde_json::Value) {

@@ -10,6 +10,7 @@ use mandate::console::config::Secret;
 use mandate::console::intent::Intent;
 use mandate::console::keymap::Keymap;
 use mandate::console::poller::Http;
+use mandate::console::screens::ScreenData;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 
@@ -286,7 +287,7 @@ async fn outreach_from_the_rollout_screen(db: Db) {
     press(&mut c.app, KeyCode::Enter);
     let rollout: mandate::api::RolloutStatus =
         serde_json::from_value(c.t.get(RESPONDER, "/api/v1/attribution/rollout").await.body).unwrap();
-    update(&mut c.app, Action::Attribution(Box::new(rollout)), &keymap);
+    update(&mut c.app, Action::Data(ScreenData::Attribution(Box::new(rollout))), &keymap);
     assert_eq!(c.app.selected_service().unwrap().name, "billing-batch");
     let intent = intend(&mut c.app, 'o', "soft fail is near");
     assert_eq!(intent.path, "/api/v1/attribution/services/billing-batch/outreach");

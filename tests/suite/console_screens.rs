@@ -8,7 +8,7 @@ use mandate::api::{
 use mandate::console::app::{Action, App, Connection, Effect, Screen, Watch, update};
 use mandate::console::keymap::{KeyAction, Keymap};
 use mandate::console::sanitize::decode_clean;
-use mandate::console::screens::View;
+use mandate::console::screens::{ScreenData, View};
 use mandate::console::theme::{StyleKey, Theme};
 use mandate::console::view::render;
 use ratatui::Terminal;
@@ -520,8 +520,8 @@ fn activity_panels_side_by_side_and_stacked() {
     assert_eq!(key(&mut app, KeyCode::Enter), [Effect::Watch(Watch::Activity(Dimension::ProviderType))]);
     let live = distribution(Topic::Live, Dimension::ProviderType, &[("anthropic", 41), ("openai", 17), ("local", 2)]);
     let done = distribution(Topic::Completed, Dimension::ProviderType, &[("anthropic", 1200), ("openai", 311)]);
-    update(&mut app, Action::Distribution(Box::new(live)), &keymap);
-    update(&mut app, Action::Distribution(Box::new(done)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Distribution(Box::new(live))), &keymap);
+    update(&mut app, Action::Data(ScreenData::Distribution(Box::new(done))), &keymap);
     let dark = Theme::builtin("dark").unwrap();
     insta::assert_snapshot!("activity_160x48", draw(&app, &dark, 160, 48).backend());
     insta::assert_snapshot!("activity_80x24", draw(&app, &dark, 80, 24).backend());
@@ -533,7 +533,7 @@ fn activity_panels_side_by_side_and_stacked() {
     assert_eq!(key(&mut app, KeyCode::Char('2')), [Effect::Watch(Watch::Activity(Dimension::AgentId))]);
     assert!(activity(&app).live.is_none() && activity(&app).completed.is_none());
     let late = distribution(Topic::Live, Dimension::ProviderType, &[("anthropic", 1)]);
-    update(&mut app, Action::Distribution(Box::new(late)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Distribution(Box::new(late))), &keymap);
     assert!(activity(&app).live.is_none());
     assert_eq!(key(&mut app, KeyCode::Char('h')), [Effect::Watch(Watch::Activity(Dimension::ProviderType))]);
 }
@@ -881,8 +881,8 @@ fn calibration_and_patterns_screens() {
     assert_eq!(command(&mut app, "calibration"), [Effect::Watch(Watch::Calibration)]);
     let waiting = text(&draw(&app, &dark, 80, 24));
     assert!(waiting.contains("calibration figures") && !waiting.contains("judged"), "{waiting}");
-    update(&mut app, Action::Calibration(Box::new(calibration())), &keymap);
-    update(&mut app, Action::SuggestionStats(Box::new(suggestion_stats())), &keymap);
+    update(&mut app, Action::Data(ScreenData::Calibration(Box::new(calibration()))), &keymap);
+    update(&mut app, Action::Data(ScreenData::SuggestionStats(Box::new(suggestion_stats()))), &keymap);
     insta::assert_snapshot!("calibration_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("calibration_160x48", draw(&app, &dark, 160, 48).backend());
     let shown = text(&draw(&app, &dark, 160, 48));
@@ -891,8 +891,8 @@ fn calibration_and_patterns_screens() {
 
     assert_eq!(command(&mut app, "patterns"), [Effect::Watch(Watch::Patterns)]);
     let (list, rules) = patterns();
-    update(&mut app, Action::Patterns(Box::new(list)), &keymap);
-    update(&mut app, Action::Rules(Box::new(rules)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Patterns(Box::new(list))), &keymap);
+    update(&mut app, Action::Data(ScreenData::Rules(Box::new(rules))), &keymap);
     insta::assert_snapshot!("patterns_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("patterns_160x48", draw(&app, &dark, 160, 48).backend());
     let shown = text(&draw(&app, &dark, 160, 48));
@@ -941,22 +941,22 @@ fn agents_audit_and_attribution_screens() {
     let keymap = Keymap::default();
     let dark = Theme::builtin("dark").unwrap();
     assert_eq!(command(&mut app, "agents"), [Effect::Watch(Watch::Agents)]);
-    update(&mut app, Action::Agents(agents()), &keymap);
+    update(&mut app, Action::Data(ScreenData::Agents(agents())), &keymap);
     insta::assert_snapshot!("agents_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("agents_160x48", draw(&app, &dark, 160, 48).backend());
     key(&mut app, KeyCode::Char('j'));
     assert_eq!(app.selected_agent().unwrap().agent_id, "config-gen");
 
     assert_eq!(command(&mut app, "audit"), [Effect::Watch(Watch::Audit)]);
-    update(&mut app, Action::Audit(Box::new(audit_page(true))), &keymap);
+    update(&mut app, Action::Data(ScreenData::Audit(Box::new(audit_page(true)))), &keymap);
     insta::assert_snapshot!("audit_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("audit_160x48", draw(&app, &dark, 160, 48).backend());
-    update(&mut app, Action::Audit(Box::new(audit_page(false))), &keymap);
+    update(&mut app, Action::Data(ScreenData::Audit(Box::new(audit_page(false)))), &keymap);
     let shown = text(&draw(&app, &dark, 120, 24));
     assert!(shown.contains("CHAIN BROKEN at entry #2"), "{shown}");
 
     assert_eq!(command(&mut app, "attribution"), [Effect::Watch(Watch::Attribution)]);
-    update(&mut app, Action::Attribution(Box::new(rollout())), &keymap);
+    update(&mut app, Action::Data(ScreenData::Attribution(Box::new(rollout()))), &keymap);
     insta::assert_snapshot!("attribution_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("attribution_160x48", draw(&app, &dark, 160, 48).backend());
     let shown = text(&draw(&app, &dark, 80, 24));
@@ -977,7 +977,7 @@ fn agents_audit_and_attribution_screens() {
     // The same answer again (the server's clock moved): nothing to redraw.
     let mut later = rollout();
     later.now = now() + chrono::Duration::seconds(10);
-    assert!(!update(&mut app, Action::Attribution(Box::new(later)), &keymap).0);
+    assert!(!update(&mut app, Action::Data(ScreenData::Attribution(Box::new(later))), &keymap).0);
 
     // The selection moves; Enter opens the owner and the latest refusal.
     key(&mut app, KeyCode::Char('j'));
@@ -1027,7 +1027,7 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     let mut app = app();
     let keymap = Keymap::default();
     command(&mut app, "agents");
-    update(&mut app, Action::Agents(agents()), &keymap);
+    update(&mut app, Action::Data(ScreenData::Agents(agents())), &keymap);
     key(&mut app, KeyCode::Char('j'));
     assert!(key(&mut app, KeyCode::Char('p')).is_empty(), "pausing asks first");
     let dark = Theme::builtin("dark").unwrap();
@@ -1122,8 +1122,8 @@ fn go_to(app: &mut App, how: &str) {
         }
         other => {
             command(app, other);
-            update(app, Action::Agents(agents()), &keymap);
-            update(app, Action::Attribution(Box::new(rollout())), &keymap);
+            update(app, Action::Data(ScreenData::Agents(agents())), &keymap);
+            update(app, Action::Data(ScreenData::Attribution(Box::new(rollout()))), &keymap);
         }
     }
 }
@@ -1261,20 +1261,20 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     for topic in [Topic::Live, Topic::Completed] {
         let d = distribution(topic, Dimension::ProviderType, &[("anthropic", 41), ("openai", 17)]);
         let d = if hostile { hostile_everywhere(&d) } else { d };
-        update(&mut app, Action::Distribution(Box::new(d)), &keymap);
+        update(&mut app, Action::Data(ScreenData::Distribution(Box::new(d))), &keymap);
     }
     screens.push(("activity".to_owned(), app.clone()));
     command(&mut app, "agents");
     let a = if hostile { hostile_everywhere(&agents()) } else { agents() };
-    update(&mut app, Action::Agents(a), &keymap);
+    update(&mut app, Action::Data(ScreenData::Agents(a)), &keymap);
     screens.push(("agents".to_owned(), app.clone()));
     command(&mut app, "audit");
     let a = if hostile { hostile_everywhere(&audit_page(true)) } else { audit_page(true) };
-    update(&mut app, Action::Audit(Box::new(a)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Audit(Box::new(a))), &keymap);
     screens.push(("audit".to_owned(), app.clone()));
     command(&mut app, "attribution");
     let s = if hostile { hostile_everywhere(&rollout()) } else { rollout() };
-    update(&mut app, Action::Attribution(Box::new(s)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Attribution(Box::new(s))), &keymap);
     screens.push(("attribution".to_owned(), app.clone()));
     command(&mut app, "routing");
     let doc = mandate::routing::Routing::builtin().document().clone();
@@ -1292,8 +1292,8 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
         ],
     };
     let (doc, usage) = if hostile { (hostile_everywhere(&doc), hostile_everywhere(&usage)) } else { (doc, usage) };
-    update(&mut app, Action::Routing(Box::new(doc)), &keymap);
-    update(&mut app, Action::RoutingUsage(Box::new(usage)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Routing(Box::new(doc))), &keymap);
+    update(&mut app, Action::Data(ScreenData::RoutingUsage(Box::new(usage))), &keymap);
     screens.push(("routing".to_owned(), app.clone()));
     command(&mut app, "notifications");
     let mut pages = self::detail().pages;
@@ -1311,19 +1311,19 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
         notifications: pages,
     };
     let list = if hostile { hostile_everywhere(&list) } else { list };
-    update(&mut app, Action::Notifications(Box::new(list)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Notifications(Box::new(list))), &keymap);
     screens.push(("notifications".to_owned(), app.clone()));
     command(&mut app, "calibration");
     let (c, s) = (calibration(), suggestion_stats());
     let (c, s) = if hostile { (hostile_everywhere(&c), hostile_everywhere(&s)) } else { (c, s) };
-    update(&mut app, Action::Calibration(Box::new(c)), &keymap);
-    update(&mut app, Action::SuggestionStats(Box::new(s)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Calibration(Box::new(c))), &keymap);
+    update(&mut app, Action::Data(ScreenData::SuggestionStats(Box::new(s))), &keymap);
     screens.push(("calibration".to_owned(), app.clone()));
     command(&mut app, "patterns");
     let (p, r) = patterns();
     let (p, r) = if hostile { (hostile_everywhere(&p), hostile_everywhere(&r)) } else { (p, r) };
-    update(&mut app, Action::Patterns(Box::new(p)), &keymap);
-    update(&mut app, Action::Rules(Box::new(r)), &keymap);
+    update(&mut app, Action::Data(ScreenData::Patterns(Box::new(p))), &keymap);
+    update(&mut app, Action::Data(ScreenData::Rules(Box::new(r))), &keymap);
     screens.push(("patterns".to_owned(), app.clone()));
     key(&mut app, KeyCode::Char('?'));
     screens.push(("help".to_owned(), app));

@@ -31,48 +31,6 @@ fn catalog() -> Value {
     })
 }
 
-/// Seed 004 5.3's escalation example, written as a Mandate routing file.
-const SEED_EXAMPLE: &str = r#"
-fallback = "@platform-admin"
-
-[[level]]
-name = "primary"
-targets = ["resource.owner"]
-timeout = "5m"
-
-[[level]]
-name = "secondary"
-targets = ["resource.team.oncall"]
-timeout = "10m"
-
-[[level]]
-name = "management"
-targets = ["resource.team.lead"]
-timeout = "30m"
-
-[[level]]
-name = "executive"
-targets = ["@vp-engineering"]
-
-[[rule]]
-name = "critical"
-match = { severity = "critical" }
-start_level = "primary"
-skip_to = { level = "management", after = "15m" }
-channels = ["webhook", "pagerduty"]
-
-[[rule]]
-name = "low"
-match = { severity = "low" }
-start_level = "primary"
-max_level = "secondary"
-channels = ["webhook"]
-
-[[rule]]
-name = "the rest"
-channels = ["webhook"]
-"#;
-
 /// The owner paged on every channel; each attempt has 1 s, and there are
 /// `attempts` before a notification is dead.
 fn owner_on_every_channel(attempts: u32) -> String {
@@ -399,7 +357,7 @@ async fn a_delivery_outcome_moves_the_change_feed(db: Db) {
 /// team's on-call; at 15 minutes (skip_to) management; acknowledging stops
 /// the rest. A low incident never climbs past the on-call.
 async fn the_seed_escalation_example_escalates_by_itself_and_stops_on_acknowledge(db: Db) {
-    let p = Paging::start(db, SEED_EXAMPLE).await;
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
     let id = p.fail("f1", "payments-service").await;
     let detail = p.t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body;
     assert_eq!(detail["severity"], "critical");
@@ -474,7 +432,7 @@ async fn the_seed_escalation_example_escalates_by_itself_and_stops_on_acknowledg
 /// Seed 6.2: once a week the platform target gets a digest of services
 /// whose owner has left, by email; the next week, another.
 async fn a_weekly_digest_names_the_departed_owners(db: Db) {
-    let p = Paging::start_with(db, SEED_EXAMPLE, catalog()).await;
+    let p = Paging::start_with(db, &common::escalation_example("15m", true), catalog()).await;
     let digests = |mails: Vec<mandate::paging::inbox::Received>| -> Vec<String> {
         // Quoted-printable: soft line breaks joined.
         mails.into_iter().map(|m| m.body.replace("=\n", "")).filter(|b| b.contains("DIGEST departed owners")).collect()
@@ -536,7 +494,7 @@ async fn several_teams_and_no_coordinator_page_the_lead(db: Db) {
 
 /// `escalate` pages the next level at once, and says whom.
 async fn escalate_pages_the_next_level_at_once(db: Db) {
-    let p = Paging::start(db, SEED_EXAMPLE).await;
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
     let id = p.fail("f1", "payments-service").await;
     p.pages_until(id, "owner paged", |ps| state(ps, "@alice", "webhook") == "sent").await;
     let body = as_alice(json!({"kind": "escalate", "reason": "owner asleep"}));
@@ -551,7 +509,7 @@ async fn escalate_pages_the_next_level_at_once(db: Db) {
 
 /// Each ownership case of seed 6.x, through the API.
 async fn every_ownership_case_reaches_the_right_people(db: Db) {
-    let p = Paging::start_with(db, SEED_EXAMPLE, catalog()).await;
+    let p = Paging::start_with(db, &common::escalation_example("15m", true), catalog()).await;
     let reason = |pages: &[Value], who: &str| -> String {
         pages.iter().find(|p| p["target"] == who).map(|p| p["reason"].as_str().unwrap().to_owned()).unwrap_or_default()
     };
@@ -647,7 +605,7 @@ group_interval = "60s"
 /// refused, raises a P1 incident at once and pages the platform target;
 /// more such runs join that incident without paging again.
 async fn a_legacy_marker_raises_a_p1_and_pages_the_platform(db: Db) {
-    let p = Paging::start(db, SEED_EXAMPLE).await;
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
     let mut run = common::run_body();
     run["agent_id"] = "legacy-unknown".into();
     let refused = p.t.post(AGENT, "/api/v1/runs", &run).await;

@@ -2,44 +2,11 @@
 //! seed's escalation example in Mandate's format, errors named by path, and
 //! every ownership case resolved to the right people with the reason said.
 
+use crate::common;
 use chrono::{DateTime, Utc};
 use mandate::api::{RoutingVerdict, Severity, Urgency};
 use mandate::catalog::Catalog;
 use mandate::routing::{Routing, RoutingInput};
-
-/// Seed 5.3's example, as a Mandate routing file.
-const SEED_EXAMPLE: &str = r#"
-[[level]]
-name = "primary"
-targets = ["resource.owner"]
-timeout = "5m"
-
-[[level]]
-name = "secondary"
-targets = ["resource.team.oncall"]
-timeout = "10m"
-
-[[level]]
-name = "management"
-targets = ["resource.team.lead"]
-timeout = "30m"
-
-[[level]]
-name = "executive"
-targets = ["@vp-engineering"]
-
-[[rule]]
-name = "critical"
-match = { severity = "critical" }
-start_level = "primary"
-skip_to = { level = "management", after = "12m" }
-
-[[rule]]
-name = "low"
-match = { severity = "low" }
-start_level = "primary"
-max_level = "secondary"
-"#;
 
 fn catalog() -> Catalog {
     Catalog::from_toml(
@@ -109,7 +76,7 @@ fn pages(d: &mandate::api::RoutingDecision) -> Vec<(String, String, u64)> {
 
 #[test]
 fn the_seeds_escalation_example_loads_and_behaves_as_the_seed_says() {
-    let routing = Routing::from_toml(SEED_EXAMPLE, "seed-5.3.toml").unwrap();
+    let routing = Routing::from_toml(&common::escalation_example("12m", false), "seed-5.3.toml").unwrap();
     let catalog = catalog();
     let payments = ["payments-service".to_owned()];
 
@@ -350,7 +317,8 @@ fn owners_of_affected_services_are_told_by_tier() {
 #[test]
 fn an_on_call_schedule_answers_who_is_on_call_now_with_handoffs_and_overrides() {
     let text = format!(
-        "{SEED_EXAMPLE}\n[[schedule]]\nteam = \"payments\"\nrotation = [\"@ana\", \"@ben\", \"@cid\"]\nstart = \"2026-11-30T09:00:00Z\"\nlength = \"7d\"\n[[schedule.override]]\nwho = \"@dee\"\nfrom = \"2026-12-10T00:00:00Z\"\nuntil = \"2026-12-11T00:00:00Z\"\n"
+        "{}\n[[schedule]]\nteam = \"payments\"\nrotation = [\"@ana\", \"@ben\", \"@cid\"]\nstart = \"2026-11-30T09:00:00Z\"\nlength = \"7d\"\n[[schedule.override]]\nwho = \"@dee\"\nfrom = \"2026-12-10T00:00:00Z\"\nuntil = \"2026-12-11T00:00:00Z\"\n",
+        common::escalation_example("12m", false)
     );
     let routing = Routing::from_toml(&text, "r.toml").unwrap();
     let schedule = routing.schedule("payments").unwrap();
@@ -377,7 +345,8 @@ fn an_on_call_schedule_answers_who_is_on_call_now_with_handoffs_and_overrides() 
     assert!(second.reason.contains("on call for payments by rotation until 12-10 00:00"), "{}", second.reason);
 
     let bad = format!(
-        "{SEED_EXAMPLE}\n[[schedule]]\nteam = \"t\"\nrotation = [\"ana\"]\nstart = \"2026-11-30T09:00:00Z\"\nlength = \"7d\"\n"
+        "{}\n[[schedule]]\nteam = \"t\"\nrotation = [\"ana\"]\nstart = \"2026-11-30T09:00:00Z\"\nlength = \"7d\"\n",
+        common::escalation_example("12m", false)
     );
     let err = Routing::from_toml(&bad, "r.toml").unwrap_err();
     assert_eq!(err.path, "schedule[0].rotation[0]", "{err}");

@@ -112,7 +112,7 @@ async fn one_round(db: Db, otlp: bool) {
             break;
         }
         let seen: Vec<_> = repeats.iter().map(|d| (&d.pattern, d.routing.as_ref().map(|r| r.decision))).collect();
-        assert!(std::time::Instant::now() < deadline, "no adopted rule met the fourth occurrence: {seen:?}");
+        assert!(std::time::Instant::now() < deadline, "no adopted rule met the fourth occurrence ({report}): {seen:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     // The flush fired it as it arrived; the incident, once analysed.

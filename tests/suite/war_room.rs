@@ -38,7 +38,7 @@ async fn read(t: &TestServer, id: i64, etag: Option<&str>) -> (u16, String, Valu
 }
 
 fn computed(t: &TestServer) -> u64 {
-    t.server.state.desk().details_computed()
+    t.server.state.desk().cache_counts().details_computed
 }
 
 /// Fifty readers of one version share one computation; fifty more with
@@ -256,9 +256,10 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
     let id = incident(&t).await;
     read(&t, id, None).await;
     let desk = t.server.state.desk();
-    let (whole, extended) = desk.action_windows_read();
-    let (refolded, reused) = desk.scorings();
-    let (events_whole, events_since) = desk.incident_events_read();
+    let before = desk.cache_counts();
+    let (whole, extended) = (before.windows_read_whole, before.windows_extended);
+    let (refolded, reused) = (before.scorings_refolded, before.scorings_reused);
+    let (events_whole, events_since) = (before.incident_events_whole, before.incident_events_since);
     let failure = |n: usize, fields: Value| {
         let body = event_body(&format!("f-more-{n}"), 0.0, "runtime", "tool_call", "payments-service", "error");
         with(error(body, "E", "boom after v9.1 calling notifications"), fields)
@@ -394,14 +395,15 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
     let detail = check("a new resource".into()).await;
     assert!(listed(&detail, "on-user-db"), "{}", detail["analysis"]);
 
-    let (whole_after, extended_after) = desk.action_windows_read();
+    let after = desk.cache_counts();
+    let (whole_after, extended_after) = (after.windows_read_whole, after.windows_extended);
     assert!(extended_after - extended >= 8, "the changes were read as additions: {extended} → {extended_after}");
     assert!(whole_after - whole <= 1, "not whole again: {whole} → {whole_after}");
     // Scoring kept what it folded, but for the parent stored after its call.
-    let (refolded_after, reused_after) = desk.scorings();
+    let (refolded_after, reused_after) = (after.scorings_refolded, after.scorings_reused);
     assert!(reused_after - reused >= 8, "scoring reused what it kept: {reused} → {reused_after}");
     assert!(refolded_after - refolded <= 2, "folded again: {refolded} → {refolded_after}");
-    let (events_whole_after, events_since_after) = desk.incident_events_read();
+    let (events_whole_after, events_since_after) = (after.incident_events_whole, after.incident_events_since);
     assert!(events_since_after - events_since >= 8, "{events_since} → {events_since_after}");
     assert_eq!(events_whole_after, events_whole, "the incident's events are read whole once");
 
@@ -414,7 +416,7 @@ async fn the_actions_read_since_are_the_actions_read_whole(db: Db) {
     .await
     .succeeded();
     check("an earlier first error".into()).await;
-    assert!(desk.action_windows_read().0 > whole_after, "read whole");
+    assert!(desk.cache_counts().windows_read_whole > whole_after, "read whole");
     t.stop().await;
 }
 

@@ -1,8 +1,13 @@
 //! LIVE-O5 and COMP-O5 by one dimension at a time.
 
-use super::{Scroll, Step};
-use crate::api::{Dimension, Distribution, Topic};
-use crate::console::keymap::KeyAction;
+use super::{Component, ScreenData, Scroll, Step};
+use crate::api::{Dimension, Distribution, IncidentDetail, Topic};
+use crate::console::app::{App, Screen, Watch};
+use crate::console::keymap::{KeyAction, Mode};
+use crate::console::theme::Theme;
+use crate::console::view;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 /// The seed's dimension buttons, in its order: provider, agent, source, risk, status.
 pub const DIMENSIONS: [Dimension; 5] =
@@ -25,7 +30,7 @@ impl Default for ActivityView {
 impl ActivityView {
     /// A topic's answer: kept only if it is for the dimension shown, so bars
     /// never appear under another dimension's name. Whether it was kept.
-    pub fn receive(&mut self, d: Distribution) -> bool {
+    fn keep(&mut self, d: Distribution) -> bool {
         if d.dim != self.dimension {
             return false;
         }
@@ -44,7 +49,7 @@ impl ActivityView {
         }
     }
 
-    pub fn on_key(&mut self, action: KeyAction) -> Step {
+    fn handle_key(&mut self, action: KeyAction) -> Step {
         let at = DIMENSIONS.iter().position(|d| *d == self.dimension).unwrap_or(0);
         let dimension = match action {
             KeyAction::NextDimension => DIMENSIONS[(at + 1) % DIMENSIONS.len()],
@@ -58,5 +63,34 @@ impl ActivityView {
         };
         self.set_dimension(dimension);
         Step::Stay
+    }
+}
+
+impl Component for ActivityView {
+    fn screen(&self) -> Screen {
+        Screen::Activity
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Activity
+    }
+
+    fn watch(&self) -> Watch {
+        Watch::Activity(self.dimension)
+    }
+
+    fn on_key(&mut self, action: KeyAction, _detail: Option<&IncidentDetail>) -> Step {
+        self.handle_key(action)
+    }
+
+    fn receive(&mut self, data: ScreenData) -> bool {
+        match data {
+            ScreenData::Distribution(d) => self.keep(*d),
+            _ => false,
+        }
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        view::activity::activity(app, self, theme, frame, area)
     }
 }

@@ -1,8 +1,13 @@
 //! The agents, with the selected one.
 
-use super::Step;
-use crate::api::AgentSummary;
-use crate::console::keymap::KeyAction;
+use super::{Component, ScreenData, Step};
+use crate::api::{AgentSummary, IncidentDetail};
+use crate::console::app::{App, Screen, Watch};
+use crate::console::keymap::{KeyAction, Mode};
+use crate::console::theme::Theme;
+use crate::console::view;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Default)]
 pub struct AgentsView {
@@ -18,12 +23,12 @@ impl AgentsView {
     }
 
     /// A fresh list: the selection stays on its agent while it is listed.
-    pub fn receive(&mut self, agents: Vec<AgentSummary>) {
+    fn keep(&mut self, agents: Vec<AgentSummary>) {
         self.agents = Some(agents);
         self.selected = self.selected_agent().map(|a| a.agent_id.clone());
     }
 
-    pub fn on_key(&mut self, action: KeyAction) -> Step {
+    fn handle_key(&mut self, action: KeyAction) -> Step {
         let agents = self.agents.as_deref().unwrap_or_default();
         let at = self.selected_agent().and_then(|s| agents.iter().position(|a| a.agent_id == s.agent_id));
         match super::step(at.unwrap_or(0), agents.len(), action) {
@@ -33,5 +38,37 @@ impl AgentsView {
             }
             None => Step::Unhandled,
         }
+    }
+}
+
+impl Component for AgentsView {
+    fn screen(&self) -> Screen {
+        Screen::Agents
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Agents
+    }
+
+    fn watch(&self) -> Watch {
+        Watch::Agents
+    }
+
+    fn on_key(&mut self, action: KeyAction, _detail: Option<&IncidentDetail>) -> Step {
+        self.handle_key(action)
+    }
+
+    fn receive(&mut self, data: ScreenData) -> bool {
+        match data {
+            ScreenData::Agents(agents) => {
+                self.keep(agents);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        view::operations::agents(app, self, theme, frame, area)
     }
 }

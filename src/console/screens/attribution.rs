@@ -2,9 +2,14 @@
 //! the trends, every origin system worst first with the selected one, a
 //! status filter, and the selected service's owner and latest refusal.
 
-use super::{IncidentView, Step, View};
-use crate::api::{ComplianceStatus, RolloutStatus, ServiceCompliance};
-use crate::console::keymap::KeyAction;
+use super::{Component, IncidentView, ScreenData, Step, View};
+use crate::api::{ComplianceStatus, IncidentDetail, RolloutStatus, ServiceCompliance};
+use crate::console::app::{App, Screen, Watch};
+use crate::console::keymap::{KeyAction, Mode};
+use crate::console::theme::Theme;
+use crate::console::view;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Default)]
 pub struct AttributionView {
@@ -32,7 +37,7 @@ impl AttributionView {
 
     /// A fresh answer; whether anything shown changed (the server's clock
     /// alone moving is not a change worth a redraw).
-    pub fn receive(&mut self, rollout: RolloutStatus) -> bool {
+    fn keep(&mut self, rollout: RolloutStatus) -> bool {
         let changed = match &self.rollout {
             Some(old) => *old != RolloutStatus { now: old.now, ..rollout.clone() },
             None => true,
@@ -44,7 +49,7 @@ impl AttributionView {
         changed
     }
 
-    pub fn on_key(&mut self, action: KeyAction) -> Step {
+    fn handle_key(&mut self, action: KeyAction) -> Step {
         match action {
             KeyAction::Open => {
                 self.detail = !self.detail && self.selected_service().is_some();
@@ -82,5 +87,34 @@ impl AttributionView {
             }
             None => Step::Unhandled,
         }
+    }
+}
+
+impl Component for AttributionView {
+    fn screen(&self) -> Screen {
+        Screen::Attribution
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Attribution
+    }
+
+    fn watch(&self) -> Watch {
+        Watch::Attribution
+    }
+
+    fn on_key(&mut self, action: KeyAction, _detail: Option<&IncidentDetail>) -> Step {
+        self.handle_key(action)
+    }
+
+    fn receive(&mut self, data: ScreenData) -> bool {
+        match data {
+            ScreenData::Attribution(rollout) => self.keep(*rollout),
+            _ => false,
+        }
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        view::rollout::attribution(app, self, theme, frame, area)
     }
 }

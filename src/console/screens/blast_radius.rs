@@ -1,9 +1,13 @@
 //! The blast-radius tree of an incident: which nodes are open, which is selected.
 
-use super::{CausesView, Step, View};
+use super::{CausesView, Component, Step, View};
 use crate::api::IncidentDetail;
-use crate::console::blast;
-use crate::console::keymap::KeyAction;
+use crate::console::app::{App, Screen, Watch};
+use crate::console::keymap::{KeyAction, Mode};
+use crate::console::theme::Theme;
+use crate::console::{blast, view};
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
@@ -23,7 +27,7 @@ impl BlastView {
         }
     }
 
-    pub fn on_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
+    fn handle_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
         let nodes = detail.map(|d| blast::nodes(&d.blast_radius)).unwrap_or_default();
         match action {
             KeyAction::Up
@@ -58,5 +62,31 @@ impl BlastView {
             _ => return Step::Unhandled,
         }
         Step::Stay
+    }
+}
+
+impl Component for BlastView {
+    fn screen(&self) -> Screen {
+        Screen::BlastRadius { id: self.id }
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::BlastRadius
+    }
+
+    fn watch(&self) -> Watch {
+        Watch::Incident(self.id)
+    }
+
+    fn incident(&self) -> Option<i64> {
+        Some(self.id)
+    }
+
+    fn on_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
+        self.handle_key(action, detail)
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        view::triage::blast_radius(app, self, theme, frame, area)
     }
 }

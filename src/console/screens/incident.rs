@@ -1,7 +1,13 @@
 //! An incident at disclosure level 1, 2 or 3 (seed 12.4).
 
-use super::{BlastView, CausesView, Scroll, Step, View};
-use crate::console::keymap::KeyAction;
+use super::{BlastView, CausesView, Component, Scroll, Step, View};
+use crate::api::IncidentDetail;
+use crate::console::app::{App, Screen, Watch};
+use crate::console::keymap::{KeyAction, Mode};
+use crate::console::theme::Theme;
+use crate::console::view;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 #[derive(Debug, Clone)]
 pub struct IncidentView {
@@ -15,7 +21,7 @@ impl IncidentView {
         IncidentView { id, level: 1, scroll: Scroll::default() }
     }
 
-    pub fn on_key(&mut self, action: KeyAction) -> Step {
+    fn handle_key(&mut self, action: KeyAction) -> Step {
         match action {
             KeyAction::Deeper => self.level = (self.level + 1).min(3),
             KeyAction::Shallower if self.level > 1 => self.level -= 1,
@@ -25,5 +31,31 @@ impl IncidentView {
             other => return self.scroll.on_key(other),
         }
         Step::Stay
+    }
+}
+
+impl Component for IncidentView {
+    fn screen(&self) -> Screen {
+        Screen::Incident { id: self.id, level: self.level }
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Incident
+    }
+
+    fn watch(&self) -> Watch {
+        Watch::Incident(self.id)
+    }
+
+    fn incident(&self) -> Option<i64> {
+        Some(self.id)
+    }
+
+    fn on_key(&mut self, action: KeyAction, _detail: Option<&IncidentDetail>) -> Step {
+        self.handle_key(action)
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        view::incident(app, self, theme, frame, area)
     }
 }

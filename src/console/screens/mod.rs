@@ -30,10 +30,60 @@ pub use patterns::PatternsView;
 pub use root_causes::CausesView;
 pub use routing::RoutingView;
 
-use super::app::{Screen, Watch};
+use super::app::{App, Screen, Watch};
 use super::keymap::{KeyAction, Mode};
-use crate::api::IncidentDetail;
+use super::theme::Theme;
+use crate::api::{
+    AgentSummary, AuditPage, Calibration, Distribution, IncidentDetail, PageList, PatternList, RolloutStatus,
+    RoutingUsage, RuleList, SuggestionStats,
+};
+use crate::routing::RoutingDocument;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use std::cell::Cell;
+
+/// A console screen: its state, the keys it takes, the data it receives
+/// and how it is drawn. Each screen's file implements it; [`View`] is the
+/// stack's entry, dispatching to the screen it holds.
+pub trait Component {
+    /// Which screen this is, without its state.
+    fn screen(&self) -> Screen;
+    /// Whose keys apply, and whose keys help lists.
+    fn mode(&self) -> Mode;
+    /// What the poller fetches while this screen is shown.
+    fn watch(&self) -> Watch;
+    /// The incident this screen is about, if any.
+    fn incident(&self) -> Option<i64> {
+        None
+    }
+    /// A key for this screen; `detail` is the open incident's, once it has arrived.
+    fn on_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step;
+    /// Data the poller fetched for it; whether it kept it (and so whether
+    /// anything visible changed).
+    fn receive(&mut self, _data: ScreenData) -> bool {
+        false
+    }
+    /// Draws it in `area`, below the status bar and above the key line.
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect);
+}
+
+/// What the poller fetches for the screen shown (see [`Watch`]).
+#[derive(Debug, Clone)]
+pub enum ScreenData {
+    Distribution(Box<Distribution>),
+    Agents(Vec<AgentSummary>),
+    Audit(Box<AuditPage>),
+    Attribution(Box<RolloutStatus>),
+    Calibration(Box<Calibration>),
+    SuggestionStats(Box<SuggestionStats>),
+    Patterns(Box<PatternList>),
+    Rules(Box<RuleList>),
+    /// The routing in force, and how often its rules matched.
+    Routing(Box<RoutingDocument>),
+    RoutingUsage(Box<RoutingUsage>),
+    /// Deliveries, for `:notifications`.
+    Notifications(Box<PageList>),
+}
 
 /// One entry of the screen stack, with its state.
 #[derive(Debug, Clone)]
@@ -68,86 +118,56 @@ pub enum Step {
     Back,
 }
 
+/// The one dispatch over the stack's entries: `$list` for the incident
+/// list (whose state the app holds), `$body` with `$s` bound to any other
+/// screen.
+macro_rules! each_screen {
+    ($view:expr, list => $list:expr, $s:ident => $body:expr) => {
+        match $view {
+            View::Incidents => $list,
+            View::Incident($s) => $body,
+            View::BlastRadius($s) => $body,
+            View::RootCauses($s) => $body,
+            View::Activity($s) => $body,
+            View::Agents($s) => $body,
+            View::Audit($s) => $body,
+            View::Attribution($s) => $body,
+            View::Routing($s) => $body,
+            View::Notifications($s) => $body,
+            View::Calibration($s) => $body,
+            View::Patterns($s) => $body,
+        }
+    };
+}
+
 impl View {
-    /// Which screen this is, without its state.
     pub fn screen(&self) -> Screen {
-        match self {
-            View::Incidents => Screen::Incidents,
-            View::Incident(v) => Screen::Incident { id: v.id, level: v.level },
-            View::BlastRadius(v) => Screen::BlastRadius { id: v.id },
-            View::RootCauses(v) => Screen::RootCauses { id: v.id },
-            View::Activity(_) => Screen::Activity,
-            View::Agents(_) => Screen::Agents,
-            View::Audit(_) => Screen::Audit,
-            View::Attribution(_) => Screen::Attribution,
-            View::Routing(_) => Screen::Routing,
-            View::Notifications(_) => Screen::Notifications,
-            View::Calibration(_) => Screen::Calibration,
-            View::Patterns(_) => Screen::Patterns,
-        }
+        each_screen!(self, list => Screen::Incidents, s => s.screen())
     }
 
-    /// Whose keys apply, and whose keys help lists.
     pub fn mode(&self) -> Mode {
-        match self {
-            View::Incidents => Mode::Incidents,
-            View::Incident(_) => Mode::Incident,
-            View::BlastRadius(_) => Mode::BlastRadius,
-            View::RootCauses(_) => Mode::RootCauses,
-            View::Activity(_) => Mode::Activity,
-            View::Agents(_) => Mode::Agents,
-            View::Audit(_) => Mode::Audit,
-            View::Attribution(_) => Mode::Attribution,
-            View::Routing(_) => Mode::Routing,
-            View::Notifications(_) => Mode::Notifications,
-            View::Calibration(_) => Mode::Calibration,
-            View::Patterns(_) => Mode::Patterns,
-        }
+        each_screen!(self, list => Mode::Incidents, s => s.mode())
     }
 
-    /// What the poller should fetch while this screen is shown.
     pub fn watch(&self) -> Watch {
-        match self {
-            View::Incidents => Watch::Nothing,
-            View::Incident(IncidentView { id, .. }) | View::BlastRadius(BlastView { id, .. }) => Watch::Incident(*id),
-            View::RootCauses(CausesView { id, .. }) => Watch::Incident(*id),
-            View::Activity(v) => Watch::Activity(v.dimension),
-            View::Agents(_) => Watch::Agents,
-            View::Audit(_) => Watch::Audit,
-            View::Attribution(_) => Watch::Attribution,
-            View::Routing(_) => Watch::Routing,
-            View::Notifications(_) => Watch::Notifications,
-            View::Calibration(_) => Watch::Calibration,
-            View::Patterns(_) => Watch::Patterns,
-        }
+        each_screen!(self, list => Watch::Nothing, s => s.watch())
     }
 
-    /// The incident this screen is about, if any.
     pub fn incident(&self) -> Option<i64> {
-        match self {
-            View::Incident(IncidentView { id, .. }) | View::BlastRadius(BlastView { id, .. }) => Some(*id),
-            View::RootCauses(CausesView { id, .. }) => Some(*id),
-            _ => None,
-        }
+        each_screen!(self, list => None, s => s.incident())
     }
 
     /// A key for this screen (not the list's: the app holds that state).
-    /// `detail` is the open incident's, once it has arrived.
     pub fn on_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
-        match self {
-            View::Incidents => Step::Unhandled,
-            View::Incident(v) => v.on_key(action),
-            View::BlastRadius(v) => v.on_key(action, detail),
-            View::RootCauses(v) => v.on_key(action, detail),
-            View::Activity(v) => v.on_key(action),
-            View::Agents(v) => v.on_key(action),
-            View::Audit(v) => v.scroll.on_key(action),
-            View::Attribution(v) => v.on_key(action),
-            View::Routing(v) => v.scroll.on_key(action),
-            View::Notifications(v) => v.on_key(action),
-            View::Calibration(v) => v.scroll.on_key(action),
-            View::Patterns(v) => v.scroll.on_key(action),
-        }
+        each_screen!(self, list => Step::Unhandled, s => s.on_key(action, detail))
+    }
+
+    pub fn receive(&mut self, data: ScreenData) -> bool {
+        each_screen!(self, list => false, s => s.receive(data))
+    }
+
+    pub fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        each_screen!(self, list => super::view::incidents(app, theme, frame, area), s => s.draw(app, theme, frame, area))
     }
 }
 

@@ -1,9 +1,14 @@
 //! The ranked root causes of an incident: the selected candidate, and the
 //! scroll of the chain, pattern and suggestions beside them.
 
-use super::{BlastView, Scroll, Step, View};
+use super::{BlastView, Component, Scroll, Step, View};
 use crate::api::{Candidate, IncidentDetail};
-use crate::console::keymap::KeyAction;
+use crate::console::app::{App, Screen, Watch};
+use crate::console::keymap::{KeyAction, Mode};
+use crate::console::theme::Theme;
+use crate::console::view;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 #[derive(Debug, Clone)]
 pub struct CausesView {
@@ -24,7 +29,7 @@ impl CausesView {
         self.selected.as_ref().and_then(|e| candidates.iter().find(|c| &c.event_id == e)).or_else(|| candidates.first())
     }
 
-    pub fn on_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
+    fn handle_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
         match action {
             KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom => {
                 let Some(detail) = detail else { return Step::Stay };
@@ -37,5 +42,31 @@ impl CausesView {
             KeyAction::BlastRadius => Step::Swap(View::BlastRadius(BlastView::new(self.id))),
             _ => Step::Unhandled,
         }
+    }
+}
+
+impl Component for CausesView {
+    fn screen(&self) -> Screen {
+        Screen::RootCauses { id: self.id }
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::RootCauses
+    }
+
+    fn watch(&self) -> Watch {
+        Watch::Incident(self.id)
+    }
+
+    fn incident(&self) -> Option<i64> {
+        Some(self.id)
+    }
+
+    fn on_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
+        self.handle_key(action, detail)
+    }
+
+    fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+        view::triage::root_causes(app, self, theme, frame, area)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::app::{App, Connection, Input, Overlay};
 use super::keymap::Keymap;
-use super::screens::{IncidentView, Scroll, View};
+use super::screens::{IncidentView, Scroll};
 use super::theme::{StyleKey as K, Theme};
 use crate::api::{
     Band, IncidentDetail, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote, Severity, Suggestion,
@@ -17,15 +17,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-mod activity;
+pub(super) mod activity;
 mod dialog;
-mod learning;
-mod operations;
-mod paging;
+pub(super) mod learning;
+pub(super) mod operations;
+pub(super) mod paging;
 mod pane;
-mod rollout;
-mod routing;
-mod triage;
+pub(super) mod rollout;
+pub(super) mod routing;
+pub(super) mod triage;
 
 pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let area = frame.area();
@@ -36,20 +36,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let [top, main, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status_bar(app, theme, frame, top);
-    match app.view() {
-        View::Incident(v) => incident(app, v, theme, frame, main),
-        View::BlastRadius(v) => triage::blast_radius(app, v, theme, frame, main),
-        View::RootCauses(v) => triage::root_causes(app, v, theme, frame, main),
-        View::Activity(v) => activity::activity(app, v, theme, frame, main),
-        View::Agents(v) => operations::agents(app, v, theme, frame, main),
-        View::Audit(v) => operations::audit(app, v, theme, frame, main),
-        View::Attribution(v) => rollout::attribution(app, v, theme, frame, main),
-        View::Calibration(v) => learning::calibration(app, v, theme, frame, main),
-        View::Patterns(v) => learning::patterns(app, v, theme, frame, main),
-        View::Routing(v) => routing::routing(app, v, theme, frame, main),
-        View::Notifications(v) => paging::notifications(app, v, theme, frame, main),
-        View::Incidents => incidents(app, theme, frame, main),
-    }
+    app.view().draw(app, theme, frame, main);
     match &app.overlay {
         Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, scroll),
         Some(Overlay::Dialog(d)) => dialog::dialog(d, theme, frame, main),
@@ -223,7 +210,7 @@ fn not_known(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, what: &str
     frame.render_widget(Paragraph::new(Span::styled(text, theme.style(key))).wrap(Wrap { trim: false }), area);
 }
 
-fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn incidents(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if !app.loaded_once {
         let block = titled(theme, " Incidents — not loaded yet ".to_owned());
         let inner = block.inner(area);
@@ -340,7 +327,7 @@ fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: 
     if selected { row.style(theme.style(K::Selection)) } else { row }
 }
 
-fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub(super) fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let (id, level) = (view.id, view.level);
     let summary = app.incidents.iter().find(|i| i.id == id);
     let title = match summary {

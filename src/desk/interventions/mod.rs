@@ -258,7 +258,7 @@ impl Desk {
         self.commit_change(state, tx, Committed { version, config, paging: queued > 0 }).await?;
 
         if let (Some(a), Some(c)) = (&agent, &control) {
-            self.controls.write().insert(a.clone(), c.clone());
+            self.config.controls.write().insert(a.clone(), c.clone());
             self.configured();
         }
         if let Some(record) = &created {

@@ -388,3 +388,56 @@ pub fn signal(child: &std::process::Child, name: &str) {
     let sent = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status();
     assert!(sent.unwrap().success(), "kill -{name}");
 }
+
+/// The design's escalation example (rule 5.3) as a Mandate routing file:
+/// four levels, `critical` skipping to management after `skip_after` and
+/// `low` capped at the on-call. The design says 15 m, which is also when the
+/// chain itself reaches management; 12 m makes the skip visible. With
+/// `paging`, a fallback, the channels each rule pages on, and a last rule
+/// for the rest, as the paging tests deliver.
+pub fn escalation_example(skip_after: &str, paging: bool) -> String {
+    let (fallback, critical, low, rest) = if paging {
+        (
+            "fallback = \"@platform-admin\"\n",
+            "channels = [\"webhook\", \"pagerduty\"]\n",
+            "channels = [\"webhook\"]\n",
+            "\n[[rule]]\nname = \"the rest\"\nchannels = [\"webhook\"]\n",
+        )
+    } else {
+        ("", "", "", "")
+    };
+    format!(
+        r#"{fallback}
+[[level]]
+name = "primary"
+targets = ["resource.owner"]
+timeout = "5m"
+
+[[level]]
+name = "secondary"
+targets = ["resource.team.oncall"]
+timeout = "10m"
+
+[[level]]
+name = "management"
+targets = ["resource.team.lead"]
+timeout = "30m"
+
+[[level]]
+name = "executive"
+targets = ["@vp-engineering"]
+
+[[rule]]
+name = "critical"
+match = {{ severity = "critical" }}
+start_level = "primary"
+skip_to = {{ level = "management", after = "{skip_after}" }}
+{critical}
+[[rule]]
+name = "low"
+match = {{ severity = "low" }}
+start_level = "primary"
+max_level = "secondary"
+{low}{rest}"#
+    )
+}

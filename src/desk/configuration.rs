@@ -1,0 +1,62 @@
+//! What the desk decides by, as this server last read it: the catalog, the
+//! routing, the agents' controls, the active learned rules and the revoked
+//! tokens. A read is a clone of an `Arc` (or of one agent's controls); every
+//! change moves the epoch, so that details computed before it are not
+//! served after it.
+
+use crate::api::LearnedRule;
+use crate::catalog::Catalog;
+use crate::routing::Routing;
+use crate::store::AgentControl;
+use parking_lot::RwLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+pub(super) struct Configuration {
+    pub catalog: RwLock<Arc<Catalog>>,
+    pub routing: RwLock<Arc<Routing>>,
+    pub controls: RwLock<HashMap<String, AgentControl>>,
+    /// Active learned rules.
+    pub rules: RwLock<Arc<Vec<LearnedRule>>>,
+    /// Learned rules marked `auto` carry out their automation; without
+    /// this, they gate instead.
+    pub allow_auto_rules: bool,
+    /// Digests of tokens revoked on any server of this database.
+    pub revoked: RwLock<HashSet<[u8; 32]>>,
+    /// The configuration version last heard from another server.
+    pub heard: AtomicI64,
+    epoch: AtomicU64,
+}
+
+impl Configuration {
+    pub fn new(
+        (catalog, routing): (Catalog, Routing),
+        controls: HashMap<String, AgentControl>,
+        rules: Vec<LearnedRule>,
+        allow_auto_rules: bool,
+        revoked: HashSet<[u8; 32]>,
+        heard: i64,
+    ) -> Configuration {
+        Configuration {
+            catalog: RwLock::new(Arc::new(catalog)),
+            routing: RwLock::new(Arc::new(routing)),
+            controls: RwLock::new(controls),
+            rules: RwLock::new(Arc::new(rules)),
+            allow_auto_rules,
+            revoked: RwLock::new(revoked),
+            heard: AtomicI64::new(heard),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Moves whenever anything here changed.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Something here changed (call after the change is in place).
+    pub fn changed(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
