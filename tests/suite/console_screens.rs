@@ -84,7 +84,7 @@ fn app() -> App {
     app
 }
 
-fn blast(app: &App) -> &mandate::console::screens::BlastView {
+fn blast(app: &App) -> &mandate::console::screens::BlastRadiusView {
     match app.view() {
         View::BlastRadius(v) => v,
         other => panic!("not the blast radius: {other:?}"),

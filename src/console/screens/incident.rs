@@ -1,13 +1,17 @@
 //! An incident at disclosure level 1, 2 or 3 (seed 12.4).
 
-use super::{BlastView, CausesView, Component, Scroll, Step, View};
-use crate::api::IncidentDetail;
+use super::{BlastRadiusView, Component, RootCausesView, Scroll, Step, View};
+use crate::api::{IncidentDetail, InterventionKind, InterventionNote, Suggestion, TimelineEntry};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
-use crate::console::theme::Theme;
-use crate::console::view;
+use crate::console::theme::{StyleKey as K, Theme};
+use crate::console::view::{
+    age, band, evidence_text, heading, not_known, paging, pane, plural, severity, status, titled,
+};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 
 #[derive(Debug, Clone)]
 pub struct IncidentView {
@@ -26,8 +30,8 @@ impl IncidentView {
             KeyAction::Deeper => self.level = (self.level + 1).min(3),
             KeyAction::Shallower if self.level > 1 => self.level -= 1,
             KeyAction::Shallower => return Step::Back,
-            KeyAction::BlastRadius => return Step::Push(View::BlastRadius(BlastView::new(self.id))),
-            KeyAction::RootCauses => return Step::Push(View::RootCauses(CausesView::new(self.id))),
+            KeyAction::BlastRadius => return Step::Push(View::BlastRadius(BlastRadiusView::new(self.id))),
+            KeyAction::RootCauses => return Step::Push(View::RootCauses(RootCausesView::new(self.id))),
             other => return self.scroll.on_key(other),
         }
         Step::Stay
@@ -56,6 +60,329 @@ impl Component for IncidentView {
     }
 
     fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-        view::incident(app, self, theme, frame, area)
+        incident(app, self, theme, frame, area)
+    }
+}
+
+fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let (id, level) = (view.id, view.level);
+    let summary = app.incidents.iter().find(|i| i.id == id);
+    let title = match summary {
+        Some(s) => format!(" #{id} {} — level {level} of 3 ", s.title),
+        None => format!(" #{id} — level {level} of 3 "),
+    };
+    let block = titled(theme, title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines = match (&app.detail, summary) {
+        (Some(d), _) if d.summary.id == id => detail_lines(app, theme, d, level),
+        (_, Some(s)) => {
+            let [first, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+            let line = Line::from(vec![status(theme, s.status), Span::raw("  "), severity(theme, s.severity)]);
+            frame.render_widget(Paragraph::new(line), first);
+            return not_known(app, theme, frame, rest, "the incident's detail");
+        }
+        _ if app.missing == Some(id) => {
+            let text =
+                format!("There is no incident #{id} on this server (404). Esc goes back; :incidents lists them.");
+            let line = Span::styled(text, theme.style(K::Warning));
+            return frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), inner);
+        }
+        _ => return not_known(app, theme, frame, inner, "the incident"),
+    };
+    pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
+}
+
+fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<Line<'static>> {
+    let s = &d.summary;
+    let mut lines = Vec::new();
+    let mut first = vec![status(theme, s.status), Span::raw("  "), severity(theme, s.severity)];
+    first.push(Span::raw(format!(
+        "  started {} ago, {}",
+        age(s.started_at, app.now),
+        plural(s.event_count as usize, "event")
+    )));
+    if s.auto_recovered {
+        first.push(Span::styled("  auto-recovered", theme.style(K::Success)));
+    }
+    if s.flagged_for_review {
+        first.push(Span::styled("  ⚑ FLAGGED FOR REVIEW", theme.style(K::Warning)));
+    }
+    lines.push(Line::from(first));
+    let br = &d.blast_radius;
+    lines.push(Line::from(format!(
+        "Impact: {} — {} definitely, {} likely, {} possibly affected",
+        if s.resources.is_empty() { "unknown resource".to_owned() } else { s.resources.join(", ") },
+        br.definitely.len(),
+        br.likely.len(),
+        br.possibly.len()
+    )));
+    let responding = if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") };
+    let coordinator = s.coordinator.as_deref().map(|c| format!(" (coordinator {c})")).unwrap_or_default();
+    lines.push(Line::from(format!("Responding: {responding}{coordinator}; escalation level {}", s.escalation_level)));
+    if let Some(paged) = paging::summary_line(theme, d, app.now) {
+        lines.push(paged);
+    }
+    if let Some(p) = d.pattern.as_ref().filter(|p| !p.previous.is_empty()) {
+        // Seed 2.3: "has this happened before?" is answered first.
+        let before: Vec<String> =
+            p.previous.iter().map(|o| format!("#{} {}", o.incident_id, o.started_at.format("%m-%d"))).collect();
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Seen before{} ({}): {} — occurrence {}",
+                p.pattern_id.map(|id| format!(", {}", crate::incident::patterns::pattern_name(id))).unwrap_or_default(),
+                p.level,
+                before.join(", "),
+                p.occurrence
+            ),
+            theme.style(K::Warning),
+        )));
+    }
+    if let Some(r) = &d.routing
+        && let Some(name) = r.rule_matched.as_deref().and_then(|n| n.strip_prefix("learned: "))
+    {
+        lines.push(Line::from(Span::styled(
+            format!("{} by learned rule: {name}", r.decision.as_str().to_uppercase()),
+            theme.style(K::Warning),
+        )));
+    }
+    if !d.interventions.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(heading(theme, "Done so far"));
+        let shown = if level >= 3 { d.interventions.len() } else { 3 };
+        let hidden = d.interventions.len().saturating_sub(shown);
+        if hidden > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("  … {} earlier (level 3 shows all)", plural(hidden, "action")),
+                theme.style(K::Muted),
+            )));
+        }
+        for i in d.interventions.iter().skip(hidden) {
+            lines.push(Line::from(format!("  ✓ {}", intervention_text(i))));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(heading(theme, "Top 3 now"));
+    // What is still to do first; what was done stays, marked, below.
+    let (done, open): (Vec<&Suggestion>, Vec<&Suggestion>) =
+        d.top3.iter().partition(|t| done_by(t, &d.interventions).is_some());
+    for (n, t) in open.iter().enumerate() {
+        let action = t.intervention.map(|i| format!(" [{i}]")).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}. {}: ", n + 1, t.kind.as_str().to_uppercase()), theme.style(K::Accent)),
+            Span::raw(format!("{}{action}", t.title)),
+        ]));
+        lines.push(Line::from(Span::styled(format!("   {}", t.reason), theme.style(K::Muted))));
+    }
+    for t in done {
+        let by = done_by(t, &d.interventions).map(intervention_text).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled("✓ DONE: ", theme.style(K::Success)),
+            Span::styled(format!("{} ({by})", t.title), theme.style(K::Muted)),
+        ]));
+    }
+    if d.top3.is_empty() {
+        lines.push(Line::from(Span::styled("nothing to suggest yet", theme.style(K::Muted))));
+    }
+    if level >= 2 {
+        lines.push(Line::from(""));
+        paging::paging_lines(theme, d, level, app.now, &mut lines);
+        if level >= 3 {
+            lines.push(heading(theme, "Timeline"));
+            for entry in &d.timeline {
+                lines.push(timeline_line(app, theme, entry));
+                // A rule spans lines: all of them, under its entry.
+                if let TimelineEntry::Intervention { intervention } = entry {
+                    for row in intervention.detail.iter().flat_map(|d| d.lines().skip(1)) {
+                        lines.push(Line::from(Span::styled(format!("             {row}"), theme.style(K::Accent))));
+                    }
+                }
+            }
+        } else {
+            // Repeats collapse, so the change that caused them stays in view.
+            lines.push(heading(theme, "Last events"));
+            let runs = repeats(&d.timeline);
+            for (entry, n) in runs.iter().rev().take(5).rev() {
+                let line = timeline_line(app, theme, entry);
+                lines.push(if *n > 1 { counted(line, *n) } else { line });
+            }
+        }
+        lines.push(Line::from(""));
+        lines.push(heading(theme, "Root causes"));
+        let shown = if level >= 3 { d.analysis.candidates.len() } else { 2 };
+        if d.analysis.undetermined {
+            lines.push(Line::from(Span::styled("UNDETERMINED: no candidate reaches 40 %", theme.style(K::Warning))));
+        }
+        for c in d.analysis.candidates.iter().take(shown) {
+            let what = format!(
+                " {} {} on {} by {}",
+                c.action_type.as_deref().unwrap_or("action"),
+                c.event_id,
+                c.resource.as_deref().unwrap_or("?"),
+                c.agent_id.as_deref().unwrap_or("unknown actor")
+            );
+            lines.push(Line::from(vec![
+                Span::styled(format!("[{} {}%]", c.band, c.confidence), band(theme, c.band)),
+                Span::raw(what),
+            ]));
+            if level >= 3 {
+                for e in &c.evidence {
+                    lines.push(Line::from(Span::styled(format!("    {}", evidence_text(e)), theme.style(K::Muted))));
+                }
+            }
+        }
+        if level >= 3 && !d.analysis.contributing.is_empty() {
+            lines.push(Line::from(""));
+            lines.push(heading(theme, "Contributing actions"));
+            for c in &d.analysis.contributing {
+                let who = c.actor_id.as_deref().or(c.agent_id.as_deref()).unwrap_or("unknown actor");
+                lines.push(Line::from(format!(
+                    "  {} {:<10} {} by {}: {}",
+                    c.occurred_at.format("%H:%M:%S"),
+                    c.role.as_str(),
+                    c.action_type.as_deref().unwrap_or("action"),
+                    who,
+                    c.note
+                )));
+            }
+            for (a, b) in &d.analysis.concurrent_modifications {
+                lines.push(Line::from(Span::styled(
+                    format!("  ⚠ concurrent modification: {a} and {b}"),
+                    theme.style(K::Warning),
+                )));
+            }
+        }
+        lines.push(Line::from(""));
+        lines.push(heading(theme, if level >= 3 { "All suggestions" } else { "Suggestions" }));
+        let shown = if level >= 3 { d.suggestions.len() } else { 2 };
+        for sg in d.suggestions.iter().take(shown) {
+            let alt = sg.alternative.as_deref().map(|a| format!("Option {a}: ")).unwrap_or_default();
+            lines.push(Line::from(format!("{alt}{} — risk {}, {}%", sg.title, sg.risk, sg.confidence)));
+            if level >= 3 {
+                if let Some(cmd) = &sg.command {
+                    lines.push(Line::from(Span::styled(format!("    $ {cmd}"), theme.style(K::Muted))));
+                }
+                for w in &sg.warnings {
+                    lines.push(Line::from(Span::styled(format!("    ! {w}"), theme.style(K::Warning))));
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// "12:03 alice escalated to level 2 — paging dba": one intervention.
+fn intervention_text(i: &InterventionNote) -> String {
+    let what = match i.kind {
+        InterventionKind::Acknowledge => "acknowledged".to_owned(),
+        InterventionKind::FlagForReview => "flagged it for review".to_owned(),
+        InterventionKind::PauseAgent => "paused agent".to_owned(),
+        InterventionKind::ResumeAgent => "resumed agent".to_owned(),
+        InterventionKind::Escalate => "escalated".to_owned(),
+        InterventionKind::CreateIncident => "opened a formal incident".to_owned(),
+        InterventionKind::TriggerRollback => "requested a rollback:".to_owned(),
+        InterventionKind::DisableTool => "disabled tool".to_owned(),
+        InterventionKind::UpdateRule => "proposed a rule:".to_owned(),
+    };
+    let mut text = format!("{} {} {what}", i.at.format("%H:%M"), i.actor_id);
+    if let Some(agent) = i.agent_id.as_deref().filter(|_| {
+        matches!(i.kind, InterventionKind::PauseAgent | InterventionKind::ResumeAgent | InterventionKind::DisableTool)
+    }) {
+        text.push_str(&format!(" {agent}"));
+    }
+    if let Some(detail) = &i.detail {
+        // A rule may span lines: its first line here, all of them at level 3.
+        text.push_str(&format!(" {}", detail.lines().next().unwrap_or_default()));
+    }
+    if let Some(reason) = &i.reason {
+        text.push_str(&format!(" — {reason}"));
+    }
+    text
+}
+
+/// Whether a suggestion has been acted on: its intervention was done, on the
+/// same agent where it names one.
+fn done_by<'a>(s: &Suggestion, done: &'a [InterventionNote]) -> Option<&'a InterventionNote> {
+    let kind = s.intervention?;
+    done.iter().rev().find(|i| i.kind == kind && (s.agent_id.is_none() || s.agent_id == i.agent_id))
+}
+
+/// The timeline as runs of the same error (or action) on the same resource
+/// by the same agent: each run's last entry and its length.
+fn repeats(timeline: &[TimelineEntry]) -> Vec<(&TimelineEntry, usize)> {
+    let key = |e: &TimelineEntry| match e {
+        TimelineEntry::Event { event, related } => Some((
+            *related,
+            event.error_code.clone().or(event.action_type.clone()),
+            event.resource.clone(),
+            event.agent_id.clone(),
+        )),
+        _ => None,
+    };
+    let mut runs: Vec<(&TimelineEntry, usize)> = Vec::new();
+    for entry in timeline {
+        match runs.last_mut() {
+            Some((last, n)) if key(entry).is_some() && key(entry) == key(last) => {
+                *last = entry;
+                *n += 1;
+            }
+            _ => runs.push((entry, 1)),
+        }
+    }
+    runs
+}
+
+/// A timeline line for a run of `n`: "  12:04:10 5 × ✗ CONFIG_INVALID …".
+fn counted(line: Line<'static>, n: usize) -> Line<'static> {
+    let style = line.style;
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let span_style = line.spans.first().map(|s| s.style).unwrap_or_default();
+    // The time (last of the run) stays first; the count goes before the mark.
+    let (time, rest) = text.trim_start().split_once(' ').unwrap_or(("", text.trim_start()));
+    Line::from(Span::styled(format!("  {time} {n} × {rest}"), span_style)).style(style)
+}
+
+fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'static> {
+    match entry {
+        TimelineEntry::Intervention { intervention } => Line::from(Span::styled(
+            format!(
+                "  {} ★ {}",
+                intervention.at.format("%H:%M:%S"),
+                intervention_text(intervention).split_once(' ').map_or("", |(_, rest)| rest)
+            ),
+            theme.style(K::Accent),
+        )),
+        TimelineEntry::Gap { gap } => Line::from(Span::styled(
+            format!(
+                "  ⚠ events may be missing between {} and {} ({} seq {}–{})",
+                gap.after.format("%H:%M:%S"),
+                gap.before.format("%H:%M:%S"),
+                gap.agent_id,
+                gap.first_missing,
+                gap.last_missing
+            ),
+            theme.style(K::Gap),
+        )),
+        TimelineEntry::Event { event, related } => {
+            let mark = if *related {
+                "·"
+            } else if event.is_error() {
+                "✗"
+            } else {
+                "✓"
+            };
+            let style = if event.is_error() { theme.style(K::Error) } else { theme.style(K::Text) };
+            let what = event.error_code.as_deref().or(event.action_type.as_deref()).unwrap_or("event");
+            Line::from(Span::styled(
+                format!(
+                    "  {} {mark} {} {what} on {} by {}",
+                    event.occurred_at.format("%H:%M:%S"),
+                    age(event.occurred_at, app.now),
+                    event.resource.as_deref().unwrap_or("?"),
+                    event.agent_id.as_deref().unwrap_or("unknown actor")
+                ),
+                style,
+            ))
+        }
     }
 }

@@ -1,8 +1,11 @@
-//! The screens, each owning its state and its keys: the incident list, an
-//! incident, its blast radius and root causes, activity, agents, the audit
-//! log, attribution, routing, notifications, calibration and patterns. The app keeps what they share (the incidents, the
-//! open incident's detail, the connection, the operator) and a stack of
-//! screens; the top one takes the keys that no overlay took.
+//! The screens, one file each, named as its `:` command or key opens it:
+//! `incidents` (the list), `incident`, `blast_radius`, `root_causes`,
+//! `activity`, `agents`, `audit`, `attribution`, `routing`, `notifications`,
+//! `calibration` and `patterns`. Each file holds the screen's state, the keys
+//! it takes, the data it receives and how it is drawn, behind [`Component`].
+//! The app keeps what they share (the incidents, the open incident's
+//! detail, the connection, the operator) and a stack of screens; the top
+//! one takes the keys that no overlay took.
 
 mod activity;
 mod agents;
@@ -11,7 +14,7 @@ mod audit;
 mod blast_radius;
 mod calibration;
 mod incident;
-mod list;
+mod incidents;
 mod notifications;
 mod patterns;
 mod root_causes;
@@ -21,13 +24,13 @@ pub use activity::{ActivityView, DIMENSIONS};
 pub use agents::AgentsView;
 pub use attribution::AttributionView;
 pub use audit::AuditView;
-pub use blast_radius::BlastView;
+pub use blast_radius::BlastRadiusView;
 pub use calibration::CalibrationView;
 pub use incident::IncidentView;
-pub use list::{IncidentList, SortKey};
+pub use incidents::{IncidentList, SortKey};
 pub use notifications::NotificationsView;
 pub use patterns::PatternsView;
-pub use root_causes::CausesView;
+pub use root_causes::RootCausesView;
 pub use routing::RoutingView;
 
 use super::app::{App, Screen, Watch};
@@ -91,8 +94,8 @@ pub enum View {
     /// The list's state lives in the app: it is always at the bottom.
     Incidents,
     Incident(IncidentView),
-    BlastRadius(BlastView),
-    RootCauses(CausesView),
+    BlastRadius(BlastRadiusView),
+    RootCauses(RootCausesView),
     Activity(ActivityView),
     Agents(AgentsView),
     Audit(AuditView),
@@ -167,7 +170,7 @@ impl View {
     }
 
     pub fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-        each_screen!(self, list => super::view::incidents(app, theme, frame, area), s => s.draw(app, theme, frame, area))
+        each_screen!(self, list => incidents::draw(app, theme, frame, area), s => s.draw(app, theme, frame, area))
     }
 }
 

@@ -2,13 +2,15 @@
 //! (`:notifications`), with the selected one.
 
 use super::{Component, ScreenData, Step};
-use crate::api::{IncidentDetail, Page, PageList};
+use crate::api::{DeliveryState, IncidentDetail, NoticeKind, Page, PageList};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
-use crate::console::theme::Theme;
-use crate::console::view;
+use crate::console::theme::{StyleKey as K, Theme};
+use crate::console::view::{column_widths, ellipsize, not_known, titled};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
 
 #[derive(Debug, Clone, Default)]
 pub struct NotificationsView {
@@ -71,6 +73,102 @@ impl Component for NotificationsView {
     }
 
     fn draw(&self, app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-        view::paging::notifications(app, self, theme, frame, area)
+        notifications(app, self, theme, frame, area)
+    }
+}
+
+/// `:notifications`: every delivery, newest due first, with its state and
+/// the receiver's error; `R` retries a dead one.
+fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let counts = view
+        .list
+        .as_ref()
+        .map(|l| {
+            let n = |s: DeliveryState| l.counts.iter().find(|c| c.state == s).map_or(0, |c| c.count);
+            format!(
+                " Notifications — {} pending, {} sent, {} dead ",
+                n(DeliveryState::Pending) + n(DeliveryState::Sending),
+                n(DeliveryState::Sent),
+                n(DeliveryState::Dead)
+            )
+        })
+        .unwrap_or_else(|| " Notifications ".to_owned());
+    let block = titled(theme, counts);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(list) = &view.list else { return not_known(app, theme, frame, inner, "the notifications") };
+    if list.notifications.is_empty() {
+        let text = Line::from(Span::styled("No notifications: nothing has been paged yet.", theme.style(K::Muted)));
+        frame.render_widget(ratatui::widgets::Paragraph::new(text), inner);
+        return;
+    }
+    let wide = inner.width >= 110;
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Length(5),
+        Constraint::Length(18),
+        Constraint::Length(9),
+    ];
+    let mut names = vec!["", "AT", "STATE", "INC", "TARGET", "CHANNEL"];
+    if wide {
+        widths.extend([Constraint::Length(12), Constraint::Length(3)]);
+        names.extend(["LEVEL", "TRY"]);
+    }
+    widths.push(Constraint::Fill(1));
+    names.push("RECEIVER'S ANSWER");
+    let cols = column_widths(widths.clone(), inner);
+    let height = inner.height.saturating_sub(1) as usize;
+    let offset = view.selected.saturating_sub(height.saturating_sub(1));
+    let rows: Vec<Row> = list
+        .notifications
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(n, p)| {
+            let is_selected = n == view.selected;
+            let error = p.last_error.clone().unwrap_or_default();
+            let mut cells = vec![
+                Cell::from(if is_selected { "▶" } else { " " }),
+                // When it went, or is (was) due.
+                Cell::from(p.sent_at.unwrap_or(p.due_at).format("%H:%M:%S").to_string()),
+                Cell::from(mark(theme, p)),
+                Cell::from(if p.incident_id == 0 { "—".to_owned() } else { format!("#{}", p.incident_id) }),
+                Cell::from(ellipsize(
+                    &match (wide, p.kind) {
+                        (false, NoticeKind::Acknowledged) => format!("{} (ack)", p.target),
+                        (false, NoticeKind::Resolved) => format!("{} (resolved)", p.target),
+                        _ => p.target.clone(),
+                    },
+                    cols[4],
+                )),
+                Cell::from(p.channel.clone()),
+            ];
+            if wide {
+                let what = if p.kind == NoticeKind::Page { p.level.clone() } else { p.kind.to_string() };
+                cells.push(Cell::from(ellipsize(&what, cols[6])));
+                cells.push(Cell::from(p.attempts.to_string()));
+            }
+            let style = theme.style(if p.state == DeliveryState::Dead { K::Error } else { K::Muted });
+            cells.push(Cell::from(Span::styled(ellipsize(&error, *cols.last().unwrap_or(&10)), style)));
+            let row = Row::new(cells);
+            if is_selected { row.style(theme.style(K::Selection)) } else { row }
+        })
+        .collect();
+    let header = Row::new(names.iter().zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
+    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+}
+
+/// What a delivery state looks like: a mark and a style.
+fn mark(theme: &Theme, p: &Page) -> Span<'static> {
+    match (p.state, p.attempts) {
+        (DeliveryState::Sent, _) => Span::styled("✓ sent", theme.style(K::Success)),
+        (DeliveryState::Dead, _) => Span::styled("✗ DEAD", theme.style(K::Error)),
+        (DeliveryState::Sending, _) => Span::styled("→ sending", theme.style(K::Accent)),
+        (DeliveryState::Pending, 0) => Span::styled("… due", theme.style(K::Muted)),
+        (DeliveryState::Pending, _) => Span::styled("↻ retrying", theme.style(K::Warning)),
+        (DeliveryState::Cancelled, _) => Span::styled("– cancelled", theme.style(K::Muted)),
     }
 }

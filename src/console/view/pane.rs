@@ -13,7 +13,7 @@ use unicode_width::UnicodeWidthChar;
 
 /// Wraps each line to `width` columns at spaces where it can; a continued
 /// line starts under the text of the first, past its indent and bullet.
-pub fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
+pub(in crate::console) fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
     let width = width.max(8) as usize;
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
@@ -74,7 +74,7 @@ pub fn wrap(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
 /// Draws `lines` in `inner`, wrapped, from the app's scroll position
 /// (clamped: `G` asks for the end); `title` is the pane's title row, where
 /// its position goes when it does not all fit.
-pub fn scrolled(
+pub(in crate::console) fn scrolled(
     scroll: &Scroll,
     theme: &Theme,
     frame: &mut Frame,
@@ -92,13 +92,20 @@ pub fn scrolled(
 
 /// Where a scroll is, given the most it can be; the screen remembers the
 /// limit for its next keys.
-pub fn clamp(scroll: &Scroll, limit: usize) -> usize {
+pub(in crate::console) fn clamp(scroll: &Scroll, limit: usize) -> usize {
     scroll.limit.set(limit.min(u16::MAX as usize) as u16);
     (scroll.top as usize).min(limit)
 }
 
 /// " 12–33 of 80 " at the right of the title row, when not all of it fits.
-pub fn position(theme: &Theme, frame: &mut Frame, title: Rect, top: usize, height: usize, total: usize) {
+pub(in crate::console) fn position(
+    theme: &Theme,
+    frame: &mut Frame,
+    title: Rect,
+    top: usize,
+    height: usize,
+    total: usize,
+) {
     if total <= height {
         return;
     }

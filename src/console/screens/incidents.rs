@@ -3,7 +3,14 @@
 
 use super::{IncidentView, Step, View};
 use crate::api::{IncidentStatus, IncidentSummary, Severity};
+use crate::console::app::App;
 use crate::console::keymap::KeyAction;
+use crate::console::theme::{StyleKey as K, Theme};
+use crate::console::view::{age, column_widths, ellipsize, not_known, severity, status, titled};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -150,4 +157,96 @@ impl IncidentList {
         }
         Step::Stay
     }
+}
+
+pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if !app.loaded_once {
+        let block = titled(theme, " Incidents — not loaded yet ".to_owned());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        return not_known(app, theme, frame, inner, "incidents");
+    }
+    let count = app.row_count();
+    let c = &app.counts;
+    let mut title = format!(
+        " Incidents: {} open · {} acknowledged · {} resolved — sort: {} ",
+        c.open,
+        c.acknowledged,
+        c.resolved,
+        app.list.sort.label()
+    );
+    if !app.list.filter.is_empty() {
+        title.push_str(&format!("— filter: {} ({count} shown) ", app.list.filter));
+    }
+    let block = titled(theme, title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if count == 0 {
+        let text = if app.incidents.is_empty() { "no incidents" } else { "no incident matches the filter" };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.style(K::Muted))), inner);
+        return;
+    }
+    let height = inner.height.saturating_sub(1) as usize;
+    let selected = app.selected_row().unwrap_or(0);
+    let offset = selected.saturating_sub(height.saturating_sub(1));
+    let widths = column_widths(list_columns(inner.width).iter().map(|c| c.1), inner);
+    let visible: Vec<Row> = app
+        .rows(offset, height)
+        .enumerate()
+        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected, &widths))
+        .collect();
+    let columns = list_columns(inner.width);
+    let header = Row::new(columns.iter().map(|c| c.0)).style(theme.style(K::Header));
+    let widths: Vec<Constraint> = columns.iter().map(|c| c.1).collect();
+    frame.render_widget(Table::new(visible, widths).header(header).column_spacing(1), inner);
+}
+
+/// The list's columns for a width. Below 100 columns the title gets the
+/// space: RESOURCES goes (titles name the failing resource) and RESPONDERS
+/// narrows.
+fn list_columns(width: u16) -> Vec<(&'static str, Constraint)> {
+    let mut columns = vec![
+        ("", Constraint::Length(2)),
+        ("SEV", Constraint::Length(4)),
+        ("ID", Constraint::Length(6)),
+        ("STATUS", Constraint::Length(12)),
+        ("AGE", Constraint::Length(6)),
+    ];
+    if width < 100 {
+        columns.extend([("TITLE", Constraint::Fill(1)), ("RESPONDERS", Constraint::Length(10))]);
+    } else {
+        columns.extend([
+            ("TITLE", Constraint::Fill(3)),
+            ("RESOURCES", Constraint::Fill(2)),
+            ("RESPONDERS", Constraint::Fill(1)),
+        ]);
+    }
+    columns
+}
+
+fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool, widths: &[usize]) -> Row<'a> {
+    let marker = if selected {
+        "▶"
+    } else if app.new_ids.contains(&i.id) {
+        "●"
+    } else {
+        " "
+    };
+    let marker_style = if app.new_ids.contains(&i.id) { theme.style(K::NewMarker) } else { theme.style(K::Text) };
+    let title = if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() };
+    let mut texts = vec![title];
+    if widths.len() > 7 {
+        texts.push(i.resources.join(", "));
+    }
+    texts.push(i.responders.join(", "));
+    let mut cells = vec![
+        Cell::from(Span::styled(marker, marker_style)),
+        Cell::from(severity(theme, i.severity)),
+        Cell::from(ellipsize(&format!("#{}", i.id), widths[2])),
+        Cell::from(status(theme, i.status)),
+        Cell::from(age(i.started_at, app.now)),
+    ];
+    cells.extend(texts.iter().zip(&widths[5..]).map(|(t, w)| Cell::from(ellipsize(t, *w))));
+    let row = Row::new(cells);
+    if selected { row.style(theme.style(K::Selection)) } else { row }
 }
