@@ -141,7 +141,7 @@ async fn main() {
     shoot(&app, "dark", DARK_TERMINAL, (80, 24), "incidents-80x24");
     shoot(&app, "light", LIGHT_TERMINAL, size, "incidents-light");
 
-    while app.list.selected != Some(bad) {
+    while app.list.selected() != Some(bad) {
         press(&mut app, KeyCode::Down);
     }
     press(&mut app, KeyCode::Enter);

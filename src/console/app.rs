@@ -244,7 +244,7 @@ impl App {
     /// list's selection.
     pub fn focused_incident(&self) -> Option<i64> {
         match self.view() {
-            View::Incidents => self.list.selected,
+            View::Incidents => self.list.selected(),
             view => view.incident(),
         }
     }
@@ -628,7 +628,7 @@ pub fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
         app.detail = None;
         app.new_ids.remove(&id);
         if app.incidents.iter().any(|i| i.id == id) {
-            app.list.selected = Some(id);
+            app.list.select(id);
         }
         app.screens.push(View::Incident(IncidentView::new(id)));
     }

@@ -176,9 +176,9 @@ fn help_and_command_line() {
 #[test]
 fn filter_sort_and_a_selection_that_survives_refreshes() {
     let mut app = app();
-    assert_eq!(app.list.selected, Some(12), "the most severe first");
+    assert_eq!(app.list.selected(), Some(12), "the most severe first");
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.list.selected, Some(11));
+    assert_eq!(app.list.selected(), Some(11));
     // A refresh that adds an incident keeps the selection on #11 and marks the new one.
     let mut next = page();
     next.incidents.insert(
@@ -186,7 +186,7 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
         summary(13, "DISK_FULL on reports-db", Severity::Critical, IncidentStatus::Open, 1, &["reports-db"]),
     );
     update(&mut app, Action::Incidents(Box::new(next), now()), &Keymap::default());
-    assert_eq!(app.list.selected, Some(11));
+    assert_eq!(app.list.selected(), Some(11));
     assert!(app.new_ids.contains(&13));
     key(&mut app, KeyCode::Char('/'));
     for c in "!user".chars() {
@@ -196,7 +196,7 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
     let ids: Vec<i64> = app.visible().iter().map(|i| i.id).collect();
     assert_eq!(ids, [13, 12, 10, 9], "! inverts the filter");
     // "!u" already hid #11 (and #13, for a moment): the selection moved to the first row then.
-    assert_eq!(app.list.selected, Some(12), "a filtered-out selection moves to the first row");
+    assert_eq!(app.list.selected(), Some(12), "a filtered-out selection moves to the first row");
     key(&mut app, KeyCode::Char('s'));
     let ids: Vec<i64> = app.visible().iter().map(|i| i.id).collect();
     assert_eq!(ids, [13, 12, 10, 9], "newest first");
@@ -208,7 +208,7 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
 fn changes_merge_into_the_list_without_moving_the_selection() {
     let mut app = app();
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.list.selected, Some(11));
+    assert_eq!(app.list.selected(), Some(11));
     // #12 is acknowledged and #14 appears: only those two come.
     let mut acked = page().incidents[0].clone();
     acked.status = IncidentStatus::Acknowledged;
@@ -225,7 +225,7 @@ fn changes_merge_into_the_list_without_moving_the_selection() {
     assert_eq!(ids, [14, 12, 11, 10, 9], "merged and kept newest first, none doubled");
     assert_eq!(app.incidents[1].status, IncidentStatus::Acknowledged);
     assert_eq!((app.version, app.counts.acknowledged), (9, 2));
-    assert_eq!(app.list.selected, Some(11), "the selection stays on its incident");
+    assert_eq!(app.list.selected(), Some(11), "the selection stays on its incident");
     assert!(app.new_ids.contains(&14) && !app.new_ids.contains(&12), "only the new one is marked new");
 }
 

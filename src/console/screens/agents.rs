@@ -1,6 +1,6 @@
 //! The agents, with the selected one.
 
-use super::{Component, ScreenData, Step};
+use super::{Component, ScreenData, Selection, Step};
 use crate::api::{AgentSummary, IncidentDetail};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
@@ -16,31 +16,25 @@ use ratatui::widgets::{Cell, Row, Table};
 pub struct AgentsView {
     /// None until the first answer: "no agents" and "not known" differ.
     pub agents: Option<Vec<AgentSummary>>,
-    pub selected: Option<String>,
+    /// By agent id.
+    pub selected: Selection<String>,
 }
 
 impl AgentsView {
     pub fn selected_agent(&self) -> Option<&AgentSummary> {
         let agents = self.agents.as_deref().unwrap_or_default();
-        self.selected.as_ref().and_then(|a| agents.iter().find(|x| &x.agent_id == a)).or_else(|| agents.first())
+        self.selected.row(agents.iter().map(|a| &a.agent_id)).map(|n| &agents[n])
     }
 
     /// A fresh list: the selection stays on its agent while it is listed.
     fn keep(&mut self, agents: Vec<AgentSummary>) {
+        self.selected.settle(agents.iter().map(|a| &a.agent_id));
         self.agents = Some(agents);
-        self.selected = self.selected_agent().map(|a| a.agent_id.clone());
     }
 
     fn handle_key(&mut self, action: KeyAction) -> Step {
-        let agents = self.agents.as_deref().unwrap_or_default();
-        let at = self.selected_agent().and_then(|s| agents.iter().position(|a| a.agent_id == s.agent_id));
-        match super::step(at.unwrap_or(0), agents.len(), action) {
-            Some(n) => {
-                self.selected = agents.get(n).map(|a| a.agent_id.clone());
-                Step::Stay
-            }
-            None => Step::Unhandled,
-        }
+        let ids: Vec<String> = self.agents.iter().flatten().map(|a| a.agent_id.clone()).collect();
+        self.selected.on_key(action, &ids)
     }
 }
 

@@ -7,7 +7,7 @@
 //! a day, then every origin system worst first; Enter opens the selected
 //! one's owner and latest refusal.
 
-use super::{Component, IncidentView, ScreenData, Step, View};
+use super::{Component, IncidentView, ScreenData, Selection, Step, View};
 use crate::api::{ComplianceStatus, IncidentDetail, RolloutStatus, ServiceCompliance, Trend, TrendMetric};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
@@ -25,7 +25,7 @@ pub struct AttributionView {
     /// None until the first answer: "no services" and "not known" differ.
     pub rollout: Option<RolloutStatus>,
     /// The selected service, by name: it stays selected as the list moves.
-    pub selected: Option<String>,
+    pub selected: Selection<String>,
     /// Only services in this status; None: all.
     pub filter: Option<ComplianceStatus>,
     /// The selected service's owner and latest refusal are open.
@@ -41,7 +41,12 @@ impl AttributionView {
 
     pub fn selected_service(&self) -> Option<&ServiceCompliance> {
         let visible = self.visible();
-        self.selected.as_ref().and_then(|n| visible.iter().find(|s| &s.name == n).copied()).or(visible.first().copied())
+        self.selected.row(visible.iter().map(|s| &s.name)).map(|n| visible[n])
+    }
+
+    fn settle(&mut self) {
+        let names: Vec<String> = self.visible().iter().map(|s| s.name.clone()).collect();
+        self.selected.settle(&names);
     }
 
     /// A fresh answer; whether anything shown changed (the server's clock
@@ -53,7 +58,7 @@ impl AttributionView {
         };
         if changed {
             self.rollout = Some(rollout);
-            self.selected = self.selected_service().map(|s| s.name.clone());
+            self.settle();
         }
         changed
     }
@@ -76,7 +81,7 @@ impl AttributionView {
                     Some(ComplianceStatus::Silent) => Some(ComplianceStatus::Compliant),
                     Some(ComplianceStatus::Compliant) => None,
                 };
-                self.selected = self.selected_service().map(|s| s.name.clone());
+                self.settle();
                 return Step::Stay;
             }
             KeyAction::Breach => {
@@ -88,14 +93,7 @@ impl AttributionView {
             _ => {}
         }
         let names: Vec<String> = self.visible().iter().map(|s| s.name.clone()).collect();
-        let at = self.selected_service().and_then(|s| names.iter().position(|n| *n == s.name)).unwrap_or(0);
-        match super::step(at, names.len(), action) {
-            Some(n) => {
-                self.selected = names.get(n).cloned();
-                Step::Stay
-            }
-            None => Step::Unhandled,
-        }
+        self.selected.on_key(action, &names)
     }
 }
 

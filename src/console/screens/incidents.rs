@@ -1,7 +1,7 @@
 //! The incident list: its selection, filter and sort, and the rows they
 //! give, computed when data, filter or sort change, never while drawing.
 
-use super::{IncidentView, Step, View};
+use super::{IncidentView, Selection, Step, View};
 use crate::api::{IncidentStatus, IncidentSummary, Severity};
 use crate::console::app::App;
 use crate::console::keymap::KeyAction;
@@ -39,7 +39,8 @@ impl SortKey {
 
 #[derive(Debug, Clone)]
 pub struct IncidentList {
-    pub selected: Option<i64>,
+    /// By incident number.
+    selection: Selection<i64>,
     /// `!` inverts it.
     pub filter: String,
     /// The filter as it was when editing began, for Esc to restore.
@@ -52,7 +53,7 @@ pub struct IncidentList {
 impl Default for IncidentList {
     fn default() -> Self {
         IncidentList {
-            selected: None,
+            selection: Selection::default(),
             filter: String::new(),
             filter_before_edit: None,
             sort: SortKey::Severity,
@@ -98,10 +99,24 @@ impl IncidentList {
         self.order.iter().skip(skip).take(take).map(|&i| &incidents[i])
     }
 
+    /// The selected incident's number.
+    pub fn selected(&self) -> Option<i64> {
+        self.selection.key().copied()
+    }
+
+    /// Selects incident `id` (shown selected if it is listed).
+    pub fn select(&mut self, id: i64) {
+        self.selection = Selection::on(id);
+    }
+
     /// Position of the selected incident among the rows.
     pub fn selected_row(&self, incidents: &[IncidentSummary]) -> Option<usize> {
-        let id = self.selected?;
-        self.order.iter().position(|&i| incidents[i].id == id)
+        let id = self.selection.key()?;
+        self.order.iter().position(|&i| incidents[i].id == *id)
+    }
+
+    fn ids(&self, incidents: &[IncidentSummary]) -> Vec<i64> {
+        self.order.iter().map(|&i| incidents[i].id).collect()
     }
 
     /// Recomputes the rows; the selection stays on the same incident across
@@ -134,9 +149,7 @@ impl IncidentList {
             }),
         }
         self.order = order;
-        if self.selected_row(incidents).is_none() {
-            self.selected = self.order.first().map(|&i| incidents[i].id);
-        }
+        self.selection.settle(&self.ids(incidents));
     }
 
     pub fn on_key(&mut self, action: KeyAction, incidents: &[IncidentSummary]) -> Step {
@@ -145,15 +158,11 @@ impl IncidentList {
                 self.sort = self.sort.next();
                 self.refresh(incidents);
             }
-            KeyAction::Open => match self.selected {
+            KeyAction::Open => match self.selected() {
                 Some(id) => return Step::Push(View::Incident(IncidentView::new(id))),
                 None => return Step::Unhandled,
             },
-            _ => {
-                let at = self.selected_row(incidents).unwrap_or(0);
-                let Some(row) = super::step(at, self.order.len(), action) else { return Step::Unhandled };
-                self.selected = self.order.get(row).map(|&i| incidents[i].id);
-            }
+            _ => return self.selection.on_key(action, &self.ids(incidents)),
         }
         Step::Stay
     }

@@ -19,6 +19,7 @@ mod notifications;
 mod patterns;
 mod root_causes;
 mod routing;
+mod selection;
 
 pub use activity::{ActivityView, DIMENSIONS};
 pub use agents::AgentsView;
@@ -32,6 +33,8 @@ pub use notifications::NotificationsView;
 pub use patterns::PatternsView;
 pub use root_causes::RootCausesView;
 pub use routing::RoutingView;
+pub use selection::Selection;
+use selection::moved as step;
 
 use super::app::{App, Screen, Watch};
 use super::keymap::{KeyAction, Mode};
@@ -201,18 +204,4 @@ impl Scroll {
         };
         Step::Stay
     }
-}
-
-/// The index `action` moves a selection at `at` in `len` items to.
-pub(crate) fn step(at: usize, len: usize, action: KeyAction) -> Option<usize> {
-    let last = len.saturating_sub(1);
-    Some(match action {
-        KeyAction::Up => at.saturating_sub(1),
-        KeyAction::Down => (at + 1).min(last),
-        KeyAction::PageUp => at.saturating_sub(PAGE as usize),
-        KeyAction::PageDown => (at + PAGE as usize).min(last),
-        KeyAction::Top => 0,
-        KeyAction::Bottom => last,
-        _ => return None,
-    })
 }

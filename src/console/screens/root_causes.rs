@@ -1,7 +1,7 @@
 //! The ranked root causes of an incident: the selected candidate, and the
 //! scroll of the chain, pattern and suggestions beside them.
 
-use super::{BlastRadiusView, Component, Scroll, Step, View};
+use super::{BlastRadiusView, Component, Scroll, Selection, Step, View};
 use crate::api::{Candidate, DisputeState, IncidentDetail, MatchLevel};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
@@ -16,29 +16,28 @@ use ratatui::widgets::Paragraph;
 #[derive(Debug, Clone)]
 pub struct RootCausesView {
     pub id: i64,
-    /// The selected candidate's event id; the first one when none is.
-    pub selected: Option<String>,
+    /// The selected candidate, by event id.
+    pub selected: Selection<String>,
     pub scroll: Scroll,
 }
 
 impl RootCausesView {
     pub fn new(id: i64) -> RootCausesView {
-        RootCausesView { id, selected: None, scroll: Scroll::default() }
+        RootCausesView { id, selected: Selection::default(), scroll: Scroll::default() }
     }
 
     /// The selected candidate among `detail`'s.
     pub fn candidate<'a>(&self, detail: &'a IncidentDetail) -> Option<&'a Candidate> {
         let candidates = &detail.analysis.candidates;
-        self.selected.as_ref().and_then(|e| candidates.iter().find(|c| &c.event_id == e)).or_else(|| candidates.first())
+        self.selected.row(candidates.iter().map(|c| &c.event_id)).map(|n| &candidates[n])
     }
 
     fn handle_key(&mut self, action: KeyAction, detail: Option<&IncidentDetail>) -> Step {
         match action {
             KeyAction::Up | KeyAction::Down | KeyAction::Top | KeyAction::Bottom => {
                 let Some(detail) = detail else { return Step::Stay };
-                let ids: Vec<&String> = detail.analysis.candidates.iter().map(|c| &c.event_id).collect();
-                let at = self.candidate(detail).and_then(|c| ids.iter().position(|e| **e == c.event_id)).unwrap_or(0);
-                self.selected = super::step(at, ids.len(), action).and_then(|n| ids.get(n)).map(|e| (*e).clone());
+                let ids: Vec<String> = detail.analysis.candidates.iter().map(|c| c.event_id.clone()).collect();
+                self.selected.on_key(action, &ids);
                 Step::Stay
             }
             KeyAction::PageUp | KeyAction::PageDown => self.scroll.on_key(action),
