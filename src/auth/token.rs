@@ -35,10 +35,7 @@ impl Principal {
     pub fn may_act_for(&self, agent_id: &str) -> bool {
         match &self.agents {
             None => true,
-            Some(patterns) => patterns.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => agent_id.starts_with(prefix),
-                None => p == agent_id,
-            }),
+            Some(patterns) => patterns.iter().any(|p| crate::api::pattern::matches(p, agent_id)),
         }
     }
 }

@@ -72,7 +72,7 @@ pub enum TokensFileError {
 /// An agent id, or a prefix of one ending in `*`.
 fn valid_agent_pattern(p: &str) -> bool {
     let id = p.strip_suffix('*').unwrap_or(p);
-    !id.is_empty() && id.len() <= 256 && !id.contains('*') && !id.chars().any(char::is_control)
+    !id.is_empty() && id.len() <= 256 && crate::api::pattern::well_formed(p) && !id.chars().any(char::is_control)
 }
 
 fn valid_name(name: &str) -> bool {

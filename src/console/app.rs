@@ -344,6 +344,9 @@ impl App {
 
 /// Applies one action. Returns whether anything visible changed, and the
 /// effects to carry out.
+///
+/// Long because it is the one match over every action; each arm is short
+/// and screens' own data goes to the screen (`ScreenData`).
 pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effect>) {
     match action {
         Action::Key(key) => {

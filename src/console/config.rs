@@ -16,24 +16,7 @@ use super::theme::{Theme, ThemeError, no_color_requested};
 use std::path::{Path, PathBuf};
 
 /// A token: never printed, never logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use crate::sdk::Secret;
 
 /// What the command line gave.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -117,7 +100,7 @@ fn run_token_command(command: &str) -> Result<Secret, ConfigError> {
     if token.is_empty() {
         return Err(ConfigError::Token("token command printed nothing".into()));
     }
-    Ok(Secret(token))
+    Ok(Secret::new(token))
 }
 
 fn read_token_file(path: &Path) -> Result<Secret, ConfigError> {
@@ -127,7 +110,7 @@ fn read_token_file(path: &Path) -> Result<Secret, ConfigError> {
     if token.is_empty() {
         return Err(ConfigError::Token(format!("token file {} is empty", path.display())));
     }
-    Ok(Secret(token))
+    Ok(Secret::new(token))
 }
 
 impl ConsoleConfig {
@@ -155,15 +138,15 @@ impl ConsoleConfig {
         let api_url =
             args.api_url.clone().or_else(|| env("MANDATE_API_URL").filter(|v| !v.is_empty())).or(text("api_url")?);
         let token = if let Some(t) = &args.token {
-            Some(Secret(t.clone()))
+            Some(Secret::new(t.clone()))
         } else if let Some(path) = &args.token_file {
             Some(read_token_file(path)?)
         } else if let Some(cmd) = &args.token_command {
             Some(run_token_command(cmd)?)
         } else if let Some(t) = env("MANDATE_TOKEN").filter(|v| !v.is_empty()) {
-            Some(Secret(t))
+            Some(Secret::new(t))
         } else if let Some(t) = text("token")? {
-            Some(Secret(t))
+            Some(Secret::new(t))
         } else if let Some(path) = text("token_file")? {
             Some(read_token_file(Path::new(&path))?)
         } else if let Some(cmd) = text("token_command")? {

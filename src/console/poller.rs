@@ -20,7 +20,7 @@ use crate::api::{
 use chrono::Utc;
 use rand::Rng;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH, RETRY_AFTER};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, ETAG, IF_NONE_MATCH};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,12 +49,11 @@ const SCREEN_PERIOD: Duration = Duration::from_secs(5);
 /// Tries of one intent before it is reported as failed.
 const SEND_TRIES: u32 = 4;
 
-/// Full jitter: a random wait up to `base · 2^attempt`, capped at `cap`;
-/// never shorter than the server's Retry-After.
+/// A random wait up to `base · 2^attempt` ([`crate::sdk::Backoff`]), capped
+/// at `cap`; never shorter than the server's Retry-After.
 pub fn backoff(attempt: u32, retry_after: Option<Duration>, cap: Duration) -> Duration {
-    let ceiling = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(cap);
-    let jitter = Duration::from_millis(rand::rng().random_range(0..=ceiling.as_millis() as u64));
-    jitter.max(retry_after.unwrap_or_default()).min(cap.max(retry_after.unwrap_or_default()))
+    let policy = crate::sdk::Backoff { base: BACKOFF_BASE, cap };
+    policy.delay(attempt, rand::rng().random(), retry_after).min(cap.max(retry_after.unwrap_or_default()))
 }
 
 #[derive(Debug)]
@@ -160,7 +159,7 @@ impl Http {
             Failure::Network(describe(&e))
         })?;
         let status = response.status();
-        let retry_after = retry_after(&response);
+        let retry_after = crate::sdk::retry_after(response.headers());
         let tag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let gzipped = response.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
         let mut body = response.bytes().await.map_err(|e| Failure::Network(describe(&e)))?.to_vec();
@@ -255,15 +254,6 @@ fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(body).take(64 << 20).read_to_end(&mut out)?;
     Ok(out)
-}
-
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 pub struct Poller;
@@ -663,7 +653,7 @@ mod tests {
         }
         assert!(backoff(0, Some(Duration::from_secs(7)), BACKOFF_CAP) >= Duration::from_secs(7));
         let spread: std::collections::BTreeSet<_> = (0..50).map(|_| backoff(10, None, BACKOFF_CAP)).collect();
-        assert!(spread.len() > 10, "full jitter spreads retries");
+        assert!(spread.len() > 10, "jitter spreads retries");
     }
 
     #[test]

@@ -66,6 +66,10 @@ impl Desk {
     }
 
     /// The detail, its signature, and what learning needs of it.
+    ///
+    /// Long because it is one sequence of reads, each bounded by the one
+    /// before (the window by the incident's events, the causes by the window),
+    /// computed once per change: the steps are named inside.
     async fn analyse(&self, id: i64) -> Result<Option<Analysed>, StoreError> {
         let store = &self.store;
         // What was stored through is read first: what is read since it

@@ -49,6 +49,10 @@ impl Desk {
     /// Stores a batch of validated events: duplicates are no-ops, events for a
     /// disabled tool are refused, the rest are grouped into incidents, all in
     /// one transaction.
+    ///
+    /// Long because it is the single writer's one transaction: every step
+    /// (duplicates, refusals, grouping, the chain, routing, paging) sees what
+    /// the ones before it wrote, and splitting it would pass that state around.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<IngestReport, StoreError> {
         let mut report = IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![] };
         let (mut state, mut tx) = self.begin_change().await?;

@@ -84,6 +84,8 @@ fn contact(affected: &crate::api::AffectedService) -> Option<String> {
     }
 }
 
+/// Every suggestion the design's rules (9.1–9.3, 12.5) make, in the order of
+/// those rules: long because it is that list, one rule after another.
 fn suggest_all(input: &SuggestionInput) -> Vec<Suggestion> {
     let mut out = Vec::new();
     let top = input.analysis.candidates.iter().find(|c| c.verdict != Some(Verdict::Rejected) && c.confidence >= 40);

@@ -45,12 +45,8 @@ pub fn from_signature(pattern: &str, s: &Signature) -> Option<(String, RuleMatch
 /// and whether it is inside business hours.
 pub fn matches(m: &RuleMatch, action_type: Option<&str>, resources: &[&str], business_hours: bool) -> bool {
     let action = m.action_type.as_deref().is_none_or(|want| action_type.is_some_and(|a| a.eq_ignore_ascii_case(want)));
-    let resource = m.resource.as_deref().is_none_or(|pattern| {
-        resources.iter().any(|r| match pattern.strip_suffix('*') {
-            Some(prefix) => r.starts_with(prefix),
-            None => *r == pattern,
-        })
-    });
+    let resource =
+        m.resource.as_deref().is_none_or(|pattern| resources.iter().any(|r| crate::api::pattern::matches(pattern, r)));
     action && resource && m.business_hours.is_none_or(|want| want == business_hours)
 }
 

@@ -72,21 +72,7 @@ impl<'de> Deserialize<'de> for SecretRef {
     }
 }
 
-/// A secret's value: printing it shows nothing.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(…)")
-    }
-}
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::sdk::Secret;
 
 impl SecretRef {
     /// Reads the secret; the error names where it looked, never a value.
@@ -100,7 +86,7 @@ impl SecretRef {
         if value.is_empty() {
             return Err(format!("the secret in {self:?} is empty"));
         }
-        Ok(Secret(value))
+        Ok(Secret::new(value))
     }
 
     pub(crate) fn check(&self) -> Result<(), String> {
@@ -350,6 +336,6 @@ mod tests {
         assert!(odd.to_string().contains("vault"), "{odd}");
         let json: SlackReceiver = serde_json::from_str(r#"{"url": {"file": "/run/secrets/slack"}}"#).unwrap();
         assert_eq!(format!("{:?}", json.url), "file:/run/secrets/slack");
-        assert_eq!(format!("{:?}", Secret("hunter2".into())), "Secret(…)");
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
     }
 }

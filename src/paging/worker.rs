@@ -26,9 +26,9 @@ const BATCH: i64 = 2000;
 const ANALYSED: usize = 25;
 /// Deliveries in flight at once.
 const PARALLEL: usize = 16;
-/// Backoff: the first retry after about this, doubling, up to the cap.
-const BACKOFF_BASE: Duration = Duration::from_secs(2);
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// Backoff: the first retry after about 2 s, doubling, up to 5 minutes.
+const BACKOFF: crate::sdk::Backoff =
+    crate::sdk::Backoff { base: Duration::from_secs(2), cap: Duration::from_secs(300) };
 /// A receiver's Retry-After is honoured up to this.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
 
@@ -42,12 +42,10 @@ pub struct TickReport {
     pub deferred: usize,
 }
 
-/// The wait before attempt `attempt + 1` (attempts counted from 1): an
-/// exponential backoff with equal jitter, so a crowd of retries spreads out
-/// but none comes back at once.
+/// The wait before attempt `attempt + 1` (attempts counted from 1): see
+/// [`crate::sdk::Backoff`].
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(BACKOFF_CAP);
-    exp / 2 + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+    BACKOFF.delay(attempt.saturating_sub(1), jitter, None)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,6 +125,9 @@ impl<O: Outbox> Worker<O> {
     }
 
     /// One pass: everything due now is delivered, retried, given up or put off.
+    ///
+    /// Long because the pass is one sequence over the same due notifications:
+    /// coordination, storm control, leases, delivery, outcomes, escalation.
     pub async fn tick(&self) -> Result<TickReport, O::Error> {
         let outbox = &*self.outbox;
         outbox.queue_scheduled().await?;
@@ -313,7 +314,7 @@ mod tests {
         assert_eq!(backoff(1, 1.0), Duration::from_secs(2));
         assert_eq!(backoff(2, 0.0), Duration::from_secs(2));
         assert_eq!(backoff(3, 1.0), Duration::from_secs(8));
-        assert_eq!(backoff(30, 1.0), BACKOFF_CAP);
-        assert_eq!(backoff(30, 0.0), BACKOFF_CAP / 2);
+        assert_eq!(backoff(30, 1.0), BACKOFF.cap);
+        assert_eq!(backoff(30, 0.0), BACKOFF.cap / 2);
     }
 }

@@ -277,6 +277,9 @@ fn valid_target(t: &str) -> bool {
 
 impl Routing {
     /// Checks every name, reference, duration and target, and folds `extends`.
+    ///
+    /// Long because it checks the whole file in one reading, so that every
+    /// error names its path (`rule[2].skip_to.level`) in the file's order.
     pub fn new(document: RoutingDocument, source_name: &str) -> Result<Routing, RoutingError> {
         let err = |path: String, message: String| RoutingError { source_name: source_name.to_owned(), path, message };
         if document.levels.is_empty() {

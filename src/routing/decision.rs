@@ -45,12 +45,10 @@ impl Routing {
             wanted.is_empty() || have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(h)))
         };
         let resource = m.resource.is_empty()
-            || input.resources.iter().any(|r| {
-                m.resource.iter().any(|pattern| match pattern.strip_suffix('*') {
-                    Some(prefix) => r.starts_with(prefix),
-                    None => r == pattern,
-                })
-            });
+            || input
+                .resources
+                .iter()
+                .any(|r| m.resource.iter().any(|pattern| crate::api::pattern::matches(pattern, r)));
         let tags = m.tags.is_empty() || service.is_some_and(|s| s.tags.iter().any(|t| m.tags.contains(t)));
         any(&m.severity, Some(input.severity.as_str()))
             && resource

@@ -58,6 +58,8 @@ const IDENTIFIER_LISTS: [(&str, &str); 1] = [("EventBody", "scope")];
 /// A cursor of `GET /api/v1/incidents`: `{started_at_ms}.{id}`.
 const INCIDENT_CURSOR: &str = "^-?[0-9]{1,18}\\.[0-9]{1,18}$";
 
+/// Writes into the OpenAPI document what the parser enforces. Long because
+/// it is a list of facts, one per rule of the parser, each stated once.
 pub(super) fn state_what_is_enforced(doc: &mut Value) {
     let identifier = pattern(false);
     let required_identifier = pattern(true);

@@ -354,6 +354,23 @@ impl Fields {
         }
     }
 
+    /// Ends the reading of a body: fields nobody asked for are refused, and
+    /// every problem found is reported at once.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        self.reject_unknown();
+        match self.errors.is_empty() {
+            true => Ok(()),
+            false => Err(ApiError::violations(std::mem::take(&mut self.errors))),
+        }
+    }
+
+    /// [`Fields::finish`], then the required values read (every one is
+    /// there: a missing one is a problem found and reported).
+    pub fn finish_with<T>(&mut self, required: Option<T>) -> Result<T, ApiError> {
+        self.finish()?;
+        required.ok_or_else(|| ApiError::violations(Vec::new()))
+    }
+
     /// Records every field nobody asked for as a violation.
     pub fn reject_unknown(&mut self) {
         let mut unknown: Vec<String> = self.map.keys().cloned().collect();

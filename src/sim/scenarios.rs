@@ -141,6 +141,9 @@ fn within_one_time_pattern(at: DateTime<Utc>, before: Duration, after: Duration)
 
 /// The steps of `scenario` in `round`, its impact `at` (events are dated
 /// around it, some in the past: they arrive late, as real ones do).
+///
+/// Long on purpose: one arm per scenario, each the script of a bad day read
+/// top to bottom; split, a scenario would be read across functions.
 pub fn script(scenario: Scenario, seed: u64, round: u64, at: DateTime<Utc>, rng: &mut StdRng) -> Vec<Step> {
     let mut s = Script { prefix: format!("sim{seed}-r{round}-{}", scenario.name()), base: at, n: 0, steps: vec![] };
     let burst = rng.random_range(3..=5);

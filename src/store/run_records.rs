@@ -154,6 +154,9 @@ pub(super) fn records_of(rows: &[AnyRow], created: bool) -> Result<Vec<RunRecord
 impl Store {
     /// Checks every run record's link, then holds every run row to its
     /// records, and every recorded run that is gone to retention's cutoffs.
+    ///
+    /// Long because each check names its own finding for the operator; the
+    /// three passes are marked inside.
     pub async fn verify_runs(&self) -> Result<RunChainStatus, StoreError> {
         const BATCH: i64 = 5_000;
         let mut status = RunChainStatus {

@@ -5,6 +5,12 @@
 //! (hard by default). An invalid run in hard mode never leaves the process.
 
 use chrono::Utc;
+mod retry;
+mod secret;
+
+pub use retry::{Backoff, retry_after};
+pub use secret::Secret;
+
 use mandate_contract::api::{
     CompleteRunRequest, CreateRunRequest, Dimension, Distribution, ErrorBody, RiskLevel, Run, RunPage, RunSource,
     RunStatus, Topic, WhoAmI,

@@ -93,6 +93,9 @@ fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, ar
     pane::scrolled(&view.scroll, theme, frame, inner, Rect { height: 1, ..area }, lines);
 }
 
+/// The incident's lines at disclosure level 1, 2 or 3 (design rule 12.4).
+/// Long because it is the page read top to bottom: each section follows
+/// the one above it, as the operator reads them.
 fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<Line<'static>> {
     let s = &d.summary;
     let mut lines = Vec::new();

@@ -37,12 +37,7 @@ impl Refusal {
     /// retrying, honouring Retry-After; any other 4xx is not.
     pub async fn from_response(response: reqwest::Response) -> Refusal {
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::sdk::retry_after(response.headers());
         let body = response.text().await.unwrap_or_default();
         let body: String = body.chars().filter(|c| !c.is_control()).take(200).collect();
         let error = if body.is_empty() {

@@ -39,13 +39,7 @@ pub async fn open_dispute(
         let claim = f.required_enum("claim", DisputeClaim::parse, &DisputeClaim::allowed());
         let reason = f.required_string("reason", 2000);
         let incident_id = f.optional_integer("incident_id");
-        f.reject_unknown();
-        let (Some(event_id), Some(claim), Some(reason)) = (event_id, claim, reason) else {
-            return Err(ApiError::violations(f.errors));
-        };
-        if !f.errors.is_empty() {
-            return Err(ApiError::violations(f.errors));
-        }
+        let ((event_id, claim), reason) = f.finish_with(event_id.zip(claim).zip(reason))?;
         let dispute = state.desk().open_dispute(&event_id, incident_id, claim, &reason, &caller.0.name).await?;
         Ok((StatusCode::CREATED, dispute))
     })
@@ -79,11 +73,7 @@ pub async fn resolve_dispute(
         let mut f = Fields::new(body);
         let resolution = f.required_enum("resolution", DisputeResolution::parse, &DisputeResolution::allowed());
         let note = f.optional_string("note", 2000);
-        f.reject_unknown();
-        let Some(resolution) = resolution else { return Err(ApiError::violations(f.errors)) };
-        if !f.errors.is_empty() {
-            return Err(ApiError::violations(f.errors));
-        }
+        let resolution = f.finish_with(resolution)?;
         let dispute = state.desk().resolve_dispute(id, resolution, note.as_deref(), &caller.0.name).await?;
         Ok((StatusCode::OK, dispute))
     })

@@ -337,13 +337,7 @@ pub async fn record_verdict(
         let event_id = f.required_id("event_id", 128);
         let verdict = f.required_enum("verdict", Verdict::parse, &Verdict::allowed());
         let reason = f.optional_string("reason", 2000);
-        f.reject_unknown();
-        let (Some(event_id), Some(verdict)) = (event_id, verdict) else {
-            return Err(ApiError::violations(f.errors));
-        };
-        if !f.errors.is_empty() {
-            return Err(ApiError::violations(f.errors));
-        }
+        let (event_id, verdict) = f.finish_with(event_id.zip(verdict))?;
         let request =
             VerdictRequest { incident_id: id, event_id, verdict, actor_id: caller.0.name.clone(), attribution, reason };
         let seq = state.desk().record_verdict(request).await?;

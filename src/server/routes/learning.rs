@@ -247,10 +247,7 @@ pub async fn propose_rule(
                 .with_field("automation"));
             }
         };
-        let (Some(name), Some(decision)) = (name, decision) else { return Err(ApiError::violations(f.errors)) };
-        if !f.errors.is_empty() {
-            return Err(ApiError::violations(f.errors));
-        }
+        let (name, decision) = f.finish_with(name.zip(decision))?;
         if decision == RuleDecision::Auto && automation.is_none() {
             return Err(ApiError::invalid_request(
                 "FIELD_MISSING",
@@ -307,11 +304,7 @@ pub async fn transition_rule(
         let mut f = Fields::new(body);
         let to = f.required_enum("to", RuleState::parse, &RuleState::allowed());
         let reason = f.optional_string("reason", 2000);
-        f.reject_unknown();
-        let Some(to) = to else { return Err(ApiError::violations(f.errors)) };
-        if !f.errors.is_empty() {
-            return Err(ApiError::violations(f.errors));
-        }
+        let to = f.finish_with(to)?;
         let rule = state.desk().move_rule(id, to, &caller.0.name, reason.as_deref()).await?;
         Ok((StatusCode::OK, rule))
     })

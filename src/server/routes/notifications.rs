@@ -68,9 +68,6 @@ pub async fn retry_notification(
     let mut f = Fields::new(body);
     super::interventions::human_attribution(&mut f, &caller)?;
     let reason = f.optional_string("reason", 2000);
-    f.reject_unknown();
-    if !f.errors.is_empty() {
-        return Err(ApiError::violations(f.errors));
-    }
+    f.finish()?;
     Ok(Json(state.desk().retry_page(&id, &caller.0.name, reason).await?))
 }

@@ -103,10 +103,7 @@ pub async fn reach_out(
     let mut f = Fields::new(body.clone());
     let attribution = super::interventions::human_attribution(&mut f, &caller)?;
     let reason = f.optional_string("reason", 2000);
-    f.reject_unknown();
-    if !f.errors.is_empty() {
-        return Err(ApiError::violations(f.errors));
-    }
+    f.finish()?;
     // A retry with the same Idempotency-Key gets the first answer, not
     // "already sent today".
     super::interventions::once(&state, &caller, &headers, &route, &body, async {

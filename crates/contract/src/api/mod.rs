@@ -12,6 +12,7 @@ mod interventions;
 mod learning;
 mod operations;
 mod paging;
+pub mod pattern;
 mod rollout;
 mod routing;
 mod runs;
