@@ -13,6 +13,7 @@
 //!   was used for another request, or one is still being answered.
 
 use crate::api::identifier::{WHITE_SPACE, pattern};
+use crate::api::limits::{self, Limit};
 use serde_json::{Map, Value, json};
 
 /// Body fields that are identifiers (see `Fields::optional_id`).
@@ -131,6 +132,16 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
     // A run completes with an outcome: `running` is where it comes from.
     if let Some(status) = schemas.get_mut("CompleteRunRequest").and_then(|s| s.pointer_mut("/properties/status")) {
         *status = json!({ "type": "string", "enum": ["succeeded", "failed", "cancelled"] });
+    }
+    // How long each field may be, from the figures the parser holds it to.
+    for (body, field, limit) in limits::FIELDS {
+        let Some(property) = schemas.get_mut(*body).and_then(|b| b.pointer_mut(&format!("/properties/{field}"))) else {
+            panic!("api::limits bounds {body}.{field}, which the document does not have");
+        };
+        match limit {
+            Limit::Chars(n) => property["maxLength"] = json!(n),
+            Limit::Items(n) => property["maxItems"] = json!(n),
+        }
     }
     for (body, list) in IDENTIFIER_LISTS {
         if let Some(items) = schemas.get_mut(body).and_then(|b| b.pointer_mut(&format!("/properties/{list}/items"))) {

@@ -118,6 +118,25 @@ async fn the_document_lists_every_route_the_router_serves() {
         let answer = t.post(common::AGENT, "/api/v1/runs", &run).await;
         assert_eq!(answer.status, status, "a goal of {length} characters: {:?}", answer.body);
     }
+    // Every length the parser holds a field to is the one the document states.
+    for (body, field, limit) in mandate::api::limits::FIELDS {
+        let schema = &spec["components"]["schemas"][*body];
+        // Where the attribution rule wraps a body in `allOf`, its fields are in the first part.
+        let stated = schema
+            .pointer(&format!("/properties/{field}"))
+            .or_else(|| schema.pointer(&format!("/allOf/0/properties/{field}")))
+            .cloned()
+            .into_iter()
+            .collect::<Vec<_>>();
+        let (key, n) = match limit {
+            mandate::api::limits::Limit::Chars(n) => ("maxLength", n),
+            mandate::api::limits::Limit::Items(n) => ("maxItems", n),
+        };
+        assert!(
+            !stated.is_empty() && stated.iter().all(|p| p[key] == *n as u64),
+            "{body}.{field}: {key} {n} in {stated:?}"
+        );
+    }
     // Ranges are stated, and the answers every layer gives are listed on every route.
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {

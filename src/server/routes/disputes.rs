@@ -1,5 +1,6 @@
 //! Disputed attribution (seed 13.2): people dispute, admins resolve.
 
+use crate::api::limits;
 use crate::api::{Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeResolution, ErrorBody, ResolutionBody};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonObject, Query};
@@ -35,9 +36,9 @@ pub async fn open_dispute(
     caller.require(Permission::ReadOperations)?;
     once(&state, &caller, &headers, "dispute", &body.clone(), async {
         let mut f = Fields::new(body);
-        let event_id = f.required_id("event_id", 128);
+        let event_id = f.required_id("event_id", limits::REFERENCE);
         let claim = f.required_enum("claim", DisputeClaim::parse, &DisputeClaim::allowed());
-        let reason = f.required_string("reason", 2000);
+        let reason = f.required_string("reason", limits::REASON);
         let incident_id = f.optional_integer("incident_id");
         let ((event_id, claim), reason) = f.finish_with(event_id.zip(claim).zip(reason))?;
         let dispute = state.desk().open_dispute(&event_id, incident_id, claim, &reason, &caller.0.name).await?;
@@ -72,7 +73,7 @@ pub async fn resolve_dispute(
     once(&state, &caller, &headers, &format!("dispute:{id}"), &body.clone(), async {
         let mut f = Fields::new(body);
         let resolution = f.required_enum("resolution", DisputeResolution::parse, &DisputeResolution::allowed());
-        let note = f.optional_string("note", 2000);
+        let note = f.optional_string("note", limits::REASON);
         let resolution = f.finish_with(resolution)?;
         let dispute = state.desk().resolve_dispute(id, resolution, note.as_deref(), &caller.0.name).await?;
         Ok((StatusCode::OK, dispute))

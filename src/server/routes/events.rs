@@ -1,5 +1,6 @@
 //! `POST /api/v1/events`: one event or a batch of up to 1,000.
 
+use crate::api::limits;
 use crate::api::{ErrorBody, ErrorDetail, Event, EventBatch, EventFlag, IngestReport, Outcome, RejectedEvent};
 use crate::attribution::{ActorType, AttributionContext, EnforcementMode, log_violations, validate};
 use crate::desk::EventWindow;
@@ -30,28 +31,28 @@ pub fn parse_event(
     window: EventWindow,
 ) -> Result<Event, Box<EventRejection>> {
     let mut f = Fields::new(body);
-    let event_id = f.required_id("event_id", 128);
+    let event_id = f.required_id("event_id", limits::REFERENCE);
     let errors_before = f.errors.len();
     let ctx = AttributionContext {
-        agent_id: f.optional_id("agent_id", 256),
-        actor_type: f.optional_id("actor_type", 64),
-        actor_id: f.optional_id("actor_id", 256),
-        origin_system_id: f.optional_id("origin_system_id", 256),
+        agent_id: f.optional_id("agent_id", limits::NAME),
+        actor_type: f.optional_id("actor_type", limits::KIND),
+        actor_id: f.optional_id("actor_id", limits::NAME),
+        origin_system_id: f.optional_id("origin_system_id", limits::NAME),
         origin_ts: None,
         origin_ip: None,
     };
     // A refused attribution field is named for what it is, never as missing.
     let attribution_well_typed = f.errors.len() == errors_before;
-    let run_id = f.optional_id("run_id", 128);
-    let parent_event_id = f.optional_id("parent_event_id", 128);
-    let action_type = f.optional_id("action_type", 64);
-    let tool = f.optional_id("tool", 128);
-    let resource = f.optional_id("resource", 256);
-    let scope = f.id_list("scope", 50, 256);
+    let run_id = f.optional_id("run_id", limits::REFERENCE);
+    let parent_event_id = f.optional_id("parent_event_id", limits::REFERENCE);
+    let action_type = f.optional_id("action_type", limits::KIND);
+    let tool = f.optional_id("tool", limits::REFERENCE);
+    let resource = f.optional_id("resource", limits::NAME);
+    let scope = f.id_list("scope", limits::SCOPE_ITEMS, limits::NAME);
     let outcome = f.required_enum("outcome", Outcome::parse, &Outcome::allowed());
-    let error_code = f.optional_id("error_code", 128);
-    let error_message = f.optional_string("error_message", 4096);
-    let trace_id = f.optional_id("trace_id", 128);
+    let error_code = f.optional_id("error_code", limits::REFERENCE);
+    let error_message = f.optional_string("error_message", limits::TEXT);
+    let trace_id = f.optional_id("trace_id", limits::REFERENCE);
     let seq = f.optional_integer("seq");
     let occurred_at = f.optional_timestamp("occurred_at");
     if let Some(at) = occurred_at

@@ -3,6 +3,7 @@
 //! irreversible ones need confirmation, and an Idempotency-Key makes a retry
 //! answer the first result instead of acting twice.
 
+use crate::api::limits;
 use crate::api::{
     ErrorBody, InterventionBody, InterventionKind, InterventionResult, InterventionSpec, Severity, Verdict, VerdictBody,
 };
@@ -58,10 +59,10 @@ impl From<InterventionError> for ApiError {
 /// HUMAN, and naming the caller (no acting as someone else).
 pub(super) fn human_attribution(fields: &mut Fields, caller: &Caller) -> Result<Value, ApiError> {
     let ctx = AttributionContext {
-        agent_id: fields.optional_id("agent_id", 256),
-        actor_type: fields.optional_id("actor_type", 64),
-        actor_id: fields.optional_id("actor_id", 256),
-        origin_system_id: fields.optional_id("origin_system_id", 256),
+        agent_id: fields.optional_id("agent_id", limits::NAME),
+        actor_type: fields.optional_id("actor_type", limits::KIND),
+        actor_id: fields.optional_id("actor_id", limits::NAME),
+        origin_system_id: fields.optional_id("origin_system_id", limits::NAME),
         origin_ts: None,
         origin_ip: None,
     };
@@ -94,13 +95,13 @@ fn parse_intervention(
     let attribution = human_attribution(&mut f, caller)?;
     let kind = f.required_enum("kind", InterventionKind::parse, &InterventionKind::allowed());
     let confirm = f.optional_bool("confirm", false);
-    let reason = f.optional_string("reason", 2000).filter(|r| !r.trim().is_empty());
-    let target_agent = f.optional_id("target_agent", 256);
-    let tool = f.optional_id("tool", 128);
-    let command = f.optional_string("command", 2000);
-    let resource = f.optional_id("resource", 256);
-    let rule = f.optional_string("rule", 8000);
-    let title = f.optional_string("title", 300);
+    let reason = f.optional_string("reason", limits::REASON).filter(|r| !r.trim().is_empty());
+    let target_agent = f.optional_id("target_agent", limits::NAME);
+    let tool = f.optional_id("tool", limits::REFERENCE);
+    let command = f.optional_string("command", limits::REASON);
+    let resource = f.optional_id("resource", limits::NAME);
+    let rule = f.optional_string("rule", limits::RULE_TEXT);
+    let title = f.optional_string("title", limits::TITLE);
     let severity = f.optional_id("severity", 16);
     f.reject_unknown();
     let severity = match severity {
@@ -334,9 +335,9 @@ pub async fn record_verdict(
     once(&state, &caller, &headers, &route, &body.clone(), async {
         let mut f = Fields::new(body);
         let attribution = human_attribution(&mut f, &caller)?;
-        let event_id = f.required_id("event_id", 128);
+        let event_id = f.required_id("event_id", limits::REFERENCE);
         let verdict = f.required_enum("verdict", Verdict::parse, &Verdict::allowed());
-        let reason = f.optional_string("reason", 2000);
+        let reason = f.optional_string("reason", limits::REASON);
         let (event_id, verdict) = f.finish_with(event_id.zip(verdict))?;
         let request =
             VerdictRequest { incident_id: id, event_id, verdict, actor_id: caller.0.name.clone(), attribution, reason };

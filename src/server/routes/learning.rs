@@ -1,6 +1,7 @@
 //! The learning loop over HTTP: calibration and over-reliance, suggestion
 //! outcomes, patterns, and the rules learned from them.
 
+use crate::api::limits;
 use crate::api::{
     Calibration, ErrorBody, Friction, LearnedRule, Pattern, PatternList, ProposeRule, Reliance, RuleDecision, RuleList,
     RuleMatch, RuleState, RuleTransition, SuggestionStats,
@@ -222,14 +223,14 @@ pub async fn propose_rule(
         let name = f.required_string("name", 200);
         let mut m = Fields::new(f.object("match", 4096));
         let matches = RuleMatch {
-            action_type: m.optional_id("action_type", 128),
-            resource: m.optional_id("resource", 256),
+            action_type: m.optional_id("action_type", limits::REFERENCE),
+            resource: m.optional_id("resource", limits::NAME),
             business_hours: m.optional_flag("business_hours"),
         };
         let decision = f.required_enum("decision", RuleDecision::parse, &RuleDecision::allowed());
-        let automation = f.optional_string("automation", 64);
+        let automation = f.optional_string("automation", limits::KIND);
         let pattern_id = f.optional_integer("pattern_id");
-        let reason = f.optional_string("reason", 2000);
+        let reason = f.optional_string("reason", limits::REASON);
         m.reject_unknown();
         f.reject_unknown();
         f.errors.extend(m.errors.into_iter().map(|mut e| {
@@ -303,7 +304,7 @@ pub async fn transition_rule(
     once(&state, &caller, &headers, &format!("rule:{id}"), &body.clone(), async {
         let mut f = Fields::new(body);
         let to = f.required_enum("to", RuleState::parse, &RuleState::allowed());
-        let reason = f.optional_string("reason", 2000);
+        let reason = f.optional_string("reason", limits::REASON);
         let to = f.finish_with(to)?;
         let rule = state.desk().move_rule(id, to, &caller.0.name, reason.as_deref()).await?;
         Ok((StatusCode::OK, rule))

@@ -1,6 +1,7 @@
 //! Notifications: what paging sent, is sending, retries or gave up on, and a
 //! responder's retry of a dead one.
 
+use crate::api::limits;
 use crate::api::{DeliveryState, ErrorBody, Page, PageList};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonObject, Query};
@@ -67,7 +68,7 @@ pub async fn retry_notification(
     crate::server::request::check_id("notification_id", &id)?;
     let mut f = Fields::new(body);
     super::interventions::human_attribution(&mut f, &caller)?;
-    let reason = f.optional_string("reason", 2000);
+    let reason = f.optional_string("reason", limits::REASON);
     f.finish()?;
     Ok(Json(state.desk().retry_page(&id, &caller.0.name, reason).await?))
 }

@@ -1,6 +1,7 @@
 //! The attribution rollout: where each origin system stands, the weekly
 //! status on demand, and the outreach to a non-compliant service's owner.
 
+use crate::api::limits;
 use crate::api::{ComplianceStatus, ErrorBody, RolloutStatus};
 use crate::desk::OutreachRefused;
 use crate::rollout::Filter;
@@ -102,7 +103,7 @@ pub async fn reach_out(
     let route = format!("outreach {service}");
     let mut f = Fields::new(body.clone());
     let attribution = super::interventions::human_attribution(&mut f, &caller)?;
-    let reason = f.optional_string("reason", 2000);
+    let reason = f.optional_string("reason", limits::REASON);
     f.finish()?;
     // A retry with the same Idempotency-Key gets the first answer, not
     // "already sent today".

@@ -1,3 +1,4 @@
+use crate::api::limits;
 use crate::api::{
     CompleteRunRequest, CreateRunRequest, ErrorBody, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,
 };
@@ -12,9 +13,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde_json::{Map, Value};
-
-const MAX_ID_CHARS: usize = 256;
-const MAX_GOAL_CHARS: usize = 4096;
 
 pub use crate::api::OVERRIDE_HEADER;
 
@@ -56,17 +54,17 @@ pub(crate) struct RunRejection {
 pub(crate) fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, Box<RunRejection>> {
     let mut fields = Fields::new(body);
     let ctx = AttributionContext {
-        agent_id: fields.optional_id("agent_id", MAX_ID_CHARS),
-        actor_type: fields.optional_id("actor_type", 64),
-        actor_id: fields.optional_id("actor_id", MAX_ID_CHARS),
-        origin_system_id: fields.optional_id("origin_system_id", MAX_ID_CHARS),
+        agent_id: fields.optional_id("agent_id", limits::NAME),
+        actor_type: fields.optional_id("actor_type", limits::KIND),
+        actor_id: fields.optional_id("actor_id", limits::NAME),
+        origin_system_id: fields.optional_id("origin_system_id", limits::NAME),
         origin_ts: fields.optional_timestamp("origin_ts"),
-        origin_ip: fields.optional_id("origin_ip", 64),
+        origin_ip: fields.optional_id("origin_ip", limits::KIND),
     };
     let attribution_well_typed = fields.errors.is_empty();
-    let goal = fields.required_string("goal", MAX_GOAL_CHARS);
+    let goal = fields.required_string("goal", limits::TEXT);
     let source = fields.required_enum("source", RunSource::parse, &RunSource::allowed());
-    let provider_type = fields.required_id("provider_type", 64);
+    let provider_type = fields.required_id("provider_type", limits::KIND);
     let risk_level = fields.required_enum("risk_level", RiskLevel::parse, &RiskLevel::allowed());
     fields.reject_unknown();
 

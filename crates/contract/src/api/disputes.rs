@@ -76,7 +76,7 @@ pub struct DisputeBody {
     pub incident_id: Option<i64>,
     pub claim: DisputeClaim,
     /// Why: what the person knows that the record does not say.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 
@@ -85,7 +85,6 @@ pub struct DisputeBody {
 pub struct ResolutionBody {
     pub resolution: DisputeResolution,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

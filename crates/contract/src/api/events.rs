@@ -91,34 +91,22 @@ impl Event {
 #[serde(deny_unknown_fields)]
 pub struct EventBody {
     /// Made by the client; a replay of the same id is a no-op.
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(min_length = 1)]
     pub event_id: String,
-    #[schema(max_length = 256)]
     pub agent_id: Option<String>,
     pub actor_type: Option<ActorType>,
-    #[schema(max_length = 256)]
     pub actor_id: Option<String>,
-    #[schema(max_length = 256)]
     pub origin_system_id: Option<String>,
-    #[schema(max_length = 128)]
     pub run_id: Option<String>,
-    #[schema(max_length = 128)]
     pub parent_event_id: Option<String>,
-    #[schema(max_length = 64)]
     pub action_type: Option<String>,
-    #[schema(max_length = 128)]
     pub tool: Option<String>,
-    #[schema(max_length = 256)]
     pub resource: Option<String>,
     /// At most 50 resources of at most 256 characters.
-    #[schema(max_items = 50)]
     pub scope: Option<Vec<String>>,
     pub outcome: Outcome,
-    #[schema(max_length = 128)]
     pub error_code: Option<String>,
-    #[schema(max_length = 4096)]
     pub error_message: Option<String>,
-    #[schema(max_length = 128)]
     pub trace_id: Option<String>,
     #[schema(minimum = 0)]
     pub seq: Option<i64>,

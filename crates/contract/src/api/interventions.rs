@@ -55,37 +55,27 @@ pub struct InterventionBody {
     /// HUMAN attribution of the operator: actor_id must be the caller's principal.
     #[schema(value_type = ActorType)]
     pub actor_type: String,
-    #[schema(max_length = 256)]
     pub actor_id: String,
     /// The software acting for the operator, e.g. "mandate-console".
-    #[schema(max_length = 256)]
     pub agent_id: String,
-    #[schema(max_length = 256)]
     pub origin_system_id: String,
     /// Required (true) for irreversible interventions.
     #[serde(default)]
     pub confirm: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
     pub reason: Option<String>,
     /// On an incident: the agent to pause, resume or restrict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 256)]
     pub target_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 128)]
     pub tool: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
     pub command: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 256)]
     pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 8000)]
     pub rule: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 300)]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
@@ -115,7 +105,6 @@ pub struct InterventionResult {
 /// `POST /api/v1/incidents/{id}/verdicts`: a human's word on a candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerdictBody {
-    #[schema(max_length = 128)]
     pub event_id: String,
     pub verdict: Verdict,
     /// HUMAN: verdicts are given by people.
@@ -125,6 +114,5 @@ pub struct VerdictBody {
     pub agent_id: String,
     pub origin_system_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }

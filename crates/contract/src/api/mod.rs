@@ -10,6 +10,7 @@ pub mod identifier;
 mod incidents;
 mod interventions;
 mod learning;
+pub mod limits;
 mod operations;
 mod paging;
 pub mod pattern;

@@ -89,6 +89,5 @@ pub struct RetryBody {
     pub agent_id: String,
     pub origin_system_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }

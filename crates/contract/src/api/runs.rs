@@ -44,30 +44,26 @@ wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreateRunRequest {
     /// What the run is for. Required, non-blank.
-    #[schema(max_length = 4096)]
     pub goal: String,
     /// Required, non-blank.
-    #[schema(required = true, value_type = String, max_length = 256)]
+    #[schema(required = true, value_type = String)]
     pub agent_id: Option<String>,
     /// HUMAN | SYSTEM | SERVICE (any case; stored upper-case). Required.
     #[schema(required = true, value_type = ActorType)]
     pub actor_type: Option<String>,
     /// Required for HUMAN, null (or blank, stored as null) otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 256)]
     pub actor_id: Option<String>,
     /// Required, non-blank: the system that attests the actor.
-    #[schema(required = true, value_type = String, max_length = 256)]
+    #[schema(required = true, value_type = String)]
     pub origin_system_id: Option<String>,
     pub source: RunSource,
     /// The model or tool provider (for example `anthropic`, `openai`, `internal`).
-    #[schema(max_length = 64)]
     pub provider_type: String,
     pub risk_level: RiskLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_ts: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 64)]
     pub origin_ip: Option<String>,
 }
 
