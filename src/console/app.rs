@@ -358,8 +358,8 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (changed, effects)
         }
         Action::Paste(text) => {
-            super::overlay::on_paste(app, &text);
-            (true, vec![])
+            let outcome = super::overlay::on_paste(app.overlay.take(), &text);
+            (true, apply(app, outcome))
         }
         Action::Resize => (true, vec![]),
         Action::Tick(now) => {
@@ -459,6 +459,33 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
     }
 }
 
+/// Does what an overlay's key or paste came to, in order.
+fn apply(app: &mut App, outcome: super::overlay::Outcome) -> Vec<Effect> {
+    use super::overlay::Ask;
+    app.overlay = outcome.overlay;
+    let mut effects = Vec::new();
+    for ask in outcome.asks {
+        match ask {
+            Ask::Notice(notice) => app.message = notice,
+            Ask::Filter(text) => app.set_filter(text),
+            Ask::KeepFilter(text) => {
+                app.list.filter_before_edit = None;
+                app.set_filter(text);
+            }
+            Ask::RestoreFilter => {
+                let before = app.list.filter_before_edit.take().unwrap_or_default();
+                app.set_filter(before);
+            }
+            Ask::OpenIncident(id) => effects.extend(jump_to_incident(app, id)),
+            Ask::List => to_list(app),
+            Ask::Open(screen) => effects.extend(open_screen(app, screen)),
+            Ask::Send(plan) => effects.extend(send(app, *plan)),
+            Ask::Effect(effect) => effects.push(effect),
+        }
+    }
+    effects
+}
+
 /// Gives data to the screen shown; `take` says whether it kept it (and so
 /// whether anything visible changed).
 fn deliver(app: &mut App, take: impl FnOnce(&mut View) -> bool) -> (bool, Vec<Effect>) {
@@ -471,7 +498,7 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
 
 fn on_key(app: &mut App, key: KeyEvent, keymap: &Keymap) -> (bool, Vec<Effect>) {
     if let Some(overlay) = app.overlay.take() {
-        return (true, super::overlay::on_key(app, overlay, key, keymap));
+        return (true, apply(app, super::overlay::on_key(overlay, key, keymap)));
     }
     let Some(action) = keymap.lookup(app.mode(), &key) else { return (false, vec![]) };
     app.message = None;

@@ -1,9 +1,11 @@
 //! What sits over a screen and takes every key while it is up: help, the
 //! filter or command line, a confirmation dialog, the quit prompt. Only one
-//! is up at a time; the screen under it keeps its state.
+//! is up at a time; the screen under it keeps its state. The functions here
+//! change nothing of the app: they say what the overlay became and what the
+//! app is asked to do ([`Outcome`]), and the app does it.
 
-use super::app::{App, COMMANDS, Effect, Screen, open_screen, to_list};
-use super::intent::{Dialog, DialogOutcome};
+use super::app::{COMMANDS, Effect, Screen};
+use super::intent::{Dialog, DialogOutcome, Plan};
 use super::keymap::{KeyAction, Keymap, Mode};
 use super::sanitize::clean_typed;
 use super::screens::Scroll;
@@ -28,112 +30,143 @@ pub enum Input {
     Command(String),
 }
 
-/// A key for the overlay that is up. The overlay is put back unless the
-/// key closed it.
-pub fn on_key(app: &mut App, overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
+/// What a key or a paste on the overlay came to.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The overlay that stays up, if any.
+    pub overlay: Option<Overlay>,
+    /// What the app is asked to do, in this order.
+    pub asks: Vec<Ask>,
+}
+
+/// Something the app is asked to do.
+#[derive(Debug)]
+pub enum Ask {
+    /// Show this notice; None clears it.
+    Notice(Option<String>),
+    /// Filter the list by what is typed so far.
+    Filter(String),
+    /// The filter typed is kept (Enter): Esc no longer brings the old one back.
+    KeepFilter(String),
+    /// Editing cancelled: the filter as it was before.
+    RestoreFilter,
+    /// Open incident N (`:123`, `:#123`).
+    OpenIncident(i64),
+    /// Back to the incident list (`:incidents`).
+    List,
+    /// Open a screen (`:agents`, …).
+    Open(Screen),
+    /// Send the intervention confirmed in a dialog.
+    Send(Box<Plan>),
+    Effect(Effect),
+}
+
+impl Outcome {
+    fn up(overlay: Overlay) -> Outcome {
+        Outcome { overlay: Some(overlay), asks: vec![] }
+    }
+
+    fn closed(asks: Vec<Ask>) -> Outcome {
+        Outcome { overlay: None, asks }
+    }
+
+    fn say(text: impl Into<String>) -> Ask {
+        Ask::Notice(Some(text.into()))
+    }
+}
+
+/// A key for the overlay that is up. The overlay stays up unless the key
+/// closed it.
+pub fn on_key(overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Outcome {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    // A notice stays up while help is read; any other overlay's key clears it.
-    if !matches!(overlay, Overlay::Help { .. }) {
-        app.message = None;
-    }
-    match overlay {
-        // Help closes with the keys the keymap gives it, and scrolls.
-        Overlay::Help { mut scroll } => match keymap.lookup(Mode::Help, &key) {
-            Some(KeyAction::Close) => vec![],
-            Some(KeyAction::Quit) => vec![Effect::Quit],
-            action => {
-                if let Some(action) = action {
-                    scroll.on_key(action);
+    let mut outcome = match overlay {
+        // Help closes with the keys the keymap gives it, and scrolls; a
+        // notice stays up while help is read.
+        Overlay::Help { mut scroll } => {
+            return match keymap.lookup(Mode::Help, &key) {
+                Some(KeyAction::Close) => Outcome::closed(vec![]),
+                Some(KeyAction::Quit) => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
+                action => {
+                    if let Some(action) = action {
+                        scroll.on_key(action);
+                    }
+                    Outcome::up(Overlay::Help { scroll })
                 }
-                app.overlay = Some(Overlay::Help { scroll });
-                vec![]
-            }
-        },
+            };
+        }
         Overlay::Quit => match key.code {
-            KeyCode::Char('y' | 'Y') if !ctrl => vec![Effect::Quit],
-            KeyCode::Char('c') if ctrl => vec![Effect::Quit],
-            _ => {
-                app.message = Some("still here".to_owned());
-                vec![]
-            }
+            KeyCode::Char('y' | 'Y') if !ctrl => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
+            KeyCode::Char('c') if ctrl => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
+            _ => Outcome::closed(vec![Outcome::say("still here")]),
         },
-        Overlay::Input(input) => on_input(app, input, key),
+        Overlay::Input(input) => on_input(input, key),
         Overlay::Dialog(mut dialog) => match dialog.on_key(key) {
-            DialogOutcome::Open => {
-                app.overlay = Some(Overlay::Dialog(dialog));
-                vec![]
-            }
+            DialogOutcome::Open => Outcome::up(Overlay::Dialog(dialog)),
             DialogOutcome::Cancelled => {
-                app.message = Some(format!("cancelled: {} (nothing sent)", dialog.plan.label()));
-                vec![]
+                Outcome::closed(vec![Outcome::say(format!("cancelled: {} (nothing sent)", dialog.plan.label()))])
             }
-            DialogOutcome::Confirmed(plan) => super::app::send(app, *plan),
+            DialogOutcome::Confirmed(plan) => Outcome::closed(vec![Ask::Send(plan)]),
         },
-    }
+    };
+    // Any other overlay's key clears the notice first.
+    outcome.asks.insert(0, Ask::Notice(None));
+    outcome
 }
 
 /// Pasted text, bracketed by the terminal or a burst of keys: text goes into
 /// the text field that is up; anywhere else it is dropped, never taken as
 /// keys.
-pub fn on_paste(app: &mut App, text: &str) {
-    match app.overlay.take() {
+pub fn on_paste(overlay: Option<Overlay>, text: &str) -> Outcome {
+    match overlay {
         Some(Overlay::Input(Input::Filter(mut t))) => {
             t.push_str(&clean_typed(text, false));
-            app.set_filter(t.clone());
-            app.overlay = Some(Overlay::Input(Input::Filter(t)));
+            Outcome { asks: vec![Ask::Filter(t.clone())], overlay: Some(Overlay::Input(Input::Filter(t))) }
         }
         Some(Overlay::Input(Input::Command(mut t))) => {
             t.push_str(&clean_typed(text, false));
-            app.overlay = Some(Overlay::Input(Input::Command(t)));
+            Outcome::up(Overlay::Input(Input::Command(t)))
         }
         Some(Overlay::Dialog(mut dialog)) => {
             dialog.paste(text);
-            app.overlay = Some(Overlay::Dialog(dialog));
+            Outcome::up(Overlay::Dialog(dialog))
         }
         other => {
-            app.overlay = other;
             let n = text.chars().count();
-            app.message = Some(format!(
+            let said = format!(
                 "ignored pasted text ({n} character{}): a paste is never taken as keys",
                 if n == 1 { "" } else { "s" }
-            ));
+            );
+            Outcome { overlay: other, asks: vec![Outcome::say(said)] }
         }
     }
 }
 
-fn on_input(app: &mut App, input: Input, key: KeyEvent) -> Vec<Effect> {
+fn on_input(input: Input, key: KeyEvent) -> Outcome {
     let (mut text, is_filter) = match input {
         Input::Filter(t) => (t, true),
         Input::Command(t) => (t, false),
     };
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let mut asks = Vec::new();
     match key.code {
         // Esc cancels: the filter goes back to what it was before.
-        KeyCode::Esc if is_filter => {
-            let before = app.list.filter_before_edit.take().unwrap_or_default();
-            app.set_filter(before);
-            return vec![];
-        }
-        KeyCode::Esc => return vec![],
-        KeyCode::Char('c') if ctrl => return vec![],
-        KeyCode::Enter if is_filter => {
-            app.list.filter_before_edit = None;
-            app.set_filter(text);
-            return vec![];
-        }
-        KeyCode::Enter => return run_command(app, text.trim()),
+        KeyCode::Esc if is_filter => return Outcome::closed(vec![Ask::RestoreFilter]),
+        KeyCode::Esc => return Outcome::closed(vec![]),
+        KeyCode::Char('c') if ctrl => return Outcome::closed(vec![]),
+        KeyCode::Enter if is_filter => return Outcome::closed(vec![Ask::KeepFilter(text)]),
+        KeyCode::Enter => return Outcome::closed(run_command(text.trim())),
         KeyCode::Tab if !is_filter => {
             let typed = text.trim().to_owned();
             let matches: Vec<&&str> = COMMANDS.iter().filter(|c| c.starts_with(&typed)).collect();
             match matches.as_slice() {
                 [one] => text = format!("{one} "),
-                [] => app.message = Some(format!("no command starts with {typed:?}")),
+                [] => asks.push(Outcome::say(format!("no command starts with {typed:?}"))),
                 many => {
                     let common = common_prefix(many);
                     if common.len() > typed.len() {
                         text = common;
                     }
-                    app.message = Some(many.iter().map(|c| format!(":{c}")).collect::<Vec<_>>().join("  "));
+                    asks.push(Outcome::say(many.iter().map(|c| format!(":{c}")).collect::<Vec<_>>().join("  ")));
                 }
             }
         }
@@ -146,12 +179,11 @@ fn on_input(app: &mut App, input: Input, key: KeyEvent) -> Vec<Effect> {
     }
     if is_filter {
         // The list filters as you type.
-        app.set_filter(text.clone());
-        app.overlay = Some(Overlay::Input(Input::Filter(text)));
+        asks.push(Ask::Filter(text.clone()));
+        Outcome { overlay: Some(Overlay::Input(Input::Filter(text))), asks }
     } else {
-        app.overlay = Some(Overlay::Input(Input::Command(text)));
+        Outcome { overlay: Some(Overlay::Input(Input::Command(text))), asks }
     }
-    vec![]
 }
 
 fn common_prefix(words: &[&&str]) -> String {
@@ -164,34 +196,30 @@ fn common_prefix(words: &[&&str]) -> String {
 }
 
 /// `:incidents`, `:audit`, `:123` (or `#123`: open incident 123), `:theme NAME`, `:q`.
-fn run_command(app: &mut App, line: &str) -> Vec<Effect> {
+fn run_command(line: &str) -> Vec<Ask> {
     let mut words = line.split_whitespace();
     let first = words.next();
     if let Some(id) = first.map(|w| w.trim_start_matches('#')).and_then(|w| w.parse::<i64>().ok()) {
-        return super::app::jump_to_incident(app, id);
+        return vec![Ask::OpenIncident(id)];
     }
+    let open = |screen| vec![Ask::Open(screen)];
     match (first, words.next()) {
-        (Some("q" | "quit"), _) => vec![Effect::Quit],
-        (Some("incidents"), _) => {
-            to_list(app);
-            vec![]
-        }
-        (Some("theme"), Some(name)) => vec![Effect::SetTheme(name.to_owned())],
+        (Some("q" | "quit"), _) => vec![Ask::Effect(Effect::Quit)],
+        (Some("incidents"), _) => vec![Ask::List],
+        (Some("theme"), Some(name)) => vec![Ask::Effect(Effect::SetTheme(name.to_owned()))],
         (Some("theme"), None) => {
-            app.message = Some(format!("usage: :theme NAME ({})", super::theme::Theme::names().join(", ")));
-            vec![]
+            vec![Outcome::say(format!("usage: :theme NAME ({})", super::theme::Theme::names().join(", ")))]
         }
-        (Some("activity"), _) => open_screen(app, Screen::Activity),
-        (Some("agents"), _) => open_screen(app, Screen::Agents),
-        (Some("audit"), _) => open_screen(app, Screen::Audit),
-        (Some("attribution"), _) => open_screen(app, Screen::Attribution),
-        (Some("routing"), _) => open_screen(app, Screen::Routing),
-        (Some("notifications"), _) => open_screen(app, Screen::Notifications),
-        (Some("calibration"), _) => open_screen(app, Screen::Calibration),
-        (Some("patterns"), _) => open_screen(app, Screen::Patterns),
+        (Some("activity"), _) => open(Screen::Activity),
+        (Some("agents"), _) => open(Screen::Agents),
+        (Some("audit"), _) => open(Screen::Audit),
+        (Some("attribution"), _) => open(Screen::Attribution),
+        (Some("routing"), _) => open(Screen::Routing),
+        (Some("notifications"), _) => open(Screen::Notifications),
+        (Some("calibration"), _) => open(Screen::Calibration),
+        (Some("patterns"), _) => open(Screen::Patterns),
         (Some(other), _) => {
-            app.message = Some(format!("unknown command :{other} (Tab completes: {})", COMMANDS.join(", ")));
-            vec![]
+            vec![Outcome::say(format!("unknown command :{other} (Tab completes: {})", COMMANDS.join(", ")))]
         }
         (None, _) => vec![],
     }
