@@ -1,7 +1,7 @@
 //! Every notification paging sent, is sending, retries or gave up on
 //! (`:notifications`), with the selected one.
 
-use super::{Component, ScreenData, Step};
+use super::{Component, ScreenData, Selection, Step};
 use crate::api::{DeliveryState, IncidentDetail, NoticeKind, Page, PageList};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
@@ -16,32 +16,32 @@ use ratatui::widgets::{Cell, Row, Table};
 pub struct NotificationsView {
     /// None until the first answer: "none" and "not known" differ.
     pub list: Option<PageList>,
-    pub selected: usize,
+    /// By notification id.
+    pub selected: Selection<String>,
 }
 
 impl NotificationsView {
     pub fn selected_page(&self) -> Option<&Page> {
-        self.list.as_ref().and_then(|l| l.notifications.get(self.selected))
+        let list = self.list.as_ref()?;
+        self.selected.row(list.notifications.iter().map(|p| &p.id)).map(|n| &list.notifications[n])
     }
 
     /// A fresh list: the selection stays on its notification while listed.
     fn keep(&mut self, list: PageList) {
-        let was = self.selected_page().map(|p| p.id.clone());
-        self.selected = was
-            .and_then(|id| list.notifications.iter().position(|p| p.id == id))
-            .unwrap_or(self.selected.min(list.notifications.len().saturating_sub(1)));
+        let was = self.row().unwrap_or(0);
+        let ids: Vec<String> = list.notifications.iter().map(|p| p.id.clone()).collect();
+        self.selected.settle_at(&ids, was);
         self.list = Some(list);
     }
 
+    /// The selected row.
+    pub fn row(&self) -> Option<usize> {
+        self.selected.row(self.list.as_ref()?.notifications.iter().map(|p| &p.id))
+    }
+
     fn handle_key(&mut self, action: KeyAction) -> Step {
-        let len = self.list.as_ref().map_or(0, |l| l.notifications.len());
-        match super::step(self.selected, len, action) {
-            Some(n) => {
-                self.selected = n;
-                Step::Stay
-            }
-            None => Step::Unhandled,
-        }
+        let ids: Vec<String> = self.list.iter().flat_map(|l| &l.notifications).map(|p| p.id.clone()).collect();
+        self.selected.on_key(action, &ids)
     }
 }
 
@@ -120,7 +120,8 @@ fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: &mut
     names.push("RECEIVER'S ANSWER");
     let cols = column_widths(widths.clone(), inner);
     let height = inner.height.saturating_sub(1) as usize;
-    let offset = view.selected.saturating_sub(height.saturating_sub(1));
+    let selected = view.row().unwrap_or(0);
+    let offset = selected.saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = list
         .notifications
         .iter()
@@ -128,7 +129,7 @@ fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: &mut
         .skip(offset)
         .take(height)
         .map(|(n, p)| {
-            let is_selected = n == view.selected;
+            let is_selected = n == selected;
             let error = p.last_error.clone().unwrap_or_default();
             let mut cells = vec![
                 Cell::from(if is_selected { "▶" } else { " " }),

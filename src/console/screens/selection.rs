@@ -50,6 +50,15 @@ impl<K: PartialEq + Clone> Selection<K> {
         self.0 = row.and_then(|n| keys.into_iter().nth(n)).cloned();
     }
 
+    /// Like [`Selection::settle`], but when the item is gone the row it was on
+    /// (`was`, or the last) is selected, not the first: a list read from
+    /// the top keeps its reader's place.
+    pub fn settle_at(&mut self, keys: &[K], was: usize) {
+        if !keys.iter().any(|k| Some(k) == self.0.as_ref()) {
+            self.0 = keys.get(was.min(keys.len().saturating_sub(1))).cloned();
+        }
+    }
+
     /// A movement key (up, down, page, top, bottom) over `keys`; any other
     /// key is not the selection's.
     pub fn on_key(&mut self, action: KeyAction, keys: &[K]) -> Step {
@@ -90,6 +99,9 @@ mod tests {
         assert!(matches!(s.on_key(KeyAction::Down, &["x", "y"]), Step::Stay));
         assert_eq!(s.key(), Some(&"y"));
         assert!(matches!(s.on_key(KeyAction::Open, &["x", "y"]), Step::Unhandled));
+        let mut s = Selection::on("c");
+        s.settle_at(&["a", "b"], 5);
+        assert_eq!(s.key(), Some(&"b"), "gone: the row it was on, or the last");
         let mut empty: Selection<&str> = Selection::default();
         empty.settle(&[]);
         assert_eq!((empty.key(), empty.row(&[])), (None, None));
