@@ -6,11 +6,11 @@ use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
 use crate::console::theme::{StyleKey as K, Theme};
 use crate::console::view;
-use crate::console::view::{age, column_widths, ellipsize, not_known, titled};
+use crate::console::view::{age, ellipsize, not_known, titled};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::Cell;
 
 #[derive(Debug, Clone, Default)]
 pub struct AgentsView {
@@ -84,47 +84,33 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     if agents.is_empty() {
         return view::muted(theme, frame, inner, "no agent has reported yet");
     }
-    let selected = view.selected_agent().map(|a| a.agent_id.clone());
-    let height = inner.height.saturating_sub(1) as usize;
-    let at = agents.iter().position(|a| Some(&a.agent_id) == selected.as_ref()).unwrap_or(0);
-    let offset = at.saturating_sub(height.saturating_sub(1));
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Fill(2),
-        Constraint::Length(16),
-        Constraint::Length(9),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-    ];
-    let cols = column_widths(widths, inner);
-    let rows: Vec<Row> = agents
-        .iter()
-        .skip(offset)
-        .take(height)
-        .map(|a| {
-            let is_selected = Some(&a.agent_id) == selected.as_ref();
-            let status = if a.status == "paused" {
-                let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-                Span::styled(ellipsize(&format!("PAUSED{by}"), cols[2]), theme.style(K::Warning))
-            } else {
-                Span::styled("ACTIVE", theme.style(K::Success))
-            };
-            let failure = format!("{:.1}%", a.failure_rate * 100.0);
-            let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
-            let row = Row::new(vec![
-                Cell::from(if is_selected { "▶" } else { " " }),
-                Cell::from(ellipsize(&a.agent_id, cols[1])),
-                Cell::from(status),
-                Cell::from(age(a.last_seen, app.now)),
-                Cell::from(a.live_runs.to_string()),
-                Cell::from(Span::styled(failure, failure_style)),
-                Cell::from(ellipsize(&a.disabled_tools.join(", "), cols[6])),
-            ]);
-            if is_selected { row.style(theme.style(K::Selection)) } else { row }
-        })
-        .collect();
-    let names = ["", "AGENT", "STATUS", "LAST SEEN", "LIVE", "FAILURE", "DISABLED TOOLS"];
-    let header = Row::new(names.iter().zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+    let columns = [
+        ("AGENT", Constraint::Fill(2)),
+        ("STATUS", Constraint::Length(16)),
+        ("LAST SEEN", Constraint::Length(9)),
+        ("LIVE", Constraint::Length(5)),
+        ("FAILURE", Constraint::Length(7)),
+        ("DISABLED TOOLS", Constraint::Fill(1)),
+    ]
+    .map(|(n, w)| (n.to_owned(), w));
+    let selected = view.selected.row(agents.iter().map(|a| &a.agent_id)).unwrap_or(0);
+    view::list_table(theme, frame, inner, &columns, (agents.len(), selected), |n, _, cols| {
+        let a = &agents[n];
+        let status = if a.status == "paused" {
+            let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+            Span::styled(ellipsize(&format!("PAUSED{by}"), cols[2]), theme.style(K::Warning))
+        } else {
+            Span::styled("ACTIVE", theme.style(K::Success))
+        };
+        let failure = format!("{:.1}%", a.failure_rate * 100.0);
+        let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
+        vec![
+            Cell::from(ellipsize(&a.agent_id, cols[1])),
+            Cell::from(status),
+            Cell::from(age(a.last_seen, app.now)),
+            Cell::from(a.live_runs.to_string()),
+            Cell::from(Span::styled(failure, failure_style)),
+            Cell::from(ellipsize(&a.disabled_tools.join(", "), cols[6])),
+        ]
+    });
 }

@@ -12,13 +12,13 @@ use crate::api::{ComplianceStatus, IncidentDetail, RolloutStatus, ServiceComplia
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
 use crate::console::theme::{StyleKey as K, Theme};
-use crate::console::view::{column_widths, ellipsize, not_known, titled};
+use crate::console::view::{ellipsize, not_known, titled};
 use crate::rollout::{days_until, in_days, value_text};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Wrap};
 
 #[derive(Debug, Clone, Default)]
 pub struct AttributionView {
@@ -350,33 +350,37 @@ fn services_table(
     area: Rect,
     narrow: bool,
 ) {
-    let mut widths = vec![
-        Constraint::Length(1),
-        Constraint::Fill(2),
-        Constraint::Length(9),
-        Constraint::Length(5),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Length(4),
+    let shown = if visible.len() == r.services_total {
+        format!("{}", r.services_total)
+    } else {
+        format!("{} of {}", visible.len(), r.services_total)
+    };
+    let mut columns = vec![
+        (format!("SERVICE ({shown})"), Constraint::Fill(2)),
+        ("STATUS".to_owned(), Constraint::Length(9)),
+        ("SINCE".to_owned(), Constraint::Length(5)),
+        ("RUNS 24H".to_owned(), Constraint::Length(8)),
+        ("VIOL 24H".to_owned(), Constraint::Length(8)),
+        ("VIOL 7D".to_owned(), Constraint::Length(7)),
+        ("NEXT".to_owned(), Constraint::Length(4)),
     ];
-    let mut names = vec!["", "SERVICE", "STATUS", "SINCE", "RUNS 24H", "VIOL 24H", "VIOL 7D", "NEXT"];
     if !narrow {
-        widths.extend([Constraint::Length(6), Constraint::Length(6), Constraint::Fill(1)]);
-        names.extend(["OVR 7D", "LEG 7D", "OWNER"]);
+        columns.extend([
+            ("OVR 7D".to_owned(), Constraint::Length(6)),
+            ("LEG 7D".to_owned(), Constraint::Length(6)),
+            ("OWNER".to_owned(), Constraint::Fill(1)),
+        ]);
     }
-    let cols = column_widths(widths.clone(), area);
-    let selected = view.selected_service().map(|s| s.name.clone());
-    let height = area.height.saturating_sub(1) as usize;
-    let at = visible.iter().position(|s| Some(&s.name) == selected.as_ref()).unwrap_or(0);
-    let offset = at.saturating_sub(height.saturating_sub(1));
+    let selected = view.selected.row(visible.iter().map(|s| &s.name)).unwrap_or(0);
     let count = |n: i64| if n == 0 { "·".to_owned() } else { n.to_string() };
-    let rows: Vec<Row> = visible
-        .iter()
-        .skip(offset)
-        .take(height)
-        .map(|s| {
-            let is_selected = Some(&s.name) == selected.as_ref();
+    crate::console::view::list_table(
+        theme,
+        frame,
+        area,
+        &columns,
+        (visible.len(), selected),
+        |n, is_selected, cols| {
+            let s = visible[n];
             let since = s.since.map(|d| d.format("%m-%d").to_string()).unwrap_or_else(|| "<35d".to_owned());
             let next = match (s.fails_next_phase, is_selected) {
                 (true, false) => Span::styled("FAIL", theme.style(K::Error)),
@@ -384,7 +388,6 @@ fn services_table(
                 (false, _) => Span::raw(""),
             };
             let mut cells = vec![
-                Cell::from(if is_selected { "▶" } else { " " }),
                 Cell::from(ellipsize(&s.name, cols[1])),
                 // On the selection's background the status keeps its word, not its colour.
                 Cell::from(if is_selected {
@@ -410,19 +413,9 @@ fn services_table(
                     Cell::from(ellipsize(&owner, cols[10])),
                 ]);
             }
-            let row = Row::new(cells);
-            if is_selected { row.style(theme.style(K::Selection)) } else { row }
-        })
-        .collect();
-    let shown = if visible.len() == r.services_total {
-        format!("{}", r.services_total)
-    } else {
-        format!("{} of {}", visible.len(), r.services_total)
-    };
-    let mut header: Vec<Cell> = names.into_iter().map(Cell::from).collect();
-    header[1] = Cell::from(format!("SERVICE ({shown})"));
-    let table = Table::new(rows, widths).header(Row::new(header).style(theme.style(K::Header))).column_spacing(1);
-    frame.render_widget(table, area);
+            cells
+        },
+    );
 }
 
 fn detail_lines(theme: &Theme, s: &ServiceCompliance, r: &RolloutStatus) -> Vec<Line<'static>> {

@@ -6,11 +6,11 @@ use crate::api::{DeliveryState, IncidentDetail, NoticeKind, Page, PageList};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
 use crate::console::theme::{StyleKey as K, Theme};
-use crate::console::view::{column_widths, ellipsize, not_known, titled};
+use crate::console::view::{ellipsize, not_known, titled};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::Cell;
 
 #[derive(Debug, Clone, Default)]
 pub struct NotificationsView {
@@ -103,36 +103,29 @@ fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: &mut
         return;
     }
     let wide = inner.width >= 110;
-    let mut widths = vec![
-        Constraint::Length(1),
-        Constraint::Length(8),
-        Constraint::Length(11),
-        Constraint::Length(5),
-        Constraint::Length(18),
-        Constraint::Length(9),
+    let mut columns = vec![
+        ("AT", Constraint::Length(8)),
+        ("STATE", Constraint::Length(11)),
+        ("INC", Constraint::Length(5)),
+        ("TARGET", Constraint::Length(18)),
+        ("CHANNEL", Constraint::Length(9)),
     ];
-    let mut names = vec!["", "AT", "STATE", "INC", "TARGET", "CHANNEL"];
     if wide {
-        widths.extend([Constraint::Length(12), Constraint::Length(3)]);
-        names.extend(["LEVEL", "TRY"]);
+        columns.extend([("LEVEL", Constraint::Length(12)), ("TRY", Constraint::Length(3))]);
     }
-    widths.push(Constraint::Fill(1));
-    names.push("RECEIVER'S ANSWER");
-    let cols = column_widths(widths.clone(), inner);
-    let height = inner.height.saturating_sub(1) as usize;
+    columns.push(("RECEIVER'S ANSWER", Constraint::Fill(1)));
+    let columns: Vec<(String, Constraint)> = columns.into_iter().map(|(n, w)| (n.to_owned(), w)).collect();
     let selected = view.row().unwrap_or(0);
-    let offset = selected.saturating_sub(height.saturating_sub(1));
-    let rows: Vec<Row> = list
-        .notifications
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(n, p)| {
-            let is_selected = n == selected;
+    crate::console::view::list_table(
+        theme,
+        frame,
+        inner,
+        &columns,
+        (list.notifications.len(), selected),
+        |n, _, cols| {
+            let p = &list.notifications[n];
             let error = p.last_error.clone().unwrap_or_default();
             let mut cells = vec![
-                Cell::from(if is_selected { "▶" } else { " " }),
                 // When it went, or is (was) due.
                 Cell::from(p.sent_at.unwrap_or(p.due_at).format("%H:%M:%S").to_string()),
                 Cell::from(mark(theme, p)),
@@ -154,12 +147,9 @@ fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: &mut
             }
             let style = theme.style(if p.state == DeliveryState::Dead { K::Error } else { K::Muted });
             cells.push(Cell::from(Span::styled(ellipsize(&error, *cols.last().unwrap_or(&10)), style)));
-            let row = Row::new(cells);
-            if is_selected { row.style(theme.style(K::Selection)) } else { row }
-        })
-        .collect();
-    let header = Row::new(names.iter().zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+            cells
+        },
+    );
 }
 
 /// What a delivery state looks like: a mark and a style.
