@@ -564,7 +564,7 @@ fn next_level(detail: &crate::api::IncidentDetail) -> Option<String> {
         p.kind == crate::api::NoticeKind::Page
             && p.state == crate::api::DeliveryState::Pending
             && p.attempts == 0
-            && p.level != crate::routing::BLAST_RADIUS
+            && p.level != crate::paging::BLAST_RADIUS
     });
     if let Some(first) = waiting.clone().min_by_key(|p| p.due_at) {
         let mut who: Vec<&str> = waiting.filter(|p| p.level == first.level).map(|p| p.target.as_str()).collect();

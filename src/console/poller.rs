@@ -53,7 +53,7 @@ const SEND_TRIES: u32 = 4;
 /// at `cap`; never shorter than the server's Retry-After.
 pub fn backoff(attempt: u32, retry_after: Option<Duration>, cap: Duration) -> Duration {
     let policy = crate::sdk::Backoff { base: BACKOFF_BASE, cap };
-    policy.delay(attempt, rand::rng().random(), retry_after).min(cap.max(retry_after.unwrap_or_default()))
+    policy.delay(attempt, rand::rng().random(), retry_after)
 }
 
 #[derive(Debug)]

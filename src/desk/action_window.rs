@@ -154,11 +154,6 @@ impl Desk {
             window.scoring = Some(scoring);
         }
     }
-
-    /// Forgets what is kept of events read before (they were removed).
-    pub(super) fn forget_events(&self) {
-        self.caches.forget_events();
-    }
 }
 
 impl Window {

@@ -65,7 +65,7 @@ impl Desk {
         let pruned = self.store.prune(self.retention.cutoffs(now), now, KEEPER).await?;
         if pruned.events > 0 {
             // What is kept of events read before is read again.
-            self.forget_events();
+            self.caches.forget_events();
         }
         if !pruned.is_empty() {
             tracing::info!(

@@ -46,7 +46,7 @@ use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Mutex, watch};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeskConfig {
@@ -233,22 +233,12 @@ impl Desk {
         self.event_window
     }
 
-    /// The paging worker finished a pass.
-    pub fn paging_beat(&self) {
-        self.paging.beat.store(Utc::now().timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
-    }
-
     /// How long ago the paging worker last finished a pass; None: never.
     pub fn paging_idle(&self) -> Option<chrono::Duration> {
         match self.paging.beat.load(std::sync::atomic::Ordering::Relaxed) {
             0 => None,
             ms => Some(Utc::now() - crate::store::from_millis(ms)),
         }
-    }
-
-    /// Notified when notifications were queued: the paging worker waits on it.
-    pub fn paging_wake(&self) -> Arc<Notify> {
-        self.paging.wake.clone()
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {

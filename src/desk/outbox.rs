@@ -12,7 +12,7 @@ impl Outbox for Desk {
     type Error = StoreError;
 
     fn wake(&self) -> Arc<Notify> {
-        self.paging_wake()
+        self.paging.wake.clone()
     }
 
     fn holds_duties(&self) -> bool {
@@ -24,7 +24,7 @@ impl Outbox for Desk {
     }
 
     fn beat(&self) {
-        self.paging_beat();
+        self.paging.beat.store(Utc::now().timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
     }
 
     fn delivery(&self) -> (Limits, Receivers) {

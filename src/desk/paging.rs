@@ -131,7 +131,7 @@ impl Desk {
         if fresh {
             let routing = self.routing();
             let admin = routing.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
-            let mut channels: Vec<String> = crate::routing::CHANNELS
+            let mut channels: Vec<String> = crate::paging::CHANNELS
                 .iter()
                 .filter(|c| routing.receivers().has(c))
                 .map(|c| (*c).to_owned())

@@ -11,7 +11,7 @@ use std::path::Path;
 /// Above this many rules the checker suggests consolidating (seed 5.2).
 pub const SOFT_RULE_CAP: usize = 100;
 
-pub use crate::paging::CHANNELS;
+use crate::paging::CHANNELS;
 
 /// The file as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -3,17 +3,16 @@
 //! level's targets are resolved against the catalog, owners who cannot be
 //! reached giving way to their backup (6.1–6.5), with the reason said.
 
-use super::config::{CHANNELS, Match, Resolved, Routing, parse_duration};
+use super::config::{Match, Resolved, Routing, parse_duration};
 use crate::api::{
     AffectedService, Automation, BlastRadius, Notification, RoutingDecision, RoutingVerdict, Severity, Urgency,
 };
 use crate::catalog::{Catalog, OwnerStatus, Service};
+use crate::paging::{BLAST_RADIUS, CHANNELS, COORDINATION};
 use chrono::{DateTime, Datelike, Utc};
 
-pub use crate::paging::COORDINATION;
 /// Seed 6.7: how long several teams may be affected with nobody coordinating.
 const COORDINATION_AFTER: u64 = 600;
-pub use crate::paging::BLAST_RADIUS;
 
 /// What routing looks at (seed 5.1).
 #[derive(Debug, Clone)]

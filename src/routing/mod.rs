@@ -6,10 +6,10 @@ mod config;
 mod decision;
 
 pub use config::{
-    BusinessHours, CHANNELS, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError,
-    Rule, SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
+    BusinessHours, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError, Rule,
+    SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
 };
-pub use decision::{BLAST_RADIUS, COORDINATION, RoutingInput};
+pub use decision::RoutingInput;
 
 /// The built-in routing file: used when none is given.
 pub const BUILTIN: &str = include_str!("default.toml");

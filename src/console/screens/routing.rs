@@ -64,7 +64,7 @@ fn routing(app: &App, view: &RoutingView, theme: &Theme, frame: &mut Frame, area
     frame.render_widget(block, area);
     let Some(doc) = &view.document else { return not_known(app, theme, frame, inner, "the routing") };
     let mut channels = vec![Span::raw("Channels: ")];
-    for c in crate::routing::CHANNELS {
+    for c in crate::paging::CHANNELS {
         let (text, style) = if doc.receivers.has(c) {
             (format!("{c} ✓  "), K::Success)
         } else {

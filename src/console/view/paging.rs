@@ -38,7 +38,7 @@ pub(in crate::console) fn summary_line(theme: &Theme, d: &IncidentDetail, now: D
     }
     let mut spans = vec![Span::raw("Paged: ")];
     let mut sent: Vec<&&Page> = pages.iter().filter(|p| p.state == DeliveryState::Sent).collect();
-    sent.sort_by_key(|p| (p.level == crate::routing::BLAST_RADIUS, p.due_at));
+    sent.sort_by_key(|p| (p.level == crate::paging::BLAST_RADIUS, p.due_at));
     let mut paged: Vec<&str> = Vec::new();
     for p in sent {
         if !paged.contains(&p.target.as_str()) {
@@ -108,7 +108,7 @@ pub(in crate::console) fn paging_lines(
         }
     }
     // The escalation levels first, in their order; then everyone else.
-    rows.sort_by_key(|(f, _)| (f.level == crate::routing::BLAST_RADIUS || f.kind != NoticeKind::Page, f.due_at));
+    rows.sort_by_key(|(f, _)| (f.level == crate::paging::BLAST_RADIUS || f.kind != NoticeKind::Page, f.due_at));
     let shown = if level >= 3 { rows.len() } else { 5 };
     for (first, all) in rows.iter().take(shown) {
         let at = all.iter().filter_map(|p| p.sent_at).min().unwrap_or(first.due_at);
