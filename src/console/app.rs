@@ -87,6 +87,9 @@ pub enum Effect {
     Send(Intent),
     /// Put text on the clipboard with OSC 52.
     Copy(String),
+    /// Fetch one incident's detail once (an intervention from the list
+    /// needs what the detail says).
+    FetchDetail(i64),
 }
 
 /// Which screen is shown, without its state: for tests, the poller and
@@ -178,6 +181,9 @@ pub struct App {
     pub missing: Option<i64>,
     /// What the operator is told about how they judge causes (seed 11.3).
     pub reliance: Option<crate::api::Reliance>,
+    /// An intervention key pressed on an incident whose detail had not
+    /// arrived: the detail is fetched, then the key acts as if it had.
+    pub awaiting: Option<(KeyAction, i64)>,
 }
 
 impl App {
@@ -203,6 +209,7 @@ impl App {
             pending: Vec::new(),
             missing: None,
             reliance: None,
+            awaiting: None,
         }
     }
 
@@ -400,11 +407,22 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         Action::Detail(detail) => {
-            let shown = app.view().incident() == Some(detail.summary.id);
-            if shown {
+            let id = detail.summary.id;
+            let shown = app.view().incident() == Some(id);
+            let awaited = app.awaiting.is_some_and(|(_, a)| a == id);
+            if shown || awaited {
                 app.detail = Some(*detail);
             }
-            (shown, vec![])
+            if !awaited {
+                return (shown, vec![]);
+            }
+            let (action, _) = app.awaiting.take().expect("awaited");
+            // The operator moved on while it was fetched: nothing acts.
+            if app.focused_incident() != Some(id) || app.overlay.is_some() {
+                app.message = Some(format!("{} not opened: you moved away from incident #{id}", action.as_str()));
+                return (true, vec![]);
+            }
+            (true, act(app, action))
         }
         Action::Whoami(who) => {
             app.operator = Some(who);
@@ -429,10 +447,12 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             (true, vec![])
         }
         Action::FetchFailed(reason) => {
+            app.awaiting = None;
             app.message = Some(reason);
             (true, vec![])
         }
         Action::Offline(reason) => {
+            app.awaiting = None;
             let since = match &app.connection {
                 Connection::Offline { since, .. } => *since,
                 _ => app.now,
@@ -526,6 +546,11 @@ fn act(app: &mut App, action: KeyAction) -> Vec<Effect> {
     if let Some(why) = intent::refusal(app, action) {
         app.message = Some(format!("{why}: {} not sent", action.as_str().replace('_', " ")));
         return vec![];
+    }
+    if let Some(id) = intent::needs_detail(app, action) {
+        app.awaiting = Some((action, id));
+        app.message = Some(format!("reading incident #{id} before {}…", action.as_str().replace('_', " ")));
+        return vec![Effect::FetchDetail(id)];
     }
     match intent::plan(app, action) {
         Err(why) => {

@@ -557,34 +557,27 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
 }
 
 /// The escalation level after the incident's current one in its routing,
-/// with who it reaches: "secondary: @payments-oncall".
+/// with who it reaches ("secondary: @payments-oncall"): the function the
+/// server's escalate pages by.
 fn next_level(detail: &crate::api::IncidentDetail) -> Option<String> {
-    // The level paging would reach next: its pages are waiting for their time.
-    let waiting = detail.pages.iter().filter(|p| {
-        p.kind == crate::api::NoticeKind::Page
-            && p.state == crate::api::DeliveryState::Pending
-            && p.attempts == 0
-            && p.level != crate::paging::BLAST_RADIUS
-    });
-    if let Some(first) = waiting.clone().min_by_key(|p| p.due_at) {
-        let mut who: Vec<&str> = waiting.filter(|p| p.level == first.level).map(|p| p.target.as_str()).collect();
-        who.dedup();
-        return Some(format!("{}: {}", first.level, who.join(", ")));
-    }
-    if !detail.pages.is_empty() {
+    let routing = detail.routing.as_ref()?;
+    crate::paging::next_level(routing, detail.summary.escalation_level).map(|n| n.describe())
+}
+
+/// The incident an intervention key must read first: its preview and its
+/// target (the suspect agent, the rollback's command, the next level) come
+/// from the incident's detail, which the list does not hold.
+pub fn needs_detail(app: &App, action: KeyAction) -> Option<i64> {
+    use InterventionKind as K;
+    let KeyAction::Intervene(kind) = action else { return None };
+    if matches!(kind, K::Acknowledge | K::FlagForReview | K::CreateIncident) {
         return None;
     }
-    let routing = detail.routing.as_ref()?;
-    let mut levels: Vec<(&str, Vec<&str>)> = Vec::new();
-    for n in routing.notifications.iter().filter(|n| n.level != "blast radius") {
-        match levels.iter_mut().find(|(l, _)| *l == n.level) {
-            Some((_, who)) if !who.contains(&n.target.as_str()) => who.push(&n.target),
-            Some(_) => {}
-            None => levels.push((&n.level, vec![&n.target])),
-        }
+    if matches!(app.screen(), super::app::Screen::Agents) {
+        return None;
     }
-    let (level, who) = levels.get(detail.summary.escalation_level as usize + 1)?;
-    Some(format!("{level}: {}", who.join(", ")))
+    let id = app.focused_incident()?;
+    app.focused_detail().is_none().then_some(id)
 }
 
 /// The plan for an intervention key on the current screen: its target is

@@ -32,6 +32,8 @@ pub enum Request {
     Watch(Watch),
     Refresh,
     Send(Intent),
+    /// One incident's detail, once.
+    FetchDetail(i64),
 }
 
 /// How long a long poll waits on the server (it answers at once on change).
@@ -301,6 +303,13 @@ async fn dispatch(
                 refresh.notify_one();
                 // Marks the watch changed: ETags are dropped and all is fetched.
                 watch_tx.send_modify(|_| {});
+            }
+            Request::FetchDetail(id) => {
+                let (http, actions) = (http.clone(), actions.clone());
+                tokio::spawn(async move {
+                    let mut etags = HashMap::new();
+                    fetch(&http, &actions, &Watch::Incident(id), &mut etags).await;
+                });
             }
             Request::Send(intent) => {
                 let (http, actions, kick) = (http.clone(), actions.clone(), kick.clone());

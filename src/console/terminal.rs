@@ -106,6 +106,9 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
                     Effect::Refresh => {
                         let _ = requests.send(Request::Refresh);
                     }
+                    Effect::FetchDetail(id) => {
+                        let _ = requests.send(Request::FetchDetail(id));
+                    }
                     Effect::Send(intent) => {
                         let _ = requests.send(Request::Send(intent));
                     }

@@ -8,6 +8,7 @@
 mod channels;
 mod clock;
 mod config;
+mod escalation;
 pub mod inbox;
 pub mod message;
 mod outbox;
@@ -20,6 +21,7 @@ pub use config::{
     CHANNELS, COORDINATION, Delivery, EmailReceiver, Limits, PAGERDUTY_EVENTS_URL, PagerDutyReceiver, Receivers,
     Secret, SecretRef, SlackReceiver, Storm, WebhookReceiver, check as check_receivers,
 };
+pub use escalation::{NextLevel, next_level};
 pub use message::{Context, Item, Outgoing};
 pub use outbox::{Attempt, LastSent, Outbox, PageRow};
 pub use plan::{BLAST_RADIUS, NO_LONGER_ASKED, NewPage, OutboxPlan, plan};

@@ -5,7 +5,7 @@
 
 use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{DeliveryState, NoticeKind, Page, StateCount, Urgency};
-use crate::paging::{Attempt, LastSent, NO_LONGER_ASKED, NewPage, OutboxPlan, PageRow};
+use crate::paging::{Attempt, LastSent, NO_LONGER_ASKED, NewPage, NextLevel, OutboxPlan, PageRow};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -249,37 +249,54 @@ impl Store {
         Ok(queued)
     }
 
-    /// Escalate now: the next level's pages, not yet due, become due at
-    /// `now`. That level's name and targets, if there is one.
-    pub(crate) async fn bring_forward(
+    /// Escalate now: every notification of `next` is due at `now`, from
+    /// wherever it stands: one waiting for its time is brought forward, one
+    /// an acknowledgement cancelled is queued again, one never queued is
+    /// queued; one already sent is not sent twice. Who it reaches, each once.
+    pub(crate) async fn page_level_now(
         &self,
         tx: &mut Transaction<'_, Any>,
         incident_id: i64,
+        next: &NextLevel,
+        receivers: &crate::paging::Receivers,
         now: DateTime<Utc>,
-    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
-        let next = sqlx::query(
-            "SELECT MIN(step) AS step FROM notifications \
-             WHERE incident_id = $1 AND kind = 'page' AND state = 'pending' AND step > 0 AND due_at > $2",
-        )
-        .bind(incident_id)
-        .bind(to_millis(now))
-        .fetch_one(&mut **tx)
-        .await?;
-        let Some(step) = next.try_get::<Option<i64>, _>("step")? else { return Ok(None) };
-        let rows = sqlx::query(
-            "UPDATE notifications SET due_at = $3, next_attempt = $3 \
-             WHERE incident_id = $1 AND kind = 'page' AND state = 'pending' AND step = $2 RETURNING level, target",
-        )
-        .bind(incident_id)
-        .bind(step)
-        .bind(to_millis(now))
-        .fetch_all(&mut **tx)
-        .await?;
-        let level = rows.first().map(|r| r.try_get::<String, _>("level")).transpose()?.unwrap_or_default();
-        let mut targets: Vec<String> = rows.iter().map(|r| r.try_get("target")).collect::<Result<_, _>>()?;
-        targets.sort();
-        targets.dedup();
-        Ok(Some((level, targets)))
+    ) -> Result<Vec<String>, StoreError> {
+        for n in &next.notifications {
+            let undeliverable = (!receivers.has(&n.channel)).then(|| crate::paging::no_receiver(&n.channel));
+            let again = sqlx::query(
+                "UPDATE notifications SET state = $6, attempts = 0, last_error = $7, delivery = NULL, \
+                 due_at = $5, next_attempt = $5, step = $8 \
+                 WHERE incident_id = $1 AND kind = 'page' AND target = $2 AND channel = $3 AND level = $4 \
+                 AND state IN ('pending', 'cancelled')",
+            )
+            .bind(incident_id)
+            .bind(n.target.clone())
+            .bind(n.channel.clone())
+            .bind(n.level.clone())
+            .bind(to_millis(now))
+            .bind(if undeliverable.is_some() { "dead" } else { "pending" })
+            .bind(undeliverable.clone())
+            .bind(next.step)
+            .execute(&mut **tx)
+            .await?;
+            if again.rows_affected() == 0 {
+                let page = NewPage {
+                    incident_id,
+                    kind: NoticeKind::Page,
+                    target: n.target.clone(),
+                    channel: n.channel.clone(),
+                    level: n.level.clone(),
+                    step: next.step,
+                    urgency: n.urgency,
+                    reason: n.reason.clone(),
+                    digest: false,
+                    due_at: now,
+                    undeliverable,
+                };
+                self.insert_page(tx, &page, now).await?;
+            }
+        }
+        Ok(next.targets().into_iter().map(str::to_owned).collect())
     }
 
     /// Notifications due by `now` (and ones whose sender vanished), at most

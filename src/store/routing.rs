@@ -44,6 +44,21 @@ impl Store {
         Ok(true)
     }
 
+    /// The routing decision recorded last for the incident, in the caller's
+    /// transaction.
+    pub(crate) async fn latest_routing_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+    ) -> Result<Option<RoutingDecision>, StoreError> {
+        let last =
+            sqlx::query("SELECT decision FROM routing_decisions WHERE incident_id = $1 ORDER BY id DESC LIMIT 1")
+                .bind(incident_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(last.map(|r| r.try_get::<String, _>("decision")).transpose()?.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
     /// Every routing decision the incident was given, oldest first.
     pub async fn routing_history(&self, incident_id: i64) -> Result<Vec<(DateTime<Utc>, RoutingDecision)>, StoreError> {
         let rows = sqlx::query("SELECT at, decision FROM routing_decisions WHERE incident_id = $1 ORDER BY id")

@@ -1450,7 +1450,8 @@ fn a_pasted_runbook_acts_on_nothing_on_any_screen_or_in_any_dialog() {
 #[test]
 fn a_reason_typed_into_the_escalate_dialog_stays_text() {
     let mut app = app();
-    key(&mut app, KeyCode::Char('e'));
+    assert_eq!(key(&mut app, KeyCode::Char('e')), [Effect::FetchDetail(12)], "the detail is read first");
+    update(&mut app, Action::Detail(Box::new(rich_detail())), &Keymap::default());
     assert!(app.dialog().is_some(), "escalating asks first");
     for c in "paging dba".chars() {
         assert!(key(&mut app, KeyCode::Char(c)).is_empty(), "{c:?} acts on nothing");
@@ -1466,11 +1467,43 @@ fn a_reason_typed_into_the_escalate_dialog_stays_text() {
 
 #[test]
 fn the_escalate_dialog_names_who_the_next_level_reaches() {
-    let mut app = triage('b');
-    key(&mut app, KeyCode::Esc);
-    key(&mut app, KeyCode::Char('e'));
-    let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), 120, 40));
+    let mut opened = triage('b');
+    key(&mut opened, KeyCode::Esc);
+    key(&mut opened, KeyCode::Char('e'));
+    let shown = text(&draw(&opened, &Theme::builtin("dark").unwrap(), 120, 40));
     assert!(shown.contains("page the next level now: secondary: @payments-oncall"), "{shown}");
+    // From the list, the same key reads the incident first and previews
+    // the same level: one source for the preview and the action.
+    let mut listed = app();
+    assert_eq!(key(&mut listed, KeyCode::Char('e')), [Effect::FetchDetail(12)]);
+    assert!(listed.dialog().is_none(), "no preview before the detail says who is next");
+    update(&mut listed, Action::Detail(Box::new(rich_detail())), &Keymap::default());
+    let from_list = text(&draw(&listed, &Theme::builtin("dark").unwrap(), 120, 40));
+    assert!(from_list.contains("page the next level now: secondary: @payments-oncall"), "{from_list}");
+    // Acknowledged: the timers are cancelled, and the preview still names
+    // the next level of the chain, as escalating pages it.
+    let mut acked = rich_detail();
+    acked.summary.status = IncidentStatus::Acknowledged;
+    for page in &mut acked.pages {
+        if page.state == mandate::api::DeliveryState::Pending {
+            page.state = mandate::api::DeliveryState::Cancelled;
+        }
+    }
+    let mut listed = app();
+    key(&mut listed, KeyCode::Char('e'));
+    update(&mut listed, Action::Detail(Box::new(acked)), &Keymap::default());
+    let acked_preview = text(&draw(&listed, &Theme::builtin("dark").unwrap(), 120, 40));
+    assert!(acked_preview.contains("page the next level now: secondary: @payments-oncall"), "{acked_preview}");
+}
+
+#[test]
+fn an_intervention_awaiting_its_detail_does_not_act_once_the_operator_moved_on() {
+    let mut app = app();
+    assert_eq!(key(&mut app, KeyCode::Char('e')), [Effect::FetchDetail(12)]);
+    key(&mut app, KeyCode::Char('j'));
+    update(&mut app, Action::Detail(Box::new(rich_detail())), &Keymap::default());
+    assert!(app.dialog().is_none(), "the selection moved: the escalate dialog does not open on another row");
+    assert!(app.message.as_deref().unwrap_or("").contains("moved away from incident #12"), "{:?}", app.message);
 }
 
 #[test]

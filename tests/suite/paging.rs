@@ -507,6 +507,35 @@ async fn escalate_pages_the_next_level_at_once(db: Db) {
     p.t.stop().await;
 }
 
+/// Acknowledging cancels the timers, yet `escalate` still pages the next
+/// level of the chain, and again the one after it: from wherever the
+/// incident stands. The detail's routing names the same level first.
+async fn escalate_after_acknowledging_pages_the_next_level(db: Db) {
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
+    let id = p.fail("f1", "payments-service").await;
+    p.pages_until(id, "owner paged", |ps| state(ps, "@alice", "webhook") == "sent").await;
+    let ack = p
+        .t
+        .post(RESPONDER, &format!("/api/v1/incidents/{id}/interventions"), &as_alice(json!({"kind": "acknowledge"})))
+        .await;
+    assert_eq!(ack.status, 200, "{:?}", ack.body);
+    p.pages_until(id, "timers cancelled", |ps| state(ps, "@payments-oncall", "webhook") == "cancelled").await;
+    let escalate = as_alice(json!({"kind": "escalate", "reason": "need the on-call"}));
+    let answer = p.t.post(RESPONDER, &format!("/api/v1/incidents/{id}/interventions"), &escalate).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let message = answer.body["message"].as_str().unwrap();
+    assert!(message.contains("paging @payments-oncall now (routing level secondary)"), "{message}");
+    p.pages_until(id, "the on-call's receiver got it", |ps| state(ps, "@payments-oncall", "webhook") == "sent").await;
+    assert_eq!(state(&p.pages(id).await, "@payments-lead", "webhook"), "cancelled", "only the next level");
+    let again = p.t.post(RESPONDER, &format!("/api/v1/incidents/{id}/interventions"), &escalate).await;
+    assert!(again.body["message"].as_str().unwrap().contains("paging @payments-lead now"), "{:?}", again.body);
+    p.pages_until(id, "the lead's receiver got it", |ps| state(ps, "@payments-lead", "webhook") == "sent").await;
+    let detail = p.t.get(RESPONDER, &format!("/api/v1/incidents/{id}")).await.body;
+    assert_eq!(detail["status"], "acknowledged", "escalating does not reopen it");
+    assert_eq!(detail["escalation_level"], 2);
+    p.t.stop().await;
+}
+
 /// Each ownership case of seed 6.x, through the API.
 async fn every_ownership_case_reaches_the_right_people(db: Db) {
     let p = Paging::start_with(db, &common::escalation_example("15m", true), catalog()).await;
@@ -746,6 +775,7 @@ on_both_databases!(
     failing_receivers_are_retried_then_dead_letters_retried_by_hand,
     the_seed_escalation_example_escalates_by_itself_and_stops_on_acknowledge,
     escalate_pages_the_next_level_at_once,
+    escalate_after_acknowledging_pages_the_next_level,
     every_ownership_case_reaches_the_right_people,
     storm_control_groups_what_goes_to_one_person,
 );

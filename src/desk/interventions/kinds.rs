@@ -91,14 +91,19 @@ impl Desk {
         it.details["level"] = record.summary.escalation_level.into();
         let escalated =
             format!("incident #{} escalated to level {}", record.summary.id, record.summary.escalation_level);
-        Ok(Step::Done(match self.store.bring_forward(tx, record.summary.id, self.clock.now()).await? {
-            Some((level, targets)) => {
-                it.queued += targets.len();
-                it.details["paged"] = serde_json::json!({ "level": level, "targets": targets });
-                format!("{escalated}: paging {} now (routing level {level})", targets.join(", "))
-            }
-            None => format!("{escalated}; routing has no later level waiting to be paged"),
-        }))
+        let id = record.summary.id;
+        let decision = self.store.latest_routing_in(tx, id).await?;
+        // The same function the console's preview reads: the level after the
+        // one the incident was at, acknowledged or not.
+        let next = decision.and_then(|d| crate::paging::next_level(&d, record.summary.escalation_level - 1));
+        let Some(next) = next else {
+            return Ok(Step::Done(format!("{escalated}; routing has no later level to page")));
+        };
+        let routing = self.routing();
+        let targets = self.store.page_level_now(tx, id, &next, routing.receivers(), self.clock.now()).await?;
+        it.queued += next.notifications.len();
+        it.details["paged"] = serde_json::json!({ "level": next.level, "targets": targets });
+        Ok(Step::Done(format!("{escalated}: paging {} now (routing level {})", targets.join(", "), next.level)))
     }
 
     /// A rule, in the responder's words, proposed from what the incident's
