@@ -349,6 +349,39 @@ impl App {
     }
 }
 
+/// Applies the actions that arrived together (see `paste`). A dialog or the
+/// quit prompt only takes keys pressed after it was drawn: keys that came
+/// in the same burst as the key that opened it are dropped, and said.
+pub fn update_batch(app: &mut App, batch: Vec<Action>, keymap: &Keymap) -> (bool, Vec<Effect>) {
+    let asks = |a: &App| matches!(a.overlay, Some(Overlay::Dialog(_) | Overlay::Quit));
+    let (mut changed, mut effects) = (false, Vec::new());
+    let mut dropped = 0;
+    for action in batch {
+        let is_key = matches!(action, Action::Key(_));
+        if is_key && dropped > 0 {
+            dropped += 1;
+            continue;
+        }
+        let before = asks(app);
+        let (c, e) = update(app, action, keymap);
+        changed |= c;
+        effects.extend(e);
+        if is_key && !before && asks(app) {
+            // From here on, this burst's keys are not for the question.
+            dropped = 1;
+        }
+    }
+    if dropped > 1 {
+        let n = dropped - 1;
+        app.message = Some(format!(
+            "{n} key{} typed with the one that opened this question were not taken as its answer",
+            if n == 1 { "" } else { "s" }
+        ));
+        changed = true;
+    }
+    (changed, effects)
+}
+
 /// Applies one action. Returns whether anything visible changed, and the
 /// effects to carry out.
 ///

@@ -3,7 +3,7 @@
 //! something visible changed, wrapped in synchronized output; the terminal
 //! is restored on every way out, panics included (ratatui's hook).
 
-use super::app::{Action, App, Effect, update};
+use super::app::{Action, App, Effect, update_batch};
 use super::config::ConsoleConfig;
 use super::paste;
 use super::poller::{Poller, Request};
@@ -91,40 +91,38 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
             _ = tick.tick() => vec![Action::Tick(Utc::now())],
             status = signalled => break Exit::Signal(status),
         };
-        for action in batch {
-            if matches!(action, Action::Resize) {
-                screen.shown = None;
-            }
-            let (changed, effects) = update(&mut app, action, &keymap);
-            dirty |= changed;
-            for effect in effects {
-                match effect {
-                    Effect::Quit => break 'running Exit::Quit,
-                    Effect::Watch(id) => {
-                        let _ = requests.send(Request::Watch(id));
+        if batch.iter().any(|a| matches!(a, Action::Resize)) {
+            screen.shown = None;
+        }
+        let (changed, effects) = update_batch(&mut app, batch, &keymap);
+        dirty |= changed;
+        for effect in effects {
+            match effect {
+                Effect::Quit => break 'running Exit::Quit,
+                Effect::Watch(id) => {
+                    let _ = requests.send(Request::Watch(id));
+                }
+                Effect::Refresh => {
+                    let _ = requests.send(Request::Refresh);
+                }
+                Effect::FetchDetail(id) => {
+                    let _ = requests.send(Request::FetchDetail(id));
+                }
+                Effect::Send(intent) => {
+                    let _ = requests.send(Request::Send(intent));
+                }
+                Effect::Copy(text) => {
+                    let mut stdout = std::io::stdout();
+                    stdout.write_all(super::clipboard::osc52(&text).as_bytes())?;
+                    stdout.flush()?;
+                }
+                Effect::SetTheme(name) => {
+                    let themes_dir = config.config_path.parent().map(|d| d.join("themes"));
+                    match Theme::load(&name, themes_dir.as_deref()) {
+                        Ok(t) => theme = t,
+                        Err(e) => app.message = Some(e.to_string()),
                     }
-                    Effect::Refresh => {
-                        let _ = requests.send(Request::Refresh);
-                    }
-                    Effect::FetchDetail(id) => {
-                        let _ = requests.send(Request::FetchDetail(id));
-                    }
-                    Effect::Send(intent) => {
-                        let _ = requests.send(Request::Send(intent));
-                    }
-                    Effect::Copy(text) => {
-                        let mut stdout = std::io::stdout();
-                        stdout.write_all(super::clipboard::osc52(&text).as_bytes())?;
-                        stdout.flush()?;
-                    }
-                    Effect::SetTheme(name) => {
-                        let themes_dir = config.config_path.parent().map(|d| d.join("themes"));
-                        match Theme::load(&name, themes_dir.as_deref()) {
-                            Ok(t) => theme = t,
-                            Err(e) => app.message = Some(e.to_string()),
-                        }
-                        dirty = true;
-                    }
+                    dirty = true;
                 }
             }
         }

@@ -1384,6 +1384,28 @@ fn burst(text: &str) -> Vec<ratatui::crossterm::event::Event> {
         .collect()
 }
 
+#[test]
+fn keys_typed_ahead_act_and_a_question_waits_for_keys_after_it() {
+    use mandate::console::app::update_batch;
+    use mandate::console::paste::actions;
+    let keymap = Keymap::default();
+    let mut app = self::app();
+    update_batch(&mut app, actions(burst(":11\n")), &keymap);
+    assert_eq!(app.screen(), Screen::Incident { id: 11, level: 1 }, "a command typed fast still runs");
+    let mut app = self::app();
+    let before = app.list.selected();
+    update_batch(&mut app, actions(burst("jj")), &keymap);
+    assert_ne!(app.list.selected(), before, "both moves taken");
+    // q opens the prompt; the y that came with it is not its answer.
+    let mut app = self::app();
+    let (_, effects) = update_batch(&mut app, actions(burst("qy")), &keymap);
+    assert!(!effects.contains(&Effect::Quit), "{effects:?}");
+    assert!(matches!(app.overlay, Some(mandate::console::overlay::Overlay::Quit)));
+    assert!(app.message.as_deref().unwrap_or("").contains("not taken as its answer"), "{:?}", app.message);
+    let (_, effects) = update_batch(&mut app, actions(burst("y")), &keymap);
+    assert_eq!(effects, [Effect::Quit], "a later y answers");
+}
+
 /// Every screen, each with every dialog its keys open, for a responder.
 fn every_screen_and_dialog() -> Vec<(String, App)> {
     let keymap = Keymap::default();

@@ -205,6 +205,29 @@ fn a_pasted_runbook_acts_on_nothing_bracketed_or_not() {
     assert_eq!(t.exit_status(), 0);
 }
 
+/// Keys typed ahead over a slow link arrive together: they are the
+/// operator's keys, not a paste. One `send-keys` delivers them in one write.
+#[test]
+fn keys_typed_fast_are_kept_and_a_question_takes_only_later_keys() {
+    if no_tmux("keys_typed_fast_are_kept_and_a_question_takes_only_later_keys") {
+        return;
+    }
+    let t = Tmux::start("typed", (80, 24), &[], "demo --speed 50 --seed 1");
+    t.wait_for("CONFIG_INVALID");
+    t.run(&["send-keys", "-t", "s", ":", "a", "u", "d", "i", "t", "Enter"]);
+    t.wait_for("chain verified");
+    t.run(&["send-keys", "-t", "s", "q", "j", "j"]);
+    let shown = t.wait_for("▶");
+    assert!(!shown.contains("ignored pasted text"), "{shown}");
+    // q then y together: the prompt opened by q does not take the y.
+    t.run(&["send-keys", "-t", "s", "q", "y"]);
+    let shown = t.wait_for("Quit mandate?");
+    assert!(shown.contains("not taken as its answer"), "{shown}");
+    t.keys(&["n"]);
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+}
+
 #[test]
 fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
     if no_tmux("an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear") {
