@@ -120,7 +120,8 @@ impl Plan {
             What::Intervention(kind) => {
                 !kind.reversible() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
             }
-            What::Verdict(v) => v == Verdict::Confirmed,
+            // Verdicts feed calibration: each of the three is asked alike.
+            What::Verdict(_) => true,
             // A reason is required.
             What::Dispute(_) => true,
             // It pages someone.
@@ -234,7 +235,8 @@ impl Plan {
                 _ => {}
             }
             fields.push(Field::new(FieldName::Reason, None, !kind.reversible()));
-        } else if let What::Dispute(_) = self.what {
+        } else if let What::Dispute(_) | What::Verdict(_) = self.what {
+            // A verdict teaches calibration; its reason is what a reviewer reads.
             fields.push(Field::new(FieldName::Reason, None, true));
         } else {
             fields.push(Field::new(FieldName::Reason, None, false));

@@ -231,8 +231,14 @@ async fn every_intervention_once(db: Db) {
     press(&mut c.app, KeyCode::Char('c'));
     let event = c.app.selected_candidate().unwrap().event_id.clone();
     for (key, verdict) in [('i', "investigate"), ('X', "rejected"), ('C', "confirmed")] {
-        let intent = intend(&mut c.app, key, "");
+        // Each of the three asks first and wants a reason: they all teach calibration.
+        press(&mut c.app, KeyCode::Char(key));
+        let dialog = c.app.dialog().unwrap_or_else(|| panic!("{key} asks before recording a verdict"));
+        assert!(dialog.fields[0].required, "{key}: no verdict without a reason");
+        press(&mut c.app, KeyCode::Esc);
+        let intent = intend(&mut c.app, key, "the timeline says so");
         assert_eq!(intent.body["event_id"], event.as_str());
+        assert_eq!(intent.body["reason"], "the timeline says so");
         assert_eq!(c.send_twice(&intent).await, "verdict");
         let judged = c.detail(id).await.analysis.candidates.into_iter().find(|x| x.event_id == event).unwrap();
         assert_eq!(judged.verdict.map(|v| v.as_str()), Some(verdict));

@@ -485,11 +485,18 @@ fn root_causes_rank_and_judge_from_the_servers_answer() {
     key(&mut app, KeyCode::Char('j'));
     let second = app.selected_candidate().unwrap().event_id.clone();
     assert_ne!(first, second);
-    // Unrelated goes at once; the list changes only when the server says so.
-    let effects = key(&mut app, KeyCode::Char('X'));
+    // Unrelated asks first, like confirming: a reason, then y on the buttons.
+    assert!(key(&mut app, KeyCode::Char('X')).is_empty(), "nothing is recorded at once");
+    for c in "retry storm, not this".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    app.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
+    let effects = key(&mut app, KeyCode::Char('y'));
     let [Effect::Send(intent)] = &effects[..] else { panic!("{effects:?}") };
     assert_eq!(intent.path, "/api/v1/incidents/12/verdicts");
     assert_eq!(intent.body["verdict"], "rejected");
+    assert_eq!(intent.body["reason"], "retry storm, not this");
     assert_eq!(intent.body["event_id"], second.as_str());
     assert_eq!(intent.body["actor_type"], "HUMAN");
     assert_eq!(intent.body["actor_id"], "alice");

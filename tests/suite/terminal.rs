@@ -131,8 +131,9 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.wait_for("Root causes");
     t.keys(&["C"]);
     t.wait_for("Confirm:");
-    // Focus starts in the reason field; Tab to the buttons, then y once
-    // the dialog has been up long enough to be read.
+    // Focus starts in the reason field, which a verdict needs; Tab to the
+    // buttons, then y once the dialog has been up long enough to be read.
+    t.text("deploy fits the timeline");
     t.keys(&["Tab"]);
     std::thread::sleep(GUARD);
     t.keys(&["y"]);
