@@ -36,6 +36,8 @@ pub enum Action {
     Incidents(Box<IncidentPage>, DateTime<Utc>),
     /// Only the incidents that changed since the list the console has.
     IncidentChanges(Box<IncidentPage>, DateTime<Utc>),
+    /// The server confirmed, at this time, that nothing changed.
+    Confirmed(DateTime<Utc>),
     Detail(Box<IncidentDetail>),
     Whoami(WhoAmI),
     /// Data for the screen shown (see [`Watch`]): it goes to that screen, if
@@ -184,6 +186,8 @@ pub struct App {
     /// An intervention key pressed on an incident whose detail had not
     /// arrived: the detail is fetched, then the key acts as if it had.
     pub awaiting: Option<(KeyAction, i64)>,
+    /// Whether the server's paging can wake anyone (from the feed).
+    pub paging: Option<crate::api::PagingHealth>,
 }
 
 impl App {
@@ -210,6 +214,7 @@ impl App {
             missing: None,
             reliance: None,
             awaiting: None,
+            paging: None,
         }
     }
 
@@ -417,6 +422,7 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 app.new_ids.extend(page.incidents.iter().map(|i| i.id).filter(|id| !known.contains(id)));
             }
             app.incidents = page.incidents;
+            app.paging = page.paging;
             app.received(page.version, page.counts, at);
             (true, vec![])
         }
@@ -436,6 +442,7 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 app.incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
                 app.incidents.truncate(MAX_INCIDENTS);
             }
+            app.paging = page.paging;
             app.received(page.version, page.counts, at);
             (true, vec![])
         }
@@ -456,6 +463,13 @@ pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 return (true, vec![]);
             }
             (true, act(app, action))
+        }
+        Action::Confirmed(at) => {
+            // Shown to the minute: redrawn only when that changes.
+            let shown = (app.connection == Connection::Live, app.data_at.map(minute_of));
+            app.data_at = Some(at);
+            app.connection = Connection::Live;
+            (shown != (true, Some(minute_of(at))), vec![])
         }
         Action::Whoami(who) => {
             app.operator = Some(who);

@@ -29,12 +29,33 @@ Connect to a Mandate server with any of:
 Or see the whole product on this machine: mandate demo
 Run your own server: mandate serve (then: mandate token create --name you --role responder)";
 
+/// What to tell someone who named a server but gave no token for it.
+pub fn no_token(url: &str) -> String {
+    format!(
+        "mandate: no token for {url}.
+
+The server is named, but the console has no token to show it. Give one with any of:
+  mandate --api-url {url} --token-file ~/.config/mandate/token
+  MANDATE_TOKEN=… mandate --api-url {url}
+  token_command in ~/.config/mandate/config.toml
+
+An admin creates one on the server: mandate token create --name you --role responder"
+    )
+}
+
 /// Starts the console; returns the process exit code.
 pub fn main(args: ConsoleArgs) -> Result<std::process::ExitCode, String> {
     let config = ConsoleConfig::resolve(&args, &|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-    let (Some(api_url), Some(token)) = (config.api_url.clone(), config.token.clone()) else {
-        eprintln!("{NOT_CONFIGURED}");
-        return Ok(std::process::ExitCode::from(2));
+    let (api_url, token) = match (config.api_url.clone(), config.token.clone()) {
+        (Some(url), Some(token)) => (url, token),
+        (Some(url), None) => {
+            eprintln!("{}", no_token(&url));
+            return Ok(std::process::ExitCode::from(2));
+        }
+        _ => {
+            eprintln!("{NOT_CONFIGURED}");
+            return Ok(std::process::ExitCode::from(2));
+        }
     };
     init_file_logging();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -410,7 +410,12 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
             }
         };
         let (page_version, action) = match outcome {
-            Ok(Feed::Unchanged) => continue,
+            Ok(Feed::Unchanged) => {
+                if actions.send(Action::Confirmed(Utc::now())).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             Ok(Feed::Full(page)) => (page.version, Action::Incidents(Box::new(page), Utc::now())),
             // The server's history is older than ours (restored or reset):
             // start again from the whole list.

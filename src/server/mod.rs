@@ -332,6 +332,14 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     )
     .await?;
     tracing::info!(services = desk.catalog().len(), version = desk.version(), "incident desk ready");
+    if desk.routing().receivers().is_empty() {
+        tracing::warn!(
+            routing = %options.routing.as_deref().map_or("(none: --routing not given)".into(), |p| p.display().to_string()),
+            "no paging receivers: every page is marked dead at once and nobody is woken; add a [channel.webhook], \
+             [channel.slack], [channel.pagerduty] or [channel.email] table to the routing file \
+             (docs/routing-and-paging.md)"
+        );
+    }
     desk.share_revocations(&tokens_file.revoked_digests()).await?;
     let tls =
         options.tls.as_ref().map(|(cert, key)| Tls::load(cert, key, options.tls_client_ca.as_deref())).transpose()?;

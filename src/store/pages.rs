@@ -493,6 +493,15 @@ impl Store {
         rows.iter().map(|r| page_from_row(r).map(|p| p.page)).collect()
     }
 
+    /// Notifications that died (given up, or undeliverable) since `since`.
+    pub async fn dead_since(&self, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM notifications WHERE state = 'dead' AND next_attempt >= $1")
+            .bind(to_millis(since))
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     pub async fn page_counts(&self) -> Result<Vec<StateCount>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM notifications GROUP BY state ORDER BY state")
             .fetch_all(&self.read)

@@ -69,6 +69,14 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
     let whoami: Value =
         http.get(format!("{base}/api/v1/whoami")).bearer_auth(&viewer).send().await.unwrap().json().await.unwrap();
     assert_eq!(whoami, json!({"name": "victor", "role": "viewer"}));
+    // No routing file, so no receivers: ready, and saying nobody is woken.
+    let ready: Value = http.get(format!("{base}/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["paging"]["warning"], "no receivers — nobody is woken", "{ready}");
+    assert_eq!(ready["paging"]["receivers"], json!([]));
+    let feed: Value =
+        http.get(format!("{base}/api/v1/incidents")).bearer_auth(&viewer).send().await.unwrap().json().await.unwrap();
+    assert_eq!(feed["paging"]["receivers"], json!([]), "every console is told: {feed}");
+    assert!(feed["paging"]["dead_last_day"].is_i64(), "{feed}");
 
     // The weekly rollout status on demand, from the live figures.
     let token_file = dir.path().join("viewer.token");
@@ -116,12 +124,31 @@ async fn serve_authenticates_logs_without_tokens_and_reloads_on_sighup() {
     assert!(exit.success(), "SIGTERM is a clean shutdown: {exit:?}");
     let log = served.log.lock().unwrap().join("\n");
     assert!(log.contains("attribution_validation_failed"), "the rejection is logged:\n{log}");
+    let warning = log.lines().find(|l| l.contains("no paging receivers")).unwrap_or_else(|| panic!("{log}"));
+    assert!(warning.contains("WARN") && warning.contains("[channel.webhook]"), "names the setting: {warning}");
     assert!(log.contains("\"principal\":\"fleet\""), "requests are attributed in the log:\n{log}");
     for secret in [&agent, &viewer] {
         assert!(!log.contains(secret.as_str()), "a token reached the log");
     }
     let list = String::from_utf8(mandate(&["token", "list", "--tokens-file", tokens]).stdout).unwrap();
     assert!(list.contains("fleet") && !list.contains("victor") && !list.contains(&agent), "{list}");
+}
+
+#[test]
+fn a_server_named_without_a_token_is_said_as_such() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--api-url", "http://127.0.0.1:9"])
+        .env_remove("MANDATE_TOKEN")
+        .env_remove("MANDATE_API_URL")
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.starts_with("mandate: no token for http://127.0.0.1:9."), "{said}");
+    assert!(!said.contains("no API configured"), "{said}");
 }
 
 #[test]

@@ -48,6 +48,11 @@ fn summary(
     }
 }
 
+/// A server whose paging reaches people.
+fn receiving() -> mandate::api::PagingHealth {
+    mandate::api::PagingHealth { receivers: vec!["slack".into(), "pagerduty".into()], dead_last_day: 0 }
+}
+
 fn page() -> IncidentPage {
     IncidentPage {
         incidents: vec![
@@ -73,6 +78,7 @@ fn page() -> IncidentPage {
         version: 7,
         counts: StatusCounts { open: 2, acknowledged: 1, resolved: 1 },
         next_cursor: None,
+        paging: Some(receiving()),
     }
 }
 
@@ -218,6 +224,7 @@ fn changes_merge_into_the_list_without_moving_the_selection() {
         version: 9,
         counts: StatusCounts { open: 2, acknowledged: 2, resolved: 1 },
         next_cursor: None,
+        paging: Some(receiving()),
     };
     let (redraw, _) = update(&mut app, Action::IncidentChanges(Box::new(changes), now()), &Keymap::default());
     assert!(redraw);
@@ -237,7 +244,7 @@ fn offline_keeps_the_data_and_says_so() {
     update(&mut app, Action::Tick(now() + Duration::seconds(42)), &keymap);
     assert!(matches!(app.connection, Connection::Offline { .. }));
     let text = format!("{:?}", draw(&app, &Theme::builtin("dark").unwrap(), 120, 10).backend());
-    assert!(text.contains("STALE 42s connection refused") && text.contains("data 42s old"), "{text}");
+    assert!(text.contains("STALE  no answer for 42s (connection refused); last confirmed 14:30:00"), "{text}");
     assert!(text.contains("CONFIG_INVALID on payments-service"), "the last data stays visible");
 }
 
@@ -1612,6 +1619,51 @@ fn the_connection_state_is_never_cut_from_the_status_bar() {
             }
         }
     }
+}
+
+#[test]
+fn a_server_that_pages_nobody_is_said_on_the_status_line_at_every_width() {
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    let mut app = app();
+    let bar = |app: &App, width| text(&draw(app, &dark, width, 24)).lines().next().unwrap().to_owned();
+    assert!(!bar(&app, 200).contains("PAGING"), "receivers exist: nothing to say");
+    let mut nobody = page();
+    nobody.paging = Some(mandate::api::PagingHealth { receivers: vec![], dead_last_day: 0 });
+    update(&mut app, Action::Incidents(Box::new(nobody), now()), &keymap);
+    for width in [60, 80, 200] {
+        assert!(bar(&app, width).contains(" PAGING "), "{width}: {}", bar(&app, width));
+    }
+    assert!(bar(&app, 80).contains("no receivers — nobody is woken"), "{}", bar(&app, 80));
+    let mut dying = page();
+    dying.paging = Some(mandate::api::PagingHealth { receivers: vec!["slack".into()], dead_last_day: 3 });
+    update(&mut app, Action::Incidents(Box::new(dying), now()), &keymap);
+    assert!(bar(&app, 120).contains("3 pages dead in the last day"), "{}", bar(&app, 120));
+}
+
+#[test]
+fn the_status_line_says_when_the_server_last_confirmed_what_is_shown() {
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    let mut app = app();
+    let bar = |app: &App| text(&draw(app, &dark, 120, 24)).lines().next().unwrap().to_owned();
+    assert!(bar(&app).contains(&format!("confirmed {}", now().format("%H:%M"))), "{}", bar(&app));
+    // A long poll that ends with nothing changed confirms the data too.
+    let later = now() + chrono::Duration::minutes(3);
+    let (redraw, _) = update(&mut app, Action::Confirmed(later), &keymap);
+    assert!(redraw, "the minute shown changed");
+    assert!(bar(&app).contains(&format!("confirmed {}", later.format("%H:%M"))), "{}", bar(&app));
+    let (redraw, _) = update(&mut app, Action::Confirmed(later + chrono::Duration::seconds(1)), &keymap);
+    assert!(!redraw, "the same minute: nothing to draw");
+    // Right after the server stops answering: live data, just unconfirmed.
+    update(&mut app, Action::Tick(later + chrono::Duration::seconds(2)), &keymap);
+    update(&mut app, Action::Offline("connection refused".into()), &keymap);
+    let shown = bar(&app);
+    assert!(shown.contains(" STALE ") && shown.contains("no answer for 0s"), "{shown}");
+    assert!(
+        shown.contains(&format!("last confirmed {}", (later + chrono::Duration::seconds(1)).format("%H:%M:%S"))),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -241,7 +241,7 @@ fn an_unreachable_api_and_a_refused_token_are_said_never_shown_as_all_clear() {
         &[("MANDATE_TOKEN", "mdt_whatever"), ("MANDATE_API_URL", &format!("http://{host}"))],
         "",
     );
-    let shown = t.wait_for("OFFLINE — incidents not known");
+    let shown = t.wait_for("OFFLINE — incidents: unknown");
     let bar = shown.lines().next().unwrap();
     assert!(bar.contains(" OFFLINE "), "the chip is whole at 80 columns: {bar:?}");
     assert!(!shown.contains("no incidents") && !shown.contains("0 open"), "{shown}");

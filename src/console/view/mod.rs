@@ -148,24 +148,38 @@ pub(in crate::console) fn status_bar(app: &App, theme: &Theme, frame: &mut Frame
     let (word, reason, key) = match &app.connection {
         Connection::Connecting => (" CONNECTING ".to_owned(), None, K::Stale),
         Connection::Live => (" LIVE ".to_owned(), None, K::Live),
-        Connection::Offline { reason, since } if app.data_at.is_some() => {
-            let for_s = (app.now - *since).num_seconds().max(0);
-            (format!(" STALE {for_s}s "), Some(reason), K::Stale)
-        }
+        // Its reason goes with how long, below.
+        Connection::Offline { .. } if app.data_at.is_some() => (" STALE ".to_owned(), None, K::Stale),
         Connection::Offline { reason, .. } => (" OFFLINE ".to_owned(), Some(reason), K::Offline),
         Connection::Unauthorized { reason } => (" UNAUTHORIZED ".to_owned(), Some(reason), K::Offline),
     };
     segments.push(Segment::fixed(word, theme.style(key)));
-    if let Some(reason) = reason {
-        segments.push(Segment::yields(format!("{reason} "), theme.style(key), 3));
+    // Said before the reason: it outlives a cut of everything else.
+    if let Some(alarm) = app.paging.as_ref().and_then(crate::api::PagingHealth::alarm) {
+        segments.push(Segment::fixed(" ".to_owned(), Style::default()));
+        segments.push(Segment::fixed(" PAGING ".to_owned(), theme.style(K::Error)));
+        segments.push(Segment::yields(format!(" {alarm} "), theme.style(K::Error), 4));
     }
-    // Live data is current: say when it last changed (no per-second redraw).
-    // Otherwise say how old it is.
-    match (&app.connection, app.data_at, app.data_age()) {
-        (Connection::Live, Some(at), _) => {
-            segments.push(Segment::yields(format!(" as of {}", at.format("%H:%M:%S")), theme.style(K::Muted), 2))
+    if let Some(reason) = reason {
+        segments.push(Segment::yields(format!(" {reason}"), theme.style(key), 3));
+    }
+    // When the server last confirmed what is shown: a change, or a long
+    // poll that ended with nothing changed. To the minute while live (no
+    // per-second redraw); with the seconds it has been unanswered otherwise.
+    match (&app.connection, app.data_at) {
+        (Connection::Live, Some(at)) => {
+            segments.push(Segment::yields(format!(" confirmed {}", at.format("%H:%M")), theme.style(K::Muted), 2))
         }
-        (_, _, Some(age_s)) => segments.push(Segment::yields(format!(" data {age_s}s old"), theme.style(K::Muted), 2)),
+        (Connection::Offline { since, reason }, Some(at)) => {
+            let for_s = (app.now - *since).num_seconds().max(0);
+            segments.push(Segment::yields(format!(" no answer for {for_s}s"), theme.style(K::Stale), 3));
+            segments.push(Segment::yields(format!(" ({reason})"), theme.style(K::Stale), 0));
+            segments.push(Segment::yields(
+                format!("; last confirmed {}", at.format("%H:%M:%S")),
+                theme.style(K::Muted),
+                2,
+            ))
+        }
         _ => {}
     }
     if let Some(who) = &app.operator {
@@ -185,10 +199,11 @@ pub(in crate::console) fn not_known(app: &App, theme: &Theme, frame: &mut Frame,
     let (text, key) = match &app.connection {
         Connection::Connecting => (format!("{what}: connecting to {host}…"), K::Muted),
         Connection::Live => (format!("loading {what}…"), K::Muted),
-        Connection::Offline { reason, .. } => (
+        Connection::Offline { reason, since } => (
             format!(
-                "OFFLINE — {what} not known: cannot reach {host} ({reason}). Retrying every few seconds; \
-                 nothing here means \"all clear\"."
+                "OFFLINE — {what}: unknown. This screen is empty because {host} has not answered for {}s \
+                 ({reason}); retrying every few seconds.",
+                (app.now - *since).num_seconds().max(0)
             ),
             K::Offline,
         ),

@@ -76,7 +76,10 @@ pub async fn list_incidents(
     }
     // Read before the query: whatever the page holds is at least this new.
     let version = state.desk().version();
-    let key = ListKey { version, query: format!("{status:?} {cursor:?} {limit} {changed_after:?}") };
+    // Receivers change with the routing file, not the version.
+    let routing = state.desk().routing();
+    let receivers = crate::paging::CHANNELS.map(|c| routing.receivers().has(c));
+    let key = ListKey { version, query: format!("{status:?} {cursor:?} {limit} {changed_after:?} {receivers:?}") };
     let body = state
         .list_cache()
         .page(key, || async {
@@ -100,7 +103,8 @@ pub async fn list_incidents(
                 }
             };
             let counts = state.store().status_counts().await?;
-            let page = IncidentPage { incidents, version, counts, next_cursor };
+            let paging = Some(state.desk().paging_health().await?);
+            let page = IncidentPage { incidents, version, counts, next_cursor, paging };
             Ok(Bytes::from(serde_json::to_vec(&page).map_err(|_| ApiError::internal())?))
         })
         .await?;

@@ -49,8 +49,15 @@ pub async fn readyz(
             why,
         ));
     }
+    // Ready to serve, yet say it when paging can wake nobody.
+    let health = state.desk().paging_health().await?;
     Ok(Json(json!({
         "status": "ready",
+        "paging": {
+            "receivers": health.receivers,
+            "dead_last_day": health.dead_last_day,
+            "warning": health.alarm(),
+        },
         "database": "ok",
         "duties": if duties { "here" } else { "another server" },
         "paging_last_pass_ms_ago": idle.filter(|_| duties).map(|d| d.num_milliseconds()),

@@ -85,6 +85,9 @@ pub struct IncidentPage {
     pub version: i64,
     pub counts: StatusCounts,
     pub next_cursor: Option<String>,
+    /// Whether paging can wake anyone; absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<super::PagingHealth>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -41,7 +41,7 @@ pub use learning::{
 pub use operations::{
     AccessEntry, AccessPage, AgentSummary, AttributionStats, AuditEntry, AuditPage, ChainStatus, CountBy,
 };
-pub use paging::{DeliveryState, NoticeKind, Page, PageList, RetryBody, StateCount};
+pub use paging::{DeliveryState, NoticeKind, Page, PageList, PagingHealth, RetryBody, StateCount};
 pub use rollout::{
     Breach, ComplianceStatus, Milestone, NextPhase, OutreachBody, OutreachNote, OutreachSent, OwnerTarget, Phase,
     RolloutStatus, ServiceCompliance, Trend, TrendMetric, ViolationSample,

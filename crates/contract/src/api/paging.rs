@@ -63,6 +63,33 @@ pub struct Page {
     pub delivery: Option<String>,
 }
 
+/// Whether paging can wake anyone: the receivers configured, and the
+/// notifications that died undelivered in the last day. In the incident
+/// feed (every console shows it) and in `/readyz`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PagingHealth {
+    /// The channels with a receiver (webhook, slack, pagerduty, email);
+    /// empty: every page is marked dead at once and nobody is woken.
+    pub receivers: Vec<String>,
+    /// Notifications given up on (or undeliverable) in the last 24 hours.
+    pub dead_last_day: i64,
+}
+
+impl PagingHealth {
+    /// What the operator must be told, if anything: "no receivers — nobody
+    /// is woken", "3 pages dead in the last day".
+    pub fn alarm(&self) -> Option<String> {
+        if self.receivers.is_empty() {
+            return Some("no receivers — nobody is woken".to_owned());
+        }
+        match self.dead_last_day {
+            0 => None,
+            1 => Some("1 page dead in the last day".to_owned()),
+            n => Some(format!("{n} pages dead in the last day")),
+        }
+    }
+}
+
 /// `GET /api/v1/notifications`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PageList {
