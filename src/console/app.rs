@@ -147,6 +147,7 @@ pub const COMMANDS: &[&str] = &[
     "notifications",
     "calibration",
     "patterns",
+    "messages",
     "theme",
     "q",
     "quit",
@@ -188,7 +189,13 @@ pub struct App {
     pub awaiting: Option<(KeyAction, i64)>,
     /// Whether the server's paging can wake anyone (from the feed).
     pub paging: Option<crate::api::PagingHealth>,
+    /// Every notice and outcome shown on the bottom line, oldest first, at
+    /// most [`MESSAGES_KEPT`]: `:messages` reads them again.
+    pub messages: std::collections::VecDeque<(DateTime<Utc>, String)>,
 }
+
+/// How many bottom-line messages `:messages` keeps.
+pub const MESSAGES_KEPT: usize = 200;
 
 impl App {
     pub fn new(host: &str, environment: Option<String>, readonly: bool, now: DateTime<Utc>) -> App {
@@ -215,6 +222,7 @@ impl App {
             reliance: None,
             awaiting: None,
             paging: None,
+            messages: std::collections::VecDeque::new(),
         }
     }
 
@@ -389,10 +397,26 @@ pub fn update_batch(app: &mut App, batch: Vec<Action>, keymap: &Keymap) -> (bool
 
 /// Applies one action. Returns whether anything visible changed, and the
 /// effects to carry out.
+pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effect>) {
+    let before = app.message.clone();
+    let out = update_one(app, action, keymap);
+    // Every message shown is kept, so one cut short or gone can be read again.
+    if let Some(m) = &app.message
+        && before.as_ref() != Some(m)
+    {
+        app.messages.push_back((app.now, m.clone()));
+        if app.messages.len() > MESSAGES_KEPT {
+            app.messages.pop_front();
+        }
+    }
+    out
+}
+
+/// `update` for one action, before its message is kept.
 ///
 /// Long because it is the one match over every action; each arm is short
 /// and screens' own data goes to the screen (`ScreenData`).
-pub fn update(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effect>) {
+fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effect>) {
     match action {
         Action::Key(key) => {
             let watched = app.watch();
@@ -546,6 +570,7 @@ fn apply(app: &mut App, outcome: super::overlay::Outcome) -> Vec<Effect> {
             Ask::OpenIncident(id) => effects.extend(jump_to_incident(app, id)),
             Ask::List => to_list(app),
             Ask::Open(screen) => effects.extend(open_screen(app, screen)),
+            Ask::Messages => app.overlay = Some(Overlay::Messages { scroll: Scroll::at_end() }),
             Ask::Send(plan) => effects.extend(send(app, *plan)),
             Ask::Effect(effect) => effects.push(effect),
         }

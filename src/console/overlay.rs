@@ -22,6 +22,10 @@ pub enum Overlay {
     Dialog(Box<Dialog>),
     /// "Quit mandate?": only `y` quits, so a run of `q` never leaves.
     Quit,
+    /// The bottom line's messages, again (`:messages`), newest last.
+    Messages {
+        scroll: Scroll,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +60,8 @@ pub enum Ask {
     List,
     /// Open a screen (`:agents`, …).
     Open(Screen),
+    /// Show the messages shown so far (`:messages`).
+    Messages,
     /// Send the intervention confirmed in a dialog.
     Send(Box<Plan>),
     Effect(Effect),
@@ -91,6 +97,19 @@ pub fn on_key(overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Outcome {
                         scroll.on_key(action);
                     }
                     Outcome::up(Overlay::Help { scroll })
+                }
+            };
+        }
+        // Read like help: its keys scroll and close it.
+        Overlay::Messages { mut scroll } => {
+            return match keymap.lookup(Mode::Help, &key) {
+                Some(KeyAction::Close) => Outcome::closed(vec![]),
+                Some(KeyAction::Quit) => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
+                action => {
+                    if let Some(action) = action {
+                        scroll.on_key(action);
+                    }
+                    Outcome::up(Overlay::Messages { scroll })
                 }
             };
         }
@@ -206,6 +225,7 @@ fn run_command(line: &str) -> Vec<Ask> {
     match (first, words.next()) {
         (Some("q" | "quit"), _) => vec![Ask::Effect(Effect::Quit)],
         (Some("incidents"), _) => vec![Ask::List],
+        (Some("messages" | "m"), _) => vec![Ask::Messages],
         (Some("theme"), Some(name)) => vec![Ask::Effect(Effect::SetTheme(name.to_owned()))],
         (Some("theme"), None) => {
             vec![Outcome::say(format!("usage: :theme NAME ({})", super::theme::Theme::names().join(", ")))]

@@ -1700,11 +1700,11 @@ fn before_the_first_answer_every_screen_says_why_it_has_no_data() {
 #[test]
 fn the_hint_bar_shows_whole_hints_and_says_when_there_are_more() {
     let keymap = Keymap::default();
-    for width in [80u16, 120, 200] {
+    for width in [60u16, 80, 120, 200] {
         for app in [app(), triage('b'), triage('c')] {
             let shown = text(&draw(&app, &Theme::builtin("dark").unwrap(), width, 24));
             let bar = shown.lines().last().unwrap().trim_end();
-            let hints = keymap.hints(app.mode());
+            let hints: Vec<_> = keymap.hints(app.mode()).into_iter().filter(|(k, _)| k != "?").collect();
             let mut rest = bar.trim_start();
             for (key, what) in &hints {
                 let whole = format!("{key} {what}");
@@ -1713,9 +1713,35 @@ fn the_hint_bar_shows_whole_hints_and_says_when_there_are_more() {
                     None => break,
                 }
             }
-            assert!(rest.is_empty() || rest == "? more", "{width}: a cut hint in {bar:?} (left {rest:?})");
+            assert!(rest == "? help" || rest == "? more", "{width}: a cut hint in {bar:?} (left {rest:?})");
+            assert!(!(bar.contains("? help") && bar.contains("? more")), "{width}: never both: {bar:?}");
         }
     }
+}
+
+#[test]
+fn a_message_too_long_for_the_line_is_cut_with_an_ellipsis_and_read_again_in_messages() {
+    let keymap = Keymap::default();
+    let dark = Theme::builtin("dark").unwrap();
+    let mut app = app();
+    let long = "✓ escalate incident #12: incident #12 escalated to level 1: paging @payments-oncall now (routing level secondary)";
+    update(
+        &mut app,
+        Action::Sent { key: "k".into(), outcome: Ok(long.trim_start_matches("✓ escalate incident #12: ").into()) },
+        &keymap,
+    );
+    let shown = text(&draw(&app, &dark, 80, 24));
+    let bottom = shown.lines().last().unwrap();
+    assert!(bottom.contains("…") && bottom.trim_end().ends_with(":messages"), "{bottom:?}");
+    key(&mut app, KeyCode::Char('j'));
+    command(&mut app, "messages");
+    let shown = text(&draw(&app, &dark, 200, 24));
+    assert!(shown.contains("Messages, newest last"), "{shown}");
+    assert!(shown.contains("paging @payments-oncall now (routing level secondary)"), "whole again:\n{shown}");
+    let narrow = text(&draw(&app, &dark, 60, 20));
+    assert!(narrow.contains("(routing level"), "wrapped, not cut, at 60 columns:\n{narrow}");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
 }
 
 #[test]
@@ -1761,16 +1787,17 @@ fn home_and_end_reach_both_ends_of_a_long_screen_and_say_where_you_are() {
     assert_eq!(text(&draw(&app, &dark, 80, 24)), top);
 }
 
-/// The hint row holds whole hints of `hints`, in order, then maybe `? more`.
+/// The hint row holds whole hints of `hints`, in order, then `? help` when
+/// all fit or `? more` when some do not.
 fn assert_whole_hints(bar: &str, hints: &[(String, String)], what: &str) {
     let mut rest = bar.trim();
-    for (key, does) in hints {
+    for (key, does) in hints.iter().filter(|(k, _)| k != "?") {
         match rest.strip_prefix(format!("{key} {does}").as_str()) {
             Some(after) => rest = after.trim_start(),
             None => break,
         }
     }
-    assert!(rest.is_empty() || rest == "? more", "{what}: a cut hint in {bar:?} (left {rest:?})");
+    assert!(rest.is_empty() || rest == "? more" || rest == "? help", "{what}: a cut hint in {bar:?} (left {rest:?})");
 }
 
 #[test]

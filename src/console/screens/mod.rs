@@ -190,6 +190,11 @@ pub struct Scroll {
 const PAGE: u16 = 10;
 
 impl Scroll {
+    /// Scrolled to the end (the view clamps it to what there is).
+    pub fn at_end() -> Scroll {
+        Scroll { top: u16::MAX, limit: Cell::new(0) }
+    }
+
     pub fn on_key(&mut self, action: KeyAction) -> Step {
         let limit = self.limit.get();
         let at = self.top.min(limit);

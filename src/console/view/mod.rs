@@ -36,6 +36,7 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         Some(Overlay::Help { scroll }) => help(app, theme, keymap, frame, main, scroll),
         Some(Overlay::Dialog(d)) => dialog::dialog(d, theme, frame, main),
         Some(Overlay::Quit) => dialog::quit(app.pending.len(), theme, frame, main),
+        Some(Overlay::Messages { scroll }) => messages(app, theme, frame, main, scroll),
         Some(Overlay::Input(_)) | None => {}
     }
     bottom_line(app, theme, keymap, frame, bottom);
@@ -349,8 +350,41 @@ pub(in crate::console) fn help(
     }
 }
 
+/// The bottom line's messages again, oldest first, opened at the newest:
+/// one cut short, or gone before it was read, is read here whole.
+fn messages(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, scroll: &Scroll) {
+    let popup = Rect {
+        x: area.x + 1.min(area.width / 20),
+        y: area.y,
+        width: area.width.saturating_sub(2.min(area.width / 10)),
+        height: area.height,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Messages, newest last (j/k scroll, esc closes) ", theme.style(K::Title)))
+        .border_style(theme.style(K::Border));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let lines: Vec<Line<'static>> = if app.messages.is_empty() {
+        vec![Line::from(Span::styled("no message has been shown yet", theme.style(K::Muted)))]
+    } else {
+        app.messages
+            .iter()
+            .map(|(at, m)| {
+                Line::from(vec![
+                    Span::styled(format!("{} ", at.format("%H:%M:%S")), theme.style(K::Muted)),
+                    Span::raw(m.clone()),
+                ])
+            })
+            .collect()
+    };
+    let title = Rect { height: 1, ..popup };
+    pane::scrolled(scroll, theme, frame, inner, title, lines);
+}
+
 /// The `:` commands, for help.
-const COMMAND_HELP: [(&str, &str); 12] = [
+const COMMAND_HELP: [(&str, &str); 13] = [
     ("incidents", "the incident list"),
     ("activity", "LIVE-O5 / COMP-O5 runs"),
     ("agents", "agents: pause, resume"),
@@ -360,6 +394,7 @@ const COMMAND_HELP: [(&str, &str); 12] = [
     ("notifications", "pages sent, due, dead"),
     ("calibration", "scores vs verdicts"),
     ("patterns", "repeat incidents, rules"),
+    ("messages", "messages shown, again"),
     ("123 #123", "open incident 123"),
     ("theme NAME", "dark, light, mono, …"),
     ("q", "quit"),
@@ -377,26 +412,45 @@ const LEGEND: [(&str, &str); 8] = [
     ("", "AWAY, AMBIGUOUS, EXTERNAL"),
 ];
 
-/// Whole hints only, in the keymap's order (most needed first); when some do
-/// not fit, the bar ends with `? more`.
+/// Whole hints only, in the keymap's order (most needed first). Help's own
+/// hint goes last: `? help` when every hint fits, `? more` when some do not
+/// (help lists them), never both.
 pub(in crate::console) fn hint_spans(theme: &Theme, hints: &[(String, String)], width: usize) -> Vec<Span<'static>> {
     const MORE: &str = " ? more";
+    let help = hints.iter().find(|(key, _)| key == "?");
+    let rest: Vec<&(String, String)> = hints.iter().filter(|(key, _)| key != "?").collect();
+    let tail = |fits: bool| match (help, fits) {
+        (Some((key, what)), true) => {
+            vec![
+                Span::styled(format!(" {key}"), theme.style(K::KeyHint)),
+                Span::styled(format!(" {what} "), theme.style(K::Muted)),
+            ]
+        }
+        (_, false) => vec![Span::styled(MORE, theme.style(K::KeyHint))],
+        (None, true) => vec![],
+    };
+    let tail_width = |fits: bool| tail(fits).iter().map(|s| s.content.width()).sum::<usize>();
     let mut spans = Vec::new();
     let mut used = 0;
-    for (n, (key, what)) in hints.iter().enumerate() {
+    for (n, (key, what)) in rest.iter().enumerate() {
         let key = format!(" {key}");
         let what = format!(" {what} ");
         let cost = key.width() + what.width();
-        let last = n + 1 == hints.len();
-        let room = if last { width } else { width.saturating_sub(MORE.width()) };
+        let last = n + 1 == rest.len();
+        let room = if last {
+            width.saturating_sub(tail_width(true))
+        } else {
+            width.saturating_sub(MORE.width().max(tail_width(true)))
+        };
         if used + cost > room {
-            spans.push(Span::styled(MORE, theme.style(K::KeyHint)));
+            spans.extend(tail(false));
             return spans;
         }
         used += cost;
         spans.push(Span::styled(key, theme.style(K::KeyHint)));
         spans.push(Span::styled(what, theme.style(K::Muted)));
     }
+    spans.extend(tail(true));
     spans
 }
 
@@ -412,11 +466,24 @@ pub(in crate::console) fn bottom_line(app: &App, theme: &Theme, keymap: &Keymap,
         (Some(Input::Command(t)), _) => {
             Line::from(vec![Span::styled(":", theme.style(K::KeyHint)), Span::raw(t.clone()), Span::raw("▏")])
         }
-        (None, Some(m)) => Line::from(Span::styled(m.clone(), theme.style(K::Warning))),
+        (None, Some(m)) => {
+            let width = area.width as usize;
+            if m.width() <= width {
+                Line::from(Span::styled(m.clone(), theme.style(K::Warning)))
+            } else {
+                // Cut where it must be, said, and whole in :messages.
+                const MORE: &str = " :messages";
+                let room = width.saturating_sub(MORE.len());
+                Line::from(vec![
+                    Span::styled(ellipsize(m, room), theme.style(K::Warning)),
+                    Span::styled(MORE, theme.style(K::KeyHint)),
+                ])
+            }
+        }
         (None, None) => {
             let hints = match &app.overlay {
                 // Help's own keys only: every other key is listed above it.
-                Some(Overlay::Help { .. }) => {
+                Some(Overlay::Help { .. } | Overlay::Messages { .. }) => {
                     let mut own: Vec<(String, String)> = keymap
                         .actions(super::keymap::Mode::Help)
                         .into_iter()
