@@ -52,6 +52,9 @@ pub struct Plan {
     pub reason: Option<String>,
     /// Escalating: who the routing would reach next, for the preview.
     pub next_level: Option<String>,
+    /// What the operator must know and the action does not do: "the other
+    /// suspect, agent X, is not paused".
+    pub cautions: Vec<String>,
 }
 
 impl Plan {
@@ -68,6 +71,7 @@ impl Plan {
             title: None,
             reason: None,
             next_level: None,
+            cautions: Vec::new(),
         }
     }
 
@@ -78,6 +82,11 @@ impl Plan {
             Target::Incident(_) => self.target_agent.as_deref(),
             Target::Notification(_) | Target::Service(_) => None,
         }
+    }
+
+    /// The action a verdict is on, in words; its event id when not known.
+    fn action(&self) -> &str {
+        self.title.as_deref().or(self.event_id.as_deref()).unwrap_or("?")
     }
 
     /// What the plan acts on: "incident #12" or "agent deployer".
@@ -104,9 +113,7 @@ impl Plan {
                 self.agent().unwrap_or("?")
             ),
             What::Intervention(kind) => format!("{} {on}", kind.as_str().replace('_', " ")),
-            What::Verdict(v) => {
-                format!("mark {} {} on {on}", self.event_id.as_deref().unwrap_or("?"), verdict_word(v))
-            }
+            What::Verdict(v) => format!("mark {} {} on {on}", self.action(), verdict_word(v)),
             What::RetryNotification => format!("retry {on}"),
             What::Outreach => format!("reach out to the owner of {on}"),
             What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),
@@ -176,11 +183,11 @@ impl Plan {
                     "the proposal stays in the record; an admin may reject it".to_owned(),
                 ],
             },
-            What::Verdict(v) => vec![format!(
-                "record that {} is {} for {on}; the ranking is recomputed by the server",
-                self.event_id.as_deref().unwrap_or("?"),
-                verdict_word(v)
-            )],
+            What::Verdict(v) => vec![
+                format!("record that {} is {} for {on}", self.action(), verdict_word(v)),
+                format!("the event: {}", self.event_id.as_deref().unwrap_or("?")),
+                "the ranking is recomputed by the server; calibration learns from it".to_owned(),
+            ],
             What::Dispute(claim) => vec![
                 format!(
                     "mark the attribution of {} ({}) DISPUTED: {}",
@@ -195,7 +202,7 @@ impl Plan {
             ],
             What::Outreach => vec![
                 format!(
-                    "send {} seed 000 §5's message about {on}: its violations and the change it needs",
+                    "send {} the attribution outreach message about {on}: its violations and the change it needs",
                     self.title.as_deref().unwrap_or("its owner")
                 ),
                 self.rule.clone().unwrap_or_default(),
@@ -212,6 +219,7 @@ impl Plan {
             .filter(|l| !l.is_empty())
             .collect(),
         };
+        lines.extend(self.cautions.iter().map(|c| format!("⚠ {c}")));
         if let Some(reason) = &self.reason {
             lines.push(format!("give the reason: {reason}"));
         }
@@ -254,6 +262,29 @@ impl Plan {
             FieldName::Title => self.title = value,
         }
     }
+}
+
+/// The candidates tied with `event` by a concurrent modification.
+fn tied_with<'a>(d: &'a crate::api::IncidentDetail, event: &'a str) -> impl Iterator<Item = &'a crate::api::Candidate> {
+    d.analysis.concurrent_modifications.iter().filter_map(move |(a, b)| {
+        let other = if a == event {
+            b
+        } else if b == event {
+            a
+        } else {
+            return None;
+        };
+        d.analysis.candidates.iter().find(|c| c.event_id == *other)
+    })
+}
+
+/// A candidate's action as a responder names it: "config_change on
+/// payments-db by config-gen at 14:02:11".
+fn action_words(c: &crate::api::Candidate) -> String {
+    let what = c.action_type.as_deref().unwrap_or("the action");
+    let on = c.resource.as_deref().map(|r| format!(" on {r}")).unwrap_or_default();
+    let by = c.actor_id.as_deref().or(c.agent_id.as_deref()).map(|w| format!(" by {w}")).unwrap_or_default();
+    format!("{what}{on}{by} at {}", c.occurred_at.format("%H:%M:%S"))
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -595,6 +626,7 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             let candidate = app.selected_candidate().ok_or("no candidate selected")?;
             let mut plan = Plan::new(What::Verdict(verdict), Target::Incident(id));
             plan.event_id = Some(candidate.event_id.clone());
+            plan.title = Some(action_words(candidate));
             return Ok(plan);
         }
         KeyAction::Dispute => {
@@ -679,8 +711,28 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
                 .and_then(|s| s.agent_id.clone())
                 .or_else(|| candidate.and_then(|c| c.agent_id.clone()))
                 .or_else(|| suggestion(K::PauseAgent).and_then(|s| s.agent_id.clone()));
-            plan.target_agent =
-                Some(agent.ok_or("no agent to act on: no root-cause candidate names one (see the agents screen)")?);
+            let agent = agent.ok_or("no agent to act on: no root-cause candidate names one (see the agents screen)")?;
+            // A tie: another agent changed the same resource within seconds,
+            // and this key acts on one of them only. Say who is left.
+            if let (Some(d), Some(c)) = (detail, candidate) {
+                for other in tied_with(d, &c.event_id).filter(|o| o.agent_id.as_deref() != Some(agent.as_str())) {
+                    plan.cautions.push(format!(
+                        "a tie: {} ({}) changed the same resource within 5 s and is not {}",
+                        other
+                            .agent_id
+                            .as_deref()
+                            .map(|a| format!("agent {a}"))
+                            .unwrap_or_else(|| "another actor".into()),
+                        action_words(other),
+                        match kind {
+                            K::PauseAgent => "paused",
+                            K::ResumeAgent => "resumed",
+                            _ => "acted on",
+                        }
+                    ));
+                }
+            }
+            plan.target_agent = Some(agent);
             if kind == K::DisableTool {
                 plan.tool =
                     from_suggestion.and_then(|s| s.tool.clone()).or_else(|| candidate.and_then(|c| c.tool.clone()));
@@ -688,7 +740,9 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
         }
         K::TriggerRollback => {
             let s = suggestion(K::TriggerRollback);
-            plan.command = s.and_then(|s| s.command.clone());
+            // The suggestion's command, or what it names ("Revert config
+            // pool_size on payments-db") for the responder to make exact.
+            plan.command = s.and_then(|s| s.command.clone().or_else(|| Some(s.title.clone())));
             plan.resource = s.and_then(|s| s.resource.clone()).or_else(|| candidate.and_then(|c| c.resource.clone()));
         }
         K::UpdateRule => {

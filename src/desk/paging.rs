@@ -140,7 +140,7 @@ impl Desk {
                 channels = routing.default_rule().channels.clone();
             }
             let why = format!(
-                "runs with legacy attribution markers after enforcement (agent {}, origin {}): P1, seed 000 §7",
+                "runs with legacy attribution markers after enforcement (agent {}, origin {}): P1 by the attribution contract",
                 agent.unwrap_or("?"),
                 origin.unwrap_or("?")
             );

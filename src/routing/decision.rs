@@ -227,11 +227,7 @@ impl Routing {
         if teams.len() <= 2 {
             return;
         }
-        let why = format!(
-            "{} teams affected ({}) and no coordinator after 10 minutes (seed 6.7)",
-            teams.len(),
-            teams.join(", ")
-        );
+        let why = format!("{} teams affected ({}) and no coordinator after 10 minutes", teams.len(), teams.join(", "));
         let service = input.resources.first().and_then(|r| catalog.get(r));
         let resource = input.resources.first().map(String::as_str).unwrap_or("the failing resource");
         for (who, role) in self.resolve("resource.team.lead", service, resource, input.now) {

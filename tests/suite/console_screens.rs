@@ -1095,6 +1095,9 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     assert!(key(&mut app, KeyCode::Char('R')).is_empty());
     let dialog = app.dialog().unwrap();
     assert_eq!(dialog.fields[dialog.focus].label(), "command", "the first field has the focus");
+    // Prefilled with the revert the suggestion names; the responder makes it exact.
+    assert_eq!(dialog.fields[dialog.focus].value, "Revert config pool_size on payments-service");
+    update(&mut app, Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)), &keymap);
     for c in "kubectl rollout undo deploy/payments".chars() {
         key(&mut app, KeyCode::Char(c));
     }
@@ -1715,6 +1718,55 @@ fn the_hint_bar_shows_whole_hints_and_says_when_there_are_more() {
             }
             assert!(rest == "? help" || rest == "? more", "{width}: a cut hint in {bar:?} (left {rest:?})");
             assert!(!(bar.contains("? help") && bar.contains("? more")), "{width}: never both: {bar:?}");
+        }
+    }
+}
+
+#[test]
+fn dialogs_and_screens_speak_a_responders_words() {
+    let dark = Theme::builtin("dark").unwrap();
+    let keymap = Keymap::default();
+    // The incident's chain by name; the detail depth is not an escalation level.
+    let app = triage('b');
+    let mut opened = app.clone();
+    key(&mut opened, KeyCode::Esc);
+    let shown = text(&draw(&opened, &dark, 120, 40));
+    assert!(shown.contains("detail 1/3") && !shown.contains("level 1 of 3"), "{shown}");
+    assert!(shown.contains("escalation at primary (1 of 4)"), "{shown}");
+    assert!(!shown.contains("escalation level 0"), "{shown}");
+    // A verdict names the action, not the event's id.
+    let mut causes = triage('c');
+    key(&mut causes, KeyCode::Char('X'));
+    let shown = text(&draw(&causes, &dark, 80, 24));
+    assert!(shown.contains("config_change on payments-service by config-gen"), "{shown}");
+    key(&mut causes, KeyCode::Esc);
+    // The rollback names the revert the suggestion names when it has no command.
+    key(&mut causes, KeyCode::Char('R'));
+    let dialog = causes.dialog().expect("rollback asks");
+    assert_eq!(dialog.fields[0].value, "Revert config pool_size on payments-service");
+    assert!(!text(&draw(&causes, &dark, 120, 40)).contains("(no command)"));
+    key(&mut causes, KeyCode::Esc);
+    // A tie: pausing one agent says the other is not paused.
+    let mut tie = rich_detail();
+    let (a, b) = (tie.analysis.candidates[0].event_id.clone(), tie.analysis.candidates[1].event_id.clone());
+    tie.analysis.concurrent_modifications = vec![(a, b)];
+    let mut app = self::app();
+    key(&mut app, KeyCode::Enter);
+    update(&mut app, Action::Detail(Box::new(tie)), &keymap);
+    key(&mut app, KeyCode::Char('c'));
+    key(&mut app, KeyCode::Char('p'));
+    let shown = text(&draw(&app, &dark, 200, 50));
+    assert!(shown.contains("a tie: agent deployer (deploy on"), "{shown}");
+    assert!(shown.contains("is not paused"), "{shown}");
+    // No seed numbers or internal words on any screen.
+    for how in
+        ["incidents", "incident", "b", "c", "activity", "agents", "audit", "attribution", "calibration", "patterns"]
+    {
+        let mut app = self::app();
+        go_to(&mut app, how);
+        let shown = text(&draw(&app, &dark, 200, 50));
+        for word in ["seed ", "§", "(server does not allow auto)", "rule critical, gated"] {
+            assert!(!shown.contains(word), "{how}: {word:?} on screen:\n{shown}");
         }
     }
 }

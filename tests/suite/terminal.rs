@@ -116,12 +116,12 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.keys(&["/"]);
     t.text("CONFIG_INVALID");
     t.keys(&["Enter", "Enter"]);
-    t.wait_for("level 1 of 3");
+    t.wait_for("detail 1/3");
     t.wait_for("Top 3 now");
     t.keys(&["Enter"]);
-    t.wait_for("level 2 of 3");
+    t.wait_for("detail 2/3");
     t.keys(&["Enter"]);
-    t.wait_for("level 3 of 3");
+    t.wait_for("detail 3/3");
     t.keys(&["b"]);
     t.wait_for("Blast radius");
     t.wait_for("Definitely affected");
@@ -227,6 +227,35 @@ fn keys_typed_fast_are_kept_and_a_question_takes_only_later_keys() {
     t.keys(&["n"]);
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
+}
+
+/// A plain `mandate serve`, as the README starts it, has no receivers: the
+/// console says nobody is woken, at 80 columns, on every screen.
+#[test]
+fn a_server_with_no_receivers_is_said_to_wake_nobody() {
+    if no_tmux("a_server_with_no_receivers_is_said_to_wake_nobody") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let url = format!("http://{}", served.addr);
+    let t = Tmux::start("nobody", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "");
+    let shown = t.wait_for("no receivers — nobody is woken");
+    assert!(shown.lines().next().unwrap().contains(" PAGING "), "{shown}");
+    t.keys(&[":"]);
+    t.text("agents");
+    t.keys(&["Enter"]);
+    let shown = t.wait_for("Agents");
+    assert!(shown.lines().next().unwrap().contains(" PAGING "), "still said on another screen: {shown}");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    let log = served.log.lock().unwrap().join("\n");
+    assert!(log.contains("no paging receivers"), "and the server said it at start:\n{log}");
+    served.stop();
 }
 
 #[test]
@@ -357,7 +386,7 @@ fn what_a_page_says_to_run_opens_the_incident() {
     });
     let url = format!("http://{}", served.addr);
     let t = Tmux::start("open", (100, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 2");
-    let shown = t.wait_for("#2 OOM_KILLED on svc-1 — level 1 of 3");
+    let shown = t.wait_for("#2 OOM_KILLED on svc-1 — detail 1/3");
     assert!(shown.contains("Impact: svc-1"), "the incident's detail, not the list: {shown}");
     t.keys(&["Escape"]);
     t.wait_for("Incidents: 2 open");
@@ -379,7 +408,7 @@ fn no_color_means_no_colour_escape_sequences() {
     let t = Tmux::start("nocolor", (100, 30), &[("NO_COLOR", "1")], "demo --speed 50");
     t.wait_for("CONFIG_INVALID");
     t.keys(&["Enter"]);
-    t.wait_for("level 1 of 3");
+    t.wait_for("detail 1/3");
     let styled = t.run(&["capture-pane", "-p", "-e", "-t", "s"]);
     for sgr in styled.split("\u{1b}[").skip(1) {
         let params = sgr.split('m').next().unwrap_or_default();
@@ -485,9 +514,12 @@ fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
     let shown = t.wait_for("Paged: @oncall");
     assert!(shown.contains("next: @lead at"), "who is next, and when: {shown}");
     t.keys(&["Enter"]);
-    t.wait_for("Paging (the defaults, flagged)");
+    t.wait_for("Paging (routing's defaults: people told)");
     let shown = t.wait_for("slack: HTTP 404: no_service");
     assert!(shown.contains("webhook ✓") && shown.contains("slack ✗ DEAD"), "{shown}");
+    // A dead page is an alarm on every screen's status line.
+    let bar = t.wait_for("1 page dead in the last day");
+    assert!(bar.lines().next().unwrap().contains(" PAGING "), "{bar}");
     t.keys(&[":"]);
     t.text("notifications");
     t.keys(&["Enter"]);
@@ -508,6 +540,12 @@ fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
     let slack = rt.block_on(inbox.accepted("slack", 1, Duration::from_secs(10)));
     assert_eq!(slack.len(), 1, "the retried page reached Slack");
     t.wait_for("0 dead");
+    // Retried and delivered: the alarm goes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while t.screen().contains(" PAGING ") {
+        assert!(std::time::Instant::now() < deadline, "the alarm stays after the retry:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(150));
+    }
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
     t.assert_restored();

@@ -486,7 +486,7 @@ fn detail_lines(theme: &Theme, s: &ServiceCompliance, r: &RolloutStatus) -> Vec<
             Line::from(Span::styled("Nothing to reach out about", theme.style(K::Muted)))
         }
         None => {
-            Line::from(Span::styled("Owner not yet contacted — o sends seed 000 §5's message", theme.style(K::Warning)))
+            Line::from(Span::styled("Owner not yet contacted — o sends the outreach message", theme.style(K::Warning)))
         }
     });
     lines

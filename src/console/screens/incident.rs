@@ -64,12 +64,26 @@ impl Component for IncidentView {
     }
 }
 
+/// Where the incident stands in its chain, by the level's name: "escalated
+/// to secondary (2 of 4)"; "at primary (1 of 4)".
+fn escalation_words(d: &crate::api::IncidentDetail) -> String {
+    let at = d.summary.escalation_level;
+    let Some(routing) = &d.routing else { return format!("escalation step {}", at + 1) };
+    let levels: Vec<String> =
+        (-1..).map_while(|n| crate::paging::next_level(routing, n)).map(|l| l.level).take(32).collect();
+    match levels.get(at as usize) {
+        Some(name) if at > 0 => format!("escalated to {name} ({} of {})", at + 1, levels.len()),
+        Some(name) => format!("escalation at {name} (1 of {})", levels.len()),
+        None => format!("escalation step {} (routing names {} levels)", at + 1, levels.len()),
+    }
+}
+
 fn incident(app: &App, view: &IncidentView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let (id, level) = (view.id, view.level);
     let summary = app.incidents.iter().find(|i| i.id == id);
     let title = match summary {
-        Some(s) => format!(" #{id} {} — level {level} of 3 ", s.title),
-        None => format!(" #{id} — level {level} of 3 "),
+        Some(s) => format!(" #{id} {} — detail {level}/3 ", s.title),
+        None => format!(" #{id} — detail {level}/3 "),
     };
     let block = titled(theme, title);
     let inner = block.inner(area);
@@ -122,7 +136,7 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     )));
     let responding = if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") };
     let coordinator = s.coordinator.as_deref().map(|c| format!(" (coordinator {c})")).unwrap_or_default();
-    lines.push(Line::from(format!("Responding: {responding}{coordinator}; escalation level {}", s.escalation_level)));
+    lines.push(Line::from(format!("Responding: {responding}{coordinator}; {}", escalation_words(d))));
     if let Some(paged) = paging::summary_line(theme, d, app.now) {
         lines.push(paged);
     }

@@ -74,7 +74,11 @@ fn patterns(app: &App, view: &PatternsView, theme: &Theme, frame: &mut Frame, ar
                     f.window_days,
                     f.budget,
                     if f.over_budget { ": OVER BUDGET" } else { "" },
-                    if f.auto_allowed { "act" } else { "gate (server does not allow auto)" },
+                    if f.auto_allowed {
+                        "act by themselves"
+                    } else {
+                        "wait for a person (this server does not let rules act by themselves)"
+                    },
                     f.idle_days
                 ),
                 theme.style(key),

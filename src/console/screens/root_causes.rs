@@ -193,6 +193,18 @@ fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'s
     (lines, selected_line)
 }
 
+/// A chain role in words. The analysis finds a *direct* cause; only a
+/// person confirms one (seed 11.1), so the machine never says CONFIRMED.
+fn role_word(role: crate::api::ContributionRole) -> &'static str {
+    use crate::api::ContributionRole as R;
+    match role {
+        R::Confirmed => "DIRECT",
+        R::Likely => "LIKELY",
+        R::Suspected => "SUSPECTED",
+        R::Context => "CONTEXT",
+    }
+}
+
 /// The multi-actor chain, concurrent modifications, the pattern and the
 /// suggested actions.
 fn chain_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static>> {
@@ -203,7 +215,7 @@ fn chain_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> Vec<Line<'static
         for c in &a.contributing {
             let who = c.actor_id.as_deref().or(c.agent_id.as_deref()).unwrap_or("unknown actor");
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<9} ", c.role.as_str().to_uppercase()), theme.style(K::Accent)),
+                Span::styled(format!("  {:<9} ", role_word(c.role)), theme.style(K::Accent)),
                 Span::raw(format!(
                     "{} {} by {who}: {}",
                     c.occurred_at.format("%H:%M:%S"),

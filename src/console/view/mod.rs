@@ -401,13 +401,14 @@ const COMMAND_HELP: [(&str, &str); 13] = [
 ];
 
 /// What the marks on screen mean, for help.
-const LEGEND: [(&str, &str); 8] = [
+const LEGEND: [(&str, &str); 9] = [
     ("▶", "selected"),
     ("●", "new since the list loaded"),
     ("CRIT HIGH", "severity, then MED, LOW"),
     ("[LIKELY]", "cause band and confidence:"),
-    ("", "CONFIRMED LIKELY SUSPECTED"),
-    ("", "POSSIBLE (from high to low)"),
+    ("", "LIKELY SUSPECTED POSSIBLE"),
+    ("CONFIRMED", "a person confirmed it"),
+    ("DIRECT", "the analysis's direct cause"),
     ("[ORPHANED]", "owner flag; also OWNER"),
     ("", "AWAY, AMBIGUOUS, EXTERNAL"),
 ];

@@ -82,9 +82,18 @@ pub(in crate::console) fn paging_lines(
         .routing
         .as_ref()
         .map(|r| {
-            let rule =
-                r.rule_matched.as_deref().map(|n| format!("rule {n}")).unwrap_or_else(|| "the defaults".to_owned());
-            format!("{rule}, {}", r.decision)
+            let rule = r
+                .rule_matched
+                .as_deref()
+                .map(|n| format!("routing rule \"{n}\""))
+                .unwrap_or_else(|| "routing's defaults".to_owned());
+            let decision = match r.decision {
+                crate::api::RoutingVerdict::Monitored => "watched, nobody paged",
+                crate::api::RoutingVerdict::Flagged => "people told",
+                crate::api::RoutingVerdict::Gated => "people told, a person decides",
+                crate::api::RoutingVerdict::Auto => "people told, its automation ran",
+            };
+            format!("{rule}: {decision}")
         })
         .unwrap_or_else(|| "routing not known".to_owned());
     lines.push(heading(theme, &format!("Paging ({rule})")));
