@@ -40,7 +40,7 @@ fn page(n: usize) -> IncidentPage {
             version: 1,
         })
         .collect();
-    IncidentPage { incidents, version: 1, counts: StatusCounts::default(), next_cursor: None }
+    IncidentPage { incidents, version: 1, counts: StatusCounts::default(), next_cursor: None, paging: None }
 }
 
 fn main() {
