@@ -17,7 +17,7 @@ use crate::api::{
 };
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The most incidents the console holds: the newest, by start.
 pub const MAX_INCIDENTS: usize = 50_000;
@@ -174,8 +174,10 @@ pub struct App {
     pub host: String,
     pub environment: Option<String>,
     pub readonly: bool,
-    /// Incidents that appeared after the first load.
-    pub new_ids: BTreeSet<i64>,
+    /// For each incident, the version the operator last looked at: on the
+    /// first load, everything listed; then what they open. A row whose
+    /// version is newer is marked changed.
+    pub seen: HashMap<i64, i64>,
     pub message: Option<String>,
     pub loaded_once: bool,
     /// Intents sent and not yet answered: (Idempotency-Key, label).
@@ -214,7 +216,7 @@ impl App {
             host: host.to_owned(),
             environment,
             readonly,
-            new_ids: BTreeSet::new(),
+            seen: HashMap::new(),
             message: None,
             loaded_once: false,
             pending: Vec::new(),
@@ -332,6 +334,29 @@ impl App {
     }
 
     /// A list or its changes arrived: the console is live at `version`.
+    /// Incidents listed: on the first load they count as looked at; one
+    /// first listed later has not been.
+    fn note_listed(&mut self, listed: &[IncidentSummary]) {
+        for i in listed {
+            let seen = if self.loaded_once { 0 } else { i.version };
+            self.seen.entry(i.id).or_insert(seen);
+        }
+    }
+
+    /// The operator looks at incident `id` as it is now.
+    pub fn looked_at(&mut self, id: i64) {
+        let version = self.incidents.iter().find(|i| i.id == id).map(|i| i.version);
+        let detail = self.detail.as_ref().filter(|d| d.summary.id == id).map(|d| d.summary.version);
+        let now = version.max(detail).unwrap_or(0);
+        let seen = self.seen.entry(id).or_insert(now);
+        *seen = (*seen).max(now);
+    }
+
+    /// Whether the incident changed since the operator last looked at it.
+    pub fn changed_since_seen(&self, i: &IncidentSummary) -> bool {
+        self.seen.get(&i.id).is_some_and(|v| i.version > *v)
+    }
+
     fn received(&mut self, version: i64, counts: StatusCounts, at: DateTime<Utc>) {
         self.loaded_once = true;
         self.counts = counts;
@@ -441,10 +466,7 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
         }
         Action::Incidents(page, at) => {
             let page = *page;
-            if app.loaded_once {
-                let known: HashSet<i64> = app.incidents.iter().map(|i| i.id).collect();
-                app.new_ids.extend(page.incidents.iter().map(|i| i.id).filter(|id| !known.contains(id)));
-            }
+            app.note_listed(&page.incidents);
             app.incidents = page.incidents;
             app.paging = page.paging;
             app.received(page.version, page.counts, at);
@@ -461,7 +483,7 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 }
             }
             if !fresh.is_empty() {
-                app.new_ids.extend(fresh.iter().map(|i| i.id));
+                app.note_listed(&fresh);
                 app.incidents.extend(fresh);
                 app.incidents.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
                 app.incidents.truncate(MAX_INCIDENTS);
@@ -476,6 +498,9 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             let awaited = app.awaiting.is_some_and(|(_, a)| a == id);
             if shown || awaited {
                 app.detail = Some(*detail);
+            }
+            if shown {
+                app.looked_at(id);
             }
             if !awaited {
                 return (shown, vec![]);
@@ -700,7 +725,7 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
         Step::Back => back(app),
         Step::Push(view) => {
             if let View::Incident(v) = &view {
-                app.new_ids.remove(&v.id);
+                app.looked_at(v.id);
                 app.detail = None;
             }
             app.screens.push(view);
@@ -709,6 +734,7 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
             app.screens.pop();
             app.screens.push(view);
         }
+        Step::Show(reading) => app.overlay = Some(Overlay::Reading { reading, scroll: Scroll::default() }),
     }
     Some(vec![])
 }
@@ -753,7 +779,7 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
 pub fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
     if app.focused_incident() != Some(id) || app.screen() == Screen::Incidents {
         app.detail = None;
-        app.new_ids.remove(&id);
+        app.looked_at(id);
         if app.incidents.iter().any(|i| i.id == id) {
             app.list.select(id);
         }

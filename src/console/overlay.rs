@@ -26,6 +26,11 @@ pub enum Overlay {
     Messages {
         scroll: Scroll,
     },
+    /// One entry of a list, whole (Enter on an audit entry, a notification).
+    Reading {
+        reading: Box<crate::console::screens::Reading>,
+        scroll: Scroll,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,15 +107,15 @@ pub fn on_key(overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Outcome {
         }
         // Read like help: its keys scroll and close it.
         Overlay::Messages { mut scroll } => {
-            return match keymap.lookup(Mode::Help, &key) {
-                Some(KeyAction::Close) => Outcome::closed(vec![]),
-                Some(KeyAction::Quit) => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
-                action => {
-                    if let Some(action) = action {
-                        scroll.on_key(action);
-                    }
-                    Outcome::up(Overlay::Messages { scroll })
-                }
+            return match reading_key(&mut scroll, keymap, key) {
+                Some(outcome) => outcome,
+                None => Outcome::up(Overlay::Messages { scroll }),
+            };
+        }
+        Overlay::Reading { reading, mut scroll } => {
+            return match reading_key(&mut scroll, keymap, key) {
+                Some(outcome) => outcome,
+                None => Outcome::up(Overlay::Reading { reading, scroll }),
             };
         }
         Overlay::Quit => match key.code {
@@ -130,6 +135,19 @@ pub fn on_key(overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Outcome {
     // Any other overlay's key clears the notice first.
     outcome.asks.insert(0, Ask::Notice(None));
     outcome
+}
+
+/// A key on text being read: closes it (Some), or scrolls it (None: it stays).
+fn reading_key(scroll: &mut Scroll, keymap: &Keymap, key: KeyEvent) -> Option<Outcome> {
+    match keymap.lookup(Mode::Help, &key) {
+        Some(KeyAction::Close) => Some(Outcome::closed(vec![])),
+        Some(KeyAction::Quit) => Some(Outcome::closed(vec![Ask::Effect(Effect::Quit)])),
+        Some(action) => {
+            scroll.on_key(action);
+            None
+        }
+        None => None,
+    }
 }
 
 /// Pasted text, bracketed by the terminal or a burst of keys: text goes into

@@ -475,14 +475,14 @@ impl Store {
         rows.iter().map(|r| page_from_row(r).map(|p| p.page)).collect()
     }
 
-    /// Notifications, in one state or all: what happened (sent, dead, being
-    /// sent or retried) most recent first; then what is only scheduled (a
-    /// later level, a digest), soonest first; cancelled ones last.
+    /// Notifications, in one state or all: what is about to happen first
+    /// (due or being retried, soonest first), then what happened (sent,
+    /// dead) most recent first, then the cancelled ones, most recent first.
     pub async fn list_pages(&self, state: Option<DeliveryState>, limit: i64) -> Result<Vec<Page>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM notifications WHERE ($1 = '' OR state = $1) \
-             ORDER BY CASE WHEN state = 'cancelled' THEN 2 WHEN state = 'pending' AND attempts = 0 THEN 1 ELSE 0 END, \
-             CASE WHEN state = 'pending' AND attempts = 0 THEN next_attempt \
+             ORDER BY CASE WHEN state IN ('pending', 'sending') THEN 0 WHEN state = 'cancelled' THEN 2 ELSE 1 END, \
+             CASE WHEN state IN ('pending', 'sending') THEN next_attempt \
                   WHEN state = 'cancelled' THEN -due_at ELSE -COALESCE(sent_at, next_attempt) END, \
              id DESC LIMIT $2"
         )))

@@ -193,7 +193,8 @@ fn filter_sort_and_a_selection_that_survives_refreshes() {
     );
     update(&mut app, Action::Incidents(Box::new(next), now()), &Keymap::default());
     assert_eq!(app.list.selected(), Some(11));
-    assert!(app.new_ids.contains(&13));
+    assert!(app.changed_since_seen(&app.incidents[0].clone()), "the new one is marked");
+    assert!(!app.changed_since_seen(&app.incidents[1].clone()), "the ones already listed are not");
     key(&mut app, KeyCode::Char('/'));
     for c in "!user".chars() {
         key(&mut app, KeyCode::Char(c));
@@ -233,7 +234,26 @@ fn changes_merge_into_the_list_without_moving_the_selection() {
     assert_eq!(app.incidents[1].status, IncidentStatus::Acknowledged);
     assert_eq!((app.version, app.counts.acknowledged), (9, 2));
     assert_eq!(app.list.selected(), Some(11), "the selection stays on its incident");
-    assert!(app.new_ids.contains(&14) && !app.new_ids.contains(&12), "only the new one is marked new");
+    let marked: Vec<i64> = app.incidents.iter().filter(|i| app.changed_since_seen(i)).map(|i| i.id).collect();
+    assert_eq!(marked, [14], "only the new one is marked");
+    // #11 changes: marked until it is opened, then not.
+    let mut busier = app.incidents.iter().find(|i| i.id == 11).unwrap().clone();
+    busier.version += 1;
+    busier.event_count += 5;
+    let changes = IncidentPage {
+        incidents: vec![busier],
+        version: 10,
+        counts: StatusCounts { open: 2, acknowledged: 2, resolved: 1 },
+        next_cursor: None,
+        paging: Some(receiving()),
+    };
+    update(&mut app, Action::IncidentChanges(Box::new(changes), now()), &Keymap::default());
+    let marked: Vec<i64> = app.incidents.iter().filter(|i| app.changed_since_seen(i)).map(|i| i.id).collect();
+    assert_eq!(marked, [14, 11], "changed since last looked at");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Esc);
+    let marked: Vec<i64> = app.incidents.iter().filter(|i| app.changed_since_seen(i)).map(|i| i.id).collect();
+    assert_eq!(marked, [14], "looking at #11 cleared it");
 }
 
 #[test]
@@ -1853,7 +1873,7 @@ fn assert_whole_hints(bar: &str, hints: &[(String, String)], what: &str) {
 }
 
 #[test]
-fn every_screen_at_80x24_120x40_and_200x50() {
+fn every_screen_at_60x20_80x24_120x40_and_200x50_and_at_its_end() {
     let keymap = Keymap::default();
     let dark = Theme::builtin("dark").unwrap();
     let mut screens = every_screen(false);
@@ -1864,7 +1884,7 @@ fn every_screen_at_80x24_120x40_and_200x50() {
     key(&mut quit, KeyCode::Char('q'));
     screens.push(("quit prompt".to_owned(), quit));
     for (name, app) in &screens {
-        for (w, h) in [(80u16, 24u16), (120, 40), (200, 50)] {
+        for (w, h) in [(60u16, 20u16), (80, 24), (120, 40), (200, 50)] {
             let shown = text(&draw(app, &dark, w, h));
             let rows: Vec<&str> = shown.lines().collect();
             assert!(rows[0].contains(" LIVE ") && rows[0].contains(" PROD "), "{name} {w}x{h}: {:?}", rows[0]);
@@ -1876,6 +1896,25 @@ fn every_screen_at_80x24_120x40_and_200x50() {
                 assert_whole_hints(rows[h as usize - 1], &hints, &format!("{name} {w}x{h}"));
             }
             insta::assert_snapshot!(format!("screen_{}_{w}x{h}", name.replace(' ', "_")), shown);
+            if app.overlay.is_some() || [(120, 40)].contains(&(w, h)) {
+                continue;
+            }
+            // Scrolled to the end (G, once the screen knows its size): what
+            // was cut is reached, and where it stands is said.
+            let mut end = app.clone();
+            draw(&end, &dark, w, h);
+            key(&mut end, KeyCode::Char('G'));
+            let shown = text(&draw(&end, &dark, w, h));
+            for row in shown.lines().take(h as usize - 1) {
+                if let Some((_, of)) = row.split_once('–')
+                    && let Some((last, total)) = of.split_once(" of ")
+                    && let (Ok(last), Ok(total)) =
+                        (last.trim().parse::<usize>(), total.split_whitespace().next().unwrap_or("").parse::<usize>())
+                {
+                    assert_eq!(last, total, "{name} {w}x{h} at the end: {row:?}\n{shown}");
+                }
+            }
+            insta::assert_snapshot!(format!("screen_{}_end_{w}x{h}", name.replace(' ', "_")), shown);
         }
     }
 }

@@ -187,5 +187,8 @@ fn panel(
         })
         .collect();
     let top = view::pane::clamp(&view.scroll, lines.len().saturating_sub(inner.height as usize));
+    let total = lines.len();
     frame.render_widget(Paragraph::new(lines).scroll((top as u16, 0)), inner);
+    // "1–8 of 14" on the panel's top border: the rest is a j/PgDn away.
+    view::pane::position(theme, frame, Rect { height: 1, ..area }, top, inner.height as usize, total);
 }

@@ -11,6 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::Cell;
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Default)]
 pub struct AgentsView {
@@ -84,13 +85,18 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     if agents.is_empty() {
         return view::muted(theme, frame, inner, "no agent has reported yet");
     }
+    // As wide as what they hold: the agent's name up to 40, the tools
+    // turned off take what is left.
+    let widest = |f: &dyn Fn(&crate::api::AgentSummary) -> usize| agents.iter().map(f).max().unwrap_or(0);
+    let agent = widest(&|a| a.agent_id.width()).clamp(5, 40);
+    let status = widest(&|a| if a.status == "paused" { 10 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 });
     let columns = [
-        ("AGENT", Constraint::Fill(2)),
-        ("STATUS", Constraint::Length(16)),
-        ("LAST SEEN", Constraint::Length(9)),
-        ("LIVE", Constraint::Length(5)),
-        ("FAILURE", Constraint::Length(7)),
-        ("DISABLED TOOLS", Constraint::Fill(1)),
+        ("AGENT", Constraint::Length(agent as u16)),
+        ("STATUS", Constraint::Length(status.clamp(6, 24) as u16)),
+        ("SEEN", Constraint::Length(5)),
+        ("LIVE", Constraint::Length(4)),
+        ("FAILS", Constraint::Length(6)),
+        ("TOOLS OFF", Constraint::Fill(1)),
     ]
     .map(|(n, w)| (n.to_owned(), w));
     let selected = view.selected.row(agents.iter().map(|a| &a.agent_id)).unwrap_or(0);

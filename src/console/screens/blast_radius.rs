@@ -132,6 +132,10 @@ fn blast_radius(app: &App, view: &BlastRadiusView, theme: &Theme, frame: &mut Fr
             .node_open_symbol("- ")
             .node_no_children_symbol("  ");
         frame.render_stateful_widget(tree, tree_area, &mut state);
+        // The rows shown among the open ones, on the title row.
+        let shown = state.flatten(&items).len();
+        let title = Rect { height: 1, ..area };
+        view::pane::position(theme, frame, title, state.get_offset(), tree_area.height as usize, shown);
     }
 }
 

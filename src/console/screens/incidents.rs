@@ -11,6 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -198,56 +199,65 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let height = inner.height.saturating_sub(1) as usize;
     let selected = app.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
-    let widths = column_widths(list_columns(inner.width).iter().map(|c| c.1), inner);
+    let all: Vec<&IncidentSummary> = app.rows(0, count).collect();
+    let columns = list_columns(inner.width, &all);
+    let widths = column_widths(columns.iter().map(|c| c.1), inner);
     let visible: Vec<Row> = app
         .rows(offset, height)
         .enumerate()
-        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected, &widths))
+        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected, &columns, &widths))
         .collect();
-    let columns = list_columns(inner.width);
-    let header = Row::new(columns.iter().map(|c| c.0)).style(theme.style(K::Header));
-    let widths: Vec<Constraint> = columns.iter().map(|c| c.1).collect();
-    frame.render_widget(Table::new(visible, widths).header(header).column_spacing(1), inner);
+    let header = Row::new(columns.iter().zip(&widths).map(|(c, w)| ellipsize(c.0, *w))).style(theme.style(K::Header));
+    let constraints: Vec<Constraint> = columns.iter().map(|c| c.1).collect();
+    frame.render_widget(Table::new(visible, constraints).header(header).column_spacing(1), inner);
+    crate::console::view::pane::position(theme, frame, Rect { height: 1, ..area }, offset, height, count);
 }
 
-/// The list's columns for a width. Below 100 columns the title gets the
-/// space: RESOURCES goes (titles name the failing resource) and RESPONDERS
-/// narrows.
-fn list_columns(width: u16) -> Vec<(&'static str, Constraint)> {
+/// The list's columns for a width, as wide as what they hold: the title
+/// takes what the others leave. RESOURCES shows from 100 columns (titles
+/// name the failing resource); a column nobody's rows fill is left out.
+fn list_columns(width: u16, rows: &[&IncidentSummary]) -> Vec<(&'static str, Constraint)> {
+    let widest =
+        |f: &dyn Fn(&IncidentSummary) -> usize, cap: usize| rows.iter().map(|i| f(i)).max().unwrap_or(0).min(cap);
+    let id = widest(&|i| format!("#{}", i.id).len(), 8).max(2);
     let mut columns = vec![
         ("", Constraint::Length(2)),
         ("SEV", Constraint::Length(4)),
-        ("ID", Constraint::Length(6)),
+        ("ID", Constraint::Length(id as u16)),
         ("STATUS", Constraint::Length(12)),
         ("AGE", Constraint::Length(6)),
+        ("TITLE", Constraint::Fill(1)),
     ];
-    if width < 100 {
-        columns.extend([("TITLE", Constraint::Fill(1)), ("RESPONDERS", Constraint::Length(10))]);
-    } else {
-        columns.extend([
-            ("TITLE", Constraint::Fill(3)),
-            ("RESOURCES", Constraint::Fill(2)),
-            ("RESPONDERS", Constraint::Fill(1)),
-        ]);
+    if width >= 100 {
+        let resources = widest(&|i| i.resources.join(", ").width(), 40);
+        if resources > 0 {
+            columns.push(("RESOURCES", Constraint::Length(resources.max(9) as u16)));
+        }
+    }
+    let responders = widest(&|i| i.responders.join(", ").width(), if width < 100 { 12 } else { 24 });
+    if responders > 0 {
+        columns.push(("RESPONDERS", Constraint::Length(responders.max(10) as u16)));
     }
     columns
 }
 
-fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: bool, widths: &[usize]) -> Row<'a> {
+fn incident_row<'a>(
+    app: &App,
+    theme: &Theme,
+    i: &'a IncidentSummary,
+    selected: bool,
+    columns: &[(&str, Constraint)],
+    widths: &[usize],
+) -> Row<'a> {
     let marker = if selected {
         "▶"
-    } else if app.new_ids.contains(&i.id) {
+    } else if app.changed_since_seen(i) {
         "●"
     } else {
         " "
     };
-    let marker_style = if app.new_ids.contains(&i.id) { theme.style(K::NewMarker) } else { theme.style(K::Text) };
+    let marker_style = if app.changed_since_seen(i) { theme.style(K::NewMarker) } else { theme.style(K::Text) };
     let title = if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() };
-    let mut texts = vec![title];
-    if widths.len() > 7 {
-        texts.push(i.resources.join(", "));
-    }
-    texts.push(i.responders.join(", "));
     let mut cells = vec![
         Cell::from(Span::styled(marker, marker_style)),
         Cell::from(severity(theme, i.severity)),
@@ -255,7 +265,14 @@ fn incident_row<'a>(app: &App, theme: &Theme, i: &'a IncidentSummary, selected: 
         Cell::from(status(theme, i.status)),
         Cell::from(age(i.started_at, app.now)),
     ];
-    cells.extend(texts.iter().zip(&widths[5..]).map(|(t, w)| Cell::from(ellipsize(t, *w))));
+    for ((name, _), w) in columns.iter().zip(widths).skip(5) {
+        let text = match *name {
+            "TITLE" => title.clone(),
+            "RESOURCES" => i.resources.join(", "),
+            _ => i.responders.join(", "),
+        };
+        cells.push(Cell::from(ellipsize(&text, *w)));
+    }
     let row = Row::new(cells);
     if selected { row.style(theme.style(K::Selection)) } else { row }
 }

@@ -122,6 +122,16 @@ pub enum Step {
     Swap(View),
     /// Back to where this screen was opened from.
     Back,
+    /// Show one entry whole, over the screen (an audit entry, a notification).
+    Show(Box<Reading>),
+}
+
+/// One entry of a list, whole: what a row cuts short, read at leisure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub title: String,
+    /// (label, value); a value may be long, and wraps.
+    pub fields: Vec<(String, String)>,
 }
 
 /// The one dispatch over the stack's entries: `$list` for the incident
@@ -184,6 +194,9 @@ impl View {
 pub struct Scroll {
     pub top: u16,
     pub limit: Cell<u16>,
+    /// Where the view last drew from, when something else (a selection kept
+    /// in sight) decided it: the next page key starts there.
+    pub drawn: Cell<u16>,
 }
 
 /// Lines a page key moves.
@@ -192,7 +205,7 @@ const PAGE: u16 = 10;
 impl Scroll {
     /// Scrolled to the end (the view clamps it to what there is).
     pub fn at_end() -> Scroll {
-        Scroll { top: u16::MAX, limit: Cell::new(0) }
+        Scroll { top: u16::MAX, limit: Cell::new(0), drawn: Cell::new(0) }
     }
 
     pub fn on_key(&mut self, action: KeyAction) -> Step {

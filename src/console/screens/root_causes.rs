@@ -19,11 +19,14 @@ pub struct RootCausesView {
     /// The selected candidate, by event id.
     pub selected: Selection<String>,
     pub scroll: Scroll,
+    /// Narrow (one pane): whether the pane follows the selection (after
+    /// j/k) or the operator's page keys (after PgDn, ^f, End).
+    pub follow: bool,
 }
 
 impl RootCausesView {
     pub fn new(id: i64) -> RootCausesView {
-        RootCausesView { id, selected: Selection::default(), scroll: Scroll::default() }
+        RootCausesView { id, selected: Selection::default(), scroll: Scroll::default(), follow: true }
     }
 
     /// The selected candidate among `detail`'s.
@@ -38,9 +41,20 @@ impl RootCausesView {
                 let Some(detail) = detail else { return Step::Stay };
                 let ids: Vec<String> = detail.analysis.candidates.iter().map(|c| c.event_id.clone()).collect();
                 self.selected.on_key(action, &ids);
+                // G and End go to the end of everything: the last candidate,
+                // and in one pane the last suggestion below it.
+                self.follow = action != KeyAction::Bottom;
+                self.scroll.top = if self.follow { 0 } else { u16::MAX };
                 Step::Stay
             }
-            KeyAction::PageUp | KeyAction::PageDown => self.scroll.on_key(action),
+            KeyAction::PageUp | KeyAction::PageDown => {
+                // From where the pane is, not where it was last paged to.
+                if self.follow {
+                    self.scroll.top = self.scroll.drawn.get();
+                }
+                self.follow = false;
+                self.scroll.on_key(action)
+            }
             KeyAction::BlastRadius => Step::Swap(View::BlastRadius(BlastRadiusView::new(self.id))),
             _ => Step::Unhandled,
         }
@@ -96,18 +110,38 @@ fn root_causes(app: &App, view: &RootCausesView, theme: &Theme, frame: &mut Fram
     let rest = chain_lines(app, theme, d);
     if inner.width >= 120 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
-        show(frame, left, candidates, selected_line);
+        let (top, total) = show(frame, left, candidates, selected_line, None);
+        view::pane::position(
+            theme,
+            frame,
+            Rect { height: 1, width: left.width, ..area },
+            top,
+            left.height as usize,
+            total,
+        );
         view::pane::scrolled(&view.scroll, theme, frame, right, Rect { height: 1, ..area }, rest);
     } else {
+        // One pane: the candidates, then the chain and the suggestions,
+        // reached by the page keys, its position on the title row.
         let mut all = candidates;
         all.push(Line::from(""));
         all.extend(rest);
-        show(frame, inner, all, selected_line);
+        let scroll = if view.follow { None } else { Some(&view.scroll) };
+        let (top, total) = show(frame, inner, all, selected_line, scroll);
+        view.scroll.drawn.set(top.min(u16::MAX as usize) as u16);
+        view::pane::position(theme, frame, Rect { height: 1, ..area }, top, inner.height as usize, total);
     }
 }
 
-/// Draws lines scrolled so that `keep` is visible.
-fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep: usize) {
+/// Draws lines wrapped to `area`, from `scroll` when given, else so that
+/// line `keep` is in sight. Where it drew from, and how many lines there are.
+fn show(
+    frame: &mut Frame,
+    area: Rect,
+    lines: Vec<Line<'static>>,
+    keep: usize,
+    scroll: Option<&Scroll>,
+) -> (usize, usize) {
     // Wrapped to the pane, with the kept line's new position.
     let mut wrapped = Vec::with_capacity(lines.len());
     let mut kept = 0;
@@ -119,8 +153,14 @@ fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep: usize) {
     }
     let (lines, keep) = (wrapped, kept);
     let height = area.height.max(1) as usize;
-    let top = keep.saturating_sub(height.saturating_sub(3)).min(u16::MAX as usize) as u16;
-    frame.render_widget(Paragraph::new(lines).scroll((top, 0)), area);
+    let limit = lines.len().saturating_sub(height);
+    let top = match scroll {
+        Some(scroll) => view::pane::clamp(scroll, limit),
+        None => keep.saturating_sub(height.saturating_sub(3)).min(limit),
+    };
+    let total = lines.len();
+    frame.render_widget(Paragraph::new(lines).scroll((top.min(u16::MAX as usize) as u16, 0)), area);
+    (top, total)
 }
 
 /// The ranked candidates with their evidence; and the line of the selected one.

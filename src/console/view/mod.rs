@@ -37,6 +37,20 @@ pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
         Some(Overlay::Dialog(d)) => dialog::dialog(d, theme, frame, main),
         Some(Overlay::Quit) => dialog::quit(app.pending.len(), theme, frame, main),
         Some(Overlay::Messages { scroll }) => messages(app, theme, frame, main, scroll),
+        Some(Overlay::Reading { reading, scroll }) => {
+            let width = reading.fields.iter().map(|(l, _)| l.width()).max().unwrap_or(0);
+            let lines = reading
+                .fields
+                .iter()
+                .map(|(label, value)| {
+                    Line::from(vec![
+                        Span::styled(format!("{label:>width$}  "), theme.style(K::Header)),
+                        Span::raw(value.clone()),
+                    ])
+                })
+                .collect();
+            text_popup(theme, frame, main, &format!(" {} (j/k scroll, esc closes) ", reading.title), lines, scroll)
+        }
         Some(Overlay::Input(_)) | None => {}
     }
     bottom_line(app, theme, keymap, frame, bottom);
@@ -353,19 +367,6 @@ pub(in crate::console) fn help(
 /// The bottom line's messages again, oldest first, opened at the newest:
 /// one cut short, or gone before it was read, is read here whole.
 fn messages(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, scroll: &Scroll) {
-    let popup = Rect {
-        x: area.x + 1.min(area.width / 20),
-        y: area.y,
-        width: area.width.saturating_sub(2.min(area.width / 10)),
-        height: area.height,
-    };
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(" Messages, newest last (j/k scroll, esc closes) ", theme.style(K::Title)))
-        .border_style(theme.style(K::Border));
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
     let lines: Vec<Line<'static>> = if app.messages.is_empty() {
         vec![Line::from(Span::styled("no message has been shown yet", theme.style(K::Muted)))]
     } else {
@@ -379,8 +380,26 @@ fn messages(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, scroll: &Sc
             })
             .collect()
     };
-    let title = Rect { height: 1, ..popup };
-    pane::scrolled(scroll, theme, frame, inner, title, lines);
+    text_popup(theme, frame, area, " Messages, newest last (j/k scroll, esc closes) ", lines, scroll);
+}
+
+/// Text over the screen, in a box nearly as large, wrapped and scrolled,
+/// its position on the top border.
+fn text_popup(theme: &Theme, frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>, scroll: &Scroll) {
+    let popup = Rect {
+        x: area.x + 1.min(area.width / 20),
+        y: area.y,
+        width: area.width.saturating_sub(2.min(area.width / 10)),
+        height: area.height,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title.to_owned(), theme.style(K::Title)))
+        .border_style(theme.style(K::Border));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    pane::scrolled(scroll, theme, frame, inner, Rect { height: 1, ..popup }, lines);
 }
 
 /// The `:` commands, for help.
@@ -403,7 +422,7 @@ const COMMAND_HELP: [(&str, &str); 13] = [
 /// What the marks on screen mean, for help.
 const LEGEND: [(&str, &str); 9] = [
     ("▶", "selected"),
-    ("●", "new since the list loaded"),
+    ("●", "changed since you last looked"),
     ("CRIT HIGH", "severity, then MED, LOW"),
     ("[LIKELY]", "cause band and confidence:"),
     ("", "LIKELY SUSPECTED POSSIBLE"),
@@ -484,7 +503,7 @@ pub(in crate::console) fn bottom_line(app: &App, theme: &Theme, keymap: &Keymap,
         (None, None) => {
             let hints = match &app.overlay {
                 // Help's own keys only: every other key is listed above it.
-                Some(Overlay::Help { .. } | Overlay::Messages { .. }) => {
+                Some(Overlay::Help { .. } | Overlay::Messages { .. } | Overlay::Reading { .. }) => {
                     let mut own: Vec<(String, String)> = keymap
                         .actions(super::keymap::Mode::Help)
                         .into_iter()
@@ -550,4 +569,6 @@ pub(in crate::console) fn list_table<'a>(
     let names = std::iter::once("").chain(columns.iter().map(|(n, _)| n.as_str()));
     let header = Row::new(names.zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
     frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
+    // Where the rows shown are among all, at the right of the heading row.
+    pane::position(theme, frame, Rect { height: 1, ..area }, offset, height, len);
 }
