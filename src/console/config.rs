@@ -51,6 +51,9 @@ pub struct ConsoleArgs {
     /// Open this incident at once (what a page says to run)
     #[arg(long, value_name = "ID", value_parser = clap::value_parser!(i64).range(1..))]
     pub incident: Option<i64>,
+    /// Draw with ASCII only, whatever the terminal claims [env: MANDATE_ASCII]
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,8 @@ pub struct ConsoleConfig {
     pub config_path: PathBuf,
     /// An incident to open at start.
     pub incident: Option<i64>,
+    /// What the terminal can show (colour, Unicode, private modes).
+    pub capabilities: super::capabilities::Capabilities,
 }
 
 pub fn default_config_path() -> PathBuf {
@@ -162,7 +167,9 @@ impl ConsoleConfig {
             };
         let theme_name = args.theme.clone().or(text("theme")?).unwrap_or_else(|| "dark".to_owned());
         let themes_dir = config_path.parent().map(|d| d.join("themes"));
-        let theme = if no_color_requested(env("NO_COLOR").as_deref()) {
+        let capabilities = super::capabilities::Capabilities::detect(env, args.ascii);
+        // A terminal without colour gets the theme made of bold and reverse.
+        let theme = if no_color_requested(env("NO_COLOR").as_deref()) || !capabilities.colour {
             Theme::builtin("mono").expect("mono is built in")
         } else {
             Theme::load(&theme_name, themes_dir.as_deref())?
@@ -191,6 +198,7 @@ impl ConsoleConfig {
             readonly,
             config_path,
             incident: args.incident,
+            capabilities,
         })
     }
 }

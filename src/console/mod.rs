@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod blast;
+pub mod capabilities;
 pub mod clipboard;
 pub mod config;
 pub mod intent;

@@ -45,7 +45,8 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
         let _ = requests.send(Request::Watch(app.watch()));
     }
 
-    let mut terminal = init()?;
+    let caps = config.capabilities;
+    let mut terminal = init(caps.modern)?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -57,7 +58,7 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
     // Frames are drawn once, off screen; the terminal is written only when
     // the new frame differs from the one it shows.
     let size = terminal.size()?;
-    let mut screen = Screen { canvas: off_screen(size.width, size.height), shown: None };
+    let mut screen = Screen { canvas: off_screen(size.width, size.height), shown: None, caps };
     screen.show(&mut terminal, &app, &theme, &keymap)?;
     // For the test that proves a panic leaves the terminal as it was found.
     if std::env::var_os("MANDATE_DEBUG_PANIC").is_some_and(|v| !v.is_empty()) {
@@ -133,19 +134,31 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
 
 /// Raw mode, the alternate screen and bracketed paste (so a paste arrives as
 /// text, not keys), undone on every way out, panics included.
-fn init() -> std::io::Result<ratatui::DefaultTerminal> {
+/// A terminal without the private modes is sent none of them.
+fn init(modern: bool) -> std::io::Result<ratatui::DefaultTerminal> {
     let terminal = ratatui::try_init()?;
-    execute!(std::io::stdout(), EnableBracketedPaste)?;
+    if modern {
+        execute!(std::io::stdout(), EnableBracketedPaste)?;
+    }
+    MODERN.store(modern, std::sync::atomic::Ordering::Relaxed);
     let restoring = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+        if MODERN.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+        }
         restoring(info);
     }));
     Ok(terminal)
 }
 
+/// Whether the terminal was sent the private modes, so they are undone on
+/// every way out (a panic's included) and never sent to one without them.
+static MODERN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 fn restore() -> std::io::Result<()> {
-    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    if MODERN.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    }
     ratatui::try_restore()
 }
 
@@ -153,6 +166,7 @@ fn restore() -> std::io::Result<()> {
 struct Screen {
     canvas: Terminal<TestBackend>,
     shown: Option<Buffer>,
+    caps: super::capabilities::Capabilities,
 }
 
 impl Screen {
@@ -173,15 +187,25 @@ impl Screen {
             self.canvas = off_screen(size.width, size.height);
             self.shown = None;
         }
-        let Ok(_) = self.canvas.draw(|f| render(app, theme, keymap, f));
+        let unicode = self.caps.unicode;
+        let Ok(_) = self.canvas.draw(|f| {
+            render(app, theme, keymap, f);
+            if !unicode {
+                super::capabilities::asciify(f.buffer_mut());
+            }
+        });
         let frame = self.canvas.backend().buffer();
         if self.shown.as_ref() == Some(frame) {
             return Ok(());
         }
         let mut stdout = std::io::stdout();
-        execute!(stdout, BeginSynchronizedUpdate)?;
+        if self.caps.modern {
+            execute!(stdout, BeginSynchronizedUpdate)?;
+        }
         terminal.draw(|f| *f.buffer_mut() = frame.clone()).map_err(Into::into)?;
-        execute!(stdout, EndSynchronizedUpdate)?;
+        if self.caps.modern {
+            execute!(stdout, EndSynchronizedUpdate)?;
+        }
         stdout.flush()?;
         self.shown = Some(frame.clone());
         Ok(())

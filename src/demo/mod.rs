@@ -61,6 +61,9 @@ pub struct DemoArgs {
     /// Open the console read-only
     #[arg(long)]
     pub readonly: bool,
+    /// Draw with ASCII only, whatever the terminal claims [env: MANDATE_ASCII]
+    #[arg(long)]
+    pub ascii: bool,
     /// Console config file for keys and theme [default: $XDG_CONFIG_HOME/mandate/config.toml]
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -160,6 +163,7 @@ pub fn main(args: DemoArgs) -> Result<ExitCode, String> {
     let console_args = ConsoleArgs {
         theme: args.theme.clone(),
         readonly: args.readonly,
+        ascii: args.ascii,
         config: args.config.clone(),
         ..ConsoleArgs::default()
     };

@@ -21,12 +21,26 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(name: &str, (w, h): (u16, u16), env: &[(&str, &str)], args: &str) -> Tmux {
+    fn start(name: &str, size: (u16, u16), env: &[(&str, &str)], args: &str) -> Tmux {
+        Tmux::start_recorded(name, size, env, args, None)
+    }
+
+    /// `start`, with every byte the program writes appended to `record`.
+    fn start_recorded(
+        name: &str,
+        (w, h): (u16, u16),
+        env: &[(&str, &str)],
+        args: &str,
+        record: Option<&std::path::Path>,
+    ) -> Tmux {
         let socket = format!("mandate-test-{}-{name}", std::process::id());
         let home = tempfile::tempdir().unwrap();
         let t = Tmux { socket, _home: home };
         t.run(&["new-session", "-d", "-s", "s", "-x", &w.to_string(), "-y", &h.to_string()]);
         t.run(&["set-option", "-t", "s", "remain-on-exit", "on"]);
+        if let Some(record) = record {
+            t.run(&["pipe-pane", "-t", "s", "-O", &format!("cat >> {}", record.display())]);
+        }
         let dir = t._home.path().display().to_string();
         let mut command = format!(
             "env -u MANDATE_API_URL -u MANDATE_TOKEN XDG_CONFIG_HOME={dir}/config XDG_STATE_HOME={dir}/state TERM=xterm-256color"
@@ -421,6 +435,49 @@ fn no_color_means_no_colour_escape_sequences() {
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
     t.assert_restored();
+}
+
+/// A VT100 (or `TERM=dumb`) is sent plain ASCII: no colour, no
+/// box-drawing or marks beyond ASCII, no synchronized output or bracketed
+/// paste; every byte the program wrote is checked, not tmux's rendering.
+#[test]
+fn a_vt100_gets_ascii_without_colour_or_private_modes() {
+    if no_tmux("a_vt100_gets_ascii_without_colour_or_private_modes") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("bytes");
+    let t = Tmux::start_recorded("vt100", (80, 24), &[("TERM", "vt100")], "demo --speed 50", Some(&record));
+    t.wait_for("CONFIG_INVALID");
+    for k in ["Enter", "Enter", "b", "c", "Escape", "Escape", "Escape"] {
+        t.keys(&[k]);
+    }
+    t.keys(&["?"]);
+    t.wait_for("Keys");
+    t.keys(&["Escape", "C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    let bytes = std::fs::read(&record).unwrap();
+    assert!(bytes.len() > 1000, "the program drew: {} bytes", bytes.len());
+    if let Some(at) = bytes.iter().position(|b| !b.is_ascii()) {
+        let around = String::from_utf8_lossy(&bytes[at.saturating_sub(40)..(at + 40).min(bytes.len())]).into_owned();
+        panic!("a byte beyond ASCII at {at}: {around:?}");
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    for private in ["\u{1b}[?2026", "\u{1b}[?2004"] {
+        assert!(!text.contains(private), "{private:?} sent to a VT100");
+    }
+    for sgr in text.split("\u{1b}[").skip(1) {
+        let Some(params) =
+            sgr.split_once('m').map(|(p, _)| p).filter(|p| p.chars().all(|c| c.is_ascii_digit() || c == ';'))
+        else {
+            continue;
+        };
+        for p in params.split(';') {
+            let n: u32 = p.parse().unwrap_or(0);
+            let colour = ((30..=48).contains(&n) && n != 39) || (90..=107).contains(&n);
+            assert!(!colour, "a colour sent to a VT100: ESC[{params}m");
+        }
+    }
 }
 
 #[test]
