@@ -506,6 +506,8 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 return (shown, vec![]);
             }
             let (action, _) = app.awaiting.take().expect("awaited");
+            // "reading incident #N before …" is done with.
+            app.message = None;
             // The operator moved on while it was fetched: nothing acts.
             if app.focused_incident() != Some(id) || app.overlay.is_some() {
                 app.message = Some(format!("{} not opened: you moved away from incident #{id}", action.as_str()));

@@ -113,7 +113,8 @@ impl Plan {
                 self.agent().unwrap_or("?")
             ),
             What::Intervention(kind) => format!("{} {on}", kind.as_str().replace('_', " ")),
-            What::Verdict(v) => format!("mark {} {} on {on}", self.action(), verdict_word(v)),
+            // The verdict first: a cut title still says what it does.
+            What::Verdict(v) => format!("mark {} on {on}: {}", verdict_word(v), self.action()),
             What::RetryNotification => format!("retry {on}"),
             What::Outreach => format!("reach out to the owner of {on}"),
             What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),

@@ -198,8 +198,16 @@ fn notifications(app: &App, view: &NotificationsView, theme: &Theme, frame: &mut
         let p = shown[n];
         let error = p.last_error.clone().unwrap_or_default();
         let mut cells = vec![
-            // When it went, or is (was) due.
-            Cell::from(p.sent_at.unwrap_or(p.due_at).format("%H:%M:%S").to_string()),
+            // When it went; when it goes next (its order here); or when it was due.
+            Cell::from(
+                match (p.sent_at, p.state) {
+                    (Some(sent), _) => sent,
+                    (None, DeliveryState::Pending | DeliveryState::Sending) => p.next_attempt_at,
+                    (None, _) => p.due_at,
+                }
+                .format("%H:%M:%S")
+                .to_string(),
+            ),
             Cell::from(mark(theme, p)),
             Cell::from(if p.incident_id == 0 { "—".to_owned() } else { format!("#{}", p.incident_id) }),
             Cell::from(ellipsize(

@@ -217,8 +217,16 @@ fn candidate_lines(app: &App, theme: &Theme, d: &IncidentDetail) -> (Vec<Line<'s
             c.resource.as_deref().unwrap_or("?"),
             age(c.occurred_at, app.now)
         )));
-        let line = Line::from(spans);
-        lines.push(if is_selected { line.style(theme.style(K::Selection)) } else { line });
+        // Selected: one style for the whole line, so no span's colour
+        // vanishes into the selection's background.
+        let line = if is_selected {
+            let selection = theme.style(K::Selection);
+            Line::from(spans.into_iter().map(|s| Span::styled(s.content, selection)).collect::<Vec<_>>())
+                .style(selection)
+        } else {
+            Line::from(spans)
+        };
+        lines.push(line);
         let tool = c.tool.as_deref().map(|t| format!(" · tool {t}")).unwrap_or_default();
         let disputed = c
             .dispute
