@@ -245,6 +245,71 @@ fn keys_typed_fast_are_kept_and_a_question_takes_only_later_keys() {
 
 /// A plain `mandate serve`, as the README starts it, has no receivers: the
 /// console says nobody is woken, at 80 columns, on every screen.
+/// From the list, at 80×24: acknowledge, then escalate. The dialog names
+/// the next level before anything is sent (read from the incident, as the
+/// server will page it), and the next level's receiver gets the page
+/// although the acknowledgement cancelled its timer.
+#[test]
+fn escalating_after_acknowledging_pages_the_next_level_as_the_preview_said() {
+    if no_tmux("escalating_after_acknowledging_pages_the_next_level_as_the_preview_said") {
+        return;
+    }
+    use mandate::paging::inbox::Inbox;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let inbox = rt.block_on(Inbox::start()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut document: mandate::routing::RoutingDocument = toml::from_str(
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\ntimeout = \"30m\"\nchannels = [\"webhook\"]\n\
+         [[level]]\nname = \"secondary\"\ntargets = [\"@lead\"]\ntimeout = \"30m\"\nchannels = [\"webhook\"]\n\
+         [[level]]\nname = \"management\"\ntargets = [\"@vp\"]\nchannels = [\"webhook\"]\n",
+    )
+    .unwrap();
+    document.receivers = inbox.receivers();
+    let routing = dir.path().join("routing.toml");
+    std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let agent = common::create_token(tokens, "fleet", "agent");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary_with(&db, tokens, "127.0.0.1:0", &["--routing", routing.to_str().unwrap()]);
+    rt.block_on(async {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        let mut failure = common::event_body("f1", -1.0, "agent-1", "deploy", "svc-1", "error");
+        failure["error_code"] = "DISK_FULL".into();
+        let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
+        assert_eq!(r.send().await.unwrap().status(), 200);
+        assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1, "@oncall paged");
+    });
+    let url = format!("http://{}", served.addr);
+    let t = Tmux::start("escalate", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "");
+    t.wait_for("DISK_FULL on svc-1");
+    t.keys(&["a"]);
+    t.wait_for("✓ acknowledge incident #1");
+    let to_lead = |got: &[mandate::paging::inbox::Received]| got.iter().any(|r| r.body.contains("@lead"));
+    let before = rt.block_on(inbox.accepted("webhook", 1, Duration::from_millis(200)));
+    assert!(!to_lead(&before), "nobody paged the lead before the escalation");
+    t.keys(&["e"]);
+    let dialog = t.wait_for("Confirm: escalate incident #1");
+    assert!(dialog.contains("page the next level now: secondary: @lead"), "the preview names the level:\n{dialog}");
+    t.text("need the lead");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ escalate incident #1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = rt.block_on(inbox.accepted("webhook", 1, Duration::from_millis(200)));
+        if to_lead(&got) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the lead's receiver got no page: {got:#?}");
+    }
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    served.stop();
+}
+
 #[test]
 fn a_server_with_no_receivers_is_said_to_wake_nobody() {
     if no_tmux("a_server_with_no_receivers_is_said_to_wake_nobody") {
