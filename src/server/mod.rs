@@ -73,8 +73,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, disputes, events, incidents, interventions, learning, notifications, operations, rollout, routing,
-        runs, system,
+        activity, control, disputes, events, incidents, interventions, learning, notifications, operations, rollout,
+        routing, runs, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -94,6 +94,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interventions::intervene_agent))
         .routes(routes!(interventions::record_verdict))
         .routes(routes!(operations::list_agents))
+        .routes(routes!(control::agent_control))
         .routes(routes!(operations::audit))
         .routes(routes!(operations::access_log))
         .routes(routes!(disputes::open_dispute, disputes::list_disputes))

@@ -76,7 +76,9 @@ impl Store {
         let tools: Vec<&String> = control.disabled_tools.iter().collect();
         sqlx::query(
             "INSERT INTO agents (agent_id, status, paused_at, paused_by, disabled_tools, last_seen) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (agent_id) DO UPDATE SET status = $2, paused_at = $3, paused_by = $4, disabled_tools = $5",
+             ON CONFLICT (agent_id) DO UPDATE SET status = $2, disabled_tools = $5, \
+             paused_at = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_at ELSE $3 END, \
+             paused_by = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_by ELSE $4 END",
         )
         .bind(agent.to_owned())
         .bind(if control.paused { "paused" } else { "active" })
@@ -87,6 +89,42 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+
+    /// What agent `agent` must obey, as committed now: the stop in force
+    /// (who, why, since) and its disabled tools. An agent never seen has
+    /// none. The tag is a digest of both.
+    pub async fn agent_control_state(&self, agent: &str) -> Result<crate::api::AgentControlState, StoreError> {
+        let row = sqlx::query("SELECT status, paused_at, paused_by, disabled_tools FROM agents WHERE agent_id = $1")
+            .bind(agent.to_owned())
+            .fetch_optional(&self.read)
+            .await?;
+        let mut stop = None;
+        let mut disabled_tools: Vec<String> = Vec::new();
+        if let Some(r) = row {
+            disabled_tools = serde_json::from_str(&r.try_get::<String, _>("disabled_tools")?).unwrap_or_default();
+            disabled_tools.sort();
+            if r.try_get::<String, _>("status")? == "paused" {
+                let reason = sqlx::query(
+                    "SELECT reason FROM interventions WHERE agent_id = $1 AND kind = 'pause_agent' ORDER BY id DESC LIMIT 1",
+                )
+                .bind(agent.to_owned())
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| r.try_get::<Option<String>, _>("reason"))
+                .transpose()?
+                .flatten();
+                stop = Some(crate::api::AgentStop {
+                    by: r.try_get::<Option<String>, _>("paused_by")?.unwrap_or_default(),
+                    reason,
+                    since: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis).unwrap_or_default(),
+                });
+            }
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&(&stop, &disabled_tools)).unwrap_or_default());
+        let tag = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Ok(crate::api::AgentControlState { agent_id: agent.to_owned(), stop, disabled_tools, tag })
     }
 
     /// Whether an agent is paused, as committed now.

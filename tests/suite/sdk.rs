@@ -130,3 +130,96 @@ async fn shadow_and_soft_override_send_and_the_api_still_rejects() {
     assert_eq!((stats["runs_rejected"].as_i64(), stats["override_use"].as_i64()), (Some(2), Some(1)));
     t.stop().await;
 }
+
+/// Waits up to 10 s for `check` to give what `wanted` accepts; how long it took.
+async fn until(
+    control: &mandate::sdk::Control,
+    tool: Option<&str>,
+    wanted: impl Fn(&Result<(), mandate::sdk::Refusal>) -> bool,
+) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let got = control.check(tool);
+        if wanted(&got) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still {got:?} after 10 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// An agent's SDK hears a pause through its control subscription and
+/// refuses the next action before it runs, naming who stopped it and why;
+/// a disabled tool is refused alone; resuming lets it act again. All from
+/// its local copy: `check` never waits on the network.
+async fn a_pause_reaches_the_agents_sdk_before_its_next_action(db: Db) {
+    use mandate::sdk::{Control, OutOfContact, Refusal};
+    let t = start(db).await;
+    let client = Client::new(&t.server.url(), AGENT).unwrap();
+    let control = Control::subscribe(&client, "deployer", OutOfContact::KeepActing);
+    let started = std::time::Instant::now();
+    while control.state().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no first answer");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(control.check(Some("helm")), Ok(()), "an agent never seen may act: nothing stops it");
+    let intervene = |kind: &str, extra: serde_json::Value| {
+        let mut body = common::as_alice(serde_json::json!({"kind": kind, "reason": "bad deploys"}));
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let pause = intervene("pause_agent", serde_json::json!({}));
+    t.post(common::RESPONDER, "/api/v1/agents/deployer/interventions", &pause).await.succeeded();
+    until(&control, Some("helm"), |r| matches!(r, Err(Refusal::Stopped { .. }))).await;
+    match control.check(None) {
+        Err(Refusal::Stopped { agent, by, reason, .. }) => {
+            assert_eq!((agent.as_str(), by.as_str(), reason.as_deref()), ("deployer", "alice", Some("bad deploys")));
+        }
+        other => panic!("{other:?}"),
+    }
+    let disable = intervene("disable_tool", serde_json::json!({"tool": "helm", "confirm": true}));
+    t.post(common::RESPONDER, "/api/v1/agents/deployer/interventions", &disable).await.succeeded();
+    let resume = intervene("resume_agent", serde_json::json!({}));
+    t.post(common::RESPONDER, "/api/v1/agents/deployer/interventions", &resume).await.succeeded();
+    until(&control, Some("helm"), |r| matches!(r, Err(Refusal::ToolDisabled { .. }))).await;
+    assert_eq!(control.check(Some("kubectl")), Ok(()), "only the disabled tool is refused");
+    assert_eq!(control.check(None), Ok(()));
+    // Another agent's controls are not this one's.
+    let other = Control::subscribe(&client, "config-gen", OutOfContact::KeepActing);
+    while other.state().is_none() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(other.check(Some("helm")), Ok(()));
+    t.stop().await;
+}
+
+/// When the server cannot be heard, the last controls known stay in force;
+/// the policy decides whether actions go on meanwhile.
+async fn out_of_contact_keeps_the_last_controls_and_follows_its_policy(db: Db) {
+    use mandate::sdk::{Control, OutOfContact, Refusal};
+    let t = start(db).await;
+    let client = Client::new(&t.server.url(), AGENT).unwrap();
+    let pause = common::as_alice(serde_json::json!({"kind": "pause_agent", "reason": "hold"}));
+    t.post(common::RESPONDER, "/api/v1/agents/deployer/interventions", &pause).await.succeeded();
+    let paused = Control::subscribe(&client, "deployer", OutOfContact::KeepActing);
+    let free = Control::subscribe(&client, "config-gen", OutOfContact::KeepActing);
+    let strict = Control::subscribe(&client, "cache-warmer", OutOfContact::RefuseAfter(Duration::from_millis(300)));
+    until(&paused, None, |r| matches!(r, Err(Refusal::Stopped { .. }))).await;
+    for c in [&free, &strict] {
+        while c.state().is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    t.stop().await;
+    until(&strict, None, |r| matches!(r, Err(Refusal::OutOfContact { .. }))).await;
+    assert!(strict.out_of_contact().is_some());
+    assert_eq!(free.check(None), Ok(()), "keep acting: the seed's don't block");
+    assert!(matches!(paused.check(None), Err(Refusal::Stopped { .. })), "the last stop known still holds");
+}
+
+on_both_databases!(
+    a_pause_reaches_the_agents_sdk_before_its_next_action,
+    out_of_contact_keeps_the_last_controls_and_follows_its_policy,
+);

@@ -5,9 +5,11 @@
 //! (hard by default). An invalid run in hard mode never leaves the process.
 
 use chrono::Utc;
+mod control;
 mod retry;
 mod secret;
 
+pub use control::{Control, OutOfContact, Refusal};
 pub use retry::{Backoff, retry_after};
 pub use secret::Secret;
 
@@ -214,6 +216,28 @@ impl Client {
 
     pub async fn whoami(&self) -> Result<WhoAmI, SdkError> {
         self.get("/api/v1/whoami").await
+    }
+
+    /// The agent's controls: at once without `since`; with the tag of the
+    /// ones the caller has, when they change or `wait` seconds pass (None:
+    /// unchanged).
+    pub async fn agent_control(
+        &self,
+        agent: &str,
+        since: Option<&str>,
+        wait: u32,
+    ) -> Result<Option<mandate_contract::api::AgentControlState>, SdkError> {
+        let agent: String = form_urlencoded::byte_serialize(agent.as_bytes()).collect();
+        let mut url = format!("{}/api/v1/agents/{agent}/control", self.base_url);
+        if let Some(tag) = since {
+            let tag: String = form_urlencoded::byte_serialize(tag.as_bytes()).collect();
+            url.push_str(&format!("?since={tag}&wait={wait}"));
+        }
+        let response = self.http.get(url).bearer_auth(&self.token).send().await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        read(response).await.map(Some)
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {

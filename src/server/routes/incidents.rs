@@ -203,7 +203,7 @@ fn accepts_gzip(accept_encoding: &str) -> bool {
 /// A long poll's wait on the change feed: until it moves past what was
 /// seen, or the deadline passes; a server shutting down does not hold its
 /// waiters (503).
-struct FeedWait {
+pub(super) struct FeedWait {
     changes: tokio::sync::watch::Receiver<i64>,
     closing: tokio::sync::watch::Receiver<bool>,
     deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
@@ -214,7 +214,12 @@ struct FeedWait {
 impl FeedWait {
     /// A wait of `wait_seconds` for `caller` (at `client`), within its share
     /// of long polls (none is taken for a wait of 0).
-    fn new(state: &AppState, wait_seconds: u32, caller: &Caller, client: Option<IpAddr>) -> Result<FeedWait, ApiError> {
+    pub(super) fn new(
+        state: &AppState,
+        wait_seconds: u32,
+        caller: &Caller,
+        client: Option<IpAddr>,
+    ) -> Result<FeedWait, ApiError> {
         let share = match wait_seconds {
             0 => None,
             _ => Some(state.long_polls().enter(&caller.0.name, client)?),
@@ -228,12 +233,12 @@ impl FeedWait {
     }
 
     /// The feed's version now; `moved` waits for a newer one.
-    fn seen(&mut self) -> i64 {
+    pub(super) fn seen(&mut self) -> i64 {
         *self.changes.borrow_and_update()
     }
 
     /// Whether the feed moved (else the deadline passed).
-    async fn moved(&mut self) -> Result<bool, ApiError> {
+    pub(super) async fn moved(&mut self) -> Result<bool, ApiError> {
         tokio::select! {
             changed = self.changes.changed() => Ok(changed.is_ok()),
             _ = &mut self.deadline => Ok(false),

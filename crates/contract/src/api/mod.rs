@@ -3,6 +3,7 @@
 
 mod activity;
 mod auth;
+mod control;
 mod disputes;
 mod error;
 mod events;
@@ -20,6 +21,7 @@ mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
+pub use control::{AgentControlState, AgentStop};
 pub use disputes::{
     Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
 };

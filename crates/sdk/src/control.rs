@@ -1,0 +1,143 @@
+//! The agent's side of a stop: a subscription that keeps the controls the
+//! server holds for this agent (the stop in force, the disabled tools) in a
+//! local copy, and a check against that copy before every action, which
+//! never waits on the network.
+//!
+//! The subscription is a long poll of `GET /api/v1/agents/{id}/control`: the
+//! server answers as soon as the controls change (a pause on any server of
+//! its database), and with 304 after 25 s otherwise. When the server cannot
+//! be heard, the last controls known stay in force, the poll is retried
+//! with backoff, and [`OutOfContact`] says whether actions go on meanwhile.
+
+use crate::{Backoff, Client, SdkError};
+use chrono::{DateTime, Utc};
+use mandate_contract::api::{AgentControlState, AgentStop};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Seconds a long poll waits on the server.
+const WAIT_SECONDS: u32 = 25;
+
+/// What the agent does while it cannot hear the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutOfContact {
+    /// Keep acting on the last controls known (the seed's "don't block").
+    KeepActing,
+    /// Refuse every action after this long without an answer.
+    RefuseAfter(Duration),
+}
+
+/// Why an action may not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("agent {agent} is stopped by {by} since {since}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Stopped { agent: String, by: String, reason: Option<String>, since: DateTime<Utc> },
+    #[error("tool {tool} is disabled for agent {agent}")]
+    ToolDisabled { agent: String, tool: String },
+    #[error("agent {agent} has not heard the server for {}s and refuses to act out of contact", out_for.as_secs())]
+    OutOfContact { agent: String, out_for: Duration },
+}
+
+struct Known {
+    state: Option<AgentControlState>,
+    /// When the server last answered.
+    heard: Option<Instant>,
+    /// Since when it has not.
+    lost: Option<Instant>,
+}
+
+/// A live subscription to one agent's controls. Dropping it stops the poll.
+pub struct Control {
+    agent: String,
+    known: Arc<RwLock<Known>>,
+    policy: OutOfContact,
+    started: Instant,
+    poll: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        self.poll.abort();
+    }
+}
+
+impl Control {
+    /// Subscribes to `agent`'s controls through `client` (a tokio runtime
+    /// must be running). The first answer comes in the background; until
+    /// then, nothing is known to refuse.
+    pub fn subscribe(client: &Client, agent: &str, policy: OutOfContact) -> Control {
+        let known = Arc::new(RwLock::new(Known { state: None, heard: None, lost: None }));
+        let poll = tokio::spawn(poll(client.clone(), agent.to_owned(), known.clone()));
+        Control { agent: agent.to_owned(), known, policy, started: Instant::now(), poll }
+    }
+
+    /// Whether the next action (with `tool`, when it uses one) may run, by
+    /// the local copy: no network, a read of a lock.
+    pub fn check(&self, tool: Option<&str>) -> Result<(), Refusal> {
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(state) = &known.state {
+            if let Some(AgentStop { by, reason, since }) = &state.stop {
+                return Err(Refusal::Stopped {
+                    agent: self.agent.clone(),
+                    by: by.clone(),
+                    reason: reason.clone(),
+                    since: *since,
+                });
+            }
+            if let Some(tool) = tool.filter(|t| state.disabled_tools.iter().any(|d| d == t)) {
+                return Err(Refusal::ToolDisabled { agent: self.agent.clone(), tool: tool.to_owned() });
+            }
+        }
+        if let OutOfContact::RefuseAfter(limit) = self.policy {
+            let since = known.lost.or(known.heard.is_none().then_some(self.started));
+            if let Some(out_for) = since.map(|s| s.elapsed()).filter(|d| *d > limit) {
+                return Err(Refusal::OutOfContact { agent: self.agent.clone(), out_for });
+            }
+        }
+        Ok(())
+    }
+
+    /// How long the server has not been heard, if it is not now.
+    pub fn out_of_contact(&self) -> Option<Duration> {
+        self.known.read().unwrap_or_else(|e| e.into_inner()).lost.map(|s| s.elapsed())
+    }
+
+    /// The controls as last heard.
+    pub fn state(&self) -> Option<AgentControlState> {
+        self.known.read().unwrap_or_else(|e| e.into_inner()).state.clone()
+    }
+}
+
+/// The long poll, for as long as the subscription lives.
+async fn poll(client: Client, agent: String, known: Arc<RwLock<Known>>) {
+    let backoff = Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(15) };
+    let mut attempt = 0u32;
+    loop {
+        let tag = known.read().unwrap_or_else(|e| e.into_inner()).state.as_ref().map(|s| s.tag.clone());
+        match client.agent_control(&agent, tag.as_deref(), WAIT_SECONDS).await {
+            Ok(answer) => {
+                attempt = 0;
+                let mut k = known.write().unwrap_or_else(|e| e.into_inner());
+                k.heard = Some(Instant::now());
+                k.lost = None;
+                if let Some(state) = answer {
+                    k.state = Some(state);
+                }
+            }
+            Err(e) => {
+                {
+                    let mut k = known.write().unwrap_or_else(|e| e.into_inner());
+                    k.lost.get_or_insert_with(Instant::now);
+                }
+                tracing::warn!(agent = %agent, "cannot hear Mandate's controls, keeping the last known: {e}");
+                let jitter = f64::from(Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
+                let asked = match &e {
+                    SdkError::Api { status: 429, .. } => Some(Duration::from_secs(2)),
+                    _ => None,
+                };
+                tokio::time::sleep(backoff.delay(attempt, jitter, asked)).await;
+                attempt = attempt.saturating_add(1);
+            }
+        }
+    }
+}

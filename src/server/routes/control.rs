@@ -1,0 +1,60 @@
+//! What an agent must obey, served to its SDK: `GET
+//! /api/v1/agents/{agent_id}/control`, a long poll that answers as soon as
+//! the agent's stop or disabled tools change.
+
+use super::incidents::{FeedWait, MAX_WAIT_SECONDS};
+use crate::api::{AgentControlState, ErrorBody};
+use crate::server::auth::{Caller, Permission};
+use crate::server::request::Query;
+use crate::server::{ApiError, AppState};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use std::net::SocketAddr;
+
+/// The agent's controls. With `since=TAG&wait=SECONDS` it answers as soon
+/// as they differ from the ones tagged `TAG` (every committed change on
+/// any server of the database is looked at), or 304 when `wait` passes.
+/// An agent never seen has no controls: a stop may come before its first action.
+#[utoipa::path(
+    get, path = "/api/v1/agents/{agent_id}/control", tag = "agents",
+    params(
+        ("agent_id" = String, Path),
+        ("since" = Option<String>, Query, description = "the tag of the controls the caller has"),
+        ("wait" = Option<u32>, Query, minimum = 0, maximum = 30, description = "seconds to wait for a change"),
+    ),
+    responses(
+        (status = 200, body = AgentControlState), (status = 304, description = "Unchanged while it waited"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn agent_control(
+    State(state): State<AppState>,
+    caller: Caller,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(agent_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::ReadRuns)?;
+    crate::server::request::check_id("agent_id", &agent_id)?;
+    let agent_id = crate::api::identifier::normalized(agent_id);
+    let mut query = Query::parse(raw.as_deref())?;
+    let since = query.take("since");
+    let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
+    query.finish(&["since", "wait"])?;
+    let mut feed = FeedWait::new(&state, if since.is_some() { wait } else { 0 }, &caller, peer.map(|p| p.0.0.ip()))?;
+    loop {
+        // Read after noting the feed: a change committed meanwhile moves it.
+        feed.seen();
+        let current = state.store().agent_control_state(&agent_id).await?;
+        if since.as_deref() != Some(current.tag.as_str()) {
+            return Ok(Json(current).into_response());
+        }
+        if wait == 0 || !feed.moved().await? {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+    }
+}
