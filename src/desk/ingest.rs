@@ -54,7 +54,8 @@ impl Desk {
     /// (duplicates, refusals, grouping, the chain, routing, paging) sees what
     /// the ones before it wrote, and splitting it would pass that state around.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![] };
+        let mut report =
+            IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![], stopped: BTreeMap::new() };
         let (mut state, mut tx) = self.begin_change().await?;
         let controls = self.controls_snapshot();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
@@ -101,6 +102,17 @@ impl Desk {
                     error: ErrorBody::new(ErrorType::Conflict, "TOOL_DISABLED", message).with_field("tool"),
                 });
                 continue;
+            }
+            // A stopped agent's event is a record of what it did: kept,
+            // flagged when it acted after the stop, and the poster told.
+            let mut event = event;
+            if let Some((agent, control)) = event.agent_id.as_ref().and_then(|a| Some((a, controls.get(a)?))) {
+                if let Some(stop) = control.stop() {
+                    if event.occurred_at >= stop.since {
+                        event.flags.push(crate::api::EventFlag::ActedWhileStopped);
+                    }
+                    report.stopped.insert(agent.clone(), stop);
+                }
             }
             in_batch.insert(event.event_id.clone(), fresh.len());
             fresh.push(event);

@@ -19,7 +19,22 @@ pub struct AgentSighting {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentControl {
     pub paused: bool,
+    /// When the pause in force began, and who made it.
+    pub paused_since: Option<DateTime<Utc>>,
+    pub paused_by: Option<String>,
+    pub paused_reason: Option<String>,
     pub disabled_tools: BTreeSet<String>,
+}
+
+impl AgentControl {
+    /// The stop in force, in the API's words.
+    pub fn stop(&self) -> Option<crate::api::AgentStop> {
+        self.paused.then(|| crate::api::AgentStop {
+            by: self.paused_by.clone().unwrap_or_default(),
+            reason: self.paused_reason.clone(),
+            since: self.paused_since.unwrap_or_default(),
+        })
+    }
 }
 
 impl Store {
@@ -140,13 +155,21 @@ impl Store {
     pub(crate) async fn agent_states(
         &self,
     ) -> Result<Vec<(String, AgentControl, Option<(i64, DateTime<Utc>)>)>, StoreError> {
-        let rows = sqlx::query("SELECT agent_id, status, disabled_tools, last_seq, last_seq_at FROM agents")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT agent_id, status, paused_at, paused_by, disabled_tools, last_seq, last_seq_at, \
+             (SELECT reason FROM interventions i WHERE i.agent_id = agents.agent_id AND i.kind = 'pause_agent' \
+              ORDER BY i.id DESC LIMIT 1) AS paused_reason FROM agents",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
+                let paused = r.try_get::<String, _>("status")? == "paused";
                 let control = AgentControl {
-                    paused: r.try_get::<String, _>("status")? == "paused",
+                    paused,
+                    paused_since: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis).filter(|_| paused),
+                    paused_by: r.try_get::<Option<String>, _>("paused_by")?.filter(|_| paused),
+                    paused_reason: r.try_get::<Option<String>, _>("paused_reason")?.filter(|_| paused),
                     disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?).into_iter().collect(),
                 };
                 let seq = match (r.try_get::<Option<i64>, _>("last_seq")?, r.try_get::<Option<i64>, _>("last_seq_at")?)
@@ -177,9 +200,23 @@ impl Store {
                     live_runs: 0,
                     failure_rate: 0.0,
                     disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?),
+                    acted_while_stopped: 0,
                 })
             })
             .collect::<Result<_, StoreError>>()?;
+        // Whether each stop held: what the stopped agents did since.
+        for agent in agents.iter_mut().filter(|a| a.status == "paused") {
+            let Some(since) = agent.paused_at else { continue };
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM events WHERE agent_id = $1 AND occurred_at >= $2 \
+                 AND flags LIKE '%acted_while_stopped%'",
+            )
+            .bind(agent.agent_id.clone())
+            .bind(to_millis(since))
+            .fetch_one(&self.read)
+            .await?;
+            agent.acted_while_stopped = row.try_get("n")?;
+        }
         let live: BTreeMap<String, i64> = sqlx::query(
             "SELECT value, run_count FROM runs_o2_counts WHERE state = 'LIVE' AND dim = 'agent_id' AND run_count > 0",
         )

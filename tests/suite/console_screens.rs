@@ -583,6 +583,7 @@ fn agents() -> Vec<AgentSummary> {
             live_runs: 0,
             failure_rate: 0.25,
             disabled_tools: vec!["kubectl_apply".into()],
+            acted_while_stopped: 2,
         },
         AgentSummary {
             agent_id: "config-gen".into(),
@@ -593,6 +594,7 @@ fn agents() -> Vec<AgentSummary> {
             live_runs: 3,
             failure_rate: 0.01,
             disabled_tools: vec![],
+            acted_while_stopped: 0,
         },
     ]
 }

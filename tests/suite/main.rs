@@ -40,6 +40,7 @@ mod routing_http;
 mod sdk;
 mod sim_scenarios;
 mod sole_server;
+mod stops;
 mod store_group_commit;
 mod terminal;
 mod tls;

@@ -89,10 +89,10 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     // turned off take what is left.
     let widest = |f: &dyn Fn(&crate::api::AgentSummary) -> usize| agents.iter().map(f).max().unwrap_or(0);
     let agent = widest(&|a| a.agent_id.width()).clamp(5, 40);
-    let status = widest(&|a| if a.status == "paused" { 10 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 });
+    let status = widest(&|a| if a.status == "paused" { 36 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 });
     let columns = [
         ("AGENT", Constraint::Length(agent as u16)),
-        ("STATUS", Constraint::Length(status.clamp(6, 24) as u16)),
+        ("STATUS", Constraint::Length(status.clamp(6, if inner.width >= 120 { 56 } else { 30 }) as u16)),
         ("SEEN", Constraint::Length(5)),
         ("LIVE", Constraint::Length(4)),
         ("FAILS", Constraint::Length(6)),
@@ -103,8 +103,15 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     view::list_table(theme, frame, inner, &columns, (agents.len(), selected), |n, _, cols| {
         let a = &agents[n];
         let status = if a.status == "paused" {
+            // Whether the stop held: actions the agent recorded since it,
+            // said first so no width cuts it off.
             let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-            Span::styled(ellipsize(&format!("PAUSED{by}"), cols[2]), theme.style(K::Warning))
+            let at = a.paused_at.map(|t| format!(" {}", t.format("%H:%M"))).unwrap_or_default();
+            let (text, style) = match a.acted_while_stopped {
+                0 => (format!("PAUSED{at}{by}, held"), theme.style(K::Warning)),
+                n => (format!("{n} ACTED WHILE PAUSED{at}{by}"), theme.style(K::Error)),
+            };
+            Span::styled(ellipsize(&text, cols[2]), style)
         } else {
             Span::styled("ACTIVE", theme.style(K::Success))
         };

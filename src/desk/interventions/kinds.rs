@@ -176,6 +176,9 @@ pub(super) fn pause_or_resume(it: &mut Intervention<'_>, pause: bool) -> Step {
         }));
     }
     control.paused = pause;
+    control.paused_since = pause.then_some(it.now);
+    control.paused_by = pause.then(|| it.request.actor_id.clone());
+    control.paused_reason = it.request.reason.clone().filter(|_| pause);
     Step::Done(if pause {
         format!("agent {name} paused: its new runs are refused until resumed")
     } else {

@@ -19,6 +19,8 @@ wire_enum! {
         ActionTypeUnknown = "action_type_unknown",
         /// No resource: cannot determine an owner; routed to the fallback.
         ResourceUnknown = "resource_unknown",
+        /// Its agent was stopped when it acted: kept, and the agent told.
+        ActedWhileStopped = "acted_while_stopped",
     }
 }
 
@@ -138,6 +140,12 @@ pub struct IngestReport {
     pub rejected: Vec<RejectedEvent>,
     /// Incidents opened or updated by this batch.
     pub incidents: Vec<i64>,
+    /// Agents of this batch that are stopped: the stop in force on each.
+    /// An event one of them made after its stop is stored flagged
+    /// `acted_while_stopped`; a client without a control subscription
+    /// learns here that it must stop.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub stopped: std::collections::BTreeMap<String, super::AgentStop>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -16,6 +16,10 @@ pub struct AgentSummary {
     /// Share of failed runs and error events over the last 24 hours, 0 to 1.
     pub failure_rate: f64,
     pub disabled_tools: Vec<String>,
+    /// While paused: events it recorded as done after the pause (each stored
+    /// flagged `acted_while_stopped`). Above 0, the stop did not hold.
+    #[serde(default)]
+    pub acted_while_stopped: i64,
 }
 
 /// One entry of the tamper-evident audit log.
