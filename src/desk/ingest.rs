@@ -106,13 +106,12 @@ impl Desk {
             // A stopped agent's event is a record of what it did: kept,
             // flagged when it acted after the stop, and the poster told.
             let mut event = event;
-            if let Some((agent, control)) = event.agent_id.as_ref().and_then(|a| Some((a, controls.get(a)?))) {
-                if let Some(stop) = control.stop() {
-                    if event.occurred_at >= stop.since {
-                        event.flags.push(crate::api::EventFlag::ActedWhileStopped);
-                    }
-                    report.stopped.insert(agent.clone(), stop);
+            let stop = event.agent_id.as_ref().and_then(|a| Some((a.clone(), controls.get(a)?.stop()?)));
+            if let Some((agent, stop)) = stop {
+                if event.occurred_at >= stop.since {
+                    event.flags.push(crate::api::EventFlag::ActedWhileStopped);
                 }
+                report.stopped.insert(agent, stop);
             }
             in_batch.insert(event.event_id.clone(), fresh.len());
             fresh.push(event);
