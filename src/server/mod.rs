@@ -95,6 +95,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interventions::record_verdict))
         .routes(routes!(operations::list_agents))
         .routes(routes!(control::agent_control))
+        .routes(routes!(control::report_refusals))
         .routes(routes!(operations::audit))
         .routes(routes!(operations::access_log))
         .routes(routes!(disputes::open_dispute, disputes::list_disputes))

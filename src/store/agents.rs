@@ -93,7 +93,8 @@ impl Store {
             "INSERT INTO agents (agent_id, status, paused_at, paused_by, disabled_tools, last_seen) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (agent_id) DO UPDATE SET status = $2, disabled_tools = $5, \
              paused_at = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_at ELSE $3 END, \
-             paused_by = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_by ELSE $4 END",
+             paused_by = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_by ELSE $4 END, \
+             refused_since_stop = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.refused_since_stop ELSE 0 END",
         )
         .bind(agent.to_owned())
         .bind(if control.paused { "paused" } else { "active" })
@@ -142,6 +143,20 @@ impl Store {
         Ok(crate::api::AgentControlState { agent_id: agent.to_owned(), stop, disabled_tools, tag })
     }
 
+    /// Attempts `agent`'s SDK refused while it is stopped, as reported:
+    /// counted against the stop in force; none when it is not stopped.
+    /// Whether they were counted.
+    pub async fn count_refusals(&self, agent: &str, attempts: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE agents SET refused_since_stop = refused_since_stop + $2 WHERE agent_id = $1 AND status = 'paused'",
+        )
+        .bind(agent.to_owned())
+        .bind(attempts)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Whether an agent is paused, as committed now.
     pub async fn agent_paused(&self, agent: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT status FROM agents WHERE agent_id = $1")
@@ -184,7 +199,8 @@ impl Store {
 
     pub async fn list_agents(&self, now: DateTime<Utc>) -> Result<Vec<AgentSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT agent_id, status, paused_at, paused_by, disabled_tools, last_seen FROM agents ORDER BY agent_id LIMIT 5000",
+            "SELECT agent_id, status, paused_at, paused_by, disabled_tools, last_seen, refused_since_stop FROM agents \
+             ORDER BY agent_id LIMIT 5000",
         )
         .fetch_all(&self.read)
         .await?;
@@ -201,6 +217,7 @@ impl Store {
                     failure_rate: 0.0,
                     disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?),
                     acted_while_stopped: 0,
+                    refused_attempts: r.try_get("refused_since_stop")?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

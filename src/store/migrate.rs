@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (12, "rollout", include_str!("migrations/sqlite/0012_rollout.sql")),
     (13, "positions", include_str!("migrations/sqlite/0013_positions.sql")),
     (14, "run records", include_str!("migrations/sqlite/0014_run_records.sql")),
+    (15, "refusals", include_str!("migrations/sqlite/0015_refusals.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -35,6 +36,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (12, "rollout", include_str!("migrations/postgres/0012_rollout.sql")),
     (13, "positions", include_str!("migrations/postgres/0013_positions.sql")),
     (14, "run records", include_str!("migrations/postgres/0014_run_records.sql")),
+    (15, "refusals", include_str!("migrations/postgres/0015_refusals.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -584,6 +584,7 @@ fn agents() -> Vec<AgentSummary> {
             failure_rate: 0.25,
             disabled_tools: vec!["kubectl_apply".into()],
             acted_while_stopped: 2,
+            refused_attempts: 3,
         },
         AgentSummary {
             agent_id: "config-gen".into(),
@@ -595,6 +596,7 @@ fn agents() -> Vec<AgentSummary> {
             failure_rate: 0.01,
             disabled_tools: vec![],
             acted_while_stopped: 0,
+            refused_attempts: 0,
         },
     ]
 }

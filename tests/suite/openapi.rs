@@ -39,6 +39,7 @@ async fn the_document_lists_every_route_the_router_serves() {
         "POST /api/v1/incidents/{id}/verdicts",
         "GET /api/v1/agents",
         "GET /api/v1/agents/{agent_id}/control",
+        "POST /api/v1/agents/{agent_id}/refusals",
         "GET /api/v1/audit",
         "GET /api/v1/catalog",
         "PUT /api/v1/catalog",

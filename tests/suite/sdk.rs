@@ -179,6 +179,23 @@ async fn a_pause_reaches_the_agents_sdk_before_its_next_action(db: Db) {
         }
         other => panic!("{other:?}"),
     }
+    // The refusals are reported and counted against the stop: the agents
+    // list says the stop holds.
+    for _ in 0..4 {
+        assert!(control.check(Some("helm")).is_err());
+    }
+    let started = std::time::Instant::now();
+    let counted = loop {
+        let agents = t.get(common::ADMIN, "/api/v1/agents").await.succeeded();
+        let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "deployer").cloned();
+        let refused = deployer.as_ref().and_then(|d| d["refused_attempts"].as_i64()).unwrap_or(0);
+        if refused >= 6 || started.elapsed() > Duration::from_secs(10) {
+            break deployer.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(counted["refused_attempts"].as_i64().unwrap() >= 6, "every refused check reported: {counted}");
+    assert_eq!(counted["acted_while_stopped"], 0, "{counted}");
     let disable = intervene("disable_tool", serde_json::json!({"tool": "helm", "confirm": true}));
     t.post(common::RESPONDER, "/api/v1/agents/deployer/interventions", &disable).await.succeeded();
     let resume = intervene("resume_agent", serde_json::json!({}));

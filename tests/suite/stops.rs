@@ -96,4 +96,45 @@ async fn a_stop_outlives_a_restart(db: Db) {
     drop(guard);
 }
 
-on_both_databases!(a_stopped_agents_actions_are_kept_flagged_and_answered_with_the_stop, a_stop_outlives_a_restart);
+/// Refused attempts are counted against the stop in force only; a bad
+/// count is refused naming the field, and only agents may report.
+async fn refused_attempts_count_against_the_stop_in_force(db: Db) {
+    let t = start(db).await;
+    let path = "/api/v1/agents/deployer/refusals";
+    let not_yet = t.post(AGENT, path, &json!({"attempts": 3})).await.succeeded();
+    assert_eq!(not_yet["counted"], false, "not stopped: nothing to count against");
+    let pause = as_alice(json!({"kind": "pause_agent", "reason": "hold"}));
+    t.post(RESPONDER, "/api/v1/agents/deployer/interventions", &pause).await.succeeded();
+    for n in [2, 5] {
+        assert_eq!(t.post(AGENT, path, &json!({"attempts": n})).await.succeeded()["counted"], true);
+    }
+    for bad in [
+        json!({"attempts": 0}),
+        json!({"attempts": -1}),
+        json!({"attempts": "7"}),
+        json!({}),
+        json!({"attempts": 2_000_000}),
+    ] {
+        let refused = t.post(AGENT, path, &bad).await;
+        assert_eq!(refused.status, 400, "{bad}: {:?}", refused.body);
+        assert!(refused.body.to_string().contains("attempts"), "names the field: {:?}", refused.body);
+    }
+    assert_eq!(t.post(common::VIEWER, path, &json!({"attempts": 1})).await.status, 403, "a viewer reports nothing");
+    let agents = t.get(ADMIN, "/api/v1/agents").await.succeeded();
+    let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "deployer").unwrap().clone();
+    assert_eq!(deployer["refused_attempts"], 7, "{deployer}");
+    // A new stop starts its own count.
+    let resume = as_alice(json!({"kind": "resume_agent", "reason": "ok"}));
+    t.post(RESPONDER, "/api/v1/agents/deployer/interventions", &resume).await.succeeded();
+    t.post(RESPONDER, "/api/v1/agents/deployer/interventions", &pause).await.succeeded();
+    let agents = t.get(ADMIN, "/api/v1/agents").await.succeeded();
+    let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "deployer").unwrap().clone();
+    assert_eq!(deployer["refused_attempts"], 0, "{deployer}");
+    t.stop().await;
+}
+
+on_both_databases!(
+    a_stopped_agents_actions_are_kept_flagged_and_answered_with_the_stop,
+    a_stop_outlives_a_restart,
+    refused_attempts_count_against_the_stop_in_force,
+);

@@ -243,6 +243,66 @@ fn keys_typed_fast_are_kept_and_a_question_takes_only_later_keys() {
     assert_eq!(t.exit_status(), 0);
 }
 
+/// From `:agents` at 80×24 against a real server: pause the agent, and
+/// watch the stop's proof move as its SDK refuses attempts and as it acts
+/// anyway (an event done after the stop).
+#[test]
+fn pausing_from_agents_shows_whether_the_stop_holds() {
+    if no_tmux("pausing_from_agents_shows_whether_the_stop_holds") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    let tokens = tokens.to_str().unwrap();
+    let token = common::create_token(tokens, "alice", "responder");
+    let agent = common::create_token(tokens, "fleet", "agent");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
+    let url = format!("http://{}", served.addr);
+    let post = |id: &str, minutes: f64| {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        let body = common::event_body(id, minutes, "deployer", "deploy", "svc-1", "ok");
+        let r = rt.block_on(http.post(format!("{url}/api/v1/events")).bearer_auth(&agent).json(&body).send()).unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    post("seen-1", -1.0);
+    let t = Tmux::start("stop", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "");
+    t.wait_for("Incidents");
+    t.keys(&[":"]);
+    t.text("agents");
+    t.keys(&["Enter"]);
+    t.wait_for("deployer");
+    t.keys(&["p"]);
+    t.wait_for("Confirm: pause agent");
+    t.text("bad deploys");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("PAUSED 0 refused");
+    // The agent's SDK hears the stop and refuses three attempts.
+    let client = mandate::sdk::Client::new(&url, &agent).unwrap();
+    let _runtime = rt.enter();
+    let control = mandate::sdk::Control::subscribe(&client, "deployer", mandate::sdk::OutOfContact::KeepActing);
+    let started = std::time::Instant::now();
+    let mut refused = 0;
+    while refused < 3 {
+        if control.check(Some("helm")).is_err() {
+            refused += 1;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the SDK never heard the stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.wait_for("PAUSED 3 refused");
+    // Something acts for it anyway: the proof turns to the alarm.
+    post("after-stop", 0.1);
+    t.wait_for("1 ACTED WHILE PAUSED");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    drop(control);
+    served.stop();
+}
+
 /// A plain `mandate serve`, as the README starts it, has no receivers: the
 /// console says nobody is woken, at 80 columns, on every screen.
 /// From the list, at 80×24: acknowledge, then escalate. The dialog names

@@ -46,18 +46,25 @@ struct Known {
     lost: Option<Instant>,
 }
 
+/// How often refused attempts are reported, at most.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+
 /// A live subscription to one agent's controls. Dropping it stops the poll.
 pub struct Control {
     agent: String,
     known: Arc<RwLock<Known>>,
     policy: OutOfContact,
     started: Instant,
+    /// Attempts refused because the agent is stopped, not yet reported.
+    refused: Arc<std::sync::atomic::AtomicI64>,
     poll: tokio::task::JoinHandle<()>,
+    report: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Control {
     fn drop(&mut self) {
         self.poll.abort();
+        self.report.abort();
     }
 }
 
@@ -68,7 +75,9 @@ impl Control {
     pub fn subscribe(client: &Client, agent: &str, policy: OutOfContact) -> Control {
         let known = Arc::new(RwLock::new(Known { state: None, heard: None, lost: None }));
         let poll = tokio::spawn(poll(client.clone(), agent.to_owned(), known.clone()));
-        Control { agent: agent.to_owned(), known, policy, started: Instant::now(), poll }
+        let refused = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let report = tokio::spawn(report(client.clone(), agent.to_owned(), refused.clone()));
+        Control { agent: agent.to_owned(), known, policy, started: Instant::now(), refused, poll, report }
     }
 
     /// Whether the next action (with `tool`, when it uses one) may run, by
@@ -77,6 +86,9 @@ impl Control {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         if let Some(state) = &known.state {
             if let Some(AgentStop { by, reason, since }) = &state.stop {
+                // Counted, and reported in the background: the server shows
+                // whether the stop holds.
+                self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Err(Refusal::Stopped {
                     agent: self.agent.clone(),
                     by: by.clone(),
@@ -105,6 +117,22 @@ impl Control {
     /// The controls as last heard.
     pub fn state(&self) -> Option<AgentControlState> {
         self.known.read().unwrap_or_else(|e| e.into_inner()).state.clone()
+    }
+}
+
+/// Reports refused attempts, in one request per [`REPORT_EVERY`] at most;
+/// a report that fails is added to the next.
+async fn report(client: Client, agent: String, refused: Arc<std::sync::atomic::AtomicI64>) {
+    loop {
+        tokio::time::sleep(REPORT_EVERY).await;
+        let n = refused.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if n == 0 {
+            continue;
+        }
+        if let Err(e) = client.report_refusals(&agent, n).await {
+            refused.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(agent = %agent, "cannot report {n} refused attempts yet: {e}");
+        }
     }
 }
 

@@ -240,6 +240,13 @@ impl Client {
         read(response).await.map(Some)
     }
 
+    /// Reports `attempts` the agent's SDK refused because it is stopped.
+    pub async fn report_refusals(&self, agent: &str, attempts: i64) -> Result<(), SdkError> {
+        let agent: String = form_urlencoded::byte_serialize(agent.as_bytes()).collect();
+        let body = serde_json::json!({ "attempts": attempts });
+        self.post::<_, serde_json::Value>(&format!("/api/v1/agents/{agent}/refusals"), &body).await.map(|_| ())
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
         let response = self.http.get(format!("{}{path}", self.base_url)).bearer_auth(&self.token).send().await?;
         read(response).await

@@ -89,7 +89,7 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     // turned off take what is left.
     let widest = |f: &dyn Fn(&crate::api::AgentSummary) -> usize| agents.iter().map(f).max().unwrap_or(0);
     let agent = widest(&|a| a.agent_id.width()).clamp(5, 40);
-    let status = widest(&|a| if a.status == "paused" { 36 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 });
+    let status = widest(&|a| if a.status == "paused" { 48 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 });
     let columns = [
         ("AGENT", Constraint::Length(agent as u16)),
         ("STATUS", Constraint::Length(status.clamp(6, if inner.width >= 120 { 56 } else { 30 }) as u16)),
@@ -108,8 +108,10 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
             let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
             let at = a.paused_at.map(|t| format!(" {}", t.format("%H:%M"))).unwrap_or_default();
             let (text, style) = match a.acted_while_stopped {
-                0 => (format!("PAUSED{at}{by}, held"), theme.style(K::Warning)),
-                n => (format!("{n} ACTED WHILE PAUSED{at}{by}"), theme.style(K::Error)),
+                0 => (format!("PAUSED {} refused, 0 acted ·{at}{by}", a.refused_attempts), theme.style(K::Warning)),
+                n => {
+                    (format!("{n} ACTED WHILE PAUSED, {} refused ·{at}{by}", a.refused_attempts), theme.style(K::Error))
+                }
             };
             Span::styled(ellipsize(&text, cols[2]), style)
         } else {

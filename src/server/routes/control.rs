@@ -58,3 +58,42 @@ pub async fn agent_control(
         }
     }
 }
+
+/// The most attempts one report counts.
+const MOST_ATTEMPTS: i64 = 1_000_000;
+
+/// An agent's SDK reports attempts it refused because the agent is
+/// stopped: they are counted against the stop in force, so `:agents` shows
+/// whether the stop holds. Attempts reported when the agent is no longer
+/// stopped are not counted (`counted: false`).
+#[utoipa::path(
+    post, path = "/api/v1/agents/{agent_id}/refusals", tag = "agents",
+    params(("agent_id" = String, Path)),
+    request_body(content = Object, description = "{\"attempts\": N}: attempts refused since the last report, 1 to 1,000,000"),
+    responses(
+        (status = 200, description = "{\"counted\": bool}"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn report_refusals(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(agent_id): Path<String>,
+    crate::server::request::JsonObject(body): crate::server::request::JsonObject,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Permission::WriteRuns)?;
+    crate::server::request::check_id("agent_id", &agent_id)?;
+    let agent_id = crate::api::identifier::normalized(agent_id);
+    let mut f = crate::server::request::Fields::new(body);
+    let attempts = f.optional_integer("attempts");
+    f.finish()?;
+    let attempts = attempts.filter(|n| (1..=MOST_ATTEMPTS).contains(n)).ok_or_else(|| {
+        ApiError::invalid_request("INVALID_FIELD", format!("attempts must be a whole number from 1 to {MOST_ATTEMPTS}"))
+            .with_field("attempts")
+    })?;
+    let counted = state.store().count_refusals(&agent_id, attempts).await?;
+    Ok(Json(serde_json::json!({ "counted": counted })))
+}

@@ -20,6 +20,9 @@ pub struct AgentSummary {
     /// flagged `acted_while_stopped`). Above 0, the stop did not hold.
     #[serde(default)]
     pub acted_while_stopped: i64,
+    /// While paused: attempts its SDK refused before they ran, as reported.
+    #[serde(default)]
+    pub refused_attempts: i64,
 }
 
 /// One entry of the tamper-evident audit log.
