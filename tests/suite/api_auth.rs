@@ -148,6 +148,8 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ),
             ("PUT", "/api/v1/catalog", ADMIN, None),
             ("PUT", "/api/v1/routing", ADMIN, None),
+            // An agent's SDK reports its refused attempts; people do not.
+            ("POST", "/api/v1/agents/{agent_id}/refusals", ADMIN, None),
             // A dispute is a person's word: viewers may, agents may not.
             ("POST", "/api/v1/disputes", VIEWER, None),
             ("POST", "/api/v1/disputes/{id}/resolution", ADMIN, None),
