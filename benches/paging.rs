@@ -27,17 +27,7 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "mdt_bench";
 
 async fn start(dir: &std::path::Path, routing: &str, inbox: &Inbox, catalog: Option<Value>) -> RunningServer {
-    let url = match std::env::var("BENCH_DB").as_deref() {
-        Ok("postgres") => {
-            let base = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
-            sqlx::any::install_default_drivers();
-            let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::AnyPool::connect(&base).await.expect("connect to the cluster");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-            format!("{}/{name}", base.rsplit_once('/').expect("a database in the URL").0)
-        }
-        _ => format!("sqlite://{}", dir.join("bench.db").display()),
-    };
+    let (url, _) = support::bench_database(dir).await;
     let store = Store::connect_to_serve(&url, false).await.expect("store");
     let mut document: RoutingDocument = toml::from_str(routing).expect("routing");
     document.receivers = inbox.receivers();

@@ -25,17 +25,7 @@ const ADMIN: &str = "mdt_bench_admin";
 const AGENT: &str = "mdt_bench_agent";
 
 async fn start(dir: &std::path::Path) -> RunningServer {
-    let url = match std::env::var("BENCH_DB").as_deref() {
-        Ok("postgres") => {
-            let base = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
-            sqlx::any::install_default_drivers();
-            let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::AnyPool::connect(&base).await.expect("connect to the cluster");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-            format!("{}/{name}", base.rsplit_once('/').expect("a database in the URL").0)
-        }
-        _ => format!("sqlite://{}", dir.join("bench.db").display()),
-    };
+    let (url, _) = support::bench_database(dir).await;
     let store = Store::connect_to_serve(&url, false).await.expect("store");
     let desk = Desk::open(store, None, DeskConfig::default()).await.expect("desk");
     let tokens = TokenTable::default().with_token(ADMIN, "alice", Role::Admin).with_token(AGENT, "fleet", Role::Agent);

@@ -57,20 +57,23 @@ pub async fn join_clients(tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>) ->
     (all, peak)
 }
 
-/// The database an ingest benchmark writes to: SQLite in `dir`, or with
+/// The URL of the database a benchmark writes to: SQLite in `dir`, or with
 /// `BENCH_DB=postgres` a fresh database in the cluster at
-/// `MANDATE_TEST_PG_URL` (`tests/pg/cluster.sh start` prints one).
-pub async fn ingest_store(dir: &std::path::Path) -> (mandate::store::Store, &'static str) {
-    use mandate::store::Store;
+/// `MANDATE_TEST_PG_URL` (`tests/pg/cluster.sh start` prints one); and its name.
+pub async fn bench_database(dir: &std::path::Path) -> (String, &'static str) {
     if std::env::var("BENCH_DB").as_deref() != Ok("postgres") {
-        let url = format!("sqlite://{}", dir.join("bench.db").display());
-        return (Store::connect(&url).await.expect("store"), "SQLite");
+        return (format!("sqlite://{}", dir.join("bench.db").display()), "SQLite");
     }
     let admin_url = std::env::var("MANDATE_TEST_PG_URL").expect("BENCH_DB=postgres needs MANDATE_TEST_PG_URL");
     sqlx::any::install_default_drivers();
     let name = format!("mandate_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the cluster");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    (Store::connect(&url).await.expect("store"), "PostgreSQL")
+    (format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0), "PostgreSQL")
+}
+
+/// The store an ingest benchmark writes to (see [`bench_database`]).
+pub async fn ingest_store(dir: &std::path::Path) -> (mandate::store::Store, &'static str) {
+    let (url, name) = bench_database(dir).await;
+    (mandate::store::Store::connect(&url).await.expect("store"), name)
 }

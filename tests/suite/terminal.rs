@@ -305,6 +305,52 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
 
 /// A plain `mandate serve`, as the README starts it, has no receivers: the
 /// console says nobody is woken, at 80 columns, on every screen.
+/// A real `mandate serve` paging local receivers by `levels` (routing
+/// TOML), with one incident open: DISK_FULL on svc-1, its first page taken
+/// by the webhook receiver. The console's token, and what keeps it all up.
+struct PagingServer {
+    rt: tokio::runtime::Runtime,
+    inbox: mandate::paging::inbox::Inbox,
+    served: common::Served,
+    responder: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PagingServer {
+    fn start(levels: &str, script: impl FnOnce(&mandate::paging::inbox::Inbox)) -> PagingServer {
+        use mandate::paging::inbox::Inbox;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let inbox = rt.block_on(Inbox::start()).unwrap();
+        script(&inbox);
+        let dir = tempfile::tempdir().unwrap();
+        let mut document: mandate::routing::RoutingDocument = toml::from_str(levels).unwrap();
+        document.receivers = inbox.receivers();
+        let routing = dir.path().join("routing.toml");
+        std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
+        let tokens = dir.path().join("tokens.toml");
+        let tokens = tokens.to_str().unwrap();
+        let responder = common::create_token(tokens, "alice", "responder");
+        let agent = common::create_token(tokens, "fleet", "agent");
+        let db = format!("sqlite://{}", dir.path().join("m.db").display());
+        let served = common::serve_binary_with(&db, tokens, "127.0.0.1:0", &["--routing", routing.to_str().unwrap()]);
+        rt.block_on(async {
+            let http = mandate::sdk::http_client_builder().build().unwrap();
+            let mut failure = common::event_body("f1", -1.0, "agent-1", "deploy", "svc-1", "error");
+            failure["error_code"] = "DISK_FULL".into();
+            let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
+            assert_eq!(r.send().await.unwrap().status(), 200);
+            assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1, "the first level paged");
+        });
+        PagingServer { rt, inbox, served, responder, _dir: dir }
+    }
+
+    /// The console at 80×24 against it, with `args`.
+    fn console(&self, name: &str, args: &str) -> Tmux {
+        let url = format!("http://{}", self.served.addr);
+        Tmux::start(name, (80, 24), &[("MANDATE_TOKEN", &self.responder), ("MANDATE_API_URL", &url)], args)
+    }
+}
+
 /// From the list, at 80×24: acknowledge, then escalate. The dialog names
 /// the next level before anything is sent (read from the incident, as the
 /// server will page it), and the next level's receiver gets the page
@@ -314,35 +360,14 @@ fn escalating_after_acknowledging_pages_the_next_level_as_the_preview_said() {
     if no_tmux("escalating_after_acknowledging_pages_the_next_level_as_the_preview_said") {
         return;
     }
-    use mandate::paging::inbox::Inbox;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let inbox = rt.block_on(Inbox::start()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut document: mandate::routing::RoutingDocument = toml::from_str(
+    let p = PagingServer::start(
         "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\ntimeout = \"30m\"\nchannels = [\"webhook\"]\n\
          [[level]]\nname = \"secondary\"\ntargets = [\"@lead\"]\ntimeout = \"30m\"\nchannels = [\"webhook\"]\n\
          [[level]]\nname = \"management\"\ntargets = [\"@vp\"]\nchannels = [\"webhook\"]\n",
-    )
-    .unwrap();
-    document.receivers = inbox.receivers();
-    let routing = dir.path().join("routing.toml");
-    std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
-    let tokens = dir.path().join("tokens.toml");
-    let tokens = tokens.to_str().unwrap();
-    let token = common::create_token(tokens, "alice", "responder");
-    let agent = common::create_token(tokens, "fleet", "agent");
-    let db = format!("sqlite://{}", dir.path().join("m.db").display());
-    let served = common::serve_binary_with(&db, tokens, "127.0.0.1:0", &["--routing", routing.to_str().unwrap()]);
-    rt.block_on(async {
-        let http = mandate::sdk::http_client_builder().build().unwrap();
-        let mut failure = common::event_body("f1", -1.0, "agent-1", "deploy", "svc-1", "error");
-        failure["error_code"] = "DISK_FULL".into();
-        let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
-        assert_eq!(r.send().await.unwrap().status(), 200);
-        assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1, "@oncall paged");
-    });
-    let url = format!("http://{}", served.addr);
-    let t = Tmux::start("escalate", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "");
+        |_| {},
+    );
+    let (rt, inbox) = (&p.rt, &p.inbox);
+    let t = p.console("escalate", "");
     t.wait_for("DISK_FULL on svc-1");
     t.keys(&["a"]);
     t.wait_for("✓ acknowledge incident #1");
@@ -367,7 +392,7 @@ fn escalating_after_acknowledging_pages_the_next_level_as_the_preview_said() {
     }
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
-    served.stop();
+    p.served.stop();
 }
 
 #[test]
@@ -664,35 +689,14 @@ fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
     if no_tmux("paging_shows_who_was_paged_and_a_dead_delivery_is_retried") {
         return;
     }
-    use mandate::paging::inbox::{Answer, Inbox};
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let inbox = rt.block_on(Inbox::start()).unwrap();
-    inbox.script("slack", [Answer::Fail(404)]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut document: mandate::routing::RoutingDocument = toml::from_str(
+    use mandate::paging::inbox::Answer;
+    let p = PagingServer::start(
         "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\ntimeout = \"30m\"\nchannels = [\"webhook\", \"slack\"]\n\
          [[level]]\nname = \"secondary\"\ntargets = [\"@lead\"]\nchannels = [\"webhook\"]\n",
-    )
-    .unwrap();
-    document.receivers = inbox.receivers();
-    let routing = dir.path().join("routing.toml");
-    std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
-    let tokens = dir.path().join("tokens.toml");
-    let tokens = tokens.to_str().unwrap();
-    let token = common::create_token(tokens, "alice", "responder");
-    let agent = common::create_token(tokens, "fleet", "agent");
-    let db = format!("sqlite://{}", dir.path().join("m.db").display());
-    let served = common::serve_binary_with(&db, tokens, "127.0.0.1:0", &["--routing", routing.to_str().unwrap()]);
-    rt.block_on(async {
-        let http = mandate::sdk::http_client_builder().build().unwrap();
-        let mut failure = common::event_body("f1", -1.0, "agent-1", "deploy", "svc-1", "error");
-        failure["error_code"] = "DISK_FULL".into();
-        let r = http.post(format!("http://{}/api/v1/events", served.addr)).bearer_auth(&agent).json(&failure);
-        assert_eq!(r.send().await.unwrap().status(), 200);
-        assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1);
-    });
-    let url = format!("http://{}", served.addr);
-    let t = Tmux::start("paging", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 1");
+        |inbox| inbox.script("slack", [Answer::Fail(404)]),
+    );
+    let (rt, inbox) = (&p.rt, &p.inbox);
+    let t = p.console("paging", "--incident 1");
     let shown = t.wait_for("Paged: @oncall");
     assert!(shown.contains("next: @lead at"), "who is next, and when: {shown}");
     t.keys(&["Enter"]);
@@ -731,5 +735,5 @@ fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
     t.assert_restored();
-    served.stop();
+    p.served.stop();
 }
