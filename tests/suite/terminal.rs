@@ -550,8 +550,10 @@ fn what_a_page_says_to_run_opens_the_incident() {
     });
     let url = format!("http://{}", served.addr);
     let t = Tmux::start("open", (100, 30), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "--incident 2");
-    let shown = t.wait_for("#2 OOM_KILLED on svc-1 — detail 1/3");
-    assert!(shown.contains("Impact: svc-1"), "the incident's detail, not the list: {shown}");
+    // The title comes from the list first; the detail follows it.
+    t.wait_for("#2 OOM_KILLED on svc-1 — detail 1/3");
+    let shown = t.wait_for("Impact: svc-1");
+    assert!(shown.contains("#2 OOM_KILLED on svc-1"), "the incident's detail, not the list: {shown}");
     t.keys(&["Escape"]);
     t.wait_for("Incidents: 2 open");
     // A number the server does not know is said so, not "loading" forever.
