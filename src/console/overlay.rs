@@ -72,6 +72,16 @@ pub enum Ask {
     Effect(Effect),
 }
 
+impl Overlay {
+    /// The scroll of an overlay that is text to read.
+    fn text_scroll(&mut self) -> Option<&mut Scroll> {
+        match self {
+            Overlay::Help { scroll } | Overlay::Messages { scroll } | Overlay::Reading { scroll, .. } => Some(scroll),
+            Overlay::Input(_) | Overlay::Dialog(_) | Overlay::Quit => None,
+        }
+    }
+}
+
 impl Outcome {
     fn up(overlay: Overlay) -> Outcome {
         Outcome { overlay: Some(overlay), asks: vec![] }
@@ -88,36 +98,17 @@ impl Outcome {
 
 /// A key for the overlay that is up. The overlay stays up unless the key
 /// closed it.
-pub fn on_key(overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Outcome {
+pub fn on_key(mut overlay: Overlay, key: KeyEvent, keymap: &Keymap) -> Outcome {
+    // Help, the messages and an entry read whole close with the keys the
+    // keymap gives help, and scroll; a notice stays up while they are read.
+    if let Some(scroll) = overlay.text_scroll() {
+        let closed = reading_key(scroll, keymap, key);
+        return closed.unwrap_or_else(|| Outcome::up(overlay));
+    }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let mut outcome = match overlay {
-        // Help closes with the keys the keymap gives it, and scrolls; a
-        // notice stays up while help is read.
-        Overlay::Help { mut scroll } => {
-            return match keymap.lookup(Mode::Help, &key) {
-                Some(KeyAction::Close) => Outcome::closed(vec![]),
-                Some(KeyAction::Quit) => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
-                action => {
-                    if let Some(action) = action {
-                        scroll.on_key(action);
-                    }
-                    Outcome::up(Overlay::Help { scroll })
-                }
-            };
-        }
-        // Read like help: its keys scroll and close it.
-        Overlay::Messages { mut scroll } => {
-            return match reading_key(&mut scroll, keymap, key) {
-                Some(outcome) => outcome,
-                None => Outcome::up(Overlay::Messages { scroll }),
-            };
-        }
-        Overlay::Reading { reading, mut scroll } => {
-            return match reading_key(&mut scroll, keymap, key) {
-                Some(outcome) => outcome,
-                None => Outcome::up(Overlay::Reading { reading, scroll }),
-            };
-        }
+        // Text to read was answered above.
+        Overlay::Help { .. } | Overlay::Messages { .. } | Overlay::Reading { .. } => Outcome::up(overlay),
         Overlay::Quit => match key.code {
             KeyCode::Char('y' | 'Y') if !ctrl => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),
             KeyCode::Char('c') if ctrl => Outcome::closed(vec![Ask::Effect(Effect::Quit)]),

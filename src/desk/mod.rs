@@ -245,8 +245,7 @@ impl Desk {
     /// pages that died in the last day.
     pub async fn paging_health(&self) -> Result<crate::api::PagingHealth, StoreError> {
         let routing = self.routing();
-        let receivers =
-            crate::paging::CHANNELS.iter().filter(|c| routing.receivers().has(c)).map(|c| (*c).to_owned()).collect();
+        let receivers = routing.receivers().channels().into_iter().map(str::to_owned).collect();
         let dead_last_day = self.store.dead_since(Utc::now() - chrono::Duration::days(1)).await?;
         Ok(crate::api::PagingHealth { receivers, dead_last_day })
     }

@@ -131,11 +131,7 @@ impl Desk {
         if fresh {
             let routing = self.routing();
             let admin = routing.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
-            let mut channels: Vec<String> = crate::paging::CHANNELS
-                .iter()
-                .filter(|c| routing.receivers().has(c))
-                .map(|c| (*c).to_owned())
-                .collect();
+            let mut channels: Vec<String> = routing.receivers().channels().into_iter().map(str::to_owned).collect();
             if channels.is_empty() {
                 channels = routing.default_rule().channels.clone();
             }

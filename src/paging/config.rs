@@ -118,6 +118,11 @@ impl Receivers {
         self == &Receivers::default()
     }
 
+    /// The channels that have a receiver, in [`CHANNELS`] order.
+    pub fn channels(&self) -> Vec<&'static str> {
+        CHANNELS.into_iter().filter(|c| self.has(c)).collect()
+    }
+
     /// Whether `channel` has a receiver.
     pub fn has(&self, channel: &str) -> bool {
         match channel {

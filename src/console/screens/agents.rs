@@ -87,12 +87,16 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     }
     // As wide as what they hold: the agent's name up to 40, the tools
     // turned off take what is left.
-    let widest = |f: &dyn Fn(&crate::api::AgentSummary) -> usize| agents.iter().map(f).max().unwrap_or(0);
-    let agent = widest(&|a| a.agent_id.width()).clamp(5, 40);
-    let status = widest(&|a| if a.status == "paused" { 48 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 });
+    let agent = view::widest(agents, |a| a.agent_id.width(), 40).max(5);
+    let status = view::widest(
+        agents,
+        |a| if a.status == "paused" { 48 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 },
+        if inner.width >= 120 { 56 } else { 30 },
+    )
+    .max(6);
     let columns = [
         ("AGENT", Constraint::Length(agent as u16)),
-        ("STATUS", Constraint::Length(status.clamp(6, if inner.width >= 120 { 56 } else { 30 }) as u16)),
+        ("STATUS", Constraint::Length(status as u16)),
         ("SEEN", Constraint::Length(5)),
         ("LIVE", Constraint::Length(4)),
         ("FAILS", Constraint::Length(6)),

@@ -133,8 +133,7 @@ fn audit(app: &App, view: &AuditView, theme: &Theme, frame: &mut Frame, area: Re
     // Columns as wide as what they hold (up to a cap), the reason takes the
     // rest: at 80 columns it still reads; Enter shows an entry whole.
     let fit = |cap: usize, f: &dyn Fn(&crate::api::AuditEntry) -> usize, name: &str| {
-        let widest = page.entries.iter().map(f).max().unwrap_or(0).max(name.len());
-        Constraint::Length(widest.min(cap) as u16)
+        Constraint::Length(view::widest(&page.entries, f, usize::MAX).max(name.len()).min(cap) as u16)
     };
     let wide = table.width >= 120;
     let mut columns = vec![

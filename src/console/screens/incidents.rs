@@ -217,8 +217,7 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 /// takes what the others leave. RESOURCES shows from 100 columns (titles
 /// name the failing resource); a column nobody's rows fill is left out.
 fn list_columns(width: u16, rows: &[&IncidentSummary]) -> Vec<(&'static str, Constraint)> {
-    let widest =
-        |f: &dyn Fn(&IncidentSummary) -> usize, cap: usize| rows.iter().map(|i| f(i)).max().unwrap_or(0).min(cap);
+    let widest = |f: &dyn Fn(&IncidentSummary) -> usize, cap: usize| crate::console::view::widest(rows, |i| f(i), cap);
     let id = widest(&|i| format!("#{}", i.id).len(), 8).max(2);
     let mut columns = vec![
         ("", Constraint::Length(2)),

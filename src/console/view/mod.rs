@@ -241,6 +241,16 @@ pub(in crate::console) fn column_widths(constraints: impl IntoIterator<Item = Co
     Layout::horizontal(constraints).spacing(1).split(area).iter().map(|r| r.width as usize).collect()
 }
 
+/// The widest of what `rows` hold by `width`, at most `cap`: a column as
+/// wide as its content, so columns give way by value, not by order.
+pub(in crate::console) fn widest<T>(
+    rows: impl IntoIterator<Item = T>,
+    width: impl Fn(T) -> usize,
+    cap: usize,
+) -> usize {
+    rows.into_iter().map(width).max().unwrap_or(0).min(cap)
+}
+
 /// `text` cut to `width` columns, with an ellipsis where it was cut.
 pub(in crate::console) fn ellipsize(text: &str, width: usize) -> String {
     if text.width() <= width {

@@ -78,7 +78,7 @@ pub async fn list_incidents(
     let version = state.desk().version();
     // Receivers change with the routing file, not the version.
     let routing = state.desk().routing();
-    let receivers = crate::paging::CHANNELS.map(|c| routing.receivers().has(c));
+    let receivers = routing.receivers().channels();
     let key = ListKey { version, query: format!("{status:?} {cursor:?} {limit} {changed_after:?} {receivers:?}") };
     let body = state
         .list_cache()
