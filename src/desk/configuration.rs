@@ -11,7 +11,7 @@ use crate::store::AgentControl;
 use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::AtomicI64;
 
 pub(super) struct Configuration {
     pub catalog: RwLock<Arc<Catalog>>,
@@ -26,7 +26,8 @@ pub(super) struct Configuration {
     pub revoked: RwLock<HashSet<[u8; 32]>>,
     /// The configuration version last heard from another server.
     pub heard: AtomicI64,
-    epoch: AtomicU64,
+    /// Moves on every change; waiters (an agent's control long poll) are woken.
+    epoch: tokio::sync::watch::Sender<u64>,
 }
 
 impl Configuration {
@@ -46,17 +47,22 @@ impl Configuration {
             allow_auto_rules,
             revoked: RwLock::new(revoked),
             heard: AtomicI64::new(heard),
-            epoch: AtomicU64::new(0),
+            epoch: tokio::sync::watch::Sender::new(0),
         }
     }
 
     /// Moves whenever anything here changed.
     pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
+        *self.epoch.borrow()
+    }
+
+    /// Wakes on each change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.epoch.subscribe()
     }
 
     /// Something here changed (call after the change is in place).
     pub fn changed(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.epoch.send_modify(|e| *e += 1);
     }
 }

@@ -287,6 +287,26 @@ impl Desk {
         self.config.controls.read().get(agent_id).cloned().unwrap_or_default()
     }
 
+    /// What agent `agent_id` must obey, as this server knows it: every change
+    /// made here, and every one another server of the database made once its
+    /// notice is heard (see [`Desk::config_changes`]). The tag is a digest of
+    /// the stop and the disabled tools.
+    pub fn agent_control_state(&self, agent_id: &str) -> crate::api::AgentControlState {
+        let control = self.agent_control(agent_id);
+        let stop = control.stop();
+        let disabled_tools: Vec<String> = control.disabled_tools.into_iter().collect();
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&(&stop, &disabled_tools)).unwrap_or_default());
+        let tag = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        crate::api::AgentControlState { agent_id: agent_id.to_owned(), stop, disabled_tools, tag }
+    }
+
+    /// Wakes whenever the configuration in memory changes: agents' controls,
+    /// catalog, routing, rules, revocations.
+    pub fn config_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.config.subscribe()
+    }
+
     /// Whether an agent is paused: on a database several servers share, as
     /// committed (a pause made through another server holds here at once).
     pub async fn agent_paused(&self, agent_id: &str) -> Result<bool, StoreError> {

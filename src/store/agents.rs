@@ -107,42 +107,6 @@ impl Store {
         Ok(())
     }
 
-    /// What agent `agent` must obey, as committed now: the stop in force
-    /// (who, why, since) and its disabled tools. An agent never seen has
-    /// none. The tag is a digest of both.
-    pub async fn agent_control_state(&self, agent: &str) -> Result<crate::api::AgentControlState, StoreError> {
-        let row = sqlx::query("SELECT status, paused_at, paused_by, disabled_tools FROM agents WHERE agent_id = $1")
-            .bind(agent.to_owned())
-            .fetch_optional(&self.read)
-            .await?;
-        let mut stop = None;
-        let mut disabled_tools: Vec<String> = Vec::new();
-        if let Some(r) = row {
-            disabled_tools = serde_json::from_str(&r.try_get::<String, _>("disabled_tools")?).unwrap_or_default();
-            disabled_tools.sort();
-            if r.try_get::<String, _>("status")? == "paused" {
-                let reason = sqlx::query(
-                    "SELECT reason FROM interventions WHERE agent_id = $1 AND kind = 'pause_agent' ORDER BY id DESC LIMIT 1",
-                )
-                .bind(agent.to_owned())
-                .fetch_optional(&self.read)
-                .await?
-                .map(|r| r.try_get::<Option<String>, _>("reason"))
-                .transpose()?
-                .flatten();
-                stop = Some(crate::api::AgentStop {
-                    by: r.try_get::<Option<String>, _>("paused_by")?.unwrap_or_default(),
-                    reason,
-                    since: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis).unwrap_or_default(),
-                });
-            }
-        }
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(serde_json::to_vec(&(&stop, &disabled_tools)).unwrap_or_default());
-        let tag = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        Ok(crate::api::AgentControlState { agent_id: agent.to_owned(), stop, disabled_tools, tag })
-    }
-
     /// Attempts `agent`'s SDK refused while it is stopped, as reported:
     /// counted against the stop in force; none when it is not stopped.
     /// Whether they were counted.

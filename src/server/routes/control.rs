@@ -14,8 +14,9 @@ use axum::{Extension, Json};
 use std::net::SocketAddr;
 
 /// The agent's controls. With `since=TAG&wait=SECONDS` it answers as soon
-/// as they differ from the ones tagged `TAG` (every committed change on
-/// any server of the database is looked at), or 304 when `wait` passes.
+/// as they differ from the ones tagged `TAG` (a change on another server of
+/// the database counts once this server has heard of it), or 304 when
+/// `wait` passes.
 /// An agent never seen has no controls: a stop may come before its first action.
 #[utoipa::path(
     get, path = "/api/v1/agents/{agent_id}/control", tag = "agents",
@@ -45,11 +46,15 @@ pub async fn agent_control(
     let since = query.take("since");
     let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
     query.finish(&["since", "wait"])?;
-    let mut feed = FeedWait::new(&state, if since.is_some() { wait } else { 0 }, &caller, peer.map(|p| p.0.0.ip()))?;
+    // Woken by changes of the configuration only (a pause here, or one heard
+    // from another server), never by the incident feed; served from memory.
+    let changes = state.desk().config_changes();
+    let wait = if since.is_some() { wait } else { 0 };
+    let mut feed = FeedWait::on(changes, &state, wait, &caller, peer.map(|p| p.0.0.ip()))?;
     loop {
-        // Read after noting the feed: a change committed meanwhile moves it.
+        // Read after noting the epoch: a change made meanwhile moves it.
         feed.seen();
-        let current = state.store().agent_control_state(&agent_id).await?;
+        let current = state.desk().agent_control_state(&agent_id);
         if since.as_deref() != Some(current.tag.as_str()) {
             return Ok(Json(current).into_response());
         }

@@ -203,8 +203,8 @@ fn accepts_gzip(accept_encoding: &str) -> bool {
 /// A long poll's wait on the change feed: until it moves past what was
 /// seen, or the deadline passes; a server shutting down does not hold its
 /// waiters (503).
-pub(super) struct FeedWait {
-    changes: tokio::sync::watch::Receiver<i64>,
+pub(super) struct FeedWait<T = i64> {
+    changes: tokio::sync::watch::Receiver<T>,
     closing: tokio::sync::watch::Receiver<bool>,
     deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
     /// The caller's share of long polls, held while it waits.
@@ -212,32 +212,45 @@ pub(super) struct FeedWait {
 }
 
 impl FeedWait {
-    /// A wait of `wait_seconds` for `caller` (at `client`), within its share
-    /// of long polls (none is taken for a wait of 0).
+    /// A wait on the change feed of `wait_seconds` for `caller` (at
+    /// `client`), within its share of long polls (none is taken for a wait of 0).
     pub(super) fn new(
         state: &AppState,
         wait_seconds: u32,
         caller: &Caller,
         client: Option<IpAddr>,
     ) -> Result<FeedWait, ApiError> {
+        FeedWait::on(state.desk().subscribe(), state, wait_seconds, caller, client)
+    }
+}
+
+impl<T: Clone> FeedWait<T> {
+    /// `new`, waiting on `changes` instead of the change feed.
+    pub(super) fn on(
+        changes: tokio::sync::watch::Receiver<T>,
+        state: &AppState,
+        wait_seconds: u32,
+        caller: &Caller,
+        client: Option<IpAddr>,
+    ) -> Result<FeedWait<T>, ApiError> {
         let share = match wait_seconds {
             0 => None,
             _ => Some(state.long_polls().enter(&caller.0.name, client)?),
         };
         Ok(FeedWait {
-            changes: state.desk().subscribe(),
+            changes,
             closing: state.closing(),
             deadline: Box::pin(tokio::time::sleep(Duration::from_secs(u64::from(wait_seconds)))),
             _share: share,
         })
     }
 
-    /// The feed's version now; `moved` waits for a newer one.
-    pub(super) fn seen(&mut self) -> i64 {
-        *self.changes.borrow_and_update()
+    /// What it waits on, now; `moved` waits for a change.
+    pub(super) fn seen(&mut self) -> T {
+        self.changes.borrow_and_update().clone()
     }
 
-    /// Whether the feed moved (else the deadline passed).
+    /// Whether it moved (else the deadline passed).
     pub(super) async fn moved(&mut self) -> Result<bool, ApiError> {
         tokio::select! {
             changed = self.changes.changed() => Ok(changed.is_ok()),
