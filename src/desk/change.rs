@@ -135,6 +135,7 @@ impl Desk {
         let controls =
             self.store.agent_states().await?.into_iter().map(|(agent, control, _)| (agent, control)).collect();
         *self.config.controls.write() = controls;
+        *self.config.stops.write() = Arc::new(self.store.wide_stops(Utc::now()).await?);
         if let Some((_, doc)) = self.store.latest_catalog().await? {
             let catalog = Catalog::new(doc, "stored catalog").unwrap_or_default();
             *self.config.catalog.write() = Arc::new(catalog);

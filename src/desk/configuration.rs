@@ -4,7 +4,7 @@
 //! change moves the epoch, so that details computed before it are not
 //! served after it.
 
-use crate::api::LearnedRule;
+use crate::api::{AgentStop, LearnedRule};
 use crate::catalog::Catalog;
 use crate::routing::Routing;
 use crate::store::AgentControl;
@@ -17,6 +17,9 @@ pub(super) struct Configuration {
     pub catalog: RwLock<Arc<Catalog>>,
     pub routing: RwLock<Arc<Routing>>,
     pub controls: RwLock<HashMap<String, AgentControl>>,
+    /// Stops in force wider or narrower than one agent, each with its run's
+    /// agent when it is a known run's.
+    pub stops: RwLock<Arc<Vec<(AgentStop, Option<String>)>>>,
     /// Active learned rules.
     pub rules: RwLock<Arc<Vec<LearnedRule>>>,
     /// Learned rules marked `auto` carry out their automation; without
@@ -33,7 +36,7 @@ pub(super) struct Configuration {
 impl Configuration {
     pub fn new(
         (catalog, routing): (Catalog, Routing),
-        controls: HashMap<String, AgentControl>,
+        (controls, stops): (HashMap<String, AgentControl>, Vec<(AgentStop, Option<String>)>),
         rules: Vec<LearnedRule>,
         allow_auto_rules: bool,
         revoked: HashSet<[u8; 32]>,
@@ -43,6 +46,7 @@ impl Configuration {
             catalog: RwLock::new(Arc::new(catalog)),
             routing: RwLock::new(Arc::new(routing)),
             controls: RwLock::new(controls),
+            stops: RwLock::new(Arc::new(stops)),
             rules: RwLock::new(Arc::new(rules)),
             allow_auto_rules,
             revoked: RwLock::new(revoked),

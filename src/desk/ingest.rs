@@ -1,3 +1,4 @@
+use super::stops;
 use super::change::Committed;
 use super::{Desk, DeskState};
 use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, NoticeKind, RejectedEvent, Severity};
@@ -58,6 +59,8 @@ impl Desk {
             IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![], stopped: BTreeMap::new() };
         let (mut state, mut tx) = self.begin_change().await?;
         let controls = self.controls_snapshot();
+        let stops_on = self.stops_snapshot(&controls);
+        let mut stops_seen: BTreeMap<String, Vec<crate::api::AgentStop>> = BTreeMap::new();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let stored = self.store.existing_event_ids(&mut tx, &ids).await?;
         // An id says one thing for ever: a replay is a no-op only when it
@@ -104,14 +107,17 @@ impl Desk {
                 continue;
             }
             // A stopped agent's event is a record of what it did: kept,
-            // flagged when it acted after the stop, and the poster told.
+            // flagged when it acted while the stop held, and the poster told.
             let mut event = event;
-            let stop = event.agent_id.as_ref().and_then(|a| Some((a.clone(), controls.get(a)?.stop()?)));
-            if let Some((agent, stop)) = stop {
-                if event.occurred_at >= stop.since {
+            if let Some(agent) = event.agent_id.clone() {
+                let stops = stops_seen.entry(agent.clone()).or_insert_with(|| stops_on(&agent));
+                let run = event.run_id.as_deref();
+                if let Some(stop) = stops::held_over(stops, &agent, run, event.occurred_at) {
                     event.flags.push(crate::api::EventFlag::ActedWhileStopped);
+                    report.stopped.insert(agent.clone(), stop.clone());
+                } else if let Some(stop) = stops.iter().find(|s| s.covers(&agent, run)) {
+                    report.stopped.insert(agent, stop.clone());
                 }
-                report.stopped.insert(agent, stop);
             }
             in_batch.insert(event.event_id.clone(), fresh.len());
             fresh.push(event);

@@ -23,6 +23,7 @@ mod outbox;
 mod paging;
 mod revocations;
 mod rollout;
+mod stops;
 
 pub use caches::CacheCounts;
 pub use detail_cache::{ServedDetail, etag_of};
@@ -33,6 +34,7 @@ pub use keeper::{KEEPER, KeeperPass, Retention};
 pub use learning::{PatternHistory, UNDETERMINED_TO_ESCALATE};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 pub use rollout::OutreachRefused;
+pub use stops::StopRequest;
 
 use change::Committed;
 
@@ -116,6 +118,8 @@ pub struct Desk {
     clock: Clock,
     event_window: EventWindow,
     retention: Retention,
+    /// When agents' SDKs asked for their controls, not yet written.
+    contacts: parking_lot::Mutex<HashMap<String, chrono::DateTime<Utc>>>,
 }
 
 impl Desk {
@@ -177,6 +181,7 @@ impl Desk {
             (None, None) => Routing::builtin(),
         };
         let revoked = store.revoked_tokens().await?;
+        let stops = store.wide_stops(now).await?;
         let active_rules = store.rules(Some(crate::api::RuleState::Active), now).await?;
         let head = head.unwrap_or_default();
         let version = version.max(head.version);
@@ -198,7 +203,7 @@ impl Desk {
             }),
             config: configuration::Configuration::new(
                 (catalog, routing),
-                controls,
+                (controls, stops),
                 active_rules,
                 config.allow_auto_rules,
                 revoked,
@@ -211,10 +216,12 @@ impl Desk {
             clock: config.clock,
             event_window: config.event_window,
             retention: config.retention,
+            contacts: parking_lot::Mutex::default(),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));
         keeper::spawn(Arc::downgrade(&desk), config.retention.every);
         crate::paging::Worker::spawn(Arc::downgrade(&desk));
+        stops::spawn_contact_writer(Arc::downgrade(&desk));
         if shared {
             listener::spawn(Arc::downgrade(&desk));
         }
@@ -287,35 +294,12 @@ impl Desk {
         self.config.controls.read().get(agent_id).cloned().unwrap_or_default()
     }
 
-    /// What agent `agent_id` must obey, as this server knows it: every change
-    /// made here, and every one another server of the database made once its
-    /// notice is heard (see [`Desk::config_changes`]). The tag is a digest of
-    /// the stop and the disabled tools.
-    pub fn agent_control_state(&self, agent_id: &str) -> crate::api::AgentControlState {
-        let control = self.agent_control(agent_id);
-        let stop = control.stop();
-        let disabled_tools: Vec<String> = control.disabled_tools.into_iter().collect();
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(serde_json::to_vec(&(&stop, &disabled_tools)).unwrap_or_default());
-        let tag = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        crate::api::AgentControlState { agent_id: agent_id.to_owned(), stop, disabled_tools, tag }
-    }
-
     /// Wakes whenever the configuration in memory changes: agents' controls,
     /// catalog, routing, rules, revocations.
     pub fn config_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.config.subscribe()
     }
 
-    /// Whether an agent is paused: on a database several servers share, as
-    /// committed (a pause made through another server holds here at once).
-    pub async fn agent_paused(&self, agent_id: &str) -> Result<bool, StoreError> {
-        if self.store.shared() {
-            self.store.agent_paused(agent_id).await
-        } else {
-            Ok(self.agent_control(agent_id).paused)
-        }
-    }
 
     /// The configuration in memory changed (after the change is in place).
     fn configured(&self) {

@@ -74,7 +74,7 @@ impl utoipa::Modify for BearerAuth {
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
         activity, control, disputes, events, incidents, interventions, learning, notifications, operations, rollout,
-        routing, runs, system,
+        routing, runs, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -96,6 +96,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operations::list_agents))
         .routes(routes!(control::agent_control))
         .routes(routes!(control::report_refusals))
+        .routes(routes!(stops::make_stop, stops::list_stops))
+        .routes(routes!(stops::lift_stop))
         .routes(routes!(operations::audit))
         .routes(routes!(operations::access_log))
         .routes(routes!(disputes::open_dispute, disputes::list_disputes))

@@ -23,17 +23,31 @@ pub struct AgentControl {
     pub paused_since: Option<DateTime<Utc>>,
     pub paused_by: Option<String>,
     pub paused_reason: Option<String>,
+    /// When the pause ends by itself.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// The incident it was made from.
+    pub paused_for: Option<i64>,
     pub disabled_tools: BTreeSet<String>,
 }
 
 impl AgentControl {
-    /// The stop in force, in the API's words.
-    pub fn stop(&self) -> Option<crate::api::AgentStop> {
+    /// Agent `agent`'s own stop, in the API's words, while it holds or
+    /// is yet to end by itself.
+    pub fn stop(&self, agent: &str) -> Option<crate::api::AgentStop> {
         self.paused.then(|| crate::api::AgentStop {
             by: self.paused_by.clone().unwrap_or_default(),
             reason: self.paused_reason.clone(),
             since: self.paused_since.unwrap_or_default(),
+            until: self.paused_until,
+            scope: crate::api::StopScope::Agent,
+            target: agent.to_owned(),
+            incident_id: self.paused_for,
         })
+    }
+
+    /// Whether its pause holds at `at` (not ended by itself).
+    pub fn paused_at(&self, at: DateTime<Utc>) -> bool {
+        self.paused && self.paused_until.is_none_or(|until| at < until)
     }
 }
 
@@ -90,11 +104,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tools: Vec<&String> = control.disabled_tools.iter().collect();
         sqlx::query(
-            "INSERT INTO agents (agent_id, status, paused_at, paused_by, disabled_tools, last_seen) VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO agents (agent_id, status, paused_at, paused_by, disabled_tools, last_seen, paused_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (agent_id) DO UPDATE SET status = $2, disabled_tools = $5, \
-             paused_at = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_at ELSE $3 END, \
-             paused_by = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_by ELSE $4 END, \
-             refused_since_stop = CASE WHEN agents.status = 'paused' AND $2 = 'paused' THEN agents.refused_since_stop ELSE 0 END",
+             paused_at = CASE WHEN $8 = 0 AND agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_at ELSE $3 END, \
+             paused_by = CASE WHEN $8 = 0 AND agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_by ELSE $4 END, \
+             paused_until = CASE WHEN $8 = 0 AND agents.status = 'paused' AND $2 = 'paused' THEN agents.paused_until ELSE $7 END, \
+             refused_since_stop = CASE WHEN $8 = 0 AND agents.status = 'paused' AND $2 = 'paused' \
+             THEN agents.refused_since_stop ELSE 0 END",
         )
         .bind(agent.to_owned())
         .bind(if control.paused { "paused" } else { "active" })
@@ -102,6 +119,8 @@ impl Store {
         .bind(control.paused.then(|| by.to_owned()))
         .bind(serde_json::to_string(&tools).unwrap_or_default())
         .bind(to_millis(at))
+        .bind(control.paused_until.filter(|_| control.paused).map(to_millis))
+        .bind(i64::from(control.paused && control.paused_since == Some(at)))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -112,10 +131,12 @@ impl Store {
     /// Whether they were counted.
     pub async fn count_refusals(&self, agent: &str, attempts: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE agents SET refused_since_stop = refused_since_stop + $2 WHERE agent_id = $1 AND status = 'paused'",
+            "UPDATE agents SET refused_since_stop = refused_since_stop + $2 WHERE agent_id = $1 AND status = 'paused' \
+             AND (paused_until IS NULL OR paused_until > $3)",
         )
         .bind(agent.to_owned())
         .bind(attempts)
+        .bind(to_millis(Utc::now()))
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -123,11 +144,15 @@ impl Store {
 
     /// Whether an agent is paused, as committed now.
     pub async fn agent_paused(&self, agent: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT status FROM agents WHERE agent_id = $1")
-            .bind(agent.to_owned())
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(|r| r.try_get::<String, _>("status")).transpose()?.is_some_and(|s| s == "paused"))
+        let row = sqlx::query(
+            "SELECT agent_id FROM agents WHERE agent_id = $1 AND status = 'paused' \
+             AND (paused_until IS NULL OR paused_until > $2)",
+        )
+        .bind(agent.to_owned())
+        .bind(to_millis(Utc::now()))
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.is_some())
     }
 
     /// Every agent's controls and latest sequence number, to restore state at start.
@@ -135,9 +160,11 @@ impl Store {
         &self,
     ) -> Result<Vec<(String, AgentControl, Option<(i64, DateTime<Utc>)>)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT agent_id, status, paused_at, paused_by, disabled_tools, last_seq, last_seq_at, \
+            "SELECT agent_id, status, paused_at, paused_by, paused_until, disabled_tools, last_seq, last_seq_at, \
              (SELECT reason FROM interventions i WHERE i.agent_id = agents.agent_id AND i.kind = 'pause_agent' \
-              ORDER BY i.id DESC LIMIT 1) AS paused_reason FROM agents",
+              ORDER BY i.id DESC LIMIT 1) AS paused_reason, \
+             (SELECT incident_id FROM interventions i WHERE i.agent_id = agents.agent_id AND i.kind = 'pause_agent' \
+              ORDER BY i.id DESC LIMIT 1) AS paused_for FROM agents",
         )
         .fetch_all(&self.read)
         .await?;
@@ -149,6 +176,8 @@ impl Store {
                     paused_since: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis).filter(|_| paused),
                     paused_by: r.try_get::<Option<String>, _>("paused_by")?.filter(|_| paused),
                     paused_reason: r.try_get::<Option<String>, _>("paused_reason")?.filter(|_| paused),
+                    paused_until: r.try_get::<Option<i64>, _>("paused_until")?.map(from_millis).filter(|_| paused),
+                    paused_for: r.try_get::<Option<i64>, _>("paused_for")?.filter(|_| paused),
                     disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?).into_iter().collect(),
                 };
                 let seq = match (r.try_get::<Option<i64>, _>("last_seq")?, r.try_get::<Option<i64>, _>("last_seq_at")?)
@@ -163,7 +192,8 @@ impl Store {
 
     pub async fn list_agents(&self, now: DateTime<Utc>) -> Result<Vec<AgentSummary>, StoreError> {
         let rows = sqlx::query(
-            "SELECT agent_id, status, paused_at, paused_by, disabled_tools, last_seen, refused_since_stop FROM agents \
+            "SELECT agent_id, status, paused_at, paused_by, paused_until, disabled_tools, last_seen, refused_since_stop, \
+             last_contact FROM agents \
              ORDER BY agent_id LIMIT 5000",
         )
         .fetch_all(&self.read)
@@ -171,9 +201,14 @@ impl Store {
         let mut agents: Vec<AgentSummary> = rows
             .iter()
             .map(|r| {
+                let paused_until = r.try_get::<Option<i64>, _>("paused_until")?.map(from_millis);
+                let ended = paused_until.is_some_and(|until| until <= now);
+                let status: String = r.try_get("status")?;
                 Ok(AgentSummary {
                     agent_id: r.try_get("agent_id")?,
-                    status: r.try_get("status")?,
+                    status: if ended { "active".to_owned() } else { status },
+                    paused_until,
+                    last_contact: r.try_get::<Option<i64>, _>("last_contact")?.map(from_millis),
                     paused_at: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis),
                     paused_by: r.try_get("paused_by")?,
                     last_seen: from_millis(r.try_get("last_seen")?),

@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (13, "positions", include_str!("migrations/sqlite/0013_positions.sql")),
     (14, "run records", include_str!("migrations/sqlite/0014_run_records.sql")),
     (15, "refusals", include_str!("migrations/sqlite/0015_refusals.sql")),
+    (16, "stops", include_str!("migrations/sqlite/0016_stops.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -37,6 +38,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (13, "positions", include_str!("migrations/postgres/0013_positions.sql")),
     (14, "run records", include_str!("migrations/postgres/0014_run_records.sql")),
     (15, "refusals", include_str!("migrations/postgres/0015_refusals.sql")),
+    (16, "stops", include_str!("migrations/postgres/0016_stops.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -31,6 +31,7 @@ mod rules;
 mod run_records;
 mod run_writer;
 mod runs;
+mod stops;
 mod suggestion_outcomes;
 
 pub use actions::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, newest_first};
@@ -45,6 +46,7 @@ pub use identifiers::LookalikeIdentifier;
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
 pub use patterns::StoredPattern;
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
+pub use stops::OUT_OF_CONTACT;
 pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
 pub use rules::NewRule;

@@ -585,6 +585,8 @@ fn agents() -> Vec<AgentSummary> {
             disabled_tools: vec!["kubectl_apply".into()],
             acted_while_stopped: 2,
             refused_attempts: 3,
+            paused_until: None,
+            last_contact: Some(now() - Duration::minutes(5)),
         },
         AgentSummary {
             agent_id: "config-gen".into(),
@@ -597,6 +599,8 @@ fn agents() -> Vec<AgentSummary> {
             disabled_tools: vec![],
             acted_while_stopped: 0,
             refused_attempts: 0,
+            paused_until: None,
+            last_contact: Some(now()),
         },
     ]
 }

@@ -174,8 +174,8 @@ async fn a_pause_reaches_the_agents_sdk_before_its_next_action(db: Db) {
     t.post(common::RESPONDER, "/api/v1/agents/deployer/interventions", &pause).await.succeeded();
     until(&control, Some("helm"), |r| matches!(r, Err(Refusal::Stopped { .. }))).await;
     match control.check(None) {
-        Err(Refusal::Stopped { agent, by, reason, .. }) => {
-            assert_eq!((agent.as_str(), by.as_str(), reason.as_deref()), ("deployer", "alice", Some("bad deploys")));
+        Err(Refusal::Stopped { agent, stop }) => {
+            assert_eq!((agent.as_str(), stop.by.as_str(), stop.reason.as_deref()), ("deployer", "alice", Some("bad deploys")));
         }
         other => panic!("{other:?}"),
     }

@@ -133,8 +133,173 @@ async fn refused_attempts_count_against_the_stop_in_force(db: Db) {
     t.stop().await;
 }
 
+/// A stop made or lifted through `/api/v1/stops` as `alice`.
+fn stop_body(scope: &str, target: Option<&str>, extra: Value) -> Value {
+    let mut body = as_alice(json!({"scope": scope, "reason": "bad deploys"}));
+    if let Some(t) = target {
+        body["target"] = t.into();
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+fn listed<'a>(stops: &'a Value, scope: &str, target: &str) -> Option<&'a Value> {
+    stops.as_array().unwrap().iter().find(|s| s["scope"] == scope && s["target"] == target)
+}
+
+/// Each scope covers what it names and nothing else: a prefix of agents,
+/// the fleet (admins only, confirmed, with a reason), one run. Overlapping
+/// stops lift one at a time, the other still holding and said to; every
+/// stop and lift is in the audit log with the person who made it.
+async fn each_scope_stops_what_it_covers_and_lifts_alone(db: Db) {
+    let server = start(db).await;
+    let t = &server;
+    let post = |body: Value| async move { t.post(AGENT, "/api/v1/events", &body).await.succeeded() };
+    let made = t.post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("deployer-*"), json!({}))).await.succeeded();
+    assert!(made["message"].as_str().unwrap().contains("agents deployer-* stopped"), "{made}");
+    let again = t.post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("deployer-*"), json!({}))).await.succeeded();
+    assert!(again["message"].as_str().unwrap().contains("already stopped"), "{again}");
+    assert!(again["audit_seq"].is_null(), "nothing new recorded: {again}");
+    // Covered: deployer-eu; not covered: deployer (no dash) and config-gen.
+    let answer = post(event_body("eu-1", 0.05, "deployer-eu", "deploy", "payments-service", "error")).await;
+    assert_eq!(answer["stopped"]["deployer-eu"]["scope"], "agents", "{answer}");
+    for agent in ["deployer", "config-gen"] {
+        let answer = post(event_body(&format!("{agent}-1"), 0.05, agent, "deploy", "payments-service", "error")).await;
+        assert!(answer.get("stopped").is_none(), "{agent} is not covered by deployer-*: {answer}");
+    }
+    let mut run = common::run_body();
+    run["agent_id"] = "deployer-eu".into();
+    let refused = t.post(AGENT, "/api/v1/runs", &run).await;
+    assert_eq!((refused.status, refused.body["code"].as_str()), (409, Some("AGENT_PAUSED")), "{:?}", refused.body);
+    assert!(refused.body["message"].as_str().unwrap().contains("agents deployer-* by alice"), "{:?}", refused.body);
+
+    // The fleet: admins only, confirmed, with a reason.
+    let fleet = stop_body("fleet", None, json!({"confirm": true}));
+    assert_eq!(t.post(RESPONDER, "/api/v1/stops", &fleet).await.status, 403, "a responder cannot stop the fleet");
+    let root = |mut body: Value| {
+        body["actor_id"] = "root-admin".into();
+        body
+    };
+    let unconfirmed = t.post(ADMIN, "/api/v1/stops", &root(stop_body("fleet", None, json!({})))).await;
+    assert_eq!((unconfirmed.status, unconfirmed.body["code"].as_str()), (422, Some("CONFIRMATION_REQUIRED")));
+    let mut no_reason = root(stop_body("fleet", None, json!({"confirm": true})));
+    no_reason.as_object_mut().unwrap().remove("reason");
+    let refused = t.post(ADMIN, "/api/v1/stops", &no_reason).await;
+    assert_eq!((refused.status, refused.body["field"].as_str()), (400, Some("reason")), "{:?}", refused.body);
+    t.post(ADMIN, "/api/v1/stops", &root(fleet.clone())).await.succeeded();
+    let answer = post(event_body("gen-2", 0.1, "config-gen", "config_change", "payments-service", "error")).await;
+    assert_eq!(answer["stopped"]["config-gen"]["scope"], "fleet", "{answer}");
+
+    // Lifting the prefix leaves the fleet's stop holding, and says so.
+    let lift = stop_body("agents", Some("deployer-*"), json!({}));
+    let lifted = t.post(RESPONDER, "/api/v1/stops/lift", &lift).await.succeeded();
+    assert!(lifted["message"].as_str().unwrap().contains("lifted"), "{lifted}");
+    let answer = post(event_body("eu-2", 0.15, "deployer-eu", "deploy", "payments-service", "error")).await;
+    assert_eq!(answer["stopped"]["deployer-eu"]["scope"], "fleet", "the fleet's stop still holds: {answer}");
+    let stops = t.get(RESPONDER, "/api/v1/stops").await.succeeded();
+    assert!(listed(&stops, "agents", "deployer-*").is_none(), "{stops}");
+    let fleet_stop = listed(&stops, "fleet", "*").expect("the fleet's stop listed").clone();
+    assert_eq!((fleet_stop["by"].as_str(), fleet_stop["acted"].as_i64()), (Some("root-admin"), Some(3)), "{fleet_stop}");
+    let not_lifted = t.post(RESPONDER, "/api/v1/stops/lift", &lift).await.succeeded();
+    assert!(not_lifted["message"].as_str().unwrap().contains("not stopped"), "{not_lifted}");
+    assert_eq!(t.post(RESPONDER, "/api/v1/stops/lift", &stop_body("fleet", None, json!({}))).await.status, 403);
+    t.post(ADMIN, "/api/v1/stops/lift", &root(stop_body("fleet", None, json!({})))).await.succeeded();
+    let answer = post(event_body("eu-3", 0.2, "deployer-eu", "deploy", "payments-service", "ok")).await;
+    assert!(answer.get("stopped").is_none(), "every stop lifted: {answer}");
+
+    // One run: its actions are flagged, the agent's other runs are not.
+    let mut run = common::run_body();
+    run["agent_id"] = "config-gen".into();
+    let run_id = t.post(AGENT, "/api/v1/runs", &run).await.succeeded()["run_id"].as_str().unwrap().to_owned();
+    let made = t.post(RESPONDER, "/api/v1/stops", &stop_body("run", Some(&run_id), json!({}))).await.succeeded();
+    assert_eq!(made["stop"]["scope"], "run", "{made}");
+    let mut in_run = event_body("run-1", 0.25, "config-gen", "config_change", "payments-service", "error");
+    in_run["run_id"] = run_id.clone().into();
+    let answer = post(in_run).await;
+    assert_eq!(answer["stopped"]["config-gen"]["target"], run_id.as_str(), "{answer}");
+    let answer = post(event_body("gen-3", 0.25, "config-gen", "config_change", "payments-service", "ok")).await;
+    assert!(answer.get("stopped").is_none(), "another run of the agent goes on: {answer}");
+    let control = t.get(AGENT, "/api/v1/agents/config-gen/control").await.succeeded();
+    assert!(control["stop"].is_null(), "the agent as a whole may act: {control}");
+    assert_eq!(control["stops"][0]["target"], run_id.as_str(), "its SDK hears of the run's stop: {control}");
+
+    // Who did what, in the audit log.
+    let audit = t.get(ADMIN, "/api/v1/audit?limit=50").await.succeeded();
+    let entries = audit["entries"].as_array().unwrap();
+    let actions: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .filter(|e| ["stop", "lift_stop"].contains(&e["action"].as_str().unwrap()))
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        ("stop", "agents:deployer-*", "alice"),
+        ("stop", "fleet", "root-admin"),
+        ("lift_stop", "agents:deployer-*", "alice"),
+        ("lift_stop", "fleet", "root-admin"),
+    ] {
+        assert!(actions.contains(&expected), "{expected:?} not in {actions:?}");
+    }
+    let stop_entry = entries.iter().find(|e| e["action"] == "stop").unwrap();
+    assert_eq!(stop_entry["details"]["attribution"]["actor_type"], "HUMAN", "{stop_entry}");
+    server.stop().await;
+}
+
+/// What a stop names is checked before anything is stopped, each refusal
+/// naming what was wrong; a stop may name an agent never seen; a stop with
+/// an end ends by itself.
+async fn a_stop_is_checked_may_precede_its_agent_and_ends_when_it_says(db: Db) {
+    let t = start(db).await;
+    for (body, field) in [
+        (stop_body("agents", Some("deployer"), json!({})), "target"),
+        (stop_body("agents", Some("*"), json!({})), "target"),
+        (stop_body("agents", Some("dep*loyer-*"), json!({})), "target"),
+        (stop_body("run", None, json!({})), "target"),
+        (stop_body("agent", Some("deploy*"), json!({})), "target"),
+        (stop_body("galaxy", Some("x"), json!({})), "scope"),
+        (stop_body("agent", Some("deployer"), json!({"until": "2020-01-01T00:00:00Z"})), "until"),
+        (stop_body("agent", Some("deployer"), json!({"until": "tomorrow"})), "until"),
+        (stop_body("agent", Some("deployer"), json!({"incident_id": 999})), ""),
+    ] {
+        let refused = t.post(RESPONDER, "/api/v1/stops", &body).await;
+        assert!(refused.status == 400 || refused.status == 404, "{body}: {:?}", refused.body);
+        assert!(refused.body.to_string().contains(field), "{body}: names {field}: {:?}", refused.body);
+    }
+    let mut as_bob = stop_body("agent", Some("deployer"), json!({}));
+    as_bob["actor_id"] = "bob".into();
+    assert_eq!(t.post(RESPONDER, "/api/v1/stops", &as_bob).await.status, 403, "nobody stops in another's name");
+    assert!(t.get(RESPONDER, "/api/v1/stops").await.succeeded().as_array().unwrap().is_empty(), "nothing stopped");
+
+    // An agent never seen: stopped all the same, ready for its first action.
+    let made = t.post(RESPONDER, "/api/v1/stops", &stop_body("agent", Some("ghost"), json!({}))).await.succeeded();
+    assert!(made["message"].as_str().unwrap().contains("agent ghost paused"), "{made}");
+    let control = t.get(AGENT, "/api/v1/agents/ghost/control").await.succeeded();
+    assert_eq!(control["stop"]["by"], "alice", "{control}");
+
+    // A stop that ends by itself: actions after its end are not flagged.
+    let until = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let made = t
+        .post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("batch-*"), json!({"until": until})))
+        .await
+        .succeeded();
+    assert_eq!(made["stop"]["until"].as_str().map(|u| u[..19].to_owned()), Some(until[..19].to_owned()));
+    let during = event_body("batch-1", 0.0, "batch-7", "tool_call", "payments-service", "ok");
+    let answer = t.post(AGENT, "/api/v1/events", &during).await.succeeded();
+    assert_eq!(answer["stopped"]["batch-7"]["target"], "batch-*", "{answer}");
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let after = event_body("batch-2", 0.0, "batch-7", "tool_call", "payments-service", "ok");
+    let answer = t.post(AGENT, "/api/v1/events", &after).await.succeeded();
+    assert!(answer.get("stopped").is_none(), "the stop has ended: {answer}");
+    let control = t.get(AGENT, "/api/v1/agents/batch-7/control").await.succeeded();
+    assert!(control["stops"].as_array().unwrap().is_empty(), "{control}");
+    t.stop().await;
+}
+
 on_both_databases!(
     a_stopped_agents_actions_are_kept_flagged_and_answered_with_the_stop,
     a_stop_outlives_a_restart,
     refused_attempts_count_against_the_stop_in_force,
+    each_scope_stops_what_it_covers_and_lifts_alone,
+    a_stop_is_checked_may_precede_its_agent_and_ends_when_it_says,
 );

@@ -10,9 +10,10 @@
 //! with backoff, and [`OutOfContact`] says whether actions go on meanwhile.
 
 use crate::{Backoff, Client, SdkError};
-use chrono::{DateTime, Utc};
-use mandate_contract::api::{AgentControlState, AgentStop};
-use std::sync::{Arc, RwLock};
+use chrono::Utc;
+use mandate_contract::api::{AgentControlState, AgentStop, StopScope};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Seconds a long poll waits on the server.
@@ -30,8 +31,12 @@ pub enum OutOfContact {
 /// Why an action may not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("agent {agent} is stopped by {by} since {since}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
-    Stopped { agent: String, by: String, reason: Option<String>, since: DateTime<Utc> },
+    /// A stop covers the agent or the run: who made it, why, since when,
+    /// until when, over what, from which incident.
+    #[error("agent {agent} is stopped ({}) by {} since {}{}{}", stop.scope_label(), stop.by, stop.since.to_rfc3339(),
+        stop.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+        stop.incident_id.map(|i| format!(" (incident #{i})")).unwrap_or_default())]
+    Stopped { agent: String, stop: Box<AgentStop> },
     #[error("tool {tool} is disabled for agent {agent}")]
     ToolDisabled { agent: String, tool: String },
     #[error("agent {agent} has not heard the server for {}s and refuses to act out of contact", out_for.as_secs())]
@@ -55,8 +60,8 @@ pub struct Control {
     known: Arc<RwLock<Known>>,
     policy: OutOfContact,
     started: Instant,
-    /// Attempts refused because the agent is stopped, not yet reported.
-    refused: Arc<std::sync::atomic::AtomicI64>,
+    /// Attempts refused under each stop, not yet reported.
+    refused: Refused,
     poll: tokio::task::JoinHandle<()>,
     report: tokio::task::JoinHandle<()>,
 }
@@ -75,26 +80,31 @@ impl Control {
     pub fn subscribe(client: &Client, agent: &str, policy: OutOfContact) -> Control {
         let known = Arc::new(RwLock::new(Known { state: None, heard: None, lost: None }));
         let poll = tokio::spawn(poll(client.clone(), agent.to_owned(), known.clone()));
-        let refused = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let refused = Refused::default();
         let report = tokio::spawn(report(client.clone(), agent.to_owned(), refused.clone()));
         Control { agent: agent.to_owned(), known, policy, started: Instant::now(), refused, poll, report }
     }
 
-    /// Whether the next action (with `tool`, when it uses one) may run, by
-    /// the local copy: no network, a read of a lock.
+    /// Whether the agent's next action (with `tool`, when it uses one) may
+    /// run, by the local copy: no network, a read of a lock. A stop on one
+    /// run is not seen here: see [`Control::check_run`].
     pub fn check(&self, tool: Option<&str>) -> Result<(), Refusal> {
+        self.check_run(None, tool)
+    }
+
+    /// Whether the next action of run `run` (with `tool`) may run.
+    pub fn check_run(&self, run: Option<&str>, tool: Option<&str>) -> Result<(), Refusal> {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         if let Some(state) = &known.state {
-            if let Some(AgentStop { by, reason, since }) = &state.stop {
+            let stopped = (state.stop.is_some() || !state.stops.is_empty())
+                .then(|| state.stop_for(run, Utc::now()))
+                .flatten();
+            if let Some(stop) = stopped {
                 // Counted, and reported in the background: the server shows
                 // whether the stop holds.
-                self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return Err(Refusal::Stopped {
-                    agent: self.agent.clone(),
-                    by: by.clone(),
-                    reason: reason.clone(),
-                    since: *since,
-                });
+                *self.refused.lock().unwrap_or_else(|e| e.into_inner()).entry((stop.scope, stop.target.clone())).or_default() +=
+                    1;
+                return Err(Refusal::Stopped { agent: self.agent.clone(), stop: Box::new(stop.clone()) });
             }
             if let Some(tool) = tool.filter(|t| state.disabled_tools.iter().any(|d| d == t)) {
                 return Err(Refusal::ToolDisabled { agent: self.agent.clone(), tool: tool.to_owned() });
@@ -120,18 +130,20 @@ impl Control {
     }
 }
 
-/// Reports refused attempts, in one request per [`REPORT_EVERY`] at most;
-/// a report that fails is added to the next.
-async fn report(client: Client, agent: String, refused: Arc<std::sync::atomic::AtomicI64>) {
+/// Attempts refused under each stop (scope, target), not yet reported.
+type Refused = Arc<Mutex<HashMap<(StopScope, String), i64>>>;
+
+/// Reports refused attempts, one request per stop per [`REPORT_EVERY`] at
+/// most; a report that fails is added to the next.
+async fn report(client: Client, agent: String, refused: Refused) {
     loop {
         tokio::time::sleep(REPORT_EVERY).await;
-        let n = refused.swap(0, std::sync::atomic::Ordering::Relaxed);
-        if n == 0 {
-            continue;
-        }
-        if let Err(e) = client.report_refusals(&agent, n).await {
-            refused.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(agent = %agent, "cannot report {n} refused attempts yet: {e}");
+        let counts = std::mem::take(&mut *refused.lock().unwrap_or_else(|e| e.into_inner()));
+        for ((scope, target), n) in counts {
+            if let Err(e) = client.report_refusals(&agent, (scope, &target), n).await {
+                *refused.lock().unwrap_or_else(|e| e.into_inner()).entry((scope, target)).or_default() += n;
+                tracing::warn!(agent = %agent, "cannot report {n} refused attempts yet: {e}");
+            }
         }
     }
 }

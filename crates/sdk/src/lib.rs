@@ -241,9 +241,14 @@ impl Client {
     }
 
     /// Reports `attempts` the agent's SDK refused because it is stopped.
-    pub async fn report_refusals(&self, agent: &str, attempts: i64) -> Result<(), SdkError> {
+    pub async fn report_refusals(
+        &self,
+        agent: &str,
+        (scope, target): (mandate_contract::api::StopScope, &str),
+        attempts: i64,
+    ) -> Result<(), SdkError> {
         let agent: String = form_urlencoded::byte_serialize(agent.as_bytes()).collect();
-        let body = serde_json::json!({ "attempts": attempts });
+        let body = serde_json::json!({ "attempts": attempts, "scope": scope, "target": target });
         self.post::<_, serde_json::Value>(&format!("/api/v1/agents/{agent}/refusals"), &body).await.map(|_| ())
     }
 

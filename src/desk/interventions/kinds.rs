@@ -168,7 +168,7 @@ pub(super) fn pause_or_resume(it: &mut Intervention<'_>, pause: bool) -> Step {
     let kind = it.request.kind;
     let name = it.agent.as_deref().unwrap_or_default();
     let control = it.control.as_mut().expect("an agent, checked");
-    if control.paused == pause {
+    if control.paused_at(it.now) == pause {
         let already = if pause { "already paused" } else { "not paused" };
         return Step::Unchanged(Box::new(InterventionResult {
             agent: Some(agent_state(name, control)),
@@ -179,8 +179,14 @@ pub(super) fn pause_or_resume(it: &mut Intervention<'_>, pause: bool) -> Step {
     control.paused_since = pause.then_some(it.now);
     control.paused_by = pause.then(|| it.request.actor_id.clone());
     control.paused_reason = it.request.reason.clone().filter(|_| pause);
+    control.paused_until = it.request.until.filter(|_| pause);
+    control.paused_for = it.incident.as_ref().map(|r| r.summary.id).filter(|_| pause);
     Step::Done(if pause {
-        format!("agent {name} paused: its new runs are refused until resumed")
+        let until = match it.request.until {
+            Some(at) => format!("until {} UTC or until resumed", at.format("%Y-%m-%d %H:%M:%S")),
+            None => "until resumed".to_owned(),
+        };
+        format!("agent {name} paused: its next actions and new runs are refused {until}")
     } else {
         format!("agent {name} resumed")
     })

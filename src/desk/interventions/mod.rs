@@ -30,6 +30,8 @@ pub struct InterventionRequest {
     pub rule: Option<String>,
     pub title: Option<String>,
     pub severity: Option<Severity>,
+    /// A pause's end; none: until resumed.
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl InterventionRequest {
@@ -58,6 +60,7 @@ impl InterventionRequest {
             rule: None,
             title: None,
             severity: None,
+            until: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! the agent's stop or disabled tools change.
 
 use super::incidents::{FeedWait, MAX_WAIT_SECONDS};
-use crate::api::{AgentControlState, ErrorBody};
+use crate::api::{AgentControlState, ErrorBody, StopScope};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::Query;
 use crate::server::{ApiError, AppState};
@@ -46,6 +46,7 @@ pub async fn agent_control(
     let since = query.take("since");
     let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
     query.finish(&["since", "wait"])?;
+    state.desk().note_contact(&agent_id);
     // Woken by changes of the configuration only (a pause here, or one heard
     // from another server), never by the incident feed; served from memory.
     let changes = state.desk().config_changes();
@@ -74,7 +75,7 @@ const MOST_ATTEMPTS: i64 = 1_000_000;
 #[utoipa::path(
     post, path = "/api/v1/agents/{agent_id}/refusals", tag = "agents",
     params(("agent_id" = String, Path)),
-    request_body(content = Object, description = "{\"attempts\": N}: attempts refused since the last report, 1 to 1,000,000"),
+    request_body(content = Object, description = "{\"attempts\": N, \"scope\": S, \"target\": T}: attempts refused since the last report, 1 to 1,000,000, under the stop on (scope, target); without scope, the agent's own"),
     responses(
         (status = 200, description = "{\"counted\": bool}"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -94,11 +95,28 @@ pub async fn report_refusals(
     let agent_id = crate::api::identifier::normalized(agent_id);
     let mut f = crate::server::request::Fields::new(body);
     let attempts = f.optional_integer("attempts");
+    let scope = f.optional_id("scope", 16);
+    let target = f.optional_id("target", crate::api::limits::NAME);
     f.finish()?;
+    let scope = match scope.as_deref() {
+        None => StopScope::Agent,
+        Some(raw) => StopScope::parse(raw).ok_or_else(|| {
+            ApiError::invalid_request("FIELD_INVALID_VALUE", format!("scope must be one of: {}", StopScope::allowed()))
+                .with_field("scope")
+        })?,
+    };
     let attempts = attempts.filter(|n| (1..=MOST_ATTEMPTS).contains(n)).ok_or_else(|| {
         ApiError::invalid_request("INVALID_FIELD", format!("attempts must be a whole number from 1 to {MOST_ATTEMPTS}"))
             .with_field("attempts")
     })?;
-    let counted = state.store().count_refusals(&agent_id, attempts).await?;
+    // Counted against the stop the SDK refused under: the agent's own
+    // pause, or the wider stop it names.
+    let counted = match (scope, target) {
+        (StopScope::Agent, _) => state.store().count_refusals(&agent_id, attempts).await?,
+        (scope, Some(target)) => state.store().count_stop_refusals((scope, &target), attempts).await?,
+        (_, None) => {
+            return Err(ApiError::invalid_request("FIELD_MISSING", "a stop's scope needs its target").with_field("target"));
+        }
+    };
     Ok(Json(serde_json::json!({ "counted": counted })))
 }

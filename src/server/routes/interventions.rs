@@ -103,6 +103,7 @@ fn parse_intervention(
     let rule = f.optional_string("rule", limits::RULE_TEXT);
     let title = f.optional_string("title", limits::TITLE);
     let severity = f.optional_id("severity", 16);
+    let until = f.optional_timestamp("until");
     f.reject_unknown();
     let severity = match severity {
         None => None,
@@ -159,7 +160,20 @@ fn parse_intervention(
         rule,
         title,
         severity,
+        until: check_until(until)?,
     })
+}
+
+/// A stop's end must be ahead: one already past would stop nothing.
+pub(super) fn check_until(until: Option<chrono::DateTime<chrono::Utc>>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    match until {
+        Some(at) if at <= chrono::Utc::now() => Err(ApiError::invalid_request(
+            "FIELD_INVALID_VALUE",
+            format!("until {} has already passed: a stop must end in the future, or leave until out", at.to_rfc3339()),
+        )
+        .with_field("until")),
+        _ => Ok(until),
+    }
 }
 
 /// What makes two requests "the same" for an Idempotency-Key: the target

@@ -14,4 +14,5 @@ pub mod otlp;
 pub mod rollout;
 pub mod routing;
 pub mod runs;
+pub mod stops;
 pub mod system;

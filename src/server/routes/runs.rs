@@ -147,10 +147,17 @@ pub async fn create_run(
         Err(RunRejection { error, attribution: None }) => return Err(error),
     };
     new_run.created_at = now;
-    if state.desk().agent_paused(&new_run.agent_id).await? {
+    if let Some(stop) = state.desk().stop_on_agent(&new_run.agent_id).await? {
+        let why = stop.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
         return Err(ApiError::conflict(
             "AGENT_PAUSED",
-            format!("agent {:?} is paused by an intervention; resume it to create runs", new_run.agent_id),
+            format!(
+                "agent {:?} is stopped ({} by {} since {}{why}); lift that stop to create runs",
+                new_run.agent_id,
+                stop.scope_label(),
+                stop.by,
+                stop.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
         )
         .with_field("agent_id"));
     }

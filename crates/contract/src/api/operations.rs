@@ -23,6 +23,13 @@ pub struct AgentSummary {
     /// While paused: attempts its SDK refused before they ran, as reported.
     #[serde(default)]
     pub refused_attempts: i64,
+    /// When its pause ends by itself.
+    #[serde(default)]
+    pub paused_until: Option<DateTime<Utc>>,
+    /// When its SDK last asked for its controls; none: it never has (no
+    /// SDK, or one that does not subscribe).
+    #[serde(default)]
+    pub last_contact: Option<DateTime<Utc>>,
 }
 
 /// One entry of the tamper-evident audit log.
