@@ -148,6 +148,18 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ),
             ("PUT", "/api/v1/catalog", ADMIN, None),
             ("PUT", "/api/v1/routing", ADMIN, None),
+            (
+                "POST",
+                "/api/v1/stops",
+                RESPONDER,
+                Some(human(as_alice(json!({"scope": "agents", "target": "deployer-*", "reason": "r"})), as_who)),
+            ),
+            (
+                "POST",
+                "/api/v1/stops/lift",
+                RESPONDER,
+                Some(human(as_alice(json!({"scope": "agents", "target": "deployer-*"})), as_who)),
+            ),
             // An agent's SDK reports its refused attempts; people do not.
             ("POST", "/api/v1/agents/{agent_id}/refusals", ADMIN, None),
             // A dispute is a person's word: viewers may, agents may not.

@@ -127,6 +127,54 @@ async fn a_pause_or_tool_ban_through_one_server_holds_on_the_other() {
     fleet.stop();
 }
 
+/// A stop made through one server reaches an agent's SDK subscribed to
+/// another, and holds there for runs and events; lifted through the
+/// second, the agent acts again. An SDK moved to the first server (its
+/// own gone) hears the current state before its next action.
+async fn a_stop_made_on_one_server_reaches_an_sdk_on_another() {
+    use mandate::sdk::{Client, Control, OutOfContact, Refusal};
+    let fleet = Fleet::start(2, &[]).await;
+    let on_second = Client::new(&format!("http://{}", fleet.servers[1].addr), &fleet.agent).unwrap();
+    let control = Control::subscribe(&on_second, "deployer-eu", OutOfContact::KeepActing);
+    let started = Instant::now();
+    while control.state().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no first answer");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stop = as_alice(json!({"scope": "agents", "target": "deployer-*", "reason": "bad deploys"}));
+    let (status, body) = fleet.post(0, &fleet.responder, "/api/v1/stops", &stop).await;
+    assert_eq!(status, 200, "{body}");
+    let made = Instant::now();
+    while control.check(None).is_ok() {
+        assert!(made.elapsed() < Duration::from_secs(10), "the stop never reached the SDK on the other server");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    eprintln!("stop on server 0 refused by an SDK on server 1 after {:?}", made.elapsed());
+    assert!(matches!(control.check(None), Err(Refusal::Stopped { .. })));
+    let mut run = common::run_body();
+    run["agent_id"] = "deployer-eu".into();
+    let (status, body) = fleet.post(1, &fleet.agent, "/api/v1/runs", &run).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("AGENT_PAUSED")), "{body}");
+    let event = event_body("eu-1", 0.05, "deployer-eu", "deploy", "payments-service", "ok");
+    let (_, answer) = fleet.post(1, &fleet.agent, "/api/v1/events", &event).await;
+    assert_eq!(answer["stopped"]["deployer-eu"]["target"], "deployer-*", "{answer}");
+    // Its server gone, an SDK on the first server hears the stop at once.
+    let on_first = Client::new(&format!("http://{}", fleet.servers[0].addr), &fleet.agent).unwrap();
+    let moved = Control::subscribe(&on_first, "deployer-eu", OutOfContact::KeepActing);
+    while moved.state().is_none() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(matches!(moved.check(None), Err(Refusal::Stopped { .. })), "the current state before its next action");
+    let lift = as_alice(json!({"scope": "agents", "target": "deployer-*"}));
+    assert_eq!(fleet.post(1, &fleet.responder, "/api/v1/stops/lift", &lift).await.0, 200);
+    let lifted = Instant::now();
+    while moved.check(None).is_err() {
+        assert!(lifted.elapsed() < Duration::from_secs(10), "the lift never reached the SDK on the first server");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    fleet.stop();
+}
+
 /// A learned rule activated through one server acts on the events the
 /// other receives: its active rules are reloaded with the configuration.
 async fn a_rule_activated_through_one_server_acts_on_the_other() {
@@ -482,6 +530,7 @@ mod postgres {
     on_postgres!(
         errors_for_one_resource_are_one_incident_across_servers,
         a_pause_or_tool_ban_through_one_server_holds_on_the_other,
+        a_stop_made_on_one_server_reaches_an_sdk_on_another,
         a_rule_activated_through_one_server_acts_on_the_other,
         the_same_event_id_on_both_servers_is_a_duplicate,
         a_long_poll_on_one_server_wakes_for_a_change_on_another,

@@ -236,7 +236,65 @@ async fn out_of_contact_keeps_the_last_controls_and_follows_its_policy(db: Db) {
     assert!(matches!(paused.check(None), Err(Refusal::Stopped { .. })), "the last stop known still holds");
 }
 
+/// Stops wider and narrower than one agent reach the SDKs they cover: a
+/// prefix stop refuses deployer-eu and not config-gen; a run's stop refuses
+/// that run's actions only; the refusals are counted against the stop that
+/// refused them; lifting lets the agent act again.
+async fn a_wider_or_narrower_stop_reaches_the_sdks_it_covers(db: Db) {
+    use mandate::sdk::{Control, OutOfContact, Refusal};
+    let t = start(db).await;
+    let client = Client::new(&t.server.url(), AGENT).unwrap();
+    let eu = Control::subscribe(&client, "deployer-eu", OutOfContact::KeepActing);
+    let gen_ = Control::subscribe(&client, "config-gen", OutOfContact::KeepActing);
+    for c in [&eu, &gen_] {
+        while c.state().is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let stop = |scope: &str, target: &str| {
+        common::as_alice(serde_json::json!({"scope": scope, "target": target, "reason": "bad deploys"}))
+    };
+    t.post(common::RESPONDER, "/api/v1/stops", &stop("agents", "deployer-*")).await.succeeded();
+    until(&eu, None, |r| matches!(r, Err(Refusal::Stopped { .. }))).await;
+    match eu.check(Some("helm")) {
+        Err(Refusal::Stopped { stop, .. }) => {
+            assert_eq!((stop.scope_label().as_str(), stop.by.as_str()), ("agents deployer-*", "alice"));
+            let said = Refusal::Stopped { agent: "deployer-eu".into(), stop: stop.clone() }.to_string();
+            assert!(said.contains("agents deployer-*") && said.contains("bad deploys"), "{said}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(gen_.check(None), Ok(()), "config-gen is not covered by deployer-*");
+    t.post(common::RESPONDER, "/api/v1/stops", &stop("run", "r-gen-7")).await.succeeded();
+    let started = std::time::Instant::now();
+    while gen_.check_run(Some("r-gen-7"), None).is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the run's stop never arrived");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(gen_.check_run(Some("r-gen-8"), None), Ok(()), "another run goes on");
+    assert_eq!(gen_.check(None), Ok(()), "the agent as a whole goes on");
+    // Each refusal is counted against the stop that refused it.
+    let started = std::time::Instant::now();
+    let counted = loop {
+        let stops = t.get(common::RESPONDER, "/api/v1/stops").await.succeeded();
+        let count = |target: &str| {
+            stops.as_array().unwrap().iter().find(|s| s["target"] == target).map_or(0, |s| s["refused"].as_i64().unwrap())
+        };
+        let counts = (count("deployer-*"), count("r-gen-7"));
+        if counts.0 >= 2 && counts.1 >= 1 || started.elapsed() > Duration::from_secs(10) {
+            break counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(counted.0 >= 2 && counted.1 >= 1, "{counted:?}");
+    let lift = common::as_alice(serde_json::json!({"scope": "agents", "target": "deployer-*"}));
+    t.post(common::RESPONDER, "/api/v1/stops/lift", &lift).await.succeeded();
+    until(&eu, None, |r| r.is_ok()).await;
+    t.stop().await;
+}
+
 on_both_databases!(
+    a_wider_or_narrower_stop_reaches_the_sdks_it_covers,
     a_pause_reaches_the_agents_sdk_before_its_next_action,
     out_of_contact_keeps_the_last_controls_and_follows_its_policy,
 );
