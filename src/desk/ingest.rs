@@ -1,5 +1,5 @@
-use super::stops;
 use super::change::Committed;
+use super::stops;
 use super::{Desk, DeskState};
 use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, NoticeKind, RejectedEvent, Severity};
 use crate::incident::{Placement, blast_radius, severity};
@@ -61,6 +61,8 @@ impl Desk {
         let controls = self.controls_snapshot();
         let stops_on = self.stops_snapshot(&controls);
         let mut stops_seen: BTreeMap<String, Vec<crate::api::AgentStop>> = BTreeMap::new();
+        // Actions taken while stopped: each stop's breach is paged.
+        let mut breaches: Vec<stops::Breach> = Vec::new();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         let stored = self.store.existing_event_ids(&mut tx, &ids).await?;
         // An id says one thing for ever: a replay is a no-op only when it
@@ -114,6 +116,7 @@ impl Desk {
                 let run = event.run_id.as_deref();
                 if let Some(stop) = stops::held_over(stops, &agent, run, event.occurred_at) {
                     event.flags.push(crate::api::EventFlag::ActedWhileStopped);
+                    stops::note_breach(&mut breaches, &agent, stop, &event.event_id);
                     report.stopped.insert(agent.clone(), stop.clone());
                 } else if let Some(stop) = stops.iter().find(|s| s.covers(&agent, run)) {
                     report.stopped.insert(agent, stop.clone());
@@ -248,7 +251,12 @@ impl Desk {
 
         report.accepted = fresh.len();
         *state = next;
+        drop(state);
         self.queued(queued);
+        // Stored whatever happens next: the page is the alarm, not the record.
+        if let Err(e) = self.page_breaches(breaches).await {
+            tracing::warn!(error = %e, "an agent acted while stopped, and its page could not be queued");
+        }
         Ok(report)
     }
 }

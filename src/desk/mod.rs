@@ -300,7 +300,6 @@ impl Desk {
         self.config.subscribe()
     }
 
-
     /// The configuration in memory changed (after the change is in place).
     fn configured(&self) {
         self.config.changed();

@@ -10,7 +10,7 @@ use crate::api::{
     Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, InterventionKind, NoticeKind, Notification,
     Page, RoutingDecision, RoutingVerdict, Severity, Urgency,
 };
-use crate::routing::RoutingInput;
+use crate::routing::{Routing, RoutingInput};
 use crate::store::{IncidentRecord, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
@@ -131,34 +131,13 @@ impl Desk {
         if fresh {
             let routing = self.routing();
             let admin = routing.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned());
-            let mut channels: Vec<String> = routing.receivers().channels().into_iter().map(str::to_owned).collect();
-            if channels.is_empty() {
-                channels = routing.default_rule().channels.clone();
-            }
             let why = format!(
                 "runs with legacy attribution markers after enforcement (agent {}, origin {}): P1 by the attribution contract",
                 agent.unwrap_or("?"),
                 origin.unwrap_or("?")
             );
-            let decision = RoutingDecision {
-                decision: RoutingVerdict::Gated,
-                notifications: channels
-                    .into_iter()
-                    .map(|channel| Notification {
-                        target: admin.clone(),
-                        channel,
-                        urgency: Urgency::Critical,
-                        reason: why.clone(),
-                        delay_seconds: 0,
-                        level: "platform".to_owned(),
-                        digest: false,
-                        open_with: format!("mandate --incident {}", record.summary.id),
-                    })
-                    .collect(),
-                escalation_path: vec![admin],
-                rule_matched: Some("legacy attribution marker".to_owned()),
-                automation: None,
-            };
+            let decision =
+                page_at_once(&routing, &[admin], &why, "legacy attribution marker", "platform", record.summary.id);
             self.store.record_routing_in(&mut tx, record.summary.id, &decision, now).await?;
             queued =
                 self.sync_pages(&mut tx, record.summary.id, IncidentStatus::Open, &decision, self.clock.now()).await?;
@@ -379,5 +358,45 @@ impl Desk {
             .map(|p| p.reason.split(" (ownership").next().unwrap_or_default().trim_start_matches("claims ").to_owned());
         let queued = self.store.close_pages(tx, incident_id, NoticeKind::Acknowledged, now).await?;
         Ok((queued, owner))
+    }
+}
+
+/// A decision that pages `targets` at once, critical, on every channel with
+/// a receiver (the default rule's channels when none has): for the alarms
+/// that go around the routing rules, such as a legacy marker after
+/// enforcement or an agent acting while stopped.
+pub(super) fn page_at_once(
+    routing: &Routing,
+    targets: &[String],
+    why: &str,
+    rule: &str,
+    level: &str,
+    incident: i64,
+) -> RoutingDecision {
+    let mut channels: Vec<String> = routing.receivers().channels().into_iter().map(str::to_owned).collect();
+    if channels.is_empty() {
+        channels = routing.default_rule().channels.clone();
+    }
+    let notifications = targets
+        .iter()
+        .flat_map(|target| {
+            channels.iter().map(move |channel| Notification {
+                target: target.clone(),
+                channel: channel.clone(),
+                urgency: Urgency::Critical,
+                reason: why.to_owned(),
+                delay_seconds: 0,
+                level: level.to_owned(),
+                digest: false,
+                open_with: format!("mandate --incident {incident}"),
+            })
+        })
+        .collect();
+    RoutingDecision {
+        decision: RoutingVerdict::Gated,
+        notifications,
+        escalation_path: targets.to_vec(),
+        rule_matched: Some(rule.to_owned()),
+        automation: None,
     }
 }

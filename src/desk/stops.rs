@@ -24,6 +24,46 @@ pub struct StopRequest {
     pub attribution: serde_json::Value,
 }
 
+/// Actions one stop did not hold back, in one batch of events.
+pub(super) struct Breach {
+    stop: AgentStop,
+    agents: Vec<String>,
+    events: Vec<String>,
+    count: i64,
+}
+
+/// The event ids a breach's page and audit entry name, at most.
+const BREACH_EVENTS_NAMED: usize = 20;
+
+/// Notes that `agent` acted (event `event_id`) while `stop` held.
+pub(super) fn note_breach(breaches: &mut Vec<Breach>, agent: &str, stop: &AgentStop, event_id: &str) {
+    let at = match breaches.iter().position(|b| b.stop == *stop) {
+        Some(at) => at,
+        None => {
+            breaches.push(Breach { stop: stop.clone(), agents: vec![], events: vec![], count: 0 });
+            breaches.len() - 1
+        }
+    };
+    let breach = &mut breaches[at];
+    breach.count += 1;
+    if !breach.agents.iter().any(|a| a == agent) {
+        breach.agents.push(agent.to_owned());
+    }
+    if breach.events.len() < BREACH_EVENTS_NAMED {
+        breach.events.push(event_id.to_owned());
+    }
+}
+
+/// The incident that collects one stop's breaches, until it is resolved.
+fn breach_title(stop: &AgentStop) -> String {
+    format!(
+        "ACTED WHILE STOPPED: {} (stopped by {} at {} UTC)",
+        stop.scope_label(),
+        stop.by,
+        stop.since.format("%Y-%m-%d %H:%M:%S")
+    )
+}
+
 /// How often each server writes when agents' SDKs last asked for their controls.
 const CONTACTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -50,7 +90,12 @@ fn stops_on(
 
 /// The stop, among those in force, that held over an action of `run` at
 /// `at`: the action was taken while stopped.
-pub(super) fn held_over<'s>(stops: &'s [AgentStop], agent: &str, run: Option<&str>, at: DateTime<Utc>) -> Option<&'s AgentStop> {
+pub(super) fn held_over<'s>(
+    stops: &'s [AgentStop],
+    agent: &str,
+    run: Option<&str>,
+    at: DateTime<Utc>,
+) -> Option<&'s AgentStop> {
     stops.iter().find(|s| s.covers(agent, run) && s.holds_at(at))
 }
 
@@ -118,9 +163,13 @@ impl Desk {
         let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
         let label = AgentStop { scope: request.scope, target: request.target.clone(), ..blank_stop(now) }.scope_label();
-        let in_force = self.config.stops.read().iter().find(|(s, _)| {
-            s.scope == request.scope && s.target == request.target && s.until.is_none_or(|u| now < u)
-        }).cloned();
+        let in_force = self
+            .config
+            .stops
+            .read()
+            .iter()
+            .find(|(s, _)| s.scope == request.scope && s.target == request.target && s.until.is_none_or(|u| now < u))
+            .cloned();
         if let Some((s, _)) = in_force {
             return Ok(StopResult {
                 message: format!("{label} is already stopped (by {} since {})", s.by, s.since.format("%H:%M:%S")),
@@ -151,7 +200,8 @@ impl Desk {
             "scope": stop.scope.as_str(), "target": stop.target, "reason": stop.reason, "until": stop.until,
             "incident_id": stop.incident_id, "run_agent": run_agent, "attribution": request.attribution,
         });
-        let entry = self.store.append_audit(&mut tx, now, &request.actor_id, "stop", &audit_target(&stop), details).await?;
+        let entry =
+            self.store.append_audit(&mut tx, now, &request.actor_id, "stop", &audit_target(&stop), details).await?;
         let version = state.version;
         self.commit_change(&mut state, tx, Committed { version, config: true, paging: false }).await?;
         let mut wide: Vec<(AgentStop, Option<String>)> = self.config.stops.read().as_ref().clone();
@@ -187,7 +237,8 @@ impl Desk {
             "scope": request.scope.as_str(), "target": request.target, "reason": request.reason,
             "attribution": request.attribution,
         });
-        let target = audit_target(&AgentStop { scope: request.scope, target: request.target.clone(), ..blank_stop(now) });
+        let target =
+            audit_target(&AgentStop { scope: request.scope, target: request.target.clone(), ..blank_stop(now) });
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, "lift_stop", &target, details).await?;
         let version = state.version;
         self.commit_change(&mut state, tx, Committed { version, config: true, paging: false }).await?;
@@ -195,11 +246,19 @@ impl Desk {
             self.config.stops.read().iter().filter(|(s, _)| (s.scope, s.target.as_str()) != key).cloned().collect();
         *self.config.stops.write() = Arc::new(wide);
         self.configured();
-        Ok(StopResult { message: format!("{label}: stop lifted"), stop: lifted.map(|(s, _)| s), audit_seq: Some(entry.seq) })
+        Ok(StopResult {
+            message: format!("{label}: stop lifted"),
+            stop: lifted.map(|(s, _)| s),
+            audit_seq: Some(entry.seq),
+        })
     }
 
     /// One agent's stop is its pause, made or lifted as the intervention.
-    async fn pause_for_stop(&self, request: StopRequest, kind: InterventionKind) -> Result<StopResult, InterventionError> {
+    async fn pause_for_stop(
+        &self,
+        request: StopRequest,
+        kind: InterventionKind,
+    ) -> Result<StopResult, InterventionError> {
         let agent = request.target.clone();
         let (target, target_agent) = match request.incident_id {
             Some(id) => (InterventionTarget::Incident(id), Some(agent.clone())),
@@ -217,6 +276,86 @@ impl Desk {
             .await?;
         let stop = self.agent_control(&agent).stop(&agent);
         Ok(StopResult { message: done.message, stop, audit_seq: done.audit_seq })
+    }
+
+    /// Each stop that did not hold is an incident, critical, paging at once
+    /// the stop's author and the owners of the agents that acted (their
+    /// catalog entries, else the fallback). Later breaches of the same stop
+    /// join its incident while it is open, without paging again.
+    pub(super) async fn page_breaches(&self, breaches: Vec<Breach>) -> Result<(), StoreError> {
+        for breach in breaches {
+            let (mut state, mut tx) = self.begin_change().await?;
+            let now = Utc::now();
+            let version = state.version + 1;
+            let title = breach_title(&breach.stop);
+            let open = self.store.open_incident_titled(&mut tx, &title).await?;
+            let fresh = open.is_none();
+            let mut record = open.unwrap_or_else(|| {
+                let mut r = crate::store::IncidentRecord::opened(
+                    state.next_incident,
+                    title.clone(),
+                    crate::api::Severity::Critical,
+                    breach.agents.clone(),
+                    now,
+                );
+                r.created_by = Some(super::ROUTING_ACTOR.to_owned());
+                r
+            });
+            record.summary.event_count += breach.count;
+            record.summary.updated_at = now;
+            record.last_error_at = now;
+            record.summary.version = version;
+            for agent in &breach.agents {
+                if !record.summary.resources.contains(agent) {
+                    record.summary.resources.push(agent.clone());
+                }
+            }
+            self.store.save_incident(&mut tx, &record).await?;
+            let mut queued = 0;
+            if fresh {
+                let routing = self.routing();
+                let catalog = self.catalog();
+                let mut targets: Vec<String> = Vec::new();
+                if breach.stop.by != super::ROUTING_ACTOR {
+                    targets.push(format!("@{}", breach.stop.by.trim_start_matches('@')));
+                }
+                for agent in &breach.agents {
+                    for (owner, _) in routing.owners_of(&catalog, agent, now) {
+                        if !targets.contains(&owner) {
+                            targets.push(owner);
+                        }
+                    }
+                }
+                let why = format!(
+                    "{} acted {} time(s) while stopped ({} by {}{}): the stop did not hold",
+                    breach.agents.join(", "),
+                    breach.count,
+                    breach.stop.scope_label(),
+                    breach.stop.by,
+                    breach.stop.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                );
+                let id = record.summary.id;
+                let decision = super::paging::page_at_once(&routing, &targets, &why, "acted while stopped", "stop", id);
+                self.store.record_routing_in(&mut tx, id, &decision, now).await?;
+                queued =
+                    self.sync_pages(&mut tx, id, crate::api::IncidentStatus::Open, &decision, self.clock.now()).await?;
+            }
+            let details = serde_json::json!({
+                "agents": breach.agents, "events": breach.events, "count": breach.count,
+                "stop": { "scope": breach.stop.scope.as_str(), "target": breach.stop.target, "by": breach.stop.by },
+            });
+            let target = format!("incident:{}", record.summary.id);
+            self.store
+                .append_audit(&mut tx, now, super::ROUTING_ACTOR, "acted_while_stopped", &target, details)
+                .await?;
+            self.commit_change(&mut state, tx, Committed { version, config: false, paging: queued > 0 }).await?;
+            if fresh {
+                state.next_incident = record.summary.id + 1;
+            }
+            drop(state);
+            self.queued(queued);
+        }
+        Ok(())
     }
 
     /// Every stop in force with whether it holds.

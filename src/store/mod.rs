@@ -46,12 +46,12 @@ pub use identifiers::LookalikeIdentifier;
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
 pub use patterns::StoredPattern;
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
-pub use stops::OUT_OF_CONTACT;
 pub use retention::{Cutoffs, Pruned};
 pub use routing::RuleUse;
 pub use rules::NewRule;
 pub use run_records::{RunChainStatus, run_link};
 pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
+pub use stops::OUT_OF_CONTACT;
 pub use suggestion_outcomes::suggestion_key;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -661,6 +661,70 @@ async fn a_legacy_marker_raises_a_p1_and_pages_the_platform(db: Db) {
     p.t.stop().await;
 }
 
+/// An agent acting while stopped is stored (nothing lost), flagged, and
+/// raises a critical incident that pages at once the stop's author and the
+/// agent's owner; further breaches of the same stop join that incident
+/// without paging again; acting before the stop pages nobody.
+async fn acting_while_stopped_pages_the_stops_author_and_the_agents_owner(db: Db) {
+    let mut services = catalog();
+    services["service"].as_array_mut().unwrap().retain(|s| s["name"] != "ledger");
+    services["service"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "deployer-eu", "owner": "@dana", "team": "deploys"}));
+    let p = Paging::start_with(db, &common::escalation_example("15m", true), services).await;
+    let before = event_body("before", -1.0, "deployer-eu", "deploy", "reports", "ok");
+    p.t.post(AGENT, "/api/v1/events", &before).await;
+    let stop = as_alice(json!({"scope": "agents", "target": "deployer-*", "reason": "bad deploys"}));
+    p.t.post(RESPONDER, "/api/v1/stops", &stop).await.succeeded();
+    let late = event_body("late", -0.5, "deployer-eu", "deploy", "reports", "ok");
+    let answer = p.t.post(AGENT, "/api/v1/events", &late).await.succeeded();
+    assert_eq!(answer["accepted"], 1);
+    assert!(
+        p.t.get(VIEWER, "/api/v1/incidents").await.body["incidents"].as_array().unwrap().is_empty(),
+        "done before the stop: no alarm"
+    );
+    let acted = event_body("acted", 0.05, "deployer-eu", "deploy", "reports", "ok");
+    let answer = p.t.post(AGENT, "/api/v1/events", &acted).await.succeeded();
+    assert_eq!(
+        (answer["accepted"].as_i64(), answer["stopped"]["deployer-eu"]["by"].as_str()),
+        (Some(1), Some("alice"))
+    );
+    let list = p.t.get(VIEWER, "/api/v1/incidents").await.body;
+    let incident = list["incidents"][0].clone();
+    assert!(
+        incident["title"].as_str().unwrap().starts_with("ACTED WHILE STOPPED: agents deployer-* (stopped by alice"),
+        "{incident}"
+    );
+    assert_eq!(incident["severity"], "critical");
+    let hooks = p.inbox.accepted("webhook", 2, WAIT).await;
+    let mut targets: Vec<String> =
+        hooks.iter().map(|h| h.json()["data"]["notifications"][0]["target"].as_str().unwrap().to_owned()).collect();
+    targets.sort();
+    assert_eq!(targets, ["@alice", "@dana"], "the stop's author and the agent's owner");
+    let reason = hooks[0].json()["data"]["notifications"][0]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("deployer-eu acted 1 time(s) while stopped") && reason.contains("bad deploys"), "{reason}");
+    // Again: the same incident counts it, nobody is paged twice.
+    let again = event_body("acted-2", 0.1, "deployer-eu", "deploy", "reports", "ok");
+    p.t.post(AGENT, "/api/v1/events", &again).await.succeeded();
+    let list = p.t.get(VIEWER, "/api/v1/incidents").await.body;
+    let breaches: Vec<&Value> =
+        list["incidents"].as_array().unwrap().iter().filter(|i| i["title"] == incident["title"]).collect();
+    assert_eq!((breaches.len(), breaches[0]["event_count"].as_i64()), (1, Some(2)), "{list}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(p.inbox.received("webhook").len(), 2, "paged once each");
+    let audit = p.t.get(ADMIN, "/api/v1/audit?limit=20").await.body;
+    let named: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "acted_while_stopped")
+        .map(|e| &e["details"]["events"])
+        .collect();
+    assert_eq!(named, [&json!(["acted-2"]), &json!(["acted"])], "each breach audited, newest first");
+    p.t.stop().await;
+}
+
 /// Seed 2.1: an automation runs only where a rule says `auto` and names
 /// it; it acts once, as SYSTEM, in the rule's name, and is audited.
 async fn an_auto_rule_pauses_the_suspected_agent_once(db: Db) {
@@ -770,6 +834,7 @@ on_both_databases!(
     every_channel_rides_out_a_500_a_429_and_a_hang,
     an_auto_rule_pauses_the_suspected_agent_once,
     a_legacy_marker_raises_a_p1_and_pages_the_platform,
+    acting_while_stopped_pages_the_stops_author_and_the_agents_owner,
     a_killed_server_delays_a_page_and_never_loses_it,
     every_channel_is_paged_in_its_own_format,
     failing_receivers_are_retried_then_dead_letters_retried_by_hand,

@@ -175,7 +175,10 @@ async fn a_pause_reaches_the_agents_sdk_before_its_next_action(db: Db) {
     until(&control, Some("helm"), |r| matches!(r, Err(Refusal::Stopped { .. }))).await;
     match control.check(None) {
         Err(Refusal::Stopped { agent, stop }) => {
-            assert_eq!((agent.as_str(), stop.by.as_str(), stop.reason.as_deref()), ("deployer", "alice", Some("bad deploys")));
+            assert_eq!(
+                (agent.as_str(), stop.by.as_str(), stop.reason.as_deref()),
+                ("deployer", "alice", Some("bad deploys"))
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -278,7 +281,12 @@ async fn a_wider_or_narrower_stop_reaches_the_sdks_it_covers(db: Db) {
     let counted = loop {
         let stops = t.get(common::RESPONDER, "/api/v1/stops").await.succeeded();
         let count = |target: &str| {
-            stops.as_array().unwrap().iter().find(|s| s["target"] == target).map_or(0, |s| s["refused"].as_i64().unwrap())
+            stops
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["target"] == target)
+                .map_or(0, |s| s["refused"].as_i64().unwrap())
         };
         let counts = (count("deployer-*"), count("r-gen-7"));
         if counts.0 >= 2 && counts.1 >= 1 || started.elapsed() > Duration::from_secs(10) {

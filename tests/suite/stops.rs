@@ -157,9 +157,11 @@ async fn each_scope_stops_what_it_covers_and_lifts_alone(db: Db) {
     let server = start(db).await;
     let t = &server;
     let post = |body: Value| async move { t.post(AGENT, "/api/v1/events", &body).await.succeeded() };
-    let made = t.post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("deployer-*"), json!({}))).await.succeeded();
+    let made =
+        t.post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("deployer-*"), json!({}))).await.succeeded();
     assert!(made["message"].as_str().unwrap().contains("agents deployer-* stopped"), "{made}");
-    let again = t.post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("deployer-*"), json!({}))).await.succeeded();
+    let again =
+        t.post(RESPONDER, "/api/v1/stops", &stop_body("agents", Some("deployer-*"), json!({}))).await.succeeded();
     assert!(again["message"].as_str().unwrap().contains("already stopped"), "{again}");
     assert!(again["audit_seq"].is_null(), "nothing new recorded: {again}");
     // Covered: deployer-eu; not covered: deployer (no dash) and config-gen.
@@ -201,7 +203,11 @@ async fn each_scope_stops_what_it_covers_and_lifts_alone(db: Db) {
     let stops = t.get(RESPONDER, "/api/v1/stops").await.succeeded();
     assert!(listed(&stops, "agents", "deployer-*").is_none(), "{stops}");
     let fleet_stop = listed(&stops, "fleet", "*").expect("the fleet's stop listed").clone();
-    assert_eq!((fleet_stop["by"].as_str(), fleet_stop["acted"].as_i64()), (Some("root-admin"), Some(3)), "{fleet_stop}");
+    assert_eq!(
+        (fleet_stop["by"].as_str(), fleet_stop["acted"].as_i64()),
+        (Some("root-admin"), Some(3)),
+        "{fleet_stop}"
+    );
     let not_lifted = t.post(RESPONDER, "/api/v1/stops/lift", &lift).await.succeeded();
     assert!(not_lifted["message"].as_str().unwrap().contains("not stopped"), "{not_lifted}");
     assert_eq!(t.post(RESPONDER, "/api/v1/stops/lift", &stop_body("fleet", None, json!({}))).await.status, 403);

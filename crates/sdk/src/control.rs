@@ -96,14 +96,17 @@ impl Control {
     pub fn check_run(&self, run: Option<&str>, tool: Option<&str>) -> Result<(), Refusal> {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         if let Some(state) = &known.state {
-            let stopped = (state.stop.is_some() || !state.stops.is_empty())
-                .then(|| state.stop_for(run, Utc::now()))
-                .flatten();
+            let stopped =
+                (state.stop.is_some() || !state.stops.is_empty()).then(|| state.stop_for(run, Utc::now())).flatten();
             if let Some(stop) = stopped {
                 // Counted, and reported in the background: the server shows
                 // whether the stop holds.
-                *self.refused.lock().unwrap_or_else(|e| e.into_inner()).entry((stop.scope, stop.target.clone())).or_default() +=
-                    1;
+                *self
+                    .refused
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry((stop.scope, stop.target.clone()))
+                    .or_default() += 1;
                 return Err(Refusal::Stopped { agent: self.agent.clone(), stop: Box::new(stop.clone()) });
             }
             if let Some(tool) = tool.filter(|t| state.disabled_tools.iter().any(|d| d == t)) {

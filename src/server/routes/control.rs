@@ -115,7 +115,9 @@ pub async fn report_refusals(
         (StopScope::Agent, _) => state.store().count_refusals(&agent_id, attempts).await?,
         (scope, Some(target)) => state.store().count_stop_refusals((scope, &target), attempts).await?,
         (_, None) => {
-            return Err(ApiError::invalid_request("FIELD_MISSING", "a stop's scope needs its target").with_field("target"));
+            return Err(
+                ApiError::invalid_request("FIELD_MISSING", "a stop's scope needs its target").with_field("target")
+            );
         }
     };
     Ok(Json(serde_json::json!({ "counted": counted })))

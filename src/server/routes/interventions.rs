@@ -165,7 +165,9 @@ fn parse_intervention(
 }
 
 /// A stop's end must be ahead: one already past would stop nothing.
-pub(super) fn check_until(until: Option<chrono::DateTime<chrono::Utc>>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+pub(super) fn check_until(
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     match until {
         Some(at) if at <= chrono::Utc::now() => Err(ApiError::invalid_request(
             "FIELD_INVALID_VALUE",

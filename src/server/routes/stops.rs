@@ -113,13 +113,18 @@ fn parse_stop(body: Map<String, Value>, caller: &Caller, making: bool) -> Result
             if prefix.is_empty() || prefix.contains('*') {
                 return Err(field(
                     "FIELD_INVALID_VALUE",
-                    format!("agents are stopped by a prefix ending in one *, such as deployer-*, not {t:?} (the fleet is scope fleet)"),
+                    format!(
+                        "agents are stopped by a prefix ending in one *, such as deployer-*, not {t:?} (the fleet is scope fleet)"
+                    ),
                 ));
             }
             crate::api::identifier::normalized(t)
         }
         (_, Some(t)) if t.contains('*') => {
-            return Err(field("FIELD_INVALID_VALUE", format!("a {scope} stop names one {scope}; for a prefix use scope agents")));
+            return Err(field(
+                "FIELD_INVALID_VALUE",
+                format!("a {scope} stop names one {scope}; for a prefix use scope agents"),
+            ));
         }
         (_, Some(t)) => crate::api::identifier::normalized(t),
     };
@@ -127,7 +132,8 @@ fn parse_stop(body: Map<String, Value>, caller: &Caller, making: bool) -> Result
         caller.require(Permission::Administer)?;
     }
     if making && matches!(scope, StopScope::Agents | StopScope::Fleet) && reason.is_none() {
-        return Err(ApiError::invalid_request("FIELD_MISSING", format!("a stop of {scope} needs a reason")).with_field("reason"));
+        return Err(ApiError::invalid_request("FIELD_MISSING", format!("a stop of {scope} needs a reason"))
+            .with_field("reason"));
     }
     if making && scope == StopScope::Fleet && !confirm {
         return Err(ApiError::new(
