@@ -452,7 +452,40 @@ async fn refusals_are_otlp_answers(db: Db) {
     t.stop().await;
 }
 
+/// Spans follow the stop rules of events: an action span of a stopped
+/// agent after the stop is stored flagged and the exporter is told (a
+/// warning, nothing rejected); the stop's breach is an incident.
+async fn a_stopped_agents_spans_are_kept_flagged_and_the_exporter_told(db: Db) {
+    let t = start(db).await;
+    let stop = common::as_alice(json!({"scope": "agent", "target": "report-bot", "reason": "runaway queries"}));
+    t.post(common::RESPONDER, "/api/v1/stops", &stop).await.succeeded();
+    let attributes = json!({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "sql",
+        "gen_ai.agent.id": "report-bot", "mandate.resource": "warehouse", "mandate.actor_type": "SERVICE"});
+    let mut after = span(3, 1, "execute_tool sql", attributes);
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    after["startTimeUnixNano"] = (now + 1_000_000_000).to_string().into();
+    after["endTimeUnixNano"] = (now + 2_000_000_000).to_string().into();
+    let answer = export(&t.server.url(), Some(AGENT), JSON, None, request(Some("analytics"), vec![after])).await;
+    let answer = answer.export(JSON);
+    let warning = answer.partial_success.expect("told it is stopped");
+    assert_eq!(warning.rejected_spans, 0, "stored all the same: {}", warning.error_message);
+    assert!(
+        warning.error_message.contains("agent report-bot is stopped (agent report-bot by alice"),
+        "{}",
+        warning.error_message
+    );
+    let list = incidents(&t).await;
+    let breach =
+        list.iter().find(|i| i["title"].as_str().unwrap().starts_with("ACTED WHILE STOPPED")).expect("{list:?}");
+    assert_eq!(breach["event_count"], 1);
+    let agents = t.get(VIEWER, "/api/v1/agents").await.body;
+    let bot = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "report-bot").unwrap().clone();
+    assert_eq!(bot["acted_while_stopped"], 1, "{bot}");
+    t.stop().await;
+}
+
 on_both_databases!(
+    a_stopped_agents_spans_are_kept_flagged_and_the_exporter_told,
     sdk_exporter_http_protobuf_gzip,
     sdk_exporter_http_json,
     a_python_agents_json_trace,

@@ -162,6 +162,7 @@ async fn export_traces(
         rejected.push((label, format!("{}: {}", error.body.code, error.body.message)));
     }
     let (mut accepted, mut again) = (0, 0);
+    let mut stopped = std::collections::BTreeMap::new();
     let mut events = events.into_iter().peekable();
     // In pieces as large as the JSON API's batches, so that one large
     // export does not hold the desk for long.
@@ -170,6 +171,7 @@ async fn export_traces(
         let report = state.desk().ingest(piece).await.map_err(retry_later)?;
         accepted += report.accepted;
         again += report.duplicates;
+        stopped.extend(report.stopped);
         for r in &report.rejected {
             rejected.push((labels[r.index].clone(), format!("{}: {}", r.error.code, r.error.message)));
         }
@@ -184,7 +186,21 @@ async fn export_traces(
         rejected = rejected.len(),
         "OTLP traces"
     );
-    Ok(answer(rejected.len(), reasons(&rejected, batch.spans)))
+    // As the JSON API's answer does, the exporter is told its agents are
+    // stopped: a warning, the spans being stored all the same.
+    let mut message = reasons(&rejected, batch.spans);
+    for (agent, stop) in &stopped {
+        if !message.is_empty() {
+            message.push_str(" | ");
+        }
+        message.push_str(&format!(
+            "agent {agent} is stopped ({} by {} since {}): its actions are recorded as acted while stopped",
+            stop.scope_label(),
+            stop.by,
+            stop.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    Ok(answer(rejected.len(), message))
 }
 
 /// Maps, checks the caller's right to each span's claims, and validates,
