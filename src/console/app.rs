@@ -45,6 +45,8 @@ pub enum Action {
     Data(ScreenData),
     /// How the operator judges causes: prompts for the root-cause screen.
     Reliance(Box<crate::api::Reliance>),
+    /// Every stop in force, with whether each holds (agents and incident screens).
+    Stops(Vec<crate::api::StopSummary>),
     /// The server's answer to an intent: its message, or its error.
     Sent {
         key: String,
@@ -186,6 +188,8 @@ pub struct App {
     pub missing: Option<i64>,
     /// What the operator is told about how they judge causes (seed 11.3).
     pub reliance: Option<crate::api::Reliance>,
+    /// Every stop in force, as last fetched; None: not known.
+    pub stops: Option<Vec<crate::api::StopSummary>>,
     /// An intervention key pressed on an incident whose detail had not
     /// arrived: the detail is fetched, then the key acts as if it had.
     pub awaiting: Option<(KeyAction, i64)>,
@@ -222,6 +226,7 @@ impl App {
             pending: Vec::new(),
             missing: None,
             reliance: None,
+            stops: None,
             awaiting: None,
             paging: None,
             messages: std::collections::VecDeque::new(),
@@ -306,6 +311,14 @@ impl App {
             View::Agents(v) => v.selected_agent(),
             _ => None,
         }
+    }
+
+    /// The agents as the agents screen last listed them, if it is open.
+    pub fn known_agents(&self) -> Option<Vec<String>> {
+        self.screens.iter().rev().find_map(|v| match v {
+            View::Agents(v) => v.agents.as_ref().map(|a| a.iter().map(|a| a.agent_id.clone()).collect()),
+            _ => None,
+        })
     }
 
     /// The blast-radius tree of the focused incident.
@@ -533,6 +546,11 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.reliance = Some(*r);
             (changed, vec![])
         }
+        Action::Stops(stops) => {
+            let changed = app.stops.as_ref() != Some(&stops);
+            app.stops = Some(stops);
+            (changed, vec![])
+        }
         Action::Sent { key, outcome } => {
             let label = match app.pending.iter().position(|(k, _)| *k == key) {
                 Some(n) => app.pending.remove(n).1,
@@ -599,6 +617,7 @@ fn apply(app: &mut App, outcome: super::overlay::Outcome) -> Vec<Effect> {
             Ask::Open(screen) => effects.extend(open_screen(app, screen)),
             Ask::Messages => app.overlay = Some(Overlay::Messages { scroll: Scroll::at_end() }),
             Ask::Send(plan) => effects.extend(send(app, *plan)),
+            Ask::Plan(plan) => effects.extend(propose(app, *plan)),
             Ask::Effect(effect) => effects.push(effect),
         }
     }
@@ -662,6 +681,18 @@ fn act(app: &mut App, action: KeyAction) -> Vec<Effect> {
         }
         Ok(plan) => send(app, plan),
     }
+}
+
+/// A plan typed as a command (`:stop agents deployer-*`): refused when the
+/// console may not intervene, otherwise confirmed in a dialog.
+fn propose(app: &mut App, mut plan: Plan) -> Vec<Effect> {
+    if let Some(why) = intent::readonly_reason(app) {
+        app.message = Some(format!("{why}: {} not sent", plan.label()));
+        return vec![];
+    }
+    plan.known_agents = app.known_agents();
+    app.overlay = Some(Overlay::Dialog(Box::new(Dialog::new(plan))));
+    vec![]
 }
 
 pub(crate) fn send(app: &mut App, plan: Plan) -> Vec<Effect> {

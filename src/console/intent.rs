@@ -6,7 +6,10 @@
 
 use super::app::App;
 use super::keymap::KeyAction;
-use crate::api::{DisputeBody, DisputeClaim, InterventionBody, InterventionKind, Verdict, VerdictBody, WhoAmI};
+use crate::api::{
+    AgentStop, DisputeBody, DisputeClaim, InterventionBody, InterventionKind, StopBody, StopScope, Verdict,
+    VerdictBody, WhoAmI,
+};
 use crate::attribution::{AttributionContext, validate};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -23,6 +26,8 @@ pub enum Target {
     Notification(String),
     /// An origin system, by name (the attribution rollout).
     Service(String),
+    /// What a stop covers: a run, one agent, `prefix*`, or `*` (the fleet).
+    Stop(StopScope, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +40,10 @@ pub enum What {
     RetryNotification,
     /// Send a non-compliant service's owner seed 000 §5's message.
     Outreach,
+    /// Stop what the target covers.
+    Stop,
+    /// Lift the stop on the target.
+    Lift,
 }
 
 /// What the operator asked for, before it is confirmed and sent.
@@ -55,6 +64,12 @@ pub struct Plan {
     /// What the operator must know and the action does not do: "the other
     /// suspect, agent X, is not paused".
     pub cautions: Vec<String>,
+    /// How long a stop lasts, as typed ("30m", "2h"); none: until lifted.
+    pub until: Option<String>,
+    /// The incident a stop is made from.
+    pub incident: Option<i64>,
+    /// The agents listed when the stop was planned, to say which it covers.
+    pub known_agents: Option<Vec<String>>,
 }
 
 impl Plan {
@@ -72,6 +87,31 @@ impl Plan {
             reason: None,
             next_level: None,
             cautions: Vec::new(),
+            until: None,
+            incident: None,
+            known_agents: None,
+        }
+    }
+
+    /// A stop or lift on `scope` and `target`, said of it in the preview.
+    pub fn stop(what: What, scope: StopScope, target: String) -> Plan {
+        Plan::new(what, Target::Stop(scope, target))
+    }
+
+    /// What a stop or lift covers, in words: "agents deployer-*", "the fleet".
+    fn covered(&self) -> String {
+        match &self.target {
+            Target::Stop(scope, target) => AgentStop {
+                by: String::new(),
+                reason: None,
+                since: chrono::Utc::now(),
+                until: None,
+                scope: *scope,
+                target: target.clone(),
+                incident_id: None,
+            }
+            .scope_label(),
+            _ => "?".to_owned(),
         }
     }
 
@@ -80,7 +120,8 @@ impl Plan {
         match &self.target {
             Target::Agent(a) => Some(a),
             Target::Incident(_) => self.target_agent.as_deref(),
-            Target::Notification(_) | Target::Service(_) => None,
+            Target::Stop(StopScope::Agent, a) => Some(a),
+            Target::Notification(_) | Target::Service(_) | Target::Stop(..) => None,
         }
     }
 
@@ -96,6 +137,7 @@ impl Plan {
             Target::Agent(a) => format!("agent {a}"),
             Target::Notification(_) => format!("the notification to {}", self.title.as_deref().unwrap_or("?")),
             Target::Service(name) => format!("service {name}"),
+            Target::Stop(..) => self.covered(),
         }
     }
 
@@ -117,6 +159,8 @@ impl Plan {
             What::Verdict(v) => format!("mark {} on {on}: {}", verdict_word(v), self.action()),
             What::RetryNotification => format!("retry {on}"),
             What::Outreach => format!("reach out to the owner of {on}"),
+            What::Stop => format!("stop {on}"),
+            What::Lift => format!("lift the stop on {on}"),
             What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),
         }
     }
@@ -136,6 +180,8 @@ impl Plan {
             What::RetryNotification => true,
             // It messages a person in the operator's name.
             What::Outreach => true,
+            // It stops agents, or lets them act again.
+            What::Stop | What::Lift => true,
         }
     }
 
@@ -148,11 +194,12 @@ impl Plan {
                 InterventionKind::Acknowledge => vec![format!("mark {on} acknowledged, with you as a responder")],
                 InterventionKind::FlagForReview => vec![format!("queue {on} for later review")],
                 InterventionKind::PauseAgent => vec![
-                    format!("pause agent {agent}: every new run it starts is refused (409 AGENT_PAUSED)"),
-                    "runs already in flight are not stopped".to_owned(),
+                    format!("stop agent {agent}: its SDK refuses its next actions before they run"),
+                    "its new runs are refused (409 AGENT_PAUSED)".to_owned(),
+                    "an action it records anyway is flagged and pages you and its owner".to_owned(),
                     "undo with resume (u)".to_owned(),
                 ],
-                InterventionKind::ResumeAgent => vec![format!("let agent {agent} start runs again")],
+                InterventionKind::ResumeAgent => vec![format!("let agent {agent} act and start runs again")],
                 InterventionKind::Escalate => vec![
                     format!("raise {on} to the next escalation level, with you as a responder"),
                     match &self.next_level {
@@ -212,6 +259,11 @@ impl Plan {
             .into_iter()
             .filter(|l| !l.is_empty())
             .collect(),
+            What::Stop => self.stop_effects(),
+            What::Lift => vec![
+                format!("lift the stop on {on}: what it covers may act again"),
+                "other stops covering the same agents stay in force".to_owned(),
+            ],
             What::RetryNotification => vec![
                 format!("send {on} again now, with a fresh set of attempts"),
                 self.rule.clone().map(|e| format!("its last failure: {e}")).unwrap_or_default(),
@@ -244,6 +296,13 @@ impl Plan {
                 _ => {}
             }
             fields.push(Field::new(FieldName::Reason, None, !kind.reversible()));
+        } else if let (What::Stop, Target::Stop(scope, target)) = (self.what, &self.target) {
+            if *scope == StopScope::Agents {
+                fields.push(Field::new(FieldName::Prefix, Some(target.clone()), true));
+            }
+            let wide = matches!(scope, StopScope::Agents | StopScope::Fleet);
+            fields.push(Field::new(FieldName::Reason, self.reason.clone(), wide));
+            fields.push(Field::new(FieldName::Until, self.until.clone(), false));
         } else if let What::Dispute(_) | What::Verdict(_) = self.what {
             // A verdict teaches calibration; its reason is what a reviewer reads.
             fields.push(Field::new(FieldName::Reason, None, true));
@@ -261,7 +320,58 @@ impl Plan {
             FieldName::Command => self.command = value,
             FieldName::Rule => self.rule = value,
             FieldName::Title => self.title = value,
+            FieldName::Until => self.until = value,
+            FieldName::Prefix => {
+                if let (Target::Stop(_, target), Some(v)) = (&mut self.target, value) {
+                    *target = v;
+                }
+            }
         }
+    }
+
+    /// "3 agents listed now: a, b, c"; nothing when the list is not known.
+    fn listed(&self, covers: impl Fn(&str) -> bool) -> String {
+        let Some(known) = &self.known_agents else { return String::new() };
+        let covered: Vec<&str> = known.iter().map(String::as_str).filter(|a| covers(a)).collect();
+        let names = covered.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+        let more = if covered.len() > 4 { format!(" and {} more", covered.len() - 4) } else { String::new() };
+        match covered.len() {
+            0 => "no agent listed now matches (agents seen later are covered)".to_owned(),
+            n => format!("{n} agent{} listed now: {names}{more}", if n == 1 { "" } else { "s" }),
+        }
+    }
+
+    /// A stop's preview: what it covers now, and what it does not do.
+    fn stop_effects(&self) -> Vec<String> {
+        let Target::Stop(scope, target) = &self.target else { return vec![] };
+        let on = self.covered();
+        let mut lines = match scope {
+            StopScope::Run => vec![
+                format!(
+                    "stop run {target}{}: its SDK refuses the run's next actions",
+                    self.target_agent.as_deref().map(|a| format!(" of agent {a}")).unwrap_or_default()
+                ),
+                "the agent's other runs go on".to_owned(),
+            ],
+            StopScope::Agent => vec![format!("stop agent {target}: its SDK refuses its next actions")],
+            StopScope::Agents => vec![
+                format!("stop every agent whose name starts with {}", target.trim_end_matches('*')),
+                self.listed(|a| a.starts_with(target.trim_end_matches('*'))),
+                "their SDKs refuse their next actions; their new runs are refused".to_owned(),
+            ],
+            StopScope::Fleet => vec![
+                "stop EVERY agent: each SDK refuses its next action; new runs are refused".to_owned(),
+                self.listed(|_| true),
+                "an admin's stop; lift it with :lift fleet".to_owned(),
+            ],
+        };
+        lines.retain(|l| !l.is_empty());
+        lines.push(match self.until.as_deref() {
+            Some(d) => format!("it ends by itself after {d}, or when lifted"),
+            None => format!("it holds until lifted (:lift {})", on.replace("the fleet", "fleet")),
+        });
+        lines.push("an action recorded anyway is flagged ACTED WHILE STOPPED and pages you".to_owned());
+        lines
     }
 }
 
@@ -303,6 +413,10 @@ pub enum FieldName {
     Command,
     Rule,
     Title,
+    /// How long a stop lasts.
+    Until,
+    /// Which agents a stop covers: `prefix*`.
+    Prefix,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,6 +447,8 @@ impl Field {
             FieldName::Command => "command",
             FieldName::Rule => "rule",
             FieldName::Title => "title",
+            FieldName::Until => "for (30m, 2h; empty: until lifted)",
+            FieldName::Prefix => "agents",
         }
     }
 }
@@ -383,6 +499,7 @@ impl Dialog {
     /// Whether the intervention cannot be undone: confirmed with Ctrl-Y only.
     pub fn irreversible(&self) -> bool {
         matches!(self.plan.what, What::Intervention(kind) if !kind.reversible())
+            || matches!((self.plan.what, &self.plan.target), (What::Stop, Target::Stop(StopScope::Fleet, _)))
     }
 
     /// The plan with what has been typed so far: what the preview shows and
@@ -512,7 +629,10 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
     let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
     let (path, body) = match (plan.what, &plan.target) {
-        (What::Verdict(_) | What::Dispute(_), Target::Agent(_) | Target::Notification(_) | Target::Service(_)) => {
+        (
+            What::Verdict(_) | What::Dispute(_),
+            Target::Agent(_) | Target::Notification(_) | Target::Service(_) | Target::Stop(..),
+        ) => {
             return Err("a verdict or a dispute is given on an incident's candidate".to_owned());
         }
         (What::Dispute(claim), Target::Incident(id)) => {
@@ -545,6 +665,40 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
             (format!("/api/v1/attribution/services/{segment}/outreach"), serde_json::to_value(body))
         }
         (What::Outreach, _) => return Err("outreach is to a service's owner".to_owned()),
+        (What::Stop | What::Lift, Target::Stop(scope, target)) => {
+            let until = match plan.until.as_deref() {
+                None => None,
+                Some(raw) => {
+                    let seconds = crate::routing::parse_duration(raw)
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| format!("for how long: {raw:?} is not a duration such as 30m or 2h"))?;
+                    Some(chrono::Utc::now() + chrono::Duration::seconds(seconds as i64))
+                }
+            };
+            let body = StopBody {
+                scope: *scope,
+                target: Some(target.clone()),
+                reason: plan.reason.clone(),
+                until,
+                incident_id: plan.incident,
+                confirm: *scope == StopScope::Fleet,
+                actor_type,
+                actor_id,
+                agent_id,
+                origin_system_id,
+            };
+            let mut body = serde_json::to_value(body);
+            if plan.what == What::Lift
+                && let Ok(Value::Object(fields)) = &mut body
+            {
+                for only_when_made in ["until", "incident_id", "confirm"] {
+                    fields.remove(only_when_made);
+                }
+            }
+            let path = if plan.what == What::Lift { "/api/v1/stops/lift" } else { "/api/v1/stops" };
+            (path.to_owned(), body)
+        }
+        (What::Stop | What::Lift, _) => return Err("a stop names what it covers".to_owned()),
         (What::Verdict(verdict), Target::Incident(id)) => {
             let body = VerdictBody {
                 event_id: plan.event_id.clone().unwrap_or_default(),
@@ -559,6 +713,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
         }
         (What::Intervention(kind), target) => {
             let path = match target {
+                Target::Stop(..) => return Err("a stop is made, not intervened on".to_owned()),
                 Target::Notification(_) => return Err("a notification is retried, not intervened on".to_owned()),
                 Target::Service(_) => return Err("a service is reached out to, not intervened on".to_owned()),
                 Target::Incident(id) => format!("/api/v1/incidents/{id}/interventions"),
@@ -590,6 +745,34 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
 }
 
+/// "deployer-eu-2" → "deployer-eu-*": the agent's name up to its last
+/// separator, the usual way a class of agents is named.
+fn prefix_of(agent: &str) -> String {
+    match agent.rfind(['-', '_', '.', '/']) {
+        Some(at) if at > 0 => format!("{}*", &agent[..=at]),
+        _ => format!("{agent}*"),
+    }
+}
+
+/// The stop of the run of the suspected action (the incident screen) or of
+/// the selected candidate (the root causes).
+fn stop_run(app: &App) -> Result<Plan, String> {
+    let id = app.focused_incident().ok_or("no incident selected")?;
+    let candidate = match app.screen() {
+        super::app::Screen::RootCauses { .. } => app.selected_candidate(),
+        _ => app.focused_detail().and_then(|d| d.analysis.candidates.iter().find(|c| c.confidence > 0)),
+    };
+    let candidate = candidate.ok_or("no suspected action: nothing names a run to stop")?;
+    let run = candidate
+        .run_id
+        .clone()
+        .ok_or_else(|| format!("{} names no run: stop its agent instead (p)", action_words(candidate)))?;
+    let mut plan = Plan::stop(What::Stop, StopScope::Run, run);
+    plan.target_agent = candidate.agent_id.clone();
+    plan.incident = Some(id);
+    Ok(plan)
+}
+
 /// The escalation level after the incident's current one in its routing,
 /// with who it reaches ("secondary: @payments-oncall"): the function the
 /// server's escalate pages by.
@@ -603,7 +786,12 @@ fn next_level(detail: &crate::api::IncidentDetail) -> Option<String> {
 /// from the incident's detail, which the list does not hold.
 pub fn needs_detail(app: &App, action: KeyAction) -> Option<i64> {
     use InterventionKind as K;
-    let KeyAction::Intervene(kind) = action else { return None };
+    let kind = match action {
+        KeyAction::Intervene(kind) => kind,
+        // The run comes from the suspected action.
+        KeyAction::StopRun => K::PauseAgent,
+        _ => return None,
+    };
     if matches!(kind, K::Acknowledge | K::FlagForReview | K::CreateIncident) {
         return None;
     }
@@ -683,6 +871,36 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             let mut plan = Plan::new(What::RetryNotification, Target::Notification(page.id.clone()));
             plan.title = Some(format!("{} via {} (incident #{})", page.target, page.channel, page.incident_id));
             plan.rule = page.last_error.clone();
+            return Ok(plan);
+        }
+        KeyAction::StopRun => return stop_run(app),
+        KeyAction::StopAgents | KeyAction::StopFleet => {
+            let agent = app.selected_agent().map(|a| a.agent_id.clone());
+            let mut plan = if action == KeyAction::StopFleet {
+                Plan::stop(What::Stop, StopScope::Fleet, "*".to_owned())
+            } else {
+                let agent = agent.ok_or("select an agent: its name's prefix is prefilled")?;
+                Plan::stop(What::Stop, StopScope::Agents, prefix_of(&agent))
+            };
+            plan.known_agents = app.known_agents();
+            return Ok(plan);
+        }
+        KeyAction::LiftStop => {
+            let agent = app.selected_agent().ok_or("no agent selected")?;
+            let stops = app.stops.as_deref().ok_or("the stops in force are not known yet")?;
+            let mut wider =
+                stops.iter().filter(|s| s.stop.scope != StopScope::Agent && s.stop.covers(&agent.agent_id, None));
+            let first = wider.next().ok_or_else(|| {
+                format!("no stop wider than agent {} covers it (its own stop lifts with u)", agent.agent_id)
+            })?;
+            let mut plan = Plan::stop(What::Lift, first.stop.scope, first.stop.target.clone());
+            for other in wider {
+                plan.cautions.push(format!(
+                    "the stop on {} still holds on {}",
+                    other.stop.scope_label(),
+                    agent.agent_id
+                ));
+            }
             return Ok(plan);
         }
         other => return Err(format!("{other} is not an intervention")),

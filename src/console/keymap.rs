@@ -91,6 +91,14 @@ pub enum KeyAction {
     Breach,
     /// Send the selected service's owner seed 000 §5's message.
     Outreach,
+    /// Stop the run of the suspected (or selected) action.
+    StopRun,
+    /// Stop the agents whose names start with the selected agent's prefix.
+    StopAgents,
+    /// Stop every agent (admin; Ctrl-Y).
+    StopFleet,
+    /// Lift a stop wider than the selected agent that covers it.
+    LiftStop,
 }
 
 impl KeyAction {
@@ -144,6 +152,10 @@ impl KeyAction {
         KeyAction::NextFilter,
         KeyAction::Breach,
         KeyAction::Outreach,
+        KeyAction::StopRun,
+        KeyAction::StopAgents,
+        KeyAction::StopFleet,
+        KeyAction::LiftStop,
     ];
 
     /// The spelling in config files.
@@ -191,6 +203,10 @@ impl KeyAction {
             NextFilter => "next_filter",
             Breach => "open_breach",
             Outreach => "outreach",
+            StopRun => "stop_run",
+            StopAgents => "stop_agents",
+            StopFleet => "stop_fleet",
+            LiftStop => "lift_stop",
         }
     }
 
@@ -214,6 +230,10 @@ impl KeyAction {
                 | KeyAction::RetryNotification
                 | KeyAction::Dispute
                 | KeyAction::Outreach
+                | KeyAction::StopRun
+                | KeyAction::StopAgents
+                | KeyAction::StopFleet
+                | KeyAction::LiftStop
         )
     }
 }
@@ -258,7 +278,8 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incident, "a", KeyAction::Intervene(IK::Acknowledge), "acknowledge"),
     (Mode::Incident, "b", KeyAction::BlastRadius, "blast radius"),
     (Mode::Incident, "c", KeyAction::RootCauses, "root causes"),
-    (Mode::Incident, "p", KeyAction::Intervene(IK::PauseAgent), "pause suspected agent"),
+    (Mode::Incident, "p", KeyAction::Intervene(IK::PauseAgent), "stop suspected agent"),
+    (Mode::Incident, "S", KeyAction::StopRun, "stop its run"),
     (Mode::Incident, "R", KeyAction::Intervene(IK::TriggerRollback), "request rollback"),
     (Mode::Incident, "T", KeyAction::Intervene(IK::DisableTool), "disable tool"),
     (Mode::Incident, "e", KeyAction::Intervene(IK::Escalate), "escalate"),
@@ -283,7 +304,8 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::RootCauses, "C", KeyAction::Judge(Verdict::Confirmed), "confirm cause"),
     (Mode::RootCauses, "X", KeyAction::Judge(Verdict::Rejected), "mark unrelated"),
     (Mode::RootCauses, "i", KeyAction::Judge(Verdict::Investigate), "investigate"),
-    (Mode::RootCauses, "p", KeyAction::Intervene(IK::PauseAgent), "pause its agent"),
+    (Mode::RootCauses, "p", KeyAction::Intervene(IK::PauseAgent), "stop its agent"),
+    (Mode::RootCauses, "S", KeyAction::StopRun, "stop its run"),
     (Mode::RootCauses, "T", KeyAction::Intervene(IK::DisableTool), "disable its tool"),
     (Mode::RootCauses, "R", KeyAction::Intervene(IK::TriggerRollback), "request rollback"),
     (Mode::RootCauses, "a", KeyAction::Intervene(IK::Acknowledge), "acknowledge"),
@@ -303,8 +325,11 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Activity, "5", KeyAction::DimensionStatus, "by status"),
     (Mode::Activity, "esc", KeyAction::Back, "back"),
     (Mode::Activity, "q", KeyAction::Back, "back"),
-    (Mode::Agents, "p", KeyAction::Intervene(IK::PauseAgent), "pause agent"),
+    (Mode::Agents, "p", KeyAction::Intervene(IK::PauseAgent), "stop agent"),
     (Mode::Agents, "u", KeyAction::Intervene(IK::ResumeAgent), "resume agent"),
+    (Mode::Agents, "S", KeyAction::StopAgents, "stop agents by prefix"),
+    (Mode::Agents, "U", KeyAction::LiftStop, "lift a wider stop"),
+    (Mode::Agents, "F", KeyAction::StopFleet, "stop the fleet"),
     (Mode::Agents, "T", KeyAction::Intervene(IK::DisableTool), "disable a tool"),
     (Mode::Agents, "f", KeyAction::Intervene(IK::FlagForReview), "flag for review"),
     (Mode::Agents, "N", KeyAction::Intervene(IK::CreateIncident), "new formal incident"),

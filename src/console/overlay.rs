@@ -69,6 +69,8 @@ pub enum Ask {
     Messages,
     /// Send the intervention confirmed in a dialog.
     Send(Box<Plan>),
+    /// Confirm this plan in a dialog (`:stop …`, `:lift …`).
+    Plan(Box<Plan>),
     Effect(Effect),
 }
 
@@ -214,6 +216,25 @@ fn on_input(input: Input, key: KeyEvent) -> Outcome {
     }
 }
 
+/// `:stop fleet`, `:stop agents deployer-*`, `:stop agent NAME`, `:stop run
+/// RUN`, and the same with `:lift`.
+fn stop_plan(verb: &str, scope: Option<&str>, target: Option<&str>) -> Result<Plan, String> {
+    use crate::api::StopScope;
+    let usage = format!("usage: :{verb} fleet | :{verb} agents PREFIX* | :{verb} agent NAME | :{verb} run RUN");
+    let scope = scope.and_then(StopScope::parse).ok_or_else(|| usage.clone())?;
+    let target = match (scope, target) {
+        (StopScope::Fleet, _) => "*".to_owned(),
+        (StopScope::Agents, Some(t)) if t.len() > 1 && t.ends_with('*') && !t[..t.len() - 1].contains('*') => {
+            t.to_owned()
+        }
+        (StopScope::Agents, Some(t)) => return Err(format!("agents are named by a prefix ending in *, such as {t}*")),
+        (_, Some(t)) if !t.contains('*') => t.to_owned(),
+        _ => return Err(usage),
+    };
+    let what = if verb == "stop" { super::intent::What::Stop } else { super::intent::What::Lift };
+    Ok(Plan::stop(what, scope, target))
+}
+
 fn common_prefix(words: &[&&str]) -> String {
     let first = words[0];
     let mut end = first.len();
@@ -235,6 +256,10 @@ fn run_command(line: &str) -> Vec<Ask> {
         (Some("q" | "quit"), _) => vec![Ask::Effect(Effect::Quit)],
         (Some("incidents"), _) => vec![Ask::List],
         (Some("messages" | "m"), _) => vec![Ask::Messages],
+        (Some(verb @ ("stop" | "lift")), scope) => match stop_plan(verb, scope, words.next()) {
+            Ok(plan) => vec![Ask::Plan(Box::new(plan))],
+            Err(usage) => vec![Outcome::say(usage)],
+        },
         (Some("theme"), Some(name)) => vec![Ask::Effect(Effect::SetTheme(name.to_owned()))],
         (Some("theme"), None) => {
             vec![Outcome::say(format!("usage: :theme NAME ({})", super::theme::Theme::names().join(", ")))]

@@ -218,6 +218,14 @@ impl Http {
                 }
             };
             if status.is_success() {
+                // A stop's answer, and no other, has "stop" (null when nothing changed).
+                let is_stop = decode_clean::<serde_json::Value>(&body).is_ok_and(|v| v.get("stop").is_some());
+                if is_stop && let Ok(done) = decode_clean::<crate::api::StopResult>(&body) {
+                    return Ok(match done.audit_seq {
+                        Some(seq) => format!("{} (audit #{seq})", done.message),
+                        None => format!("{} (nothing to record)", done.message),
+                    });
+                }
                 return Ok(match decode_clean::<InterventionResult>(&body) {
                     Ok(result) => match result.audit_seq {
                         Some(seq) => format!("{} (audit #{seq})", result.message),
@@ -563,12 +571,16 @@ async fn fetch(
     let mut fetched = None;
     let paths: Vec<String> = match watch {
         Watch::Nothing => return fetched,
-        Watch::Incident(id) => vec![format!("/api/v1/incidents/{id}"), "/api/v1/calibration/reliance".to_owned()],
+        Watch::Incident(id) => vec![
+            format!("/api/v1/incidents/{id}"),
+            "/api/v1/calibration/reliance".to_owned(),
+            "/api/v1/stops".to_owned(),
+        ],
         Watch::Activity(dim) => [Topic::Live, Topic::Completed]
             .iter()
             .map(|t| format!("/api/v1/activity/runs/{}/by-dimension?dim={}", t.path_segment(), dim.as_str()))
             .collect(),
-        Watch::Agents => vec!["/api/v1/agents".to_owned()],
+        Watch::Agents => vec!["/api/v1/agents".to_owned(), "/api/v1/stops".to_owned()],
         Watch::Audit => vec!["/api/v1/audit?limit=200".to_owned()],
         Watch::Attribution => vec!["/api/v1/attribution/rollout".to_owned()],
         Watch::Routing => vec!["/api/v1/routing".to_owned(), "/api/v1/routing/usage".to_owned()],
@@ -599,6 +611,7 @@ async fn fetch(
             }
         };
         let action = match watch {
+            _ if path == "/api/v1/stops" => decode_clean::<Vec<crate::api::StopSummary>>(&body).map(Action::Stops),
             Watch::Incident(_) if path.ends_with("/reliance") => {
                 decode_clean::<crate::api::Reliance>(&body).map(|r| Action::Reliance(Box::new(r)))
             }

@@ -13,13 +13,17 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
+/// A stop wider or narrower than one agent, with its run's agent when it
+/// is a known run's.
+pub(super) type WideStop = (AgentStop, Option<String>);
+
 pub(super) struct Configuration {
     pub catalog: RwLock<Arc<Catalog>>,
     pub routing: RwLock<Arc<Routing>>,
     pub controls: RwLock<HashMap<String, AgentControl>>,
     /// Stops in force wider or narrower than one agent, each with its run's
     /// agent when it is a known run's.
-    pub stops: RwLock<Arc<Vec<(AgentStop, Option<String>)>>>,
+    pub stops: RwLock<Arc<Vec<WideStop>>>,
     /// Active learned rules.
     pub rules: RwLock<Arc<Vec<LearnedRule>>>,
     /// Learned rules marked `auto` carry out their automation; without
@@ -36,7 +40,7 @@ pub(super) struct Configuration {
 impl Configuration {
     pub fn new(
         (catalog, routing): (Catalog, Routing),
-        (controls, stops): (HashMap<String, AgentControl>, Vec<(AgentStop, Option<String>)>),
+        (controls, stops): (HashMap<String, AgentControl>, Vec<WideStop>),
         rules: Vec<LearnedRule>,
         allow_auto_rules: bool,
         revoked: HashSet<[u8; 32]>,

@@ -4,6 +4,7 @@
 //! (the `pause_agent` intervention); the others live in the `stops` table.
 
 use super::change::Committed;
+use super::configuration::WideStop;
 use super::{Desk, InterventionError, InterventionRequest, InterventionTarget};
 use crate::api::{AgentControlState, AgentStop, InterventionKind, StopResult, StopScope, StopSummary};
 use crate::store::{AgentControl, StoreError};
@@ -72,7 +73,7 @@ const CONTACTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 fn stops_on(
     agent: &str,
     control: Option<&AgentControl>,
-    wide: &[(AgentStop, Option<String>)],
+    wide: &[WideStop],
     now: DateTime<Utc>,
 ) -> Vec<AgentStop> {
     let own = control.filter(|c| c.paused_at(now)).and_then(|c| c.stop(agent));
@@ -204,7 +205,7 @@ impl Desk {
             self.store.append_audit(&mut tx, now, &request.actor_id, "stop", &audit_target(&stop), details).await?;
         let version = state.version;
         self.commit_change(&mut state, tx, Committed { version, config: true, paging: false }).await?;
-        let mut wide: Vec<(AgentStop, Option<String>)> = self.config.stops.read().as_ref().clone();
+        let mut wide: Vec<WideStop> = self.config.stops.read().as_ref().clone();
         wide.push((stop.clone(), run_agent.clone()));
         *self.config.stops.write() = Arc::new(wide);
         self.configured();
@@ -242,7 +243,7 @@ impl Desk {
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, "lift_stop", &target, details).await?;
         let version = state.version;
         self.commit_change(&mut state, tx, Committed { version, config: true, paging: false }).await?;
-        let wide: Vec<(AgentStop, Option<String>)> =
+        let wide: Vec<WideStop> =
             self.config.stops.read().iter().filter(|(s, _)| (s.scope, s.target.as_str()) != key).cloned().collect();
         *self.config.stops.write() = Arc::new(wide);
         self.configured();

@@ -520,6 +520,7 @@ fn rank(input: &AnalysisInput, errors: &[&Event], mut scored: Vec<Scored>, appro
             action_type: s.root.action_type.clone(),
             tool: s.root.tool.clone(),
             resource: s.root.resource.clone(),
+            run_id: s.root.run_id.clone(),
             occurred_at: s.root.occurred_at,
             confidence,
             band: Band::of(confidence),

@@ -605,6 +605,35 @@ fn agents() -> Vec<AgentSummary> {
     ]
 }
 
+/// The deployer's own stop (violated, its SDK unheard) and a fleet stop
+/// that holds, for an hour.
+fn stops() -> Vec<mandate::api::StopSummary> {
+    use mandate::api::{AgentStop, StopScope, StopSummary};
+    let stop = |scope, target: &str, by: &str, ago: i64, until: Option<i64>, reason: &str| AgentStop {
+        by: by.into(),
+        reason: Some(reason.into()).filter(|r: &String| !r.is_empty()),
+        since: now() - Duration::minutes(ago),
+        until: until.map(|m| now() + Duration::minutes(m)),
+        scope,
+        target: target.into(),
+        incident_id: None,
+    };
+    vec![
+        StopSummary {
+            stop: stop(StopScope::Agent, "deployer", "alice", 3, None, ""),
+            acted: 2,
+            refused: 3,
+            out_of_contact: 1,
+        },
+        StopSummary {
+            stop: stop(StopScope::Fleet, "*", "root", 1, Some(59), "all hands"),
+            acted: 0,
+            refused: 0,
+            out_of_contact: 0,
+        },
+    ]
+}
+
 fn audit_page(verified: bool) -> AuditPage {
     let entry = |seq: i64, action: &str, target: &str| AuditEntry {
         seq,
@@ -984,6 +1013,18 @@ fn agents_audit_and_attribution_screens() {
     let dark = Theme::builtin("dark").unwrap();
     assert_eq!(command(&mut app, "agents"), [Effect::Watch(Watch::Agents)]);
     update(&mut app, Action::Data(ScreenData::Agents(agents())), &keymap);
+    let shown = text(&draw(&app, &dark, 80, 24));
+    assert!(shown.contains("stops in force: not known yet"), "not known is not none: {shown}");
+    update(&mut app, Action::Stops(stops()), &keymap);
+    let wide = text(&draw(&app, &dark, 200, 40));
+    for expected in [
+        "Agents: 2 · 2 stopped · 1 out of contact",
+        "■ agent deployer · stopped 14:27:00 by alice: 2 actions since, 3 attempts refused, 1 out of contact",
+        "■ the fleet · stopped 14:29:00 by root: 0 actions since, 0 attempts refused, 0 out of contact · until 15:29:00 · all hands",
+        "STOPPED (the fleet) · by root",
+    ] {
+        assert!(wide.contains(expected), "{expected:?}:\n{wide}");
+    }
     insta::assert_snapshot!("agents_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("agents_160x48", draw(&app, &dark, 160, 48).backend());
     key(&mut app, KeyCode::Char('j'));

@@ -674,7 +674,7 @@ async fn acting_while_stopped_pages_the_stops_author_and_the_agents_owner(db: Db
         .push(json!({"name": "deployer-eu", "owner": "@dana", "team": "deploys"}));
     let p = Paging::start_with(db, &common::escalation_example("15m", true), services).await;
     let before = event_body("before", -1.0, "deployer-eu", "deploy", "reports", "ok");
-    p.t.post(AGENT, "/api/v1/events", &before).await;
+    p.t.post(AGENT, "/api/v1/events", &before).await.succeeded();
     let stop = as_alice(json!({"scope": "agents", "target": "deployer-*", "reason": "bad deploys"}));
     p.t.post(RESPONDER, "/api/v1/stops", &stop).await.succeeded();
     let late = event_body("late", -0.5, "deployer-eu", "deploy", "reports", "ok");

@@ -260,13 +260,13 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     let db = format!("sqlite://{}", dir.path().join("m.db").display());
     let served = common::serve_binary(&db, tokens, "127.0.0.1:0");
     let url = format!("http://{}", served.addr);
-    let post = |id: &str, minutes: f64| {
+    let post = |id: &str, agent_id: &str, minutes: f64| {
         let http = mandate::sdk::http_client_builder().build().unwrap();
-        let body = common::event_body(id, minutes, "deployer", "deploy", "svc-1", "ok");
+        let body = common::event_body(id, minutes, agent_id, "deploy", "svc-1", "ok");
         let r = rt.block_on(http.post(format!("{url}/api/v1/events")).bearer_auth(&agent).json(&body).send()).unwrap();
         assert_eq!(r.status(), 200);
     };
-    post("seen-1", -1.0);
+    post("seen-1", "deployer", -1.0);
     let t = Tmux::start("stop", (80, 24), &[("MANDATE_TOKEN", &token), ("MANDATE_API_URL", &url)], "");
     t.wait_for("Incidents");
     t.keys(&[":"]);
@@ -279,27 +279,71 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     t.keys(&["Tab"]);
     std::thread::sleep(GUARD);
     t.keys(&["y"]);
-    t.wait_for("PAUSED 0 refused");
+    t.wait_for("STOPPED · 0 refused");
+    t.wait_for("■ agent deployer");
     // The agent's SDK hears the stop and refuses three attempts.
     let client = mandate::sdk::Client::new(&url, &agent).unwrap();
     let _runtime = rt.enter();
     let control = mandate::sdk::Control::subscribe(&client, "deployer", mandate::sdk::OutOfContact::KeepActing);
-    let started = std::time::Instant::now();
-    let mut refused = 0;
-    while refused < 3 {
-        if control.check(Some("helm")).is_err() {
-            refused += 1;
+    let refuse = |control: &mandate::sdk::Control, n: usize| {
+        let started = std::time::Instant::now();
+        let mut refused = 0;
+        while refused < n {
+            if control.check(Some("helm")).is_err() {
+                refused += 1;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "the SDK never heard the stop");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the SDK never heard the stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.wait_for("PAUSED 3 refused");
+    };
+    refuse(&control, 3);
+    t.wait_for("STOPPED · 3 refused");
     // Something acts for it anyway: the proof turns to the alarm.
-    post("after-stop", 0.1);
-    t.wait_for("1 ACTED WHILE PAUSED");
+    post("after-stop", "deployer", 0.1);
+    t.wait_for("1 ACTED WHILE STOPPED");
+    t.wait_for("1 acted, 3 refused");
+
+    // A class of agents, from the selected one's name: deployer-eu → deployer-*.
+    post("eu-seen", "deployer-eu", -0.5);
+    t.wait_for("deployer-eu");
+    t.keys(&["j"]);
+    t.keys(&["S"]);
+    t.wait_for("Confirm: stop agents deployer-*");
+    t.wait_for("1 agent listed now: deployer-eu");
+    t.keys(&["Tab"]);
+    t.text("bad rollout");
+    t.keys(&["Tab", "Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("agents deployer-*");
+    t.wait_for("STOPPED (agents deployer-*)");
+    let eu = mandate::sdk::Control::subscribe(&client, "deployer-eu", mandate::sdk::OutOfContact::KeepActing);
+    refuse(&eu, 2);
+    t.wait_for("0 acted, 2 refused");
+    // The fleet is an admin's stop: a responder is told so, after Ctrl-Y.
+    t.keys(&[":"]);
+    t.text("stop fleet");
+    t.keys(&["Enter"]);
+    t.wait_for("Confirm: stop the fleet");
+    t.text("all hands");
+    t.keys(&["Tab", "Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("press Ctrl-Y");
+    t.keys(&["C-y"]);
+    t.wait_for("FORBIDDEN");
+    // Lifting the prefix stop leaves the agent's own stop in force.
+    t.keys(&["U"]);
+    t.wait_for("Confirm: lift the stop on agents deployer-*");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("stop lifted");
+    t.keys(&["k"]);
+    t.wait_for("1 ACTED WHILE STOPPED");
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
-    drop(control);
+    drop((control, eu));
     served.stop();
 }
 

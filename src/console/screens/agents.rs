@@ -1,16 +1,16 @@
 //! The agents, with the selected one.
 
 use super::{Component, ScreenData, Selection, Step};
-use crate::api::{AgentSummary, IncidentDetail};
+use crate::api::{AgentSummary, IncidentDetail, StopSummary};
 use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
 use crate::console::theme::{StyleKey as K, Theme};
 use crate::console::view;
-use crate::console::view::{age, ellipsize, not_known, titled};
+use crate::console::view::{age, ellipsize, not_known, stops, titled};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::Cell;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +71,9 @@ impl Component for AgentsView {
     }
 }
 
+/// At most this many stops are listed above the agents; the rest are counted.
+const STOPS_LISTED: usize = 4;
+
 fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(agents) = &view.agents else {
         let block = titled(theme, " Agents ".to_owned());
@@ -78,22 +81,48 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
         frame.render_widget(block, area);
         return not_known(app, theme, frame, inner, "agents");
     };
-    let paused = agents.iter().filter(|a| a.status == "paused").count();
-    let block = titled(theme, format!(" Agents: {} · {paused} paused ", agents.len()));
+    let stops = app.stops.as_deref();
+    let stopped = agents
+        .iter()
+        .filter(|a| a.status == "paused" || stops.is_some_and(|s| stops::wider_on(s, &a.agent_id).next().is_some()))
+        .count();
+    let unheard = agents.iter().filter(|a| stops::out_of_contact(a, app.now).is_some()).count();
+    let unheard = if unheard > 0 { format!(" · {unheard} out of contact") } else { String::new() };
+    let block = titled(theme, format!(" Agents: {} · {stopped} stopped{unheard} ", agents.len()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // Every stop in force first, with whether it holds.
+    let stop_lines: Vec<Line<'static>> = match stops {
+        None => vec![Line::from(Span::styled("stops in force: not known yet", theme.style(K::Muted)))],
+        Some([]) => vec![Line::from(Span::styled("no stops in force", theme.style(K::Muted)))],
+        Some(all) => {
+            let mut lines: Vec<Line<'static>> = all
+                .iter()
+                .take(STOPS_LISTED)
+                .map(|s| {
+                    let (text, style) = stops::stop_line(s, inner.width < 100);
+                    Line::from(Span::styled(ellipsize(&format!("■ {text}"), inner.width as usize), theme.style(style)))
+                })
+                .collect();
+            if all.len() > STOPS_LISTED {
+                let more = format!("and {} more stops in force (GET /api/v1/stops)", all.len() - STOPS_LISTED);
+                lines.push(Line::from(Span::styled(more, theme.style(K::Muted))));
+            }
+            lines
+        }
+    };
+    let [top, table] =
+        Layout::vertical([Constraint::Length(stop_lines.len() as u16), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(stop_lines), top);
     if agents.is_empty() {
-        return view::muted(theme, frame, inner, "no agent has reported yet");
+        return view::muted(theme, frame, table, "no agent has reported yet");
     }
     // As wide as what they hold: the agent's name up to 40, the tools
     // turned off take what is left.
     let agent = view::widest(agents, |a| a.agent_id.width(), 40).max(5);
-    let status = view::widest(
-        agents,
-        |a| if a.status == "paused" { 48 + a.paused_by.as_deref().map_or(0, str::width) } else { 6 },
-        if inner.width >= 120 { 56 } else { 30 },
-    )
-    .max(6);
+    let status =
+        view::widest(agents, |a| status_of(a, stops, app.now).0.width(), if table.width >= 120 { 72 } else { 30 })
+            .max(6);
     let columns = [
         ("AGENT", Constraint::Length(agent as u16)),
         ("STATUS", Constraint::Length(status as u16)),
@@ -104,32 +133,45 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     ]
     .map(|(n, w)| (n.to_owned(), w));
     let selected = view.selected.row(agents.iter().map(|a| &a.agent_id)).unwrap_or(0);
-    view::list_table(theme, frame, inner, &columns, (agents.len(), selected), |n, _, cols| {
+    view::list_table(theme, frame, table, &columns, (agents.len(), selected), |n, _, cols| {
         let a = &agents[n];
-        let status = if a.status == "paused" {
-            // Whether the stop held: actions the agent recorded since it,
-            // said first so no width cuts it off.
-            let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
-            let at = a.paused_at.map(|t| format!(" {}", t.format("%H:%M"))).unwrap_or_default();
-            let (text, style) = match a.acted_while_stopped {
-                0 => (format!("PAUSED {} refused, 0 acted ·{at}{by}", a.refused_attempts), theme.style(K::Warning)),
-                n => {
-                    (format!("{n} ACTED WHILE PAUSED, {} refused ·{at}{by}", a.refused_attempts), theme.style(K::Error))
-                }
-            };
-            Span::styled(ellipsize(&text, cols[2]), style)
-        } else {
-            Span::styled("ACTIVE", theme.style(K::Success))
-        };
+        let (text, style) = status_of(a, stops, app.now);
         let failure = format!("{:.1}%", a.failure_rate * 100.0);
         let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
         vec![
             Cell::from(ellipsize(&a.agent_id, cols[1])),
-            Cell::from(status),
+            Cell::from(Span::styled(ellipsize(&text, cols[2]), theme.style(style))),
             Cell::from(age(a.last_seen, app.now)),
             Cell::from(a.live_runs.to_string()),
             Cell::from(Span::styled(failure, failure_style)),
             Cell::from(ellipsize(&a.disabled_tools.join(", "), cols[6])),
         ]
     });
+}
+
+/// An agent's status, what matters first so no width cuts it off: whether
+/// its own stop held, which wider stop covers it, whether its SDK is heard.
+fn status_of(a: &AgentSummary, stops: Option<&[StopSummary]>, now: chrono::DateTime<chrono::Utc>) -> (String, K) {
+    let unheard = stops::out_of_contact(a, now).map(|d| format!("OUT OF CONTACT {}", age(now - d, now)));
+    if a.status == "paused" {
+        let by = a.paused_by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+        let at = a.paused_at.map(|t| format!(" {}", t.format("%H:%M:%S"))).unwrap_or_default();
+        let until = a.paused_until.map(|t| format!(" until {}", t.format("%H:%M"))).unwrap_or_default();
+        let contact = unheard.map(|u| format!(", {u}")).unwrap_or_default();
+        return match a.acted_while_stopped {
+            0 => (
+                format!("STOPPED{contact} · {} refused, 0 acted ·{at}{by}{until}", a.refused_attempts),
+                if contact.is_empty() { K::Warning } else { K::Error },
+            ),
+            n => (format!("{n} ACTED WHILE STOPPED, {} refused{contact} ·{at}{by}", a.refused_attempts), K::Error),
+        };
+    }
+    if let Some(wider) = stops.and_then(|s| stops::wider_on(s, &a.agent_id).next()) {
+        let contact = unheard.map(|u| format!(", {u}")).unwrap_or_default();
+        return (format!("STOPPED ({}){contact} · by {}", wider.stop.scope_label(), wider.stop.by), K::Warning);
+    }
+    match unheard {
+        Some(u) => (u, K::Warning),
+        None => ("ACTIVE".to_owned(), K::Success),
+    }
 }

@@ -6,7 +6,7 @@ use crate::console::app::{App, Screen, Watch};
 use crate::console::keymap::{KeyAction, Mode};
 use crate::console::theme::{StyleKey as K, Theme};
 use crate::console::view::{
-    age, band, evidence_text, heading, not_known, paging, pane, plural, severity, status, titled,
+    age, band, evidence_text, heading, not_known, paging, pane, plural, severity, status, stops, titled,
 };
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -139,6 +139,20 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     lines.push(Line::from(format!("Responding: {responding}{coordinator}; {}", escalation_words(d))));
     if let Some(paged) = paging::summary_line(theme, d, app.now) {
         lines.push(paged);
+    }
+    // The stops made from this incident, or on its suspects, and whether they hold.
+    let suspects: Vec<(&str, Option<&str>)> = d
+        .analysis
+        .candidates
+        .iter()
+        .filter(|c| c.confidence > 0)
+        .filter_map(|c| Some((c.agent_id.as_deref()?, c.run_id.as_deref())))
+        .collect();
+    for stop in app.stops.iter().flatten().filter(|st| {
+        st.stop.incident_id == Some(s.id) || suspects.iter().any(|(agent, run)| st.stop.covers(agent, *run))
+    }) {
+        let (text, style) = stops::stop_line(stop, false);
+        lines.push(Line::from(Span::styled(format!("STOP {text}"), theme.style(style))));
     }
     if let Some(p) = d.pattern.as_ref().filter(|p| !p.previous.is_empty()) {
         // Seed 2.3: "has this happened before?" is answered first.

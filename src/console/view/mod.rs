@@ -21,6 +21,7 @@ mod dialog;
 pub(super) mod learning;
 pub(super) mod paging;
 pub(super) mod pane;
+pub(super) mod stops;
 
 pub fn render(app: &App, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
     let area = frame.area();

@@ -185,6 +185,9 @@ pub struct Candidate {
     pub action_type: Option<String>,
     pub tool: Option<String>,
     pub resource: Option<String>,
+    /// The run the action was part of: a stop can name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
     /// 0 to 100.
     #[schema(maximum = 100)]
