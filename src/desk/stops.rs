@@ -70,12 +70,7 @@ const CONTACTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Every stop in force at `now` that covers agent `agent` or one of its
 /// runs: its own pause first, then the wider ones in the order made.
-fn stops_on(
-    agent: &str,
-    control: Option<&AgentControl>,
-    wide: &[WideStop],
-    now: DateTime<Utc>,
-) -> Vec<AgentStop> {
+fn stops_on(agent: &str, control: Option<&AgentControl>, wide: &[WideStop], now: DateTime<Utc>) -> Vec<AgentStop> {
     let own = control.filter(|c| c.paused_at(now)).and_then(|c| c.stop(agent));
     let wider = wide.iter().filter(|(s, run_agent)| {
         let covers = match s.scope {
