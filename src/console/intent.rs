@@ -145,7 +145,7 @@ impl Plan {
     pub fn label(&self) -> String {
         let on = self.target_name();
         match self.what {
-            What::Intervention(InterventionKind::PauseAgent) => format!("pause agent {}", self.agent().unwrap_or("?")),
+            What::Intervention(InterventionKind::PauseAgent) => format!("stop agent {}", self.agent().unwrap_or("?")),
             What::Intervention(InterventionKind::ResumeAgent) => {
                 format!("resume agent {}", self.agent().unwrap_or("?"))
             }

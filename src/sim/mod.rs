@@ -1,6 +1,11 @@
 //! `mandate sim`: a simulated agent fleet against any Mandate server. It
 //! creates runs through the Rust SDK (SYSTEM, HUMAN and SERVICE attribution)
-//! with tool-call events, and replays the seed's scenarios on a loop.
+//! with tool-call events, and replays the seed's scenarios on a loop. Every
+//! agent obeys its stops as an SDK-instrumented agent does: before each
+//! action the SDK's local copy of its controls is checked, a refused action
+//! is not taken (and the refusal reported), and what it does is recorded
+//! through the SDK's batching queue. Only the legacy service that does not
+//! use the SDK posts its run directly.
 //! `--seed` makes a run reproducible; `--speed` compresses time; `--otlp`
 //! sends everything as OpenTelemetry spans instead.
 
@@ -9,7 +14,7 @@ mod otlp;
 pub mod scenarios;
 
 use crate::api::RunStatus;
-use crate::sdk::{Client, RunOptions, SdkError};
+use crate::sdk::{Client, Control, OutOfContact, Recorder, Refusal, RunOptions, SdkError};
 use chrono::Utc;
 use fleet::{Acting, FLEET};
 use rand::rngs::StdRng;
@@ -67,6 +72,9 @@ pub struct Report {
     pub events_accepted: AtomicU64,
     pub events_refused: AtomicU64,
     pub legacy_refused: AtomicU64,
+    /// Actions the agents' SDKs refused before taking them: a stop, a
+    /// disabled tool.
+    pub actions_refused: AtomicU64,
     pub rules_adopted: AtomicU64,
     /// Why the learned rule was not adopted, when it was not.
     pub adoption_failure: parking_lot::Mutex<Option<String>>,
@@ -78,13 +86,14 @@ impl std::fmt::Display for Report {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         write!(
             f,
-            "{} rounds; runs: {} created, {} completed, {} refused; events: {} accepted, {} refused; legacy sentinel refused {} times; learned rules adopted {}",
+            "{} rounds; runs: {} created, {} completed, {} refused; events: {} accepted, {} refused; actions refused by a stop {}; legacy sentinel refused {} times; learned rules adopted {}",
             n(&self.rounds),
             n(&self.runs_created),
             n(&self.runs_completed),
             n(&self.runs_refused),
             n(&self.events_accepted),
             n(&self.events_refused),
+            n(&self.actions_refused),
             n(&self.legacy_refused),
             n(&self.rules_adopted)
         )?;
@@ -101,9 +110,38 @@ struct Sim {
     http: reqwest::Client,
     otlp: otlp::Exporter,
     report: Arc<Report>,
+    /// The events the agents record, sent in batches.
+    recorder: Recorder,
+    /// Each agent's control subscription, made on its first action.
+    controls: parking_lot::Mutex<std::collections::HashMap<String, Arc<Control>>>,
 }
 
 impl Sim {
+    fn control(&self, agent: &str) -> Arc<Control> {
+        let mut controls = self.controls.lock();
+        controls
+            .entry(agent.to_owned())
+            .or_insert_with(|| Arc::new(Control::subscribe(&self.sdk, agent, OutOfContact::KeepActing)))
+            .clone()
+    }
+
+    /// Whether `agent` may take its next action (of `run`, with `tool`), by
+    /// its SDK's local copy of its controls; a refusal is counted and
+    /// reported by the SDK.
+    fn may_act(&self, agent: &str, run: Option<&str>, tool: Option<&str>) -> bool {
+        match self.control(agent).check_run(run, tool) {
+            Ok(()) => true,
+            Err(refusal) => {
+                self.report.actions_refused.fetch_add(1, Ordering::Relaxed);
+                match &refusal {
+                    Refusal::Stopped { .. } => tracing::info!(agent, "action refused: {refusal}"),
+                    _ => tracing::debug!(agent, "action refused: {refusal}"),
+                }
+                false
+            }
+        }
+    }
+
     /// Whether the agent at `index` of the fleet reports through OTLP.
     fn through_otlp(&self, index: usize) -> bool {
         self.args.otlp || (self.args.mixed && index.is_multiple_of(2))
@@ -126,7 +164,20 @@ pub async fn run(args: SimArgs, mut stop: watch::Receiver<bool>) -> Result<Arc<R
     let who = sdk.whoami().await?;
     tracing::info!(api = %args.api, principal = %who.name, role = %who.role, seed = args.seed, speed = args.speed, "simulator started");
     let otlp = otlp::Exporter::new(http.clone(), &args.api, &args.token);
-    let sim = Arc::new(Sim { args, sdk, http, otlp, report: Arc::new(Report::default()) });
+    let recorder = Recorder::start(&sdk);
+    let sim = Arc::new(Sim {
+        args,
+        sdk,
+        http,
+        otlp,
+        report: Arc::new(Report::default()),
+        recorder,
+        controls: parking_lot::Mutex::default(),
+    });
+    // The fleet listens for its stops from the start, as agents do.
+    for agent in FLEET {
+        sim.control(agent.id);
+    }
     let background = tokio::spawn(background(sim.clone(), stop.clone()));
     let mut rng = StdRng::seed_from_u64(sim.args.seed);
     let mut round = 0u64;
@@ -171,6 +222,14 @@ pub async fn run(args: SimArgs, mut stop: watch::Receiver<bool>) -> Result<Arc<R
     }
     background.abort();
     let _ = background.await;
+    if !sim.recorder.flush(Duration::from_secs(10)).await {
+        tracing::warn!("some recorded events were not sent within 10 s of stopping");
+    }
+    let counts = sim.recorder.counts();
+    sim.report.events_accepted.fetch_add(counts.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+    sim.report
+        .events_refused
+        .fetch_add(counts.rejected.load(Ordering::Relaxed) + counts.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
     tracing::info!(report = %sim.report, "simulator stopped");
     Ok(sim.report.clone())
 }
@@ -214,6 +273,10 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
         n += 1;
         let event_id = format!("sim{}-bg-{n}-{}", sim.args.seed, Utc::now().timestamp_millis());
         let sim = sim.clone();
+        // A stopped agent does not start: its SDK refuses before anything is sent.
+        if !sim.may_act(agent.id, None, Some(agent.tool)) {
+            continue;
+        }
         if sim.through_otlp(index) {
             tokio::spawn(async move {
                 let _permit = permit;
@@ -254,7 +317,7 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
             if let Acting::Human(who) = agent.acting {
                 event["actor_id"] = who.into();
             }
-            sim.post_event(&event).await;
+            sim.record(&event);
             tokio::time::sleep(lasts).await;
             if sim.sdk.complete_run(&run.run_id, status).await.is_ok() {
                 sim.report.runs_completed.fetch_add(1, Ordering::Relaxed);
@@ -402,6 +465,12 @@ impl Sim {
     }
 
     async fn post_event(&self, body: &serde_json::Value) {
+        let s = |key: &str| body.get(key).and_then(|v| v.as_str());
+        if let Some(agent) = s("agent_id")
+            && !self.may_act(agent, s("run_id"), s("tool"))
+        {
+            return;
+        }
         if self.args.otlp {
             match self.otlp.event(body).await {
                 Ok(answer) if answer.rejected == 0 => {
@@ -415,16 +484,19 @@ impl Sim {
             }
             return;
         }
-        match self.post("/api/v1/events", body).await {
-            Ok(r) if r.status().is_success() => {
-                self.report.events_accepted.fetch_add(1, Ordering::Relaxed);
+        self.record(body);
+    }
+
+    /// Queues an event the agent's SDK sends in its next batch.
+    fn record(&self, body: &serde_json::Value) {
+        match serde_json::from_value::<crate::api::EventBody>(body.clone()) {
+            Ok(event) => {
+                self.recorder.record(event);
             }
-            Ok(r) => {
-                // A disabled tool or a paused agent: refused, as it should be.
+            Err(e) => {
                 self.report.events_refused.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(status = r.status().as_u16(), event = %body["event_id"], "event refused");
+                tracing::warn!(event = %body["event_id"], "a scenario's event does not read as one: {e}");
             }
-            Err(e) => tracing::warn!(error = %e, "cannot post an event"),
         }
     }
 

@@ -1117,7 +1117,7 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     insta::assert_snapshot!("dialog_pause_80x24", draw(&app, &dark, 80, 24).backend());
     insta::assert_snapshot!("dialog_pause_160x48", draw(&app, &dark, 160, 48).backend());
     let shown = text(&draw(&app, &dark, 80, 24));
-    assert!(shown.contains("This will:") && shown.contains("pause agent config-gen"), "{shown}");
+    assert!(shown.contains("This will:") && shown.contains("stop agent config-gen"), "{shown}");
     // Focus starts in the reason field: typed words go there, not to the buttons.
     assert!(!app.dialog().unwrap().on_buttons());
     for c in "paging dba".chars() {
@@ -1155,7 +1155,7 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
         Action::Sent { key: intent.key.clone(), outcome: Err("AGENT_UNKNOWN no such agent".into()) },
         &keymap,
     );
-    assert_eq!(app.message.as_deref(), Some("✗ pause agent config-gen failed: AGENT_UNKNOWN no such agent"));
+    assert_eq!(app.message.as_deref(), Some("✗ stop agent config-gen failed: AGENT_UNKNOWN no such agent"));
 
     // An irreversible one needs its fields and Ctrl-Y: y alone is refused.
     key(&mut app, KeyCode::Esc);

@@ -301,7 +301,100 @@ async fn a_wider_or_narrower_stop_reaches_the_sdks_it_covers(db: Db) {
     t.stop().await;
 }
 
+/// An agent's actions are recorded without waiting and sent in batches:
+/// 1,200 tool calls arrive as a handful of requests, every one stored, in
+/// order of their sequence numbers; a stopped agent's action never runs,
+/// and the refusal is counted on the server.
+async fn an_agent_records_its_actions_in_batches_and_obeys_its_stop(db: Db) {
+    use mandate::sdk::{Action, Agent, Done, OutOfContact, Refusal};
+    let t = start(db).await;
+    let client = Client::new(&t.server.url(), AGENT).unwrap();
+    let attribution = mandate::attribution::AttributionContext::system("report-bot", "reports-cron");
+    let agent = Agent::start(&client, attribution, OutOfContact::KeepActing).unwrap();
+    for i in 0..1200 {
+        let action = Action::tool_call("sql", "warehouse");
+        let done = if i % 100 == 99 {
+            Done::Failed { code: "E_TIMEOUT".into(), message: "query timed out".into() }
+        } else {
+            Done::Ok
+        };
+        assert!(agent.record(&action, &done), "queued without waiting");
+    }
+    assert!(agent.recorder().flush(Duration::from_secs(20)).await, "all sent");
+    let counts = agent.recorder().counts();
+    let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!((n(&counts.sent), n(&counts.rejected), n(&counts.dropped)), (1200, 0, 0));
+    assert!(n(&counts.batches) <= 10, "{} requests for 1,200 events", n(&counts.batches));
+    let agents = t.get(common::VIEWER, "/api/v1/agents").await.succeeded();
+    let bot = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "report-bot").cloned().unwrap();
+    assert!(bot["failure_rate"].as_f64().unwrap() > 0.0, "the failures were recorded: {bot}");
+
+    // Stopped: the action does not run, its refusal is reported.
+    let stop = common::as_alice(serde_json::json!({"scope": "agent", "target": "report-bot", "reason": "runaway"}));
+    t.post(common::RESPONDER, "/api/v1/stops", &stop).await.succeeded();
+    let ran = std::sync::atomic::AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    loop {
+        let attempt = agent
+            .act(&Action::tool_call("sql", "warehouse"), async {
+                ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok::<(), String>(())
+            })
+            .await;
+        if let Err(Refusal::Stopped { stop, .. }) = attempt {
+            assert_eq!(stop.by, "alice");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the stop never reached the agent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before = ran.load(std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..2 {
+        let attempt = agent.act(&Action::tool_call("sql", "warehouse"), async { Ok::<(), String>(()) }).await;
+        assert!(attempt.is_err());
+    }
+    assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), before, "a refused action never runs");
+    let started = std::time::Instant::now();
+    loop {
+        let stops = t.get(common::VIEWER, "/api/v1/stops").await.succeeded();
+        if stops[0]["refused"].as_i64() == Some(3) {
+            assert_eq!(stops[0]["acted"], 0, "{stops}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{stops}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t.stop().await;
+}
+
+/// An agent whose attribution breaks the contract never starts; one whose
+/// server is gone keeps acting without waiting, and when its queue is full
+/// a record is refused and counted, never blocking.
+#[tokio::test]
+async fn an_agent_never_waits_on_a_server_that_is_gone() {
+    use mandate::sdk::{Action, Agent, Done, OutOfContact, QUEUE};
+    let client = Client::new("http://127.0.0.1:9", AGENT).unwrap();
+    let unattributed = mandate::attribution::AttributionContext {
+        actor_type: None,
+        ..mandate::attribution::AttributionContext::system("x", "y")
+    };
+    assert!(Agent::start(&client, unattributed, OutOfContact::KeepActing).is_err(), "refused before anything is sent");
+    let attribution = mandate::attribution::AttributionContext::system("report-bot", "reports-cron");
+    let agent = Agent::start(&client, attribution, OutOfContact::KeepActing).unwrap();
+    let action = Action::tool_call("sql", "warehouse");
+    // The first batch is taken by the sender, which retries it meanwhile.
+    let mut queued = 0;
+    while agent.record(&action, &Done::Ok) {
+        queued += 1;
+        assert!(queued <= QUEUE + 2 * mandate::sdk::MAX_BATCH, "the queue is bounded");
+    }
+    assert!(queued >= QUEUE, "{queued}");
+    assert_eq!(agent.recorder().counts().dropped.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(agent.check(&action), Ok(()), "nothing known to refuse: it keeps acting");
+}
+
 on_both_databases!(
+    an_agent_records_its_actions_in_batches_and_obeys_its_stop,
     a_wider_or_narrower_stop_reaches_the_sdks_it_covers,
     a_pause_reaches_the_agents_sdk_before_its_next_action,
     out_of_contact_keeps_the_last_controls_and_follows_its_policy,

@@ -79,13 +79,18 @@ impl Tmux {
     }
 
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(needle, |screen| screen.contains(needle))
+    }
+
+    /// Waits up to 30 s for a screen `wanted` accepts (`what` says what, on failure).
+    fn wait_until(&self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();
-            if screen.contains(needle) {
+            if wanted(&screen) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "no {needle:?} on screen within 30 s:\n{screen}");
+            assert!(Instant::now() < deadline, "no {what} on screen within 30 s:\n{screen}");
             std::thread::sleep(Duration::from_millis(150));
         }
     }
@@ -153,13 +158,37 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.keys(&["y"]);
     t.wait_for("✓ mark");
     t.keys(&["p"]);
-    t.wait_for("Confirm: pause agent");
+    t.wait_for("Confirm: stop agent");
     t.wait_for("No ]");
     t.text("bad deploys");
     t.keys(&["Tab"]);
     std::thread::sleep(GUARD);
     t.keys(&["y"]);
-    t.wait_for("✓ pause agent");
+    t.wait_for("✓ stop agent");
+    // The stopped agent's next actions are refused by its SDK, and the
+    // console shows them counted; resuming lets them through.
+    t.keys(&[":"]);
+    t.text("agents");
+    t.keys(&["Enter"]);
+    // "STOPPED · N refused" with N above 0, on the agent's row.
+    let refused = |screen: &str| {
+        screen.lines().any(|l| {
+            l.split("STOPPED · ").nth(1).and_then(|r| r.split(' ').next()?.parse::<u32>().ok()).is_some_and(|n| n > 0)
+        })
+    };
+    let shown = t.wait_until("refused attempts counted", refused);
+    let stopped = shown.lines().find(|l| l.contains("STOPPED · ")).unwrap().to_owned();
+    let agent = stopped.trim_start_matches(['▶', ' ']).split(' ').next().unwrap().to_owned();
+    // Resumed: its actions go through again (it is seen acting).
+    while !t.screen().lines().any(|l| l.contains("▶") && l.contains(&agent)) {
+        t.keys(&["j"]);
+    }
+    // Resuming lets it act: sent at once, as every reversible easing is.
+    t.keys(&["u"]);
+    t.wait_for("resumed");
+    t.wait_until("the agent acting again", |screen| {
+        screen.lines().any(|l| l.contains(&agent) && l.contains("ACTIVE") && l.contains("<1m"))
+    });
     t.keys(&[":"]);
     t.text("audit");
     t.keys(&["Enter"]);
@@ -274,7 +303,7 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     t.keys(&["Enter"]);
     t.wait_for("deployer");
     t.keys(&["p"]);
-    t.wait_for("Confirm: pause agent");
+    t.wait_for("Confirm: stop agent");
     t.text("bad deploys");
     t.keys(&["Tab"]);
     std::thread::sleep(GUARD);

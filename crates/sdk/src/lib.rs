@@ -1,15 +1,21 @@
-//! The Rust SDK: creates and completes runs against a Mandate server.
+//! The Rust SDK: creates and completes runs against a Mandate server,
+//! checks each action against the stops in force before it runs
+//! ([`Agent`], [`Control`]), and records actions in batches ([`Recorder`]).
 //!
 //! Attribution is validated before any network call, under the enforcement
 //! mode from `AOS_ATTRIBUTION_ENFORCEMENT` / `AOS_ALLOW_ATTRIBUTION_LEGACY`
 //! (hard by default). An invalid run in hard mode never leaves the process.
 
 use chrono::Utc;
+mod agent;
 mod control;
+mod recorder;
 mod retry;
 mod secret;
 
+pub use agent::{Action, Agent, Done};
 pub use control::{Control, OutOfContact, Refusal};
+pub use recorder::{Counts, LINGER, MAX_BATCH, QUEUE, Recorder};
 pub use retry::{Backoff, retry_after};
 pub use secret::Secret;
 
@@ -238,6 +244,15 @@ impl Client {
             return Ok(None);
         }
         read(response).await.map(Some)
+    }
+
+    /// Posts a batch of events (at most 1,000): what the server stored,
+    /// refused, and which of their agents are stopped.
+    pub async fn post_events(
+        &self,
+        events: &[mandate_contract::api::EventBody],
+    ) -> Result<mandate_contract::api::IngestReport, SdkError> {
+        self.post("/api/v1/events", &events).await
     }
 
     /// Reports `attempts` the agent's SDK refused because it is stopped.

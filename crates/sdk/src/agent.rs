@@ -1,0 +1,132 @@
+//! One agent as it acts: before each action, the stop subscription's local
+//! copy is checked (no network); a refused action never runs; an action
+//! that ran is recorded as an event, in the background, with the agent's
+//! attribution (validated once, when the agent is made).
+
+use crate::control::{Control, OutOfContact, Refusal};
+use crate::recorder::Recorder;
+use crate::{Client, SdkError};
+use mandate_contract::api::{EventBody, Outcome};
+use mandate_contract::attribution::AttributionContext;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// An action to check and record: a tool call, or any action the agent takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Action {
+    /// `tool_call` when not said.
+    pub action_type: Option<String>,
+    pub tool: Option<String>,
+    pub resource: Option<String>,
+    pub run_id: Option<String>,
+}
+
+impl Action {
+    /// A call of `tool` on `resource`.
+    pub fn tool_call(tool: &str, resource: &str) -> Action {
+        Action { tool: Some(tool.to_owned()), resource: Some(resource.to_owned()), ..Action::default() }
+    }
+
+    pub fn in_run(mut self, run_id: &str) -> Action {
+        self.run_id = Some(run_id.to_owned());
+        self
+    }
+
+    pub fn of_type(mut self, action_type: &str) -> Action {
+        self.action_type = Some(action_type.to_owned());
+        self
+    }
+}
+
+/// What an action that ran came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Ok,
+    Failed { code: String, message: String },
+}
+
+pub struct Agent {
+    attribution: AttributionContext,
+    control: Control,
+    recorder: Recorder,
+    seq: AtomicI64,
+}
+
+impl Agent {
+    /// An agent acting under `attribution` (its `agent_id` names it), with
+    /// its stop subscription and its event queue started. The attribution is
+    /// checked against the contract here, under the client's enforcement:
+    /// an agent that would be refused never starts.
+    pub fn start(client: &Client, attribution: AttributionContext, policy: OutOfContact) -> Result<Agent, SdkError> {
+        client.enforcer().enforce(&attribution)?;
+        let agent = attribution.agent_id.clone().unwrap_or_default();
+        Ok(Agent {
+            control: Control::subscribe(client, &agent, policy),
+            recorder: Recorder::start(client),
+            attribution,
+            seq: AtomicI64::new(0),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        self.attribution.agent_id.as_deref().unwrap_or_default()
+    }
+
+    /// Whether `action` may run now, by the local copy of the controls.
+    pub fn check(&self, action: &Action) -> Result<(), Refusal> {
+        self.control.check_run(action.run_id.as_deref(), action.tool.as_deref())
+    }
+
+    /// Records an action that ran; never waits. False when the queue is full.
+    pub fn record(&self, action: &Action, done: &Done) -> bool {
+        let (outcome, error_code, error_message) = match done {
+            Done::Ok => (Outcome::Ok, None, None),
+            Done::Failed { code, message } => (Outcome::Error, Some(code.clone()), Some(message.clone())),
+        };
+        let a = &self.attribution;
+        self.recorder.record(EventBody {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            agent_id: a.agent_id.clone(),
+            actor_type: a.actor_type.as_deref().and_then(mandate_contract::attribution::ActorType::parse),
+            actor_id: a.actor_id.clone(),
+            origin_system_id: a.origin_system_id.clone(),
+            run_id: action.run_id.clone(),
+            parent_event_id: None,
+            action_type: Some(action.action_type.clone().unwrap_or_else(|| "tool_call".to_owned())),
+            tool: action.tool.clone(),
+            resource: action.resource.clone(),
+            scope: None,
+            outcome,
+            error_code,
+            error_message,
+            trace_id: None,
+            seq: Some(self.seq.fetch_add(1, Ordering::Relaxed) + 1),
+            occurred_at: Some(chrono::Utc::now()),
+            metadata: None,
+        })
+    }
+
+    /// Checks `action`, runs `act` only if it may, and records what it came
+    /// to. A refusal is returned before anything ran.
+    pub async fn act<T, E: std::fmt::Display>(
+        &self,
+        action: &Action,
+        act: impl Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, Refusal> {
+        self.check(action)?;
+        let result = act.await;
+        let done = match &result {
+            Ok(_) => Done::Ok,
+            Err(e) => Done::Failed { code: "ACTION_FAILED".to_owned(), message: e.to_string() },
+        };
+        self.record(action, &done);
+        Ok(result)
+    }
+
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+}
