@@ -13,95 +13,15 @@
 
 #[path = "support/mod.rs"]
 mod support;
+use support::served::{Server, setup};
 use support::{env_number, ms, percentile};
 
 use serde_json::{Value, json};
-use std::io::BufRead;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mandate");
 const BATCH: usize = 50;
-
-struct Server {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(url: &str, tokens: &str) -> Server {
-        let mut child = std::process::Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--tokens-file", tokens])
-            .args(["--database-url", url])
-            .env("RUST_LOG", "warn,mandate=info")
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-                if let Some(addr) = v["fields"]["addr"].as_str() {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("the server reports its address");
-        Server { child, addr }
-    }
-
-    /// Resident memory of the server process, MiB.
-    fn resident_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    }
-}
-
-/// A fresh database in the cluster, a tokens file, and an admin and agent token.
-struct Setup {
-    url: String,
-    tokens: String,
-    admin: String,
-    agent: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup() -> Setup {
-    let admin_url = std::env::var("MANDATE_TEST_PG_URL")
-        .expect("MANDATE_TEST_PG_URL: start a cluster with tests/pg/cluster.sh start and source its output");
-    sqlx::any::install_default_drivers();
-    let name = format!("mandate_b_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
-    pool.close().await;
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens.toml").display().to_string();
-    let token = |name: &str, role: &str| {
-        let out = std::process::Command::new(BIN)
-            .args(["token", "create", "--name", name, "--role", role, "--tokens-file", &tokens])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let (admin, agent) = (token("root", "admin"), token("fleet", "agent"));
-    Setup { url, tokens, admin, agent, _dir: dir }
-}
 
 fn event(id: String, resource: &str, error: bool) -> Value {
     json!({

@@ -1,90 +1,268 @@
-//! Benchmarks of stops reaching agents, against a real server on loopback
-//! and SQLite in a temporary file (or PostgreSQL with BENCH_DB=postgres).
+//! Benchmarks of stops reaching agents: real `mandate serve` processes (the
+//! release build) and agents in processes of their own, each holding the
+//! SDK's control subscription.
 //!
-//!   cargo bench --bench stops                # all
-//!   cargo bench --bench stops -- refusal     # pause committed → the SDK's next check refuses
+//!   cargo bench --bench stops                # all (replica needs PostgreSQL)
+//!   cargo bench --bench stops -- refusal     # stop sent → an agent process's next check refuses
+//!   cargo bench --bench stops -- replica     # the same, the stop made on another server of its PostgreSQL
+//!   cargo bench --bench stops -- fleet       # 10,000 subscribed SDKs on one server, a fleet-wide stop
 //!   cargo bench --bench stops -- check       # the SDK's local check, per action
 //!
-//! Environment: BENCH_STOPS (refusal: 200 pauses), BENCH_CHECKS (check: 10,000,000),
-//! BENCH_DB (sqlite; postgres with MANDATE_TEST_PG_URL).
+//! Environment: BENCH_STOPS (refusal, replica: 200 stops), BENCH_SUBSCRIBERS
+//! (fleet: 10,000), BENCH_CHECKS (check: 10,000,000), MANDATE_TEST_PG_URL
+//! (replica; `tests/pg/cluster.sh start` prints one).
 
 #[path = "support/mod.rs"]
 mod support;
+use support::served::{BIN, Server, Setup, setup, setup_sqlite};
 use support::{env_number, ms, percentile};
 
-use mandate::api::Role;
-use mandate::auth::TokenTable;
-use mandate::desk::{Desk, DeskConfig};
 use mandate::sdk::{Client, Control, OutOfContact};
-use mandate::server::{self, RunningServer};
-use mandate::store::Store;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const ADMIN: &str = "mdt_bench_admin";
-const AGENT: &str = "mdt_bench_agent";
+/// Set in an agent process: `URL TOKEN AGENT`.
+const AGENT_PROCESS: &str = "MANDATE_BENCH_AGENT";
 
-async fn start(dir: &std::path::Path) -> RunningServer {
-    let (url, _) = support::bench_database(dir).await;
-    let store = Store::connect_to_serve(&url, false).await.expect("store");
-    let desk = Desk::open(store, None, DeskConfig::default()).await.expect("desk");
-    let tokens = TokenTable::default().with_token(ADMIN, "alice", Role::Admin).with_token(AGENT, "fleet", Role::Agent);
-    server::start_desk(desk, tokens, "127.0.0.1:0".parse().unwrap()).await.expect("server")
+fn unix_nanos() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
 }
 
-async fn wait_for(control: &Control, stopped: bool) -> Instant {
-    loop {
-        if control.check(None).is_err() == stopped {
-            return Instant::now();
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
-}
-
-/// A pause's answer (the stop committed) → the subscribed SDK's next check
-/// refuses; then the resume → it acts again.
-async fn bench_refusal() {
-    let n = env_number("BENCH_STOPS", 200) as usize;
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let http = mandate::sdk::http_client_builder().build().unwrap();
-    let client = Client::new(&server.url(), AGENT).unwrap();
-    let control = Control::subscribe(&client, "bench-agent", OutOfContact::KeepActing);
+/// The agent process: subscribes, then checks before every "action" (each
+/// 50 µs) and prints `refused NANOS` or `acting NANOS` when that flips.
+fn agent_process(spec: &str) {
+    let [url, token, agent]: [&str; 3] = spec.split(' ').collect::<Vec<_>>().try_into().expect("URL TOKEN AGENT");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
+    let client = Client::new(url, token).unwrap();
+    let control = Control::subscribe(&client, agent, OutOfContact::KeepActing);
     while control.state().is_none() {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        std::thread::sleep(Duration::from_millis(1));
     }
-    let url = format!("{}/api/v1/agents/bench-agent/interventions", server.url());
-    let body = |kind: &str| {
-        json!({"kind": kind, "reason": "bench", "actor_type": "HUMAN", "actor_id": "alice",
-               "agent_id": "mandate-console", "origin_system_id": "bench"})
-    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready").unwrap();
+    out.flush().unwrap();
+    let mut refused = false;
+    loop {
+        let now = control.check(Some("helm")).is_err();
+        if now != refused {
+            refused = now;
+            writeln!(out, "{} {}", if refused { "refused" } else { "acting" }, unix_nanos()).unwrap();
+            out.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
+/// An agent process subscribed through the server at `base`; its lines.
+struct AgentProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl AgentProcess {
+    fn start(base: &str, token: &str, agent: &str) -> AgentProcess {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .env(AGENT_PROCESS, format!("{base} {token} {agent}"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let ready = lines.recv_timeout(Duration::from_secs(30)).expect("the agent process subscribes");
+        assert_eq!(ready, "ready");
+        AgentProcess { child, lines }
+    }
+
+    /// When the agent next turned `what` ("refused", "acting"), in Unix nanoseconds.
+    fn next(&self, what: &str) -> u128 {
+        let line = self.lines.recv_timeout(Duration::from_secs(30)).expect("the agent process answers");
+        let (said, at) = line.split_once(' ').unwrap();
+        assert_eq!(said, what, "{line}");
+        at.parse().unwrap()
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stop_body(scope: &str, target: &str, actor: &str) -> serde_json::Value {
+    json!({"scope": scope, "target": target, "reason": "bench", "confirm": true, "actor_type": "HUMAN",
+           "actor_id": actor, "agent_id": "mandate-console", "origin_system_id": "bench"})
+}
+
+/// A stop sent to `stopper` → the agent process subscribed to `heard`
+/// refuses; then the lift → it acts again. Times from the moment the
+/// request is sent (so the commit and its answer are inside them).
+async fn stop_to_refusal(what: &str, s: &Setup, stopper: &Server, heard: &Server) {
+    let n = env_number("BENCH_STOPS", 200) as usize;
+    let agent = AgentProcess::start(&format!("http://{}", heard.addr), &s.agent, "bench-agent");
+    let http = mandate::sdk::http_client_builder().build().unwrap();
     let (mut stop, mut lift) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for _ in 0..n {
-        for (kind, stopped, into) in [("pause_agent", true, &mut stop), ("resume_agent", false, &mut lift)] {
-            let r = http.post(&url).bearer_auth(ADMIN).json(&body(kind)).send().await.expect("intervene");
-            let committed = Instant::now();
+        for (path, into, turns) in
+            [("/api/v1/stops", &mut stop, "refused"), ("/api/v1/stops/lift", &mut lift, "acting")]
+        {
+            let mut body = stop_body("agent", "bench-agent", "root");
+            if turns == "acting" {
+                body.as_object_mut().unwrap().remove("confirm");
+            }
+            let sent = unix_nanos();
+            let r = http
+                .post(format!("http://{}{path}", stopper.addr))
+                .bearer_auth(&s.admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
-            into.push(wait_for(&control, stopped).await - committed);
+            let at = agent.next(turns);
+            into.push(Duration::from_nanos((at.saturating_sub(sent)) as u64));
         }
     }
-    for (what, mut v) in [("pause → refused", stop), ("resume → acting", lift)] {
+    for (turn, mut v) in [("stop → refused", stop), ("lift → acting", lift)] {
         v.sort();
         println!(
-            "stops/refusal {what}: {n} times, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "stops/{what} {turn}: {n} times, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             ms(percentile(&v, 0.5)),
             ms(percentile(&v, 0.99)),
             ms(*v.last().unwrap())
         );
     }
-    server.stop().await;
+}
+
+async fn bench_refusal() {
+    let s = setup_sqlite();
+    let server = Server::start(&s.url, &s.tokens);
+    stop_to_refusal("refusal (one server, SQLite)", &s, &server, &server).await;
+}
+
+async fn bench_replica() {
+    let s = setup().await;
+    let (a, b) = (Server::start(&s.url, &s.tokens), Server::start(&s.url, &s.tokens));
+    stop_to_refusal("replica (stop on A, agent on B, PostgreSQL)", &s, &a, &b).await;
+}
+
+/// `BENCH_SUBSCRIBERS` SDK instances, one agent each, subscribed to one
+/// server: its memory per subscriber, other requests meanwhile, and a
+/// fleet-wide stop reaching every one.
+async fn bench_fleet() {
+    let n = env_number("BENCH_SUBSCRIBERS", 10_000) as usize;
+    let s = setup_sqlite();
+    let server = Server::start(&s.url, &s.tokens);
+    let base = format!("http://{}", server.addr);
+    let client = Client::new(&base, &s.agent).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before = server.resident_mib();
+    let ramp = Instant::now();
+    let mut controls = Vec::with_capacity(n);
+    for i in 0..n {
+        controls.push(Control::subscribe(&client, &format!("fleet-{i}"), OutOfContact::KeepActing));
+        // A thousand at a time, as a fleet's processes start.
+        if i % 1000 == 999 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    while controls.iter().any(|c| c.state().is_none()) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each is now in its long poll.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let per_kib = (server.resident_mib() - rss_before) * 1024.0 / n as f64;
+    println!("stops/fleet: {n} SDKs subscribed in {:.1} s", ramp.elapsed().as_secs_f64() - 2.0);
+
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let mut health = Vec::new();
+    let mut events = Vec::new();
+    for i in 0..100 {
+        let sent = Instant::now();
+        assert!(http.get(format!("{base}/healthz")).send().await.unwrap().status().is_success());
+        health.push(sent.elapsed());
+        let event = json!({"event_id": format!("bench-{i}"), "agent_id": "other", "actor_type": "SYSTEM",
+            "origin_system_id": "bench", "action_type": "tool_call", "resource": "svc", "outcome": "ok",
+            "occurred_at": chrono::Utc::now().to_rfc3339()});
+        let sent = Instant::now();
+        let r = http.post(format!("{base}/api/v1/events")).bearer_auth(&s.agent).json(&event).send().await.unwrap();
+        assert!(r.status().is_success(), "{}: {}", r.status(), r.text().await.unwrap_or_default());
+        events.push(sent.elapsed());
+    }
+    health.sort();
+    events.sort();
+
+    let cpu = |pid: &str| -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        (f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0))
+            / 100.0
+    };
+    let server_pid = server.child.id().to_string();
+    let (server_cpu, own_cpu) = (cpu(&server_pid), cpu("self"));
+    let sent = Instant::now();
+    let r = http
+        .post(format!("{base}/api/v1/stops"))
+        .bearer_auth(&s.admin)
+        .json(&stop_body("fleet", "*", "root"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let mut reached: Vec<Option<Duration>> = vec![None; n];
+    let mut left = n;
+    while left > 0 {
+        // Read, not checked: a check would count a refusal for each, and
+        // their reports are not what this measures.
+        for (i, c) in controls.iter().enumerate() {
+            if reached[i].is_none() && c.stop_in_force(None).is_some() {
+                reached[i] = Some(sent.elapsed());
+                left -= 1;
+            }
+        }
+        assert!(sent.elapsed() < Duration::from_secs(60), "{left} of {n} never heard the fleet's stop");
+        // A scan of them all costs about a millisecond: every 10 ms, this
+        // process (which also runs the 10,000 SDKs) mostly works for them.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut reached: Vec<Duration> = reached.into_iter().flatten().collect();
+    reached.sort();
+    println!(
+        "stops/fleet: CPU while the stop spread: server {:.2} s, the SDKs' process {:.2} s",
+        cpu(&server_pid) - server_cpu,
+        cpu("self") - own_cpu
+    );
+    println!(
+        "stops/fleet: {n} subscribers on one server: {per_kib:.1} KiB of server memory each; while they wait, \
+         GET /healthz p50 {:.2} ms, p99 {:.2} ms, POST one event p50 {:.1} ms, p99 {:.1} ms; the fleet's stop \
+         reached them all: first {:.0} ms, p10 {:.0} ms, p50 {:.0} ms, p99 {:.0} ms, last {:.0} ms (from the request sent)",
+        ms(percentile(&health, 0.5)),
+        ms(percentile(&health, 0.99)),
+        ms(percentile(&events, 0.5)),
+        ms(percentile(&events, 0.99)),
+        ms(reached[0]),
+        ms(percentile(&reached, 0.1)),
+        ms(percentile(&reached, 0.5)),
+        ms(percentile(&reached, 0.99)),
+        ms(*reached.last().unwrap())
+    );
+    drop(controls);
 }
 
 /// The check an agent makes before every action, on its local copy.
 async fn bench_check() {
     let n = env_number("BENCH_CHECKS", 10_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
-    let client = Client::new(&server.url(), AGENT).unwrap();
+    let s = setup_sqlite();
+    let server = Server::start(&s.url, &s.tokens);
+    let client = Client::new(&format!("http://{}", server.addr), &s.agent).unwrap();
     let control = Control::subscribe(&client, "bench-agent", OutOfContact::KeepActing);
     while control.state().is_none() {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -96,17 +274,32 @@ async fn bench_check() {
     }
     let per = started.elapsed().as_secs_f64() * 1e9 / n as f64;
     println!("stops/check: {n} checks ({allowed} allowed), {per:.0} ns each");
-    server.stop().await;
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    if let Ok(spec) = std::env::var(AGENT_PROCESS) {
+        return agent_process(&spec);
+    }
+    let _ = BIN;
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
-    if wants("refusal") {
-        bench_refusal().await;
-    }
-    if wants("check") {
-        bench_check().await;
-    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        if wants("refusal") {
+            bench_refusal().await;
+        }
+        if wants("replica") {
+            if std::env::var("MANDATE_TEST_PG_URL").is_ok() {
+                bench_replica().await;
+            } else {
+                println!("stops/replica: skipped, MANDATE_TEST_PG_URL is not set (tests/pg/cluster.sh start)");
+            }
+        }
+        if wants("check") {
+            bench_check().await;
+        }
+        if wants("fleet") {
+            bench_fleet().await;
+        }
+    });
 }

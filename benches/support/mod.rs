@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub mod served;
+
 pub fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }

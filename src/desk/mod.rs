@@ -120,6 +120,8 @@ pub struct Desk {
     retention: Retention,
     /// When agents' SDKs asked for their controls, not yet written.
     contacts: parking_lot::Mutex<HashMap<String, chrono::DateTime<Utc>>>,
+    /// Refusals reported by agents' SDKs, not yet written: by stop.
+    refusals: parking_lot::Mutex<HashMap<(crate::api::StopScope, String), i64>>,
 }
 
 impl Desk {
@@ -217,6 +219,7 @@ impl Desk {
             event_window: config.event_window,
             retention: config.retention,
             contacts: parking_lot::Mutex::default(),
+            refusals: parking_lot::Mutex::default(),
         });
         spawn_analysis_worker(Arc::downgrade(&desk));
         keeper::spawn(Arc::downgrade(&desk), config.retention.every);

@@ -65,8 +65,9 @@ fn breach_title(stop: &AgentStop) -> String {
     )
 }
 
-/// How often each server writes when agents' SDKs last asked for their controls.
-const CONTACTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often each server writes when agents' SDKs last asked for their
+/// controls, and the refusals they reported.
+const NOTED_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Every stop in force at `now` that covers agent `agent` or one of its
 /// runs: its own pause first, then the wider ones in the order made.
@@ -356,7 +357,14 @@ impl Desk {
 
     /// Every stop in force with whether it holds.
     pub async fn list_stops(&self) -> Result<Vec<StopSummary>, StoreError> {
+        self.write_noted().await?;
         self.store.list_stops(Utc::now()).await
+    }
+
+    /// Every agent, with the refusals reported here counted.
+    pub async fn list_agents(&self) -> Result<Vec<crate::api::AgentSummary>, StoreError> {
+        self.write_noted().await?;
+        self.store.list_agents(Utc::now()).await
     }
 
     /// Agent `agent_id`'s SDK asked for its controls now.
@@ -364,13 +372,39 @@ impl Desk {
         self.contacts.lock().insert(agent_id.to_owned(), Utc::now());
     }
 
-    /// Writes the contacts noted since the last write.
-    pub async fn write_contacts(&self) -> Result<(), StoreError> {
-        let noted: Vec<(String, DateTime<Utc>)> = std::mem::take(&mut *self.contacts.lock()).into_iter().collect();
-        if noted.is_empty() {
-            return Ok(());
+    /// Agent `agent_id`'s SDK refused `attempts` under the stop on (`scope`,
+    /// `target`; for the agent's own stop, its name): counted against it,
+    /// in memory and written within [`NOTED_EVERY`], so that a fleet's
+    /// reports cost no write each. Whether that stop is in force here.
+    pub fn note_refusals(&self, agent_id: &str, (scope, target): (StopScope, &str), attempts: i64) -> bool {
+        let target = if scope == StopScope::Agent { agent_id } else { target };
+        let state = self.agent_control_state(agent_id);
+        let holds = state.stops.iter().any(|s| s.scope == scope && s.target == target);
+        if holds {
+            *self.refusals.lock().entry((scope, target.to_owned())).or_default() += attempts;
         }
-        self.store.record_contacts(&noted).await
+        holds
+    }
+
+    /// Writes the contacts and refusals noted since the last write.
+    pub async fn write_noted(&self) -> Result<(), StoreError> {
+        let noted: Vec<(String, DateTime<Utc>)> = std::mem::take(&mut *self.contacts.lock()).into_iter().collect();
+        if !noted.is_empty() {
+            self.store.record_contacts(&noted).await?;
+        }
+        let refused: Vec<((StopScope, String), i64)> = std::mem::take(&mut *self.refusals.lock()).into_iter().collect();
+        for ((scope, target), n) in refused {
+            let counted = match scope {
+                StopScope::Agent => self.store.count_refusals(&target, n).await,
+                _ => self.store.count_stop_refusals((scope, &target), n).await,
+            };
+            if let Err(e) = counted {
+                // Kept for the next write.
+                *self.refusals.lock().entry((scope, target)).or_default() += n;
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -398,10 +432,10 @@ fn audit_target(stop: &AgentStop) -> String {
 pub(super) fn spawn_contact_writer(desk: Weak<Desk>) {
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(CONTACTS_EVERY).await;
+            tokio::time::sleep(NOTED_EVERY).await;
             let Some(desk) = desk.upgrade() else { return };
-            if let Err(e) = desk.write_contacts().await {
-                tracing::warn!(error = %e, "could not write when agents last asked for their controls; tried again later");
+            if let Err(e) = desk.write_noted().await {
+                tracing::warn!(error = %e, "could not write agents' contacts and refusals; tried again later");
             }
         }
     });

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 /// Seconds a long poll waits on the server.
 const WAIT_SECONDS: u32 = 25;
 
+/// After a change, the next poll waits a random time up to this.
+const REPOLL_SPREAD: Duration = Duration::from_millis(500);
+
 /// What the agent does while it cannot hear the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutOfContact {
@@ -62,6 +65,8 @@ pub struct Control {
     started: Instant,
     /// Attempts refused under each stop, not yet reported.
     refused: Refused,
+    /// Wakes the reporter when there is something to report.
+    to_report: Arc<tokio::sync::Notify>,
     poll: tokio::task::JoinHandle<()>,
     report: tokio::task::JoinHandle<()>,
 }
@@ -81,8 +86,9 @@ impl Control {
         let known = Arc::new(RwLock::new(Known { state: None, heard: None, lost: None }));
         let poll = tokio::spawn(poll(client.clone(), agent.to_owned(), known.clone()));
         let refused = Refused::default();
-        let report = tokio::spawn(report(client.clone(), agent.to_owned(), refused.clone()));
-        Control { agent: agent.to_owned(), known, policy, started: Instant::now(), refused, poll, report }
+        let to_report = Arc::new(tokio::sync::Notify::new());
+        let report = tokio::spawn(report(client.clone(), agent.to_owned(), refused.clone(), to_report.clone()));
+        Control { agent: agent.to_owned(), known, policy, started: Instant::now(), refused, to_report, poll, report }
     }
 
     /// Whether the agent's next action (with `tool`, when it uses one) may
@@ -107,6 +113,7 @@ impl Control {
                     .unwrap_or_else(|e| e.into_inner())
                     .entry((stop.scope, stop.target.clone()))
                     .or_default() += 1;
+                self.to_report.notify_one();
                 return Err(Refusal::Stopped { agent: self.agent.clone(), stop: Box::new(stop.clone()) });
             }
             if let Some(tool) = tool.filter(|t| state.disabled_tools.iter().any(|d| d == t)) {
@@ -120,6 +127,13 @@ impl Control {
             }
         }
         Ok(())
+    }
+
+    /// The stop that would refuse an action of `run` now, without counting
+    /// an attempt: for saying so (a status page), not for acting.
+    pub fn stop_in_force(&self, run: Option<&str>) -> Option<mandate_contract::api::AgentStop> {
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        known.state.as_ref()?.stop_for(run, Utc::now()).cloned()
     }
 
     /// How long the server has not been heard, if it is not now.
@@ -137,14 +151,17 @@ impl Control {
 type Refused = Arc<Mutex<HashMap<(StopScope, String), i64>>>;
 
 /// Reports refused attempts, one request per stop per [`REPORT_EVERY`] at
-/// most; a report that fails is added to the next.
-async fn report(client: Client, agent: String, refused: Refused) {
+/// most; a report that fails is added to the next. Asleep while there is
+/// nothing to report.
+async fn report(client: Client, agent: String, refused: Refused, to_report: Arc<tokio::sync::Notify>) {
     loop {
+        to_report.notified().await;
         tokio::time::sleep(REPORT_EVERY).await;
         let counts = std::mem::take(&mut *refused.lock().unwrap_or_else(|e| e.into_inner()));
         for ((scope, target), n) in counts {
             if let Err(e) = client.report_refusals(&agent, (scope, &target), n).await {
                 *refused.lock().unwrap_or_else(|e| e.into_inner()).entry((scope, target)).or_default() += n;
+                to_report.notify_one();
                 tracing::warn!(agent = %agent, "cannot report {n} refused attempts yet: {e}");
             }
         }
@@ -160,11 +177,23 @@ async fn poll(client: Client, agent: String, known: Arc<RwLock<Known>>) {
         match client.agent_control(&agent, tag.as_deref(), WAIT_SECONDS).await {
             Ok(answer) => {
                 attempt = 0;
-                let mut k = known.write().unwrap_or_else(|e| e.into_inner());
-                k.heard = Some(Instant::now());
-                k.lost = None;
-                if let Some(state) = answer {
-                    k.state = Some(state);
+                let changed = answer.is_some();
+                {
+                    let mut k = known.write().unwrap_or_else(|e| e.into_inner());
+                    k.heard = Some(Instant::now());
+                    k.lost = None;
+                    if let Some(state) = answer {
+                        k.state = Some(state);
+                    }
+                }
+                // A change reaches a whole fleet at once: its next polls are
+                // spread over REPOLL_SPREAD, so the server answers everyone
+                // before it hears them all again. A change made meanwhile is
+                // answered at once by that next poll: nothing is missed.
+                if changed {
+                    let spread = REPOLL_SPREAD.as_millis() as u64;
+                    let jitter = u64::from(Utc::now().timestamp_subsec_nanos()) % spread.max(1);
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
             }
             Err(e) => {

@@ -51,7 +51,12 @@ pub async fn agent_control(
     // from another server), never by the incident feed; served from memory.
     let changes = state.desk().config_changes();
     let wait = if since.is_some() { wait } else { 0 };
-    let mut feed = FeedWait::on(changes, &state, wait, &caller, peer.map(|p| p.0.0.ip()))?;
+    // Shared by agent, not by token: a fleet sharing one token all listens.
+    let share = match wait {
+        0 => None,
+        _ => Some(state.long_polls().enter_agent(&agent_id, peer.map(|p| p.0.0.ip()))?),
+    };
+    let mut feed = FeedWait::holding(changes, &state, wait, share);
     loop {
         // Read after noting the epoch: a change made meanwhile moves it.
         feed.seen();

@@ -237,12 +237,22 @@ impl<T: Clone> FeedWait<T> {
             0 => None,
             _ => Some(state.long_polls().enter(&caller.0.name, client)?),
         };
-        Ok(FeedWait {
+        Ok(FeedWait::holding(changes, state, wait_seconds, share))
+    }
+
+    /// A wait of `wait_seconds` on `changes` in the long-poll place `share`.
+    pub(super) fn holding(
+        changes: tokio::sync::watch::Receiver<T>,
+        state: &AppState,
+        wait_seconds: u32,
+        share: Option<crate::server::long_polls::Share>,
+    ) -> FeedWait<T> {
+        FeedWait {
             changes,
             closing: state.closing(),
             deadline: Box::pin(tokio::time::sleep(Duration::from_secs(u64::from(wait_seconds)))),
             _share: share,
-        })
+        }
     }
 
     /// What it waits on, now; `moved` waits for a change.

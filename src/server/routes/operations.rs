@@ -23,7 +23,7 @@ pub async fn list_agents(
     caller: Caller,
 ) -> Result<Json<Vec<AgentSummary>>, ApiError> {
     caller.require(Permission::ReadOperations)?;
-    Ok(Json(state.store().list_agents(Utc::now()).await?))
+    Ok(Json(state.desk().list_agents().await?))
 }
 
 /// The audit log, newest first, with the chain's verification state.
