@@ -20,7 +20,12 @@ pub fn ms(d: Duration) -> f64 {
 
 /// This process's resident memory, from /proc.
 pub fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    resident_mib_of("self")
+}
+
+/// Process `pid`'s (or "self") resident memory, from /proc.
+pub fn resident_mib_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find(|l| l.starts_with("VmRSS:"))

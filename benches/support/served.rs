@@ -49,13 +49,7 @@ impl Server {
 
     /// Resident memory of the server process, MiB.
     pub fn resident_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
+        super::resident_mib_of(&self.child.id().to_string())
     }
 }
 

@@ -42,14 +42,19 @@ impl Store {
     /// Stops (not one agent's) not lifted and not ended by `now`, each with
     /// its run's agent when known.
     pub(crate) async fn wide_stops(&self, now: DateTime<Utc>) -> Result<Vec<(AgentStop, Option<String>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT scope, target, agent_id, incident_id, stopped_by, reason, since, until FROM stops \
+        let rows = self.stops_in_force(now).await?;
+        rows.iter().map(|r| Ok((stop_from(r)?, r.try_get("agent_id")?))).collect()
+    }
+
+    /// The rows of the stops not lifted and not ended by `now`, oldest first.
+    async fn stops_in_force(&self, now: DateTime<Utc>) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT scope, target, agent_id, incident_id, stopped_by, reason, since, until, refused FROM stops \
              WHERE lifted_at IS NULL AND (until IS NULL OR until > $1) ORDER BY id",
         )
         .bind(to_millis(now))
         .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(|r| Ok((stop_from(r)?, r.try_get("agent_id")?))).collect()
+        .await?)
     }
 
     /// Records a stop wider or narrower than one agent (`run_agent`: the
@@ -132,14 +137,7 @@ impl Store {
     /// of contact. Oldest first.
     pub async fn list_stops(&self, now: DateTime<Utc>) -> Result<Vec<StopSummary>, StoreError> {
         let mut stops: Vec<(AgentStop, i64)> = Vec::new();
-        let rows = sqlx::query(
-            "SELECT scope, target, incident_id, stopped_by, reason, since, until, refused FROM stops \
-             WHERE lifted_at IS NULL AND (until IS NULL OR until > $1) ORDER BY id",
-        )
-        .bind(to_millis(now))
-        .fetch_all(&self.read)
-        .await?;
-        for r in &rows {
+        for r in &self.stops_in_force(now).await? {
             stops.push((stop_from(r)?, r.try_get("refused")?));
         }
         for (agent, control, _) in self.agent_states().await? {

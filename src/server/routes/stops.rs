@@ -52,12 +52,7 @@ pub async fn make_stop(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::Intervene)?;
-    once(&state, &caller, &headers, "stops", &body.clone(), async {
-        let request = parse_stop(body, &caller, true)?;
-        Ok((StatusCode::OK, state.desk().make_stop(request).await?))
-    })
-    .await
+    stop_or_lift(state, caller, headers, body, true).await
 }
 
 /// Lift the stop on a scope and target; other stops covering the same
@@ -79,10 +74,24 @@ pub async fn lift_stop(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
+    stop_or_lift(state, caller, headers, body, false).await
+}
+
+/// Makes (`making`) or lifts a stop, once per Idempotency-Key.
+async fn stop_or_lift(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Map<String, Value>,
+    making: bool,
+) -> Result<Response, ApiError> {
     caller.require(Permission::Intervene)?;
-    once(&state, &caller, &headers, "stops/lift", &body.clone(), async {
-        let request = parse_stop(body, &caller, false)?;
-        Ok((StatusCode::OK, state.desk().lift_stop(request).await?))
+    let route = if making { "stops" } else { "stops/lift" };
+    once(&state, &caller, &headers, route, &body.clone(), async {
+        let request = parse_stop(body, &caller, making)?;
+        let done =
+            if making { state.desk().make_stop(request).await? } else { state.desk().lift_stop(request).await? };
+        Ok((StatusCode::OK, done))
     })
     .await
 }
