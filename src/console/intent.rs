@@ -197,7 +197,10 @@ impl Plan {
                     format!("stop agent {agent}: its SDK refuses its next actions before they run"),
                     "its new runs are refused (409 AGENT_PAUSED)".to_owned(),
                     "an action it records anyway is flagged and pages you and its owner".to_owned(),
-                    "undo with resume (u)".to_owned(),
+                    match self.until.as_deref() {
+                        Some(d) => format!("it ends by itself after {d}; or resume (u)"),
+                        None => "until resumed (u)".to_owned(),
+                    },
                 ],
                 InterventionKind::ResumeAgent => vec![format!("let agent {agent} act and start runs again")],
                 InterventionKind::Escalate => vec![
@@ -296,6 +299,9 @@ impl Plan {
                 _ => {}
             }
             fields.push(Field::new(FieldName::Reason, None, !kind.reversible()));
+            if kind == InterventionKind::PauseAgent {
+                fields.push(Field::new(FieldName::Until, self.until.clone(), false));
+            }
         } else if let (What::Stop, Target::Stop(scope, target)) = (self.what, &self.target) {
             if *scope == StopScope::Agents {
                 fields.push(Field::new(FieldName::Prefix, Some(target.clone()), true));
@@ -626,6 +632,15 @@ pub fn attribution(operator: &WhoAmI) -> Result<AttributionContext, String> {
 /// the server's own request type, serialized: the two cannot drift apart.
 pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     attribution(operator)?;
+    let until = match plan.until.as_deref() {
+        None => None,
+        Some(raw) => {
+            let seconds = crate::routing::parse_duration(raw)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| format!("for how long: {raw:?} is not a duration such as 30m or 2h"))?;
+            Some(chrono::Utc::now() + chrono::Duration::seconds(seconds as i64))
+        }
+    };
     let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
     let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
     let (path, body) = match (plan.what, &plan.target) {
@@ -666,15 +681,6 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
         }
         (What::Outreach, _) => return Err("outreach is to a service's owner".to_owned()),
         (What::Stop | What::Lift, Target::Stop(scope, target)) => {
-            let until = match plan.until.as_deref() {
-                None => None,
-                Some(raw) => {
-                    let seconds = crate::routing::parse_duration(raw)
-                        .filter(|s| *s > 0)
-                        .ok_or_else(|| format!("for how long: {raw:?} is not a duration such as 30m or 2h"))?;
-                    Some(chrono::Utc::now() + chrono::Duration::seconds(seconds as i64))
-                }
-            };
             let body = StopBody {
                 scope: *scope,
                 target: Some(target.clone()),
@@ -737,6 +743,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                 rule: plan.rule.clone(),
                 title: plan.title.clone(),
                 severity: None,
+                until,
             };
             (path, serde_json::to_value(body))
         }

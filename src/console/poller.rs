@@ -288,6 +288,7 @@ impl Poller {
         let refresh = Arc::new(Notify::new());
         let kick = Arc::new(Notify::new());
         tokio::spawn(feed(http.clone(), actions.clone(), version_tx, refresh.clone()));
+        tokio::spawn(stops_watcher(http.clone(), actions.clone(), watch_rx.clone()));
         tokio::spawn(watcher(http.clone(), actions.clone(), watch_rx, version_rx, kick.clone()));
         tokio::spawn(dispatch(rx, http, actions, watch_tx, refresh, kick));
         tx
@@ -522,6 +523,30 @@ async fn watcher(
             // A new screen starts empty: fetch it whole.
             etags.clear();
             shown = None;
+        }
+    }
+}
+
+/// The stops in force, every [`SCREEN_PERIOD`] while an incident is open:
+/// their counts (attempts refused, actions since) move without the
+/// incident changing. Unchanged answers (304) cost nothing to draw.
+async fn stops_watcher(http: Arc<Http>, actions: mpsc::Sender<Action>, watched: watch::Receiver<Watch>) {
+    let mut etag: Option<String> = None;
+    loop {
+        tokio::time::sleep(SCREEN_PERIOD).await;
+        if actions.is_closed() {
+            return; // the UI is gone
+        }
+        if !matches!(*watched.borrow(), Watch::Incident(_)) {
+            continue;
+        }
+        let path = "/api/v1/stops";
+        if let Ok((status, tag, body)) = http.get(path, etag.as_deref(), Duration::from_secs(10)).await
+            && status != StatusCode::NOT_MODIFIED
+            && let Ok(stops) = decode_clean::<Vec<crate::api::StopSummary>>(&body)
+        {
+            etag = tag;
+            let _ = actions.send(Action::Stops(stops)).await;
         }
     }
 }

@@ -1126,7 +1126,9 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     assert_eq!(app.dialog().unwrap().fields[0].value, "paging dba");
     let shown = text(&draw(&app, &dark, 80, 24));
     assert!(shown.contains("give the reason: paging dba"), "the preview follows the typing:\n{shown}");
-    // Enter moves to the buttons; there Enter takes the default: No.
+    // Enter moves on (past how long it lasts) to the buttons; there Enter
+    // takes the default: No.
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(app.dialog().unwrap().on_buttons());
     assert!(key(&mut app, KeyCode::Enter).is_empty());
@@ -1146,7 +1148,7 @@ fn the_dialog_previews_defaults_to_no_and_needs_an_explicit_y() {
     assert_eq!(intent.body["kind"], "pause_agent");
     assert_eq!(intent.body["actor_type"], "HUMAN");
     key(&mut app, KeyCode::Char('p'));
-    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::BackTab);
     app.dialog_mut().unwrap().opened_at -= mandate::console::intent::CONFIRM_GUARD;
     assert!(key(&mut app, KeyCode::Char('y')).is_empty(), "the same intent is not sent twice while pending");
     assert!(app.message.as_deref().unwrap().starts_with("already sending"));

@@ -161,7 +161,8 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.wait_for("Confirm: stop agent");
     t.wait_for("No ]");
     t.text("bad deploys");
-    t.keys(&["Tab"]);
+    // Past how long it lasts (until resumed) to the buttons.
+    t.keys(&["Tab", "Tab"]);
     std::thread::sleep(GUARD);
     t.keys(&["y"]);
     t.wait_for("✓ stop agent");
@@ -305,11 +306,11 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     t.keys(&["p"]);
     t.wait_for("Confirm: stop agent");
     t.text("bad deploys");
-    t.keys(&["Tab"]);
+    t.keys(&["Tab", "Tab"]);
     std::thread::sleep(GUARD);
     t.keys(&["y"]);
     t.wait_for("STOPPED · 0 refused");
-    t.wait_for("■ agent deployer");
+    t.wait_for("· agent deployer");
     // The agent's SDK hears the stop and refuses three attempts.
     let client = mandate::sdk::Client::new(&url, &agent).unwrap();
     let _runtime = rt.enter();

@@ -14,14 +14,15 @@ pub fn stop_line(s: &StopSummary, short: bool) -> (String, K) {
     let stop = &s.stop;
     let style = if s.acted > 0 || s.out_of_contact > 0 { K::Error } else { K::Warning };
     if short {
+        // The proof first, so that no width cuts it off.
         let text = format!(
-            "{} {} {}: {} acted, {} refused, {} out of contact",
-            stop.scope_label(),
-            stop.since.format("%H:%M:%S"),
-            stop.by,
+            "{} acted, {} refused, {} out of contact · {} {} {}",
             s.acted,
             s.refused,
-            s.out_of_contact
+            s.out_of_contact,
+            stop.scope_label(),
+            stop.since.format("%H:%M"),
+            stop.by
         );
         return (text, style);
     }

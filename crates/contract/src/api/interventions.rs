@@ -79,6 +79,9 @@ pub struct InterventionBody {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
+    /// pause_agent: when the stop ends by itself (RFC 3339, ahead); none: until resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An agent's state after an intervention.
