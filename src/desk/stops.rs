@@ -257,6 +257,7 @@ impl Desk {
         kind: InterventionKind,
     ) -> Result<StopResult, InterventionError> {
         let agent = request.target.clone();
+        let seen = self.config.controls.read().contains_key(&agent);
         let (target, target_agent) = match request.incident_id {
             Some(id) => (InterventionTarget::Incident(id), Some(agent.clone())),
             None => (InterventionTarget::Agent(agent.clone()), None),
@@ -272,7 +273,11 @@ impl Desk {
             })
             .await?;
         let stop = self.agent_control(&agent).stop(&agent);
-        Ok(StopResult { message: done.message, stop, audit_seq: done.audit_seq })
+        let mut message = done.message;
+        if !seen && kind == InterventionKind::PauseAgent && done.audit_seq.is_some() {
+            message.push_str(" (no agent of that name has been seen yet: the stop holds from its first action)");
+        }
+        Ok(StopResult { message, stop, audit_seq: done.audit_seq })
     }
 
     /// Each stop that did not hold is an incident, critical, paging at once

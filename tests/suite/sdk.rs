@@ -396,6 +396,55 @@ async fn an_agent_never_waits_on_a_server_that_is_gone() {
     assert_eq!(agent.check(&action), Ok(()), "nothing known to refuse: it keeps acting");
 }
 
+/// A control answer that is garbled (not JSON, terminal escapes) or cut
+/// short: the SDK keeps the last state it knew (here, a stop), says it is
+/// out of contact, and keeps asking.
+#[tokio::test]
+async fn a_garbled_or_truncated_control_answer_keeps_the_last_state() {
+    use mandate::sdk::{Control, OutOfContact, Refusal};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let valid = r#"{"agent_id":"deployer","stop":{"by":"alice","reason":"hold","since":"2026-01-01T00:00:00Z","scope":"agent","target":"deployer"},"stops":[],"disabled_tools":[],"tag":"t1"}"#;
+                let (body, length) = match n {
+                    0 => (valid.to_owned(), valid.len()),
+                    // Cut short: fewer bytes than it says, then closed.
+                    n if n % 2 == 1 => (valid[..40].to_owned(), valid.len()),
+                    _ => {
+                        let garbled = "\u{1b}[2J{not json";
+                        (garbled.to_owned(), garbled.len())
+                    }
+                };
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    let client = Client::new(&url, AGENT).unwrap();
+    let control = Control::subscribe(&client, "deployer", OutOfContact::KeepActing);
+    let started = std::time::Instant::now();
+    while served.load(Ordering::SeqCst) < 4 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the SDK stopped asking");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    match control.check(None) {
+        Err(Refusal::Stopped { stop, .. }) => assert_eq!(stop.by, "alice"),
+        other => panic!("the last state known holds: {other:?}"),
+    }
+    assert!(control.out_of_contact().is_some(), "a garbled answer is not contact");
+}
+
 on_both_databases!(
     an_agent_records_its_actions_in_batches_and_obeys_its_stop,
     a_wider_or_narrower_stop_reaches_the_sdks_it_covers,

@@ -66,8 +66,8 @@ async fn a_stopped_agents_actions_are_kept_flagged_and_answered_with_the_stop(db
     server.stop().await;
 }
 
-/// The stop's time and author survive a restart: they are read back from
-/// the database, and events after it are still flagged.
+/// Stops survive a restart: their time, author and scope are read back
+/// from the database, and events after them are still flagged.
 async fn a_stop_outlives_a_restart(db: Db) {
     let guard = common::store(db).await;
     let url = guard.url.clone();
@@ -78,6 +78,8 @@ async fn a_stop_outlives_a_restart(db: Db) {
         let t = common::TestServer::wrap(server);
         let pause = as_alice(json!({"kind": "pause_agent", "reason": "hold"}));
         t.post(RESPONDER, "/api/v1/agents/deployer/interventions", &pause).await.succeeded();
+        let prefix = as_alice(json!({"scope": "agents", "target": "batch-*", "reason": "runaway batch"}));
+        t.post(RESPONDER, "/api/v1/stops", &prefix).await.succeeded();
         t.stop().await;
     }
     let store = mandate::store::Store::connect_to_serve(&url, false).await.unwrap();
@@ -92,6 +94,13 @@ async fn a_stop_outlives_a_restart(db: Db) {
     let agents = t.get(ADMIN, "/api/v1/agents").await.succeeded();
     let deployer = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == "deployer").unwrap().clone();
     assert_eq!(deployer["acted_while_stopped"], 1, "{deployer}");
+    let answer = t
+        .post(AGENT, "/api/v1/events", &event_body("batch-after", 0.1, "batch-7", "tool_call", "svc", "ok"))
+        .await
+        .succeeded();
+    assert_eq!(answer["stopped"]["batch-7"]["target"], "batch-*", "{answer}");
+    let control = t.get(AGENT, "/api/v1/agents/batch-9/control").await.succeeded();
+    assert_eq!(control["stop"]["reason"], "runaway batch", "{control}");
     t.stop().await;
     drop(guard);
 }
@@ -280,6 +289,7 @@ async fn a_stop_is_checked_may_precede_its_agent_and_ends_when_it_says(db: Db) {
     // An agent never seen: stopped all the same, ready for its first action.
     let made = t.post(RESPONDER, "/api/v1/stops", &stop_body("agent", Some("ghost"), json!({}))).await.succeeded();
     assert!(made["message"].as_str().unwrap().contains("agent ghost paused"), "{made}");
+    assert!(made["message"].as_str().unwrap().contains("has been seen yet"), "said so: {made}");
     let control = t.get(AGENT, "/api/v1/agents/ghost/control").await.succeeded();
     assert_eq!(control["stop"]["by"], "alice", "{control}");
 

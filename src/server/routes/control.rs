@@ -3,7 +3,7 @@
 //! the agent's stop or disabled tools change.
 
 use super::incidents::{FeedWait, MAX_WAIT_SECONDS};
-use crate::api::{AgentControlState, ErrorBody, StopScope};
+use crate::api::{AgentControlState, ErrorBody, RefusalReport, StopScope};
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::Query;
 use crate::server::{ApiError, AppState};
@@ -80,7 +80,7 @@ const MOST_ATTEMPTS: i64 = 1_000_000;
 #[utoipa::path(
     post, path = "/api/v1/agents/{agent_id}/refusals", tag = "agents",
     params(("agent_id" = String, Path)),
-    request_body(content = Object, description = "{\"attempts\": N, \"scope\": S, \"target\": T}: attempts refused since the last report, 1 to 1,000,000, under the stop on (scope, target); without scope, the agent's own"),
+    request_body = RefusalReport,
     responses(
         (status = 200, description = "{\"counted\": bool}"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

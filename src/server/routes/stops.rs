@@ -3,7 +3,7 @@
 //! with whether each holds.
 
 use super::interventions::{check_until, human_attribution, once};
-use crate::api::{ErrorBody, StopBody, StopResult, StopScope, StopSummary, limits};
+use crate::api::{ErrorBody, LiftBody, StopBody, StopResult, StopScope, StopSummary, limits};
 use crate::desk::StopRequest;
 use crate::server::auth::{Caller, Permission};
 use crate::server::request::{Fields, JsonObject};
@@ -60,7 +60,7 @@ pub async fn make_stop(
 #[utoipa::path(
     post, path = "/api/v1/stops/lift", tag = "agents",
     params(("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = Object, description = "scope, target, reason and HUMAN attribution, as for a stop"),
+    request_body = LiftBody,
     responses(
         (status = 200, body = StopResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

@@ -115,6 +115,7 @@ pub struct StopBody {
     pub scope: StopScope,
     /// A run id, an agent name, a prefix ending in `*`; `*` or nothing for the fleet.
     #[serde(default)]
+    #[schema(pattern = r"^\*$|^[^*\s]+\*?$")]
     pub target: Option<String>,
     /// Required for the agents and fleet scopes.
     #[serde(default)]
@@ -141,4 +142,36 @@ pub struct StopResult {
     pub stop: Option<AgentStop>,
     /// The audit-log entry that records it; none when nothing changed.
     pub audit_seq: Option<i64>,
+}
+
+/// `POST /api/v1/stops/lift`: lift the stop on a scope and target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LiftBody {
+    pub scope: StopScope,
+    /// As the stop named it; `*` or nothing for the fleet.
+    #[serde(default)]
+    #[schema(pattern = r"^\*$|^[^*\s]+\*?$")]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// HUMAN attribution, as for every intervention.
+    pub actor_type: String,
+    pub actor_id: String,
+    pub agent_id: String,
+    pub origin_system_id: String,
+}
+
+/// `POST /api/v1/agents/{agent_id}/refusals`: attempts an agent's SDK
+/// refused since its last report, under one stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefusalReport {
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub attempts: i64,
+    /// The refusing stop's scope; without it, the agent's own stop.
+    #[serde(default)]
+    pub scope: Option<StopScope>,
+    /// The refusing stop's target, with its scope.
+    #[serde(default)]
+    #[schema(pattern = r"^\*$|^[^*\s]+\*?$")]
+    pub target: Option<String>,
 }

@@ -21,7 +21,9 @@ mod runs;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
-pub use control::{AgentControlState, AgentStop, StopBody, StopResult, StopScope, StopSummary};
+pub use control::{
+    AgentControlState, AgentStop, LiftBody, RefusalReport, StopBody, StopResult, StopScope, StopSummary,
+};
 pub use disputes::{
     Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
 };
