@@ -317,6 +317,12 @@ async fn background(sim: Arc<Sim>, mut stop: watch::Receiver<bool>) {
             if let Acting::Human(who) = agent.acting {
                 event["actor_id"] = who.into();
             }
+            // The tool call is the next action: checked again right before
+            // it. Refused, the agent gives its run up.
+            if !sim.may_act(agent.id, Some(&run.run_id), Some(agent.tool)) {
+                let _ = sim.sdk.complete_run(&run.run_id, RunStatus::Cancelled).await;
+                return;
+            }
             sim.record(&event);
             tokio::time::sleep(lasts).await;
             if sim.sdk.complete_run(&run.run_id, status).await.is_ok() {

@@ -171,14 +171,19 @@ fn triage_walkthrough(size: (u16, u16)) {
     t.keys(&[":"]);
     t.text("agents");
     t.keys(&["Enter"]);
-    // "STOPPED · N refused" with N above 0, on the agent's row.
-    let refused = |screen: &str| {
-        screen.lines().any(|l| {
-            l.split("STOPPED · ").nth(1).and_then(|r| r.split(' ').next()?.parse::<u32>().ok()).is_some_and(|n| n > 0)
-        })
+    // "… N refused" with N above 0 on a stopped agent's row ("STOPPED · N
+    // refused", or "1 ACTED WHILE STOPPED, N refused" when an action
+    // already under way when the stop was made got through).
+    let refused_on = |line: &str| {
+        line.contains("STOPPED")
+            && line
+                .split(" refused")
+                .next()
+                .and_then(|l| l.rsplit(' ').next()?.parse::<u32>().ok())
+                .is_some_and(|n| n > 0)
     };
-    let shown = t.wait_until("refused attempts counted", refused);
-    let stopped = shown.lines().find(|l| l.contains("STOPPED · ")).unwrap().to_owned();
+    let shown = t.wait_until("refused attempts counted", |screen| screen.lines().any(refused_on));
+    let stopped = shown.lines().find(|l| refused_on(l) && !l.starts_with('■')).unwrap().to_owned();
     let agent = stopped.trim_start_matches(['▶', ' ']).split(' ').next().unwrap().to_owned();
     // Resumed: its actions go through again (it is seen acting).
     while !t.screen().lines().any(|l| l.contains("▶") && l.contains(&agent)) {
