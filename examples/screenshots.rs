@@ -180,6 +180,7 @@ async fn main() {
     shoot(&app, "dark", DARK_TERMINAL, size, "activity");
     command(&mut app, "agents");
     update(&mut app, Action::Data(ScreenData::Agents(get(&http, &base, "/api/v1/agents").await)), &keymap);
+    update(&mut app, Action::Stops(get(&http, &base, "/api/v1/stops").await), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "agents");
     command(&mut app, "audit");
     update(&mut app, Action::Data(ScreenData::Audit(Box::new(get(&http, &base, "/api/v1/audit").await))), &keymap);
