@@ -7,8 +7,7 @@
 use super::app::App;
 use super::keymap::KeyAction;
 use crate::api::{
-    AgentStop, DisputeBody, DisputeClaim, InterventionBody, InterventionKind, StopBody, StopScope, Verdict,
-    VerdictBody, WhoAmI,
+    DisputeBody, DisputeClaim, InterventionBody, InterventionKind, StopBody, StopScope, Verdict, VerdictBody, WhoAmI,
 };
 use crate::attribution::{AttributionContext, validate};
 use serde_json::Value;
@@ -101,16 +100,7 @@ impl Plan {
     /// What a stop or lift covers, in words: "agents deployer-*", "the fleet".
     fn covered(&self) -> String {
         match &self.target {
-            Target::Stop(scope, target) => AgentStop {
-                by: String::new(),
-                reason: None,
-                since: chrono::Utc::now(),
-                until: None,
-                scope: *scope,
-                target: target.clone(),
-                incident_id: None,
-            }
-            .scope_label(),
+            Target::Stop(scope, target) => scope.label(target),
             _ => "?".to_owned(),
         }
     }

@@ -104,6 +104,10 @@ impl Desk {
     pub fn agent_control_state(&self, agent_id: &str) -> AgentControlState {
         let control = self.agent_control(agent_id);
         let stops = stops_on(agent_id, Some(&control), &self.config.stops.read(), Utc::now());
+        self.control_state(agent_id, control, stops)
+    }
+
+    fn control_state(&self, agent_id: &str, control: AgentControl, stops: Vec<AgentStop>) -> AgentControlState {
         let stop = stops.iter().find(|s| s.scope != StopScope::Run).cloned();
         let disabled_tools: Vec<String> = control.disabled_tools.into_iter().collect();
         use sha2::Digest;
@@ -159,7 +163,7 @@ impl Desk {
         }
         let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
-        let label = AgentStop { scope: request.scope, target: request.target.clone(), ..blank_stop(now) }.scope_label();
+        let label = request.scope.label(&request.target);
         let in_force = self
             .config
             .stops
@@ -197,8 +201,10 @@ impl Desk {
             "scope": stop.scope.as_str(), "target": stop.target, "reason": stop.reason, "until": stop.until,
             "incident_id": stop.incident_id, "run_agent": run_agent, "attribution": request.attribution,
         });
-        let entry =
-            self.store.append_audit(&mut tx, now, &request.actor_id, "stop", &audit_target(&stop), details).await?;
+        let entry = self
+            .store
+            .append_audit(&mut tx, now, &request.actor_id, "stop", &audit_target(stop.scope, &stop.target), details)
+            .await?;
         let version = state.version;
         self.commit_change(&mut state, tx, Committed { version, config: true, paging: false }).await?;
         let mut wide: Vec<WideStop> = self.config.stops.read().as_ref().clone();
@@ -226,7 +232,7 @@ impl Desk {
         let now = Utc::now();
         let key = (request.scope, request.target.as_str());
         let lifted = self.config.stops.read().iter().find(|(s, _)| (s.scope, s.target.as_str()) == key).cloned();
-        let label = AgentStop { scope: request.scope, target: request.target.clone(), ..blank_stop(now) }.scope_label();
+        let label = request.scope.label(&request.target);
         if !self.store.lift_stop(&mut tx, key, &request.actor_id, now).await? {
             return Ok(StopResult { message: format!("{label} is not stopped"), stop: None, audit_seq: None });
         }
@@ -234,8 +240,7 @@ impl Desk {
             "scope": request.scope.as_str(), "target": request.target, "reason": request.reason,
             "attribution": request.attribution,
         });
-        let target =
-            audit_target(&AgentStop { scope: request.scope, target: request.target.clone(), ..blank_stop(now) });
+        let target = audit_target(request.scope, &request.target);
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, "lift_stop", &target, details).await?;
         let version = state.version;
         self.commit_change(&mut state, tx, Committed { version, config: true, paging: false }).await?;
@@ -383,8 +388,8 @@ impl Desk {
     /// reports cost no write each. Whether that stop is in force here.
     pub fn note_refusals(&self, agent_id: &str, (scope, target): (StopScope, &str), attempts: i64) -> bool {
         let target = if scope == StopScope::Agent { agent_id } else { target };
-        let state = self.agent_control_state(agent_id);
-        let holds = state.stops.iter().any(|s| s.scope == scope && s.target == target);
+        let stops = stops_on(agent_id, Some(&self.agent_control(agent_id)), &self.config.stops.read(), Utc::now());
+        let holds = stops.iter().any(|s| s.scope == scope && s.target == target);
         if holds {
             *self.refusals.lock().entry((scope, target.to_owned())).or_default() += attempts;
         }
@@ -413,23 +418,11 @@ impl Desk {
     }
 }
 
-fn blank_stop(now: DateTime<Utc>) -> AgentStop {
-    AgentStop {
-        by: String::new(),
-        reason: None,
-        since: now,
-        until: None,
-        scope: StopScope::Fleet,
-        target: String::new(),
-        incident_id: None,
-    }
-}
-
 /// "run:r-1", "agents:deployer-*", "fleet".
-fn audit_target(stop: &AgentStop) -> String {
-    match stop.scope {
+fn audit_target(scope: StopScope, target: &str) -> String {
+    match scope {
         StopScope::Fleet => "fleet".to_owned(),
-        scope => format!("{scope}:{}", stop.target),
+        scope => format!("{scope}:{target}"),
     }
 }
 

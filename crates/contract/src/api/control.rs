@@ -63,9 +63,16 @@ impl AgentStop {
 
     /// "agent deployer", "agents deployer-*", "run r-1", "the fleet".
     pub fn scope_label(&self) -> String {
-        match self.scope {
+        self.scope.label(&self.target)
+    }
+}
+
+impl StopScope {
+    /// What a stop of this scope on `target` covers, in words.
+    pub fn label(self, target: &str) -> String {
+        match self {
             StopScope::Fleet => "the fleet".to_owned(),
-            scope => format!("{scope} {}", self.target),
+            scope => format!("{scope} {target}"),
         }
     }
 }
