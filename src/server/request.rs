@@ -261,6 +261,16 @@ impl Fields {
         value
     }
 
+    /// One of a closed set of strings, any case, or null/absent.
+    pub fn optional_enum<T>(&mut self, name: &str, parse: fn(&str) -> Option<T>, allowed: &str) -> Option<T> {
+        let raw = self.optional_id(name, 64)?;
+        let value = parse(&raw);
+        if value.is_none() {
+            self.errors.push(schema_error(name, "FIELD_INVALID_VALUE", format!("{name} must be one of: {allowed}")));
+        }
+        value
+    }
+
     /// A boolean, or `default` when null/absent.
     pub fn optional_bool(&mut self, name: &str, default: bool) -> bool {
         match self.map.remove(name) {
@@ -357,10 +367,18 @@ impl Fields {
     /// Ends the reading of a body: fields nobody asked for are refused, and
     /// every problem found is reported at once.
     pub fn finish(&mut self) -> Result<(), ApiError> {
+        self.finish_after(Vec::new()).map_err(ApiError::violations)
+    }
+
+    /// Ends the reading as [`Fields::finish`] does, with `first` (problems
+    /// a caller found beyond the fields, such as the attribution contract's
+    /// violations) put before the fields' own: every problem, in one answer.
+    pub fn finish_after(&mut self, mut first: Vec<ErrorDetail>) -> Result<(), Vec<ErrorDetail>> {
         self.reject_unknown();
-        match self.errors.is_empty() {
+        first.append(&mut self.errors);
+        match first.is_empty() {
             true => Ok(()),
-            false => Err(ApiError::violations(std::mem::take(&mut self.errors))),
+            false => Err(first),
         }
     }
 

@@ -2,7 +2,7 @@ use super::events::{json_list, list, placeholders};
 use super::{Store, StoreError, from_millis, to_millis};
 pub use crate::api::AgentSummary;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// When an agent was last seen, and its latest sequence number with its time.
@@ -49,6 +49,35 @@ impl AgentControl {
     pub fn paused_at(&self, at: DateTime<Utc>) -> bool {
         self.paused && self.paused_until.is_none_or(|until| at < until)
     }
+}
+
+/// An agent's controls as stored, with the latest pause's reason and incident.
+#[derive(sqlx::FromRow)]
+struct ControlRow {
+    agent_id: String,
+    status: String,
+    paused_at: Option<i64>,
+    paused_by: Option<String>,
+    paused_until: Option<i64>,
+    paused_reason: Option<String>,
+    paused_for: Option<i64>,
+    disabled_tools: String,
+    last_seq: Option<i64>,
+    last_seq_at: Option<i64>,
+}
+
+/// An agent's row as the agents list shows it.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    agent_id: String,
+    status: String,
+    paused_at: Option<i64>,
+    paused_by: Option<String>,
+    paused_until: Option<i64>,
+    disabled_tools: String,
+    last_seen: i64,
+    refused_since_stop: i64,
+    last_contact: Option<i64>,
 }
 
 impl Store {
@@ -170,22 +199,22 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let paused = r.try_get::<String, _>("status")? == "paused";
+                let row = ControlRow::from_row(r)?;
+                let paused = row.status == "paused";
                 let control = AgentControl {
                     paused,
-                    paused_since: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis).filter(|_| paused),
-                    paused_by: r.try_get::<Option<String>, _>("paused_by")?.filter(|_| paused),
-                    paused_reason: r.try_get::<Option<String>, _>("paused_reason")?.filter(|_| paused),
-                    paused_until: r.try_get::<Option<i64>, _>("paused_until")?.map(from_millis).filter(|_| paused),
-                    paused_for: r.try_get::<Option<i64>, _>("paused_for")?.filter(|_| paused),
-                    disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?).into_iter().collect(),
+                    paused_since: row.paused_at.map(from_millis).filter(|_| paused),
+                    paused_by: row.paused_by.filter(|_| paused),
+                    paused_reason: row.paused_reason.filter(|_| paused),
+                    paused_until: row.paused_until.map(from_millis).filter(|_| paused),
+                    paused_for: row.paused_for.filter(|_| paused),
+                    disabled_tools: json_list(&row.disabled_tools).into_iter().collect(),
                 };
-                let seq = match (r.try_get::<Option<i64>, _>("last_seq")?, r.try_get::<Option<i64>, _>("last_seq_at")?)
-                {
+                let seq = match (row.last_seq, row.last_seq_at) {
                     (Some(s), Some(at)) => Some((s, from_millis(at))),
                     _ => None,
                 };
-                Ok((r.try_get("agent_id")?, control, seq))
+                Ok((row.agent_id, control, seq))
             })
             .collect()
     }
@@ -201,22 +230,22 @@ impl Store {
         let mut agents: Vec<AgentSummary> = rows
             .iter()
             .map(|r| {
-                let paused_until = r.try_get::<Option<i64>, _>("paused_until")?.map(from_millis);
+                let row = SummaryRow::from_row(r)?;
+                let paused_until = row.paused_until.map(from_millis);
                 let ended = paused_until.is_some_and(|until| until <= now);
-                let status: String = r.try_get("status")?;
                 Ok(AgentSummary {
-                    agent_id: r.try_get("agent_id")?,
-                    status: if ended { "active".to_owned() } else { status },
+                    agent_id: row.agent_id,
+                    status: if ended { "active".to_owned() } else { row.status },
                     paused_until,
-                    last_contact: r.try_get::<Option<i64>, _>("last_contact")?.map(from_millis),
-                    paused_at: r.try_get::<Option<i64>, _>("paused_at")?.map(from_millis),
-                    paused_by: r.try_get("paused_by")?,
-                    last_seen: from_millis(r.try_get("last_seen")?),
+                    last_contact: row.last_contact.map(from_millis),
+                    paused_at: row.paused_at.map(from_millis),
+                    paused_by: row.paused_by,
+                    last_seen: from_millis(row.last_seen),
                     live_runs: 0,
                     failure_rate: 0.0,
-                    disabled_tools: json_list(&r.try_get::<String, _>("disabled_tools")?),
+                    disabled_tools: json_list(&row.disabled_tools),
                     acted_while_stopped: 0,
-                    refused_attempts: r.try_get("refused_since_stop")?,
+                    refused_attempts: row.refused_since_stop,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -2,18 +2,32 @@ use super::{Backend, Store, StoreError, from_millis, to_millis};
 use crate::audit::{AuditEntry, GENESIS, entry_hash};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
+
+/// An audit entry's row as stored.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    target: String,
+    details: String,
+    prev_hash: String,
+    hash: String,
+}
 
 fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+    let row = EntryRow::from_row(row)?;
     Ok(AuditEntry {
-        seq: row.try_get("seq")?,
-        at: from_millis(row.try_get("at")?),
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        target: row.try_get("target")?,
-        details: serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or(serde_json::Value::Null),
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
+        seq: row.seq,
+        at: from_millis(row.at),
+        actor: row.actor,
+        action: row.action,
+        target: row.target,
+        details: serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null),
+        prev_hash: row.prev_hash,
+        hash: row.hash,
     })
 }
 

@@ -5,7 +5,7 @@ use super::events::{EVENT_COLUMNS, StoredEvent};
 use super::{Backend, Store, StoreError};
 use crate::audit::{Anchor, ChainedEvent, EntryMark, EventChainStatus, EventMark, EventProgress, GENESIS, RecordHead};
 use chrono::{DateTime, Utc};
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Row, Transaction};
 
 /// The audit action of an anchor, and of a prune (which also anchors).
 pub const ANCHORED: &str = "events_anchored";

@@ -5,31 +5,48 @@ use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{Dispute, DisputeClaim, DisputeResolution, DisputeState};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Row, Transaction};
 
 const COLUMNS: &str = "id, event_id, run_id, incident_id, claim, reason, opened_by, opened_at, resolution, \
      resolved_by, resolved_at, note";
 
+/// A dispute's row as stored.
+#[derive(sqlx::FromRow)]
+struct DisputeRow {
+    id: i64,
+    event_id: String,
+    run_id: Option<String>,
+    incident_id: Option<i64>,
+    claim: String,
+    reason: String,
+    opened_by: String,
+    opened_at: i64,
+    resolution: Option<String>,
+    resolved_by: Option<String>,
+    resolved_at: Option<i64>,
+    note: Option<String>,
+}
+
 fn dispute_from_row(row: &AnyRow) -> Result<Dispute, StoreError> {
-    let resolution: Option<String> = row.try_get("resolution")?;
-    let state = match resolution.as_deref().and_then(DisputeResolution::parse) {
+    let row = DisputeRow::from_row(row)?;
+    let state = match row.resolution.as_deref().and_then(DisputeResolution::parse) {
         None => DisputeState::Disputed,
         Some(DisputeResolution::Upheld) => DisputeState::Upheld,
         Some(DisputeResolution::Overturned) => DisputeState::Overturned,
     };
     Ok(Dispute {
-        id: row.try_get("id")?,
-        event_id: row.try_get("event_id")?,
-        run_id: row.try_get("run_id")?,
-        incident_id: row.try_get("incident_id")?,
-        claim: DisputeClaim::parse(&row.try_get::<String, _>("claim")?).unwrap_or(DisputeClaim::NotThisAgent),
-        reason: row.try_get("reason")?,
-        opened_by: row.try_get("opened_by")?,
-        opened_at: from_millis(row.try_get("opened_at")?),
+        id: row.id,
+        event_id: row.event_id,
+        run_id: row.run_id,
+        incident_id: row.incident_id,
+        claim: DisputeClaim::parse(&row.claim).unwrap_or(DisputeClaim::NotThisAgent),
+        reason: row.reason,
+        opened_by: row.opened_by,
+        opened_at: from_millis(row.opened_at),
         state,
-        resolved_by: row.try_get("resolved_by")?,
-        resolved_at: row.try_get::<Option<i64>, _>("resolved_at")?.map(from_millis),
-        note: row.try_get("note")?,
+        resolved_by: row.resolved_by,
+        resolved_at: row.resolved_at.map(from_millis),
+        note: row.note,
     })
 }
 

@@ -3,7 +3,7 @@ use crate::api::{Event, EventFlag, Outcome, SequenceGap};
 use crate::attribution::ActorType;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Row, Transaction};
 use std::collections::BTreeSet;
 
 /// An incident's events read for its detail: the first ones, by time.
@@ -44,36 +44,43 @@ impl super::Backend {
     }
 }
 
+/// An event read back: its row as stored, then each column parsed.
 pub(super) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
-    let flags: Vec<String> = json_list(&row.try_get::<String, _>("flags")?);
-    Ok(Event {
-        event_id: row.try_get("event_id")?,
-        agent_id: row.try_get("agent_id")?,
-        actor_type: row.try_get::<Option<String>, _>("actor_type")?.as_deref().and_then(ActorType::parse),
-        actor_id: row.try_get("actor_id")?,
-        origin_system_id: row.try_get("origin_system_id")?,
-        run_id: row.try_get("run_id")?,
-        parent_event_id: row.try_get("parent_event_id")?,
-        action_type: row.try_get("action_type")?,
-        tool: row.try_get("tool")?,
-        resource: row.try_get("resource")?,
-        scope: json_list(&row.try_get::<String, _>("scope")?),
-        outcome: Outcome::parse(&row.try_get::<String, _>("outcome")?).unwrap_or(Outcome::Error),
-        error_code: row.try_get("error_code")?,
-        error_message: row.try_get("error_message")?,
-        trace_id: row.try_get("trace_id")?,
-        seq: row.try_get("seq")?,
-        occurred_at: from_millis(row.try_get("occurred_at")?),
-        received_at: from_millis(row.try_get("received_at")?),
-        metadata: serde_json::from_str(&row.try_get::<String, _>("metadata")?).unwrap_or_default(),
-        flags: flags.iter().filter_map(|f| EventFlag::parse(f)).collect(),
-        incident_id: row.try_get("incident_id")?,
-    })
+    Ok(StoredEvent::from_row(row)?.into())
+}
+
+impl From<StoredEvent> for Event {
+    fn from(row: StoredEvent) -> Event {
+        let flags: Vec<String> = json_list(&row.flags);
+        Event {
+            event_id: row.event_id,
+            agent_id: row.agent_id,
+            actor_type: row.actor_type.as_deref().and_then(ActorType::parse),
+            actor_id: row.actor_id,
+            origin_system_id: row.origin_system_id,
+            run_id: row.run_id,
+            parent_event_id: row.parent_event_id,
+            action_type: row.action_type,
+            tool: row.tool,
+            resource: row.resource,
+            scope: json_list(&row.scope),
+            outcome: Outcome::parse(&row.outcome).unwrap_or(Outcome::Error),
+            error_code: row.error_code,
+            error_message: row.error_message,
+            trace_id: row.trace_id,
+            seq: row.seq,
+            occurred_at: from_millis(row.occurred_at),
+            received_at: from_millis(row.received_at),
+            metadata: serde_json::from_str(&row.metadata).unwrap_or_default(),
+            flags: flags.iter().filter_map(|f| EventFlag::parse(f)).collect(),
+            incident_id: row.incident_id,
+        }
+    }
 }
 
 /// An event exactly as its row holds it: what the chain hashes, so a
 /// verification reads back the same bytes that were linked at insert.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct StoredEvent {
     event_id: String,
     agent_id: Option<String>,
@@ -127,32 +134,6 @@ impl From<&Event> for StoredEvent {
 }
 
 impl StoredEvent {
-    pub fn from_row(row: &AnyRow) -> Result<StoredEvent, StoreError> {
-        Ok(StoredEvent {
-            event_id: row.try_get("event_id")?,
-            agent_id: row.try_get("agent_id")?,
-            actor_type: row.try_get("actor_type")?,
-            actor_id: row.try_get("actor_id")?,
-            origin_system_id: row.try_get("origin_system_id")?,
-            run_id: row.try_get("run_id")?,
-            parent_event_id: row.try_get("parent_event_id")?,
-            action_type: row.try_get("action_type")?,
-            tool: row.try_get("tool")?,
-            resource: row.try_get("resource")?,
-            scope: row.try_get("scope")?,
-            outcome: row.try_get("outcome")?,
-            error_code: row.try_get("error_code")?,
-            error_message: row.try_get("error_message")?,
-            trace_id: row.try_get("trace_id")?,
-            seq: row.try_get("seq")?,
-            occurred_at: row.try_get("occurred_at")?,
-            received_at: row.try_get("received_at")?,
-            metadata: row.try_get("metadata")?,
-            flags: row.try_get("flags")?,
-            incident_id: row.try_get("incident_id")?,
-        })
-    }
-
     pub fn event_id(&self) -> &str {
         &self.event_id
     }

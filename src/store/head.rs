@@ -6,10 +6,10 @@
 
 use super::{Backend, Store, StoreError, from_millis};
 use crate::api::{Event, Outcome};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 /// The `desk_head` row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Head {
     /// The change-feed version: one sequence for the whole database.
     pub version: i64,
@@ -38,13 +38,7 @@ impl Head {
 }
 
 fn head_from_row(row: &sqlx::any::AnyRow) -> Result<Head, StoreError> {
-    Ok(Head {
-        version: row.try_get("version")?,
-        config_version: row.try_get("config_version")?,
-        paging: row.try_get("paging")?,
-        event_seq: row.try_get("event_seq")?,
-        writer: row.try_get("writer")?,
-    })
+    Ok(Head::from_row(row)?)
 }
 
 const HEAD_COLUMNS: &str = "version, config_version, paging, event_seq, writer";

@@ -4,7 +4,7 @@ use crate::api::{IncidentStatus, IncidentSummary, Severity, Signature, StatusCou
 use crate::incident::PastIncident;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 /// An incident as stored: its summary and what only the server needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,34 +47,58 @@ impl IncidentRecord {
 const INCIDENT_COLUMNS: &str = "id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
      responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version";
 
+/// An incident's row as stored.
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: i64,
+    title: String,
+    severity: String,
+    status: String,
+    started_at: i64,
+    updated_at: i64,
+    last_error_at: i64,
+    resolved_at: Option<i64>,
+    resources: String,
+    responders: String,
+    coordinator: Option<String>,
+    escalation_level: i64,
+    auto_recovered: i64,
+    flagged_for_review: i64,
+    event_count: i64,
+    created_by: Option<String>,
+    signature: Option<String>,
+    version: i64,
+}
+
 fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
-    let started_at = from_millis(row.try_get("started_at")?);
-    let updated_at = from_millis(row.try_get("updated_at")?);
-    let resolved_at = row.try_get::<Option<i64>, _>("resolved_at")?.map(from_millis);
+    let row = IncidentRow::from_row(row)?;
+    let started_at = from_millis(row.started_at);
+    let updated_at = from_millis(row.updated_at);
+    let resolved_at = row.resolved_at.map(from_millis);
     let end = resolved_at.unwrap_or(updated_at);
     let summary = IncidentSummary {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        severity: Severity::parse(&row.try_get::<String, _>("severity")?).unwrap_or(Severity::Medium),
-        status: IncidentStatus::parse(&row.try_get::<String, _>("status")?).unwrap_or(IncidentStatus::Open),
+        id: row.id,
+        title: row.title,
+        severity: Severity::parse(&row.severity).unwrap_or(Severity::Medium),
+        status: IncidentStatus::parse(&row.status).unwrap_or(IncidentStatus::Open),
         started_at,
         updated_at,
         resolved_at,
         duration_seconds: (end - started_at).num_seconds().max(0),
-        resources: json_list(&row.try_get::<String, _>("resources")?),
-        responders: json_list(&row.try_get::<String, _>("responders")?),
-        coordinator: row.try_get("coordinator")?,
-        escalation_level: row.try_get("escalation_level")?,
-        auto_recovered: row.try_get::<i64, _>("auto_recovered")? != 0,
-        flagged_for_review: row.try_get::<i64, _>("flagged_for_review")? != 0,
-        event_count: row.try_get("event_count")?,
-        version: row.try_get("version")?,
+        resources: json_list(&row.resources),
+        responders: json_list(&row.responders),
+        coordinator: row.coordinator,
+        escalation_level: row.escalation_level,
+        auto_recovered: row.auto_recovered != 0,
+        flagged_for_review: row.flagged_for_review != 0,
+        event_count: row.event_count,
+        version: row.version,
     };
     Ok(IncidentRecord {
         summary,
-        last_error_at: from_millis(row.try_get("last_error_at")?),
-        created_by: row.try_get("created_by")?,
-        signature: row.try_get::<Option<String>, _>("signature")?.and_then(|s| serde_json::from_str(&s).ok()),
+        last_error_at: from_millis(row.last_error_at),
+        created_by: row.created_by,
+        signature: row.signature.and_then(|s| serde_json::from_str(&s).ok()),
     })
 }
 

@@ -5,7 +5,22 @@ use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{Band, Verdict};
 use crate::learning::{Judged, Judgement};
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
+
+/// A verdict's row with what was judged.
+#[derive(sqlx::FromRow)]
+struct JudgementRow {
+    incident_id: i64,
+    event_id: String,
+    verdict: String,
+    actor_id: String,
+    at: i64,
+    scored: i64,
+    band: String,
+    cause_type: Option<String>,
+    evidence: Option<String>,
+    read_ms: Option<i64>,
+}
 
 impl Store {
     pub(crate) async fn save_judgement(
@@ -53,27 +68,26 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let (Some(verdict), Some(band)) =
-                (Verdict::parse(&r.try_get::<String, _>("verdict")?), Band::parse(&r.try_get::<String, _>("band")?))
-            else {
+            let row = JudgementRow::from_row(&r)?;
+            let (Some(verdict), Some(band)) = (Verdict::parse(&row.verdict), Band::parse(&row.band)) else {
                 continue;
             };
-            let evidence: Option<String> = r.try_get("evidence")?;
-            let evidence_lines = evidence
+            let evidence_lines = row
+                .evidence
                 .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
                 .and_then(|v| v.as_array().map(Vec::len))
                 .unwrap_or(0);
             out.push(Judgement {
-                incident_id: r.try_get("incident_id")?,
-                event_id: r.try_get("event_id")?,
+                incident_id: row.incident_id,
+                event_id: row.event_id,
                 verdict,
-                actor_id: r.try_get("actor_id")?,
-                at: from_millis(r.try_get("at")?),
-                scored: r.try_get::<i64, _>("scored")?.clamp(0, 100) as u8,
+                actor_id: row.actor_id,
+                at: from_millis(row.at),
+                scored: row.scored.clamp(0, 100) as u8,
                 band,
-                cause_type: r.try_get("cause_type")?,
+                cause_type: row.cause_type,
                 evidence_lines,
-                read_ms: r.try_get("read_ms")?,
+                read_ms: row.read_ms,
             });
         }
         Ok(out)

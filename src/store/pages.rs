@@ -8,7 +8,7 @@ use crate::api::{DeliveryState, NoticeKind, Page, StateCount, Urgency};
 use crate::paging::{Attempt, LastSent, NO_LONGER_ASKED, NewPage, NextLevel, OutboxPlan, PageRow};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 use std::collections::BTreeMap;
 
 /// Ids per `IN (…)` list: well under both databases' parameter limits.
@@ -22,26 +22,49 @@ fn placeholders(first: usize, n: usize) -> String {
 const COLUMNS: &str = "id, incident_id, kind, target, channel, level, step, urgency, reason, digest, state, due_at, \
      next_attempt, attempts, last_error, delivery, sent_at";
 
+/// A notification's row as stored.
+#[derive(sqlx::FromRow)]
+struct NotificationRow {
+    id: String,
+    incident_id: i64,
+    kind: String,
+    target: String,
+    channel: String,
+    level: String,
+    step: i64,
+    urgency: String,
+    reason: String,
+    digest: i64,
+    state: String,
+    due_at: i64,
+    next_attempt: i64,
+    attempts: i64,
+    last_error: Option<String>,
+    delivery: Option<String>,
+    sent_at: Option<i64>,
+}
+
 fn page_from_row(row: &AnyRow) -> Result<PageRow, StoreError> {
+    let row = NotificationRow::from_row(row)?;
     let page = Page {
-        id: row.try_get("id")?,
-        incident_id: row.try_get("incident_id")?,
-        kind: NoticeKind::parse(&row.try_get::<String, _>("kind")?).unwrap_or(NoticeKind::Page),
-        target: row.try_get("target")?,
-        channel: row.try_get("channel")?,
-        level: row.try_get("level")?,
-        urgency: Urgency::parse(&row.try_get::<String, _>("urgency")?).unwrap_or(Urgency::High),
-        reason: row.try_get("reason")?,
-        digest: row.try_get::<i64, _>("digest")? != 0,
-        state: DeliveryState::parse(&row.try_get::<String, _>("state")?).unwrap_or(DeliveryState::Pending),
-        due_at: from_millis(row.try_get("due_at")?),
-        next_attempt_at: from_millis(row.try_get("next_attempt")?),
-        attempts: row.try_get("attempts")?,
-        last_error: row.try_get("last_error")?,
-        sent_at: row.try_get::<Option<i64>, _>("sent_at")?.map(from_millis),
-        delivery: row.try_get("delivery")?,
+        id: row.id,
+        incident_id: row.incident_id,
+        kind: NoticeKind::parse(&row.kind).unwrap_or(NoticeKind::Page),
+        target: row.target,
+        channel: row.channel,
+        level: row.level,
+        urgency: Urgency::parse(&row.urgency).unwrap_or(Urgency::High),
+        reason: row.reason,
+        digest: row.digest != 0,
+        state: DeliveryState::parse(&row.state).unwrap_or(DeliveryState::Pending),
+        due_at: from_millis(row.due_at),
+        next_attempt_at: from_millis(row.next_attempt),
+        attempts: row.attempts,
+        last_error: row.last_error,
+        sent_at: row.sent_at.map(from_millis),
+        delivery: row.delivery,
     };
-    Ok(PageRow { page, step: row.try_get("step")? })
+    Ok(PageRow { page, step: row.step })
 }
 
 impl Store {

@@ -6,7 +6,7 @@ use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{Automation, LearnedRule, RuleDecision, RuleMatch, RuleState};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 /// A rule to store as proposed.
 #[derive(Debug, Clone)]
@@ -30,28 +30,50 @@ fn select(since_7d: i64) -> String {
     )
 }
 
+/// A learned rule's row as stored, with its firing counts.
+#[derive(sqlx::FromRow)]
+struct RuleRow {
+    id: i64,
+    name: String,
+    pattern_id: Option<i64>,
+    match_json: String,
+    decision: String,
+    automation: Option<String>,
+    state: String,
+    source: String,
+    proposed_by: String,
+    proposed_at: i64,
+    decided_by: Option<String>,
+    decided_at: Option<i64>,
+    activated_at: Option<i64>,
+    ended_at: Option<i64>,
+    sunset_proposed_at: Option<i64>,
+    last_fired_at: Option<i64>,
+    fired: i64,
+    interruptions: i64,
+}
+
 fn rule_from_row(r: &AnyRow) -> Result<LearnedRule, StoreError> {
-    let time =
-        |c: &str| -> Result<Option<DateTime<Utc>>, StoreError> { Ok(r.try_get::<Option<i64>, _>(c)?.map(from_millis)) };
+    let row = RuleRow::from_row(r)?;
     Ok(LearnedRule {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        pattern_id: r.try_get("pattern_id")?,
-        matches: serde_json::from_str(&r.try_get::<String, _>("match_json")?).unwrap_or_default(),
-        decision: RuleDecision::parse(&r.try_get::<String, _>("decision")?).unwrap_or(RuleDecision::Flagged),
-        automation: r.try_get::<Option<String>, _>("automation")?.as_deref().and_then(Automation::parse),
-        state: RuleState::parse(&r.try_get::<String, _>("state")?).unwrap_or(RuleState::Proposed),
-        source: r.try_get("source")?,
-        proposed_by: r.try_get("proposed_by")?,
-        proposed_at: from_millis(r.try_get("proposed_at")?),
-        decided_by: r.try_get("decided_by")?,
-        decided_at: time("decided_at")?,
-        activated_at: time("activated_at")?,
-        ended_at: time("ended_at")?,
-        sunset_proposed_at: time("sunset_proposed_at")?,
-        last_fired_at: time("last_fired_at")?,
-        fired: r.try_get("fired")?,
-        interruptions_7d: r.try_get("interruptions")?,
+        id: row.id,
+        name: row.name,
+        pattern_id: row.pattern_id,
+        matches: serde_json::from_str(&row.match_json).unwrap_or_default(),
+        decision: RuleDecision::parse(&row.decision).unwrap_or(RuleDecision::Flagged),
+        automation: row.automation.as_deref().and_then(Automation::parse),
+        state: RuleState::parse(&row.state).unwrap_or(RuleState::Proposed),
+        source: row.source,
+        proposed_by: row.proposed_by,
+        proposed_at: from_millis(row.proposed_at),
+        decided_by: row.decided_by,
+        decided_at: row.decided_at.map(from_millis),
+        activated_at: row.activated_at.map(from_millis),
+        ended_at: row.ended_at.map(from_millis),
+        sunset_proposed_at: row.sunset_proposed_at.map(from_millis),
+        last_fired_at: row.last_fired_at.map(from_millis),
+        fired: row.fired,
+        interruptions_7d: row.interruptions,
     })
 }
 

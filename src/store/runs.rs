@@ -2,8 +2,8 @@ use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{Bucket, Dimension, RiskLevel, Run, RunSource, RunState, RunStatus, Topic};
 use crate::attribution::ActorType;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 /// A run that passed validation, ready to insert.
 #[derive(Debug, Clone)]
@@ -59,28 +59,48 @@ impl RunCursor {
 pub(super) const RUN_COLUMNS: &str = "run_id, goal, agent_id, actor_type, actor_id, origin_system_id, source, state, status, \
      provider_type, risk_level, origin_ts, origin_ip, created_at, completed_at";
 
-fn decode<T>(row: &AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
-    let raw: String = row.try_get(column)?;
-    parse(&raw).ok_or_else(|| StoreError::Refused(format!("runs.{column} holds an unknown value {raw:?}")))
+/// A run's row as stored.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    run_id: String,
+    goal: String,
+    agent_id: String,
+    actor_type: String,
+    actor_id: Option<String>,
+    origin_system_id: String,
+    source: String,
+    state: String,
+    status: String,
+    provider_type: String,
+    risk_level: String,
+    origin_ts: Option<i64>,
+    origin_ip: Option<String>,
+    created_at: i64,
+    completed_at: Option<i64>,
+}
+
+fn decode<T>(column: &str, raw: &str, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(raw).ok_or_else(|| StoreError::Refused(format!("runs.{column} holds an unknown value {raw:?}")))
 }
 
 pub(super) fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+    let row = RunRow::from_row(row)?;
     Ok(Run {
-        run_id: row.try_get("run_id")?,
-        goal: row.try_get("goal")?,
-        agent_id: row.try_get("agent_id")?,
-        actor_type: decode(row, "actor_type", ActorType::parse)?,
-        actor_id: row.try_get("actor_id")?,
-        origin_system_id: row.try_get("origin_system_id")?,
-        source: decode(row, "source", RunSource::parse)?,
-        state: decode(row, "state", RunState::parse)?,
-        status: decode(row, "status", RunStatus::parse)?,
-        provider_type: row.try_get("provider_type")?,
-        risk_level: decode(row, "risk_level", RiskLevel::parse)?,
-        origin_ts: row.try_get::<Option<i64>, _>("origin_ts")?.map(from_millis),
-        origin_ip: row.try_get("origin_ip")?,
-        created_at: from_millis(row.try_get("created_at")?),
-        completed_at: row.try_get::<Option<i64>, _>("completed_at")?.map(from_millis),
+        actor_type: decode("actor_type", &row.actor_type, ActorType::parse)?,
+        source: decode("source", &row.source, RunSource::parse)?,
+        state: decode("state", &row.state, RunState::parse)?,
+        status: decode("status", &row.status, RunStatus::parse)?,
+        risk_level: decode("risk_level", &row.risk_level, RiskLevel::parse)?,
+        run_id: row.run_id,
+        goal: row.goal,
+        agent_id: row.agent_id,
+        actor_id: row.actor_id,
+        origin_system_id: row.origin_system_id,
+        provider_type: row.provider_type,
+        origin_ts: row.origin_ts.map(from_millis),
+        origin_ip: row.origin_ip,
+        created_at: from_millis(row.created_at),
+        completed_at: row.completed_at.map(from_millis),
         dispute: None,
     })
 }

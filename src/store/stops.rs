@@ -5,22 +5,34 @@
 use super::{Store, StoreError, from_millis, to_millis};
 use crate::api::{AgentStop, StopScope, StopSummary};
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 
 /// An SDK that has not asked for its controls for this long is out of
 /// contact: a healthy one asks again at least every 30 seconds.
 pub const OUT_OF_CONTACT: Duration = Duration::seconds(75);
 
+/// A stop's row as stored.
+#[derive(sqlx::FromRow)]
+struct StopRow {
+    stopped_by: String,
+    reason: Option<String>,
+    since: i64,
+    until: Option<i64>,
+    scope: String,
+    target: String,
+    incident_id: Option<i64>,
+}
+
 fn stop_from(r: &sqlx::any::AnyRow) -> Result<AgentStop, StoreError> {
-    let scope: String = r.try_get("scope")?;
+    let row = StopRow::from_row(r)?;
     Ok(AgentStop {
-        by: r.try_get("stopped_by")?,
-        reason: r.try_get("reason")?,
-        since: from_millis(r.try_get("since")?),
-        until: r.try_get::<Option<i64>, _>("until")?.map(from_millis),
-        scope: StopScope::parse(&scope).unwrap_or(StopScope::Fleet),
-        target: r.try_get("target")?,
-        incident_id: r.try_get("incident_id")?,
+        by: row.stopped_by,
+        reason: row.reason,
+        since: from_millis(row.since),
+        until: row.until.map(from_millis),
+        scope: StopScope::parse(&row.scope).unwrap_or(StopScope::Fleet),
+        target: row.target,
+        incident_id: row.incident_id,
     })
 }
 

@@ -7,6 +7,7 @@ use mandate::desk::{Desk, DeskConfig, Retention};
 use mandate::paging::Clock;
 use mandate::store::{Backend, StoredEvent};
 use serde_json::{Value, json};
+use sqlx::FromRow;
 use std::sync::Arc;
 
 struct Record {

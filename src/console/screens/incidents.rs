@@ -6,11 +6,11 @@ use crate::api::{IncidentStatus, IncidentSummary, Severity};
 use crate::console::app::App;
 use crate::console::keymap::KeyAction;
 use crate::console::theme::{StyleKey as K, Theme};
-use crate::console::view::{age, column_widths, ellipsize, not_known, severity, status, titled};
+use crate::console::view::{ListTable, age, ellipsize, not_known, severity, status, titled};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,31 +196,34 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(Span::styled(text, theme.style(K::Muted))), inner);
         return;
     }
-    let height = inner.height.saturating_sub(1) as usize;
-    let selected = app.selected_row().unwrap_or(0);
-    let offset = selected.saturating_sub(height.saturating_sub(1));
     let all: Vec<&IncidentSummary> = app.rows(0, count).collect();
     let columns = list_columns(inner.width, &all);
-    let widths = column_widths(columns.iter().map(|c| c.1), inner);
-    let visible: Vec<Row> = app
-        .rows(offset, height)
-        .enumerate()
-        .map(|(n, i)| incident_row(app, theme, i, offset + n == selected, &columns, &widths))
-        .collect();
-    let header = Row::new(columns.iter().zip(&widths).map(|(c, w)| ellipsize(c.0, *w))).style(theme.style(K::Header));
-    let constraints: Vec<Constraint> = columns.iter().map(|c| c.1).collect();
-    frame.render_widget(Table::new(visible, constraints).header(header).column_spacing(1), inner);
-    crate::console::view::pane::position(theme, frame, Rect { height: 1, ..area }, offset, height, count);
+    let marker = |n: usize, selected: bool| {
+        let changed = app.changed_since_seen(all[n]);
+        let text = if selected {
+            "▶"
+        } else if changed {
+            "●"
+        } else {
+            " "
+        };
+        Cell::from(Span::styled(text, theme.style(if changed { K::NewMarker } else { K::Text })))
+    };
+    ListTable::new(&columns, count, app.selected_row().unwrap_or(0)).marker(2, marker).position_on(area).draw(
+        theme,
+        frame,
+        inner,
+        |n, _, widths| incident_cells(app, theme, all[n], &columns, widths),
+    );
 }
 
 /// The list's columns for a width, as wide as what they hold: the title
 /// takes what the others leave. RESOURCES shows from 100 columns (titles
 /// name the failing resource); a column nobody's rows fill is left out.
-fn list_columns(width: u16, rows: &[&IncidentSummary]) -> Vec<(&'static str, Constraint)> {
+fn list_columns(width: u16, rows: &[&IncidentSummary]) -> Vec<(String, Constraint)> {
     let widest = |f: &dyn Fn(&IncidentSummary) -> usize, cap: usize| crate::console::view::widest(rows, |i| f(i), cap);
     let id = widest(&|i| format!("#{}", i.id).len(), 8).max(2);
     let mut columns = vec![
-        ("", Constraint::Length(2)),
         ("SEV", Constraint::Length(4)),
         ("ID", Constraint::Length(id as u16)),
         ("STATUS", Constraint::Length(12)),
@@ -237,41 +240,31 @@ fn list_columns(width: u16, rows: &[&IncidentSummary]) -> Vec<(&'static str, Con
     if responders > 0 {
         columns.push(("RESPONDERS", Constraint::Length(responders.max(10) as u16)));
     }
-    columns
+    columns.into_iter().map(|(name, width)| (name.to_owned(), width)).collect()
 }
 
-fn incident_row<'a>(
+/// A row's cells after the marker; `widths` are the columns' (the marker's first).
+fn incident_cells<'a>(
     app: &App,
     theme: &Theme,
-    i: &'a IncidentSummary,
-    selected: bool,
-    columns: &[(&str, Constraint)],
+    i: &IncidentSummary,
+    columns: &[(String, Constraint)],
     widths: &[usize],
-) -> Row<'a> {
-    let marker = if selected {
-        "▶"
-    } else if app.changed_since_seen(i) {
-        "●"
-    } else {
-        " "
-    };
-    let marker_style = if app.changed_since_seen(i) { theme.style(K::NewMarker) } else { theme.style(K::Text) };
+) -> Vec<Cell<'a>> {
     let title = if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() };
     let mut cells = vec![
-        Cell::from(Span::styled(marker, marker_style)),
         Cell::from(severity(theme, i.severity)),
         Cell::from(ellipsize(&format!("#{}", i.id), widths[2])),
         Cell::from(status(theme, i.status)),
         Cell::from(age(i.started_at, app.now)),
     ];
-    for ((name, _), w) in columns.iter().zip(widths).skip(5) {
-        let text = match *name {
+    for ((name, _), w) in columns.iter().zip(&widths[1..]).skip(4) {
+        let text = match name.as_str() {
             "TITLE" => title.clone(),
             "RESOURCES" => i.resources.join(", "),
             _ => i.responders.join(", "),
         };
         cells.push(Cell::from(ellipsize(&text, *w)));
     }
-    let row = Row::new(cells);
-    if selected { row.style(theme.style(K::Selection)) } else { row }
+    cells
 }

@@ -14,10 +14,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 mod dialog;
+mod list;
+pub(in crate::console) use list::ListTable;
 pub(super) mod learning;
 pub(super) mod paging;
 pub(super) mod pane;
@@ -549,37 +551,15 @@ pub(in crate::console) fn loading(app: &App, theme: &Theme, frame: &mut Frame, a
     not_known(app, theme, frame, area, "the incident");
 }
 
-/// A list drawn as a table, as every list screen draws it: a marker column,
-/// only the rows that fit with the selected one kept in sight, marked and
-/// highlighted, headings cut to their columns. `cells` gives a row's cells
-/// after the marker, from its index, whether it is selected, and the
-/// columns' widths (the marker's first).
+/// A list drawn as a table with the plain marker (`▶` on the selected
+/// row) and its position on the heading row: see [`ListTable`].
 pub(in crate::console) fn list_table<'a>(
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
     columns: &[(String, Constraint)],
     (len, selected): (usize, usize),
-    mut cells: impl FnMut(usize, bool, &[usize]) -> Vec<Cell<'a>>,
+    cells: impl FnMut(usize, bool, &[usize]) -> Vec<Cell<'a>>,
 ) {
-    let widths: Vec<Constraint> =
-        std::iter::once(Constraint::Length(1)).chain(columns.iter().map(|(_, w)| *w)).collect();
-    let cols = column_widths(widths.clone(), area);
-    let height = area.height.saturating_sub(1) as usize;
-    let offset = selected.saturating_sub(height.saturating_sub(1));
-    let rows: Vec<Row> = (offset..len)
-        .take(height)
-        .map(|n| {
-            let is_selected = n == selected;
-            let mut row = vec![Cell::from(if is_selected { "▶" } else { " " })];
-            row.extend(cells(n, is_selected, &cols));
-            let row = Row::new(row);
-            if is_selected { row.style(theme.style(K::Selection)) } else { row }
-        })
-        .collect();
-    let names = std::iter::once("").chain(columns.iter().map(|(n, _)| n.as_str()));
-    let header = Row::new(names.zip(&cols).map(|(n, w)| ellipsize(n, *w))).style(theme.style(K::Header));
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
-    // Where the rows shown are among all, at the right of the heading row.
-    pane::position(theme, frame, Rect { height: 1, ..area }, offset, height, len);
+    ListTable::new(columns, len, selected).draw(theme, frame, area, cells);
 }

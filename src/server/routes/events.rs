@@ -74,25 +74,22 @@ pub fn parse_event(
         });
     }
     let metadata = f.object("metadata", 16 * 1024);
-    f.reject_unknown();
 
     let has_attribution =
         ctx.agent_id.is_some() || ctx.actor_type.is_some() || ctx.actor_id.is_some() || ctx.origin_system_id.is_some();
     let mut flags = Vec::new();
+    let mut violations = Vec::new();
     if has_attribution && attribution_well_typed {
-        let violations = validate(&ctx);
+        violations = validate(&ctx);
         if !violations.is_empty() {
             log_violations(&ctx, &violations, EnforcementMode::Hard);
-            let mut details: Vec<ErrorDetail> = violations.iter().map(Into::into).collect();
-            details.append(&mut f.errors);
-            return Err(Box::new(EventRejection { details, attribution: Some(ctx) }));
         }
     } else if !has_attribution && attribution_well_typed {
         flags.push(EventFlag::ActorUnknown);
     }
-    if !f.errors.is_empty() {
-        return Err(Box::new(EventRejection { details: f.errors, attribution: None }));
-    }
+    f.finish_after(violations.iter().map(Into::into).collect()).map_err(|details| {
+        Box::new(EventRejection { details, attribution: (!violations.is_empty()).then(|| ctx.clone()) })
+    })?;
     if action_type.is_none() {
         flags.push(EventFlag::ActionTypeUnknown);
     }

@@ -102,23 +102,9 @@ fn parse_intervention(
     let resource = f.optional_id("resource", limits::NAME);
     let rule = f.optional_string("rule", limits::RULE_TEXT);
     let title = f.optional_string("title", limits::TITLE);
-    let severity = f.optional_id("severity", 16);
+    let severity = f.optional_enum("severity", Severity::parse, &Severity::allowed());
     let until = f.optional_timestamp("until");
-    f.reject_unknown();
-    let severity = match severity {
-        None => None,
-        Some(raw) => Some(Severity::parse(&raw).ok_or_else(|| {
-            ApiError::invalid_request(
-                "FIELD_INVALID_VALUE",
-                format!("severity must be one of: {}", Severity::allowed()),
-            )
-            .with_field("severity")
-        })?),
-    };
-    if !f.errors.is_empty() {
-        return Err(ApiError::violations(f.errors));
-    }
-    let kind = kind.expect("validated");
+    let kind = f.finish_with(kind)?;
     if !kind.reversible() && !confirm {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

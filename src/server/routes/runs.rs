@@ -66,20 +66,16 @@ pub(crate) fn parse_create_run_with(body: Map<String, Value>) -> Result<NewRun, 
     let source = fields.required_enum("source", RunSource::parse, &RunSource::allowed());
     let provider_type = fields.required_id("provider_type", limits::KIND);
     let risk_level = fields.required_enum("risk_level", RiskLevel::parse, &RiskLevel::allowed());
-    fields.reject_unknown();
-
-    if attribution_well_typed {
-        let violations = validate(&ctx);
-        if !violations.is_empty() {
-            log_violations(&ctx, &violations, EnforcementMode::Hard);
-            let mut details: Vec<_> = violations.iter().map(Into::into).collect();
-            details.append(&mut fields.errors);
-            return Err(Box::new(RunRejection { error: ApiError::violations(details), attribution: Some(ctx) }));
-        }
+    let violations = if attribution_well_typed { validate(&ctx) } else { Vec::new() };
+    if !violations.is_empty() {
+        log_violations(&ctx, &violations, EnforcementMode::Hard);
     }
-    if !fields.errors.is_empty() {
-        return Err(Box::new(RunRejection { error: ApiError::violations(fields.errors), attribution: None }));
-    }
+    fields.finish_after(violations.iter().map(Into::into).collect()).map_err(|details| {
+        Box::new(RunRejection {
+            error: ApiError::violations(details),
+            attribution: (!violations.is_empty()).then(|| ctx.clone()),
+        })
+    })?;
     let (Some(goal), Some(source), Some(provider_type), Some(risk_level)) = (goal, source, provider_type, risk_level)
     else {
         unreachable!("a missing required field is recorded as a violation");
@@ -192,10 +188,7 @@ pub async fn complete_run(
     let final_statuses = "succeeded, failed, cancelled";
     let status =
         fields.required_enum("status", |s| RunStatus::parse(s).filter(|s| *s != RunStatus::Running), final_statuses);
-    fields.reject_unknown();
-    let Some(status) = status.filter(|_| fields.errors.is_empty()) else {
-        return Err(ApiError::violations(fields.errors));
-    };
+    let status = fields.finish_with(status)?;
     // A bound agent token completes its own agents' runs only.
     if caller.0.agents.is_some() {
         let run = state.store().get_run(&run_id).await?.ok_or_else(|| run_not_found(&run_id))?;
