@@ -276,6 +276,11 @@ impl App {
         }
     }
 
+    /// An incident's row in the list, when the list holds it.
+    pub fn summary(&self, id: i64) -> Option<&crate::api::IncidentSummary> {
+        self.incidents.iter().find(|i| i.id == id)
+    }
+
     /// The detail of the focused incident, once it has arrived.
     pub fn focused_detail(&self) -> Option<&IncidentDetail> {
         let id = self.focused_incident()?;

@@ -7,7 +7,8 @@
 use super::app::App;
 use super::keymap::KeyAction;
 use crate::api::{
-    DisputeBody, DisputeClaim, InterventionBody, InterventionKind, StopBody, StopScope, Verdict, VerdictBody, WhoAmI,
+    DisputeBody, DisputeClaim, InterventionBody, InterventionKind, ResolutionKind, StopBody, StopScope, Verdict,
+    VerdictBody, WhoAmI,
 };
 use crate::attribution::{AttributionContext, validate};
 use serde_json::Value;
@@ -69,6 +70,11 @@ pub struct Plan {
     pub incident: Option<i64>,
     /// The agents listed when the stop was planned, to say which it covers.
     pub known_agents: Option<Vec<String>>,
+    /// How a resolve ends the incident, as typed: confirmed, undetermined
+    /// or not-an-incident.
+    pub resolution: Option<String>,
+    /// A severity, as typed.
+    pub severity: Option<String>,
 }
 
 impl Plan {
@@ -89,6 +95,8 @@ impl Plan {
             until: None,
             incident: None,
             known_agents: None,
+            resolution: None,
+            severity: None,
         }
     }
 
@@ -102,6 +110,23 @@ impl Plan {
         match &self.target {
             Target::Stop(scope, target) => scope.label(target),
             _ => "?".to_owned(),
+        }
+    }
+
+    /// How a resolve ends the incident, in words for the preview.
+    fn resolution_words(&self) -> String {
+        match self.resolution.as_deref().map(|r| (r, resolution_of(r))) {
+            Some((_, Some(ResolutionKind::CauseConfirmed))) => match (&self.event_id, &self.title) {
+                (Some(_), Some(action)) => format!("the cause confirmed: {action}"),
+                (Some(event), None) => format!("the cause confirmed: {event}"),
+                _ => "the cause confirmed (no candidate is confirmed yet: confirm one with C first)".to_owned(),
+            },
+            Some((_, Some(ResolutionKind::CauseUndetermined))) => {
+                "its cause undetermined (counted toward investigating the pattern)".to_owned()
+            }
+            Some((_, Some(ResolutionKind::NotAnIncident))) => "not an incident".to_owned(),
+            Some((raw, None)) => format!("{raw:?} is not a resolution: confirmed, undetermined or not-an-incident"),
+            None => "say how: confirmed, undetermined or not-an-incident".to_owned(),
         }
     }
 
@@ -159,8 +184,10 @@ impl Plan {
     /// cannot be undone, stops an agent or pages people, or settles a cause.
     pub fn needs_confirmation(&self) -> bool {
         match self.what {
+            // Stopping an agent, paging, ending or reopening paging, settling
+            // a cause, or words that need typing.
             What::Intervention(kind) => {
-                !kind.reversible() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
+                kind.needs_reason() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
             }
             // Verdicts feed calibration: each of the three is asked alike.
             What::Verdict(_) => true,
@@ -223,6 +250,20 @@ impl Plan {
                         .to_owned(),
                     "the proposal stays in the record; an admin may reject it".to_owned(),
                 ],
+                InterventionKind::Resolve => vec![
+                    format!("resolve {on}: {}", self.resolution_words()),
+                    "paging stops; whoever was paged is told it is resolved".to_owned(),
+                    "new errors on its resources open it again".to_owned(),
+                ],
+                InterventionKind::Reopen => vec![
+                    format!("open {on} again"),
+                    "routing decides again, and its receivers are paged from now".to_owned(),
+                ],
+                InterventionKind::Note => vec![format!("add your note to the timeline of {on}")],
+                InterventionKind::ChangeSeverity => vec![
+                    format!("set the severity of {on} to {}", self.severity.as_deref().unwrap_or("?")),
+                    "it holds against new events; routing decides again who is paged".to_owned(),
+                ],
             },
             What::Verdict(v) => vec![
                 format!("record that {} is {} for {on}", self.action(), verdict_word(v)),
@@ -266,8 +307,12 @@ impl Plan {
             .collect(),
         };
         lines.extend(self.cautions.iter().map(|c| format!("⚠ {c}")));
-        if let Some(reason) = &self.reason {
-            lines.push(format!("give the reason: {reason}"));
+        match &self.reason {
+            Some(note) if self.what == What::Intervention(InterventionKind::Note) => {
+                lines.push(format!("the note: {note}"))
+            }
+            Some(reason) => lines.push(format!("give the reason: {reason}")),
+            None => {}
         }
         lines.push("record it in the audit log under your name".to_owned());
         lines
@@ -286,9 +331,16 @@ impl Plan {
                 InterventionKind::CreateIncident => {
                     fields.push(Field::new(FieldName::Title, self.title.clone(), false))
                 }
+                InterventionKind::Resolve => {
+                    fields.push(Field::new(FieldName::Resolution, self.resolution.clone(), true))
+                }
+                InterventionKind::ChangeSeverity => {
+                    fields.push(Field::new(FieldName::Severity, self.severity.clone(), true))
+                }
                 _ => {}
             }
-            fields.push(Field::new(FieldName::Reason, None, !kind.reversible()));
+            let reason = if kind == InterventionKind::Note { FieldName::Note } else { FieldName::Reason };
+            fields.push(Field::new(reason, None, kind.needs_reason()));
             if kind == InterventionKind::PauseAgent {
                 fields.push(Field::new(FieldName::Until, self.until.clone(), false));
             }
@@ -311,7 +363,9 @@ impl Plan {
     fn set(&mut self, name: FieldName, value: &str) {
         let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
         match name {
-            FieldName::Reason => self.reason = value,
+            FieldName::Reason | FieldName::Note => self.reason = value,
+            FieldName::Resolution => self.resolution = value,
+            FieldName::Severity => self.severity = value,
             FieldName::Tool => self.tool = value,
             FieldName::Command => self.command = value,
             FieldName::Rule => self.rule = value,
@@ -413,6 +467,11 @@ pub enum FieldName {
     Until,
     /// Which agents a stop covers: `prefix*`.
     Prefix,
+    /// How a resolve ends the incident.
+    Resolution,
+    Severity,
+    /// A note's text (sent as the reason).
+    Note,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -445,6 +504,9 @@ impl Field {
             FieldName::Title => "title",
             FieldName::Until => "for (30m, 2h; empty: until lifted)",
             FieldName::Prefix => "agents",
+            FieldName::Resolution => "resolution (confirmed, undetermined, not-an-incident)",
+            FieldName::Severity => "severity (low, medium, high, critical)",
+            FieldName::Note => "note",
         }
     }
 }
@@ -732,14 +794,41 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                 resource: plan.resource.clone(),
                 rule: plan.rule.clone(),
                 title: plan.title.clone(),
-                severity: None,
+                severity: match plan.severity.as_deref() {
+                    Some(raw) if kind == InterventionKind::ChangeSeverity => Some(
+                        crate::api::Severity::parse(raw)
+                            .ok_or_else(|| format!("severity {raw:?} is not one of low, medium, high, critical"))?,
+                    ),
+                    _ => None,
+                },
                 until,
+                resolution: match plan.resolution.as_deref() {
+                    Some(raw) if kind == InterventionKind::Resolve => Some(resolution_of(raw).ok_or_else(|| {
+                        format!("resolution {raw:?} is not one of confirmed, undetermined, not-an-incident")
+                    })?),
+                    _ => None,
+                },
+                event_id: plan.event_id.clone().filter(|_| {
+                    plan.resolution.as_deref().and_then(resolution_of) == Some(ResolutionKind::CauseConfirmed)
+                }),
             };
             (path, serde_json::to_value(body))
         }
     };
     let body = body.map_err(|e| format!("cannot encode the request: {e}"))?;
     Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
+}
+
+/// A resolution as typed in the dialog: the wire's words, or their short
+/// forms.
+fn resolution_of(raw: &str) -> Option<ResolutionKind> {
+    let raw = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    match raw.as_str() {
+        "confirmed" | "cause" => Some(ResolutionKind::CauseConfirmed),
+        "undetermined" | "unknown" => Some(ResolutionKind::CauseUndetermined),
+        "not_an_incident" | "not_incident" | "none" => Some(ResolutionKind::NotAnIncident),
+        other => ResolutionKind::parse(other),
+    }
 }
 
 /// "deployer-eu-2" → "deployer-eu-*": the agent's name up to its last
@@ -789,7 +878,7 @@ pub fn needs_detail(app: &App, action: KeyAction) -> Option<i64> {
         KeyAction::StopRun => K::PauseAgent,
         _ => return None,
     };
-    if matches!(kind, K::Acknowledge | K::FlagForReview | K::CreateIncident) {
+    if matches!(kind, K::Acknowledge | K::FlagForReview | K::CreateIncident | K::Reopen | K::Note | K::ChangeSeverity) {
         return None;
     }
     if matches!(app.screen(), super::app::Screen::Agents) {
@@ -970,6 +1059,36 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             plan.title = Some(format!("follow-up of incident #{id}"));
         }
         K::Escalate => plan.next_level = detail.and_then(next_level),
+        K::Resolve => {
+            // A cause a person confirmed is the resolution offered; without
+            // one the cause is undetermined until someone says otherwise.
+            let confirmed = detail
+                .and_then(|d| d.analysis.candidates.iter().find(|c| c.verdict == Some(crate::api::Verdict::Confirmed)));
+            let status = detail.map(|d| d.summary.status).or_else(|| app.summary(id).map(|s| s.status));
+            if status == Some(crate::api::IncidentStatus::Resolved) {
+                return Err(format!("incident #{id} is already resolved (O reopens it)"));
+            }
+            match confirmed {
+                Some(c) => {
+                    plan.resolution = Some("confirmed".to_owned());
+                    plan.event_id = Some(c.event_id.clone());
+                    plan.title = Some(action_words(c));
+                }
+                None => plan.resolution = Some("undetermined".to_owned()),
+            }
+        }
+        K::Reopen => {
+            let status = detail.map(|d| d.summary.status).or_else(|| app.summary(id).map(|s| s.status));
+            if let Some(status) = status.filter(|s| *s != crate::api::IncidentStatus::Resolved) {
+                return Err(format!("incident #{id} is {status}: only a resolved incident is reopened"));
+            }
+        }
+        K::ChangeSeverity => {
+            plan.severity = detail
+                .map(|d| d.summary.severity)
+                .or_else(|| app.summary(id).map(|s| s.severity))
+                .map(|s| s.as_str().to_owned());
+        }
         _ => {}
     }
     Ok(plan)

@@ -296,6 +296,7 @@ impl Desk {
             routing: Some(routing),
             pages,
             shared_cause,
+            resolution: record.resolution,
         };
         Ok(Some(Analysed { detail, signature: current, learned }))
     }

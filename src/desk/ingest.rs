@@ -188,10 +188,12 @@ impl Desk {
                 record.last_error_at = record.last_error_at.max(event.occurred_at);
                 summary.started_at = summary.started_at.min(event.occurred_at);
                 if summary.status == IncidentStatus::Resolved {
-                    // Errors came back within the window: open again.
+                    // Errors came back within the window: open again, and a
+                    // person's resolution no longer holds.
                     summary.auto_recovered = false;
                     summary.status = IncidentStatus::Open;
                     summary.resolved_at = None;
+                    record.resolution = None;
                 }
             } else if summary.status != IncidentStatus::Resolved && event.occurred_at >= record.last_error_at {
                 // The failing resource works again: resolved. Under two minutes
@@ -208,7 +210,9 @@ impl Desk {
         let mut queued = 0;
         for record in touched.values_mut() {
             let radius = blast_radius(&catalog, &[], &record.summary.resources);
-            record.summary.severity = severity(&catalog, &radius);
+            if record.severity_set_by.is_none() {
+                record.summary.severity = severity(&catalog, &radius);
+            }
             record.summary.updated_at = now;
             record.summary.version = version;
             self.store.save_incident(&mut tx, record).await?;

@@ -153,7 +153,13 @@ impl Desk {
         if detail.pattern.as_ref().is_some_and(|p| p.suggested_rule.is_some()) {
             self.propose_from_pattern(pattern_id, id, signature).await?;
         }
-        if resolved && detail.analysis.undetermined {
+        // A person's resolution says whether the cause was found; without
+        // one, the analysis does.
+        let undetermined = match &detail.resolution {
+            Some(r) => r.kind == crate::api::ResolutionKind::CauseUndetermined,
+            None => detail.analysis.undetermined,
+        };
+        if resolved && undetermined {
             self.escalate_undetermined(pattern_id).await?;
         }
         Ok(())

@@ -296,9 +296,10 @@ fn attribution_is_required(schemas: &mut Map<String, Value>) {
 /// What each kind of intervention needs (`InterventionKind::spec`, and the
 /// desk's checks): an irreversible one `"confirm": true` and a reason;
 /// `disable_tool` the tool, `trigger_rollback` the command, `update_rule`
-/// the rule; a severity is one of the severities.
+/// the rule, `resolve` a resolution, `change_severity` a severity; a
+/// severity is one of the severities.
 fn interventions_per_kind(schemas: &mut Map<String, Value>) {
-    use crate::api::{InterventionKind, Severity};
+    use crate::api::{InterventionKind, ResolutionKind, Severity};
     let Some(body) = schemas.get_mut("InterventionBody").and_then(Value::as_object_mut) else { return };
     let reason = format!("^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$");
     let mut rules: Vec<Value> = body.get("allOf").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -319,6 +320,14 @@ fn interventions_per_kind(schemas: &mut Map<String, Value>) {
                 Some(("command", json!({ "type": "string", "pattern": "^[^\\u0000]*$" })))
             }
             InterventionKind::UpdateRule => Some(("rule", json!({ "type": "string", "pattern": "^[^\\u0000]*$" }))),
+            InterventionKind::Resolve => Some((
+                "resolution",
+                json!({ "type": "string", "enum": ResolutionKind::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>() }),
+            )),
+            InterventionKind::ChangeSeverity => Some((
+                "severity",
+                json!({ "type": "string", "enum": Severity::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() }),
+            )),
             _ => None,
         };
         if let Some((name, schema)) = field {
@@ -332,6 +341,11 @@ fn interventions_per_kind(schemas: &mut Map<String, Value>) {
             }));
         }
     }
+    // A confirmed cause names its event.
+    rules.push(json!({
+        "if": { "properties": { "resolution": { "const": ResolutionKind::CauseConfirmed.as_str() } }, "required": ["resolution"] },
+        "then": { "required": ["event_id"] },
+    }));
     body.insert("allOf".into(), json!(rules));
     if let Some(severity) = body.get_mut("properties").and_then(|p| p.get_mut("severity")) {
         let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();

@@ -1,6 +1,6 @@
 use super::events::{json_list, list};
 use super::{Store, StoreError, from_millis, to_millis};
-use crate::api::{IncidentStatus, IncidentSummary, Severity, Signature, StatusCounts, Verdict};
+use crate::api::{IncidentStatus, IncidentSummary, Resolution, Severity, Signature, StatusCounts, Verdict};
 use crate::incident::PastIncident;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -13,6 +13,10 @@ pub struct IncidentRecord {
     pub last_error_at: DateTime<Utc>,
     pub created_by: Option<String>,
     pub signature: Option<Signature>,
+    /// How a person resolved it; None while open, or when it ended by itself.
+    pub resolution: Option<Resolution>,
+    /// Who set its severity by hand: then new events no longer recompute it.
+    pub severity_set_by: Option<String>,
 }
 
 impl IncidentRecord {
@@ -40,12 +44,15 @@ impl IncidentRecord {
             last_error_at: at,
             created_by: None,
             signature: None,
+            resolution: None,
+            severity_set_by: None,
         }
     }
 }
 
 const INCIDENT_COLUMNS: &str = "id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
-     responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version";
+     responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version, \
+     resolution, severity_set_by";
 
 /// An incident's row as stored.
 #[derive(sqlx::FromRow)]
@@ -68,6 +75,8 @@ struct IncidentRow {
     created_by: Option<String>,
     signature: Option<String>,
     version: i64,
+    resolution: Option<String>,
+    severity_set_by: Option<String>,
 }
 
 fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
@@ -99,6 +108,8 @@ fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
         last_error_at: from_millis(row.last_error_at),
         created_by: row.created_by,
         signature: row.signature.and_then(|s| serde_json::from_str(&s).ok()),
+        resolution: row.resolution.and_then(|s| serde_json::from_str(&s).ok()),
+        severity_set_by: row.severity_set_by,
     })
 }
 
@@ -192,11 +203,13 @@ impl Store {
         let s = &r.summary;
         sqlx::query(
             "INSERT INTO incidents (id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
-             responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version, \
+             resolution, severity_set_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              ON CONFLICT (id) DO UPDATE SET title = $2, severity = $3, status = $4, updated_at = $6, last_error_at = $7, \
              resolved_at = $8, resources = $9, responders = $10, coordinator = $11, escalation_level = $12, auto_recovered = $13, \
-             flagged_for_review = $14, event_count = $15, signature = $17, version = $18",
+             flagged_for_review = $14, event_count = $15, signature = $17, version = $18, resolution = $19, \
+             severity_set_by = $20",
         )
         .bind(s.id)
         .bind(s.title.clone())
@@ -216,6 +229,8 @@ impl Store {
         .bind(r.created_by.clone())
         .bind(r.signature.as_ref().and_then(|sig| serde_json::to_string(sig).ok()))
         .bind(s.version)
+        .bind(r.resolution.as_ref().and_then(|res| serde_json::to_string(res).ok()))
+        .bind(r.severity_set_by.clone())
         .execute(&mut **tx)
         .await?;
         for resource in &s.resources {

@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (14, "run records", include_str!("migrations/sqlite/0014_run_records.sql")),
     (15, "refusals", include_str!("migrations/sqlite/0015_refusals.sql")),
     (16, "stops", include_str!("migrations/sqlite/0016_stops.sql")),
+    (17, "resolutions", include_str!("migrations/sqlite/0017_resolutions.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -39,6 +40,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (14, "run records", include_str!("migrations/postgres/0014_run_records.sql")),
     (15, "refusals", include_str!("migrations/postgres/0015_refusals.sql")),
     (16, "stops", include_str!("migrations/postgres/0016_stops.sql")),
+    (17, "resolutions", include_str!("migrations/postgres/0017_resolutions.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

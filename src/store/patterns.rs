@@ -187,11 +187,31 @@ impl Store {
         cause_event_id: Option<&str>,
         undetermined: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE incidents SET cause_event_id = $1, undetermined = $2 WHERE id = $3")
+        // A person's resolution decides the cause; the analysis only while
+        // there is none.
+        sqlx::query("UPDATE incidents SET cause_event_id = $1, undetermined = $2 WHERE id = $3 AND resolution IS NULL")
             .bind(cause_event_id.map(str::to_owned))
             .bind(i64::from(undetermined))
             .bind(incident_id)
             .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The cause a person's resolution settles, in its transaction:
+    /// confirmed (the event), undetermined, or none (not an incident).
+    pub(crate) async fn settle_cause(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+        cause_event_id: Option<&str>,
+        undetermined: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE incidents SET cause_event_id = $1, undetermined = $2 WHERE id = $3")
+            .bind(cause_event_id.map(str::to_owned))
+            .bind(i64::from(undetermined))
+            .bind(incident_id)
+            .execute(&mut **tx)
             .await?;
         Ok(())
     }

@@ -242,18 +242,33 @@ impl Store {
             let Some(kind) = InterventionKind::parse(&row.try_get::<String, _>("kind")?) else { continue };
             let details: serde_json::Value =
                 serde_json::from_str(&row.try_get::<String, _>("details")?).unwrap_or_default();
-            let detail = ["command", "tool", "rule", "level", "created_incident"]
-                .iter()
-                .find_map(|k| match &details[k] {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
+            let detail = match kind {
+                InterventionKind::Resolve => {
+                    details["resolution"].as_str().map(|r| match details["event_id"].as_str() {
+                        Some(event) => format!("({}: {event})", r.replace('_', " ")),
+                        None => format!("({})", r.replace('_', " ")),
+                    })
+                }
+                InterventionKind::ChangeSeverity => match (details["from"].as_str(), details["to"].as_str()) {
+                    (Some(from), Some(to)) => Some(format!("{from} → {to}")),
                     _ => None,
-                })
-                .map(|v| match kind {
-                    InterventionKind::Escalate => format!("to level {v}"),
-                    InterventionKind::CreateIncident => format!("#{v}"),
-                    _ => v,
-                });
+                },
+                _ => None,
+            };
+            let detail = detail.or_else(|| {
+                ["command", "tool", "rule", "level", "created_incident"]
+                    .iter()
+                    .find_map(|k| match &details[k] {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .map(|v| match kind {
+                        InterventionKind::Escalate => format!("to level {v}"),
+                        InterventionKind::CreateIncident => format!("#{v}"),
+                        _ => v,
+                    })
+            });
             notes.push(InterventionNote {
                 kind,
                 actor_id: row.try_get("actor_id")?,

@@ -301,6 +301,46 @@ async fn a_proposed_rule_from_an_incident_or_the_api(db: Db) {
     t.stop().await;
 }
 
+/// A person's resolution counts as the analysis's would: three incidents of
+/// one pattern that never recovered by themselves, each resolved by hand
+/// with its cause undetermined, open the investigation; a resolution that
+/// says it was not an incident does not count.
+async fn undetermined_by_hand_counts_toward_investigation(db: Db) {
+    let t = start(db).await;
+    let mut ids = Vec::new();
+    for (n, base) in [-4.0 * WEEK, -3.0 * WEEK, -2.0 * WEEK, -WEEK].into_iter().enumerate() {
+        let failure =
+            error(event_body(&format!("h{n}"), base, "runtime", "tool_call", "billing-service", "error"), "TIMEOUT");
+        t.post(AGENT, "/api/v1/events", &json!([failure])).await.succeeded();
+        ids.push(newest(&t).await);
+    }
+    learned(&t, ids[3]).await;
+    let investigation = |page: &Value| {
+        page["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["title"].as_str().unwrap_or("").starts_with("investigate"))
+    };
+    let resolve = |id: i64, resolution: &str| {
+        let body =
+            as_alice(json!({"kind": "resolve", "resolution": resolution, "reason": "recovered after a restart"}));
+        let t = &t;
+        async move { t.post(RESPONDER, &format!("/api/v1/incidents/{id}/interventions"), &body).await.succeeded() }
+    };
+    resolve(ids[0], "not_an_incident").await;
+    resolve(ids[1], "cause_undetermined").await;
+    resolve(ids[2], "cause_undetermined").await;
+    learned(&t, ids[2]).await;
+    assert!(!investigation(&t.get(VIEWER, "/api/v1/incidents").await.body), "two undetermined and one not an incident");
+    resolve(ids[3], "cause_undetermined").await;
+    let page = until(&t, "/api/v1/incidents", "the investigation incident", investigation).await;
+    let opened =
+        page["incidents"].as_array().unwrap().iter().find(|i| investigation(&json!({"incidents": [i]}))).unwrap();
+    assert_eq!(opened["title"], "investigate PAT-001: cause undetermined 3 times");
+    t.stop().await;
+}
+
 /// Seed 10.7: the third incident of one pattern resolved with its cause
 /// undetermined opens an incident to investigate, with the history.
 async fn undetermined_three_times_is_escalated(db: Db) {
@@ -502,6 +542,7 @@ on_both_databases!(
     the_third_occurrence_proposes_a_rule_that_gates_the_fourth,
     a_proposed_rule_from_an_incident_or_the_api,
     undetermined_three_times_is_escalated,
+    undetermined_by_hand_counts_toward_investigation,
     quick_confirmations_are_pointed_out,
     a_cause_shared_by_incidents_is_shown,
 );

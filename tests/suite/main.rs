@@ -23,6 +23,7 @@ mod faults;
 mod fuzz;
 mod hostile_clients;
 mod identity;
+mod incident_life;
 mod incidents_http;
 mod input_bounds;
 mod layers;

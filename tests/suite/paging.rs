@@ -11,10 +11,10 @@ use mandate::routing::{Routing, RoutingDocument};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// Services for every ownership case of seed 6.x.
-fn catalog() -> Value {
+pub(crate) fn catalog() -> Value {
     json!({
         "service": [
             {"name": "payments-service", "owner": "@alice", "team": "payments", "on_call": "@payments-oncall",
@@ -41,9 +41,9 @@ fn owner_on_every_channel(attempts: u32) -> String {
     )
 }
 
-struct Paging {
-    t: TestServer,
-    inbox: Inbox,
+pub(crate) struct Paging {
+    pub(crate) t: TestServer,
+    pub(crate) inbox: Inbox,
     clock: Clock,
     _guard: StoreGuard,
 }
@@ -51,7 +51,7 @@ struct Paging {
 impl Paging {
     /// With every service but the one whose owner departed: its weekly
     /// digest would be one more email in tests about other things.
-    async fn start(db: Db, routing: &str) -> Paging {
+    pub(crate) async fn start(db: Db, routing: &str) -> Paging {
         let mut services = catalog();
         services["service"].as_array_mut().unwrap().retain(|s| s["name"] != "ledger");
         Paging::start_with(db, routing, services).await
@@ -74,7 +74,7 @@ impl Paging {
     }
 
     /// A failure on `resource`: the incident it opened.
-    async fn fail(&self, id: &str, resource: &str) -> i64 {
+    pub(crate) async fn fail(&self, id: &str, resource: &str) -> i64 {
         // An agent of its own: one incident per call.
         let mut e = event_body(id, -0.5, &format!("agent-{id}"), "tool_call", resource, "error");
         e["error_code"] = "E_TIMEOUT".into();
@@ -83,13 +83,13 @@ impl Paging {
         report.body["incidents"][0].as_i64().unwrap()
     }
 
-    async fn pages(&self, incident: i64) -> Vec<Value> {
+    pub(crate) async fn pages(&self, incident: i64) -> Vec<Value> {
         let d = self.t.get(VIEWER, &format!("/api/v1/incidents/{incident}")).await.body;
         d["pages"].as_array().cloned().unwrap_or_default()
     }
 
     /// Waits until the incident's notifications satisfy `ok`.
-    async fn pages_until(&self, incident: i64, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) async fn pages_until(&self, incident: i64, what: &str, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let pages = self.pages(incident).await;
@@ -101,7 +101,7 @@ impl Paging {
         }
     }
 
-    fn advance(&self, by: chrono::Duration) {
+    pub(crate) fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
     }
 }
@@ -110,7 +110,7 @@ fn of<'a>(pages: &'a [Value], target: &str, channel: &str) -> Option<&'a Value> 
     pages.iter().find(|p| p["target"] == target && p["channel"] == channel && p["kind"] == "page")
 }
 
-fn state(pages: &[Value], target: &str, channel: &str) -> String {
+pub(crate) fn state(pages: &[Value], target: &str, channel: &str) -> String {
     of(pages, target, channel).map(|p| p["state"].as_str().unwrap().to_owned()).unwrap_or_else(|| "absent".into())
 }
 

@@ -425,9 +425,87 @@ impl PagingServer {
 
     /// The console at 80×24 against it, with `args`.
     fn console(&self, name: &str, args: &str) -> Tmux {
-        let url = format!("http://{}", self.served.addr);
-        Tmux::start(name, (80, 24), &[("MANDATE_TOKEN", &self.responder), ("MANDATE_API_URL", &url)], args)
+        self.console_sized(name, (80, 24), args)
     }
+
+    fn console_sized(&self, name: &str, size: (u16, u16), args: &str) -> Tmux {
+        let url = format!("http://{}", self.served.addr);
+        Tmux::start(name, size, &[("MANDATE_TOKEN", &self.responder), ("MANDATE_API_URL", &url)], args)
+    }
+
+    /// Waits until the webhook receiver has a message of `kind`
+    /// (`incident.page`, `incident.resolved`) beyond the first `after`.
+    fn webhook_until(&self, kind: &str, after: usize) -> usize {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.rt.block_on(self.inbox.accepted("webhook", after + 1, Duration::from_millis(200)));
+            if got.iter().skip(after).any(|r| r.json()["type"] == kind) {
+                return got.len();
+            }
+            assert!(std::time::Instant::now() < deadline, "no {kind} after the first {after}: {got:#?}");
+        }
+    }
+}
+
+/// An incident's life from the console: a note on its timeline, resolved
+/// with its cause undetermined (the receiver is told), reopened (paged
+/// again). Each dialog is read before it is confirmed.
+fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
+    if no_tmux(name) {
+        return;
+    }
+    let p = PagingServer::start(
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
+         [storm]\ngroup_interval = \"1s\"\n",
+        |_| {},
+    );
+    let t = p.console_sized(name, size, "");
+    t.wait_for("DISK_FULL on svc-1");
+    t.keys(&["Enter"]);
+    t.wait_for("detail 1/3");
+    t.keys(&["n"]);
+    t.wait_for("Confirm: note incident #1");
+    t.text("restarted the pool, no change");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ note incident #1");
+    t.wait_for("alice noted: restarted the pool");
+
+    t.keys(&["r"]);
+    let dialog = t.wait_for("Confirm: resolve incident #1");
+    assert!(dialog.contains("its cause undetermined"), "the resolution offered without a confirmed cause:\n{dialog}");
+    assert!(dialog.contains("paging stops"), "{dialog}");
+    t.keys(&["Tab"]);
+    t.text("pool restarted, errors gone");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ resolve incident #1");
+    t.wait_for("RESOLVED");
+    let seen = p.webhook_until("incident.resolved", 1);
+
+    t.keys(&["O"]);
+    t.wait_for("Confirm: reopen incident #1");
+    t.text("customers still see errors");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ reopen incident #1");
+    p.webhook_until("incident.page", seen);
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    p.served.stop();
+}
+
+#[test]
+fn resolving_and_reopening_from_the_console_at_80x24() {
+    resolve_and_reopen_at((80, 24), "resolving_and_reopening_from_the_console_at_80x24");
+}
+
+#[test]
+fn resolving_and_reopening_from_the_console_at_200x50() {
+    resolve_and_reopen_at((200, 50), "resolving_and_reopening_from_the_console_at_200x50");
 }
 
 /// From the list, at 80×24: acknowledge, then escalate. The dialog names

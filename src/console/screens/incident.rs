@@ -314,6 +314,10 @@ fn intervention_text(i: &InterventionNote) -> String {
         InterventionKind::TriggerRollback => "requested a rollback:".to_owned(),
         InterventionKind::DisableTool => "disabled tool".to_owned(),
         InterventionKind::UpdateRule => "proposed a rule:".to_owned(),
+        InterventionKind::Resolve => "resolved it".to_owned(),
+        InterventionKind::Reopen => "reopened it".to_owned(),
+        InterventionKind::Note => "noted:".to_owned(),
+        InterventionKind::ChangeSeverity => "changed the severity".to_owned(),
     };
     let mut text = format!("{} {} {what}", i.at.format("%H:%M"), i.actor_id);
     if let Some(agent) = i.agent_id.as_deref().filter(|_| {
@@ -325,8 +329,10 @@ fn intervention_text(i: &InterventionNote) -> String {
         // A rule may span lines: its first line here, all of them at level 3.
         text.push_str(&format!(" {}", detail.lines().next().unwrap_or_default()));
     }
-    if let Some(reason) = &i.reason {
-        text.push_str(&format!(" — {reason}"));
+    match &i.reason {
+        Some(note) if i.kind == InterventionKind::Note => text.push_str(&format!(" {note}")),
+        Some(reason) => text.push_str(&format!(" — {reason}")),
+        None => {}
     }
     text
 }

@@ -1,10 +1,15 @@
 mod kinds;
 
+mod life;
+
 use kinds::{create_incident, flag_for_review, pause_or_resume, trigger_rollback};
+use life::note;
 
 use super::Desk;
 use super::change::Committed;
-use crate::api::{AgentState, IncidentSummary, InterventionKind, InterventionResult, Severity, Verdict};
+use crate::api::{
+    AgentState, IncidentSummary, InterventionKind, InterventionResult, ResolutionKind, Severity, Verdict,
+};
 use crate::store::{AgentControl, IncidentRecord, InterventionRecord, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -32,6 +37,9 @@ pub struct InterventionRequest {
     pub severity: Option<Severity>,
     /// A pause's end; none: until resumed.
     pub until: Option<DateTime<Utc>>,
+    /// How a resolve ends the incident, and its confirmed cause.
+    pub resolution: Option<ResolutionKind>,
+    pub event_id: Option<String>,
 }
 
 impl InterventionRequest {
@@ -61,6 +69,8 @@ impl InterventionRequest {
             title: None,
             severity: None,
             until: None,
+            resolution: None,
+            event_id: None,
         }
     }
 }
@@ -117,6 +127,8 @@ pub(super) struct Intervention<'r> {
     pub created: Option<IncidentRecord>,
     /// The number a new incident takes.
     pub next_incident: i64,
+    /// Its analysis runs again after the change (its cause was settled).
+    pub analyse: bool,
 }
 
 /// What an intervention's kind made of it.
@@ -151,7 +163,10 @@ impl Desk {
             (_, Some(a)) => Some(a.clone()),
             _ => None,
         };
-        let needs_incident = matches!(kind, Acknowledge | Escalate | TriggerRollback | UpdateRule);
+        let needs_incident = matches!(
+            kind,
+            Acknowledge | Escalate | TriggerRollback | UpdateRule | Resolve | Reopen | Note | ChangeSeverity
+        );
         if needs_incident && incident.is_none() {
             return Err(Invalid(
                 "INTERVENTION_NOT_APPLICABLE",
@@ -174,6 +189,7 @@ impl Desk {
             queued: 0,
             created: None,
             next_incident: state.next_incident,
+            analyse: false,
         };
         let step = match kind {
             Acknowledge => self.acknowledge(&mut tx, &mut it).await?,
@@ -184,6 +200,10 @@ impl Desk {
             CreateIncident => create_incident(&mut it),
             TriggerRollback => trigger_rollback(&mut it)?,
             UpdateRule => self.update_rule(&mut tx, &mut it).await?,
+            Resolve => self.resolve(&mut tx, &mut it).await?,
+            Reopen => self.reopen(&mut tx, &mut it).await?,
+            Note => note(&mut it),
+            ChangeSeverity => self.change_severity(&mut tx, &mut it).await?,
         };
         let message = match step {
             Step::Done(message) => message,
@@ -214,6 +234,7 @@ impl Desk {
             changed_incident,
             queued,
             mut created,
+            analyse,
             ..
         } = it;
         let kind = request.kind;
@@ -257,6 +278,9 @@ impl Desk {
             self.store.suggestions_acted(&mut tx, id, kind, &targets, &request.actor_id, now).await?;
         }
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, kind.as_str(), &target, details).await?;
+        if let (true, Some(id)) = (analyse, incident_id) {
+            self.store.mark_analysis_due(&mut tx, &[id], version).await?;
+        }
         let config = agent.is_some() && control.is_some();
         self.commit_change(state, tx, Committed { version, config, paging: queued > 0 }).await?;
 

@@ -5,7 +5,8 @@
 
 use crate::api::limits;
 use crate::api::{
-    ErrorBody, InterventionBody, InterventionKind, InterventionResult, InterventionSpec, Severity, Verdict, VerdictBody,
+    ErrorBody, InterventionBody, InterventionKind, InterventionResult, InterventionSpec, ResolutionKind, Severity,
+    Verdict, VerdictBody,
 };
 use crate::attribution::{ActorType, AttributionContext, validate};
 use crate::desk::{InterventionError, InterventionRequest, InterventionTarget, VerdictRequest};
@@ -104,6 +105,8 @@ fn parse_intervention(
     let title = f.optional_string("title", limits::TITLE);
     let severity = f.optional_enum("severity", Severity::parse, &Severity::allowed());
     let until = f.optional_timestamp("until");
+    let resolution = f.optional_enum("resolution", ResolutionKind::parse, &ResolutionKind::allowed());
+    let event_id = f.optional_id("event_id", limits::REFERENCE);
     let kind = f.finish_with(kind)?;
     if !kind.reversible() && !confirm {
         return Err(ApiError::new(
@@ -115,13 +118,54 @@ fn parse_intervention(
         .with_field("confirm"));
     }
     if kind.spec().requires_reason && reason.is_none() {
+        let said = match kind {
+            InterventionKind::Note => "a note's text goes in reason".to_owned(),
+            _ => format!("{kind} needs a reason"),
+        };
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             crate::api::ErrorType::SchemaValidation,
             "FIELD_MISSING",
-            format!("{kind} needs a reason"),
+            said,
         )
         .with_field("reason"));
+    }
+    match (kind, resolution, &event_id) {
+        (InterventionKind::Resolve, None, _) => {
+            return Err(ApiError::invalid_request(
+                "FIELD_MISSING",
+                format!("resolve needs a resolution: one of {}", ResolutionKind::allowed()),
+            )
+            .with_field("resolution"));
+        }
+        (InterventionKind::Resolve, Some(ResolutionKind::CauseConfirmed), None) => {
+            return Err(ApiError::invalid_request(
+                "FIELD_MISSING",
+                "a cause_confirmed resolution names the cause: event_id of the candidate action".to_owned(),
+            )
+            .with_field("event_id"));
+        }
+        (InterventionKind::Resolve, Some(ResolutionKind::CauseConfirmed), Some(_))
+        | (InterventionKind::Resolve, _, None) => {}
+        (InterventionKind::Resolve, Some(_), Some(_)) => {
+            return Err(ApiError::invalid_request(
+                "FIELD_INVALID_VALUE",
+                "event_id names a confirmed cause: only a cause_confirmed resolution takes one".to_owned(),
+            )
+            .with_field("event_id"));
+        }
+        (InterventionKind::ChangeSeverity, _, _) if severity.is_none() => {
+            return Err(ApiError::invalid_request(
+                "FIELD_MISSING",
+                format!("change_severity needs severity: one of {}", Severity::allowed()),
+            )
+            .with_field("severity"));
+        }
+        (_, Some(_), _) => {
+            return Err(ApiError::invalid_request("FIELD_INVALID_VALUE", format!("{kind} takes no resolution"))
+                .with_field("resolution"));
+        }
+        _ => {}
     }
     if let InterventionTarget::Agent(_) = &target
         && !kind.spec().targets.iter().any(|t| t == "agent")
@@ -147,6 +191,8 @@ fn parse_intervention(
         title,
         severity,
         until: check_until(until)?,
+        resolution,
+        event_id,
     })
 }
 

@@ -421,6 +421,9 @@ pub struct IncidentDetail {
     /// Other incidents whose analysis puts the same action first (seed 10.3).
     #[serde(default)]
     pub shared_cause: Option<super::SharedCause>,
+    /// How a person resolved it, when one did (and it was not reopened since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
 }
 
 wire_enum! {
@@ -435,7 +438,51 @@ wire_enum! {
         TriggerRollback = "trigger_rollback",
         DisableTool = "disable_tool",
         UpdateRule = "update_rule",
+        Resolve = "resolve",
+        Reopen = "reopen",
+        Note = "note",
+        ChangeSeverity = "change_severity",
     }
+}
+
+impl InterventionKind {
+    /// Kinds that say something about the incident in the responder's
+    /// words: a reason is required even though they can be undone.
+    pub fn needs_reason(self) -> bool {
+        !self.reversible()
+            || matches!(
+                self,
+                InterventionKind::Resolve
+                    | InterventionKind::Reopen
+                    | InterventionKind::Note
+                    | InterventionKind::ChangeSeverity
+            )
+    }
+}
+
+wire_enum! {
+    /// How a person closed an incident.
+    pub enum ResolutionKind {
+        /// The cause is known: one of the candidate actions (`event_id`).
+        CauseConfirmed = "cause_confirmed",
+        /// Over, with its cause not found: counts toward investigating the
+        /// pattern, as an automatic undetermined analysis does.
+        CauseUndetermined = "cause_undetermined",
+        /// Nothing was wrong (a test, a false alarm).
+        NotAnIncident = "not_an_incident",
+    }
+}
+
+/// An incident resolved by hand: how, by whom, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Resolution {
+    pub kind: ResolutionKind,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+    /// The confirmed cause, for `cause_confirmed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 impl InterventionKind {

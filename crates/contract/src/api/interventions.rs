@@ -35,6 +35,17 @@ impl InterventionKind {
                 ("never", "Remove a tool from the agent: its events using it are refused", &["incident", "agent"])
             }
             UpdateRule => ("never", "Record a change to routing rules", &["incident"]),
+            Resolve => (
+                "never",
+                "Resolve by hand, with a resolution (cause_confirmed with event_id, cause_undetermined, \
+                 not_an_incident) and a reason: paging stops and the receivers are told",
+                &["incident"],
+            ),
+            Reopen => ("never", "Open a resolved incident again, with a reason: paging starts again", &["incident"]),
+            Note => ("never", "Leave a note (the reason) on the incident's timeline", &["incident"]),
+            ChangeSeverity => {
+                ("never", "Change the incident's severity, with a reason: routing decides again", &["incident"])
+            }
         };
         InterventionSpec {
             kind: self,
@@ -42,7 +53,7 @@ impl InterventionKind {
             auto_allowed: auto.to_owned(),
             description: description.to_owned(),
             requires_confirmation: !self.reversible(),
-            requires_reason: !self.reversible(),
+            requires_reason: self.needs_reason(),
             targets: targets.iter().map(|t| (*t).to_owned()).collect(),
         }
     }
@@ -82,6 +93,12 @@ pub struct InterventionBody {
     /// pause_agent: when the stop ends by itself (RFC 3339, ahead); none: until resumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// resolve: how the incident ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<super::ResolutionKind>,
+    /// resolve with cause_confirmed: the candidate action that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 /// An agent's state after an intervention.

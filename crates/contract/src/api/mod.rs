@@ -32,8 +32,8 @@ pub use events::{Event, EventBatch, EventBody, EventFlag, IngestReport, Outcome,
 pub use incidents::{
     AffectedBecause, AffectedService, Band, BlastRadius, Candidate, CausalAnalysis, Contribution, ContributionRole,
     Evidence, IncidentDetail, IncidentPage, IncidentStatus, IncidentSummary, InterventionKind, InterventionNote,
-    MatchLevel, OwnershipFlag, PatternMatch, PreviousOccurrence, Risk, SequenceGap, Severity, Signature, StatusCounts,
-    Suggestion, SuggestionKind, TimelineEntry, Verdict,
+    MatchLevel, OwnershipFlag, PatternMatch, PreviousOccurrence, Resolution, ResolutionKind, Risk, SequenceGap,
+    Severity, Signature, StatusCounts, Suggestion, SuggestionKind, TimelineEntry, Verdict,
 };
 pub use interventions::{AgentState, InterventionBody, InterventionResult, InterventionSpec, VerdictBody};
 pub use learning::{
