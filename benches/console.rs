@@ -38,6 +38,7 @@ fn page(n: usize) -> IncidentPage {
             flagged_for_review: false,
             event_count: 3,
             version: 1,
+            silenced: None,
         })
         .collect();
     IncidentPage { incidents, version: 1, counts: StatusCounts::default(), next_cursor: None, paging: None }

@@ -1,7 +1,9 @@
 use super::change::Committed;
 use super::stops;
 use super::{Desk, DeskState};
-use crate::api::{ErrorBody, ErrorType, Event, IncidentStatus, IngestReport, NoticeKind, RejectedEvent, Severity};
+use crate::api::{
+    ErrorBody, ErrorType, Event, IncidentStatus, IncidentTraits, IngestReport, NoticeKind, RejectedEvent, Severity,
+};
 use crate::incident::{Placement, blast_radius, severity};
 use crate::store::{AgentSighting, IncidentRecord, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -139,6 +141,7 @@ impl Desk {
         let mut before: BTreeMap<i64, Option<(Severity, IncidentStatus)>> = BTreeMap::new();
         let mut gaps = Vec::new();
         let mut agents_seen: BTreeMap<String, AgentSighting> = BTreeMap::new();
+        let mut seen_in: BTreeMap<i64, IncidentTraits> = BTreeMap::new();
         for event in &mut fresh {
             if let Some(agent) = &event.agent_id {
                 let seen = agents_seen.entry(agent.clone()).or_insert(AgentSighting {
@@ -168,6 +171,14 @@ impl Desk {
                 Placement::Opened(id) | Placement::Joined(id) | Placement::Recovered(id) => id,
             };
             event.incident_id = Some(id);
+            // What a silence matches on, of events not stored yet.
+            let traits = seen_in.entry(id).or_default();
+            if let Some(agent) = event.agent_id.as_ref().filter(|a| !traits.agents.contains(a)) {
+                traits.agents.push(agent.clone());
+            }
+            if let Some(action) = event.action_type.as_ref().filter(|a| !traits.action_types.contains(a)) {
+                traits.action_types.push(action.clone());
+            }
             let record = match touched.entry(id) {
                 Entry::Occupied(slot) => slot.into_mut(),
                 Entry::Vacant(slot) => {
@@ -231,7 +242,8 @@ impl Desk {
                     // Back after resolving: everyone is paged again, from now.
                     queued += self.store.reopen_pages(&mut tx, record.summary.id, now).await? as usize;
                 }
-                queued += self.route_in(&mut tx, record, &radius, now).await?;
+                let seen = seen_in.remove(&record.summary.id).unwrap_or_default();
+                queued += self.route_in(&mut tx, record, &radius, seen, now).await?;
             }
         }
         let tail = match next.chain_tail.take() {

@@ -23,6 +23,7 @@ mod outbox;
 mod paging;
 mod revocations;
 mod rollout;
+mod silences;
 mod stops;
 
 pub use caches::CacheCounts;
@@ -34,6 +35,7 @@ pub use keeper::{KEEPER, KeeperPass, Retention};
 pub use learning::{PatternHistory, UNDETERMINED_TO_ESCALATE};
 pub use paging::{LEGACY_TITLE, ROUTING_ACTOR};
 pub use rollout::OutreachRefused;
+pub use silences::SilenceRequest;
 pub use stops::StopRequest;
 
 use change::Committed;

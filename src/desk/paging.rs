@@ -7,8 +7,8 @@
 use super::change::Committed;
 use super::{Desk, InterventionError, InterventionRequest};
 use crate::api::{
-    Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, InterventionKind, NoticeKind, Notification,
-    Page, RoutingDecision, RoutingVerdict, Severity, Urgency,
+    Automation, BlastRadius, DeliveryState, IncidentDetail, IncidentStatus, IncidentTraits, InterventionKind,
+    NoticeKind, Notification, Page, RoutingDecision, RoutingVerdict, Severity, SilenceMark, Urgency,
 };
 use crate::routing::{Routing, RoutingInput};
 use crate::store::{IncidentRecord, StoreError};
@@ -57,14 +57,21 @@ impl Desk {
     /// Decides the incident's routing from what ingest knows (its severity,
     /// resources and blast radius; the suspect comes later, with the
     /// analysis) and queues the notifications, in `tx`. How many were queued.
+    ///
+    /// A silence in force that matches the incident (its severity and
+    /// resources, the agents and action types of its events: `seen` holds
+    /// those of events not stored yet) holds its pages until the silence
+    /// ends, and marks it so.
     pub(super) async fn route_in(
         &self,
         tx: &mut Transaction<'_, Any>,
         record: &IncidentRecord,
         radius: &BlastRadius,
+        seen: IncidentTraits,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let s = &record.summary;
+        self.silence_in(tx, record, seen, now).await?;
         let routing = self.routing();
         let decision = routing.decide(
             &self.catalog(),
@@ -95,10 +102,43 @@ impl Desk {
     ) -> Result<usize, StoreError> {
         let routing = self.routing();
         let (limits, receivers) = (routing.limits(), routing.receivers());
+        // A silence holding the incident: its pages wait for its end.
+        let hold = self.store.silence_mark_in(tx, id).await?.map(|m| m.until).filter(|until| *until > now);
         let plan = |existing: &[_], first_paged| {
-            crate::paging::plan(id, status, decision, existing, first_paged, &limits, receivers)
+            crate::paging::plan(id, status, decision, existing, first_paged, hold, &limits, receivers)
         };
         self.store.sync_pages(tx, id, now, plan).await
+    }
+
+    /// Marks the incident held by the first silence in force that matches
+    /// it, if any (a mark already there stays, as the record of what held it).
+    async fn silence_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        record: &IncidentRecord,
+        mut traits: IncidentTraits,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let silences = self.store.silences_in_force(tx, now).await?;
+        if silences.is_empty() {
+            return Ok(());
+        }
+        let s = &record.summary;
+        traits.severity = Some(s.severity);
+        traits.resources.extend(s.resources.iter().cloned());
+        self.store.incident_traits(tx, s.id, &mut traits).await?;
+        let held = silences
+            .iter()
+            .filter(|silence| silence.matches.matches(&traits))
+            .find_map(|silence| silence.holds_until(now).map(|until| (silence, until)));
+        let Some((silence, until)) = held else { return Ok(()) };
+        let was = self.store.silence_mark_in(tx, s.id).await?;
+        if was.as_ref().is_some_and(|m| m.id == silence.id && m.until == until) {
+            return Ok(());
+        }
+        let mark = SilenceMark { id: silence.id, owner: silence.owner.clone(), reason: silence.reason.clone(), until };
+        let newly = was.is_none_or(|m| m.id != silence.id);
+        self.store.mark_silenced(tx, s.id, Some(&mark), newly).await
     }
 
     /// Seed 000 §4 and §7: a run with a legacy attribution marker after

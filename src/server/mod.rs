@@ -74,7 +74,7 @@ impl utoipa::Modify for BearerAuth {
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
         activity, control, disputes, events, incidents, interventions, learning, notifications, operations, rollout,
-        routing, runs, stops, system,
+        routing, runs, silences, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -98,6 +98,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(control::report_refusals))
         .routes(routes!(stops::make_stop, stops::list_stops))
         .routes(routes!(stops::lift_stop))
+        .routes(routes!(silences::make_silence, silences::list_silences))
+        .routes(routes!(silences::lift_silence))
         .routes(routes!(operations::audit))
         .routes(routes!(operations::access_log))
         .routes(routes!(disputes::open_dispute, disputes::list_disputes))

@@ -271,6 +271,11 @@ impl Fields {
         value
     }
 
+    /// Whether the body has `name`, and not as null.
+    pub fn has(&self, name: &str) -> bool {
+        self.map.get(name).is_some_and(|v| !v.is_null())
+    }
+
     /// A boolean, or `default` when null/absent.
     pub fn optional_bool(&mut self, name: &str, default: bool) -> bool {
         match self.map.remove(name) {

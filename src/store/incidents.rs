@@ -40,6 +40,7 @@ impl IncidentRecord {
                 flagged_for_review: false,
                 event_count: 0,
                 version: 0,
+                silenced: None,
             },
             last_error_at: at,
             created_by: None,
@@ -52,7 +53,7 @@ impl IncidentRecord {
 
 const INCIDENT_COLUMNS: &str = "id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
      responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version, \
-     resolution, severity_set_by";
+     resolution, severity_set_by, silence";
 
 /// An incident's row as stored.
 #[derive(sqlx::FromRow)]
@@ -77,6 +78,7 @@ struct IncidentRow {
     version: i64,
     resolution: Option<String>,
     severity_set_by: Option<String>,
+    silence: Option<String>,
 }
 
 fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
@@ -102,6 +104,7 @@ fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
         flagged_for_review: row.flagged_for_review != 0,
         event_count: row.event_count,
         version: row.version,
+        silenced: row.silence.and_then(|s| serde_json::from_str(&s).ok()),
     };
     Ok(IncidentRecord {
         summary,

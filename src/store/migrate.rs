@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (15, "refusals", include_str!("migrations/sqlite/0015_refusals.sql")),
     (16, "stops", include_str!("migrations/sqlite/0016_stops.sql")),
     (17, "resolutions", include_str!("migrations/sqlite/0017_resolutions.sql")),
+    (18, "silences", include_str!("migrations/sqlite/0018_silences.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -41,6 +42,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (15, "refusals", include_str!("migrations/postgres/0015_refusals.sql")),
     (16, "stops", include_str!("migrations/postgres/0016_stops.sql")),
     (17, "resolutions", include_str!("migrations/postgres/0017_resolutions.sql")),
+    (18, "silences", include_str!("migrations/postgres/0018_silences.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

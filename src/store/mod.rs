@@ -31,6 +31,7 @@ mod rules;
 mod run_records;
 mod run_writer;
 mod runs;
+mod silences;
 mod stops;
 mod suggestion_outcomes;
 
@@ -51,6 +52,7 @@ pub use routing::RuleUse;
 pub use rules::NewRule;
 pub use run_records::{RunChainStatus, run_link};
 pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
+pub use silences::NewSilence;
 pub use stops::OUT_OF_CONTACT;
 pub use suggestion_outcomes::suggestion_key;
 

@@ -45,6 +45,7 @@ fn summary(
         flagged_for_review: false,
         event_count: 3,
         version: 7,
+        silenced: None,
     }
 }
 

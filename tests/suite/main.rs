@@ -39,6 +39,7 @@ mod rollout;
 mod routing;
 mod routing_http;
 mod sdk;
+mod silences;
 mod sim_scenarios;
 mod sole_server;
 mod stops;

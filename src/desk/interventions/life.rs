@@ -96,7 +96,7 @@ impl Desk {
         self.store.settle_cause(tx, id, None, false).await?;
         let mut queued = self.store.reopen_pages(tx, id, now).await? as usize;
         let radius = blast_radius(&self.catalog(), &[], &record.summary.resources);
-        queued += self.route_in(tx, record, &radius, now).await?;
+        queued += self.route_in(tx, record, &radius, Default::default(), now).await?;
         it.queued += queued;
         it.changed_incident = true;
         it.analyse = true;
@@ -136,7 +136,7 @@ impl Desk {
         }
         let now = self.clock.now();
         let radius = blast_radius(&self.catalog(), &[], &record.summary.resources);
-        let queued = self.route_in(tx, record, &radius, now).await?;
+        let queued = self.route_in(tx, record, &radius, Default::default(), now).await?;
         it.queued += queued;
         Ok(Step::Done(format!("{changed}: routing decided again, {queued} notification(s) queued")))
     }

@@ -14,5 +14,6 @@ pub mod otlp;
 pub mod rollout;
 pub mod routing;
 pub mod runs;
+pub mod silences;
 pub mod stops;
 pub mod system;

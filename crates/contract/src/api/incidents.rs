@@ -75,6 +75,9 @@ pub struct IncidentSummary {
     pub event_count: i64,
     /// The change-feed version at which this incident last changed.
     pub version: i64,
+    /// A silence holding (or that held) its paging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced: Option<super::SilenceMark>,
 }
 
 /// `GET /api/v1/incidents`

@@ -18,6 +18,7 @@ pub mod pattern;
 mod rollout;
 mod routing;
 mod runs;
+pub mod silences;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
@@ -56,6 +57,10 @@ pub use routing::{
 };
 pub use runs::{
     CompleteRunRequest, CreateRunRequest, OVERRIDE_HEADER, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,
+};
+pub use silences::{
+    IncidentTraits, LiftSilenceBody, Silence, SilenceBody, SilenceList, SilenceMark, SilenceMatch, SilenceResult,
+    SilenceState, WeeklyWindow,
 };
 
 /// Every route lives under this prefix.

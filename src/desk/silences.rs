@@ -1,0 +1,123 @@
+//! Silences made and lifted by people, recorded in the audit log. A silence
+//! is read from the database whenever an incident's paging is decided (see
+//! `paging.rs`), so every server of a database holds by the same ones; a
+//! lifted silence releases the pages it held at once.
+
+use super::change::Committed;
+use super::{Desk, InterventionError};
+use crate::api::{Silence, SilenceMatch, SilenceResult, WeeklyWindow};
+use crate::store::{NewSilence, StoreError};
+use chrono::{DateTime, Utc};
+
+/// A person's silence, validated.
+#[derive(Debug, Clone)]
+pub struct SilenceRequest {
+    pub matches: SilenceMatch,
+    pub reason: String,
+    /// None: now, by the paging clock.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: DateTime<Utc>,
+    pub weekly: Option<WeeklyWindow>,
+    pub incident_id: Option<i64>,
+    pub actor_id: String,
+    pub attribution: serde_json::Value,
+}
+
+impl Desk {
+    /// Makes a silence. It holds the paging of incidents whose paging is
+    /// decided while it is in force; incidents already paged stay paged.
+    pub async fn make_silence(&self, request: SilenceRequest) -> Result<SilenceResult, InterventionError> {
+        let (mut state, mut tx) = self.begin_change().await?;
+        let now = Utc::now();
+        if let Some(id) = request.incident_id
+            && self.store.get_incident_in(&mut tx, id).await?.is_none()
+        {
+            return Err(InterventionError::NotFound("INCIDENT_NOT_FOUND", format!("no incident #{id}")));
+        }
+        let new = NewSilence {
+            matches: &request.matches,
+            owner: &request.actor_id,
+            reason: &request.reason,
+            starts_at: request.starts_at.unwrap_or_else(|| self.clock.now()),
+            ends_at: request.ends_at,
+            weekly: request.weekly.as_ref(),
+            incident_id: request.incident_id,
+            at: now,
+        };
+        let silence = self.store.insert_silence(&mut tx, &new).await?;
+        let details = serde_json::json!({
+            "match": silence.matches, "reason": silence.reason, "starts_at": silence.starts_at,
+            "ends_at": silence.ends_at, "weekly": silence.weekly, "incident_id": request.incident_id,
+            "attribution": request.attribution,
+        });
+        let target = format!("silence:{}", silence.id);
+        let entry = self.store.append_audit(&mut tx, now, &request.actor_id, "silence", &target, details).await?;
+        let version = state.version;
+        self.commit_change(&mut state, tx, Committed { version, config: false, paging: false }).await?;
+        let when = match &silence.weekly {
+            Some(w) => format!("{}, until {}", w.describe(), silence.ends_at.format("%Y-%m-%d %H:%M UTC")),
+            None if silence.starts_at > now => format!(
+                "from {} until {}",
+                silence.starts_at.format("%Y-%m-%d %H:%M"),
+                silence.ends_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!("until {}", silence.ends_at.format("%Y-%m-%d %H:%M UTC")),
+        };
+        Ok(SilenceResult {
+            message: format!(
+                "silence #{} on {}: paging of new matching incidents held {when}; they are still recorded and analysed",
+                silence.id,
+                silence.matches.describe()
+            ),
+            silence,
+            audit_seq: Some(entry.seq),
+        })
+    }
+
+    /// Ends silence `id` now: the incidents it held that are still open are
+    /// paged at once (each escalation level keeps its spacing).
+    pub async fn lift_silence(
+        &self,
+        id: i64,
+        actor_id: &str,
+        reason: Option<String>,
+        attribution: serde_json::Value,
+    ) -> Result<SilenceResult, InterventionError> {
+        let (mut state, mut tx) = self.begin_change().await?;
+        // The paging clock: the held pages are due from it.
+        let now = self.clock.now();
+        let Some(silence) = self.store.silence(id, now).await? else {
+            return Err(InterventionError::NotFound("SILENCE_NOT_FOUND", format!("no silence #{id}")));
+        };
+        if !self.store.lift_silence(&mut tx, id, actor_id, now).await? {
+            return Err(InterventionError::Conflict(
+                "SILENCE_ENDED",
+                format!("silence #{id} has already ended ({})", silence.state),
+            ));
+        }
+        let version = state.version + 1;
+        let released = self.store.release_silenced(&mut tx, id, now, version).await?;
+        let details = serde_json::json!({ "reason": reason, "released": released, "attribution": attribution });
+        let entry =
+            self.store.append_audit(&mut tx, now, actor_id, "lift_silence", &format!("silence:{id}"), details).await?;
+        let paging = !released.is_empty();
+        self.commit_change(&mut state, tx, Committed { version, config: false, paging }).await?;
+        if paging {
+            self.queued(released.len());
+        }
+        let silence = self.store.silence(id, now).await?.unwrap_or(silence);
+        let released = match released.len() {
+            0 => "no open incident was held".to_owned(),
+            n => format!(
+                "{n} held incident{} paged now: {}",
+                if n == 1 { " is" } else { "s are" },
+                released.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        Ok(SilenceResult { message: format!("silence #{id} lifted: {released}"), silence, audit_seq: Some(entry.seq) })
+    }
+
+    pub async fn list_silences(&self) -> Result<Vec<Silence>, StoreError> {
+        self.store.list_silences(Utc::now()).await
+    }
+}
