@@ -10,7 +10,7 @@ pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
     ActivityView, AgentsView, AttributionView, AuditView, CalibrationView, IncidentList, IncidentView,
-    NotificationsView, PatternsView, RoutingView, ScreenData, Scroll, Step, View,
+    NotificationsView, PatternsView, RoutingView, ScreenData, Scroll, SilencesView, Step, View,
 };
 use crate::api::{
     AgentSummary, Candidate, Dimension, IncidentDetail, IncidentPage, IncidentSummary, StatusCounts, WhoAmI,
@@ -77,6 +77,7 @@ pub enum Watch {
     Notifications,
     Calibration,
     Patterns,
+    Silences,
 }
 
 /// What the outside world must do after an update.
@@ -120,6 +121,7 @@ pub enum Screen {
     Notifications,
     Calibration,
     Patterns,
+    Silences,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +149,7 @@ pub const COMMANDS: &[&str] = &[
     "attribution",
     "routing",
     "notifications",
+    "silences",
     "calibration",
     "patterns",
     "messages",
@@ -291,6 +294,14 @@ impl App {
     pub fn selected_candidate(&self) -> Option<&Candidate> {
         match self.view() {
             View::RootCauses(v) => v.candidate(self.focused_detail()?),
+            _ => None,
+        }
+    }
+
+    /// The selected silence, on the silences screen.
+    pub fn selected_silence(&self) -> Option<&crate::api::Silence> {
+        match self.screens.last()? {
+            View::Silences(v) => v.selected_silence(),
             _ => None,
         }
     }
@@ -804,6 +815,7 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
         Screen::Notifications => View::Notifications(NotificationsView::default()),
         Screen::Calibration => View::Calibration(CalibrationView::default()),
         Screen::Patterns => View::Patterns(PatternsView::default()),
+        Screen::Silences => View::Silences(SilencesView::default()),
         Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => {
             View::Incident(IncidentView::new(id))
         }

@@ -28,6 +28,8 @@ pub enum Target {
     Service(String),
     /// What a stop covers: a run, one agent, `prefix*`, or `*` (the fleet).
     Stop(StopScope, String),
+    /// A silence, by id.
+    Silence(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,10 @@ pub enum What {
     Stop,
     /// Lift the stop on the target.
     Lift,
+    /// Silence what the typed match covers (made from an incident).
+    Silence,
+    /// End a silence now.
+    LiftSilence,
 }
 
 /// What the operator asked for, before it is confirmed and sent.
@@ -75,6 +81,8 @@ pub struct Plan {
     pub resolution: Option<String>,
     /// A severity, as typed.
     pub severity: Option<String>,
+    /// What a silence matches, as typed: `resource=payments-db severity=high`.
+    pub matches: Option<String>,
 }
 
 impl Plan {
@@ -97,6 +105,7 @@ impl Plan {
             known_agents: None,
             resolution: None,
             severity: None,
+            matches: None,
         }
     }
 
@@ -136,7 +145,7 @@ impl Plan {
             Target::Agent(a) => Some(a),
             Target::Incident(_) => self.target_agent.as_deref(),
             Target::Stop(StopScope::Agent, a) => Some(a),
-            Target::Notification(_) | Target::Service(_) | Target::Stop(..) => None,
+            Target::Notification(_) | Target::Service(_) | Target::Stop(..) | Target::Silence(_) => None,
         }
     }
 
@@ -153,6 +162,7 @@ impl Plan {
             Target::Notification(_) => format!("the notification to {}", self.title.as_deref().unwrap_or("?")),
             Target::Service(name) => format!("service {name}"),
             Target::Stop(..) => self.covered(),
+            Target::Silence(id) => format!("silence #{id}"),
         }
     }
 
@@ -176,6 +186,8 @@ impl Plan {
             What::Outreach => format!("reach out to the owner of {on}"),
             What::Stop => format!("stop {on}"),
             What::Lift => format!("lift the stop on {on}"),
+            What::Silence => format!("silence {}", self.matches.as_deref().unwrap_or("?")),
+            What::LiftSilence => format!("lift {on}"),
             What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),
         }
     }
@@ -199,6 +211,8 @@ impl Plan {
             What::Outreach => true,
             // It stops agents, or lets them act again.
             What::Stop | What::Lift => true,
+            // It holds people's pages, or releases them.
+            What::Silence | What::LiftSilence => true,
         }
     }
 
@@ -294,6 +308,26 @@ impl Plan {
             .filter(|l| !l.is_empty())
             .collect(),
             What::Stop => self.stop_effects(),
+            What::Silence => {
+                let mut lines = vec![
+                    format!(
+                        "hold the paging of incidents matching {} for {}",
+                        self.matches.as_deref().unwrap_or("?"),
+                        self.until.as_deref().unwrap_or("?")
+                    ),
+                    "they are still detected, recorded and analysed, and say SILENCED".to_owned(),
+                    "one still open when the silence ends is paged then; lift it early from :silences".to_owned(),
+                ];
+                match silence_match(self.matches.as_deref().unwrap_or_default()) {
+                    Ok(m) if m.may_hold_critical() => lines.push(
+                        "it could hold a CRITICAL incident's pages (add severity=high to exclude them)".to_owned(),
+                    ),
+                    Ok(_) => {}
+                    Err(e) => lines.push(e),
+                }
+                lines
+            }
+            What::LiftSilence => vec![format!("end {on} now: the open incidents it held are paged at once")],
             What::Lift => vec![
                 format!("lift the stop on {on}: what it covers may act again"),
                 "other stops covering the same agents stay in force".to_owned(),
@@ -351,6 +385,10 @@ impl Plan {
             let wide = matches!(scope, StopScope::Agents | StopScope::Fleet);
             fields.push(Field::new(FieldName::Reason, self.reason.clone(), wide));
             fields.push(Field::new(FieldName::Until, self.until.clone(), false));
+        } else if self.what == What::Silence {
+            fields.push(Field::new(FieldName::Match, self.matches.clone(), true));
+            fields.push(Field::new(FieldName::Reason, self.reason.clone(), true));
+            fields.push(Field::new(FieldName::For, self.until.clone(), true));
         } else if let What::Dispute(_) | What::Verdict(_) = self.what {
             // A verdict teaches calibration; its reason is what a reviewer reads.
             fields.push(Field::new(FieldName::Reason, None, true));
@@ -365,6 +403,8 @@ impl Plan {
         match name {
             FieldName::Reason | FieldName::Note => self.reason = value,
             FieldName::Resolution => self.resolution = value,
+            FieldName::Match => self.matches = value,
+            FieldName::For => self.until = value,
             FieldName::Severity => self.severity = value,
             FieldName::Tool => self.tool = value,
             FieldName::Command => self.command = value,
@@ -472,6 +512,10 @@ pub enum FieldName {
     Severity,
     /// A note's text (sent as the reason).
     Note,
+    /// What a silence matches.
+    Match,
+    /// How long a silence holds.
+    For,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,6 +551,8 @@ impl Field {
             FieldName::Resolution => "resolution (confirmed, undetermined, not-an-incident)",
             FieldName::Severity => "severity (low, medium, high, critical)",
             FieldName::Note => "note",
+            FieldName::Match => "match (resource= agent= action= severity=)",
+            FieldName::For => "for (30m, 2h, up to 7d)",
         }
     }
 }
@@ -558,6 +604,9 @@ impl Dialog {
     pub fn irreversible(&self) -> bool {
         matches!(self.plan.what, What::Intervention(kind) if !kind.reversible())
             || matches!((self.plan.what, &self.plan.target), (What::Stop, Target::Stop(StopScope::Fleet, _)))
+            || (self.plan.what == What::Silence
+                && silence_match(self.current_plan().matches.as_deref().unwrap_or_default())
+                    .is_ok_and(|m| m.may_hold_critical()))
     }
 
     /// The plan with what has been typed so far: what the preview shows and
@@ -698,7 +747,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     let (path, body) = match (plan.what, &plan.target) {
         (
             What::Verdict(_) | What::Dispute(_),
-            Target::Agent(_) | Target::Notification(_) | Target::Service(_) | Target::Stop(..),
+            Target::Agent(_) | Target::Notification(_) | Target::Service(_) | Target::Stop(..) | Target::Silence(_),
         ) => {
             return Err("a verdict or a dispute is given on an incident's candidate".to_owned());
         }
@@ -757,6 +806,37 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
             (path.to_owned(), body)
         }
         (What::Stop | What::Lift, _) => return Err("a stop names what it covers".to_owned()),
+        (What::Silence, _) => {
+            let matches = silence_match(plan.matches.as_deref().unwrap_or_default())?;
+            let Some(ends_at) = until else {
+                return Err("for how long: a silence always ends (30m, 2h, 7d)".to_owned());
+            };
+            let body = crate::api::SilenceBody {
+                confirm: matches.may_hold_critical(),
+                matches,
+                reason: plan.reason.clone().unwrap_or_default(),
+                starts_at: None,
+                ends_at,
+                weekly: None,
+                incident_id: plan.incident,
+                actor_type,
+                actor_id,
+                agent_id,
+                origin_system_id,
+            };
+            ("/api/v1/silences".to_owned(), serde_json::to_value(body))
+        }
+        (What::LiftSilence, Target::Silence(id)) => {
+            let body = crate::api::LiftSilenceBody {
+                reason: plan.reason.clone(),
+                actor_type,
+                actor_id,
+                agent_id,
+                origin_system_id,
+            };
+            (format!("/api/v1/silences/{id}/lift"), serde_json::to_value(body))
+        }
+        (What::LiftSilence, _) => return Err("only a silence is lifted here".to_owned()),
         (What::Verdict(verdict), Target::Incident(id)) => {
             let body = VerdictBody {
                 event_id: plan.event_id.clone().unwrap_or_default(),
@@ -774,6 +854,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                 Target::Stop(..) => return Err("a stop is made, not intervened on".to_owned()),
                 Target::Notification(_) => return Err("a notification is retried, not intervened on".to_owned()),
                 Target::Service(_) => return Err("a service is reached out to, not intervened on".to_owned()),
+                Target::Silence(_) => return Err("a silence is lifted, not intervened on".to_owned()),
                 Target::Incident(id) => format!("/api/v1/incidents/{id}/interventions"),
                 Target::Agent(a) => {
                     let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
@@ -819,6 +900,33 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
 }
 
+/// A silence's match as typed: `resource=payments-db severity=high`
+/// (`action=` for action_type). An error names what is wrong.
+pub fn silence_match(typed: &str) -> Result<crate::api::SilenceMatch, String> {
+    let mut m = crate::api::SilenceMatch::default();
+    for word in typed.split_whitespace() {
+        let Some((key, value)) = word.split_once('=').filter(|(_, v)| !v.is_empty()) else {
+            return Err(format!("match: {word:?} is not key=value (resource=, agent=, action=, severity=)"));
+        };
+        match key {
+            "resource" => m.resource = Some(value.to_owned()),
+            "agent" => m.agent = Some(value.to_owned()),
+            "action" | "action_type" => m.action_type = Some(value.to_owned()),
+            "severity" => {
+                m.severity =
+                    Some(crate::api::Severity::parse(value).ok_or_else(|| {
+                        format!("match: severity {value:?} is not one of low, medium, high, critical")
+                    })?)
+            }
+            other => return Err(format!("match: {other:?} is not one of resource, agent, action, severity")),
+        }
+    }
+    if m.is_empty() {
+        return Err("match: say what to silence (an empty match would silence everything)".to_owned());
+    }
+    Ok(m)
+}
+
 /// A resolution as typed in the dialog: the wire's words, or their short
 /// forms.
 fn resolution_of(raw: &str) -> Option<ResolutionKind> {
@@ -838,6 +946,35 @@ fn prefix_of(agent: &str) -> String {
         Some(at) if at > 0 => format!("{}*", &agent[..=at]),
         _ => format!("{agent}*"),
     }
+}
+
+/// A silence made from the incident in view: its match prefilled from the
+/// incident (its first resource, and its severity unless critical, so that
+/// a critical incident there still pages), for an hour unless changed.
+fn silence_like(app: &App) -> Result<Plan, String> {
+    let id = app.focused_incident().ok_or("no incident selected")?;
+    let summary = app.focused_detail().map(|d| &d.summary).or_else(|| app.summary(id));
+    let summary = summary.ok_or_else(|| format!("incident #{id} is not known yet"))?;
+    let mut words = Vec::new();
+    if let Some(resource) = summary.resources.first() {
+        words.push(format!("resource={resource}"));
+    }
+    if summary.severity != crate::api::Severity::Critical {
+        words.push(format!("severity={}", summary.severity));
+    }
+    let mut plan = Plan::new(What::Silence, Target::Incident(id));
+    plan.matches = Some(words.join(" ")).filter(|m| !m.is_empty());
+    plan.incident = Some(id);
+    plan.until = Some("1h".to_owned());
+    if let Some(mark) = summary.silenced.as_ref().filter(|m| m.until > app.now) {
+        plan.cautions.push(format!(
+            "incident #{id} is already silenced {} by {} ({})",
+            super::screens::until_words(mark.until, app.now),
+            mark.owner,
+            mark.reason
+        ));
+    }
+    Ok(plan)
 }
 
 /// The stop of the run of the suspected action (the incident screen) or of
@@ -960,6 +1097,16 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             return Ok(plan);
         }
         KeyAction::StopRun => return stop_run(app),
+        KeyAction::Silence => return silence_like(app),
+        KeyAction::LiftSilence => {
+            let silence = app.selected_silence().ok_or("open :silences and select one to lift")?;
+            if !matches!(silence.state, crate::api::SilenceState::Active | crate::api::SilenceState::Scheduled) {
+                return Err(format!("silence #{} has already ended ({})", silence.id, silence.state));
+            }
+            let mut plan = Plan::new(What::LiftSilence, Target::Silence(silence.id));
+            plan.matches = Some(silence.matches.describe());
+            return Ok(plan);
+        }
         KeyAction::StopAgents | KeyAction::StopFleet => {
             let agent = app.selected_agent().map(|a| a.agent_id.clone());
             let mut plan = if action == KeyAction::StopFleet {

@@ -30,6 +30,7 @@ wire_enum! {
         Notifications = "notifications",
         Calibration = "calibration",
         Patterns = "patterns",
+        Silences = "silences",
         Help = "help",
     }
 }
@@ -99,6 +100,10 @@ pub enum KeyAction {
     StopFleet,
     /// Lift a stop wider than the selected agent that covers it.
     LiftStop,
+    /// Silence what the incident matches, for a time.
+    Silence,
+    /// End the selected silence now.
+    LiftSilence,
 }
 
 impl KeyAction {
@@ -160,6 +165,8 @@ impl KeyAction {
         KeyAction::StopAgents,
         KeyAction::StopFleet,
         KeyAction::LiftStop,
+        KeyAction::Silence,
+        KeyAction::LiftSilence,
     ];
 
     /// The spelling in config files.
@@ -211,6 +218,8 @@ impl KeyAction {
             StopAgents => "stop_agents",
             StopFleet => "stop_fleet",
             LiftStop => "lift_stop",
+            Silence => "silence",
+            LiftSilence => "lift_silence",
         }
     }
 
@@ -238,6 +247,8 @@ impl KeyAction {
                 | KeyAction::StopAgents
                 | KeyAction::StopFleet
                 | KeyAction::LiftStop
+                | KeyAction::Silence
+                | KeyAction::LiftSilence
         )
     }
 }
@@ -278,6 +289,7 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incidents, "q", KeyAction::Quit, "quit (q asks first)"),
     (Mode::Incidents, "n", KeyAction::Intervene(IK::Note), "add a note"),
     (Mode::Incidents, "O", KeyAction::Intervene(IK::Reopen), "reopen"),
+    (Mode::Incidents, "m", KeyAction::Silence, "silence like it"),
     (Mode::Incident, "enter", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "+", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "backspace", KeyAction::Shallower, "less detail"),
@@ -295,6 +307,7 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incident, "n", KeyAction::Intervene(IK::Note), "add a note"),
     (Mode::Incident, "V", KeyAction::Intervene(IK::ChangeSeverity), "change severity"),
     (Mode::Incident, "O", KeyAction::Intervene(IK::Reopen), "reopen"),
+    (Mode::Incident, "m", KeyAction::Silence, "silence like it"),
     (Mode::Incident, "f", KeyAction::Intervene(IK::FlagForReview), "flag for review"),
     (Mode::Incident, "N", KeyAction::Intervene(IK::CreateIncident), "new formal incident"),
     (Mode::Incident, "W", KeyAction::Intervene(IK::UpdateRule), "propose rule"),
@@ -360,6 +373,10 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Notifications, "R", KeyAction::RetryNotification, "retry a dead one"),
     (Mode::Notifications, "enter", KeyAction::Open, "read it whole"),
     (Mode::Notifications, "f", KeyAction::NextFilter, "filter by state"),
+    (Mode::Silences, "U", KeyAction::LiftSilence, "lift (end) it now"),
+    (Mode::Silences, "enter", KeyAction::Open, "read it whole"),
+    (Mode::Silences, "esc", KeyAction::Back, "back"),
+    (Mode::Silences, "q", KeyAction::Back, "back"),
     (Mode::Notifications, "esc", KeyAction::Back, "back"),
     (Mode::Notifications, "q", KeyAction::Back, "back"),
     (Mode::Calibration, "esc", KeyAction::Back, "back"),

@@ -270,6 +270,7 @@ fn run_command(line: &str) -> Vec<Ask> {
         (Some("attribution"), _) => open(Screen::Attribution),
         (Some("routing"), _) => open(Screen::Routing),
         (Some("notifications"), _) => open(Screen::Notifications),
+        (Some("silences"), _) => open(Screen::Silences),
         (Some("calibration"), _) => open(Screen::Calibration),
         (Some("patterns"), _) => open(Screen::Patterns),
         (Some(other), _) => {

@@ -612,6 +612,7 @@ async fn fetch(
         Watch::Notifications => vec!["/api/v1/notifications?limit=200".to_owned()],
         Watch::Calibration => vec!["/api/v1/calibration".to_owned(), "/api/v1/suggestions/stats".to_owned()],
         Watch::Patterns => vec!["/api/v1/patterns".to_owned(), "/api/v1/rules".to_owned()],
+        Watch::Silences => vec!["/api/v1/silences".to_owned()],
     };
     for path in paths {
         let body = match http.get(&path, etags.get(&path).map(String::as_str), Duration::from_secs(10)).await {
@@ -635,41 +636,43 @@ async fn fetch(
                 return fetched;
             }
         };
-        let action = match watch {
-            _ if path == "/api/v1/stops" => decode_clean::<Vec<crate::api::StopSummary>>(&body).map(Action::Stops),
-            Watch::Incident(_) if path.ends_with("/reliance") => {
-                decode_clean::<crate::api::Reliance>(&body).map(|r| Action::Reliance(Box::new(r)))
-            }
-            Watch::Incident(_) => decode_clean::<IncidentDetail>(&body).map(|d| {
-                fetched = Some(d.summary.version);
-                Action::Detail(Box::new(d))
-            }),
-            Watch::Calibration if path.ends_with("/stats") => decode_clean::<crate::api::SuggestionStats>(&body)
-                .map(|s| Action::Data(ScreenData::SuggestionStats(Box::new(s)))),
-            Watch::Calibration => decode_clean::<crate::api::Calibration>(&body)
-                .map(|c| Action::Data(ScreenData::Calibration(Box::new(c)))),
-            Watch::Patterns if path.ends_with("/rules") => {
-                decode_clean::<crate::api::RuleList>(&body).map(|r| Action::Data(ScreenData::Rules(Box::new(r))))
-            }
-            Watch::Patterns => {
-                decode_clean::<crate::api::PatternList>(&body).map(|p| Action::Data(ScreenData::Patterns(Box::new(p))))
-            }
-            Watch::Activity(_) => {
-                decode_clean::<Distribution>(&body).map(|d| Action::Data(ScreenData::Distribution(Box::new(d))))
-            }
-            Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(|a| Action::Data(ScreenData::Agents(a))),
-            Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Data(ScreenData::Audit(Box::new(p)))),
-            Watch::Attribution => {
-                decode_clean::<RolloutStatus>(&body).map(|s| Action::Data(ScreenData::Attribution(Box::new(s))))
-            }
-            Watch::Notifications => decode_clean::<crate::api::PageList>(&body)
-                .map(|l| Action::Data(ScreenData::Notifications(Box::new(l)))),
-            Watch::Routing if path.ends_with("/usage") => decode_clean::<crate::api::RoutingUsage>(&body)
-                .map(|u| Action::Data(ScreenData::RoutingUsage(Box::new(u)))),
-            Watch::Routing => decode_clean::<crate::routing::RoutingDocument>(&body)
-                .map(|d| Action::Data(ScreenData::Routing(Box::new(d)))),
-            Watch::Nothing => return fetched,
-        };
+        let action =
+            match watch {
+                _ if path == "/api/v1/stops" => decode_clean::<Vec<crate::api::StopSummary>>(&body).map(Action::Stops),
+                Watch::Incident(_) if path.ends_with("/reliance") => {
+                    decode_clean::<crate::api::Reliance>(&body).map(|r| Action::Reliance(Box::new(r)))
+                }
+                Watch::Incident(_) => decode_clean::<IncidentDetail>(&body).map(|d| {
+                    fetched = Some(d.summary.version);
+                    Action::Detail(Box::new(d))
+                }),
+                Watch::Calibration if path.ends_with("/stats") => decode_clean::<crate::api::SuggestionStats>(&body)
+                    .map(|s| Action::Data(ScreenData::SuggestionStats(Box::new(s)))),
+                Watch::Calibration => decode_clean::<crate::api::Calibration>(&body)
+                    .map(|c| Action::Data(ScreenData::Calibration(Box::new(c)))),
+                Watch::Patterns if path.ends_with("/rules") => {
+                    decode_clean::<crate::api::RuleList>(&body).map(|r| Action::Data(ScreenData::Rules(Box::new(r))))
+                }
+                Watch::Patterns => decode_clean::<crate::api::PatternList>(&body)
+                    .map(|p| Action::Data(ScreenData::Patterns(Box::new(p)))),
+                Watch::Activity(_) => {
+                    decode_clean::<Distribution>(&body).map(|d| Action::Data(ScreenData::Distribution(Box::new(d))))
+                }
+                Watch::Agents => decode_clean::<Vec<AgentSummary>>(&body).map(|a| Action::Data(ScreenData::Agents(a))),
+                Watch::Audit => decode_clean::<AuditPage>(&body).map(|p| Action::Data(ScreenData::Audit(Box::new(p)))),
+                Watch::Attribution => {
+                    decode_clean::<RolloutStatus>(&body).map(|s| Action::Data(ScreenData::Attribution(Box::new(s))))
+                }
+                Watch::Notifications => decode_clean::<crate::api::PageList>(&body)
+                    .map(|l| Action::Data(ScreenData::Notifications(Box::new(l)))),
+                Watch::Routing if path.ends_with("/usage") => decode_clean::<crate::api::RoutingUsage>(&body)
+                    .map(|u| Action::Data(ScreenData::RoutingUsage(Box::new(u)))),
+                Watch::Routing => decode_clean::<crate::routing::RoutingDocument>(&body)
+                    .map(|d| Action::Data(ScreenData::Routing(Box::new(d)))),
+                Watch::Silences => decode_clean::<crate::api::SilenceList>(&body)
+                    .map(|l| Action::Data(ScreenData::Silences(Box::new(l)))),
+                Watch::Nothing => return fetched,
+            };
         let action = action.unwrap_or_else(|e| {
             etags.remove(&path);
             Action::FetchFailed(format!("{path}: unreadable answer: {e}"))

@@ -107,7 +107,11 @@ impl Desk {
         let plan = |existing: &[_], first_paged| {
             crate::paging::plan(id, status, decision, existing, first_paged, hold, &limits, receivers)
         };
-        self.store.sync_pages(tx, id, now, plan).await
+        let queued = self.store.sync_pages(tx, id, now, plan).await?;
+        if let Some(until) = hold {
+            self.store.hold_pages(tx, id, until, now).await?;
+        }
+        Ok(queued)
     }
 
     /// Marks the incident held by the first silence in force that matches

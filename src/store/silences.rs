@@ -206,6 +206,27 @@ impl Store {
         Ok(())
     }
 
+    /// Pages of incident `id` still to send and due before `until` (pages
+    /// queued again when it reopened) wait for it, keeping their spacing.
+    pub(crate) async fn hold_pages(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE notifications SET due_at = due_at + $1, next_attempt = next_attempt + $1 \
+             WHERE incident_id = $2 AND state = 'pending' AND kind = 'page' AND due_at < $3",
+        )
+        .bind(to_millis(until) - to_millis(now))
+        .bind(id)
+        .bind(to_millis(until))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// A silence lifted at `now`: the pages it held on open incidents are
     /// brought forward by what was left of the hold (escalation keeps its
     /// spacing), and each mark says it ended now (at change version

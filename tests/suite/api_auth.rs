@@ -160,6 +160,17 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
                 RESPONDER,
                 Some(human(as_alice(json!({"scope": "agents", "target": "deployer-*"})), as_who)),
             ),
+            (
+                "POST",
+                "/api/v1/silences",
+                RESPONDER,
+                Some(human(
+                    as_alice(json!({"match": {"resource": "svc"}, "reason": "r", "confirm": true,
+                        "ends_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()})),
+                    as_who,
+                )),
+            ),
+            ("POST", "/api/v1/silences/{id}/lift", RESPONDER, None),
             // An agent's SDK reports its refused attempts; people do not.
             ("POST", "/api/v1/agents/{agent_id}/refusals", ADMIN, None),
             // A dispute is a person's word: viewers may, agents may not.

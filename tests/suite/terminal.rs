@@ -392,6 +392,7 @@ struct PagingServer {
     inbox: mandate::paging::inbox::Inbox,
     served: common::Served,
     responder: String,
+    agent: String,
     _dir: tempfile::TempDir,
 }
 
@@ -420,7 +421,7 @@ impl PagingServer {
             assert_eq!(r.send().await.unwrap().status(), 200);
             assert_eq!(inbox.accepted("webhook", 1, Duration::from_secs(10)).await.len(), 1, "the first level paged");
         });
-        PagingServer { rt, inbox, served, responder, _dir: dir }
+        PagingServer { rt, inbox, served, responder, agent, _dir: dir }
     }
 
     /// The console at 80×24 against it, with `args`.
@@ -431,6 +432,13 @@ impl PagingServer {
     fn console_sized(&self, name: &str, size: (u16, u16), args: &str) -> Tmux {
         let url = format!("http://{}", self.served.addr);
         Tmux::start(name, size, &[("MANDATE_TOKEN", &self.responder), ("MANDATE_API_URL", &url)], args)
+    }
+
+    /// POSTs `body` to `path` as `token`; the status.
+    fn post(&self, token: &str, path: &str, body: &serde_json::Value) -> u16 {
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        let url = format!("http://{}{path}", self.served.addr);
+        self.rt.block_on(async { http.post(url).bearer_auth(token).json(body).send().await.unwrap().status().as_u16() })
     }
 
     /// Waits until the webhook receiver has a message of `kind`
@@ -496,6 +504,78 @@ fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
     t.keys(&["C-c"]);
     assert_eq!(t.exit_status(), 0);
     p.served.stop();
+}
+
+/// A silence made from an incident with `m`: the dialog prefills the match
+/// from the incident; the incident, back after being resolved, is held and
+/// says SILENCED on the list; `:silences` lists it, and lifting it there
+/// pages what it held.
+fn silence_and_lift_at(size: (u16, u16), name: &str) {
+    if no_tmux(name) {
+        return;
+    }
+    let p = PagingServer::start(
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
+         [storm]\ngroup_interval = \"1s\"\n",
+        |_| {},
+    );
+    let t = p.console_sized(name, size, "");
+    t.wait_for("DISK_FULL on svc-1");
+    t.keys(&["m"]);
+    let dialog = t.wait_for("Confirm: silence resource=svc-1");
+    assert!(dialog.contains("hold the paging of incidents matching resource=svc-1"), "{dialog}");
+    t.keys(&["Tab"]);
+    t.text("disk migration");
+    t.keys(&["Tab", "Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ silence resource=svc-1");
+
+    // Resolved, then failing again: routed afresh while the silence holds.
+    let resolve = serde_json::json!({"kind": "resolve", "resolution": "not_an_incident", "reason": "test",
+        "actor_type": "HUMAN", "actor_id": "alice", "agent_id": "mandate-console", "origin_system_id": "mandate-console"});
+    assert_eq!(p.post(&p.responder, "/api/v1/incidents/1/interventions", &resolve), 200);
+    let seen = p.webhook_until("incident.resolved", 1);
+    let mut back = common::event_body("f2", -0.1, "agent-1", "deploy", "svc-1", "error");
+    back["error_code"] = "DISK_FULL".into();
+    assert_eq!(p.post(&p.agent, "/api/v1/events", &back), 200);
+    let list = t.wait_for("SILENCED");
+    if size.0 >= 120 {
+        assert!(list.contains("until") && list.contains("alice: disk migration"), "the row says why:\n{list}");
+    }
+    t.keys(&["Enter"]);
+    t.wait_for("SILENCED until");
+    t.wait_for("by alice (disk migration)");
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = p.rt.block_on(p.inbox.accepted("webhook", seen, Duration::from_millis(100)));
+    assert_eq!(got.len(), seen, "nobody paged while silenced: {got:#?}");
+
+    t.keys(&[":"]);
+    t.text("silences");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("ACTIVE");
+    assert!(screen.contains("resource=svc-1"), "{screen}");
+    t.keys(&["U"]);
+    t.wait_for("Confirm: lift silence #1");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["y"]);
+    t.wait_for("✓ lift silence #1");
+    p.webhook_until("incident.page", seen);
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    p.served.stop();
+}
+
+#[test]
+fn silencing_from_an_incident_and_lifting_at_80x24() {
+    silence_and_lift_at((80, 24), "silencing_from_an_incident_and_lifting_at_80x24");
+}
+
+#[test]
+fn silencing_from_an_incident_and_lifting_at_200x50() {
+    silence_and_lift_at((200, 50), "silencing_from_an_incident_and_lifting_at_200x50");
 }
 
 #[test]

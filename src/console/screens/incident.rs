@@ -126,6 +126,19 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         first.push(Span::styled("  ⚑ FLAGGED FOR REVIEW", theme.style(K::Warning)));
     }
     lines.push(Line::from(first));
+    if let Some(line) = silence_line(theme, s, app.now) {
+        lines.push(line);
+    }
+    if let Some(r) = &d.resolution {
+        let how = match (&r.kind, &r.event_id) {
+            (crate::api::ResolutionKind::CauseConfirmed, Some(event)) => format!("cause confirmed ({event})"),
+            (kind, _) => kind.as_str().replace('_', " "),
+        };
+        lines.push(Line::from(Span::styled(
+            format!("Resolved by {} at {}: {how} — {}", r.by, r.at.format("%H:%M"), r.reason),
+            theme.style(K::Success),
+        )));
+    }
     let br = &d.blast_radius;
     lines.push(Line::from(format!(
         "Impact: {} — {} definitely, {} likely, {} possibly affected",
@@ -300,6 +313,30 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         }
     }
     lines
+}
+
+/// "SILENCED until 14:00 by alice (payments-db migration)" while a silence
+/// holds the incident's paging; once it has ended, when it did.
+pub(crate) fn silence_line(
+    theme: &Theme,
+    s: &crate::api::IncidentSummary,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Line<'static>> {
+    let mark = s.silenced.as_ref()?;
+    let (text, style) = if mark.until > now && s.status != crate::api::IncidentStatus::Resolved {
+        (
+            format!(
+                "SILENCED {} by {} ({}): paging waits; it is recorded and analysed",
+                super::until_words(mark.until, now),
+                mark.owner,
+                mark.reason
+            ),
+            K::Warning,
+        )
+    } else {
+        (format!("was silenced by {} ({}) until {}", mark.owner, mark.reason, mark.until.format("%H:%M")), K::Muted)
+    };
+    Some(Line::from(Span::styled(text, theme.style(style))))
 }
 
 /// "12:03 alice escalated to level 2 — paging dba": one intervention.

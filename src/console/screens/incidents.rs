@@ -251,11 +251,21 @@ fn incident_cells<'a>(
     columns: &[(String, Constraint)],
     widths: &[usize],
 ) -> Vec<Cell<'a>> {
-    let title = if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() };
+    let mut title = if i.auto_recovered { format!("{} (flash)", i.title) } else { i.title.clone() };
+    // A silence holding its paging: said on the row, the status first.
+    let silenced = i.silenced.as_ref().filter(|m| m.until > app.now && i.status != IncidentStatus::Resolved);
+    if let Some(m) = silenced {
+        let said = if i.status == IncidentStatus::Open { "" } else { "SILENCED " };
+        title.push_str(&format!(" — {said}{} by {}: {}", super::until_words(m.until, app.now), m.owner, m.reason));
+    }
+    let state = match silenced {
+        Some(_) if i.status == IncidentStatus::Open => Span::styled("SILENCED", theme.style(K::Warning)),
+        _ => status(theme, i.status),
+    };
     let mut cells = vec![
         Cell::from(severity(theme, i.severity)),
         Cell::from(ellipsize(&format!("#{}", i.id), widths[2])),
-        Cell::from(status(theme, i.status)),
+        Cell::from(state),
         Cell::from(age(i.started_at, app.now)),
     ];
     for ((name, _), w) in columns.iter().zip(&widths[1..]).skip(4) {

@@ -1,7 +1,7 @@
 //! The screens, one file each, named as its `:` command or key opens it:
 //! `incidents` (the list), `incident`, `blast_radius`, `root_causes`,
 //! `activity`, `agents`, `audit`, `attribution`, `routing`, `notifications`,
-//! `calibration` and `patterns`. Each file holds the screen's state, the keys
+//! `calibration`, `patterns` and `silences`. Each file holds the screen's state, the keys
 //! it takes, the data it receives and how it is drawn, behind [`Component`].
 //! The app keeps what they share (the incidents, the open incident's
 //! detail, the connection, the operator) and a stack of screens; the top
@@ -20,6 +20,7 @@ mod patterns;
 mod root_causes;
 mod routing;
 mod selection;
+mod silences;
 
 pub use activity::{ActivityView, DIMENSIONS};
 pub use agents::AgentsView;
@@ -35,6 +36,7 @@ pub use root_causes::RootCausesView;
 pub use routing::RoutingView;
 pub use selection::Selection;
 use selection::moved as step;
+pub use silences::{SilencesView, until_words};
 
 use super::app::{App, Screen, Watch};
 use super::keymap::{KeyAction, Mode};
@@ -89,6 +91,7 @@ pub enum ScreenData {
     RoutingUsage(Box<RoutingUsage>),
     /// Deliveries, for `:notifications`.
     Notifications(Box<PageList>),
+    Silences(Box<crate::api::SilenceList>),
 }
 
 /// One entry of the screen stack, with its state.
@@ -107,6 +110,7 @@ pub enum View {
     Notifications(NotificationsView),
     Calibration(CalibrationView),
     Patterns(PatternsView),
+    Silences(SilencesView),
 }
 
 /// What a screen made of a key.
@@ -152,6 +156,7 @@ macro_rules! each_screen {
             View::Notifications($s) => $body,
             View::Calibration($s) => $body,
             View::Patterns($s) => $body,
+            View::Silences($s) => $body,
         }
     };
 }

@@ -416,7 +416,7 @@ fn text_popup(theme: &Theme, frame: &mut Frame, area: Rect, title: &str, lines: 
 }
 
 /// The `:` commands, for help.
-const COMMAND_HELP: [(&str, &str); 13] = [
+const COMMAND_HELP: [(&str, &str); 14] = [
     ("incidents", "the incident list"),
     ("activity", "LIVE-O5 / COMP-O5 runs"),
     ("agents", "agents: pause, resume"),
@@ -424,6 +424,7 @@ const COMMAND_HELP: [(&str, &str); 13] = [
     ("attribution", "attribution rollout"),
     ("routing", "escalation chain, rules"),
     ("notifications", "pages sent, due, dead"),
+    ("silences", "silences and maintenance windows"),
     ("calibration", "scores vs verdicts"),
     ("patterns", "repeat incidents, rules"),
     ("messages", "messages shown, again"),
