@@ -105,7 +105,8 @@ impl Desk {
         // A silence holding the incident: its pages wait for its end.
         let hold = self.store.silence_mark_in(tx, id).await?.map(|m| m.until).filter(|until| *until > now);
         let plan = |existing: &[_], first_paged| {
-            crate::paging::plan(id, status, decision, existing, first_paged, hold, &limits, receivers)
+            let from = hold.map_or(first_paged, |until: DateTime<Utc>| until.max(first_paged));
+            crate::paging::plan(id, status, decision, existing, from, &limits, receivers)
         };
         let queued = self.store.sync_pages(tx, id, now, plan).await?;
         if let Some(until) = hold {

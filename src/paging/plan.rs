@@ -47,18 +47,16 @@ pub const NO_LONGER_ASKED: &str = "no longer in the incident's routing decision"
 /// Makes the outbox match an incident's routing decision: notifications it
 /// asks for and that were never queued are queued, due when their level
 /// comes (timed from `first_paged`, when the incident's first page was
-/// queued, or from `hold`, the end of a silence holding the incident); pending
-/// ones it no longer asks for are cancelled; sent ones stay
-/// sent. An incident that is not open, or a decision that only monitors,
-/// pages nobody new (acknowledgement and resolution close paging
-/// themselves).
+/// queued, or the end of a silence holding it); pending ones it no longer
+/// asks for are cancelled; sent ones stay sent. An incident that is not
+/// open, or a decision that only monitors, pages nobody new
+/// (acknowledgement and resolution close paging themselves).
 pub fn plan(
     incident_id: i64,
     status: IncidentStatus,
     decision: &RoutingDecision,
     existing: &[PageRow],
     first_paged: DateTime<Utc>,
-    hold: Option<DateTime<Utc>>,
     limits: &Limits,
     receivers: &Receivers,
 ) -> OutboxPlan {
@@ -97,7 +95,7 @@ pub fn plan(
             urgency: n.urgency,
             reason: n.reason.clone(),
             digest: n.digest,
-            due_at: hold.map_or(first_paged, |until| until.max(first_paged)) + wait,
+            due_at: first_paged + wait,
             undeliverable: (!receivers.has(&n.channel)).then(|| super::no_receiver(&n.channel)),
         });
     }

@@ -1402,6 +1402,10 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     let list = if hostile { hostile_everywhere(&list) } else { list };
     update(&mut app, Action::Data(ScreenData::Notifications(Box::new(list))), &keymap);
     screens.push(("notifications".to_owned(), app.clone()));
+    command(&mut app, "silences");
+    let list = if hostile { hostile_everywhere(&silences()) } else { silences() };
+    update(&mut app, Action::Data(ScreenData::Silences(Box::new(list))), &keymap);
+    screens.push(("silences".to_owned(), app.clone()));
     command(&mut app, "calibration");
     let (c, s) = (calibration(), suggestion_stats());
     let (c, s) = if hostile { (hostile_everywhere(&c), hostile_everywhere(&s)) } else { (c, s) };
@@ -1419,12 +1423,40 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     screens
 }
 
+/// An active silence, a weekly window to come, and one that ended unused.
+fn silences() -> mandate::api::SilenceList {
+    use mandate::api::{Silence, SilenceMatch, SilenceState, WeeklyWindow};
+    let one = |id: i64, resource: &str, reason: &str, state: SilenceState, incidents: i64| Silence {
+        id,
+        matches: SilenceMatch { resource: Some(resource.into()), severity: Some(Severity::High), ..Default::default() },
+        owner: "alice".into(),
+        reason: reason.into(),
+        starts_at: now() - Duration::minutes(30),
+        ends_at: now() + Duration::minutes(90),
+        weekly: None,
+        created_at: now() - Duration::minutes(30),
+        lifted_at: None,
+        lifted_by: None,
+        incidents,
+        state,
+        unused: false,
+    };
+    let active = one(3, "payments-db", "payments-db migration (CHG-2231)", SilenceState::Active, 2);
+    let mut weekly = one(2, "search-*", "weekly reindex", SilenceState::Scheduled, 0);
+    weekly.weekly = Some(WeeklyWindow { days: vec!["sat".into()], start: "02:00".into(), minutes: 120 });
+    weekly.ends_at = now() + Duration::days(60);
+    let mut unused = one(1, "ledger", "quarter close", SilenceState::Expired, 0);
+    unused.ends_at = now() - Duration::hours(2);
+    unused.unused = true;
+    mandate::api::SilenceList { silences: vec![active, weekly, unused] }
+}
+
 #[test]
 fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() {
     let dark = Theme::builtin("dark").unwrap();
     let plain = every_screen(false);
     let hostile = every_screen(true);
-    assert_eq!(plain.len(), 15);
+    assert_eq!(plain.len(), 16);
     for ((name, plain), (_, hostile)) in plain.iter().zip(&hostile) {
         for (w, h) in [(80u16, 24u16), (160, 48)] {
             let attacked = draw(hostile, &dark, w, h);

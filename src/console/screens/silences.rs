@@ -160,11 +160,16 @@ fn silences(app: &App, view: &SilencesView, theme: &Theme, frame: &mut Frame, ar
         return;
     }
     let wide = inner.width >= 110;
+    // As wide as what they hold, up to a cap that leaves the reason room.
+    let fit = |f: &dyn Fn(&Silence) -> String, narrow: usize, cap: usize| {
+        let w = crate::console::view::widest(&list.silences, |s| f(s).chars().count(), if wide { cap } else { narrow });
+        Constraint::Length(w.max(5) as u16)
+    };
     let mut columns = vec![
         ("#", Constraint::Length(4)),
         ("STATE", Constraint::Length(9)),
-        ("MATCH", Constraint::Length(if wide { 30 } else { 20 })),
-        ("WHEN", Constraint::Length(if wide { 30 } else { 13 })),
+        ("MATCH", fit(&|s| s.matches.describe(), if inner.width < 70 { 14 } else { 20 }, 48)),
+        ("WHEN", fit(&|s| when(s, app.now), 13, 44)),
     ];
     if wide {
         columns.extend([("OWNER", Constraint::Length(12)), ("HELD", Constraint::Length(4))]);

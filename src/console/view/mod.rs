@@ -424,7 +424,7 @@ const COMMAND_HELP: [(&str, &str); 14] = [
     ("attribution", "attribution rollout"),
     ("routing", "escalation chain, rules"),
     ("notifications", "pages sent, due, dead"),
-    ("silences", "silences and maintenance windows"),
+    ("silences", "silences, maintenance windows"),
     ("calibration", "scores vs verdicts"),
     ("patterns", "repeat incidents, rules"),
     ("messages", "messages shown, again"),
