@@ -62,6 +62,8 @@ pub enum Action {
     Server(String),
     /// The server has no incident with this number (404).
     IncidentMissing(i64),
+    /// A resolved incident's draft postmortem, in Markdown.
+    Postmortem(i64, String),
 }
 
 /// What the poller fetches besides the incident feed: the screen's data.
@@ -95,6 +97,10 @@ pub enum Effect {
     /// Fetch one incident's detail once (an intervention from the list
     /// needs what the detail says).
     FetchDetail(i64),
+    /// Fetch a resolved incident's draft postmortem.
+    FetchPostmortem(i64),
+    /// Write the draft to `incident-ID-postmortem.md` and the clipboard.
+    SavePostmortem(i64, String),
 }
 
 /// Which screen is shown, without its state: for tests, the poller and
@@ -598,6 +604,7 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.missing = Some(id);
             (shown, vec![])
         }
+        Action::Postmortem(id, text) => (false, vec![Effect::SavePostmortem(id, text)]),
         Action::Server(host) => {
             let changed = app.host != host;
             app.host = host;
@@ -748,6 +755,7 @@ fn navigate(app: &mut App, action: KeyAction) -> Option<Vec<Effect>> {
         }
         KeyAction::Refresh => return Some(vec![Effect::Refresh]),
         KeyAction::Copy => return Some(copy(app)),
+        KeyAction::Postmortem => return Some(postmortem(app)),
         KeyAction::Filter if app.screen() == Screen::Incidents => {
             app.list.filter_before_edit = Some(app.list.filter.clone());
             app.overlay = Some(Overlay::Input(Input::Filter(app.list.filter.clone())));
@@ -836,6 +844,29 @@ pub fn jump_to_incident(app: &mut App, id: i64) -> Vec<Effect> {
         app.screens.push(View::Incident(IncidentView::new(id)));
     }
     vec![]
+}
+
+/// The focused incident's draft postmortem, once it is resolved.
+fn postmortem(app: &mut App) -> Vec<Effect> {
+    let Some(id) = app.focused_incident() else {
+        app.message = Some("no incident selected".to_owned());
+        return vec![];
+    };
+    let status = app.focused_detail().map(|d| d.summary.status).or_else(|| app.summary(id).map(|s| s.status));
+    match status {
+        Some(crate::api::IncidentStatus::Resolved) => {
+            app.message = Some(format!("drafting the postmortem of incident #{id}…"));
+            vec![Effect::FetchPostmortem(id)]
+        }
+        Some(status) => {
+            app.message = Some(format!("incident #{id} is {status}: a postmortem is drafted once it is resolved (r)"));
+            vec![]
+        }
+        None => {
+            app.message = Some(format!("incident #{id} is not loaded yet"));
+            vec![]
+        }
+    }
 }
 
 /// The focused incident in a few lines, for a chat or a ticket.

@@ -104,6 +104,8 @@ pub enum KeyAction {
     Silence,
     /// End the selected silence now.
     LiftSilence,
+    /// Write the resolved incident's draft postmortem to a file and the clipboard.
+    Postmortem,
 }
 
 impl KeyAction {
@@ -167,6 +169,7 @@ impl KeyAction {
         KeyAction::LiftStop,
         KeyAction::Silence,
         KeyAction::LiftSilence,
+        KeyAction::Postmortem,
     ];
 
     /// The spelling in config files.
@@ -220,6 +223,7 @@ impl KeyAction {
             LiftStop => "lift_stop",
             Silence => "silence",
             LiftSilence => "lift_silence",
+            Postmortem => "postmortem",
         }
     }
 
@@ -290,6 +294,7 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incidents, "n", KeyAction::Intervene(IK::Note), "add a note"),
     (Mode::Incidents, "O", KeyAction::Intervene(IK::Reopen), "reopen"),
     (Mode::Incidents, "m", KeyAction::Silence, "silence like it"),
+    (Mode::Incidents, "P", KeyAction::Postmortem, "postmortem draft (file, clipboard)"),
     (Mode::Incident, "enter", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "+", KeyAction::Deeper, "more detail"),
     (Mode::Incident, "backspace", KeyAction::Shallower, "less detail"),
@@ -308,6 +313,7 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Incident, "V", KeyAction::Intervene(IK::ChangeSeverity), "change severity"),
     (Mode::Incident, "O", KeyAction::Intervene(IK::Reopen), "reopen"),
     (Mode::Incident, "m", KeyAction::Silence, "silence like it"),
+    (Mode::Incident, "P", KeyAction::Postmortem, "postmortem draft (file, clipboard)"),
     (Mode::Incident, "f", KeyAction::Intervene(IK::FlagForReview), "flag for review"),
     (Mode::Incident, "N", KeyAction::Intervene(IK::CreateIncident), "new formal incident"),
     (Mode::Incident, "W", KeyAction::Intervene(IK::UpdateRule), "propose rule"),

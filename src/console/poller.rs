@@ -11,7 +11,7 @@
 use super::app::{Action, MAX_INCIDENTS, Watch};
 use super::config::Secret;
 use super::intent::Intent;
-use super::sanitize::decode_clean;
+use super::sanitize::{clean_lines, decode_clean};
 use super::screens::ScreenData;
 use crate::api::{
     AgentSummary, AuditPage, Distribution, ErrorBody, IncidentDetail, IncidentPage, InterventionResult, RolloutStatus,
@@ -34,6 +34,8 @@ pub enum Request {
     Send(Intent),
     /// One incident's detail, once.
     FetchDetail(i64),
+    /// A resolved incident's draft postmortem, once.
+    FetchPostmortem(i64),
 }
 
 /// How long a long poll waits on the server (it answers at once on change).
@@ -318,6 +320,24 @@ async fn dispatch(
                 tokio::spawn(async move {
                     let mut etags = HashMap::new();
                     fetch(&http, &actions, &Watch::Incident(id), &mut etags).await;
+                });
+            }
+            Request::FetchPostmortem(id) => {
+                let (http, actions) = (http.clone(), actions.clone());
+                tokio::spawn(async move {
+                    let path = format!("/api/v1/incidents/{id}/postmortem");
+                    let action = match http.get(&path, None, Duration::from_secs(20)).await {
+                        // Nothing from the server reaches a terminal unclean,
+                        // the file it is written to included.
+                        Ok((_, _, body)) => Action::Postmortem(id, clean_lines(&String::from_utf8_lossy(&body))),
+                        Err(Failure::Answer(reason, _) | Failure::NotFound(reason)) => {
+                            Action::FetchFailed(format!("the postmortem of #{id}: {reason}"))
+                        }
+                        Err(Failure::Network(reason) | Failure::Unauthorized(reason)) => {
+                            Action::FetchFailed(format!("the postmortem of #{id}: {reason}"))
+                        }
+                    };
+                    let _ = actions.send(action).await;
                 });
             }
             Request::Send(intent) => {

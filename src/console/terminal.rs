@@ -109,6 +109,21 @@ pub async fn run(config: ConsoleConfig, api_url: String, token: super::config::S
                 Effect::FetchDetail(id) => {
                     let _ = requests.send(Request::FetchDetail(id));
                 }
+                Effect::FetchPostmortem(id) => {
+                    let _ = requests.send(Request::FetchPostmortem(id));
+                }
+                Effect::SavePostmortem(id, text) => {
+                    let file = format!("incident-{id}-postmortem.md");
+                    let written = std::fs::write(&file, &text);
+                    let mut stdout = std::io::stdout();
+                    stdout.write_all(super::clipboard::osc52(&text).as_bytes())?;
+                    stdout.flush()?;
+                    app.message = Some(match written {
+                        Ok(()) => format!("postmortem draft of #{id} written to ./{file} and copied (OSC 52)"),
+                        Err(e) => format!("postmortem draft of #{id} copied (OSC 52); ./{file} not written: {e}"),
+                    });
+                    dirty = true;
+                }
                 Effect::Send(intent) => {
                     let _ = requests.send(Request::Send(intent));
                 }

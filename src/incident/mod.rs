@@ -5,6 +5,7 @@
 mod blast_radius;
 mod grouping;
 pub mod patterns;
+pub mod postmortem;
 mod root_cause;
 mod sequence;
 mod severity;

@@ -89,6 +89,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::post_events))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
+        .routes(routes!(incidents::postmortem))
         .routes(routes!(interventions::intervention_catalog))
         .routes(routes!(interventions::intervene_incident))
         .routes(routes!(interventions::intervene_agent))

@@ -194,8 +194,83 @@ async fn notes_and_a_severity_set_by_hand(db: Db) {
     p.t.stop().await;
 }
 
+/// The draft postmortem: refused before the incident is resolved; then
+/// every part from the record (the first error, each page with its delay,
+/// the acknowledgement, a note, the confirmed cause with its verdict, the
+/// suggestions and whether they were acted on), a note's line breaks and
+/// pipes kept from breaking the Markdown, and blanks left to fill.
+async fn a_resolved_incident_drafts_its_postmortem_from_the_record(db: Db) {
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
+    let mut deploy = event_body("d1", -2.0, "deployer", "deploy", "payments-service", "ok");
+    deploy["tool"] = "kubectl".into();
+    p.t.post(AGENT, "/api/v1/events", &deploy).await.succeeded();
+    let id = p.fail("f1", "payments-service").await;
+    p.pages_until(id, "owner paged", |ps| state(ps, "@alice", "webhook") == "sent").await;
+    let early = p.t.get(VIEWER, &format!("/api/v1/incidents/{id}/postmortem")).await;
+    assert_eq!((early.status, early.body["code"].as_str()), (409, Some("INCIDENT_NOT_RESOLVED")), "{:?}", early.body);
+    p.t.post(RESPONDER, &path(id), &as_alice(json!({"kind": "acknowledge"}))).await.succeeded();
+    let note = "rolled back | pool still at 5\nsecond line";
+    p.t.post(RESPONDER, &path(id), &as_alice(json!({"kind": "note", "reason": note}))).await.succeeded();
+    let verdict = as_alice(json!({"event_id": "d1", "verdict": "confirmed", "reason": "the deploy shrank the pool"}));
+    p.t.post(RESPONDER, &format!("/api/v1/incidents/{id}/verdicts"), &verdict).await.succeeded();
+    let resolve = as_alice(
+        json!({"kind": "resolve", "resolution": "cause_confirmed", "event_id": "d1", "reason": "rolled back"}),
+    );
+    p.t.post(RESPONDER, &path(id), &resolve).await.succeeded();
+
+    let answer =
+        p.t.send(p.t.http.get(p.t.url(&format!("/api/v1/incidents/{id}/postmortem"))).bearer_auth(VIEWER)).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.headers["content-type"].to_str().unwrap().starts_with("text/markdown"));
+    let md = answer.body.as_str().expect("Markdown, not JSON").to_owned();
+    for part in [
+        &format!("# Postmortem draft: incident #{id}"),
+        "DRAFT, written by Mandate from its record",
+        "- Resolved by alice at",
+        "cause confirmed (event d1) — rolled back",
+        "## Impact and blast radius",
+        "| time | what |",
+        "first error E_TIMEOUT on payments-service by agent agent-f1",
+        "detected: the first error reached Mandate",
+        "paged @alice via webhook (level primary),",
+        "after detection",
+        "alice — acknowledge",
+        "alice — note: rolled back \\| pool still at 5 second line",
+        "alice — resolve (cause confirmed: d1): rolled back",
+        "## Root cause",
+        "Confirmed by alice at resolution: event d1.",
+        "deploy d1 on payments-service by deployer",
+        "confirmed as the cause by alice",
+        "## Suggestions shown",
+        "## Action items",
+        "- [ ] _(to fill",
+    ] {
+        assert!(md.contains(part), "missing {part:?} in:\n{md}");
+    }
+    assert!(!md.contains("## Open questions"), "the cause is known:\n{md}");
+    let table: Vec<&str> =
+        md.lines().skip_while(|l| !l.starts_with("| time")).take_while(|l| l.starts_with('|')).collect();
+    assert!(
+        table.iter().all(|row| row.matches(" | ").count() == 1 || row.starts_with("|---")),
+        "one cell per side: {table:#?}"
+    );
+
+    // Undetermined: the open questions are asked.
+    let other = p.fail("f2", "reports").await;
+    let undetermined =
+        as_alice(json!({"kind": "resolve", "resolution": "cause_undetermined", "reason": "gone by itself"}));
+    p.t.post(RESPONDER, &path(other), &undetermined).await.succeeded();
+    let md =
+        p.t.send(p.t.http.get(p.t.url(&format!("/api/v1/incidents/{other}/postmortem"))).bearer_auth(VIEWER)).await;
+    let md = md.body.as_str().unwrap();
+    assert!(md.contains("## Open questions") && md.contains("What caused it?"), "{md}");
+    assert_eq!(p.t.get(VIEWER, "/api/v1/incidents/999/postmortem").await.status, 404);
+    p.t.stop().await;
+}
+
 on_both_databases!(
     resolving_by_hand_stops_paging_and_tells_the_receivers,
     reopening_by_hand_pages_again,
     notes_and_a_severity_set_by_hand,
+    a_resolved_incident_drafts_its_postmortem_from_the_record,
 );

@@ -33,6 +33,7 @@ async fn the_document_lists_every_route_the_router_serves() {
         "POST /api/v1/events",
         "GET /api/v1/incidents",
         "GET /api/v1/incidents/{id}",
+        "GET /api/v1/incidents/{id}/postmortem",
         "GET /api/v1/interventions",
         "POST /api/v1/incidents/{id}/interventions",
         "POST /api/v1/agents/{agent_id}/interventions",

@@ -42,8 +42,9 @@ impl Tmux {
             t.run(&["pipe-pane", "-t", "s", "-O", &format!("cat >> {}", record.display())]);
         }
         let dir = t._home.path().display().to_string();
+        // It runs in its own directory: what it writes (a postmortem) lands there.
         let mut command = format!(
-            "env -u MANDATE_API_URL -u MANDATE_TOKEN XDG_CONFIG_HOME={dir}/config XDG_STATE_HOME={dir}/state TERM=xterm-256color"
+            "cd {dir} && env -u MANDATE_API_URL -u MANDATE_TOKEN XDG_CONFIG_HOME={dir}/config XDG_STATE_HOME={dir}/state TERM=xterm-256color"
         );
         for (k, v) in env {
             command.push_str(&format!(" {k}={v}"));
@@ -55,6 +56,11 @@ impl Tmux {
         ));
         t.run(&["respawn-pane", "-k", "-t", "s", &format!("sh -c '{command}'")]);
         t
+    }
+
+    /// The directory the program runs in.
+    fn home(&self) -> &std::path::Path {
+        self._home.path()
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -492,6 +498,14 @@ fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
     t.wait_for("✓ resolve incident #1");
     t.wait_for("RESOLVED");
     let seen = p.webhook_until("incident.resolved", 1);
+
+    // The draft postmortem, written beside the console and copied.
+    t.keys(&["P"]);
+    t.wait_for("written to ./incident-1-postmortem.md");
+    let draft = std::fs::read_to_string(t.home().join("incident-1-postmortem.md")).unwrap();
+    assert!(draft.starts_with("# Postmortem draft: incident #1"), "{draft}");
+    assert!(draft.contains("alice — note: restarted the pool, no change"), "{draft}");
+    assert!(draft.contains("cause undetermined") && draft.contains("## Open questions"), "{draft}");
 
     t.keys(&["O"]);
     t.wait_for("Confirm: reopen incident #1");

@@ -190,6 +190,44 @@ pub async fn get_incident(
     Ok(([json, (header::ETAG, etag), vary], served.json.clone()).into_response())
 }
 
+/// The draft postmortem of a resolved incident, in Markdown: its summary,
+/// impact, timeline (first error, detection, each page with its delay, each
+/// intervention and note, the resolution), root cause with the verdicts and
+/// disputes, the suggestions shown and whether they were acted on, its
+/// pattern and rules, open questions when the cause is undetermined, and
+/// action items to fill. Every line comes from the record.
+#[utoipa::path(
+    get, path = "/api/v1/incidents/{id}/postmortem", tag = "incidents",
+    params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "The draft", content_type = "text/markdown", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "Not resolved yet", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn postmortem(
+    _query: crate::server::request::NoQuery,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::ReadOperations)?;
+    let id = parse_incident_id(&id)?;
+    let served = state.desk().incident_detail(id).await?.ok_or_else(|| incident_not_found(id))?;
+    let d = &served.detail;
+    if d.summary.status != IncidentStatus::Resolved {
+        return Err(ApiError::conflict(
+            "INCIDENT_NOT_RESOLVED",
+            format!("incident #{id} is {}: a postmortem is drafted once it is resolved", d.summary.status),
+        ));
+    }
+    state.access_log().looked(&caller.0, "postmortem", format!("incident:{id}"));
+    let markdown = crate::incident::postmortem::draft(d);
+    let kind = (header::CONTENT_TYPE, HeaderValue::from_static("text/markdown; charset=utf-8"));
+    Ok(([kind], markdown).into_response())
+}
+
 /// Whether an Accept-Encoding header accepts gzip: named, and not with
 /// `q=0` (which refuses it).
 fn accepts_gzip(accept_encoding: &str) -> bool {
