@@ -83,6 +83,8 @@ pub struct Plan {
     pub severity: Option<String>,
     /// What a silence matches, as typed: `resource=payments-db severity=high`.
     pub matches: Option<String>,
+    /// When a reported incident began, as typed: `15m` (ago) or `14:05` (UTC).
+    pub began: Option<String>,
 }
 
 impl Plan {
@@ -106,6 +108,7 @@ impl Plan {
             resolution: None,
             severity: None,
             matches: None,
+            began: None,
         }
     }
 
@@ -363,7 +366,10 @@ impl Plan {
                 }
                 InterventionKind::UpdateRule => fields.push(Field::new(FieldName::Rule, self.rule.clone(), true)),
                 InterventionKind::CreateIncident => {
-                    fields.push(Field::new(FieldName::Title, self.title.clone(), false))
+                    fields.push(Field::new(FieldName::Title, self.title.clone(), false));
+                    let on_incident = matches!(self.target, Target::Incident(_));
+                    fields.push(Field::new(FieldName::Resource, self.resource.clone(), on_incident));
+                    fields.push(Field::new(FieldName::Began, self.began.clone(), false));
                 }
                 InterventionKind::Resolve => {
                     fields.push(Field::new(FieldName::Resolution, self.resolution.clone(), true))
@@ -404,6 +410,8 @@ impl Plan {
             FieldName::Reason | FieldName::Note => self.reason = value,
             FieldName::Resolution => self.resolution = value,
             FieldName::Match => self.matches = value,
+            FieldName::Resource => self.resource = value,
+            FieldName::Began => self.began = value,
             FieldName::For => self.until = value,
             FieldName::Severity => self.severity = value,
             FieldName::Tool => self.tool = value,
@@ -516,6 +524,10 @@ pub enum FieldName {
     Match,
     /// How long a silence holds.
     For,
+    /// The resource a reported incident names.
+    Resource,
+    /// When a reported incident began.
+    Began,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -553,6 +565,8 @@ impl Field {
             FieldName::Note => "note",
             FieldName::Match => "match (resource= agent= action= severity=)",
             FieldName::For => "for (30m, 2h, up to 7d)",
+            FieldName::Resource => "resource (or service) failing",
+            FieldName::Began => "began (now, 15m ago, or 14:05 UTC)",
         }
     }
 }
@@ -883,6 +897,10 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                     _ => None,
                 },
                 until,
+                started_at: match plan.began.as_deref() {
+                    Some(raw) if kind == InterventionKind::CreateIncident => Some(began_at(raw, chrono::Utc::now())?),
+                    _ => None,
+                },
                 resolution: match plan.resolution.as_deref() {
                     Some(raw) if kind == InterventionKind::Resolve => Some(resolution_of(raw).ok_or_else(|| {
                         format!("resolution {raw:?} is not one of confirmed, undetermined, not-an-incident")
@@ -898,6 +916,23 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     };
     let body = body.map_err(|e| format!("cannot encode the request: {e}"))?;
     Ok(Intent { key: uuid::Uuid::now_v7().to_string(), label: plan.label(), path, body })
+}
+
+/// When a reported incident began, as typed: a duration ago (`15m`,
+/// `15m ago`, `2h`) or a time of day in UTC (`14:05`, the last one past).
+pub fn began_at(raw: &str, now: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    let ago = raw.strip_suffix("ago").unwrap_or(raw).trim();
+    if let Some(seconds) = crate::routing::parse_duration(ago) {
+        return Ok(now - chrono::Duration::seconds(seconds as i64));
+    }
+    let time = chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+        .map_err(|_| format!("began: {raw:?} is neither a time ago (15m) nor a time of day (14:05 UTC)"))?;
+    let today = now.date_naive().and_time(time).and_utc();
+    Ok(if today > now { today - chrono::Duration::days(1) } else { today })
 }
 
 /// A silence's match as typed: `resource=payments-db severity=high`
@@ -1143,6 +1178,7 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
         let mut plan = Plan::new(What::Intervention(kind), Target::Agent(agent.agent_id.clone()));
         if kind == K::CreateIncident {
             plan.title = Some(format!("agent {} misbehaving", agent.agent_id));
+            plan.began = Some("now".to_owned());
         }
         return Ok(plan);
     }
@@ -1204,6 +1240,9 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
         }
         K::CreateIncident => {
             plan.title = Some(format!("follow-up of incident #{id}"));
+            plan.began = Some("now".to_owned());
+            let summary = detail.map(|d| &d.summary).or_else(|| app.summary(id));
+            plan.resource = summary.and_then(|s| s.resources.first().cloned());
         }
         K::Escalate => plan.next_level = detail.and_then(next_level),
         K::Resolve => {

@@ -80,6 +80,18 @@ impl Desk {
         });
         let Some(record) = record? else { return Ok(None) };
         let (through, events) = read?;
+        // A person's report is its first error: the resources and the time
+        // they named start the analysis, as an error's would.
+        let reported_by = record.created_by.clone().filter(|by| by != super::ROUTING_ACTOR);
+        let events = match &reported_by {
+            Some(by) if !events.iter().any(Event::is_error) && !record.summary.resources.is_empty() => {
+                let mut with = events.as_ref().clone();
+                let at = record.summary.started_at;
+                with.extend(record.summary.resources.iter().map(|r| reported_event(id, by, r, at)));
+                std::sync::Arc::new(with)
+            }
+            _ => events,
+        };
         let catalog = self.catalog();
         let errors: Vec<&Event> = events.iter().filter(|e| e.is_error()).collect();
         let first = errors.iter().map(|e| e.occurred_at).min().unwrap_or(record.summary.started_at);
@@ -103,7 +115,15 @@ impl Desk {
             Wanted { from: first - CORRELATION_WINDOW, to: last, resources: &related_resources, traces: &traces };
         // Everything below depends only on the incident's own events: fetch it
         // side by side on the read pool.
-        let (around, verdicts, past_causes, rejections, starts, past, interventions, pages) = tokio::join!(
+        let near = async {
+            match &reported_by {
+                Some(_) => {
+                    store.incidents_near(&failed, first - Duration::hours(1), first + Duration::hours(1), id).await
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+        let (around, verdicts, past_causes, rejections, starts, past, interventions, pages, near) = tokio::join!(
             self.around(id, &wanted, through),
             store.verdicts(id),
             store.past_causes(id),
@@ -112,9 +132,10 @@ impl Desk {
             store.past_signatures(record.summary.started_at),
             store.incident_interventions(id),
             store.incident_pages(id),
+            near,
         );
-        let (mut around, verdicts, past_causes, rejections, starts, past, interventions, pages) =
-            (around?, verdicts?, past_causes?, rejections?, starts?, past?, interventions?, pages?);
+        let (mut around, verdicts, past_causes, rejections, starts, past, interventions, pages, near) =
+            (around?, verdicts?, past_causes?, rejections?, starts?, past?, interventions?, pages?, near?);
         let history: &[Event] = &around.history;
         let own: BTreeSet<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         // The incident's own events are among them: scoring leaves them out.
@@ -297,8 +318,38 @@ impl Desk {
             pages,
             shared_cause,
             resolution: record.resolution,
+            reported_by,
+            related_incidents: near,
         };
         Ok(Some(Analysed { detail, signature: current, learned }))
+    }
+}
+
+/// The error a person's report stands for: on `resource`, at `at`, by
+/// `by`. It is not stored; the analysis reads it with the incident's events.
+fn reported_event(id: i64, by: &str, resource: &str, at: chrono::DateTime<chrono::Utc>) -> Event {
+    Event {
+        event_id: format!("reported-{id}-{resource}"),
+        agent_id: None,
+        actor_type: Some(crate::attribution::ActorType::Human),
+        actor_id: Some(by.to_owned()),
+        origin_system_id: None,
+        run_id: None,
+        parent_event_id: None,
+        action_type: Some("report".to_owned()),
+        tool: None,
+        resource: Some(resource.to_owned()),
+        scope: Vec::new(),
+        outcome: crate::api::Outcome::Error,
+        error_code: Some("REPORTED".to_owned()),
+        error_message: Some(format!("reported by {by}")),
+        trace_id: None,
+        seq: None,
+        occurred_at: at,
+        received_at: at,
+        metadata: Default::default(),
+        flags: Vec::new(),
+        incident_id: Some(id),
     }
 }
 

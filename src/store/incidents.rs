@@ -353,6 +353,31 @@ impl Store {
         q.fetch_all(&self.read).await?.iter().map(|r| Ok((r.try_get(0)?, from_millis(r.try_get(1)?)))).collect()
     }
 
+    /// Other incidents on any of `resources` that started from `from` to
+    /// `to`, oldest first.
+    pub async fn incidents_near(
+        &self,
+        resources: &[String],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        except: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        if resources.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT DISTINCT i.id, i.started_at FROM incident_resources r JOIN incidents i ON i.id = r.incident_id \
+             WHERE r.resource IN ({}) AND i.id <> $1 AND i.started_at >= $2 AND i.started_at <= $3 \
+             ORDER BY i.started_at, i.id LIMIT 50",
+            list(4, resources.len().min(200))
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(except).bind(to_millis(from)).bind(to_millis(to));
+        for r in resources.iter().take(200) {
+            q = q.bind(r.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// Earlier incidents with a known signature, for pattern matching.
     pub async fn past_signatures(&self, before: DateTime<Utc>) -> Result<Vec<PastIncident>, StoreError> {
         let rows = sqlx::query(

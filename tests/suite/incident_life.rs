@@ -268,9 +268,64 @@ async fn a_resolved_incident_drafts_its_postmortem_from_the_record(db: Db) {
     p.t.stop().await;
 }
 
+/// "Metrics look fine but customers are complaining": a person's report
+/// names a resource and when it began, and gets the blast radius of that
+/// resource, the candidate actions in its window, and the error-driven
+/// incidents on the same resource near it.
+async fn a_reported_incident_is_investigated_like_an_error(db: Db) {
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
+    let mut deploy = event_body("d1", -12.0, "deployer", "deploy", "payments-service", "ok");
+    deploy["tool"] = "kubectl".into();
+    p.t.post(AGENT, "/api/v1/events", &deploy).await.succeeded();
+    let errors = p.fail("f1", "payments-service").await;
+    let began = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc3339();
+    let report = |extra: Value| {
+        let mut body = as_alice(
+            json!({"kind": "create_incident", "confirm": true, "reason": "customers complain of failed payments",
+            "title": "checkout failing for customers"}),
+        );
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let refused = [
+        (report(json!({})), "resource"),
+        (
+            report(
+                json!({"resource": "payments-service", "started_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()}),
+            ),
+            "started_at",
+        ),
+        (as_alice(json!({"kind": "acknowledge", "started_at": began})), "started_at"),
+    ];
+    for (body, field) in refused {
+        let answer = p.t.post(RESPONDER, &path(errors), &body).await;
+        assert_eq!((answer.status, answer.body["field"].as_str()), (400, Some(field)), "{body}: {:?}", answer.body);
+    }
+    let made =
+        p.t.post(RESPONDER, &path(errors), &report(json!({"resource": "payments-service", "started_at": began}))).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    let id = made.body["incident"]["id"].as_i64().unwrap();
+    assert_ne!(id, errors);
+    let d = p.t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body;
+    assert_eq!(d["reported_by"], "alice", "tagged user-reported");
+    assert_eq!(d["title"], "checkout failing for customers");
+    let radius = d["blast_radius"]["definitely"].as_array().unwrap();
+    assert!(radius.iter().any(|s| s["service"] == "payments-service"), "{radius:?}");
+    let candidates = d["analysis"]["candidates"].as_array().unwrap();
+    assert!(candidates.iter().any(|c| c["event_id"] == "d1"), "the deploy before it is a candidate: {candidates:#?}");
+    assert_eq!(d["related_incidents"], json!([errors]), "the error-driven incident near it");
+    let timeline = d["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(|e| e["event"]["error_message"] == "reported by alice"),
+        "the report starts the timeline: {timeline:#?}"
+    );
+    p.t.stop().await;
+}
+
 on_both_databases!(
     resolving_by_hand_stops_paging_and_tells_the_receivers,
     reopening_by_hand_pages_again,
     notes_and_a_severity_set_by_hand,
     a_resolved_incident_drafts_its_postmortem_from_the_record,
+    a_reported_incident_is_investigated_like_an_error,
 );

@@ -192,9 +192,23 @@ pub(super) fn pause_or_resume(it: &mut Intervention<'_>, pause: bool) -> Step {
     })
 }
 
-/// A formal incident opened by hand, its opener coordinating it.
-pub(super) fn create_incident(it: &mut Intervention<'_>) -> Step {
+/// A formal incident opened by hand, its opener coordinating it. A person's
+/// report names the resource and (by default now) the time it began: its
+/// analysis starts from them, as an error's would.
+pub(super) fn create_incident(it: &mut Intervention<'_>) -> Result<Step, InterventionError> {
     let request = it.request;
+    let by_person = request.attribution["actor_type"] == "HUMAN";
+    if by_person && request.resource.is_none() && it.agent.is_none() {
+        return Err(Invalid(
+            "FIELD_MISSING",
+            "resource",
+            "a reported incident names the resource (or catalog service) that is failing".into(),
+        ));
+    }
+    let started = request.started_at.unwrap_or(it.now);
+    if started > it.now + chrono::Duration::minutes(1) {
+        return Err(Invalid("FIELD_INVALID_VALUE", "started_at", "started_at is in the future".into()));
+    }
     let id = it.next_incident;
     let title = request.title.clone().unwrap_or_else(|| match (&it.agent, &it.incident) {
         (Some(a), _) => format!("reported: agent {a}"),
@@ -206,14 +220,16 @@ pub(super) fn create_incident(it: &mut Intervention<'_>) -> Step {
         title,
         request.severity.unwrap_or(Severity::High),
         request.resource.iter().cloned().collect(),
-        it.now,
+        started,
     );
+    record.summary.updated_at = it.now;
     record.summary.responders = vec![request.actor_id.clone()];
     record.summary.coordinator = Some(request.actor_id.clone());
     record.created_by = Some(request.actor_id.clone());
     it.details["created_incident"] = id.into();
+    it.details["started_at"] = serde_json::json!(started);
     it.created = Some(record);
-    Step::Done(format!("incident #{id} created"))
+    Ok(Step::Done(format!("incident #{id} created")))
 }
 
 /// The command a human runs to roll back, recorded; Mandate does not run it (2.1).

@@ -40,6 +40,8 @@ pub struct InterventionRequest {
     /// How a resolve ends the incident, and its confirmed cause.
     pub resolution: Option<ResolutionKind>,
     pub event_id: Option<String>,
+    /// create_incident: when it began, as its reporter saw it.
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 impl InterventionRequest {
@@ -71,6 +73,7 @@ impl InterventionRequest {
             until: None,
             resolution: None,
             event_id: None,
+            started_at: None,
         }
     }
 }
@@ -197,7 +200,7 @@ impl Desk {
             PauseAgent | ResumeAgent => pause_or_resume(&mut it, kind == PauseAgent),
             DisableTool => self.disable_tool(&mut it)?,
             Escalate => self.escalate(&mut tx, &mut it).await?,
-            CreateIncident => create_incident(&mut it),
+            CreateIncident => create_incident(&mut it)?,
             TriggerRollback => trigger_rollback(&mut it)?,
             UpdateRule => self.update_rule(&mut tx, &mut it).await?,
             Resolve => self.resolve(&mut tx, &mut it).await?,

@@ -107,6 +107,7 @@ fn parse_intervention(
     let until = f.optional_timestamp("until");
     let resolution = f.optional_enum("resolution", ResolutionKind::parse, &ResolutionKind::allowed());
     let event_id = f.optional_id("event_id", limits::REFERENCE);
+    let started_at = f.optional_timestamp("started_at");
     let kind = f.finish_with(kind)?;
     if !kind.reversible() && !confirm {
         return Err(ApiError::new(
@@ -165,6 +166,13 @@ fn parse_intervention(
             return Err(ApiError::invalid_request("FIELD_INVALID_VALUE", format!("{kind} takes no resolution"))
                 .with_field("resolution"));
         }
+        _ if started_at.is_some() && kind != InterventionKind::CreateIncident => {
+            return Err(ApiError::invalid_request(
+                "FIELD_INVALID_VALUE",
+                "started_at is when a reported incident began: only create_incident takes it".to_owned(),
+            )
+            .with_field("started_at"));
+        }
         _ => {}
     }
     if let InterventionTarget::Agent(_) = &target
@@ -193,6 +201,7 @@ fn parse_intervention(
         until: check_until(until)?,
         resolution,
         event_id,
+        started_at,
     })
 }
 

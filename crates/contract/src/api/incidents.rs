@@ -427,6 +427,14 @@ pub struct IncidentDetail {
     /// How a person resolved it, when one did (and it was not reopened since).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// The person who reported it (a user-reported incident): its analysis
+    /// starts from the resource and time they named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_by: Option<String>,
+    /// For a reported incident: incidents opened by errors on the same
+    /// resources within an hour of its start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related_incidents: Vec<i64>,
 }
 
 wire_enum! {

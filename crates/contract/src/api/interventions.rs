@@ -99,6 +99,9 @@ pub struct InterventionBody {
     /// resolve with cause_confirmed: the candidate action that caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// create_incident: when it began, as its reporter saw it (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An agent's state after an intervention.
