@@ -85,6 +85,8 @@ pub struct Plan {
     pub matches: Option<String>,
     /// When a reported incident began, as typed: `15m` (ago) or `14:05` (UTC).
     pub began: Option<String>,
+    /// The person added or handed the incident.
+    pub responder: Option<String>,
 }
 
 impl Plan {
@@ -109,6 +111,7 @@ impl Plan {
             severity: None,
             matches: None,
             began: None,
+            responder: None,
         }
     }
 
@@ -122,6 +125,14 @@ impl Plan {
         match &self.target {
             Target::Stop(scope, target) => scope.label(target),
             _ => "?".to_owned(),
+        }
+    }
+
+    /// The person added or handed the incident, as `@name`.
+    fn who(&self) -> String {
+        match self.responder.as_deref().map(|r| r.trim_start_matches('@')) {
+            Some(r) if !r.is_empty() => format!("@{r}"),
+            _ => "(name them below)".to_owned(),
         }
     }
 
@@ -277,6 +288,14 @@ impl Plan {
                     "routing decides again, and its receivers are paged from now".to_owned(),
                 ],
                 InterventionKind::Note => vec![format!("add your note to the timeline of {on}")],
+                InterventionKind::AddResponder => vec![
+                    format!("page {} now about {on}, on the channels its routing pages by", self.who()),
+                    "list them as a responder".to_owned(),
+                ],
+                InterventionKind::HandOver => vec![
+                    format!("hand {on} over to {}: they are paged now and coordinate it", self.who()),
+                    "you stay listed as a responder".to_owned(),
+                ],
                 InterventionKind::ChangeSeverity => vec![
                     format!("set the severity of {on} to {}", self.severity.as_deref().unwrap_or("?")),
                     "it holds against new events; routing decides again who is paged".to_owned(),
@@ -377,6 +396,9 @@ impl Plan {
                 InterventionKind::ChangeSeverity => {
                     fields.push(Field::new(FieldName::Severity, self.severity.clone(), true))
                 }
+                InterventionKind::AddResponder | InterventionKind::HandOver => {
+                    fields.push(Field::new(FieldName::Responder, self.responder.clone(), true))
+                }
                 _ => {}
             }
             let reason = if kind == InterventionKind::Note { FieldName::Note } else { FieldName::Reason };
@@ -412,6 +434,7 @@ impl Plan {
             FieldName::Match => self.matches = value,
             FieldName::Resource => self.resource = value,
             FieldName::Began => self.began = value,
+            FieldName::Responder => self.responder = value,
             FieldName::For => self.until = value,
             FieldName::Severity => self.severity = value,
             FieldName::Tool => self.tool = value,
@@ -528,6 +551,8 @@ pub enum FieldName {
     Resource,
     /// When a reported incident began.
     Began,
+    /// The person added to or handed an incident.
+    Responder,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -567,6 +592,7 @@ impl Field {
             FieldName::For => "for (30m, 2h, up to 7d)",
             FieldName::Resource => "resource (or service) failing",
             FieldName::Began => "began (now, 15m ago, or 14:05 UTC)",
+            FieldName::Responder => "who (a person: bob or @bob)",
         }
     }
 }
@@ -897,6 +923,10 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                     _ => None,
                 },
                 until,
+                responder: plan
+                    .responder
+                    .clone()
+                    .filter(|_| matches!(kind, InterventionKind::AddResponder | InterventionKind::HandOver)),
                 started_at: match plan.began.as_deref() {
                     Some(raw) if kind == InterventionKind::CreateIncident => Some(began_at(raw, chrono::Utc::now())?),
                     _ => None,

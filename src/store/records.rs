@@ -256,7 +256,7 @@ impl Store {
                 _ => None,
             };
             let detail = detail.or_else(|| {
-                ["command", "tool", "rule", "level", "created_incident"]
+                ["command", "tool", "rule", "level", "created_incident", "responder"]
                     .iter()
                     .find_map(|k| match &details[k] {
                         serde_json::Value::String(s) => Some(s.clone()),

@@ -322,10 +322,55 @@ async fn a_reported_incident_is_investigated_like_an_error(db: Db) {
     p.t.stop().await;
 }
 
+/// A named person paged now on the incident's channels, and a hand-over:
+/// the new owner is paged and coordinates; doing it twice changes nothing.
+async fn a_responder_is_paged_by_name_and_the_incident_handed_over(db: Db) {
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
+    let id = p.fail("f1", "payments-service").await;
+    p.pages_until(id, "owner paged", |ps| state(ps, "@alice", "webhook") == "sent").await;
+    for (body, field) in [
+        (json!({"kind": "add_responder"}), "responder"),
+        (json!({"kind": "add_responder", "responder": "dba-*"}), "responder"),
+        (json!({"kind": "hand_over", "responder": "carol"}), "reason"),
+        (json!({"kind": "note", "reason": "x", "responder": "bob"}), "responder"),
+    ] {
+        let answer = p.t.post(RESPONDER, &path(id), &as_alice(body.clone())).await;
+        assert_eq!((answer.status, answer.body["field"].as_str()), (400, Some(field)), "{body}: {:?}", answer.body);
+    }
+    let add = as_alice(json!({"kind": "add_responder", "responder": "@bob", "reason": "the DBA on call"}));
+    let answer = p.t.post(RESPONDER, &path(id), &add).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert!(answer.body["message"].as_str().unwrap().contains("@bob paged now on webhook"), "{:?}", answer.body);
+    p.pages_until(id, "bob paged", |ps| ps.iter().any(|n| n["target"] == "@bob" && n["state"] == "sent")).await;
+    let hooks = p.inbox.received("webhook");
+    assert!(
+        hooks.iter().any(|h| h.body.contains("@bob") && h.body.contains("added as a responder by alice")),
+        "{hooks:#?}"
+    );
+    let again = p.t.post(RESPONDER, &path(id), &add).await;
+    assert!(again.body["message"].as_str().unwrap().contains("already a responder"), "{:?}", again.body);
+
+    let hand = as_alice(json!({"kind": "hand_over", "responder": "carol", "reason": "end of my shift"}));
+    let answer = p.t.post(RESPONDER, &path(id), &hand).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert!(answer.body["message"].as_str().unwrap().contains("handed over from"), "{:?}", answer.body);
+    let d = p.t.get(VIEWER, &format!("/api/v1/incidents/{id}")).await.body;
+    assert_eq!(d["coordinator"], "carol");
+    let responders: Vec<&str> = d["responders"].as_array().unwrap().iter().filter_map(|r| r.as_str()).collect();
+    assert!(responders.contains(&"bob") && responders.contains(&"carol"), "{responders:?}");
+    p.pages_until(id, "carol paged", |ps| ps.iter().any(|n| n["target"] == "@carol" && n["state"] == "sent")).await;
+    let twice = p.t.post(RESPONDER, &path(id), &hand).await;
+    assert!(twice.body["message"].as_str().unwrap().contains("already carol's"), "{:?}", twice.body);
+    let entries = audited(&p, "hand_over").await;
+    assert_eq!((entries.len(), entries[0]["details"]["responder"].as_str()), (1, Some("carol")));
+    p.t.stop().await;
+}
+
 on_both_databases!(
     resolving_by_hand_stops_paging_and_tells_the_receivers,
     reopening_by_hand_pages_again,
     notes_and_a_severity_set_by_hand,
     a_resolved_incident_drafts_its_postmortem_from_the_record,
     a_reported_incident_is_investigated_like_an_error,
+    a_responder_is_paged_by_name_and_the_incident_handed_over,
 );

@@ -355,6 +355,8 @@ fn intervention_text(i: &InterventionNote) -> String {
         InterventionKind::Reopen => "reopened it".to_owned(),
         InterventionKind::Note => "noted:".to_owned(),
         InterventionKind::ChangeSeverity => "changed the severity".to_owned(),
+        InterventionKind::AddResponder => "paged a responder:".to_owned(),
+        InterventionKind::HandOver => "handed it over to".to_owned(),
     };
     let mut text = format!("{} {} {what}", i.at.format("%H:%M"), i.actor_id);
     if let Some(agent) = i.agent_id.as_deref().filter(|_| {

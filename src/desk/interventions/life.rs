@@ -142,6 +142,91 @@ impl Desk {
     }
 }
 
+impl Desk {
+    /// A named person paged now on the incident's channels (those its
+    /// routing pages by, else every channel with a receiver) and listed as a
+    /// responder; handing over also makes them its coordinator.
+    pub(super) async fn add_responder(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        it: &mut Intervention<'_>,
+        hand_over: bool,
+    ) -> Result<Step, InterventionError> {
+        let request = it.request;
+        let person = request
+            .responder
+            .clone()
+            .ok_or_else(|| Invalid("FIELD_MISSING", "responder", "name the person: responder".into()))?;
+        let record = it.incident.as_mut().expect("an incident, checked");
+        let id = record.summary.id;
+        if hand_over && record.summary.coordinator.as_deref() == Some(person.as_str()) {
+            let said = format!("incident #{id} is already {person}'s");
+            return Ok(Step::Unchanged(Box::new(unchanged(InterventionKind::HandOver, said, it.incident.take()))));
+        }
+        if !hand_over && record.summary.responders.contains(&person) {
+            let said = format!("{person} is already a responder of incident #{id}: nobody paged again");
+            return Ok(Step::Unchanged(Box::new(unchanged(InterventionKind::AddResponder, said, it.incident.take()))));
+        }
+        let now = self.clock.now();
+        let routing = self.routing();
+        let decided = self.store.latest_routing_in(tx, id).await?;
+        let mut channels: Vec<String> = Vec::new();
+        for n in decided.iter().flat_map(|d| d.notifications.iter()).filter(|n| !n.digest) {
+            if !channels.contains(&n.channel) {
+                channels.push(n.channel.clone());
+            }
+        }
+        if channels.is_empty() {
+            channels = routing.receivers().channels().into_iter().map(str::to_owned).collect();
+        }
+        if channels.is_empty() {
+            channels = routing.default_rule().channels.clone();
+        }
+        let by = &request.actor_id;
+        let why = match (hand_over, &request.reason) {
+            (true, Some(r)) => format!("handed over to you by {by}: {r}"),
+            (true, None) => format!("handed over to you by {by}"),
+            (false, Some(r)) => format!("added as a responder by {by}: {r}"),
+            (false, None) => format!("added as a responder by {by}"),
+        };
+        let target = format!("@{person}");
+        let level = format!("responder {target}");
+        let notifications = channels
+            .iter()
+            .map(|channel| crate::api::Notification {
+                target: target.clone(),
+                channel: channel.clone(),
+                urgency: crate::api::Urgency::High,
+                reason: why.clone(),
+                delay_seconds: 0,
+                level: level.clone(),
+                digest: false,
+                open_with: format!("mandate --incident {id}"),
+            })
+            .collect::<Vec<_>>();
+        let next = crate::paging::NextLevel { step: -1, level, notifications };
+        self.store.page_level_now(tx, id, &next, routing.receivers(), now).await?;
+        it.queued += next.notifications.len();
+        if !record.summary.responders.contains(&person) {
+            record.summary.responders.push(person.clone());
+        }
+        let was = record.summary.coordinator.clone();
+        if hand_over {
+            record.summary.coordinator = Some(person.clone());
+            it.details["from"] = was.clone().into();
+        }
+        it.changed_incident = true;
+        it.details["responder"] = person.clone().into();
+        it.details["channels"] = serde_json::json!(channels);
+        let paging = format!("{target} paged now on {}", channels.join(", "));
+        Ok(Step::Done(if hand_over {
+            format!("incident #{id} handed over from {} to {person}; {paging}", was.as_deref().unwrap_or("nobody"))
+        } else {
+            format!("{person} added to incident #{id}; {paging}")
+        }))
+    }
+}
+
 /// A responder's note on the incident's timeline, in their words (`reason`).
 pub(super) fn note(it: &mut Intervention<'_>) -> Step {
     let id = it.incident.as_ref().map(|r| r.summary.id).unwrap_or_default();

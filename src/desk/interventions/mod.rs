@@ -42,6 +42,8 @@ pub struct InterventionRequest {
     pub event_id: Option<String>,
     /// create_incident: when it began, as its reporter saw it.
     pub started_at: Option<DateTime<Utc>>,
+    /// add_responder, hand_over: the person, without `@`.
+    pub responder: Option<String>,
 }
 
 impl InterventionRequest {
@@ -74,6 +76,7 @@ impl InterventionRequest {
             resolution: None,
             event_id: None,
             started_at: None,
+            responder: None,
         }
     }
 }
@@ -168,7 +171,16 @@ impl Desk {
         };
         let needs_incident = matches!(
             kind,
-            Acknowledge | Escalate | TriggerRollback | UpdateRule | Resolve | Reopen | Note | ChangeSeverity
+            Acknowledge
+                | Escalate
+                | TriggerRollback
+                | UpdateRule
+                | Resolve
+                | Reopen
+                | Note
+                | ChangeSeverity
+                | AddResponder
+                | HandOver
         );
         if needs_incident && incident.is_none() {
             return Err(Invalid(
@@ -207,6 +219,7 @@ impl Desk {
             Reopen => self.reopen(&mut tx, &mut it).await?,
             Note => note(&mut it),
             ChangeSeverity => self.change_severity(&mut tx, &mut it).await?,
+            AddResponder | HandOver => self.add_responder(&mut tx, &mut it, kind == HandOver).await?,
         };
         let message = match step {
             Step::Done(message) => message,

@@ -108,6 +108,7 @@ fn parse_intervention(
     let resolution = f.optional_enum("resolution", ResolutionKind::parse, &ResolutionKind::allowed());
     let event_id = f.optional_id("event_id", limits::REFERENCE);
     let started_at = f.optional_timestamp("started_at");
+    let responder = f.optional_id("responder", limits::NAME).map(|r| r.trim_start_matches('@').to_owned());
     let kind = f.finish_with(kind)?;
     if !kind.reversible() && !confirm {
         return Err(ApiError::new(
@@ -166,6 +167,16 @@ fn parse_intervention(
             return Err(ApiError::invalid_request("FIELD_INVALID_VALUE", format!("{kind} takes no resolution"))
                 .with_field("resolution"));
         }
+        (InterventionKind::AddResponder | InterventionKind::HandOver, _, _)
+            if responder.as_deref().is_none_or(|r| r.is_empty() || r.contains('*')) =>
+        {
+            return Err(ApiError::invalid_request("FIELD_MISSING", format!("{kind} names one person: responder"))
+                .with_field("responder"));
+        }
+        _ if responder.is_some() && !matches!(kind, InterventionKind::AddResponder | InterventionKind::HandOver) => {
+            return Err(ApiError::invalid_request("FIELD_INVALID_VALUE", format!("{kind} takes no responder"))
+                .with_field("responder"));
+        }
         _ if started_at.is_some() && kind != InterventionKind::CreateIncident => {
             return Err(ApiError::invalid_request(
                 "FIELD_INVALID_VALUE",
@@ -202,6 +213,7 @@ fn parse_intervention(
         resolution,
         event_id,
         started_at,
+        responder,
     })
 }
 

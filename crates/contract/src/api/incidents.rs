@@ -453,6 +453,8 @@ wire_enum! {
         Reopen = "reopen",
         Note = "note",
         ChangeSeverity = "change_severity",
+        AddResponder = "add_responder",
+        HandOver = "hand_over",
     }
 }
 
@@ -467,6 +469,7 @@ impl InterventionKind {
                     | InterventionKind::Reopen
                     | InterventionKind::Note
                     | InterventionKind::ChangeSeverity
+                    | InterventionKind::HandOver
             )
     }
 }

@@ -46,6 +46,16 @@ impl InterventionKind {
             ChangeSeverity => {
                 ("never", "Change the incident's severity, with a reason: routing decides again", &["incident"])
             }
+            AddResponder => (
+                "never",
+                "Page a named person (responder) now, on the incident's channels, and list them as a responder",
+                &["incident"],
+            ),
+            HandOver => (
+                "never",
+                "Hand the incident over to a named person (responder), with a reason: they are paged and coordinate it",
+                &["incident"],
+            ),
         };
         InterventionSpec {
             kind: self,
@@ -99,6 +109,9 @@ pub struct InterventionBody {
     /// resolve with cause_confirmed: the candidate action that caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// add_responder, hand_over: the person (`bob` or `@bob`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responder: Option<String>,
     /// create_incident: when it began, as its reporter saw it (default: now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
