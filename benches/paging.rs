@@ -31,6 +31,8 @@ async fn start(dir: &std::path::Path, routing: &str, inbox: &Inbox, catalog: Opt
     let store = Store::connect_to_serve(&url, false).await.expect("store");
     let mut document: RoutingDocument = toml::from_str(routing).expect("routing");
     document.receivers = inbox.receivers();
+    // Measured as Alertmanager is beside it: group_wait 0, no flash hold.
+    document.storm.flash_hold = "0s".into();
     let routing = Routing::new(document, "bench routing").expect("routing");
     let catalog = catalog.map(|c| {
         mandate::catalog::Catalog::new(serde_json::from_value(c).expect("catalog"), "bench").expect("catalog")

@@ -57,7 +57,8 @@ impl Desk {
             let now = self.clock.now();
             let mut tx = self.store.write.begin().await?;
             self.store.record_routing_in(&mut tx, id, routing, now).await?;
-            let queued = self.sync_pages(&mut tx, id, detail.summary.status, routing, now).await?;
+            let queued =
+                self.sync_pages(&mut tx, id, (detail.summary.status, detail.summary.severity), routing, now).await?;
             tx.commit().await?;
             self.queued(queued);
         }

@@ -13,6 +13,7 @@ mod detail;
 mod detail_cache;
 mod disputes;
 mod event_rows;
+mod flash;
 mod incident_events;
 mod ingest;
 mod interventions;

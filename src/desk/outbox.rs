@@ -35,6 +35,7 @@ impl Outbox for Desk {
     async fn queue_scheduled(&self) -> Result<(), StoreError> {
         self.queue_departed_digest().await?;
         self.queue_weekly_status().await?;
+        self.queue_flash_digest().await?;
         Ok(())
     }
 

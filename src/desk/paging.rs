@@ -39,6 +39,8 @@ pub(super) struct PagingHandles {
     pub digest_week: parking_lot::Mutex<Option<String>>,
     /// The weekly rollout status last queued or found queued.
     pub status_week: parking_lot::Mutex<Option<String>>,
+    /// The daily flash digest last queued or found queued.
+    pub flash_day: parking_lot::Mutex<Option<String>>,
 }
 
 impl PagingHandles {
@@ -49,6 +51,7 @@ impl PagingHandles {
             heard: std::sync::atomic::AtomicI64::new(heard),
             digest_week: Default::default(),
             status_week: Default::default(),
+            flash_day: Default::default(),
         }
     }
 }
@@ -87,16 +90,18 @@ impl Desk {
             },
         );
         self.store.record_routing_in(tx, s.id, &decision, now).await?;
-        self.sync_pages(tx, s.id, s.status, &decision, now).await
+        self.sync_pages(tx, s.id, (s.status, s.severity), &decision, now).await
     }
 
     /// Executes, in `tx`, the outbox plan incident `id`'s routing decision
-    /// makes under the routing in force. How many were queued.
+    /// makes under the routing in force. How many were queued. Its first
+    /// page waits the flash hold unless it is critical, and a silence's end
+    /// while one holds it.
     pub(super) async fn sync_pages(
         &self,
         tx: &mut Transaction<'_, Any>,
         id: i64,
-        status: IncidentStatus,
+        (status, severity): (IncidentStatus, Severity),
         decision: &RoutingDecision,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
@@ -105,7 +110,8 @@ impl Desk {
         // A silence holding the incident: its pages wait for its end.
         let hold = self.store.silence_mark_in(tx, id).await?.map(|m| m.until).filter(|until| *until > now);
         let plan = |existing: &[_], first_paged| {
-            let from = hold.map_or(first_paged, |until: DateTime<Utc>| until.max(first_paged));
+            let flash = if severity == Severity::Critical { chrono::Duration::zero() } else { limits.flash_hold };
+            let from = hold.map_or(first_paged + flash, |until: DateTime<Utc>| until.max(first_paged + flash));
             crate::paging::plan(id, status, decision, existing, from, &limits, receivers)
         };
         let queued = self.store.sync_pages(tx, id, now, plan).await?;
@@ -184,8 +190,15 @@ impl Desk {
             let decision =
                 page_at_once(&routing, &[admin], &why, "legacy attribution marker", "platform", record.summary.id);
             self.store.record_routing_in(&mut tx, record.summary.id, &decision, now).await?;
-            queued =
-                self.sync_pages(&mut tx, record.summary.id, IncidentStatus::Open, &decision, self.clock.now()).await?;
+            queued = self
+                .sync_pages(
+                    &mut tx,
+                    record.summary.id,
+                    (IncidentStatus::Open, Severity::Critical),
+                    &decision,
+                    self.clock.now(),
+                )
+                .await?;
             let details = serde_json::json!({ "agent_id": agent, "origin_system_id": origin });
             self.store
                 .append_audit(

@@ -93,7 +93,7 @@ impl Desk {
     /// each of `targets` on each of `channels`, in `tx`; a channel without a
     /// receiver is recorded as undeliverable. How many were new: a message
     /// already queued under `level` is not queued twice.
-    async fn queue_message(
+    pub(super) async fn queue_message(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         targets: &[&str],

@@ -344,8 +344,15 @@ impl Desk {
                 let id = record.summary.id;
                 let decision = super::paging::page_at_once(&routing, &targets, &why, "acted while stopped", "stop", id);
                 self.store.record_routing_in(&mut tx, id, &decision, now).await?;
-                queued =
-                    self.sync_pages(&mut tx, id, crate::api::IncidentStatus::Open, &decision, self.clock.now()).await?;
+                queued = self
+                    .sync_pages(
+                        &mut tx,
+                        id,
+                        (crate::api::IncidentStatus::Open, crate::api::Severity::Critical),
+                        &decision,
+                        self.clock.now(),
+                    )
+                    .await?;
             }
             let details = serde_json::json!({
                 "agents": breach.agents, "events": breach.events, "count": breach.count,

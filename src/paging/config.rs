@@ -191,10 +191,12 @@ impl EmailReceiver {
     }
 }
 
-/// Storm control, after Alertmanager's grouping: the first page to a target
-/// goes at once (group_wait 0: a page is urgent); what follows for the same
-/// target and channel within `group_interval` is sent together, as one
-/// message, when the interval ends.
+/// Storm control, after Alertmanager's grouping: what follows a page for
+/// the same target and channel within `group_interval` is sent together, as
+/// one message, when the interval ends. A new incident below critical is
+/// held `flash_hold` before its first page (Alertmanager's group_wait): one
+/// that recovers by itself within it is logged, not paged, and counted in
+/// the daily flash digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Storm {
@@ -203,6 +205,10 @@ pub struct Storm {
     /// How long possibly-affected owners' notes wait to be collected into one digest.
     #[serde(default = "Storm::default_digest_wait")]
     pub digest_wait: String,
+    /// How long a new incident below critical waits before its first page:
+    /// 0s to 5m, 30s unless set. Critical incidents are never held.
+    #[serde(default = "Storm::default_flash_hold")]
+    pub flash_hold: String,
 }
 
 impl Storm {
@@ -212,11 +218,18 @@ impl Storm {
     fn default_digest_wait() -> String {
         "15m".into()
     }
+    fn default_flash_hold() -> String {
+        "30s".into()
+    }
 }
 
 impl Default for Storm {
     fn default() -> Self {
-        Storm { group_interval: Storm::default_group_interval(), digest_wait: Storm::default_digest_wait() }
+        Storm {
+            group_interval: Storm::default_group_interval(),
+            digest_wait: Storm::default_digest_wait(),
+            flash_hold: Storm::default_flash_hold(),
+        }
     }
 }
 
@@ -252,6 +265,8 @@ impl Default for Delivery {
 pub struct Limits {
     pub group_interval: chrono::Duration,
     pub digest_wait: chrono::Duration,
+    /// How long a new incident below critical waits before its first page.
+    pub flash_hold: chrono::Duration,
     pub timeout: std::time::Duration,
     pub max_attempts: u32,
 }
@@ -261,6 +276,9 @@ impl Default for Limits {
         check(&Receivers::default(), &Storm::default(), &Delivery::default()).expect("the defaults are valid")
     }
 }
+
+/// The longest a flash hold may be, in seconds.
+const MAX_FLASH_HOLD: u64 = 300;
 
 /// Checks the receivers and limits; an error is (path, message).
 pub fn check(receivers: &Receivers, storm: &Storm, delivery: &Delivery) -> Result<Limits, (String, String)> {
@@ -309,6 +327,13 @@ pub fn check(receivers: &Receivers, storm: &Storm, delivery: &Delivery) -> Resul
     };
     let group_interval = duration("storm.group_interval", &storm.group_interval)?;
     let digest_wait = duration("storm.digest_wait", &storm.digest_wait)?;
+    let flash_hold = duration("storm.flash_hold", &storm.flash_hold)?;
+    if flash_hold > MAX_FLASH_HOLD {
+        return Err((
+            "storm.flash_hold".into(),
+            format!("{:?} is longer than 5m: a real incident would wait too long for its page", storm.flash_hold),
+        ));
+    }
     let timeout = duration("delivery.timeout", &delivery.timeout)?;
     if timeout == 0 {
         return Err(("delivery.timeout".into(), "must be at least 1s".into()));
@@ -319,6 +344,7 @@ pub fn check(receivers: &Receivers, storm: &Storm, delivery: &Delivery) -> Resul
     Ok(Limits {
         group_interval: chrono::Duration::seconds(group_interval as i64),
         digest_wait: chrono::Duration::seconds(digest_wait as i64),
+        flash_hold: chrono::Duration::seconds(flash_hold as i64),
         timeout: std::time::Duration::from_secs(timeout),
         max_attempts: delivery.max_attempts,
     })
@@ -342,5 +368,17 @@ mod tests {
         let json: SlackReceiver = serde_json::from_str(r#"{"url": {"file": "/run/secrets/slack"}}"#).unwrap();
         assert_eq!(format!("{:?}", json.url), "file:/run/secrets/slack");
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+
+    #[test]
+    fn the_flash_hold_is_thirty_seconds_unless_set_and_at_most_five_minutes() {
+        let (receivers, delivery) = (Receivers::default(), Delivery::default());
+        assert_eq!(Limits::default().flash_hold, chrono::Duration::seconds(30));
+        let off = Storm { flash_hold: "0s".into(), ..Storm::default() };
+        assert_eq!(check(&receivers, &off, &delivery).unwrap().flash_hold, chrono::Duration::zero());
+        let long = Storm { flash_hold: "10m".into(), ..Storm::default() };
+        assert_eq!(check(&receivers, &long, &delivery).unwrap_err().0, "storm.flash_hold");
+        let odd = Storm { flash_hold: "soon".into(), ..Storm::default() };
+        assert_eq!(check(&receivers, &odd, &delivery).unwrap_err().0, "storm.flash_hold");
     }
 }

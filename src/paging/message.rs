@@ -95,10 +95,14 @@ pub struct Item {
 /// subject, a blank line, and the Markdown body.
 pub const MESSAGE_LEVEL: &str = "attribution ";
 
+/// The daily digest of flash incidents: a message like the above.
+pub const FLASH_LEVEL: &str = "flash ";
+
 impl Item {
     /// (subject, body) of a message that is not about an incident.
     pub fn message(&self) -> Option<(&str, &str)> {
-        if self.context.incident_id != 0 || !self.page.level.starts_with(MESSAGE_LEVEL) {
+        let message = [MESSAGE_LEVEL, FLASH_LEVEL].iter().any(|prefix| self.page.level.starts_with(prefix));
+        if self.context.incident_id != 0 || !message {
             return None;
         }
         Some(self.page.reason.split_once("\n\n").unwrap_or((&self.page.reason, "")))

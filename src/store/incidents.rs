@@ -353,6 +353,24 @@ impl Store {
         q.fetch_all(&self.read).await?.iter().map(|r| Ok((r.try_get(0)?, from_millis(r.try_get(1)?)))).collect()
     }
 
+    /// Flash incidents (resolved by themselves within two minutes) that
+    /// started from `from` to before `to`: (resource, when it started).
+    pub async fn flash_incidents(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.resource, i.started_at FROM incidents i JOIN incident_resources r ON r.incident_id = i.id \
+             WHERE i.auto_recovered = 1 AND i.started_at >= $1 AND i.started_at < $2 LIMIT 100000",
+        )
+        .bind(to_millis(from))
+        .bind(to_millis(to))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, from_millis(r.try_get(1)?)))).collect()
+    }
+
     /// Other incidents on any of `resources` that started from `from` to
     /// `to`, oldest first.
     pub async fn incidents_near(

@@ -159,7 +159,7 @@ async fn three_servers_lose_nothing_while_one_is_killed_every_10_s() {
     let inbox = Inbox::start().await.unwrap();
     let mut document: RoutingDocument = toml::from_str(
         "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
-         [delivery]\ntimeout = \"5s\"\n[storm]\ngroup_interval = \"1s\"\n",
+         [delivery]\ntimeout = \"5s\"\n[storm]\ngroup_interval = \"1s\"\nflash_hold = \"0s\"\n",
     )
     .unwrap();
     document.receivers = inbox.receivers();

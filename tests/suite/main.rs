@@ -20,6 +20,7 @@ mod constraint_matrix;
 mod disputes;
 mod export_bombs;
 mod faults;
+mod flash;
 mod fuzz;
 mod hostile_clients;
 mod identity;

@@ -415,7 +415,7 @@ async fn paging_runs_once_and_moves_when_its_server_dies() {
     let inbox = Inbox::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut document: RoutingDocument = toml::from_str(
-        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n[delivery]\ntimeout = \"5s\"\n[storm]\ngroup_interval = \"1s\"\n",
+        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n[delivery]\ntimeout = \"5s\"\n[storm]\ngroup_interval = \"1s\"\nflash_hold = \"0s\"\n",
     )
     .unwrap();
     document.receivers = inbox.receivers();

@@ -411,6 +411,7 @@ impl PagingServer {
         let dir = tempfile::tempdir().unwrap();
         let mut document: mandate::routing::RoutingDocument = toml::from_str(levels).unwrap();
         document.receivers = inbox.receivers();
+        document.storm.flash_hold = "0s".into();
         let routing = dir.path().join("routing.toml");
         std::fs::write(&routing, toml::to_string(&document).unwrap()).unwrap();
         let tokens = dir.path().join("tokens.toml");
