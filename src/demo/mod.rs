@@ -124,6 +124,9 @@ impl Demo {
         let server = crate::server::start_desk(desk, tokens, "127.0.0.1:0".parse().expect("an address"))
             .await
             .map_err(|e| format!("cannot start the demo server: {e}"))?;
+        if let Err(e) = history(&server.url(), &fleet_token, &lead_token).await {
+            tracing::warn!(error = %e, "the demo's history (a silence, yesterday's flash incidents) was not made");
+        }
         let sim_args = SimArgs {
             api: server.url(),
             token: fleet_token,
@@ -156,6 +159,49 @@ impl Demo {
             tracing::warn!("the demo server did not stop within 5 s; leaving without it");
         }
     }
+}
+
+/// What the demo's fleet did before it started: yesterday's flash incidents
+/// (each recovered by itself within a minute, so the daily flash digest
+/// has something to say), and a maintenance silence on reports-db made by
+/// the platform lead, which holds the pages of the export failures the
+/// simulation brings there.
+async fn history(api: &str, fleet: &str, lead: &str) -> Result<(), String> {
+    let http = crate::sdk::http_client_builder().build().map_err(|e| e.to_string())?;
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    for (n, (resource, hours)) in
+        [("search-service", 3), ("search-service", 7), ("cache-cluster", 11)].iter().enumerate()
+    {
+        let at = yesterday - chrono::Duration::hours(*hours);
+        let event = |tag: &str, outcome: &str, at: chrono::DateTime<chrono::Utc>| {
+            serde_json::json!({
+                "event_id": format!("demo-history-{n}-{tag}"), "agent_id": format!("{resource}-probe"),
+                "actor_type": "SYSTEM", "origin_system_id": "sim-fleet", "action_type": "tool_call",
+                "resource": resource, "outcome": outcome, "occurred_at": at.to_rfc3339(),
+                "error_code": (outcome == "error").then_some("HTTP_503"),
+            })
+        };
+        // Failure and recovery together: an incident that is over before anyone could be paged.
+        let batch = serde_json::json!([event("e", "error", at), event("ok", "ok", at + chrono::Duration::seconds(40))]);
+        let answer = http.post(format!("{api}/api/v1/events")).bearer_auth(fleet).json(&batch).send().await;
+        answer.map_err(|e| e.to_string())?.error_for_status().map_err(|e| e.to_string())?;
+    }
+    let silence = crate::api::SilenceBody {
+        matches: crate::api::SilenceMatch { resource: Some("reports-db".to_owned()), ..Default::default() },
+        reason: "reports-db index rebuild (CHG-4711)".to_owned(),
+        starts_at: None,
+        ends_at: chrono::Utc::now() + chrono::Duration::hours(2),
+        weekly: None,
+        confirm: true,
+        incident_id: None,
+        actor_type: "HUMAN".to_owned(),
+        actor_id: PLATFORM_LEAD.to_owned(),
+        agent_id: "mandate-demo".to_owned(),
+        origin_system_id: "mandate-demo".to_owned(),
+    };
+    let answer = http.post(format!("{api}/api/v1/silences")).bearer_auth(lead).json(&silence).send().await;
+    answer.map_err(|e| e.to_string())?.error_for_status().map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// `mandate demo`: returns the process exit code.
