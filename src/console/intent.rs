@@ -213,7 +213,11 @@ impl Plan {
             // Stopping an agent, paging, ending or reopening paging, settling
             // a cause, or words that need typing.
             What::Intervention(kind) => {
-                kind.needs_reason() || matches!(kind, InterventionKind::PauseAgent | InterventionKind::Escalate)
+                kind.needs_reason()
+                    || matches!(
+                        kind,
+                        InterventionKind::PauseAgent | InterventionKind::Escalate | InterventionKind::AddResponder
+                    )
             }
             // Verdicts feed calibration: each of the three is asked alike.
             What::Verdict(_) => true,

@@ -93,7 +93,8 @@ pub fn draft(d: &IncidentDetail) -> String {
     };
     let _ = writeln!(w, "- Resolved {how}");
     let resources = if s.resources.is_empty() { "none named".to_owned() } else { inline(&s.resources.join(", ")) };
-    let _ = writeln!(w, "- Resources: {resources}; {} events recorded", s.event_count);
+    let events = if s.event_count == 1 { "1 event".to_owned() } else { format!("{} events", s.event_count) };
+    let _ = writeln!(w, "- Resources: {resources}; {events} recorded");
     let responders = if s.responders.is_empty() { "nobody".to_owned() } else { inline(&s.responders.join(", ")) };
     let coordinator = s.coordinator.as_deref().map(|c| format!("; coordinator {}", inline(c))).unwrap_or_default();
     let _ = writeln!(w, "- Responders: {responders}{coordinator}");
@@ -157,7 +158,10 @@ pub fn draft(d: &IncidentDetail) -> String {
                 lines.push((sent, format!("{what}, {} after detection", minutes(detected, sent))))
             }
             Some(sent) => lines.push((sent, what)),
-            None => lines.push((p.due_at, format!("{what}: not sent ({})", p.state))),
+            None => {
+                let what = what.replacen("paged ", "page to ", 1);
+                lines.push((p.due_at, format!("{what} was due; never sent ({})", p.state)))
+            }
         }
     }
     for i in &d.interventions {

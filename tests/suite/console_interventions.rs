@@ -224,6 +224,14 @@ async fn every_intervention_once(db: Db) {
     let before: IncidentPage = serde_json::from_value(c.t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
     let intent = intend(&mut c.app, 'N', "needs a formal record");
     assert_eq!(c.send_twice(&intent).await, "create_incident");
+    // A named responder, then a hand-over: each asks who before anything leaves.
+    let intent = intend(&mut c.app, 'A', "bob");
+    assert_eq!(intent.body["responder"], "bob");
+    assert_eq!(c.send_twice(&intent).await, "add_responder");
+    let intent = intend(&mut c.app, 'H', "carol");
+    assert_eq!((intent.body["responder"].as_str(), intent.body["reason"].as_str()), (Some("carol"), Some("carol")));
+    assert_eq!(c.send_twice(&intent).await, "hand_over");
+    assert_eq!(c.detail(id).await.summary.coordinator.as_deref(), Some("carol"));
     let after: IncidentPage = serde_json::from_value(c.t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
     assert_eq!(after.incidents.len(), before.incidents.len() + 1);
 

@@ -333,6 +333,8 @@ pub(crate) fn silence_line(
             ),
             K::Warning,
         )
+    } else if mark.until > now {
+        (format!("its paging was held by {}'s silence ({}) while it was open", mark.owner, mark.reason), K::Muted)
     } else {
         (format!("was silenced by {} ({}) until {}", mark.owner, mark.reason, mark.until.format("%H:%M")), K::Muted)
     };
