@@ -653,6 +653,24 @@ impl Dialog {
                     .is_ok_and(|m| m.may_hold_critical()))
     }
 
+    /// Why confirming takes Ctrl-Y: what makes it weighty.
+    pub fn weighty(&self) -> &'static str {
+        match (self.plan.what, &self.plan.target) {
+            (What::Silence, _) => "it could hold a critical incident's pages",
+            (What::Stop, Target::Stop(StopScope::Fleet, _)) => "it stops every agent",
+            _ => "this cannot be undone",
+        }
+    }
+
+    /// [`Dialog::weighty`], as the confirming button says it.
+    pub fn weighty_briefly(&self) -> &'static str {
+        match (self.plan.what, &self.plan.target) {
+            (What::Silence, _) => "it may hold critical pages",
+            (What::Stop, Target::Stop(StopScope::Fleet, _)) => "it stops every agent",
+            _ => "it cannot be undone",
+        }
+    }
+
     /// The plan with what has been typed so far: what the preview shows and
     /// what is sent.
     pub fn current_plan(&self) -> Plan {
@@ -692,7 +710,7 @@ impl Dialog {
             KeyCode::Enter => return DialogOutcome::Cancelled,
             KeyCode::Char('y' | 'Y') if self.on_buttons() && ctrl => return self.confirm(),
             KeyCode::Char('y' | 'Y') if self.on_buttons() && self.irreversible() => {
-                self.problem = Some("this cannot be undone: press Ctrl-Y to confirm".to_owned());
+                self.problem = Some(format!("{}: press Ctrl-Y to confirm", self.weighty()));
             }
             KeyCode::Char('y' | 'Y') if self.on_buttons() => return self.confirm(),
             KeyCode::Char('n' | 'N' | 'q') if self.on_buttons() => return DialogOutcome::Cancelled,

@@ -228,6 +228,11 @@ impl Http {
                         None => format!("{} (nothing to record)", done.message),
                     });
                 }
+                // A silence's answer, and no other, has "silence".
+                let is_silence = decode_clean::<serde_json::Value>(&body).is_ok_and(|v| v.get("silence").is_some());
+                if is_silence && let Ok(done) = decode_clean::<crate::api::SilenceResult>(&body) {
+                    return Ok(format!("{} (audit #{})", done.message, done.audit_seq.unwrap_or_default()));
+                }
                 return Ok(match decode_clean::<InterventionResult>(&body) {
                     Ok(result) => match result.audit_seq {
                         Some(seq) => format!("{} (audit #{seq})", result.message),

@@ -41,7 +41,11 @@ pub fn dialog(d: &Dialog, theme: &Theme, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(""));
     let on_buttons = d.on_buttons();
     let no = if on_buttons { "▶[ No ]" } else { " [ No ]" };
-    let yes = if d.irreversible() { "[ Ctrl-Y: Yes, it cannot be undone ]" } else { "[ y: Yes, do it ]" };
+    let yes: String = if d.irreversible() {
+        format!("[ Ctrl-Y: Yes, {} ]", d.weighty_briefly())
+    } else {
+        "[ y: Yes, do it ]".to_owned()
+    };
     lines.push(Line::from(vec![
         Span::styled(no, if on_buttons { theme.style(K::Selection) } else { theme.style(K::Text) }),
         Span::raw("   "),
