@@ -58,6 +58,14 @@ impl Tmux {
         t
     }
 
+    /// `keys` to reach a dialog's buttons, then `y` once the dialog has been
+    /// open long enough to be read.
+    fn confirm_after(&self, keys: &[&str]) {
+        self.keys(keys);
+        std::thread::sleep(GUARD);
+        self.keys(&["y"]);
+    }
+
     /// The directory the program runs in.
     fn home(&self) -> &std::path::Path {
         self._home.path()
@@ -159,18 +167,14 @@ fn triage_walkthrough(size: (u16, u16)) {
     // Focus starts in the reason field, which a verdict needs; Tab to the
     // buttons, then y once the dialog has been up long enough to be read.
     t.text("deploy fits the timeline");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ mark");
     t.keys(&["p"]);
     t.wait_for("Confirm: stop agent");
     t.wait_for("No ]");
     t.text("bad deploys");
     // Past how long it lasts (until resumed) to the buttons.
-    t.keys(&["Tab", "Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab", "Tab"]);
     t.wait_for("✓ stop agent");
     // The stopped agent's next actions are refused by its SDK, and the
     // console shows them counted; resuming lets them through.
@@ -317,9 +321,7 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     t.keys(&["p"]);
     t.wait_for("Confirm: stop agent");
     t.text("bad deploys");
-    t.keys(&["Tab", "Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab", "Tab"]);
     t.wait_for("STOPPED · 0 refused");
     t.wait_for("· agent deployer");
     // The agent's SDK hears the stop and refuses three attempts.
@@ -353,9 +355,7 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     t.wait_for("1 agent listed now: deployer-eu");
     t.keys(&["Tab"]);
     t.text("bad rollout");
-    t.keys(&["Tab", "Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab", "Tab"]);
     t.wait_for("agents deployer-*");
     t.wait_for("STOPPED (agents deployer-*)");
     let eu = mandate::sdk::Control::subscribe(&client, "deployer-eu", mandate::sdk::OutOfContact::KeepActing);
@@ -367,18 +367,14 @@ fn pausing_from_agents_shows_whether_the_stop_holds() {
     t.keys(&["Enter"]);
     t.wait_for("Confirm: stop the fleet");
     t.text("all hands");
-    t.keys(&["Tab", "Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab", "Tab"]);
     t.wait_for("press Ctrl-Y");
     t.keys(&["C-y"]);
     t.wait_for("FORBIDDEN");
     // Lifting the prefix stop leaves the agent's own stop in force.
     t.keys(&["U"]);
     t.wait_for("Confirm: lift the stop on agents deployer-*");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("stop lifted");
     t.keys(&["k"]);
     t.wait_for("1 ACTED WHILE STOPPED");
@@ -462,6 +458,10 @@ impl PagingServer {
     }
 }
 
+/// One level paging @oncall by webhook, notices grouped for a second only.
+const ONE_LEVEL: &str = "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
+     [storm]\ngroup_interval = \"1s\"\n";
+
 /// An incident's life from the console: a note on its timeline, resolved
 /// with its cause undetermined (the receiver is told), reopened (paged
 /// again). Each dialog is read before it is confirmed.
@@ -469,11 +469,7 @@ fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
     if no_tmux(name) {
         return;
     }
-    let p = PagingServer::start(
-        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
-         [storm]\ngroup_interval = \"1s\"\n",
-        |_| {},
-    );
+    let p = PagingServer::start(ONE_LEVEL, |_| {});
     let t = p.console_sized(name, size, "");
     t.wait_for("DISK_FULL on svc-1");
     t.keys(&["Enter"]);
@@ -481,9 +477,7 @@ fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
     t.keys(&["n"]);
     t.wait_for("Confirm: note incident #1");
     t.text("restarted the pool, no change");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ note incident #1");
     t.wait_for("alice noted: restarted the pool");
 
@@ -493,9 +487,7 @@ fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
     assert!(dialog.contains("paging stops"), "{dialog}");
     t.keys(&["Tab"]);
     t.text("pool restarted, errors gone");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ resolve incident #1");
     t.wait_for("RESOLVED");
     let seen = p.webhook_until("incident.resolved", 1);
@@ -511,9 +503,7 @@ fn resolve_and_reopen_at(size: (u16, u16), name: &str) {
     t.keys(&["O"]);
     t.wait_for("Confirm: reopen incident #1");
     t.text("customers still see errors");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ reopen incident #1");
     p.webhook_until("incident.page", seen);
     t.keys(&["C-c"]);
@@ -529,11 +519,7 @@ fn silence_and_lift_at(size: (u16, u16), name: &str) {
     if no_tmux(name) {
         return;
     }
-    let p = PagingServer::start(
-        "[[level]]\nname = \"primary\"\ntargets = [\"@oncall\"]\nchannels = [\"webhook\"]\n\
-         [storm]\ngroup_interval = \"1s\"\n",
-        |_| {},
-    );
+    let p = PagingServer::start(ONE_LEVEL, |_| {});
     let t = p.console_sized(name, size, "");
     t.wait_for("DISK_FULL on svc-1");
     t.keys(&["m"]);
@@ -541,9 +527,7 @@ fn silence_and_lift_at(size: (u16, u16), name: &str) {
     assert!(dialog.contains("hold the paging of incidents matching resource=svc-1"), "{dialog}");
     t.keys(&["Tab"]);
     t.text("disk migration");
-    t.keys(&["Tab", "Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab", "Tab"]);
     t.wait_for("✓ silence resource=svc-1");
 
     // Resolved, then failing again: routed afresh while the silence holds.
@@ -573,9 +557,7 @@ fn silence_and_lift_at(size: (u16, u16), name: &str) {
     assert!(screen.contains("resource=svc-1"), "{screen}");
     t.keys(&["U"]);
     t.wait_for("Confirm: lift silence #1");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ lift silence #1");
     p.webhook_until("incident.page", seen);
     t.keys(&["C-c"]);
@@ -630,9 +612,7 @@ fn escalating_after_acknowledging_pages_the_next_level_as_the_preview_said() {
     let dialog = t.wait_for("Confirm: escalate incident #1");
     assert!(dialog.contains("page the next level now: secondary: @lead"), "the preview names the level:\n{dialog}");
     t.text("need the lead");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ escalate incident #1");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -973,9 +953,7 @@ fn paging_shows_who_was_paged_and_a_dead_delivery_is_retried() {
     }
     t.keys(&["R"]);
     t.wait_for("Confirm: retry the notification to @oncall via slack");
-    t.keys(&["Tab"]);
-    std::thread::sleep(GUARD);
-    t.keys(&["y"]);
+    t.confirm_after(&["Tab"]);
     t.wait_for("✓ retry the notification");
     let slack = rt.block_on(inbox.accepted("slack", 1, Duration::from_secs(10)));
     assert_eq!(slack.len(), 1, "the retried page reached Slack");
