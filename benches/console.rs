@@ -39,6 +39,7 @@ fn page(n: usize) -> IncidentPage {
             event_count: 3,
             version: 1,
             silenced: None,
+            merged_into: None,
         })
         .collect();
     IncidentPage { incidents, version: 1, counts: StatusCounts::default(), next_cursor: None, paging: None }

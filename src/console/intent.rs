@@ -87,6 +87,8 @@ pub struct Plan {
     pub began: Option<String>,
     /// The person added or handed the incident.
     pub responder: Option<String>,
+    /// The incident a duplicate is merged into, as typed: `12` or `#12`.
+    pub into: Option<String>,
 }
 
 impl Plan {
@@ -112,6 +114,7 @@ impl Plan {
             matches: None,
             began: None,
             responder: None,
+            into: None,
         }
     }
 
@@ -300,6 +303,18 @@ impl Plan {
                     format!("hand {on} over to {}: they are paged now and coordinate it", self.who()),
                     "you stay listed as a responder".to_owned(),
                 ],
+                InterventionKind::Merge => vec![
+                    format!(
+                        "merge {on} into {}: its events, interventions and pages become that incident's",
+                        match self.into.as_deref().map(|i| i.trim_start_matches('#')) {
+                            Some(i) if !i.is_empty() => format!("incident #{i}"),
+                            _ => "(name the incident below)".to_owned(),
+                        }
+                    ),
+                    "its pages stop and whoever was paged is told where it went; new errors join the survivor"
+                        .to_owned(),
+                    "this cannot be undone".to_owned(),
+                ],
                 InterventionKind::ChangeSeverity => vec![
                     format!("set the severity of {on} to {}", self.severity.as_deref().unwrap_or("?")),
                     "it holds against new events; routing decides again who is paged".to_owned(),
@@ -403,6 +418,7 @@ impl Plan {
                 InterventionKind::AddResponder | InterventionKind::HandOver => {
                     fields.push(Field::new(FieldName::Responder, self.responder.clone(), true))
                 }
+                InterventionKind::Merge => fields.push(Field::new(FieldName::Into, self.into.clone(), true)),
                 _ => {}
             }
             let reason = if kind == InterventionKind::Note { FieldName::Note } else { FieldName::Reason };
@@ -439,6 +455,7 @@ impl Plan {
             FieldName::Resource => self.resource = value,
             FieldName::Began => self.began = value,
             FieldName::Responder => self.responder = value,
+            FieldName::Into => self.into = value,
             FieldName::For => self.until = value,
             FieldName::Severity => self.severity = value,
             FieldName::Tool => self.tool = value,
@@ -557,6 +574,8 @@ pub enum FieldName {
     Began,
     /// The person added to or handed an incident.
     Responder,
+    /// The incident a duplicate is merged into.
+    Into,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -597,6 +616,7 @@ impl Field {
             FieldName::Resource => "resource (or service) failing",
             FieldName::Began => "began (now, 15m ago, or 14:05 UTC)",
             FieldName::Responder => "who (a person: bob or @bob)",
+            FieldName::Into => "into incident # (the one that stays)",
         }
     }
 }
@@ -962,6 +982,17 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                 event_id: plan.event_id.clone().filter(|_| {
                     plan.resolution.as_deref().and_then(resolution_of) == Some(ResolutionKind::CauseConfirmed)
                 }),
+                into_incident: match plan.into.as_deref() {
+                    Some(raw) if kind == InterventionKind::Merge => Some(
+                        raw.trim()
+                            .trim_start_matches('#')
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|i| *i > 0)
+                            .ok_or_else(|| format!("into: {raw:?} is not an incident number (12 or #12)"))?,
+                    ),
+                    _ => None,
+                },
             };
             (path, serde_json::to_value(body))
         }
@@ -1320,6 +1351,26 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             if let Some(status) = status.filter(|s| *s != crate::api::IncidentStatus::Resolved) {
                 return Err(format!("incident #{id} is {status}: only a resolved incident is reopened"));
             }
+        }
+        K::Merge => {
+            let summary = detail.map(|d| &d.summary).or_else(|| app.summary(id));
+            if let Some(into) = summary.and_then(|s| s.merged_into) {
+                return Err(format!("incident #{id} is already merged into #{into}"));
+            }
+            // The likeliest survivor: an incident near it on its resources
+            // (a reported one's related incidents), else the oldest open one
+            // listed on one of its resources.
+            let related = detail.and_then(|d| d.related_incidents.first().copied());
+            let resources: Vec<String> = summary.map(|s| s.resources.clone()).unwrap_or_default();
+            let listed = app
+                .incidents
+                .iter()
+                .filter(|o| o.id != id && o.merged_into.is_none())
+                .filter(|o| o.status != crate::api::IncidentStatus::Resolved)
+                .filter(|o| o.resources.iter().any(|r| resources.contains(r)))
+                .min_by_key(|o| o.id)
+                .map(|o| o.id);
+            plan.into = related.or(listed).map(|i| i.to_string());
         }
         K::ChangeSeverity => {
             plan.severity = detail

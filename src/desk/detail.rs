@@ -76,11 +76,14 @@ impl Desk {
         // What was stored through is read first: what is read since it
         // is at least everything committed by then.
         let (record, read) = tokio::join!(store.get_incident(id), async {
+            let merged_from = store.merged_from(id).await?;
+            let members: Vec<i64> = std::iter::once(id).chain(merged_from.iter().copied()).collect();
             let through = store.events_stored_through().await?;
-            Ok::<_, StoreError>((through, self.caches.incident_events.read(store, id, through).await?))
+            let events = self.caches.incident_events.read(store, &members, through).await?;
+            Ok::<_, StoreError>((through, members, merged_from, events))
         });
         let Some(record) = record? else { return Ok(None) };
-        let (through, events) = read?;
+        let (through, members, merged_from, events) = read?;
         // A person's report is its first error: the resources and the time
         // they named start the analysis, as an error's would.
         let reported_by = record.created_by.clone().filter(|by| by != super::ROUTING_ACTOR);
@@ -131,8 +134,8 @@ impl Desk {
             store.past_rejections(id),
             store.incident_starts(&failed, id),
             store.past_signatures(record.summary.started_at),
-            store.incident_interventions(id),
-            store.incident_pages(id),
+            store.incident_interventions(&members),
+            store.incident_pages(&members),
             near,
         );
         let (mut around, verdicts, past_causes, rejections, starts, past, interventions, pages, near) =
@@ -321,6 +324,7 @@ impl Desk {
             resolution: record.resolution,
             reported_by,
             related_incidents: near,
+            merged_from,
         };
         Ok(Some(Analysed { detail, signature: current, learned }))
     }

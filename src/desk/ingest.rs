@@ -10,6 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+/// How many merges an event follows to its incident's survivor (merging
+/// keeps them one step away; older links may be longer).
+const MERGE_HOPS: usize = 8;
+
 /// How late an event may arrive and still join its incident; grouping state
 /// older than this (past its window) is forgotten.
 pub(super) const LATE_EVENTS: Duration = Duration::hours(1);
@@ -166,10 +170,31 @@ impl Desk {
                 *next_incident += 1;
                 id
             });
-            let id = match placement {
+            let mut id = match placement {
                 Placement::None => continue,
                 Placement::Opened(id) | Placement::Joined(id) | Placement::Recovered(id) => id,
             };
+            // A duplicate merged away (here, by another server, or before a
+            // restart) gives way to its survivor, for this event and the next.
+            let mut stored = None;
+            if !matches!(placement, Placement::Opened(_)) {
+                for _ in 0..MERGE_HOPS {
+                    if touched.contains_key(&id) {
+                        break;
+                    }
+                    let record = self.store.get_incident_in(&mut tx, id).await?;
+                    match record.as_ref().and_then(|r| r.summary.merged_into) {
+                        Some(into) => {
+                            next.grouper.merge(id, into);
+                            id = into;
+                        }
+                        None => {
+                            stored = Some(record);
+                            break;
+                        }
+                    }
+                }
+            }
             event.incident_id = Some(id);
             // What a silence matches on, of events not stored yet.
             let traits = seen_in.entry(id).or_default();
@@ -182,9 +207,10 @@ impl Desk {
             let record = match touched.entry(id) {
                 Entry::Occupied(slot) => slot.into_mut(),
                 Entry::Vacant(slot) => {
-                    let stored = match placement {
-                        Placement::Opened(_) => None,
-                        _ => self.store.get_incident_in(&mut tx, id).await?,
+                    let stored = match (placement, stored) {
+                        (Placement::Opened(_), _) => None,
+                        (_, Some(stored)) => stored,
+                        (_, None) => self.store.get_incident_in(&mut tx, id).await?,
                     };
                     before.insert(id, stored.as_ref().map(|r| (r.summary.severity, r.summary.status)));
                     slot.insert(stored.unwrap_or_else(|| new_record(id, event, now)))

@@ -134,6 +134,11 @@ impl Desk {
         fired: Option<&LearnedRule>,
     ) -> Result<(), StoreError> {
         let id = detail.summary.id;
+        if detail.summary.merged_into.is_some() {
+            // A merged duplicate teaches nothing of its own: its survivor's
+            // analysis covers its events.
+            return Ok(());
+        }
         let resolved = detail.summary.status == IncidentStatus::Resolved;
         let now = Utc::now();
         self.store.set_cause(id, top_cause(&detail.analysis), detail.analysis.undetermined).await?;

@@ -409,7 +409,7 @@ impl Desk {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(usize, Option<String>), StoreError> {
-        let pages = self.store.incident_pages(incident_id).await?;
+        let pages = self.store.incident_pages(&[incident_id]).await?;
         let owner = pages
             .iter()
             .find(|p| p.reason.contains("ownership is ambiguous") && p.target.trim_start_matches('@') == actor)

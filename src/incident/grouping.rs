@@ -138,6 +138,21 @@ impl Grouper {
         }
     }
 
+    /// Incident `from` was merged into `into`: what would have joined it
+    /// joins the survivor, whose window now spans both.
+    pub fn merge(&mut self, from: i64, into: i64) {
+        if let Some(gone) = self.groups.remove(&from) {
+            let group = self.groups.entry(into).or_insert(gone.clone());
+            group.first_at = group.first_at.min(gone.first_at);
+            group.last_at = group.last_at.max(gone.last_at);
+        }
+        for id in self.keys.values_mut().chain(self.failing_agents.values_mut()) {
+            if *id == from {
+                *id = into;
+            }
+        }
+    }
+
     /// Forgets incidents whose window has passed, so memory stays bounded.
     pub fn expire(&mut self, now: DateTime<Utc>) {
         let window = self.config.window;
@@ -245,6 +260,21 @@ pub(crate) mod tests {
         second.error_code = Some("HTTP_500".into());
         assert_eq!(g.place(&first, &mut ids), Placement::Opened(123));
         assert_eq!(g.place(&second, &mut ids), Placement::Joined(123));
+    }
+
+    #[test]
+    fn what_joined_a_merged_incident_joins_its_survivor() {
+        let mut g = Grouper::new(GroupingConfig::default());
+        let mut ids = counter();
+        assert_eq!(g.place(&event("a", 0, "db", Outcome::Error), &mut ids), Placement::Opened(123));
+        let mut other = event("b", 1, "cache", Outcome::Error);
+        other.agent_id = Some("agent-y".into());
+        assert_eq!(g.place(&other, &mut ids), Placement::Opened(124));
+        g.merge(124, 123);
+        let mut again = event("c", 2, "cache", Outcome::Error);
+        again.agent_id = Some("agent-z".into());
+        assert_eq!(g.place(&again, &mut ids), Placement::Joined(123));
+        assert_eq!(g.place(&event("d", 3, "cache", Outcome::Ok), &mut ids), Placement::Recovered(123));
     }
 
     #[test]

@@ -250,27 +250,27 @@ impl Store {
     }
 
     /// An incident's events, oldest first: the first [`INCIDENT_EVENTS`].
-    pub async fn incident_events(&self, incident_id: i64) -> Result<Vec<Event>, StoreError> {
-        self.incident_events_since(incident_id, None).await
+    /// `members` is the incident and the duplicates merged into it.
+    pub async fn incident_events(&self, members: &[i64]) -> Result<Vec<Event>, StoreError> {
+        self.incident_events_since(members, None).await
     }
 
-    /// An incident's events stored after storage position `through` (see
+    /// An incident's events (`members`: it and the duplicates merged into
+    /// it) stored after storage position `through` (see
     /// [`Store::events_stored_through`]), oldest first: the first
     /// [`INCIDENT_EVENTS`]; None: all of them.
-    pub async fn incident_events_since(
-        &self,
-        incident_id: i64,
-        through: Option<i64>,
-    ) -> Result<Vec<Event>, StoreError> {
+    pub async fn incident_events_since(&self, members: &[i64], through: Option<i64>) -> Result<Vec<Event>, StoreError> {
+        let n = members.len();
         let since = match through {
-            Some(_) => format!("AND {} > $2", self.backend().event_position()),
+            Some(_) => format!("AND {} > ${}", self.backend().event_position(), n + 1),
             None => String::new(),
         };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 {since} \
-             ORDER BY occurred_at, event_id LIMIT {INCIDENT_EVENTS}"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id IN ({}) {since} \
+             ORDER BY occurred_at, event_id LIMIT {INCIDENT_EVENTS}",
+            list(1, n)
         );
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(incident_id);
+        let q = members.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id));
         let q = match through {
             Some(through) => q.bind(through),
             None => q,

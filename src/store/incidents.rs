@@ -41,6 +41,7 @@ impl IncidentRecord {
                 event_count: 0,
                 version: 0,
                 silenced: None,
+                merged_into: None,
             },
             last_error_at: at,
             created_by: None,
@@ -53,7 +54,7 @@ impl IncidentRecord {
 
 const INCIDENT_COLUMNS: &str = "id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
      responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version, \
-     resolution, severity_set_by, silence";
+     resolution, severity_set_by, silence, merged_into";
 
 /// An incident's row as stored.
 #[derive(sqlx::FromRow)]
@@ -79,6 +80,7 @@ struct IncidentRow {
     resolution: Option<String>,
     severity_set_by: Option<String>,
     silence: Option<String>,
+    merged_into: Option<i64>,
 }
 
 fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
@@ -105,6 +107,7 @@ fn incident_from_row(row: &AnyRow) -> Result<IncidentRecord, StoreError> {
         event_count: row.event_count,
         version: row.version,
         silenced: row.silence.and_then(|s| serde_json::from_str(&s).ok()),
+        merged_into: row.merged_into,
     };
     Ok(IncidentRecord {
         summary,
@@ -207,12 +210,12 @@ impl Store {
         sqlx::query(
             "INSERT INTO incidents (id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
              responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version, \
-             resolution, severity_set_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+             resolution, severity_set_by, merged_into) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
              ON CONFLICT (id) DO UPDATE SET title = $2, severity = $3, status = $4, updated_at = $6, last_error_at = $7, \
              resolved_at = $8, resources = $9, responders = $10, coordinator = $11, escalation_level = $12, auto_recovered = $13, \
              flagged_for_review = $14, event_count = $15, signature = $17, version = $18, resolution = $19, \
-             severity_set_by = $20",
+             severity_set_by = $20, merged_into = $21",
         )
         .bind(s.id)
         .bind(s.title.clone())
@@ -234,6 +237,7 @@ impl Store {
         .bind(s.version)
         .bind(r.resolution.as_ref().and_then(|res| serde_json::to_string(res).ok()))
         .bind(r.severity_set_by.clone())
+        .bind(s.merged_into)
         .execute(&mut **tx)
         .await?;
         for resource in &s.resources {
@@ -369,6 +373,31 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, from_millis(r.try_get(1)?)))).collect()
+    }
+
+    /// The duplicates merged into incident `id`, by id.
+    pub async fn merged_from(&self, id: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM incidents WHERE merged_into = $1 ORDER BY id LIMIT 1000")
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Every duplicate merged into `from` now points to `into`, so that a
+    /// survivor's members are always one step from it.
+    pub(crate) async fn repoint_merged(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        from: i64,
+        into: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE incidents SET merged_into = $1 WHERE merged_into = $2")
+            .bind(into)
+            .bind(from)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     /// Other incidents on any of `resources` that started from `from` to

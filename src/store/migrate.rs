@@ -23,6 +23,8 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (16, "stops", include_str!("migrations/sqlite/0016_stops.sql")),
     (17, "resolutions", include_str!("migrations/sqlite/0017_resolutions.sql")),
     (18, "silences", include_str!("migrations/sqlite/0018_silences.sql")),
+    (19, "merges", include_str!("migrations/sqlite/0019_merges.sql")),
+    (20, "routing silences", include_str!("migrations/sqlite/0020_routing_silences.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -43,6 +45,8 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (16, "stops", include_str!("migrations/postgres/0016_stops.sql")),
     (17, "resolutions", include_str!("migrations/postgres/0017_resolutions.sql")),
     (18, "silences", include_str!("migrations/postgres/0018_silences.sql")),
+    (19, "merges", include_str!("migrations/postgres/0019_merges.sql")),
+    (20, "routing silences", include_str!("migrations/postgres/0020_routing_silences.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

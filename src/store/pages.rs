@@ -229,10 +229,23 @@ impl Store {
         kind: NoticeKind,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let (why, digests) = match kind {
-            NoticeKind::Resolved => ("the incident was resolved", true),
-            _ => ("the incident was acknowledged", false),
+        let why = match kind {
+            NoticeKind::Resolved => "the incident was resolved",
+            _ => "the incident was acknowledged",
         };
+        self.close_pages_because(tx, incident_id, kind, why, now).await
+    }
+
+    /// [`Store::close_pages`], saying why in the receivers' own words.
+    pub(crate) async fn close_pages_because(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        incident_id: i64,
+        kind: NoticeKind,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let digests = kind == NoticeKind::Resolved;
         sqlx::query(
             "UPDATE notifications SET state = 'cancelled', last_error = $2 \
              WHERE incident_id = $1 AND kind = 'page' AND state = 'pending' AND (digest = 0 OR $3 = 1)",
@@ -488,13 +501,14 @@ impl Store {
     }
 
     /// An incident's notifications, by due time.
-    pub async fn incident_pages(&self, incident_id: i64) -> Result<Vec<Page>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE incident_id = $1 ORDER BY due_at, step, target, channel"
-        )))
-        .bind(incident_id)
-        .fetch_all(&self.read)
-        .await?;
+    /// `members`: the incident and the duplicates merged into it.
+    pub async fn incident_pages(&self, members: &[i64]) -> Result<Vec<Page>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE incident_id IN ({}) ORDER BY due_at, step, target, channel",
+            super::events::list(1, members.len())
+        );
+        let q = members.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id));
+        let rows = q.fetch_all(&self.read).await?;
         rows.iter().map(|r| page_from_row(r).map(|p| p.page)).collect()
     }
 

@@ -229,14 +229,15 @@ impl Store {
     }
 
     /// The interventions on an incident, oldest first.
-    pub async fn incident_interventions(&self, incident_id: i64) -> Result<Vec<InterventionNote>, StoreError> {
-        let rows = sqlx::query(
+    /// `members`: the incident and the duplicates merged into it.
+    pub async fn incident_interventions(&self, members: &[i64]) -> Result<Vec<InterventionNote>, StoreError> {
+        let sql = format!(
             "SELECT kind, actor_id, reason, agent_id, details, created_at FROM interventions \
-             WHERE incident_id = $1 ORDER BY created_at, id",
-        )
-        .bind(incident_id)
-        .fetch_all(&self.read)
-        .await?;
+             WHERE incident_id IN ({}) ORDER BY created_at, id",
+            super::events::list(1, members.len())
+        );
+        let q = members.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id));
+        let rows = q.fetch_all(&self.read).await?;
         let mut notes = Vec::with_capacity(rows.len());
         for row in rows {
             let Some(kind) = InterventionKind::parse(&row.try_get::<String, _>("kind")?) else { continue };
@@ -256,7 +257,7 @@ impl Store {
                 _ => None,
             };
             let detail = detail.or_else(|| {
-                ["command", "tool", "rule", "level", "created_incident", "responder"]
+                ["command", "tool", "rule", "level", "created_incident", "responder", "merged"]
                     .iter()
                     .find_map(|k| match &details[k] {
                         serde_json::Value::String(s) => Some(s.clone()),

@@ -46,6 +46,7 @@ fn summary(
         event_count: 3,
         version: 7,
         silenced: None,
+        merged_into: None,
     }
 }
 

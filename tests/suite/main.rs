@@ -30,6 +30,7 @@ mod input_bounds;
 mod layers;
 mod learning;
 mod manual;
+mod merges;
 mod openapi;
 mod otlp;
 mod paging;

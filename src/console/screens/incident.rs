@@ -129,6 +129,16 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
     if let Some(line) = silence_line(theme, s, app.now) {
         lines.push(line);
     }
+    if let Some(into) = s.merged_into {
+        lines.push(Line::from(Span::styled(
+            format!("MERGED into #{into}: its events, interventions and pages are there (:{into} opens it)"),
+            theme.style(K::Warning),
+        )));
+    }
+    if !d.merged_from.is_empty() {
+        let ids: Vec<String> = d.merged_from.iter().map(|i| format!("#{i}")).collect();
+        lines.push(Line::from(format!("Merged into it: {} (their events and pages are listed here)", ids.join(", "))));
+    }
     if let Some(r) = &d.resolution {
         let how = match (&r.kind, &r.event_id) {
             (crate::api::ResolutionKind::CauseConfirmed, Some(event)) => format!("cause confirmed ({event})"),
@@ -359,6 +369,7 @@ fn intervention_text(i: &InterventionNote) -> String {
         InterventionKind::ChangeSeverity => "changed the severity".to_owned(),
         InterventionKind::AddResponder => "paged a responder:".to_owned(),
         InterventionKind::HandOver => "handed it over to".to_owned(),
+        InterventionKind::Merge => "merged".to_owned(),
     };
     let mut text = format!("{} {} {what}", i.at.format("%H:%M"), i.actor_id);
     if let Some(agent) = i.agent_id.as_deref().filter(|_| {

@@ -258,7 +258,11 @@ fn incident_cells<'a>(
         let said = if i.status == IncidentStatus::Open { "" } else { "SILENCED " };
         title.push_str(&format!(" — {said}{} by {}: {}", super::until_words(m.until, app.now), m.owner, m.reason));
     }
+    if let Some(into) = i.merged_into {
+        title = format!("→ #{into} (merged) {title}");
+    }
     let state = match silenced {
+        _ if i.merged_into.is_some() => Span::styled("MERGED", theme.style(K::Muted)),
         Some(_) if i.status == IncidentStatus::Open => Span::styled("SILENCED", theme.style(K::Warning)),
         _ => status(theme, i.status),
     };

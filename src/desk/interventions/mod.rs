@@ -2,6 +2,8 @@ mod kinds;
 
 mod life;
 
+mod merge;
+
 use kinds::{create_incident, flag_for_review, pause_or_resume, trigger_rollback};
 use life::note;
 
@@ -44,6 +46,8 @@ pub struct InterventionRequest {
     pub started_at: Option<DateTime<Utc>>,
     /// add_responder, hand_over: the person, without `@`.
     pub responder: Option<String>,
+    /// merge: the incident that survives.
+    pub into_incident: Option<i64>,
 }
 
 impl InterventionRequest {
@@ -77,6 +81,7 @@ impl InterventionRequest {
             event_id: None,
             started_at: None,
             responder: None,
+            into_incident: None,
         }
     }
 }
@@ -135,6 +140,10 @@ pub(super) struct Intervention<'r> {
     pub next_incident: i64,
     /// Its analysis runs again after the change (its cause was settled).
     pub analyse: bool,
+    /// A second incident it changed, saved beside the first: a merge's survivor.
+    pub survivor: Option<IncidentRecord>,
+    /// A merge: (duplicate, survivor), for grouping once it is committed.
+    pub merged: Option<(i64, i64)>,
 }
 
 /// What an intervention's kind made of it.
@@ -181,6 +190,7 @@ impl Desk {
                 | ChangeSeverity
                 | AddResponder
                 | HandOver
+                | Merge
         );
         if needs_incident && incident.is_none() {
             return Err(Invalid(
@@ -205,6 +215,8 @@ impl Desk {
             created: None,
             next_incident: state.next_incident,
             analyse: false,
+            survivor: None,
+            merged: None,
         };
         let step = match kind {
             Acknowledge => self.acknowledge(&mut tx, &mut it).await?,
@@ -220,6 +232,7 @@ impl Desk {
             Note => note(&mut it),
             ChangeSeverity => self.change_severity(&mut tx, &mut it).await?,
             AddResponder | HandOver => self.add_responder(&mut tx, &mut it, kind == HandOver).await?,
+            Merge => self.merge(&mut tx, &mut it).await?,
         };
         let message = match step {
             Step::Done(message) => message,
@@ -251,6 +264,8 @@ impl Desk {
             queued,
             mut created,
             analyse,
+            mut survivor,
+            merged,
             ..
         } = it;
         let kind = request.kind;
@@ -271,7 +286,7 @@ impl Desk {
             record.summary.version = version;
             self.store.save_incident(&mut tx, record).await?;
         }
-        if let Some(record) = created.as_mut() {
+        for record in created.iter_mut().chain(survivor.iter_mut()) {
             record.summary.version = version;
             self.store.save_incident(&mut tx, record).await?;
         }
@@ -294,8 +309,9 @@ impl Desk {
             self.store.suggestions_acted(&mut tx, id, kind, &targets, &request.actor_id, now).await?;
         }
         let entry = self.store.append_audit(&mut tx, now, &request.actor_id, kind.as_str(), &target, details).await?;
-        if let (true, Some(id)) = (analyse, incident_id) {
-            self.store.mark_analysis_due(&mut tx, &[id], version).await?;
+        if analyse {
+            let due: Vec<i64> = incident_id.into_iter().chain(survivor.as_ref().map(|r| r.summary.id)).collect();
+            self.store.mark_analysis_due(&mut tx, &due, version).await?;
         }
         let config = agent.is_some() && control.is_some();
         self.commit_change(state, tx, Committed { version, config, paging: queued > 0 }).await?;
@@ -306,6 +322,9 @@ impl Desk {
         }
         if let Some(record) = &created {
             state.next_incident = record.summary.id + 1;
+        }
+        if let Some((duplicate, into)) = merged {
+            state.grouper.merge(duplicate, into);
         }
         self.queued(queued);
         let shown = created.or(incident).map(|r| r.summary);

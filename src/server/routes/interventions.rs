@@ -109,6 +109,7 @@ fn parse_intervention(
     let event_id = f.optional_id("event_id", limits::REFERENCE);
     let started_at = f.optional_timestamp("started_at");
     let responder = f.optional_id("responder", limits::NAME).map(|r| r.trim_start_matches('@').to_owned());
+    let into_incident = f.optional_integer("into_incident");
     let kind = f.finish_with(kind)?;
     if !kind.reversible() && !confirm {
         return Err(ApiError::new(
@@ -177,6 +178,20 @@ fn parse_intervention(
             return Err(ApiError::invalid_request("FIELD_INVALID_VALUE", format!("{kind} takes no responder"))
                 .with_field("responder"));
         }
+        (InterventionKind::Merge, _, _) if into_incident.is_none_or(|i| i < 1) => {
+            return Err(ApiError::invalid_request(
+                "FIELD_MISSING",
+                "merge names the incident that survives: into_incident, an incident id".to_owned(),
+            )
+            .with_field("into_incident"));
+        }
+        _ if into_incident.is_some() && kind != InterventionKind::Merge => {
+            return Err(ApiError::invalid_request(
+                "FIELD_INVALID_VALUE",
+                format!("{kind} takes no into_incident: only merge names a survivor"),
+            )
+            .with_field("into_incident"));
+        }
         _ if started_at.is_some() && kind != InterventionKind::CreateIncident => {
             return Err(ApiError::invalid_request(
                 "FIELD_INVALID_VALUE",
@@ -214,6 +229,7 @@ fn parse_intervention(
         event_id,
         started_at,
         responder,
+        into_incident,
     })
 }
 

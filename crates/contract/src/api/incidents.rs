@@ -78,6 +78,10 @@ pub struct IncidentSummary {
     /// A silence holding (or that held) its paging.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silenced: Option<super::SilenceMark>,
+    /// A duplicate merged into another incident: the survivor's id. Its
+    /// events, interventions and paging are shown and continued there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
 }
 
 /// `GET /api/v1/incidents`
@@ -435,6 +439,10 @@ pub struct IncidentDetail {
     /// resources within an hour of its start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related_incidents: Vec<i64>,
+    /// Duplicates merged into this incident: their events, interventions
+    /// and pages are part of this one's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<i64>,
 }
 
 wire_enum! {
@@ -455,6 +463,7 @@ wire_enum! {
         ChangeSeverity = "change_severity",
         AddResponder = "add_responder",
         HandOver = "hand_over",
+        Merge = "merge",
     }
 }
 
@@ -508,6 +517,7 @@ impl InterventionKind {
                 | InterventionKind::TriggerRollback
                 | InterventionKind::DisableTool
                 | InterventionKind::UpdateRule
+                | InterventionKind::Merge
         )
     }
 }

@@ -56,6 +56,12 @@ impl InterventionKind {
                 "Hand the incident over to a named person (responder), with a reason: they are paged and coordinate it",
                 &["incident"],
             ),
+            Merge => (
+                "never",
+                "Merge this duplicate into another incident (into_incident), with a reason: its events, \
+                 interventions and paging follow the survivor, and it points there",
+                &["incident"],
+            ),
         };
         InterventionSpec {
             kind: self,
@@ -115,6 +121,10 @@ pub struct InterventionBody {
     /// create_incident: when it began, as its reporter saw it (default: now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// merge: the incident that survives (this one is its duplicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub into_incident: Option<i64>,
 }
 
 /// An agent's state after an intervention.
