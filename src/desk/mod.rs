@@ -174,7 +174,13 @@ impl Desk {
             (Some(file), _) => {
                 let mut tx = store.write.begin().await?;
                 store.save_routing(&mut tx, file.document(), "mandate serve --routing", now).await?;
-                let details = serde_json::json!({ "rules": file.rules().len(), "source": "file" });
+                let by = "mandate serve --routing";
+                let silences =
+                    silences::apply_routing_silences(&store, &mut tx, &file, by, config.clock.now(), version).await?;
+                let details = serde_json::json!({
+                    "rules": file.rules().len(), "source": "file",
+                    "silences": { "made": silences.made, "ended": silences.ended, "released": silences.released },
+                });
                 store
                     .append_audit(&mut tx, now, "mandate serve --routing", "routing_replaced", "routing", details)
                     .await?;
@@ -286,13 +292,20 @@ impl Desk {
         let (mut state, mut tx) = self.begin_change().await?;
         let now = Utc::now();
         let version = self.store.save_routing(&mut tx, routing.document(), by, now).await?;
-        let details = serde_json::json!({ "rules": routing.rules().len(), "routing_version": version });
-        self.store.append_audit(&mut tx, now, by, "routing_replaced", "routing", details).await?;
         // Every open incident's routing may have changed: consoles fetch again.
         let feed = state.version + 1;
-        self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging: false }).await?;
+        let silences =
+            silences::apply_routing_silences(&self.store, &mut tx, &routing, by, self.clock.now(), feed).await?;
+        let details = serde_json::json!({
+            "rules": routing.rules().len(), "routing_version": version,
+            "silences": { "made": silences.made, "ended": silences.ended, "released": silences.released },
+        });
+        self.store.append_audit(&mut tx, now, by, "routing_replaced", "routing", details).await?;
+        let paging = !silences.released.is_empty();
+        self.commit_change(&mut state, tx, Committed { version: feed, config: true, paging }).await?;
         *self.config.routing.write() = Arc::new(routing);
         self.configured();
+        self.queued(silences.released.len());
         Ok(version)
     }
 

@@ -1,13 +1,16 @@
 //! Silences made and lifted by people, recorded in the audit log. A silence
 //! is read from the database whenever an incident's paging is decided (see
 //! `paging.rs`), so every server of a database holds by the same ones; a
-//! lifted silence releases the pages it held at once.
+//! lifted silence releases the pages it held at once. The routing file's
+//! silences are brought into force whenever the file is applied.
 
 use super::change::Committed;
 use super::{Desk, InterventionError};
 use crate::api::{Silence, SilenceMatch, SilenceResult, WeeklyWindow};
-use crate::store::{NewSilence, StoreError};
+use crate::routing::{Routing, RoutingSilence};
+use crate::store::{NewSilence, Store, StoreError};
 use chrono::{DateTime, Utc};
+use sqlx::{Any, Transaction};
 
 /// A person's silence, validated.
 #[derive(Debug, Clone)]
@@ -43,6 +46,7 @@ impl Desk {
             weekly: request.weekly.as_ref(),
             incident_id: request.incident_id,
             at: now,
+            routing_name: None,
         };
         let silence = self.store.insert_silence(&mut tx, &new).await?;
         let details = serde_json::json!({
@@ -120,4 +124,82 @@ impl Desk {
     pub async fn list_silences(&self) -> Result<Vec<Silence>, StoreError> {
         self.store.list_silences(Utc::now()).await
     }
+}
+
+/// What applying a routing file did to its silences.
+#[derive(Debug, Default)]
+pub(super) struct RoutingSilencesApplied {
+    pub made: usize,
+    pub ended: usize,
+    /// Open incidents an ended silence held: paged now.
+    pub released: Vec<i64>,
+}
+
+/// Brings the routing file's silences into force in `tx`, at `now` by the
+/// paging clock: one unchanged since the file was last applied is kept (as
+/// it stands, lifted or not); one changed or removed ends now, releasing
+/// what it held; one new or changed is made, owned by its `owner`. Each is
+/// recorded in the audit log under `by`.
+pub(super) async fn apply_routing_silences(
+    store: &Store,
+    tx: &mut Transaction<'_, Any>,
+    routing: &Routing,
+    by: &str,
+    now: DateTime<Utc>,
+    version: i64,
+) -> Result<RoutingSilencesApplied, StoreError> {
+    let wanted = &routing.document().silences;
+    let existing = store.routing_silences(tx, now).await?;
+    let same = |w: &RoutingSilence, s: &Silence| {
+        s.matches == w.matches()
+            && s.owner == w.owner_name()
+            && s.reason == w.reason
+            && s.weekly == w.weekly
+            // Stored to the millisecond.
+            && s.ends_at.timestamp_millis() == w.until.timestamp_millis()
+            && w.from.is_none_or(|from| from.timestamp_millis() == s.starts_at.timestamp_millis())
+    };
+    let mut applied = RoutingSilencesApplied::default();
+    for old in &existing {
+        let name = old.routing_name.as_deref().unwrap_or_default();
+        let why = match wanted.iter().find(|w| w.name == name) {
+            Some(w) if same(w, old) => continue,
+            Some(_) => "changed in the routing file",
+            None => "removed from the routing file",
+        };
+        if !store.lift_silence(tx, old.id, by, now).await? {
+            continue; // it had ended already
+        }
+        let released = store.release_silenced(tx, old.id, now, version).await?;
+        let details = serde_json::json!({ "reason": why, "released": released, "routing_name": name });
+        store.append_audit(tx, now, by, "lift_silence", &format!("silence:{}", old.id), details).await?;
+        applied.ended += 1;
+        applied.released.extend(released);
+    }
+    for w in wanted.iter().filter(|w| w.until > now) {
+        if existing.iter().any(|s| s.routing_name.as_deref() == Some(w.name.as_str()) && same(w, s)) {
+            continue;
+        }
+        let matches = w.matches();
+        let new = NewSilence {
+            matches: &matches,
+            owner: w.owner_name(),
+            reason: &w.reason,
+            starts_at: w.from.unwrap_or(now),
+            ends_at: w.until,
+            weekly: w.weekly.as_ref(),
+            incident_id: None,
+            at: now,
+            routing_name: Some(&w.name),
+        };
+        let silence = store.insert_silence(tx, &new).await?;
+        let details = serde_json::json!({
+            "match": silence.matches, "reason": silence.reason, "owner": silence.owner,
+            "starts_at": silence.starts_at, "ends_at": silence.ends_at, "weekly": silence.weekly,
+            "routing_name": w.name, "source": "routing file",
+        });
+        store.append_audit(tx, now, by, "silence", &format!("silence:{}", silence.id), details).await?;
+        applied.made += 1;
+    }
+    Ok(applied)
 }

@@ -45,6 +45,97 @@ pub struct RoutingDocument {
     /// status and outreach go (seed 000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<crate::rollout::RolloutPlan>,
+    /// Standing silences and maintenance windows (weekly or once), each
+    /// with an owner, a reason and an end.
+    #[serde(default, rename = "silence", skip_serializing_if = "Vec::is_empty")]
+    pub silences: Vec<RoutingSilence>,
+}
+
+/// A silence written in the routing file. Applying the file makes it (as a
+/// silence listed in `:silences`, owned by `owner`); applying it again keeps
+/// it while it is unchanged, and ends it when it is changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSilence {
+    /// Unique in the file: how the silence is known across applies.
+    pub name: String,
+    /// Who answers for it: `@someone`.
+    pub owner: String,
+    pub reason: String,
+    /// What it matches, as a silence made over the API does: at least one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<crate::api::Severity>,
+    /// A weekly window (UTC) it recurs in until `until`; none: it holds
+    /// from `from` to `until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<crate::api::WeeklyWindow>,
+    /// When it begins; none: when the file is applied.
+    #[serde(default, deserialize_with = "crate::moment::optional", skip_serializing_if = "Option::is_none")]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Mandatory: every silence ends (7 days after it begins at most; a
+    /// weekly window 90 days).
+    #[serde(deserialize_with = "crate::moment::required")]
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+impl RoutingSilence {
+    pub fn matches(&self) -> crate::api::SilenceMatch {
+        crate::api::SilenceMatch {
+            resource: self.resource.clone(),
+            agent: self.agent.clone(),
+            action_type: self.action_type.clone(),
+            severity: self.severity,
+        }
+    }
+
+    /// The person who owns it, without `@`.
+    pub fn owner_name(&self) -> &str {
+        self.owner.trim_start_matches('@')
+    }
+
+    /// What is wrong with it at `now`, as (field, message); Ok(true) when it
+    /// has already ended (it is then kept out of force, with a warning).
+    fn check(&self, now: chrono::DateTime<chrono::Utc>) -> Result<bool, (&'static str, String)> {
+        use crate::api::silences::{MAX_RECURRING, MAX_SILENCE};
+        if self.name.trim().is_empty() {
+            return Err(("name", "is empty".into()));
+        }
+        if !(self.owner.starts_with('@') && self.owner.len() > 1) {
+            return Err(("owner", format!("{:?} is not a person: write @someone", self.owner)));
+        }
+        if self.reason.trim().is_empty() {
+            return Err(("reason", "say why: it shows on every incident it holds".into()));
+        }
+        if self.matches().is_empty() {
+            return Err(("resource", "name what it matches (resource, agent, action_type or severity): an empty match would silence everything".into()));
+        }
+        if let Some((field, message)) = self.weekly.as_ref().and_then(|w| w.problem()) {
+            let field = match field {
+                "weekly.days" => "weekly.days",
+                "weekly.start" => "weekly.start",
+                _ => "weekly.minutes",
+            };
+            return Err((field, message));
+        }
+        let from = self.from.unwrap_or(now);
+        if self.until <= from {
+            return Err(("until", "ends before it begins".into()));
+        }
+        let (max, what) = match self.weekly {
+            Some(_) => (MAX_RECURRING, "a weekly window recurs for 90 days at most"),
+            None => (MAX_SILENCE, "a silence holds for 7 days at most"),
+        };
+        if self.until - from > max {
+            return Err(("until", format!("{what} from when it begins: end it sooner, and renew it")));
+        }
+        Ok(self.until <= now)
+    }
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -422,6 +513,16 @@ impl Routing {
             .map_err(|(path, message)| err(path, message))?;
         if let Some(plan) = &document.attribution {
             plan.check().map_err(|(path, message)| err(format!("attribution.{path}"), message))?;
+        }
+        let now = chrono::Utc::now();
+        for (i, silence) in document.silences.iter().enumerate() {
+            let ended = silence.check(now).map_err(|(field, message)| err(format!("silence[{i}].{field}"), message))?;
+            if document.silences[..i].iter().any(|o| o.name == silence.name) {
+                return Err(err(format!("silence[{i}].name"), format!("{:?} names two silences", silence.name)));
+            }
+            if ended {
+                warnings.push(format!("silence[{i}] ({}) ended {}: it holds nothing", silence.name, silence.until));
+            }
         }
         let mut used: Vec<&str> =
             rules.iter().chain([&default_rule]).flat_map(|r| r.channels.iter()).map(String::as_str).collect();

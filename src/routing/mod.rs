@@ -6,8 +6,8 @@ mod config;
 mod decision;
 
 pub use config::{
-    BusinessHours, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError, Rule,
-    SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
+    BusinessHours, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError,
+    RoutingSilence, Rule, SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
 };
 pub use decision::RoutingInput;
 

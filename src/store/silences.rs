@@ -7,8 +7,8 @@ use crate::api::{IncidentTraits, Silence, SilenceMark, SilenceMatch, SilenceStat
 use chrono::{DateTime, Utc};
 use sqlx::{Any, FromRow, Row, Transaction};
 
-const COLUMNS: &str =
-    "id, match_json, owner, reason, starts_at, ends_at, weekly_json, created_at, lifted_at, lifted_by, incidents";
+const COLUMNS: &str = "id, match_json, owner, reason, starts_at, ends_at, weekly_json, created_at, lifted_at, lifted_by, incidents, \
+     routing_name";
 
 /// A silence's row as stored.
 #[derive(sqlx::FromRow)]
@@ -24,6 +24,7 @@ struct SilenceRow {
     lifted_at: Option<i64>,
     lifted_by: Option<String>,
     incidents: i64,
+    routing_name: Option<String>,
 }
 
 /// A silence as read at `now`: its state, and whether it ended unused.
@@ -43,6 +44,7 @@ fn silence_from(row: &sqlx::any::AnyRow, now: DateTime<Utc>) -> Result<Silence, 
         incidents: row.incidents,
         state: SilenceState::Scheduled,
         unused: false,
+        routing_name: row.routing_name,
     };
     silence.state = silence.state_at(now);
     silence.unused = matches!(silence.state, SilenceState::Expired | SilenceState::Lifted) && silence.incidents == 0;
@@ -59,6 +61,8 @@ pub struct NewSilence<'a> {
     pub weekly: Option<&'a WeeklyWindow>,
     pub incident_id: Option<i64>,
     pub at: DateTime<Utc>,
+    /// Written in the routing file under this name.
+    pub routing_name: Option<&'a str>,
 }
 
 impl Store {
@@ -68,8 +72,8 @@ impl Store {
         new: &NewSilence<'_>,
     ) -> Result<Silence, StoreError> {
         let sql = format!(
-            "INSERT INTO silences (match_json, owner, reason, starts_at, ends_at, weekly_json, incident_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+            "INSERT INTO silences (match_json, owner, reason, starts_at, ends_at, weekly_json, incident_id, created_at, \
+             routing_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(serde_json::to_string(new.matches).unwrap_or_default())
@@ -80,6 +84,7 @@ impl Store {
             .bind(new.weekly.and_then(|w| serde_json::to_string(w).ok()))
             .bind(new.incident_id)
             .bind(to_millis(new.at))
+            .bind(new.routing_name.map(str::to_owned))
             .fetch_one(&mut **tx)
             .await?;
         silence_from(&row, new.at)
@@ -121,6 +126,21 @@ impl Store {
             "SELECT {COLUMNS} FROM silences WHERE starts_at <= $1 AND ends_at > $1 AND lifted_at IS NULL ORDER BY id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(now)).fetch_all(&mut **tx).await?;
+        rows.iter().map(|r| silence_from(r, now)).collect()
+    }
+
+    /// The newest silence of each name the routing file has made, ended or
+    /// not, as committed.
+    pub(crate) async fn routing_silences(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Silence>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM silences s WHERE routing_name IS NOT NULL \
+             AND id = (SELECT MAX(id) FROM silences o WHERE o.routing_name = s.routing_name) ORDER BY id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut **tx).await?;
         rows.iter().map(|r| silence_from(r, now)).collect()
     }
 

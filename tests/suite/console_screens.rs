@@ -1441,11 +1441,13 @@ fn silences() -> mandate::api::SilenceList {
         incidents,
         state,
         unused: false,
+        routing_name: None,
     };
     let active = one(3, "payments-db", "payments-db migration (CHG-2231)", SilenceState::Active, 2);
     let mut weekly = one(2, "search-*", "weekly reindex", SilenceState::Scheduled, 0);
     weekly.weekly = Some(WeeklyWindow { days: vec!["sat".into()], start: "02:00".into(), minutes: 120 });
     weekly.ends_at = now() + Duration::days(60);
+    weekly.routing_name = Some("search-reindex".into());
     let mut unused = one(1, "ledger", "quarter close", SilenceState::Expired, 0);
     unused.ends_at = now() - Duration::hours(2);
     unused.unused = true;

@@ -216,6 +216,16 @@ start_level = "lead"
     assert_eq!(child.start_level, 1);
 }
 
+/// A `[[silence]]` named "s" on db, owned by @o, with `rest` after it.
+fn silence(rest: &str) -> String {
+    format!("[[silence]]\nname = \"s\"\nowner = \"@o\"\nreason = \"r\"\nresource = \"db\"\n{rest}")
+}
+
+/// A day from now, as TOML writes a date and time.
+fn soon() -> String {
+    (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 #[test]
 fn a_bad_file_is_refused_with_the_path_of_what_is_wrong() {
     let levels = "[[level]]\nname = \"a\"\ntargets = [\"resource.owner\"]\ntimeout = \"5m\"\n[[level]]\nname = \"b\"\ntargets = [\"@x\"]\n";
@@ -249,6 +259,50 @@ fn a_bad_file_is_refused_with_the_path_of_what_is_wrong() {
             &format!("{levels}[[rule]]\nname = \"r\"\ndecision = \"auto\"\n"),
             "rule[0].automation",
             "needs an automation",
+        ),
+        (
+            &format!("{levels}[[silence]]\nname = \"s\"\nowner = \"@o\"\nreason = \"r\"\nresource = \"db\"\n"),
+            "silence[0]",
+            "until",
+        ),
+        (&format!("{levels}{}", silence("until = 2099-01-01\n")), "silence[0].until", "7 days at most"),
+        (
+            &format!("{levels}{}", silence(&format!("until = {}\n", soon()))).replace("resource = \"db\"\n", ""),
+            "silence[0].resource",
+            "silence everything",
+        ),
+        (
+            &format!(
+                "{levels}{}",
+                silence(&format!("until = {}\nowner = \"o\"\n", soon())).replace("owner = \"@o\"\n", "")
+            ),
+            "silence[0].owner",
+            "not a person",
+        ),
+        (
+            &format!(
+                "{levels}{}",
+                silence(&format!(
+                    "until = {}\nweekly = {{ days = [\"someday\"], start = \"02:00\", minutes = 60 }}\n",
+                    soon()
+                ))
+            ),
+            "silence[0].weekly.days",
+            "someday",
+        ),
+        (
+            &format!("{levels}{}", silence(&format!("until = {}\nsevrity = \"high\"\n", soon()))),
+            "silence[0]",
+            "sevrity",
+        ),
+        (
+            &format!(
+                "{levels}{}{}",
+                silence(&format!("until = {}\n", soon())),
+                silence(&format!("until = {}\n", soon()))
+            ),
+            "silence[1].name",
+            "names two silences",
         ),
     ] {
         let err = Routing::from_toml(text, "routing.toml").unwrap_err();

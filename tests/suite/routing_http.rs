@@ -131,20 +131,29 @@ async fn a_routing_file_is_stored_and_kept_across_restarts(db: Db) {
     use mandate::desk::{Desk, DeskConfig};
     use mandate::routing::Routing;
     let guard = common::store(db).await;
+    let until = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT%H:%M:%SZ");
     let file = Routing::from_toml(
-        "[[level]]\nname = \"only\"\ntargets = [\"@ops\"]\n[[rule]]\nname = \"everything\"\ndecision = \"monitored\"\n",
+        &format!(
+            "[[level]]\nname = \"only\"\ntargets = [\"@ops\"]\n[[rule]]\nname = \"everything\"\ndecision = \"monitored\"\n\
+             [[silence]]\nname = \"db-move\"\nowner = \"@dba\"\nreason = \"moving the database\"\nresource = \"db\"\n\
+             until = {until}\n"
+        ),
         "r.toml",
     )
     .unwrap();
     let config = DeskConfig { routing: Some(file.clone()), ..DeskConfig::default() };
     let desk = Desk::open(guard.store.clone(), None, config.clone()).await.unwrap();
     assert_eq!(desk.routing().document(), file.document());
+    let silences = desk.list_silences().await.unwrap();
+    assert_eq!(silences.len(), 1, "the file's silence is made when it is applied");
+    assert_eq!((silences[0].routing_name.as_deref(), silences[0].owner.as_str()), (Some("db-move"), "dba"));
     drop(desk);
     guard.store.close().await;
 
     let store = mandate::store::Store::connect(&guard.url).await.unwrap();
     let desk = Desk::open(store.clone(), None, DeskConfig::default()).await.unwrap();
     assert_eq!(desk.routing().document(), file.document(), "the stored routing, not the built-in one");
+    assert_eq!(desk.list_silences().await.unwrap().len(), 1, "and its silence, once");
     let chain = store.audit_chain().await.unwrap();
     assert_eq!(chain.iter().filter(|e| e.action == "routing_replaced").count(), 1);
     store.close().await;

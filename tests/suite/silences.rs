@@ -232,9 +232,69 @@ async fn a_weekly_window_holds_while_open_and_an_unused_silence_says_so(db: Db) 
     p.t.stop().await;
 }
 
+/// A weekly maintenance window written in the routing file: applying the
+/// file makes it (owned by the person it names), applying it again keeps
+/// it, and removing it from the file ends it and pages what it held.
+async fn a_window_in_the_routing_file_is_kept_while_unchanged_and_ended_when_removed(db: Db) {
+    let p = Paging::start(db, &common::escalation_example("15m", true)).await;
+    let plain = p.t.get(VIEWER, "/api/v1/routing").await.body;
+    let opened = Utc::now() - Duration::hours(1);
+    let mut with = plain.clone();
+    with["silence"] = json!([{
+        "name": "reports-nightly", "owner": "@rita", "reason": "the reports batch restarts its workers",
+        "resource": "reports",
+        "weekly": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                   "start": format!("{:02}:{:02}", opened.hour(), opened.minute()), "minutes": 180},
+        "until": (Utc::now() + Duration::days(30)).to_rfc3339(),
+    }]);
+    let put = |doc: &Value| p.t.send(p.t.http.put(p.t.url("/api/v1/routing")).bearer_auth(ADMIN).json(doc));
+    assert_eq!(put(&with).await.status, 200);
+    let listed = silences(&p).await;
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let made = &listed[0];
+    assert_eq!(
+        (made["routing_name"].as_str(), made["owner"].as_str(), made["state"].as_str()),
+        (Some("reports-nightly"), Some("rita"), Some("active")),
+        "{made:#}"
+    );
+
+    let held = p.fail("f1", "reports").await;
+    let d = p.t.get(VIEWER, &format!("/api/v1/incidents/{held}")).await.body;
+    assert_eq!(d["silenced"]["owner"], "rita", "held by the file's window");
+    assert_eq!(state(&p.pages(held).await, "@rita", "webhook"), "pending");
+
+    assert_eq!(put(&with).await.status, 200, "the same file again");
+    let again = silences(&p).await;
+    assert_eq!((again.len(), &again[0]["id"]), (1, &made["id"]), "an unchanged silence is kept: {again:#?}");
+
+    let mut bad = with.clone();
+    bad["silence"][0].as_object_mut().unwrap().remove("resource");
+    let refused = put(&bad).await;
+    assert_eq!(
+        (refused.status, refused.body["field"].as_str()),
+        (400, Some("silence[0].resource")),
+        "{:?}",
+        refused.body
+    );
+
+    assert_eq!(put(&plain).await.status, 200, "the window removed from the file");
+    let ended = silences(&p).await;
+    assert_eq!(
+        (ended[0]["state"].as_str(), ended[0]["lifted_by"].as_str()),
+        (Some("lifted"), Some("root-admin")),
+        "{ended:#?}"
+    );
+    p.pages_until(held, "what it held is paged now", |ps| state(ps, "@rita", "webhook") == "sent").await;
+    let audit = p.t.get(ADMIN, "/api/v1/audit").await.body;
+    let lift = audit["entries"].as_array().unwrap().iter().find(|e| e["action"] == "lift_silence").expect("audited");
+    assert_eq!(lift["details"]["reason"], "removed from the routing file");
+    p.t.stop().await;
+}
+
 on_both_databases!(
     a_silenced_incident_is_analysed_and_paged_only_when_the_silence_ends,
     lifting_a_silence_pages_what_it_held_at_once,
     a_bad_silence_is_refused_naming_the_field,
     a_weekly_window_holds_while_open_and_an_unused_silence_says_so,
+    a_window_in_the_routing_file_is_kept_while_unchanged_and_ended_when_removed,
 );

@@ -132,6 +132,9 @@ fn reading(s: &Silence) -> Reading {
         fields.push(("lifted".to_owned(), format!("{} by {by}", at(l))));
     }
     fields.push(("incidents held".to_owned(), s.incidents.to_string()));
+    if let Some(name) = &s.routing_name {
+        fields.push(("written in".to_owned(), format!("the routing file, as {name:?} (change it there)")));
+    }
     Reading { title: format!("Silence #{}", s.id), fields }
 }
 
@@ -189,7 +192,10 @@ fn silences(app: &App, view: &SilencesView, theme: &Theme, frame: &mut Frame, ar
             cells.push(Cell::from(ellipsize(&s.owner, cols[5])));
             cells.push(Cell::from(s.incidents.to_string()));
         }
-        let reason = if wide { s.reason.clone() } else { format!("{} — {}", s.owner, s.reason) };
+        let mut reason = if wide { s.reason.clone() } else { format!("{} — {}", s.owner, s.reason) };
+        if let Some(name) = &s.routing_name {
+            reason = format!("{reason} (routing file: {name})");
+        }
         cells.push(Cell::from(ellipsize(&reason, *cols.last().unwrap_or(&10))));
         cells
     });

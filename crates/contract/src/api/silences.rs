@@ -178,6 +178,11 @@ pub struct Silence {
     /// Ended without holding anything: a silence nobody needed, or one that
     /// matches the wrong thing.
     pub unused: bool,
+    /// A silence written in the routing file: its name there. Applying the
+    /// file again keeps it while unchanged, and ends it when changed or
+    /// removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_name: Option<String>,
 }
 
 impl Silence {
@@ -330,6 +335,7 @@ mod tests {
             incidents: 0,
             state: SilenceState::Scheduled,
             unused: false,
+            routing_name: None,
         };
         assert_eq!(s.state_at(at(5, 9, 59)), SilenceState::Scheduled);
         assert_eq!(s.holds_until(at(5, 10, 0)), Some(at(5, 12, 0)));
