@@ -311,7 +311,38 @@ async fn outreach_from_the_rollout_screen(db: Db) {
     assert_eq!(rollout["services"][0]["last_outreach"]["by"], "alice");
 }
 
-on_both_databases!(every_intervention_once, outreach_from_the_rollout_screen);
+/// `M` on an incident: the survivor is prefilled with the other open
+/// incident listed on its resources; confirmed with Ctrl-Y (it cannot be
+/// undone), the incident then says where it went.
+async fn merging_a_duplicate_from_the_console(db: Db) {
+    let mut c = console(db).await;
+    let id = c.incident;
+    let mut other = event_body("err-2", 0.5, "cron", "tool_call", "payments-service", "error");
+    other["error_code"] = "DISK_FULL".into();
+    let report = c.t.post(AGENT, "/api/v1/events", &other).await;
+    let survivor = report.body["incidents"][0].as_i64().unwrap();
+    assert_ne!(survivor, id, "a second incident on the same resource");
+    let page: IncidentPage = serde_json::from_value(c.t.get(RESPONDER, "/api/v1/incidents").await.body).unwrap();
+    update(&mut c.app, Action::Incidents(Box::new(page), chrono::Utc::now()), &Keymap::default());
+
+    press(&mut c.app, KeyCode::Char('M'));
+    let dialog = c.app.dialog().expect("M asks first");
+    assert_eq!(dialog.fields[0].value, survivor.to_string(), "the other open incident on payments-service");
+    assert!(dialog.irreversible(), "a merge cannot be undone");
+    let preview = dialog.plan.effects().join("\n");
+    assert!(preview.contains(&format!("into incident #{survivor}")), "{preview}");
+    press(&mut c.app, KeyCode::Esc);
+    let intent = intend(&mut c.app, 'M', "the same outage, reported twice");
+    assert_eq!((intent.body["into_incident"].as_i64(), intent.body["confirm"].as_bool()), (Some(survivor), Some(true)));
+    assert_eq!(c.send_twice(&intent).await, "merge");
+    assert_eq!(c.detail(id).await.summary.merged_into, Some(survivor));
+    let shown = c.screen();
+    assert!(shown.contains(&format!("MERGED into #{survivor}")), "{shown}");
+    press(&mut c.app, KeyCode::Char('M'));
+    assert!(c.app.message.as_deref().unwrap().contains("already merged"), "{:?}", c.app.message);
+}
+
+on_both_databases!(every_intervention_once, outreach_from_the_rollout_screen, merging_a_duplicate_from_the_console);
 
 #[tokio::test]
 async fn a_dead_api_fails_visibly_and_is_not_sent_twice() {
