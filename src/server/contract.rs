@@ -328,23 +328,48 @@ fn interventions_per_kind(schemas: &mut Map<String, Value>) {
                 "severity",
                 json!({ "type": "string", "enum": Severity::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() }),
             )),
+            InterventionKind::AddResponder | InterventionKind::HandOver => {
+                Some(("responder", json!({ "type": "string", "pattern": pattern(false) })))
+            }
+            InterventionKind::Merge => Some(("into_incident", json!({ "type": "integer", "minimum": 1 }))),
             _ => None,
         };
         if let Some((name, schema)) = field {
             properties.insert(name.into(), schema);
             required.push(name);
         }
-        if !required.is_empty() {
+        // Fields that belong to other kinds are refused: null or absent here.
+        let owners: [(&str, &[InterventionKind]); 4] = [
+            ("resolution", &[InterventionKind::Resolve]),
+            ("responder", &[InterventionKind::AddResponder, InterventionKind::HandOver]),
+            ("started_at", &[InterventionKind::CreateIncident]),
+            ("into_incident", &[InterventionKind::Merge]),
+        ];
+        for (name, kinds) in owners {
+            if !kinds.contains(kind) {
+                properties.insert(name.into(), json!({ "type": "null" }));
+            }
+        }
+        if !properties.is_empty() || !required.is_empty() {
             rules.push(json!({
                 "if": { "properties": { "kind": { "const": kind.as_str() } } },
                 "then": { "properties": properties, "required": required },
             }));
         }
     }
-    // A confirmed cause names its event.
+    // A confirmed cause names its event; no other resolution takes one.
     rules.push(json!({
         "if": { "properties": { "resolution": { "const": ResolutionKind::CauseConfirmed.as_str() } }, "required": ["resolution"] },
         "then": { "required": ["event_id"] },
+    }));
+    let unconfirmed: Vec<&str> = ResolutionKind::ALL
+        .iter()
+        .filter(|r| **r != ResolutionKind::CauseConfirmed)
+        .map(|r| r.as_str())
+        .collect();
+    rules.push(json!({
+        "if": { "properties": { "resolution": { "enum": unconfirmed } }, "required": ["resolution"] },
+        "then": { "properties": { "event_id": { "type": "null" } } },
     }));
     body.insert("allOf".into(), json!(rules));
     if let Some(severity) = body.get_mut("properties").and_then(|p| p.get_mut("severity")) {
@@ -373,6 +398,15 @@ fn interventions_per_route(doc: &mut Value) {
             })
         })
         .collect();
+    // A person's report names what is failing, or the agent it is about.
+    let mut on_incidents = on_incidents;
+    on_incidents.push(json!({
+        "if": { "properties": { "kind": { "const": InterventionKind::CreateIncident.as_str() } } },
+        "then": { "anyOf": [
+            { "required": ["resource"], "properties": { "resource": { "type": "string", "pattern": pattern(false) } } },
+            { "required": ["target_agent"], "properties": { "target_agent": { "type": "string", "pattern": pattern(false) } } },
+        ] },
+    }));
     let routes = [
         ("/api/v1/agents/{agent_id}/interventions", json!([{ "properties": { "kind": { "enum": on_agents } } }])),
         ("/api/v1/incidents/{id}/interventions", json!(on_incidents)),

@@ -460,7 +460,7 @@ async fn interventions_take_effect_exactly_once(db: Db) {
     assert_eq!(audit["chain"]["verified"], true);
     assert!(audit["entries"].as_array().unwrap().len() >= 10);
     let catalog = t.get(VIEWER, "/api/v1/interventions").await.body;
-    assert_eq!(catalog.as_array().unwrap().len(), 15, "every kind, the six of an incident's life included");
+    assert_eq!(catalog.as_array().unwrap().len(), 16, "every kind, the seven of an incident's life included");
     t.stop().await;
 }
 
