@@ -36,8 +36,9 @@ const IDENTIFIER_FIELDS: [&str; 16] = [
     "actor_type",
 ];
 
-/// The request bodies read field by field (`Fields`).
-const BODIES: [&str; 10] = [
+/// The request bodies read field by field (`Fields`): every field they
+/// hold is named in the document (`additionalProperties: false`).
+const BODIES: [&str; 17] = [
     "CreateRunRequest",
     "EventBody",
     "InterventionBody",
@@ -48,6 +49,13 @@ const BODIES: [&str; 10] = [
     "ResolutionBody",
     "ProposeRule",
     "RuleTransition",
+    "StopBody",
+    "LiftBody",
+    "RefusalReport",
+    "SilenceBody",
+    "SilenceMatch",
+    "WeeklyWindow",
+    "LiftSilenceBody",
 ];
 
 /// Query parameters a handler requires, though typed optional.
@@ -194,6 +202,7 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
     }
     for body in BODIES {
         let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) else { continue };
+        schema.insert("additionalProperties".into(), json!(false));
         let required: Vec<String> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -212,6 +221,88 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
                 (false, false) => "^[^\\u0000]*$".to_owned(),
             };
             property.insert("pattern".into(), json!(shape));
+        }
+    }
+    stops_and_silences(schemas);
+}
+
+/// Stops and silences (`routes::stops::parse_stop`, `routes::control`,
+/// `routes::silences::parse_silence`): a stop's target by its scope, and
+/// the reason and confirmation a wide stop needs; a silence's match (at
+/// least one field; names or prefixes), its weekly window, and the
+/// confirmation a silence that could hold a critical incident needs. What
+/// is relative to the clock (an end ahead, at most 7 or 90 days on) is told
+/// to the contract tool in `tests/contract/hooks.py`.
+fn stops_and_silences(schemas: &mut Map<String, Value>) {
+    use crate::api::identifier::forbidden_class;
+    use crate::api::silences::{MAX_WINDOW_MINUTES, WEEKDAYS};
+    let f = forbidden_class();
+    let name = format!("[^*{WHITE_SPACE}{f}]+");
+    let any_target = format!("^\\*$|^{name}\\*?$");
+    let not_blank = format!("^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$");
+    let target = |pattern: String| json!({ "type": "string", "pattern": pattern });
+    for (body, making) in [("StopBody", true), ("LiftBody", false)] {
+        let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) else { continue };
+        if let Some(t) = schema.get_mut("properties").and_then(|p| p.get_mut("target")) {
+            t["pattern"] = json!(any_target);
+        }
+        let wide = |extra: Value| {
+            let mut then = extra;
+            if making {
+                then["properties"]["reason"] = json!({ "type": "string", "pattern": not_blank });
+                then["required"].as_array_mut().map(|r| r.push(json!("reason")));
+            }
+            then
+        };
+        let mut fleet = wide(json!({ "properties": { "target": { "enum": ["*", null] } }, "required": [] }));
+        if making {
+            fleet["properties"]["confirm"] = json!({ "const": true });
+            fleet["required"].as_array_mut().map(|r| r.push(json!("confirm")));
+        }
+        let agents =
+            wide(json!({ "properties": { "target": target(format!("^{name}\\*$")) }, "required": ["target"] }));
+        let one = json!({ "properties": { "target": target(format!("^{name}$")) }, "required": ["target"] });
+        let rules = schema.entry("allOf").or_insert_with(|| json!([]));
+        if let Some(rules) = rules.as_array_mut() {
+            for (scopes, then) in
+                [(json!(["fleet"]), fleet), (json!(["agents"]), agents), (json!(["run", "agent"]), one)]
+            {
+                rules.push(json!({ "if": { "properties": { "scope": { "enum": scopes } }, "required": ["scope"] }, "then": then }));
+            }
+        }
+    }
+    if let Some(t) = schemas.get_mut("RefusalReport").and_then(|s| s.pointer_mut("/properties/target")) {
+        t["pattern"] = json!(any_target);
+    }
+    // A silence's match: names or prefixes (not `*` alone), at least one field.
+    let matched = format!("^([^*{f}]+\\*?|)$");
+    if let Some(properties) = schemas.get_mut("SilenceMatch").and_then(|s| s.get_mut("properties")) {
+        for field in ["resource", "agent"] {
+            properties[field]["pattern"] = json!(matched);
+        }
+        properties["action_type"]["pattern"] = json!(pattern(false));
+    }
+    if let Some(window) = schemas.get_mut("WeeklyWindow").and_then(|s| s.get_mut("properties")) {
+        window["days"]["minItems"] = json!(1);
+        window["days"]["maxItems"] = json!(7);
+        window["days"]["items"] = json!({ "type": "string", "enum": WEEKDAYS });
+        window["start"]["pattern"] = json!("^([01][0-9]|2[0-3]):[0-5][0-9]$");
+        window["minutes"]["minimum"] = json!(1);
+        window["minutes"]["maximum"] = json!(MAX_WINDOW_MINUTES);
+    }
+    if let Some(body) = schemas.get_mut("SilenceBody").and_then(Value::as_object_mut) {
+        let some = ["resource", "agent", "action_type", "severity"]
+            .map(|f| json!({ "required": [f], "properties": { f: { "not": { "type": "null" } } } }));
+        if let Some(m) = body.get_mut("properties").and_then(|p| p.get_mut("match")) {
+            *m = json!({ "allOf": [m.clone(), { "anyOf": some }] });
+        }
+        let lower: Vec<&str> = ["low", "medium", "high"].to_vec();
+        let rules = body.entry("allOf").or_insert_with(|| json!([]));
+        if let Some(rules) = rules.as_array_mut() {
+            rules.push(json!({
+                "if": { "properties": { "match": { "properties": { "severity": { "enum": lower } }, "required": ["severity"] } } },
+                "else": { "properties": { "confirm": { "const": true } }, "required": ["confirm"] },
+            }));
         }
     }
 }
@@ -278,7 +369,16 @@ fn attribution_is_required(schemas: &mut Map<String, Value>) {
     human["properties"]["actor_type"] = json!({ "type": "string", "enum": ["HUMAN"] });
     human["properties"]["actor_id"] = json!({ "type": "string", "pattern": required });
     human["required"] = json!(["agent_id", "actor_type", "actor_id", "origin_system_id"]);
-    for body in ["InterventionBody", "VerdictBody", "RetryBody", "OutreachBody"] {
+    for body in [
+        "InterventionBody",
+        "VerdictBody",
+        "RetryBody",
+        "OutreachBody",
+        "StopBody",
+        "LiftBody",
+        "SilenceBody",
+        "LiftSilenceBody",
+    ] {
         if let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) {
             schema.insert("allOf".into(), json!([human.clone()]));
         }
@@ -362,11 +462,8 @@ fn interventions_per_kind(schemas: &mut Map<String, Value>) {
         "if": { "properties": { "resolution": { "const": ResolutionKind::CauseConfirmed.as_str() } }, "required": ["resolution"] },
         "then": { "required": ["event_id"] },
     }));
-    let unconfirmed: Vec<&str> = ResolutionKind::ALL
-        .iter()
-        .filter(|r| **r != ResolutionKind::CauseConfirmed)
-        .map(|r| r.as_str())
-        .collect();
+    let unconfirmed: Vec<&str> =
+        ResolutionKind::ALL.iter().filter(|r| **r != ResolutionKind::CauseConfirmed).map(|r| r.as_str()).collect();
     rules.push(json!({
         "if": { "properties": { "resolution": { "enum": unconfirmed } }, "required": ["resolution"] },
         "then": { "properties": { "event_id": { "type": "null" } } },

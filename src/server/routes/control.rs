@@ -103,6 +103,13 @@ pub async fn report_refusals(
     let scope = f.optional_id("scope", 16);
     let target = f.optional_id("target", crate::api::limits::NAME);
     f.finish()?;
+    if let Some(t) = target.as_deref().filter(|t| !crate::api::target_shape_ok(t)) {
+        return Err(ApiError::invalid_request(
+            "FIELD_INVALID_VALUE",
+            format!("target {t:?} is not *, a name, or a prefix ending in one * (without spaces)"),
+        )
+        .with_field("target"));
+    }
     let scope = match scope.as_deref() {
         None => StopScope::Agent,
         Some(raw) => StopScope::parse(raw).ok_or_else(|| {

@@ -110,6 +110,12 @@ fn parse_stop(body: Map<String, Value>, caller: &Caller, making: bool) -> Result
     f.finish()?;
     let scope = scope.expect("validated");
     let field = |code: &str, message: String| ApiError::invalid_request(code, message).with_field("target");
+    if let Some(t) = target.as_deref().filter(|t| !crate::api::target_shape_ok(t)) {
+        return Err(field(
+            "FIELD_INVALID_VALUE",
+            format!("target {t:?} is not *, a name, or a prefix ending in one * (without spaces)"),
+        ));
+    }
     let target = match (scope, target) {
         (StopScope::Fleet, None) => "*".to_owned(),
         (StopScope::Fleet, Some(t)) if t == "*" => t,

@@ -116,6 +116,14 @@ pub struct StopSummary {
     pub out_of_contact: i64,
 }
 
+/// Whether `target` has the shape a stop's target has: `*` (the fleet), a
+/// name, or a name's prefix ending in one `*`; no white space. (What the
+/// scope allows of it is the route's to say.)
+pub fn target_shape_ok(target: &str) -> bool {
+    let name = target.strip_suffix('*').unwrap_or(target);
+    target == "*" || (!name.is_empty() && !name.contains('*') && !name.chars().any(char::is_whitespace))
+}
+
 /// `POST /api/v1/stops`: make a stop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StopBody {

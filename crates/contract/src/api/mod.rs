@@ -24,6 +24,7 @@ pub use activity::{Bucket, Dimension, Distribution, Topic};
 pub use auth::{Role, WhoAmI};
 pub use control::{
     AgentControlState, AgentStop, LiftBody, RefusalReport, StopBody, StopResult, StopScope, StopSummary,
+    target_shape_ok,
 };
 pub use disputes::{
     Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,

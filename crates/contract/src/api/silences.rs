@@ -107,7 +107,10 @@ impl WeeklyWindow {
         if let Some(bad) = self.days.iter().find(|d| !WEEKDAYS.contains(&d.as_str())) {
             return Some(("weekly.days", format!("{bad:?} is not a day: one of {}", WEEKDAYS.join(", "))));
         }
-        if NaiveTime::parse_from_str(&self.start, "%H:%M").is_err() {
+        // Exactly HH:MM, as the API document's pattern says.
+        let digits = self.start.len() == 5
+            && self.start.bytes().enumerate().all(|(i, b)| if i == 2 { b == b':' } else { b.is_ascii_digit() });
+        if !digits || NaiveTime::parse_from_str(&self.start, "%H:%M").is_err() {
             return Some(("weekly.start", format!("{:?} is not a time of day as HH:MM (UTC)", self.start)));
         }
         if self.minutes == 0 || self.minutes > MAX_WINDOW_MINUTES {
