@@ -38,7 +38,7 @@ const IDENTIFIER_FIELDS: [&str; 16] = [
 
 /// The request bodies read field by field (`Fields`): every field they
 /// hold is named in the document (`additionalProperties: false`).
-const BODIES: [&str; 17] = [
+const BODIES: [&str; 18] = [
     "CreateRunRequest",
     "EventBody",
     "InterventionBody",
@@ -48,6 +48,7 @@ const BODIES: [&str; 17] = [
     "DisputeBody",
     "ResolutionBody",
     "ProposeRule",
+    "RuleMatch",
     "RuleTransition",
     "StopBody",
     "LiftBody",
@@ -223,6 +224,12 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
             property.insert("pattern".into(), json!(shape));
         }
     }
+    // Whole numbers the parser reads as ids are 0 or more (`Fields::optional_integer`).
+    for (body, field) in [("ProposeRule", "pattern_id"), ("StopBody", "incident_id"), ("SilenceBody", "incident_id")] {
+        if let Some(n) = schemas.get_mut(body).and_then(|b| b.pointer_mut(&format!("/properties/{field}"))) {
+            n["minimum"] = json!(0);
+        }
+    }
     stops_and_silences(schemas);
 }
 
@@ -250,14 +257,18 @@ fn stops_and_silences(schemas: &mut Map<String, Value>) {
             let mut then = extra;
             if making {
                 then["properties"]["reason"] = json!({ "type": "string", "pattern": not_blank });
-                then["required"].as_array_mut().map(|r| r.push(json!("reason")));
+                if let Some(required) = then["required"].as_array_mut() {
+                    required.push(json!("reason"));
+                }
             }
             then
         };
         let mut fleet = wide(json!({ "properties": { "target": { "enum": ["*", null] } }, "required": [] }));
         if making {
             fleet["properties"]["confirm"] = json!({ "const": true });
-            fleet["required"].as_array_mut().map(|r| r.push(json!("confirm")));
+            if let Some(required) = fleet["required"].as_array_mut() {
+                required.push(json!("confirm"));
+            }
         }
         let agents =
             wide(json!({ "properties": { "target": target(format!("^{name}\\*$")) }, "required": ["target"] }));

@@ -220,7 +220,7 @@ pub async fn propose_rule(
     caller.require(Permission::Intervene)?;
     once(&state, &caller, &headers, "rules", &body.clone(), async {
         let mut f = Fields::new(body);
-        let name = f.required_string("name", 200);
+        let name = f.required_string("name", limits::RULE_NAME);
         let mut m = Fields::new(f.object("match", 4096));
         let matches = RuleMatch {
             action_type: m.optional_id("action_type", limits::REFERENCE),

@@ -16,6 +16,8 @@ pub const TEXT: usize = 4096;
 pub const RULE_TEXT: usize = 8000;
 /// An incident's title.
 pub const TITLE: usize = 300;
+/// A learned rule's name.
+pub const RULE_NAME: usize = 200;
 /// The resources an event's scope lists.
 pub const SCOPE_ITEMS: usize = 50;
 
@@ -88,4 +90,8 @@ pub const FIELDS: &[(&str, &str, Limit)] = &[
     ("LiftSilenceBody", "actor_id", Limit::Chars(NAME)),
     ("LiftSilenceBody", "agent_id", Limit::Chars(NAME)),
     ("LiftSilenceBody", "origin_system_id", Limit::Chars(NAME)),
+    ("ProposeRule", "name", Limit::Chars(RULE_NAME)),
+    ("ProposeRule", "reason", Limit::Chars(REASON)),
+    ("RuleMatch", "action_type", Limit::Chars(REFERENCE)),
+    ("RuleMatch", "resource", Limit::Chars(NAME)),
 ];
