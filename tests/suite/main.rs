@@ -41,6 +41,7 @@ mod rollout;
 mod routing;
 mod routing_http;
 mod sdk;
+mod sdk_conformance;
 mod silences;
 mod sim_scenarios;
 mod sole_server;

@@ -44,6 +44,21 @@ pub enum Done {
     Failed { code: String, message: String },
 }
 
+/// How an agent behaves beyond its attribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentOptions {
+    /// What it does while it cannot hear the server.
+    pub out_of_contact: OutOfContact,
+    /// Events held at most while the server cannot take them.
+    pub buffer: usize,
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        AgentOptions { out_of_contact: OutOfContact::KeepActing, buffer: crate::recorder::QUEUE }
+    }
+}
+
 pub struct Agent {
     attribution: AttributionContext,
     control: Control,
@@ -57,11 +72,20 @@ impl Agent {
     /// checked against the contract here, under the client's enforcement:
     /// an agent that would be refused never starts.
     pub fn start(client: &Client, attribution: AttributionContext, policy: OutOfContact) -> Result<Agent, SdkError> {
+        Agent::start_with(client, attribution, AgentOptions { out_of_contact: policy, ..AgentOptions::default() })
+    }
+
+    /// [`Agent::start`] with every option.
+    pub fn start_with(
+        client: &Client,
+        attribution: AttributionContext,
+        options: AgentOptions,
+    ) -> Result<Agent, SdkError> {
         client.enforcer().enforce(&attribution)?;
         let agent = attribution.agent_id.clone().unwrap_or_default();
         Ok(Agent {
-            control: Control::subscribe(client, &agent, policy),
-            recorder: Recorder::start(client),
+            control: Control::subscribe(client, &agent, options.out_of_contact),
+            recorder: Recorder::with_capacity(client, options.buffer),
             attribution,
             seq: AtomicI64::new(0),
         })
@@ -74,6 +98,11 @@ impl Agent {
     /// Whether `action` may run now, by the local copy of the controls.
     pub fn check(&self, action: &Action) -> Result<(), Refusal> {
         self.control.check_run(action.run_id.as_deref(), action.tool.as_deref())
+    }
+
+    /// What would refuse `action` now, without counting an attempt.
+    pub fn peek(&self, action: &Action) -> Option<Refusal> {
+        self.control.peek_run(action.run_id.as_deref(), action.tool.as_deref())
     }
 
     /// Records an action that ran; never waits. False when the queue is full.

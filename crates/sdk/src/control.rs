@@ -98,35 +98,48 @@ impl Control {
         self.check_run(None, tool)
     }
 
-    /// Whether the next action of run `run` (with `tool`) may run.
+    /// Whether the next action of run `run` (with `tool`) may run. An
+    /// attempt refused by a stop is counted and reported in the background.
     pub fn check_run(&self, run: Option<&str>, tool: Option<&str>) -> Result<(), Refusal> {
+        let refusal = match self.peek_run(run, tool) {
+            None => return Ok(()),
+            Some(refusal) => refusal,
+        };
+        if let Refusal::Stopped { stop, .. } = &refusal {
+            // Counted, and reported in the background: the server shows
+            // whether the stop holds.
+            *self
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry((stop.scope, stop.target.clone()))
+                .or_default() += 1;
+            self.to_report.notify_one();
+        }
+        Err(refusal)
+    }
+
+    /// What would refuse the next action of `run` (with `tool`) now, by the
+    /// local copy, without counting an attempt: for saying so, not acting.
+    pub fn peek_run(&self, run: Option<&str>, tool: Option<&str>) -> Option<Refusal> {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         if let Some(state) = &known.state {
             let stopped =
                 (state.stop.is_some() || !state.stops.is_empty()).then(|| state.stop_for(run, Utc::now())).flatten();
             if let Some(stop) = stopped {
-                // Counted, and reported in the background: the server shows
-                // whether the stop holds.
-                *self
-                    .refused
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry((stop.scope, stop.target.clone()))
-                    .or_default() += 1;
-                self.to_report.notify_one();
-                return Err(Refusal::Stopped { agent: self.agent.clone(), stop: Box::new(stop.clone()) });
+                return Some(Refusal::Stopped { agent: self.agent.clone(), stop: Box::new(stop.clone()) });
             }
             if let Some(tool) = tool.filter(|t| state.disabled_tools.iter().any(|d| d == t)) {
-                return Err(Refusal::ToolDisabled { agent: self.agent.clone(), tool: tool.to_owned() });
+                return Some(Refusal::ToolDisabled { agent: self.agent.clone(), tool: tool.to_owned() });
             }
         }
         if let OutOfContact::RefuseAfter(limit) = self.policy {
             let since = known.lost.or(known.heard.is_none().then_some(self.started));
             if let Some(out_for) = since.map(|s| s.elapsed()).filter(|d| *d > limit) {
-                return Err(Refusal::OutOfContact { agent: self.agent.clone(), out_for });
+                return Some(Refusal::OutOfContact { agent: self.agent.clone(), out_for });
             }
         }
-        Ok(())
+        None
     }
 
     /// The stop that would refuse an action of `run` now, without counting
@@ -173,7 +186,13 @@ async fn poll(client: Client, agent: String, known: Arc<RwLock<Known>>) {
     let backoff = Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(15) };
     let mut attempt = 0u32;
     loop {
-        let tag = known.read().unwrap_or_else(|e| e.into_inner()).state.as_ref().map(|s| s.tag.clone());
+        // After losing the server, the first poll asks for the controls at
+        // once (no `since`): contact is back the moment the server answers,
+        // not when a long poll ends.
+        let tag = {
+            let k = known.read().unwrap_or_else(|e| e.into_inner());
+            k.state.as_ref().filter(|_| k.lost.is_none()).map(|s| s.tag.clone())
+        };
         match client.agent_control(&agent, tag.as_deref(), WAIT_SECONDS).await {
             Ok(answer) => {
                 attempt = 0;

@@ -13,7 +13,7 @@ mod recorder;
 mod retry;
 mod secret;
 
-pub use agent::{Action, Agent, Done};
+pub use agent::{Action, Agent, AgentOptions, Done};
 pub use control::{Control, OutOfContact, Refusal};
 pub use recorder::{Counts, LINGER, MAX_BATCH, QUEUE, Recorder};
 pub use retry::{Backoff, retry_after};

@@ -1,9 +1,11 @@
 //! Actions recorded as events without making the agent wait: each is
 //! queued, and a background task posts them in batches (up to
 //! [`MAX_BATCH`], or whatever arrived within [`LINGER`]), retrying with
-//! backoff while the server cannot take them. The queue is bounded: when
-//! it is full (the server unreachable for long), a new record is refused
-//! and counted, never blocking the agent.
+//! backoff while the server cannot take them; a retried batch keeps its
+//! event ids, so the server stores each once. What the process holds is
+//! bounded (the capacity counts the batch being sent): when it is full (the
+//! server unreachable for long), a new record is refused and counted as
+//! dropped, never blocking the agent.
 
 use crate::{Backoff, Client, SdkError};
 use mandate_contract::api::{AgentStop, EventBody};
@@ -17,7 +19,7 @@ use tokio::sync::mpsc;
 pub const MAX_BATCH: usize = 500;
 /// How long the first event of a batch waits for others.
 pub const LINGER: Duration = Duration::from_millis(50);
-/// Events waiting to be sent, at most.
+/// Events held at most, by default (waiting, and the batch being sent).
 pub const QUEUE: usize = 10_000;
 
 /// What became of the events recorded so far.
@@ -37,7 +39,10 @@ pub struct Counts {
 /// A queue of events posted in the background. Dropping it stops the
 /// task; [`Recorder::flush`] first to send what is queued.
 pub struct Recorder {
-    queue: mpsc::Sender<EventBody>,
+    queue: mpsc::UnboundedSender<EventBody>,
+    /// Events held now, and at most.
+    held: Arc<AtomicU64>,
+    capacity: u64,
     counts: Arc<Counts>,
     /// Stops the server said hold on agents of the events sent.
     stopped: Arc<Mutex<BTreeMap<String, AgentStop>>>,
@@ -51,28 +56,36 @@ impl Drop for Recorder {
 }
 
 impl Recorder {
-    /// Starts the background task (a tokio runtime must be running).
+    /// Starts the background task (a tokio runtime must be running),
+    /// holding at most [`QUEUE`] events.
     pub fn start(client: &Client) -> Recorder {
-        let (queue, receiver) = mpsc::channel(QUEUE);
-        let counts = Arc::new(Counts::default());
-        let stopped = Arc::new(Mutex::new(BTreeMap::new()));
-        let task = tokio::spawn(send(client.clone(), receiver, counts.clone(), stopped.clone()));
-        Recorder { queue, counts, stopped, task }
+        Recorder::with_capacity(client, QUEUE)
     }
 
-    /// Queues `event`; never waits. False when the queue is full (the
-    /// event is counted as dropped).
+    /// [`Recorder::start`], holding at most `capacity` events.
+    pub fn with_capacity(client: &Client, capacity: usize) -> Recorder {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let counts = Arc::new(Counts::default());
+        let held = Arc::new(AtomicU64::new(0));
+        let stopped = Arc::new(Mutex::new(BTreeMap::new()));
+        let task = tokio::spawn(send(client.clone(), receiver, counts.clone(), held.clone(), stopped.clone()));
+        Recorder { queue, held, capacity: capacity.max(1) as u64, counts, stopped, task }
+    }
+
+    /// Keeps `event` to send; never waits. False when the buffer is full
+    /// (the event is counted as dropped).
     pub fn record(&self, event: EventBody) -> bool {
-        match self.queue.try_send(event) {
-            Ok(()) => {
-                self.counts.queued.fetch_add(1, Ordering::Relaxed);
-                true
+        let room =
+            self.held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1));
+        if room.is_err() || self.queue.send(event).is_err() {
+            if room.is_ok() {
+                self.held.fetch_sub(1, Ordering::AcqRel);
             }
-            Err(_) => {
-                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
+        self.counts.queued.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     pub fn counts(&self) -> &Counts {
@@ -105,8 +118,9 @@ impl Recorder {
 
 async fn send(
     client: Client,
-    mut receiver: mpsc::Receiver<EventBody>,
+    mut receiver: mpsc::UnboundedReceiver<EventBody>,
     counts: Arc<Counts>,
+    held: Arc<AtomicU64>,
     stopped: Arc<Mutex<BTreeMap<String, AgentStop>>>,
 ) {
     let backoff = Backoff { base: Duration::from_millis(200), cap: Duration::from_secs(15) };
@@ -137,12 +151,14 @@ async fn send(
                     let agents: Vec<&str> = batch.iter().filter_map(|e| e.agent_id.as_deref()).collect();
                     known.retain(|agent, _| !agents.contains(&agent.as_str()));
                     known.extend(report.stopped);
+                    held.fetch_sub(batch.len() as u64, Ordering::AcqRel);
                     break;
                 }
                 // The whole batch refused as it is: retrying cannot help.
                 Err(SdkError::Api { status, body }) if (400..500).contains(&status) && status != 429 => {
                     counts.rejected.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     tracing::warn!(status, code = %body.code, "{} events refused: {}", batch.len(), body.message);
+                    held.fetch_sub(batch.len() as u64, Ordering::AcqRel);
                     break;
                 }
                 Err(e) => {

@@ -1,0 +1,465 @@
+//! One conformance suite for the three SDKs (`sdks/conformance`): the
+//! attribution cases, and the behaviour cases against a real `mandate
+//! serve` reached through a relay this test cuts (server down) and restores
+//! (up). The Rust SDK runs them here; the Python SDK runs them installed
+//! with pip into a fresh virtual environment, the TypeScript one installed
+//! with npm, each as its users run it. Adding a case makes all three run it.
+
+use crate::common::{self, ADMIN, AGENT, Db};
+use mandate::attribution::{AttributionContext, Enforcer};
+use mandate::sdk::{Action, Agent, AgentOptions, Client, OutOfContact, Refusal};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+fn cases(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sdks/conformance").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// A TCP relay in front of the server: while down, it closes every
+/// connection it holds and refuses new ones, as a server that went away.
+/// `GET /down` and `GET /up` on its control address switch it.
+struct Relay {
+    url: String,
+    control: String,
+}
+
+impl Relay {
+    async fn start(target: std::net::SocketAddr) -> Relay {
+        let (up, _) = watch::channel(true);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let relaying = up.subscribe();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut state = relaying.clone();
+                if !*state.borrow_and_update() {
+                    drop(client);
+                    continue;
+                }
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let (mut client, mut server) = (client, server);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = state.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        let control = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let control_url = format!("http://{}", control.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = control.accept().await {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 512];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+                let _ = up.send(!line.contains(" /down"));
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            }
+        });
+        Relay { url, control: control_url }
+    }
+}
+
+/// A server on SQLite, its relay, and the database to count what it stored.
+struct Served {
+    server: mandate::server::RunningServer,
+    relay: Relay,
+    database: String,
+    _guard: common::StoreGuard,
+}
+
+async fn served() -> Served {
+    let guard = common::store(Db::Sqlite).await;
+    let server =
+        mandate::server::start(guard.store.clone(), common::tokens(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let address = server.url().trim_start_matches("http://").parse().unwrap();
+    let relay = Relay::start(address).await;
+    Served { server, relay, database: guard.url.clone(), _guard: guard }
+}
+
+impl Served {
+    /// Every case's last `stored` step, held to the events the database
+    /// holds for that case's agent of `sdk`.
+    async fn check_stored(&self, sdk: &str) {
+        let pool = sqlx::AnyPool::connect(&self.database).await.unwrap();
+        for case in cases("behaviour.json")["cases"].as_array().unwrap() {
+            let steps = case["steps"].as_array().unwrap();
+            let Some(agent) = steps.iter().find_map(|s| s["start"]["agent"].as_str()) else { continue };
+            let Some(wanted) = steps.iter().rev().find_map(|s| s["stored"]["events"].as_i64()) else { continue };
+            let agent = format!("{sdk}-{agent}");
+            let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE agent_id = $1")
+                .bind(agent.clone())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(stored, wanted, "{sdk}: {}: events stored for {agent}, each once", case["name"]);
+        }
+        pool.close().await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The Rust SDK
+
+#[test]
+fn the_rust_sdk_meets_every_attribution_case() {
+    let cases = cases("attribution.json");
+    for case in cases["validate"].as_array().unwrap() {
+        let got: Vec<Value> = mandate::attribution::validate(&context(&case["context"]))
+            .iter()
+            .map(|e| json!({ "code": e.code.as_str(), "field": e.field, "message": e.message }))
+            .collect();
+        assert_eq!(Value::Array(got), case["errors"], "validate: {}", case["name"]);
+    }
+    for case in cases["enforcement"].as_array().unwrap() {
+        let env = &case["env"];
+        let enforcer = Enforcer::from_vars(
+            env["AOS_ATTRIBUTION_ENFORCEMENT"].as_str(),
+            env["AOS_ALLOW_ATTRIBUTION_LEGACY"].as_str(),
+        );
+        let got = match enforcer.enforce(&context(&case["context"])) {
+            Ok(tolerated) => json!({
+                "outcome": "accepted",
+                "tolerated": tolerated.iter().map(|e| e.code.as_str()).collect::<Vec<_>>(),
+                "override_used": !tolerated.is_empty() && enforcer.mode == mandate::attribution::EnforcementMode::Soft,
+            }),
+            Err(e) => {
+                assert_eq!(e.to_string(), format!("[{}] {}", e.code, e.message), "{}", case["name"]);
+                json!({ "outcome": "rejected", "code": e.code.as_str() })
+            }
+        };
+        assert_eq!(got, case["expect"], "enforcement: {}", case["name"]);
+    }
+}
+
+fn context(raw: &Value) -> AttributionContext {
+    let text = |f: &str| raw[f].as_str().map(str::to_owned);
+    AttributionContext {
+        agent_id: text("agent_id"),
+        actor_type: text("actor_type"),
+        origin_system_id: text("origin_system_id"),
+        actor_id: text("actor_id"),
+        origin_ts: None,
+        origin_ip: None,
+    }
+}
+
+/// One behaviour case's steps, run by the Rust SDK.
+struct Run<'a> {
+    served: &'a Served,
+    http: reqwest::Client,
+    agent: Option<Agent>,
+    name: String,
+}
+
+impl Run<'_> {
+    fn fill(&self, text: &str) -> String {
+        text.replace("{agent}", &self.name).replace("{sdk}", "rust")
+    }
+
+    async fn until(&self, within: &Value, what: &str, ok: impl Fn(&Self) -> bool) -> Result<(), String> {
+        let within = within.as_u64().unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(within);
+        while !ok(self) {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("{what} not within {within} ms"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Value) -> Result<(), String> {
+        let (kind, arg) = step.as_object().unwrap().iter().next().unwrap();
+        match kind.as_str() {
+            "start" => {
+                self.name = format!("rust-{}", arg["agent"].as_str().unwrap());
+                let out_of_contact = match &arg["out_of_contact"] {
+                    Value::Object(o) => {
+                        OutOfContact::RefuseAfter(Duration::from_millis(o["refuse_after_ms"].as_u64().unwrap()))
+                    }
+                    _ => OutOfContact::KeepActing,
+                };
+                let buffer = arg["buffer"].as_u64().map_or(10_000, |b| b as usize);
+                let client = Client::new(&self.served.relay.url, AGENT).unwrap();
+                let attribution = AttributionContext::system(&self.name, "conformance");
+                let options = AgentOptions { out_of_contact, buffer };
+                self.agent = Some(Agent::start_with(&client, attribution, options).map_err(|e| e.to_string())?);
+            }
+            "call" => {
+                let agent = self.agent.as_ref().unwrap();
+                let action = Action::tool_call(arg["tool"].as_str().unwrap(), arg["resource"].as_str().unwrap_or(""));
+                for n in 1..=arg["times"].as_u64().unwrap_or(1) {
+                    let ran = std::cell::Cell::new(false);
+                    let (got, refusal) = match agent
+                        .act(&action, async {
+                            ran.set(true);
+                            Ok::<_, String>(())
+                        })
+                        .await
+                    {
+                        Ok(_) => ("ran", None),
+                        Err(r @ Refusal::Stopped { .. }) => ("stopped", Some(r)),
+                        Err(r @ Refusal::OutOfContact { .. }) => ("out_of_contact", Some(r)),
+                        Err(r @ Refusal::ToolDisabled { .. }) => ("tool_disabled", Some(r)),
+                    };
+                    if got != arg["expect"] {
+                        return Err(format!("call {n}: {got} ({refusal:?}), not {}", arg["expect"]));
+                    }
+                    if (got == "ran") != ran.get() {
+                        return Err(format!("call {n}: ran {} but {got}", ran.get()));
+                    }
+                    if let Some(Refusal::Stopped { stop, .. }) = &refusal {
+                        let have = serde_json::to_value(stop).unwrap();
+                        for (field, wanted) in arg["stop"].as_object().into_iter().flatten() {
+                            let wanted = self.fill(wanted.as_str().unwrap());
+                            if have[field] != wanted.as_str() {
+                                return Err(format!("the stop's {field} is {}, not {wanted}", have[field]));
+                            }
+                        }
+                    }
+                    if let (Some(starts), Some(r)) = (arg["message_starts_with"].as_str(), &refusal)
+                        && !r.to_string().starts_with(&self.fill(starts))
+                    {
+                        return Err(format!("the refusal reads {r}"));
+                    }
+                }
+            }
+            "operator" => {
+                let who = json!({"actor_type": "HUMAN", "actor_id": "root-admin", "agent_id": "conformance", "origin_system_id": "conformance"});
+                let (path, scope) = match arg["stop"].as_str() {
+                    Some(scope) => ("/api/v1/stops", scope),
+                    None => ("/api/v1/stops/lift", arg["lift"].as_str().unwrap()),
+                };
+                let mut body = json!({"scope": scope, "target": self.fill(arg["target"].as_str().unwrap())});
+                body.as_object_mut().unwrap().extend(who.as_object().unwrap().clone());
+                if let Some(reason) = arg["reason"].as_str() {
+                    body["reason"] = reason.into();
+                }
+                let url = format!("{}{path}", self.served.server.url());
+                let answer = self.http.post(url).bearer_auth(ADMIN).json(&body).send().await.unwrap();
+                if !answer.status().is_success() {
+                    return Err(format!("{path}: {}", answer.text().await.unwrap()));
+                }
+            }
+            "wait" => {
+                let allowed = arg["until"] == "allowed";
+                let what = format!("{} {}", self.name, arg["until"]);
+                let probe = Action::tool_call("probe", "");
+                self.until(&arg["within_ms"], &what, |r| r.agent.as_ref().unwrap().peek(&probe).is_none() == allowed)
+                    .await?;
+            }
+            "server" => {
+                let url = format!("{}/{}", self.served.relay.control, arg.as_str().unwrap());
+                self.http.get(url).send().await.unwrap();
+            }
+            "sleep" => tokio::time::sleep(Duration::from_millis(arg.as_u64().unwrap())).await,
+            "flush" => {
+                let recorder = self.agent.as_ref().unwrap().recorder();
+                if !recorder.flush(Duration::from_millis(arg["within_ms"].as_u64().unwrap())).await {
+                    return Err(format!("not flushed in time: {:?}", recorder.counts()));
+                }
+            }
+            "counts" => {
+                let c = self.agent.as_ref().unwrap().recorder().counts();
+                let have = |f: &str| {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    match f {
+                        "queued" => c.queued.load(Relaxed),
+                        "sent" => c.sent.load(Relaxed),
+                        "rejected" => c.rejected.load(Relaxed),
+                        "dropped" => c.dropped.load(Relaxed),
+                        _ => c.batches.load(Relaxed),
+                    }
+                };
+                for (field, wanted) in arg.as_object().unwrap() {
+                    if Some(have(field)) != wanted.as_u64() {
+                        return Err(format!("{field} is {}, not {wanted}: {c:?}", have(field)));
+                    }
+                }
+            }
+            "server_says" => {
+                let at_least = arg["refused_attempts_at_least"].as_i64().unwrap();
+                let deadline = tokio::time::Instant::now() + Duration::from_millis(arg["within_ms"].as_u64().unwrap());
+                loop {
+                    let url = format!("{}/api/v1/agents", self.served.server.url());
+                    let agents: Value =
+                        self.http.get(url).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+                    let mine = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == self.name.as_str());
+                    if mine.is_some_and(|a| a["refused_attempts"].as_i64().unwrap_or(0) >= at_least) {
+                        break;
+                    }
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(format!("the server did not count {at_least} refusals: {mine:?}"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            "stored" => {} // counted in the database once the case is done
+            other => return Err(format!("no step {other:?}")),
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_rust_sdk_meets_every_behaviour_case() {
+    let served = served().await;
+    let mut failures = Vec::new();
+    for case in cases("behaviour.json")["cases"].as_array().unwrap() {
+        let mut run = Run {
+            served: &served,
+            http: mandate::sdk::http_client_builder().build().unwrap(),
+            agent: None,
+            name: String::new(),
+        };
+        for step in case["steps"].as_array().unwrap() {
+            if let Err(e) = run.step(step).await {
+                failures.push(format!("{}: {e}", case["name"]));
+                break;
+            }
+        }
+        if let Some(agent) = run.agent.take() {
+            agent.recorder().flush(Duration::from_millis(500)).await;
+        }
+        mandate::sdk::http_client_builder()
+            .build()
+            .unwrap()
+            .get(format!("{}/up", served.relay.control))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    served.check_stored("rust").await;
+}
+
+// ---------------------------------------------------------------------------
+// The Python SDK, installed as its users install it
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A virtual environment under target/ with the SDK installed by pip from
+/// sdks/python (again each run: the SDK's source may have changed), and
+/// mypy for its strict type check.
+async fn python() -> PathBuf {
+    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let venv = repo().join("target/sdk-venv");
+            let python = venv.join("bin/python");
+            if !python.exists() {
+                let mut venv_made = Command::new("python3");
+                venv_made.arg("-m").arg("venv").arg(&venv);
+                run(venv_made).await;
+            }
+            let pip = || {
+                let mut c = Command::new(&python);
+                c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]);
+                c
+            };
+            if !venv.join("bin/mypy").exists() {
+                let mut mypy = pip();
+                mypy.arg("mypy>=1.8");
+                run(mypy).await;
+            }
+            let mut sdk = pip();
+            sdk.args(["--force-reinstall", "--no-deps"]).arg(repo().join("sdks/python"));
+            run(sdk).await;
+            python
+        })
+        .await
+        .clone()
+}
+
+/// Runs `command` off the test's runtime, which keeps serving meanwhile.
+async fn run(mut command: Command) -> std::process::Output {
+    let shown = format!("{command:?}");
+    let out =
+        tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap_or_else(|e| panic!("{shown}: {e}"));
+    assert!(
+        out.status.success(),
+        "{shown} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A runner's report: every case said ok, none failed.
+fn reported(sdk: &str, out: &std::process::Output, cases: usize) {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let oks = text.lines().filter(|l| l.starts_with("ok ")).count();
+    assert!(
+        out.status.success() && oks == cases,
+        "{sdk}: {oks} of {cases} cases ok\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn case_count(which: &str) -> usize {
+    match which {
+        "attribution" => {
+            let c = cases("attribution.json");
+            c["validate"].as_array().unwrap().len() + c["enforcement"].as_array().unwrap().len()
+        }
+        _ => cases("behaviour.json")["cases"].as_array().unwrap().len(),
+    }
+}
+
+#[tokio::test]
+async fn the_python_sdk_meets_every_case_installed_by_pip() {
+    if common::skip_without("python3", which("python3"), "the_python_sdk_meets_every_case_installed_by_pip") {
+        return;
+    }
+    let python = python().await;
+    let served = served().await;
+    let mut runner = Command::new(&python);
+    runner
+        .arg(repo().join("sdks/python/tests/conformance.py"))
+        .arg("all")
+        .current_dir(std::env::temp_dir())
+        .env("MANDATE_URL", &served.relay.url)
+        .env("MANDATE_SERVER_URL", served.server.url())
+        .env("MANDATE_TOKEN", AGENT)
+        .env("MANDATE_ADMIN_TOKEN", ADMIN)
+        .env("MANDATE_RELAY_CONTROL", &served.relay.control)
+        .env("MANDATE_CONFORMANCE", repo().join("sdks/conformance"));
+    let out = run(runner).await;
+    reported("python", &out, case_count("attribution") + case_count("behaviour"));
+    served.check_stored("python").await;
+}
+
+#[tokio::test]
+async fn the_python_sdk_is_clean_under_a_strict_type_checker() {
+    if common::skip_without("python3", which("python3"), "the_python_sdk_is_clean_under_a_strict_type_checker") {
+        return;
+    }
+    let python = python().await;
+    let mut mypy = Command::new(&python);
+    mypy.args(["-m", "mypy", "--strict", "--python-version", "3.10", "--no-incremental"])
+        .arg(repo().join("sdks/python/src/mandate"));
+    run(mypy).await;
+}
+
+fn which(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
