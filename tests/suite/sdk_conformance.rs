@@ -463,3 +463,56 @@ fn which(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+// ---------------------------------------------------------------------------
+// The TypeScript SDK, installed as its users install it
+
+/// The SDK built (`npm ci` runs its `prepare`: `tsc` under `strict`), then
+/// installed with npm into a fresh project under target/, which runs the
+/// conformance runner as any user's code would (`import "@mandate/sdk"`).
+async fn node_project() -> PathBuf {
+    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let sdk = repo().join("sdks/typescript");
+            let mut build = Command::new("npm");
+            build.args(["ci", "--no-audit", "--no-fund"]).current_dir(&sdk);
+            run(build).await;
+            let project = repo().join("target/sdk-node-project");
+            let _ = std::fs::remove_dir_all(&project);
+            std::fs::create_dir_all(&project).unwrap();
+            std::fs::write(project.join("package.json"), r#"{"name": "agent", "private": true, "type": "module"}"#)
+                .unwrap();
+            let mut install = Command::new("npm");
+            install.args(["install", "--no-audit", "--no-fund"]).arg(&sdk).current_dir(&project);
+            run(install).await;
+            std::fs::copy(sdk.join("test/conformance.mjs"), project.join("conformance.mjs")).unwrap();
+            project
+        })
+        .await
+        .clone()
+}
+
+#[tokio::test]
+async fn the_typescript_sdk_meets_every_case_installed_by_npm() {
+    let test = "the_typescript_sdk_meets_every_case_installed_by_npm";
+    if common::skip_without("node and npm", which("node") && which("npm"), test) {
+        return;
+    }
+    let project = node_project().await;
+    let served = served().await;
+    let mut runner = Command::new("node");
+    runner
+        .arg("conformance.mjs")
+        .arg("all")
+        .current_dir(&project)
+        .env("MANDATE_URL", &served.relay.url)
+        .env("MANDATE_SERVER_URL", served.server.url())
+        .env("MANDATE_TOKEN", AGENT)
+        .env("MANDATE_ADMIN_TOKEN", ADMIN)
+        .env("MANDATE_RELAY_CONTROL", &served.relay.control)
+        .env("MANDATE_CONFORMANCE", repo().join("sdks/conformance"));
+    let out = run(runner).await;
+    reported("typescript", &out, case_count("attribution") + case_count("behaviour"));
+    served.check_stored("typescript").await;
+}
