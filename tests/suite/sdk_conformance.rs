@@ -357,7 +357,7 @@ fn repo() -> PathBuf {
 /// A virtual environment under target/ with the SDK installed by pip from
 /// sdks/python (again each run: the SDK's source may have changed), and
 /// mypy for its strict type check.
-async fn python() -> PathBuf {
+pub(crate) async fn python() -> PathBuf {
     static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     READY
         .get_or_init(|| async {
@@ -388,7 +388,7 @@ async fn python() -> PathBuf {
 }
 
 /// Runs `command` off the test's runtime, which keeps serving meanwhile.
-async fn run(mut command: Command) -> std::process::Output {
+pub(crate) async fn run(mut command: Command) -> std::process::Output {
     let shown = format!("{command:?}");
     let out =
         tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap_or_else(|e| panic!("{shown}: {e}"));
@@ -457,7 +457,7 @@ async fn the_python_sdk_is_clean_under_a_strict_type_checker() {
     run(mypy).await;
 }
 
-fn which(tool: &str) -> bool {
+pub(crate) fn which(tool: &str) -> bool {
     std::process::Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .output()
@@ -470,7 +470,7 @@ fn which(tool: &str) -> bool {
 /// The SDK built (`npm ci` runs its `prepare`: `tsc` under `strict`), then
 /// installed with npm into a fresh project under target/, which runs the
 /// conformance runner as any user's code would (`import "@mandate/sdk"`).
-async fn node_project() -> PathBuf {
+pub(crate) async fn node_project() -> PathBuf {
     static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     READY
         .get_or_init(|| async {

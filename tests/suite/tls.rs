@@ -276,3 +276,54 @@ async fn an_agent_token_bound_to_a_client_certificate() {
     assert_eq!(status(with(None), admin.clone()).await.unwrap(), 200, "a person's token needs no certificate");
     served.stop();
 }
+
+/// The Python and TypeScript SDKs, installed as their users install them,
+/// trust a private CA named by MANDATE_CA_FILE, and without it refuse the
+/// server's certificate with a clear transport error.
+#[tokio::test]
+async fn the_python_and_typescript_sdks_trust_a_private_ca() {
+    use crate::sdk_conformance::{node_project, python, run, which};
+    let test = "the_python_and_typescript_sdks_trust_a_private_ca";
+    if common::skip_without("python3, node and npm", which("python3") && which("node") && which("npm"), test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let authority = ca(d, "ca");
+    let (cert, key) = leaf(d, &authority, "server", 3003);
+    let tokens = d.join("tokens.toml").display().to_string();
+    let admin = create_token(&tokens, "root", "admin");
+    let url = format!("sqlite://{}", d.join("m.db").display());
+    let served = serve_binary_with(
+        &url,
+        &tokens,
+        "127.0.0.1:0",
+        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+    );
+    let base = format!("https://{}", served.addr);
+    let ca_file = d.join(&authority.0);
+    let python = python().await;
+    let project = node_project().await;
+    let py = "import mandate\ntry:\n    print(mandate.Client().whoami()['name'])\nexcept mandate.MandateError as e:\n    print(type(e).__name__, e)\n";
+    let js = "import { Client, MandateError } from '@mandate/sdk';\ntry { console.log((await new Client().whoami()).name); } catch (e) { if (!(e instanceof MandateError)) throw e; console.log(e.name, e.message); }";
+    for trusted in [true, false] {
+        let mut py_run = std::process::Command::new(&python);
+        py_run.args(["-c", py]);
+        let mut js_run = std::process::Command::new("node");
+        js_run.args(["--input-type=module", "-e", js]).current_dir(&project);
+        for command in [&mut py_run, &mut js_run] {
+            command.env("MANDATE_URL", &base).env("MANDATE_TOKEN", &admin).env_remove("MANDATE_CA_FILE");
+            if trusted {
+                command.env("MANDATE_CA_FILE", &ca_file);
+            }
+        }
+        for (sdk, command) in [("python", py_run), ("typescript", js_run)] {
+            let said = String::from_utf8_lossy(&run(command).await.stdout).trim().to_owned();
+            if trusted {
+                assert_eq!(said, "root", "{sdk} trusting the private CA");
+            } else {
+                assert!(said.starts_with("TransportError cannot reach the Mandate API at https://"), "{sdk}: {said}");
+            }
+        }
+    }
+}
