@@ -122,7 +122,7 @@ pub struct Desk {
     event_window: EventWindow,
     retention: Retention,
     /// When agents' SDKs asked for their controls, not yet written.
-    contacts: parking_lot::Mutex<HashMap<String, chrono::DateTime<Utc>>>,
+    contacts: parking_lot::Mutex<HashMap<String, (chrono::DateTime<Utc>, Option<String>)>>,
     /// Refusals reported by agents' SDKs, not yet written: by stop.
     refusals: parking_lot::Mutex<HashMap<(crate::api::StopScope, String), i64>>,
 }

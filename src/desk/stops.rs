@@ -384,9 +384,10 @@ impl Desk {
         self.store.list_agents(Utc::now()).await
     }
 
-    /// Agent `agent_id`'s SDK asked for its controls now.
-    pub fn note_contact(&self, agent_id: &str) {
-        self.contacts.lock().insert(agent_id.to_owned(), Utc::now());
+    /// Agent `agent_id`'s SDK (`sdk`, when it said which) asked for its
+    /// controls now.
+    pub fn note_contact(&self, agent_id: &str, sdk: Option<String>) {
+        self.contacts.lock().insert(agent_id.to_owned(), (Utc::now(), sdk));
     }
 
     /// Agent `agent_id`'s SDK refused `attempts` under the stop on (`scope`,
@@ -405,7 +406,8 @@ impl Desk {
 
     /// Writes the contacts and refusals noted since the last write.
     pub async fn write_noted(&self) -> Result<(), StoreError> {
-        let noted: Vec<(String, DateTime<Utc>)> = std::mem::take(&mut *self.contacts.lock()).into_iter().collect();
+        let noted: Vec<(String, DateTime<Utc>, Option<String>)> =
+            std::mem::take(&mut *self.contacts.lock()).into_iter().map(|(a, (at, sdk))| (a, at, sdk)).collect();
         if !noted.is_empty() {
             self.store.record_contacts(&noted).await?;
         }

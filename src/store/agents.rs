@@ -78,6 +78,7 @@ struct SummaryRow {
     last_seen: i64,
     refused_since_stop: i64,
     last_contact: Option<i64>,
+    sdk: Option<String>,
 }
 
 impl Store {
@@ -222,7 +223,7 @@ impl Store {
     pub async fn list_agents(&self, now: DateTime<Utc>) -> Result<Vec<AgentSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT agent_id, status, paused_at, paused_by, paused_until, disabled_tools, last_seen, refused_since_stop, \
-             last_contact FROM agents \
+             last_contact, sdk FROM agents \
              ORDER BY agent_id LIMIT 5000",
         )
         .fetch_all(&self.read)
@@ -246,6 +247,7 @@ impl Store {
                     disabled_tools: json_list(&row.disabled_tools),
                     acted_while_stopped: 0,
                     refused_attempts: row.refused_since_stop,
+                    sdk: row.sdk,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -25,6 +25,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (18, "silences", include_str!("migrations/sqlite/0018_silences.sql")),
     (19, "merges", include_str!("migrations/sqlite/0019_merges.sql")),
     (20, "routing silences", include_str!("migrations/sqlite/0020_routing_silences.sql")),
+    (21, "agent sdks", include_str!("migrations/sqlite/0021_agent_sdks.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -47,6 +48,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (18, "silences", include_str!("migrations/postgres/0018_silences.sql")),
     (19, "merges", include_str!("migrations/postgres/0019_merges.sql")),
     (20, "routing silences", include_str!("migrations/postgres/0020_routing_silences.sql")),
+    (21, "agent sdks", include_str!("migrations/postgres/0021_agent_sdks.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

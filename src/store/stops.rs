@@ -200,17 +200,22 @@ impl Store {
 
     /// Notes when agents' SDKs last asked for their controls (an agent not
     /// yet known is added).
-    pub async fn record_contacts(&self, contacts: &[(String, DateTime<Utc>)]) -> Result<(), StoreError> {
+    /// When each agent's SDK last asked for its controls, and which SDK it
+    /// said it is (kept when it did not say).
+    pub async fn record_contacts(
+        &self,
+        contacts: &[(String, DateTime<Utc>, Option<String>)],
+    ) -> Result<(), StoreError> {
         for chunk in contacts.chunks(200) {
             let sql = format!(
-                "INSERT INTO agents (agent_id, last_seen, last_contact) VALUES {} ON CONFLICT (agent_id) DO UPDATE SET \
+                "INSERT INTO agents (agent_id, last_seen, last_contact, sdk) VALUES {} ON CONFLICT (agent_id) DO UPDATE SET \
                  last_contact = CASE WHEN agents.last_contact > excluded.last_contact THEN agents.last_contact \
-                 ELSE excluded.last_contact END",
-                super::events::placeholders(chunk.len(), 3)
+                 ELSE excluded.last_contact END, sdk = COALESCE(excluded.sdk, agents.sdk)",
+                super::events::placeholders(chunk.len(), 4)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (agent, at) in chunk {
-                q = q.bind(agent.clone()).bind(to_millis(*at)).bind(to_millis(*at));
+            for (agent, at, sdk) in chunk {
+                q = q.bind(agent.clone()).bind(to_millis(*at)).bind(to_millis(*at)).bind(sdk.clone());
             }
             q.execute(&self.write).await?;
         }

@@ -589,6 +589,7 @@ fn agents() -> Vec<AgentSummary> {
             refused_attempts: 3,
             paused_until: None,
             last_contact: Some(now() - Duration::minutes(5)),
+            sdk: Some("python 0.1.0".into()),
         },
         AgentSummary {
             agent_id: "config-gen".into(),
@@ -603,6 +604,7 @@ fn agents() -> Vec<AgentSummary> {
             refused_attempts: 0,
             paused_until: None,
             last_contact: Some(now()),
+            sdk: Some("rust 0.1.0".into()),
         },
     ]
 }

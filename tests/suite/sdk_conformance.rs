@@ -108,6 +108,13 @@ impl Served {
             assert_eq!(stored, wanted, "{sdk}: {}: events stored for {agent}, each once", case["name"]);
         }
         pool.close().await;
+        // The agents screen says which SDK each agent runs, from its polls.
+        let http = mandate::sdk::http_client_builder().build().unwrap();
+        let url = format!("{}/api/v1/agents", self.server.url());
+        let agents: Value = http.get(url).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+        let stopper = agents.as_array().unwrap().iter().find(|a| a["agent_id"] == format!("{sdk}-stopper")).unwrap();
+        let said = stopper["sdk"].as_str().unwrap_or_default();
+        assert!(said.starts_with(&format!("{sdk} ")), "{sdk}: the agent's SDK is said as {said:?}");
     }
 }
 

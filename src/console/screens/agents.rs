@@ -123,29 +123,42 @@ fn agents(app: &App, view: &AgentsView, theme: &Theme, frame: &mut Frame, area: 
     let status =
         view::widest(agents, |a| status_of(a, stops, app.now).0.width(), if table.width >= 120 { 72 } else { 30 })
             .max(6);
-    let columns = [
+    // Which SDK each agent's control polls came from ("—": none said); at
+    // 100 columns and more, so a narrow screen keeps the tools turned off.
+    let sdk = match table.width {
+        w if w >= 100 => view::widest(agents, |a| a.sdk.as_deref().map_or(1, |s| s.width()), 16).max(3),
+        _ => 0,
+    };
+    let mut columns = vec![
         ("AGENT", Constraint::Length(agent as u16)),
         ("STATUS", Constraint::Length(status as u16)),
         ("SEEN", Constraint::Length(5)),
         ("LIVE", Constraint::Length(4)),
         ("FAILS", Constraint::Length(6)),
-        ("TOOLS OFF", Constraint::Fill(1)),
-    ]
-    .map(|(n, w)| (n.to_owned(), w));
+    ];
+    if sdk > 0 {
+        columns.push(("SDK", Constraint::Length(sdk as u16)));
+    }
+    columns.push(("TOOLS OFF", Constraint::Fill(1)));
+    let columns: Vec<(String, Constraint)> = columns.into_iter().map(|(n, w)| (n.to_owned(), w)).collect();
     let selected = view.selected.row(agents.iter().map(|a| &a.agent_id)).unwrap_or(0);
     view::list_table(theme, frame, table, &columns, (agents.len(), selected), |n, _, cols| {
         let a = &agents[n];
         let (text, style) = status_of(a, stops, app.now);
         let failure = format!("{:.1}%", a.failure_rate * 100.0);
         let failure_style = if a.failure_rate >= 0.2 { theme.style(K::Error) } else { theme.style(K::Text) };
-        vec![
+        let mut cells = vec![
             Cell::from(ellipsize(&a.agent_id, cols[1])),
             Cell::from(Span::styled(ellipsize(&text, cols[2]), theme.style(style))),
             Cell::from(age(a.last_seen, app.now)),
             Cell::from(a.live_runs.to_string()),
             Cell::from(Span::styled(failure, failure_style)),
-            Cell::from(ellipsize(&a.disabled_tools.join(", "), cols[6])),
-        ]
+        ];
+        if sdk > 0 {
+            cells.push(Cell::from(ellipsize(a.sdk.as_deref().unwrap_or("—"), cols[6])));
+        }
+        cells.push(Cell::from(ellipsize(&a.disabled_tools.join(", "), *cols.last().unwrap_or(&10))));
+        cells
     });
 }
 

@@ -36,6 +36,7 @@ pub async fn agent_control(
     State(state): State<AppState>,
     caller: Caller,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: axum::http::HeaderMap,
     Path(agent_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -46,7 +47,8 @@ pub async fn agent_control(
     let since = query.take("since");
     let wait = query.take_number("wait", 0..=MAX_WAIT_SECONDS, 0)?;
     query.finish(&["since", "wait"])?;
-    state.desk().note_contact(&agent_id);
+    let sdk = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).and_then(sdk_of);
+    state.desk().note_contact(&agent_id, sdk);
     // Woken by changes of the configuration only (a pause here, or one heard
     // from another server), never by the incident feed; served from memory.
     let changes = state.desk().config_changes();
@@ -133,4 +135,43 @@ pub async fn report_refusals(
         }
     };
     Ok(Json(serde_json::json!({ "counted": counted })))
+}
+
+/// Which SDK a control poll came from, by its User-Agent: "python 0.1.0"
+/// from `mandate-python/0.1.0`, "typescript …" from `mandate-node/…`,
+/// "rust …" from the Rust SDK's `mandate/…`; another client's first word,
+/// kept to what an identifier holds. None when it says nothing.
+pub(crate) fn sdk_of(user_agent: &str) -> Option<String> {
+    let first = user_agent.split_whitespace().next()?;
+    let (name, version) = first.split_once('/').unwrap_or((first, ""));
+    let name = match name {
+        "mandate-python" => "python",
+        "mandate-node" => "typescript",
+        "mandate" => "rust",
+        other => other,
+    };
+    let clean = |s: &str| -> String {
+        s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+')).take(32).collect()
+    };
+    let (name, version) = (clean(name), clean(version));
+    match (name.is_empty(), version.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(name),
+        (false, false) => Some(format!("{name} {version}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sdk_of;
+
+    #[test]
+    fn a_user_agent_names_its_sdk_and_nothing_hostile_passes() {
+        assert_eq!(sdk_of("mandate-python/0.1.0").as_deref(), Some("python 0.1.0"));
+        assert_eq!(sdk_of("mandate-node/0.1.0").as_deref(), Some("typescript 0.1.0"));
+        assert_eq!(sdk_of("mandate/0.1.0").as_deref(), Some("rust 0.1.0"));
+        assert_eq!(sdk_of("curl/8.5.0 (x86_64)").as_deref(), Some("curl 8.5.0"));
+        assert_eq!(sdk_of("evil\u{1b}[31m/1\u{202e}").as_deref(), Some("evil31m 1"));
+        assert_eq!(sdk_of("   "), None);
+    }
 }

@@ -30,6 +30,10 @@ pub struct AgentSummary {
     /// SDK, or one that does not subscribe).
     #[serde(default)]
     pub last_contact: Option<DateTime<Utc>>,
+    /// The SDK its control polls came from, as they said: "python 0.1.0",
+    /// "typescript 0.1.0", "rust 0.1.0"; none: not said, or never polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk: Option<String>,
 }
 
 /// One entry of the tamper-evident audit log.
