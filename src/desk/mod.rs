@@ -105,6 +105,9 @@ struct DeskState {
     chain_tail: Option<String>,
 }
 
+/// When an agent's SDK last polled its controls, and which SDK it said it is.
+type Contact = (chrono::DateTime<Utc>, Option<String>);
+
 pub struct Desk {
     store: Store,
     /// The single writer's state: one change at a time holds it.
@@ -122,7 +125,7 @@ pub struct Desk {
     event_window: EventWindow,
     retention: Retention,
     /// When agents' SDKs asked for their controls, not yet written.
-    contacts: parking_lot::Mutex<HashMap<String, (chrono::DateTime<Utc>, Option<String>)>>,
+    contacts: parking_lot::Mutex<HashMap<String, Contact>>,
     /// Refusals reported by agents' SDKs, not yet written: by stop.
     refusals: parking_lot::Mutex<HashMap<(crate::api::StopScope, String), i64>>,
 }
