@@ -4,6 +4,8 @@
 //! seed's bad day against it, pages go to local receivers for every
 //! channel, and the console opens signed in as a demo responder. Quitting stops all three and removes the directory.
 
+mod fleets;
+
 use crate::api::Role;
 use crate::auth::{TokenTable, generate_token};
 use crate::catalog::Catalog;
@@ -82,6 +84,8 @@ pub struct Demo {
     sim: tokio::task::JoinHandle<()>,
     /// Local receivers for every channel: the demo's pages land here.
     pub inbox: crate::paging::inbox::Inbox,
+    /// Agents on the Python and TypeScript SDKs, where this machine runs them.
+    _other_sdks: fleets::OtherSdks,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -127,6 +131,7 @@ impl Demo {
         if let Err(e) = history(&server.url(), &fleet_token, &lead_token).await {
             tracing::warn!(error = %e, "the demo's history (a silence, yesterday's flash incidents) was not made");
         }
+        let other_sdks = fleets::OtherSdks::start(&server.url(), &fleet_token);
         let sim_args = SimArgs {
             api: server.url(),
             token: fleet_token,
@@ -144,7 +149,7 @@ impl Demo {
                 tracing::error!(error = %e, "the demo simulator stopped");
             }
         });
-        Ok(Demo { server, responder_token, stop_sim, sim, inbox, _dir: dir })
+        Ok(Demo { server, responder_token, stop_sim, sim, inbox, _other_sdks: other_sdks, _dir: dir })
     }
 
     /// Stops the simulator, then the server; the temporary directory goes.

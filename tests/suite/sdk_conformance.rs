@@ -523,3 +523,90 @@ async fn the_typescript_sdk_meets_every_case_installed_by_npm() {
     reported("typescript", &out, case_count("attribution") + case_count("behaviour"));
     served.check_stored("typescript").await;
 }
+
+// ---------------------------------------------------------------------------
+// Where agents run: a framework's tools, wrapped, obey a stop
+
+/// Stops `agent` as root-admin, on `served`'s server.
+async fn stop_agent(served: &Served, agent: &str) {
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let body = json!({"scope": "agent", "target": agent, "reason": "the example's stop",
+        "actor_type": "HUMAN", "actor_id": "root-admin", "agent_id": "conformance", "origin_system_id": "conformance"});
+    let answer =
+        http.post(format!("{}/api/v1/stops", served.server.url())).bearer_auth(ADMIN).json(&body).send().await.unwrap();
+    assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
+}
+
+/// Runs an example twice against a real server: its tools run and are
+/// recorded; once the agent is stopped, they are refused, saying who stopped it.
+async fn example_obeys_a_stop(served: &Served, agent: &str, command: impl Fn() -> Command) {
+    let said = |out: std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let first = said(run(command()).await);
+    assert!(first.contains("pool restarted with 20 connections") && first.contains("recorded 2 tool calls"), "{first}");
+    stop_agent(served, agent).await;
+    let second = said(run(command()).await);
+    let refused = format!("refused: agent {agent} is stopped (agent {agent}) by root-admin");
+    assert!(second.contains(&refused) && !second.contains("pool restarted"), "{second}");
+    assert!(second.contains("recorded 0 tool calls"), "{second}");
+}
+
+#[tokio::test]
+async fn a_langchain_agents_tools_obey_a_stop() {
+    if common::skip_without("python3", which("python3"), "a_langchain_agents_tools_obey_a_stop") {
+        return;
+    }
+    let python = python().await;
+    if !has_module(&python, "langchain_core").await {
+        let mut install = Command::new(&python);
+        install.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "langchain-core>=0.3"]);
+        run(install).await;
+    }
+    let served = served().await;
+    let command = || {
+        let mut c = Command::new(&python);
+        c.arg(repo().join("sdks/python/examples/langchain_tools.py"))
+            .arg("python-langchain")
+            .env("MANDATE_URL", served.server.url())
+            .env("MANDATE_TOKEN", AGENT);
+        c
+    };
+    example_obeys_a_stop(&served, "python-langchain", command).await;
+}
+
+async fn has_module(python: &Path, module: &str) -> bool {
+    let mut probe = Command::new(python);
+    probe.args(["-c", &format!("import {module}")]);
+    tokio::task::spawn_blocking(move || probe.output()).await.unwrap().is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn an_ai_sdk_agents_tools_obey_a_stop() {
+    let test = "an_ai_sdk_agents_tools_obey_a_stop";
+    if common::skip_without("node and npm", which("node") && which("npm"), test) {
+        return;
+    }
+    node_project().await; // the SDK built
+    let example = repo().join("target/sdk-ai-sdk-example");
+    let _ = std::fs::remove_dir_all(&example);
+    std::fs::create_dir_all(&example).unwrap();
+    let source = repo().join("sdks/typescript/examples/ai-sdk");
+    let manifest = std::fs::read_to_string(source.join("package.json"))
+        .unwrap()
+        .replace("\"file:../..\"", &format!("\"file:{}\"", repo().join("sdks/typescript").display()));
+    std::fs::write(example.join("package.json"), manifest).unwrap();
+    std::fs::copy(source.join("tools.mjs"), example.join("tools.mjs")).unwrap();
+    let mut install = Command::new("npm");
+    install.args(["install", "--no-audit", "--no-fund"]).current_dir(&example);
+    run(install).await;
+    let served = served().await;
+    let command = || {
+        let mut c = Command::new("node");
+        c.arg("tools.mjs")
+            .arg("typescript-ai-sdk")
+            .current_dir(&example)
+            .env("MANDATE_URL", served.server.url())
+            .env("MANDATE_TOKEN", AGENT);
+        c
+    };
+    example_obeys_a_stop(&served, "typescript-ai-sdk", command).await;
+}

@@ -67,6 +67,11 @@ export class Control {
     throw refusal;
   }
 
+  /** The controls as last heard; null until the server first answers. */
+  state(): Json | null {
+    return this.#state;
+  }
+
   stopInForce(runId: string | null = null): Stop | null {
     return this.#state === null ? null : stopFor(this.#state, this.agent, runId);
   }

@@ -86,7 +86,8 @@ export class Recorder {
     const backoff = new Backoff(200, 15_000);
     try {
       while (this.#waiting.length > 0 && !this.#closed) {
-        await sleep(LINGER_MS, true);
+        // A full batch goes at once; a partial one waits a little for more.
+        if (this.#waiting.length < MAX_BATCH) await sleep(LINGER_MS, true);
         const batch = this.#waiting.splice(0, MAX_BATCH);
         for (let attempt = 0; !this.#closed; attempt += 1) {
           try {
