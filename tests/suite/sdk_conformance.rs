@@ -21,33 +21,55 @@ fn cases(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-/// A TCP relay in front of the server: while down, it closes every
-/// connection it holds and refuses new ones, as a server that went away.
-/// `GET /down` and `GET /up` on its control address switch it.
+/// A TCP relay in front of the server, in one of four states the test sets
+/// with `GET /up`, `/down`, `/unavailable` or `/garbage` on its control
+/// address: relaying; closing every connection it holds and refusing new
+/// ones, as a server that went away; answering every request `503` with
+/// `Retry-After: 1`; answering every request `200` with what is not JSON.
 struct Relay {
     url: String,
     control: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relaying {
+    Up,
+    Down,
+    Unavailable,
+    Garbage,
+}
+
 impl Relay {
     async fn start(target: std::net::SocketAddr) -> Relay {
-        let (up, _) = watch::channel(true);
+        let (state, _) = watch::channel(Relaying::Up);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let relaying = up.subscribe();
+        let relaying = state.subscribe();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let mut state = relaying.clone();
-                if !*state.borrow_and_update() {
-                    drop(client);
-                    continue;
-                }
+                let mut now = relaying.clone();
+                let mode = *now.borrow_and_update();
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(target).await else { return };
-                    let (mut client, mut server) = (client, server);
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = state.wait_for(|up| !*up) => {}
+                    let mut client = client;
+                    match mode {
+                        Relaying::Down => {}
+                        Relaying::Unavailable | Relaying::Garbage => {
+                            let _ = read_head(&mut client).await;
+                            let answer: &[u8] = if mode == Relaying::Unavailable {
+                                b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-type: application/json\r\ncontent-length: 68\r\nconnection: close\r\n\r\n{\"error_type\":\"internal\",\"code\":\"DATABASE_UNAVAILABLE\",\"message\":\"\"}"
+                            } else {
+                                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot json!"
+                            };
+                            let _ = client.write_all(answer).await;
+                            let _ = client.shutdown().await;
+                        }
+                        Relaying::Up => {
+                            let Ok(mut server) = TcpStream::connect(target).await else { return };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = now.wait_for(|m| *m != Relaying::Up) => {}
+                            }
+                        }
                     }
                 });
             }
@@ -56,21 +78,32 @@ impl Relay {
         let control_url = format!("http://{}", control.local_addr().unwrap());
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = control.accept().await {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 512];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => request.extend_from_slice(&buffer[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
-                let _ = up.send(!line.contains(" /down"));
+                let line = read_head(&mut socket).await;
+                let mode = match line.split_whitespace().nth(1) {
+                    Some("/down") => Relaying::Down,
+                    Some("/unavailable") => Relaying::Unavailable,
+                    Some("/garbage") => Relaying::Garbage,
+                    _ => Relaying::Up,
+                };
+                let _ = state.send(mode);
                 let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
             }
         });
         Relay { url, control: control_url }
     }
+}
+
+/// Reads a request's head (to its blank line); its first line.
+async fn read_head(socket: &mut TcpStream) -> String {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned()
 }
 
 /// A server on SQLite, its relay, and the database to count what it stored.
@@ -106,6 +139,16 @@ impl Served {
                 .await
                 .unwrap();
             assert_eq!(stored, wanted, "{sdk}: {}: events stored for {agent}, each once", case["name"]);
+            if let Some(message) = steps.iter().rev().find_map(|s| s["stored"]["error_message"].as_str()) {
+                let kept: Option<String> =
+                    sqlx::query_scalar("SELECT error_message FROM events WHERE agent_id = $1 AND outcome = 'error'")
+                        .bind(agent.clone())
+                        .fetch_optional(&pool)
+                        .await
+                        .unwrap()
+                        .flatten();
+                assert_eq!(kept.as_deref(), Some(message), "{sdk}: {}: kept as data, byte for byte", case["name"]);
+            }
         }
         pool.close().await;
         // The agents screen says which SDK each agent runs, from its polls.
@@ -211,14 +254,20 @@ impl Run<'_> {
                 let action = Action::tool_call(arg["tool"].as_str().unwrap(), arg["resource"].as_str().unwrap_or(""));
                 for n in 1..=arg["times"].as_u64().unwrap_or(1) {
                     let ran = std::cell::Cell::new(false);
+                    let fails = arg["fails_with"].as_str().map(str::to_owned);
                     let (got, refusal) = match agent
                         .act(&action, async {
                             ran.set(true);
-                            Ok::<_, String>(())
+                            match &fails {
+                                Some(message) => Err(message.clone()),
+                                None => Ok(()),
+                            }
                         })
                         .await
                     {
-                        Ok(_) => ("ran", None),
+                        Ok(Ok(())) => ("ran", None),
+                        Ok(Err(e)) if Some(&e) == fails.as_ref() => ("failed", None),
+                        Ok(Err(e)) => return Err(format!("call {n}: the tool's error came back as {e:?}")),
                         Err(r @ Refusal::Stopped { .. }) => ("stopped", Some(r)),
                         Err(r @ Refusal::OutOfContact { .. }) => ("out_of_contact", Some(r)),
                         Err(r @ Refusal::ToolDisabled { .. }) => ("tool_disabled", Some(r)),
@@ -226,7 +275,7 @@ impl Run<'_> {
                     if got != arg["expect"] {
                         return Err(format!("call {n}: {got} ({refusal:?}), not {}", arg["expect"]));
                     }
-                    if (got == "ran") != ran.get() {
+                    if matches!(got, "ran" | "failed") != ran.get() {
                         return Err(format!("call {n}: ran {} but {got}", ran.get()));
                     }
                     if let Some(Refusal::Stopped { stop, .. }) = &refusal {
@@ -315,6 +364,29 @@ impl Run<'_> {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
+            "run" => {
+                let options = mandate::sdk::RunOptions::new("conformance", mandate::api::RiskLevel::Low);
+                if arg["expect"] == "rejected" {
+                    // Pointed at nothing: a request sent would fail to connect.
+                    let nowhere = Client::new("http://127.0.0.1:9", AGENT).unwrap();
+                    let ctx = context(&serde_json::from_str(&self.fill(&arg["context"].to_string())).unwrap());
+                    match nowhere.create_run("conformance", ctx, options).await {
+                        Err(mandate::sdk::SdkError::Attribution(e)) if arg["code"] == e.code.as_str() => {}
+                        other => return Err(format!("an invalid run: {other:?}")),
+                    }
+                } else {
+                    let client = Client::new(&self.served.relay.url, AGENT).unwrap();
+                    let name = format!("rust-{}", arg["agent"].as_str().unwrap());
+                    let ctx = AttributionContext::system(&name, "conformance");
+                    let run = client.create_run("conformance", ctx, options).await.map_err(|e| e.to_string())?;
+                    let status = arg["complete"].as_str().unwrap();
+                    let status = mandate::api::RunStatus::parse(status).unwrap();
+                    let done = client.complete_run(&run.run_id, status).await.map_err(|e| e.to_string())?;
+                    if done.status != status {
+                        return Err(format!("the run completed as {}", done.status));
+                    }
+                }
+            }
             "stored" => {} // counted in the database once the case is done
             other => return Err(format!("no step {other:?}")),
         }
@@ -361,34 +433,63 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A stamp of the files under `dir` (names, sizes, modification times):
+/// what is installed is installed again only when they changed.
+fn stamp(dir: &Path) -> String {
+    fn walk(dir: &Path, into: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().collect();
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if matches!(name.as_str(), "node_modules" | "dist" | "build" | "__pycache__") || name.ends_with(".egg-info")
+            {
+                continue;
+            }
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => walk(&path, into),
+                Ok(m) => into.push(format!("{} {} {:?}", path.display(), m.len(), m.modified().ok())),
+                Err(_) => {}
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    walk(dir, &mut lines);
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(lines.join("\n").as_bytes()))
+}
+
+/// Runs `script` with `sh`, holding `lock` (a file under target/): test
+/// processes run side by side, and only one at a time may install.
+async fn locked(lock: &str, script: &str, envs: &[(&str, String)]) {
+    let mut command = Command::new("flock");
+    command.arg(repo().join("target").join(lock)).args(["sh", "-ec", script]).current_dir(repo());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    std::fs::create_dir_all(repo().join("target")).unwrap();
+    run(command).await;
+}
+
 /// A virtual environment under target/ with the SDK installed by pip from
-/// sdks/python (again each run: the SDK's source may have changed), and
-/// mypy for its strict type check.
+/// sdks/python (again whenever its files changed), mypy for its strict type
+/// check, and LangChain's core for the example.
 pub(crate) async fn python() -> PathBuf {
     static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     READY
         .get_or_init(|| async {
-            let venv = repo().join("target/sdk-venv");
-            let python = venv.join("bin/python");
-            if !python.exists() {
-                let mut venv_made = Command::new("python3");
-                venv_made.arg("-m").arg("venv").arg(&venv);
-                run(venv_made).await;
-            }
-            let pip = || {
-                let mut c = Command::new(&python);
-                c.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]);
-                c
-            };
-            if !venv.join("bin/mypy").exists() {
-                let mut mypy = pip();
-                mypy.arg("mypy>=1.8");
-                run(mypy).await;
-            }
-            let mut sdk = pip();
-            sdk.args(["--force-reinstall", "--no-deps"]).arg(repo().join("sdks/python"));
-            run(sdk).await;
-            python
+            let script = r#"
+                venv=target/sdk-venv
+                [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+                pip() { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"; }
+                "$venv/bin/python" -c 'import mypy, langchain_core' 2>/dev/null || pip 'mypy>=1.8' 'langchain-core>=0.3'
+                if [ "$(cat "$venv/.sdk-stamp" 2>/dev/null)" != "$STAMP" ]; then
+                    pip --force-reinstall --no-deps ./sdks/python
+                    echo "$STAMP" > "$venv/.sdk-stamp"
+                fi
+            "#;
+            locked("sdk-venv.lock", script, &[("STAMP", stamp(&repo().join("sdks/python")))]).await;
+            repo().join("target/sdk-venv/bin/python")
         })
         .await
         .clone()
@@ -481,20 +582,19 @@ pub(crate) async fn node_project() -> PathBuf {
     static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
     READY
         .get_or_init(|| async {
-            let sdk = repo().join("sdks/typescript");
-            let mut build = Command::new("npm");
-            build.args(["ci", "--no-audit", "--no-fund"]).current_dir(&sdk);
-            run(build).await;
-            let project = repo().join("target/sdk-node-project");
-            let _ = std::fs::remove_dir_all(&project);
-            std::fs::create_dir_all(&project).unwrap();
-            std::fs::write(project.join("package.json"), r#"{"name": "agent", "private": true, "type": "module"}"#)
-                .unwrap();
-            let mut install = Command::new("npm");
-            install.args(["install", "--no-audit", "--no-fund"]).arg(&sdk).current_dir(&project);
-            run(install).await;
-            std::fs::copy(sdk.join("test/conformance.mjs"), project.join("conformance.mjs")).unwrap();
-            project
+            let script = r#"
+                project=target/sdk-node-project
+                if [ "$(cat "$project/.sdk-stamp" 2>/dev/null)" != "$STAMP" ]; then
+                    (cd sdks/typescript && npm ci --no-audit --no-fund)
+                    rm -rf "$project" && mkdir -p "$project"
+                    echo '{"name": "agent", "private": true, "type": "module"}' > "$project/package.json"
+                    (cd "$project" && npm install --no-audit --no-fund ../../sdks/typescript)
+                    echo "$STAMP" > "$project/.sdk-stamp"
+                fi
+                cp sdks/typescript/test/conformance.mjs "$project/conformance.mjs"
+            "#;
+            locked("sdk-node.lock", script, &[("STAMP", stamp(&repo().join("sdks/typescript")))]).await;
+            repo().join("target/sdk-node-project")
         })
         .await
         .clone()
@@ -556,11 +656,6 @@ async fn a_langchain_agents_tools_obey_a_stop() {
         return;
     }
     let python = python().await;
-    if !has_module(&python, "langchain_core").await {
-        let mut install = Command::new(&python);
-        install.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "langchain-core>=0.3"]);
-        run(install).await;
-    }
     let served = served().await;
     let command = || {
         let mut c = Command::new(&python);
@@ -571,12 +666,6 @@ async fn a_langchain_agents_tools_obey_a_stop() {
         c
     };
     example_obeys_a_stop(&served, "python-langchain", command).await;
-}
-
-async fn has_module(python: &Path, module: &str) -> bool {
-    let mut probe = Command::new(python);
-    probe.args(["-c", &format!("import {module}")]);
-    tokio::task::spawn_blocking(move || probe.output()).await.unwrap().is_ok_and(|o| o.status.success())
 }
 
 #[tokio::test]

@@ -81,7 +81,10 @@ impl Recorder {
             if room.is_ok() {
                 self.held.fetch_sub(1, Ordering::AcqRel);
             }
-            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            let dropped = self.counts.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped % 1000 == 1 {
+                tracing::warn!(capacity = self.capacity, dropped, "the buffer holds the most events it may; dropping");
+            }
             return false;
         }
         self.counts.queued.fetch_add(1, Ordering::Relaxed);

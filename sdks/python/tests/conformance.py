@@ -122,9 +122,16 @@ class Run:
         assert self.agent is not None
         ran: List[bool] = []
 
+        fails = arg.get("fails_with")
+
+        class ToolFailed(Exception):
+            pass
+
         @self.agent.tool(arg["tool"], resource=arg.get("resource"))
         def tool() -> str:
             ran.append(True)
+            if fails is not None:
+                raise ToolFailed(fails)
             return "done"
 
         for n in range(arg.get("times", 1)):
@@ -132,6 +139,10 @@ class Run:
             try:
                 tool()
                 got, refusal = "ran", None
+            except ToolFailed as e:
+                if str(e) != fails:
+                    raise Failed(f"the tool's error came back as {e!r}")
+                got, refusal = "failed", None
             except mandate.Stopped as e:
                 got, refusal = "stopped", e
             except mandate.OutOfContact as e:
@@ -140,7 +151,7 @@ class Run:
                 got, refusal = "tool_disabled", e
             if got != arg["expect"]:
                 raise Failed(f"call {n + 1} of {arg['tool']}: {got} ({refusal}), not {arg['expect']}")
-            if (got == "ran") != bool(ran):
+            if (got in ("ran", "failed")) != bool(ran):
                 raise Failed(f"call {n + 1}: the tool {'did not run' if got == 'ran' else 'ran though refused'}")
             if isinstance(refusal, mandate.Stopped):
                 for field, wanted in arg.get("stop", {}).items():
@@ -194,7 +205,25 @@ class Run:
 
         until(arg["within_ms"], "the server counts the refusal", counted)
 
-    def stored(self, arg: Dict[str, int]) -> None:
+    def run(self, arg: Dict[str, Any]) -> None:
+        if arg["expect"] == "rejected":
+            # Pointed at nothing: a request sent would fail to connect.
+            nowhere = mandate.Client("http://127.0.0.1:9", self.token)
+            raw = {k: (fill(v, self.name) if isinstance(v, str) else v) for k, v in arg["context"].items()}
+            try:
+                nowhere.create_run("conformance", context(raw))
+            except mandate.AttributionError as e:
+                if e.code != arg["code"]:
+                    raise Failed(f"an invalid run refused with {e.code}, not {arg['code']}") from None
+                return
+            raise Failed("an invalid run was not refused")
+        client = mandate.Client(self.url, self.token)
+        run = client.create_run("conformance", mandate.AttributionContext.system(f"{SDK}-{arg['agent']}", "conformance"))
+        done = client.complete_run(str(run["run_id"]), arg["complete"])
+        if done.get("status") != arg["complete"]:
+            raise Failed(f"the run completed as {done.get('status')}")
+
+    def stored(self, arg: Dict[str, Any]) -> None:
         # Counted in the database by the test that runs this, once the runner is done.
         pass
 

@@ -27,9 +27,14 @@ export const Code = {
 export type Logger = (event: string, fields: Record<string, unknown>) => void;
 let logger: Logger = () => {};
 
-/** Where attribution events (`attribution_validation_failed`, `attribution_override_used`) go. */
+/** Where the SDK's events go: attribution (`attribution_validation_failed`, `attribution_override_used`), a full buffer (`events_dropped`). Nowhere by default. */
 export function setLogger(next: Logger): void {
   logger = next;
+}
+
+/** Says `event` to the logger set. */
+export function log(event: string, fields: Record<string, unknown>): void {
+  logger(event, fields);
 }
 
 function blank(value: string | null | undefined): boolean {

@@ -7,6 +7,7 @@
  * the batch being sent): when it is full a new record is refused and counted
  * as dropped, never blocking the agent.
  */
+import { log } from "./attribution.js";
 import type { Client, Json } from "./client.js";
 import { ApiError, MandateError } from "./errors.js";
 import { Backoff, sleep } from "./retry.js";
@@ -49,6 +50,7 @@ export class Recorder {
   record(event: Json): boolean {
     if (this.#held >= this.capacity) {
       this.#counts.dropped += 1;
+      if (this.#counts.dropped % 1000 === 1) log("events_dropped", { capacity: this.capacity, dropped: this.#counts.dropped });
       return false;
     }
     this.#held += 1;

@@ -103,9 +103,11 @@ class Run {
 
   async call(arg) {
     let ran = false;
+    class ToolFailed extends Error {}
     const tool = this.agent.wrapTool(
       () => {
         ran = true;
+        if (arg.fails_with !== undefined) throw new ToolFailed(arg.fails_with);
         return "done";
       },
       { tool: arg.tool, resource: arg.resource ?? null },
@@ -118,13 +120,17 @@ class Run {
         tool();
       } catch (e) {
         refusal = e;
-        if (e instanceof mandate.Stopped) got = "stopped";
+        if (e instanceof ToolFailed) {
+          if (e.message !== arg.fails_with) throw new Failed(`the tool's error came back as ${e.message}`);
+          got = "failed";
+          refusal = null;
+        } else if (e instanceof mandate.Stopped) got = "stopped";
         else if (e instanceof mandate.OutOfContact) got = "out_of_contact";
         else if (e instanceof mandate.ToolDisabled) got = "tool_disabled";
         else throw e;
       }
       if (got !== arg.expect) throw new Failed(`call ${n} of ${arg.tool}: ${got} (${refusal?.message}), not ${arg.expect}`);
-      if ((got === "ran") !== ran) throw new Failed(`call ${n}: the tool ${got === "ran" ? "did not run" : "ran though refused"}`);
+      if ((got === "ran" || got === "failed") !== ran) throw new Failed(`call ${n}: the tool ${got === "ran" ? "did not run" : "ran though refused"}`);
       if (refusal instanceof mandate.Stopped) {
         for (const [field, wanted] of Object.entries(arg.stop ?? {})) {
           const have = refusal.stop[field];
@@ -178,6 +184,26 @@ class Run {
       const mine = agents.find((a) => a.agent_id === this.name);
       return mine !== undefined && (mine.refused_attempts ?? 0) >= arg.refused_attempts_at_least;
     });
+  }
+
+  async run(arg) {
+    if (arg.expect === "rejected") {
+      // Pointed at nothing: a request sent would fail to connect.
+      const nowhere = new mandate.Client({ baseUrl: "http://127.0.0.1:9", token: this.token });
+      const raw = Object.fromEntries(Object.entries(arg.context).map(([k, v]) => [k, typeof v === "string" ? fill(v, this.name) : v]));
+      try {
+        await nowhere.createRun("conformance", context(raw));
+      } catch (e) {
+        if (!(e instanceof mandate.AttributionError)) throw new Failed(`an invalid run: ${e.name}: ${e.message}`);
+        if (e.code !== arg.code) throw new Failed(`an invalid run refused with ${e.code}, not ${arg.code}`);
+        return;
+      }
+      throw new Failed("an invalid run was not refused");
+    }
+    const client = new mandate.Client({ baseUrl: this.url, token: this.token });
+    const run = await client.createRun("conformance", mandate.system(`${SDK}-${arg.agent}`, "conformance"));
+    const done = await client.completeRun(String(run.run_id), arg.complete);
+    if (done.status !== arg.complete) throw new Failed(`the run completed as ${done.status}`);
   }
 
   async stored() {

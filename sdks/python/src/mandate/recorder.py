@@ -67,6 +67,10 @@ class Recorder:
         with self._cond:
             if self._held >= self.capacity:
                 self._dropped += 1
+                if self._dropped % 1000 == 1:
+                    log.warning(
+                        "the buffer holds %d events, the most it may: %d dropped so far", self.capacity, self._dropped
+                    )
                 return False
             self._held += 1
             self._queued += 1
