@@ -124,6 +124,22 @@ async fn served() -> Served {
 }
 
 impl Served {
+    /// Runs an SDK's conformance runner over every case against this server
+    /// and its relay: each says ok, and the database holds what it should.
+    async fn run_every_case(&self, sdk: &str, mut runner: Command) {
+        runner
+            .arg("all")
+            .env("MANDATE_URL", &self.relay.url)
+            .env("MANDATE_SERVER_URL", self.server.url())
+            .env("MANDATE_TOKEN", AGENT)
+            .env("MANDATE_ADMIN_TOKEN", ADMIN)
+            .env("MANDATE_RELAY_CONTROL", &self.relay.control)
+            .env("MANDATE_CONFORMANCE", repo().join("sdks/conformance"));
+        let out = run(runner).await;
+        reported(sdk, &out, case_count("attribution") + case_count("behaviour"));
+        self.check_stored(sdk).await;
+    }
+
     /// Every case's last `stored` step, held to the events the database
     /// holds for that case's agent of `sdk`.
     async fn check_stored(&self, sdk: &str) {
@@ -538,19 +554,8 @@ async fn the_python_sdk_meets_every_case_installed_by_pip() {
     let python = python().await;
     let served = served().await;
     let mut runner = Command::new(&python);
-    runner
-        .arg(repo().join("sdks/python/tests/conformance.py"))
-        .arg("all")
-        .current_dir(std::env::temp_dir())
-        .env("MANDATE_URL", &served.relay.url)
-        .env("MANDATE_SERVER_URL", served.server.url())
-        .env("MANDATE_TOKEN", AGENT)
-        .env("MANDATE_ADMIN_TOKEN", ADMIN)
-        .env("MANDATE_RELAY_CONTROL", &served.relay.control)
-        .env("MANDATE_CONFORMANCE", repo().join("sdks/conformance"));
-    let out = run(runner).await;
-    reported("python", &out, case_count("attribution") + case_count("behaviour"));
-    served.check_stored("python").await;
+    runner.arg(repo().join("sdks/python/tests/conformance.py")).current_dir(std::env::temp_dir());
+    served.run_every_case("python", runner).await;
 }
 
 #[tokio::test]
@@ -609,19 +614,8 @@ async fn the_typescript_sdk_meets_every_case_installed_by_npm() {
     let project = node_project().await;
     let served = served().await;
     let mut runner = Command::new("node");
-    runner
-        .arg("conformance.mjs")
-        .arg("all")
-        .current_dir(&project)
-        .env("MANDATE_URL", &served.relay.url)
-        .env("MANDATE_SERVER_URL", served.server.url())
-        .env("MANDATE_TOKEN", AGENT)
-        .env("MANDATE_ADMIN_TOKEN", ADMIN)
-        .env("MANDATE_RELAY_CONTROL", &served.relay.control)
-        .env("MANDATE_CONFORMANCE", repo().join("sdks/conformance"));
-    let out = run(runner).await;
-    reported("typescript", &out, case_count("attribution") + case_count("behaviour"));
-    served.check_stored("typescript").await;
+    runner.arg("conformance.mjs").current_dir(&project);
+    served.run_every_case("typescript", runner).await;
 }
 
 // ---------------------------------------------------------------------------

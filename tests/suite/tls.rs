@@ -103,6 +103,16 @@ fn signed(dir: &Path, ca: &(String, String), name: &str, serial: u32, usage: &st
     (dir.join(cert), dir.join(key))
 }
 
+/// `mandate serve` over HTTPS with `cert` and `key`, on SQLite in `d`, and
+/// an admin token for it.
+fn https_server(d: &Path, cert: &Path, key: &Path) -> (common::Served, String) {
+    let tokens = d.join("tokens.toml").display().to_string();
+    let admin = create_token(&tokens, "root", "admin");
+    let url = format!("sqlite://{}", d.join("m.db").display());
+    let args = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    (serve_binary_with(&url, &tokens, "127.0.0.1:0", &args), admin)
+}
+
 /// The certificate the server presents to a new connection.
 async fn presented(addr: &str, ca_file: &Path) -> Vec<u8> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -132,15 +142,7 @@ async fn https_with_a_private_ca_and_a_certificate_swapped_on_sighup() {
     let (cert, key) = (d.join("server.pem"), d.join("server.key"));
     std::fs::copy(&first.0, &cert).unwrap();
     std::fs::copy(&first.1, &key).unwrap();
-    let tokens = d.join("tokens.toml").display().to_string();
-    let admin = create_token(&tokens, "root", "admin");
-    let url = format!("sqlite://{}", d.join("m.db").display());
-    let served = serve_binary_with(
-        &url,
-        &tokens,
-        "127.0.0.1:0",
-        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
-    );
+    let (served, admin) = https_server(d, &cert, &key);
     let base = format!("https://{}", served.addr);
     let ca_file = d.join(&authority.0);
 
@@ -291,15 +293,7 @@ async fn the_python_and_typescript_sdks_trust_a_private_ca() {
     let d = dir.path();
     let authority = ca(d, "ca");
     let (cert, key) = leaf(d, &authority, "server", 3003);
-    let tokens = d.join("tokens.toml").display().to_string();
-    let admin = create_token(&tokens, "root", "admin");
-    let url = format!("sqlite://{}", d.join("m.db").display());
-    let served = serve_binary_with(
-        &url,
-        &tokens,
-        "127.0.0.1:0",
-        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
-    );
+    let (served, admin) = https_server(d, &cert, &key);
     let base = format!("https://{}", served.addr);
     let ca_file = d.join(&authority.0);
     let python = python().await;
