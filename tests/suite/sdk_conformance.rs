@@ -693,3 +693,33 @@ async fn an_ai_sdk_agents_tools_obey_a_stop() {
     };
     example_obeys_a_stop(&served, "typescript-ai-sdk", command).await;
 }
+
+/// Python 3.9, the floor the SDK states, where this machine has it (on PATH
+/// as python3.9, or a pyenv install): every case, the SDK from its source.
+#[tokio::test]
+async fn the_python_sdk_meets_every_case_on_its_floor() {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let pyenv = std::fs::read_dir(Path::new(&home).join(".pyenv/versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/python3.9"))
+        .find(|p| p.exists());
+    let floor = match (which("python3.9"), pyenv) {
+        (true, _) => PathBuf::from("python3.9"),
+        (false, Some(p)) => p,
+        (false, None) => {
+            eprintln!("NOT TESTED: no Python 3.9 on this machine; the SDK's floor is tested where one is");
+            return;
+        }
+    };
+    let served = served().await;
+    let mut runner = Command::new(&floor);
+    runner
+        .arg(repo().join("sdks/python/tests/conformance.py"))
+        .env("PYTHONPATH", repo().join("sdks/python/src"))
+        .env("PYENV_VERSION", "3.9")
+        .current_dir(std::env::temp_dir());
+    // Its agents are named as the installed SDK's: one server each.
+    served.run_every_case("python", runner).await;
+}
