@@ -71,6 +71,23 @@ pub struct DemoArgs {
     pub config: Option<PathBuf>,
 }
 
+/// A standing maintenance window written in the demo's routing file: the
+/// weekly search reindex, as `:silences` shows it ("routing file").
+fn weekly_window(now: chrono::DateTime<chrono::Utc>) -> crate::routing::RoutingSilence {
+    crate::routing::RoutingSilence {
+        name: "search-reindex".into(),
+        owner: format!("@{PLATFORM_LEAD}"),
+        reason: "weekly search reindex: search errors are expected".into(),
+        resource: Some("search-*".into()),
+        agent: None,
+        action_type: None,
+        severity: Some(crate::api::Severity::Low),
+        weekly: Some(crate::api::WeeklyWindow { days: vec!["sun".into()], start: "03:00".into(), minutes: 120 }),
+        from: None,
+        until: now + chrono::Duration::days(60),
+    }
+}
+
 pub fn catalog() -> Catalog {
     Catalog::from_toml(CATALOG, "(built-in demo catalog)").expect("the demo catalog is valid")
 }
@@ -115,6 +132,7 @@ impl Demo {
             toml::from_str(ROUTING).map_err(|e| format!("demo routing: {e}"))?;
         document.receivers = inbox.receivers();
         document.attribution = Some(rollout_plan(chrono::Utc::now()));
+        document.silences.push(weekly_window(chrono::Utc::now()));
         let routing = crate::routing::Routing::new(document, "demo routing").map_err(|e| e.to_string())?;
         let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
         let desk = Desk::open(store, Some(catalog()), config).await.map_err(|e| format!("demo database: {e}"))?;
