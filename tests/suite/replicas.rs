@@ -512,6 +512,33 @@ async fn a_token_revoked_on_one_server_is_refused_by_all() {
     }
 }
 
+/// A duplicate merged through one server: the other, whose grouping still
+/// knows the duplicate, puts what would have joined it in the survivor.
+async fn a_merge_made_on_one_server_holds_on_the_other() {
+    let fleet = Fleet::start(2, &[]).await;
+    let (_, first) = fleet.post(0, &fleet.agent, "/api/v1/events", &error_event("s1", "payments-db")).await;
+    let survivor = first["incidents"][0].as_i64().unwrap();
+    let (_, second) = fleet.post(1, &fleet.agent, "/api/v1/events", &error_event("d1", "orders-db")).await;
+    let duplicate = second["incidents"][0].as_i64().unwrap();
+    assert_ne!(survivor, duplicate);
+    let merge = as_alice(json!({"kind": "merge", "into_incident": survivor, "confirm": true, "reason": "one outage"}));
+    let path = format!("/api/v1/incidents/{duplicate}/interventions");
+    let (status, body) = fleet.post(0, &fleet.responder, &path, &merge).await;
+    assert_eq!(status, 200, "{body}");
+    // Another agent's error of the same code on the duplicate's resource,
+    // through each server in turn.
+    for (server, id) in [(1, "d2"), (0, "d3")] {
+        let mut event = error_event(id, "orders-db");
+        event["agent_id"] = format!("another-agent-{id}").into();
+        let (status, report) = fleet.post(server, &fleet.agent, "/api/v1/events", &event).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["incidents"], json!([survivor]), "server {server}: {report}");
+    }
+    let (_, detail) = fleet.get(1, &format!("/api/v1/incidents/{survivor}")).await;
+    assert_eq!((detail["event_count"].as_i64(), &detail["merged_from"]), (Some(4), &json!([duplicate])));
+    fleet.stop();
+}
+
 macro_rules! on_postgres {
     ($($scenario:ident),+ $(,)?) => {
         $(
@@ -538,5 +565,6 @@ mod postgres {
         an_incident_detail_is_never_older_than_the_database_on_any_server,
         paging_runs_once_and_moves_when_its_server_dies,
         a_token_revoked_on_one_server_is_refused_by_all,
+        a_merge_made_on_one_server_holds_on_the_other,
     );
 }
