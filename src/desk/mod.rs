@@ -9,6 +9,7 @@ mod action_window;
 mod caches;
 mod change;
 mod configuration;
+mod decisions;
 mod detail;
 mod detail_cache;
 mod disputes;

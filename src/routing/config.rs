@@ -49,6 +49,9 @@ pub struct RoutingDocument {
     /// with an owner, a reason and an end.
     #[serde(default, rename = "silence", skip_serializing_if = "Vec::is_empty")]
     pub silences: Vec<RoutingSilence>,
+    /// The rare actions that must not run unseen (seed 004 §4.4).
+    #[serde(default, rename = "critical_point", skip_serializing_if = "Vec::is_empty")]
+    pub critical_points: Vec<super::critical::CriticalPoint>,
 }
 
 /// A silence written in the routing file. Applying the file makes it (as a
@@ -513,6 +516,15 @@ impl Routing {
             .map_err(|(path, message)| err(path, message))?;
         if let Some(plan) = &document.attribution {
             plan.check().map_err(|(path, message)| err(format!("attribution.{path}"), message))?;
+        }
+        for (i, point) in document.critical_points.iter().enumerate() {
+            point.check().map_err(|(field, message)| err(format!("critical_point[{i}].{field}"), message))?;
+            if document.critical_points[..i].iter().any(|o| o.name == point.name) {
+                return Err(err(
+                    format!("critical_point[{i}].name"),
+                    format!("{:?} names two critical points", point.name),
+                ));
+            }
         }
         let now = chrono::Utc::now();
         for (i, silence) in document.silences.iter().enumerate() {

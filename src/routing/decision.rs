@@ -38,7 +38,7 @@ impl Routing {
         self.rules().iter().find(|r| self.matches(&r.matches, catalog, input)).unwrap_or(self.default_rule())
     }
 
-    fn matches(&self, m: &Match, catalog: &Catalog, input: &RoutingInput) -> bool {
+    pub(super) fn matches(&self, m: &Match, catalog: &Catalog, input: &RoutingInput) -> bool {
         let service = input.resources.first().and_then(|r| catalog.get(r));
         let any = |wanted: &[String], have: Option<&str>| {
             wanted.is_empty() || have.is_some_and(|h| wanted.iter().any(|w| w.eq_ignore_ascii_case(h)))

@@ -1,14 +1,17 @@
 //! Routing: who is told about an incident, on which channel and when
 //! (seed 004 Part E). The configuration (`config`) and the decision it gives
-//! for an incident (`decision`) are plain data and plain functions.
+//! for an incident (`decision`) are plain data and plain functions; so are
+//! the critical points that gate an agent's action (`critical`).
 
 mod config;
+mod critical;
 mod decision;
 
 pub use config::{
     BusinessHours, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError,
     RoutingSilence, Rule, SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
 };
+pub use critical::{ActionInput, CriticalPoint, DEFAULT_TIMEOUT as DEFAULT_GATE_TIMEOUT};
 pub use decision::RoutingInput;
 
 /// The built-in routing file: used when none is given.

@@ -60,7 +60,7 @@ const BODIES: [&str; 18] = [
 ];
 
 /// Query parameters a handler requires, though typed optional.
-const REQUIRED_QUERY: [(&str, &str); 1] = [("/api/v1/oncall", "team")];
+const REQUIRED_QUERY: [(&str, &str); 2] = [("/api/v1/oncall", "team"), ("/api/v1/decisions", "agent_id")];
 
 /// Bodies whose strings lists are lists of identifiers.
 const IDENTIFIER_LISTS: [(&str, &str); 1] = [("EventBody", "scope")];

@@ -73,8 +73,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, control, disputes, events, incidents, interventions, learning, notifications, operations, rollout,
-        routing, runs, silences, stops, system,
+        activity, control, decisions, disputes, events, incidents, interventions, learning, notifications, operations,
+        rollout, routing, runs, silences, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -97,6 +97,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(operations::list_agents))
         .routes(routes!(control::agent_control))
         .routes(routes!(control::report_refusals))
+        .routes(routes!(decisions::decide))
         .routes(routes!(stops::make_stop, stops::list_stops))
         .routes(routes!(stops::lift_stop))
         .routes(routes!(silences::make_silence, silences::list_silences))

@@ -17,6 +17,7 @@ mod console_interventions;
 mod console_poller;
 mod console_screens;
 mod constraint_matrix;
+mod decisions;
 mod disputes;
 mod export_bombs;
 mod faults;

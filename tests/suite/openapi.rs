@@ -55,6 +55,7 @@ async fn the_document_lists_every_route_the_router_serves() {
         "GET /api/v1/routing/usage",
         "GET /api/v1/incidents/{id}/routing",
         "GET /api/v1/oncall",
+        "GET /api/v1/decisions",
         "GET /api/v1/notifications",
         "POST /api/v1/notifications/{notification_id}/retry",
         "GET /api/v1/attribution/stats",

@@ -221,6 +221,11 @@ fn silence(rest: &str) -> String {
     format!("[[silence]]\nname = \"s\"\nowner = \"@o\"\nreason = \"r\"\nresource = \"db\"\n{rest}")
 }
 
+/// A `[[critical_point]]` named "p" with `rest` after it.
+fn point(rest: &str) -> String {
+    format!("[[critical_point]]\nname = \"p\"\nreason = \"r\"\n{rest}")
+}
+
 /// A day from now, as TOML writes a date and time.
 fn soon() -> String {
     (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -304,6 +309,29 @@ fn a_bad_file_is_refused_with_the_path_of_what_is_wrong() {
             "silence[1].name",
             "names two silences",
         ),
+        (&format!("{levels}{}", point("")), "critical_point[0].match", "gates them all"),
+        (
+            &format!("{levels}{}", point("match = { severity = \"high\" }\n")),
+            "critical_point[0].match.severity",
+            "not an action's",
+        ),
+        (
+            &format!("{levels}{}", point("match = { action_type = \"drop\" }\ntimeout = \"3d\"\n")),
+            "critical_point[0].timeout",
+            "between 10s and 24h",
+        ),
+        (
+            &format!("{levels}{}", point("match = { action_type = \"drop\" }\non_timeout = \"shrug\"\n")),
+            "critical_point[0].on_timeout",
+            "deny or approve",
+        ),
+        (
+            &format!("{levels}{}", point("match = { action_type = \"drop\" }\ndecision = \"auto\"\n")),
+            "critical_point[0].decision",
+            "gated",
+        ),
+        (&format!("{levels}{}", point("agent = [\"*\"]\n")), "critical_point[0].agent", "prefix ending in one *"),
+        (&format!("{levels}{}", point("match = { acton_type = \"drop\" }\n")), "critical_point[0]", "acton_type"),
     ] {
         let err = Routing::from_toml(text, "routing.toml").unwrap_err();
         assert!(err.path.starts_with(path), "{text}\n→ {err} (path {:?}, wanted {path})", err.path);
@@ -404,4 +432,82 @@ fn an_on_call_schedule_answers_who_is_on_call_now_with_handoffs_and_overrides() 
     );
     let err = Routing::from_toml(&bad, "r.toml").unwrap_err();
     assert_eq!(err.path, "schedule[0].rotation[0]", "{err}");
+}
+
+#[test]
+fn a_critical_point_gates_or_flags_the_actions_it_matches_and_nothing_else() {
+    use mandate::api::RoutingVerdict;
+    use mandate::routing::ActionInput;
+    let routing = Routing::from_toml(
+        r#"
+[business_hours]
+days = ["mon", "tue", "wed", "thu", "fri"]
+start = "09:00"
+end = "18:00"
+
+[[level]]
+name = "only"
+targets = ["resource.owner"]
+
+[[critical_point]]
+name = "production data deletion"
+reason = "Irreversible production data operation"
+match = { action_type = ["delete", "drop_table"], sensitivity = ["critical"] }
+timeout = "5m"
+four_eyes = true
+
+[[critical_point]]
+name = "off-hours deploy"
+reason = "Off-hours deploy to a critical service"
+match = { action_type = "deploy", business_hours = false }
+decision = "flagged"
+
+[[critical_point]]
+name = "new agents on payments"
+reason = "an untried agent on payments"
+agent = ["trial-*"]
+match = { resource = "payments-*" }
+on_timeout = "approve"
+"#,
+        "routing.toml",
+    )
+    .unwrap();
+    let catalog = catalog();
+    let weekday = at("2026-03-04T10:00:00Z");
+    let night = at("2026-03-04T23:00:00Z");
+    let decide = |agent: &str, action: &str, resource: &str, now| {
+        routing.critical_decision(
+            &catalog,
+            &ActionInput {
+                agent,
+                action_type: Some(action),
+                resource: Some(resource),
+                actor_type: Some("SYSTEM"),
+                now,
+            },
+        )
+    };
+    let drop = decide("db-migrator", "drop_table", "payments-service", weekday).expect("critical");
+    assert_eq!(
+        (
+            drop.decision,
+            drop.critical_point.as_deref(),
+            drop.timeout_seconds,
+            drop.on_timeout.as_deref(),
+            drop.four_eyes
+        ),
+        (RoutingVerdict::Gated, Some("production data deletion"), Some(300), Some("deny"), true)
+    );
+    assert_eq!(drop.reason, "Irreversible production data operation");
+    assert!(decide("db-migrator", "drop_table", "search", weekday).is_none(), "not a critical service");
+    assert!(decide("db-migrator", "select", "payments-service", weekday).is_none(), "not a deletion");
+    let deploy = decide("deployer", "deploy", "search", night).expect("off hours");
+    assert_eq!((deploy.decision, deploy.timeout_seconds), (RoutingVerdict::Flagged, None));
+    assert!(decide("deployer", "deploy", "search", weekday).is_none(), "inside business hours");
+    let trial = decide("trial-bot", "read", "payments-service", weekday).expect("a trial agent on payments");
+    assert_eq!(
+        (trial.critical_point.as_deref(), trial.on_timeout.as_deref()),
+        (Some("new agents on payments"), Some("approve"))
+    );
+    assert!(decide("steady-bot", "read", "payments-service", weekday).is_none(), "another agent");
 }

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod control;
+pub mod decisions;
 pub mod disputes;
 pub mod events;
 pub mod incidents;

@@ -53,8 +53,8 @@ pub use rollout::{
     RolloutStatus, ServiceCompliance, Trend, TrendMetric, ViolationSample,
 };
 pub use routing::{
-    Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage, RoutingVerdict, RuleUsage,
-    Urgency,
+    ActionDecision, Automation, Notification, OnCallAnswer, RoutingChange, RoutingDecision, RoutingUsage,
+    RoutingVerdict, RuleUsage, Urgency,
 };
 pub use runs::{
     CompleteRunRequest, CreateRunRequest, OVERRIDE_HEADER, RiskLevel, Run, RunPage, RunSource, RunState, RunStatus,

@@ -109,3 +109,29 @@ pub struct OnCallAnswer {
     /// rotation, override or catalog.
     pub source: String,
 }
+
+/// `GET /api/v1/decisions`: what an agent's next action gets (seed 004
+/// §4.3–4.4): `monitored` (it proceeds), `flagged` (it proceeds, people are
+/// told), `gated` (a person decides first) or `auto` (a learned rule's
+/// automation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ActionDecision {
+    pub decision: RoutingVerdict,
+    /// Why, in words: the critical point's or the rule's reason.
+    pub reason: String,
+    /// The critical point of the routing file that decided, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_point: Option<String>,
+    /// The learned rule that decided, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// A gated action: how long it waits for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// A gated action: `deny` or `approve` when nobody decides in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<String>,
+    /// The person the agent acts for may not approve it.
+    #[serde(default)]
+    pub four_eyes: bool,
+}
