@@ -93,17 +93,15 @@ impl Desk {
         let Some(silence) = self.store.silence(id, now).await? else {
             return Err(InterventionError::NotFound("SILENCE_NOT_FOUND", format!("no silence #{id}")));
         };
-        if !self.store.lift_silence(&mut tx, id, actor_id, now).await? {
+        let version = state.version + 1;
+        let details = serde_json::json!({ "reason": reason, "attribution": attribution });
+        let Some((released, entry)) = end_silence(&self.store, &mut tx, id, actor_id, now, version, details).await?
+        else {
             return Err(InterventionError::Conflict(
                 "SILENCE_ENDED",
                 format!("silence #{id} has already ended ({})", silence.state),
             ));
-        }
-        let version = state.version + 1;
-        let released = self.store.release_silenced(&mut tx, id, now, version).await?;
-        let details = serde_json::json!({ "reason": reason, "released": released, "attribution": attribution });
-        let entry =
-            self.store.append_audit(&mut tx, now, actor_id, "lift_silence", &format!("silence:{id}"), details).await?;
+        };
         let paging = !released.is_empty();
         self.commit_change(&mut state, tx, Committed { version, config: false, paging }).await?;
         if paging {
@@ -124,6 +122,28 @@ impl Desk {
     pub async fn list_silences(&self) -> Result<Vec<Silence>, StoreError> {
         self.store.list_silences(Utc::now()).await
     }
+}
+
+/// Ends silence `id` at `now` in `tx`: the open incidents it held are paged
+/// now (their marks at change `version`), and it is audited as
+/// `lift_silence` under `by`, with `details` and what it released. None
+/// when it had already ended (nothing is recorded).
+async fn end_silence(
+    store: &Store,
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    by: &str,
+    now: DateTime<Utc>,
+    version: i64,
+    mut details: serde_json::Value,
+) -> Result<Option<(Vec<i64>, crate::audit::AuditEntry)>, StoreError> {
+    if !store.lift_silence(tx, id, by, now).await? {
+        return Ok(None);
+    }
+    let released = store.release_silenced(tx, id, now, version).await?;
+    details["released"] = serde_json::json!(released);
+    let entry = store.append_audit(tx, now, by, "lift_silence", &format!("silence:{id}"), details).await?;
+    Ok(Some((released, entry)))
 }
 
 /// What applying a routing file did to its silences.
@@ -167,12 +187,10 @@ pub(super) async fn apply_routing_silences(
             Some(_) => "changed in the routing file",
             None => "removed from the routing file",
         };
-        if !store.lift_silence(tx, old.id, by, now).await? {
+        let details = serde_json::json!({ "reason": why, "routing_name": name });
+        let Some((released, _)) = end_silence(store, tx, old.id, by, now, version, details).await? else {
             continue; // it had ended already
-        }
-        let released = store.release_silenced(tx, old.id, now, version).await?;
-        let details = serde_json::json!({ "reason": why, "released": released, "routing_name": name });
-        store.append_audit(tx, now, by, "lift_silence", &format!("silence:{}", old.id), details).await?;
+        };
         applied.ended += 1;
         applied.released.extend(released);
     }

@@ -118,13 +118,8 @@ impl RoutingSilence {
         if self.matches().is_empty() {
             return Err(("resource", "name what it matches (resource, agent, action_type or severity): an empty match would silence everything".into()));
         }
-        if let Some((field, message)) = self.weekly.as_ref().and_then(|w| w.problem()) {
-            let field = match field {
-                "weekly.days" => "weekly.days",
-                "weekly.start" => "weekly.start",
-                _ => "weekly.minutes",
-            };
-            return Err((field, message));
+        if let Some(problem) = self.weekly.as_ref().and_then(|w| w.problem()) {
+            return Err(problem);
         }
         let from = self.from.unwrap_or(now);
         if self.until <= from {

@@ -152,12 +152,12 @@ impl Routing {
             blast: None,
             incident: None,
         };
+        // An action without a resource meets no resource, tag or sensitivity
+        // criterion: the routing match sees no resource, and no service.
         self.document().critical_points.iter().find(|p| {
             let agent =
                 p.agent.is_empty() || p.agent.iter().any(|pattern| crate::api::pattern::matches(pattern, action.agent));
-            let resource_needed =
-                !(p.matches.resource.is_empty() && p.matches.tags.is_empty() && p.matches.sensitivity.is_empty());
-            agent && (action.resource.is_some() || !resource_needed) && self.matches(&p.matches, catalog, &input)
+            agent && self.matches(&p.matches, catalog, &input)
         })
     }
 

@@ -501,6 +501,14 @@ on_timeout = "approve"
     assert_eq!(drop.reason, "Irreversible production data operation");
     assert!(decide("db-migrator", "drop_table", "search", weekday).is_none(), "not a critical service");
     assert!(decide("db-migrator", "select", "payments-service", weekday).is_none(), "not a deletion");
+    let nowhere = ActionInput {
+        agent: "db-migrator",
+        action_type: Some("drop_table"),
+        resource: None,
+        actor_type: Some("SYSTEM"),
+        now: weekday,
+    };
+    assert!(routing.critical_decision(&catalog, &nowhere).is_none(), "no resource: no sensitivity to match");
     let deploy = decide("deployer", "deploy", "search", night).expect("off hours");
     assert_eq!((deploy.decision, deploy.timeout_seconds), (RoutingVerdict::Flagged, None));
     assert!(decide("deployer", "deploy", "search", weekday).is_none(), "inside business hours");

@@ -51,7 +51,17 @@ class Agent:
         self._seq = itertools.count(1)
         self._seq_lock = threading.Lock()
 
-    start = classmethod(lambda cls, *args, **kwargs: cls(*args, **kwargs))
+    @classmethod
+    def start(
+        cls,
+        client: Client,
+        attribution: AttributionContext,
+        *,
+        refuse_after: Optional[float] = None,
+        buffer: int = CAPACITY,
+    ) -> Agent:
+        """`Agent(...)`, named as the Rust SDK names it."""
+        return cls(client, attribution, refuse_after=refuse_after, buffer=buffer)
 
     def __enter__(self) -> Agent:
         return self
