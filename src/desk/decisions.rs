@@ -1,29 +1,21 @@
-//! The decision an agent's next action gets (seed 004 §4.3–4.4): a critical
-//! point of the routing file gates or flags it; else an active learned rule
-//! (`:patterns`) decides; else it is monitored. Read from memory: no
-//! database, no network beyond the request.
+//! The decision an agent's next action gets from the learned rules
+//! (`:patterns`), when no critical point of the routing file decided (see
+//! `approvals.rs`): an active rule that matches it, else monitored. Read
+//! from memory.
 
 use super::Desk;
 use crate::api::{ActionDecision, RoutingVerdict};
 use crate::learning::rules as learned;
-use crate::routing::ActionInput;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 impl Desk {
-    pub fn decide_action(
+    pub(super) fn decide_by_rules(
         &self,
-        agent: &str,
         action_type: Option<&str>,
         resource: Option<&str>,
-        actor_type: Option<&str>,
+        now: DateTime<Utc>,
     ) -> ActionDecision {
-        let now = Utc::now();
-        let routing = self.routing();
-        let input = ActionInput { agent, action_type, resource, actor_type, now };
-        if let Some(decision) = routing.critical_decision(&self.catalog(), &input) {
-            return decision;
-        }
-        let business = routing.business_hours(now);
+        let business = self.routing().business_hours(now);
         let resources: Vec<&str> = resource.into_iter().collect();
         let rules = self.active_rules();
         if let Some(rule) = rules.iter().find(|r| learned::matches(&r.matches, action_type, &resources, business)) {
@@ -48,5 +40,21 @@ impl Desk {
             on_timeout: None,
             four_eyes: false,
         }
+    }
+
+    /// The action types agent `agent`'s SDK asks the server about before
+    /// acting (`*`: any): those a critical point may match, and those a
+    /// gating learned rule matches. Any other action proceeds without asking.
+    pub(super) fn gated_action_types(&self, agent: &str) -> Vec<String> {
+        let mut types = self.routing().gated_action_types(agent);
+        for rule in self.active_rules().iter() {
+            if RoutingVerdict::from(self.rule_decision(rule)) != RoutingVerdict::Gated {
+                continue;
+            }
+            types.push(rule.matches.action_type.clone().unwrap_or_else(|| "*".to_owned()));
+        }
+        types.sort();
+        types.dedup();
+        types
     }
 }

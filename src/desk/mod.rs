@@ -6,6 +6,7 @@
 //! do not queue here.
 
 mod action_window;
+mod approvals;
 mod caches;
 mod change;
 mod configuration;
@@ -28,6 +29,7 @@ mod rollout;
 mod silences;
 mod stops;
 
+pub use approvals::{APPROVALS_ACTOR, ApprovalDecision, FRICTION_BUDGET, GateRequest, digest_of};
 pub use caches::CacheCounts;
 pub use detail_cache::{ServedDetail, etag_of};
 pub use interventions::{
@@ -238,6 +240,7 @@ impl Desk {
         keeper::spawn(Arc::downgrade(&desk), config.retention.every);
         crate::paging::Worker::spawn(Arc::downgrade(&desk));
         stops::spawn_contact_writer(Arc::downgrade(&desk));
+        approvals::spawn_expiry(Arc::downgrade(&desk));
         if shared {
             listener::spawn(Arc::downgrade(&desk));
         }

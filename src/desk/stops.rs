@@ -110,10 +110,11 @@ impl Desk {
     fn control_state(&self, agent_id: &str, control: AgentControl, stops: Vec<AgentStop>) -> AgentControlState {
         let stop = stops.iter().find(|s| s.scope != StopScope::Run).cloned();
         let disabled_tools: Vec<String> = control.disabled_tools.into_iter().collect();
+        let gates = self.gated_action_types(agent_id);
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(serde_json::to_vec(&(&stops, &disabled_tools)).unwrap_or_default());
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&(&stops, &disabled_tools, &gates)).unwrap_or_default());
         let tag = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        AgentControlState { agent_id: agent_id.to_owned(), stop, stops, disabled_tools, tag }
+        AgentControlState { agent_id: agent_id.to_owned(), stop, stops, disabled_tools, gates, tag }
     }
 
     /// The stops in force on each of `agents` now, from a snapshot of the

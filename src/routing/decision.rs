@@ -275,7 +275,7 @@ impl Routing {
     }
 
     /// The platform/admin target: the fallback.
-    fn admin(&self) -> String {
+    pub fn admin(&self) -> String {
         self.document().fallback.clone().unwrap_or_else(|| "@platform-oncall".to_owned())
     }
 

@@ -11,7 +11,7 @@ pub use config::{
     BusinessHours, Freeze, Level, Match, OnCall, Override, Resolved, Routing, RoutingDocument, RoutingError,
     RoutingSilence, Rule, SOFT_RULE_CAP, Schedule, SkipTo, parse_duration,
 };
-pub use critical::{ActionInput, CriticalPoint, DEFAULT_TIMEOUT as DEFAULT_GATE_TIMEOUT};
+pub use critical::{ActionInput, AgentHistory, CriticalPoint, DEFAULT_TIMEOUT as DEFAULT_GATE_TIMEOUT, NewAgent};
 pub use decision::RoutingInput;
 
 /// The built-in routing file: used when none is given.

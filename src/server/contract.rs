@@ -17,7 +17,7 @@ use crate::api::limits::{self, Limit};
 use serde_json::{Map, Value, json};
 
 /// Body fields that are identifiers (see `Fields::optional_id`).
-const IDENTIFIER_FIELDS: [&str; 16] = [
+const IDENTIFIER_FIELDS: [&str; 19] = [
     "event_id",
     "agent_id",
     "actor_id",
@@ -34,11 +34,14 @@ const IDENTIFIER_FIELDS: [&str; 16] = [
     "target_agent",
     "severity",
     "actor_type",
+    "on_behalf_of",
+    "request_key",
+    "digest",
 ];
 
 /// The request bodies read field by field (`Fields`): every field they
 /// hold is named in the document (`additionalProperties: false`).
-const BODIES: [&str; 18] = [
+const BODIES: [&str; 20] = [
     "CreateRunRequest",
     "EventBody",
     "InterventionBody",
@@ -57,6 +60,8 @@ const BODIES: [&str; 18] = [
     "SilenceMatch",
     "WeeklyWindow",
     "LiftSilenceBody",
+    "GateBody",
+    "ApprovalDecisionBody",
 ];
 
 /// Query parameters a handler requires, though typed optional.
@@ -231,6 +236,22 @@ pub(super) fn state_what_is_enforced(doc: &mut Value) {
         }
     }
     stops_and_silences(schemas);
+    approvals(schemas);
+}
+
+/// Approvals (`routes::approvals`): an agent asks for itself in one of the
+/// actor types; a decision is approve or deny, with a reason, confirmed.
+fn approvals(schemas: &mut Map<String, Value>) {
+    let not_blank = format!("^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$");
+    if let Some(p) = schemas.get_mut("GateBody").and_then(|s| s.get_mut("properties")) {
+        p["actor_type"] = json!({ "type": ["string", "null"], "enum": ["HUMAN", "SYSTEM", "SERVICE", null] });
+        p["summary"]["pattern"] = json!(not_blank);
+    }
+    if let Some(p) = schemas.get_mut("ApprovalDecisionBody").and_then(|s| s.get_mut("properties")) {
+        p["decision"] = json!({ "type": "string", "enum": ["approve", "deny"] });
+        p["reason"]["pattern"] = json!(not_blank);
+        p["confirm"] = json!({ "type": "boolean", "const": true });
+    }
 }
 
 /// Stops and silences (`routes::stops::parse_stop`, `routes::control`,
@@ -389,6 +410,7 @@ fn attribution_is_required(schemas: &mut Map<String, Value>) {
         "LiftBody",
         "SilenceBody",
         "LiftSilenceBody",
+        "ApprovalDecisionBody",
     ] {
         if let Some(schema) = schemas.get_mut(body).and_then(Value::as_object_mut) {
             schema.insert("allOf".into(), json!([human.clone()]));

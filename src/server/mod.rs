@@ -73,8 +73,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, control, decisions, disputes, events, incidents, interventions, learning, notifications, operations,
-        rollout, routing, runs, silences, stops, system,
+        activity, approvals, control, decisions, disputes, events, incidents, interventions, learning, notifications,
+        operations, rollout, routing, runs, silences, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -98,6 +98,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(control::agent_control))
         .routes(routes!(control::report_refusals))
         .routes(routes!(decisions::decide))
+        .routes(routes!(approvals::ask, approvals::list_approvals))
+        .routes(routes!(approvals::get_approval))
+        .routes(routes!(approvals::decide))
         .routes(routes!(stops::make_stop, stops::list_stops))
         .routes(routes!(stops::lift_stop))
         .routes(routes!(silences::make_silence, silences::list_silences))

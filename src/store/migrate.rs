@@ -26,6 +26,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (19, "merges", include_str!("migrations/sqlite/0019_merges.sql")),
     (20, "routing silences", include_str!("migrations/sqlite/0020_routing_silences.sql")),
     (21, "agent sdks", include_str!("migrations/sqlite/0021_agent_sdks.sql")),
+    (22, "approvals", include_str!("migrations/sqlite/0022_approvals.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -49,6 +50,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (19, "merges", include_str!("migrations/postgres/0019_merges.sql")),
     (20, "routing silences", include_str!("migrations/postgres/0020_routing_silences.sql")),
     (21, "agent sdks", include_str!("migrations/postgres/0021_agent_sdks.sql")),
+    (22, "approvals", include_str!("migrations/postgres/0022_approvals.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

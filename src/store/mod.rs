@@ -7,6 +7,7 @@
 mod access_log;
 mod actions;
 mod agents;
+mod approvals;
 mod audit;
 mod chain;
 mod claim;
@@ -37,6 +38,7 @@ mod suggestion_outcomes;
 
 pub use actions::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, newest_first};
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
+pub use approvals::{ApprovalEnd, ApprovalTally, NewApproval};
 pub use chain::{ANCHORED, PRUNED};
 pub use connect::{Backend, Store, default_sqlite_url, redact};
 pub use disputes::DisputeFilter;

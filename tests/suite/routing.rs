@@ -437,7 +437,7 @@ fn an_on_call_schedule_answers_who_is_on_call_now_with_handoffs_and_overrides() 
 #[test]
 fn a_critical_point_gates_or_flags_the_actions_it_matches_and_nothing_else() {
     use mandate::api::RoutingVerdict;
-    use mandate::routing::ActionInput;
+    use mandate::routing::{ActionInput, AgentHistory};
     let routing = Routing::from_toml(
         r#"
 [business_hours]
@@ -476,16 +476,19 @@ on_timeout = "approve"
     let weekday = at("2026-03-04T10:00:00Z");
     let night = at("2026-03-04T23:00:00Z");
     let decide = |agent: &str, action: &str, resource: &str, now| {
-        routing.critical_decision(
-            &catalog,
-            &ActionInput {
-                agent,
-                action_type: Some(action),
-                resource: Some(resource),
-                actor_type: Some("SYSTEM"),
-                now,
-            },
-        )
+        routing
+            .critical_decision(
+                &catalog,
+                &ActionInput {
+                    agent,
+                    action_type: Some(action),
+                    resource: Some(resource),
+                    actor_type: Some("SYSTEM"),
+                    now,
+                },
+                &AgentHistory { first_seen: Some(at("2026-01-01T00:00:00Z")), actions: 5000 },
+            )
+            .map(|(_, d)| d)
     };
     let drop = decide("db-migrator", "drop_table", "payments-service", weekday).expect("critical");
     assert_eq!(
@@ -508,7 +511,10 @@ on_timeout = "approve"
         actor_type: Some("SYSTEM"),
         now: weekday,
     };
-    assert!(routing.critical_decision(&catalog, &nowhere).is_none(), "no resource: no sensitivity to match");
+    assert!(
+        routing.critical_decision(&catalog, &nowhere, &AgentHistory::default()).is_none(),
+        "no resource: no sensitivity to match"
+    );
     let deploy = decide("deployer", "deploy", "search", night).expect("off hours");
     assert_eq!((deploy.decision, deploy.timeout_seconds), (RoutingVerdict::Flagged, None));
     assert!(decide("deployer", "deploy", "search", weekday).is_none(), "inside business hours");
@@ -518,4 +524,71 @@ on_timeout = "approve"
         (Some("new agents on payments"), Some("approve"))
     );
     assert!(decide("steady-bot", "read", "payments-service", weekday).is_none(), "another agent");
+    assert_eq!(
+        routing.gated_action_types("db-migrator"),
+        ["deploy", "delete", "drop_table"]
+            .map(String::from)
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        "what the SDK asks about"
+    );
+    assert_eq!(
+        routing.gated_action_types("trial-bot").first().map(String::as_str),
+        Some("*"),
+        "any action of a trial agent"
+    );
+}
+
+#[test]
+fn a_critical_point_for_new_agents_holds_until_the_agent_has_a_history() {
+    use mandate::routing::{ActionInput, AgentHistory};
+    let routing = Routing::from_toml(
+        r#"
+[[level]]
+name = "only"
+targets = ["resource.owner"]
+
+[[critical_point]]
+name = "untried agents on payments"
+reason = "a new actor on a sensitive resource"
+match = { resource = "payments-*" }
+new_agent = { days = 7, actions = 100 }
+approvals = 2
+approvers = ["@dba-lead"]
+"#,
+        "routing.toml",
+    )
+    .unwrap();
+    let catalog = catalog();
+    let now = at("2026-03-04T10:00:00Z");
+    let action = ActionInput {
+        agent: "writer",
+        action_type: Some("write"),
+        resource: Some("payments-service"),
+        actor_type: Some("SYSTEM"),
+        now,
+    };
+    let gated = |history: AgentHistory| {
+        routing.critical_decision(&catalog, &action, &history).map(|(p, _)| p.approvals_needed())
+    };
+    assert_eq!(gated(AgentHistory::default()), Some(2), "never seen: new");
+    let veteran = AgentHistory { first_seen: Some(at("2026-01-01T00:00:00Z")), actions: 5000 };
+    assert_eq!(gated(veteran), None, "seen for months, thousands of actions");
+    assert_eq!(gated(AgentHistory { actions: 40, ..veteran }), Some(2), "too few actions");
+    assert_eq!(gated(AgentHistory { first_seen: Some(at("2026-03-01T00:00:00Z")), ..veteran }), Some(2), "3 days old");
+    for (bad, path) in [
+        ("new_agent = {}", "new_agent"),
+        ("new_agent = { days = 0 }", "new_agent"),
+        ("approvals = 3", "approvals"),
+        ("new_agent = { weeks = 2 }", "weeks"),
+    ] {
+        let text = format!(
+            "[[level]]\nname = \"only\"\ntargets = [\"resource.owner\"]\n[[critical_point]]\nname = \"p\"\nreason = \"r\"\nmatch = {{ resource = \"x\" }}\n{bad}\n"
+        );
+        let err = Routing::from_toml(&text, "routing.toml").unwrap_err().to_string();
+        assert!(err.contains(path), "{bad}: {err}");
+    }
 }

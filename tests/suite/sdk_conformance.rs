@@ -165,6 +165,17 @@ impl Served {
                         .flatten();
                 assert_eq!(kept.as_deref(), Some(message), "{sdk}: {}: kept as data, byte for byte", case["name"]);
             }
+            let approvals = steps.iter().rev().find_map(|s| s["stored"]["approvals"].as_object());
+            for (status, wanted) in approvals.into_iter().flatten() {
+                let have: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE agent_id = $1 AND status = $2")
+                        .bind(agent.clone())
+                        .bind(status.clone())
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                assert_eq!(Some(have), wanted.as_i64(), "{sdk}: {}: approval requests {status}", case["name"]);
+            }
         }
         pool.close().await;
         // The agents screen says which SDK each agent runs, from its polls.
@@ -267,7 +278,18 @@ impl Run<'_> {
             }
             "call" => {
                 let agent = self.agent.as_ref().unwrap();
-                let action = Action::tool_call(arg["tool"].as_str().unwrap(), arg["resource"].as_str().unwrap_or(""));
+                let mut action =
+                    Action::tool_call(arg["tool"].as_str().unwrap(), arg["resource"].as_str().unwrap_or(""));
+                if let Some(t) = arg["action_type"].as_str() {
+                    action = action.of_type(t);
+                }
+                if let Some(summary) = arg["summary"].as_str() {
+                    action = action.described(summary);
+                }
+                let operator = arg.get("operator_decides").map(|d| {
+                    let (server, name, decision) = (self.served.server.url(), self.name.clone(), d.clone());
+                    tokio::spawn(crate::sdk_conformance::decide_when_asked(server, name, decision))
+                });
                 for n in 1..=arg["times"].as_u64().unwrap_or(1) {
                     let ran = std::cell::Cell::new(false);
                     let fails = arg["fails_with"].as_str().map(str::to_owned);
@@ -287,6 +309,9 @@ impl Run<'_> {
                         Err(r @ Refusal::Stopped { .. }) => ("stopped", Some(r)),
                         Err(r @ Refusal::OutOfContact { .. }) => ("out_of_contact", Some(r)),
                         Err(r @ Refusal::ToolDisabled { .. }) => ("tool_disabled", Some(r)),
+                        Err(r @ Refusal::Denied { .. }) => ("denied", Some(r)),
+                        Err(r @ Refusal::ApprovalTimedOut { .. }) => ("timed_out", Some(r)),
+                        Err(r @ Refusal::ApprovalUnavailable { .. }) => ("unavailable", Some(r)),
                     };
                     if got != arg["expect"] {
                         return Err(format!("call {n}: {got} ({refusal:?}), not {}", arg["expect"]));
@@ -308,7 +333,19 @@ impl Run<'_> {
                     {
                         return Err(format!("the refusal reads {r}"));
                     }
+                    if let (Some(ends), Some(r)) = (arg["message_ends_with"].as_str(), &refusal)
+                        && !r.to_string().ends_with(&self.fill(ends))
+                    {
+                        return Err(format!("the refusal reads {r}"));
+                    }
                 }
+                if let Some(operator) = operator {
+                    operator.await.unwrap()?;
+                }
+            }
+            "operator" if arg.get("critical_point").is_some() => {
+                let point: Value = serde_json::from_str(&self.fill(&arg["critical_point"].to_string())).unwrap();
+                put_critical_point(&self.served.server.url(), &point).await?;
             }
             "operator" => {
                 let who = json!({"actor_type": "HUMAN", "actor_id": "root-admin", "agent_id": "conformance", "origin_system_id": "conformance"});
@@ -326,6 +363,15 @@ impl Run<'_> {
                 if !answer.status().is_success() {
                     return Err(format!("{path}: {}", answer.text().await.unwrap()));
                 }
+            }
+            "wait" if arg["until"] == "gates" => {
+                let wanted = arg["action_type"].as_str().unwrap().to_owned();
+                let what = format!("{} gates {wanted}", self.name);
+                self.until(&arg["within_ms"], &what, |r| {
+                    let state = r.agent.as_ref().unwrap().control().state();
+                    state.is_some_and(|s| s.gates.contains(&wanted))
+                })
+                .await?;
             }
             "wait" => {
                 let allowed = arg["until"] == "allowed";
@@ -407,6 +453,63 @@ impl Run<'_> {
             other => return Err(format!("no step {other:?}")),
         }
         Ok(())
+    }
+}
+
+/// A person (`root-admin`) decides the approval request agent `agent`
+/// waits on, as soon as it appears, with the digest of what they read.
+pub(crate) async fn decide_when_asked(server: String, agent: String, decision: Value) -> Result<(), String> {
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let waiting = loop {
+        let list: Value = http
+            .get(format!("{server}/api/v1/approvals"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let found = list["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agent_id"] == agent.as_str() && a["status"] == "waiting")
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("no approval request from {agent} came to decide"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let body = json!({
+        "decision": decision["decision"], "reason": decision["reason"], "digest": waiting["digest"], "confirm": true,
+        "actor_type": "HUMAN", "actor_id": "root-admin", "agent_id": "conformance", "origin_system_id": "conformance",
+    });
+    let url = format!("{server}/api/v1/approvals/{}/decision", waiting["id"]);
+    let answer = http.post(url).bearer_auth(ADMIN).json(&body).send().await.map_err(|e| e.to_string())?;
+    match answer.status().is_success() {
+        true => Ok(()),
+        false => Err(format!("deciding: {}", answer.text().await.unwrap_or_default())),
+    }
+}
+
+/// Puts `point` in the server's routing, replacing one of the same name.
+pub(crate) async fn put_critical_point(server: &str, point: &Value) -> Result<(), String> {
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let url = format!("{server}/api/v1/routing");
+    let mut routing: Value = http.get(&url).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+    let mut points: Vec<Value> = routing["critical_point"].as_array().cloned().unwrap_or_default();
+    points.retain(|p| p["name"] != point["name"]);
+    points.push(point.clone());
+    routing["critical_point"] = Value::Array(points);
+    let answer = http.put(&url).bearer_auth(ADMIN).json(&routing).send().await.unwrap();
+    match answer.status().is_success() {
+        true => Ok(()),
+        false => Err(format!("routing: {}", answer.text().await.unwrap_or_default())),
     }
 }
 

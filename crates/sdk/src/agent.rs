@@ -4,8 +4,10 @@
 //! attribution (validated once, when the agent is made).
 
 use crate::control::{Control, OutOfContact, Refusal};
+use crate::gate::Clearance;
 use crate::recorder::Recorder;
 use crate::{Client, SdkError};
+use mandate_contract::api::GateBody;
 use mandate_contract::api::{EventBody, Outcome};
 use mandate_contract::attribution::AttributionContext;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,6 +20,10 @@ pub struct Action {
     pub tool: Option<String>,
     pub resource: Option<String>,
     pub run_id: Option<String>,
+    /// What it will do, in words, for the person asked to approve it.
+    pub summary: Option<String>,
+    /// The person the agent acts for (four eyes: they may not approve it).
+    pub on_behalf_of: Option<String>,
 }
 
 impl Action {
@@ -34,6 +40,22 @@ impl Action {
     pub fn of_type(mut self, action_type: &str) -> Action {
         self.action_type = Some(action_type.to_owned());
         self
+    }
+
+    /// What it will do, for an approver.
+    pub fn described(mut self, summary: &str) -> Action {
+        self.summary = Some(summary.to_owned());
+        self
+    }
+
+    /// The person it is done for.
+    pub fn for_person(mut self, person: &str) -> Action {
+        self.on_behalf_of = Some(person.to_owned());
+        self
+    }
+
+    fn kind(&self) -> &str {
+        self.action_type.as_deref().unwrap_or("tool_call")
     }
 }
 
@@ -60,6 +82,7 @@ impl Default for AgentOptions {
 }
 
 pub struct Agent {
+    client: Client,
     attribution: AttributionContext,
     control: Control,
     recorder: Recorder,
@@ -84,6 +107,7 @@ impl Agent {
         client.enforcer().enforce(&attribution)?;
         let agent = attribution.agent_id.clone().unwrap_or_default();
         Ok(Agent {
+            client: client.clone(),
             control: Control::subscribe(client, &agent, options.out_of_contact),
             recorder: Recorder::with_capacity(client, options.buffer),
             attribution,
@@ -134,13 +158,43 @@ impl Agent {
         })
     }
 
-    /// Checks `action`, runs `act` only if it may, and records what it came
-    /// to. A refusal is returned before anything ran.
+    /// Clears `action` with the server when its type may be gated (the
+    /// controls say which): monitored and flagged actions proceed; a gated
+    /// one waits for a person's decision, up to its request's end, and is
+    /// refused ([`Refusal::Denied`], [`Refusal::ApprovalTimedOut`]) unless
+    /// approved. Any other action is cleared at once, without the network.
+    pub async fn clear(&self, action: &Action) -> Result<Clearance, Refusal> {
+        if !self.control.may_gate(action.kind()) {
+            return Ok(Clearance::Free);
+        }
+        let a = &self.attribution;
+        let body = GateBody {
+            agent_id: self.id().to_owned(),
+            action_type: action.kind().to_owned(),
+            resource: action.resource.clone(),
+            summary: action.summary.clone().unwrap_or_else(|| describe(action)),
+            run_id: action.run_id.clone(),
+            on_behalf_of: action
+                .on_behalf_of
+                .clone()
+                .or_else(|| (a.actor_type.as_deref() == Some("HUMAN")).then(|| a.actor_id.clone()).flatten()),
+            actor_type: a.actor_type.as_deref().map(str::to_uppercase),
+            request_key: uuid::Uuid::now_v7().to_string(),
+        };
+        crate::gate::clear(&self.client, body).await
+    }
+
+    /// Checks `action` (its stops, then its gate), runs `act` only if it
+    /// may, and records what it came to. A refusal is returned before
+    /// anything ran.
     pub async fn act<T, E: std::fmt::Display>(
         &self,
         action: &Action,
         act: impl Future<Output = Result<T, E>>,
     ) -> Result<Result<T, E>, Refusal> {
+        self.check(action)?;
+        self.clear(action).await?;
+        // Stopped while it waited: still refused.
         self.check(action)?;
         let result = act.await;
         let done = match &result {
@@ -158,4 +212,16 @@ impl Agent {
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
     }
+}
+
+/// "drop_table on orders-db with tool psql", when the agent said nothing.
+fn describe(action: &Action) -> String {
+    let mut text = action.kind().to_owned();
+    if let Some(r) = &action.resource {
+        text.push_str(&format!(" on {r}"));
+    }
+    if let Some(t) = &action.tool {
+        text.push_str(&format!(" with tool {t}"));
+    }
+    text
 }

@@ -11,7 +11,7 @@
 
 use crate::{Backoff, Client, SdkError};
 use chrono::Utc;
-use mandate_contract::api::{AgentControlState, AgentStop, StopScope};
+use mandate_contract::api::{AgentControlState, AgentStop, ApprovalRequest, StopScope};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -44,6 +44,27 @@ pub enum Refusal {
     ToolDisabled { agent: String, tool: String },
     #[error("agent {agent} has not heard the server for {}s and refuses to act out of contact", out_for.as_secs())]
     OutOfContact { agent: String, out_for: Duration },
+    /// A person denied the gated action: who, and why.
+    #[error("agent {agent}'s {} was denied by {} (approval #{}): {}", action_of(approval),
+        approval.decided_by.as_deref().unwrap_or("a person"), approval.id,
+        approval.decision_reason.as_deref().unwrap_or("no reason given"))]
+    Denied { agent: String, approval: Box<ApprovalRequest> },
+    /// Nobody approved the gated action in time (or the request was
+    /// abandoned, or its outcome could not be heard): it never runs.
+    #[error("agent {agent}'s {} was not approved in time (approval #{}, {}){}", action_of(approval), approval.id,
+        approval.status.as_str(), if why.is_empty() { String::new() } else { format!(": {why}") })]
+    ApprovalTimedOut { agent: String, approval: Box<ApprovalRequest>, why: String },
+    /// The gated action could not be asked about: the server did not answer.
+    #[error("agent {agent} cannot ask whether its action may run, so it does not: {why}")]
+    ApprovalUnavailable { agent: String, why: String },
+}
+
+/// "drop_table on orders-db".
+fn action_of(approval: &ApprovalRequest) -> String {
+    match &approval.resource {
+        Some(r) => format!("{} on {r}", approval.action_type),
+        None => approval.action_type.clone(),
+    }
 }
 
 struct Known {
@@ -152,6 +173,18 @@ impl Control {
     /// How long the server has not been heard, if it is not now.
     pub fn out_of_contact(&self) -> Option<Duration> {
         self.known.read().unwrap_or_else(|e| e.into_inner()).lost.map(|s| s.elapsed())
+    }
+
+    /// Whether an action of type `action_type` may be gated, by the
+    /// controls as last heard (then the server is asked before it runs).
+    /// Never heard: as the out-of-contact policy says, asked by an agent
+    /// that refuses out of contact, not by one that keeps acting.
+    pub fn may_gate(&self, action_type: &str) -> bool {
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        match &known.state {
+            Some(state) => state.gates.iter().any(|g| g == "*" || g == action_type),
+            None => matches!(self.policy, OutOfContact::RefuseAfter(_)),
+        }
     }
 
     /// The controls as last heard.

@@ -9,12 +9,14 @@
 use chrono::Utc;
 mod agent;
 mod control;
+mod gate;
 mod recorder;
 mod retry;
 mod secret;
 
 pub use agent::{Action, Agent, AgentOptions, Done};
 pub use control::{Control, OutOfContact, Refusal};
+pub use gate::Clearance;
 pub use recorder::{Counts, LINGER, MAX_BATCH, QUEUE, Recorder};
 pub use retry::{Backoff, retry_after};
 pub use secret::Secret;

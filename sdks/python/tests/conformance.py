@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -127,13 +128,22 @@ class Run:
         class ToolFailed(Exception):
             pass
 
-        @self.agent.tool(arg["tool"], resource=arg.get("resource"))
+        @self.agent.tool(
+            arg["tool"], resource=arg.get("resource"), action_type=arg.get("action_type", "tool_call"),
+            summary=arg.get("summary"),
+        )
         def tool() -> str:
             ran.append(True)
             if fails is not None:
                 raise ToolFailed(fails)
             return "done"
 
+        decider: Optional[threading.Thread] = None
+        decided: List[str] = []
+        if "operator_decides" in arg:
+            decision = arg["operator_decides"]
+            decider = threading.Thread(target=lambda: decided.append(self.decide_when_asked(decision)), daemon=True)
+            decider.start()
         for n in range(arg.get("times", 1)):
             ran.clear()
             try:
@@ -149,6 +159,12 @@ class Run:
                 got, refusal = "out_of_contact", e
             except mandate.ToolDisabled as e:
                 got, refusal = "tool_disabled", e
+            except mandate.Denied as e:
+                got, refusal = "denied", e
+            except mandate.ApprovalTimedOut as e:
+                got, refusal = "timed_out", e
+            except mandate.ApprovalUnavailable as e:
+                got, refusal = "unavailable", e
             if got != arg["expect"]:
                 raise Failed(f"call {n + 1} of {arg['tool']}: {got} ({refusal}), not {arg['expect']}")
             if (got in ("ran", "failed")) != bool(ran):
@@ -161,8 +177,43 @@ class Run:
             starts = arg.get("message_starts_with")
             if starts is not None and not str(refusal).startswith(fill(starts, self.name)):
                 raise Failed(f"the refusal reads {str(refusal)!r}")
+            ends = arg.get("message_ends_with")
+            if ends is not None and not str(refusal).endswith(fill(ends, self.name)):
+                raise Failed(f"the refusal reads {str(refusal)!r}")
+        if decider is not None:
+            decider.join(30)
+            if decided != ["ok"]:
+                raise Failed(f"the operator could not decide: {decided}")
+
+    def decide_when_asked(self, decision: Dict[str, Any]) -> str:
+        """A person (root-admin) decides the request this agent waits on, as
+        soon as it appears, with the digest of what they read."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            listed = http("GET", f"{self.server_url}/api/v1/approvals", self.admin)
+            mine = [a for a in listed["approvals"] if a["agent_id"] == self.name and a["status"] == "waiting"]
+            if mine:
+                body = {
+                    "decision": decision["decision"], "reason": decision["reason"], "digest": mine[0]["digest"],
+                    "confirm": True, "actor_type": "HUMAN", "actor_id": "root-admin", "agent_id": "conformance",
+                    "origin_system_id": "conformance",
+                }
+                try:
+                    http("POST", f"{self.server_url}/api/v1/approvals/{mine[0]['id']}/decision", self.admin, body)
+                except OSError as e:
+                    return f"deciding: {e}"
+                return "ok"
+            time.sleep(0.02)
+        return f"no approval request from {self.name} came to decide"
 
     def operator(self, arg: Dict[str, Any]) -> None:
+        if "critical_point" in arg:
+            point = json.loads(fill(json.dumps(arg["critical_point"]), self.name))
+            routing = http("GET", f"{self.server_url}/api/v1/routing", self.admin)
+            points = [p for p in routing.get("critical_point", []) if p.get("name") != point["name"]]
+            routing["critical_point"] = points + [point]
+            http("PUT", f"{self.server_url}/api/v1/routing", self.admin, routing)
+            return
         who = {"actor_type": "HUMAN", "actor_id": "root-admin", "agent_id": "conformance", "origin_system_id": "conformance"}
         if "stop" in arg:
             body = {"scope": arg["stop"], "target": fill(arg["target"], self.name), "reason": arg.get("reason"), **who}
@@ -177,6 +228,10 @@ class Run:
         assert self.agent is not None
         agent = self.agent
         wanted = arg["until"]
+        if wanted == "gates":
+            kind = arg["action_type"]
+            until(arg["within_ms"], f"{self.name} gates {kind}", lambda: kind in ((agent.control.state() or {}).get("gates") or []))
+            return
         until(arg["within_ms"], f"{self.name} {wanted}", lambda: (agent.peek() is None) == (wanted == "allowed"))
 
     def server(self, state: str) -> None:

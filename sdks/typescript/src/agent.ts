@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Client, Json } from "./client.js";
 import { Control } from "./control.js";
+import { clear } from "./gate.js";
 import type { Refusal } from "./errors.js";
 import { CAPACITY, type Counts, Recorder } from "./recorder.js";
 import type { AttributionContext } from "./types.js";
@@ -26,6 +27,10 @@ export interface ActionOptions {
   resource?: string | null;
   runId?: string | null;
   actionType?: string;
+  /** What it does, in words, for a person asked to approve it. */
+  summary?: string | null;
+  /** The person the agent acts for (four eyes: they may not approve it). */
+  onBehalfOf?: string | null;
 }
 
 export interface RecordOptions extends ActionOptions {
@@ -73,6 +78,33 @@ export class Agent {
     return this.control.peek(runId, tool);
   }
 
+  /**
+   * Clears an action with the server when its type may be gated (the controls say which):
+   * monitored and flagged actions proceed; a gated one waits for a person's decision, up to its
+   * request's end, and rejects with Denied or ApprovalTimedOut unless approved. Any other action
+   * is cleared at once, without the network. Resolves with the approval an approved action runs
+   * under, else null.
+   */
+  async clear(options: ActionOptions = {}): Promise<Json | null> {
+    const actionType = options.actionType ?? "tool_call";
+    if (!this.control.mayGate(actionType)) return null;
+    const a = this.attribution;
+    const human = a.actorType?.toUpperCase() === "HUMAN" ? a.actorId : null;
+    const described =
+      actionType + (options.resource ? ` on ${options.resource}` : "") + (options.tool ? ` with tool ${options.tool}` : "");
+    const body: Json = {
+      agent_id: this.id,
+      action_type: actionType,
+      resource: options.resource,
+      summary: options.summary ?? described,
+      run_id: options.runId,
+      on_behalf_of: options.onBehalfOf ?? human,
+      actor_type: a.actorType?.toUpperCase(),
+    };
+    for (const key of Object.keys(body)) if (body[key] === undefined || body[key] === null) delete body[key];
+    return clear(this.client, body);
+  }
+
   /** Records an action that ran (failed, when `error` is given); never waits. False when the buffer is full. */
   record(options: RecordOptions = {}): boolean {
     const a = this.attribution;
@@ -104,13 +136,15 @@ export class Agent {
    * Turns a tool function (plain or async) into a checked, recorded one:
    * `const restart = agent.wrapTool(restartPool, { resource: "payments-db" })`.
    * A Refusal is thrown before the function runs; its own error is recorded and
-   * thrown again.
+   * thrown again. An action type a critical point may gate waits for a person
+   * first: the wrapped call then returns a Promise, rejected with Denied or
+   * ApprovalTimedOut unless approved.
    */
   wrapTool<A extends unknown[], R>(fn: (...args: A) => R, options: ActionOptions = {}): (...args: A) => R {
     const tool = options.tool ?? (fn.name || null);
     const base: ActionOptions = { ...options, tool };
-    return (...args: A): R => {
-      this.check(tool, options.runId ?? null);
+    const actionType = options.actionType ?? "tool_call";
+    const run = (...args: A): R => {
       let result: R;
       try {
         result = fn(...args);
@@ -132,6 +166,14 @@ export class Agent {
       }
       this.record(base);
       return result;
+    };
+    return (...args: A): R => {
+      this.check(tool, options.runId ?? null);
+      if (!this.control.mayGate(actionType)) return run(...args);
+      return this.clear(base).then(async () => {
+        this.check(tool, options.runId ?? null);
+        return await (run(...args) as unknown);
+      }) as R;
     };
   }
 

@@ -116,6 +116,19 @@ export class Client {
     await this.#object("POST", `/api/v1/agents/${encodeURIComponent(agent)}/refusals`, { attempts, scope, target });
   }
 
+  /** Asks about an action an agent is about to take: its decision and, when gated, the approval request to wait on. */
+  askApproval(body: Json): Promise<Json> {
+    return this.#object("POST", "/api/v1/approvals", body);
+  }
+
+  /** Approval request `id`: at once, or when decided or `wait` seconds pass. */
+  async approval(id: number, wait = 0): Promise<Json> {
+    const seconds = Math.min(Math.max(Math.floor(wait), 0), 30);
+    const answer = await this.#request("GET", `/api/v1/approvals/${id}?wait=${seconds}`, undefined, {}, (seconds + 10) * 1000);
+    if (answer === null) throw new ProtocolError("GET approval: the server answered 304 where an answer was due");
+    return asObject(answer);
+  }
+
   whoami(): Promise<Json> {
     return this.#object("GET", "/api/v1/whoami");
   }

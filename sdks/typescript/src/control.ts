@@ -67,6 +67,17 @@ export class Control {
     throw refusal;
   }
 
+  /**
+   * Whether an action of this type may be gated, by the controls as last heard (then the server is
+   * asked before it runs). Never heard: asked by an agent that refuses out of contact, not by one
+   * that keeps acting.
+   */
+  mayGate(actionType: string): boolean {
+    if (this.#state === null) return this.refuseAfterMs !== null;
+    const gates = this.#state["gates"];
+    return Array.isArray(gates) && (gates.includes("*") || gates.includes(actionType));
+  }
+
   /** The controls as last heard; null until the server first answers. */
   state(): Json | null {
     return this.#state;

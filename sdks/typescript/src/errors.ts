@@ -98,3 +98,45 @@ export class OutOfContact extends Refusal {
     super(agent, `agent ${agent} has not heard the server for ${Math.floor(outForMs / 1000)}s and refuses to act out of contact`);
   }
 }
+
+function actionOf(approval: Record<string, unknown>): string {
+  const action = String(approval["action_type"] ?? "action");
+  return approval["resource"] ? `${action} on ${String(approval["resource"])}` : action;
+}
+
+/** A person denied the gated action: `approval` is the request as decided (`decided_by`, `decision_reason`). */
+export class Denied extends Refusal {
+  override name = "Denied";
+  constructor(
+    agent: string,
+    readonly approval: Record<string, unknown>,
+  ) {
+    const by = approval["decided_by"] ?? "a person";
+    const why = approval["decision_reason"] ?? "no reason given";
+    super(agent, `agent ${agent}'s ${actionOf(approval)} was denied by ${String(by)} (approval #${String(approval["id"])}): ${String(why)}`);
+  }
+}
+
+/** Nobody approved the gated action in time (or it was abandoned, or its outcome could not be heard): it was not run. */
+export class ApprovalTimedOut extends Refusal {
+  override name = "ApprovalTimedOut";
+  constructor(
+    agent: string,
+    readonly approval: Record<string, unknown>,
+    why = "",
+  ) {
+    const tail = why ? `: ${why}` : "";
+    super(
+      agent,
+      `agent ${agent}'s ${actionOf(approval)} was not approved in time (approval #${String(approval["id"])}, ${String(approval["status"])})${tail}`,
+    );
+  }
+}
+
+/** The gated action could not be asked about: the server did not answer. */
+export class ApprovalUnavailable extends Refusal {
+  override name = "ApprovalUnavailable";
+  constructor(agent: string, why: string) {
+    super(agent, `agent ${agent} cannot ask whether its action may run, so it does not: ${why}`);
+  }
+}

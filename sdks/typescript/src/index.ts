@@ -26,8 +26,11 @@ export { Client, type ClientOptions, type Json, OVERRIDE_HEADER, type RunOptions
 export { Control } from "./control.js";
 export {
   ApiError,
+  ApprovalTimedOut,
+  ApprovalUnavailable,
   AttributionError,
   ConfigError,
+  Denied,
   MandateError,
   OutOfContact,
   ProtocolError,

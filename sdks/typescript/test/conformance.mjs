@@ -110,14 +110,15 @@ class Run {
         if (arg.fails_with !== undefined) throw new ToolFailed(arg.fails_with);
         return "done";
       },
-      { tool: arg.tool, resource: arg.resource ?? null },
+      { tool: arg.tool, resource: arg.resource ?? null, actionType: arg.action_type ?? "tool_call", summary: arg.summary ?? null },
     );
+    const decided = arg.operator_decides ? this.decideWhenAsked(arg.operator_decides) : null;
     for (let n = 1; n <= (arg.times ?? 1); n += 1) {
       ran = false;
       let got = "ran";
       let refusal = null;
       try {
-        tool();
+        await tool();
       } catch (e) {
         refusal = e;
         if (e instanceof ToolFailed) {
@@ -127,6 +128,9 @@ class Run {
         } else if (e instanceof mandate.Stopped) got = "stopped";
         else if (e instanceof mandate.OutOfContact) got = "out_of_contact";
         else if (e instanceof mandate.ToolDisabled) got = "tool_disabled";
+        else if (e instanceof mandate.Denied) got = "denied";
+        else if (e instanceof mandate.ApprovalTimedOut) got = "timed_out";
+        else if (e instanceof mandate.ApprovalUnavailable) got = "unavailable";
         else throw e;
       }
       if (got !== arg.expect) throw new Failed(`call ${n} of ${arg.tool}: ${got} (${refusal?.message}), not ${arg.expect}`);
@@ -140,10 +144,40 @@ class Run {
       if (arg.message_starts_with && !refusal.message.startsWith(fill(arg.message_starts_with, this.name))) {
         throw new Failed(`the refusal reads ${refusal.message}`);
       }
+      if (arg.message_ends_with && !refusal.message.endsWith(fill(arg.message_ends_with, this.name))) {
+        throw new Failed(`the refusal reads ${refusal.message}`);
+      }
     }
+    if (decided) await decided;
+  }
+
+  /** A person (root-admin) decides the request this agent waits on, as soon as it appears, with the digest of what they read. */
+  async decideWhenAsked(decision) {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const listed = await http("GET", `${this.serverUrl}/api/v1/approvals`, this.admin);
+      const mine = listed.approvals.find((a) => a.agent_id === this.name && a.status === "waiting");
+      if (mine) {
+        const body = {
+          decision: decision.decision, reason: decision.reason, digest: mine.digest, confirm: true,
+          actor_type: "HUMAN", actor_id: "root-admin", agent_id: "conformance", origin_system_id: "conformance",
+        };
+        await http("POST", `${this.serverUrl}/api/v1/approvals/${mine.id}/decision`, this.admin, body);
+        return;
+      }
+      await sleep(20);
+    }
+    throw new Failed(`no approval request from ${this.name} came to decide`);
   }
 
   async operator(arg) {
+    if (arg.critical_point) {
+      const point = JSON.parse(fill(JSON.stringify(arg.critical_point), this.name));
+      const routing = await http("GET", `${this.serverUrl}/api/v1/routing`, this.admin);
+      routing.critical_point = [...(routing.critical_point ?? []).filter((p) => p.name !== point.name), point];
+      await http("PUT", `${this.serverUrl}/api/v1/routing`, this.admin, routing);
+      return;
+    }
     const who = { actor_type: "HUMAN", actor_id: "root-admin", agent_id: "conformance", origin_system_id: "conformance" };
     if (arg.stop) {
       const body = { scope: arg.stop, target: fill(arg.target, this.name), reason: arg.reason ?? null, ...who };
@@ -155,6 +189,11 @@ class Run {
   }
 
   async wait(arg) {
+    if (arg.until === "gates") {
+      const kind = arg.action_type;
+      await until(arg.within_ms, `${this.name} gates ${kind}`, () => (this.agent.control.state()?.gates ?? []).includes(kind));
+      return;
+    }
     const allowed = arg.until === "allowed";
     await until(arg.within_ms, `${this.name} ${arg.until}`, () => (this.agent.peek() === null) === allowed);
   }

@@ -50,5 +50,6 @@ pub async fn decide(
     let normalized = |v: Option<String>| v.map(crate::api::identifier::normalized);
     let (agent, action_type, resource) =
         (crate::api::identifier::normalized(agent), normalized(action_type), normalized(resource));
-    Ok(Json(state.desk().decide_action(&agent, action_type.as_deref(), resource.as_deref(), actor_type.as_deref())))
+    let desk = state.desk();
+    Ok(Json(desk.decide_action(&agent, action_type.as_deref(), resource.as_deref(), actor_type.as_deref()).await?))
 }

@@ -91,6 +91,11 @@ pub struct AgentControlState {
     pub stops: Vec<AgentStop>,
     /// Tools the agent may not use, sorted.
     pub disabled_tools: Vec<String>,
+    /// Action types a critical point or a gated learned rule may gate for
+    /// this agent (`*`: any): the SDK asks the server before those, and
+    /// only those, sorted.
+    #[serde(default)]
+    pub gates: Vec<String>,
     pub tag: String,
 }
 

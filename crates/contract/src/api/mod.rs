@@ -2,6 +2,7 @@
 //! by the server, the SDK client and the console so the sides cannot drift.
 
 mod activity;
+mod approvals;
 mod auth;
 mod control;
 mod disputes;
@@ -21,6 +22,10 @@ mod runs;
 pub mod silences;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
+pub use approvals::{
+    ApprovalDecisionBody, ApprovalFriction, ApprovalList, ApprovalPastIncident, ApprovalRequest, ApprovalStatus,
+    ApprovalVote, GateAnswer, GateBody, GateFriction,
+};
 pub use auth::{Role, WhoAmI};
 pub use control::{
     AgentControlState, AgentStop, LiftBody, RefusalReport, StopBody, StopResult, StopScope, StopSummary,

@@ -28,8 +28,11 @@ from .client import OVERRIDE_HEADER, Client
 from .control import Control
 from .errors import (
     ApiError,
+    ApprovalTimedOut,
+    ApprovalUnavailable,
     AttributionError,
     ConfigError,
+    Denied,
     MandateError,
     OutOfContact,
     ProtocolError,
@@ -47,6 +50,8 @@ __all__ = [
     "OVERRIDE_HEADER",
     "Agent",
     "ApiError",
+    "ApprovalTimedOut",
+    "ApprovalUnavailable",
     "AttributionContext",
     "AttributionError",
     "Client",
@@ -54,6 +59,7 @@ __all__ = [
     "ConfigError",
     "Control",
     "Counts",
+    "Denied",
     "EnforcementMode",
     "Enforcer",
     "MandateError",

@@ -5,6 +5,7 @@ attribution, validated once when the agent starts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import inspect
@@ -13,6 +14,7 @@ import threading
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, TypeVar, Union, cast
 
+from . import gate
 from .client import Client
 from .control import Control
 from .errors import Refusal
@@ -83,6 +85,39 @@ class Agent:
         """The Refusal the next action would meet, without counting it."""
         return self.control.peek(run_id, tool)
 
+    def clear(
+        self,
+        action_type: str = "tool_call",
+        *,
+        resource: Optional[str] = None,
+        tool: Optional[str] = None,
+        run_id: Optional[str] = None,
+        summary: Optional[str] = None,
+        on_behalf_of: Optional[str] = None,
+    ) -> Optional[Dict[str, Any]]:
+        """Clears an action with the server when its type may be gated (the
+        controls say which): monitored and flagged actions proceed; a gated
+        one waits for a person's decision, up to its request's end, and
+        raises Denied or ApprovalTimedOut unless approved. Any other action
+        is cleared at once, without the network. Returns the approval an
+        approved action runs under, else None."""
+        if not self.control.may_gate(action_type):
+            return None
+        a = self.attribution
+        if on_behalf_of is None and (a.actor_type or "").upper() == "HUMAN":
+            on_behalf_of = a.actor_id
+        described = action_type + (f" on {resource}" if resource else "") + (f" with tool {tool}" if tool else "")
+        body: Dict[str, Any] = {
+            "agent_id": self.id,
+            "action_type": action_type,
+            "resource": resource,
+            "summary": summary or described,
+            "run_id": run_id,
+            "on_behalf_of": on_behalf_of,
+            "actor_type": a.actor_type.upper() if a.actor_type else None,
+        }
+        return gate.clear(self.client, {k: v for k, v in body.items() if v is not None})
+
     def record(
         self,
         *,
@@ -124,12 +159,17 @@ class Agent:
         tool: Optional[str] = None,
         resource: Optional[str] = None,
         run_id: Optional[str] = None,
+        action_type: str = "tool_call",
+        summary: Optional[str] = None,
         **kwargs: Any,
     ) -> T:
-        """Checks, runs `fn(*args, **kwargs)` only if it may, and records
-        what it came to. A Refusal is raised before anything ran; the
-        function's own exception is recorded and raised again."""
+        """Checks (stops, then the gate), runs `fn(*args, **kwargs)` only if
+        it may, and records what it came to. A Refusal is raised before
+        anything ran; the function's own exception is recorded and raised
+        again."""
         name = tool or getattr(fn, "__name__", None)
+        self.check(name, run_id)
+        self.clear(action_type, resource=resource, tool=name, run_id=run_id, summary=summary)
         self.check(name, run_id)
         try:
             result = fn(*args, **kwargs)
@@ -140,11 +180,18 @@ class Agent:
         return result
 
     def tool(
-        self, name: Optional[str] = None, *, resource: Optional[str] = None, action_type: str = "tool_call"
+        self,
+        name: Optional[str] = None,
+        *,
+        resource: Optional[str] = None,
+        action_type: str = "tool_call",
+        summary: Optional[str] = None,
     ) -> Callable[[F], F]:
         """Turns a tool function (plain or async) into a checked, recorded
         one: `@agent.tool(resource="payments-db")`. A `run_id` keyword, when
-        the call passes one, is the run it belongs to and is passed on."""
+        the call passes one, is the run it belongs to and is passed on. An
+        action type a critical point may gate waits for a person first
+        (`summary` tells them what it does)."""
 
         def wrap(fn: F) -> F:
             tool_name = name or fn.__name__
@@ -155,6 +202,11 @@ class Agent:
                 async def run_async(*args: Any, **kwargs: Any) -> Any:
                     run_id = kwargs.get("run_id") if isinstance(kwargs.get("run_id"), str) else None
                     self.check(tool_name, run_id)
+                    if self.control.may_gate(action_type):
+                        await asyncio.to_thread(
+                            self.clear, action_type, resource=resource, tool=tool_name, run_id=run_id, summary=summary
+                        )
+                        self.check(tool_name, run_id)
                     try:
                         result = await cast(Callable[..., Awaitable[Any]], fn)(*args, **kwargs)
                     except BaseException as e:
@@ -171,6 +223,9 @@ class Agent:
             def run(*args: Any, **kwargs: Any) -> Any:
                 run_id = kwargs.get("run_id") if isinstance(kwargs.get("run_id"), str) else None
                 self.check(tool_name, run_id)
+                if self.control.may_gate(action_type):
+                    self.clear(action_type, resource=resource, tool=tool_name, run_id=run_id, summary=summary)
+                    self.check(tool_name, run_id)
                 try:
                     result = fn(*args, **kwargs)
                 except BaseException as e:

@@ -125,6 +125,19 @@ class Client:
         body = {"attempts": attempts, "scope": scope, "target": target}
         self._object("POST", f"/api/v1/agents/{_segment(agent)}/refusals", body)
 
+    def ask_approval(self, body: Json) -> Json:
+        """Asks about an action an agent is about to take: its decision and,
+        when gated, the approval request to wait on."""
+        return self._object("POST", "/api/v1/approvals", body)
+
+    def approval(self, approval_id: int, wait: int = 0) -> Json:
+        """Approval request `approval_id`: at once, or when decided or `wait`
+        seconds pass."""
+        answer = self._request("GET", f"/api/v1/approvals/{int(approval_id)}?wait={min(int(wait), 30)}", None, timeout=wait + 10.0)
+        if answer is None:
+            raise ProtocolError("GET approval: the server answered 304 where an answer was due")
+        return _as_object(answer)
+
     def whoami(self) -> Json:
         return self._object("GET", "/api/v1/whoami")
 

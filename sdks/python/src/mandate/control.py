@@ -90,6 +90,18 @@ class Control:
         with self._lock:
             return None if self._lost is None else time.monotonic() - self._lost
 
+    def may_gate(self, action_type: str) -> bool:
+        """Whether an action of this type may be gated, by the controls as
+        last heard (then the server is asked before it runs). Never heard:
+        asked by an agent that refuses out of contact, not by one that keeps
+        acting."""
+        with self._lock:
+            state = self._state
+        if state is None:
+            return self.refuse_after is not None
+        gates = state.get("gates")
+        return isinstance(gates, list) and ("*" in gates or action_type in gates)
+
     def state(self) -> Optional[Dict[str, Any]]:
         with self._lock:
             return None if self._state is None else dict(self._state)

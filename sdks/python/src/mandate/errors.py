@@ -4,7 +4,7 @@ answers nonsense, and the refusals of an action that may not run."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from .types import Stop
 
@@ -99,6 +99,44 @@ class OutOfContact(Refusal):
             agent, f"agent {agent} has not heard the server for {int(out_for)}s and refuses to act out of contact"
         )
         self.out_for = out_for
+
+
+def _action_of(approval: Dict[str, Any]) -> str:
+    resource = approval.get("resource")
+    action = str(approval.get("action_type", "action"))
+    return f"{action} on {resource}" if resource else action
+
+
+class Denied(Refusal):
+    """A person denied the gated action: `approval` is the request as
+    decided (who, why: `decided_by`, `decision_reason`)."""
+
+    def __init__(self, agent: str, approval: Dict[str, Any]) -> None:
+        by = approval.get("decided_by") or "a person"
+        why = approval.get("decision_reason") or "no reason given"
+        super().__init__(agent, f"agent {agent}'s {_action_of(approval)} was denied by {by} (approval #{approval.get('id')}): {why}")
+        self.approval = approval
+
+
+class ApprovalTimedOut(Refusal):
+    """Nobody approved the gated action in time (or the request was
+    abandoned, or its outcome could not be heard): it was not run."""
+
+    def __init__(self, agent: str, approval: Dict[str, Any], why: str = "") -> None:
+        tail = f": {why}" if why else ""
+        super().__init__(
+            agent,
+            f"agent {agent}'s {_action_of(approval)} was not approved in time "
+            f"(approval #{approval.get('id')}, {approval.get('status')}){tail}",
+        )
+        self.approval = approval
+
+
+class ApprovalUnavailable(Refusal):
+    """The gated action could not be asked about: the server did not answer."""
+
+    def __init__(self, agent: str, why: str) -> None:
+        super().__init__(agent, f"agent {agent} cannot ask whether its action may run, so it does not: {why}")
 
 
 def describe(value: Any) -> str:
