@@ -29,9 +29,12 @@ pub const APPROVALS_ACTOR: &str = "mandate approvals";
 pub const FRICTION_BUDGET: f64 = 0.05;
 /// The friction report's window.
 pub const FRICTION_DAYS: i64 = 7;
-/// A request whose SDK has not waited on it for this long before its end
-/// was abandoned: an SDK waits in polls of 30 s at most.
-const ABANDONED_AFTER: Duration = Duration::seconds(40);
+/// A request its SDK was not waiting on for this long before its end was
+/// abandoned. An SDK waits in polls of a few seconds and polls again within
+/// milliseconds of an answer; a poll counts as waiting until its own end
+/// (an HTTP server does not hear a client vanish mid-poll), so an agent that
+/// dies is noticed within one poll.
+const ABANDONED_AFTER: Duration = Duration::seconds(2);
 
 /// An agent about to act, asking.
 #[derive(Debug, Clone)]
@@ -515,7 +518,8 @@ impl Desk {
     ) -> Result<Option<ApprovalRequest>, StoreError> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut changes = self.config_changes();
-        let mut noted = false;
+        // Until it is dropped: the wait answered, or its agent went away.
+        let mut noted: Option<Waiting> = None;
         loop {
             changes.borrow_and_update();
             let Some(approval) = self.store.approval(id).await? else { return Ok(None) };
@@ -529,9 +533,12 @@ impl Desk {
                     return Ok(Some(ended));
                 }
             }
-            if by_agent && !noted {
-                self.store.note_approval_waited(id, now).await?;
-                noted = true;
+            if by_agent && noted.is_none() {
+                let until = crate::store::from_millis(crate::store::to_millis(
+                    now + Duration::from_std(wait).unwrap_or_default(),
+                ));
+                self.store.note_approval_waited(id, until).await?;
+                noted = Some(Waiting { store: self.store.clone(), id, until });
             }
             let until_end =
                 (approval.expires_at - now).to_std().unwrap_or_default() + std::time::Duration::from_millis(20);
@@ -556,6 +563,25 @@ impl Desk {
         let since = Utc::now() - Duration::days(FRICTION_DAYS);
         let (tallies, recorded) = self.store.approval_tallies(since).await?;
         Ok(friction_of(&tallies, recorded))
+    }
+}
+
+/// An agent's SDK waiting on a request; when the wait ends (answered, or
+/// the agent disconnected), the request is noted as waited on until now.
+struct Waiting {
+    store: crate::store::Store,
+    id: i64,
+    until: DateTime<Utc>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let (store, id, until) = (self.store.clone(), self.id, self.until);
+        tokio::spawn(async move {
+            if let Err(e) = store.note_approval_left(id, until, Utc::now()).await {
+                tracing::warn!(error = %e, approval = id, "cannot note that an agent stopped waiting");
+            }
+        });
     }
 }
 

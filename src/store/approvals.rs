@@ -246,7 +246,19 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The agent's SDK is still waiting on request `id` at `at`.
+    /// The agent's SDK stopped waiting on request `id` at `at`, in the wait
+    /// that was to last until `until` (unless a later wait moved it since).
+    pub async fn note_approval_left(&self, id: i64, until: DateTime<Utc>, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE approvals SET waited_at = $1 WHERE id = $2 AND waited_at = $3")
+            .bind(to_millis(at))
+            .bind(id)
+            .bind(to_millis(until))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The agent's SDK waits on request `id` until `at` at least.
     pub async fn note_approval_waited(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query("UPDATE approvals SET waited_at = $1 WHERE id = $2 AND waited_at < $1")
             .bind(to_millis(at))

@@ -10,6 +10,7 @@ mod agent_tokens;
 mod api_activity;
 mod api_auth;
 mod api_runs;
+mod approvals;
 mod audit_chain;
 mod chaos;
 mod cli_serve;

@@ -9,8 +9,9 @@ use crate::{Client, SdkError};
 use mandate_contract::api::{ApprovalRequest, ApprovalStatus, GateAnswer, GateBody};
 use std::time::Duration;
 
-/// The longest one wait on a request lasts (the server holds up to 30 s).
-const WAIT_SECONDS: u64 = 25;
+/// The longest one wait on a request lasts: short, so that the server
+/// knows within seconds when an agent stopped waiting (it is abandoned).
+const WAIT_SECONDS: u64 = 5;
 /// How long the server may stay unreachable while asking, before the
 /// action is refused: a gated action never runs unseen.
 const ASK_FOR: Duration = Duration::from_secs(30);

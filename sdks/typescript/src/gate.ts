@@ -9,8 +9,8 @@ import type { Client, Json } from "./client.js";
 import { ApiError, ApprovalTimedOut, ApprovalUnavailable, Denied, ProtocolError, TransportError } from "./errors.js";
 import { Backoff, sleep } from "./retry.js";
 
-/** The longest one wait on a request lasts, in seconds (the server holds up to 30). */
-const WAIT_SECONDS = 25;
+/** The longest one wait on a request lasts, in seconds: short, so the server knows within seconds when an agent stopped waiting. */
+const WAIT_SECONDS = 5;
 /** How long the server may stay unreachable while asking before the action is refused. */
 const ASK_FOR_MS = 30_000;
 /** Past a request's end, how long the SDK keeps asking for its outcome. */

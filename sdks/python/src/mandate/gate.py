@@ -16,8 +16,9 @@ from .client import Client
 from .errors import ApiError, ApprovalTimedOut, ApprovalUnavailable, Denied, ProtocolError, TransportError
 from .retry import Backoff
 
-#: The longest one wait on a request lasts (the server holds up to 30 s).
-WAIT_SECONDS = 25
+#: The longest one wait on a request lasts: short, so that the server knows
+#: within seconds when an agent stopped waiting (it is abandoned).
+WAIT_SECONDS = 5
 #: How long the server may stay unreachable while asking, before the action
 #: is refused: a gated action never runs unseen.
 ASK_FOR = 30.0
