@@ -52,7 +52,8 @@ async fn decide(t: &common::TestServer, token: &str, id: &Value, body: Value, ke
 }
 
 fn as_root(mut body: Value) -> Value {
-    for (k, v) in [("actor_type", "HUMAN"), ("actor_id", "root-admin"), ("agent_id", "console"), ("origin_system_id", "t")]
+    for (k, v) in
+        [("actor_type", "HUMAN"), ("actor_id", "root-admin"), ("agent_id", "console"), ("origin_system_id", "t")]
     {
         body[k] = v.into();
     }
@@ -107,7 +108,8 @@ async fn an_approved_action_proceeds_and_the_waiting_agent_hears_at_once(db: Db)
     let replay = decide(&t, RESPONDER, &id, body.clone(), Some("decide-1")).await;
     assert_eq!((replay.status, &replay.body["status"]), (200, &json!("approved")));
     assert_eq!(replay.headers.get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
-    let twice = decide(&t, RESPONDER, &id, as_alice(decision("deny", "changed my mind", &approval["digest"])), None).await;
+    let twice =
+        decide(&t, RESPONDER, &id, as_alice(decision("deny", "changed my mind", &approval["digest"])), None).await;
     assert_eq!((twice.status, twice.body["code"].as_str()), (409, Some("APPROVAL_DECIDED")), "{}", twice.body);
     assert!(twice.body["message"].as_str().unwrap().contains("already approved (by alice"), "{}", twice.body);
 
@@ -131,26 +133,34 @@ async fn four_eyes_and_two_approvers_hold(db: Db) {
     let mut body = ask_body("db-migrator", "truncate", "payments-db", "fe-1");
     body["on_behalf_of"] = "@alice".into();
     let approval = ask(&t, &body).await["approval"].clone();
-    let mine = decide(&t, RESPONDER, &approval["id"], as_alice(decision("approve", "mine", &approval["digest"])), None).await;
+    let mine =
+        decide(&t, RESPONDER, &approval["id"], as_alice(decision("approve", "mine", &approval["digest"])), None).await;
     assert_eq!((mine.status, mine.body["code"].as_str()), (409, Some("FOUR_EYES")), "{}", mine.body);
     let theirs =
         decide(&t, ADMIN, &approval["id"], as_root(decision("approve", "reviewed", &approval["digest"])), None).await;
     assert_eq!(theirs.body["status"], "approved", "{}", theirs.body);
 
     // Two different people must approve.
-    let approval = ask(&t, &ask_body("key-rotator", "rotate_keys", "payments-service", "two-1")).await["approval"].clone();
+    let approval =
+        ask(&t, &ask_body("key-rotator", "rotate_keys", "payments-service", "two-1")).await["approval"].clone();
     assert_eq!(approval["approvals_needed"], 2);
     let first = decide(&t, ADMIN, &approval["id"], as_root(decision("approve", "ok", &approval["digest"])), None).await;
-    assert_eq!((first.body["status"].as_str(), first.body["approvals"].as_array().map(Vec::len)), (Some("waiting"), Some(1)));
+    assert_eq!(
+        (first.body["status"].as_str(), first.body["approvals"].as_array().map(Vec::len)),
+        (Some("waiting"), Some(1))
+    );
     let again = decide(&t, ADMIN, &approval["id"], as_root(decision("approve", "ok", &approval["digest"])), None).await;
     assert_eq!((again.status, again.body["code"].as_str()), (409, Some("ALREADY_APPROVED")), "{}", again.body);
-    let second = decide(&t, RESPONDER, &approval["id"], as_alice(decision("approve", "ok", &approval["digest"])), None).await;
+    let second =
+        decide(&t, RESPONDER, &approval["id"], as_alice(decision("approve", "ok", &approval["digest"])), None).await;
     assert_eq!((second.body["status"].as_str(), second.body["proceed"].as_bool()), (Some("approved"), Some(true)));
 
     // A denial by anyone ends it.
-    let approval = ask(&t, &ask_body("key-rotator", "rotate_keys", "payments-service", "two-2")).await["approval"].clone();
+    let approval =
+        ask(&t, &ask_body("key-rotator", "rotate_keys", "payments-service", "two-2")).await["approval"].clone();
     let denied =
-        decide(&t, RESPONDER, &approval["id"], as_alice(decision("deny", "not today", &approval["digest"])), None).await;
+        decide(&t, RESPONDER, &approval["id"], as_alice(decision("deny", "not today", &approval["digest"])), None)
+            .await;
     assert_eq!((denied.body["status"].as_str(), denied.body["proceed"].as_bool()), (Some("denied"), Some(false)));
     let waited = t.get(AGENT, &format!("/api/v1/approvals/{}?wait=5", approval["id"])).await.succeeded();
     assert_eq!((waited["decision_reason"].as_str(), waited["decided_by"].as_str()), (Some("not today"), Some("alice")));
@@ -165,7 +175,12 @@ async fn bad_decisions_are_refused_naming_why_and_record_nothing(db: Db) {
     let id = &approval["id"];
     let audit_before = t.get(ADMIN, "/api/v1/audit?limit=500").await.succeeded()["entries"].as_array().unwrap().len();
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        (RESPONDER, as_alice(json!({"decision": "approve", "reason": "x", "digest": approval["digest"]})), 422, "CONFIRMATION_REQUIRED"),
+        (
+            RESPONDER,
+            as_alice(json!({"decision": "approve", "reason": "x", "digest": approval["digest"]})),
+            422,
+            "CONFIRMATION_REQUIRED",
+        ),
         (RESPONDER, as_alice(decision("approve", "x", &json!("0000"))), 409, "APPROVAL_DIGEST_MISMATCH"),
         (RESPONDER, as_alice(decision("maybe", "x", &approval["digest"])), 400, "decision"),
         (RESPONDER, as_alice(decision("approve", "   ", &approval["digest"])), 400, "reason"),
@@ -179,7 +194,8 @@ async fn bad_decisions_are_refused_naming_why_and_record_nothing(db: Db) {
         assert_eq!(answer.status, status, "{body}: {}", answer.body);
         assert!(answer.body.to_string().contains(names), "{body}: {}", answer.body);
     }
-    let unknown = decide(&t, RESPONDER, &json!(99999), as_alice(decision("approve", "x", &approval["digest"])), None).await;
+    let unknown =
+        decide(&t, RESPONDER, &json!(99999), as_alice(decision("approve", "x", &approval["digest"])), None).await;
     assert_eq!((unknown.status, unknown.body["code"].as_str()), (404, Some("APPROVAL_NOT_FOUND")));
     assert_eq!(t.get(AGENT, "/api/v1/approvals/99999").await.status, 404);
     assert_eq!(t.get(AGENT, "/api/v1/approvals/1e3").await.status, 400);
@@ -192,9 +208,18 @@ async fn bad_decisions_are_refused_naming_why_and_record_nothing(db: Db) {
     for (body, field) in [
         (json!({"agent_id": "a", "action_type": "drop_table", "request_key": "k"}), "summary"),
         (json!({"agent_id": "a", "action_type": "drop_table", "summary": "s"}), "request_key"),
-        (json!({"agent_id": "a", "action_type": "drop_table", "summary": "s", "request_key": "k", "actor_type": "ROBOT"}), "actor_type"),
-        (json!({"agent_id": "a\u{1b}[31m", "action_type": "drop_table", "summary": "s", "request_key": "k"}), "agent_id"),
-        (json!({"agent_id": "a", "action_type": "drop_table", "summary": "s", "request_key": "k", "colour": 1}), "colour"),
+        (
+            json!({"agent_id": "a", "action_type": "drop_table", "summary": "s", "request_key": "k", "actor_type": "ROBOT"}),
+            "actor_type",
+        ),
+        (
+            json!({"agent_id": "a\u{1b}[31m", "action_type": "drop_table", "summary": "s", "request_key": "k"}),
+            "agent_id",
+        ),
+        (
+            json!({"agent_id": "a", "action_type": "drop_table", "summary": "s", "request_key": "k", "colour": 1}),
+            "colour",
+        ),
     ] {
         let answer = t.post(AGENT, "/api/v1/approvals", &body).await;
         assert_eq!(answer.status, 400, "{body}: {}", answer.body);
@@ -218,7 +243,9 @@ async fn nobody_deciding_ends_a_request_as_its_critical_point_says(db: Db) {
     // Both others are waited on until they end.
     let wait = |id: Value| {
         let (http, url) = (t.http.clone(), t.url(&format!("/api/v1/approvals/{id}?wait=30")));
-        tokio::spawn(async move { http.get(url).bearer_auth(AGENT).send().await.unwrap().json::<Value>().await.unwrap() })
+        tokio::spawn(
+            async move { http.get(url).bearer_auth(AGENT).send().await.unwrap().json::<Value>().await.unwrap() },
+        )
     };
     let (denied, approved) = (wait(denied["id"].clone()), wait(approved["id"].clone()));
     let denied = denied.await.unwrap();
@@ -228,14 +255,22 @@ async fn nobody_deciding_ends_a_request_as_its_critical_point_says(db: Db) {
     let gone = t.get(AGENT, &format!("/api/v1/approvals/{}?wait=5", gone["id"])).await.succeeded();
     assert_eq!((gone["status"].as_str(), gone["proceed"].as_bool()), (Some("abandoned"), Some(false)), "{gone}");
     // Deciding one that ended: refused, naming why.
-    let late = decide(&t, RESPONDER, &denied["id"], as_alice(decision("approve", "late", &denied["digest"])), None).await;
+    let late =
+        decide(&t, RESPONDER, &denied["id"], as_alice(decision("approve", "late", &denied["digest"])), None).await;
     assert_eq!((late.status, late.body["code"].as_str()), (409, Some("APPROVAL_DECIDED")), "{}", late.body);
 
     // The friction report counts them against the budget.
     let list = t.get(VIEWER, "/api/v1/approvals").await.succeeded();
     let friction = &list["friction"];
-    assert_eq!((friction["gated"].as_i64(), friction["timed_out"].as_i64(), friction["abandoned"].as_i64()), (Some(3), Some(2), Some(1)));
-    assert_eq!((friction["budget"].as_f64(), friction["over_budget"].as_bool()), (Some(0.05), Some(true)), "{friction}");
+    assert_eq!(
+        (friction["gated"].as_i64(), friction["timed_out"].as_i64(), friction["abandoned"].as_i64()),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(
+        (friction["budget"].as_f64(), friction["over_budget"].as_bool()),
+        (Some(0.05), Some(true)),
+        "{friction}"
+    );
     assert_eq!(friction["gates"][0]["gate"], "critical point quick", "{friction}");
     assert_eq!(list["waiting"], 0);
     t.stop().await;
@@ -316,6 +351,9 @@ async fn a_request_outlives_a_restart_of_its_server() {
         .json()
         .await
         .unwrap();
-    assert_eq!((again["approval"]["id"].clone(), again["approval"]["status"].as_str()), (approval["id"].clone(), Some("approved")));
+    assert_eq!(
+        (again["approval"]["id"].clone(), again["approval"]["status"].as_str()),
+        (approval["id"].clone(), Some("approved"))
+    );
     assert!(served.stop().success());
 }

@@ -539,6 +539,61 @@ async fn a_merge_made_on_one_server_holds_on_the_other() {
     fleet.stop();
 }
 
+/// A gated action asked through one server and approved through the other:
+/// the SDK waiting on the first hears the decision at once; a second,
+/// denied the same way, is refused with who denied it.
+async fn a_decision_made_on_one_server_reaches_the_sdk_waiting_on_another() {
+    use mandate::sdk::{Action, Agent, Clearance, Client, OutOfContact, Refusal};
+    let fleet = Fleet::start(2, &[]).await;
+    let routing = json!({"level": [{"name": "only", "targets": ["@ops"]}], "critical_point": [
+        {"name": "drops", "reason": "irreversible", "match": {"action_type": "drop_table"}}]});
+    let put = fleet.http.put(fleet.at(0, "/api/v1/routing")).bearer_auth(&fleet.admin).json(&routing).send().await;
+    assert!(put.unwrap().status().is_success());
+    let on_second = Client::new(&format!("http://{}", fleet.servers[1].addr), &fleet.agent).unwrap();
+    let attribution = mandate::attribution::AttributionContext::system("db-migrator", "ci");
+    let agent = std::sync::Arc::new(Agent::start(&on_second, attribution, OutOfContact::KeepActing).unwrap());
+    let started = Instant::now();
+    while !agent.control().may_gate("drop_table") {
+        assert!(started.elapsed() < Duration::from_secs(10), "the routing never reached the SDK on the other server");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for (verdict, reason) in [("approve", "backup taken"), ("deny", "not now")] {
+        let waiting = {
+            let agent = agent.clone();
+            tokio::spawn(async move {
+                let cleared = agent.clear(&Action::tool_call("psql", "orders-db").of_type("drop_table")).await;
+                (cleared, Instant::now())
+            })
+        };
+        let approval = loop {
+            let (_, list) = fleet.get(0, "/api/v1/approvals").await;
+            if let Some(a) = list["approvals"].as_array().unwrap().iter().find(|a| a["status"] == "waiting") {
+                break a.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let body =
+            as_alice(json!({"decision": verdict, "reason": reason, "digest": approval["digest"], "confirm": true}));
+        let pressed = Instant::now();
+        let path = format!("/api/v1/approvals/{}/decision", approval["id"]);
+        let (status, decided) = fleet.post(0, &fleet.responder, &path, &body).await;
+        assert_eq!(status, 200, "{decided}");
+        let (cleared, returned) = waiting.await.unwrap();
+        eprintln!("{verdict} on server 0 reached the SDK on server 1 after {:?}", returned - pressed);
+        assert!(returned - pressed < Duration::from_secs(3), "heard when decided, not when its 5 s poll ends");
+        match (verdict, cleared) {
+            ("approve", Ok(Clearance::Approved(a))) => assert_eq!(a.decided_by.as_deref(), Some("alice")),
+            ("deny", Err(r @ Refusal::Denied { .. })) => {
+                assert!(r.to_string().ends_with("was denied by alice (approval #2): not now"), "{r}")
+            }
+            (verdict, other) => panic!("{verdict}: {other:?}"),
+        }
+    }
+    drop(agent);
+    fleet.stop();
+}
+
 macro_rules! on_postgres {
     ($($scenario:ident),+ $(,)?) => {
         $(
@@ -566,5 +621,6 @@ mod postgres {
         paging_runs_once_and_moves_when_its_server_dies,
         a_token_revoked_on_one_server_is_refused_by_all,
         a_merge_made_on_one_server_holds_on_the_other,
+        a_decision_made_on_one_server_reaches_the_sdk_waiting_on_another,
     );
 }
