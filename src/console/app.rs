@@ -9,7 +9,7 @@ pub use super::overlay::{Input, Overlay};
 pub use super::screens::DIMENSIONS;
 pub use super::screens::SortKey;
 use super::screens::{
-    ActivityView, AgentsView, AttributionView, AuditView, CalibrationView, IncidentList, IncidentView,
+    ActivityView, AgentsView, ApprovalsView, AttributionView, AuditView, CalibrationView, IncidentList, IncidentView,
     NotificationsView, PatternsView, RoutingView, ScreenData, Scroll, SilencesView, Step, View,
 };
 use crate::api::{
@@ -47,6 +47,9 @@ pub enum Action {
     Reliance(Box<crate::api::Reliance>),
     /// Every stop in force, with whether each holds (agents and incident screens).
     Stops(Vec<crate::api::StopSummary>),
+    /// The approval requests and the friction report (every screen: the
+    /// status bar counts the waiting ones).
+    Approvals(Box<crate::api::ApprovalList>),
     /// The server's answer to an intent: its message, or its error.
     Sent {
         key: String,
@@ -128,6 +131,7 @@ pub enum Screen {
     Calibration,
     Patterns,
     Silences,
+    Approvals,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +160,7 @@ pub const COMMANDS: &[&str] = &[
     "routing",
     "notifications",
     "silences",
+    "approvals",
     "calibration",
     "patterns",
     "messages",
@@ -199,6 +204,8 @@ pub struct App {
     pub reliance: Option<crate::api::Reliance>,
     /// Every stop in force, as last fetched; None: not known.
     pub stops: Option<Vec<crate::api::StopSummary>>,
+    /// The approval requests, as last fetched; None: not known.
+    pub approvals: Option<crate::api::ApprovalList>,
     /// An intervention key pressed on an incident whose detail had not
     /// arrived: the detail is fetched, then the key acts as if it had.
     pub awaiting: Option<(KeyAction, i64)>,
@@ -236,6 +243,7 @@ impl App {
             missing: None,
             reliance: None,
             stops: None,
+            approvals: None,
             awaiting: None,
             paging: None,
             messages: std::collections::VecDeque::new(),
@@ -302,6 +310,19 @@ impl App {
             View::RootCauses(v) => v.candidate(self.focused_detail()?),
             _ => None,
         }
+    }
+
+    /// The selected approval request, on the approvals screen.
+    pub fn selected_approval(&self) -> Option<&crate::api::ApprovalRequest> {
+        match self.screens.last()? {
+            View::Approvals(v) => v.selected_approval(),
+            _ => None,
+        }
+    }
+
+    /// How many approval requests wait for a person; None: not known.
+    pub fn approvals_waiting(&self) -> Option<i64> {
+        self.approvals.as_ref().map(|l| l.waiting)
     }
 
     /// The selected silence, on the silences screen.
@@ -497,7 +518,9 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             let after = (app.data_age().map(|a| a / 5), minute_of(app.now));
             // Ages on screen move by the minute, staleness by 5 s: only then redraw.
             let stale = !matches!(app.connection, Connection::Live);
-            (before.1 != after.1 || (stale && before.0 != after.0), vec![])
+            // A waiting request's time left counts down on its screen.
+            let counting = app.screen() == Screen::Approvals && app.approvals_waiting().unwrap_or(0) > 0;
+            (before.1 != after.1 || (stale && before.0 != after.0) || counting, vec![])
         }
         Action::Incidents(page, at) => {
             let page = *page;
@@ -571,6 +594,17 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
         Action::Stops(stops) => {
             let changed = app.stops.as_ref() != Some(&stops);
             app.stops = Some(stops);
+            (changed, vec![])
+        }
+        Action::Approvals(list) => {
+            // The time left moves every second; drawn on the tick.
+            let changed = app.approvals.as_ref() != Some(&*list);
+            if changed {
+                for view in app.screens.iter_mut().filter(|v| matches!(v, View::Approvals(_))) {
+                    view.receive(ScreenData::Approvals(list.clone()));
+                }
+            }
+            app.approvals = Some(*list);
             (changed, vec![])
         }
         Action::Sent { key, outcome } => {
@@ -824,6 +858,13 @@ pub(crate) fn open_screen(app: &mut App, screen: Screen) -> Vec<Effect> {
         Screen::Calibration => View::Calibration(CalibrationView::default()),
         Screen::Patterns => View::Patterns(PatternsView::default()),
         Screen::Silences => View::Silences(SilencesView::default()),
+        Screen::Approvals => {
+            let mut view = View::Approvals(ApprovalsView::default());
+            if let Some(list) = app.approvals.clone() {
+                view.receive(ScreenData::Approvals(Box::new(list)));
+            }
+            view
+        }
         Screen::Incident { id, .. } | Screen::BlastRadius { id } | Screen::RootCauses { id } => {
             View::Incident(IncidentView::new(id))
         }

@@ -30,6 +30,8 @@ pub enum Target {
     Stop(StopScope, String),
     /// A silence, by id.
     Silence(i64),
+    /// A gated action's approval request, by id.
+    Approval(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,10 @@ pub enum What {
     Silence,
     /// End a silence now.
     LiftSilence,
+    /// Let a gated action run.
+    Approve,
+    /// Refuse a gated action.
+    Deny,
 }
 
 /// What the operator asked for, before it is confirmed and sent.
@@ -89,6 +95,9 @@ pub struct Plan {
     pub responder: Option<String>,
     /// The incident a duplicate is merged into, as typed: `12` or `#12`.
     pub into: Option<String>,
+    /// An approval request as the operator read it: what it says, and the
+    /// digest of that, sent with the decision.
+    pub approval: Option<Box<crate::api::ApprovalRequest>>,
 }
 
 impl Plan {
@@ -115,6 +124,7 @@ impl Plan {
             began: None,
             responder: None,
             into: None,
+            approval: None,
         }
     }
 
@@ -137,6 +147,49 @@ impl Plan {
             Some(r) if !r.is_empty() => format!("@{r}"),
             _ => "(name them below)".to_owned(),
         }
+    }
+
+    /// What approving or denying does, with everything the request says.
+    fn decision_effects(&self) -> Vec<String> {
+        let on = self.target_name();
+        let Some(a) = &self.approval else { return vec![format!("decide {on}")] };
+        let what = super::screens::approval_action_words(a);
+        let mut lines = match self.what {
+            What::Approve if a.approvals_needed == 2 && a.approvals.is_empty() => vec![
+                format!("give the first of two approvals to {on}: {} will {what}", a.agent_id),
+                "it waits on until a second, different person approves".to_owned(),
+            ],
+            What::Approve => vec![format!("let agent {} {what} now: its waiting call returns at once", a.agent_id)],
+            _ => vec![format!(
+                "refuse agent {} its {what}: it never runs, and the agent is told who and why",
+                a.agent_id
+            )],
+        };
+        lines.push(format!("in its words: {}", a.summary));
+        lines.push(format!(
+            "gated by {}: {}",
+            a.critical_point.clone().or_else(|| a.rule.as_ref().map(|r| format!("rule {r}"))).unwrap_or_default(),
+            a.reason
+        ));
+        if let Some(h) = &a.on_behalf_of {
+            lines.push(format!(
+                "done for {h}{}",
+                if a.four_eyes { " (four eyes: they may not approve it)" } else { "" }
+            ));
+        }
+        lines.push(match a.blast_preview.is_empty() {
+            true => "blast radius: nothing else depends on it".to_owned(),
+            false => format!("blast radius: {}", a.blast_preview.join(", ")),
+        });
+        if !a.past_incidents.is_empty() {
+            let past: Vec<String> = a.past_incidents.iter().map(|p| format!("#{} {}", p.id, p.title)).collect();
+            lines.push(format!("past incidents with {}: {}", a.action_type, past.join("; ")));
+        }
+        lines.push(format!(
+            "its incident's paging stops; this cannot be undone (digest {})",
+            &a.digest[..a.digest.len().min(12)]
+        ));
+        lines
     }
 
     /// How a resolve ends the incident, in words for the preview.
@@ -162,6 +215,7 @@ impl Plan {
             Target::Agent(a) => Some(a),
             Target::Incident(_) => self.target_agent.as_deref(),
             Target::Stop(StopScope::Agent, a) => Some(a),
+            Target::Approval(_) => self.approval.as_ref().map(|a| a.agent_id.as_str()),
             Target::Notification(_) | Target::Service(_) | Target::Stop(..) | Target::Silence(_) => None,
         }
     }
@@ -180,6 +234,7 @@ impl Plan {
             Target::Service(name) => format!("service {name}"),
             Target::Stop(..) => self.covered(),
             Target::Silence(id) => format!("silence #{id}"),
+            Target::Approval(id) => format!("approval #{id}"),
         }
     }
 
@@ -205,6 +260,8 @@ impl Plan {
             What::Lift => format!("lift the stop on {on}"),
             What::Silence => format!("silence {}", self.matches.as_deref().unwrap_or("?")),
             What::LiftSilence => format!("lift {on}"),
+            What::Approve => format!("approve {on}"),
+            What::Deny => format!("deny {on}"),
             What::Dispute(_) => format!("dispute the attribution of {}", self.event_id.as_deref().unwrap_or("?")),
         }
     }
@@ -234,6 +291,8 @@ impl Plan {
             What::Stop | What::Lift => true,
             // It holds people's pages, or releases them.
             What::Silence | What::LiftSilence => true,
+            // An agent acts, or is refused, at once: it cannot be undone.
+            What::Approve | What::Deny => true,
         }
     }
 
@@ -369,6 +428,7 @@ impl Plan {
                 lines
             }
             What::LiftSilence => vec![format!("end {on} now: the open incidents it held are paged at once")],
+            What::Approve | What::Deny => self.decision_effects(),
             What::Lift => vec![
                 format!("lift the stop on {on}: what it covers may act again"),
                 "other stops covering the same agents stay in force".to_owned(),
@@ -437,6 +497,9 @@ impl Plan {
             fields.push(Field::new(FieldName::Match, self.matches.clone(), true));
             fields.push(Field::new(FieldName::Reason, self.reason.clone(), true));
             fields.push(Field::new(FieldName::For, self.until.clone(), true));
+        } else if let What::Approve | What::Deny = self.what {
+            // Recorded with the decision, and told to the agent when denied.
+            fields.push(Field::new(FieldName::Reason, None, true));
         } else if let What::Dispute(_) | What::Verdict(_) = self.what {
             // A verdict teaches calibration; its reason is what a reviewer reads.
             fields.push(Field::new(FieldName::Reason, None, true));
@@ -667,6 +730,7 @@ impl Dialog {
     /// Whether the intervention cannot be undone: confirmed with Ctrl-Y only.
     pub fn irreversible(&self) -> bool {
         matches!(self.plan.what, What::Intervention(kind) if !kind.reversible())
+            || matches!(self.plan.what, What::Approve | What::Deny)
             || matches!((self.plan.what, &self.plan.target), (What::Stop, Target::Stop(StopScope::Fleet, _)))
             || (self.plan.what == What::Silence
                 && silence_match(self.current_plan().matches.as_deref().unwrap_or_default())
@@ -827,9 +891,29 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
     let (actor_type, actor_id) = ("HUMAN".to_owned(), operator.name.clone());
     let (agent_id, origin_system_id) = (CONSOLE_AGENT_ID.to_owned(), CONSOLE_ORIGIN.to_owned());
     let (path, body) = match (plan.what, &plan.target) {
+        (What::Approve | What::Deny, Target::Approval(id)) => {
+            let digest = plan.approval.as_ref().map(|a| a.digest.clone()).ok_or("the request was not read")?;
+            let body = crate::api::ApprovalDecisionBody {
+                decision: if plan.what == What::Approve { "approve" } else { "deny" }.to_owned(),
+                reason: plan.reason.clone().unwrap_or_default(),
+                digest,
+                confirm: true,
+                actor_type,
+                actor_id,
+                agent_id: Some(agent_id),
+                origin_system_id: Some(origin_system_id),
+            };
+            (format!("/api/v1/approvals/{id}/decision"), serde_json::to_value(body))
+        }
+        (What::Approve | What::Deny, _) => return Err("only an approval request is approved or denied".to_owned()),
         (
             What::Verdict(_) | What::Dispute(_),
-            Target::Agent(_) | Target::Notification(_) | Target::Service(_) | Target::Stop(..) | Target::Silence(_),
+            Target::Agent(_)
+            | Target::Notification(_)
+            | Target::Service(_)
+            | Target::Stop(..)
+            | Target::Silence(_)
+            | Target::Approval(_),
         ) => {
             return Err("a verdict or a dispute is given on an incident's candidate".to_owned());
         }
@@ -937,6 +1021,7 @@ pub fn intent(plan: &Plan, operator: &WhoAmI) -> Result<Intent, String> {
                 Target::Notification(_) => return Err("a notification is retried, not intervened on".to_owned()),
                 Target::Service(_) => return Err("a service is reached out to, not intervened on".to_owned()),
                 Target::Silence(_) => return Err("a silence is lifted, not intervened on".to_owned()),
+                Target::Approval(_) => return Err("an approval request is decided, not intervened on".to_owned()),
                 Target::Incident(id) => format!("/api/v1/incidents/{id}/interventions"),
                 Target::Agent(a) => {
                     let segment: String = form_urlencoded::byte_serialize(a.as_bytes()).collect();
@@ -1223,6 +1308,33 @@ pub fn plan(app: &App, action: KeyAction) -> Result<Plan, String> {
             }
             let mut plan = Plan::new(What::LiftSilence, Target::Silence(silence.id));
             plan.matches = Some(silence.matches.describe());
+            return Ok(plan);
+        }
+        KeyAction::Approve | KeyAction::Deny => {
+            let a = app.selected_approval().ok_or("open :approvals and select the request to decide")?;
+            if a.status != crate::api::ApprovalStatus::Waiting {
+                return Err(format!(
+                    "approval #{} is no longer waiting: {}",
+                    a.id,
+                    super::screens::approval_state_words(a, app.now)
+                ));
+            }
+            let me = app.operator.as_ref().map(|o| o.name.as_str());
+            if action == KeyAction::Approve {
+                if a.four_eyes && a.on_behalf_of.as_deref().zip(me).is_some_and(|(h, m)| h.trim_start_matches('@') == m)
+                {
+                    return Err(format!(
+                        "approval #{} was asked for you: another person must approve it (four eyes)",
+                        a.id
+                    ));
+                }
+                if me.is_some_and(|m| a.approvals.iter().any(|v| v.by == m)) {
+                    return Err(format!("you approved #{} already: it needs a second, different person", a.id));
+                }
+            }
+            let what = if action == KeyAction::Approve { What::Approve } else { What::Deny };
+            let mut plan = Plan::new(what, Target::Approval(a.id));
+            plan.approval = Some(Box::new(a.clone()));
             return Ok(plan);
         }
         KeyAction::StopAgents | KeyAction::StopFleet => {

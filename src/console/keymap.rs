@@ -31,6 +31,7 @@ wire_enum! {
         Calibration = "calibration",
         Patterns = "patterns",
         Silences = "silences",
+        Approvals = "approvals",
         Help = "help",
     }
 }
@@ -104,6 +105,10 @@ pub enum KeyAction {
     Silence,
     /// End the selected silence now.
     LiftSilence,
+    /// Approve the selected gated action (with a reason; Ctrl-Y).
+    Approve,
+    /// Deny the selected gated action (with a reason; Ctrl-Y).
+    Deny,
     /// Write the resolved incident's draft postmortem to a file and the clipboard.
     Postmortem,
 }
@@ -172,6 +177,8 @@ impl KeyAction {
         KeyAction::LiftStop,
         KeyAction::Silence,
         KeyAction::LiftSilence,
+        KeyAction::Approve,
+        KeyAction::Deny,
         KeyAction::Postmortem,
     ];
 
@@ -226,6 +233,8 @@ impl KeyAction {
             LiftStop => "lift_stop",
             Silence => "silence",
             LiftSilence => "lift_silence",
+            Approve => "approve",
+            Deny => "deny",
             Postmortem => "postmortem",
         }
     }
@@ -256,6 +265,8 @@ impl KeyAction {
                 | KeyAction::LiftStop
                 | KeyAction::Silence
                 | KeyAction::LiftSilence
+                | KeyAction::Approve
+                | KeyAction::Deny
         )
     }
 }
@@ -390,6 +401,11 @@ pub const DEFAULTS: &[(Mode, &str, KeyAction, &str)] = &[
     (Mode::Silences, "enter", KeyAction::Open, "read it whole"),
     (Mode::Silences, "esc", KeyAction::Back, "back"),
     (Mode::Silences, "q", KeyAction::Back, "back"),
+    (Mode::Approvals, "a", KeyAction::Approve, "approve it (reason, Ctrl-Y)"),
+    (Mode::Approvals, "d", KeyAction::Deny, "deny it (reason, Ctrl-Y)"),
+    (Mode::Approvals, "enter", KeyAction::Open, "read it whole"),
+    (Mode::Approvals, "esc", KeyAction::Back, "back"),
+    (Mode::Approvals, "q", KeyAction::Back, "back"),
     (Mode::Notifications, "esc", KeyAction::Back, "back"),
     (Mode::Notifications, "q", KeyAction::Back, "back"),
     (Mode::Calibration, "esc", KeyAction::Back, "back"),

@@ -271,6 +271,7 @@ fn run_command(line: &str) -> Vec<Ask> {
         (Some("routing"), _) => open(Screen::Routing),
         (Some("notifications"), _) => open(Screen::Notifications),
         (Some("silences"), _) => open(Screen::Silences),
+        (Some("approvals"), _) => open(Screen::Approvals),
         (Some("calibration"), _) => open(Screen::Calibration),
         (Some("patterns"), _) => open(Screen::Patterns),
         (Some(other), _) => {

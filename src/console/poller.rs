@@ -228,6 +228,27 @@ impl Http {
                         None => format!("{} (nothing to record)", done.message),
                     });
                 }
+                // An approval request's answer, and no other, has "digest".
+                let is_approval = decode_clean::<serde_json::Value>(&body).is_ok_and(|v| v.get("digest").is_some());
+                if is_approval && let Ok(a) = decode_clean::<crate::api::ApprovalRequest>(&body) {
+                    let what = crate::console::screens::approval_action_words(&a);
+                    return Ok(match a.status {
+                        crate::api::ApprovalStatus::Waiting => format!(
+                            "approval #{}: {} of {} approvals given; it waits for another person",
+                            a.id,
+                            a.approvals.len(),
+                            a.approvals_needed
+                        ),
+                        _ => format!(
+                            "{} {}",
+                            a.agent_id,
+                            match a.proceed {
+                                true => format!("goes ahead with {what}"),
+                                false => format!("is refused {what}"),
+                            }
+                        ),
+                    });
+                }
                 // A silence's answer, and no other, has "silence".
                 let is_silence = decode_clean::<serde_json::Value>(&body).is_ok_and(|v| v.get("silence").is_some());
                 if is_silence && let Ok(done) = decode_clean::<crate::api::SilenceResult>(&body) {
@@ -296,6 +317,7 @@ impl Poller {
         let kick = Arc::new(Notify::new());
         tokio::spawn(feed(http.clone(), actions.clone(), version_tx, refresh.clone()));
         tokio::spawn(stops_watcher(http.clone(), actions.clone(), watch_rx.clone()));
+        tokio::spawn(approvals_watcher(http.clone(), actions.clone(), version_rx.clone()));
         tokio::spawn(watcher(http.clone(), actions.clone(), watch_rx, version_rx, kick.clone()));
         tokio::spawn(dispatch(rx, http, actions, watch_tx, refresh, kick));
         tx
@@ -572,6 +594,35 @@ async fn stops_watcher(http: Arc<Http>, actions: mpsc::Sender<Action>, watched: 
         {
             etag = tag;
             let _ = actions.send(Action::Stops(stops)).await;
+        }
+    }
+}
+
+/// How often the approval requests are fetched at most when nothing else
+/// says they changed.
+const APPROVALS_PERIOD: Duration = Duration::from_secs(3);
+
+/// The approval requests, on every screen (the status bar counts the
+/// waiting ones): when the feed moves (a request opens an incident, a
+/// decision closes it) and every [`APPROVALS_PERIOD`].
+/// A server without approvals (404) is asked no more.
+async fn approvals_watcher(http: Arc<Http>, actions: mpsc::Sender<Action>, mut version: watch::Receiver<i64>) {
+    loop {
+        if actions.is_closed() {
+            return; // the UI is gone
+        }
+        match http.get("/api/v1/approvals", None, Duration::from_secs(10)).await {
+            Ok((_, _, body)) => {
+                if let Ok(list) = decode_clean::<crate::api::ApprovalList>(&body) {
+                    let _ = actions.send(Action::Approvals(Box::new(list))).await;
+                }
+            }
+            Err(Failure::NotFound(_)) => return,
+            Err(_) => {}
+        }
+        tokio::select! {
+            changed = version.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(APPROVALS_PERIOD) => {}
         }
     }
 }

@@ -5,6 +5,7 @@
 //! channel, and the console opens signed in as a demo responder. Quitting stops all three and removes the directory.
 
 mod fleets;
+mod gatekeeper;
 
 use crate::api::Role;
 use crate::auth::{TokenTable, generate_token};
@@ -150,6 +151,7 @@ impl Demo {
             tracing::warn!(error = %e, "the demo's history (a silence, yesterday's flash incidents) was not made");
         }
         let other_sdks = fleets::OtherSdks::start(&server.url(), &fleet_token);
+        let gated = (server.url(), fleet_token.clone(), args.speed);
         let sim_args = SimArgs {
             api: server.url(),
             token: fleet_token,
@@ -162,6 +164,7 @@ impl Demo {
             admin_token: Some(lead_token),
         };
         let (stop_sim, stopped) = watch::channel(false);
+        tokio::spawn(gatekeeper::run(gated.0, gated.1, gated.2, stopped.clone()));
         let sim = tokio::spawn(async move {
             if let Err(e) = crate::sim::run(sim_args, stopped).await {
                 tracing::error!(error = %e, "the demo simulator stopped");

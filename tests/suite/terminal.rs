@@ -575,6 +575,94 @@ fn silencing_from_an_incident_and_lifting_at_200x50() {
     silence_and_lift_at((200, 50), "silencing_from_an_incident_and_lifting_at_200x50");
 }
 
+/// Gated actions from the console: an agent on the Rust SDK asks to drop
+/// a table; the status bar counts the waiting request on the list, the
+/// approver is paged, `:approvals` shows it, and `a` (a reason, Ctrl-Y)
+/// lets the waiting call go on; the next one, denied with `d`, is refused
+/// with who denied it and why.
+fn approve_and_deny_at(size: (u16, u16), name: &str) {
+    use mandate::sdk::{Action, Agent, Client, OutOfContact, Refusal};
+    if no_tmux(name) {
+        return;
+    }
+    let routing = format!(
+        "{ONE_LEVEL}[[critical_point]]\nname = \"drops\"\nreason = \"Irreversible data operation\"\n\
+         match = {{ action_type = \"drop_table\" }}\napprovers = [\"@dba-lead\"]\n"
+    );
+    let p = PagingServer::start(&routing, |_| {});
+    let url = format!("http://{}", p.served.addr);
+    let agent = p.rt.block_on(async {
+        let client = Client::new(&url, &p.agent).unwrap();
+        let attribution = mandate::attribution::AttributionContext::system("schema-janitor", "ops");
+        let agent = std::sync::Arc::new(Agent::start(&client, attribution, OutOfContact::KeepActing).unwrap());
+        while !agent.control().may_gate("drop_table") {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        agent
+    });
+    let ask = |table: &str| {
+        let (agent, table) = (agent.clone(), table.to_owned());
+        p.rt.spawn(async move {
+            let drop =
+                Action::tool_call("psql", "orders-db").of_type("drop_table").described(&format!("DROP TABLE {table}"));
+            agent.act(&drop, async { Ok::<(), String>(()) }).await
+        })
+    };
+    let t = p.console_sized(name, size, "");
+    t.wait_for("DISK_FULL on svc-1");
+    let first = ask("sessions_2019");
+    t.wait_for("1 APPROVAL");
+    let seen = p.webhook_until("incident.page", 1);
+    t.keys(&[":"]);
+    t.text("approvals");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("WAITING");
+    assert!(screen.contains("schema-janitor") && screen.contains("drop_table"), "{screen}");
+    t.keys(&["a"]);
+    let dialog = t.wait_for("Confirm: approve approval #1");
+    assert!(dialog.contains("DROP TABLE sessions_2019"), "the dialog says what it will do:\n{dialog}");
+    t.text("planned, backup verified");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["C-y"]);
+    t.wait_for("✓ approve approval #1");
+    let ran = p.rt.block_on(first).unwrap();
+    assert!(matches!(ran, Ok(Ok(()))), "approved, the action ran: {ran:?}");
+    t.wait_until("the count gone", |s| !s.contains("1 APPROVAL"));
+
+    let second = ask("sessions_2020");
+    t.wait_for("WAITING");
+    // The new request is listed first; the selection stays where it was.
+    t.keys(&["Up"]);
+    t.keys(&["d"]);
+    t.wait_for("Confirm: deny approval #2");
+    t.text("not during the freeze");
+    t.keys(&["Tab"]);
+    std::thread::sleep(GUARD);
+    t.keys(&["C-y"]);
+    t.wait_for("✓ deny approval #2");
+    match p.rt.block_on(second).unwrap() {
+        Err(r @ Refusal::Denied { .. }) => {
+            assert!(r.to_string().ends_with("denied by alice (approval #2): not during the freeze"), "{r}")
+        }
+        other => panic!("denied, the action must not run: {other:?}"),
+    }
+    assert!(seen > 1, "the approver was paged");
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(), 0);
+    p.served.stop();
+}
+
+#[test]
+fn approving_and_denying_from_the_console_at_80x24() {
+    approve_and_deny_at((80, 24), "approving_and_denying_from_the_console_at_80x24");
+}
+
+#[test]
+fn approving_and_denying_from_the_console_at_200x50() {
+    approve_and_deny_at((200, 50), "approving_and_denying_from_the_console_at_200x50");
+}
+
 #[test]
 fn resolving_and_reopening_from_the_console_at_80x24() {
     resolve_and_reopen_at((80, 24), "resolving_and_reopening_from_the_console_at_80x24");

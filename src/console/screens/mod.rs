@@ -1,7 +1,7 @@
 //! The screens, one file each, named as its `:` command or key opens it:
 //! `incidents` (the list), `incident`, `blast_radius`, `root_causes`,
 //! `activity`, `agents`, `audit`, `attribution`, `routing`, `notifications`,
-//! `calibration`, `patterns` and `silences`. Each file holds the screen's state, the keys
+//! `calibration`, `patterns`, `silences` and `approvals`. Each file holds the screen's state, the keys
 //! it takes, the data it receives and how it is drawn, behind [`Component`].
 //! The app keeps what they share (the incidents, the open incident's
 //! detail, the connection, the operator) and a stack of screens; the top
@@ -9,6 +9,7 @@
 
 mod activity;
 mod agents;
+mod approvals;
 mod attribution;
 mod audit;
 mod blast_radius;
@@ -24,6 +25,7 @@ mod silences;
 
 pub use activity::{ActivityView, DIMENSIONS};
 pub use agents::AgentsView;
+pub use approvals::{ApprovalsView, action_words as approval_action_words, state_words as approval_state_words};
 pub use attribution::AttributionView;
 pub use audit::AuditView;
 pub use blast_radius::BlastRadiusView;
@@ -92,6 +94,7 @@ pub enum ScreenData {
     /// Deliveries, for `:notifications`.
     Notifications(Box<PageList>),
     Silences(Box<crate::api::SilenceList>),
+    Approvals(Box<crate::api::ApprovalList>),
 }
 
 /// One entry of the screen stack, with its state.
@@ -111,6 +114,7 @@ pub enum View {
     Calibration(CalibrationView),
     Patterns(PatternsView),
     Silences(SilencesView),
+    Approvals(ApprovalsView),
 }
 
 /// What a screen made of a key.
@@ -157,6 +161,7 @@ macro_rules! each_screen {
             View::Calibration($s) => $body,
             View::Patterns($s) => $body,
             View::Silences($s) => $body,
+            View::Approvals($s) => $body,
         }
     };
 }

@@ -172,6 +172,13 @@ pub(in crate::console) fn status_bar(app: &App, theme: &Theme, frame: &mut Frame
         Connection::Unauthorized { reason } => (" UNAUTHORIZED ".to_owned(), Some(reason), K::Offline),
     };
     segments.push(Segment::fixed(word, theme.style(key)));
+    // Gated actions waiting for a person: never cut, like the connection.
+    if let Some(n) = app.approvals_waiting().filter(|n| *n > 0) {
+        segments.push(Segment::fixed(" ".to_owned(), Style::default()));
+        let word = if n == 1 { "APPROVAL".to_owned() } else { "APPROVALS".to_owned() };
+        segments.push(Segment::fixed(format!(" {n} {word} "), theme.style(K::Error)));
+        segments.push(Segment::yields(" :approvals".to_owned(), theme.style(K::Muted), 1));
+    }
     // Said before the reason: it outlives a cut of everything else.
     if let Some(alarm) = app.paging.as_ref().and_then(crate::api::PagingHealth::alarm) {
         segments.push(Segment::fixed(" ".to_owned(), Style::default()));
