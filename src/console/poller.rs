@@ -618,6 +618,14 @@ async fn approvals_watcher(http: Arc<Http>, actions: mpsc::Sender<Action>, mut v
                 }
             }
             Err(Failure::NotFound(_)) => return,
+            // A refused token is said by the feed; asked again once the
+            // feed is answered again.
+            Err(Failure::Unauthorized(_)) => {
+                if version.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             Err(_) => {}
         }
         tokio::select! {

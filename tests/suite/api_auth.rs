@@ -173,6 +173,9 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ("POST", "/api/v1/silences/{id}/lift", RESPONDER, None),
             // An agent's SDK reports its refused attempts; people do not.
             ("POST", "/api/v1/agents/{agent_id}/refusals", ADMIN, None),
+            // An agent asks about its next action; a person decides.
+            ("POST", "/api/v1/approvals", AGENT, None),
+            ("POST", "/api/v1/approvals/{id}/decision", RESPONDER, None),
             // A dispute is a person's word: viewers may, agents may not.
             ("POST", "/api/v1/disputes", VIEWER, None),
             ("POST", "/api/v1/disputes/{id}/resolution", ADMIN, None),

@@ -252,7 +252,8 @@ async fn nobody_deciding_ends_a_request_as_its_critical_point_says(db: Db) {
     assert_eq!((denied["status"].as_str(), denied["proceed"].as_bool()), (Some("timed_out"), Some(false)), "{denied}");
     let approved = approved.await.unwrap();
     assert_eq!((approved["status"].as_str(), approved["proceed"].as_bool()), (Some("timed_out"), Some(true)));
-    let gone = t.get(AGENT, &format!("/api/v1/approvals/{}?wait=5", gone["id"])).await.succeeded();
+    // Read by a person, not its agent: an agent reading it would be waiting again.
+    let gone = t.get(VIEWER, &format!("/api/v1/approvals/{}?wait=5", gone["id"])).await.succeeded();
     assert_eq!((gone["status"].as_str(), gone["proceed"].as_bool()), (Some("abandoned"), Some(false)), "{gone}");
     // Deciding one that ended: refused, naming why.
     let late =

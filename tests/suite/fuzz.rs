@@ -414,6 +414,13 @@ async fn every_operation_of_the_api_from_its_own_schema() {
     t.post(AGENT, "/api/v1/events", &e).await.succeeded();
     t.send(t.http.put(t.url("/api/v1/catalog")).bearer_auth(ADMIN).json(&common::seed_catalog())).await.succeeded();
     let run = t.post(AGENT, "/api/v1/runs", &common::run_body()).await.body["run_id"].as_str().unwrap().to_owned();
+    // A gated action waiting: approval request #1.
+    let mut routing = t.get(VIEWER, "/api/v1/routing").await.succeeded();
+    routing["critical_point"] =
+        json!([{"name": "drops", "reason": "irreversible", "match": {"action_type": "drop_table"}}]);
+    t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&routing)).await.succeeded();
+    let ask = json!({"agent_id": "agent-1", "action_type": "drop_table", "summary": "drop", "request_key": "k"});
+    t.post(AGENT, "/api/v1/approvals", &ask).await.succeeded();
 
     let mut answered = std::collections::BTreeMap::<String, Vec<u16>>::new();
     let mut undocumented = std::collections::BTreeSet::<String>::new();
