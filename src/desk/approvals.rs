@@ -205,30 +205,11 @@ impl Desk {
         let stored =
             self.store.insert_approval(&mut tx, &NewApproval { request_key: &key, approval: &approval }).await?;
 
-        // Paged at once: the critical point's approvers, else the
-        // resource's owners, else the fallback; then routing's escalation
-        // for the resource while nobody decides.
+        // Paged at once: the critical point's approvers, then the
+        // resource's owner chain as routing escalates it; without
+        // approvers, that chain from its first level.
         let routing = self.routing();
-        let mut targets = plan.approvers.clone();
-        if targets.is_empty()
-            && let Some(r) = &approval.resource
-        {
-            targets = routing.owners_of(&catalog, r, now).into_iter().map(|(owner, _)| owner).collect();
-        }
-        if targets.is_empty() {
-            targets = vec![routing.admin()];
-        }
-        let why = format!(
-            "approve or deny #{}: {} wants to {what} ({}); it waits until {} UTC, then is {}",
-            stored.id,
-            approval.agent_id,
-            approval.reason,
-            approval.expires_at.format("%H:%M:%S"),
-            if approval.on_timeout == "approve" { "approved" } else { "denied" },
-        );
-        let gate = approval.critical_point.as_deref().or(approval.rule.as_deref()).unwrap_or("gated");
-        let mut paging = super::paging::page_at_once(&routing, &targets, &why, gate, "approvers", id);
-        let escalation = routing.decide(
+        let mut escalation = routing.decide(
             &catalog,
             &RoutingInput {
                 severity: Severity::Critical,
@@ -241,12 +222,36 @@ impl Desk {
                 incident: Some(id),
             },
         );
-        for n in escalation.notifications.into_iter().filter(|n| n.delay_seconds > 0) {
-            if !paging.escalation_path.contains(&n.target) {
-                paging.escalation_path.push(n.target.clone());
+        let gate = approval.critical_point.as_deref().or(approval.rule.as_deref()).unwrap_or("gated");
+        let why = format!(
+            "approve or deny #{}: {} wants to {what} ({}); it waits until {} UTC, then is {}",
+            stored.id,
+            approval.agent_id,
+            approval.reason,
+            approval.expires_at.format("%H:%M:%S"),
+            if approval.on_timeout == "approve" { "approved" } else { "denied" },
+        );
+        let paging = if plan.approvers.is_empty() {
+            for n in &mut escalation.notifications {
+                n.reason = format!("{why}: {}", n.reason);
             }
-            paging.notifications.push(n);
-        }
+            escalation.decision = crate::api::RoutingVerdict::Gated;
+            escalation.rule_matched = Some(gate.to_owned());
+            escalation
+        } else {
+            let mut paging = super::paging::page_at_once(&routing, &plan.approvers, &why, gate, "approvers", id);
+            // The owners' chain follows one escalation step later.
+            let step = escalation.notifications.iter().map(|n| n.delay_seconds).filter(|d| *d > 0).min().unwrap_or(300);
+            for mut n in escalation.notifications {
+                n.delay_seconds += step;
+                if !paging.escalation_path.contains(&n.target) {
+                    paging.escalation_path.push(n.target.clone());
+                }
+                paging.notifications.push(n);
+            }
+            paging
+        };
+        let targets = paging.escalation_path.clone();
         self.store.record_routing_in(&mut tx, id, &paging, now).await?;
         let queued =
             self.sync_pages(&mut tx, id, (IncidentStatus::Open, Severity::Critical), &paging, self.clock.now()).await?;

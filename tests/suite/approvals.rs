@@ -85,6 +85,10 @@ async fn an_approved_action_proceeds_and_the_waiting_agent_hears_at_once(db: Db)
     let paged: Vec<&Value> =
         pages["notifications"].as_array().unwrap().iter().filter(|p| p["incident_id"] == incident).collect();
     assert!(paged.iter().any(|p| p["target"] == "@dba-lead"), "the approvers are paged: {pages}");
+    // Nobody answering, routing's escalation for the resource follows.
+    let routed = t.get(VIEWER, &format!("/api/v1/incidents/{incident}/routing")).await.succeeded();
+    let path = routed.to_string();
+    assert!(path.contains("@dba-lead") && path.contains("@dana"), "approvers first, then the owners: {path}");
 
     // The agent waits; a person approves; the wait answers at once.
     let waiter = {
@@ -358,3 +362,27 @@ async fn a_request_outlives_a_restart_of_its_server() {
     );
     assert!(served.stop().success());
 }
+
+/// A learned rule whose decision is `gated` (`:patterns`) gates the actions
+/// it matches, as a critical point does; the controls tell the SDK to ask.
+async fn a_gated_learned_rule_gates_the_actions_it_matches(db: Db) {
+    let t = common::start(db).await;
+    let rule = json!({"name": "no config changes on payments", "match": {"action_type": "config_change",
+        "resource": "payments-*"}, "decision": "gated", "reason": "it broke payments twice"});
+    let proposed = t.post(RESPONDER, "/api/v1/rules", &rule).await;
+    assert_eq!(proposed.status, 201, "{}", proposed.body);
+    let id = proposed.body["id"].as_i64().unwrap();
+    for to in ["approved", "active"] {
+        t.post(ADMIN, &format!("/api/v1/rules/{id}/transition"), &json!({"to": to})).await.succeeded();
+    }
+    let control = t.get(AGENT, "/api/v1/agents/config-gen/control").await.succeeded();
+    assert_eq!(control["gates"], json!(["config_change"]), "{control}");
+    let answer = ask(&t, &ask_body("config-gen", "config_change", "payments-service", "lr-1")).await;
+    assert_eq!(answer["decision"]["decision"], "gated", "{answer}");
+    assert_eq!(answer["approval"]["rule"], "no config changes on payments");
+    let elsewhere = ask(&t, &ask_body("config-gen", "config_change", "search", "lr-2")).await;
+    assert_eq!(elsewhere["decision"]["decision"], "monitored", "{elsewhere}");
+    t.stop().await;
+}
+
+on_both_databases!(a_gated_learned_rule_gates_the_actions_it_matches);
