@@ -68,8 +68,14 @@ async fn an_approved_action_proceeds_and_the_waiting_agent_hears_at_once(db: Db)
     let control = t.get(AGENT, "/api/v1/agents/db-migrator/control").await.succeeded();
     assert_eq!(control["gates"], json!(["config_change", "drop_table", "rotate_keys", "truncate"]), "{control}");
 
+    // A past incident involving the same kind of action, shown to the approver.
+    let mut past = common::event_body("past-drop", -30.0, "old-migrator", "drop_table", "user-db", "error");
+    past["error_code"] = "TABLE_MISSING".into();
+    let past = t.post(AGENT, "/api/v1/events", &past).await.succeeded()["incidents"][0].clone();
+
     let asked = ask(&t, &ask_body("db-migrator", "drop_table", "payments-db", "k1")).await;
     let approval = &asked["approval"];
+    assert_eq!(approval["past_incidents"][0]["id"], past, "{approval}");
     assert_eq!((asked["decision"]["decision"].as_str(), approval["status"].as_str()), (Some("gated"), Some("waiting")));
     assert_eq!(approval["critical_point"], "production data deletion");
     assert_eq!(approval["blast_preview"], json!(["billing-service", "payments-service"]), "{approval}");
@@ -303,65 +309,88 @@ async fn a_flagged_action_proceeds_and_people_are_told_once(db: Db) {
 
 on_both_databases!(a_flagged_action_proceeds_and_people_are_told_once);
 
-/// A request waits across a restart of its server: the SDK, asking again,
-/// gets the decision made meanwhile.
-#[tokio::test]
-async fn a_request_outlives_a_restart_of_its_server() {
+/// A request waits across a restart of its server: the SDK waiting on it
+/// (the Rust SDK, as agents wait) keeps asking while the server is down,
+/// and, once it is back, gets the decision made meanwhile.
+async fn a_request_outlives_a_restart_of_its_server(db: Db) {
+    use mandate::sdk::{Action, Agent, Clearance, Client, OutOfContact};
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("mandate.db").display());
+    let guard = match db {
+        Db::Postgres => Some(common::postgres_store().await),
+        Db::Sqlite => None,
+    };
+    let url = match &guard {
+        Some(g) => {
+            g.store.close().await;
+            g.url.clone()
+        }
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("mandate.db").display()),
+    };
     let tokens = dir.path().join("tokens.toml").display().to_string();
-    let agent = common::create_token(&tokens, "fleet", "agent");
+    let agent_token = common::create_token(&tokens, "fleet", "agent");
     let responder = common::create_token(&tokens, "alice", "responder");
     let admin = common::create_token(&tokens, "root", "admin");
     let http = mandate::sdk::http_client_builder().build().unwrap();
-    let served = common::serve_binary(&url, &tokens, "127.0.0.1:0");
-    let base = format!("http://{}", served.addr);
+    // One port for both lives of the server: the SDK knows one address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let served = common::serve_binary(&url, &tokens, &listen);
+    let base = format!("http://{listen}");
     let routing = json!({"level": [{"name": "only", "targets": ["@ops"]}], "critical_point": [
         {"name": "drops", "reason": "irreversible", "match": {"action_type": "drop_table"}}]});
     let put = http.put(format!("{base}/api/v1/routing")).bearer_auth(&admin).json(&routing).send().await.unwrap();
     assert!(put.status().is_success(), "{}", put.text().await.unwrap());
-    let asked: Value = http
-        .post(format!("{base}/api/v1/approvals"))
-        .bearer_auth(&agent)
-        .json(&ask_body("db-migrator", "drop_table", "orders-db", "r-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let approval = asked["approval"].clone();
-    assert_eq!(approval["status"], "waiting", "{asked}");
+    let client = Client::new(&base, &agent_token).unwrap();
+    let attribution = mandate::attribution::AttributionContext::system("db-migrator", "ci");
+    let agent = std::sync::Arc::new(Agent::start(&client, attribution, OutOfContact::KeepActing).unwrap());
+    while !agent.control().may_gate("drop_table") {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let waiting = {
+        let agent = agent.clone();
+        tokio::spawn(async move { agent.clear(&Action::tool_call("psql", "orders-db").of_type("drop_table")).await })
+    };
+    let approval = loop {
+        let list: Value = http
+            .get(format!("{base}/api/v1/approvals"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(a) = list["approvals"].as_array().unwrap().iter().find(|a| a["status"] == "waiting") {
+            break a.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(served.stop().success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "the SDK waits on while its server is down");
 
-    let served = common::serve_binary(&url, &tokens, "127.0.0.1:0");
-    let base = format!("http://{}", served.addr);
+    let served = common::serve_binary(&url, &tokens, &listen);
     let body = as_alice(decision("approve", "after the restart", &approval["digest"]));
-    let url_of = |path: String| format!("{base}{path}");
     let decided = http
-        .post(url_of(format!("/api/v1/approvals/{}/decision", approval["id"])))
+        .post(format!("{base}/api/v1/approvals/{}/decision", approval["id"]))
         .bearer_auth(&responder)
         .json(&body)
         .send()
         .await
         .unwrap();
     assert_eq!(decided.status(), 200, "{}", decided.text().await.unwrap());
-    let again: Value = http
-        .post(url_of("/api/v1/approvals".into()))
-        .bearer_auth(&agent)
-        .json(&ask_body("db-migrator", "drop_table", "orders-db", "r-1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (again["approval"]["id"].clone(), again["approval"]["status"].as_str()),
-        (approval["id"].clone(), Some("approved"))
-    );
+    let cleared =
+        tokio::time::timeout(Duration::from_secs(20), waiting).await.expect("heard after the restart").unwrap();
+    match cleared {
+        Ok(Clearance::Approved(a)) => assert_eq!(a.decision_reason.as_deref(), Some("after the restart")),
+        other => panic!("the decision made meanwhile: {other:?}"),
+    }
+    drop(agent);
     assert!(served.stop().success());
+    drop(guard);
 }
+
+on_both_databases!(a_request_outlives_a_restart_of_its_server);
 
 /// A learned rule whose decision is `gated` (`:patterns`) gates the actions
 /// it matches, as a critical point does; the controls tell the SDK to ask.
