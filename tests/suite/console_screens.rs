@@ -1421,9 +1421,81 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
     update(&mut app, Action::Data(ScreenData::Patterns(Box::new(p))), &keymap);
     update(&mut app, Action::Data(ScreenData::Rules(Box::new(r))), &keymap);
     screens.push(("patterns".to_owned(), app.clone()));
+    command(&mut app, "approvals");
+    let list = if hostile { hostile_everywhere(&approvals()) } else { approvals() };
+    update(&mut app, Action::Approvals(Box::new(list)), &keymap);
+    screens.push(("approvals".to_owned(), app.clone()));
     key(&mut app, KeyCode::Char('?'));
     screens.push(("help".to_owned(), app));
     screens
+}
+
+/// A gated drop waiting (four eyes), a two-key rotation with one approval
+/// given, and one denied; a week's friction over the budget.
+fn approvals() -> mandate::api::ApprovalList {
+    use mandate::api::{ApprovalFriction, ApprovalRequest, ApprovalStatus, ApprovalVote, GateFriction};
+    let one = |id: i64, agent: &str, action: &str, resource: &str, summary: &str| ApprovalRequest {
+        id,
+        status: ApprovalStatus::Waiting,
+        proceed: false,
+        agent_id: agent.into(),
+        run_id: None,
+        on_behalf_of: None,
+        action_type: action.into(),
+        resource: Some(resource.into()),
+        summary: summary.into(),
+        critical_point: Some("production data deletion".into()),
+        rule: None,
+        reason: "Irreversible production data operation".into(),
+        blast_preview: vec!["payments-service".into(), "billing-service".into()],
+        past_incidents: vec![],
+        incident_id: Some(40 + id),
+        created_at: now() - chrono::Duration::minutes(2),
+        expires_at: now() + chrono::Duration::minutes(8),
+        on_timeout: "deny".into(),
+        four_eyes: true,
+        approvals_needed: 1,
+        approvals: vec![],
+        decided_at: None,
+        decided_by: None,
+        decision_reason: None,
+        digest: "9f2c".repeat(16),
+    };
+    let mut drop =
+        one(3, "schema-janitor", "drop_table", "payments-db", "DROP TABLE sessions_2019: unread for 90 days");
+    drop.on_behalf_of = Some("ola".into());
+    let mut keys = one(2, "key-rotator", "rotate_keys", "payments-service", "rotate the card-vault signing keys");
+    keys.critical_point = Some("two keys for payments".into());
+    keys.approvals_needed = 2;
+    keys.expires_at = now() + chrono::Duration::seconds(95);
+    keys.approvals = vec![ApprovalVote { by: "dana".into(), at: now(), reason: "scheduled rotation".into() }];
+    let mut denied = one(1, "db-migrator", "truncate", "user-db", "TRUNCATE audit_log");
+    denied.status = ApprovalStatus::Denied;
+    denied.decided_at = Some(now() - chrono::Duration::minutes(30));
+    denied.decided_by = Some("alice".into());
+    denied.decision_reason = Some("audit log is evidence".into());
+    let friction = ApprovalFriction {
+        window_days: 7,
+        actions: 1200,
+        gated: 72,
+        share: 0.06,
+        budget: 0.05,
+        over_budget: true,
+        approved: 51,
+        denied: 12,
+        timed_out: 6,
+        abandoned: 1,
+        waiting: 2,
+        median_seconds: Some(42.0),
+        p95_seconds: Some(190.0),
+        gates: vec![GateFriction {
+            gate: "critical point production data deletion".into(),
+            gated: 64,
+            share: 0.053,
+            over_budget: true,
+        }],
+    };
+    mandate::api::ApprovalList { approvals: vec![keys, drop, denied], waiting: 2, friction }
 }
 
 /// An active silence, a weekly window to come, and one that ended unused.
@@ -1461,7 +1533,7 @@ fn hostile_strings_in_every_field_never_reach_the_screen_and_the_layout_holds() 
     let dark = Theme::builtin("dark").unwrap();
     let plain = every_screen(false);
     let hostile = every_screen(true);
-    assert_eq!(plain.len(), 16);
+    assert_eq!(plain.len(), 17);
     for ((name, plain), (_, hostile)) in plain.iter().zip(&hostile) {
         for (w, h) in [(80u16, 24u16), (160, 48)] {
             let attacked = draw(hostile, &dark, w, h);

@@ -255,8 +255,8 @@ fn approvals(app: &App, view: &ApprovalsView, theme: &Theme, frame: &mut Frame, 
         ("#", Constraint::Length(4)),
         ("STATUS", Constraint::Length(9)),
         ("AGENT", fit(&|a| a.agent_id.clone(), 14, 28)),
-        ("WILL DO", fit(&|a| action_words(a), 22, 40)),
-        ("WAITS", fit(&|a| brief_state(a, app.now), 12, 40)),
+        ("WILL DO", fit(&|a| action_words(a), 20, 40)),
+        ("WAITS", fit(&|a| brief_state(a, app.now), 15, 40)),
     ];
     if wide {
         let w = crate::console::view::widest(&list.approvals, |a| gate(a).chars().count(), 30).max(8);

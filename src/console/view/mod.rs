@@ -423,7 +423,7 @@ fn text_popup(theme: &Theme, frame: &mut Frame, area: Rect, title: &str, lines: 
 }
 
 /// The `:` commands, for help.
-const COMMAND_HELP: [(&str, &str); 14] = [
+const COMMAND_HELP: [(&str, &str); 15] = [
     ("incidents", "the incident list"),
     ("activity", "LIVE-O5 / COMP-O5 runs"),
     ("agents", "agents: pause, resume"),
@@ -432,6 +432,7 @@ const COMMAND_HELP: [(&str, &str); 14] = [
     ("routing", "escalation chain, rules"),
     ("notifications", "pages sent, due, dead"),
     ("silences", "silences, maintenance windows"),
+    ("approvals", "gated actions to decide"),
     ("calibration", "scores vs verdicts"),
     ("patterns", "repeat incidents, rules"),
     ("messages", "messages shown, again"),
