@@ -179,6 +179,12 @@ impl Desk {
             (Some(file), Some((_, doc))) if &doc == file.document() => file,
             (Some(file), _) => {
                 let mut tx = store.write.begin().await?;
+                // One server at a time: replicas starting together with the
+                // same file would each see no routing silence yet and each
+                // make them. After the lock, the other's are committed and seen.
+                if store.shared() {
+                    store.lock_head(&mut tx).await?;
+                }
                 store.save_routing(&mut tx, file.document(), "mandate serve --routing", now).await?;
                 let by = "mandate serve --routing";
                 let silences =

@@ -594,6 +594,43 @@ async fn a_decision_made_on_one_server_reaches_the_sdk_waiting_on_another() {
     fleet.stop();
 }
 
+/// Replicas started together with the same new routing file: its silence
+/// is made once, not once per server (each takes the database's head lock
+/// to apply the file, then sees what another made).
+async fn replicas_starting_together_make_a_routing_files_silence_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml").display().to_string();
+    let admin = create_token(&tokens, "root", "admin");
+    let guard = common::postgres_store().await;
+    guard.store.close().await;
+    let routing = dir.path().join("routing.toml");
+    let until = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    std::fs::write(
+        &routing,
+        format!(
+            "[[level]]\nname = \"only\"\ntargets = [\"@ops\"]\n\n[[silence]]\nname = \"nightly\"\nowner = \"@rita\"\n\
+             reason = \"batch restarts\"\nresource = \"reports\"\nuntil = \"{until}\"\n"
+        ),
+    )
+    .unwrap();
+    let routing = routing.display().to_string();
+    let servers: Vec<Served> = std::thread::scope(|scope| {
+        let started: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| serve_binary_with(&guard.url, &tokens, "127.0.0.1:0", &["--routing", &routing])))
+            .collect();
+        started.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    let http = mandate::sdk::http_client_builder().build().unwrap();
+    let url = format!("http://{}/api/v1/silences", servers[0].addr);
+    let list: Value = http.get(url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let made: Vec<&Value> =
+        list["silences"].as_array().unwrap().iter().filter(|s| s["routing_name"] == "nightly").collect();
+    assert_eq!(made.len(), 1, "one silence for the file's one: {list:#}");
+    for s in servers {
+        assert!(s.stop().success());
+    }
+}
+
 macro_rules! on_postgres {
     ($($scenario:ident),+ $(,)?) => {
         $(
@@ -622,5 +659,6 @@ mod postgres {
         a_token_revoked_on_one_server_is_refused_by_all,
         a_merge_made_on_one_server_holds_on_the_other,
         a_decision_made_on_one_server_reaches_the_sdk_waiting_on_another,
+        replicas_starting_together_make_a_routing_files_silence_once,
     );
 }
