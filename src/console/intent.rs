@@ -153,7 +153,7 @@ impl Plan {
     fn decision_effects(&self) -> Vec<String> {
         let on = self.target_name();
         let Some(a) = &self.approval else { return vec![format!("decide {on}")] };
-        let what = super::screens::approval_action_words(a);
+        let what = a.action();
         let mut lines = match self.what {
             What::Approve if a.approvals_needed == 2 && a.approvals.is_empty() => vec![
                 format!("give the first of two approvals to {on}: {} will {what}", a.agent_id),
@@ -166,11 +166,7 @@ impl Plan {
             )],
         };
         lines.push(format!("in its words: {}", a.summary));
-        lines.push(format!(
-            "gated by {}: {}",
-            a.critical_point.clone().or_else(|| a.rule.as_ref().map(|r| format!("rule {r}"))).unwrap_or_default(),
-            a.reason
-        ));
+        lines.push(format!("gated by {}: {}", a.gate(), a.reason));
         if let Some(h) = &a.on_behalf_of {
             lines.push(format!(
                 "done for {h}{}",

@@ -231,7 +231,7 @@ impl Http {
                 // An approval request's answer, and no other, has "digest".
                 let is_approval = decode_clean::<serde_json::Value>(&body).is_ok_and(|v| v.get("digest").is_some());
                 if is_approval && let Ok(a) = decode_clean::<crate::api::ApprovalRequest>(&body) {
-                    let what = crate::console::screens::approval_action_words(&a);
+                    let what = a.action();
                     return Ok(match a.status {
                         crate::api::ApprovalStatus::Waiting => format!(
                             "approval #{}: {} of {} approvals given; it waits for another person",

@@ -190,10 +190,7 @@ impl Desk {
         }
         let version = state.version + 1;
         let id = state.next_incident;
-        let what = match &approval.resource {
-            Some(r) => format!("{} on {r}", approval.action_type),
-            None => approval.action_type.clone(),
-        };
+        let what = approval.action();
         let title = format!("APPROVAL NEEDED: {} wants to {what}", approval.agent_id);
         let resources: Vec<String> =
             approval.resource.iter().cloned().chain(std::iter::once(approval.agent_id.clone())).collect();
@@ -229,7 +226,7 @@ impl Desk {
             approval.agent_id,
             approval.reason,
             approval.expires_at.format("%H:%M:%S"),
-            if approval.on_timeout == "approve" { "approved" } else { "denied" },
+            approval.on_timeout_outcome(),
         );
         let paging = if plan.approvers.is_empty() {
             for n in &mut escalation.notifications {
@@ -359,7 +356,7 @@ impl Desk {
                 format!(
                     "approval request #{id} ran out at {} UTC: it is {} as its critical point says",
                     approval.expires_at.format("%H:%M:%S"),
-                    if approval.on_timeout == "approve" { "approved" } else { "denied" }
+                    approval.on_timeout_outcome()
                 ),
             ));
         }

@@ -45,26 +45,18 @@ pub enum Refusal {
     #[error("agent {agent} has not heard the server for {}s and refuses to act out of contact", out_for.as_secs())]
     OutOfContact { agent: String, out_for: Duration },
     /// A person denied the gated action: who, and why.
-    #[error("agent {agent}'s {} was denied by {} (approval #{}): {}", action_of(approval),
+    #[error("agent {agent}'s {} was denied by {} (approval #{}): {}", approval.action(),
         approval.decided_by.as_deref().unwrap_or("a person"), approval.id,
         approval.decision_reason.as_deref().unwrap_or("no reason given"))]
     Denied { agent: String, approval: Box<ApprovalRequest> },
     /// Nobody approved the gated action in time (or the request was
     /// abandoned, or its outcome could not be heard): it never runs.
-    #[error("agent {agent}'s {} was not approved in time (approval #{}, {}){}", action_of(approval), approval.id,
+    #[error("agent {agent}'s {} was not approved in time (approval #{}, {}){}", approval.action(), approval.id,
         approval.status.as_str(), if why.is_empty() { String::new() } else { format!(": {why}") })]
     ApprovalTimedOut { agent: String, approval: Box<ApprovalRequest>, why: String },
     /// The gated action could not be asked about: the server did not answer.
     #[error("agent {agent} cannot ask whether its action may run, so it does not: {why}")]
     ApprovalUnavailable { agent: String, why: String },
-}
-
-/// "drop_table on orders-db".
-fn action_of(approval: &ApprovalRequest) -> String {
-    match &approval.resource {
-        Some(r) => format!("{} on {r}", approval.action_type),
-        None => approval.action_type.clone(),
-    }
 }
 
 struct Known {

@@ -74,29 +74,12 @@ impl Component for ApprovalsView {
     }
 }
 
-/// "drop_table on orders-db".
-pub fn action_words(a: &ApprovalRequest) -> String {
-    match &a.resource {
-        Some(r) => format!("{} on {r}", a.action_type),
-        None => a.action_type.clone(),
-    }
-}
-
-/// What gated it: "critical point NAME" or "rule NAME".
-fn gate(a: &ApprovalRequest) -> String {
-    match (&a.critical_point, &a.rule) {
-        (Some(p), _) => p.clone(),
-        (None, Some(r)) => format!("rule {r}"),
-        (None, None) => "gated".to_owned(),
-    }
-}
-
 /// How long it still waits, or how it ended: "4m12s left", "approved by alice".
 pub fn state_words(a: &ApprovalRequest, now: DateTime<Utc>) -> String {
     match a.status {
         ApprovalStatus::Waiting => {
             let left = (a.expires_at - now).num_seconds().max(0);
-            let then = if a.on_timeout == "approve" { "approved" } else { "denied" };
+            let then = a.on_timeout_outcome();
             let votes = match (a.approvals_needed, a.approvals.len()) {
                 (2, n) => format!(", {n} of 2 approvals"),
                 _ => String::new(),
@@ -143,7 +126,7 @@ pub fn reading(a: &ApprovalRequest) -> Reading {
     let mut fields = vec![
         ("status".to_owned(), state_words(a, Utc::now())),
         ("agent".to_owned(), a.agent_id.clone()),
-        ("will do".to_owned(), action_words(a)),
+        ("will do".to_owned(), a.action()),
         ("in its words".to_owned(), a.summary.clone()),
     ];
     if let Some(h) = &a.on_behalf_of {
@@ -152,7 +135,7 @@ pub fn reading(a: &ApprovalRequest) -> Reading {
     if let Some(run) = &a.run_id {
         fields.push(("run".to_owned(), run.clone()));
     }
-    fields.push(("gated by".to_owned(), format!("{}: {}", gate(a), a.reason)));
+    fields.push(("gated by".to_owned(), format!("{}: {}", a.gate(), a.reason)));
     fields.push((
         "blast radius".to_owned(),
         if a.blast_preview.is_empty() { "nothing else depends on it".to_owned() } else { a.blast_preview.join(", ") },
@@ -180,10 +163,7 @@ pub fn reading(a: &ApprovalRequest) -> Reading {
         fields.push(("approval".to_owned(), format!("{} at {}: {}", v.by, at(v.at), v.reason)));
     }
     fields.push(("asked".to_owned(), at(a.created_at)));
-    fields.push((
-        "runs out".to_owned(),
-        format!("{} (then {})", at(a.expires_at), if a.on_timeout == "approve" { "approved" } else { "denied" }),
-    ));
+    fields.push(("runs out".to_owned(), format!("{} (then {})", at(a.expires_at), a.on_timeout_outcome())));
     if let (Some(when), Some(by)) = (a.decided_at, &a.decided_by) {
         let why = a.decision_reason.as_deref().unwrap_or("");
         fields.push(("decided".to_owned(), format!("{} by {by}: {why}", at(when))));
@@ -255,11 +235,11 @@ fn approvals(app: &App, view: &ApprovalsView, theme: &Theme, frame: &mut Frame, 
         ("#", Constraint::Length(4)),
         ("STATUS", Constraint::Length(9)),
         ("AGENT", fit(&|a| a.agent_id.clone(), 14, 28)),
-        ("WILL DO", fit(&|a| action_words(a), 20, 40)),
+        ("WILL DO", fit(&|a| a.action(), 20, 40)),
         ("WAITS", fit(&|a| brief_state(a, app.now), 15, 40)),
     ];
     if wide {
-        let w = crate::console::view::widest(&list.approvals, |a| gate(a).chars().count(), 30).max(8);
+        let w = crate::console::view::widest(&list.approvals, |a| a.gate().chars().count(), 30).max(8);
         columns.push(("GATED BY", Constraint::Length(w as u16)));
     }
     columns.push(("WHAT IT SAYS", Constraint::Fill(1)));
@@ -271,11 +251,11 @@ fn approvals(app: &App, view: &ApprovalsView, theme: &Theme, frame: &mut Frame, 
             Cell::from(format!("#{}", a.id)),
             Cell::from(status_span(theme, a)),
             Cell::from(ellipsize(&a.agent_id, cols[3])),
-            Cell::from(ellipsize(&action_words(a), cols[4])),
+            Cell::from(ellipsize(&a.action(), cols[4])),
             Cell::from(ellipsize(&brief_state(a, app.now), cols[5])),
         ];
         if wide {
-            cells.push(Cell::from(ellipsize(&gate(a), cols[6])));
+            cells.push(Cell::from(ellipsize(&a.gate(), cols[6])));
         }
         cells.push(Cell::from(ellipsize(&a.summary, *cols.last().unwrap_or(&10))));
         cells

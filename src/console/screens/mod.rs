@@ -25,7 +25,7 @@ mod silences;
 
 pub use activity::{ActivityView, DIMENSIONS};
 pub use agents::AgentsView;
-pub use approvals::{ApprovalsView, action_words as approval_action_words, state_words as approval_state_words};
+pub use approvals::{ApprovalsView, state_words as approval_state_words};
 pub use attribution::AttributionView;
 pub use audit::AuditView;
 pub use blast_radius::BlastRadiusView;

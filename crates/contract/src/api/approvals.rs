@@ -107,6 +107,30 @@ pub struct ApprovalRequest {
     pub digest: String,
 }
 
+impl ApprovalRequest {
+    /// What it will do, in words: "drop_table on orders-db".
+    pub fn action(&self) -> String {
+        match &self.resource {
+            Some(r) => format!("{} on {r}", self.action_type),
+            None => self.action_type.clone(),
+        }
+    }
+
+    /// What gated it: its critical point's name, or "rule NAME".
+    pub fn gate(&self) -> String {
+        match (&self.critical_point, &self.rule) {
+            (Some(p), _) => p.clone(),
+            (None, Some(r)) => format!("rule {r}"),
+            (None, None) => "gated".to_owned(),
+        }
+    }
+
+    /// What nobody deciding in time comes to: "approved" or "denied".
+    pub fn on_timeout_outcome(&self) -> &'static str {
+        if self.on_timeout == "approve" { "approved" } else { "denied" }
+    }
+}
+
 /// `POST /api/v1/approvals`: an agent about to act asks. Its decision, and,
 /// when gated, the approval request it waits on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
