@@ -278,58 +278,32 @@ impl Desk {
     /// A flagged action proceeds; its critical point's open incident
     /// collects it, paging the resource's owners once when it opens.
     async fn flag_action(&self, request: &GateRequest, decision: &ActionDecision) -> Result<(), StoreError> {
-        let now = Utc::now();
         let point = decision.critical_point.as_deref().or(decision.rule.as_deref()).unwrap_or("flagged");
-        let title = format!("FLAGGED: {point}");
-        let (mut state, mut tx) = self.begin_change().await?;
-        let version = state.version + 1;
-        let open = self.store.open_incident_titled(&mut tx, &title).await?;
-        let fresh = open.is_none();
-        let mut record = open.unwrap_or_else(|| {
-            let mut r = IncidentRecord::opened(state.next_incident, title.clone(), Severity::Medium, vec![], now);
-            r.created_by = Some(APPROVALS_ACTOR.to_owned());
-            r
-        });
-        for r in request.resource.iter().chain(std::iter::once(&request.agent_id)) {
-            if !record.summary.resources.contains(r) {
-                record.summary.resources.push(r.clone());
-            }
-        }
-        record.summary.event_count += 1;
-        record.summary.updated_at = now;
-        record.summary.version = version;
-        self.store.save_incident(&mut tx, &record).await?;
-        let id = record.summary.id;
-        let mut queued = 0;
-        if fresh {
-            let routing = self.routing();
-            let catalog = self.catalog();
+        let resources: Vec<String> =
+            request.resource.iter().chain(std::iter::once(&request.agent_id)).cloned().collect();
+        let collecting = super::paging::Collecting {
+            title: format!("FLAGGED: {point}"),
+            severity: Severity::Medium,
+            created_by: APPROVALS_ACTOR,
+            resources: &resources,
+            count: 1,
+        };
+        let opening = |routing: &crate::routing::Routing, catalog: &crate::catalog::Catalog, now| {
             let mut targets: Vec<String> = match &request.resource {
-                Some(r) => routing.owners_of(&catalog, r, now).into_iter().map(|(o, _)| o).collect(),
+                Some(r) => routing.owners_of(catalog, r, now).into_iter().map(|(o, _)| o).collect(),
                 None => vec![],
             };
             if targets.is_empty() {
                 targets = vec![routing.admin()];
             }
             let why = format!("{}: {} did {} ({})", point, request.agent_id, request.action_type, decision.reason);
-            let paging = super::paging::page_at_once(&routing, &targets, &why, point, "flagged", id);
-            self.store.record_routing_in(&mut tx, id, &paging, now).await?;
-            queued = self.sync_pages(&mut tx, id, (IncidentStatus::Open, Severity::Medium), &paging, now).await?;
-        }
+            super::paging::OpeningPage { targets, why, rule: point.to_owned(), level: "flagged" }
+        };
         let details = serde_json::json!({
             "agent_id": request.agent_id, "action_type": request.action_type, "resource": request.resource,
             "summary": request.summary, "critical_point": decision.critical_point, "rule": decision.rule,
         });
-        self.store
-            .append_audit(&mut tx, now, &request.agent_id, "action_flagged", &format!("incident:{id}"), details)
-            .await?;
-        self.commit_change(&mut state, tx, Committed { version, config: false, paging: queued > 0 }).await?;
-        if fresh {
-            state.next_incident = id + 1;
-        }
-        drop(state);
-        self.queued(queued);
-        Ok(())
+        self.collect_in_titled(collecting, opening, (&request.agent_id, "action_flagged", details)).await
     }
 
     /// A person approves or denies request `decision.id`. An approval toward

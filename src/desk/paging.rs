@@ -419,6 +419,78 @@ impl Desk {
     }
 }
 
+/// An incident that collects what comes by its title while it is open
+/// (stop breaches, flagged actions): its resources, how many it collected,
+/// and who made it.
+pub(super) struct Collecting<'a> {
+    pub title: String,
+    pub severity: Severity,
+    pub created_by: &'a str,
+    pub resources: &'a [String],
+    pub count: i64,
+}
+
+/// Who is paged when a collecting incident opens: its targets and why,
+/// with the rule and level the decision is recorded under.
+pub(super) struct OpeningPage {
+    pub targets: Vec<String>,
+    pub why: String,
+    pub rule: String,
+    pub level: &'static str,
+}
+
+impl Desk {
+    /// Adds to the open incident titled `c.title`, or opens it, in one
+    /// change recorded in the audit log (`actor`, `action`, `details`); only
+    /// an incident opened here is paged, as `opening` says, at once.
+    pub(super) async fn collect_in_titled(
+        &self,
+        c: Collecting<'_>,
+        opening: impl FnOnce(&Routing, &crate::catalog::Catalog, DateTime<Utc>) -> OpeningPage,
+        (actor, action, details): (&str, &str, serde_json::Value),
+    ) -> Result<(), StoreError> {
+        let (mut state, mut tx) = self.begin_change().await?;
+        let now = Utc::now();
+        let version = state.version + 1;
+        let open = self.store.open_incident_titled(&mut tx, &c.title).await?;
+        let fresh = open.is_none();
+        let mut record = open.unwrap_or_else(|| {
+            let mut r =
+                IncidentRecord::opened(state.next_incident, c.title.clone(), c.severity, c.resources.to_vec(), now);
+            r.created_by = Some(c.created_by.to_owned());
+            r
+        });
+        record.summary.event_count += c.count;
+        record.summary.updated_at = now;
+        record.last_error_at = now;
+        record.summary.version = version;
+        for r in c.resources {
+            if !record.summary.resources.contains(r) {
+                record.summary.resources.push(r.clone());
+            }
+        }
+        self.store.save_incident(&mut tx, &record).await?;
+        let id = record.summary.id;
+        let mut queued = 0;
+        if fresh {
+            let routing = self.routing();
+            let page = opening(&routing, &self.catalog(), now);
+            let decision = page_at_once(&routing, &page.targets, &page.why, &page.rule, page.level, id);
+            self.store.record_routing_in(&mut tx, id, &decision, now).await?;
+            let status = (IncidentStatus::Open, c.severity);
+            queued = self.sync_pages(&mut tx, id, status, &decision, self.clock.now()).await?;
+        }
+        self.store.append_audit(&mut tx, now, actor, action, &format!("incident:{id}"), details).await?;
+        self.commit_change(&mut state, tx, Committed { version, config: false, paging: queued > 0 }).await?;
+        if fresh {
+            state.next_incident = id + 1;
+        }
+        drop(state);
+        self.queued(queued);
+        Ok(())
+    }
+}
+
 /// A decision that pages `targets` at once, critical, on every channel with
 /// a receiver (the default rule's channels when none has): for the alarms
 /// that go around the routing rules, such as a legacy marker after

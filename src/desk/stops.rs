@@ -292,43 +292,20 @@ impl Desk {
     /// join its incident while it is open, without paging again.
     pub(super) async fn page_breaches(&self, breaches: Vec<Breach>) -> Result<(), StoreError> {
         for breach in breaches {
-            let (mut state, mut tx) = self.begin_change().await?;
-            let now = Utc::now();
-            let version = state.version + 1;
-            let title = breach_title(&breach.stop);
-            let open = self.store.open_incident_titled(&mut tx, &title).await?;
-            let fresh = open.is_none();
-            let mut record = open.unwrap_or_else(|| {
-                let mut r = crate::store::IncidentRecord::opened(
-                    state.next_incident,
-                    title.clone(),
-                    crate::api::Severity::Critical,
-                    breach.agents.clone(),
-                    now,
-                );
-                r.created_by = Some(super::ROUTING_ACTOR.to_owned());
-                r
-            });
-            record.summary.event_count += breach.count;
-            record.summary.updated_at = now;
-            record.last_error_at = now;
-            record.summary.version = version;
-            for agent in &breach.agents {
-                if !record.summary.resources.contains(agent) {
-                    record.summary.resources.push(agent.clone());
-                }
-            }
-            self.store.save_incident(&mut tx, &record).await?;
-            let mut queued = 0;
-            if fresh {
-                let routing = self.routing();
-                let catalog = self.catalog();
+            let collecting = super::paging::Collecting {
+                title: breach_title(&breach.stop),
+                severity: crate::api::Severity::Critical,
+                created_by: super::ROUTING_ACTOR,
+                resources: &breach.agents,
+                count: breach.count,
+            };
+            let opening = |routing: &crate::routing::Routing, catalog: &crate::catalog::Catalog, now| {
                 let mut targets: Vec<String> = Vec::new();
                 if breach.stop.by != super::ROUTING_ACTOR {
                     targets.push(format!("@{}", breach.stop.by.trim_start_matches('@')));
                 }
                 for agent in &breach.agents {
-                    for (owner, _) in routing.owners_of(&catalog, agent, now) {
+                    for (owner, _) in routing.owners_of(catalog, agent, now) {
                         if !targets.contains(&owner) {
                             targets.push(owner);
                         }
@@ -342,33 +319,13 @@ impl Desk {
                     breach.stop.by,
                     breach.stop.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
                 );
-                let id = record.summary.id;
-                let decision = super::paging::page_at_once(&routing, &targets, &why, "acted while stopped", "stop", id);
-                self.store.record_routing_in(&mut tx, id, &decision, now).await?;
-                queued = self
-                    .sync_pages(
-                        &mut tx,
-                        id,
-                        (crate::api::IncidentStatus::Open, crate::api::Severity::Critical),
-                        &decision,
-                        self.clock.now(),
-                    )
-                    .await?;
-            }
+                super::paging::OpeningPage { targets, why, rule: "acted while stopped".to_owned(), level: "stop" }
+            };
             let details = serde_json::json!({
                 "agents": breach.agents, "events": breach.events, "count": breach.count,
                 "stop": { "scope": breach.stop.scope.as_str(), "target": breach.stop.target, "by": breach.stop.by },
             });
-            let target = format!("incident:{}", record.summary.id);
-            self.store
-                .append_audit(&mut tx, now, super::ROUTING_ACTOR, "acted_while_stopped", &target, details)
-                .await?;
-            self.commit_change(&mut state, tx, Committed { version, config: false, paging: queued > 0 }).await?;
-            if fresh {
-                state.next_incident = record.summary.id + 1;
-            }
-            drop(state);
-            self.queued(queued);
+            self.collect_in_titled(collecting, opening, (super::ROUTING_ACTOR, "acted_while_stopped", details)).await?;
         }
         Ok(())
     }
