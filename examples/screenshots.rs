@@ -214,6 +214,18 @@ async fn main() {
     update(&mut app, Action::Data(ScreenData::SuggestionStats(Box::new(stats))), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "calibration");
 
+    // The demo's schema-janitor asks to drop a table on user-db: gated.
+    let ask = serde_json::json!({"agent_id": "schema-janitor", "action_type": "drop_table", "resource": "user-db",
+        "summary": "DROP TABLE sessions_2020 on user-db: a legacy table no query has read for 90 days",
+        "actor_type": "SYSTEM", "request_key": "screenshots"});
+    let asked = http.post(format!("{base}/api/v1/approvals")).bearer_auth(FLEET).json(&ask).send().await;
+    assert!(asked.expect("the API answers").status().is_success(), "the gated action is asked");
+    let approvals = get(&http, &base, "/api/v1/approvals").await;
+    update(&mut app, Action::Approvals(Box::new(approvals)), &keymap);
+    update(&mut app, Action::Tick(chrono::Utc::now()), &keymap);
+    command(&mut app, "approvals");
+    shoot(&app, "dark", DARK_TERMINAL, size, "approvals");
+
     // A console that cannot reach its server says so, at 80 columns too.
     let mut offline =
         App::new("mandate-api.payments.eu-west-1.prod.internal.example.com:7400", Some("prod".into()), false, now);
