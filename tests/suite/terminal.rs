@@ -148,7 +148,13 @@ fn triage_walkthrough(size: (u16, u16)) {
     // Filter to the bad deploy and open it.
     t.keys(&["/"]);
     t.text("CONFIG_INVALID");
-    t.keys(&["Enter", "Enter"]);
+    // Each key once the one before it is on screen: on a loaded machine keys
+    // sent 120 ms apart can reach the console together, as a burst, which
+    // it takes as pasted text (an Enter in it acts on nothing).
+    t.wait_for("/CONFIG_INVALID");
+    t.keys(&["Enter"]);
+    t.wait_until("the filter applied", |s| !s.contains("/CONFIG_INVALID"));
+    t.keys(&["Enter"]);
     t.wait_for("detail 1/3");
     t.wait_for("Top 3 now");
     t.keys(&["Enter"]);
