@@ -10,6 +10,7 @@
 //! - [`otlp`]: OpenTelemetry traces in, as runs and events.
 //! - [`sim`] and [`demo`]: the simulated fleet and `mandate demo`.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod catalog;

@@ -90,7 +90,11 @@ impl Grouper {
             .map(|r| Key::ResourceError(r.clone(), event.error_code.clone().unwrap_or_default()));
         let actor =
             event.agent_id.as_ref().filter(|a| self.failing_agents.contains_key(*a)).map(|a| Key::Actor(a.clone()));
-        let existing = [&trace, &resource_error, &actor].into_iter().flatten().find_map(|key| self.live(key, at));
+        // A monitor's alert is evidence about its resource's health: it joins
+        // the resource's open incident whatever that incident's errors are.
+        let health = event.resource.as_ref().filter(|_| event.is_alert()).map(|r| Key::Resource(r.clone()));
+        let existing =
+            [&trace, &resource_error, &actor, &health].into_iter().flatten().find_map(|key| self.live(key, at));
         match existing {
             Some(id) => {
                 self.register(event, id);

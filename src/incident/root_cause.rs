@@ -326,7 +326,8 @@ fn fold(
     let later = std::mem::take(&mut memo.later);
     for i in later.into_iter().chain(new) {
         let action = &actions[i];
-        if action.is_error() || action.occurred_at < first - CORRELATION_WINDOW {
+        // A monitor's alert is a symptom, never a cause.
+        if action.is_error() || action.is_alert() || action.occurred_at < first - CORRELATION_WINDOW {
             continue;
         }
         if action.occurred_at > last {

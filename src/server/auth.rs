@@ -26,6 +26,8 @@ pub enum Permission {
     Intervene,
     /// The service catalog and other configuration.
     Administer,
+    /// Post alerts from a monitor.
+    WriteAlerts,
 }
 
 impl Permission {
@@ -36,6 +38,7 @@ impl Permission {
             Role::Responder => matches!(self, ReadOperations | ReadRuns | Intervene),
             Role::Admin => true,
             Role::Agent => matches!(self, ReadRuns | WriteRuns),
+            Role::Alerts => matches!(self, WriteAlerts),
         }
     }
 
@@ -46,6 +49,7 @@ impl Permission {
             Permission::WriteRuns => "create or complete runs",
             Permission::Intervene => "intervene",
             Permission::Administer => "administer Mandate",
+            Permission::WriteAlerts => "post alerts",
         }
     }
 }
@@ -228,10 +232,13 @@ mod tests {
     #[test]
     fn the_grant_table() {
         use Permission::*;
-        let table = |role| [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer].map(|p| p.granted_to(role));
-        assert_eq!(table(Role::Viewer), [true, true, false, false, false]);
-        assert_eq!(table(Role::Responder), [true, true, false, true, false]);
-        assert_eq!(table(Role::Admin), [true, true, true, true, true]);
-        assert_eq!(table(Role::Agent), [false, true, true, false, false]);
+        let table = |role| {
+            [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer, WriteAlerts].map(|p| p.granted_to(role))
+        };
+        assert_eq!(table(Role::Viewer), [true, true, false, false, false, false]);
+        assert_eq!(table(Role::Responder), [true, true, false, true, false, false]);
+        assert_eq!(table(Role::Admin), [true, true, true, true, true, true]);
+        assert_eq!(table(Role::Agent), [false, true, true, false, false, false]);
+        assert_eq!(table(Role::Alerts), [false, false, false, false, false, true]);
     }
 }

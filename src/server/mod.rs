@@ -73,8 +73,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, approvals, control, decisions, disputes, events, incidents, interventions, learning, notifications,
-        operations, rollout, routing, runs, silences, stops, system,
+        activity, alerts, approvals, control, decisions, disputes, events, incidents, interventions, learning,
+        notifications, operations, rollout, routing, runs, silences, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -87,6 +87,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(activity::live_by_dimension))
         .routes(routes!(activity::completed_by_dimension))
         .routes(routes!(events::post_events))
+        .routes(routes!(alerts::post_alerts))
+        .routes(routes!(alerts::from_alertmanager))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
         .routes(routes!(incidents::postmortem))

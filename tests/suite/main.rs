@@ -7,6 +7,7 @@
 mod common;
 
 mod agent_tokens;
+mod alerts;
 mod api_activity;
 mod api_auth;
 mod api_runs;

@@ -31,6 +31,8 @@ async fn the_document_lists_every_route_the_router_serves() {
         "GET /api/v1/activity/runs/live/by-dimension",
         "GET /api/v1/activity/runs/completed/by-dimension",
         "POST /api/v1/events",
+        "POST /api/v1/alerts",
+        "POST /api/v1/alerts/alertmanager",
         "GET /api/v1/incidents",
         "GET /api/v1/incidents/{id}",
         "GET /api/v1/incidents/{id}/postmortem",

@@ -90,3 +90,15 @@ fn a_machine_with_everything_passes_the_check() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "says nothing when nothing is missing");
 }
+
+#[test]
+fn missing_monitors_are_named_with_their_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = path_without(dir.path(), &["prometheus", "prometheus-alertmanager", "alertmanager"]);
+    let out = check(&path, &os_release(dir.path(), "debian"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("  prometheus (package prometheus)"), "{stderr}");
+    assert!(stderr.contains("alertmanager (package prometheus-alertmanager)"), "{stderr}");
+    assert!(stderr.contains("apt-get install prometheus prometheus-alertmanager"), "{stderr}");
+}

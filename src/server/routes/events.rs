@@ -46,6 +46,14 @@ pub fn parse_event(
     let run_id = f.optional_id("run_id", limits::REFERENCE);
     let parent_event_id = f.optional_id("parent_event_id", limits::REFERENCE);
     let action_type = f.optional_id("action_type", limits::KIND);
+    if action_type.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(crate::api::ALERT_ACTION_TYPE)) {
+        f.errors.push(ErrorDetail {
+            error_type: crate::api::ErrorType::SchemaValidation,
+            code: "ACTION_TYPE_RESERVED".into(),
+            message: "action_type \"alert\" is reserved for alerts posted by monitors to /api/v1/alerts".into(),
+            field: Some("action_type".into()),
+        });
+    }
     let tool = f.optional_id("tool", limits::REFERENCE);
     let resource = f.optional_id("resource", limits::NAME);
     let scope = f.id_list("scope", limits::SCOPE_ITEMS, limits::NAME);

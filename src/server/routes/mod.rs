@@ -2,6 +2,7 @@
 //! store or a plain function, and maps errors; nothing else.
 
 pub mod activity;
+pub mod alerts;
 pub mod approvals;
 pub mod control;
 pub mod decisions;

@@ -9,10 +9,13 @@ use mandate::store::Store;
 use serde_json::Value;
 use tempfile::TempDir;
 
+pub mod monitors;
+
 pub const ADMIN: &str = "mdt_test_admin";
 pub const RESPONDER: &str = "mdt_test_responder";
 pub const VIEWER: &str = "mdt_test_viewer";
 pub const AGENT: &str = "mdt_test_agent";
+pub const ALERTS: &str = "mdt_test_alerts";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -83,6 +86,7 @@ pub fn tokens() -> TokenTable {
         .with_token(RESPONDER, "alice", Role::Responder)
         .with_token(VIEWER, "victor", Role::Viewer)
         .with_token(AGENT, "fleet", Role::Agent)
+        .with_token(ALERTS, "monitoring", Role::Alerts)
 }
 
 pub struct TestServer {

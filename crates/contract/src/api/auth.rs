@@ -12,6 +12,8 @@ wire_enum! {
         Admin = "admin",
         /// An agent or its SDK: creates and completes runs, posts events.
         Agent = "agent",
+        /// A monitor (Alertmanager, or any alert source): posts alerts.
+        Alerts = "alerts",
     }
 }
 

@@ -2,6 +2,7 @@
 //! by the server, the SDK client and the console so the sides cannot drift.
 
 mod activity;
+mod alerts;
 mod approvals;
 mod auth;
 mod control;
@@ -22,6 +23,10 @@ mod runs;
 pub mod silences;
 
 pub use activity::{Bucket, Dimension, Distribution, Topic};
+pub use alerts::{
+    ALERT_ACTION_TYPE, AlertBatch, AlertBody, AlertNote, AlertReport, AlertStatus, MAX_ALERTS, MAX_LABELS,
+    RESOURCE_LABELS,
+};
 pub use approvals::{
     ApprovalDecisionBody, ApprovalFriction, ApprovalList, ApprovalPastIncident, ApprovalRequest, ApprovalStatus,
     ApprovalVote, GateAnswer, GateBody, GateFriction,
