@@ -20,6 +20,7 @@ pub mod demo;
 pub mod desk;
 pub mod incident;
 pub mod learning;
+pub mod metrics;
 pub mod moment;
 pub mod otlp;
 pub mod paging;

@@ -65,6 +65,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let options = ServeOptions {
         listen: args.listen,
         otlp_listen: args.otlp_listen,
+        metrics: args.metrics,
         database_url: args.database_url.unwrap_or_else(default_sqlite_url),
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
         catalog: args.catalog,

@@ -106,8 +106,7 @@ mod tests {
 
     #[test]
     fn a_wrong_field_is_named() {
-        let body =
-            serde_json::json!({"version": "4", "status": "firing", "alerts": [{"status": "burning", "startsAt": "2026-12-07T12:02:00Z"}]});
+        let body = serde_json::json!({"version": "4", "status": "firing", "alerts": [{"status": "burning", "startsAt": "2026-12-07T12:02:00Z"}]});
         let e = parse(body).unwrap_err();
         assert!(e.starts_with("alerts[0].status"), "{e}");
         let e = parse(serde_json::json!({"version": "3", "status": "firing", "alerts": []})).unwrap_err();

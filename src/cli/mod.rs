@@ -108,6 +108,9 @@ pub struct ServeArgs {
     /// Also receive OpenTelemetry traces (OTLP/HTTP, POST /v1/traces) on this address, 4318 by convention; the API address receives them too
     #[arg(long, env = "MANDATE_OTLP_LISTEN")]
     pub otlp_listen: Option<SocketAddr>,
+    /// Mandate's own metrics for Prometheus (GET /metrics): off; token (on the API's address, for a monitor, viewer, responder or admin token); or an address of their own, served without a token
+    #[arg(long, env = "MANDATE_METRICS", default_value = "off", value_name = "off|token|ADDRESS")]
+    pub metrics: crate::server::routes::metrics::MetricsExposure,
     /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite under $XDG_DATA_HOME/mandate]
     #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

@@ -58,3 +58,33 @@ impl Desk {
         types
     }
 }
+
+/// What holds agents back now, as this server knows it (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InForce {
+    /// Stops over agents, tools, resources or everything, and paused agents.
+    pub stops: usize,
+    /// Critical points and learned rules that gate actions.
+    pub gates: usize,
+}
+
+impl Desk {
+    pub fn in_force(&self) -> InForce {
+        let now = chrono::Utc::now();
+        let wide = self.config.stops.read().iter().filter(|(s, _)| s.until.is_none_or(|u| u > now)).count();
+        let paused = self.config.controls.read().values().filter(|c| c.paused).count();
+        let points = self
+            .routing()
+            .document()
+            .critical_points
+            .iter()
+            .filter(|p| RoutingVerdict::from(p.decision().decision) == RoutingVerdict::Gated)
+            .count();
+        let rules = self
+            .active_rules()
+            .iter()
+            .filter(|r| RoutingVerdict::from(self.rule_decision(r)) == RoutingVerdict::Gated)
+            .count();
+        InForce { stops: wide + paused, gates: points + rules }
+    }
+}

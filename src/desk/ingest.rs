@@ -63,6 +63,7 @@ impl Desk {
     pub async fn ingest(&self, events: Vec<Event>) -> Result<IngestReport, StoreError> {
         let mut report =
             IngestReport { accepted: 0, duplicates: 0, rejected: vec![], incidents: vec![], stopped: BTreeMap::new() };
+        let started = std::time::Instant::now();
         let (mut state, mut tx) = self.begin_change().await?;
         let controls = self.controls_snapshot();
         let stops_on = self.stops_snapshot(&controls);
@@ -294,6 +295,8 @@ impl Desk {
         report.accepted = fresh.len();
         *state = next;
         drop(state);
+        crate::metrics::ingest_took(started.elapsed());
+        crate::metrics::events_stored(report.accepted, report.duplicates);
         self.queued(queued);
         // Stored whatever happens next: the page is the alarm, not the record.
         if let Err(e) = self.page_breaches(breaches).await {

@@ -31,6 +31,7 @@ mod stops;
 
 pub use approvals::{APPROVALS_ACTOR, ApprovalDecision, FRICTION_BUDGET, GateRequest, digest_of};
 pub use caches::CacheCounts;
+pub use decisions::InForce;
 pub use detail_cache::{ServedDetail, etag_of};
 pub use interventions::{
     InterventionError, InterventionOutcome, InterventionRequest, InterventionTarget, VerdictRequest,

@@ -244,6 +244,7 @@ impl<O: Outbox> Worker<O> {
                         }
                     }
                     tracing::info!(delivery = %out.id, channel = %out.channel, target = %out.target, notifications = ids.len(), "paging: delivered");
+                    crate::metrics::page_outcome(&out.channel, "sent", ids.len());
                     Attempt::Delivered { at: outbox.now() }
                 }
                 Err(refusal) => self.judge(&out, refusal, attempts, limits.max_attempts, &mut report),
@@ -289,6 +290,7 @@ impl<O: Outbox> Worker<O> {
             state = if given_up { DeliveryState::Dead.as_str() } else { "retrying" },
             "paging: not delivered"
         );
+        crate::metrics::page_outcome(&out.channel, if given_up { "dead" } else { "retried" }, out.items.len());
         if given_up {
             report.dead += out.items.len();
             let error = if permanent { error } else { format!("{error} (gave up after {attempts} attempts)") };

@@ -28,17 +28,19 @@ pub enum Permission {
     Administer,
     /// Post alerts from a monitor.
     WriteAlerts,
+    /// Scrape `/metrics`.
+    ReadMetrics,
 }
 
 impl Permission {
     pub fn granted_to(self, role: Role) -> bool {
         use Permission::*;
         match role {
-            Role::Viewer => matches!(self, ReadOperations | ReadRuns),
-            Role::Responder => matches!(self, ReadOperations | ReadRuns | Intervene),
+            Role::Viewer => matches!(self, ReadOperations | ReadRuns | ReadMetrics),
+            Role::Responder => matches!(self, ReadOperations | ReadRuns | Intervene | ReadMetrics),
             Role::Admin => true,
             Role::Agent => matches!(self, ReadRuns | WriteRuns),
-            Role::Alerts => matches!(self, WriteAlerts),
+            Role::Monitor => matches!(self, WriteAlerts | ReadMetrics),
         }
     }
 
@@ -50,6 +52,7 @@ impl Permission {
             Permission::Intervene => "intervene",
             Permission::Administer => "administer Mandate",
             Permission::WriteAlerts => "post alerts",
+            Permission::ReadMetrics => "read metrics",
         }
     }
 }
@@ -233,12 +236,13 @@ mod tests {
     fn the_grant_table() {
         use Permission::*;
         let table = |role| {
-            [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer, WriteAlerts].map(|p| p.granted_to(role))
+            [ReadOperations, ReadRuns, WriteRuns, Intervene, Administer, WriteAlerts, ReadMetrics]
+                .map(|p| p.granted_to(role))
         };
-        assert_eq!(table(Role::Viewer), [true, true, false, false, false, false]);
-        assert_eq!(table(Role::Responder), [true, true, false, true, false, false]);
-        assert_eq!(table(Role::Admin), [true, true, true, true, true, true]);
-        assert_eq!(table(Role::Agent), [false, true, true, false, false, false]);
-        assert_eq!(table(Role::Alerts), [false, false, false, false, false, true]);
+        assert_eq!(table(Role::Viewer), [true, true, false, false, false, false, true]);
+        assert_eq!(table(Role::Responder), [true, true, false, true, false, false, true]);
+        assert_eq!(table(Role::Admin), [true, true, true, true, true, true, true]);
+        assert_eq!(table(Role::Agent), [false, true, true, false, false, false, false]);
+        assert_eq!(table(Role::Monitor), [false, false, false, false, false, true, true]);
     }
 }

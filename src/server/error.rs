@@ -105,6 +105,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        crate::metrics::refused(&self.body.code);
         let mut response = (self.status, Json(self.body)).into_response();
         let headers = response.headers_mut();
         if let Some(seconds) = self.retry_after {

@@ -80,6 +80,13 @@ impl LongPolls {
         }
     }
 
+    /// Long polls held now: (by tokens: the incident feed and approvals,
+    /// by agents: their SDKs' control polls).
+    pub fn held(&self) -> (usize, usize) {
+        let held = self.held.lock();
+        (held[Pool::Tokens as usize].all, held[Pool::Agents as usize].all)
+    }
+
     /// A place for one more long poll of `token` (a token's name), or the
     /// refusal; `client` is for the log.
     pub fn enter(self: &Arc<Self>, token: &str, client: Option<IpAddr>) -> Result<Share, ApiError> {

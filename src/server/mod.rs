@@ -161,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             ApiError::internal().into_response()
         }))
         .merge(routes::otlp::routes())
+        .route(routes::metrics::PATH, axum::routing::get(routes::metrics::on_api))
         .with_state(state)
 }
 
@@ -273,6 +274,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// A second address that receives OTLP/HTTP traces only.
     pub otlp_listen: Option<SocketAddr>,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics: routes::metrics::MetricsExposure,
     pub database_url: String,
     pub tokens_file: PathBuf,
     /// A TOML service catalog; replaces the stored one when it differs.
@@ -367,12 +370,28 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             let (tx, rx) = oneshot::channel::<()>();
             let app = otlp_router(server.state.clone());
             tracing::info!(addr = %listener.local_addr().unwrap_or(addr), path = crate::otlp::TRACES_PATH, "receiving OpenTelemetry traces");
-            Some((tx, tokio::spawn(connections::serve(listener, app, options.connections, tls.clone(), rx))))
+            Some((tx, tokio::spawn(connections::serve(listener, app, options.connections.clone(), tls.clone(), rx))))
+        }
+    };
+    use routes::metrics::MetricsExposure;
+    server.state.expose_metrics_on_api(options.metrics == MetricsExposure::Token);
+    let metrics = match options.metrics {
+        MetricsExposure::Off => None,
+        MetricsExposure::Token => {
+            tracing::info!(path = routes::metrics::PATH, "serving metrics on the API's address, to tokens");
+            None
+        }
+        MetricsExposure::Listen(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Listen { addr, source })?;
+            let (tx, rx) = oneshot::channel::<()>();
+            let app = routes::metrics::listener_router(server.state.clone());
+            tracing::info!(addr = %listener.local_addr().unwrap_or(addr), path = routes::metrics::PATH, "serving metrics");
+            Some((tx, tokio::spawn(connections::serve(listener, app, options.connections.clone(), None, rx))))
         }
     };
     wait_for_shutdown(&server.state, &options.tokens_file, tls.as_deref()).await;
     tracing::info!("shutting down");
-    if let Some((tx, task)) = otlp {
+    for (tx, task) in otlp.into_iter().chain(metrics) {
         let _ = tx.send(());
         let _ = task.await;
     }

@@ -36,6 +36,8 @@ struct Inner {
     otlp_decoding: Arc<tokio::sync::Semaphore>,
     /// The shares of long polls.
     long_polls: Arc<crate::server::long_polls::LongPolls>,
+    /// `GET /metrics` answers on the API's address (`--metrics token`).
+    metrics_on_api: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             trusted_proxies: limits.trusted_proxies.clone(),
             long_polls: Arc::new(crate::server::long_polls::LongPolls::for_connections(limits.max_connections)),
             token_rate: crate::server::token_rate::TokenRate::new(limits.token_rate),
+            metrics_on_api: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -69,6 +72,15 @@ impl AppState {
     /// A turn to decode an OTLP export, kept by the decoding itself.
     pub async fn otlp_decoding_turn(&self) -> tokio::sync::OwnedSemaphorePermit {
         self.0.otlp_decoding.clone().acquire_owned().await.expect("the semaphore is never closed")
+    }
+
+    /// Serve `GET /metrics` on the API's address, to tokens that may read them.
+    pub fn expose_metrics_on_api(&self, on: bool) {
+        self.0.metrics_on_api.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn metrics_on_api(&self) -> bool {
+        self.0.metrics_on_api.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn desk(&self) -> &Arc<Desk> {

@@ -35,6 +35,7 @@ mod runs;
 mod silences;
 mod stops;
 mod suggestion_outcomes;
+mod vitals;
 
 pub use actions::{HISTORY, MAX_ACTIONS, MAX_NESTED, Related, newest_first};
 pub use agents::{AgentControl, AgentSighting, AgentSummary};
@@ -57,6 +58,7 @@ pub use runs::{CompleteOutcome, FinishedRun, NewRun, RunCursor, RunFilter};
 pub use silences::NewSilence;
 pub use stops::OUT_OF_CONTACT;
 pub use suggestion_outcomes::suggestion_key;
+pub use vitals::Vitals;
 
 use chrono::{DateTime, TimeZone, Utc};
 

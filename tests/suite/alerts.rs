@@ -5,7 +5,7 @@
 //! services are kept, unmatched; bad payloads are refused naming what was
 //! wrong, recording nothing. Then end to end through a real Alertmanager.
 
-use crate::common::{self, ADMIN, AGENT, ALERTS, Db, VIEWER};
+use crate::common::{self, ADMIN, AGENT, Db, MONITOR, VIEWER};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
@@ -65,7 +65,8 @@ async fn an_alertmanager_alert_opens_an_incident_with_its_causes(db: Db) {
 
     let starts = Utc::now() - Duration::minutes(1);
     let firing = notified("firing", latency_labels(), "payments p99 over 800 ms", starts, None);
-    let report = t.post(ALERTS, "/api/v1/alerts/alertmanager", &notification("firing", vec![firing])).await.succeeded();
+    let report =
+        t.post(MONITOR, "/api/v1/alerts/alertmanager", &notification("firing", vec![firing])).await.succeeded();
     assert_eq!((report["accepted"].as_u64(), report["repeats"].as_u64()), (Some(1), Some(0)), "{report}");
     assert_eq!(report["unmatched"], json!([]));
     let id = report["incidents"][0].clone();
@@ -90,7 +91,7 @@ async fn an_alertmanager_alert_opens_an_incident_with_its_causes(db: Db) {
     let again = notified("firing", latency_labels(), "payments p99 over 950 ms", starts, None);
     for _ in 0..2 {
         let report = t
-            .post(ALERTS, "/api/v1/alerts/alertmanager", &notification("firing", vec![again.clone()]))
+            .post(MONITOR, "/api/v1/alerts/alertmanager", &notification("firing", vec![again.clone()]))
             .await
             .succeeded();
         assert_eq!((report["accepted"].as_u64(), report["repeats"].as_u64()), (Some(0), Some(1)), "{report}");
@@ -102,7 +103,7 @@ async fn an_alertmanager_alert_opens_an_incident_with_its_causes(db: Db) {
     // Resolved: recovery evidence, and the incident is resolved by it.
     let resolved = notified("resolved", latency_labels(), "payments p99 over 950 ms", starts, Some(Utc::now()));
     let report = t
-        .post(ALERTS, "/api/v1/alerts/alertmanager", &notification("resolved", vec![resolved.clone()]))
+        .post(MONITOR, "/api/v1/alerts/alertmanager", &notification("resolved", vec![resolved.clone()]))
         .await
         .succeeded();
     assert_eq!((report["accepted"].as_u64(), report["incidents"].clone()), (Some(1), json!([id])), "{report}");
@@ -116,7 +117,7 @@ async fn an_alertmanager_alert_opens_an_incident_with_its_causes(db: Db) {
         ]
     );
     let report =
-        t.post(ALERTS, "/api/v1/alerts/alertmanager", &notification("resolved", vec![resolved])).await.succeeded();
+        t.post(MONITOR, "/api/v1/alerts/alertmanager", &notification("resolved", vec![resolved])).await.succeeded();
     assert_eq!(report["repeats"], 1, "a resolution repeated is one too");
 }
 
@@ -130,7 +131,7 @@ async fn an_alert_joins_the_open_incident_on_its_service(db: Db) {
         "name": "CheckoutErrors", "status": "firing", "labels": {"job": "payments-service"},
         "annotations": {"description": "5xx over 2 %"}, "starts_at": stamp(Utc::now() - Duration::minutes(1)),
     }]});
-    let report = t.post(ALERTS, "/api/v1/alerts", &alert).await.succeeded();
+    let report = t.post(MONITOR, "/api/v1/alerts", &alert).await.succeeded();
     assert_eq!(report["incidents"], json!([id]), "evidence on the open incident, not a second one");
     let detail = incident(&t, &id).await;
     assert_eq!(alerts_on(&detail), [("CheckoutErrors".to_owned(), "firing".to_owned())]);
@@ -149,7 +150,7 @@ async fn alerts_for_unknown_services_are_kept_unmatched(db: Db) {
         {"name": "LedgerLag", "status": "firing", "labels": {"service": "ledger"}, "starts_at": starts},
         {"name": "SomethingOdd", "status": "firing", "labels": {"severity": "warning"}, "starts_at": starts},
     ]});
-    let report = t.post(ALERTS, "/api/v1/alerts", &batch).await.succeeded();
+    let report = t.post(MONITOR, "/api/v1/alerts", &batch).await.succeeded();
     assert_eq!(report["accepted"], 2);
     assert_eq!(report["unmatched"], json!([0, 1]));
     let page: Value = t.get(VIEWER, "/api/v1/incidents").await.succeeded();
@@ -176,52 +177,52 @@ async fn bad_alerts_are_refused_with_what_was_wrong_and_record_nothing(db: Db) {
     };
     let am = "/api/v1/alerts/alertmanager";
     refused(
-        t.post(ALERTS, am, &common::with(good.clone(), json!({"version": "3"}))).await,
+        t.post(MONITOR, am, &common::with(good.clone(), json!({"version": "3"}))).await,
         400,
         "ALERTMANAGER_PAYLOAD_INVALID",
         "version \"3\"",
     );
     let mut bad_time = good.clone();
     bad_time["alerts"][0]["startsAt"] = "yesterday".into();
-    refused(t.post(ALERTS, am, &bad_time).await, 400, "ALERTMANAGER_PAYLOAD_INVALID", "alerts[0].startsAt");
+    refused(t.post(MONITOR, am, &bad_time).await, 400, "ALERTMANAGER_PAYLOAD_INVALID", "alerts[0].startsAt");
     let mut bad_status = good.clone();
     bad_status["alerts"][0]["status"] = "burning".into();
-    refused(t.post(ALERTS, am, &bad_status).await, 400, "ALERTMANAGER_PAYLOAD_INVALID", "alerts[0].status");
-    refused(t.post(ALERTS, am, &json!({"version": "4"})).await, 400, "ALERTMANAGER_PAYLOAD_INVALID", "missing field");
+    refused(t.post(MONITOR, am, &bad_status).await, 400, "ALERTMANAGER_PAYLOAD_INVALID", "alerts[0].status");
+    refused(t.post(MONITOR, am, &json!({"version": "4"})).await, 400, "ALERTMANAGER_PAYLOAD_INVALID", "missing field");
     let garbled = t
         .http
         .post(t.url(am))
-        .bearer_auth(ALERTS)
+        .bearer_auth(MONITOR)
         .header("content-type", "application/json")
         .body("{\"version\": \"4\", ");
     refused(t.send(garbled).await, 400, "MALFORMED_JSON", "line 1");
     let mut flood = good.clone();
     flood["alerts"] = Value::Array(vec![good["alerts"][0].clone(); 1001]);
-    refused(t.post(ALERTS, am, &flood).await, 400, "BATCH_TOO_LARGE", "1000");
+    refused(t.post(MONITOR, am, &flood).await, 400, "BATCH_TOO_LARGE", "1000");
 
     let generic = |source: &str, alert: Value| json!({"source": source, "alerts": [alert]});
     let alert = json!({"name": "X", "status": "firing", "starts_at": stamp(starts)});
     refused(
-        t.post(ALERTS, "/api/v1/alerts", &generic("graf\u{1b}[2Jana", alert.clone())).await,
+        t.post(MONITOR, "/api/v1/alerts", &generic("graf\u{1b}[2Jana", alert.clone())).await,
         400,
         "ALERTS_INVALID",
         "source",
     );
     refused(
-        t.post(ALERTS, "/api/v1/alerts", &generic("grafana", common::with(alert.clone(), json!({"name": " "})))).await,
+        t.post(MONITOR, "/api/v1/alerts", &generic("grafana", common::with(alert.clone(), json!({"name": " "})))).await,
         400,
         "ALERTS_INVALID",
         "alerts[0].name",
     );
     refused(
-        t.post(ALERTS, "/api/v1/alerts", &generic("grafana", common::with(alert.clone(), json!({"starts_at": null}))))
+        t.post(MONITOR, "/api/v1/alerts", &generic("grafana", common::with(alert.clone(), json!({"starts_at": null}))))
             .await,
         400,
         "ALERTS_INVALID",
         "starts_at",
     );
     refused(
-        t.post(ALERTS, "/api/v1/alerts", &generic("grafana", common::with(alert.clone(), json!({"severity": "p1"}))))
+        t.post(MONITOR, "/api/v1/alerts", &generic("grafana", common::with(alert.clone(), json!({"severity": "p1"}))))
             .await,
         400,
         "ALERTS_INVALID",
@@ -231,7 +232,7 @@ async fn bad_alerts_are_refused_with_what_was_wrong_and_record_nothing(db: Db) {
     // Only alert sources post alerts, and they read nothing.
     refused(t.post(AGENT, am, &good).await, 403, "FORBIDDEN", "post alerts");
     refused(t.post(VIEWER, am, &good).await, 403, "FORBIDDEN", "post alerts");
-    refused(t.get(ALERTS, "/api/v1/incidents").await, 403, "FORBIDDEN", "read operational data");
+    refused(t.get(MONITOR, "/api/v1/incidents").await, 403, "FORBIDDEN", "read operational data");
     // No agent passes its action off as a monitor's alert.
     let disguised = common::with(common::event_body("e-1", -1.0, "sly", "Alert", "payments-service", "ok"), json!({}));
     refused(t.post(AGENT, "/api/v1/events", &disguised).await, 400, "ACTION_TYPE_RESERVED", "reserved");
@@ -268,7 +269,8 @@ async fn eventually<T>(seconds: u64, mut check: impl AsyncFnMut() -> Option<T>) 
 async fn a_real_alertmanager_reaches_mandate() {
     let t = server(Db::Sqlite).await;
     let webhook = t.url("/api/v1/alerts/alertmanager");
-    let Some(am) = common::monitors::alertmanager(&webhook, ALERTS, "a_real_alertmanager_reaches_mandate").await else {
+    let Some(am) = common::monitors::alertmanager(&webhook, MONITOR, "a_real_alertmanager_reaches_mandate").await
+    else {
         return;
     };
     let deploy = common::event_body("deploy-1", -3.0, "deployer", "deploy", "payments-service", "ok");
@@ -282,7 +284,7 @@ async fn a_real_alertmanager_reaches_mandate() {
         }
         a
     };
-    let http = reqwest::Client::new();
+    let http = mandate::sdk::http_client_builder().build().unwrap();
     let posted = http.post(format!("{}/api/v2/alerts", am.url)).json(&alert(None)).send().await.unwrap();
     assert!(posted.status().is_success(), "Alertmanager took the alert: {}", posted.status());
 

@@ -1,7 +1,9 @@
 //! Bearer tokens and roles: 401 without a valid token, 403 for a role that
 //! may not, /healthz open, whoami.
 
-use crate::common::{ADMIN, AGENT, ALERTS, Db, RESPONDER, VIEWER, as_alice, event_body, run_body, start_unthrottled as start};
+use crate::common::{
+    ADMIN, AGENT, Db, MONITOR, RESPONDER, VIEWER, as_alice, event_body, run_body, start_unthrottled as start,
+};
 use serde_json::{Value, json};
 
 async fn tokens_are_required(db: Db) {
@@ -68,9 +70,9 @@ async fn roles_are_enforced(db: Db) {
         assert_eq!(t.get(token, "/api/v1/runs").await.status, 200, "{token} lists runs");
     }
     // A monitor's token posts alerts and reads nothing, not even runs.
-    assert_eq!(t.post(ALERTS, "/api/v1/runs", &run_body()).await.status, 403);
-    assert_eq!(t.get(ALERTS, &format!("/api/v1/runs/{run_id}")).await.status, 403);
-    assert_eq!(t.get(ALERTS, "/api/v1/activity/runs/live/by-dimension?dim=source").await.status, 403);
+    assert_eq!(t.post(MONITOR, "/api/v1/runs", &run_body()).await.status, 403);
+    assert_eq!(t.get(MONITOR, &format!("/api/v1/runs/{run_id}")).await.status, 403);
+    assert_eq!(t.get(MONITOR, "/api/v1/activity/runs/live/by-dimension?dim=source").await.status, 403);
     let complete = t.post(VIEWER, &format!("/api/v1/runs/{run_id}/complete"), &json!({"status": "failed"})).await;
     assert_eq!(complete.status, 403);
     assert!(complete.body["message"].as_str().unwrap().contains("viewer"), "{:?}", complete.body);
@@ -133,8 +135,8 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             ("POST", "/api/v1/runs/{run_id}/complete", ADMIN, None),
             ("POST", "/api/v1/events", ADMIN, Some(event)),
             // Monitors post alerts with tokens of their own.
-            ("POST", "/api/v1/alerts", ALERTS, None),
-            ("POST", "/api/v1/alerts/alertmanager", ALERTS, None),
+            ("POST", "/api/v1/alerts", MONITOR, None),
+            ("POST", "/api/v1/alerts/alertmanager", MONITOR, None),
             (
                 "POST",
                 "/api/v1/incidents/{id}/interventions",

@@ -34,6 +34,7 @@ mod layers;
 mod learning;
 mod manual;
 mod merges;
+mod metrics;
 mod openapi;
 mod otlp;
 mod paging;

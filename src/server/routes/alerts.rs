@@ -1,7 +1,7 @@
 //! Alerts in: `POST /api/v1/alerts/alertmanager` takes Alertmanager's
 //! webhook payload (version 4) as Alertmanager sends it, and
 //! `POST /api/v1/alerts` the generic shape ([`AlertBatch`]). Either needs a
-//! token with the `alerts` role (or `admin`). Each alert becomes an event on
+//! token with the `monitor` role (or `admin`). Each alert becomes an event on
 //! its resource (see [`crate::alerts`]); repeats are counted, not stored.
 
 use crate::alerts::{Alert, alertmanager, to_event};
@@ -137,10 +137,12 @@ async fn record(state: &AppState, alerts: Vec<Alert>) -> Result<AlertReport, Api
         tracing::error!(alert = r.index, code = %r.error.code, message = %r.error.message, "an alert's event was refused");
         return Err(ApiError::internal());
     }
-    Ok(AlertReport {
+    let report = AlertReport {
         accepted: report.accepted,
         repeats: report.duplicates + repeats.len(),
         unmatched,
         incidents: report.incidents,
-    })
+    };
+    crate::metrics::alerts_recorded(report.accepted, report.repeats, report.unmatched.len());
+    Ok(report)
 }

@@ -300,5 +300,8 @@ pub async fn post_events(
     }
     report.rejected.extend(rejected);
     report.rejected.sort_by_key(|r| r.index);
+    for r in &report.rejected {
+        crate::metrics::refused(&r.error.code);
+    }
     Ok(Json(report))
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod incidents;
 pub mod interventions;
 pub mod learning;
+pub mod metrics;
 pub mod notifications;
 pub mod operations;
 pub mod otlp;

@@ -15,7 +15,7 @@ pub const ADMIN: &str = "mdt_test_admin";
 pub const RESPONDER: &str = "mdt_test_responder";
 pub const VIEWER: &str = "mdt_test_viewer";
 pub const AGENT: &str = "mdt_test_agent";
-pub const ALERTS: &str = "mdt_test_alerts";
+pub const MONITOR: &str = "mdt_test_monitor";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -86,7 +86,7 @@ pub fn tokens() -> TokenTable {
         .with_token(RESPONDER, "alice", Role::Responder)
         .with_token(VIEWER, "victor", Role::Viewer)
         .with_token(AGENT, "fleet", Role::Agent)
-        .with_token(ALERTS, "monitoring", Role::Alerts)
+        .with_token(MONITOR, "monitoring", Role::Monitor)
 }
 
 pub struct TestServer {

@@ -44,7 +44,7 @@ impl Monitor {
         let monitor = Monitor { url: format!("http://127.0.0.1:{port}"), dir, _process: KillOnDrop(child), log };
         let deadline = Instant::now() + Duration::from_secs(30);
         let probe = format!("{}{ready}", monitor.url);
-        let http = reqwest::Client::new();
+        let http = mandate::sdk::http_client_builder().build().unwrap();
         loop {
             let up = http.get(&probe).send().await.map(|r| r.status().is_success()).unwrap_or(false);
             if up {

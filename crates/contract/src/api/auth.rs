@@ -12,8 +12,9 @@ wire_enum! {
         Admin = "admin",
         /// An agent or its SDK: creates and completes runs, posts events.
         Agent = "agent",
-        /// A monitor (Alertmanager, or any alert source): posts alerts.
-        Alerts = "alerts",
+        /// A monitor (Prometheus, Alertmanager, any alert source): posts
+        /// alerts and scrapes `/metrics`; reads nothing else.
+        Monitor = "monitor",
     }
 }
 
