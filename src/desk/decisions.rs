@@ -78,7 +78,7 @@ impl Desk {
             .document()
             .critical_points
             .iter()
-            .filter(|p| RoutingVerdict::from(p.decision().decision) == RoutingVerdict::Gated)
+            .filter(|p| p.decision().decision == RoutingVerdict::Gated)
             .count();
         let rules = self
             .active_rules()

@@ -50,10 +50,10 @@ pub(super) static RECORDED: LazyLock<Recorded> = LazyLock::new(|| {
     );
     // Known from the start, at 0: a rate over them holds from the first scrape.
     for result in ["stored", "duplicate"] {
-        events.get_or_create(&vec![("result", result.to_owned())]);
+        events.get_or_create(&vec![("result", result.to_owned())]).inc_by(0);
     }
     for result in ["recorded", "repeat", "unmatched"] {
-        alerts.get_or_create(&vec![("result", result.to_owned())]);
+        alerts.get_or_create(&vec![("result", result.to_owned())]).inc_by(0);
     }
     Recorded { registry, events, refusals, alerts, pages, ingest }
 });
