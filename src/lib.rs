@@ -28,6 +28,7 @@ pub mod rollout;
 pub mod routing;
 pub mod server;
 pub mod sim;
+pub mod slack;
 pub mod store;
 
 pub use mandate_contract::{api, attribution};

@@ -90,6 +90,19 @@ pub struct Service {
     pub depends_on: Vec<String>,
 }
 
+/// A person Mandate knows by their accounts elsewhere: what they do from
+/// Slack is done in their name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Their Mandate name, as their token and the catalog's `@handles` say
+    /// it: `@alice` or `alice`.
+    pub name: String,
+    /// Their Slack user id (`U0123ABCD`), as Slack's interactions name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<String>,
+}
+
 /// The catalog as written in TOML or JSON: `[[service]]` tables, and the tools
 /// that must never be suggested for disabling (seed 9.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -99,6 +112,9 @@ pub struct CatalogDocument {
     pub services: Vec<Service>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub critical_tools: Vec<String>,
+    /// `[[person]]` tables: people and their accounts elsewhere.
+    #[serde(default, rename = "person", skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Person>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -140,7 +156,27 @@ impl Catalog {
                 dependents.entry(dep.clone()).or_default().insert(service.name.clone());
             }
         }
+        let mut slack_ids = BTreeSet::new();
+        for (i, person) in document.people.iter().enumerate() {
+            if person.name.trim_start_matches('@').trim().is_empty() {
+                return Err(invalid(format!("person[{i}].name is empty")));
+            }
+            if let Some(id) = &person.slack
+                && !slack_ids.insert(id.clone())
+            {
+                return Err(invalid(format!(
+                    "person[{i}] ({}): slack {id:?} is another person's too: one Slack account acts for one person",
+                    person.name
+                )));
+            }
+        }
         Ok(Catalog { document, by_name, dependents })
+    }
+
+    /// The Mandate name (without `@`) of the person with Slack user id `id`.
+    pub fn person_by_slack(&self, id: &str) -> Option<&str> {
+        let person = self.document.people.iter().find(|p| p.slack.as_deref() == Some(id))?;
+        Some(person.name.trim_start_matches('@'))
     }
 
     pub fn from_toml(text: &str, source_name: &str) -> Result<Catalog, CatalogError> {

@@ -144,11 +144,33 @@ pub struct WebhookReceiver {
     pub secret: SecretRef,
 }
 
-/// A Slack incoming webhook; its URL is the secret.
+/// A Slack incoming webhook; its URL is the secret. With the Slack app's
+/// signing secret, its messages carry buttons (acknowledge, escalate, stop
+/// the suspect, resolve) answered at `POST /api/v1/slack/interactions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlackReceiver {
     pub url: SecretRef,
+    /// The Slack app's signing secret: interactions are verified with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<SecretRef>,
+    /// The app's bot token (`xoxb-…`): the message acted on is updated in
+    /// place with `chat.update`; without it, through the interaction's
+    /// `response_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<SecretRef>,
+    /// Slack's Web API. Default: https://slack.com/api.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+}
+
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+impl SlackReceiver {
+    /// Whether its messages carry buttons: people can act from Slack.
+    pub fn interactive(&self) -> bool {
+        self.signing_secret.is_some()
+    }
 }
 
 /// PagerDuty Events API v2.
@@ -295,6 +317,15 @@ pub fn check(receivers: &Receivers, storm: &Storm, delivery: &Delivery) -> Resul
     }
     if let Some(s) = &receivers.slack {
         secret("channel.slack.url", &s.url)?;
+        if let Some(signing) = &s.signing_secret {
+            secret("channel.slack.signing_secret", signing)?;
+        }
+        if let Some(token) = &s.bot_token {
+            secret("channel.slack.bot_token", token)?;
+        }
+        if let Some(u) = &s.api_url {
+            url("channel.slack.api_url", u)?;
+        }
     }
     if let Some(p) = &receivers.pagerduty {
         secret("channel.pagerduty.routing_key", &p.routing_key)?;

@@ -94,6 +94,9 @@ impl Drop for Inbox {
 
 /// The webhook signing secret the inbox verifies with.
 const WEBHOOK_SECRET: &str = "whsec_bWFuZGF0ZS1sb2NhbC1pbmJveC1zZWNyZXQ=";
+/// The Slack app's signing secret and bot token, as the inbox's Slack knows them.
+const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const SLACK_BOT_TOKEN: &str = "xoxb-0000000000-0000000000000-inboxbottokeninbox0000";
 
 impl Inbox {
     /// Starts every receiver on loopback, on ports of its own.
@@ -102,7 +105,10 @@ impl Inbox {
         let http = TcpListener::bind("127.0.0.1:0").await?;
         let smtp = TcpListener::bind("127.0.0.1:0").await?;
         let (http_addr, smtp_addr) = (http.local_addr()?, smtp.local_addr()?);
-        let app = Router::new().route("/{channel}", post(receive)).with_state(shared.clone());
+        let app = Router::new()
+            .route("/{channel}", post(receive))
+            .route("/slack-api/{method}", post(slack_api))
+            .with_state(shared.clone());
         let web = tokio::spawn(async move {
             let _ = axum::serve(http, app).await;
         });
@@ -111,6 +117,8 @@ impl Inbox {
         std::fs::write(secrets.path().join("webhook.secret"), WEBHOOK_SECRET)?;
         std::fs::write(secrets.path().join("slack.url"), format!("http://{http_addr}/slack"))?;
         std::fs::write(secrets.path().join("pagerduty.key"), "R0UTINGKEY0000000000000000000001")?;
+        std::fs::write(secrets.path().join("slack.signing"), SLACK_SIGNING_SECRET)?;
+        std::fs::write(secrets.path().join("slack.bot"), SLACK_BOT_TOKEN)?;
         Ok(Inbox { http: http_addr, smtp: smtp_addr, shared, secrets, tasks: vec![web, mail] })
     }
 
@@ -123,7 +131,7 @@ impl Inbox {
                 url: format!("http://{}/webhook", self.http),
                 secret: file("webhook.secret"),
             }),
-            slack: Some(SlackReceiver { url: file("slack.url") }),
+            slack: Some(SlackReceiver { url: file("slack.url"), signing_secret: None, bot_token: None, api_url: None }),
             pagerduty: Some(PagerDutyReceiver {
                 routing_key: file("pagerduty.key"),
                 url: Some(format!("http://{}/pagerduty", self.http)),
@@ -137,6 +145,29 @@ impl Inbox {
                 password: None,
             }),
         }
+    }
+
+    /// The Slack receiver with interactivity: buttons on its pages, the
+    /// app's signing secret, and its Web API here (`chat.update` at
+    /// `/slack-api/chat.update`, channel `slack-api`).
+    pub fn interactive_slack(&self) -> SlackReceiver {
+        let file =
+            |name: &str| SecretRef { env: None, file: Some(self.secrets.path().join(name).display().to_string()) };
+        SlackReceiver {
+            url: file("slack.url"),
+            signing_secret: Some(file("slack.signing")),
+            bot_token: Some(file("slack.bot")),
+            api_url: Some(format!("http://{}/slack-api", self.http)),
+        }
+    }
+
+    /// Where an interaction's `response_url` points here (channel `slack-response`).
+    pub fn slack_response_url(&self) -> String {
+        format!("http://{}/slack-response", self.http)
+    }
+
+    pub fn slack_signing_secret(&self) -> &'static str {
+        SLACK_SIGNING_SECRET
     }
 
     pub fn webhook_secret(&self) -> &'static str {
@@ -202,7 +233,7 @@ async fn receive(
     let status = |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match (answer, channel.as_str()) {
         (Answer::Accept, _) if !accepted => (StatusCode::UNAUTHORIZED, "signature does not verify").into_response(),
-        (Answer::Accept, "slack") => (StatusCode::OK, "ok").into_response(),
+        (Answer::Accept, "slack" | "slack-response") => (StatusCode::OK, "ok").into_response(),
         (Answer::Accept, "pagerduty") => (
             StatusCode::ACCEPTED,
             axum::Json(serde_json::json!({"status": "success", "message": "Event processed", "dedup_key": dedup})),
@@ -232,6 +263,49 @@ async fn receive(
             .into_response(),
         (Answer::Fail(code), _) => (status(code), "receiver failure").into_response(),
         (Answer::Hang, _) => unreachable!("answered above"),
+    }
+}
+
+/// Slack's Web API (`chat.update`): a refusal is HTTP 200 with `"ok": false`
+/// and its error, as Slack answers; 429 and 5xx are HTTP's own.
+async fn slack_api(
+    State(shared): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let channel = "slack-api".to_owned();
+    let answer = shared.next_answer(&channel);
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let headers: HashMap<String, String> =
+        headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+    let authorized = headers.get("authorization").map(String::as_str) == Some(&format!("Bearer {SLACK_BOT_TOKEN}"));
+    let refusal = match (&answer, method.as_str()) {
+        (Answer::Hang, _) => {
+            shared.record(Received { channel, at: Utc::now(), headers, body, to: None, accepted: false });
+            return std::future::pending().await;
+        }
+        (_, m) if m != "chat.update" => Some("unknown_method"),
+        (_, _) if !authorized => Some("invalid_auth"),
+        (Answer::Fail(404), _) => Some("message_not_found"),
+        (Answer::Fail(400), _) => Some("invalid_blocks"),
+        _ => None,
+    };
+    let accepted = answer == Answer::Accept && refusal.is_none();
+    let sent: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    shared.record(Received { channel, at: Utc::now(), headers, body, to: None, accepted });
+    match (answer, refusal) {
+        (Answer::Throttle(secs), None) => {
+            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "").into_response()
+        }
+        (Answer::Fail(code @ 500..), None) => {
+            (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "").into_response()
+        }
+        (_, Some(error)) => axum::Json(serde_json::json!({ "ok": false, "error": error })).into_response(),
+        _ => axum::Json(serde_json::json!({
+            "ok": true, "channel": sent["channel"], "ts": sent["ts"], "text": sent["text"],
+        }))
+        .into_response(),
     }
 }
 

@@ -15,6 +15,9 @@ pub struct Context {
     pub resources: Vec<String>,
     /// "deploy by deployer-7 on payments-db (confidence 82%)"; None: no suspect yet.
     pub suspect: Option<String>,
+    /// The agent behind the suspected cause, which can be stopped from the
+    /// message (Slack's buttons).
+    pub suspect_agent: Option<String>,
     /// The first thing to look at.
     pub check: Option<String>,
     pub open_with: String,
@@ -25,7 +28,9 @@ pub struct Context {
 impl Context {
     pub fn from_detail(detail: &IncidentDetail) -> Context {
         let s = &detail.summary;
-        let suspect = detail.analysis.candidates.iter().find(|c| c.confidence > 0).map(|c| {
+        let top = detail.analysis.candidates.iter().find(|c| c.confidence > 0);
+        let suspect_agent = top.and_then(|c| c.agent_id.clone());
+        let suspect = top.map(|c| {
             let action = c.action_type.as_deref().unwrap_or("an action");
             let by = c.agent_id.as_deref().or(c.actor_id.as_deref()).unwrap_or("an unknown actor");
             let on = c.resource.as_deref().map(|r| format!(" on {r}")).unwrap_or_default();
@@ -35,7 +40,7 @@ impl Context {
             Some(cmd) => format!("{} — {cmd}", s.title),
             None => s.title.clone(),
         });
-        Context { suspect, check, analysed: true, ..Context::from_summary(s) }
+        Context { suspect, suspect_agent, check, analysed: true, ..Context::from_summary(s) }
     }
 
     /// From the summary alone: no suspect or advice (said as not known).
@@ -47,6 +52,7 @@ impl Context {
             status: s.status,
             resources: s.resources.clone(),
             suspect: None,
+            suspect_agent: None,
             check: None,
             open_with: format!("mandate --incident {}", s.id),
             analysed: false,
@@ -64,6 +70,7 @@ impl Context {
                 status: IncidentStatus::Open,
                 resources: vec![],
                 suspect: None,
+                suspect_agent: None,
                 check: None,
                 open_with: "mandate, then :routing".to_owned(),
                 analysed: false,
@@ -76,6 +83,7 @@ impl Context {
             status: IncidentStatus::Open,
             resources: vec![],
             suspect: None,
+            suspect_agent: None,
             check: None,
             open_with: format!("mandate --incident {incident_id}"),
             analysed: false,

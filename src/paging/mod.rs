@@ -19,7 +19,7 @@ pub use channels::{Refusal, no_receiver, sign as sign_webhook, verify as verify_
 pub use clock::Clock;
 pub use config::{
     CHANNELS, COORDINATION, Delivery, EmailReceiver, Limits, PAGERDUTY_EVENTS_URL, PagerDutyReceiver, Receivers,
-    Secret, SecretRef, SlackReceiver, Storm, WebhookReceiver, check as check_receivers,
+    SLACK_API_URL, Secret, SecretRef, SlackReceiver, Storm, WebhookReceiver, check as check_receivers,
 };
 pub use escalation::{NextLevel, next_level};
 pub use message::{Context, Item, Outgoing};

@@ -74,7 +74,7 @@ impl utoipa::Modify for BearerAuth {
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
         activity, alerts, approvals, control, decisions, disputes, events, incidents, interventions, learning,
-        notifications, operations, rollout, routing, runs, silences, stops, system,
+        notifications, operations, rollout, routing, runs, silences, slack, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -89,6 +89,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::post_events))
         .routes(routes!(alerts::post_alerts))
         .routes(routes!(alerts::from_alertmanager))
+        .routes(routes!(slack::interactions))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
         .routes(routes!(incidents::postmortem))

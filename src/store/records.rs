@@ -277,6 +277,7 @@ impl Store {
                 reason: row.try_get("reason")?,
                 agent_id: row.try_get("agent_id")?,
                 detail,
+                via: (details["attribution"]["agent_id"] == crate::slack::SLACK_AGENT).then(|| "slack".to_owned()),
             });
         }
         Ok(notes)

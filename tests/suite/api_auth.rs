@@ -214,6 +214,9 @@ async fn every_mutating_route_refuses_the_wrong_caller(db: Db) {
             }
         }
     }
+    // Slack signs its interactions instead of sending a token: the signature
+    // is what is refused (tests/suite/slack.rs).
+    mutating.retain(|r| r != "POST /api/v1/slack/interactions");
     let mut listed: Vec<String> = table("x").iter().map(|(m, p, _, _)| format!("{m} {p}")).collect();
     mutating.sort();
     listed.sort();

@@ -48,6 +48,7 @@ mod sdk;
 mod sdk_conformance;
 mod silences;
 mod sim_scenarios;
+mod slack;
 mod sole_server;
 mod stops;
 mod store_group_commit;

@@ -61,14 +61,27 @@ impl InterventionRequest {
         rule: &str,
         reason: String,
     ) -> InterventionRequest {
+        let attribution = serde_json::json!({
+            "actor_type": "SYSTEM", "agent_id": agent_id, "origin_system_id": "mandate", "rule": rule,
+        });
+        InterventionRequest::on_incident(kind, incident, actor_id, attribution, Some(reason))
+    }
+
+    /// `kind` on incident `incident` by `actor_id` with `attribution`, and
+    /// nothing else set.
+    pub fn on_incident(
+        kind: InterventionKind,
+        incident: i64,
+        actor_id: &str,
+        attribution: serde_json::Value,
+        reason: Option<String>,
+    ) -> InterventionRequest {
         InterventionRequest {
             kind,
             target: InterventionTarget::Incident(incident),
             actor_id: actor_id.to_owned(),
-            attribution: serde_json::json!({
-                "actor_type": "SYSTEM", "agent_id": agent_id, "origin_system_id": "mandate", "rule": rule,
-            }),
-            reason: Some(reason),
+            attribution,
+            reason,
             target_agent: None,
             tool: None,
             command: None,

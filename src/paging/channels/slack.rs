@@ -4,8 +4,10 @@
 //! reason that retrying cannot fix, or 429 with Retry-After, or 5xx.
 
 use super::super::config::SlackReceiver;
-use super::super::message::Outgoing;
+use super::super::message::{Item, Outgoing};
 use super::{Refusal, post_json};
+use crate::api::NoticeKind;
+use crate::slack::buttons::Target;
 use std::time::Duration;
 
 /// Slack's limit on a section's text.
@@ -26,13 +28,25 @@ fn section(text: String) -> serde_json::Value {
     serde_json::json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, SECTION_TEXT) } })
 }
 
-pub fn message(out: &Outgoing) -> serde_json::Value {
+/// The message for `out`; `interactive`: with each page's buttons (see
+/// [`crate::slack::buttons`]).
+pub fn message(out: &Outgoing, interactive: bool) -> serde_json::Value {
     let mut blocks = vec![serde_json::json!({
         "type": "header",
         "text": { "type": "plain_text", "text": clip(out.subject(), 150) }
     })];
-    let room = BLOCKS - 2;
-    for item in out.items.iter().take(room) {
+    let actionable = |i: &Item| interactive && i.page.kind == NoticeKind::Page && i.context.incident_id != 0;
+    // A page with buttons takes two blocks.
+    let mut room = 0;
+    let mut used = 0;
+    for item in &out.items {
+        used += if actionable(item) { 2 } else { 1 };
+        if used > BLOCKS - 2 {
+            break;
+        }
+        room += 1;
+    }
+    for (n, item) in out.items.iter().take(room).enumerate() {
         let mut text = format!("*{}*", escape(&item.headline()));
         for line in item.body() {
             // A long message (a weekly status) goes on in further sections
@@ -46,6 +60,11 @@ pub fn message(out: &Outgoing) -> serde_json::Value {
             text.push_str(&escape(&line));
         }
         blocks.push(section(text));
+        if actionable(item) {
+            let c = &item.context;
+            let target = Target { incident: c.incident_id, agent: c.suspect_agent.clone() };
+            blocks.push(crate::slack::buttons::controls(&crate::slack::buttons::block_id(c.incident_id, n), &target));
+        }
     }
     blocks.truncate(BLOCKS - 1);
     let more = out.items.len().saturating_sub(room);
@@ -65,5 +84,5 @@ pub(super) async fn send(
     timeout: Duration,
 ) -> Result<(), Refusal> {
     let url = receiver.url.read().map_err(|e| Refusal::permanent(format!("slack webhook URL: {e}")))?;
-    post_json(http.post(url.expose()), &message(out), timeout).await.map(|_| ())
+    post_json(http.post(url.expose()), &message(out, receiver.interactive()), timeout).await.map(|_| ())
 }

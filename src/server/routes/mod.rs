@@ -19,5 +19,6 @@ pub mod rollout;
 pub mod routing;
 pub mod runs;
 pub mod silences;
+pub mod slack;
 pub mod stops;
 pub mod system;

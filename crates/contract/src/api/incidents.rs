@@ -400,6 +400,10 @@ pub struct InterventionNote {
     pub agent_id: Option<String>,
     /// What it carried: the command, tool, rule or escalation level.
     pub detail: Option<String>,
+    /// Where the person did it when not in Mandate's own console or API:
+    /// `slack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// `GET /api/v1/incidents/{id}`: everything about one incident.
