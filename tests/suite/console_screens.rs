@@ -2100,3 +2100,60 @@ fn help_taller_than_the_window_scrolls_like_a_text_screen() {
     key(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none());
 }
+
+/// The incident `#12` with what came in from outside: Alertmanager's alert
+/// on it, and an acknowledgement made from Slack.
+fn detail_with_alert_and_slack() -> IncidentDetail {
+    let raw = include_str!("../fixtures/incident_detail.json");
+    let mut value: serde_json::Value = serde_json::from_str(raw).unwrap();
+    let alert = serde_json::json!({
+        "name": "PaymentsLatencyHigh", "source": "alertmanager", "status": "firing", "fingerprint": "5f3c2a1b0e9d8c7a",
+        "starts_at": "2026-03-02T14:21:00Z", "ends_at": null,
+        "labels": {"alertname": "PaymentsLatencyHigh", "service": "payments-service"},
+        "annotations": {"summary": "payments p99 over 800 ms"}, "url": null, "matched_by": "service",
+    });
+    let event = serde_json::json!({"entry": "event", "related": false, "event": {
+        "event_id": "alert:00:1", "agent_id": null, "actor_type": "SYSTEM", "actor_id": null,
+        "origin_system_id": "alertmanager", "run_id": null, "parent_event_id": null, "action_type": "alert",
+        "tool": null, "resource": "payments-service", "scope": [], "outcome": "error",
+        "error_code": "PaymentsLatencyHigh", "error_message": "payments p99 over 800 ms", "trace_id": null, "seq": null,
+        "occurred_at": "2026-03-02T14:21:00Z", "received_at": "2026-03-02T14:21:01Z", "metadata": {"alert": alert},
+        "flags": [], "incident_id": 12,
+    }});
+    value["timeline"].as_array_mut().unwrap().push(event);
+    value["interventions"] = serde_json::json!([{
+        "kind": "acknowledge", "actor_id": "alice", "at": "2026-03-02T14:23:00Z", "reason": null,
+        "agent_id": null, "detail": null, "via": "slack",
+    }]);
+    decode_clean(value.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn alerts_from_monitors_and_actions_from_slack_are_shown_for_what_they_are() {
+    let mut app = app();
+    key(&mut app, KeyCode::Enter);
+    update(&mut app, Action::Detail(Box::new(detail_with_alert_and_slack())), &Keymap::default());
+    let dark = Theme::builtin("dark").unwrap();
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = text(&draw(&app, &dark, w, h));
+        assert!(
+            screen.contains("alert: PaymentsLatencyHigh firing since 14:21, from alertmanager"),
+            "{w}x{h}:\n{screen}"
+        );
+        assert!(screen.contains("alice acknowledged from Slack"), "{w}x{h}:\n{screen}");
+    }
+    insta::assert_snapshot!("incident_alert_and_slack_80x24", draw(&app, &dark, 80, 24).backend());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('+'));
+    let screen = text(&draw(&app, &dark, 160, 48));
+    assert!(screen.contains("alert PaymentsLatencyHigh firing on payments-service from alertmanager"), "{screen}");
+
+    let mut page = audit_page(true);
+    page.entries[1].details = serde_json::json!({"reason": "acknowledged from Slack",
+        "attribution": {"agent_id": "mandate-slack", "actor_type": "HUMAN", "actor_id": "alice", "origin_system_id": "slack:T0"}});
+    let mut audit = self::app();
+    command(&mut audit, "audit");
+    update(&mut audit, Action::Data(ScreenData::Audit(Box::new(page))), &Keymap::default());
+    let screen = text(&draw(&audit, &dark, 120, 24));
+    assert!(screen.contains("acknowledge from Slack"), "{screen}");
+}

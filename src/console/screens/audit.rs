@@ -94,10 +94,16 @@ impl Component for AuditView {
 fn action_words(e: &crate::api::AuditEntry) -> String {
     let verdict = e.details.get("verdict").and_then(|v| v.as_str()).and_then(Verdict::parse);
     let agent = e.details.get("agent").and_then(|a| a.as_str()).filter(|_| !e.target.starts_with("agent:"));
-    match (verdict, agent) {
+    let words = match (verdict, agent) {
         (Some(v), _) if e.action == "verdict" => format!("verdict {}", verdict_word(v)),
         (_, Some(agent)) => format!("{} {agent}", e.action),
         _ => e.action.clone(),
+    };
+    // Done by a person in Slack, as they would have in the console.
+    if e.details["attribution"]["agent_id"] == crate::slack::SLACK_AGENT {
+        format!("{words} from Slack")
+    } else {
+        words
     }
 }
 

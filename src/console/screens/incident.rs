@@ -157,6 +157,7 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         br.likely.len(),
         br.possibly.len()
     )));
+    alert_lines(theme, d, level, &mut lines);
     let responding = if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") };
     let coordinator = s.coordinator.as_deref().map(|c| format!(" (coordinator {c})")).unwrap_or_default();
     lines.push(Line::from(format!("Responding: {responding}{coordinator}; {}", escalation_words(d))));
@@ -381,12 +382,57 @@ fn intervention_text(i: &InterventionNote) -> String {
         // A rule may span lines: its first line here, all of them at level 3.
         text.push_str(&format!(" {}", detail.lines().next().unwrap_or_default()));
     }
+    if i.via.as_deref() == Some("slack") {
+        text.push_str(" from Slack");
+    }
     match &i.reason {
         Some(note) if i.kind == InterventionKind::Note => text.push_str(&format!(" {note}")),
         Some(reason) => text.push_str(&format!(" — {reason}")),
         None => {}
     }
     text
+}
+
+/// What the team's monitors said about the incident, one line per alert
+/// (its latest word): "alert: PaymentsLatencyHigh firing since 12:02, from
+/// alertmanager". Three at level 1, all below.
+fn alert_lines(theme: &Theme, d: &IncidentDetail, level: u8, lines: &mut Vec<Line<'static>>) {
+    let mut alerts: Vec<crate::api::AlertNote> = Vec::new();
+    for entry in &d.timeline {
+        let TimelineEntry::Event { event, .. } = entry else { continue };
+        let Some(note) = event.alert() else { continue };
+        match alerts.iter_mut().find(|a| a.fingerprint == note.fingerprint && a.source == note.source) {
+            Some(known) if note.status == crate::api::AlertStatus::Resolved || known.starts_at < note.starts_at => {
+                *known = note
+            }
+            Some(_) => {}
+            None => alerts.push(note),
+        }
+    }
+    let shown = if level >= 2 { alerts.len() } else { 3 };
+    for a in alerts.iter().take(shown) {
+        let (state, style) = match (a.status, a.ends_at) {
+            (crate::api::AlertStatus::Resolved, Some(end)) => {
+                (format!("resolved at {}", end.format("%H:%M")), K::Success)
+            }
+            _ => (format!("firing since {}", a.starts_at.format("%H:%M")), K::Error),
+        };
+        let unmatched = if a.matched_by.is_none() { " (names no catalog service)" } else { "" };
+        let mut spans = vec![
+            Span::styled(format!("alert: {} {state}", a.name), theme.style(style)),
+            Span::raw(format!(", from {}{unmatched}", a.source)),
+        ];
+        if let Some(summary) = a.summary() {
+            spans.push(Span::styled(format!(" — {summary}"), theme.style(K::Muted)));
+        }
+        lines.push(Line::from(spans));
+    }
+    if alerts.len() > shown {
+        lines.push(Line::from(Span::styled(
+            format!("  … {} more (level 2 shows all)", plural(alerts.len() - shown, "alert")),
+            theme.style(K::Muted),
+        )));
+    }
 }
 
 /// Whether a suggestion has been acted on: its intervention was done, on the
@@ -461,6 +507,20 @@ fn timeline_line(app: &App, theme: &Theme, entry: &TimelineEntry) -> Line<'stati
                 "✓"
             };
             let style = if event.is_error() { theme.style(K::Error) } else { theme.style(K::Text) };
+            if let Some(alert) = event.alert() {
+                return Line::from(Span::styled(
+                    format!(
+                        "  {} {mark} {} alert {} {} on {} from {}",
+                        event.occurred_at.format("%H:%M:%S"),
+                        age(event.occurred_at, app.now),
+                        alert.name,
+                        alert.status.as_str(),
+                        event.resource.as_deref().unwrap_or("?"),
+                        alert.source
+                    ),
+                    style,
+                ));
+            }
             let what = event.error_code.as_deref().or(event.action_type.as_deref()).unwrap_or("event");
             Line::from(Span::styled(
                 format!(

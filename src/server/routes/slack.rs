@@ -140,9 +140,8 @@ async fn act(
         "agent_id": SLACK_AGENT, "actor_type": "HUMAN", "actor_id": person, "origin_system_id": format!("slack:{team}"),
     });
     let at = chrono::Utc::now().format("%H:%M UTC");
-    let intervene = async |kind, target: &Target, reason: String, agent: Option<String>, resolution| {
-        let mut request =
-            InterventionRequest::on_incident(kind, target.incident, person, attribution.clone(), Some(reason));
+    let intervene = async |kind, target: &Target, reason: Option<String>, agent: Option<String>, resolution| {
+        let mut request = InterventionRequest::on_incident(kind, target.incident, person, attribution.clone(), reason);
         request.target_agent = agent;
         request.resolution = resolution;
         state.desk().intervene(request).await.map_err(|e| match e {
@@ -156,25 +155,25 @@ async fn act(
     let again = |target: &Target, text: String| vec![buttons::said(block, &text), buttons::controls(block, target)];
     Ok(match click {
         Click::Acknowledge(t) => {
-            intervene(InterventionKind::Acknowledge, &t, "acknowledged from Slack".into(), None, None).await?;
+            intervene(InterventionKind::Acknowledge, &t, None, None, None).await?;
             again(&t, format!("Acknowledged by @{person} from Slack at {at}"))
         }
         Click::Escalate(t) => buttons::question_and_buttons(block, &t, true),
         Click::EscalateConfirmed(t) => {
-            let done = intervene(InterventionKind::Escalate, &t, "escalated from Slack".into(), None, None).await?;
+            let done = intervene(InterventionKind::Escalate, &t, None, None, None).await?;
             again(&t, format!("Escalated by @{person} from Slack at {at}: {}", done.message))
         }
         Click::Stop(t) => buttons::question_and_buttons(block, &t, false),
         Click::StopConfirmed(t) => {
             let agent = t.agent.clone();
-            let reason = format!("stopped from Slack during incident #{}", t.incident);
-            intervene(InterventionKind::PauseAgent, &t, reason, agent.clone(), None).await?;
+            let reason = format!("the suspect of incident #{}", t.incident);
+            intervene(InterventionKind::PauseAgent, &t, Some(reason), agent.clone(), None).await?;
             again(&t, format!("Agent {} stopped by @{person} from Slack at {at}", agent.unwrap_or_default()))
         }
         Click::Resolve(t) => buttons::reason_blocks(block, &t),
         Click::Resolved(t, reason) => {
             let resolution = Some(ResolutionKind::CauseUndetermined);
-            intervene(InterventionKind::Resolve, &t, reason.clone(), None, resolution).await?;
+            intervene(InterventionKind::Resolve, &t, Some(reason.clone()), None, resolution).await?;
             vec![buttons::said(block, &format!("Resolved by @{person} from Slack at {at}: {reason}"))]
         }
         Click::Cancel(t) => vec![buttons::controls(block, &t)],
