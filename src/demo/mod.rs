@@ -2,10 +2,12 @@
 //! server starts in-process on a free loopback port with SQLite in a
 //! temporary directory and a built-in catalog, the simulator plays the
 //! seed's bad day against it, pages go to local receivers for every
-//! channel, and the console opens signed in as a demo responder. Quitting stops all three and removes the directory.
+//! channel, the team's Alertmanager posts its alerts, and the console opens
+//! signed in as a demo responder. Quitting stops all three and removes the directory.
 
 mod fleets;
 mod gatekeeper;
+mod monitor;
 
 use crate::api::Role;
 use crate::auth::{TokenTable, generate_token};
@@ -140,13 +142,17 @@ impl Demo {
         let responder_token = generate_token();
         let fleet_token = generate_token();
         let lead_token = generate_token();
+        let monitor_token = generate_token();
         let tokens = TokenTable::default()
+            .with_token(&monitor_token, "demo-alertmanager", Role::Monitor)
             .with_token(&responder_token, RESPONDER, Role::Responder)
             .with_token(&fleet_token, "demo-fleet", Role::Agent)
             .with_token(&lead_token, PLATFORM_LEAD, Role::Admin);
         let server = crate::server::start_desk(desk, tokens, "127.0.0.1:0".parse().expect("an address"))
             .await
             .map_err(|e| format!("cannot start the demo server: {e}"))?;
+        // Mandate's own metrics, for a curl with the responder's token.
+        server.state.expose_metrics_on_api(true);
         if let Err(e) = history(&server.url(), &fleet_token, &lead_token).await {
             tracing::warn!(error = %e, "the demo's history (a silence, yesterday's flash incidents) was not made");
         }
@@ -165,6 +171,7 @@ impl Demo {
         };
         let (stop_sim, stopped) = watch::channel(false);
         tokio::spawn(gatekeeper::run(gated.0, gated.1, gated.2, stopped.clone()));
+        tokio::spawn(monitor::run(server.url(), monitor_token, args.speed, stopped.clone()));
         let sim = tokio::spawn(async move {
             if let Err(e) = crate::sim::run(sim_args, stopped).await {
                 tracing::error!(error = %e, "the demo simulator stopped");
