@@ -16,6 +16,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod console;
+pub mod degradation;
 pub mod demo;
 pub mod desk;
 pub mod incident;

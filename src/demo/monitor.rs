@@ -67,7 +67,8 @@ pub async fn run(api: String, token: String, speed: f64, mut stop: watch::Receiv
                 _ = tokio::time::sleep(after) => {}
                 _ = stop.changed() => return,
             }
-            let ends = (status == "resolved").then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            let ends =
+                (status == "resolved").then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
             post(notification(status, name, service, summary, &starts, ends)).await;
         }
         wait = scaled(BETWEEN);

@@ -11,6 +11,7 @@ mod caches;
 mod change;
 mod configuration;
 mod decisions;
+mod degradations;
 mod detail;
 mod detail_cache;
 mod disputes;
@@ -248,6 +249,7 @@ impl Desk {
         crate::paging::Worker::spawn(Arc::downgrade(&desk));
         stops::spawn_contact_writer(Arc::downgrade(&desk));
         approvals::spawn_expiry(Arc::downgrade(&desk));
+        degradations::spawn_watch(Arc::downgrade(&desk));
         if shared {
             listener::spawn(Arc::downgrade(&desk));
         }

@@ -103,13 +103,17 @@ pub struct Item {
 /// subject, a blank line, and the Markdown body.
 pub const MESSAGE_LEVEL: &str = "attribution ";
 
+/// A degradation's notice to its service's owner: a message like the above.
+pub const DEGRADATION_LEVEL: &str = "degradation ";
+
 /// The daily digest of flash incidents: a message like the above.
 pub const FLASH_LEVEL: &str = "flash ";
 
 impl Item {
     /// (subject, body) of a message that is not about an incident.
     pub fn message(&self) -> Option<(&str, &str)> {
-        let message = [MESSAGE_LEVEL, FLASH_LEVEL].iter().any(|prefix| self.page.level.starts_with(prefix));
+        let message =
+            [MESSAGE_LEVEL, FLASH_LEVEL, DEGRADATION_LEVEL].iter().any(|prefix| self.page.level.starts_with(prefix));
         if self.context.incident_id != 0 || !message {
             return None;
         }

@@ -52,6 +52,9 @@ pub struct RoutingDocument {
     /// The rare actions that must not run unseen (seed 004 §4.4).
     #[serde(default, rename = "critical_point", skip_serializing_if = "Vec::is_empty")]
     pub critical_points: Vec<super::critical::CriticalPoint>,
+    /// The team's Prometheus, and the slow-burn rules asked of it (seed 004 §7.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::degradation::MetricsSource>,
 }
 
 /// A silence written in the routing file. Applying the file makes it (as a
@@ -520,6 +523,9 @@ impl Routing {
                     format!("{:?} names two critical points", point.name),
                 ));
             }
+        }
+        if let Some(metrics) = &document.metrics {
+            metrics.check().map_err(|(path, message)| err(format!("metrics.{path}"), message))?;
         }
         let now = chrono::Utc::now();
         for (i, silence) in document.silences.iter().enumerate() {

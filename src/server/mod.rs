@@ -73,8 +73,8 @@ impl utoipa::Modify for BearerAuth {
 /// document cannot omit a route the server serves.
 fn api_routes() -> OpenApiRouter<AppState> {
     use routes::{
-        activity, alerts, approvals, control, decisions, disputes, events, incidents, interventions, learning,
-        notifications, operations, rollout, routing, runs, silences, slack, stops, system,
+        activity, alerts, approvals, control, decisions, degradations, disputes, events, incidents, interventions,
+        learning, notifications, operations, rollout, routing, runs, silences, slack, stops, system,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
@@ -90,6 +90,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::post_alerts))
         .routes(routes!(alerts::from_alertmanager))
         .routes(routes!(slack::interactions))
+        .routes(routes!(degradations::list_degradations))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
         .routes(routes!(incidents::postmortem))

@@ -27,6 +27,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (20, "routing silences", include_str!("migrations/sqlite/0020_routing_silences.sql")),
     (21, "agent sdks", include_str!("migrations/sqlite/0021_agent_sdks.sql")),
     (22, "approvals", include_str!("migrations/sqlite/0022_approvals.sql")),
+    (23, "degradations", include_str!("migrations/sqlite/0023_degradations.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "runs", include_str!("migrations/postgres/0001_runs.sql")),
@@ -51,6 +52,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (20, "routing silences", include_str!("migrations/postgres/0020_routing_silences.sql")),
     (21, "agent sdks", include_str!("migrations/postgres/0021_agent_sdks.sql")),
     (22, "approvals", include_str!("migrations/postgres/0022_approvals.sql")),
+    (23, "degradations", include_str!("migrations/postgres/0023_degradations.sql")),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

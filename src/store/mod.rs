@@ -12,6 +12,7 @@ mod audit;
 mod chain;
 mod claim;
 mod connect;
+mod degradations;
 mod disputes;
 mod error;
 mod events;

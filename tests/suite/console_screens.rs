@@ -81,6 +81,7 @@ fn page() -> IncidentPage {
         counts: StatusCounts { open: 2, acknowledged: 1, resolved: 1 },
         next_cursor: None,
         paging: Some(receiving()),
+        watch: Default::default(),
     }
 }
 
@@ -228,6 +229,7 @@ fn changes_merge_into_the_list_without_moving_the_selection() {
         counts: StatusCounts { open: 2, acknowledged: 2, resolved: 1 },
         next_cursor: None,
         paging: Some(receiving()),
+        watch: Default::default(),
     };
     let (redraw, _) = update(&mut app, Action::IncidentChanges(Box::new(changes), now()), &Keymap::default());
     assert!(redraw);
@@ -248,6 +250,7 @@ fn changes_merge_into_the_list_without_moving_the_selection() {
         counts: StatusCounts { open: 2, acknowledged: 2, resolved: 1 },
         next_cursor: None,
         paging: Some(receiving()),
+        watch: Default::default(),
     };
     update(&mut app, Action::IncidentChanges(Box::new(changes), now()), &Keymap::default());
     let marked: Vec<i64> = app.incidents.iter().filter(|i| app.changed_since_seen(i)).map(|i| i.id).collect();

@@ -20,6 +20,7 @@ mod console_poller;
 mod console_screens;
 mod constraint_matrix;
 mod decisions;
+mod degradations;
 mod disputes;
 mod export_bombs;
 mod faults;

@@ -104,7 +104,8 @@ pub async fn list_incidents(
             };
             let counts = state.store().status_counts().await?;
             let paging = Some(state.desk().paging_health().await?);
-            let page = IncidentPage { incidents, version, counts, next_cursor, paging };
+            let watch = state.store().watch_list().await?;
+            let page = IncidentPage { incidents, version, counts, next_cursor, paging, watch };
             Ok(Bytes::from(serde_json::to_vec(&page).map_err(|_| ApiError::internal())?))
         })
         .await?;

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod approvals;
 pub mod control;
 pub mod decisions;
+pub mod degradations;
 pub mod disputes;
 pub mod events;
 pub mod incidents;

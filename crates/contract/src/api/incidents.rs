@@ -85,7 +85,7 @@ pub struct IncidentSummary {
 }
 
 /// `GET /api/v1/incidents`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IncidentPage {
     pub incidents: Vec<IncidentSummary>,
     /// Pass as `since` to long-poll for the next change.
@@ -95,6 +95,10 @@ pub struct IncidentPage {
     /// Whether paging can wake anyone; absent from older servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paging: Option<super::PagingHealth>,
+    /// Open degradations, and slow-burn rules whose metrics are
+    /// unavailable or degraded: shown above the incidents, as their own kind.
+    #[serde(default, skip_serializing_if = "super::DegradationList::is_empty")]
+    pub watch: super::DegradationList,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,6 +6,7 @@ mod alerts;
 mod approvals;
 mod auth;
 mod control;
+mod degradations;
 mod disputes;
 mod error;
 mod events;
@@ -36,6 +37,7 @@ pub use control::{
     AgentControlState, AgentStop, LiftBody, RefusalReport, StopBody, StopResult, StopScope, StopSummary,
     target_shape_ok,
 };
+pub use degradations::{Degradation, DegradationList, DegradationStatus, SlowBurnCheck, WatchState, WindowChange};
 pub use disputes::{
     Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
 };
