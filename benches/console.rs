@@ -42,7 +42,14 @@ fn page(n: usize) -> IncidentPage {
             merged_into: None,
         })
         .collect();
-    IncidentPage { incidents, version: 1, counts: StatusCounts::default(), next_cursor: None, paging: None }
+    IncidentPage {
+        incidents,
+        version: 1,
+        counts: StatusCounts::default(),
+        next_cursor: None,
+        paging: None,
+        watch: Default::default(),
+    }
 }
 
 fn main() {
