@@ -211,6 +211,8 @@ pub struct App {
     pub awaiting: Option<(KeyAction, i64)>,
     /// Whether the server's paging can wake anyone (from the feed).
     pub paging: Option<crate::api::PagingHealth>,
+    /// Open degradations and slow-burn rules not healthy, as the list said last.
+    pub watch: crate::api::DegradationList,
     /// Every notice and outcome shown on the bottom line, oldest first, at
     /// most [`MESSAGES_KEPT`]: `:messages` reads them again.
     pub messages: std::collections::VecDeque<(DateTime<Utc>, String)>,
@@ -246,6 +248,7 @@ impl App {
             approvals: None,
             awaiting: None,
             paging: None,
+            watch: Default::default(),
             messages: std::collections::VecDeque::new(),
         }
     }
@@ -527,6 +530,7 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.note_listed(&page.incidents);
             app.incidents = page.incidents;
             app.paging = page.paging;
+            app.watch = page.watch;
             app.received(page.version, page.counts, at);
             (true, vec![])
         }
@@ -547,6 +551,7 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
                 app.incidents.truncate(MAX_INCIDENTS);
             }
             app.paging = page.paging;
+            app.watch = page.watch;
             app.received(page.version, page.counts, at);
             (true, vec![])
         }

@@ -2160,3 +2160,38 @@ fn alerts_from_monitors_and_actions_from_slack_are_shown_for_what_they_are() {
     let screen = text(&draw(&audit, &dark, 120, 24));
     assert!(screen.contains("acknowledge from Slack"), "{screen}");
 }
+
+#[test]
+fn degradations_and_unavailable_metrics_are_listed_above_the_incidents_as_their_own_kind() {
+    let mut app = app();
+    let mut page = page();
+    page.watch = serde_json::from_value(serde_json::json!({
+        "checks": [{
+            "rule": "search p95 creeping up", "service": "search-service", "state": "unavailable",
+            "checked_at": "2026-03-02T14:29:00Z", "since": "2026-03-02T14:20:00Z", "recent": null, "baseline": null,
+            "change_pct": null, "threshold": 20.0, "error": "Prometheus gave no answer within 5s",
+        }],
+        "degradations": [{
+            "id": 3, "rule": "checkout latency creeping up", "service": "payments-service", "status": "open",
+            "opened_at": "2026-03-02T09:12:00Z", "cleared_at": null, "recent": 0.81, "baseline": 0.64,
+            "change_pct": 26.6, "threshold": 20.0, "window": "7d", "baseline_window": "30d",
+            "trend_url": "http://prometheus:9090/graph?g0.expr=x", "told": "@alice", "changes": [],
+        }],
+    }))
+    .unwrap();
+    update(&mut app, Action::Incidents(Box::new(page), now()), &Keymap::default());
+    let dark = Theme::builtin("dark").unwrap();
+    let wide = text(&draw(&app, &dark, 160, 48));
+    assert!(
+        wide.contains("DEGRADING payments-service +27 % in 7d vs the 30d before: checkout latency creeping up, since 03-02 09:12, @alice told"),
+        "{wide}"
+    );
+    assert!(
+        wide.contains(
+            "METRICS UNAVAILABLE search-service: Prometheus gave no answer within 5s (rule search p95 creeping up, since 14:20)"
+        ),
+        "{wide}"
+    );
+    assert!(wide.contains("CONFIG_INVALID on payments-service"), "the incidents are still listed below:\n{wide}");
+    insta::assert_snapshot!("incidents_with_degradations_80x24", draw(&app, &dark, 80, 24).backend());
+}

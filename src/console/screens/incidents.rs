@@ -2,14 +2,14 @@
 //! give, computed when data, filter or sort change, never while drawing.
 
 use super::{IncidentView, Selection, Step, View};
-use crate::api::{IncidentStatus, IncidentSummary, Severity};
+use crate::api::{IncidentStatus, IncidentSummary, Severity, WatchState};
 use crate::console::app::App;
 use crate::console::keymap::KeyAction;
 use crate::console::theme::{StyleKey as K, Theme};
 use crate::console::view::{ListTable, age, ellipsize, not_known, severity, status, titled};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
@@ -189,8 +189,16 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         title.push_str(&format!("— filter: {} ({count} shown) ", app.list.filter));
     }
     let block = titled(theme, title);
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    let watch = watch_lines(app, theme);
+    if !watch.is_empty() {
+        // Above the incidents, as their own kind; at most a third of the room.
+        let room = (watch.len() as u16).min((inner.height / 3).max(1));
+        let [top, rest] = Layout::vertical([Constraint::Length(room), Constraint::Min(0)]).areas(inner);
+        frame.render_widget(Paragraph::new(watch), top);
+        inner = rest;
+    }
     if count == 0 {
         let text = if app.incidents.is_empty() { "no incidents" } else { "no incident matches the filter" };
         frame.render_widget(Paragraph::new(Span::styled(text, theme.style(K::Muted))), inner);
@@ -215,6 +223,43 @@ pub(super) fn draw(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         inner,
         |n, _, widths| incident_cells(app, theme, all[n], &columns, widths),
     );
+}
+
+/// Open degradations ("DEGRADING payments-service: …") and slow-burn rules
+/// whose metrics cannot be read ("METRICS UNAVAILABLE: …"): what the list
+/// shows above the incidents. A rule unavailable is never shown as healthy.
+fn watch_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+    let w = &app.watch;
+    let mut lines = Vec::new();
+    for d in &w.degradations {
+        let sign = if d.change_pct >= 0.0 { "+" } else { "" };
+        let told = d.told.as_deref().map(|t| format!(", {t} told")).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled("DEGRADING ", theme.style(K::Warning)),
+            Span::raw(format!(
+                "{} {sign}{:.0} % in {} vs the {} before: {}, since {}{told}",
+                d.service,
+                d.change_pct,
+                d.window,
+                d.baseline_window,
+                d.rule,
+                d.opened_at.format("%m-%d %H:%M")
+            )),
+        ]));
+    }
+    for c in w.checks.iter().filter(|c| c.state == WatchState::Unavailable) {
+        lines.push(Line::from(vec![
+            Span::styled("METRICS UNAVAILABLE ", theme.style(K::Error)),
+            Span::raw(format!(
+                "{}: {} (rule {}, since {})",
+                c.service,
+                c.error.as_deref().unwrap_or("not known why"),
+                c.rule,
+                c.since.format("%H:%M")
+            )),
+        ]));
+    }
+    lines
 }
 
 /// The list's columns for a width, as wide as what they hold: the title
