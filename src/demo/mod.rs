@@ -8,6 +8,7 @@
 mod fleets;
 mod gatekeeper;
 mod monitor;
+mod prometheus;
 
 use crate::api::Role;
 use crate::auth::{TokenTable, generate_token};
@@ -136,6 +137,9 @@ impl Demo {
         document.receivers = inbox.receivers();
         document.attribution = Some(rollout_plan(chrono::Utc::now()));
         document.silences.push(weekly_window(chrono::Utc::now()));
+        let prometheus =
+            prometheus::start(args.speed).await.map_err(|e| format!("cannot start the demo's Prometheus: {e}"))?;
+        document.metrics = Some(prometheus::source(prometheus));
         let routing = crate::routing::Routing::new(document, "demo routing").map_err(|e| e.to_string())?;
         let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
         let desk = Desk::open(store, Some(catalog()), config).await.map_err(|e| format!("demo database: {e}"))?;
