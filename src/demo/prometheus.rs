@@ -59,12 +59,12 @@ pub async fn start(speed: f64) -> std::io::Result<String> {
 }
 
 /// The demo's `[metrics]`: the rule above, asked every few seconds.
-pub fn source(url: String) -> crate::degradation::MetricsSource {
-    crate::degradation::MetricsSource {
+pub fn source(url: String) -> crate::metrics_in::MetricsSource {
+    crate::metrics_in::MetricsSource {
         prometheus: url,
         token: None,
         timeout: Some("2s".into()),
-        slow_burn: vec![crate::degradation::SlowBurnRule {
+        slow_burn: vec![crate::metrics_in::SlowBurnRule {
             name: "checkout p99 creeping up".into(),
             service: "payments-service".into(),
             query: "histogram_quantile(0.99, sum by (le) (rate(checkout_duration_seconds_bucket{service=\"payments\"}[5m])))"
@@ -75,5 +75,6 @@ pub fn source(url: String) -> crate::degradation::MetricsSource {
             every: Some("5s".into()),
             step: Some("1h".into()),
         }],
+        impact: vec![],
     }
 }

@@ -1,4 +1,4 @@
-//! The slow-burn watch (see [`crate::degradation`]): the server holding the
+//! The slow-burn watch (see [`crate::metrics_in`]): the server holding the
 //! background duties asks the team's Prometheus each rule of the routing
 //! file's `[metrics]` as often as the rule says, records its last word, and
 //! opens or clears the rule's degradation. Opening one tells the service's
@@ -10,8 +10,8 @@
 use super::Desk;
 use super::change::Committed;
 use crate::api::{Degradation, DegradationStatus, SlowBurnCheck, WatchState, WindowChange};
-use crate::degradation::slow_burn::{Figures, trend_url};
-use crate::degradation::{Check, MetricsSource, SlowBurnRule, evaluate};
+use crate::metrics_in::slow_burn::{Figures, trend_url};
+use crate::metrics_in::{Check, MetricsSource, SlowBurnRule, evaluate};
 use crate::paging::message::DEGRADATION_LEVEL;
 use crate::rollout::Directory;
 use crate::store::StoreError;

@@ -54,7 +54,7 @@ pub struct RoutingDocument {
     pub critical_points: Vec<super::critical::CriticalPoint>,
     /// The team's Prometheus, and the slow-burn rules asked of it (seed 004 §7.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<crate::degradation::MetricsSource>,
+    pub metrics: Option<crate::metrics_in::MetricsSource>,
 }
 
 /// A silence written in the routing file. Applying the file makes it (as a

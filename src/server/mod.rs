@@ -91,6 +91,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::from_alertmanager))
         .routes(routes!(slack::interactions))
         .routes(routes!(degradations::list_degradations))
+        .routes(routes!(degradations::incident_impact))
         .routes(routes!(incidents::list_incidents))
         .routes(routes!(incidents::get_incident))
         .routes(routes!(incidents::postmortem))

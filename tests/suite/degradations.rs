@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// An exporter of one gauge, `checkout_latency_seconds`, set by the test.
+/// An exporter of checkout's latency (set by the test), error ratio (5 %)
+/// and request rate (200/s).
 struct Exporter {
     addr: String,
     value: Arc<AtomicU64>,
@@ -28,7 +29,11 @@ impl Exporter {
             "/metrics",
             axum::routing::get(async move || {
                 let v = f64::from_bits(served.load(Ordering::Relaxed));
-                format!("# TYPE checkout_latency_seconds gauge\ncheckout_latency_seconds{{service=\"payments\"}} {v}\n")
+                format!(
+                    "# TYPE checkout_latency_seconds gauge\ncheckout_latency_seconds{{service=\"payments\"}} {v}\n\
+                     # TYPE checkout_error_ratio gauge\ncheckout_error_ratio{{service=\"payments\"}} 0.05\n\
+                     # TYPE checkout_requests_per_second gauge\ncheckout_requests_per_second{{service=\"payments\"}} 200\n"
+                )
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -50,7 +55,9 @@ async fn watching(prometheus: &str, timeout: &str, inbox: &Inbox) -> (TestServer
          [metrics]\nprometheus = \"{prometheus}\"\ntimeout = \"{timeout}\"\n\
          [[metrics.slow_burn]]\nname = \"checkout latency creeping up\"\nservice = \"payments-service\"\n\
          query = 'max(checkout_latency_seconds{{service=\"payments\"}})'\nbaseline = \"8s\"\nwindow = \"4s\"\n\
-         threshold = 20\nevery = \"1s\"\nstep = \"1s\"\n"
+         threshold = 20\nevery = \"1s\"\nstep = \"1s\"\n\
+         [[metrics.impact]]\nservice = \"payments-service\"\nerror_rate = 'max(checkout_error_ratio)'\n\
+         latency = 'max(checkout_latency_seconds)'\nrequests = 'max(checkout_requests_per_second)'\n"
     );
     let mut document: RoutingDocument = toml::from_str(&routing).unwrap();
     document.receivers = inbox.receivers();
@@ -135,6 +142,20 @@ async fn a_slow_burn_opens_a_degradation_tells_the_owner_and_clears() {
     assert!(list["degradations"][0]["cleared_at"].is_string());
     let page: Value = t.get(VIEWER, "/api/v1/incidents").await.succeeded();
     assert!(page.get("watch").is_none(), "nothing to show once healthy: {page}");
+
+    // An incident on payments-service, a minute old: its impact measured.
+    let mut failure = common::event_body("fail-1", -1.0, "payments-runtime", "tool_call", "payments-service", "error");
+    failure["error_code"] = "E_TIMEOUT".into();
+    let id = t.post(AGENT, "/api/v1/events", &failure).await.succeeded()["incidents"][0].clone();
+    let impact: Value = t.get(VIEWER, &format!("/api/v1/incidents/{id}/impact")).await.succeeded();
+    let payments = &impact["services"][0];
+    assert_eq!(payments["service"], "payments-service", "{impact:#}");
+    assert_eq!((payments["error_rate"].as_f64(), payments["requests_per_second"].as_f64()), (Some(0.05), Some(200.0)));
+    assert_eq!(payments["latency_seconds"].as_f64(), Some(0.5));
+    let failed = impact["estimated_failed"].as_f64().unwrap();
+    assert!((400.0..=800.0).contains(&failed), "5 % of 200/s for about a minute: {failed}");
+    let unmeasured: Vec<&str> = impact["unmeasured"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(unmeasured.contains(&"user-service"), "affected, with no queries: said so: {unmeasured:?}");
 }
 
 #[tokio::test]
@@ -146,6 +167,13 @@ async fn a_prometheus_down_or_hanging_is_metrics_unavailable_never_healthy() {
     assert!(list["checks"][0]["error"].as_str().unwrap().contains("cannot be reached"), "{list}");
     let page: Value = t.get(VIEWER, "/api/v1/incidents").await.succeeded();
     assert_eq!(page["watch"]["checks"][0]["state"], "unavailable", "the list says so: {page}");
+    let mut failure = common::event_body("fail-1", -1.0, "payments-runtime", "tool_call", "payments-service", "error");
+    failure["error_code"] = "E_TIMEOUT".into();
+    let id = t.post(AGENT, "/api/v1/events", &failure).await.succeeded()["incidents"][0].clone();
+    let impact: Value = t.get(VIEWER, &format!("/api/v1/incidents/{id}/impact")).await.succeeded();
+    let payments = &impact["services"][0];
+    assert_eq!((payments["error_rate"].clone(), impact["estimated_failed"].clone()), (Value::Null, Value::Null));
+    assert!(payments["unavailable"].as_str().unwrap().contains("cannot be reached"), "{impact}");
 
     // Accepts and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -186,4 +214,16 @@ fn a_metrics_table_with_a_fault_is_refused_by_name() {
     let level = "[[level]]\nname = \"primary\"\ntargets = [\"resource.owner\"]\n";
     let e = Routing::from_toml(&format!("{level}[metrics]\nprometheus = \"prometheus:9090\"\n"), "r.toml").unwrap_err();
     assert_eq!(e.path, "metrics.prometheus");
+}
+
+/// Without `[metrics]`, an incident's impact says so.
+#[tokio::test]
+async fn impact_without_a_prometheus_is_said_not_configured() {
+    let t = common::start(Db::Sqlite).await;
+    let mut failure = common::event_body("fail-1", -1.0, "payments-runtime", "tool_call", "payments-service", "error");
+    failure["error_code"] = "E_TIMEOUT".into();
+    let id = t.post(AGENT, "/api/v1/events", &failure).await.succeeded()["incidents"][0].clone();
+    let answer = t.get(VIEWER, &format!("/api/v1/incidents/{id}/impact")).await;
+    assert_eq!((answer.status, answer.body["code"].as_str()), (404, Some("METRICS_NOT_CONFIGURED")));
+    assert_eq!(t.get(VIEWER, "/api/v1/incidents/999/impact").await.status, 404);
 }

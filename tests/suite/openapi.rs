@@ -35,6 +35,7 @@ async fn the_document_lists_every_route_the_router_serves() {
         "POST /api/v1/alerts/alertmanager",
         "POST /api/v1/slack/interactions",
         "GET /api/v1/degradations",
+        "GET /api/v1/incidents/{id}/impact",
         "GET /api/v1/incidents",
         "GET /api/v1/incidents/{id}",
         "GET /api/v1/incidents/{id}/postmortem",

@@ -97,3 +97,37 @@ impl DegradationList {
         self.checks.is_empty() && self.degradations.is_empty()
     }
 }
+
+/// `GET /api/v1/incidents/{id}/impact`: the incident's services measured
+/// now by the team's Prometheus (seed 004 §8.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImpactReport {
+    pub incident_id: i64,
+    /// When it was measured.
+    pub at: DateTime<Utc>,
+    /// Since the incident began (until it was resolved).
+    pub duration_seconds: i64,
+    /// The failing and definitely or likely affected services that have
+    /// impact queries, measured.
+    pub services: Vec<ServiceImpact>,
+    /// Affected services with no impact queries in the routing file.
+    pub unmeasured: Vec<String>,
+    /// Requests failed across the measured services over the incident,
+    /// where known.
+    pub estimated_failed: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ServiceImpact {
+    pub service: String,
+    /// Failed requests as a fraction of all, now.
+    pub error_rate: Option<f64>,
+    /// Seconds, now (as the service's latency query says: a p99, say).
+    pub latency_seconds: Option<f64>,
+    pub requests_per_second: Option<f64>,
+    /// The mean error rate times the mean request rate over the incident,
+    /// times its duration.
+    pub estimated_failed: Option<f64>,
+    /// Why a figure asked for is missing: Prometheus could not say.
+    pub unavailable: Option<String>,
+}

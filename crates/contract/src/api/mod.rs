@@ -37,7 +37,10 @@ pub use control::{
     AgentControlState, AgentStop, LiftBody, RefusalReport, StopBody, StopResult, StopScope, StopSummary,
     target_shape_ok,
 };
-pub use degradations::{Degradation, DegradationList, DegradationStatus, SlowBurnCheck, WatchState, WindowChange};
+pub use degradations::{
+    Degradation, DegradationList, DegradationStatus, ImpactReport, ServiceImpact, SlowBurnCheck, WatchState,
+    WindowChange,
+};
 pub use disputes::{
     Dispute, DisputeBody, DisputeClaim, DisputeList, DisputeMark, DisputeResolution, DisputeState, ResolutionBody,
 };

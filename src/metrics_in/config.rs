@@ -33,6 +33,34 @@ pub struct MetricsSource {
     pub timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slow_burn: Vec<SlowBurnRule>,
+    /// What an incident's impact panel asks about each service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impact: Vec<ImpactQueries>,
+}
+
+/// A service's figures for an incident's impact (seed 004 §8.3), each a
+/// PromQL query giving one number now.
+///
+/// ```toml
+/// [[metrics.impact]]
+/// service = "payments-service"
+/// error_rate = 'sum(rate(http_requests_total{job="payments",code=~"5.."}[5m])) / sum(rate(http_requests_total{job="payments"}[5m]))'
+/// latency = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="payments"}[5m])))'
+/// requests = 'sum(rate(http_requests_total{job="payments"}[5m]))'
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactQueries {
+    pub service: String,
+    /// Failed requests as a fraction of all (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<String>,
+    /// A latency, in seconds (say, the p99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<String>,
+    /// Requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -85,6 +113,17 @@ impl MetricsSource {
         }
         if let Some(t) = &self.timeout {
             seconds("timeout", t)?;
+        }
+        for (i, q) in self.impact.iter().enumerate() {
+            if q.service.trim().is_empty() {
+                return Err((format!("impact[{i}].service"), "names the catalog service it measures".into()));
+            }
+            if self.impact[..i].iter().any(|o| o.service == q.service) {
+                return Err((format!("impact[{i}].service"), format!("{:?} is measured twice", q.service)));
+            }
+            if q.error_rate.is_none() && q.latency.is_none() && q.requests.is_none() {
+                return Err((format!("impact[{i}]"), "give error_rate, latency or requests: a query for each".into()));
+            }
         }
         for (i, rule) in self.slow_burn.iter().enumerate() {
             let at = |field: &str| format!("slow_burn[{i}].{field}");
