@@ -50,6 +50,8 @@ pub enum Action {
     /// The approval requests and the friction report (every screen: the
     /// status bar counts the waiting ones).
     Approvals(Box<crate::api::ApprovalList>),
+    /// The impact of an incident, measured by the server's Prometheus.
+    Impact(Box<crate::api::ImpactReport>),
     /// The server's answer to an intent: its message, or its error.
     Sent {
         key: String,
@@ -213,6 +215,8 @@ pub struct App {
     pub paging: Option<crate::api::PagingHealth>,
     /// Open degradations and slow-burn rules not healthy, as the list said last.
     pub watch: crate::api::DegradationList,
+    /// The last impact measured of the incident on screen.
+    pub impact: Option<crate::api::ImpactReport>,
     /// Every notice and outcome shown on the bottom line, oldest first, at
     /// most [`MESSAGES_KEPT`]: `:messages` reads them again.
     pub messages: std::collections::VecDeque<(DateTime<Utc>, String)>,
@@ -249,6 +253,7 @@ impl App {
             awaiting: None,
             paging: None,
             watch: Default::default(),
+            impact: None,
             messages: std::collections::VecDeque::new(),
         }
     }
@@ -600,6 +605,13 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             let changed = app.stops.as_ref() != Some(&stops);
             app.stops = Some(stops);
             (changed, vec![])
+        }
+        Action::Impact(report) => {
+            let shown = app.view().incident() == Some(report.incident_id);
+            if shown {
+                app.impact = Some(*report);
+            }
+            (shown, vec![])
         }
         Action::Approvals(list) => {
             // The time left moves every second; drawn on the tick.

@@ -318,6 +318,7 @@ impl Poller {
         tokio::spawn(feed(http.clone(), actions.clone(), version_tx, refresh.clone()));
         tokio::spawn(stops_watcher(http.clone(), actions.clone(), watch_rx.clone()));
         tokio::spawn(approvals_watcher(http.clone(), actions.clone(), version_rx.clone()));
+        tokio::spawn(impact_watcher(http.clone(), actions.clone(), watch_rx.clone()));
         tokio::spawn(watcher(http.clone(), actions.clone(), watch_rx, version_rx, kick.clone()));
         tokio::spawn(dispatch(rx, http, actions, watch_tx, refresh, kick));
         tx
@@ -594,6 +595,47 @@ async fn stops_watcher(http: Arc<Http>, actions: mpsc::Sender<Action>, watched: 
         {
             etag = tag;
             let _ = actions.send(Action::Stops(stops)).await;
+        }
+    }
+}
+
+/// How often the impact of the incident on screen is measured again.
+const IMPACT_PERIOD: Duration = Duration::from_secs(30);
+
+/// The impact of the incident on screen, measured by the server's
+/// Prometheus: when it opens and every [`IMPACT_PERIOD`]. A 404 (no
+/// Prometheus configured, or an older server) is asked no more for that
+/// incident.
+async fn impact_watcher(http: Arc<Http>, actions: mpsc::Sender<Action>, mut watched: watch::Receiver<Watch>) {
+    loop {
+        if actions.is_closed() {
+            return; // the UI is gone
+        }
+        let current = watched.borrow_and_update().clone();
+        let Watch::Incident(id) = current else {
+            if watched.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        let path = format!("/api/v1/incidents/{id}/impact");
+        match http.get(&path, None, Duration::from_secs(20)).await {
+            Ok((_, _, body)) => {
+                if let Ok(report) = decode_clean::<crate::api::ImpactReport>(&body) {
+                    let _ = actions.send(Action::Impact(Box::new(report))).await;
+                }
+            }
+            Err(Failure::NotFound(_)) => {
+                if watched.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            changed = watched.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(IMPACT_PERIOD) => {}
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The demo company's Prometheus, as much of it as Mandate asks: its
-//! instant-query API answering the demo's slow-burn rule. Checkout latency
+//! instant-query API answering the demo's slow-burn rule and the impact
+//! panel's queries for `payments-service`. Checkout latency
 //! on `payments-service` holds at its baseline for a while after the demo
 //! starts, then creeps up past the rule's 20 % and stays there, so the
 //! incident list shows a degradation and its owner is told. It is simulated,
@@ -39,8 +40,17 @@ async fn query(
     Query(params): Query<HashMap<String, String>>,
 ) -> axum::Json<serde_json::Value> {
     let q = params.get("query").map(String::as_str).unwrap_or_default();
-    // The rule's baseline is asked with `offset`; its window without.
-    let value = if q.contains(" offset ") { BASELINE } else { clock.recent() };
+    // The impact panel's error rate and request rate hold steady; the
+    // rule's baseline is asked with `offset`, its window without.
+    let value = if q.contains("checkout_errors") {
+        0.031
+    } else if q.contains("checkout_requests") {
+        240.0
+    } else if q.contains(" offset ") {
+        BASELINE
+    } else {
+        clock.recent()
+    };
     let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     axum::Json(json!({
         "status": "success",
@@ -75,6 +85,13 @@ pub fn source(url: String) -> crate::metrics_in::MetricsSource {
             every: Some("5s".into()),
             step: Some("1h".into()),
         }],
-        impact: vec![],
+        impact: vec![crate::metrics_in::ImpactQueries {
+            service: "payments-service".into(),
+            error_rate: Some("sum(rate(checkout_errors_total[5m])) / sum(rate(checkout_requests_total[5m]))".into()),
+            latency: Some(
+                "histogram_quantile(0.99, sum by (le) (rate(checkout_duration_seconds_bucket[5m])))".into(),
+            ),
+            requests: Some("sum(rate(checkout_requests_total[5m]))".into()),
+        }],
     }
 }

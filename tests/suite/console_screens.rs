@@ -2136,6 +2136,14 @@ fn alerts_from_monitors_and_actions_from_slack_are_shown_for_what_they_are() {
     let mut app = app();
     key(&mut app, KeyCode::Enter);
     update(&mut app, Action::Detail(Box::new(detail_with_alert_and_slack())), &Keymap::default());
+    let impact = serde_json::json!({
+        "incident_id": 12, "at": "2026-03-02T14:29:30Z", "duration_seconds": 240, "estimated_failed": 2400.0,
+        "unmeasured": ["user-service"],
+        "services": [{"service": "payments-service", "error_rate": 0.05, "latency_seconds": 0.812,
+                      "requests_per_second": 200.0, "estimated_failed": 2400.0, "unavailable": null}],
+    });
+    let impact = decode_clean(impact.to_string().as_bytes()).unwrap();
+    update(&mut app, Action::Impact(Box::new(impact)), &Keymap::default());
     let dark = Theme::builtin("dark").unwrap();
     for (w, h) in [(80, 24), (160, 48)] {
         let screen = text(&draw(&app, &dark, w, h));
@@ -2144,6 +2152,10 @@ fn alerts_from_monitors_and_actions_from_slack_are_shown_for_what_they_are() {
             "{w}x{h}:\n{screen}"
         );
         assert!(screen.contains("alice acknowledged from Slack"), "{w}x{h}:\n{screen}");
+        assert!(
+            screen.contains("payments-service: errors 5.0 % · latency 812 ms · 200 req/s · ~2400 failed"),
+            "{w}x{h}:\n{screen}"
+        );
     }
     insta::assert_snapshot!("incident_alert_and_slack_80x24", draw(&app, &dark, 80, 24).backend());
     key(&mut app, KeyCode::Enter);

@@ -157,6 +157,9 @@ fn detail_lines(app: &App, theme: &Theme, d: &IncidentDetail, level: u8) -> Vec<
         br.likely.len(),
         br.possibly.len()
     )));
+    if let Some(impact) = app.impact.as_ref().filter(|i| i.incident_id == s.id) {
+        impact_lines(theme, impact, level, &mut lines);
+    }
     alert_lines(theme, d, level, &mut lines);
     let responding = if s.responders.is_empty() { "nobody yet".to_owned() } else { s.responders.join(", ") };
     let coordinator = s.coordinator.as_deref().map(|c| format!(" (coordinator {c})")).unwrap_or_default();
@@ -391,6 +394,41 @@ fn intervention_text(i: &InterventionNote) -> String {
         None => {}
     }
     text
+}
+
+/// The incident's services as the server's Prometheus measured them:
+/// "payments-service: errors 5.0 % · latency 812 ms · 200 req/s · ~600
+/// failed". A figure Prometheus could not give is said unavailable.
+fn impact_lines(theme: &Theme, r: &crate::api::ImpactReport, level: u8, lines: &mut Vec<Line<'static>>) {
+    let shown = if level >= 2 { r.services.len() } else { 3 };
+    for s in r.services.iter().take(shown) {
+        let mut figures = Vec::new();
+        if let Some(e) = s.error_rate {
+            figures.push(format!("errors {:.1} %", e * 100.0));
+        }
+        if let Some(l) = s.latency_seconds {
+            figures.push(if l < 1.0 { format!("latency {:.0} ms", l * 1000.0) } else { format!("latency {l:.2} s") });
+        }
+        if let Some(q) = s.requests_per_second {
+            figures.push(format!("{q:.0} req/s"));
+        }
+        if let Some(f) = s.estimated_failed {
+            figures.push(format!("~{f:.0} failed"));
+        }
+        let mut spans = vec![Span::raw(format!("  {}: {}", s.service, figures.join(" · ")))];
+        if let Some(why) = &s.unavailable {
+            spans.push(Span::styled(format!(" metrics unavailable: {why}"), theme.style(K::Warning)));
+        }
+        lines.push(Line::from(spans));
+    }
+    let mut tail = format!("  measured {}", r.at.format("%H:%M:%S"));
+    if let Some(f) = r.estimated_failed.filter(|_| r.services.len() > 1) {
+        tail.push_str(&format!(", ~{f:.0} requests failed in all"));
+    }
+    if level >= 2 && !r.unmeasured.is_empty() {
+        tail.push_str(&format!("; not measured: {}", r.unmeasured.join(", ")));
+    }
+    lines.push(Line::from(Span::styled(tail, theme.style(K::Muted))));
 }
 
 /// What the team's monitors said about the incident, one line per alert
