@@ -1,11 +1,11 @@
 //! The demo company's own monitoring: an Alertmanager (as Mandate sees it,
-//! its webhook) that now and then says checkout latency on
-//! `payments-service` is high, repeats it as Alertmanager does every
-//! `repeat_interval`, and later says it resolved. It posts with a token of
-//! the `monitor` role, in Alertmanager's version 4 payload, so `:incidents`
-//! shows the alert joining (or opening) the payments incident, ranked
-//! against the fleet's deploys. Every third alert names a service the
-//! catalog does not know, and is kept, unmatched.
+//! its webhook) that now and then says latency on `api-gateway` is high,
+//! repeats it as Alertmanager does every `repeat_interval`, and later says
+//! it resolved. It posts with a token of the `monitor` role, in
+//! Alertmanager's version 4 payload, so `:incidents` shows the alert's
+//! incident, with the fleet's changes to what the gateway depends on
+//! (payments-service's config, say) ranked as causes. Every third alert
+//! names a service the catalog does not know, and is kept, unmatched.
 
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -52,7 +52,7 @@ pub async fn run(api: String, token: String, speed: f64, mut stop: watch::Receiv
         let (name, service, summary) = if round % 3 == 0 {
             ("LedgerReplicationLag", "ledger-replica", "ledger replication 4 min behind")
         } else {
-            ("CheckoutLatencyHigh", "payments-service", "checkout p99 over 800 ms for 5 minutes")
+            ("GatewayLatencyHigh", "api-gateway", "api-gateway p99 over 1.2 s for 5 minutes")
         };
         let starts = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
         let starts = starts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
