@@ -539,11 +539,12 @@ fn rank(input: &AnalysisInput, errors: &[&Event], mut scored: Vec<Scored>, appro
     CausalAnalysis { candidates, considered, undetermined, contributing, concurrent_modifications: concurrent }
 }
 
-/// The multi-actor chain (seed 3.4): the failing action is the direct cause,
-/// candidates are likely or suspected by their band, approvals are context.
+/// The multi-actor chain (seed 3.4): the failing action is the direct cause
+/// (a monitor's alert is no action: it causes nothing), candidates are
+/// likely or suspected by their band, approvals are context.
 fn contributions(errors: &[&Event], candidates: &[Candidate], approvals: &[&Event]) -> Vec<Contribution> {
     let mut chain = Vec::new();
-    if let Some(direct) = errors.iter().min_by_key(|e| e.occurred_at) {
+    if let Some(direct) = errors.iter().filter(|e| !e.is_alert()).min_by_key(|e| e.occurred_at) {
         chain.push(Contribution {
             event_id: direct.event_id.clone(),
             role: ContributionRole::Confirmed,

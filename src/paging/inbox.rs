@@ -204,6 +204,11 @@ impl Inbox {
     }
 }
 
+/// The headers as a receiver logs them: lower-case names, text values.
+fn names_and_values(headers: &HeaderMap) -> HashMap<String, String> {
+    headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect()
+}
+
 async fn receive(
     State(shared): State<Arc<Shared>>,
     Path(channel): Path<String>,
@@ -212,8 +217,7 @@ async fn receive(
 ) -> Response {
     let answer = shared.next_answer(&channel);
     let body = String::from_utf8_lossy(&body).into_owned();
-    let headers: HashMap<String, String> =
-        headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+    let headers = names_and_values(&headers);
     if answer == Answer::Hang {
         // Recorded as it arrived, and never answered.
         shared.record(Received { channel, at: Utc::now(), headers, body, to: None, accepted: false });
@@ -277,8 +281,7 @@ async fn slack_api(
     let channel = "slack-api".to_owned();
     let answer = shared.next_answer(&channel);
     let body = String::from_utf8_lossy(&body).into_owned();
-    let headers: HashMap<String, String> =
-        headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect();
+    let headers = names_and_values(&headers);
     let authorized = headers.get("authorization").map(String::as_str) == Some(&format!("Bearer {SLACK_BOT_TOKEN}"));
     let refusal = match (&answer, method.as_str()) {
         (Answer::Hang, _) => {

@@ -79,6 +79,8 @@ async fn an_alertmanager_alert_opens_an_incident_with_its_causes(db: Db) {
         detail["analysis"]["candidates"].as_array().unwrap().iter().map(|c| c["event_id"].as_str().unwrap()).collect();
     assert_eq!(candidates.first(), Some(&"deploy-1"), "{candidates:?}");
     assert!(!candidates.iter().any(|c| c.starts_with("alert:") || *c == "other-1"), "{candidates:?}");
+    let chain = detail["analysis"]["contributing"].to_string();
+    assert!(!chain.contains("alert:"), "an alert is never the direct cause either: {chain}");
     let affected: Vec<&str> = ["definitely", "likely"]
         .iter()
         .flat_map(|k| detail["blast_radius"][k].as_array().unwrap())
