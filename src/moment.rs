@@ -2,10 +2,27 @@
 //! an on-call schedule or override, a rollout milestone): an RFC 3339 string, TOML's own unquoted
 //! date and time with its offset, or a day alone (midnight UTC). One
 //! without an offset is refused: whose midnight it would be is not said.
+//! And a span written there: "90s", "5m", "2h", "7d".
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::de::Error;
 use serde::{Deserialize, Deserializer};
+
+/// "90s", "5m", "2h", "1d" in seconds.
+pub fn parse_duration(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = raw.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
 
 /// For `#[serde(deserialize_with = "…::moment::required")]`.
 pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {

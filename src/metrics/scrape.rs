@@ -2,7 +2,6 @@
 //! and the server what holds now, so a value is never older than the scrape.
 
 use super::record::{Labels, RECORDED};
-use crate::store::Vitals;
 use chrono::{DateTime, Utc};
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::family::Family;
@@ -17,7 +16,16 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 #[derive(Debug, Clone, Default)]
 pub struct Now {
     pub at: DateTime<Utc>,
-    pub vitals: Vitals,
+    /// Incidents not resolved, by severity.
+    pub open_by_severity: Vec<(String, i64)>,
+    /// Notifications due and not delivered yet, and the earliest due.
+    pub outbox_due: i64,
+    pub outbox_oldest_due: Option<DateTime<Utc>>,
+    pub approvals_waiting: i64,
+    /// When the events' chain was last anchored.
+    pub last_anchor: Option<DateTime<Utc>>,
+    /// One query's round trip to the database, at this scrape.
+    pub round_trip: std::time::Duration,
     pub stops_in_force: usize,
     pub gates_in_force: usize,
     /// Agents' SDKs holding a control long poll (hearing stops at once).
@@ -45,12 +53,12 @@ pub fn render(now: &Now) -> String {
     let mut r = Registry::with_prefix("mandate");
     let open = Family::<Labels, Gauge>::default();
     for severity in ["critical", "high", "medium", "low"] {
-        let n = now.vitals.open_by_severity.iter().find(|(s, _)| s == severity).map_or(0, |(_, n)| *n);
+        let n = now.open_by_severity.iter().find(|(s, _)| s == severity).map_or(0, |(_, n)| *n);
         open.get_or_create(&vec![("severity", severity.to_owned())]).set(n);
     }
     r.register("incidents_open", "Incidents not resolved, by severity", open);
-    gauge(&mut r, "outbox_due", "Notifications due and not delivered yet", now.vitals.outbox_due);
-    let lag = now.vitals.outbox_oldest_due.map_or(0.0, |due| (now.at - due).num_milliseconds().max(0) as f64 / 1000.0);
+    gauge(&mut r, "outbox_due", "Notifications due and not delivered yet", now.outbox_due);
+    let lag = now.outbox_oldest_due.map_or(0.0, |due| (now.at - due).num_milliseconds().max(0) as f64 / 1000.0);
     seconds(&mut r, "outbox_lag_seconds", "How long the oldest notification due has waited (0: none waits)", lag);
     gauge(
         &mut r,
@@ -64,7 +72,7 @@ pub fn render(now: &Now) -> String {
         "Critical points and learned rules that gate agents' actions",
         now.gates_in_force as i64,
     );
-    gauge(&mut r, "approvals_waiting", "Gated actions waiting for a person's decision", now.vitals.approvals_waiting);
+    gauge(&mut r, "approvals_waiting", "Gated actions waiting for a person's decision", now.approvals_waiting);
     gauge(
         &mut r,
         "sdk_subscribers",
@@ -81,9 +89,9 @@ pub fn render(now: &Now) -> String {
         &mut r,
         "database_round_trip_seconds",
         "One query's round trip to the database, measured at this scrape",
-        now.vitals.round_trip.as_secs_f64(),
+        now.round_trip.as_secs_f64(),
     );
-    if let Some(anchor) = now.vitals.last_anchor {
+    if let Some(anchor) = now.last_anchor {
         let age = (now.at - anchor).num_milliseconds().max(0) as f64 / 1000.0;
         seconds(&mut r, "chain_anchor_age_seconds", "Since the events' chain was last anchored in the audit log", age);
     }

@@ -16,8 +16,8 @@
 //! every = "1h"          # how often it is asked
 //! ```
 
+use crate::moment::parse_duration;
 use crate::paging::SecretRef;
-use crate::routing::parse_duration;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

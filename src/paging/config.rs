@@ -3,7 +3,7 @@
 //! `[channel.*]`, `[storm]` and `[delivery]`. Secrets are never written in
 //! the file, only where to find them: `{ env = "NAME" }` or `{ file = "PATH" }`.
 
-use super::super::routing::parse_duration;
+use crate::moment::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -164,7 +164,7 @@ pub struct SlackReceiver {
     pub api_url: Option<String>,
 }
 
-pub const SLACK_API_URL: &str = "https://slack.com/api";
+pub use crate::slack::reply::SLACK_API_URL;
 
 impl SlackReceiver {
     /// Whether its messages carry buttons: people can act from Slack.

@@ -346,21 +346,7 @@ pub struct Routing {
     warnings: Vec<String>,
 }
 
-/// "90s", "5m", "2h", "1d" in seconds.
-pub fn parse_duration(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = raw.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(unit)
-}
+pub use crate::moment::parse_duration;
 
 fn valid_target(t: &str) -> bool {
     matches!(t, "resource.owner" | "resource.team.oncall" | "resource.team.lead")

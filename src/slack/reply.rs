@@ -8,7 +8,6 @@
 //! (up to 10 s), a 5xx or no answer within 10 s is tried again after a
 //! second, and Slack's own refusal (`"ok": false`) is logged, not retried.
 
-use crate::paging::{SLACK_API_URL, SlackReceiver};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -24,17 +23,26 @@ pub struct Place {
     pub response_url: Option<String>,
 }
 
-/// The message, updated in place with `text` and `blocks`.
-pub async fn update(http: &reqwest::Client, receiver: &SlackReceiver, place: &Place, text: &str, blocks: Vec<Value>) {
-    let token = receiver.bot_token.as_ref().map(|t| t.read());
-    let sent = match (token, &place.channel, &place.ts, &place.response_url) {
-        (Some(Ok(token)), Some(channel), Some(ts), _) => {
-            let api = receiver.api_url.as_deref().unwrap_or(SLACK_API_URL).trim_end_matches('/').to_owned();
+/// Slack's Web API, unless the routing file says otherwise.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+/// The app's Web API and bot token, when it has one (`chat.update`).
+pub struct WebApi {
+    pub url: String,
+    pub bot_token: Result<String, String>,
+}
+
+/// The message, updated in place with `text` and `blocks`: through the Web
+/// API with the bot token, else the interaction's `response_url`.
+pub async fn update(http: &reqwest::Client, api: Option<&WebApi>, place: &Place, text: &str, blocks: Vec<Value>) {
+    let sent = match (api.map(|a| (&a.url, &a.bot_token)), &place.channel, &place.ts, &place.response_url) {
+        (Some((url, Ok(token))), Some(channel), Some(ts), _) => {
+            let url = format!("{}/chat.update", url.trim_end_matches('/'));
             let body = json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
-            let request = || http.post(format!("{api}/chat.update")).bearer_auth(token.expose()).json(&body);
+            let request = || http.post(&url).bearer_auth(token).json(&body);
             post(request, "chat.update").await
         }
-        (Some(Err(e)), ..) => Err(format!("channel.slack.bot_token: {e}")),
+        (Some((_, Err(e))), ..) => Err(format!("channel.slack.bot_token: {e}")),
         (None, _, _, Some(url)) => {
             let body = json!({ "replace_original": true, "text": text, "blocks": blocks });
             post(|| http.post(url).json(&body), "response_url").await

@@ -71,7 +71,12 @@ async fn scrape(state: &AppState) -> Result<Response, ApiError> {
     let (long_poll_waiters, sdk_subscribers) = state.long_polls().held();
     let now = Now {
         at,
-        vitals,
+        open_by_severity: vitals.open_by_severity,
+        outbox_due: vitals.outbox_due,
+        outbox_oldest_due: vitals.outbox_oldest_due,
+        approvals_waiting: vitals.approvals_waiting,
+        last_anchor: vitals.last_anchor,
+        round_trip: vitals.round_trip,
         stops_in_force: in_force.stops,
         gates_in_force: in_force.gates,
         sdk_subscribers,

@@ -114,11 +114,15 @@ pub async fn interactions(
     let outcome = act(&state, &person, team, click, &block).await;
     state.store().finish_idempotency(&person, &key, 200, "").await?;
     let message = payload.message.clone();
+    let api = receiver.bot_token.as_ref().map(|token| reply::WebApi {
+        url: receiver.api_url.clone().unwrap_or_else(|| reply::SLACK_API_URL.to_owned()),
+        bot_token: token.read().map(|t| t.expose().to_owned()),
+    });
     tokio::spawn(async move {
         match (outcome, message) {
             (Ok(with), Some(message)) => {
                 let blocks = buttons::replace(&message.blocks, &block, with);
-                reply::update(&HTTP, &receiver, &place, &message.text, blocks).await;
+                reply::update(&HTTP, api.as_ref(), &place, &message.text, blocks).await;
             }
             (Ok(_), None) => tracing::warn!("slack: the interaction carries no message to update"),
             (Err(text), _) => reply::tell(&HTTP, &place, &text).await,
