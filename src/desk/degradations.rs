@@ -123,6 +123,26 @@ impl Desk {
         Ok(())
     }
 
+    /// The routing file's rules are now `rules`: the others' checks go, and
+    /// their open degradations are cleared (nothing would clear them now).
+    pub async fn keep_rules(&self, rules: &[String]) -> Result<(), StoreError> {
+        if !self.store.holds_other_rules(rules).await? {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let (mut desk, mut tx) = self.begin_change().await?;
+        let orphans = self.store.drop_checks_except(&mut tx, rules).await?;
+        for d in &orphans {
+            self.store.clear_degradation(&mut tx, d, now).await?;
+            let details =
+                serde_json::json!({ "rule": d.rule, "service": d.service, "why": "its rule left the routing file" });
+            let target = format!("degradation:{}", d.id);
+            self.store.append_audit(&mut tx, now, WATCH_ACTOR, "degradation_cleared", &target, details).await?;
+        }
+        let version = desk.version + 1;
+        self.commit_change(&mut desk, tx, Committed::version(version)).await
+    }
+
     async fn window_changes(&self, rule: &SlowBurnRule, now: DateTime<Utc>) -> Result<Vec<WindowChange>, StoreError> {
         let from = now - chrono::Duration::seconds(rule.window_seconds() as i64);
         let related = self.store.related_actions(from, now, std::slice::from_ref(&rule.service), &[]).await?;
@@ -198,7 +218,8 @@ pub(super) fn spawn_watch(desk: Weak<Desk>) {
     tokio::spawn(async move {
         let Ok(http) = crate::sdk::http_client_builder().build() else { return };
         let mut last: HashMap<String, Instant> = HashMap::new();
-        let mut rules_seen: Vec<String> = Vec::new();
+        // None: not read yet (a first pass forgets rules removed while down).
+        let mut rules_seen: Vec<String> = vec!["\u{0}".to_owned()];
         loop {
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             let Some(d) = desk.upgrade() else { return };
@@ -206,15 +227,18 @@ pub(super) fn spawn_watch(desk: Weak<Desk>) {
                 continue;
             }
             let routing = d.routing();
-            let Some(source) = routing.document().metrics.clone() else { continue };
-            let names: Vec<String> = source.slow_burn.iter().map(|r| r.name.clone()).collect();
+            let source = routing.document().metrics.clone();
+            let names: Vec<String> = source.iter().flat_map(|s| &s.slow_burn).map(|r| r.name.clone()).collect();
             if names != rules_seen {
-                if let Err(e) = d.store.drop_checks_except(&names).await {
-                    tracing::warn!(error = %e, "slow-burn: cannot forget the checks of removed rules");
+                match d.keep_rules(&names).await {
+                    Ok(()) => {
+                        last.retain(|k, _| names.contains(k));
+                        rules_seen = names;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "slow-burn: cannot forget the checks of removed rules"),
                 }
-                last.retain(|k, _| names.contains(k));
-                rules_seen = names;
             }
+            let Some(source) = source else { continue };
             let due: Vec<SlowBurnRule> = source
                 .slow_burn
                 .iter()

@@ -41,12 +41,34 @@ impl Store {
         rows.iter().map(|r| decode(&r.try_get::<String, _>("body")?)).collect()
     }
 
-    /// Forgets the checks of rules no longer in the routing file.
-    pub(crate) async fn drop_checks_except(&self, rules: &[String]) -> Result<(), StoreError> {
+    /// Whether a rule not in `rules` has a check or an open degradation.
+    pub(crate) async fn holds_other_rules(&self, rules: &[String]) -> Result<bool, StoreError> {
+        let list = serde_json::to_string(rules).unwrap_or_default();
+        let other = self.backend().in_json_list("rule", 1);
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM slow_burn_checks WHERE NOT ({other})) \
+             + (SELECT COUNT(*) FROM degradations WHERE status = 'open' AND NOT ({other}))"
+        );
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(list).fetch_one(&self.read).await?;
+        Ok(n > 0)
+    }
+
+    /// Forgets the checks of rules no longer in the routing file; their open
+    /// degradations, which nothing will clear now.
+    pub(crate) async fn drop_checks_except(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        rules: &[String],
+    ) -> Result<Vec<Degradation>, StoreError> {
         let list = serde_json::to_string(rules).unwrap_or_default();
         let sql = format!("DELETE FROM slow_burn_checks WHERE NOT ({})", self.backend().in_json_list("rule", 1));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(list).execute(&self.write).await?;
-        Ok(())
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(list.clone()).execute(&mut **tx).await?;
+        let sql = format!(
+            "SELECT id, body FROM degradations WHERE status = 'open' AND NOT ({})",
+            self.backend().in_json_list("rule", 1)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(list).fetch_all(&mut **tx).await?;
+        rows.iter().map(degradation_from).collect()
     }
 
     /// The open degradation of `rule`, if any.

@@ -174,6 +174,13 @@ async fn a_prometheus_down_or_hanging_is_metrics_unavailable_never_healthy() {
     let payments = &impact["services"][0];
     assert_eq!((payments["error_rate"].clone(), impact["estimated_failed"].clone()), (Value::Null, Value::Null));
     assert!(payments["unavailable"].as_str().unwrap().contains("cannot be reached"), "{impact}");
+    // The rule leaves the routing file: its last word goes with it.
+    let mut routing: Value = t.get(common::ADMIN, "/api/v1/routing").await.succeeded();
+    routing.as_object_mut().unwrap().remove("metrics");
+    t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(common::ADMIN).json(&routing)).await.succeeded();
+    until(&t, 10, "forgotten", |l| l["checks"].as_array().unwrap().is_empty()).await;
+    let page: Value = t.get(VIEWER, "/api/v1/incidents").await.succeeded();
+    assert!(page.get("watch").is_none(), "{page}");
 
     // Accepts and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
