@@ -2158,6 +2158,15 @@ fn alerts_from_monitors_and_actions_from_slack_are_shown_for_what_they_are() {
         );
     }
     insta::assert_snapshot!("incident_alert_and_slack_80x24", draw(&app, &dark, 80, 24).backend());
+    // Nothing measured: said as not measured, never as no impact.
+    let none = serde_json::json!({
+        "incident_id": 12, "at": "2026-03-02T14:29:30Z", "duration_seconds": 240, "estimated_failed": null,
+        "unmeasured": ["payments-service", "user-service", "api-gateway", "notifications"], "services": [],
+    });
+    update(&mut app, Action::Impact(Box::new(decode_clean(none.to_string().as_bytes()).unwrap())), &Keymap::default());
+    let screen = text(&draw(&app, &dark, 80, 24));
+    assert!(screen.contains("not measured: no impact queries for payments-service, user-service,"), "{screen}");
+    assert!(screen.contains("api-gateway and 1 more"), "{screen}");
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Char('+'));
     let screen = text(&draw(&app, &dark, 160, 48));

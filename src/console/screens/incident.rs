@@ -400,6 +400,17 @@ fn intervention_text(i: &InterventionNote) -> String {
 /// "payments-service: errors 5.0 % · latency 812 ms · 200 req/s · ~600
 /// failed". A figure Prometheus could not give is said unavailable.
 fn impact_lines(theme: &Theme, r: &crate::api::ImpactReport, level: u8, lines: &mut Vec<Line<'static>>) {
+    if r.services.is_empty() {
+        // Nothing to measure with: said once, briefly, never as "no impact".
+        let names: Vec<&str> = r.unmeasured.iter().take(3).map(String::as_str).collect();
+        let more = r.unmeasured.len().saturating_sub(names.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        lines.push(Line::from(Span::styled(
+            format!("  not measured: no impact queries for {}{more}", names.join(", ")),
+            theme.style(K::Muted),
+        )));
+        return;
+    }
     let shown = if level >= 2 { r.services.len() } else { 3 };
     for s in r.services.iter().take(shown) {
         let mut figures = Vec::new();
