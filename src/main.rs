@@ -1,7 +1,7 @@
 use clap::{CommandFactory, Parser};
 use mandate::auth::{TokensFile, default_tokens_path};
 use mandate::cli::{
-    AttributionCommand, AuditCommand, Cli, Command, LogFormat, RoutingCommand, ServeArgs, TokenCommand,
+    AttributionCommand, AuditCommand, Cli, Command, LogFormat, MigrateCommand, RoutingCommand, ServeArgs, TokenCommand,
 };
 use mandate::incident::GroupingConfig;
 use mandate::server::{ServeOptions, serve};
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Audit(AuditCommand::Head { database_url })) => run_audit_head(database_url),
         Some(Command::Routing(command)) => run_routing(command),
+        Some(Command::Migrate(command)) => return run_migrate(command),
         Some(Command::Attribution(AttributionCommand::Report(args))) => mandate::cli::attribution_report::report(args),
         Some(Command::Demo(args)) => return console_exit(mandate::demo::main(args)),
         Some(Command::Sim(args)) => {
@@ -65,6 +66,7 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
     let options = ServeOptions {
         listen: args.listen,
         otlp_listen: args.otlp_listen,
+        no_migrate: args.no_migrate,
         metrics: args.metrics,
         database_url: args.database_url.unwrap_or_else(default_sqlite_url),
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
@@ -315,4 +317,95 @@ fn run_audit_verify(database_url: Option<String>, expect_head: Option<std::path:
         }
         if broken.is_empty() { Ok(()) } else { Err(broken.join("\n")) }
     })
+}
+
+/// `mandate migrate status` and `mandate migrate up [--dry-run]`.
+fn run_migrate(command: MigrateCommand) -> ExitCode {
+    use mandate::store::{SchemaStatus, Store};
+    let (url, up, dry_run) = match command {
+        MigrateCommand::Status { database_url } => (database_url, false, false),
+        MigrateCommand::Up { database_url, dry_run } => (database_url, true, dry_run),
+    };
+    let url = url.unwrap_or_else(default_sqlite_url);
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::FAILURE
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let (backend, status) = match runtime.block_on(Store::schema_status(&url)) {
+        Ok(found) => found,
+        Err(e) => return fail(format!("{}: {e}", mandate::store::redact(&url))),
+    };
+    let describe = |status: &SchemaStatus| {
+        let applied = status.known.iter().filter(|m| m.applied == Some(true)).count();
+        let pending = status.pending().count();
+        println!(
+            "{} ({backend:?}): {applied} of {} migrations applied, {pending} pending",
+            mandate::store::redact(&url),
+            status.known.len()
+        );
+        for m in &status.known {
+            let state = match m.applied {
+                Some(true) => "applied",
+                Some(false) => "FAILED ",
+                None => "pending",
+            };
+            println!("  {state}  {:04} {}", m.version, m.description);
+        }
+        for (version, description) in &status.unknown {
+            println!("  NEWER    {version:04} {description} (applied by a newer binary)");
+        }
+    };
+    describe(&status);
+    if let Some(m) = status.failed() {
+        return fail(format!(
+            "migration {:04} {} began and did not finish: the schema is half-applied; see the server log of the run that applied it",
+            m.version, m.description
+        ));
+    }
+    if !status.unknown.is_empty() {
+        return fail(format!(
+            "this binary cannot serve this schema: a newer binary applied {}; run that release",
+            status.unknown.iter().map(|(v, _)| format!("{v:04}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let pending: Vec<_> = status.pending().cloned().collect();
+    if !up {
+        match pending.len() {
+            0 => println!("This binary serves this schema as it is."),
+            n => println!(
+                "This binary can serve this schema once its {n} pending migration{} {} applied: `mandate serve` applies them when it starts (unless --no-migrate), or `mandate migrate up` now.",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "is" } else { "are" }
+            ),
+        }
+        return ExitCode::SUCCESS;
+    }
+    if pending.is_empty() {
+        println!("Nothing to apply.");
+        return ExitCode::SUCCESS;
+    }
+    if dry_run {
+        for m in &pending {
+            println!("\n-- {:04} {}", m.version, m.description);
+            println!("{}", m.sql.trim_end());
+            println!("-- locks:");
+            for lock in mandate::store::migration_locks(m.sql, backend) {
+                println!("--   {lock}");
+            }
+        }
+        println!("\nNothing was applied (--dry-run).");
+        return ExitCode::SUCCESS;
+    }
+    match runtime.block_on(Store::migrate_up(&url)) {
+        Ok(after) => {
+            println!("Applied {} migration{}.", pending.len(), if pending.len() == 1 { "" } else { "s" });
+            describe(&after);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("the migration stopped: {e}; `mandate migrate status` says where")),
+    }
 }

@@ -44,6 +44,9 @@ pub enum Command {
     /// Check a routing file, or print the built-in one
     #[command(subcommand)]
     Routing(RoutingCommand),
+    /// See and apply the database's schema migrations
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// The attribution rollout: the weekly status report
     #[command(subcommand)]
     Attribution(AttributionCommand),
@@ -51,6 +54,24 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) generated from this command line
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Which migrations are applied and pending, and whether this binary can serve the schema (exit 1 when it cannot)
+    Status {
+        /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
+        #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Apply the pending migrations; with --dry-run, print their SQL and the locks each statement takes, and apply nothing
+    Up {
+        /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
+        #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +141,9 @@ pub struct ServeArgs {
     /// Service catalog (TOML): owners, dependencies, sensitivity
     #[arg(long, env = "MANDATE_CATALOG")]
     pub catalog: Option<PathBuf>,
+    /// Refuse to start while a schema migration is pending, instead of applying it (apply it with `mandate migrate up`, in a window of your choosing)
+    #[arg(long, env = "MANDATE_NO_MIGRATE")]
+    pub no_migrate: bool,
     /// Routing (TOML): escalation levels and rules [default: the stored one, or `mandate routing defaults`]
     #[arg(long, env = "MANDATE_ROUTING")]
     pub routing: Option<PathBuf>,

@@ -277,6 +277,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// A second address that receives OTLP/HTTP traces only.
     pub otlp_listen: Option<SocketAddr>,
+    /// Refuse to start while a schema migration is pending.
+    pub no_migrate: bool,
     /// Where `GET /metrics` is served, if anywhere.
     pub metrics: routes::metrics::MetricsExposure,
     pub database_url: String,
@@ -316,6 +318,10 @@ pub enum ServeError {
     Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "the database has {0} pending migration(s) ({1}) and --no-migrate refuses to apply them: run `mandate migrate up` (`--dry-run` shows what it does), then start again"
+    )]
+    PendingMigrations(usize, String),
 }
 
 /// Runs until SIGINT or SIGTERM; SIGHUP reloads the tokens file.
@@ -329,6 +335,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         );
     }
     let catalog = options.catalog.as_deref().map(Catalog::load).transpose()?;
+    if options.no_migrate {
+        let (_, status) = Store::schema_status(&options.database_url).await?;
+        let pending: Vec<String> = status.pending().map(|m| format!("{:04} {}", m.version, m.description)).collect();
+        if !pending.is_empty() {
+            return Err(ServeError::PendingMigrations(pending.len(), pending.join(", ")));
+        }
+    }
     let store = Store::connect_to_serve(&options.database_url, options.standby).await?;
     tracing::info!(database = %crate::store::redact(&options.database_url), backend = ?store.backend(), "database ready");
     let routing = options.routing.as_deref().map(crate::routing::Routing::load).transpose()?;

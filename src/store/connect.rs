@@ -134,6 +134,26 @@ impl Store {
         Ok(store)
     }
 
+    /// Where the schema at `url` stands against this binary, changing
+    /// nothing (`mandate migrate status`).
+    pub async fn schema_status(url: &str) -> Result<(Backend, migrate::SchemaStatus), StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        let status = migrate::status(&store.write, store.backend).await;
+        store.close().await;
+        Ok((store.backend, status?))
+    }
+
+    /// Applies the pending migrations (`mandate migrate up`); where the
+    /// schema stands after.
+    pub async fn migrate_up(url: &str) -> Result<migrate::SchemaStatus, StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        let done = migrate::run(&store.write, store.backend).await;
+        let status = migrate::status(&store.write, store.backend).await;
+        store.close().await;
+        done?;
+        status
+    }
+
     async fn connect_unmigrated(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let mut store = match Backend::from_url(url)? {

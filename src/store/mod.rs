@@ -49,6 +49,7 @@ pub use events::{INCIDENT_EVENTS, StoredEvent};
 pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use identifiers::LookalikeIdentifier;
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
+pub use migrate::{KnownMigration, SchemaStatus, locks as migration_locks};
 pub use patterns::StoredPattern;
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};

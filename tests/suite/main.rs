@@ -36,6 +36,7 @@ mod learning;
 mod manual;
 mod merges;
 mod metrics;
+mod migrations;
 mod openapi;
 mod otlp;
 mod paging;
