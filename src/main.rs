@@ -322,9 +322,10 @@ fn run_audit_verify(database_url: Option<String>, expect_head: Option<std::path:
 /// `mandate migrate status` and `mandate migrate up [--dry-run]`.
 fn run_migrate(command: MigrateCommand) -> ExitCode {
     use mandate::store::{SchemaStatus, Store};
-    let (url, up, dry_run) = match command {
-        MigrateCommand::Status { database_url } => (database_url, false, false),
-        MigrateCommand::Up { database_url, dry_run } => (database_url, true, dry_run),
+    let (url, up, dry_run, verify) = match command {
+        MigrateCommand::Status { database_url } => (database_url, false, false, false),
+        MigrateCommand::Up { database_url, dry_run } => (database_url, true, dry_run, false),
+        MigrateCommand::Verify { database_url } => (database_url, false, false, true),
     };
     let url = url.unwrap_or_else(default_sqlite_url);
     let fail = |message: String| {
@@ -348,10 +349,11 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
             status.known.len()
         );
         for m in &status.known {
-            let state = match m.applied {
-                Some(true) => "applied",
-                Some(false) => "FAILED ",
-                None => "pending",
+            let state = match (m.applied, m.altered) {
+                (Some(true), true) => "ALTERED",
+                (Some(true), false) => "applied",
+                (Some(false), _) => "FAILED ",
+                (None, _) => "pending",
             };
             println!("  {state}  {:04} {}", m.version, m.description);
         }
@@ -373,6 +375,25 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
         ));
     }
     let pending: Vec<_> = status.pending().cloned().collect();
+    if verify {
+        let altered: Vec<String> =
+            status.known.iter().filter(|m| m.altered).map(|m| format!("{:04} {}", m.version, m.description)).collect();
+        if !altered.is_empty() {
+            return fail(format!(
+                "applied from other SQL than this binary's, so the schema may differ from what it expects: {}",
+                altered.join(", ")
+            ));
+        }
+        if !pending.is_empty() {
+            return fail(format!("{} migration(s) pending: run `mandate migrate up`", pending.len()));
+        }
+        println!("schema as this binary expects: {} migrations, none altered, none newer", status.known.len());
+        drop(runtime);
+        return match run_audit_verify(Some(url), None) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        };
+    }
     if !up {
         match pending.len() {
             0 => println!("This binary serves this schema as it is."),

@@ -64,6 +64,12 @@ pub enum MigrateCommand {
         #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
+    /// Check the schema is what this binary expects (every migration applied, none altered, none newer) and that the audit log, events and runs still verify (exit 1 if not)
+    Verify {
+        /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
+        #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
     /// Apply the pending migrations; with --dry-run, print their SQL and the locks each statement takes, and apply nothing
     Up {
         /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]

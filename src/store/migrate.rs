@@ -70,6 +70,9 @@ pub struct KnownMigration {
     pub sql: &'static str,
     /// Applied (true), or begun and failed (false); None: pending.
     pub applied: Option<bool>,
+    /// Applied from other SQL than this binary's (its checksum differs):
+    /// the schema may not be what this binary expects.
+    pub altered: bool,
 }
 
 /// Where a database's schema stands against this binary.
@@ -171,30 +174,34 @@ pub(super) async fn status(pool: &AnyPool, backend: Backend) -> Result<SchemaSta
         Backend::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations'",
     };
     let n: i64 = sqlx::query_scalar(exists).fetch_one(pool).await?;
-    let mut applied: Vec<(i64, String, bool)> = Vec::new();
+    let mut applied: Vec<(i64, String, bool, Vec<u8>)> = Vec::new();
     if n > 0 {
         use sqlx::Row;
-        let sql = "SELECT version, description, CASE WHEN success THEN 1 ELSE 0 END AS success \
+        let sql = "SELECT version, description, CASE WHEN success THEN 1 ELSE 0 END AS success, checksum \
                    FROM _sqlx_migrations ORDER BY version";
         for row in sqlx::query(sql).fetch_all(pool).await? {
             let success: i64 = row.try_get("success")?;
-            applied.push((row.try_get("version")?, row.try_get("description")?, success != 0));
+            let checksum: Vec<u8> = row.try_get("checksum")?;
+            applied.push((row.try_get("version")?, row.try_get("description")?, success != 0, checksum));
         }
     }
     let known = files(backend)
         .iter()
-        .map(|&(version, description, sql)| KnownMigration {
-            version,
-            description,
-            sql,
-            applied: applied.iter().find(|(v, _, _)| *v == version).map(|(_, _, ok)| *ok),
+        .map(|&(version, description, sql)| {
+            let found = applied.iter().find(|(v, ..)| *v == version);
+            let expected =
+                Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false);
+            KnownMigration {
+                version,
+                description,
+                sql,
+                applied: found.map(|(_, _, ok, _)| *ok),
+                altered: found.is_some_and(|(.., checksum)| checksum.as_slice() != &*expected.checksum),
+            }
         })
         .collect::<Vec<_>>();
-    let unknown = applied
-        .into_iter()
-        .filter(|(v, _, _)| !known.iter().any(|k| k.version == *v))
-        .map(|(v, d, _)| (v, d))
-        .collect();
+    let unknown =
+        applied.into_iter().filter(|(v, ..)| !known.iter().any(|k| k.version == *v)).map(|(v, d, ..)| (v, d)).collect();
     Ok(SchemaStatus { known, unknown })
 }
 

@@ -64,11 +64,24 @@ async fn status_dry_run_up_and_a_newer_schema(db: Db) {
     let (ok, out, _) = migrate(&["up"], &url).await;
     assert!(ok && out.contains("Nothing to apply."), "{out}");
 
-    // A newer binary migrated it: said, and refused for serving.
+    let (ok, out, err) = migrate(&["verify"], &url).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("schema as this binary expects: 23 migrations, none altered, none newer"), "{out}");
+    assert!(out.contains("audit log intact") && out.contains("events intact"), "the chains are verified too: {out}");
+
+    // A migration applied from other SQL than this binary's: said.
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    let success = if db == Db::Sqlite { "1" } else { "true" };
     let checksum = if db == Db::Sqlite { "X'00'" } else { "'\\x00'::bytea" };
+    let sql = format!("UPDATE _sqlx_migrations SET checksum = {checksum} WHERE version = 5");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+    let (ok, out, err) = migrate(&["verify"], &url).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("ALTERED  0005 paging"), "{out}");
+    assert!(err.contains("applied from other SQL than this binary's") && err.contains("0005 paging"), "{err}");
+
+    // A newer binary migrated it: said, and refused for serving.
+    let success = if db == Db::Sqlite { "1" } else { "true" };
     let sql = format!(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
          VALUES (999, 'from the future', CURRENT_TIMESTAMP, {success}, {checksum}, 0)"
