@@ -14,9 +14,13 @@ pub const VERSION: &str = "4";
 /// The source recorded for alerts Alertmanager posts.
 pub const SOURCE: &str = "alertmanager";
 
-#[derive(Debug, Clone, Deserialize)]
+/// Alertmanager's webhook payload (`webhook_config`), version 4.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertmanagerNotification)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
+    /// "4": the one version there is.
+    #[schema(pattern = "^4$")]
     pub version: String,
     #[serde(default)]
     pub group_key: String,
@@ -27,10 +31,13 @@ pub struct Notification {
     pub receiver: String,
     #[serde(default, rename = "externalURL")]
     pub external_url: String,
+    /// At most 1,000 (Alertmanager's `max_alerts`).
+    #[schema(max_items = 1000)]
     pub alerts: Vec<NotifiedAlert>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertmanagerAlert)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifiedAlert {
     pub status: AlertStatus,

@@ -26,7 +26,7 @@ fn too_many(n: usize) -> ApiError {
 /// http_config: {authorization: {credentials: TOKEN}}}]`.
 #[utoipa::path(
     post, path = "/api/v1/alerts/alertmanager", tag = "alerts",
-    request_body(content = Object, description = "Alertmanager's webhook payload, version 4"),
+    request_body(content = alertmanager::Notification, description = "Alertmanager's webhook payload, version 4, as Alertmanager sends it (fields it may add later are ignored)"),
     responses(
         (status = 200, body = AlertReport),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

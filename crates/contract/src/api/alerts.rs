@@ -39,6 +39,7 @@ wire_enum! {
 #[serde(deny_unknown_fields)]
 pub struct AlertBody {
     /// The alert's name, e.g. `PaymentsLatencyHigh`.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub name: String,
     pub status: AlertStatus,
     /// Identifying labels (at most 64). The resource is read from them (see
@@ -65,8 +66,10 @@ pub struct AlertBody {
 #[serde(deny_unknown_fields)]
 pub struct AlertBatch {
     /// Which monitor says it, e.g. `grafana`, `datadog` (an identifier).
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]+$")]
     pub source: String,
     /// At most 1,000.
+    #[schema(max_items = 1000)]
     pub alerts: Vec<AlertBody>,
 }
 
