@@ -73,7 +73,7 @@ impl Gen {
         if pattern.is_match(&text) {
             return text;
         }
-        let words = ["payments-service", "agent-7", "@alice", "resource.owner", "0.0", "1700000000000.7", "open"];
+        let words = ["payments-service", "agent-7", "@alice", "resource.owner", "0.0", "1700000000000.7", "open", "4"];
         let fitting: Vec<&str> = words.iter().copied().filter(|w| pattern.is_match(w)).collect();
         match fitting.is_empty() {
             true => text,
@@ -418,6 +418,10 @@ async fn every_operation_of_the_api_from_its_own_schema() {
     let mut routing = t.get(VIEWER, "/api/v1/routing").await.succeeded();
     routing["critical_point"] =
         json!([{"name": "drops", "reason": "irreversible", "match": {"action_type": "drop_table"}}]);
+    // A Prometheus that is down: an incident's impact answers, saying so.
+    let closed = format!("http://127.0.0.1:{}", common::monitors::free_port());
+    routing["metrics"] = json!({"prometheus": closed, "timeout": "1s",
+                                "impact": [{"service": "payments-service", "requests": "sum(rate(x[5m]))"}]});
     t.send(t.http.put(t.url("/api/v1/routing")).bearer_auth(ADMIN).json(&routing)).await.succeeded();
     let ask = json!({"agent_id": "agent-1", "action_type": "drop_table", "summary": "drop", "request_key": "k"});
     t.post(AGENT, "/api/v1/approvals", &ask).await.succeeded();
