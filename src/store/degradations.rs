@@ -125,8 +125,7 @@ impl Store {
 
     /// Every rule's last word, the open degradations and the latest cleared.
     pub async fn degradations(&self) -> Result<DegradationList, StoreError> {
-        let mut list = self.watch_list().await?;
-        list.checks = self.checks().await?;
+        let mut list = DegradationList { checks: self.checks().await?, degradations: self.open_degradations().await? };
         let sql = format!(
             "SELECT id, body FROM degradations WHERE status = 'cleared' ORDER BY cleared_at DESC, id DESC LIMIT {CLEARED_LISTED}"
         );
@@ -139,13 +138,15 @@ impl Store {
     /// What the incident list carries: open degradations, and the rules
     /// not healthy.
     pub async fn watch_list(&self) -> Result<DegradationList, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, body FROM degradations WHERE status = 'open' ORDER BY opened_at DESC, id DESC")
-                .fetch_all(&self.read)
-                .await?;
-        let degradations = rows.iter().map(degradation_from).collect::<Result<Vec<_>, _>>()?;
         let checks = self.checks().await?.into_iter().filter(|c| c.state != WatchState::Healthy).collect();
-        Ok(DegradationList { checks, degradations })
+        Ok(DegradationList { checks, degradations: self.open_degradations().await? })
+    }
+
+    /// Open degradations, newest first.
+    async fn open_degradations(&self) -> Result<Vec<Degradation>, StoreError> {
+        let sql = "SELECT id, body FROM degradations WHERE status = 'open' ORDER BY opened_at DESC, id DESC";
+        let rows = sqlx::query(sql).fetch_all(&self.read).await?;
+        rows.iter().map(degradation_from).collect()
     }
 }
 

@@ -63,7 +63,5 @@ pub async fn incident_impact(
         }
     }
     let to = s.resolved_at.unwrap_or_else(chrono::Utc::now);
-    static HTTP: std::sync::LazyLock<reqwest::Client> =
-        std::sync::LazyLock::new(|| crate::sdk::http_client_builder().build().expect("an HTTP client builds"));
-    Ok(Json(crate::metrics_in::impact::measure(&HTTP, &source, id, &services, (s.started_at, to)).await))
+    Ok(Json(crate::metrics_in::impact::measure(super::outbound(), &source, id, &services, (s.started_at, to)).await))
 }

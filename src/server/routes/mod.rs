@@ -23,3 +23,11 @@ pub mod silences;
 pub mod slack;
 pub mod stops;
 pub mod system;
+
+/// The client for the server's own calls out (Slack's Web API, the team's
+/// Prometheus), made once.
+pub(crate) fn outbound() -> &'static reqwest::Client {
+    static HTTP: std::sync::LazyLock<reqwest::Client> =
+        std::sync::LazyLock::new(|| crate::sdk::http_client_builder().build().expect("an HTTP client builds"));
+    &HTTP
+}

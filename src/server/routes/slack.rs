@@ -16,12 +16,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::sync::LazyLock;
 
 pub const PATH: &str = "/api/v1/slack/interactions";
-
-static HTTP: LazyLock<reqwest::Client> =
-    LazyLock::new(|| crate::sdk::http_client_builder().build().expect("an HTTP client builds"));
 
 fn refused(code: &str, message: String) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, crate::api::ErrorType::Authentication, code, message)
@@ -90,14 +86,14 @@ pub async fn interactions(
              catalog: a [[person]] with name = \"@you\" and slack = \"{}\".",
             payload.user.id.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>()
         );
-        tokio::spawn(async move { reply::tell(&HTTP, &place, &text).await });
+        tokio::spawn(async move { reply::tell(super::outbound(), &place, &text).await });
         return Ok(StatusCode::OK.into_response());
     };
     let click = match buttons::read(&action.action_id, &action.block_id, action.value.as_deref()) {
         Ok(click) => click,
         Err(why) => {
             let text = format!("Nothing was done: {why}.");
-            tokio::spawn(async move { reply::tell(&HTTP, &place, &text).await });
+            tokio::spawn(async move { reply::tell(super::outbound(), &place, &text).await });
             return Ok(StatusCode::OK.into_response());
         }
     };
@@ -122,10 +118,10 @@ pub async fn interactions(
         match (outcome, message) {
             (Ok(with), Some(message)) => {
                 let blocks = buttons::replace(&message.blocks, &block, with);
-                reply::update(&HTTP, api.as_ref(), &place, &message.text, blocks).await;
+                reply::update(super::outbound(), api.as_ref(), &place, &message.text, blocks).await;
             }
             (Ok(_), None) => tracing::warn!("slack: the interaction carries no message to update"),
-            (Err(text), _) => reply::tell(&HTTP, &place, &text).await,
+            (Err(text), _) => reply::tell(super::outbound(), &place, &text).await,
         }
     });
     Ok(StatusCode::OK.into_response())
