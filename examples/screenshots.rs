@@ -73,6 +73,9 @@ async fn main() {
     let mut routing: mandate::routing::RoutingDocument = toml::from_str(mandate::demo::ROUTING).unwrap();
     routing.receivers = inbox.receivers();
     routing.attribution = Some(mandate::demo::rollout_plan(chrono::Utc::now()));
+    // The demo's Prometheus, where checkout latency creeps up: a degradation.
+    let prometheus = mandate::demo::prometheus::start(100.0).await.unwrap();
+    routing.metrics = Some(mandate::demo::prometheus::source(prometheus));
     let routing = mandate::routing::Routing::new(routing, "demo routing").unwrap();
     let config = DeskConfig { routing: Some(routing), ..DeskConfig::default() };
     let desk = Desk::open(store, Some(mandate::demo::catalog()), config).await.unwrap();
@@ -129,6 +132,14 @@ async fn main() {
     }
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
 
+    // The slow-burn rule is asked every 5 s: until it has opened its degradation.
+    for _ in 0..40 {
+        let page: IncidentPage = get(&http, &base, "/api/v1/incidents").await;
+        if !page.watch.degradations.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     let now = chrono::Utc::now();
     let keymap = Keymap::default();
     let mut app = App::new(&base.replace("http://", ""), Some("demo".into()), false, now);
@@ -147,6 +158,8 @@ async fn main() {
     press(&mut app, KeyCode::Enter);
     let detail: IncidentDetail = get(&http, &base, &format!("/api/v1/incidents/{bad}")).await;
     update(&mut app, Action::Detail(Box::new(detail)), &keymap);
+    let impact = get(&http, &base, &format!("/api/v1/incidents/{bad}/impact")).await;
+    update(&mut app, Action::Impact(Box::new(impact)), &keymap);
     shoot(&app, "dark", DARK_TERMINAL, size, "incident-level1");
     press(&mut app, KeyCode::Enter);
     shoot(&app, "dark", DARK_TERMINAL, size, "incident-level2");

@@ -8,7 +8,7 @@
 mod fleets;
 mod gatekeeper;
 mod monitor;
-mod prometheus;
+pub mod prometheus;
 
 use crate::api::Role;
 use crate::auth::{TokenTable, generate_token};
