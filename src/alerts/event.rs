@@ -50,6 +50,15 @@ fn clean(text: &str, chars: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(chars).collect()
 }
 
+/// `text` as an identifier: without the characters identifiers refuse
+/// everywhere else (controls, invisible, bidi, private use; see
+/// [`crate::api::identifier`]), in NFC, at most `chars` long. What an agent
+/// would be refused for, an alert is cut of.
+fn identifier(text: &str, chars: usize) -> String {
+    let kept = text.chars().filter(|c| crate::api::identifier::forbidden(*c).is_none()).take(chars).collect();
+    crate::api::identifier::normalized(kept)
+}
+
 /// The alert's identity across notifications: the one its source gives when
 /// it is a plain token, else a digest of its name and labels.
 fn fingerprint(alert: &Alert) -> String {
@@ -90,7 +99,7 @@ fn event_id(source: &str, fingerprint: &str, starts_at: DateTime<Utc>, status: A
 /// naming a catalog service, with that label; else the first present, with
 /// None (unmatched).
 fn resource_of(labels: &BTreeMap<String, String>, catalog: &Catalog) -> (Option<String>, Option<String>) {
-    let present = || RESOURCE_LABELS.iter().filter_map(|l| labels.get(*l).map(|v| (*l, clean(v, limits::NAME))));
+    let present = || RESOURCE_LABELS.iter().filter_map(|l| labels.get(*l).map(|v| (*l, identifier(v, limits::NAME))));
     if let Some((label, value)) = present().find(|(_, v)| catalog.get(v).is_some()) {
         return (Some(value), Some(label.to_owned()));
     }
@@ -101,7 +110,7 @@ fn resource_of(labels: &BTreeMap<String, String>, catalog: &Catalog) -> (Option<
 /// `first` before the rest, until `budget` bytes are used.
 fn bounded(
     map: &BTreeMap<String, String>,
-    value_chars: usize,
+    value: impl Fn(&str) -> String,
     budget: usize,
     first: &[&str],
 ) -> BTreeMap<String, String> {
@@ -110,7 +119,7 @@ fn bounded(
     let mut kept = BTreeMap::new();
     let mut used = 0;
     for key in order.into_iter().take(MAX_LABELS) {
-        let (k, v) = (clean(key, limits::KIND), clean(&map[key], value_chars));
+        let (k, v) = (identifier(key, limits::KIND), value(&map[key]));
         used += k.len() + v.len() + 6;
         if used > budget {
             break;
@@ -131,11 +140,11 @@ pub fn to_event(alert: Alert, catalog: &Catalog, received_at: DateTime<Utc>, win
     let fingerprint = fingerprint(&alert);
     let starts_at = within(alert.starts_at.unwrap_or(received_at), received_at, window);
     let (resource, matched_by) = resource_of(&alert.labels, catalog);
-    let name = match clean(&alert.name, limits::REFERENCE) {
+    let name = match identifier(&alert.name, limits::REFERENCE) {
         name if name.trim().is_empty() => "unnamed alert".to_owned(),
         name => name,
     };
-    let source = clean(&alert.source, limits::KIND);
+    let source = identifier(&alert.source, limits::KIND);
     let ends_at = match alert.status {
         AlertStatus::Firing => None,
         AlertStatus::Resolved => Some(within(alert.ends_at.unwrap_or(received_at), received_at, window).max(starts_at)),
@@ -147,8 +156,13 @@ pub fn to_event(alert: Alert, catalog: &Catalog, received_at: DateTime<Utc>, win
         fingerprint: fingerprint.clone(),
         starts_at,
         ends_at,
-        labels: bounded(&alert.labels, limits::NAME, LABEL_BYTES, RESOURCE_LABELS),
-        annotations: bounded(&alert.annotations, ANNOTATION_CHARS, ANNOTATION_BYTES, &["summary", "description"]),
+        labels: bounded(&alert.labels, |v| identifier(v, limits::NAME), LABEL_BYTES, RESOURCE_LABELS),
+        annotations: bounded(
+            &alert.annotations,
+            |v| clean(v, ANNOTATION_CHARS),
+            ANNOTATION_BYTES,
+            &["summary", "description"],
+        ),
         url: alert.url.as_deref().map(|u| clean(u, limits::NAME)).filter(|u| !u.is_empty()),
         matched_by: matched_by.clone(),
     };
@@ -267,6 +281,11 @@ mod tests {
         let e = to_event(a, &catalog(), now(), EventWindow::default()).event;
         assert_eq!(e.error_code.as_deref(), Some("Evil]0;owned"));
         assert_eq!(e.resource.as_deref(), Some("pay[2Jments"));
+        // Invisible and bidi characters are what identifiers refuse elsewhere:
+        // cut, so a look-alike label names the service it spells.
+        let a = alert(&[("service", "pay\u{200B}ments-\u{202E}service")]);
+        let e = to_event(a, &catalog(), now(), EventWindow::default()).event;
+        assert_eq!(e.resource.as_deref(), Some("payments-service"));
         let encoded = serde_json::to_string(&e.metadata).unwrap();
         assert!(encoded.len() < 16 * 1024, "{} bytes", encoded.len());
         assert!(e.alert().unwrap().labels.len() <= MAX_LABELS);
