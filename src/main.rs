@@ -319,19 +319,20 @@ fn run_audit_verify(database_url: Option<String>, expect_head: Option<std::path:
     })
 }
 
-/// `mandate migrate status` and `mandate migrate up [--dry-run]`.
+/// `mandate migrate status | up [--dry-run] | down --to V [--dry-run] [--force] | verify`.
 fn run_migrate(command: MigrateCommand) -> ExitCode {
-    use mandate::store::{SchemaStatus, Store};
-    let (url, up, dry_run, verify) = match command {
-        MigrateCommand::Status { database_url } => (database_url, false, false, false),
-        MigrateCommand::Up { database_url, dry_run } => (database_url, true, dry_run, false),
-        MigrateCommand::Verify { database_url } => (database_url, false, false, true),
-    };
-    let url = url.unwrap_or_else(default_sqlite_url);
+    use mandate::store::{MigrationDirection, SchemaStatus, Store};
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::FAILURE
     };
+    let url = match &command {
+        MigrateCommand::Status { database_url }
+        | MigrateCommand::Verify { database_url }
+        | MigrateCommand::Up { database_url, .. }
+        | MigrateCommand::Down { database_url, .. } => database_url.clone(),
+    }
+    .unwrap_or_else(default_sqlite_url);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
@@ -344,8 +345,9 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
         let applied = status.known.iter().filter(|m| m.applied == Some(true)).count();
         let pending = status.pending().count();
         println!(
-            "{} ({backend:?}): {applied} of {} migrations applied, {pending} pending",
+            "{} ({backend:?}): schema at {:04}; {applied} of this binary's {} migrations applied, {pending} pending",
             mandate::store::redact(&url),
+            status.current(),
             status.known.len()
         );
         for m in &status.known {
@@ -355,26 +357,85 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
                 (Some(false), _) => "FAILED ",
                 (None, _) => "pending",
             };
-            println!("  {state}  {:04} {}", m.version, m.description);
+            println!("  {state}  {:04} {:<20} {}", m.version, m.description, m.phase.as_str());
         }
-        for (version, description) in &status.unknown {
-            println!("  NEWER    {version:04} {description} (applied by a newer binary)");
+        for m in &status.unknown {
+            let phase = m.phase.map_or("phase not recorded", |p| p.as_str());
+            println!("  NEWER    {:04} {:<20} {phase} (applied by a newer release)", m.version, m.description);
+        }
+        for i in &status.interrupted {
+            let at = chrono::DateTime::from_timestamp_millis(i.started_at)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default();
+            let name = status
+                .known
+                .iter()
+                .find(|m| m.version == i.version)
+                .map(|m| m.description.to_owned())
+                .or_else(|| status.unknown.iter().find(|m| m.version == i.version).map(|m| m.description.clone()))
+                .unwrap_or_default();
+            let verb = match i.direction {
+                MigrationDirection::Up => "up",
+                MigrationDirection::Down => "down",
+            };
+            if i.running {
+                println!(
+                    "  RUNNING  {:04} {name}: `{verb}` began {at} on {} (pid {}) and is running now",
+                    i.version, i.host, i.pid
+                );
+            } else {
+                println!(
+                    "  INTERRUPTED {:04} {name}: `{verb}` began {at} on {} (pid {}) and did not finish. It ran in one transaction, so the database undid all of it: the schema is as before it began. `mandate migrate {verb}` {} it.",
+                    i.version,
+                    i.host,
+                    i.pid,
+                    if verb == "up" { "applies" } else { "undoes" }
+                );
+            }
         }
     };
+    let (up, dry_run, verify, down, up_to) = match command {
+        MigrateCommand::Status { .. } => (false, false, false, None, None),
+        MigrateCommand::Up { dry_run, to, .. } => (true, dry_run, false, None, to),
+        MigrateCommand::Verify { .. } => (false, false, true, None, None),
+        MigrateCommand::Down { to, dry_run, force, .. } => (false, dry_run, false, Some((to, force)), None),
+    };
     describe(&status);
-    if let Some(m) = status.failed() {
-        return fail(format!(
-            "migration {:04} {} began and did not finish: the schema is half-applied; see the server log of the run that applied it",
-            m.version, m.description
-        ));
+    if let Some((to, force)) = down {
+        if to < 0 || to >= status.current() {
+            return fail(format!("the schema is at {:04}: --to must be below it (and 0 or more)", status.current()));
+        }
+        let print = |step: &mandate::store::MigrationApplied| {
+            println!("Undid {:04} {} in {} ms.", step.version, step.description, step.took.as_millis());
+        };
+        return match runtime.block_on(Store::migrate_down(&url, to, force, dry_run, print)) {
+            Ok(plan) if dry_run => {
+                for step in &plan {
+                    println!("\n-- undo {:04} {}", step.version, step.description);
+                    println!("{}", step.sql.trim_end());
+                    for (table, predicate, rows) in &step.losses {
+                        let what = predicate.as_ref().map_or(table.clone(), |p| format!("{table} where {p}"));
+                        println!("-- DROPS {rows} row(s) of {what}: going up again cannot bring them back");
+                    }
+                    println!("-- locks:");
+                    for lock in mandate::store::migration_locks(&step.sql, backend) {
+                        println!("--   {lock}");
+                    }
+                }
+                println!("\nNothing was changed (--dry-run).");
+                ExitCode::SUCCESS
+            }
+            Ok(plan) => {
+                println!("The schema is at {to:04}: {} migration(s) undone.", plan.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("{e}\n`mandate migrate status` says where the schema stands.")),
+        };
     }
-    if !status.unknown.is_empty() {
-        return fail(format!(
-            "this binary cannot serve this schema: a newer binary applied {}; run that release",
-            status.unknown.iter().map(|(v, _)| format!("{v:04}")).collect::<Vec<_>>().join(", ")
-        ));
+    if let Some(why) = status.unservable() {
+        return fail(format!("this binary cannot serve this schema: {why}"));
     }
-    let pending: Vec<_> = status.pending().cloned().collect();
+    let pending: Vec<_> = status.pending().filter(|m| !up || up_to.is_none_or(|to| m.version <= to)).cloned().collect();
     if verify {
         let altered: Vec<String> =
             status.known.iter().filter(|m| m.altered).map(|m| format!("{:04} {}", m.version, m.description)).collect();
@@ -387,6 +448,12 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
         if !pending.is_empty() {
             return fail(format!("{} migration(s) pending: run `mandate migrate up`", pending.len()));
         }
+        if !status.unknown.is_empty() {
+            return fail(format!(
+                "the schema holds {} migration(s) of a newer release, which this binary serves but cannot verify the shape of",
+                status.unknown.len()
+            ));
+        }
         println!("schema as this binary expects: {} migrations, none altered, none newer", status.known.len());
         drop(runtime);
         return match run_audit_verify(Some(url), None) {
@@ -396,7 +463,10 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
     }
     if !up {
         match pending.len() {
-            0 => println!("This binary serves this schema as it is."),
+            0 if status.unknown.is_empty() => println!("This binary serves this schema as it is."),
+            0 => println!(
+                "This binary serves this schema: what a newer release added is only expand migrations, which it does not use."
+            ),
             n => println!(
                 "This binary can serve this schema once its {n} pending migration{} {} applied: `mandate serve` applies them when it starts (unless --no-migrate), or `mandate migrate up` now.",
                 if n == 1 { "" } else { "s" },
@@ -411,7 +481,7 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
     }
     if dry_run {
         for m in &pending {
-            println!("\n-- {:04} {}", m.version, m.description);
+            println!("\n-- {:04} {} ({})", m.version, m.description, m.phase.as_str());
             println!("{}", m.sql.trim_end());
             println!("-- locks:");
             for lock in mandate::store::migration_locks(m.sql, backend) {
@@ -421,7 +491,10 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
         println!("\nNothing was applied (--dry-run).");
         return ExitCode::SUCCESS;
     }
-    match runtime.block_on(Store::migrate_up(&url)) {
+    let print = |step: &mandate::store::MigrationApplied| {
+        println!("Applied {:04} {} in {} ms.", step.version, step.description, step.took.as_millis());
+    };
+    match runtime.block_on(Store::migrate_up(&url, up_to, print)) {
         Ok(after) => {
             println!("Applied {} migration{}.", pending.len(), if pending.len() == 1 { "" } else { "s" });
             describe(&after);

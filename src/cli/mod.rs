@@ -75,8 +75,26 @@ pub enum MigrateCommand {
         /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
         #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
+        /// Apply only the migrations up to this version (a staged upgrade)
+        #[arg(long, value_name = "VERSION")]
+        to: Option<i64>,
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Undo the migrations above VERSION, newest first (the database's own record of each down step is used, so an older binary undoes what a newer one applied); refuses to drop rows that exist unless --force
+    Down {
+        /// sqlite://PATH or postgres://… [default: sqlite under $XDG_DATA_HOME/mandate]
+        #[arg(long, env = "MANDATE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// The version to bring the schema back to (0: nothing left)
+        #[arg(long, value_name = "VERSION")]
+        to: i64,
+        /// Print the SQL each step runs and what it would drop, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Go down even where a step drops rows that going up again cannot bring back
+        #[arg(long)]
+        force: bool,
     },
 }
 

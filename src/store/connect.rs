@@ -109,7 +109,7 @@ impl Store {
     /// Connects and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let store = Self::connect_unmigrated(url).await?;
-        migrate::run(&store.write, store.backend).await?;
+        migrate::up(&store.write, store.backend, None, log_step).await?;
         Ok(store)
     }
 
@@ -130,7 +130,7 @@ impl Store {
         } else {
             store.claim_to_serve().await?;
         }
-        migrate::run(&store.write, store.backend).await?;
+        migrate::up(&store.write, store.backend, None, log_step).await?;
         Ok(store)
     }
 
@@ -143,15 +143,35 @@ impl Store {
         Ok((store.backend, status?))
     }
 
-    /// Applies the pending migrations (`mandate migrate up`); where the
-    /// schema stands after.
-    pub async fn migrate_up(url: &str) -> Result<migrate::SchemaStatus, StoreError> {
+    /// Applies the pending migrations (`mandate migrate up`), telling
+    /// `on_step` of each as it is done; where the schema stands after.
+    pub async fn migrate_up(
+        url: &str,
+        to: Option<i64>,
+        on_step: impl FnMut(&migrate::Applied),
+    ) -> Result<migrate::SchemaStatus, StoreError> {
         let store = Self::connect_unmigrated(url).await?;
-        let done = migrate::run(&store.write, store.backend).await;
+        let done = migrate::up(&store.write, store.backend, to, on_step).await;
         let status = migrate::status(&store.write, store.backend).await;
         store.close().await;
         done?;
         status
+    }
+
+    /// Undoes the migrations above `to` (`mandate migrate down`): the plan,
+    /// carried out unless `dry_run`. Refuses to drop rows that exist unless
+    /// `force`.
+    pub async fn migrate_down(
+        url: &str,
+        to: i64,
+        force: bool,
+        dry_run: bool,
+        on_step: impl FnMut(&migrate::Applied),
+    ) -> Result<Vec<migrate::DownPlan>, StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        let done = migrate::down(&store.write, store.backend, to, force, dry_run, on_step).await;
+        store.close().await;
+        done
     }
 
     async fn connect_unmigrated(url: &str) -> Result<Store, StoreError> {
@@ -274,6 +294,15 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
+}
+
+fn log_step(step: &migrate::Applied) {
+    tracing::info!(
+        version = step.version,
+        migration = %step.description,
+        took_ms = step.took.as_millis() as u64,
+        "schema migration applied"
+    );
 }
 
 #[cfg(test)]

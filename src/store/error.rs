@@ -13,10 +13,11 @@ pub enum StoreError {
     Constraint { constraint: Option<String>, message: String },
     #[error("database error: {0}")]
     Other(#[source] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Config(String),
+    /// The schema cannot be migrated or served as asked, in Mandate's words.
+    #[error("{0}")]
+    Schema(String),
 }
 
 impl From<sqlx::Error> for StoreError {

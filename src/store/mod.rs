@@ -49,7 +49,10 @@ pub use events::{INCIDENT_EVENTS, StoredEvent};
 pub use head::{CHANGES_CHANNEL, Head, LISTENER_NAME, listen};
 pub use identifiers::LookalikeIdentifier;
 pub use incidents::{IncidentRecord, decode_incident_cursor, encode_incident_cursor};
-pub use migrate::{KnownMigration, SchemaStatus, locks as migration_locks};
+pub use migrate::{
+    Applied as MigrationApplied, Direction as MigrationDirection, DownPlan, DownStep, KnownMigration, NewerMigration,
+    Phase, SchemaStatus, locks as migration_locks, steps as migration_steps,
+};
 pub use patterns::StoredPattern;
 pub use records::{IdempotencyClaim, InterventionRecord, Rejection};
 pub use retention::{Cutoffs, Pruned};

@@ -1,0 +1,40 @@
+-- loses: events
+-- loses: sequence_gaps
+-- loses: incidents
+-- loses: incident_resources
+-- loses: candidate_verdicts
+-- loses: agents
+-- loses: agent_hourly
+-- loses: interventions
+-- loses: idempotency_keys
+-- loses: audit_log
+-- loses: catalog_versions
+-- loses: attribution_rejections
+DROP INDEX ix_attribution_rejections_at;
+DROP TABLE attribution_rejections;
+DROP TABLE catalog_versions;
+DROP TRIGGER trg_audit_log_no_truncate ON audit_log;
+DROP TRIGGER trg_audit_log_append_only ON audit_log;
+DROP FUNCTION fn_audit_log_append_only();
+DROP TABLE audit_log;
+DROP TABLE idempotency_keys;
+DROP TABLE interventions;
+DROP TRIGGER trg_runs_agent_hourly ON runs;
+DROP FUNCTION fn_runs_agent_hourly();
+DROP TABLE agent_hourly;
+DROP TABLE agents;
+DROP TABLE candidate_verdicts;
+DROP TABLE incident_resources;
+DROP INDEX ix_incidents_started;
+DROP INDEX ix_incidents_version;
+DROP TABLE incidents;
+DROP TABLE sequence_gaps;
+DROP INDEX ix_events_changes;
+DROP INDEX ix_events_errors;
+DROP INDEX ix_events_tool;
+DROP INDEX ix_events_nested;
+DROP INDEX ix_events_trace;
+DROP INDEX ix_events_incident;
+DROP INDEX ix_events_resource;
+DROP INDEX ix_events_occurred;
+DROP TABLE events;

@@ -1,0 +1,14 @@
+-- loses: runs
+-- loses: runs_o2_counts
+DROP TRIGGER trg_runs_o2_counts_delete;
+DROP TRIGGER trg_runs_o2_counts_update;
+DROP TRIGGER trg_runs_o2_counts_insert;
+DROP TABLE runs_o2_counts;
+DROP VIEW v_runs_o2;
+DROP TRIGGER trg_runs_completion_final;
+DROP TRIGGER trg_runs_attribution_immutable;
+DROP TRIGGER trg_runs_origin_system_not_legacy;
+DROP TRIGGER trg_runs_agent_id_not_legacy;
+DROP INDEX ix_runs_agent_created;
+DROP INDEX ix_runs_created;
+DROP TABLE runs;

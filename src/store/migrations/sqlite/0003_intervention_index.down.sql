@@ -1,0 +1,1 @@
+DROP INDEX interventions_by_incident;

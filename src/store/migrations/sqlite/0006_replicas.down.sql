@@ -1,0 +1,2 @@
+-- loses: analysis_due
+DROP TABLE analysis_due;

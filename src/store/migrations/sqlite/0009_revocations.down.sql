@@ -1,0 +1,2 @@
+-- loses: revoked_tokens
+DROP TABLE revoked_tokens;

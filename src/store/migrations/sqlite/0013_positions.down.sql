@@ -1,0 +1,1 @@
+DROP TRIGGER trg_events_position_positive;

@@ -1,0 +1,9 @@
+-- loses: run_records
+-- loses: runs_before_record
+DROP TRIGGER trg_runs_before_record_no_insert;
+DROP TABLE runs_before_record;
+DROP TRIGGER trg_run_records_position_positive;
+DROP TRIGGER trg_run_records_no_delete;
+DROP TRIGGER trg_run_records_no_update;
+DROP INDEX ix_run_records_run;
+DROP TABLE run_records;
