@@ -145,7 +145,7 @@ async fn main() {
     let mut app = App::new(&base.replace("http://", ""), Some("demo".into()), false, now);
     let page: IncidentPage = get(&http, &base, "/api/v1/incidents").await;
     update(&mut app, Action::Incidents(Box::new(page), now), &keymap);
-    update(&mut app, Action::Whoami(who), &keymap);
+    update(&mut app, Action::Whoami(who, Some("0.2.0 (API v1)".into())), &keymap);
     let size = (120, 36);
 
     shoot(&app, "dark", DARK_TERMINAL, size, "incidents");

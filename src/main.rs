@@ -11,6 +11,9 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.version {
+        return print_versions(&cli.console);
+    }
     let result = match cli.command {
         None => return console_exit(mandate::console::main(cli.console)),
         Some(Command::Console(args)) => return console_exit(mandate::console::main(args)),
@@ -67,6 +70,8 @@ fn run_serve(args: ServeArgs) -> Result<(), String> {
         listen: args.listen,
         otlp_listen: args.otlp_listen,
         no_migrate: args.no_migrate,
+        sdk_minimum: args.sdk_minimum,
+        sdk_deprecated_below: args.sdk_deprecated_below,
         metrics: args.metrics,
         database_url: args.database_url.unwrap_or_else(default_sqlite_url),
         tokens_file: args.tokens_file.unwrap_or_else(default_tokens_path),
@@ -401,6 +406,22 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
         MigrateCommand::Down { to, dry_run, force, .. } => (false, dry_run, false, Some((to, force)), None),
     };
     describe(&status);
+    if let Ok(Some(servers)) = runtime.block_on(Store::servers_at(&url)) {
+        let now = chrono::Utc::now().timestamp_millis();
+        match servers.len() {
+            0 => println!("No server is serving this database (none seen in the last 2 minutes)."),
+            n => println!("{n} server{} serving this database:", if n == 1 { " is" } else { "s are" }),
+        }
+        for s in &servers {
+            println!(
+                "  {}: mandate {} (API {}), seen {} s ago",
+                s.name,
+                s.version,
+                s.api,
+                (now - s.seen_at).max(0) / 1000
+            );
+        }
+    }
     if let Some((to, force)) = down {
         if to < 0 || to >= status.current() {
             return fail(format!("the schema is at {:04}: --to must be below it (and 0 or more)", status.current()));
@@ -502,4 +523,50 @@ fn run_migrate(command: MigrateCommand) -> ExitCode {
         }
         Err(e) => fail(format!("the migration stopped: {e}; `mandate migrate status` says where")),
     }
+}
+
+/// `mandate --version`: this binary's side, then the configured server's.
+fn print_versions(console: &mandate::console::config::ConsoleArgs) -> ExitCode {
+    use mandate::server::versions::{API, SERVER, SdkWindow};
+    let window = SdkWindow::default_for_this_server();
+    println!("mandate {SERVER} (API {API})");
+    println!(
+        "serves SDKs {} and newer, {} and newer without a deprecation warning (this release and the two before it)",
+        window.minimum, window.deprecated_below
+    );
+    let env = |name: &str| std::env::var(name).ok();
+    let api_url = mandate::console::config::ConsoleConfig::resolve(console, &env)
+        .ok()
+        .and_then(|c| c.api_url)
+        .or_else(|| console.api_url.clone())
+        .or_else(|| env("MANDATE_API_URL").filter(|v| !v.is_empty()));
+    let Some(api_url) = api_url else {
+        println!("server: none configured (--api-url, MANDATE_API_URL or the console's config file)");
+        return ExitCode::SUCCESS;
+    };
+    let base = mandate::console::poller::servers(&api_url).into_iter().next().unwrap_or(api_url);
+    let said = tokio::runtime::Builder::new_current_thread().enable_all().build().map(|runtime| {
+        runtime.block_on(async {
+            let http = mandate::sdk::http_client_builder().timeout(std::time::Duration::from_secs(3)).build()?;
+            http.get(format!("{base}/healthz")).send().await
+        })
+    });
+    let clean = |v: Option<&reqwest::header::HeaderValue>| -> String {
+        v.map(|v| String::from_utf8_lossy(v.as_bytes()).chars().filter(|c| c.is_ascii_graphic()).take(40).collect())
+            .unwrap_or_else(|| "not said".into())
+    };
+    match said {
+        Ok(Ok(response)) if response.headers().contains_key("mandate-version") => println!(
+            "server {base}: mandate {} (API {})",
+            clean(response.headers().get("mandate-version")),
+            clean(response.headers().get("mandate-api"))
+        ),
+        Ok(Ok(response)) => println!(
+            "server {base}: answered {} without saying its version (a release before 0.2.0, or not Mandate)",
+            response.status().as_u16()
+        ),
+        Ok(Err(e)) => println!("server {base}: not reached ({e})"),
+        Err(e) => println!("server {base}: not asked ({e})"),
+    }
+    ExitCode::SUCCESS
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "mandate",
-    version,
+    disable_version_flag = true,
     about = "Incident console and API for fleets of autonomous agents",
     long_about = "Mandate shows on-call engineers what their agents and people did, what broke, \
                   who is affected and what to do next, and records every human intervention. \
@@ -19,6 +19,9 @@ use std::path::PathBuf;
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// Print this binary's version, the API and SDK versions it serves, and the configured server's (--api-url, MANDATE_API_URL)
+    #[arg(short = 'V', long)]
+    pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
@@ -168,6 +171,12 @@ pub struct ServeArgs {
     /// Refuse to start while a schema migration is pending, instead of applying it (apply it with `mandate migrate up`, in a window of your choosing)
     #[arg(long, env = "MANDATE_NO_MIGRATE")]
     pub no_migrate: bool,
+    /// Refuse SDKs older than this version (raises the default window: this release and the two before it)
+    #[arg(long, env = "MANDATE_SDK_MINIMUM", value_name = "VERSION", value_parser = parse_version)]
+    pub sdk_minimum: Option<crate::server::versions::Version>,
+    /// Warn SDKs older than this version that they are deprecated (default: older than the release before this one)
+    #[arg(long, env = "MANDATE_SDK_DEPRECATED_BELOW", value_name = "VERSION", value_parser = parse_version)]
+    pub sdk_deprecated_below: Option<crate::server::versions::Version>,
     /// Routing (TOML): escalation levels and rules [default: the stored one, or `mandate routing defaults`]
     #[arg(long, env = "MANDATE_ROUTING")]
     pub routing: Option<PathBuf>,
@@ -322,4 +331,8 @@ mod tests {
             .to_string();
         assert!(err.contains("viewer, responder, admin, agent"), "{err}");
     }
+}
+
+fn parse_version(text: &str) -> Result<crate::server::versions::Version, String> {
+    crate::server::versions::Version::parse(text).ok_or_else(|| format!("{text:?} is not a version (MAJOR.MINOR.PATCH)"))
 }

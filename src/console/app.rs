@@ -39,7 +39,8 @@ pub enum Action {
     /// The server confirmed, at this time, that nothing changed.
     Confirmed(DateTime<Utc>),
     Detail(Box<IncidentDetail>),
-    Whoami(WhoAmI),
+    /// Who the token is, and what the server said of its version.
+    Whoami(WhoAmI, Option<String>),
     /// Data for the screen shown (see [`Watch`]): it goes to that screen, if
     /// it is still the one shown.
     Data(ScreenData),
@@ -190,6 +191,8 @@ pub struct App {
     pub now: DateTime<Utc>,
     pub operator: Option<WhoAmI>,
     pub host: String,
+    /// The server's version and API, as it said them; None: not heard yet.
+    pub server_version: Option<String>,
     pub environment: Option<String>,
     pub readonly: bool,
     /// For each incident, the version the operator last looked at: on the
@@ -240,6 +243,7 @@ impl App {
             now,
             operator: None,
             host: host.to_owned(),
+            server_version: None,
             environment,
             readonly,
             seen: HashMap::new(),
@@ -590,8 +594,9 @@ fn update_one(app: &mut App, action: Action, keymap: &Keymap) -> (bool, Vec<Effe
             app.connection = Connection::Live;
             (shown != (true, Some(minute_of(at))), vec![])
         }
-        Action::Whoami(who) => {
+        Action::Whoami(who, server) => {
             app.operator = Some(who);
+            app.server_version = server;
             (true, vec![])
         }
         // A screen's data goes to that screen, if it is the one shown.

@@ -99,6 +99,8 @@ pub struct Http {
     /// Index into `bases` of the server in use.
     current: std::sync::atomic::AtomicUsize,
     token: Secret,
+    /// What the server last said of itself: "0.2.0 (API v1)".
+    server_said: parking_lot::Mutex<Option<String>>,
 }
 
 /// The servers an `api_url` names: one, or several separated by commas.
@@ -122,7 +124,7 @@ impl Http {
         if bases.is_empty() {
             bases.push(api_url.to_owned());
         }
-        Http { client, bases, current: 0.into(), token }
+        Http { client, bases, current: 0.into(), token, server_said: Default::default() }
     }
 
     /// The server in use.
@@ -139,6 +141,27 @@ impl Http {
             let _ =
                 self.current.compare_exchange(at, (at + 1) % self.bases.len(), Ordering::Relaxed, Ordering::Relaxed);
             tracing::warn!(from = base, to = self.base(), "server unreachable; failing over");
+        }
+    }
+
+    /// What the server last said of its version and API, kept printable.
+    pub fn server_said(&self) -> Option<String> {
+        self.server_said.lock().clone()
+    }
+
+    fn heard(&self, headers: &reqwest::header::HeaderMap) {
+        let said = |name: &str| {
+            headers.get(name).map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ',' | '-' | '+' | ' '))
+                    .take(40)
+                    .collect::<String>()
+            })
+        };
+        if let Some(version) = said("mandate-version") {
+            let api = said("mandate-api").unwrap_or_else(|| "not said".into());
+            *self.server_said.lock() = Some(format!("{version} (API {api})"));
         }
     }
 
@@ -163,6 +186,7 @@ impl Http {
             Failure::Network(describe(&e))
         })?;
         let status = response.status();
+        self.heard(response.headers());
         let retry_after = crate::sdk::retry_after(response.headers());
         let tag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let gzipped = response.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
@@ -451,7 +475,7 @@ async fn feed(http: Arc<Http>, actions: mpsc::Sender<Action>, version: watch::Se
             && let Ok(who) = decode_clean::<WhoAmI>(&body)
         {
             who_known = true;
-            let _ = actions.send(Action::Whoami(who)).await;
+            let _ = actions.send(Action::Whoami(who, http.server_said())).await;
         }
         let turn = async {
             match since {

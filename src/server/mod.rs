@@ -18,6 +18,7 @@ pub mod routes;
 mod state;
 mod tls;
 mod token_rate;
+pub mod versions;
 
 pub use connections::ConnectionLimits;
 pub use error::ApiError;
@@ -165,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .merge(routes::otlp::routes())
         .route(routes::metrics::PATH, axum::routing::get(routes::metrics::on_api))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), versions::say))
         .with_state(state)
 }
 
@@ -279,6 +281,10 @@ pub struct ServeOptions {
     pub otlp_listen: Option<SocketAddr>,
     /// Refuse to start while a schema migration is pending.
     pub no_migrate: bool,
+    /// SDKs older are refused (raises the window's bound).
+    pub sdk_minimum: Option<versions::Version>,
+    /// SDKs older are served with a deprecation warning (raises the window's).
+    pub sdk_deprecated_below: Option<versions::Version>,
     /// Where `GET /metrics` is served, if anywhere.
     pub metrics: routes::metrics::MetricsExposure,
     pub database_url: String,
@@ -322,6 +328,19 @@ pub enum ServeError {
         "the database has {0} pending migration(s) ({1}) and --no-migrate refuses to apply them: run `mandate migrate up` (`--dry-run` shows what it does), then start again"
     )]
     PendingMigrations(usize, String),
+}
+
+/// Keeps this server's row in the database's server list (0024): what
+/// release it runs, for `mandate migrate status` during a rolling upgrade.
+async fn say_here(store: Store) {
+    let name = crate::store::server_name();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.server_here(&name, versions::SERVER, versions::API, chrono::Utc::now()).await {
+            tracing::debug!(error = %e, "could not refresh this server in the database's server list");
+        }
+    }
 }
 
 /// Runs until SIGINT or SIGTERM; SIGHUP reloads the tokens file.
@@ -391,6 +410,9 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     };
     use routes::metrics::MetricsExposure;
     server.state.expose_metrics_on_api(options.metrics == MetricsExposure::Token);
+    server.state.set_sdk_window(
+        versions::SdkWindow::default_for_this_server().raised(options.sdk_minimum, options.sdk_deprecated_below),
+    );
     let metrics = match options.metrics {
         MetricsExposure::Off => None,
         MetricsExposure::Token => {
@@ -405,8 +427,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
             Some((tx, tokio::spawn(connections::serve(listener, app, options.connections.clone(), None, rx))))
         }
     };
+    let here = tokio::spawn(say_here(server.state.store().clone()));
     wait_for_shutdown(&server.state, &options.tokens_file, tls.as_deref()).await;
     tracing::info!("shutting down");
+    here.abort();
+    if let Err(e) = server.state.store().server_gone(&crate::store::server_name()).await {
+        tracing::warn!(error = %e, "could not remove this server from the database's server list");
+    }
     for (tx, task) in otlp.into_iter().chain(metrics) {
         let _ = tx.send(());
         let _ = task.await;

@@ -38,6 +38,8 @@ struct Inner {
     long_polls: Arc<crate::server::long_polls::LongPolls>,
     /// `GET /metrics` answers on the API's address (`--metrics token`).
     metrics_on_api: std::sync::atomic::AtomicBool,
+    /// Which SDK versions are served, warned, refused.
+    sdk_window: parking_lot::RwLock<crate::server::versions::SdkWindow>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             long_polls: Arc::new(crate::server::long_polls::LongPolls::for_connections(limits.max_connections)),
             token_rate: crate::server::token_rate::TokenRate::new(limits.token_rate),
             metrics_on_api: std::sync::atomic::AtomicBool::new(false),
+            sdk_window: parking_lot::RwLock::new(crate::server::versions::SdkWindow::default_for_this_server()),
         }))
     }
 
@@ -77,6 +80,14 @@ impl AppState {
     /// Serve `GET /metrics` on the API's address, to tokens that may read them.
     pub fn expose_metrics_on_api(&self, on: bool) {
         self.0.metrics_on_api.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn set_sdk_window(&self, window: crate::server::versions::SdkWindow) {
+        *self.0.sdk_window.write() = window;
+    }
+
+    pub fn sdk_window(&self) -> crate::server::versions::SdkWindow {
+        *self.0.sdk_window.read()
     }
 
     pub fn metrics_on_api(&self) -> bool {

@@ -60,7 +60,8 @@ enum Hold {
 }
 
 /// Who this process is, as another server's refusal will name it.
-fn holder_name() -> String {
+/// This process, as the database's claim and server list name it.
+pub fn holder_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())

@@ -143,6 +143,15 @@ impl Store {
         Ok((store.backend, status?))
     }
 
+    /// The servers seen on the database at `url` in the last two minutes;
+    /// None when its schema keeps no server list (before 0024).
+    pub async fn servers_at(url: &str) -> Result<Option<Vec<super::ServerSeen>>, StoreError> {
+        let store = Self::connect_unmigrated(url).await?;
+        let seen = store.servers_seen(chrono::Utc::now()).await;
+        store.close().await;
+        Ok(seen.ok())
+    }
+
     /// Applies the pending migrations (`mandate migrate up`), telling
     /// `on_step` of each as it is done; where the schema stands after.
     pub async fn migrate_up(

@@ -141,7 +141,7 @@ async fn console(db: Db) -> Console {
     update(&mut app, Action::Incidents(Box::new(page), chrono::Utc::now()), &keymap);
     let who: WhoAmI = serde_json::from_value(t.get(RESPONDER, "/api/v1/whoami").await.body).unwrap();
     assert_eq!(who.role, Role::Responder);
-    update(&mut app, Action::Whoami(who), &keymap);
+    update(&mut app, Action::Whoami(who, Some("0.2.0 (API v1)".into())), &keymap);
     let http = Http::new(&t.server.url(), Secret::new(RESPONDER));
     let mut c = Console { t, http, app, incident };
     press(&mut c.app, KeyCode::Enter);

@@ -28,8 +28,9 @@ async fn a_new_incident_reaches_the_console_and_a_dead_api_is_reported() {
     let (tx, mut actions) = mpsc::channel(64);
     let requests = Poller::spawn(&t.server.url(), Secret::new(RESPONDER), tx);
 
-    let who = next(&mut actions, "operator", |a| matches!(a, Action::Whoami(_))).await;
-    let Action::Whoami(who) = who else { unreachable!() };
+    let who = next(&mut actions, "operator", |a| matches!(a, Action::Whoami(..))).await;
+    let Action::Whoami(who, server) = who else { unreachable!() };
+    assert_eq!(server.as_deref(), Some(concat!(env!("CARGO_PKG_VERSION"), " (API v1)")), "the server said its version");
     assert_eq!(who.name, "alice");
     let first = next(&mut actions, "first list", |a| matches!(a, Action::Incidents(..))).await;
     let Action::Incidents(page, _) = first else { unreachable!() };

@@ -89,7 +89,7 @@ fn app() -> App {
     let mut app = App::new("mandate.internal:7400", Some("prod".into()), false, now());
     let keymap = Keymap::default();
     update(&mut app, Action::Incidents(Box::new(page()), now()), &keymap);
-    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }), &keymap);
+    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }, Some("0.2.0 (API v1)".into())), &keymap);
     app
 }
 
@@ -1244,7 +1244,7 @@ fn read_only_blocks_every_intervention_key_on_every_screen() {
     let open = |how: &str, readonly: bool, role: Role| {
         let mut app = App::new("h", None, readonly, now());
         update(&mut app, Action::Incidents(Box::new(page()), now()), &keymap);
-        update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role }), &keymap);
+        update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role }, Some("0.2.0 (API v1)".into())), &keymap);
         go_to(&mut app, how);
         app
     };
@@ -1336,7 +1336,7 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
         (attacked.id, attacked.started_at) = (plain.id, plain.started_at);
     }
     update(&mut app, Action::Incidents(Box::new(list), now()), &keymap);
-    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }), &keymap);
+    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }, Some("0.2.0 (API v1)".into())), &keymap);
     let detail = if hostile { hostile_everywhere(&rich_detail()) } else { rich_detail() };
     let mut screens = vec![("incidents".to_owned(), app.clone())];
     key(&mut app, KeyCode::Enter);
@@ -1787,7 +1787,7 @@ fn the_connection_state_is_never_cut_from_the_status_bar() {
             let mut live = App::new(host, Some("prod".into()), readonly, now());
             update(&mut live, Action::Incidents(Box::new(page()), now()), &keymap);
             let who = WhoAmI { name: "a-very-long-operator-name@payments.example.com".into(), role: Role::Responder };
-            update(&mut live, Action::Whoami(who), &keymap);
+            update(&mut live, Action::Whoami(who, Some("0.2.0 (API v1)".into())), &keymap);
             let mut cases = vec![(live.clone(), "LIVE")];
             for (action, word) in states.clone() {
                 let mut app = live.clone();

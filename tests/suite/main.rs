@@ -48,6 +48,7 @@ mod routing;
 mod routing_http;
 mod sdk;
 mod sdk_conformance;
+mod sdk_versions;
 mod silences;
 mod sim_scenarios;
 mod slack;

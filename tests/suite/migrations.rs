@@ -44,8 +44,8 @@ async fn status_dry_run_up_and_a_newer_schema(db: Db) {
     let (url, _dir) = fresh(db).await;
     let (ok, out, _) = migrate(&["status"], &url).await;
     assert!(ok, "{out}");
-    assert!(out.contains("schema at 0000; 0 of this binary's 23 migrations applied, 23 pending"), "{out}");
-    assert!(out.contains("  pending  0023 degradations         expand"), "{out}");
+    assert!(out.contains("schema at 0000; 0 of this binary's 24 migrations applied, 24 pending"), "{out}");
+    assert!(out.contains("  pending  0024 servers              expand"), "{out}");
 
     let (ok, out, _) = migrate(&["up", "--dry-run"], &url).await;
     assert!(ok, "{out}");
@@ -56,20 +56,20 @@ async fn status_dry_run_up_and_a_newer_schema(db: Db) {
     }
     assert!(out.trim_end().ends_with("Nothing was applied (--dry-run)."), "{out}");
     let (_, out, _) = migrate(&["status"], &url).await;
-    assert!(out.contains("0 of this binary's 23 migrations applied"), "a dry run applies nothing: {out}");
+    assert!(out.contains("0 of this binary's 24 migrations applied"), "a dry run applies nothing: {out}");
 
     let (ok, out, err) = migrate(&["up"], &url).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("Applied 23 migrations."), "{out}");
+    assert!(out.contains("Applied 24 migrations."), "{out}");
     let (ok, out, _) = migrate(&["status"], &url).await;
-    assert!(ok && out.contains("23 of this binary's 23 migrations applied, 0 pending"), "{out}");
+    assert!(ok && out.contains("24 of this binary's 24 migrations applied, 0 pending"), "{out}");
     assert!(out.contains("This binary serves this schema as it is."), "{out}");
     let (ok, out, _) = migrate(&["up"], &url).await;
     assert!(ok && out.contains("Nothing to apply."), "{out}");
 
     let (ok, out, err) = migrate(&["verify"], &url).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("schema as this binary expects: 23 migrations, none altered, none newer"), "{out}");
+    assert!(out.contains("schema as this binary expects: 24 migrations, none altered, none newer"), "{out}");
     assert!(out.contains("audit log intact") && out.contains("events intact"), "the chains are verified too: {out}");
 
     // A migration applied from other SQL than this binary's: said.
@@ -116,11 +116,11 @@ async fn status_dry_run_up_and_a_newer_schema(db: Db) {
         "{out}"
     );
     // And this binary undoes it from the database's record of its down step.
-    let (ok, out, err) = migrate(&["down", "--to", "23"], &url).await;
+    let (ok, out, err) = migrate(&["down", "--to", "24"], &url).await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("Undid 0999 from the future"), "{out}");
     let (ok, out, _) = migrate(&["verify"], &url).await;
-    assert!(!ok && out.contains("schema at 0023"), "{out}");
+    assert!(!ok && out.contains("schema at 0024"), "{out}");
 }
 
 crate::on_both_databases!(status_dry_run_up_and_a_newer_schema);
@@ -146,7 +146,7 @@ async fn serve_no_migrate_refuses_a_pending_migration() {
     .await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("23 pending migration(s) (0001 runs,"), "{err}");
+    assert!(err.contains("24 pending migration(s) (0001 runs,"), "{err}");
     assert!(err.contains("mandate migrate up"), "{err}");
     let (ok, _, _) = migrate(&["up"], &url).await;
     assert!(ok);
@@ -253,7 +253,13 @@ async fn down_keeps_data_unless_forced_and_the_chains_survive_up_down_up(db: Db)
     }
     let body = common::as_alice(serde_json::json!({"kind": "acknowledge"}));
     assert!(post(&alice, "/api/v1/incidents/1/interventions", body).await.unwrap().status().is_success());
+    let (_, out, _) = migrate(&["status"], &url).await;
+    let running = format!("1 server is serving this database:\n  mandate serve on ");
+    assert!(out.contains(&running), "the server running is listed: {out}");
+    assert!(out.contains(&format!(": mandate {} (API v1), seen ", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(served.stop().success());
+    let (_, out, _) = migrate(&["status"], &url).await;
+    assert!(out.contains("No server is serving this database"), "a stopped server leaves the list: {out}");
 
     let (ok, out, err) = migrate(&["down", "--to", "13"], &url).await;
     assert!(!ok, "{out}");
@@ -261,7 +267,7 @@ async fn down_keeps_data_unless_forced_and_the_chains_survive_up_down_up(db: Db)
     assert!(err.contains("0014 run records: 1 row(s) of run_records"), "{err}");
     assert!(err.contains("--force"), "{err}");
     let (_, out, _) = migrate(&["status"], &url).await;
-    assert!(out.contains("schema at 0023"), "nothing was undone: {out}");
+    assert!(out.contains("schema at 0024"), "nothing was undone: {out}");
 
     let (ok, out, _) = migrate(&["down", "--to", "13", "--dry-run"], &url).await;
     assert!(ok, "{out}");
@@ -339,7 +345,7 @@ async fn a_migration_killed_half_way_is_named_and_finished() {
     assert_eq!(tables, 0, "nothing of the killed migration is left half-applied");
     let (ok, out, err) = migrate(&["up"], &url).await;
     assert!(ok, "{out}{err}");
-    let after = out.split_once("Applied 2 migrations.").map(|(_, after)| after).unwrap_or_default();
+    let after = out.split_once("Applied 3 migrations.").map(|(_, after)| after).unwrap_or_default();
     assert!(out.contains("Applied 0022 approvals") && !after.contains("INTERRUPTED"), "{out}");
     let (ok, out, err) = migrate(&["verify"], &url).await;
     assert!(ok, "{out}{err}");

@@ -166,7 +166,7 @@ async fn https_with_a_private_ca_and_a_certificate_swapped_on_sighup() {
     let _requests = Poller::spawn_with(&base, Secret::new(&admin), client, tx);
     let who = tokio::time::timeout(Duration::from_secs(15), async {
         loop {
-            if let Some(Action::Whoami(who)) = actions.recv().await {
+            if let Some(Action::Whoami(who, _)) = actions.recv().await {
                 return who;
             }
         }

@@ -94,7 +94,16 @@ pub struct Client {
     base_url: String,
     token: String,
     enforcer: Enforcer,
+    /// The server's deprecation warning was logged (once per client).
+    warned: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// What every request says about this SDK (`Mandate-Sdk`).
+pub const SDK_HEADER: &str = "mandate-sdk";
+/// `Mandate-Sdk`'s value: `rust/VERSION`.
+pub const SDK_SAYS: &str = concat!("rust/", env!("CARGO_PKG_VERSION"));
+/// A server's warning to this SDK (deprecated, or a version it cannot read).
+pub const WARNING_HEADER: &str = "mandate-sdk-warning";
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -117,12 +126,15 @@ impl Client {
 
     /// `new`, trusting only the CA certificates in `ca_file` (PEM).
     pub fn with_ca_file(base_url: &str, token: &str, ca_file: Option<&std::path::Path>) -> Result<Client, SdkError> {
-        let http = http_client_trusting(ca_file)?.timeout(Duration::from_secs(30)).build()?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(SDK_HEADER, reqwest::header::HeaderValue::from_static(SDK_SAYS));
+        let http = http_client_trusting(ca_file)?.timeout(Duration::from_secs(30)).default_headers(headers).build()?;
         Ok(Client {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             enforcer: Enforcer::from_env(),
+            warned: Default::default(),
         })
     }
 
@@ -164,7 +176,7 @@ impl Client {
         if override_used {
             builder = builder.header(mandate_contract::api::OVERRIDE_HEADER, "true");
         }
-        read(builder.send().await?).await
+        self.read(builder.send().await?).await
     }
 
     /// A SYSTEM run: automation, cron, scheduler.
@@ -245,7 +257,7 @@ impl Client {
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
-        read(response).await.map(Some)
+        self.read(response).await.map(Some)
     }
 
     /// Posts a batch of events (at most 1,000): what the server stored,
@@ -271,12 +283,22 @@ impl Client {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
         let response = self.http.get(format!("{}{path}", self.base_url)).bearer_auth(&self.token).send().await?;
-        read(response).await
+        self.read(response).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, SdkError> {
         let response =
             self.http.post(format!("{}{path}", self.base_url)).bearer_auth(&self.token).json(body).send().await?;
+        self.read(response).await
+    }
+
+    /// Reads an answer, logging the server's warning to this SDK once.
+    async fn read<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, SdkError> {
+        if let Some(warning) = response.headers().get(WARNING_HEADER)
+            && !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(server = %self.base_url, "{}", String::from_utf8_lossy(warning.as_bytes()));
+        }
         read(response).await
     }
 }

@@ -27,7 +27,7 @@ export const Code = {
 export type Logger = (event: string, fields: Record<string, unknown>) => void;
 let logger: Logger = () => {};
 
-/** Where the SDK's events go: attribution (`attribution_validation_failed`, `attribution_override_used`), a full buffer (`events_dropped`). Nowhere by default. */
+/** Where the SDK's events go: attribution (`attribution_validation_failed`, `attribution_override_used`), a full buffer (`events_dropped`), the server's warning to this SDK (`server_warning`, once per client: deprecated, or a version it cannot read). Nowhere by default. */
 export function setLogger(next: Logger): void {
   logger = next;
 }

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import { Enforcer } from "./attribution.js";
+import { Enforcer, log } from "./attribution.js";
 import { ApiError, ConfigError, ProtocolError, TransportError } from "./errors.js";
 import { retryAfter } from "./retry.js";
 import type { AttributionContext } from "./types.js";
@@ -41,6 +41,8 @@ export class Client {
   readonly timeoutMs: number;
   readonly #token: string;
   readonly #ca: Buffer | undefined;
+  /** The server's warning to this SDK was logged (once per client). */
+  #warned = false;
 
   constructor(options: ClientOptions = {}) {
     const url = options.baseUrl ?? process.env["MANDATE_URL"];
@@ -158,6 +160,7 @@ export class Client {
           headers: {
             authorization: `Bearer ${this.#token}`,
             "user-agent": `mandate-node/${VERSION}`,
+            [SDK_HEADER]: `typescript/${VERSION}`,
             accept: "application/json",
             ...(data ? { "content-type": "application/json", "content-length": String(data.length) } : {}),
             ...headers,
@@ -170,6 +173,11 @@ export class Client {
           response.on("data", (c: Buffer) => chunks.push(c));
           response.on("error", (e) => reject(new TransportError(`the answer from ${this.baseUrl} was cut: ${e.message}`)));
           response.on("end", () => {
+            const warning = response.headers[WARNING_HEADER];
+            if (typeof warning === "string" && !this.#warned) {
+              this.#warned = true;
+              log("server_warning", { warning, server: this.baseUrl });
+            }
             const status = response.statusCode ?? 0;
             const text = Buffer.concat(chunks).toString("utf8");
             if (status === 304) return resolve(null);
@@ -192,6 +200,11 @@ export class Client {
     });
   }
 }
+
+/** What every request says about this SDK. */
+export const SDK_HEADER = "mandate-sdk";
+/** A server's warning to this SDK: deprecated, or a version it cannot read. */
+export const WARNING_HEADER = "mandate-sdk-warning";
 
 function asObject(answer: unknown): Json {
   if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {

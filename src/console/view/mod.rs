@@ -352,6 +352,9 @@ pub(in crate::console) fn help(
     for (mark, what) in LEGEND {
         lines.push(entry(mark, what));
     }
+    lines.push(Line::from(Span::styled("Versions", theme.style(K::Header))));
+    lines.push(entry("console", concat!(env!("CARGO_PKG_VERSION"), " (API v1)")));
+    lines.push(entry("server", app.server_version.as_deref().unwrap_or("not heard from yet")));
     let columns = if lines.len() as u16 + 2 > area.height && area.width >= 76 { 2 } else { 1 };
     let rows = (area.height.saturating_sub(2) as usize).max(1);
     let per_column = lines.len().div_ceil(columns).min(rows);

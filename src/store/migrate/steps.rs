@@ -93,6 +93,7 @@ macro_rules! steps {
             step!($dialect, 21, "0021_agent_sdks", "agent sdks", Expand),
             step!($dialect, 22, "0022_approvals", "approvals", Expand),
             step!($dialect, 23, "0023_degradations", "degradations", Expand),
+            step!($dialect, 24, "0024_servers", "servers", Expand),
         ]
     };
 }

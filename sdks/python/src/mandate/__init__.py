@@ -15,7 +15,7 @@ seeds 000-003 under AOS_ATTRIBUTION_ENFORCEMENT (hard by default): an
 invalid one never leaves the process.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 import logging as _logging
 

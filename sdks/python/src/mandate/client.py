@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import socket
 import ssl
@@ -20,6 +21,13 @@ from .attribution import Enforcer
 from .errors import ApiError, ConfigError, ProtocolError, TransportError
 from .retry import retry_after
 from .types import AttributionContext
+
+log = logging.getLogger("mandate.client")
+
+#: What every request says about this SDK.
+SDK_HEADER = "Mandate-Sdk"
+#: A server's warning to this SDK: deprecated, or a version it cannot read.
+WARNING_HEADER = "Mandate-Sdk-Warning"
 
 #: The header that tells the server the soft-mode override let a violation through.
 OVERRIDE_HEADER = "mandate-attribution-override"
@@ -51,6 +59,7 @@ class Client:
         self.enforcer = enforcer if enforcer is not None else Enforcer.from_env()
         self.timeout = timeout
         self._ssl = self._tls(ca_file or os.environ.get("MANDATE_CA_FILE") or None)
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r}, enforcer={self.enforcer!r})"
@@ -143,6 +152,13 @@ class Client:
 
     # HTTP -------------------------------------------------------------------
 
+    def _heed(self, headers: Any) -> None:
+        """Logs the server's warning to this SDK, once per client."""
+        warning = headers.get(WARNING_HEADER) if headers is not None else None
+        if warning and not self._warned:
+            self._warned = True
+            log.warning("%s (server %s)", warning, self.base_url)
+
     def _object(self, method: str, path: str, body: Any = None, headers: Optional[Mapping[str, str]] = None) -> Json:
         answer = self._request(method, path, body, headers=headers)
         if answer is None:
@@ -162,6 +178,7 @@ class Client:
         request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
         request.add_header("Authorization", f"Bearer {self._token}")
         request.add_header("User-Agent", f"mandate-python/{__version__}")
+        request.add_header(SDK_HEADER, f"python/{__version__}")
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -169,8 +186,10 @@ class Client:
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout, context=self._ssl) as response:
+                self._heed(response.headers)
                 raw = response.read()
         except urllib.error.HTTPError as e:
+            self._heed(e.headers)
             if e.code == 304:
                 return None
             raise _api_error(e) from None
