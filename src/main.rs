@@ -11,6 +11,28 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A command that prints and ends stops quietly when its reader does
+    // (`mandate migrate status | head`), as Unix tools do; the console and
+    // the server keep Rust's default, a write error.
+    let prints_and_ends = cli.version
+        || matches!(
+            cli.command,
+            Some(
+                Command::Migrate(_)
+                    | Command::Audit(_)
+                    | Command::Routing(_)
+                    | Command::Token(_)
+                    | Command::Completions { .. }
+                    | Command::Man
+                    | Command::Attribution(_)
+            )
+        );
+    if prints_and_ends {
+        // SAFETY: at the start of main, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if cli.version {
         return print_versions(&cli.console);
     }

@@ -299,6 +299,11 @@ fn parse_proxy(raw: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("{raw:?} is not an address or a CIDR block (10.0.0.0/8, 2001:db8::/32, 192.0.2.7)"))
 }
 
+fn parse_version(text: &str) -> Result<crate::server::versions::Version, String> {
+    crate::server::versions::Version::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a version (MAJOR.MINOR.PATCH)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,8 +336,4 @@ mod tests {
             .to_string();
         assert!(err.contains("viewer, responder, admin, agent"), "{err}");
     }
-}
-
-fn parse_version(text: &str) -> Result<crate::server::versions::Version, String> {
-    crate::server::versions::Version::parse(text).ok_or_else(|| format!("{text:?} is not a version (MAJOR.MINOR.PATCH)"))
 }

@@ -84,7 +84,8 @@ impl SdkWindow {
     /// The window with an operator's bounds: each only raises.
     pub fn raised(self, minimum: Option<Version>, deprecated_below: Option<Version>) -> SdkWindow {
         let minimum = minimum.map_or(self.minimum, |m| m.max(self.minimum));
-        let deprecated_below = deprecated_below.map_or(self.deprecated_below, |d| d.max(self.deprecated_below)).max(minimum);
+        let deprecated_below =
+            deprecated_below.map_or(self.deprecated_below, |d| d.max(self.deprecated_below)).max(minimum);
         SdkWindow { minimum, deprecated_below }
     }
 
@@ -114,7 +115,10 @@ pub enum SdkSaid {
     Nothing,
     /// `Mandate-Sdk` present and not NAME/VERSION: kept printable and short.
     Unreadable(String),
-    Sdk { name: String, version: Version },
+    Sdk {
+        name: String,
+        version: Version,
+    },
 }
 
 impl SdkSaid {
@@ -143,7 +147,8 @@ impl SdkSaid {
 
     fn parse(raw: &str) -> Option<SdkSaid> {
         let (name, version) = raw.trim().split_once('/')?;
-        let name_ok = !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let name_ok =
+            !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let version = Version::parse(version)?;
         name_ok.then(|| SdkSaid::Sdk { name: name.to_owned(), version })
     }
@@ -189,7 +194,9 @@ mod tests {
         assert_eq!(window.judge(&sdk("python", "0.4.9")), Judgement::Served);
         assert_eq!(window.judge(&sdk("python", "0.9.0")), Judgement::Served, "newer SDKs are served");
         let Judgement::Warned(warning) = window.judge(&sdk("python", "0.3.2")) else { panic!() };
-        assert!(warning.starts_with("python SDK 0.3.2 is deprecated") && warning.ends_with("upgrade it to 0.4.0 or later"));
+        assert!(
+            warning.starts_with("python SDK 0.3.2 is deprecated") && warning.ends_with("upgrade it to 0.4.0 or later")
+        );
         let Judgement::Refused(refusal) = window.judge(&sdk("typescript", "0.2.7")) else { panic!() };
         assert!(refusal.starts_with("typescript SDK 0.2.7 is older than this server"), "{refusal}");
         assert!(refusal.ends_with("upgrade it to 0.3.0 or later"), "{refusal}");

@@ -21,7 +21,13 @@ pub struct ServerSeen {
 impl Store {
     /// Says this server is here, running `version` (written at start and
     /// every 30 s).
-    pub async fn server_here(&self, name: &str, version: &str, api: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn server_here(
+        &self,
+        name: &str,
+        version: &str,
+        api: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let now = now.timestamp_millis();
         sqlx::query(
             "INSERT INTO servers (name, version, api, started_at, seen_at) VALUES ($1, $2, $3, $4, $4) \

@@ -89,7 +89,11 @@ fn app() -> App {
     let mut app = App::new("mandate.internal:7400", Some("prod".into()), false, now());
     let keymap = Keymap::default();
     update(&mut app, Action::Incidents(Box::new(page()), now()), &keymap);
-    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }, Some("0.2.0 (API v1)".into())), &keymap);
+    update(
+        &mut app,
+        Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }, Some("0.2.0 (API v1)".into())),
+        &keymap,
+    );
     app
 }
 
@@ -1336,7 +1340,11 @@ fn every_screen(hostile: bool) -> Vec<(String, App)> {
         (attacked.id, attacked.started_at) = (plain.id, plain.started_at);
     }
     update(&mut app, Action::Incidents(Box::new(list), now()), &keymap);
-    update(&mut app, Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }, Some("0.2.0 (API v1)".into())), &keymap);
+    update(
+        &mut app,
+        Action::Whoami(WhoAmI { name: "alice".into(), role: Role::Responder }, Some("0.2.0 (API v1)".into())),
+        &keymap,
+    );
     let detail = if hostile { hostile_everywhere(&rich_detail()) } else { rich_detail() };
     let mut screens = vec![("incidents".to_owned(), app.clone())];
     key(&mut app, KeyCode::Enter);

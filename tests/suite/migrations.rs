@@ -254,8 +254,8 @@ async fn down_keeps_data_unless_forced_and_the_chains_survive_up_down_up(db: Db)
     let body = common::as_alice(serde_json::json!({"kind": "acknowledge"}));
     assert!(post(&alice, "/api/v1/incidents/1/interventions", body).await.unwrap().status().is_success());
     let (_, out, _) = migrate(&["status"], &url).await;
-    let running = format!("1 server is serving this database:\n  mandate serve on ");
-    assert!(out.contains(&running), "the server running is listed: {out}");
+    let running = "1 server is serving this database:\n  mandate serve on ";
+    assert!(out.contains(running), "the server running is listed: {out}");
     assert!(out.contains(&format!(": mandate {} (API v1), seen ", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(served.stop().success());
     let (_, out, _) = migrate(&["status"], &url).await;

@@ -163,3 +163,31 @@ try {
         }
     }
 }
+
+/// `mandate --version` shows both sides: this binary's, and the server's
+/// it is configured for, or why it could not say.
+#[tokio::test]
+async fn mandate_version_shows_this_binary_and_the_server() {
+    let t = common::start(Db::Sqlite).await;
+    let version = |api_url: &str| {
+        let api_url = api_url.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(env!("CARGO_BIN_EXE_mandate"))
+                .arg("--version")
+                .env("MANDATE_API_URL", api_url)
+                .env("XDG_CONFIG_HOME", "/nonexistent")
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).unwrap()
+        })
+    };
+    let out = version(&t.url("")).await.unwrap();
+    let this = env!("CARGO_PKG_VERSION");
+    assert!(out.starts_with(&format!("mandate {this} (API v1)\nserves SDKs ")), "{out}");
+    assert!(out.contains("(this release and the two before it)"), "{out}");
+    assert!(out.contains(&format!("server {}: mandate {this} (API v1)", t.url(""))), "{out}");
+    let dead = format!("http://127.0.0.1:{}", common::monitors::free_port());
+    let out = version(&dead).await.unwrap();
+    assert!(out.contains(&format!("server {dead}: not reached (")), "{out}");
+}

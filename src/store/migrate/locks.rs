@@ -52,6 +52,15 @@ pub fn locks(sql: &str, backend: Backend) -> Vec<String> {
             (_, Some("CREATE"), _) if upper.contains(" TRIGGER ") => {
                 format!("SHARE ROW EXCLUSIVE on {}: brief", after("ON").unwrap_or_else(|| "its table".into()))
             }
+            // An identity or generated column fills every row: a rewrite.
+            (_, Some("ALTER"), Some("TABLE"))
+                if upper.contains("ADD COLUMN") && (upper.contains(" GENERATED ") || upper.contains("NEXTVAL")) =>
+            {
+                format!(
+                    "ACCESS EXCLUSIVE on {}: rewrites the table; reads and writes wait while it runs",
+                    words.get(2).map(|t| t.to_lowercase()).unwrap_or_default()
+                )
+            }
             (_, Some("ALTER"), Some("TABLE")) if upper.contains("NOT VALID") || upper.contains("ADD COLUMN") => {
                 format!(
                     "ACCESS EXCLUSIVE on {}: brief (no rewrite, no scan)",
@@ -89,6 +98,9 @@ mod tests {
         assert!(locks[2].contains("ACCESS EXCLUSIVE on events: brief"), "{}", locks[2]);
         assert!(locks[3].contains("SHARE ROW EXCLUSIVE on audit_log"), "{}", locks[3]);
         assert!(locks[4].starts_with("CREATE FUNCTION f()"), "{}", locks[4]);
+        let identity =
+            super::locks("ALTER TABLE events ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;", Backend::Postgres);
+        assert!(identity[0].ends_with("rewrites the table; reads and writes wait while it runs"), "{identity:?}");
     }
 
     #[test]

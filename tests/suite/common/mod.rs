@@ -73,6 +73,17 @@ pub async fn postgres_store() -> StoreGuard {
     StoreGuard { store: Store::connect(&url).await.unwrap(), url, _dir: None }
 }
 
+/// A fresh, empty database in the test cluster (no schema): its URL.
+pub async fn postgres_database() -> String {
+    let admin_url = std::env::var("MANDATE_TEST_PG_URL").expect("MANDATE_TEST_PG_URL: run the suite with `tests/run`");
+    sqlx::any::install_default_drivers();
+    let name = format!("mandate_e_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connect to the test cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+}
+
 pub async fn store(db: Db) -> StoreGuard {
     match db {
         Db::Sqlite => sqlite_store().await,
