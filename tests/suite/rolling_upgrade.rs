@@ -180,7 +180,7 @@ async fn healthy(http: &reqwest::Client, server: &Served) -> bool {
     http.get(format!("http://{}/healthz", server.addr)).send().await.is_ok_and(|r| r.status().is_success())
 }
 
-async fn open_incident(http: &reqwest::Client, admin: &str, server: &Served) -> Option<i64> {
+async fn incidents(http: &reqwest::Client, admin: &str, server: &Served) -> Vec<Value> {
     let page: Value = http
         .get(format!("http://{}/api/v1/incidents?limit=200", server.addr))
         .bearer_auth(admin)
@@ -190,20 +190,15 @@ async fn open_incident(http: &reqwest::Client, admin: &str, server: &Served) -> 
         .json()
         .await
         .unwrap();
-    page["incidents"].as_array().unwrap().iter().find(|i| i["status"] == "open").and_then(|i| i["id"].as_i64())
+    page["incidents"].as_array().cloned().unwrap_or_default()
+}
+
+async fn open_incident(http: &reqwest::Client, admin: &str, server: &Served) -> Option<i64> {
+    incidents(http, admin, server).await.iter().find(|i| i["status"] == "open").and_then(|i| i["id"].as_i64())
 }
 
 async fn incident_ids(http: &reqwest::Client, admin: &str, server: &Served) -> Vec<i64> {
-    let page: Value = http
-        .get(format!("http://{}/api/v1/incidents?limit=200", server.addr))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    page["incidents"].as_array().unwrap().iter().filter_map(|i| i["id"].as_i64()).collect()
+    incidents(http, admin, server).await.iter().filter_map(|i| i["id"].as_i64()).collect()
 }
 
 /// Posts batches of 10 events (those on payments-service errors) to the servers in
