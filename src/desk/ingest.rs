@@ -246,6 +246,7 @@ impl Desk {
         // The change feed moves only when an incident changed.
         let version = next.version + i64::from(!touched.is_empty());
         let mut queued = 0;
+        let mut radii = BTreeMap::new();
         for record in touched.values_mut() {
             let radius = blast_radius(&catalog, &[], &record.summary.resources);
             if record.severity_set_by.is_none() {
@@ -253,7 +254,12 @@ impl Desk {
             }
             record.summary.updated_at = now;
             record.summary.version = version;
-            self.store.save_incident(&mut tx, record).await?;
+            radii.insert(record.summary.id, radius);
+        }
+        // Every changed incident in one statement, before any is paged.
+        self.store.save_incidents(&mut tx, &touched.values().collect::<Vec<_>>()).await?;
+        for record in touched.values_mut() {
+            let radius = radii.remove(&record.summary.id).expect("each touched incident has its radius");
             // Paging changes with the incident, in its transaction: a new or
             // reopened incident, or a new severity, is routed (again); a
             // resolved one stops paging and tells who was paged.

@@ -206,48 +206,71 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         r: &IncidentRecord,
     ) -> Result<(), StoreError> {
-        let s = &r.summary;
-        sqlx::query(
-            "INSERT INTO incidents (id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
-             responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, version, \
-             resolution, severity_set_by, merged_into) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-             ON CONFLICT (id) DO UPDATE SET title = $2, severity = $3, status = $4, updated_at = $6, last_error_at = $7, \
-             resolved_at = $8, resources = $9, responders = $10, coordinator = $11, escalation_level = $12, auto_recovered = $13, \
-             flagged_for_review = $14, event_count = $15, signature = $17, version = $18, resolution = $19, \
-             severity_set_by = $20, merged_into = $21",
-        )
-        .bind(s.id)
-        .bind(s.title.clone())
-        .bind(s.severity.as_str())
-        .bind(s.status.as_str())
-        .bind(to_millis(s.started_at))
-        .bind(to_millis(s.updated_at))
-        .bind(to_millis(r.last_error_at))
-        .bind(s.resolved_at.map(to_millis))
-        .bind(serde_json::to_string(&s.resources).unwrap_or_default())
-        .bind(serde_json::to_string(&s.responders).unwrap_or_default())
-        .bind(s.coordinator.clone())
-        .bind(s.escalation_level)
-        .bind(i64::from(s.auto_recovered))
-        .bind(i64::from(s.flagged_for_review))
-        .bind(s.event_count)
-        .bind(r.created_by.clone())
-        .bind(r.signature.as_ref().and_then(|sig| serde_json::to_string(sig).ok()))
-        .bind(s.version)
-        .bind(r.resolution.as_ref().and_then(|res| serde_json::to_string(res).ok()))
-        .bind(r.severity_set_by.clone())
-        .bind(s.merged_into)
-        .execute(&mut **tx)
-        .await?;
-        for resource in &s.resources {
-            sqlx::query(
-                "INSERT INTO incident_resources (incident_id, resource) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(s.id)
-            .bind(resource.clone())
-            .execute(&mut **tx)
-            .await?;
+        self.save_incidents(tx, &[r]).await
+    }
+
+    /// Writes incidents (new or changed) and their resources: one
+    /// statement for the incidents and one for their resources per chunk,
+    /// whatever their number, as ingest changes many at once.
+    pub(crate) async fn save_incidents(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        records: &[&IncidentRecord],
+    ) -> Result<(), StoreError> {
+        const WIDTH: usize = 21;
+        for chunk in records.chunks(self.backend().rows_per_insert()) {
+            let sql = format!(
+                "INSERT INTO incidents (id, title, severity, status, started_at, updated_at, last_error_at, resolved_at, resources, \
+                 responders, coordinator, escalation_level, auto_recovered, flagged_for_review, event_count, created_by, signature, \
+                 version, resolution, severity_set_by, merged_into) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET title = excluded.title, severity = excluded.severity, status = excluded.status, \
+                 updated_at = excluded.updated_at, last_error_at = excluded.last_error_at, resolved_at = excluded.resolved_at, \
+                 resources = excluded.resources, responders = excluded.responders, coordinator = excluded.coordinator, \
+                 escalation_level = excluded.escalation_level, auto_recovered = excluded.auto_recovered, \
+                 flagged_for_review = excluded.flagged_for_review, event_count = excluded.event_count, \
+                 signature = excluded.signature, version = excluded.version, resolution = excluded.resolution, \
+                 severity_set_by = excluded.severity_set_by, merged_into = excluded.merged_into",
+                super::events::placeholders(chunk.len(), WIDTH)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                let s = &r.summary;
+                q = q
+                    .bind(s.id)
+                    .bind(s.title.clone())
+                    .bind(s.severity.as_str())
+                    .bind(s.status.as_str())
+                    .bind(to_millis(s.started_at))
+                    .bind(to_millis(s.updated_at))
+                    .bind(to_millis(r.last_error_at))
+                    .bind(s.resolved_at.map(to_millis))
+                    .bind(serde_json::to_string(&s.resources).unwrap_or_default())
+                    .bind(serde_json::to_string(&s.responders).unwrap_or_default())
+                    .bind(s.coordinator.clone())
+                    .bind(s.escalation_level)
+                    .bind(i64::from(s.auto_recovered))
+                    .bind(i64::from(s.flagged_for_review))
+                    .bind(s.event_count)
+                    .bind(r.created_by.clone())
+                    .bind(r.signature.as_ref().and_then(|sig| serde_json::to_string(sig).ok()))
+                    .bind(s.version)
+                    .bind(r.resolution.as_ref().and_then(|res| serde_json::to_string(res).ok()))
+                    .bind(r.severity_set_by.clone())
+                    .bind(s.merged_into);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        let resources: Vec<(i64, &String)> =
+            records.iter().flat_map(|r| r.summary.resources.iter().map(|res| (r.summary.id, res))).collect();
+        for chunk in resources.chunks(self.backend().rows_per_insert() * 4) {
+            let sql = format!(
+                "INSERT INTO incident_resources (incident_id, resource) VALUES {} ON CONFLICT DO NOTHING",
+                super::events::placeholders(chunk.len(), 2)
+            );
+            let q = chunk
+                .iter()
+                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (id, resource)| q.bind(*id).bind((*resource).clone()));
+            q.execute(&mut **tx).await?;
         }
         Ok(())
     }
