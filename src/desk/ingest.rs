@@ -147,6 +147,22 @@ impl Desk {
         let mut gaps = Vec::new();
         let mut agents_seen: BTreeMap<String, AgentSighting> = BTreeMap::new();
         let mut seen_in: BTreeMap<i64, IncidentTraits> = BTreeMap::new();
+        // The incidents this batch will join or recover, read in one query
+        // rather than one each: a dry run of the grouping says which. Nothing
+        // is written before the loop below ends, so these are as stored.
+        let mut prefetched: BTreeMap<i64, IncidentRecord> = {
+            let mut dry = next.grouper.clone();
+            let mut ids: Vec<i64> = fresh
+                .iter()
+                .filter_map(|e| match dry.place(e, || -1) {
+                    Placement::Joined(id) | Placement::Recovered(id) if id >= 0 => Some(id),
+                    _ => None,
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            self.store.get_incidents_in(&mut tx, &ids).await?.into_iter().map(|r| (r.summary.id, r)).collect()
+        };
         for event in &mut fresh {
             if let Some(agent) = &event.agent_id {
                 let seen = agents_seen.entry(agent.clone()).or_insert(AgentSighting {
@@ -183,7 +199,10 @@ impl Desk {
                     if touched.contains_key(&id) {
                         break;
                     }
-                    let record = self.store.get_incident_in(&mut tx, id).await?;
+                    let record = match prefetched.remove(&id) {
+                        Some(record) => Some(record),
+                        None => self.store.get_incident_in(&mut tx, id).await?,
+                    };
                     match record.as_ref().and_then(|r| r.summary.merged_into) {
                         Some(into) => {
                             next.grouper.merge(id, into);
@@ -211,7 +230,10 @@ impl Desk {
                     let stored = match (placement, stored) {
                         (Placement::Opened(_), _) => None,
                         (_, Some(stored)) => stored,
-                        (_, None) => self.store.get_incident_in(&mut tx, id).await?,
+                        (_, None) => match prefetched.remove(&id) {
+                            Some(record) => Some(record),
+                            None => self.store.get_incident_in(&mut tx, id).await?,
+                        },
                     };
                     before.insert(id, stored.as_ref().map(|r| (r.summary.severity, r.summary.status)));
                     slot.insert(stored.unwrap_or_else(|| new_record(id, event, now)))

@@ -201,6 +201,25 @@ impl Store {
         row.as_ref().map(incident_from_row).transpose()
     }
 
+    /// The incidents of `ids` as stored, in one query per 500: ingest reads
+    /// every incident a batch will touch at once.
+    pub(crate) async fn get_incidents_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        ids: &[i64],
+    ) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({list})");
+            let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id));
+            for row in q.fetch_all(&mut **tx).await? {
+                out.push(incident_from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn save_incident(
         &self,
         tx: &mut Transaction<'_, Any>,
