@@ -199,10 +199,7 @@ impl Desk {
                     if touched.contains_key(&id) {
                         break;
                     }
-                    let record = match prefetched.remove(&id) {
-                        Some(record) => Some(record),
-                        None => self.store.get_incident_in(&mut tx, id).await?,
-                    };
+                    let record = self.incident_as_stored(&mut tx, &mut prefetched, id).await?;
                     match record.as_ref().and_then(|r| r.summary.merged_into) {
                         Some(into) => {
                             next.grouper.merge(id, into);
@@ -230,10 +227,7 @@ impl Desk {
                     let stored = match (placement, stored) {
                         (Placement::Opened(_), _) => None,
                         (_, Some(stored)) => stored,
-                        (_, None) => match prefetched.remove(&id) {
-                            Some(record) => Some(record),
-                            None => self.store.get_incident_in(&mut tx, id).await?,
-                        },
+                        (_, None) => self.incident_as_stored(&mut tx, &mut prefetched, id).await?,
                     };
                     before.insert(id, stored.as_ref().map(|r| (r.summary.severity, r.summary.status)));
                     slot.insert(stored.unwrap_or_else(|| new_record(id, event, now)))
@@ -331,5 +325,19 @@ impl Desk {
             tracing::warn!(error = %e, "an agent acted while stopped, and its page could not be queued");
         }
         Ok(report)
+    }
+
+    /// Incident `id` as stored: the batch's prefetched copy (taken: the
+    /// batch changes it from here), or read now.
+    async fn incident_as_stored(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        prefetched: &mut BTreeMap<i64, IncidentRecord>,
+        id: i64,
+    ) -> Result<Option<IncidentRecord>, StoreError> {
+        match prefetched.remove(&id) {
+            Some(record) => Ok(Some(record)),
+            None => self.store.get_incident_in(tx, id).await,
+        }
     }
 }

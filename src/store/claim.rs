@@ -59,16 +59,21 @@ enum Hold {
     },
 }
 
-/// Who this process is, as another server's refusal will name it.
-/// This process, as the database's claim and server list name it.
-pub fn holder_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// This machine's name, as a claim, the server list and a migration's
+/// attempt record it.
+pub(super) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown host".to_owned());
-    format!("mandate serve on {host}, pid {}", std::process::id())
+        .unwrap_or_else(|| "unknown host".to_owned())
+}
+
+/// Who this process is, as another server's refusal and the database's
+/// server list name it.
+pub fn holder_name() -> String {
+    format!("mandate serve on {}, pid {}", host_name(), std::process::id())
 }
 
 /// Claims the database at `url` for this process, or says who holds it

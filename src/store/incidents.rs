@@ -210,8 +210,10 @@ impl Store {
     ) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({list})");
+            let sql = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id IN ({})",
+                super::events::list(1, chunk.len())
+            );
             let q = chunk.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, id| q.bind(*id));
             for row in q.fetch_all(&mut **tx).await? {
                 out.push(incident_from_row(&row)?);

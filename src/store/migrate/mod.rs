@@ -18,6 +18,7 @@ mod steps;
 pub use locks::locks;
 pub use steps::{DownStep, Phase, Step};
 
+use super::claim::host_name;
 use super::{Backend, StoreError};
 use sqlx::migrate::{Migration, MigrationType};
 use sqlx::{AnyConnection, AnyPool, Row, SqlSafeStr};
@@ -41,6 +42,9 @@ pub struct KnownMigration {
     pub phase: Phase,
     pub sql: &'static str,
     pub down: &'static str,
+    /// The down step the database recorded when it was applied: what
+    /// `down` runs, before this binary's own.
+    pub recorded_down: Option<String>,
     /// Applied (true), or begun and failed (false); None: pending.
     pub applied: Option<bool>,
     /// Applied from other SQL than this binary's (its checksum differs):
@@ -226,12 +230,14 @@ async fn read_status(conn: &mut AnyConnection, backend: Backend) -> Result<Schem
         .iter()
         .map(|step| {
             let found = applied.iter().find(|(v, ..)| *v == step.version);
+            let record = recorded.iter().find(|(v, ..)| *v == step.version);
             KnownMigration {
                 version: step.version,
                 description: step.description,
                 phase: step.phase,
                 sql: step.up,
                 down: step.down,
+                recorded_down: record.map(|(.., down)| down.clone()),
                 applied: found.map(|(_, _, ok, _)| *ok),
                 altered: found.is_some_and(|(.., sum)| *sum != checksum(step)),
             }
@@ -264,13 +270,6 @@ async fn someone_migrating(conn: &mut AnyConnection, backend: Backend) -> Result
         sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
     }
     Ok(!got)
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default()
 }
 
 pub(super) async fn status(pool: &AnyPool, backend: Backend) -> Result<SchemaStatus, StoreError> {
@@ -437,36 +436,25 @@ pub struct DownPlan {
 /// each would lose; refuses what cannot be undone.
 async fn plan_down(conn: &mut AnyConnection, backend: Backend, to: i64) -> Result<Vec<DownPlan>, StoreError> {
     let status = read_status(conn, backend).await?;
-    let mut recorded: Vec<(i64, String, String)> = Vec::new();
-    if table_exists(conn, backend, "mandate_schema").await? {
-        for row in
-            sqlx::query("SELECT version, description, down_sql FROM mandate_schema").fetch_all(&mut *conn).await?
-        {
-            recorded.push((row.try_get("version")?, row.try_get("description")?, row.try_get("down_sql")?));
-        }
-    }
-    let mut applied: Vec<(i64, String)> = status
+    // Each version with its down step: the database's record first (it is
+    // what applied the version), then this binary's.
+    let mut applied: Vec<(i64, String, Option<String>)> = status
         .known
         .iter()
         .filter(|m| m.applied == Some(true))
-        .map(|m| (m.version, m.description.to_owned()))
-        .chain(status.unknown.iter().map(|m| (m.version, m.description.clone())))
-        .filter(|(v, _)| *v > to)
+        .map(|m| {
+            (m.version, m.description.to_owned(), Some(m.recorded_down.clone().unwrap_or_else(|| m.down.to_owned())))
+        })
+        .chain(status.unknown.iter().map(|m| (m.version, m.description.clone(), m.down.clone())))
+        .filter(|(v, ..)| *v > to)
         .collect();
-    applied.sort_by_key(|(v, _)| std::cmp::Reverse(*v));
+    applied.sort_by_key(|(v, ..)| std::cmp::Reverse(*v));
     let mut plan = Vec::new();
-    for (version, description) in applied {
-        // The database's record first: it is what applied the version.
-        let sql = match recorded.iter().find(|(v, ..)| *v == version) {
-            Some((.., down)) => down.clone(),
-            None => match steps(backend).iter().find(|s| s.version == version) {
-                Some(step) => step.down.to_owned(),
-                None => {
-                    return Err(StoreError::Schema(format!(
-                        "{version:04} {description} was applied by a release that recorded no down step: undo it with that release's `mandate migrate down`"
-                    )));
-                }
-            },
+    for (version, description, down) in applied {
+        let Some(sql) = down else {
+            return Err(StoreError::Schema(format!(
+                "{version:04} {description} was applied by a release that recorded no down step: undo it with that release's `mandate migrate down`"
+            )));
         };
         let step = DownStep::read(&sql);
         if let Some(reason) = step.irreversible {
